@@ -1,0 +1,252 @@
+//! The access rules: may this person do this to that record?
+//!
+//! This is the pure half of the one choke point. The storage layer's gate calls [`decide`] for
+//! every read or change of protected data and writes the answer to the audit log in the same
+//! transaction; no handler decides access on its own.
+
+use crate::roles::{Permission, Role};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// The signed-in person, as the access rules see them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Actor {
+    pub user_id: Uuid,
+    pub email: String,
+    pub organisation_id: Uuid,
+    pub roles: Vec<Role>,
+    /// Locality slugs this person works in.
+    pub localities: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    List,
+    Read,
+    Create,
+    Update,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::List => "list",
+            Action::Read => "read",
+            Action::Create => "create",
+            Action::Update => "update",
+        }
+    }
+}
+
+/// Who is involved with a family, and whether they still consent to sharing.
+#[derive(Debug, Clone, Default)]
+pub struct Involvement {
+    pub locality: String,
+    pub lead_practitioner: Option<Uuid>,
+    pub team_members: Vec<Uuid>,
+    pub consent_withdrawn: bool,
+}
+
+/// A protected record, with what the rules need to know about it.
+#[derive(Debug, Clone)]
+pub enum Resource {
+    /// A user account; `organisation_id` is the account's organisation.
+    UserAccount { user_id: Option<Uuid>, organisation_id: Uuid },
+    Organisation,
+    Locality,
+    AuditLog,
+    /// A family's case record.
+    Family(Involvement),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    /// The role the permission was granted under, for the audit trail.
+    pub as_role: Option<Role>,
+    pub reason: &'static str,
+}
+
+impl Decision {
+    fn allow(as_role: Role, reason: &'static str) -> Self {
+        Decision { allowed: true, as_role: Some(as_role), reason }
+    }
+
+    fn deny(reason: &'static str) -> Self {
+        Decision { allowed: false, as_role: None, reason }
+    }
+}
+
+/// The first of the actor's roles that holds `permission`.
+fn role_with(actor: &Actor, permission: Permission) -> Option<Role> {
+    actor.roles.iter().copied().find(|role| role.may(permission))
+}
+
+fn allow_if(actor: &Actor, permission: Permission, reason: &'static str) -> Decision {
+    match role_with(actor, permission) {
+        Some(role) => Decision::allow(role, reason),
+        None => Decision::deny("no role of theirs holds the permission"),
+    }
+}
+
+pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
+    match resource {
+        Resource::UserAccount { user_id, .. } => {
+            if action == Action::Read && *user_id == Some(actor.user_id) {
+                let role = actor.roles.first().copied().unwrap_or(Role::Practitioner);
+                return Decision::allow(role, "their own account");
+            }
+            allow_if(actor, Permission::ManageUsers, "administers users")
+        }
+        Resource::Organisation | Resource::Locality => match action {
+            Action::List | Action::Read => match actor.roles.first() {
+                Some(role) => Decision::allow(*role, "reference data is open to staff"),
+                None => Decision::deny("no role"),
+            },
+            Action::Create | Action::Update => {
+                allow_if(actor, Permission::ManageOrganisations, "administers organisations")
+            }
+        },
+        Resource::AuditLog => match action {
+            Action::List | Action::Read => {
+                allow_if(actor, Permission::ReadAuditLog, "governs information")
+            }
+            // Nobody changes the audit log: it is append-only.
+            Action::Create | Action::Update => Decision::deny("the audit log is append-only"),
+        },
+        Resource::Family(involvement) => decide_family(actor, involvement),
+    }
+}
+
+fn decide_family(actor: &Actor, involvement: &Involvement) -> Decision {
+    let Some(role) = role_with(actor, Permission::WorkCases) else {
+        return Decision::deny("no role of theirs works cases");
+    };
+    if involvement.lead_practitioner == Some(actor.user_id) {
+        return Decision::allow(role, "lead practitioner");
+    }
+    let leads_locality = actor.roles.contains(&Role::LocalityLead)
+        && actor.localities.contains(&involvement.locality);
+    if leads_locality {
+        return Decision::allow(Role::LocalityLead, "leads the family's locality");
+    }
+    if involvement.consent_withdrawn {
+        return Decision::deny("consent withdrawn: only the lead and locality lead may see it");
+    }
+    if involvement.team_members.contains(&actor.user_id) {
+        return Decision::allow(role, "in the team around the family");
+    }
+    Decision::deny("not involved with the family")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Role::*;
+
+    fn actor(roles: &[Role], localities: &[&str]) -> Actor {
+        Actor {
+            user_id: Uuid::now_v7(),
+            email: "someone@example.org".into(),
+            organisation_id: Uuid::now_v7(),
+            roles: roles.to_vec(),
+            localities: localities.iter().map(|l| l.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn only_administrators_create_or_change_accounts() {
+        let other_org = Resource::UserAccount { user_id: None, organisation_id: Uuid::now_v7() };
+        for role in Role::ALL {
+            let a = actor(&[role], &[]);
+            for action in [Action::Create, Action::Update, Action::List] {
+                let decision = decide(&a, action, &other_org);
+                assert_eq!(decision.allowed, role == Administrator, "{role} {action:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn everyone_may_read_their_own_account_but_not_anothers() {
+        let a = actor(&[Practitioner], &[]);
+        let own =
+            Resource::UserAccount { user_id: Some(a.user_id), organisation_id: a.organisation_id };
+        let colleague = Resource::UserAccount {
+            user_id: Some(Uuid::now_v7()),
+            organisation_id: a.organisation_id,
+        };
+        assert!(decide(&a, Action::Read, &own).allowed);
+        assert!(!decide(&a, Action::Read, &colleague).allowed);
+        assert!(!decide(&a, Action::Update, &own).allowed, "role changes go through an admin");
+    }
+
+    #[test]
+    fn the_audit_log_is_read_only_and_only_for_governance() {
+        for role in Role::ALL {
+            let a = actor(&[role], &[]);
+            let read = decide(&a, Action::List, &Resource::AuditLog);
+            assert_eq!(read.allowed, role == InformationGovernanceOfficer, "{role}");
+            assert!(!decide(&a, Action::Update, &Resource::AuditLog).allowed);
+        }
+    }
+
+    #[test]
+    fn the_granting_role_is_reported() {
+        let a = actor(&[Commissioner, InformationGovernanceOfficer], &[]);
+        let decision = decide(&a, Action::List, &Resource::AuditLog);
+        assert_eq!(decision.as_role, Some(InformationGovernanceOfficer));
+    }
+
+    /// Role x relationship -> may they read the family? Every cell asserted.
+    #[test]
+    fn family_access_table() {
+        #[derive(Clone, Copy, Debug)]
+        enum Relationship {
+            Lead,
+            Team,
+            SameLocality,
+            Unrelated,
+        }
+        use Relationship::*;
+        let expected: &[(Role, [bool; 4])] = &[
+            // role                         lead   team   locality unrelated
+            (Administrator, [false, false, false, false]),
+            (LocalityLead, [true, true, true, false]),
+            (Practitioner, [true, true, false, false]),
+            (CommunityConnector, [false, false, false, false]),
+            (VcsWorker, [false, false, false, false]),
+            (DataAnalyst, [false, false, false, false]),
+            (Commissioner, [false, false, false, false]),
+            (InformationGovernanceOfficer, [false, false, false, false]),
+        ];
+        for (role, cells) in expected {
+            for (relationship, want) in [Lead, Team, SameLocality, Unrelated].iter().zip(cells) {
+                let a = actor(&[*role], &["ladywood"]);
+                let mut involvement =
+                    Involvement { locality: "perry-barr".into(), ..Default::default() };
+                match relationship {
+                    Lead => involvement.lead_practitioner = Some(a.user_id),
+                    Team => involvement.team_members.push(a.user_id),
+                    SameLocality => involvement.locality = "ladywood".into(),
+                    Unrelated => {}
+                }
+                let got = decide(&a, Action::Read, &Resource::Family(involvement)).allowed;
+                assert_eq!(got, *want, "{role} as {relationship:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn withdrawn_consent_shuts_out_the_team_at_once() {
+        let a = actor(&[Practitioner], &[]);
+        let mut involvement = Involvement {
+            locality: "ladywood".into(),
+            team_members: vec![a.user_id],
+            ..Default::default()
+        };
+        assert!(decide(&a, Action::Read, &Resource::Family(involvement.clone())).allowed);
+        involvement.consent_withdrawn = true;
+        assert!(!decide(&a, Action::Read, &Resource::Family(involvement)).allowed);
+    }
+}

@@ -1,0 +1,170 @@
+//! Roles and what each may do: the one table an information governance officer can read.
+//!
+//! A permission names a kind of work, not a screen. Whether a person may do that work on a
+//! particular record (their organisation, their locality, their involvement) is decided in
+//! [`crate::access`], which consults this table first.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Administrator,
+    LocalityLead,
+    Practitioner,
+    CommunityConnector,
+    VcsWorker,
+    DataAnalyst,
+    Commissioner,
+    InformationGovernanceOfficer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// Create, change and deactivate user accounts.
+    ManageUsers,
+    /// Create and change organisations and localities.
+    ManageOrganisations,
+    /// Read the audit log of who saw and changed what.
+    ReadAuditLog,
+    /// Send a request for support for a family.
+    RequestSupport,
+    /// Triage and allocate the requests of one's own localities.
+    TriageRequests,
+    /// Hold family cases: assessment, plan, notes, readings, closure.
+    WorkCases,
+    /// Keep the directory of community support true.
+    EditDirectory,
+    /// Approve other people's changes to directory listings.
+    ApproveDirectory,
+    /// Accept or decline referrals into one's own organisation's services.
+    AnswerReferrals,
+    /// Load indicator values and run record linkage on pseudonymised data.
+    LoadData,
+    /// See aggregate reports: outcomes, costs and benefits. Never person-level data.
+    SeeAggregates,
+}
+
+use Permission::*;
+use Role::*;
+
+/// Who may do what. Read it across: a role, then everything that role may do.
+pub const ROLE_TABLE: &[(Role, &[Permission])] = &[
+    (Administrator, &[ManageUsers, ManageOrganisations, SeeAggregates]),
+    (LocalityLead, &[RequestSupport, TriageRequests, WorkCases, SeeAggregates]),
+    (Practitioner, &[RequestSupport, WorkCases]),
+    (CommunityConnector, &[EditDirectory, ApproveDirectory, AnswerReferrals, RequestSupport]),
+    (VcsWorker, &[EditDirectory, AnswerReferrals, RequestSupport]),
+    (DataAnalyst, &[LoadData, SeeAggregates]),
+    (Commissioner, &[SeeAggregates]),
+    (InformationGovernanceOfficer, &[ReadAuditLog, SeeAggregates]),
+];
+
+impl Role {
+    pub const ALL: [Role; 8] = [
+        Administrator,
+        LocalityLead,
+        Practitioner,
+        CommunityConnector,
+        VcsWorker,
+        DataAnalyst,
+        Commissioner,
+        InformationGovernanceOfficer,
+    ];
+
+    /// The stable name stored in the database and typed on the command line.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Administrator => "administrator",
+            LocalityLead => "locality_lead",
+            Practitioner => "practitioner",
+            CommunityConnector => "community_connector",
+            VcsWorker => "vcs_worker",
+            DataAnalyst => "data_analyst",
+            Commissioner => "commissioner",
+            InformationGovernanceOfficer => "information_governance_officer",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Administrator => "Administrator",
+            LocalityLead => "Locality lead",
+            Practitioner => "Early help practitioner",
+            CommunityConnector => "Community connector",
+            VcsWorker => "VCS worker",
+            DataAnalyst => "Data analyst",
+            Commissioner => "Commissioner",
+            InformationGovernanceOfficer => "Information governance officer",
+        }
+    }
+
+    pub fn from_slug(slug: &str) -> Option<Role> {
+        let wanted = slug.trim().to_ascii_lowercase().replace(['-', ' '], "_");
+        Role::ALL.into_iter().find(|role| role.slug() == wanted)
+    }
+
+    pub fn permissions(self) -> &'static [Permission] {
+        ROLE_TABLE
+            .iter()
+            .find(|(role, _)| *role == self)
+            .map(|(_, permissions)| *permissions)
+            .unwrap_or(&[])
+    }
+
+    pub fn may(self, permission: Permission) -> bool {
+        self.permissions().contains(&permission)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.slug())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_role_is_in_the_table_exactly_once() {
+        for role in Role::ALL {
+            let rows = ROLE_TABLE.iter().filter(|(r, _)| *r == role).count();
+            assert_eq!(rows, 1, "{role} appears {rows} times in ROLE_TABLE");
+        }
+    }
+
+    #[test]
+    fn slugs_round_trip_and_accept_human_spellings() {
+        for role in Role::ALL {
+            assert_eq!(Role::from_slug(role.slug()), Some(role));
+        }
+        assert_eq!(Role::from_slug("Locality Lead"), Some(LocalityLead));
+        assert_eq!(Role::from_slug("community-connector"), Some(CommunityConnector));
+        assert_eq!(Role::from_slug("superuser"), None);
+    }
+
+    #[test]
+    fn only_administrators_manage_users() {
+        for role in Role::ALL {
+            assert_eq!(role.may(ManageUsers), role == Administrator, "{role}");
+        }
+    }
+
+    #[test]
+    fn only_the_information_governance_officer_reads_the_audit_log() {
+        for role in Role::ALL {
+            assert_eq!(role.may(ReadAuditLog), role == InformationGovernanceOfficer, "{role}");
+        }
+    }
+
+    #[test]
+    fn commissioners_and_analysts_never_work_cases() {
+        for role in [Commissioner, DataAnalyst, Administrator, InformationGovernanceOfficer] {
+            assert!(!role.may(WorkCases), "{role} must not work cases");
+            assert!(!role.may(TriageRequests), "{role} must not triage");
+        }
+    }
+}
