@@ -17,8 +17,8 @@
 //! ```
 //!
 //! Rules, as in the MDC Excel single chart tool v5 (and its published test cases):
-//! - limits are the mean ± 2.66 × the average moving range (AMR); fewer than [`MIN_POINTS`]
-//!   points give no limits, no special causes and no icons;
+//! - limits are the mean ± 2.66 × the average moving range (AMR); a phase (or baseline) of
+//!   fewer than [`MIN_POINTS`] points gets no limits, no special causes and no icons;
 //! - special cause: a point beyond a process limit; a shift of 6 points on one side of the mean;
 //!   a trend of 6 points each rising (or each falling) with no pauses; two of three consecutive
 //!   points beyond the same two-sigma line with all three on that side of the mean (a point
@@ -57,7 +57,8 @@ pub enum Rules {
     #[default]
     Mdc,
     /// The NHS-R NHSRplotthedots package: runs of 7, moving-range outliers screened out of
-    /// the AMR, and the multi-point rules stay inside each recalculation phase.
+    /// the AMR, and the multi-point rules stay inside each recalculation phase. Colours and
+    /// conflicts are resolved as for MDC.
     Nhsr,
 }
 
@@ -132,7 +133,8 @@ impl Flags {
     }
 }
 
-/// Process limits and sigma lines of a phase.
+/// Process limits and sigma lines of a phase. One sigma is 2.66 / 3 × AMR, so the three-sigma
+/// line is exactly the process limit and no point can be beyond one but not the other.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Limits {
     pub lower: f64,
@@ -285,7 +287,8 @@ impl Chart {
     }
 }
 
-/// Build an XmR chart from values in time order.
+/// Build an XmR chart from values in time order, with no gaps (the MDC guidance: a missing
+/// month would shrink the moving ranges and narrow the limits). Values should be finite.
 pub fn xmr(values: &[f64], opts: &Options) -> Chart {
     let phases: Vec<Phase> = phase_bounds(values.len(), opts)
         .into_iter()
@@ -307,7 +310,7 @@ pub fn xmr(values: &[f64], opts: &Options) -> Chart {
         }
     }
 
-    for (start, end) in rule_segments(&points, &phases, opts.rules) {
+    for (start, end) in rule_segments(&phases, opts.rules) {
         flag_segment(&mut points[start..end], opts.rules.run_length());
     }
     for p in &mut points {
@@ -324,7 +327,10 @@ pub fn xmr(values: &[f64], opts: &Options) -> Chart {
 
 /// Phase boundaries as `(start, end)` pairs covering `0..n`.
 fn phase_bounds(n: usize, opts: &Options) -> Vec<(usize, usize)> {
-    let mut starts: Vec<usize> = if opts.rules == Rules::Mdc && opts.baseline.is_some() {
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut starts: Vec<usize> = if opts.rules == Rules::Mdc && baseline(opts).is_some() {
         Vec::new()
     } else {
         opts.recalculate_at
@@ -337,13 +343,17 @@ fn phase_bounds(n: usize, opts: &Options) -> Vec<(usize, usize)> {
     starts.dedup();
     starts.insert(0, 0);
     (0..starts.len())
-        .filter(|_| n > 0)
         .map(|k| (starts[k], starts.get(k + 1).copied().unwrap_or(n)))
         .collect()
 }
 
+/// The baseline length; a baseline of no points means none.
+fn baseline(opts: &Options) -> Option<usize> {
+    opts.baseline.filter(|&b| b > 0)
+}
+
 fn phase(values: &[f64], start: usize, end: usize, opts: &Options) -> Phase {
-    let take = opts.baseline.map_or(end - start, |b| b.min(end - start));
+    let take = baseline(opts).map_or(end - start, |b| b.min(end - start));
     let calc = &values[start..start + take];
     let mean = calc.iter().sum::<f64>() / calc.len() as f64;
     let amr = average_moving_range(calc, opts.rules == Rules::Nhsr);
@@ -386,7 +396,7 @@ fn average_moving_range(values: &[f64], screen_outliers: bool) -> Option<f64> {
 
 /// Stretches of points over which the multi-point rules run: consecutive points with limits,
 /// across phases for MDC, inside each phase for NHSRplotthedots.
-fn rule_segments(points: &[Point], phases: &[Phase], rules: Rules) -> Vec<(usize, usize)> {
+fn rule_segments(phases: &[Phase], rules: Rules) -> Vec<(usize, usize)> {
     let mut segments: Vec<(usize, usize)> = Vec::new();
     for ph in phases.iter().filter(|ph| ph.limits.is_some()) {
         match segments.last_mut() {
@@ -394,7 +404,6 @@ fn rule_segments(points: &[Point], phases: &[Phase], rules: Rules) -> Vec<(usize
             _ => segments.push((ph.start, ph.end)),
         }
     }
-    debug_assert!(segments.iter().all(|&(s, e)| e <= points.len() && s < e));
     segments
 }
 
@@ -662,6 +671,17 @@ mod tests {
             },
         );
         assert!(short.points.iter().all(|p| p.limits.is_none()));
+        // A baseline of zero points is no baseline.
+        let zero = xmr(
+            &v,
+            &Options {
+                baseline: Some(0),
+                recalculate_at: vec![16],
+                ..Options::default()
+            },
+        );
+        assert_eq!(zero.phases.len(), 2);
+        assert!(zero.points.iter().all(|p| p.mean.is_finite()));
     }
 
     #[test]
