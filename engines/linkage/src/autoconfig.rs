@@ -1,0 +1,303 @@
+//! A sensible model with no configuration: recognise what each column holds from its header
+//! and contents, then choose comparisons and blocking rules for those kinds.
+
+use crate::blocking::{BlockingRule, KeyPart};
+use crate::compare::{Comparison, Level};
+use crate::data::{Field, FieldKind};
+use crate::normalise;
+
+/// The kind a header names, if it names one we know. Case, spaces and punctuation are ignored.
+pub fn kind_from_header(header: &str) -> Option<FieldKind> {
+    let h: String = header
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_lowercase();
+    use FieldKind::*;
+    Some(match h.as_str() {
+        "givenname" | "firstname" | "forename" | "forenames" | "fname" | "first" | "given"
+        | "christianname" => GivenName,
+        "surname" | "lastname" | "familyname" | "lname" | "last" | "family" => FamilyName,
+        "dob" | "dateofbirth" | "birthdate" | "birthday" | "dateborn" | "birth" => DateOfBirth,
+        "sex" | "gender" => Sex,
+        "postcode" | "postalcode" | "zip" | "zipcode" | "pcode" => Postcode,
+        "address" | "address1" | "addressline1" | "street" | "streetaddress" | "address2"
+        | "addressline2" | "line1" | "line2" => Address,
+        "town" | "city" | "suburb" | "locality" | "place" | "county" | "state" | "district" => {
+            Place
+        }
+        "housenumber" | "streetnumber" | "houseno" | "number" | "flatnumber" => HouseNumber,
+        "phone" | "telephone" | "tel" | "mobile" | "phonenumber" | "telephonenumber"
+        | "mobilenumber" => Phone,
+        "email" | "emailaddress" | "mail" => Email,
+        "nhsnumber" | "nhsno" | "upn" | "uln" | "ninumber" | "nino" | "socsecid" | "ssn"
+        | "personid" | "clientid" => Identifier,
+        _ => return None,
+    })
+}
+
+/// The kind most of a column's non-empty values look like, for columns with unknown headers.
+pub fn kind_from_values(values: &[&str]) -> Option<FieldKind> {
+    let present: Vec<&str> = values
+        .iter()
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .collect();
+    if present.len() < 5 {
+        return None;
+    }
+    let share = |test: &dyn Fn(&str) -> bool| {
+        present.iter().filter(|v| test(v)).count() as f64 / present.len() as f64
+    };
+    let looks_like_date = |v: &str| {
+        v.len() >= 6 && v.chars().any(|c| !c.is_ascii_digit()) && normalise::date(v).is_some()
+    };
+    let looks_like_postcode = |v: &str| {
+        normalise::compact_upper(v)
+            .is_some_and(|p| normalise::postcode_parts(&p).is_some() && p.len() <= 7)
+            && v.chars().any(|c| c.is_ascii_digit())
+    };
+    let looks_like_phone = |v: &str| {
+        v.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
+            && normalise::phone(v).is_some_and(|p| (10..=11).contains(&p.len()))
+    };
+    let looks_like_email = |v: &str| v.contains('@') && v.contains('.');
+    type Test<'t> = &'t dyn Fn(&str) -> bool;
+    let candidates: [(FieldKind, Test); 4] = [
+        (FieldKind::DateOfBirth, &looks_like_date),
+        (FieldKind::Postcode, &looks_like_postcode),
+        (FieldKind::Phone, &looks_like_phone),
+        (FieldKind::Email, &looks_like_email),
+    ];
+    candidates
+        .into_iter()
+        .find(|(_, test)| share(*test) >= 0.8)
+        .map(|(kind, _)| kind)
+}
+
+fn name_levels() -> Vec<Level> {
+    vec![
+        Level::Exact,
+        Level::Swapped,
+        Level::Nickname,
+        Level::Levenshtein { max: 1 },
+        Level::JaroWinkler { min: 0.92 },
+        Level::JaroWinkler { min: 0.8 },
+        Level::Else,
+    ]
+}
+
+/// Levels for a field kind; the order is strongest first.
+pub fn levels_for(kind: FieldKind) -> Vec<Level> {
+    use FieldKind::*;
+    match kind {
+        GivenName | FamilyName => name_levels(),
+        DateOfBirth => vec![
+            Level::Exact,
+            Level::DateTransposed,
+            Level::DateDigits { max: 1 },
+            Level::DateDigits { max: 2 },
+            Level::Else,
+        ],
+        Postcode => vec![
+            Level::Exact,
+            Level::Levenshtein { max: 1 },
+            Level::PostcodeSector,
+            Level::PostcodeDistrict,
+            Level::Else,
+        ],
+        Address => vec![
+            Level::Exact,
+            Level::JaroWinkler { min: 0.92 },
+            Level::JaroWinkler { min: 0.8 },
+            Level::Else,
+        ],
+        Place => vec![Level::Exact, Level::JaroWinkler { min: 0.9 }, Level::Else],
+        Sex | HouseNumber => vec![Level::Exact, Level::Else],
+        Phone | Email | Identifier => {
+            vec![Level::Exact, Level::Levenshtein { max: 1 }, Level::Else]
+        }
+        Encoded => vec![
+            Level::Exact,
+            Level::Dice { min: 0.9 },
+            Level::Dice { min: 0.8 },
+            Level::Dice { min: 0.65 },
+            Level::Else,
+        ],
+    }
+}
+
+/// One comparison per field, given and family names aware of each other for swaps.
+pub fn comparisons_for(fields: &[Field]) -> Vec<Comparison> {
+    let column_of = |kind| fields.iter().position(|f| f.kind == kind);
+    fields
+        .iter()
+        .enumerate()
+        .map(|(column, field)| {
+            let swap_column = match field.kind {
+                FieldKind::GivenName => column_of(FieldKind::FamilyName),
+                FieldKind::FamilyName => column_of(FieldKind::GivenName),
+                _ => None,
+            };
+            let mut levels = levels_for(field.kind);
+            if swap_column.is_none() {
+                levels.retain(|l| *l != Level::Swapped);
+            }
+            if field.kind != FieldKind::GivenName {
+                levels.retain(|l| *l != Level::Nickname);
+            }
+            Comparison {
+                name: field.name.clone(),
+                column,
+                swap_column,
+                levels,
+                term_frequency: matches!(field.kind, FieldKind::GivenName | FieldKind::FamilyName),
+            }
+        })
+        .collect()
+}
+
+/// Blocking rules for the fields present. Several loose rules, so that a record with one field
+/// wrong or missing is still found by another rule.
+pub fn blocking_for(fields: &[Field]) -> Vec<BlockingRule> {
+    let column_of = |kind| fields.iter().position(|f| f.kind == kind);
+    let all_of = |kind| {
+        fields
+            .iter()
+            .enumerate()
+            .filter(move |(_, f)| f.kind == kind)
+            .map(|(c, _)| c)
+    };
+    let rule = |name: &str, key: Vec<KeyPart>| BlockingRule {
+        name: name.to_string(),
+        key,
+        window: None,
+    };
+    let mut rules = Vec::new();
+    let given = column_of(FieldKind::GivenName);
+    let family = column_of(FieldKind::FamilyName);
+    let dob = column_of(FieldKind::DateOfBirth);
+    let postcode = column_of(FieldKind::Postcode);
+    if let Some(dob) = dob {
+        rules.push(rule(
+            "same date of birth",
+            vec![KeyPart::Exact { column: dob }],
+        ));
+    }
+    if let (Some(given), Some(family)) = (given, family) {
+        rules.push(rule(
+            "names sound alike, either order",
+            vec![KeyPart::NamePair { given, family }],
+        ));
+    }
+    if let (Some(family), Some(dob)) = (family, dob) {
+        rules.push(rule(
+            "family name initial and birth year",
+            vec![
+                KeyPart::Prefix {
+                    column: family,
+                    chars: 1,
+                },
+                KeyPart::Year { column: dob },
+            ],
+        ));
+    }
+    if let (Some(postcode), Some(given)) = (postcode, given) {
+        rules.push(rule(
+            "postcode and given name initial",
+            vec![
+                KeyPart::Exact { column: postcode },
+                KeyPart::Prefix {
+                    column: given,
+                    chars: 1,
+                },
+            ],
+        ));
+    }
+    for kind in [FieldKind::Identifier, FieldKind::Phone, FieldKind::Email] {
+        for column in all_of(kind) {
+            rules.push(rule(
+                &format!("same {}", fields[column].name),
+                vec![KeyPart::Exact { column }],
+            ));
+        }
+    }
+    if let (Some(given), Some(family)) = (given, family) {
+        rules.push(BlockingRule {
+            name: "sorted by family then given name".into(),
+            key: vec![
+                KeyPart::Exact { column: family },
+                KeyPart::Exact { column: given },
+            ],
+            window: Some(4),
+        });
+    }
+    for column in all_of(FieldKind::Encoded) {
+        rules.extend(encoded_rules(&fields[column].name, column));
+    }
+    rules
+}
+
+/// Encodings are blocked on exact equality and on bands of min-hashes of their set bits.
+fn encoded_rules(name: &str, column: usize) -> Vec<BlockingRule> {
+    let exact = BlockingRule {
+        name: format!("same {name}"),
+        key: vec![KeyPart::Exact { column }],
+        window: None,
+    };
+    let bands = match name.trim_start_matches(crate::bloom::ENCODED_PREFIX) {
+        "name" => 6,
+        "address" | "contact" => 2,
+        _ => 0,
+    };
+    std::iter::once(exact)
+        .chain((0..bands).map(|band| BlockingRule {
+            name: format!("{name} min-hash band {band}"),
+            key: vec![KeyPart::MinHash {
+                column,
+                seed: 1 + band,
+                count: 2,
+            }],
+            window: None,
+        }))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_and_values_are_recognised() {
+        assert_eq!(kind_from_header("First Name"), Some(FieldKind::GivenName));
+        assert_eq!(
+            kind_from_header("date_of_birth"),
+            Some(FieldKind::DateOfBirth)
+        );
+        assert_eq!(kind_from_header("Post Code"), Some(FieldKind::Postcode));
+        assert_eq!(kind_from_header("favourite colour"), None);
+        let dates = [
+            "01/02/2003",
+            "2004-05-06",
+            "",
+            "07/08/2009",
+            "10/11/2012",
+            "1/1/2000",
+        ];
+        assert_eq!(kind_from_values(&dates), Some(FieldKind::DateOfBirth));
+        let postcodes = ["LS6 2AB", "BD1 1AA", "M1 4BT", "S10 2TN", "HX1 1UJ"];
+        assert_eq!(kind_from_values(&postcodes), Some(FieldKind::Postcode));
+        let phones = [
+            "0113 496 0000",
+            "07700 900123",
+            "+44 7700 900456",
+            "01632 960001",
+            "020 7946 0018",
+        ];
+        assert_eq!(kind_from_values(&phones), Some(FieldKind::Phone));
+        assert_eq!(
+            kind_from_values(&["red", "green", "blue", "red", "teal"]),
+            None
+        );
+    }
+}

@@ -1,0 +1,301 @@
+//! Comparisons: for one field of a pair of records, the first level (best first) whose test
+//! holds. Level 0 always means "a value is missing"; it carries no evidence either way.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Column, Dataset};
+use crate::nicknames;
+use crate::normalise::{Date, postcode_parts};
+
+/// Index of the null level in every comparison.
+pub const NULL_LEVEL: u8 = 0;
+
+/// A test two values pass or fail. Tests that do not fit a column's type never pass.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "test", rename_all = "snake_case")]
+pub enum Level {
+    Exact,
+    /// Both given names are forms of one name ("bill", "william").
+    Nickname,
+    /// Given and family names recorded the other way round (needs `swap_column`).
+    Swapped,
+    Levenshtein {
+        max: usize,
+    },
+    JaroWinkler {
+        min: f64,
+    },
+    /// Same year, day and month exchanged (04/03 against 03/04).
+    DateTransposed,
+    /// At most `max` of the eight digits YYYYMMDD differ.
+    DateDigits {
+        max: usize,
+    },
+    PostcodeSector,
+    PostcodeDistrict,
+    /// Dice coefficient of two Bloom-filter encodings.
+    Dice {
+        min: f64,
+    },
+    Else,
+}
+
+impl Level {
+    pub fn label(&self) -> String {
+        match self {
+            Level::Exact => "exact".into(),
+            Level::Nickname => "nickname".into(),
+            Level::Swapped => "given and family swapped".into(),
+            Level::Levenshtein { max } => format!("levenshtein <= {max}"),
+            Level::JaroWinkler { min } => format!("jaro-winkler >= {min}"),
+            Level::DateTransposed => "day and month transposed".into(),
+            Level::DateDigits { max } => format!("<= {max} digits differ"),
+            Level::PostcodeSector => "same sector".into(),
+            Level::PostcodeDistrict => "same district".into(),
+            Level::Dice { min } => format!("dice >= {min}"),
+            Level::Else => "else".into(),
+        }
+    }
+}
+
+/// One comparison of the model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub name: String,
+    /// Index into the shared field list.
+    pub column: usize,
+    /// The other name column, for `Level::Swapped`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swap_column: Option<usize>,
+    /// Tests in order, strongest first; the last is usually `Else`.
+    pub levels: Vec<Level>,
+    /// Adjust exact agreement by how common the agreed value is.
+    #[serde(default)]
+    pub term_frequency: bool,
+}
+
+impl Comparison {
+    /// Number of levels including the null level.
+    pub fn level_count(&self) -> usize {
+        self.levels.len() + 1
+    }
+
+    /// The level of the pair (left row `i`, right row `j`), `NULL_LEVEL` if either value is missing.
+    pub fn level(&self, left: &Dataset, i: usize, right: &Dataset, j: usize) -> u8 {
+        match left.column(self.column) {
+            Column::Text(_) => match (left.text(self.column, i), right.text(self.column, j)) {
+                (Some(a), Some(b)) => {
+                    let swapped = || {
+                        self.swap_column.is_some_and(|other| {
+                            left.text(other, i) == Some(b) && right.text(other, j) == Some(a)
+                        })
+                    };
+                    self.first_passing(TextPair::new(a, b, swapped))
+                }
+                _ => NULL_LEVEL,
+            },
+            Column::Date(_) => match (left.date(self.column, i), right.date(self.column, j)) {
+                (Some(a), Some(b)) => self.first_passing_by(|level| date_level_passes(level, a, b)),
+                _ => NULL_LEVEL,
+            },
+            Column::Bloom(_) => match (left.bits(self.column, i), right.bits(self.column, j)) {
+                (Some(a), Some(b)) => {
+                    let dice = a.dice(b);
+                    self.first_passing_by(|level| match level {
+                        Level::Exact => a == b,
+                        Level::Dice { min } => dice >= *min,
+                        Level::Else => true,
+                        _ => false,
+                    })
+                }
+                _ => NULL_LEVEL,
+            },
+        }
+    }
+
+    fn first_passing<F: Fn() -> bool>(&self, mut pair: TextPair<'_, F>) -> u8 {
+        self.first_passing_by(|level| pair.passes(level))
+    }
+
+    fn first_passing_by(&self, mut passes: impl FnMut(&Level) -> bool) -> u8 {
+        self.levels
+            .iter()
+            .position(&mut passes)
+            .map_or(self.levels.len() as u8, |p| p as u8 + 1)
+    }
+}
+
+/// Two text values with their similarity scores computed once, when a level first needs them.
+struct TextPair<'a, F> {
+    a: &'a str,
+    b: &'a str,
+    swapped: F,
+    jaro_winkler: Option<f64>,
+    levenshtein: Option<usize>,
+}
+
+impl<'a, F: Fn() -> bool> TextPair<'a, F> {
+    fn new(a: &'a str, b: &'a str, swapped: F) -> Self {
+        TextPair {
+            a,
+            b,
+            swapped,
+            jaro_winkler: None,
+            levenshtein: None,
+        }
+    }
+
+    fn passes(&mut self, level: &Level) -> bool {
+        let (a, b) = (self.a, self.b);
+        match level {
+            Level::Exact => a == b,
+            Level::Nickname => nicknames::same_name(a, b),
+            Level::Swapped => (self.swapped)(),
+            Level::Levenshtein { max } => {
+                // The length difference is a lower bound: most pairs fail on it, uncounted.
+                a.chars().count().abs_diff(b.chars().count()) <= *max
+                    && *self
+                        .levenshtein
+                        .get_or_insert_with(|| strsim::levenshtein(a, b))
+                        <= *max
+            }
+            Level::JaroWinkler { min } => {
+                *self
+                    .jaro_winkler
+                    .get_or_insert_with(|| strsim::jaro_winkler(a, b))
+                    >= *min
+            }
+            Level::PostcodeSector | Level::PostcodeDistrict => {
+                match (postcode_parts(a), postcode_parts(b)) {
+                    (Some(pa), Some(pb)) if *level == Level::PostcodeSector => {
+                        pa.sector == pb.sector
+                    }
+                    (Some(pa), Some(pb)) => pa.district == pb.district,
+                    _ => false,
+                }
+            }
+            Level::Else => true,
+            Level::DateTransposed | Level::DateDigits { .. } | Level::Dice { .. } => false,
+        }
+    }
+}
+
+fn date_level_passes(level: &Level, a: Date, b: Date) -> bool {
+    match level {
+        Level::Exact => a == b,
+        Level::DateTransposed => a.year == b.year && a.day == b.month && a.month == b.day,
+        Level::DateDigits { max } => date_digit_differences(a, b) <= *max,
+        Level::Else => true,
+        _ => false,
+    }
+}
+
+fn date_digit_differences(a: Date, b: Date) -> usize {
+    let (a, b) = (a.digits(), b.digits());
+    a.bytes().zip(b.bytes()).filter(|(x, y)| x != y).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{Field, FieldKind};
+    use proptest::prelude::*;
+
+    fn people(rows: &[[&str; 3]]) -> Dataset {
+        let fields = vec![
+            Field {
+                name: "given".into(),
+                kind: FieldKind::GivenName,
+            },
+            Field {
+                name: "family".into(),
+                kind: FieldKind::FamilyName,
+            },
+            Field {
+                name: "dob".into(),
+                kind: FieldKind::DateOfBirth,
+            },
+        ];
+        let mut ds = Dataset::new(fields);
+        for (n, row) in rows.iter().enumerate() {
+            ds.push(&n.to_string(), row).unwrap();
+        }
+        ds
+    }
+
+    fn given() -> Comparison {
+        Comparison {
+            name: "given".into(),
+            column: 0,
+            swap_column: Some(1),
+            levels: vec![
+                Level::Exact,
+                Level::Swapped,
+                Level::Nickname,
+                Level::JaroWinkler { min: 0.9 },
+                Level::Else,
+            ],
+            term_frequency: false,
+        }
+    }
+
+    fn dob() -> Comparison {
+        Comparison {
+            name: "dob".into(),
+            column: 2,
+            swap_column: None,
+            levels: vec![
+                Level::Exact,
+                Level::DateTransposed,
+                Level::DateDigits { max: 1 },
+                Level::Else,
+            ],
+            term_frequency: false,
+        }
+    }
+
+    #[test]
+    fn name_levels_in_order() {
+        let ds = people(&[
+            ["William", "Jones", "1990-03-04"],
+            ["Bill", "Jones", ""],
+            ["Jones", "William", "1990-04-03"],
+            ["Willaim", "Jones", "1991-03-04"],
+            ["Mary", "Jones", "1975-11-30"],
+            ["", "Jones", "04/03/1990"],
+        ]);
+        let g = given();
+        let level = |j| g.level(&ds, 0, &ds, j);
+        assert_eq!(
+            [level(0), level(2), level(1), level(3), level(4), level(5)],
+            [1, 2, 3, 4, 5, NULL_LEVEL]
+        );
+        let d = dob();
+        let level = |j| d.level(&ds, 0, &ds, j);
+        assert_eq!(
+            [level(5), level(2), level(3), level(4), level(1)],
+            [1, 2, 3, 4, NULL_LEVEL]
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn comparisons_are_symmetric(a in "[a-z]{0,8}", b in "[a-z]{0,8}") {
+            let ds = people(&[[&a, "x", ""], [&b, "y", ""]]);
+            let g = given();
+            prop_assert_eq!(g.level(&ds, 0, &ds, 1), g.level(&ds, 1, &ds, 0));
+            prop_assert!(g.level(&ds, 0, &ds, 0) <= 1, "a value agrees exactly with itself");
+        }
+
+        #[test]
+        fn one_typo_never_scores_below_a_rewrite(name in "[a-z]{4,10}", at in 0usize..4, c in "[a-z]") {
+            let mut typo: Vec<char> = name.chars().collect();
+            typo[at] = c.chars().next().unwrap();
+            let typo: String = typo.into_iter().collect();
+            let rewrite: String = name.chars().rev().map(|ch| if ch == 'q' { 'z' } else { 'q' }).collect();
+            let ds = people(&[[&name, "x", ""], [&typo, "x", ""], [&rewrite, "x", ""]]);
+            let g = given();
+            prop_assert!(g.level(&ds, 0, &ds, 1) <= g.level(&ds, 0, &ds, 2));
+        }
+    }
+}

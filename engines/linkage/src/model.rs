@@ -1,0 +1,514 @@
+//! The Fellegi-Sunter model: for each comparison level, m (how often true matches fall in it)
+//! and u (how often non-matches do). A pair's match weight is log2 of the prior odds plus
+//! log2(m/u) of each of its levels; its match probability follows from the weight.
+
+use std::collections::HashMap;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::blocking::BlockingRule;
+use crate::compare::{Comparison, Level, NULL_LEVEL};
+use crate::data::{Dataset, Field};
+
+/// Comparisons are packed four bits each into a `u64` pattern.
+pub const MAX_COMPARISONS: usize = 16;
+pub const MAX_LEVELS: usize = 15;
+/// No probability is allowed to reach 0 or 1: a single level must never be certain proof.
+const FLOOR: f64 = 1e-6;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LevelParams {
+    pub label: String,
+    pub m: f64,
+    /// u among candidate pairs, the population the model scores (estimated by EM, starting
+    /// from `u_random`, unless the settings fix u).
+    pub u: f64,
+    /// u among random pairs of records.
+    pub u_random: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ComparisonParams {
+    pub name: String,
+    /// Non-null levels, in the comparison's order.
+    pub levels: Vec<LevelParams>,
+    /// For term-frequency adjustment: log2 of the typical frequency of a value two random
+    /// records agree on. Agreeing on a rarer value weighs more, on a commoner one less.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log2_typical_frequency: Option<f64>,
+}
+
+/// Everything needed to score pairs again later: saved and loaded as JSON.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    pub fields: Vec<Field>,
+    pub comparisons: Vec<Comparison>,
+    pub blocking: Vec<BlockingRule>,
+    /// Prior probability that a candidate pair is a match.
+    pub lambda: f64,
+    pub params: Vec<ComparisonParams>,
+}
+
+impl Model {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a model always serialises")
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}
+
+/// The level of every comparison for one pair, packed.
+pub fn pattern(
+    comparisons: &[Comparison],
+    left: &Dataset,
+    i: usize,
+    right: &Dataset,
+    j: usize,
+) -> u64 {
+    comparisons
+        .iter()
+        .enumerate()
+        .fold(0, |acc, (c, comparison)| {
+            acc | u64::from(comparison.level(left, i, right, j)) << (4 * c)
+        })
+}
+
+pub fn level_in(pattern: u64, comparison: usize) -> usize {
+    (pattern >> (4 * comparison) & 0xF) as usize
+}
+
+/// Level probabilities per comparison, indexed by level; index 0 (null) is fixed at 1 so it
+/// drops out of products.
+pub type Table = Vec<Vec<f64>>;
+
+/// u from `samples` random pairs (distinct rows when deduplicating), in parallel with a fixed
+/// seed so runs repeat.
+pub fn estimate_u(
+    comparisons: &[Comparison],
+    left: &Dataset,
+    right: Option<&Dataset>,
+    samples: u64,
+    seed: u64,
+) -> Table {
+    let right_data = right.unwrap_or(left);
+    const CHUNK: u64 = 100_000;
+    let counts = (0..samples.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|chunk| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ chunk.wrapping_mul(0x9E37_79B9));
+            let mut counts: Table = comparisons
+                .iter()
+                .map(|c| vec![0.0; c.level_count()])
+                .collect();
+            for _ in 0..CHUNK.min(samples - chunk * CHUNK) {
+                let i = rng.random_range(0..left.len());
+                let j = rng.random_range(0..right_data.len());
+                if right.is_none() && i == j {
+                    continue;
+                }
+                for (c, comparison) in comparisons.iter().enumerate() {
+                    counts[c][comparison.level(left, i, right_data, j) as usize] += 1.0;
+                }
+            }
+            counts
+        })
+        .reduce(
+            || {
+                comparisons
+                    .iter()
+                    .map(|c| vec![0.0; c.level_count()])
+                    .collect()
+            },
+            |mut a, b| {
+                a.iter_mut()
+                    .zip(b)
+                    .for_each(|(x, y)| x.iter_mut().zip(y).for_each(|(p, q)| *p += q));
+                a
+            },
+        );
+    // One pseudo-count per level: a level never seen among random pairs is rare, not impossible.
+    counts.into_iter().map(|c| normalised(&c, 1.0)).collect()
+}
+
+/// Probabilities over the non-null levels; index 0 set to 1.
+fn normalised(counts: &[f64], pseudo: f64) -> Vec<f64> {
+    let total: f64 = counts[1..].iter().map(|c| c + pseudo).sum();
+    std::iter::once(1.0)
+        .chain(
+            counts[1..]
+                .iter()
+                .map(|c| ((c + pseudo) / total).clamp(FLOOR, 1.0 - FLOOR)),
+        )
+        .collect()
+}
+
+/// m starting values: the first (exact) level likely, the rest each half as likely as the one before.
+pub fn starting_m(comparisons: &[Comparison]) -> Table {
+    comparisons
+        .iter()
+        .map(|c| {
+            let levels = c.levels.len();
+            let raw: Vec<f64> = std::iter::once(0.0)
+                .chain((0..levels).map(|l| if l == 0 { 8.0 } else { 0.5f64.powi(l as i32) }))
+                .collect();
+            normalised(&raw, 0.0)
+        })
+        .collect()
+}
+
+/// State of the EM estimation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EmState {
+    pub lambda: f64,
+    pub m: Table,
+    pub u: Table,
+}
+
+/// Expectation-maximisation over counted patterns, no labels: returns iterations run.
+/// Only the comparisons marked in `evidence` take part; with `fix_u` only λ and m move.
+pub fn expectation_maximisation(
+    state: &mut EmState,
+    patterns: &[(u64, u64)],
+    evidence: &[bool],
+    fix_u: bool,
+    max_iterations: usize,
+) -> usize {
+    for iteration in 1..=max_iterations {
+        if em_step(state, patterns, evidence, evidence, fix_u, true) < 1e-6 {
+            return iteration;
+        }
+    }
+    max_iterations
+}
+
+/// m and u of the comparisons left out of `evidence`, from the match posteriors the evidence
+/// gives: one maximisation step, λ unchanged.
+///
+/// Members of one family agree on surname, address, postcode and phone together. Left in EM,
+/// these fields make "same household" the class EM finds instead of "same person"; kept out
+/// and fitted here, they still count, at the weight they carry between people once told apart.
+pub fn fit_remaining(state: &mut EmState, patterns: &[(u64, u64)], evidence: &[bool], fix_u: bool) {
+    let remaining: Vec<bool> = evidence.iter().map(|e| !e).collect();
+    em_step(state, patterns, evidence, &remaining, fix_u, false);
+}
+
+/// One E and M step: returns the largest change of any parameter.
+fn em_step(
+    state: &mut EmState,
+    patterns: &[(u64, u64)],
+    evidence: &[bool],
+    update: &[bool],
+    fix_u: bool,
+    update_lambda: bool,
+) -> f64 {
+    let comparisons = state.m.len();
+    let mut match_counts: Table = state.m.iter().map(|l| vec![0.0; l.len()]).collect();
+    let mut non_match_counts = match_counts.clone();
+    let (mut matches, mut total) = (0.0, 0.0);
+    for &(pattern, count) in patterns {
+        let (mut pm, mut pu) = (state.lambda, 1.0 - state.lambda);
+        for c in (0..comparisons).filter(|&c| evidence[c]) {
+            let level = level_in(pattern, c);
+            pm *= state.m[c][level];
+            pu *= state.u[c][level];
+        }
+        let count = count as f64;
+        let w = pm / (pm + pu);
+        matches += w * count;
+        total += count;
+        for c in 0..comparisons {
+            let level = level_in(pattern, c);
+            match_counts[c][level] += w * count;
+            non_match_counts[c][level] += (1.0 - w) * count;
+        }
+    }
+    let mut change: f64 = 0.0;
+    for c in (0..comparisons).filter(|&c| update[c]) {
+        let m = normalised(&match_counts[c], 0.0);
+        change = change.max(max_difference(&m, &state.m[c]));
+        state.m[c] = m;
+        if !fix_u {
+            let u = normalised(&non_match_counts[c], 0.0);
+            change = change.max(max_difference(&u, &state.u[c]));
+            state.u[c] = u;
+        }
+    }
+    if update_lambda {
+        let lambda = (matches / total).clamp(FLOOR, 1.0 - FLOOR);
+        change = change.max((lambda - state.lambda).abs());
+        state.lambda = lambda;
+    }
+    change
+}
+
+fn max_difference(a: &[f64], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
+/// Scores pairs of two datasets with a model.
+pub struct Scorer<'a> {
+    model: &'a Model,
+    left: &'a Dataset,
+    right: &'a Dataset,
+    /// log2(m/u) per comparison and level; 0 for null.
+    weights: Table,
+    prior: f64,
+    /// Per comparison with term-frequency adjustment: log2 frequency of each left row's value
+    /// (the adjustment applies to exact agreement, where both values are the same).
+    log2_frequency: Vec<Option<Vec<f32>>>,
+}
+
+/// How one comparison moved a pair's weight.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Contribution {
+    pub comparison: String,
+    pub level: String,
+    pub left: Option<String>,
+    pub right: Option<String>,
+    pub m: Option<f64>,
+    pub u: Option<f64>,
+    pub term_frequency_weight: f64,
+    pub weight: f64,
+}
+
+/// A pair's weight taken apart, comparison by comparison.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Explanation {
+    pub prior_weight: f64,
+    pub contributions: Vec<Contribution>,
+    pub weight: f64,
+    pub probability: f64,
+}
+
+pub fn probability(weight: f64) -> f64 {
+    1.0 / (1.0 + (-weight).exp2())
+}
+
+impl<'a> Scorer<'a> {
+    pub fn new(model: &'a Model, left: &'a Dataset, right: &'a Dataset) -> Self {
+        let weights = model
+            .params
+            .iter()
+            .map(|p| {
+                std::iter::once(0.0)
+                    .chain(p.levels.iter().map(|l| (l.m / l.u).log2()))
+                    .collect()
+            })
+            .collect();
+        let log2_frequency = model
+            .comparisons
+            .iter()
+            .zip(&model.params)
+            .map(|(c, p)| {
+                p.log2_typical_frequency?;
+                let frequencies = value_frequencies(c.column, left, right);
+                Some(
+                    (0..left.len())
+                        .map(|r| {
+                            left.text(c.column, r)
+                                .map_or(0.0, |v| frequencies[v].log2() as f32)
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        let prior = (model.lambda / (1.0 - model.lambda)).log2();
+        Scorer {
+            model,
+            left,
+            right,
+            weights,
+            prior,
+            log2_frequency,
+        }
+    }
+
+    /// Match weight of the pair and its packed pattern.
+    pub fn weight(&self, i: usize, j: usize) -> (f64, u64) {
+        let pattern = pattern(&self.model.comparisons, self.left, i, self.right, j);
+        let weight = (0..self.weights.len())
+            .map(|c| self.level_weight(c, level_in(pattern, c), i))
+            .sum::<f64>();
+        (self.prior + weight, pattern)
+    }
+
+    fn level_weight(&self, c: usize, level: usize, i: usize) -> f64 {
+        self.weights[c][level] + self.term_frequency_weight(c, level, i)
+    }
+
+    fn term_frequency_weight(&self, c: usize, level: usize, i: usize) -> f64 {
+        let exact = level != NULL_LEVEL as usize
+            && self.model.comparisons[c].levels[level - 1] == Level::Exact;
+        match (
+            &self.log2_frequency[c],
+            self.model.params[c].log2_typical_frequency,
+        ) {
+            (Some(left), Some(typical)) if exact => typical - f64::from(left[i]),
+            _ => 0.0,
+        }
+    }
+
+    pub fn explain(&self, i: usize, j: usize) -> Explanation {
+        let (weight, pattern) = self.weight(i, j);
+        let contributions = self
+            .model
+            .comparisons
+            .iter()
+            .enumerate()
+            .map(|(c, comparison)| {
+                let level = level_in(pattern, c);
+                let params =
+                    (level != NULL_LEVEL as usize).then(|| &self.model.params[c].levels[level - 1]);
+                Contribution {
+                    comparison: comparison.name.clone(),
+                    level: params.map_or_else(|| "null".to_string(), |p| p.label.clone()),
+                    left: self.left.display(comparison.column, i),
+                    right: self.right.display(comparison.column, j),
+                    m: params.map(|p| p.m),
+                    u: params.map(|p| p.u),
+                    term_frequency_weight: self.term_frequency_weight(c, level, i),
+                    weight: self.level_weight(c, level, i),
+                }
+            })
+            .collect();
+        Explanation {
+            prior_weight: self.prior,
+            contributions,
+            weight,
+            probability: probability(weight),
+        }
+    }
+}
+
+/// Share of each cleaned value among the non-null values of both sides.
+pub fn value_frequencies<'d>(
+    column: usize,
+    left: &'d Dataset,
+    right: &'d Dataset,
+) -> HashMap<&'d str, f64> {
+    let mut counts: HashMap<&str, f64> = HashMap::new();
+    let sides: &[&Dataset] = if std::ptr::eq(left, right) {
+        &[left]
+    } else {
+        &[left, right]
+    };
+    for d in sides {
+        for r in 0..d.len() {
+            if let Some(v) = d.text(column, r) {
+                *counts.entry(v).or_default() += 1.0;
+            }
+        }
+    }
+    let total: f64 = counts.values().sum();
+    counts.values_mut().for_each(|c| *c /= total);
+    counts
+}
+
+/// log2 of the typical frequency of the value two random records agree on
+/// (a frequency-squared weighted mean of log2 frequencies).
+pub fn log2_typical_frequency(frequencies: &HashMap<&str, f64>) -> Option<f64> {
+    let agree: f64 = frequencies.values().map(|f| f * f).sum();
+    (agree > 0.0).then(|| frequencies.values().map(|f| f * f * f.log2()).sum::<f64>() / agree)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::{ProptestConfig, prop_assert, proptest};
+
+    /// Draws comparison patterns from a known model.
+    fn planted_patterns(truth: &EmState, pairs: usize, seed: u64) -> Vec<(u64, u64)> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut counts: HashMap<u64, u64> = HashMap::new();
+        for _ in 0..pairs {
+            let table = if rng.random_bool(truth.lambda) {
+                &truth.m
+            } else {
+                &truth.u
+            };
+            let mut pattern = 0u64;
+            for (c, levels) in table.iter().enumerate() {
+                let mut draw: f64 = rng.random();
+                let level = (1..levels.len())
+                    .find(|&l| {
+                        draw -= levels[l];
+                        draw <= 0.0
+                    })
+                    .unwrap_or(levels.len() - 1);
+                pattern |= (level as u64) << (4 * c);
+            }
+            *counts.entry(pattern).or_default() += 1;
+        }
+        counts.into_iter().collect()
+    }
+
+    fn three_level_model(lambda: f64, agree_m: f64, agree_u: f64) -> EmState {
+        let m = vec![1.0, agree_m, (1.0 - agree_m) * 0.6, (1.0 - agree_m) * 0.4];
+        let u = vec![1.0, agree_u, 0.1, 0.9 - agree_u];
+        EmState {
+            lambda,
+            m: vec![m.clone(); 5],
+            u: vec![u.clone(); 5],
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(12))]
+        #[test]
+        fn em_recovers_a_planted_model(lambda in 0.05f64..0.4, agree_m in 0.7f64..0.95, agree_u in 0.01f64..0.2, seed in 0u64..1000) {
+            let truth = three_level_model(lambda, agree_m, agree_u);
+            let patterns = planted_patterns(&truth, 60_000, seed);
+            let start_u = three_level_model(0.5, 0.5, 0.3).u;
+            let mut state = EmState { lambda: 0.1, m: starting_m_for(&truth), u: start_u };
+            expectation_maximisation(&mut state, &patterns, &[true; 5], false, 500);
+            prop_assert!((state.lambda - lambda).abs() < 0.03, "lambda {} against {}", state.lambda, lambda);
+            for c in 0..5 {
+                prop_assert!((state.m[c][1] - agree_m).abs() < 0.05, "m {} against {}", state.m[c][1], agree_m);
+                prop_assert!((state.u[c][1] - agree_u).abs() < 0.03, "u {} against {}", state.u[c][1], agree_u);
+            }
+        }
+    }
+
+    fn starting_m_for(truth: &EmState) -> Table {
+        truth
+            .m
+            .iter()
+            .map(|l| normalised(&[0.0, 8.0, 0.5, 0.25][..l.len()], 0.0))
+            .collect()
+    }
+
+    #[test]
+    fn more_agreement_among_matches_raises_the_agreement_weight() {
+        let weight_of_agreement = |agree_m: f64| {
+            let truth = three_level_model(0.2, agree_m, 0.05);
+            let patterns = planted_patterns(&truth, 40_000, 7);
+            let mut state = EmState {
+                lambda: 0.1,
+                m: starting_m_for(&truth),
+                u: truth.u.clone(),
+            };
+            expectation_maximisation(&mut state, &patterns, &[true; 5], true, 500);
+            (state.m[0][1] / state.u[0][1]).log2()
+        };
+        let (weaker, stronger) = (weight_of_agreement(0.7), weight_of_agreement(0.95));
+        assert!(stronger > weaker, "{stronger} should exceed {weaker}");
+        assert!(weaker > 0.0, "agreement is evidence for a match");
+    }
+
+    #[test]
+    fn typical_frequency_lies_between_rarest_and_commonest() {
+        let frequencies: HashMap<&str, f64> = [("smith", 0.5), ("jones", 0.3), ("zog", 0.2)]
+            .into_iter()
+            .collect();
+        let typical = log2_typical_frequency(&frequencies).unwrap();
+        assert!(typical < 0.5f64.log2() && typical > 0.2f64.log2());
+    }
+}

@@ -1,0 +1,111 @@
+//! A small table of English given names and their usual short forms.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// Each line is one family of names a person may be recorded under.
+const GROUPS: &[&str] = &[
+    "alexander alex alec sandy xander",
+    "alexandra alex alexa sandra sandy lexi",
+    "andrew andy drew",
+    "anthony tony ant",
+    "benjamin ben benny",
+    "catherine katherine kathryn cathy kathy kate katie kat",
+    "charles charlie chas chuck",
+    "charlotte charlie lottie",
+    "christopher chris kit",
+    "christine christina chris chrissy tina",
+    "daniel dan danny",
+    "david dave davy",
+    "deborah debra debbie deb",
+    "edward ed eddie ted ned",
+    "elizabeth liz lizzie beth betty eliza libby bess",
+    "eleanor ellie nell nora",
+    "frederick fred freddie",
+    "gregory greg",
+    "harry harold hal henry hank",
+    "isabella isabel bella izzy",
+    "jacob jake",
+    "james jim jimmy jamie",
+    "jennifer jen jenny",
+    "jessica jess jessie",
+    "john jack johnny jon",
+    "jonathan jon jonny",
+    "joseph joe joey",
+    "joshua josh",
+    "kenneth ken kenny",
+    "lawrence laurence larry laurie",
+    "margaret maggie meg peggy marge",
+    "matthew matt matty",
+    "michael mike mikey mick",
+    "nicholas nick nicky",
+    "oliver ollie",
+    "patricia pat patty trish",
+    "patrick pat paddy",
+    "peter pete",
+    "rebecca becky becca",
+    "richard rich rick ricky dick",
+    "robert rob bob bobby robbie bert",
+    "samantha sam sammy",
+    "samuel sam sammy",
+    "sarah sara sally",
+    "stephen steven steve stevie",
+    "susan sue susie suzanne",
+    "thomas tom tommy",
+    "timothy tim timmy",
+    "victoria vicky tori",
+    "william will bill billy liam willy",
+    "zachary zach zack",
+];
+
+fn table() -> &'static HashMap<&'static str, Vec<u16>> {
+    static TABLE: OnceLock<HashMap<&'static str, Vec<u16>>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table: HashMap<&str, Vec<u16>> = HashMap::new();
+        for (group, names) in GROUPS.iter().enumerate() {
+            for name in names.split_whitespace() {
+                table.entry(name).or_default().push(group as u16);
+            }
+        }
+        table
+    })
+}
+
+/// Whether two cleaned given names are forms of the same name ("bill" and "william").
+pub fn same_name(a: &str, b: &str) -> bool {
+    let table = table();
+    match (table.get(a), table.get(b)) {
+        (Some(ga), Some(gb)) => ga.iter().any(|g| gb.contains(g)),
+        _ => false,
+    }
+}
+
+/// The names that may stand for `name`, itself excluded; used by the generator.
+pub fn alternatives(name: &str) -> Vec<&'static str> {
+    let Some(groups) = table().get(name) else {
+        return Vec::new();
+    };
+    groups
+        .iter()
+        .flat_map(|&g| GROUPS[g as usize].split_whitespace())
+        .filter(|n| *n != name)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_forms_match_their_full_names_only() {
+        assert!(same_name("bill", "william"));
+        assert!(same_name("chris", "christine"));
+        assert!(same_name("chris", "christopher"));
+        assert!(!same_name("bill", "robert"));
+        assert!(
+            !same_name("zelda", "zelda"),
+            "names outside the table are left to exact match"
+        );
+        assert!(alternatives("liz").contains(&"elizabeth"));
+    }
+}

@@ -1,0 +1,420 @@
+//! A whole run: block, estimate u, estimate m by EM, score, assign, cluster, report.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::autoconfig;
+use crate::blocking::{Blocker, BlockingRule, RuleReport};
+use crate::cluster::{self, Clusters, ScoredPair};
+use crate::compare::Comparison;
+use crate::data::{Dataset, Field};
+use crate::model::{
+    self, ComparisonParams, EmState, LevelParams, MAX_COMPARISONS, MAX_LEVELS, Model, Scorer,
+};
+
+/// What to compare and how to train; `Settings::for_fields` gives sensible defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub comparisons: Vec<Comparison>,
+    pub blocking: Vec<BlockingRule>,
+    /// A block proposing more pairs than this (a very common key) is left out of its rule.
+    pub max_block_pairs: u64,
+    /// Random pairs drawn to estimate u.
+    pub random_pairs: u64,
+    pub em_iterations: usize,
+    /// Keep u at its random-pair estimate during EM (Splink's choice) instead of re-estimating
+    /// it among candidate pairs, where family members make surname and address agree often.
+    pub fix_u: bool,
+    /// Pairs at or above this match probability are reported and clustered.
+    pub threshold: f64,
+    /// Each record takes part in at most one reported pair (each side holds one record per person).
+    pub one_to_one: bool,
+    pub max_cluster_size: usize,
+    pub seed: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            comparisons: Vec::new(),
+            blocking: Vec::new(),
+            max_block_pairs: 5_000_000,
+            random_pairs: 1_000_000,
+            em_iterations: 300,
+            fix_u: false,
+            threshold: 0.5,
+            one_to_one: false,
+            max_cluster_size: 50,
+            seed: 20_240_601,
+        }
+    }
+}
+
+impl Settings {
+    pub fn for_fields(fields: &[Field]) -> Self {
+        Settings {
+            comparisons: autoconfig::comparisons_for(fields),
+            blocking: autoconfig::blocking_for(fields),
+            ..Settings::default()
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum LinkError {
+    #[error("the two files must have the same fields in the same order")]
+    FieldsDiffer,
+    #[error(
+        "there is nothing to compare: no column was recognised as a name, date, address or other identifier"
+    )]
+    NoComparisons,
+    #[error("no blocking rule applies to these columns, so no pairs would be compared")]
+    NoBlockingRules,
+    #[error("{0} has no records")]
+    Empty(&'static str),
+    #[error(
+        "at most {MAX_COMPARISONS} comparisons of at most {MAX_LEVELS} levels (null included) are supported; '{0}' is over"
+    )]
+    TooLarge(String),
+    #[error("the saved model was made for fields {expected:?}, but these files have {found:?}")]
+    ModelFieldsDiffer {
+        expected: Vec<String>,
+        found: Vec<String>,
+    },
+}
+
+/// Counters a caller can watch from another thread while `run` works.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Proposed pairs handled so far, over all passes.
+    pub done: AtomicU64,
+    /// Proposed pairs all passes will handle; set once blocking is done.
+    pub total: AtomicU64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RuleSummary {
+    #[serde(flatten)]
+    pub proposed: RuleReport,
+    /// Pairs this rule found that no earlier rule had.
+    pub new_pairs: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Timing {
+    pub stage: &'static str,
+    pub seconds: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    pub mode: &'static str,
+    pub records_left: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records_right: Option<usize>,
+    pub fields: Vec<Field>,
+    pub blocking_rules: Vec<RuleSummary>,
+    pub candidate_pairs: u64,
+    pub threshold: f64,
+    pub one_to_one: bool,
+    pub pairs_above_threshold: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub em_iterations: Option<usize>,
+    pub lambda: f64,
+    pub comparisons: Vec<ComparisonParams>,
+    pub clusters: Clusters,
+    pub households: usize,
+    pub timings: Vec<Timing>,
+}
+
+pub struct Outcome {
+    /// Pairs at or above the threshold, strongest first when one-to-one was applied.
+    pub pairs: Vec<ScoredPair>,
+    pub model: Model,
+    pub report: Report,
+    /// Household number of each record (left rows first, then right rows).
+    pub households: Vec<u32>,
+}
+
+/// Links `left` against `right`, or deduplicates `left` when `right` is `None`. With a
+/// `trained` model the estimation steps are skipped and its comparisons and rules are used.
+pub fn run(
+    left: &Dataset,
+    right: Option<&Dataset>,
+    settings: &Settings,
+    trained: Option<Model>,
+    progress: &Progress,
+) -> Result<Outcome, LinkError> {
+    check(left, right, settings, trained.as_ref())?;
+    let right_data = right.unwrap_or(left);
+    let mut timings = Vec::new();
+    let mut clock = Instant::now();
+    let mut lap = |stage: &'static str| {
+        timings.push(Timing {
+            stage,
+            seconds: clock.elapsed().as_secs_f64(),
+        });
+        clock = Instant::now();
+    };
+    let blocking_rules = trained
+        .as_ref()
+        .map_or_else(|| settings.blocking.clone(), |m| m.blocking.clone());
+    let blocker = Blocker::new(&blocking_rules, left, right, settings.max_block_pairs);
+    let passes = if trained.is_some() { 1 } else { 2 };
+    progress
+        .total
+        .store(blocker.proposed_pairs() * passes, Ordering::Relaxed);
+    lap("blocking");
+
+    let mut em_iterations = None;
+    let model = match trained {
+        Some(model) => model,
+        None => {
+            let u = model::estimate_u(
+                &settings.comparisons,
+                left,
+                right,
+                settings.random_pairs,
+                settings.seed,
+            );
+            lap("u from random pairs");
+            let patterns =
+                count_patterns(&blocker, &settings.comparisons, left, right_data, progress);
+            let candidates: u64 = patterns.iter().map(|(_, c)| c).sum();
+            let expected_matches = left.len().min(right_data.len()) as f64;
+            let mut state = EmState {
+                lambda: (expected_matches / candidates.max(1) as f64).clamp(1e-4, 0.5),
+                m: model::starting_m(&settings.comparisons),
+                u: u.clone(),
+            };
+            let evidence = person_evidence(&settings.comparisons, &left.fields);
+            em_iterations = Some(model::expectation_maximisation(
+                &mut state,
+                &patterns,
+                &evidence,
+                settings.fix_u,
+                settings.em_iterations,
+            ));
+            model::fit_remaining(&mut state, &patterns, &evidence, settings.fix_u);
+            lap("m by expectation-maximisation");
+            trained_model(left, right_data, settings, &u, state)
+        }
+    };
+
+    let scorer = Scorer::new(&model, left, right_data);
+    let threshold = settings.threshold as f32;
+    let states = blocker.fold_pairs(
+        || (Vec::new(), vec![0u64; blocking_rules.len()]),
+        |(pairs, new_pairs): &mut (Vec<ScoredPair>, Vec<u64>), rule, i, j| {
+            new_pairs[rule] += 1;
+            let probability = model::probability(scorer.weight(i as usize, j as usize).0) as f32;
+            if probability >= threshold {
+                pairs.push(ScoredPair {
+                    left: i,
+                    right: j,
+                    probability,
+                });
+            }
+        },
+        &progress.done,
+    );
+    let mut new_pairs = vec![0u64; blocking_rules.len()];
+    let mut pairs = Vec::new();
+    for (state_pairs, counts) in states {
+        pairs.extend(state_pairs);
+        new_pairs.iter_mut().zip(counts).for_each(|(a, b)| *a += b);
+    }
+    lap("scoring");
+
+    if settings.one_to_one && right.is_some() {
+        pairs = cluster::one_to_one(pairs, left.len(), right_data.len());
+    }
+    let clusters = cluster::connected_components(
+        &pairs,
+        left.len(),
+        right.map(Dataset::len),
+        threshold,
+        settings.max_cluster_size,
+    );
+    let sides: Vec<&Dataset> = std::iter::once(left).chain(right).collect();
+    let households = cluster::households(&sides, &clusters);
+    lap("clustering");
+
+    let report = Report {
+        mode: if right.is_some() { "link" } else { "dedupe" },
+        records_left: left.len(),
+        records_right: right.map(Dataset::len),
+        fields: model.fields.clone(),
+        blocking_rules: blocker
+            .reports()
+            .iter()
+            .zip(&new_pairs)
+            .map(|(r, n)| RuleSummary {
+                proposed: r.clone(),
+                new_pairs: *n,
+            })
+            .collect(),
+        candidate_pairs: new_pairs.iter().sum(),
+        threshold: settings.threshold,
+        one_to_one: settings.one_to_one && right.is_some(),
+        pairs_above_threshold: pairs.len(),
+        em_iterations,
+        lambda: model.lambda,
+        comparisons: model.params.clone(),
+        households: households.iter().max().map_or(0, |h| *h as usize + 1),
+        clusters,
+        timings,
+    };
+    Ok(Outcome {
+        pairs,
+        model,
+        report,
+        households,
+    })
+}
+
+fn check(
+    left: &Dataset,
+    right: Option<&Dataset>,
+    settings: &Settings,
+    trained: Option<&Model>,
+) -> Result<(), LinkError> {
+    if left.is_empty() {
+        return Err(LinkError::Empty("the first file"));
+    }
+    if let Some(right) = right {
+        if right.is_empty() {
+            return Err(LinkError::Empty("the second file"));
+        }
+        if right.fields != left.fields {
+            return Err(LinkError::FieldsDiffer);
+        }
+    }
+    if let Some(model) = trained {
+        if model.fields != left.fields {
+            let names = |f: &[Field]| f.iter().map(|f| f.name.clone()).collect();
+            return Err(LinkError::ModelFieldsDiffer {
+                expected: names(&model.fields),
+                found: names(&left.fields),
+            });
+        }
+        return Ok(());
+    }
+    if settings.comparisons.is_empty() {
+        return Err(LinkError::NoComparisons);
+    }
+    if settings.blocking.is_empty() {
+        return Err(LinkError::NoBlockingRules);
+    }
+    if settings.comparisons.len() > MAX_COMPARISONS {
+        return Err(LinkError::TooLarge(format!(
+            "{} comparisons",
+            settings.comparisons.len()
+        )));
+    }
+    match settings
+        .comparisons
+        .iter()
+        .find(|c| c.level_count() > MAX_LEVELS)
+    {
+        Some(c) => Err(LinkError::TooLarge(c.name.clone())),
+        None => Ok(()),
+    }
+}
+
+/// How many candidate pairs fall into each comparison pattern: all EM needs, in little memory.
+fn count_patterns(
+    blocker: &Blocker,
+    comparisons: &[Comparison],
+    left: &Dataset,
+    right: &Dataset,
+    progress: &Progress,
+) -> Vec<(u64, u64)> {
+    let states = blocker.fold_pairs(
+        HashMap::new,
+        |counts: &mut HashMap<u64, u64>, _, i, j| {
+            *counts
+                .entry(model::pattern(
+                    comparisons,
+                    left,
+                    i as usize,
+                    right,
+                    j as usize,
+                ))
+                .or_default() += 1;
+        },
+        &progress.done,
+    );
+    let mut total: HashMap<u64, u64> = HashMap::new();
+    for state in states {
+        for (pattern, count) in state {
+            *total.entry(pattern).or_default() += count;
+        }
+    }
+    let mut patterns: Vec<(u64, u64)> = total.into_iter().collect();
+    patterns.sort_unstable();
+    patterns
+}
+
+/// Which comparisons EM learns from: those about the person, not the household (see
+/// `model::fit_remaining`); all of them when fewer than two are about the person.
+fn person_evidence(comparisons: &[Comparison], fields: &[Field]) -> Vec<bool> {
+    let person: Vec<bool> = comparisons
+        .iter()
+        .map(|c| !fields[c.column].is_household())
+        .collect();
+    if person.iter().filter(|p| **p).count() >= 2 {
+        person
+    } else {
+        vec![true; comparisons.len()]
+    }
+}
+
+fn trained_model(
+    left: &Dataset,
+    right: &Dataset,
+    settings: &Settings,
+    u_random: &model::Table,
+    state: EmState,
+) -> Model {
+    let params = settings
+        .comparisons
+        .iter()
+        .enumerate()
+        .map(|(c, comparison)| ComparisonParams {
+            name: comparison.name.clone(),
+            levels: comparison
+                .levels
+                .iter()
+                .enumerate()
+                .map(|(l, level)| LevelParams {
+                    label: level.label(),
+                    m: state.m[c][l + 1],
+                    u: state.u[c][l + 1],
+                    u_random: u_random[c][l + 1],
+                })
+                .collect(),
+            log2_typical_frequency: comparison
+                .term_frequency
+                .then(|| {
+                    model::log2_typical_frequency(&model::value_frequencies(
+                        comparison.column,
+                        left,
+                        right,
+                    ))
+                })
+                .flatten(),
+        })
+        .collect();
+    Model {
+        fields: left.fields.clone(),
+        comparisons: settings.comparisons.clone(),
+        blocking: settings.blocking.clone(),
+        lambda: state.lambda,
+        params,
+    }
+}

@@ -1,0 +1,245 @@
+//! Whole runs on generated files with known truth: quality bounds, encoded mode, saved models.
+
+use std::collections::{HashMap, HashSet};
+
+use linkage::bloom::Encoder;
+use linkage::data::{Dataset, Field};
+use linkage::generate::{self, GeneratorSettings, HEADERS};
+use linkage::input::{Table, choose_fields};
+use linkage::{Model, Progress, Scorer, Settings, run};
+
+fn csv_text(rows: &[[String; 8]]) -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(HEADERS).unwrap();
+    rows.iter().for_each(|r| writer.write_record(r).unwrap());
+    writer.into_inner().unwrap()
+}
+
+fn tables(left: &[[String; 8]], right: &[[String; 8]]) -> (Dataset, Dataset) {
+    let left = Table::read("left.csv", &csv_text(left)[..], "id").unwrap();
+    let right = Table::read("right.csv", &csv_text(right)[..], "id").unwrap();
+    let (fields, ignored) = choose_fields(&[&left, &right], &HashMap::new()).unwrap();
+    assert!(
+        ignored.is_empty(),
+        "every generated column is recognised: {ignored:?}"
+    );
+    (
+        left.to_dataset(&fields).unwrap(),
+        right.to_dataset(&fields).unwrap(),
+    )
+}
+
+/// Precision and recall of found id pairs against the truth (order within a pair ignored).
+fn precision_recall(found: &[(String, String)], truth: &[(String, String)]) -> (f64, f64) {
+    let key = |(a, b): &(String, String)| {
+        if a < b {
+            (a.clone(), b.clone())
+        } else {
+            (b.clone(), a.clone())
+        }
+    };
+    let truth: HashSet<_> = truth.iter().map(key).collect();
+    let found: HashSet<_> = found.iter().map(key).collect();
+    let correct = found.intersection(&truth).count() as f64;
+    (
+        correct / found.len().max(1) as f64,
+        correct / truth.len() as f64,
+    )
+}
+
+fn found_ids(outcome: &linkage::Outcome, left: &Dataset, right: &Dataset) -> Vec<(String, String)> {
+    outcome
+        .pairs
+        .iter()
+        .map(|p| {
+            (
+                left.ids[p.left as usize].clone(),
+                right.ids[p.right as usize].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn links_families_with_high_precision_and_recall() {
+    let data = generate::link_data(&GeneratorSettings {
+        people: 4000,
+        seed: 11,
+    });
+    let (left, right) = tables(&data.left, &data.right);
+    let mut settings = Settings::for_fields(&left.fields);
+    let progress = Progress::default();
+    let outcome = run(&left, Some(&right), &settings, None, &progress).unwrap();
+    let (precision, recall) = precision_recall(&found_ids(&outcome, &left, &right), &data.truth);
+    assert!(
+        precision > 0.9 && recall > 0.93,
+        "precision {precision}, recall {recall}"
+    );
+    assert_eq!(
+        progress.done.load(std::sync::atomic::Ordering::Relaxed),
+        progress.total.load(std::sync::atomic::Ordering::Relaxed)
+    );
+
+    settings.one_to_one = true;
+    let one_to_one = run(&left, Some(&right), &settings, None, &Progress::default()).unwrap();
+    let (p1, r1) = precision_recall(&found_ids(&one_to_one, &left, &right), &data.truth);
+    assert!(
+        p1 > precision && p1 > 0.96 && r1 > 0.93,
+        "one-to-one: precision {p1}, recall {r1}"
+    );
+
+    let report = &outcome.report;
+    assert_eq!(
+        report.candidate_pairs,
+        report
+            .blocking_rules
+            .iter()
+            .map(|r| r.new_pairs)
+            .sum::<u64>()
+    );
+    assert!(
+        report
+            .blocking_rules
+            .iter()
+            .map(|r| r.proposed.pairs)
+            .sum::<u64>()
+            >= report.candidate_pairs
+    );
+    let dob = report
+        .comparisons
+        .iter()
+        .find(|c| c.name == "date_of_birth")
+        .unwrap();
+    assert!(
+        dob.levels[0].m > dob.levels[0].u,
+        "exact date of birth is evidence for a match"
+    );
+    let given = report
+        .comparisons
+        .iter()
+        .find(|c| c.name == "given_name")
+        .unwrap();
+    let else_level = given.levels.last().unwrap();
+    assert!(
+        else_level.m < else_level.u,
+        "a different given name is evidence against"
+    );
+    assert!(
+        report.households < report.clusters.count,
+        "people group into fewer households"
+    );
+}
+
+#[test]
+fn deduplicates_one_file() {
+    let data = generate::dedupe_data(&GeneratorSettings {
+        people: 3000,
+        seed: 5,
+    });
+    let file = Table::read("people.csv", &csv_text(&data.records)[..], "id").unwrap();
+    let (fields, _) = choose_fields(&[&file], &HashMap::new()).unwrap();
+    let people = file.to_dataset(&fields).unwrap();
+    let outcome = run(
+        &people,
+        None,
+        &Settings::for_fields(&fields),
+        None,
+        &Progress::default(),
+    )
+    .unwrap();
+    let found = found_ids(&outcome, &people, &people);
+    let (precision, recall) = precision_recall(&found, &data.truth);
+    assert!(
+        precision > 0.9 && recall > 0.9,
+        "precision {precision}, recall {recall}"
+    );
+    assert!(outcome.report.clusters.count < people.len());
+}
+
+fn encode(data: &Dataset, key: &[u8]) -> Dataset {
+    let encoder = Encoder::new(key).unwrap();
+    let fields: Vec<Field> = Encoder::encoded_fields(&data.fields);
+    let mut encoded = Dataset::new(fields);
+    for row in 0..data.len() {
+        let filters: Vec<String> = encoder
+            .encode(data, row)
+            .iter()
+            .map(|f| f.as_ref().map_or(String::new(), |b| b.to_base64()))
+            .collect();
+        let values: Vec<&str> = filters.iter().map(String::as_str).collect();
+        encoded.push(&data.ids[row], &values).unwrap();
+    }
+    encoded
+}
+
+#[test]
+fn encoded_linkage_comes_close_to_cleartext() {
+    let data = generate::link_data(&GeneratorSettings {
+        people: 3000,
+        seed: 21,
+    });
+    let (left, right) = tables(&data.left, &data.right);
+    let f1 = |left: &Dataset, right: &Dataset| {
+        let mut settings = Settings::for_fields(&left.fields);
+        settings.one_to_one = true;
+        let outcome = run(left, Some(right), &settings, None, &Progress::default()).unwrap();
+        let (p, r) = precision_recall(&found_ids(&outcome, left, right), &data.truth);
+        2.0 * p * r / (p + r)
+    };
+    let key = b"the partnership's shared secret key";
+    let (clear, encoded) = (
+        f1(&left, &right),
+        f1(&encode(&left, key), &encode(&right, key)),
+    );
+    assert!(
+        encoded > 0.9 && clear - encoded < 0.05,
+        "cleartext F1 {clear}, encoded F1 {encoded}"
+    );
+}
+
+#[test]
+fn a_saved_model_scores_the_same_and_explains_its_weights() {
+    let data = generate::link_data(&GeneratorSettings {
+        people: 1500,
+        seed: 8,
+    });
+    let (left, right) = tables(&data.left, &data.right);
+    let settings = Settings::for_fields(&left.fields);
+    let first = run(&left, Some(&right), &settings, None, &Progress::default()).unwrap();
+    let reloaded = Model::from_json(&first.model.to_json()).unwrap();
+    assert_eq!(reloaded, first.model);
+    let again = run(
+        &left,
+        Some(&right),
+        &settings,
+        Some(reloaded),
+        &Progress::default(),
+    )
+    .unwrap();
+    let sorted = |o: &linkage::Outcome| {
+        let mut v: Vec<(u32, u32)> = o.pairs.iter().map(|p| (p.left, p.right)).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(&first), sorted(&again));
+    assert_eq!(
+        again.report.em_iterations, None,
+        "a loaded model is not trained again"
+    );
+
+    let pair = first.pairs[0];
+    let explanation =
+        Scorer::new(&first.model, &left, &right).explain(pair.left as usize, pair.right as usize);
+    let total = explanation.prior_weight
+        + explanation
+            .contributions
+            .iter()
+            .map(|c| c.weight)
+            .sum::<f64>();
+    assert!((total - explanation.weight).abs() < 1e-9);
+    assert!((explanation.probability as f32 - pair.probability).abs() < 1e-5);
+    assert_eq!(
+        explanation.contributions.len(),
+        first.model.comparisons.len()
+    );
+}
