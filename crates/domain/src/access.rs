@@ -52,7 +52,10 @@ pub struct Involvement {
 #[derive(Debug, Clone)]
 pub enum Resource {
     /// A user account; `organisation_id` is the account's organisation.
-    UserAccount { user_id: Option<Uuid>, organisation_id: Uuid },
+    UserAccount {
+        user_id: Option<Uuid>,
+        organisation_id: Uuid,
+    },
     Organisation,
     Locality,
     AuditLog,
@@ -70,17 +73,29 @@ pub struct Decision {
 
 impl Decision {
     fn allow(as_role: Role, reason: &'static str) -> Self {
-        Decision { allowed: true, as_role: Some(as_role), reason }
+        Decision {
+            allowed: true,
+            as_role: Some(as_role),
+            reason,
+        }
     }
 
     fn deny(reason: &'static str) -> Self {
-        Decision { allowed: false, as_role: None, reason }
+        Decision {
+            allowed: false,
+            as_role: None,
+            reason,
+        }
     }
 }
 
 /// The first of the actor's roles that holds `permission`.
 fn role_with(actor: &Actor, permission: Permission) -> Option<Role> {
-    actor.roles.iter().copied().find(|role| role.may(permission))
+    actor
+        .roles
+        .iter()
+        .copied()
+        .find(|role| role.may(permission))
 }
 
 fn allow_if(actor: &Actor, permission: Permission, reason: &'static str) -> Decision {
@@ -104,9 +119,11 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
                 Some(role) => Decision::allow(*role, "reference data is open to staff"),
                 None => Decision::deny("no role"),
             },
-            Action::Create | Action::Update => {
-                allow_if(actor, Permission::ManageOrganisations, "administers organisations")
-            }
+            Action::Create | Action::Update => allow_if(
+                actor,
+                Permission::ManageOrganisations,
+                "administers organisations",
+            ),
         },
         Resource::AuditLog => match action {
             Action::List | Action::Read => {
@@ -157,7 +174,10 @@ mod tests {
 
     #[test]
     fn only_administrators_create_or_change_accounts() {
-        let other_org = Resource::UserAccount { user_id: None, organisation_id: Uuid::now_v7() };
+        let other_org = Resource::UserAccount {
+            user_id: None,
+            organisation_id: Uuid::now_v7(),
+        };
         for role in Role::ALL {
             let a = actor(&[role], &[]);
             for action in [Action::Create, Action::Update, Action::List] {
@@ -170,15 +190,20 @@ mod tests {
     #[test]
     fn everyone_may_read_their_own_account_but_not_anothers() {
         let a = actor(&[Practitioner], &[]);
-        let own =
-            Resource::UserAccount { user_id: Some(a.user_id), organisation_id: a.organisation_id };
+        let own = Resource::UserAccount {
+            user_id: Some(a.user_id),
+            organisation_id: a.organisation_id,
+        };
         let colleague = Resource::UserAccount {
             user_id: Some(Uuid::now_v7()),
             organisation_id: a.organisation_id,
         };
         assert!(decide(&a, Action::Read, &own).allowed);
         assert!(!decide(&a, Action::Read, &colleague).allowed);
-        assert!(!decide(&a, Action::Update, &own).allowed, "role changes go through an admin");
+        assert!(
+            !decide(&a, Action::Update, &own).allowed,
+            "role changes go through an admin"
+        );
     }
 
     #[test]
@@ -223,8 +248,10 @@ mod tests {
         for (role, cells) in expected {
             for (relationship, want) in [Lead, Team, SameLocality, Unrelated].iter().zip(cells) {
                 let a = actor(&[*role], &["ladywood"]);
-                let mut involvement =
-                    Involvement { locality: "perry-barr".into(), ..Default::default() };
+                let mut involvement = Involvement {
+                    locality: "perry-barr".into(),
+                    ..Default::default()
+                };
                 match relationship {
                     Lead => involvement.lead_practitioner = Some(a.user_id),
                     Team => involvement.team_members.push(a.user_id),

@@ -75,7 +75,11 @@ mod tests {
         let mut changed = fields();
         changed.outcome = "denied";
         assert_ne!(chain_hash(GENESIS, &changed), original);
-        assert_ne!(chain_hash(&original, &fields()), original, "the previous hash counts");
+        assert_ne!(
+            chain_hash(&original, &fields()),
+            original,
+            "the previous hash counts"
+        );
     }
 
     #[test]
@@ -91,7 +95,10 @@ mod tests {
 
     #[test]
     fn the_same_event_hashes_the_same() {
-        assert_eq!(chain_hash(GENESIS, &fields()), chain_hash(GENESIS, &fields()));
+        assert_eq!(
+            chain_hash(GENESIS, &fields()),
+            chain_hash(GENESIS, &fields())
+        );
         assert_eq!(chain_hash(GENESIS, &fields()).len(), 64);
     }
 }

@@ -11,7 +11,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        FieldError { field, message: message.into() }
+        FieldError {
+            field,
+            message: message.into(),
+        }
     }
 }
 
@@ -101,7 +104,12 @@ pub const MIN_PASSWORD_LENGTH: usize = 12;
 /// NCSC advice: length over complexity rules. We ask for 12 characters and refuse the
 /// passwords every attacker tries first.
 pub fn check_new_password(password: &str) -> Result<(), FieldError> {
-    const COMMON: &[&str] = &["password1234", "123456789012", "qwertyuiop12", "earlyhelp123"];
+    const COMMON: &[&str] = &[
+        "password1234",
+        "123456789012",
+        "qwertyuiop12",
+        "earlyhelp123",
+    ];
     if password.chars().count() < MIN_PASSWORD_LENGTH {
         return Err(FieldError::new(
             "password",
@@ -109,7 +117,10 @@ pub fn check_new_password(password: &str) -> Result<(), FieldError> {
         ));
     }
     if COMMON.contains(&password.to_lowercase().as_str()) {
-        return Err(FieldError::new("password", "Choose a password that is harder to guess"));
+        return Err(FieldError::new(
+            "password",
+            "Choose a password that is harder to guess",
+        ));
     }
     Ok(())
 }
@@ -133,8 +144,19 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(normalise_email("  Ana@School.SCH.uk "), Some("ana@school.sch.uk".into()));
-        for bad in ["", "ana", "ana@", "@school.uk", "ana@school", "an a@school.uk", "a@.uk"] {
+        assert_eq!(
+            normalise_email("  Ana@School.SCH.uk "),
+            Some("ana@school.sch.uk".into())
+        );
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@school.uk",
+            "ana@school",
+            "an a@school.uk",
+            "a@.uk",
+        ] {
             assert_eq!(normalise_email(bad), None, "{bad:?}");
         }
     }

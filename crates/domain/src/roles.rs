@@ -51,10 +51,24 @@ use Role::*;
 
 /// Who may do what. Read it across: a role, then everything that role may do.
 pub const ROLE_TABLE: &[(Role, &[Permission])] = &[
-    (Administrator, &[ManageUsers, ManageOrganisations, SeeAggregates]),
-    (LocalityLead, &[RequestSupport, TriageRequests, WorkCases, SeeAggregates]),
+    (
+        Administrator,
+        &[ManageUsers, ManageOrganisations, SeeAggregates],
+    ),
+    (
+        LocalityLead,
+        &[RequestSupport, TriageRequests, WorkCases, SeeAggregates],
+    ),
     (Practitioner, &[RequestSupport, WorkCases]),
-    (CommunityConnector, &[EditDirectory, ApproveDirectory, AnswerReferrals, RequestSupport]),
+    (
+        CommunityConnector,
+        &[
+            EditDirectory,
+            ApproveDirectory,
+            AnswerReferrals,
+            RequestSupport,
+        ],
+    ),
     (VcsWorker, &[EditDirectory, AnswerReferrals, RequestSupport]),
     (DataAnalyst, &[LoadData, SeeAggregates]),
     (Commissioner, &[SeeAggregates]),
@@ -142,7 +156,10 @@ mod tests {
             assert_eq!(Role::from_slug(role.slug()), Some(role));
         }
         assert_eq!(Role::from_slug("Locality Lead"), Some(LocalityLead));
-        assert_eq!(Role::from_slug("community-connector"), Some(CommunityConnector));
+        assert_eq!(
+            Role::from_slug("community-connector"),
+            Some(CommunityConnector)
+        );
         assert_eq!(Role::from_slug("superuser"), None);
     }
 
@@ -156,13 +173,22 @@ mod tests {
     #[test]
     fn only_the_information_governance_officer_reads_the_audit_log() {
         for role in Role::ALL {
-            assert_eq!(role.may(ReadAuditLog), role == InformationGovernanceOfficer, "{role}");
+            assert_eq!(
+                role.may(ReadAuditLog),
+                role == InformationGovernanceOfficer,
+                "{role}"
+            );
         }
     }
 
     #[test]
     fn commissioners_and_analysts_never_work_cases() {
-        for role in [Commissioner, DataAnalyst, Administrator, InformationGovernanceOfficer] {
+        for role in [
+            Commissioner,
+            DataAnalyst,
+            Administrator,
+            InformationGovernanceOfficer,
+        ] {
             assert!(!role.may(WorkCases), "{role} must not work cases");
             assert!(!role.may(TriageRequests), "{role} must not triage");
         }

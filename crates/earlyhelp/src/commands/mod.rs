@@ -1,0 +1,4 @@
+//! One module per command-line verb that is more than a line or two.
+//! Each exposes a clap `Args` struct and a `run` function; `main.rs` only dispatches.
+pub mod link;
+pub mod spc;

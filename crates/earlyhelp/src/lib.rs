@@ -1,0 +1,6 @@
+//! The `earlyhelp` program: its commands, the demo city and the server start-up.
+//! (`main.rs` parses the command line and dispatches here.)
+
+pub mod commands;
+pub mod demo;
+pub mod server;

@@ -1,0 +1,39 @@
+//! earlyhelp's storage: one [`Db`] over SQLite and PostgreSQL, the access-and-audit [`gate`],
+//! and the records of the foundation (localities, organisations, users, sessions, tokens).
+
+pub mod accounts;
+pub mod db;
+pub mod gate;
+pub mod secrets;
+
+pub use db::{Db, Tx};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("the database address {0:?} is not usable: {1}")]
+    BadUrl(String, String),
+    #[error("cannot reach the database at {0}: {1}")]
+    Unreachable(String, String),
+    #[error("not allowed: {0}")]
+    Denied(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Sql(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Microseconds since the Unix epoch: the precision both databases store exactly, so a time
+/// written and read back (and hashed into the audit chain) is the same time.
+pub fn now_micros() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64
+}
+
+/// Now, truncated to whole microseconds for the same reason.
+pub fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp_nanos(now_micros() as i128 * 1000)
+        .expect("the clock is within the representable range")
+}

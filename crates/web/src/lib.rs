@@ -1,0 +1,137 @@
+//! earlyhelp's web layer: server-rendered GOV.UK-style pages, the JSON API and its OpenAPI
+//! description. Handlers are thin: they read the request, call storage through the gate, and
+//! render.
+
+mod admin;
+mod api;
+mod assets;
+mod audit;
+mod auth;
+pub mod error;
+mod home;
+pub mod session;
+pub mod views;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use earlyhelp_storage::Db;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Mark cookies `Secure`. Off only for plain-http loopback (the demo on a laptop).
+    pub secure_cookies: bool,
+    pub session_idle: Duration,
+    pub session_lifetime: Duration,
+    /// Failed sign-ins for one email within `lockout_window` before it is locked.
+    pub lockout_threshold: i64,
+    pub lockout_window: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            secure_cookies: true,
+            session_idle: Duration::from_secs(30 * 60),
+            session_lifetime: Duration::from_secs(12 * 60 * 60),
+            lockout_threshold: 5,
+            lockout_window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(assets::routes())
+        .merge(auth::routes())
+        .merge(home::routes())
+        .merge(admin::routes())
+        .merge(audit::routes())
+        .merge(api::routes())
+        .fallback(|| async { error::AppError::NotFound })
+        .layer(middleware::from_fn(same_origin_writes))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; \
+                 form-action 'self'; frame-ancestors 'none'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            2 * 1024 * 1024,
+        ))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// A second line of defence against cross-site requests: a browser always says where a
+/// write came from, and it must be here.
+async fn same_origin_writes(request: Request, next: Next) -> Response {
+    let writes = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if writes {
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok());
+        let origin = request
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|o| o.to_str().ok());
+        if let (Some(host), Some(origin)) = (host, origin) {
+            let origin_host = origin
+                .split_once("://")
+                .map(|(_, rest)| rest)
+                .unwrap_or(origin);
+            if origin_host != host {
+                return error::AppError::BadCsrf.into_response();
+            }
+        }
+    }
+    next.run(request).await
+}
+
+/// Serves until the future `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,156 @@
+//! Who is asking: a session cookie (people in a browser) or a bearer token (the JSON API).
+//!
+//! Sessions live in the database, so they survive a restart; only a hash of the cookie's
+//! token is stored. A session ends after `idle` without use or `lifetime` in all.
+
+use crate::AppState;
+use crate::error::AppError;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use earlyhelp_domain::roles::Permission;
+use earlyhelp_storage::accounts::{self, SignedIn};
+use earlyhelp_storage::gate::Who;
+use earlyhelp_storage::now_micros;
+use earlyhelp_storage::secrets::same_secret;
+use std::net::SocketAddr;
+
+pub const SESSION_COOKIE: &str = "eh_session";
+/// Before sign-in there is no session to hold a CSRF token, so the sign-in form's token is
+/// also set in this cookie and the two must match ("double submit").
+pub const PRE_SESSION_COOKIE: &str = "eh_presession";
+
+/// A signed-in person.
+pub struct Signed {
+    pub user: SignedIn,
+    /// The token forms must echo; empty for bearer-token callers, who send no cookies.
+    pub csrf: String,
+    /// The session's own token, when signed in through a browser.
+    pub session_token: Option<String>,
+    pub remote_addr: String,
+}
+
+impl Signed {
+    pub fn may(&self, permission: Permission) -> bool {
+        self.user
+            .actor
+            .roles
+            .iter()
+            .any(|role| role.may(permission))
+    }
+
+    pub fn who(&self) -> Who {
+        Who {
+            actor: self.user.actor.clone(),
+            organisation_name: self.user.organisation_name.clone(),
+            remote_addr: self.remote_addr.clone(),
+        }
+    }
+
+    /// Checks a submitted form's CSRF token against the session's.
+    pub fn check_csrf(&self, submitted: &str) -> Result<(), AppError> {
+        if self.session_token.is_some() && same_secret(submitted, &self.csrf) {
+            Ok(())
+        } else {
+            Err(AppError::BadCsrf)
+        }
+    }
+}
+
+pub fn remote_addr(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+impl FromRequestParts<AppState> for Signed {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let wants_json = parts.uri.path().starts_with("/api/");
+        let sign_in_required = || {
+            if wants_json {
+                AppError::Unauthorised
+            } else {
+                let next = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/");
+                AppError::SignInRequired(next.to_string())
+            }
+        };
+        let remote_addr = remote_addr(parts);
+
+        let bearer = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "));
+        if let Some(token) = bearer {
+            let user_id = accounts::api_token_user(&state.db, token.trim())
+                .await?
+                .ok_or(AppError::Unauthorised)?;
+            let user = accounts::signed_in(&state.db, user_id)
+                .await?
+                .ok_or(AppError::Unauthorised)?;
+            return Ok(Signed {
+                user,
+                csrf: String::new(),
+                session_token: None,
+                remote_addr,
+            });
+        }
+
+        let jar = CookieJar::from_headers(&parts.headers);
+        let token = jar
+            .get(SESSION_COOKIE)
+            .map(|c| c.value().to_string())
+            .ok_or_else(sign_in_required)?;
+        let session = accounts::session(&state.db, &token)
+            .await?
+            .ok_or_else(sign_in_required)?;
+        let now = now_micros();
+        let idle = now - session.last_seen_micros > state.config.session_idle.as_micros() as i64;
+        let expired =
+            now - session.created_micros > state.config.session_lifetime.as_micros() as i64;
+        if idle || expired {
+            accounts::end_session(&state.db, &token).await?;
+            return Err(sign_in_required());
+        }
+        // Writing on every request would serialise reads on SQLite; a minute's slack is plenty.
+        if now - session.last_seen_micros > 60_000_000 {
+            accounts::touch_session(&state.db, &token).await?;
+        }
+        let user = accounts::signed_in(&state.db, session.user_id)
+            .await?
+            .ok_or_else(sign_in_required)?;
+        Ok(Signed {
+            user,
+            csrf: session.csrf_token,
+            session_token: Some(token),
+            remote_addr,
+        })
+    }
+}
+
+pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, token))
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .build()
+}
+
+pub fn pre_session_cookie(token: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((PRE_SESSION_COOKIE, token))
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Strict)
+        .path("/sign-in")
+        .build()
+}
