@@ -140,7 +140,7 @@ pub fn comparisons_for(fields: &[Field]) -> Vec<Comparison> {
                 _ => None,
             };
             let mut levels = levels_for(field.kind);
-            if swap_column.is_none() {
+            if field.kind != FieldKind::GivenName || swap_column.is_none() {
                 levels.retain(|l| *l != Level::Swapped);
             }
             if field.kind != FieldKind::GivenName {

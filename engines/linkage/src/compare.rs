@@ -64,7 +64,8 @@ pub struct Comparison {
     pub name: String,
     /// Index into the shared field list.
     pub column: usize,
-    /// The other name column, for `Level::Swapped`.
+    /// The other name column: for `Level::Swapped`, or, in a comparison without that level,
+    /// to treat a swapped pair as null.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub swap_column: Option<usize>,
     /// Tests in order, strongest first; the last is usually `Else`.
@@ -90,6 +91,11 @@ impl Comparison {
                             left.text(other, i) == Some(b) && right.text(other, j) == Some(a)
                         })
                     };
+                    // Without a swapped level of its own, this comparison leaves a swapped
+                    // pair to the one that has it, so the swap is not counted twice.
+                    if a != b && !self.levels.contains(&Level::Swapped) && swapped() {
+                        return NULL_LEVEL;
+                    }
                     self.first_passing(TextPair::new(a, b, swapped))
                 }
                 _ => NULL_LEVEL,
@@ -270,6 +276,19 @@ mod tests {
             [level(0), level(2), level(1), level(3), level(4), level(5)],
             [1, 2, 3, 4, 5, NULL_LEVEL]
         );
+        let family = Comparison {
+            name: "family".into(),
+            column: 1,
+            swap_column: Some(0),
+            levels: vec![Level::Exact, Level::Else],
+            term_frequency: false,
+        };
+        assert_eq!(
+            family.level(&ds, 0, &ds, 2),
+            NULL_LEVEL,
+            "a swap is counted by the given name only"
+        );
+        assert_eq!(family.level(&ds, 0, &ds, 1), 1);
         let d = dob();
         let level = |j| d.level(&ds, 0, &ds, j);
         assert_eq!(
