@@ -61,6 +61,8 @@ pub enum Resource {
     AuditLog,
     /// A family's case record.
     Family(Involvement),
+    /// The outcomes framework's indicators and their values: aggregate, never person-level.
+    Indicators,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +135,14 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
             Action::Create | Action::Update => Decision::deny("the audit log is append-only"),
         },
         Resource::Family(involvement) => decide_family(actor, involvement),
+        Resource::Indicators => match action {
+            Action::List | Action::Read => {
+                allow_if(actor, Permission::SeeAggregates, "sees aggregate reports")
+            }
+            Action::Create | Action::Update => {
+                allow_if(actor, Permission::LoadData, "loads indicator data")
+            }
+        },
     }
 }
 
@@ -262,6 +272,23 @@ mod tests {
                 assert_eq!(got, *want, "{role} as {relationship:?}");
             }
         }
+    }
+
+    #[test]
+    fn indicators_are_read_with_aggregates_and_loaded_by_data_owners() {
+        for role in Role::ALL {
+            let a = actor(&[role], &[]);
+            for action in [Action::List, Action::Read] {
+                let read = decide(&a, action, &Resource::Indicators).allowed;
+                assert_eq!(read, role.may(Permission::SeeAggregates), "{role} {action:?}");
+            }
+            for action in [Action::Create, Action::Update] {
+                let write = decide(&a, action, &Resource::Indicators).allowed;
+                assert_eq!(write, role == DataAnalyst, "{role} {action:?}");
+            }
+        }
+        let practitioner = actor(&[Practitioner], &[]);
+        assert!(!decide(&practitioner, Action::Read, &Resource::Indicators).allowed);
     }
 
     #[test]
