@@ -1,0 +1,181 @@
+//! Journeys in a real browser (headless Chromium through chromedriver), with axe-core
+//! checking each page for accessibility problems.
+
+use crate::helpers::*;
+use thirtyfour::prelude::*;
+
+async fn sign_in(browser: &Browser, app: &TestApp, email: &str) {
+    let driver = &browser.driver;
+    driver.goto(app.url("/")).await.unwrap();
+    driver
+        .find(By::Id("email"))
+        .await
+        .unwrap()
+        .send_keys(email)
+        .await
+        .unwrap();
+    driver
+        .find(By::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(DEMO_PASSWORD)
+        .await
+        .unwrap();
+    driver
+        .find(By::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn assert_accessible(browser: &Browser, page: &str) {
+    let violations = browser.accessibility_violations().await;
+    assert!(
+        violations.is_empty(),
+        "{page} has accessibility problems: {violations:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_signs_in_to_an_accessible_home_page() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await;
+    browser.driver.goto(app.url("/sign-in")).await.unwrap();
+    assert_accessible(&browser, "sign-in page").await;
+    browser.screenshot("sign-in").await;
+
+    for (email, heading) in [
+        (PRACTITIONER, "Demo Practitioner"),
+        (IG_OFFICER, "Demo Information Governance Officer"),
+        (ADMIN, "Demo Administrator"),
+    ] {
+        sign_in(&browser, &app, email).await;
+        let h1 = browser
+            .driver
+            .find(By::Tag("h1"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(h1, format!("Welcome, {heading}"));
+        assert_accessible(&browser, &format!("home page of {email}")).await;
+        browser
+            .screenshot(&format!("home-{}", email.split('@').next().unwrap()))
+            .await;
+        browser
+            .driver
+            .find(By::Css(".eh-masthead form button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        assert!(
+            browser
+                .driver
+                .current_url()
+                .await
+                .unwrap()
+                .path()
+                .starts_with("/sign-in")
+        );
+    }
+    browser.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_adds_a_user_through_accessible_forms() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await;
+    sign_in(&browser, &app, ADMIN).await;
+    let driver = &browser.driver;
+    driver
+        .find(By::LinkText("Users"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_accessible(&browser, "users page").await;
+    driver
+        .find(By::LinkText("Add a user"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // Send it empty first: the error summary must be accessible and take focus.
+    driver
+        .find(By::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    driver
+        .find(By::ClassName("govuk-error-summary"))
+        .await
+        .unwrap();
+    assert_accessible(&browser, "add-user form with errors").await;
+    browser.screenshot("add-user-errors").await;
+
+    driver
+        .find(By::Id("name"))
+        .await
+        .unwrap()
+        .send_keys("Browser Made")
+        .await
+        .unwrap();
+    driver
+        .find(By::Id("email"))
+        .await
+        .unwrap()
+        .send_keys("browser.made@example.org")
+        .await
+        .unwrap();
+    let organisation = driver.find(By::Id("organisation")).await.unwrap();
+    organisation
+        .find(By::XPath(
+            "./option[starts-with(normalize-space(.), 'Children')]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    driver
+        .find(By::Css("input[name=roles][value=practitioner]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    driver
+        .find(By::Id("password"))
+        .await
+        .unwrap()
+        .send_keys("a long first password")
+        .await
+        .unwrap();
+    driver
+        .find(By::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let page = driver.source().await.unwrap();
+    assert!(
+        page.contains("browser.made@example.org"),
+        "the new user is listed"
+    );
+    browser.screenshot("users-after-add").await;
+    browser.quit().await;
+}

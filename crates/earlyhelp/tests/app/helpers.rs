@@ -1,0 +1,328 @@
+//! Starting the real server on a random port against a fresh database, signing in, and
+//! driving a real browser.
+
+use earlyhelp_storage::Db;
+use earlyhelp_web::{AppState, Config};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const DEMO_PASSWORD: &str = earlyhelp::demo::PASSWORD;
+pub const ADMIN: &str = "admin@earlyhelp.test";
+pub const LOCALITY_LEAD: &str = "lead.ladywood@earlyhelp.test";
+pub const PRACTITIONER: &str = "practitioner@earlyhelp.test";
+pub const VCS_WORKER: &str = "vcs@earlyhelp.test";
+pub const ANALYST: &str = "analyst@earlyhelp.test";
+pub const COMMISSIONER: &str = "commissioner@earlyhelp.test";
+pub const IG_OFFICER: &str = "ig@earlyhelp.test";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Under CI a missing PostgreSQL or browser fails the run; elsewhere it skips, loudly.
+pub fn missing(what: &str) -> bool {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{what} is required under CI=true; run the tests with scripts/test.sh");
+    }
+    eprintln!("SKIPPED: {what} is not available (scripts/test.sh provides it)");
+    true
+}
+
+/// Runs each named `async fn(Backend)` as two tests: one on SQLite, one on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::helpers::postgres_admin_url().is_some() {
+                        super::$name($crate::helpers::Backend::Postgres).await
+                    }
+                }
+            )+
+        }
+    };
+}
+
+pub fn postgres_admin_url() -> Option<String> {
+    match std::env::var("EARLYHELP_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            missing("PostgreSQL (EARLYHELP_TEST_POSTGRES_URL)");
+            None
+        }
+    }
+}
+
+/// A fresh, empty database URL for one test.
+pub async fn fresh_database(backend: Backend) -> String {
+    let name = format!("eh_test_{}", uuid::Uuid::new_v4().simple());
+    match backend {
+        Backend::Sqlite => {
+            let path = std::env::temp_dir().join(format!("{name}.db"));
+            format!("sqlite://{}", path.display())
+        }
+        Backend::Postgres => {
+            let admin = postgres_admin_url().expect("PostgreSQL is configured");
+            let pool = sqlx::PgPool::connect(&admin)
+                .await
+                .expect("connect to the test PostgreSQL");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&pool)
+                .await
+                .expect("create a test database");
+            pool.close().await;
+            let base = admin
+                .rsplit_once('/')
+                .map(|(base, _)| base)
+                .unwrap_or(&admin);
+            format!("{base}/{name}")
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub db: Db,
+    pub database_url: String,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Loads the demo city into a fresh database and serves it on a random port.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let database_url = fresh_database(backend).await;
+    let db = earlyhelp::server::open(&database_url)
+        .await
+        .expect("open the test database");
+    earlyhelp::demo::load(&db)
+        .await
+        .expect("load the demo city");
+    serve(db, database_url).await
+}
+
+/// Serves an existing database (for example to prove sessions survive a restart).
+pub async fn serve(db: Db, database_url: String) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a random port");
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let config = Config {
+        secure_cookies: false,
+        ..Config::default()
+    };
+    let state = AppState {
+        db: db.clone(),
+        config: Arc::new(config),
+    };
+    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(earlyhelp_web::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        address,
+        db,
+        database_url,
+        _shutdown: shutdown,
+    }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects (so tests can see them).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The value of the first `csrf_token` hidden field in a page.
+pub fn csrf_in(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("the page has a CSRF token") + marker.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+pub struct Session {
+    pub client: reqwest::Client,
+    pub csrf: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Posts the sign-in form as a browser would; returns the response.
+    pub async fn try_sign_in(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let page = client
+            .get(self.url("/sign-in"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let form = [
+            ("csrf_token", csrf_in(&page)),
+            ("email", email.into()),
+            ("password", password.into()),
+            ("next", "/".into()),
+        ];
+        client
+            .post(self.url("/sign-in"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn sign_in(&self, email: &str) -> Session {
+        let client = client();
+        let response = self.try_sign_in(&client, email, DEMO_PASSWORD).await;
+        assert_eq!(response.status(), 303, "{email} should sign in");
+        let home = client
+            .get(self.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        Session {
+            csrf: csrf_in(&home),
+            client,
+        }
+    }
+
+    /// Every audit event about `subject`, oldest first: (actor, action, outcome).
+    pub async fn audit_of(&self, subject: &str) -> Vec<(String, String, String)> {
+        let sql = "SELECT actor, action, outcome FROM audit_events WHERE subject = $1 ORDER BY seq";
+        match &self.db {
+            Db::Sqlite(pool) => sqlx::query_as(sql)
+                .bind(subject)
+                .fetch_all(pool)
+                .await
+                .unwrap(),
+            Db::Postgres(pool) => sqlx::query_as(sql)
+                .bind(subject)
+                .fetch_all(pool)
+                .await
+                .unwrap(),
+        }
+    }
+}
+
+/// A headless Chromium driven through its own chromedriver, or `None` where there is none.
+pub struct Browser {
+    pub driver: thirtyfour::WebDriver,
+    chromedriver: std::process::Child,
+}
+
+impl Browser {
+    pub async fn start() -> Option<Browser> {
+        use thirtyfour::prelude::*;
+        let chromedriver = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists());
+        let Some(chromedriver) = chromedriver else {
+            missing("chromedriver (Debian package chromium-driver)");
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let mut caps = DesiredCapabilities::chrome();
+        caps.set_binary("/usr/bin/chromium").unwrap();
+        for arg in [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1280,1000",
+        ] {
+            caps.add_arg(arg).unwrap();
+        }
+        let server = format!("http://127.0.0.1:{port}");
+        let mut last_error = None;
+        for _ in 0..50 {
+            match WebDriver::new(&server, caps.clone()).await {
+                Ok(driver) => {
+                    return Some(Browser {
+                        driver,
+                        chromedriver: child,
+                    });
+                }
+                Err(error) => last_error = Some(error),
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("chromedriver did not start: {last_error:?}");
+    }
+
+    /// Runs axe-core (vendored) on the current page and returns its violations, described.
+    pub async fn accessibility_violations(&self) -> Vec<String> {
+        const AXE: &str = include_str!("vendor/axe.min.js");
+        self.driver
+            .execute(AXE, Vec::new())
+            .await
+            .expect("inject axe-core");
+        let result = self
+            .driver
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] })
+                   .then(r => done(r.violations.map(v => v.id + ': ' + v.help + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', '))))
+                   .catch(e => done(['axe failed: ' + e]));",
+                Vec::new(),
+            )
+            .await
+            .expect("run axe-core");
+        result.convert().expect("axe returns a list of strings")
+    }
+
+    /// Saves a screenshot under target/test-artifacts for people to look at.
+    pub async fn screenshot(&self, name: &str) {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-artifacts");
+        std::fs::create_dir_all(&dir).unwrap();
+        self.driver
+            .screenshot(&dir.join(format!("{name}.png")))
+            .await
+            .expect("save a screenshot");
+    }
+
+    pub async fn quit(mut self) {
+        let _ = self.driver.clone().quit().await;
+        let _ = self.chromedriver.kill();
+        let _ = self.chromedriver.wait();
+    }
+}

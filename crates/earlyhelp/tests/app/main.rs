@@ -1,0 +1,11 @@
+//! One integration test binary (it links once, which matters on two cores). Each module
+//! starts the real server on a random port against a fresh database; most tests run twice,
+//! on SQLite and on PostgreSQL.
+
+mod helpers;
+
+mod admin;
+mod audit;
+mod auth;
+mod browser;
+mod cli;
