@@ -6,9 +6,11 @@ use crate::session::Signed;
 use crate::views::{Layout, Task, task_for};
 use askama::Template;
 use axum::Router;
+use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
 use earlyhelp_domain::roles::Permission;
+use earlyhelp_storage::accounts;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/", get(home))
@@ -25,7 +27,7 @@ struct HomePage {
     tasks: Vec<Task>,
 }
 
-async fn home(signed: Signed) -> Result<Html<String>, AppError> {
+async fn home(State(state): State<AppState>, signed: Signed) -> Result<Html<String>, AppError> {
     let actor = &signed.user.actor;
     let mut permissions: Vec<Permission> = Vec::new();
     for role in &actor.roles {
@@ -45,7 +47,13 @@ async fn home(signed: Signed) -> Result<Html<String>, AppError> {
             .map(|r| r.label())
             .collect::<Vec<_>>()
             .join(", "),
-        localities: actor.localities.join(", "),
+        localities: accounts::list_localities(&state.db)
+            .await?
+            .into_iter()
+            .filter(|l| actor.localities.contains(&l.slug))
+            .map(|l| l.name)
+            .collect::<Vec<_>>()
+            .join(", "),
         tasks: permissions.into_iter().map(task_for).collect(),
     };
     Ok(Html(page.render()?))

@@ -320,8 +320,14 @@ impl Browser {
             .expect("save a screenshot");
     }
 
-    pub async fn quit(mut self) {
+    pub async fn quit(self) {
         let _ = self.driver.clone().quit().await;
+    }
+}
+
+/// A failed test panics before `quit`: chromedriver (and the browser under it) must not outlive it.
+impl Drop for Browser {
+    fn drop(&mut self) {
         let _ = self.chromedriver.kill();
         let _ = self.chromedriver.wait();
     }
