@@ -68,7 +68,6 @@ fn main() {
     );
     let mut settings = Settings::for_fields(&left.fields);
     settings.one_to_one = flag("--one-to-one");
-    settings.fix_u = flag("--fix-u");
     let started = Instant::now();
     let outcome = run(&left, right.as_ref(), &settings, None, &Progress::default()).unwrap();
     let seconds = started.elapsed().as_secs_f64();

@@ -192,12 +192,9 @@ pub fn blocking_for(fields: &[Field]) -> Vec<BlockingRule> {
     }
     if let (Some(family), Some(dob)) = (family, dob) {
         rules.push(rule(
-            "family name initial and birth year",
+            "family name sounds alike and same birth year",
             vec![
-                KeyPart::Prefix {
-                    column: family,
-                    chars: 1,
-                },
+                KeyPart::Metaphone { column: family },
                 KeyPart::Year { column: dob },
             ],
         ));
@@ -246,7 +243,7 @@ fn encoded_rules(name: &str, column: usize) -> Vec<BlockingRule> {
         window: None,
     };
     let bands = match name.trim_start_matches(crate::bloom::ENCODED_PREFIX) {
-        "name" => 6,
+        "given" | "family" => 3,
         "address" | "contact" => 2,
         _ => 0,
     };

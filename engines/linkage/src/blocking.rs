@@ -60,6 +60,24 @@ pub struct BlockingRule {
     pub window: Option<usize>,
 }
 
+impl BlockingRule {
+    /// The columns the key is made from.
+    pub fn columns(&self) -> Vec<usize> {
+        self.key
+            .iter()
+            .flat_map(|part| match *part {
+                KeyPart::Exact { column }
+                | KeyPart::Prefix { column, .. }
+                | KeyPart::Soundex { column }
+                | KeyPart::Metaphone { column }
+                | KeyPart::Year { column }
+                | KeyPart::MinHash { column, .. } => vec![column],
+                KeyPart::NamePair { given, family } => vec![given, family],
+            })
+            .collect()
+    }
+}
+
 /// What one rule yields, known before any pair is compared.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RuleReport {
@@ -166,13 +184,41 @@ impl Blocker {
         I: Fn() -> T + Sync + Send,
         V: Fn(&mut T, usize, u32, u32) + Sync + Send,
     {
+        self.fold(None, init, visit, progress)
+    }
+
+    /// Visits every pair one rule proposes, whether or not an earlier rule proposes it too.
+    pub fn fold_rule_pairs<T, I, V>(
+        &self,
+        rule: usize,
+        init: I,
+        visit: V,
+        progress: &AtomicU64,
+    ) -> Vec<T>
+    where
+        T: Send,
+        I: Fn() -> T + Sync + Send,
+        V: Fn(&mut T, usize, u32, u32) + Sync + Send,
+    {
+        self.fold(Some(rule), init, visit, progress)
+    }
+
+    fn fold<T, I, V>(&self, only: Option<usize>, init: I, visit: V, progress: &AtomicU64) -> Vec<T>
+    where
+        T: Send,
+        I: Fn() -> T + Sync + Send,
+        V: Fn(&mut T, usize, u32, u32) + Sync + Send,
+    {
         self.units
             .par_iter()
+            .filter(|unit| only.is_none_or(|rule| unit.rule == rule))
             .fold(&init, |mut state, unit| {
                 let mut proposed = 0u64;
                 self.unit_pairs(unit, |i, j| {
                     proposed += 1;
-                    if !self.rules[..unit.rule].iter().any(|r| self.covers(r, i, j)) {
+                    if only.is_some()
+                        || !self.rules[..unit.rule].iter().any(|r| self.covers(r, i, j))
+                    {
                         visit(&mut state, unit.rule, i, j);
                     }
                 });
@@ -461,7 +507,7 @@ fn key_part(part: &KeyPart, data: &Dataset, row: usize) -> Option<String> {
 }
 
 /// SplitMix64 finaliser: a cheap, well-spread hash of a bit position.
-fn mix(mut x: u64) -> u64 {
+pub(crate) fn mix(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     x ^ (x >> 31)

@@ -197,8 +197,24 @@ fn date_level_passes(level: &Level, a: Date, b: Date) -> bool {
 }
 
 fn date_digit_differences(a: Date, b: Date) -> usize {
-    let (a, b) = (a.digits(), b.digits());
-    a.bytes().zip(b.bytes()).filter(|(x, y)| x != y).count()
+    let digits = |d: Date| {
+        let (y, m, d) = (d.year, u16::from(d.month), u16::from(d.day));
+        [
+            y / 1000,
+            y / 100 % 10,
+            y / 10 % 10,
+            y % 10,
+            m / 10,
+            m % 10,
+            d / 10,
+            d % 10,
+        ]
+    };
+    digits(a)
+        .iter()
+        .zip(digits(b))
+        .filter(|(x, y)| **x != *y)
+        .count()
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Record linkage for Early Help: find the same people and families across agencies' datasets.
 //!
-//! A Fellegi-Sunter model (u from random pairs, m and the match prior by expectation-maximisation,
+//! A Fellegi-Sunter model (u from random pairs, m by expectation-maximisation in sessions,
 //! no labels needed) over comparisons with graded levels, candidate pairs from several blocking
 //! rules streamed block by block over all cores, clustering into people and households, and the
 //! same pipeline on privacy-preserving Bloom-filter encodings. Pure library: callers do the IO.
@@ -17,6 +17,7 @@ pub mod model;
 pub mod nicknames;
 pub mod normalise;
 pub mod pipeline;
+pub mod train;
 
 pub use cluster::ScoredPair;
 pub use data::{Dataset, Field, FieldKind};

@@ -178,23 +178,78 @@ pub fn expectation_maximisation(
     fix_u: bool,
     max_iterations: usize,
 ) -> usize {
+    let no_u = vec![false; evidence.len()];
+    let update = Update {
+        m: evidence,
+        u: if fix_u { &no_u } else { evidence },
+        lambda: true,
+    };
     for iteration in 1..=max_iterations {
-        if em_step(state, patterns, evidence, evidence, fix_u, true) < 1e-6 {
+        if em_step(state, patterns, evidence, &update) < 1e-6 {
             return iteration;
         }
     }
     max_iterations
 }
 
-/// m and u of the comparisons left out of `evidence`, from the match posteriors the evidence
-/// gives: one maximisation step, λ unchanged.
-///
-/// Members of one family agree on surname, address, postcode and phone together. Left in EM,
-/// these fields make "same household" the class EM finds instead of "same person"; kept out
-/// and fitted here, they still count, at the weight they carry between people once told apart.
-pub fn fit_remaining(state: &mut EmState, patterns: &[(u64, u64)], evidence: &[bool], fix_u: bool) {
-    let remaining: Vec<bool> = evidence.iter().map(|e| !e).collect();
-    em_step(state, patterns, evidence, &remaining, fix_u, false);
+/// One maximisation step, λ unchanged, for the parameters marked in `m` and `u`, from the
+/// match posteriors that the comparisons in `evidence` give.
+pub fn fit_given(
+    state: &mut EmState,
+    patterns: &[(u64, u64)],
+    evidence: &[bool],
+    m: &[bool],
+    u: &[bool],
+) {
+    em_step(
+        state,
+        patterns,
+        evidence,
+        &Update {
+            m,
+            u,
+            lambda: false,
+        },
+    );
+}
+
+/// Which parameters an EM step re-estimates.
+struct Update<'a> {
+    m: &'a [bool],
+    u: &'a [bool],
+    lambda: bool,
+}
+
+/// The prior probability that two records match, over all possible pairs: the expected
+/// number of matches among candidate pairs (counted in `patterns`, a sample to be multiplied
+/// by `scale`) over `all_pairs`, found as a fixed point since each posterior depends on it.
+/// Pairs no blocking rule proposes are taken as non-matches.
+pub fn prior_among_all_pairs(
+    state: &EmState,
+    patterns: &[(u64, u64)],
+    evidence: &[bool],
+    scale: f64,
+    all_pairs: f64,
+) -> f64 {
+    let mut lambda = state.lambda.min(0.5);
+    for _ in 0..200 {
+        let mut matches = 0.0;
+        for &(pattern, count) in patterns {
+            let (mut pm, mut pu) = (lambda, 1.0 - lambda);
+            for c in (0..state.m.len()).filter(|&c| evidence[c]) {
+                let level = level_in(pattern, c);
+                pm *= state.m[c][level];
+                pu *= state.u[c][level];
+            }
+            matches += count as f64 * pm / (pm + pu);
+        }
+        let next = (matches * scale / all_pairs).clamp(1e-12, 0.5);
+        if (next / lambda - 1.0).abs() < 1e-6 {
+            return next;
+        }
+        lambda = next;
+    }
+    lambda
 }
 
 /// One E and M step: returns the largest change of any parameter.
@@ -202,9 +257,7 @@ fn em_step(
     state: &mut EmState,
     patterns: &[(u64, u64)],
     evidence: &[bool],
-    update: &[bool],
-    fix_u: bool,
-    update_lambda: bool,
+    update: &Update,
 ) -> f64 {
     let comparisons = state.m.len();
     let mut match_counts: Table = state.m.iter().map(|l| vec![0.0; l.len()]).collect();
@@ -228,17 +281,21 @@ fn em_step(
         }
     }
     let mut change: f64 = 0.0;
-    for c in (0..comparisons).filter(|&c| update[c]) {
-        let m = normalised(&match_counts[c], 0.0);
-        change = change.max(max_difference(&m, &state.m[c]));
-        state.m[c] = m;
-        if !fix_u {
-            let u = normalised(&non_match_counts[c], 0.0);
-            change = change.max(max_difference(&u, &state.u[c]));
-            state.u[c] = u;
+    for (c, (counts, table)) in match_counts.iter().zip(state.m.iter_mut()).enumerate() {
+        if update.m[c] {
+            let m = normalised(counts, 0.0);
+            change = change.max(max_difference(&m, table));
+            *table = m;
         }
     }
-    if update_lambda {
+    for (c, (counts, table)) in non_match_counts.iter().zip(state.u.iter_mut()).enumerate() {
+        if update.u[c] {
+            let u = normalised(counts, 0.0);
+            change = change.max(max_difference(&u, table));
+            *table = u;
+        }
+    }
+    if update.lambda {
         let lambda = (matches / total).clamp(FLOOR, 1.0 - FLOOR);
         change = change.max((lambda - state.lambda).abs());
         state.lambda = lambda;

@@ -1,6 +1,5 @@
-//! A whole run: block, estimate u, estimate m by EM, score, assign, cluster, report.
+//! A whole run: block, train (see `train`), score, assign one-to-one, cluster, report.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -11,9 +10,8 @@ use crate::blocking::{Blocker, BlockingRule, RuleReport};
 use crate::cluster::{self, Clusters, ScoredPair};
 use crate::compare::Comparison;
 use crate::data::{Dataset, Field};
-use crate::model::{
-    self, ComparisonParams, EmState, LevelParams, MAX_COMPARISONS, MAX_LEVELS, Model, Scorer,
-};
+use crate::model::{self, ComparisonParams, MAX_COMPARISONS, MAX_LEVELS, Model, Scorer};
+use crate::train::{self, TrainingSession};
 
 /// What to compare and how to train; `Settings::for_fields` gives sensible defaults.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -26,9 +24,9 @@ pub struct Settings {
     /// Random pairs drawn to estimate u.
     pub random_pairs: u64,
     pub em_iterations: usize,
-    /// Keep u at its random-pair estimate during EM (Splink's choice) instead of re-estimating
-    /// it among candidate pairs, where family members make surname and address agree often.
-    pub fix_u: bool,
+    /// Candidate pairs each EM session learns from, drawn evenly: beyond a few million the
+    /// estimates no longer change, and comparing every pair once more would double the work.
+    pub em_pairs: u64,
     /// Pairs at or above this match probability are reported and clustered.
     pub threshold: f64,
     /// Each record takes part in at most one reported pair (each side holds one record per person).
@@ -45,7 +43,7 @@ impl Default for Settings {
             max_block_pairs: 5_000_000,
             random_pairs: 1_000_000,
             em_iterations: 300,
-            fix_u: false,
+            em_pairs: 3_000_000,
             threshold: 0.5,
             one_to_one: false,
             max_cluster_size: 50,
@@ -122,8 +120,8 @@ pub struct Report {
     pub threshold: f64,
     pub one_to_one: bool,
     pub pairs_above_threshold: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub em_iterations: Option<usize>,
+    /// EM sessions run; empty when a saved model was used.
+    pub training: Vec<TrainingSession>,
     pub lambda: f64,
     pub comparisons: Vec<ComparisonParams>,
     pub clusters: Clusters,
@@ -164,44 +162,22 @@ pub fn run(
         .as_ref()
         .map_or_else(|| settings.blocking.clone(), |m| m.blocking.clone());
     let blocker = Blocker::new(&blocking_rules, left, right, settings.max_block_pairs);
-    let passes = if trained.is_some() { 1 } else { 2 };
+    let training_pairs = if trained.is_some() {
+        0
+    } else {
+        train::planned_pairs(&blocker, settings, left)
+    };
     progress
         .total
-        .store(blocker.proposed_pairs() * passes, Ordering::Relaxed);
+        .store(blocker.proposed_pairs() + training_pairs, Ordering::Relaxed);
     lap("blocking");
 
-    let mut em_iterations = None;
-    let model = match trained {
-        Some(model) => model,
+    let (model, training) = match trained {
+        Some(model) => (model, Vec::new()),
         None => {
-            let u = model::estimate_u(
-                &settings.comparisons,
-                left,
-                right,
-                settings.random_pairs,
-                settings.seed,
-            );
-            lap("u from random pairs");
-            let patterns =
-                count_patterns(&blocker, &settings.comparisons, left, right_data, progress);
-            let candidates: u64 = patterns.iter().map(|(_, c)| c).sum();
-            let expected_matches = left.len().min(right_data.len()) as f64;
-            let mut state = EmState {
-                lambda: (expected_matches / candidates.max(1) as f64).clamp(1e-4, 0.5),
-                m: model::starting_m(&settings.comparisons),
-                u: u.clone(),
-            };
-            let evidence = person_evidence(&settings.comparisons, &left.fields);
-            em_iterations = Some(model::expectation_maximisation(
-                &mut state,
-                &patterns,
-                &evidence,
-                settings.fix_u,
-                settings.em_iterations,
-            ));
-            model::fit_remaining(&mut state, &patterns, &evidence, settings.fix_u);
-            lap("m by expectation-maximisation");
-            trained_model(left, right_data, settings, &u, state)
+            let trained = train::train(&blocker, settings, left, right, progress);
+            lap("training");
+            trained
         }
     };
 
@@ -262,7 +238,7 @@ pub fn run(
         threshold: settings.threshold,
         one_to_one: settings.one_to_one && right.is_some(),
         pairs_above_threshold: pairs.len(),
-        em_iterations,
+        training,
         lambda: model.lambda,
         comparisons: model.params.clone(),
         households: households.iter().max().map_or(0, |h| *h as usize + 1),
@@ -323,98 +299,5 @@ fn check(
     {
         Some(c) => Err(LinkError::TooLarge(c.name.clone())),
         None => Ok(()),
-    }
-}
-
-/// How many candidate pairs fall into each comparison pattern: all EM needs, in little memory.
-fn count_patterns(
-    blocker: &Blocker,
-    comparisons: &[Comparison],
-    left: &Dataset,
-    right: &Dataset,
-    progress: &Progress,
-) -> Vec<(u64, u64)> {
-    let states = blocker.fold_pairs(
-        HashMap::new,
-        |counts: &mut HashMap<u64, u64>, _, i, j| {
-            *counts
-                .entry(model::pattern(
-                    comparisons,
-                    left,
-                    i as usize,
-                    right,
-                    j as usize,
-                ))
-                .or_default() += 1;
-        },
-        &progress.done,
-    );
-    let mut total: HashMap<u64, u64> = HashMap::new();
-    for state in states {
-        for (pattern, count) in state {
-            *total.entry(pattern).or_default() += count;
-        }
-    }
-    let mut patterns: Vec<(u64, u64)> = total.into_iter().collect();
-    patterns.sort_unstable();
-    patterns
-}
-
-/// Which comparisons EM learns from: those about the person, not the household (see
-/// `model::fit_remaining`); all of them when fewer than two are about the person.
-fn person_evidence(comparisons: &[Comparison], fields: &[Field]) -> Vec<bool> {
-    let person: Vec<bool> = comparisons
-        .iter()
-        .map(|c| !fields[c.column].is_household())
-        .collect();
-    if person.iter().filter(|p| **p).count() >= 2 {
-        person
-    } else {
-        vec![true; comparisons.len()]
-    }
-}
-
-fn trained_model(
-    left: &Dataset,
-    right: &Dataset,
-    settings: &Settings,
-    u_random: &model::Table,
-    state: EmState,
-) -> Model {
-    let params = settings
-        .comparisons
-        .iter()
-        .enumerate()
-        .map(|(c, comparison)| ComparisonParams {
-            name: comparison.name.clone(),
-            levels: comparison
-                .levels
-                .iter()
-                .enumerate()
-                .map(|(l, level)| LevelParams {
-                    label: level.label(),
-                    m: state.m[c][l + 1],
-                    u: state.u[c][l + 1],
-                    u_random: u_random[c][l + 1],
-                })
-                .collect(),
-            log2_typical_frequency: comparison
-                .term_frequency
-                .then(|| {
-                    model::log2_typical_frequency(&model::value_frequencies(
-                        comparison.column,
-                        left,
-                        right,
-                    ))
-                })
-                .flatten(),
-        })
-        .collect();
-    Model {
-        fields: left.fields.clone(),
-        comparisons: settings.comparisons.clone(),
-        blocking: settings.blocking.clone(),
-        lambda: state.lambda,
-        params,
     }
 }

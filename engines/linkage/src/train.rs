@@ -1,0 +1,294 @@
+//! Estimating the model without labels.
+//!
+//! 1. u of every comparison from random pairs of records.
+//! 2. m by EM in training sessions, one per blocking rule keyed on person fields (names, date
+//!    of birth, identifiers): among pairs that share, say, a date of birth, the pairs that also
+//!    share names and address are the matches, and EM finds them with the date left out of the
+//!    evidence. Each m is the mean over the sessions that did not block on it; u stays at its
+//!    random-pair value. This is the approach Splink takes.
+//! 3. The prior: the share of all possible pairs that match, from the candidates' posteriors
+//!    given the person comparisons.
+//! 4. u of the household comparisons (address, postcode, home phone) again, among candidate
+//!    pairs weighted by those posteriors. Members of one family agree on all of them at once
+//!    while differing in given name and birth date; with u from random pairs each household
+//!    field would count as strong, independent evidence and siblings would look like one person.
+//!
+//! Where no session is possible (too few comparisons), EM runs on all candidate pairs,
+//! estimating m, u and the prior there.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::blocking::{Blocker, mix};
+use crate::compare::Comparison;
+use crate::data::Dataset;
+use crate::model::{self, ComparisonParams, EmState, LevelParams, Model, Table};
+use crate::pipeline::{Progress, Settings};
+
+/// One EM session, for the report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TrainingSession {
+    /// The blocking rule whose pairs were used, or "all candidate pairs".
+    pub pairs_from: String,
+    pub pairs_used: u64,
+    pub iterations: usize,
+    /// Comparisons whose m this session estimated.
+    pub estimated: Vec<String>,
+}
+
+/// Work the training passes will report to `Progress`, in proposed pairs.
+pub fn planned_pairs(blocker: &Blocker, settings: &Settings, left: &Dataset) -> u64 {
+    let sessions: u64 = session_rules(settings, left)
+        .iter()
+        .map(|(r, _)| blocker.reports()[*r].pairs)
+        .sum();
+    sessions + blocker.proposed_pairs()
+}
+
+/// Rules fit for a session (keyed on person fields only), each with the comparisons it can
+/// estimate: those not made from the key's columns, at least two.
+fn session_rules(settings: &Settings, left: &Dataset) -> Vec<(usize, Vec<bool>)> {
+    settings
+        .blocking
+        .iter()
+        .enumerate()
+        .filter(|(_, rule)| rule.window.is_none())
+        .filter_map(|(r, rule)| {
+            let keyed = rule.columns();
+            if keyed.iter().any(|&c| left.fields[c].is_household()) {
+                return None;
+            }
+            let evidence: Vec<bool> = settings
+                .comparisons
+                .iter()
+                .map(|c| !keyed.contains(&c.column))
+                .collect();
+            (evidence.iter().filter(|e| **e).count() >= 2).then_some((r, evidence))
+        })
+        .collect()
+}
+
+pub fn train(
+    blocker: &Blocker,
+    settings: &Settings,
+    left: &Dataset,
+    right: Option<&Dataset>,
+    progress: &Progress,
+) -> (Model, Vec<TrainingSession>) {
+    let right_data = right.unwrap_or(left);
+    let comparisons = &settings.comparisons;
+    let u_random = model::estimate_u(
+        comparisons,
+        left,
+        right,
+        settings.random_pairs,
+        settings.seed,
+    );
+    let expected_matches = left.len().min(right_data.len()) as f64;
+    let starting_lambda = |pairs: u64| (expected_matches / pairs.max(1) as f64).clamp(1e-4, 0.5);
+    let names = |mask: &[bool]| -> Vec<String> {
+        comparisons
+            .iter()
+            .zip(mask)
+            .filter(|(_, m)| **m)
+            .map(|(c, _)| c.name.clone())
+            .collect()
+    };
+
+    let mut m_sums: Table = comparisons
+        .iter()
+        .map(|c| vec![0.0; c.level_count()])
+        .collect();
+    let mut sessions_of = vec![0usize; comparisons.len()];
+    let mut sessions = Vec::new();
+    for (rule, evidence) in session_rules(settings, left) {
+        let pairs = blocker.reports()[rule].pairs;
+        let patterns = count_patterns(
+            blocker,
+            Some(rule),
+            settings,
+            left,
+            right_data,
+            pairs,
+            progress,
+        );
+        let mut state = EmState {
+            lambda: starting_lambda(pairs),
+            m: model::starting_m(comparisons),
+            u: u_random.clone(),
+        };
+        let iterations = model::expectation_maximisation(
+            &mut state,
+            &patterns,
+            &evidence,
+            true,
+            settings.em_iterations,
+        );
+        for (c, _) in evidence.iter().enumerate().filter(|(_, e)| **e) {
+            m_sums[c]
+                .iter_mut()
+                .zip(&state.m[c])
+                .for_each(|(sum, m)| *sum += m);
+            sessions_of[c] += 1;
+        }
+        sessions.push(TrainingSession {
+            pairs_from: settings.blocking[rule].name.clone(),
+            pairs_used: patterns.iter().map(|(_, n)| n).sum(),
+            iterations,
+            estimated: names(&evidence),
+        });
+    }
+
+    let proposed = blocker.proposed_pairs();
+    let candidates = count_patterns(
+        blocker, None, settings, left, right_data, proposed, progress,
+    );
+    let sampled: u64 = candidates.iter().map(|(_, n)| n).sum();
+    let estimated: Vec<bool> = sessions_of.iter().map(|n| *n > 0).collect();
+    let household: Vec<bool> = comparisons
+        .iter()
+        .map(|c| left.fields[c.column].is_household())
+        .collect();
+    let person: Vec<bool> = estimated
+        .iter()
+        .zip(&household)
+        .map(|(e, h)| *e && !h)
+        .collect();
+    let mut state = EmState {
+        lambda: starting_lambda(sampled),
+        m: model::starting_m(comparisons),
+        u: u_random.clone(),
+    };
+    if person.iter().filter(|p| **p).count() >= 2 {
+        for (c, n) in sessions_of.iter().enumerate().filter(|(_, n)| **n > 0) {
+            state.m[c] = m_sums[c].iter().map(|sum| sum / *n as f64).collect();
+        }
+        let all_pairs = if right.is_some() {
+            left.len() as f64 * right_data.len() as f64
+        } else {
+            left.len() as f64 * (left.len() as f64 - 1.0) / 2.0
+        };
+        let scale = proposed.max(1) as f64 / settings.em_pairs.min(proposed).max(1) as f64;
+        state.lambda = model::prior_among_all_pairs(&state, &candidates, &person, scale, all_pairs);
+        let unestimated: Vec<bool> = estimated.iter().map(|e| !e).collect();
+        let refit_u: Vec<bool> = unestimated
+            .iter()
+            .zip(&household)
+            .map(|(a, b)| *a || *b)
+            .collect();
+        model::fit_given(&mut state, &candidates, &person, &unestimated, &refit_u);
+    } else {
+        let all = vec![true; comparisons.len()];
+        let iterations = model::expectation_maximisation(
+            &mut state,
+            &candidates,
+            &all,
+            false,
+            settings.em_iterations,
+        );
+        sessions.push(TrainingSession {
+            pairs_from: "all candidate pairs".into(),
+            pairs_used: sampled,
+            iterations,
+            estimated: names(&all),
+        });
+    }
+    (
+        model_from(left, right_data, settings, &u_random, state),
+        sessions,
+    )
+}
+
+/// Comparison patterns of candidate pairs (of one rule, or the union of all), counted over an
+/// even sample of at most `settings.em_pairs` of the `proposed` pairs, drawn by hashing.
+fn count_patterns(
+    blocker: &Blocker,
+    rule: Option<usize>,
+    settings: &Settings,
+    left: &Dataset,
+    right: &Dataset,
+    proposed: u64,
+    progress: &Progress,
+) -> Vec<(u64, u64)> {
+    let share = settings.em_pairs as f64 / proposed.max(1) as f64;
+    let cutoff = (share.min(1.0) * u64::MAX as f64) as u64;
+    let visit = |counts: &mut HashMap<u64, u64>, _: usize, i: u32, j: u32| {
+        if share >= 1.0 || mix(settings.seed ^ (u64::from(i) << 32 | u64::from(j))) <= cutoff {
+            *counts
+                .entry(model::pattern(
+                    &settings.comparisons,
+                    left,
+                    i as usize,
+                    right,
+                    j as usize,
+                ))
+                .or_default() += 1;
+        }
+    };
+    let states = match rule {
+        Some(rule) => blocker.fold_rule_pairs(rule, HashMap::new, visit, &progress.done),
+        None => blocker.fold_pairs(HashMap::new, visit, &progress.done),
+    };
+    let mut total: HashMap<u64, u64> = HashMap::new();
+    for (pattern, count) in states.into_iter().flatten() {
+        *total.entry(pattern).or_default() += count;
+    }
+    let mut patterns: Vec<(u64, u64)> = total.into_iter().collect();
+    patterns.sort_unstable();
+    patterns
+}
+
+fn model_from(
+    left: &Dataset,
+    right: &Dataset,
+    settings: &Settings,
+    u_random: &Table,
+    state: EmState,
+) -> Model {
+    let params = settings
+        .comparisons
+        .iter()
+        .enumerate()
+        .map(|(c, comparison)| ComparisonParams {
+            name: comparison.name.clone(),
+            levels: level_params(comparison, &state, u_random, c),
+            log2_typical_frequency: comparison
+                .term_frequency
+                .then(|| {
+                    model::log2_typical_frequency(&model::value_frequencies(
+                        comparison.column,
+                        left,
+                        right,
+                    ))
+                })
+                .flatten(),
+        })
+        .collect();
+    Model {
+        fields: left.fields.clone(),
+        comparisons: settings.comparisons.clone(),
+        blocking: settings.blocking.clone(),
+        lambda: state.lambda,
+        params,
+    }
+}
+
+fn level_params(
+    comparison: &Comparison,
+    state: &EmState,
+    u_random: &Table,
+    c: usize,
+) -> Vec<LevelParams> {
+    comparison
+        .levels
+        .iter()
+        .enumerate()
+        .map(|(l, level)| LevelParams {
+            label: level.label(),
+            m: state.m[c][l + 1],
+            u: state.u[c][l + 1],
+            u_random: u_random[c][l + 1],
+        })
+        .collect()
+}
