@@ -347,8 +347,17 @@ pub async fn recent_sign_in_failures(
     }))
 }
 
-pub async fn record_sign_in_failure(db: &Db, email: &str) -> Result<(), StorageError> {
+/// Records a failure, and forgets failures older than `window_micros` (they no longer count).
+pub async fn record_sign_in_failure(
+    db: &Db,
+    email: &str,
+    window_micros: i64,
+) -> Result<(), StorageError> {
     on_pool!(db, pool => {
+        sqlx::query("DELETE FROM sign_in_failures WHERE at_micros < $1")
+            .bind(now_micros() - window_micros)
+            .execute(pool)
+            .await?;
         sqlx::query("INSERT INTO sign_in_failures (email, at_micros) VALUES ($1, $2)")
             .bind(email)
             .bind(now_micros())

@@ -128,12 +128,8 @@ async fn sign_in(
     let email = normalise_email(&form.email).unwrap_or_else(|| form.email.trim().to_lowercase());
     let remote = peer.ip().to_string();
     let audit = |outcome, purpose| sign_in_event(&email, &remote, outcome, purpose);
-    let failures = accounts::recent_sign_in_failures(
-        &state.db,
-        &email,
-        state.config.lockout_window.as_micros() as i64,
-    )
-    .await?;
+    let window = state.config.lockout_window.as_micros() as i64;
+    let failures = accounts::recent_sign_in_failures(&state.db, &email, window).await?;
     if failures >= state.config.lockout_threshold {
         record(
             &state.db,
@@ -159,7 +155,7 @@ async fn sign_in(
         .map_err(anyhow::Error::from)?;
     let user = credentials.filter(|c| matches && c.active);
     let Some(user) = user else {
-        accounts::record_sign_in_failure(&state.db, &email).await?;
+        accounts::record_sign_in_failure(&state.db, &email, window).await?;
         record(&state.db, &audit("denied", "wrong email or password")).await?;
         return refuse(WRONG_CREDENTIALS, &form.email);
     };

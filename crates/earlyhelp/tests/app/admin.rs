@@ -21,12 +21,7 @@ async fn organisation_id(app: &TestApp, name: &str) -> String {
 async fn an_administrator_adds_a_user_who_can_then_sign_in(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.sign_in(ADMIN).await;
-    let form_page = admin
-        .client
-        .get(app.url("/admin/users/new"))
-        .send()
-        .await
-        .unwrap();
+    let form_page = admin.get(&app, "/admin/users/new").await;
     assert_eq!(form_page.status(), 200);
     let org = organisation_id(&app, "Children's Trust").await;
     let form = [
@@ -39,23 +34,9 @@ async fn an_administrator_adds_a_user_who_can_then_sign_in(backend: Backend) {
         ("localities", "perry-barr"),
         ("password", "a long first password"),
     ];
-    let created = admin
-        .client
-        .post(app.url("/admin/users"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let created = admin.post(&app, "/admin/users", &form).await;
     assert_eq!(created.status(), 303, "{}", created.text().await.unwrap());
-    let list = admin
-        .client
-        .get(app.url("/admin/users"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = admin.get(&app, "/admin/users").await.text().await.unwrap();
     assert!(list.contains("new.worker@trust.example"));
     assert!(
         list.contains("Community connector, Early help practitioner")
@@ -80,13 +61,7 @@ async fn an_administrator_adds_a_user_who_can_then_sign_in(backend: Backend) {
         vec![(ADMIN.into(), "create".into(), "allowed".into())]
     );
 
-    let duplicate = admin
-        .client
-        .post(app.url("/admin/users"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let duplicate = admin.post(&app, "/admin/users", &form).await;
     assert_eq!(duplicate.status(), 422);
     assert!(duplicate.text().await.unwrap().contains("already exists"));
 }
@@ -101,13 +76,7 @@ async fn the_add_user_form_names_every_problem(backend: Backend) {
         ("roles", "locality_lead"),
         ("password", "short"),
     ];
-    let response = admin
-        .client
-        .post(app.url("/admin/users"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let response = admin.post(&app, "/admin/users", &form).await;
     assert_eq!(response.status(), 422);
     let html = response.text().await.unwrap();
     assert!(html.contains("govuk-error-summary"));
@@ -135,13 +104,7 @@ async fn non_administrators_are_refused_and_the_refusal_is_audited(backend: Back
     for email in [PRACTITIONER, LOCALITY_LEAD, COMMISSIONER, IG_OFFICER] {
         let session = app.sign_in(email).await;
         assert_eq!(
-            session
-                .client
-                .get(app.url("/admin/users"))
-                .send()
-                .await
-                .unwrap()
-                .status(),
+            session.get(&app, "/admin/users").await.status(),
             403,
             "{email}"
         );
@@ -154,13 +117,7 @@ async fn non_administrators_are_refused_and_the_refusal_is_audited(backend: Back
             ("roles", "administrator"),
             ("password", "a long first password"),
         ];
-        let response = session
-            .client
-            .post(app.url("/admin/users"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
+        let response = session.post(&app, "/admin/users", &form).await;
         assert_eq!(response.status(), 403, "{email}");
     }
     assert!(
@@ -174,16 +131,7 @@ async fn non_administrators_are_refused_and_the_refusal_is_audited(backend: Back
     assert!(audit.contains(&(IG_OFFICER.into(), "list".into(), "denied".into())));
 
     let admin = app.sign_in(ADMIN).await;
-    assert_eq!(
-        admin
-            .client
-            .get(app.url("/admin/users"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(admin.get(&app, "/admin/users").await.status(), 200);
     assert!(
         app.audit_of("users")
             .await
@@ -201,21 +149,11 @@ async fn a_deactivated_user_cannot_sign_in(backend: Backend) {
         .unwrap();
     let path = format!("/admin/users/{id}/deactivate");
     let response = admin
-        .client
-        .post(app.url(&path))
-        .form(&[("csrf_token", admin.csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .post(&app, &path, &[("csrf_token", admin.csrf.as_str())])
+        .await;
     assert_eq!(response.status(), 303);
     assert_eq!(
-        analyst
-            .client
-            .get(app.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        analyst.get(&app, "/").await.status(),
         303,
         "their session ended"
     );
@@ -228,12 +166,8 @@ async fn a_deactivated_user_cannot_sign_in(backend: Backend) {
 
     let unknown = format!("/admin/users/{}/deactivate", uuid::Uuid::now_v7());
     let missing = admin
-        .client
-        .post(app.url(&unknown))
-        .form(&[("csrf_token", admin.csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .post(&app, &unknown, &[("csrf_token", admin.csrf.as_str())])
+        .await;
     assert_eq!(missing.status(), 404);
 }
 
@@ -248,13 +182,7 @@ async fn an_administrator_adds_an_organisation(backend: Backend) {
         ("charity_number", "1234567"),
         ("company_number", ""),
     ];
-    let response = admin
-        .client
-        .post(app.url("/admin/organisations"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let response = admin.post(&app, "/admin/organisations", &form).await;
     assert_eq!(response.status(), 303);
     let org = accounts::find_organisation(&app.db, "hope street food bank")
         .await
@@ -271,13 +199,7 @@ async fn an_administrator_adds_an_organisation(backend: Backend) {
         ("charity_number", "abc"),
         ("company_number", ""),
     ];
-    let refused = admin
-        .client
-        .post(app.url("/admin/organisations"))
-        .form(&bad)
-        .send()
-        .await
-        .unwrap();
+    let refused = admin.post(&app, "/admin/organisations", &bad).await;
     assert_eq!(refused.status(), 422);
     let html = refused.text().await.unwrap();
     for field in ["name", "kind", "locality", "charity_number"] {

@@ -10,26 +10,8 @@ crate::on_both_backends!(
 async fn the_information_governance_officer_reads_the_audit_log(backend: Backend) {
     let app = spawn_app(backend).await;
     let practitioner = app.sign_in(PRACTITIONER).await;
-    assert_eq!(
-        practitioner
-            .client
-            .get(app.url("/admin/users"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        403
-    );
-    assert_eq!(
-        practitioner
-            .client
-            .get(app.url("/audit"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        403
-    );
+    assert_eq!(practitioner.get(&app, "/admin/users").await.status(), 403);
+    assert_eq!(practitioner.get(&app, "/audit").await.status(), 403);
 
     let ig = app.sign_in(IG_OFFICER).await;
     let query = [("actor", PRACTITIONER), ("outcome", "denied")];

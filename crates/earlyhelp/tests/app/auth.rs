@@ -21,7 +21,7 @@ async fn signing_in_reaches_the_home_page(backend: Backend) {
     assert_eq!(anonymous.headers()["location"], "/sign-in?next=%2F");
 
     let session = app.sign_in(PRACTITIONER).await;
-    let home = session.client.get(app.url("/")).send().await.unwrap();
+    let home = session.get(&app, "/").await;
     assert_eq!(home.status(), 200);
     let html = home.text().await.unwrap();
     assert!(html.contains("Welcome, Demo Practitioner"), "{html}");
@@ -93,13 +93,7 @@ async fn a_form_with_a_wrong_csrf_token_changes_nothing(backend: Backend) {
         ("name", "Forged Org"),
         ("kind", "vcs"),
     ];
-    let response = admin
-        .client
-        .post(app.url("/admin/organisations"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let response = admin.post(&app, "/admin/organisations", &form).await;
     assert_eq!(response.status(), 403);
     assert!(
         accounts::find_organisation(&app.db, "Forged Org")
@@ -108,24 +102,10 @@ async fn a_form_with_a_wrong_csrf_token_changes_nothing(backend: Backend) {
             .is_none()
     );
     let signed_out = admin
-        .client
-        .post(app.url("/sign-out"))
-        .form(&[("csrf_token", "wrong")])
-        .send()
-        .await
-        .unwrap();
+        .post(&app, "/sign-out", &[("csrf_token", "wrong")])
+        .await;
     assert_eq!(signed_out.status(), 403);
-    assert_eq!(
-        admin
-            .client
-            .get(app.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200,
-        "still signed in"
-    );
+    assert_eq!(admin.get(&app, "/").await.status(), 200, "still signed in");
 }
 
 async fn a_write_from_another_origin_is_refused(backend: Backend) {
@@ -264,7 +244,7 @@ async fn api_me_needs_a_valid_bearer_token(backend: Backend) {
 async fn sessions_survive_a_restart(backend: Backend) {
     let app = spawn_app(backend).await;
     let session = app.sign_in(IG_OFFICER).await;
-    let cookie = session.client.get(app.url("/")).send().await.unwrap();
+    let cookie = session.get(&app, "/").await;
     assert_eq!(cookie.status(), 200);
     let (db, url) = (app.db.clone(), app.database_url.clone());
     drop(app);
@@ -281,23 +261,10 @@ async fn signing_out_ends_the_session(backend: Backend) {
     let app = spawn_app(backend).await;
     let session = app.sign_in(ANALYST).await;
     let response = session
-        .client
-        .post(app.url("/sign-out"))
-        .form(&[("csrf_token", session.csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .post(&app, "/sign-out", &[("csrf_token", session.csrf.as_str())])
+        .await;
     assert_eq!(response.status(), 303);
-    assert_eq!(
-        session
-            .client
-            .get(app.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        303
-    );
+    assert_eq!(session.get(&app, "/").await.status(), 303);
 }
 
 async fn changing_the_password_signs_out_other_sessions(backend: Backend) {
@@ -310,13 +277,7 @@ async fn changing_the_password_signs_out_other_sessions(backend: Backend) {
         ("new_password", "short"),
         ("confirm_password", "short"),
     ];
-    let refused = laptop
-        .client
-        .post(app.url("/account/password"))
-        .form(&weak)
-        .send()
-        .await
-        .unwrap();
+    let refused = laptop.post(&app, "/account/password", &weak).await;
     assert_eq!(refused.status(), 422);
     assert!(
         refused
@@ -333,33 +294,15 @@ async fn changing_the_password_signs_out_other_sessions(backend: Backend) {
         ("new_password", new_password),
         ("confirm_password", new_password),
     ];
-    let changed = laptop
-        .client
-        .post(app.url("/account/password"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let changed = laptop.post(&app, "/account/password", &form).await;
     assert_eq!(changed.status(), 200);
     assert_eq!(
-        laptop
-            .client
-            .get(app.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        laptop.get(&app, "/").await.status(),
         200,
         "this session stays"
     );
     assert_eq!(
-        phone
-            .client
-            .get(app.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        phone.get(&app, "/").await.status(),
         303,
         "the other is signed out"
     );

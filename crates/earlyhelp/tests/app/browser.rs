@@ -7,27 +7,9 @@ use thirtyfour::prelude::*;
 async fn sign_in(browser: &Browser, app: &TestApp, email: &str) {
     let driver = &browser.driver;
     driver.goto(app.url("/")).await.unwrap();
-    driver
-        .find(By::Id("email"))
-        .await
-        .unwrap()
-        .send_keys(email)
-        .await
-        .unwrap();
-    driver
-        .find(By::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(DEMO_PASSWORD)
-        .await
-        .unwrap();
-    driver
-        .find(By::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.fill(By::Id("email"), email).await;
+    browser.fill(By::Id("password"), DEMO_PASSWORD).await;
+    browser.click(By::Css("button[type=submit]")).await;
 }
 
 async fn assert_accessible(browser: &Browser, page: &str) {
@@ -67,14 +49,7 @@ async fn each_role_signs_in_to_an_accessible_home_page() {
         browser
             .screenshot(&format!("home-{}", email.split('@').next().unwrap()))
             .await;
-        browser
-            .driver
-            .find(By::Css(".eh-masthead form button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        browser.click(By::Css(".eh-masthead form button")).await;
         assert!(
             browser
                 .driver
@@ -96,29 +71,13 @@ async fn an_administrator_adds_a_user_through_accessible_forms() {
     let app = spawn_app(Backend::Sqlite).await;
     sign_in(&browser, &app, ADMIN).await;
     let driver = &browser.driver;
-    driver
-        .find(By::LinkText("Users"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click(By::LinkText("Users")).await;
     assert_accessible(&browser, "users page").await;
-    driver
-        .find(By::LinkText("Add a user"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click(By::LinkText("Add a user")).await;
     // Send it empty first: the error summary must be accessible and take focus.
-    driver
-        .find(By::Css("main form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser
+        .click(By::Css("main form button[type=submit]"))
+        .await;
     driver
         .find(By::ClassName("govuk-error-summary"))
         .await
@@ -126,20 +85,10 @@ async fn an_administrator_adds_a_user_through_accessible_forms() {
     assert_accessible(&browser, "add-user form with errors").await;
     browser.screenshot("add-user-errors").await;
 
-    driver
-        .find(By::Id("name"))
-        .await
-        .unwrap()
-        .send_keys("Browser Made")
-        .await
-        .unwrap();
-    driver
-        .find(By::Id("email"))
-        .await
-        .unwrap()
-        .send_keys("browser.made@example.org")
-        .await
-        .unwrap();
+    browser.fill(By::Id("name"), "Browser Made").await;
+    browser
+        .fill(By::Id("email"), "browser.made@example.org")
+        .await;
     let organisation = driver.find(By::Id("organisation")).await.unwrap();
     organisation
         .find(By::XPath(
@@ -150,27 +99,15 @@ async fn an_administrator_adds_a_user_through_accessible_forms() {
         .click()
         .await
         .unwrap();
-    driver
-        .find(By::Css("input[name=roles][value=practitioner]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    driver
-        .find(By::Id("password"))
-        .await
-        .unwrap()
-        .send_keys("a long first password")
-        .await
-        .unwrap();
-    driver
-        .find(By::Css("main form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser
+        .click(By::Css("input[name=roles][value=practitioner]"))
+        .await;
+    browser
+        .fill(By::Id("password"), "a long first password")
+        .await;
+    browser
+        .click(By::Css("main form button[type=submit]"))
+        .await;
     let page = driver.source().await.unwrap();
     assert!(
         page.contains("browser.made@example.org"),

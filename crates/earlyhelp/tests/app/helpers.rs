@@ -158,6 +158,27 @@ pub struct Session {
     pub csrf: String,
 }
 
+impl Session {
+    pub async fn get(&self, app: &TestApp, path: &str) -> reqwest::Response {
+        self.client.get(app.url(path)).send().await.unwrap()
+    }
+
+    /// Posts a form as the signed-in browser would (the caller includes the CSRF token or not).
+    pub async fn post<T: serde::Serialize + ?Sized>(
+        &self,
+        app: &TestApp,
+        path: &str,
+        form: &T,
+    ) -> reqwest::Response {
+        self.client
+            .post(app.url(path))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
@@ -286,6 +307,24 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         panic!("chromedriver did not start: {last_error:?}");
+    }
+
+    pub async fn click(&self, by: thirtyfour::By) {
+        let element = self
+            .driver
+            .find(by)
+            .await
+            .expect("the element is on the page");
+        element.click().await.expect("click it");
+    }
+
+    pub async fn fill(&self, by: thirtyfour::By, text: &str) {
+        let element = self
+            .driver
+            .find(by)
+            .await
+            .expect("the field is on the page");
+        element.send_keys(text).await.expect("type into it");
     }
 
     /// Runs axe-core (vendored) on the current page and returns its violations, described.
