@@ -280,7 +280,11 @@ mod tests {
             let a = actor(&[role], &[]);
             for action in [Action::List, Action::Read] {
                 let read = decide(&a, action, &Resource::Indicators).allowed;
-                assert_eq!(read, role.may(Permission::SeeAggregates), "{role} {action:?}");
+                assert_eq!(
+                    read,
+                    role.may(Permission::SeeAggregates),
+                    "{role} {action:?}"
+                );
             }
             for action in [Action::Create, Action::Update] {
                 let write = decide(&a, action, &Resource::Indicators).allowed;
