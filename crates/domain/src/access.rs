@@ -63,6 +63,14 @@ pub enum Resource {
     Family(Involvement),
     /// The outcomes framework's indicators and their values: aggregate, never person-level.
     Indicators,
+    /// A request for support, in `locality` (none before it is routed by postcode).
+    SupportRequest {
+        locality: Option<String>,
+    },
+    /// The name-only "known to" view of a family: which organisations are involved, whom to call.
+    FamilyKnownTo,
+    /// One's own caseload: the families one leads, works with, or whose locality one leads.
+    Caseload,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +143,17 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
             Action::Create | Action::Update => Decision::deny("the audit log is append-only"),
         },
         Resource::Family(involvement) => decide_family(actor, involvement),
+        Resource::SupportRequest { locality } => decide_request(actor, action, locality.as_deref()),
+        Resource::FamilyKnownTo => match action {
+            Action::List | Action::Read => match role_with(actor, Permission::WorkCases)
+                .or_else(|| role_with(actor, Permission::RequestSupport))
+            {
+                Some(role) => Decision::allow(role, "works with families: may see who is involved"),
+                None => Decision::deny("no role of theirs works with families"),
+            },
+            Action::Create | Action::Update => Decision::deny("the known-to view is read-only"),
+        },
+        Resource::Caseload => allow_if(actor, Permission::WorkCases, "holds family cases"),
         Resource::Indicators => match action {
             Action::List | Action::Read => {
                 allow_if(actor, Permission::SeeAggregates, "sees aggregate reports")
@@ -143,6 +162,26 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
                 allow_if(actor, Permission::LoadData, "loads indicator data")
             }
         },
+    }
+}
+
+/// Anyone who may request support sends requests; a locality lead triages their localities'.
+fn decide_request(actor: &Actor, action: Action, locality: Option<&str>) -> Decision {
+    if action == Action::Create {
+        return allow_if(
+            actor,
+            Permission::RequestSupport,
+            "requests support for families",
+        );
+    }
+    let Some(role) = role_with(actor, Permission::TriageRequests) else {
+        return Decision::deny("no role of theirs triages requests");
+    };
+    match locality {
+        Some(locality) if actor.localities.iter().any(|l| l == locality) => {
+            Decision::allow(role, "triages the request's locality")
+        }
+        _ => Decision::deny("the request is for another locality"),
     }
 }
 
@@ -268,8 +307,11 @@ mod tests {
                     SameLocality => involvement.locality = "ladywood".into(),
                     Unrelated => {}
                 }
-                let got = decide(&a, Action::Read, &Resource::Family(involvement)).allowed;
-                assert_eq!(got, *want, "{role} as {relationship:?}");
+                for action in [Action::Read, Action::Update] {
+                    let family = Resource::Family(involvement.clone());
+                    let got = decide(&a, action, &family).allowed;
+                    assert_eq!(got, *want, "{role} as {relationship:?} {action:?}");
+                }
             }
         }
     }
@@ -293,6 +335,65 @@ mod tests {
         }
         let practitioner = actor(&[Practitioner], &[]);
         assert!(!decide(&practitioner, Action::Read, &Resource::Indicators).allowed);
+    }
+
+    /// Role x relationship to a request x action: every cell asserted.
+    #[test]
+    fn request_access_table() {
+        // role, [create, list own locality, update own locality, list other locality]
+        let expected: &[(Role, [bool; 4])] = &[
+            (Administrator, [false, false, false, false]),
+            (LocalityLead, [true, true, true, false]),
+            (Practitioner, [true, false, false, false]),
+            (CommunityConnector, [true, false, false, false]),
+            (VcsWorker, [true, false, false, false]),
+            (DataAnalyst, [false, false, false, false]),
+            (Commissioner, [false, false, false, false]),
+            (InformationGovernanceOfficer, [false, false, false, false]),
+        ];
+        let request = |l: &str| Resource::SupportRequest {
+            locality: Some(l.into()),
+        };
+        for (role, cells) in expected {
+            let a = actor(&[*role], &["ladywood"]);
+            let got = [
+                decide(
+                    &a,
+                    Action::Create,
+                    &Resource::SupportRequest { locality: None },
+                )
+                .allowed,
+                decide(&a, Action::List, &request("ladywood")).allowed,
+                decide(&a, Action::Update, &request("ladywood")).allowed,
+                decide(&a, Action::List, &request("erdington")).allowed,
+            ];
+            assert_eq!(&got, cells, "{role}");
+        }
+    }
+
+    /// Who gets the name-only "known to" view and a caseload: staff who work with families.
+    #[test]
+    fn known_to_and_caseload_table() {
+        // role, [known-to read, known-to update, caseload list]
+        let expected: &[(Role, [bool; 3])] = &[
+            (Administrator, [false, false, false]),
+            (LocalityLead, [true, false, true]),
+            (Practitioner, [true, false, true]),
+            (CommunityConnector, [true, false, false]),
+            (VcsWorker, [true, false, false]),
+            (DataAnalyst, [false, false, false]),
+            (Commissioner, [false, false, false]),
+            (InformationGovernanceOfficer, [false, false, false]),
+        ];
+        for (role, cells) in expected {
+            let a = actor(&[*role], &["ladywood"]);
+            let got = [
+                decide(&a, Action::Read, &Resource::FamilyKnownTo).allowed,
+                decide(&a, Action::Update, &Resource::FamilyKnownTo).allowed,
+                decide(&a, Action::List, &Resource::Caseload).allowed,
+            ];
+            assert_eq!(&got, cells, "{role}");
+        }
     }
 
     #[test]

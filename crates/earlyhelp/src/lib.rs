@@ -3,4 +3,5 @@
 
 pub mod commands;
 pub mod demo;
+pub mod demo_cases;
 pub mod server;

@@ -2,6 +2,7 @@
 //! and the records of the foundation (localities, organisations, users, sessions, tokens).
 
 pub mod accounts;
+pub mod cases;
 pub mod db;
 pub mod gate;
 pub mod secrets;

@@ -38,7 +38,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    Json(ApiDoc::openapi().merge_from(crate::cases::api::CasesApi::openapi()))
 }
 
 #[derive(Serialize, ToSchema)]

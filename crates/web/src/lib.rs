@@ -7,6 +7,7 @@ mod api;
 mod assets;
 mod audit;
 mod auth;
+mod cases;
 pub mod error;
 mod home;
 pub mod session;
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::routes())
         .merge(audit::routes())
         .merge(api::routes())
+        .merge(cases::routes())
         .fallback(|| async { error::AppError::NotFound })
         .layer(middleware::from_fn(same_origin_writes))
         .layer(SetResponseHeaderLayer::overriding(

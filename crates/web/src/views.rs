@@ -37,6 +37,13 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
         Some(Permission::ManageOrganisations),
     ),
     ("/audit", "Audit log", Some(Permission::ReadAuditLog)),
+    (
+        "/requests/new",
+        "Requests",
+        Some(Permission::RequestSupport),
+    ),
+    ("/triage", "Triage", Some(Permission::TriageRequests)),
+    ("/families", "Families", Some(Permission::WorkCases)),
 ];
 
 impl Layout {
@@ -122,17 +129,17 @@ pub fn task_for(permission: Permission) -> Task {
         RequestSupport => (
             "Request support for a family",
             "Send a Family Connect Form to the family's locality.",
-            None,
+            Some("/requests/new"),
         ),
         TriageRequests => (
             "Triage requests",
             "Decide what each request for your locality needs and allocate a lead practitioner.",
-            None,
+            Some("/triage"),
         ),
         WorkCases => (
             "Your families",
             "Assessments, plans, notes and outcome readings for the families you work with.",
-            None,
+            Some("/families"),
         ),
         EditDirectory => (
             "Directory listings",

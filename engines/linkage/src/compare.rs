@@ -157,6 +157,7 @@ impl<'a, F: Fn() -> bool> TextPair<'a, F> {
             Level::Exact => a == b,
             Level::Nickname => nicknames::same_name(a, b),
             Level::Swapped => (self.swapped)(),
+            Level::Levenshtein { max: 1 } => within_one_edit(a, b),
             Level::Levenshtein { max } => {
                 // The length difference is a lower bound: most pairs fail on it, uncounted.
                 a.chars().count().abs_diff(b.chars().count()) <= *max
@@ -182,6 +183,30 @@ impl<'a, F: Fn() -> bool> TextPair<'a, F> {
             }
             Level::Else => true,
             Level::DateTransposed | Level::DateDigits { .. } | Level::Dice { .. } => false,
+        }
+    }
+}
+
+/// Levenshtein distance at most one, in one pass without allocating: the common threshold,
+/// tested on most candidate pairs (postcodes and phones of equal length, for a start).
+fn within_one_edit(a: &str, b: &str) -> bool {
+    let (mut rest_a, mut rest_b) = (a.chars(), b.chars());
+    loop {
+        match (rest_a.next(), rest_b.next()) {
+            (Some(x), Some(y)) if x == y => continue,
+            (None, None) => return true,
+            (x, y) => {
+                let (after_a, after_b) = (rest_a.as_str(), rest_b.as_str());
+                // The character of one side that the other lacks, then the same tail.
+                let extra = |c: Option<char>, longer: &str, shorter: &str| {
+                    c.is_some_and(|c| longer.starts_with(c) && longer[c.len_utf8()..] == *shorter)
+                };
+                return after_a == after_b
+                    || y.is_none() && after_a.is_empty()
+                    || x.is_none() && after_b.is_empty()
+                    || extra(y, after_a, after_b)
+                    || extra(x, after_b, after_a);
+            }
         }
     }
 }
@@ -314,6 +339,11 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn one_edit_test_agrees_with_levenshtein(a in "[ab]{0,6}", b in "[ab]{0,6}") {
+            prop_assert_eq!(within_one_edit(&a, &b), strsim::levenshtein(&a, &b) <= 1);
+        }
+
         #[test]
         fn comparisons_are_symmetric(a in "[a-z]{0,8}", b in "[a-z]{0,8}") {
             let ds = people(&[[&a, "x", ""], [&b, "y", ""]]);

@@ -43,7 +43,7 @@ impl Default for Settings {
             max_block_pairs: 5_000_000,
             random_pairs: 1_000_000,
             em_iterations: 300,
-            em_pairs: 3_000_000,
+            em_pairs: 1_000_000,
             threshold: 0.5,
             one_to_one: false,
             max_cluster_size: 50,

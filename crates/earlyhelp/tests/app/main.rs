@@ -8,4 +8,5 @@ mod admin;
 mod audit;
 mod auth;
 mod browser;
+mod cases;
 mod cli;

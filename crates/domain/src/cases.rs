@@ -1,0 +1,824 @@
+//! Requests for support and family cases: the pure rules. Reasons and levels of need from the
+//! partnership's business case, routing a postcode to its locality, spotting a family we may
+//! already know, the case's state machine, closure reasons, plan reviews and the outcome
+//! measure's areas.
+
+use crate::people::FieldError;
+use serde::{Deserialize, Serialize};
+use time::{Date, Duration};
+
+/// Declares a closed set of choices with a stable slug (stored and sent over the API) and a label.
+macro_rules! choices {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => ($slug:literal, $label:literal)),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn slug(self) -> &'static str {
+                match self { $($name::$variant => $slug),+ }
+            }
+
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $label),+ }
+            }
+
+            pub fn from_slug(slug: &str) -> Option<$name> {
+                let slug = slug.trim();
+                Self::ALL.iter().copied().find(|c| c.slug() == slug)
+            }
+        }
+    };
+}
+
+choices!(
+    /// Why a family needs help: the seed's reasons for a request.
+    Reason {
+        Money => ("money_housing_work", "Financial, housing, employment or training"),
+        Health => ("health_wellbeing", "Health and emotional wellbeing"),
+        Children => ("children_young_people", "Children and young people who need help"),
+        DomesticAbuse => ("domestic_abuse", "Domestic abuse"),
+        Education => ("education", "Education"),
+        Homelessness => ("risk_of_homelessness", "Risk of homelessness"),
+    }
+);
+
+choices!(
+    /// The level of need, from the partnership's continuum of need.
+    NeedLevel {
+        Universal => ("universal", "Universal"),
+        UniversalPlus => ("universal_plus", "Universal plus"),
+        Additional => ("additional", "Additional needs"),
+        Complex => ("complex", "Complex or significant"),
+    }
+);
+
+choices!(
+    /// How a family member is related to the household.
+    MemberRole {
+        Child => ("child", "Child or young person"),
+        Parent => ("parent_carer", "Parent or carer"),
+        OtherAdult => ("other_adult", "Other adult"),
+    }
+);
+
+choices!(
+    ConsentMethod {
+        Verbal => ("verbal", "Verbal"),
+        Written => ("written", "Written"),
+    }
+);
+
+choices!(
+    /// What triage decides a request needs.
+    TriageOutcome {
+        Advice => ("information_advice", "Information and advice"),
+        Community => ("community_support", "Connect to community support"),
+        EarlyHelp => ("locality_early_help", "Locality early help (allocate a lead practitioner)"),
+        StepUp => ("step_up_social_care", "Step up to children's social care"),
+        NoFurtherAction => ("no_further_action", "No further action"),
+        Transfer => ("transfer", "Transfer to another locality"),
+    }
+);
+
+choices!(
+    ClosureReason {
+        NeedsMet => ("needs_met", "Needs met"),
+        SingleAgency => ("single_agency", "A single agency can continue"),
+        SocialCareLeads => ("social_care_leads", "Children's social care leads"),
+        FamilyWithdrew => ("family_withdrew", "The family no longer wishes to continue"),
+    }
+);
+
+choices!(
+    /// Where a family's episode of early help stands.
+    CaseState {
+        Open => ("open", "Open"),
+        SteppedUp => ("stepped_up", "Stepped up to social care"),
+        Closed => ("closed", "Closed"),
+    }
+);
+
+/// What can happen to a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseEvent {
+    StepUp,
+    StepDown,
+    Close(ClosureReason),
+    Reopen,
+}
+
+impl CaseEvent {
+    pub fn describe(self) -> String {
+        match self {
+            CaseEvent::StepUp => "Stepped up to children's social care".into(),
+            CaseEvent::StepDown => "Stepped down from children's social care to early help".into(),
+            CaseEvent::Close(reason) => format!("Case closed: {}", reason.label()),
+            CaseEvent::Reopen => "Case reopened".into(),
+        }
+    }
+}
+
+/// The case state machine: open -> stepped up -> (stepped down) open -> closed -> reopened open.
+pub fn next_state(state: CaseState, event: CaseEvent) -> Result<CaseState, &'static str> {
+    use CaseEvent::*;
+    use CaseState::*;
+    match (state, event) {
+        (Open, StepUp) => Ok(SteppedUp),
+        (SteppedUp, StepDown) => Ok(Open),
+        (Open, Close(_)) => Ok(Closed),
+        // Social care taking the lead is the only way a stepped-up case closes in early help.
+        (SteppedUp, Close(ClosureReason::SocialCareLeads)) => Ok(Closed),
+        (SteppedUp, Close(_)) => Err("step the case down before closing it for that reason"),
+        (Closed, Reopen) => Ok(Open),
+        (Closed, _) => Err("the case is closed: reopen it first"),
+        (SteppedUp, StepUp) => Err("the case is already stepped up"),
+        (Open, StepDown) => Err("only a stepped-up case can be stepped down"),
+        (Open | SteppedUp, Reopen) => Err("the case is not closed"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plans and reviews
+
+/// Weeks between reviews of a family plan, unless the lead practitioner sets another.
+pub const DEFAULT_REVIEW_WEEKS: i64 = 6;
+
+pub fn next_review(from: Date, weeks: i64) -> Date {
+    from + Duration::weeks(weeks.clamp(1, 52))
+}
+
+/// A review date in the past is overdue; the day itself is not.
+pub fn review_overdue(review_date: Option<Date>, today: Date) -> bool {
+    review_date.is_some_and(|d| d < today)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The outcome measure
+
+/// The demo's own "family wellbeing" measure: areas scored 1 (stuck) to 10 (thriving). Our
+/// words, not the Outcomes Star's, which is licensed.
+pub const WELLBEING_AREAS: &[&str] = &[
+    "Home and money",
+    "Health and wellbeing",
+    "Family relationships",
+    "Children's learning",
+    "Feeling safe",
+    "Friends and community",
+];
+
+pub fn valid_score(score: i64) -> bool {
+    (1..=10).contains(&score)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routing by postcode
+
+/// DEMO DATA: outward codes of the demo city and the locality each belongs to. Plausible, not
+/// authoritative; a real deployment loads the ONS postcode directory.
+pub const OUTWARD_LOCALITIES: &[(&str, &str)] = &[
+    ("B1", "ladywood"),
+    ("B3", "ladywood"),
+    ("B16", "ladywood"),
+    ("B18", "ladywood"),
+    ("B6", "perry-barr"),
+    ("B20", "perry-barr"),
+    ("B42", "perry-barr"),
+    ("B43", "perry-barr"),
+    ("B44", "perry-barr"),
+    ("B23", "erdington"),
+    ("B24", "erdington"),
+    ("B35", "erdington"),
+    ("B72", "sutton-coldfield"),
+    ("B73", "sutton-coldfield"),
+    ("B74", "sutton-coldfield"),
+    ("B75", "sutton-coldfield"),
+    ("B76", "sutton-coldfield"),
+    ("B15", "edgbaston"),
+    ("B17", "edgbaston"),
+    ("B32", "edgbaston"),
+    ("B31", "northfield"),
+    ("B38", "northfield"),
+    ("B45", "northfield"),
+    ("B29", "selly-oak"),
+    ("B30", "selly-oak"),
+    ("B14", "selly-oak"),
+    ("B13", "hall-green"),
+    ("B11", "hall-green"),
+    ("B28", "hall-green"),
+    ("B8", "hodge-hill"),
+    ("B34", "hodge-hill"),
+    ("B36", "hodge-hill"),
+    ("B9", "hodge-hill"),
+    ("B25", "yardley"),
+    ("B26", "yardley"),
+    ("B27", "yardley"),
+    ("B33", "yardley"),
+    ("B10", "yardley"),
+];
+
+/// A postcode typed by a person, upper-cased and single-spaced: `Full("B16 8HA")`, or
+/// `OutwardOnly("B16")` when only the first half was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TypedPostcode {
+    Full(String),
+    OutwardOnly(String),
+}
+
+impl TypedPostcode {
+    pub fn outward(&self) -> &str {
+        match self {
+            TypedPostcode::Full(p) => p.split(' ').next().unwrap_or(p),
+            TypedPostcode::OutwardOnly(p) => p,
+        }
+    }
+}
+
+/// Checks the shape of a UK postcode: outward A9, A99, AA9, AA99, A9A or AA9A; inward 9AA.
+pub fn read_postcode(raw: &str) -> Option<TypedPostcode> {
+    let compact: String = raw
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let outward_ok = |code: &str| {
+        let letters = code.chars().take_while(|c| c.is_ascii_alphabetic()).count();
+        let rest: Vec<char> = code.chars().skip(letters).collect();
+        (1..=2).contains(&letters)
+            && !rest.is_empty()
+            && rest[0].is_ascii_digit()
+            && rest.len() <= 2
+            && rest.iter().all(|c| c.is_ascii_alphanumeric())
+    };
+    let inward_ok = |code: &str| {
+        let c: Vec<char> = code.chars().collect();
+        c.len() == 3
+            && c[0].is_ascii_digit()
+            && c[1].is_ascii_alphabetic()
+            && c[2].is_ascii_alphabetic()
+    };
+    if compact.len() >= 5 {
+        let (outward, inward) = compact.split_at(compact.len() - 3);
+        if outward_ok(outward) && inward_ok(inward) {
+            return Some(TypedPostcode::Full(format!("{outward} {inward}")));
+        }
+    }
+    outward_ok(&compact).then_some(TypedPostcode::OutwardOnly(compact))
+}
+
+/// The locality a postcode's outward code belongs to, if it is in the demo city.
+pub fn locality_for_postcode(raw: &str) -> Option<&'static str> {
+    let postcode = read_postcode(raw)?;
+    let outward = postcode.outward();
+    OUTWARD_LOCALITIES
+        .iter()
+        .find(|(code, _)| *code == outward)
+        .map(|(_, locality)| *locality)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Likely existing families
+
+/// A person as the duplicate check sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonKey {
+    pub given_name: String,
+    pub family_name: String,
+    pub date_of_birth: Date,
+    pub postcode: String,
+}
+
+/// Lower case, letters only: "O'Neil-Smith " and "oneil smith" compare equal.
+pub fn name_key(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_alphabetic())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn postcode_key(postcode: &str) -> String {
+    postcode
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase()
+}
+
+/// Probably the same person: same date of birth and family name, and either the same given
+/// name or (for a nickname or a misspelling) the same initial at the same full postcode.
+pub fn likely_same_person(a: &PersonKey, b: &PersonKey) -> bool {
+    if a.date_of_birth != b.date_of_birth || name_key(&a.family_name) != name_key(&b.family_name) {
+        return false;
+    }
+    let (ga, gb) = (name_key(&a.given_name), name_key(&b.given_name));
+    if !ga.is_empty() && ga == gb {
+        return true;
+    }
+    let same_initial = ga.chars().next().is_some() && ga.chars().next() == gb.chars().next();
+    let same_postcode =
+        !a.postcode.trim().is_empty() && postcode_key(&a.postcode) == postcode_key(&b.postcode);
+    same_initial && same_postcode
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checking a request
+
+/// One family member on a request.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MemberInput {
+    #[serde(default)]
+    pub given_name: String,
+    #[serde(default)]
+    pub family_name: String,
+    /// ISO 8601, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub date_of_birth: String,
+    /// `child`, `parent_carer` or `other_adult`.
+    #[serde(default)]
+    pub relationship: String,
+}
+
+/// A request for support as typed in a form or sent to the API.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RequestInput {
+    #[serde(default)]
+    pub members: Vec<MemberInput>,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub postcode: String,
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    #[serde(default)]
+    pub need_level: String,
+    #[serde(default)]
+    pub summary: String,
+    #[serde(default)]
+    pub consent_given_by: String,
+    #[serde(default)]
+    pub consent_method: String,
+    #[serde(default)]
+    pub consent_date: String,
+    /// For a self-referral: how to get back to the person asking.
+    #[serde(default)]
+    pub contact: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub given_name: String,
+    pub family_name: String,
+    pub date_of_birth: Date,
+    pub relationship: MemberRole,
+}
+
+/// A checked request, ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedRequest {
+    pub members: Vec<Member>,
+    pub address: String,
+    pub postcode: String,
+    pub locality: &'static str,
+    pub reasons: Vec<Reason>,
+    pub need_level: NeedLevel,
+    pub summary: String,
+    pub consent_given_by: String,
+    pub consent_method: ConsentMethod,
+    pub consent_date: Date,
+    pub contact: String,
+}
+
+/// The most family members one request carries (the form shows this many rows).
+pub const MAX_MEMBERS: usize = 6;
+
+/// Field names for member rows, so errors can point at the right input.
+pub const MEMBER_FIELDS: [[&str; 4]; MAX_MEMBERS] = [
+    [
+        "member_1_given_name",
+        "member_1_family_name",
+        "member_1_date_of_birth",
+        "member_1_relationship",
+    ],
+    [
+        "member_2_given_name",
+        "member_2_family_name",
+        "member_2_date_of_birth",
+        "member_2_relationship",
+    ],
+    [
+        "member_3_given_name",
+        "member_3_family_name",
+        "member_3_date_of_birth",
+        "member_3_relationship",
+    ],
+    [
+        "member_4_given_name",
+        "member_4_family_name",
+        "member_4_date_of_birth",
+        "member_4_relationship",
+    ],
+    [
+        "member_5_given_name",
+        "member_5_family_name",
+        "member_5_date_of_birth",
+        "member_5_relationship",
+    ],
+    [
+        "member_6_given_name",
+        "member_6_family_name",
+        "member_6_date_of_birth",
+        "member_6_relationship",
+    ],
+];
+
+pub fn parse_date(raw: &str) -> Option<Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(raw.trim(), format).ok()
+}
+
+pub fn iso(date: Date) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    date.format(format).unwrap_or_default()
+}
+
+/// Checks a request and reports every problem, by field. Empty member rows are skipped.
+/// `self_referral` requires a way to contact the person asking.
+pub fn check_request(
+    input: &RequestInput,
+    today: Date,
+    self_referral: bool,
+) -> Result<CheckedRequest, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut members = Vec::new();
+    if input.members.len() > MAX_MEMBERS {
+        errors.push(FieldError::new(
+            "members",
+            format!("Send at most {MAX_MEMBERS} family members; add others in the summary"),
+        ));
+    }
+    for (index, member) in input.members.iter().take(MAX_MEMBERS).enumerate() {
+        let [given, family, dob, relationship] = MEMBER_FIELDS[index];
+        let blank = member.given_name.trim().is_empty()
+            && member.family_name.trim().is_empty()
+            && member.date_of_birth.trim().is_empty();
+        if blank {
+            continue;
+        }
+        let n = index + 1;
+        if member.given_name.trim().is_empty() {
+            errors.push(FieldError::new(
+                given,
+                format!("Enter the first name of family member {n}"),
+            ));
+        }
+        if member.family_name.trim().is_empty() {
+            errors.push(FieldError::new(
+                family,
+                format!("Enter the last name of family member {n}"),
+            ));
+        }
+        let date_of_birth = parse_date(&member.date_of_birth);
+        match date_of_birth {
+            None => errors.push(FieldError::new(
+                dob,
+                format!("Enter the date of birth of family member {n} like 2015-03-27"),
+            )),
+            Some(d) if d > today => errors.push(FieldError::new(
+                dob,
+                format!("The date of birth of family member {n} must be in the past"),
+            )),
+            Some(_) => {}
+        }
+        let role = MemberRole::from_slug(&member.relationship);
+        if role.is_none() {
+            errors.push(FieldError::new(
+                relationship,
+                format!("Choose how family member {n} is related to the family"),
+            ));
+        }
+        if let (Some(date_of_birth), Some(relationship)) = (date_of_birth, role) {
+            members.push(Member {
+                given_name: member.given_name.trim().to_string(),
+                family_name: member.family_name.trim().to_string(),
+                date_of_birth,
+                relationship,
+            });
+        }
+    }
+    let any_member = input.members.iter().any(|m| {
+        !(m.given_name.trim().is_empty()
+            && m.family_name.trim().is_empty()
+            && m.date_of_birth.trim().is_empty())
+    });
+    if !any_member {
+        errors.push(FieldError::new(
+            MEMBER_FIELDS[0][0],
+            "Enter at least one family member",
+        ));
+    }
+    if input.address.trim().is_empty() {
+        errors.push(FieldError::new("address", "Enter the family's address"));
+    }
+    let postcode = read_postcode(&input.postcode);
+    let locality = locality_for_postcode(&input.postcode);
+    match (&postcode, locality) {
+        (None, _) => errors.push(FieldError::new(
+            "postcode",
+            "Enter a full postcode in the correct format, like B16 8HA",
+        )),
+        (Some(TypedPostcode::OutwardOnly(_)), _) => errors.push(FieldError::new(
+            "postcode",
+            "Enter the full postcode, like B16 8HA, not only its first half",
+        )),
+        (Some(_), None) => errors.push(FieldError::new(
+            "postcode",
+            "That postcode is outside the city's localities; contact the family's own council",
+        )),
+        _ => {}
+    }
+    let mut reasons = Vec::new();
+    for raw in &input.reasons {
+        match Reason::from_slug(raw) {
+            Some(r) if !reasons.contains(&r) => reasons.push(r),
+            Some(_) => {}
+            None => errors.push(FieldError::new(
+                "reasons",
+                format!("{raw:?} is not a reason we know"),
+            )),
+        }
+    }
+    if input.reasons.is_empty() {
+        errors.push(FieldError::new(
+            "reasons",
+            "Choose at least one reason for the request",
+        ));
+    }
+    let need_level = NeedLevel::from_slug(&input.need_level);
+    if need_level.is_none() {
+        errors.push(FieldError::new("need_level", "Choose the level of need"));
+    }
+    if input.summary.trim().is_empty() {
+        errors.push(FieldError::new(
+            "summary",
+            "Say what the family would like help with, in their words where you can",
+        ));
+    }
+    if input.consent_given_by.trim().is_empty() {
+        errors.push(FieldError::new(
+            "consent_given_by",
+            "Enter who in the family agreed to this request",
+        ));
+    }
+    let consent_method = ConsentMethod::from_slug(&input.consent_method);
+    if consent_method.is_none() {
+        errors.push(FieldError::new(
+            "consent_method",
+            "Choose how consent was given",
+        ));
+    }
+    let consent_date = parse_date(&input.consent_date);
+    match consent_date {
+        None => errors.push(FieldError::new(
+            "consent_date",
+            "Enter the date consent was given like 2026-11-24",
+        )),
+        Some(d) if d > today => errors.push(FieldError::new(
+            "consent_date",
+            "The date consent was given must be today or in the past",
+        )),
+        Some(_) => {}
+    }
+    if self_referral && input.contact.trim().is_empty() {
+        errors.push(FieldError::new(
+            "contact",
+            "Enter a phone number or email address so the locality team can contact you",
+        ));
+    }
+    match (postcode, locality, need_level, consent_method, consent_date) {
+        (
+            Some(postcode),
+            Some(locality),
+            Some(need_level),
+            Some(consent_method),
+            Some(consent_date),
+        ) if errors.is_empty() => {
+            let postcode = match postcode {
+                TypedPostcode::Full(p) | TypedPostcode::OutwardOnly(p) => p,
+            };
+            Ok(CheckedRequest {
+                members,
+                address: input.address.trim().to_string(),
+                postcode,
+                locality,
+                reasons,
+                need_level,
+                summary: input.summary.trim().to_string(),
+                consent_given_by: input.consent_given_by.trim().to_string(),
+                consent_method,
+                consent_date,
+                contact: input.contact.trim().to_string(),
+            })
+        }
+        _ => Err(errors),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    const TODAY: Date = date!(2026 - 11 - 24);
+
+    fn request() -> RequestInput {
+        RequestInput {
+            members: vec![
+                MemberInput {
+                    given_name: "Amira".into(),
+                    family_name: "Hassan".into(),
+                    date_of_birth: "2016-05-02".into(),
+                    relationship: "child".into(),
+                },
+                MemberInput::default(),
+            ],
+            address: "12 Oakfield Road".into(),
+            postcode: "b16 8ha".into(),
+            reasons: vec!["education".into(), "health_wellbeing".into()],
+            need_level: "additional".into(),
+            summary: "Struggling with attendance".into(),
+            consent_given_by: "Mother, Layla Hassan".into(),
+            consent_method: "verbal".into(),
+            consent_date: "2026-11-20".into(),
+            contact: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_good_request_is_routed_by_its_postcode() {
+        let checked = check_request(&request(), TODAY, false).unwrap();
+        assert_eq!(checked.locality, "ladywood");
+        assert_eq!(checked.postcode, "B16 8HA");
+        assert_eq!(checked.members.len(), 1, "the blank row is skipped");
+        assert_eq!(checked.reasons, vec![Reason::Education, Reason::Health]);
+    }
+
+    #[test]
+    fn every_problem_is_reported_by_field() {
+        let mut bad = request();
+        bad.members[0].date_of_birth = "2030-01-01".into();
+        bad.members[0].relationship = "cousin".into();
+        bad.postcode = "B99 1AA".into();
+        bad.reasons = vec![];
+        bad.need_level = "".into();
+        bad.consent_method = "telepathy".into();
+        bad.consent_date = "yesterday".into();
+        let errors = check_request(&bad, TODAY, true).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            vec![
+                "member_1_date_of_birth",
+                "member_1_relationship",
+                "postcode",
+                "reasons",
+                "need_level",
+                "consent_method",
+                "consent_date",
+                "contact"
+            ]
+        );
+        let empty = check_request(&RequestInput::default(), TODAY, false).unwrap_err();
+        assert!(empty.iter().any(|e| e.field == "member_1_given_name"));
+        let mut outward = request();
+        outward.postcode = "B16".into();
+        assert_eq!(
+            check_request(&outward, TODAY, false).unwrap_err()[0].field,
+            "postcode"
+        );
+    }
+
+    #[test]
+    fn postcodes_route_to_the_ten_localities() {
+        assert_eq!(locality_for_postcode("B23 6AB"), Some("erdington"));
+        assert_eq!(locality_for_postcode("b1 1aa"), Some("ladywood"));
+        assert_eq!(locality_for_postcode("B75 5AA"), Some("sutton-coldfield"));
+        assert_eq!(locality_for_postcode("B8 1AA"), Some("hodge-hill"));
+        assert_eq!(locality_for_postcode("SW1A 1AA"), None);
+        assert_eq!(locality_for_postcode("nonsense"), None);
+        assert_eq!(
+            read_postcode(" b16  8ha"),
+            Some(TypedPostcode::Full("B16 8HA".into()))
+        );
+        assert_eq!(
+            read_postcode("B16"),
+            Some(TypedPostcode::OutwardOnly("B16".into()))
+        );
+        assert_eq!(read_postcode("B1 1AA").unwrap().outward(), "B1");
+        assert_eq!(read_postcode("16B 8HA"), None);
+        let mut localities: Vec<_> = OUTWARD_LOCALITIES.iter().map(|(_, l)| *l).collect();
+        localities.sort();
+        localities.dedup();
+        assert_eq!(localities.len(), 10, "every locality has postcodes");
+        let mut codes: Vec<_> = OUTWARD_LOCALITIES.iter().map(|(c, _)| *c).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(
+            codes.len(),
+            OUTWARD_LOCALITIES.len(),
+            "no outward code is in two localities"
+        );
+    }
+
+    #[test]
+    fn the_case_state_machine() {
+        use CaseEvent::*;
+        use CaseState::*;
+        let needs_met = Close(ClosureReason::NeedsMet);
+        let social_care = Close(ClosureReason::SocialCareLeads);
+        let cases: &[(CaseState, CaseEvent, Option<CaseState>)] = &[
+            (Open, StepUp, Some(SteppedUp)),
+            (Open, StepDown, None),
+            (Open, needs_met, Some(Closed)),
+            (Open, social_care, Some(Closed)),
+            (Open, Reopen, None),
+            (SteppedUp, StepUp, None),
+            (SteppedUp, StepDown, Some(Open)),
+            (SteppedUp, needs_met, None),
+            (SteppedUp, social_care, Some(Closed)),
+            (SteppedUp, Reopen, None),
+            (Closed, StepUp, None),
+            (Closed, StepDown, None),
+            (Closed, needs_met, None),
+            (Closed, Reopen, Some(Open)),
+        ];
+        for (state, event, want) in cases {
+            assert_eq!(
+                next_state(*state, *event).ok(),
+                *want,
+                "{state:?} {event:?}"
+            );
+        }
+        // The whole journey: open, stepped up, stepped down, closed, reopened.
+        let mut state = Open;
+        for event in [StepUp, StepDown, needs_met, Reopen] {
+            state = next_state(state, event).unwrap();
+        }
+        assert_eq!(state, Open);
+    }
+
+    #[test]
+    fn reviews_fall_due_and_become_overdue() {
+        assert_eq!(next_review(date!(2026 - 11 - 01), 6), date!(2026 - 12 - 13));
+        assert_eq!(next_review(date!(2026 - 11 - 01), 0), date!(2026 - 11 - 08));
+        assert!(review_overdue(Some(date!(2026 - 11 - 23)), TODAY));
+        assert!(!review_overdue(Some(TODAY), TODAY));
+        assert!(!review_overdue(None, TODAY));
+    }
+
+    #[test]
+    fn likely_the_same_person() {
+        let amira = PersonKey {
+            given_name: "Amira".into(),
+            family_name: "Hassan".into(),
+            date_of_birth: date!(2016 - 05 - 02),
+            postcode: "B16 8HA".into(),
+        };
+        let same = |f: &dyn Fn(&mut PersonKey)| {
+            let mut other = amira.clone();
+            f(&mut other);
+            likely_same_person(&amira, &other)
+        };
+        assert!(same(&|_| {}));
+        assert!(same(&|p| p.family_name = "hassan ".into()));
+        assert!(same(&|p| p.postcode = "B23 1AA".into()), "moved house");
+        assert!(
+            same(&|p| p.given_name = "Ami".into()),
+            "nickname at the same address"
+        );
+        assert!(!same(&|p| {
+            p.given_name = "Ami".into();
+            p.postcode = "B23 1AA".into();
+        }));
+        assert!(!same(&|p| p.date_of_birth = date!(2016 - 05 - 03)));
+        assert!(!same(&|p| p.family_name = "Hussain".into()));
+        assert!(!same(&|p| p.given_name = "Zara".into()));
+        assert_eq!(name_key("O'Neil-Smith "), "oneilsmith");
+    }
+
+    #[test]
+    fn scores_run_from_one_to_ten_and_slugs_round_trip() {
+        assert!(valid_score(1) && valid_score(10));
+        assert!(!valid_score(0) && !valid_score(11));
+        for reason in Reason::ALL {
+            assert_eq!(Reason::from_slug(reason.slug()), Some(*reason));
+        }
+        assert_eq!(TriageOutcome::ALL.len(), 6);
+        assert_eq!(
+            ClosureReason::from_slug("needs_met"),
+            Some(ClosureReason::NeedsMet)
+        );
+    }
+}

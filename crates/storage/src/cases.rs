@@ -1,0 +1,1057 @@
+//! Requests for support and family cases. Every function that reads or changes a family's
+//! record takes the gate's [`Authorised`], so none can run without the access check and its
+//! audit event in the same transaction. The two exceptions are named for what they are:
+//! [`involvement`] (who is involved, which the gate itself needs) and [`self_referral`]
+//! (a member of the public, audited as such).
+
+use crate::gate::{Authorised, NewEvent, append};
+use crate::{Db, StorageError, Tx, now_micros, on_pool, on_tx};
+use earlyhelp_domain::access::{Actor, Involvement};
+use earlyhelp_domain::cases::{
+    CaseEvent, CaseState, CheckedRequest, ClosureReason, PersonKey, TriageOutcome,
+    likely_same_person, next_state, parse_date,
+};
+use serde::Serialize;
+use time::Date;
+use uuid::Uuid;
+
+// ---------------------------------------------------------------------------------------------
+// What the gate needs to know
+
+/// Who is involved with family `id`, for the access rules; `None` if there is no such family.
+pub async fn involvement(db: &Db, id: Uuid) -> Result<Option<Involvement>, StorageError> {
+    type Row = (String, Option<Uuid>, bool);
+    let (row, team): (Option<Row>, Vec<Uuid>) = on_pool!(db, pool => {
+        let row = sqlx::query_as(
+            "SELECT locality_slug, lead_practitioner, consent_withdrawn FROM families WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+        let team = sqlx::query_scalar("SELECT user_id FROM family_team WHERE family_id = $1")
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
+        (row, team)
+    });
+    Ok(row.map(
+        |(locality, lead_practitioner, consent_withdrawn)| Involvement {
+            locality,
+            lead_practitioner,
+            team_members: team,
+            consent_withdrawn,
+        },
+    ))
+}
+
+/// The locality a request is waiting in; `None` if there is no such request.
+pub async fn request_locality(db: &Db, id: Uuid) -> Result<Option<String>, StorageError> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_scalar("SELECT locality_slug FROM support_requests WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+async fn insert_request(
+    tx: &mut Tx,
+    id: Uuid,
+    requested_by: Option<Uuid>,
+    requester: &str,
+    self_referral: bool,
+    request: &CheckedRequest,
+) -> Result<(), StorageError> {
+    let reasons = request
+        .reasons
+        .iter()
+        .map(|r| r.slug())
+        .collect::<Vec<_>>()
+        .join(",");
+    on_tx!(tx, c => {
+        sqlx::query(
+            "INSERT INTO support_requests (id, locality_slug, address, postcode, reasons, need_level, \
+             summary, consent_given_by, consent_method, consent_date, requested_by, requester, contact, \
+             self_referral, status, created_micros) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'new', $15)",
+        )
+        .bind(id)
+        .bind(request.locality)
+        .bind(&request.address)
+        .bind(&request.postcode)
+        .bind(&reasons)
+        .bind(request.need_level.slug())
+        .bind(&request.summary)
+        .bind(&request.consent_given_by)
+        .bind(request.consent_method.slug())
+        .bind(earlyhelp_domain::cases::iso(request.consent_date))
+        .bind(requested_by)
+        .bind(requester)
+        .bind(&request.contact)
+        .bind(self_referral)
+        .bind(now_micros())
+        .execute(&mut *c)
+        .await?;
+        for (position, member) in request.members.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO request_members (request_id, position, given_name, family_name, \
+                 date_of_birth, relationship) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id)
+            .bind(position as i64)
+            .bind(&member.given_name)
+            .bind(&member.family_name)
+            .bind(earlyhelp_domain::cases::iso(member.date_of_birth))
+            .bind(member.relationship.slug())
+            .execute(&mut *c)
+            .await?;
+        }
+    });
+    Ok(())
+}
+
+/// Stores a professional's request `id` (the gate has checked they may request support).
+pub async fn create_request(
+    authorised: &mut Authorised,
+    id: Uuid,
+    requested_by: &Actor,
+    requester: &str,
+    request: &CheckedRequest,
+) -> Result<(), StorageError> {
+    insert_request(
+        &mut authorised.tx,
+        id,
+        Some(requested_by.user_id),
+        requester,
+        false,
+        request,
+    )
+    .await
+}
+
+/// Stores a request a member of the public made for their own family, and audits it as theirs.
+pub async fn self_referral(
+    db: &Db,
+    remote_addr: &str,
+    request: &CheckedRequest,
+) -> Result<Uuid, StorageError> {
+    let id = Uuid::now_v7();
+    let subject = format!("request:{id}");
+    let mut tx = db.begin().await?;
+    append(
+        &mut tx,
+        &NewEvent {
+            actor: "public",
+            actor_organisation: "",
+            actor_role: "none",
+            subject: &subject,
+            action: "create",
+            purpose: "self-referral",
+            outcome: "allowed",
+            remote_addr,
+        },
+    )
+    .await?;
+    let requester = request.consent_given_by.clone();
+    insert_request(&mut tx, id, None, &requester, true, request).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct RequestRow {
+    pub id: Uuid,
+    pub locality_slug: String,
+    pub address: String,
+    pub postcode: String,
+    /// Reason slugs, comma-separated.
+    pub reasons: String,
+    pub need_level: String,
+    pub summary: String,
+    pub consent_given_by: String,
+    pub consent_method: String,
+    pub consent_date: String,
+    pub requester: String,
+    pub contact: String,
+    pub self_referral: bool,
+    pub status: String,
+    pub outcome: Option<String>,
+    pub triage_note: String,
+    pub family_id: Option<Uuid>,
+    pub created_micros: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct MemberRow {
+    pub given_name: String,
+    pub family_name: String,
+    pub date_of_birth: String,
+    pub relationship: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestDetail {
+    #[serde(flatten)]
+    pub request: RequestRow,
+    pub members: Vec<MemberRow>,
+}
+
+macro_rules! request_columns {
+    () => {
+        "id, locality_slug, address, postcode, reasons, need_level, summary, consent_given_by, \
+         consent_method, consent_date, requester, contact, self_referral, status, outcome, \
+         triage_note, family_id, created_micros"
+    };
+}
+
+async fn request_members(tx: &mut Tx, id: Uuid) -> Result<Vec<MemberRow>, StorageError> {
+    Ok(on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT given_name, family_name, date_of_birth, relationship FROM request_members \
+             WHERE request_id = $1 ORDER BY position",
+        )
+        .bind(id)
+        .fetch_all(c)
+        .await?
+    }))
+}
+
+/// The requests waiting for triage in `locality`, oldest first, with their family members.
+pub async fn queue(
+    authorised: &mut Authorised,
+    locality: &str,
+    limit: i64,
+) -> Result<Vec<RequestDetail>, StorageError> {
+    let sql = concat!(
+        "SELECT ",
+        request_columns!(),
+        " FROM support_requests WHERE locality_slug = $1 AND status = 'new' \
+         ORDER BY created_micros LIMIT $2"
+    );
+    let tx = &mut authorised.tx;
+    let rows: Vec<RequestRow> = on_tx!(tx, c => {
+        sqlx::query_as(sql).bind(locality).bind(limit).fetch_all(c).await?
+    });
+    let mut out = Vec::with_capacity(rows.len());
+    for request in rows {
+        let members = request_members(tx, request.id).await?;
+        out.push(RequestDetail { request, members });
+    }
+    Ok(out)
+}
+
+pub async fn request(
+    authorised: &mut Authorised,
+    id: Uuid,
+) -> Result<Option<RequestDetail>, StorageError> {
+    let sql = concat!(
+        "SELECT ",
+        request_columns!(),
+        " FROM support_requests WHERE id = $1"
+    );
+    let tx = &mut authorised.tx;
+    let row: Option<RequestRow> =
+        on_tx!(tx, c => sqlx::query_as(sql).bind(id).fetch_optional(c).await?);
+    match row {
+        Some(request) => {
+            let members = request_members(tx, id).await?;
+            Ok(Some(RequestDetail { request, members }))
+        }
+        None => Ok(None),
+    }
+}
+
+/// A family we may already know, shown to the triager before a new family is created.
+#[derive(Debug, Clone, Serialize)]
+pub struct FamilyMatch {
+    pub family_id: Uuid,
+    pub locality_slug: String,
+    pub state: String,
+    /// Who matched: "Amira Hassan (2016-05-02)".
+    pub matched: Vec<String>,
+}
+
+/// Existing families with a member who is likely one of `members` (name, date of birth, postcode).
+pub async fn likely_families(
+    authorised: &mut Authorised,
+    members: &[MemberRow],
+    postcode: &str,
+) -> Result<Vec<FamilyMatch>, StorageError> {
+    type Row = (Uuid, String, String, String, String, String, String);
+    let tx = &mut authorised.tx;
+    let mut found: Vec<FamilyMatch> = Vec::new();
+    for member in members {
+        let Some(date_of_birth) = parse_date(&member.date_of_birth) else {
+            continue;
+        };
+        let wanted = PersonKey {
+            given_name: member.given_name.clone(),
+            family_name: member.family_name.clone(),
+            date_of_birth,
+            postcode: postcode.to_string(),
+        };
+        let rows: Vec<Row> = on_tx!(tx, c => {
+            sqlx::query_as(
+                "SELECT f.id, f.locality_slug, f.state, f.postcode, m.given_name, m.family_name, \
+                 m.date_of_birth FROM family_members m JOIN families f ON f.id = m.family_id \
+                 WHERE m.date_of_birth = $1",
+            )
+            .bind(&member.date_of_birth)
+            .fetch_all(c)
+            .await?
+        });
+        for (family_id, locality_slug, state, family_postcode, given, family, dob) in rows {
+            let candidate = PersonKey {
+                given_name: given.clone(),
+                family_name: family.clone(),
+                date_of_birth,
+                postcode: family_postcode,
+            };
+            if !likely_same_person(&wanted, &candidate) {
+                continue;
+            }
+            let who = format!("{given} {family} ({dob})");
+            match found.iter_mut().find(|f| f.family_id == family_id) {
+                Some(existing) => existing.matched.push(who),
+                None => found.push(FamilyMatch {
+                    family_id,
+                    locality_slug,
+                    state,
+                    matched: vec![who],
+                }),
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// What the triager decided.
+#[derive(Debug, Clone)]
+pub struct TriageDecision {
+    pub outcome: TriageOutcome,
+    /// For locality early help: the lead practitioner.
+    pub lead_practitioner: Option<Uuid>,
+    /// For locality early help: attach to this family we already know instead of a new one.
+    pub existing_family: Option<Uuid>,
+    /// For a transfer: the locality it goes to.
+    pub transfer_to: Option<String>,
+    pub note: String,
+}
+
+/// Records triage of request `id` by `triager`; for locality early help creates (or reopens)
+/// the family case and returns it. A transfer leaves the request waiting in its new locality.
+pub async fn triage(
+    authorised: &mut Authorised,
+    id: Uuid,
+    decision: &TriageDecision,
+    triager: &Actor,
+    triager_name: &str,
+    triager_organisation: &str,
+) -> Result<Option<Uuid>, StorageError> {
+    let detail = request(authorised, id)
+        .await?
+        .ok_or(StorageError::NotFound)?;
+    if detail.request.status != "new" {
+        return Err(StorageError::Conflict(
+            "This request has already been triaged".into(),
+        ));
+    }
+    let now = now_micros();
+    let tx = &mut authorised.tx;
+    if decision.outcome == TriageOutcome::Transfer {
+        let to = decision
+            .transfer_to
+            .as_deref()
+            .ok_or_else(|| StorageError::Conflict("Choose the locality to transfer to".into()))?;
+        let note = format!(
+            "{}Transferred from {} by {triager_name}: {}",
+            if detail.request.triage_note.is_empty() {
+                String::new()
+            } else {
+                format!("{}\n", detail.request.triage_note)
+            },
+            detail.request.locality_slug,
+            decision.note
+        );
+        on_tx!(tx, c => {
+            sqlx::query("UPDATE support_requests SET locality_slug = $1, triage_note = $2 WHERE id = $3")
+                .bind(to)
+                .bind(&note)
+                .bind(id)
+                .execute(c)
+                .await?;
+        });
+        return Ok(None);
+    }
+    let mut family_id = None;
+    if decision.outcome == TriageOutcome::EarlyHelp {
+        let lead = decision.lead_practitioner.ok_or_else(|| {
+            StorageError::Conflict("Choose the lead practitioner for the family".into())
+        })?;
+        let review = earlyhelp_domain::cases::iso(earlyhelp_domain::cases::next_review(
+            today(),
+            earlyhelp_domain::cases::DEFAULT_REVIEW_WEEKS,
+        ));
+        let r = &detail.request;
+        let fid = match decision.existing_family {
+            Some(existing) => {
+                on_tx!(tx, c => {
+                    sqlx::query(
+                        "UPDATE families SET lead_practitioner = $1, state = 'open', closure_reason = NULL, \
+                         review_date = $2, updated_micros = $3 WHERE id = $4",
+                    )
+                    .bind(lead)
+                    .bind(&review)
+                    .bind(now)
+                    .bind(existing)
+                    .execute(c)
+                    .await?;
+                });
+                existing
+            }
+            None => {
+                let fid = Uuid::now_v7();
+                on_tx!(tx, c => {
+                    sqlx::query(
+                        "INSERT INTO families (id, locality_slug, address, postcode, need_level, state, \
+                         lead_practitioner, review_date, consent_withdrawn, created_micros, updated_micros) \
+                         VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, FALSE, $8, $8)",
+                    )
+                    .bind(fid)
+                    .bind(&r.locality_slug)
+                    .bind(&r.address)
+                    .bind(&r.postcode)
+                    .bind(&r.need_level)
+                    .bind(lead)
+                    .bind(&review)
+                    .bind(now)
+                    .execute(&mut *c)
+                    .await?;
+                    for m in &detail.members {
+                        sqlx::query(
+                            "INSERT INTO family_members (id, family_id, given_name, family_name, \
+                             date_of_birth, relationship) VALUES ($1, $2, $3, $4, $5, $6)",
+                        )
+                        .bind(Uuid::now_v7())
+                        .bind(fid)
+                        .bind(&m.given_name)
+                        .bind(&m.family_name)
+                        .bind(&m.date_of_birth)
+                        .bind(&m.relationship)
+                        .execute(&mut *c)
+                        .await?;
+                    }
+                });
+                fid
+            }
+        };
+        on_tx!(tx, c => {
+            sqlx::query(
+                "INSERT INTO consents (id, family_id, given_by, method, given_on, scope, recorded_micros) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(Uuid::now_v7())
+            .bind(fid)
+            .bind(&r.consent_given_by)
+            .bind(&r.consent_method)
+            .bind(&r.consent_date)
+            .bind("Sharing with the team around the family for early help")
+            .bind(now)
+            .execute(c)
+            .await?;
+        });
+        let subject = format!("family:{fid}");
+        append(
+            tx,
+            &NewEvent {
+                actor: &triager.email,
+                actor_organisation: triager_organisation,
+                actor_role: "locality_lead",
+                subject: &subject,
+                action: "create",
+                purpose: "triage: allocate for locality early help",
+                outcome: "allowed",
+                remote_addr: "",
+            },
+        )
+        .await?;
+        insert_note(
+            tx,
+            fid,
+            triager_name,
+            "event",
+            &format!(
+                "Request for support triaged for locality early help by {triager_name}. {}",
+                decision.note
+            ),
+        )
+        .await?;
+        family_id = Some(fid);
+    }
+    on_tx!(tx, c => {
+        sqlx::query(
+            "UPDATE support_requests SET status = 'triaged', outcome = $1, triage_note = $2, \
+             triaged_by = $3, triaged_micros = $4, family_id = $5 WHERE id = $6",
+        )
+        .bind(decision.outcome.slug())
+        .bind(&decision.note)
+        .bind(triager.user_id)
+        .bind(now)
+        .bind(family_id)
+        .bind(id)
+        .execute(c)
+        .await?;
+    });
+    Ok(family_id)
+}
+
+pub fn today() -> Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Family cases
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct FamilyRow {
+    pub id: Uuid,
+    pub locality_slug: String,
+    pub locality_name: String,
+    pub address: String,
+    pub postcode: String,
+    pub need_level: String,
+    pub state: String,
+    pub lead_practitioner: Option<Uuid>,
+    pub lead_name: Option<String>,
+    pub lead_email: Option<String>,
+    pub lead_organisation: Option<String>,
+    pub review_date: Option<String>,
+    pub closure_reason: Option<String>,
+    pub consent_withdrawn: bool,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Person {
+    pub user_id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub organisation: String,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Note {
+    pub id: Uuid,
+    pub author: String,
+    /// `note` (written by a person) or `event` (something that happened to the case).
+    pub kind: String,
+    pub body: String,
+    pub at_micros: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct PlanAction {
+    pub id: Uuid,
+    pub goal: String,
+    pub action: String,
+    pub owner: String,
+    pub due_date: String,
+    pub done: bool,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Reading {
+    pub taken_on: String,
+    pub area: String,
+    pub score: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Consent {
+    pub id: Uuid,
+    pub given_by: String,
+    pub method: String,
+    pub given_on: String,
+    pub scope: String,
+    pub withdrawn_on: Option<String>,
+}
+
+/// Everything on a family's case page.
+#[derive(Debug, Clone, Serialize)]
+pub struct FamilyRecord {
+    #[serde(flatten)]
+    pub family: FamilyRow,
+    pub members: Vec<MemberRow>,
+    pub team: Vec<Person>,
+    pub notes: Vec<Note>,
+    pub actions: Vec<PlanAction>,
+    pub readings: Vec<Reading>,
+    pub consents: Vec<Consent>,
+}
+
+pub async fn family(
+    authorised: &mut Authorised,
+    id: Uuid,
+) -> Result<Option<FamilyRecord>, StorageError> {
+    let tx = &mut authorised.tx;
+    let row: Option<FamilyRow> = on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT f.id, f.locality_slug, l.name AS locality_name, f.address, f.postcode, f.need_level, \
+             f.state, f.lead_practitioner, u.name AS lead_name, u.email AS lead_email, \
+             o.name AS lead_organisation, f.review_date, f.closure_reason, f.consent_withdrawn \
+             FROM families f JOIN localities l ON l.slug = f.locality_slug \
+             LEFT JOIN users u ON u.id = f.lead_practitioner \
+             LEFT JOIN organisations o ON o.id = u.organisation_id WHERE f.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(c)
+        .await?
+    });
+    let Some(family) = row else {
+        return Ok(None);
+    };
+    let record = on_tx!(tx, c => {
+        let members = sqlx::query_as(
+            "SELECT given_name, family_name, date_of_birth, relationship FROM family_members \
+             WHERE family_id = $1 ORDER BY date_of_birth",
+        )
+        .bind(id)
+        .fetch_all(&mut *c)
+        .await?;
+        let team = sqlx::query_as(
+            "SELECT u.id AS user_id, u.name, u.email, o.name AS organisation FROM family_team t \
+             JOIN users u ON u.id = t.user_id JOIN organisations o ON o.id = u.organisation_id \
+             WHERE t.family_id = $1 ORDER BY t.added_micros",
+        )
+        .bind(id)
+        .fetch_all(&mut *c)
+        .await?;
+        let notes = sqlx::query_as(
+            "SELECT id, author, kind, body, at_micros FROM family_notes WHERE family_id = $1 \
+             ORDER BY at_micros DESC, id DESC LIMIT 200",
+        )
+        .bind(id)
+        .fetch_all(&mut *c)
+        .await?;
+        let actions = sqlx::query_as(
+            "SELECT id, goal, action, owner, due_date, done FROM plan_actions WHERE family_id = $1 \
+             ORDER BY due_date, created_micros",
+        )
+        .bind(id)
+        .fetch_all(&mut *c)
+        .await?;
+        let readings = sqlx::query_as(
+            "SELECT taken_on, area, score FROM readings WHERE family_id = $1 ORDER BY taken_on, area",
+        )
+        .bind(id)
+        .fetch_all(&mut *c)
+        .await?;
+        let consents = sqlx::query_as(
+            "SELECT id, given_by, method, given_on, scope, withdrawn_on FROM consents \
+             WHERE family_id = $1 ORDER BY recorded_micros",
+        )
+        .bind(id)
+        .fetch_all(&mut *c)
+        .await?;
+        FamilyRecord { family, members, team, notes, actions, readings, consents }
+    });
+    Ok(Some(record))
+}
+
+/// The name-only view for a partner who is not involved: who is, and whom to contact.
+#[derive(Debug, Clone, Serialize)]
+pub struct KnownTo {
+    pub family_id: Uuid,
+    pub names: Vec<String>,
+    pub locality_name: String,
+    pub open: bool,
+    /// (organisation, contact name, contact email, role in the case)
+    pub involved: Vec<(String, String, String, String)>,
+}
+
+pub async fn known_to(
+    authorised: &mut Authorised,
+    id: Uuid,
+) -> Result<Option<KnownTo>, StorageError> {
+    type Head = (String, String);
+    type Involved = (String, String, String, String);
+    let tx = &mut authorised.tx;
+    let head: Option<Head> = on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT l.name, f.state FROM families f JOIN localities l ON l.slug = f.locality_slug WHERE f.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(c)
+        .await?
+    });
+    let Some((locality_name, state)) = head else {
+        return Ok(None);
+    };
+    let (names, involved): (Vec<String>, Vec<Involved>) = on_tx!(tx, c => {
+        let names = sqlx::query_scalar(
+            "SELECT given_name || ' ' || family_name FROM family_members WHERE family_id = $1 ORDER BY date_of_birth",
+        )
+        .bind(id)
+        .fetch_all(&mut *c)
+        .await?;
+        let involved = sqlx::query_as(
+            "SELECT o.name, u.name, u.email, 'Lead practitioner' FROM families f \
+             JOIN users u ON u.id = f.lead_practitioner JOIN organisations o ON o.id = u.organisation_id \
+             WHERE f.id = $1 \
+             UNION ALL \
+             SELECT o.name, u.name, u.email, 'Team around the family' FROM family_team t \
+             JOIN users u ON u.id = t.user_id JOIN organisations o ON o.id = u.organisation_id \
+             WHERE t.family_id = $1",
+        )
+        .bind(id)
+        .fetch_all(&mut *c)
+        .await?;
+        (names, involved)
+    });
+    Ok(Some(KnownTo {
+        family_id: id,
+        names,
+        locality_name,
+        open: state != "closed",
+        involved,
+    }))
+}
+
+/// A line of someone's caseload.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct CaseLine {
+    pub id: Uuid,
+    pub names: String,
+    pub locality_slug: String,
+    pub state: String,
+    pub review_date: Option<String>,
+    pub is_lead: bool,
+}
+
+/// The families `actor` leads, is in the team around, or (as a locality lead) whose locality
+/// they lead; open ones first.
+pub async fn caseload(
+    authorised: &mut Authorised,
+    actor: &Actor,
+    limit: i64,
+) -> Result<Vec<CaseLine>, StorageError> {
+    let leads_localities = actor
+        .roles
+        .contains(&earlyhelp_domain::roles::Role::LocalityLead);
+    let tx = &mut authorised.tx;
+    let mut lines: Vec<CaseLine> = on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT f.id, '' AS names, f.locality_slug, f.state, f.review_date, \
+             (f.lead_practitioner IS NOT NULL AND f.lead_practitioner = $1) AS is_lead FROM families f \
+             WHERE f.lead_practitioner = $1 \
+             OR (NOT f.consent_withdrawn AND EXISTS (SELECT 1 FROM family_team t WHERE t.family_id = f.id AND t.user_id = $1)) \
+             OR ($2 AND f.locality_slug IN (SELECT locality_slug FROM user_localities WHERE user_id = $1)) \
+             ORDER BY CASE WHEN f.state = 'closed' THEN 1 ELSE 0 END, f.review_date, f.id LIMIT $3",
+        )
+        .bind(actor.user_id)
+        .bind(leads_localities)
+        .bind(limit)
+        .fetch_all(&mut *c)
+        .await?
+    });
+    for line in &mut lines {
+        let names: Vec<String> = on_tx!(tx, c => {
+            sqlx::query_scalar(
+                "SELECT given_name || ' ' || family_name FROM family_members WHERE family_id = $1 ORDER BY date_of_birth",
+            )
+            .bind(line.id)
+            .fetch_all(c)
+            .await?
+        });
+        line.names = names.join(", ");
+    }
+    Ok(lines)
+}
+
+async fn insert_note(
+    tx: &mut Tx,
+    family_id: Uuid,
+    author: &str,
+    kind: &str,
+    body: &str,
+) -> Result<Uuid, StorageError> {
+    let id = Uuid::now_v7();
+    on_tx!(tx, c => {
+        sqlx::query(
+            "INSERT INTO family_notes (id, family_id, author, kind, body, at_micros) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(family_id)
+        .bind(author)
+        .bind(kind)
+        .bind(body)
+        .bind(now_micros())
+        .execute(c)
+        .await?;
+    });
+    Ok(id)
+}
+
+/// Adds a note to the family's chronology.
+pub async fn add_note(
+    authorised: &mut Authorised,
+    family_id: Uuid,
+    author: &str,
+    body: &str,
+) -> Result<Uuid, StorageError> {
+    insert_note(&mut authorised.tx, family_id, author, "note", body).await
+}
+
+pub async fn add_team_member(
+    authorised: &mut Authorised,
+    family_id: Uuid,
+    member: &Person,
+    added_by: &str,
+) -> Result<(), StorageError> {
+    let tx = &mut authorised.tx;
+    let done = on_tx!(tx, c => {
+        sqlx::query(
+            "INSERT INTO family_team (family_id, user_id, added_micros) VALUES ($1, $2, $3) \
+             ON CONFLICT (family_id, user_id) DO NOTHING",
+        )
+        .bind(family_id)
+        .bind(member.user_id)
+        .bind(now_micros())
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
+    if done == 0 {
+        return Err(StorageError::Conflict(format!(
+            "{} is already in the team around the family",
+            member.name
+        )));
+    }
+    let body = format!(
+        "{} ({}) joined the team around the family",
+        member.name, member.organisation
+    );
+    insert_note(tx, family_id, added_by, "event", &body).await?;
+    Ok(())
+}
+
+pub async fn add_action(
+    authorised: &mut Authorised,
+    family_id: Uuid,
+    goal: &str,
+    action: &str,
+    owner: &str,
+    due: Date,
+) -> Result<Uuid, StorageError> {
+    let id = Uuid::now_v7();
+    let tx = &mut authorised.tx;
+    on_tx!(tx, c => {
+        sqlx::query(
+            "INSERT INTO plan_actions (id, family_id, goal, action, owner, due_date, done, created_micros) \
+             VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7)",
+        )
+        .bind(id)
+        .bind(family_id)
+        .bind(goal)
+        .bind(action)
+        .bind(owner)
+        .bind(earlyhelp_domain::cases::iso(due))
+        .bind(now_micros())
+        .execute(c)
+        .await?;
+    });
+    Ok(id)
+}
+
+/// Records the plan's review: the next review date, and a chronology event.
+pub async fn set_review(
+    authorised: &mut Authorised,
+    family_id: Uuid,
+    next: Date,
+    author: &str,
+) -> Result<(), StorageError> {
+    let tx = &mut authorised.tx;
+    let next = earlyhelp_domain::cases::iso(next);
+    on_tx!(tx, c => {
+        sqlx::query("UPDATE families SET review_date = $1, updated_micros = $2 WHERE id = $3")
+            .bind(&next)
+            .bind(now_micros())
+            .bind(family_id)
+            .execute(c)
+            .await?;
+    });
+    insert_note(
+        tx,
+        family_id,
+        author,
+        "event",
+        &format!("Plan reviewed; next review by {next}"),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records one reading: a score for each area, on `taken_on` (a second reading that day replaces it).
+pub async fn record_reading(
+    authorised: &mut Authorised,
+    family_id: Uuid,
+    taken_on: Date,
+    scores: &[(String, i64)],
+    recorded_by: &str,
+) -> Result<(), StorageError> {
+    let tx = &mut authorised.tx;
+    let taken = earlyhelp_domain::cases::iso(taken_on);
+    on_tx!(tx, c => {
+        for (area, score) in scores {
+            sqlx::query(
+                "INSERT INTO readings (family_id, taken_on, area, score, recorded_by) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (family_id, taken_on, area) DO UPDATE SET score = excluded.score, recorded_by = excluded.recorded_by",
+            )
+            .bind(family_id)
+            .bind(&taken)
+            .bind(area)
+            .bind(*score)
+            .bind(recorded_by)
+            .execute(&mut *c)
+            .await?;
+        }
+    });
+    insert_note(
+        tx,
+        family_id,
+        recorded_by,
+        "event",
+        &format!("Outcome reading recorded for {taken}"),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Moves the case on (step up, step down, close, reopen) if its state allows.
+pub async fn transition(
+    authorised: &mut Authorised,
+    family_id: Uuid,
+    event: CaseEvent,
+    author: &str,
+) -> Result<CaseState, StorageError> {
+    let tx = &mut authorised.tx;
+    let state: Option<String> = on_tx!(tx, c => {
+        sqlx::query_scalar("SELECT state FROM families WHERE id = $1")
+            .bind(family_id)
+            .fetch_optional(c)
+            .await?
+    });
+    let state = state
+        .and_then(|s| CaseState::from_slug(&s))
+        .ok_or(StorageError::NotFound)?;
+    let next = next_state(state, event).map_err(|e| StorageError::Conflict(e.to_string()))?;
+    let reason = match event {
+        CaseEvent::Close(reason) => Some(reason.slug()),
+        _ => None,
+    };
+    on_tx!(tx, c => {
+        sqlx::query("UPDATE families SET state = $1, closure_reason = $2, updated_micros = $3 WHERE id = $4")
+            .bind(next.slug())
+            .bind(reason)
+            .bind(now_micros())
+            .bind(family_id)
+            .execute(c)
+            .await?;
+    });
+    insert_note(tx, family_id, author, "event", &event.describe()).await?;
+    Ok(next)
+}
+
+pub async fn record_consent(
+    authorised: &mut Authorised,
+    family_id: Uuid,
+    given_by: &str,
+    method: &str,
+    given_on: Date,
+    scope: &str,
+    author: &str,
+) -> Result<(), StorageError> {
+    let tx = &mut authorised.tx;
+    on_tx!(tx, c => {
+        sqlx::query(
+            "INSERT INTO consents (id, family_id, given_by, method, given_on, scope, recorded_micros) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(family_id)
+        .bind(given_by)
+        .bind(method)
+        .bind(earlyhelp_domain::cases::iso(given_on))
+        .bind(scope)
+        .bind(now_micros())
+        .execute(&mut *c)
+        .await?;
+        sqlx::query("UPDATE families SET consent_withdrawn = FALSE, updated_micros = $1 WHERE id = $2")
+            .bind(now_micros())
+            .bind(family_id)
+            .execute(&mut *c)
+            .await?;
+    });
+    insert_note(
+        tx,
+        family_id,
+        author,
+        "event",
+        &format!("Consent recorded: given by {given_by}"),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The family withdraws consent: from now only the lead practitioner and locality lead see the case.
+pub async fn withdraw_consent(
+    authorised: &mut Authorised,
+    family_id: Uuid,
+    on: Date,
+    author: &str,
+) -> Result<(), StorageError> {
+    let tx = &mut authorised.tx;
+    on_tx!(tx, c => {
+        sqlx::query("UPDATE consents SET withdrawn_on = $1 WHERE family_id = $2 AND withdrawn_on IS NULL")
+            .bind(earlyhelp_domain::cases::iso(on))
+            .bind(family_id)
+            .execute(&mut *c)
+            .await?;
+        sqlx::query("UPDATE families SET consent_withdrawn = TRUE, updated_micros = $1 WHERE id = $2")
+            .bind(now_micros())
+            .bind(family_id)
+            .execute(&mut *c)
+            .await?;
+    });
+    insert_note(
+        tx,
+        family_id,
+        author,
+        "event",
+        "Consent withdrawn: the team around the family can no longer see the case",
+    )
+    .await?;
+    Ok(())
+}
+
+/// A user who may be made lead practitioner or added to a team, found by email.
+pub async fn person_by_email(db: &Db, email: &str) -> Result<Option<Person>, StorageError> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT u.id AS user_id, u.name, u.email, o.name AS organisation FROM users u \
+             JOIN organisations o ON o.id = u.organisation_id WHERE lower(u.email) = lower($1) AND u.active",
+        )
+        .bind(email.trim())
+        .fetch_optional(pool)
+        .await?
+    }))
+}
+
+/// The words for a stored closure reason.
+pub fn closure_reason_label(slug: &str) -> &'static str {
+    ClosureReason::from_slug(slug)
+        .map(|r| r.label())
+        .unwrap_or("")
+}

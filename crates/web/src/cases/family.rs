@@ -1,0 +1,658 @@
+//! The family's case: members, lead practitioner, team around the family, plan, readings,
+//! chronology, consent, step up and down, closure; the caseload; and the "known to" view.
+
+use super::journey::{Journey, journey};
+use super::{field, first_error, hide_denied};
+use crate::AppState;
+use crate::error::AppError;
+use crate::session::Signed;
+use crate::views::{Layout, SelectOption};
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use earlyhelp_domain::access::{Action, Resource};
+use earlyhelp_domain::cases::{
+    CaseEvent, CaseState, ClosureReason, ConsentMethod, MemberRole, NeedLevel, WELLBEING_AREAS,
+    parse_date, review_overdue, valid_score,
+};
+use earlyhelp_domain::people::FieldError;
+use earlyhelp_storage::StorageError;
+use earlyhelp_storage::cases::{self, CaseLine, FamilyRecord, KnownTo};
+use earlyhelp_storage::gate::{AuditFilter, Authorised, Request, authorise, list_events};
+use uuid::Uuid;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/families", get(caseload))
+        .route("/families/{id}", get(family_page))
+        .route("/families/{id}/team", post(add_team_member))
+        .route("/families/{id}/notes", post(add_note))
+        .route("/families/{id}/actions", post(add_action))
+        .route("/families/{id}/review", post(review))
+        .route("/families/{id}/readings", post(record_reading))
+        .route("/families/{id}/state", post(change_state))
+        .route("/families/{id}/consent", post(record_consent))
+        .route("/families/{id}/consent/withdraw", post(withdraw_consent))
+}
+
+/// Field names of the reading form, one per area of the demo measure.
+const SCORE_FIELDS: [&str; 6] = [
+    "score_1", "score_2", "score_3", "score_4", "score_5", "score_6",
+];
+
+/// Through the gate to family `id`'s record; a refusal or a missing family is `NotFound`.
+pub async fn open_family(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+    action: Action,
+    purpose: &str,
+) -> Result<Authorised, AppError> {
+    let involvement = cases::involvement(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let subject = format!("family:{id}");
+    authorise(
+        &state.db,
+        &signed.who(),
+        Request {
+            action,
+            resource: Resource::Family(involvement),
+            subject: &subject,
+            purpose,
+        },
+    )
+    .await
+    .map_err(hide_denied)
+}
+
+pub fn when(micros: i64) -> String {
+    let format =
+        time::macros::format_description!("[day] [month repr:short] [year] [hour]:[minute]");
+    time::OffsetDateTime::from_unix_timestamp_nanos(micros as i128 * 1000)
+        .map(|t| t.format(format).unwrap_or_default())
+        .unwrap_or_default()
+}
+
+pub struct NoteLine {
+    pub when: String,
+    pub author: String,
+    pub event: bool,
+    pub body: String,
+}
+
+pub struct ActionLine {
+    pub goal: String,
+    pub action: String,
+    pub owner: String,
+    pub due_date: String,
+    pub overdue: bool,
+}
+
+pub struct ViewerLine {
+    pub when: String,
+    pub actor: String,
+    pub organisation: String,
+    pub action: String,
+    pub outcome: String,
+    pub purpose: String,
+}
+
+pub struct AreaField {
+    pub field: &'static str,
+    pub area: &'static str,
+    pub value: String,
+}
+
+#[derive(Template)]
+#[template(path = "cases_family.html")]
+struct FamilyPage {
+    layout: Layout,
+    errors: Vec<FieldError>,
+    record: FamilyRecord,
+    state_label: &'static str,
+    is_open: bool,
+    is_closed: bool,
+    stepped_up: bool,
+    need: &'static str,
+    closure: &'static str,
+    review_overdue: bool,
+    members: Vec<(String, String, &'static str)>,
+    notes: Vec<NoteLine>,
+    actions: Vec<ActionLine>,
+    journey: Journey,
+    areas: Vec<AreaField>,
+    closure_reasons: Vec<SelectOption>,
+    consent_methods: Vec<SelectOption>,
+    viewers: Vec<ViewerLine>,
+    values: Vec<(String, String)>,
+}
+
+impl FamilyPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        first_error(&self.errors, field)
+    }
+
+    fn value(&self, name: &str) -> String {
+        field(&self.values, name)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "cases_known_to.html")]
+struct KnownToPage {
+    layout: Layout,
+    known: KnownTo,
+}
+
+async fn render_family(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+    errors: Vec<FieldError>,
+    values: Vec<(String, String)>,
+) -> Result<Response, AppError> {
+    let mut authorised = match open_family(state, signed, id, Action::Read, "case record").await {
+        Ok(authorised) => authorised,
+        Err(AppError::NotFound) => return known_to_page(state, signed, id).await,
+        Err(other) => return Err(other),
+    };
+    let record = cases::family(&mut authorised, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let filter = AuditFilter {
+        subject: format!("family:{id}"),
+        ..AuditFilter::default()
+    };
+    let events = list_events(&mut authorised, &filter, 30).await?;
+    authorised.tx.commit().await?;
+    let today = cases::today();
+    let state_value = CaseState::from_slug(&record.family.state).unwrap_or(CaseState::Open);
+    let page = FamilyPage {
+        layout: Layout::for_user(signed, "/families"),
+        state_label: state_value.label(),
+        is_open: state_value == CaseState::Open,
+        is_closed: state_value == CaseState::Closed,
+        stepped_up: state_value == CaseState::SteppedUp,
+        need: NeedLevel::from_slug(&record.family.need_level)
+            .map(NeedLevel::label)
+            .unwrap_or(""),
+        closure: record
+            .family
+            .closure_reason
+            .as_deref()
+            .map(cases::closure_reason_label)
+            .unwrap_or(""),
+        review_overdue: state_value != CaseState::Closed
+            && review_overdue(
+                record.family.review_date.as_deref().and_then(parse_date),
+                today,
+            ),
+        members: record
+            .members
+            .iter()
+            .map(|m| {
+                (
+                    format!("{} {}", m.given_name, m.family_name),
+                    m.date_of_birth.clone(),
+                    MemberRole::from_slug(&m.relationship)
+                        .map(MemberRole::label)
+                        .unwrap_or(""),
+                )
+            })
+            .collect(),
+        notes: record
+            .notes
+            .iter()
+            .map(|n| NoteLine {
+                when: when(n.at_micros),
+                author: n.author.clone(),
+                event: n.kind == "event",
+                body: n.body.clone(),
+            })
+            .collect(),
+        actions: record
+            .actions
+            .iter()
+            .map(|a| ActionLine {
+                goal: a.goal.clone(),
+                action: a.action.clone(),
+                owner: a.owner.clone(),
+                due_date: a.due_date.clone(),
+                overdue: !a.done && review_overdue(parse_date(&a.due_date), today),
+            })
+            .collect(),
+        journey: journey(&record.readings),
+        areas: WELLBEING_AREAS
+            .iter()
+            .zip(SCORE_FIELDS)
+            .map(|(area, field_name)| AreaField {
+                field: field_name,
+                area,
+                value: field(&values, field_name),
+            })
+            .collect(),
+        closure_reasons: ClosureReason::ALL
+            .iter()
+            .map(|r| SelectOption::new(r.slug(), r.label(), false))
+            .collect(),
+        consent_methods: ConsentMethod::ALL
+            .iter()
+            .map(|m| SelectOption::new(m.slug(), m.label(), false))
+            .collect(),
+        viewers: events
+            .into_iter()
+            .map(|e| ViewerLine {
+                when: when(e.at_micros),
+                actor: e.actor,
+                organisation: e.actor_organisation,
+                action: e.action,
+                outcome: e.outcome,
+                purpose: e.purpose,
+            })
+            .collect(),
+        record,
+        errors,
+        values,
+    };
+    let status = if page.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+/// For a partner who may not see the case: who is involved and whom to contact, if their role
+/// works with families at all; otherwise not found.
+async fn known_to_page(state: &AppState, signed: &Signed, id: Uuid) -> Result<Response, AppError> {
+    let subject = format!("family:{id}");
+    let mut authorised = authorise(
+        &state.db,
+        &signed.who(),
+        Request {
+            action: Action::Read,
+            resource: Resource::FamilyKnownTo,
+            subject: &subject,
+            purpose: "known to view",
+        },
+    )
+    .await
+    .map_err(hide_denied)?;
+    let known = cases::known_to(&mut authorised, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    authorised.tx.commit().await?;
+    let page = KnownToPage {
+        layout: Layout::for_user(signed, "/families"),
+        known,
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+async fn family_page(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    render_family(&state, &signed, id, vec![], vec![]).await
+}
+
+#[derive(Template)]
+#[template(path = "cases_caseload.html")]
+struct CaseloadPage {
+    layout: Layout,
+    lines: Vec<(CaseLine, &'static str, bool)>,
+}
+
+async fn caseload(State(state): State<AppState>, signed: Signed) -> Result<Html<String>, AppError> {
+    let mut authorised = authorise(
+        &state.db,
+        &signed.who(),
+        Request {
+            action: Action::List,
+            resource: Resource::Caseload,
+            subject: "caseload",
+            purpose: "my families",
+        },
+    )
+    .await?;
+    let lines = cases::caseload(&mut authorised, &signed.user.actor, 500).await?;
+    authorised.tx.commit().await?;
+    let today = cases::today();
+    let lines = lines
+        .into_iter()
+        .map(|l| {
+            let label = CaseState::from_slug(&l.state)
+                .map(CaseState::label)
+                .unwrap_or("");
+            let overdue = l.state != "closed"
+                && review_overdue(l.review_date.as_deref().and_then(parse_date), today);
+            (l, label, overdue)
+        })
+        .collect();
+    Ok(Html(
+        CaseloadPage {
+            layout: Layout::for_user(&signed, "/families"),
+            lines,
+        }
+        .render()?,
+    ))
+}
+
+type Pairs = Form<Vec<(String, String)>>;
+
+/// Checks the CSRF token, then runs `change` through the gate as an update of the family.
+async fn update<F>(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+    purpose: &str,
+    anchor: &str,
+    change: F,
+) -> Result<Response, AppError>
+where
+    F: AsyncFnOnce(&mut Authorised) -> Result<(), StorageError>,
+{
+    let mut authorised = open_family(state, signed, id, Action::Update, purpose).await?;
+    match change(&mut authorised).await {
+        Ok(()) => {
+            authorised.tx.commit().await?;
+            Ok(Redirect::to(&format!("/families/{id}#{anchor}")).into_response())
+        }
+        Err(StorageError::Conflict(message)) => {
+            drop(authorised);
+            render_family(
+                state,
+                signed,
+                id,
+                vec![FieldError::new(anchor_field(anchor), message)],
+                vec![],
+            )
+            .await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+fn anchor_field(anchor: &str) -> &'static str {
+    match anchor {
+        "team" => "team_email",
+        "state" => "closure_reason",
+        _ => "body",
+    }
+}
+
+async fn add_team_member(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+    Form(pairs): Pairs,
+) -> Result<Response, AppError> {
+    signed.check_csrf(&field(&pairs, "csrf_token"))?;
+    let email = field(&pairs, "team_email");
+    let Some(person) = super::case_worker(&state, &email).await? else {
+        let error = FieldError::new(
+            "team_email",
+            "Enter the email address of a practitioner, from any partner organisation, who can work with families",
+        );
+        return render_family(&state, &signed, id, vec![error], pairs).await;
+    };
+    let author = signed.user.name.clone();
+    update(
+        &state,
+        &signed,
+        id,
+        "add to the team around the family",
+        "team",
+        async |a| cases::add_team_member(a, id, &person, &author).await,
+    )
+    .await
+}
+
+async fn add_note(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+    Form(pairs): Pairs,
+) -> Result<Response, AppError> {
+    signed.check_csrf(&field(&pairs, "csrf_token"))?;
+    let body = field(&pairs, "body");
+    if body.trim().is_empty() {
+        let error = FieldError::new("body", "Enter the note");
+        return render_family(&state, &signed, id, vec![error], pairs).await;
+    }
+    let author = signed.user.name.clone();
+    update(&state, &signed, id, "add a note", "notes", async |a| {
+        cases::add_note(a, id, &author, body.trim())
+            .await
+            .map(|_| ())
+    })
+    .await
+}
+
+async fn add_action(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+    Form(pairs): Pairs,
+) -> Result<Response, AppError> {
+    signed.check_csrf(&field(&pairs, "csrf_token"))?;
+    let (goal, action, owner) = (
+        field(&pairs, "goal"),
+        field(&pairs, "plan_action"),
+        field(&pairs, "owner"),
+    );
+    let due = parse_date(&field(&pairs, "due_date"));
+    let mut errors = Vec::new();
+    if goal.trim().is_empty() {
+        errors.push(FieldError::new(
+            "goal",
+            "Enter the goal, in the family's words",
+        ));
+    }
+    if action.trim().is_empty() {
+        errors.push(FieldError::new(
+            "plan_action",
+            "Enter the action that will help reach it",
+        ));
+    }
+    if owner.trim().is_empty() {
+        errors.push(FieldError::new("owner", "Enter who will do it"));
+    }
+    if due.is_none() {
+        errors.push(FieldError::new(
+            "due_date",
+            "Enter the date it is due like 2026-12-31",
+        ));
+    }
+    let Some(due) = due.filter(|_| errors.is_empty()) else {
+        return render_family(&state, &signed, id, errors, pairs).await;
+    };
+    update(
+        &state,
+        &signed,
+        id,
+        "add a plan action",
+        "plan",
+        async |a| {
+            cases::add_action(a, id, goal.trim(), action.trim(), owner.trim(), due)
+                .await
+                .map(|_| ())
+        },
+    )
+    .await
+}
+
+async fn review(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+    Form(pairs): Pairs,
+) -> Result<Response, AppError> {
+    signed.check_csrf(&field(&pairs, "csrf_token"))?;
+    let Some(next) = parse_date(&field(&pairs, "next_review")).filter(|d| *d >= cases::today())
+    else {
+        let error = FieldError::new(
+            "next_review",
+            "Enter the date of the next review, today or later, like 2026-12-31",
+        );
+        return render_family(&state, &signed, id, vec![error], pairs).await;
+    };
+    let author = signed.user.name.clone();
+    update(&state, &signed, id, "review the plan", "plan", async |a| {
+        cases::set_review(a, id, next, &author).await
+    })
+    .await
+}
+
+async fn record_reading(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+    Form(pairs): Pairs,
+) -> Result<Response, AppError> {
+    signed.check_csrf(&field(&pairs, "csrf_token"))?;
+    let mut errors = Vec::new();
+    let taken_on = parse_date(&field(&pairs, "taken_on")).filter(|d| *d <= cases::today());
+    if taken_on.is_none() {
+        errors.push(FieldError::new(
+            "taken_on",
+            "Enter the date of the reading, today or earlier, like 2026-11-24",
+        ));
+    }
+    let mut scores = Vec::new();
+    for (area, field_name) in WELLBEING_AREAS.iter().zip(SCORE_FIELDS) {
+        match field(&pairs, field_name).trim().parse::<i64>() {
+            Ok(score) if valid_score(score) => scores.push((area.to_string(), score)),
+            _ => errors.push(FieldError::new(
+                field_name,
+                format!("Enter a score from 1 to 10 for {}", area.to_lowercase()),
+            )),
+        }
+    }
+    let Some(taken_on) = taken_on.filter(|_| errors.is_empty()) else {
+        return render_family(&state, &signed, id, errors, pairs).await;
+    };
+    let author = signed.user.name.clone();
+    update(
+        &state,
+        &signed,
+        id,
+        "record an outcome reading",
+        "journey",
+        async |a| cases::record_reading(a, id, taken_on, &scores, &author).await,
+    )
+    .await
+}
+
+async fn change_state(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+    Form(pairs): Pairs,
+) -> Result<Response, AppError> {
+    signed.check_csrf(&field(&pairs, "csrf_token"))?;
+    let event = match field(&pairs, "event").as_str() {
+        "step_up" => Some(CaseEvent::StepUp),
+        "step_down" => Some(CaseEvent::StepDown),
+        "reopen" => Some(CaseEvent::Reopen),
+        "close" => ClosureReason::from_slug(&field(&pairs, "closure_reason")).map(CaseEvent::Close),
+        _ => None,
+    };
+    let Some(event) = event else {
+        let error = FieldError::new("closure_reason", "Choose why the case is closing");
+        return render_family(&state, &signed, id, vec![error], pairs).await;
+    };
+    let author = signed.user.name.clone();
+    update(
+        &state,
+        &signed,
+        id,
+        "change the case's state",
+        "state",
+        async |a| cases::transition(a, id, event, &author).await.map(|_| ()),
+    )
+    .await
+}
+
+async fn record_consent(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+    Form(pairs): Pairs,
+) -> Result<Response, AppError> {
+    signed.check_csrf(&field(&pairs, "csrf_token"))?;
+    let given_by = field(&pairs, "given_by");
+    let method = ConsentMethod::from_slug(&field(&pairs, "method"));
+    let given_on = parse_date(&field(&pairs, "given_on")).filter(|d| *d <= cases::today());
+    let scope = field(&pairs, "scope");
+    let mut errors = Vec::new();
+    if given_by.trim().is_empty() {
+        errors.push(FieldError::new("given_by", "Enter who gave consent"));
+    }
+    if method.is_none() {
+        errors.push(FieldError::new("method", "Choose how consent was given"));
+    }
+    if given_on.is_none() {
+        errors.push(FieldError::new(
+            "given_on",
+            "Enter the date consent was given, today or earlier, like 2026-11-24",
+        ));
+    }
+    if scope.trim().is_empty() {
+        errors.push(FieldError::new(
+            "scope",
+            "Say what the family agreed to share, and with whom",
+        ));
+    }
+    let (Some(method), Some(given_on)) = (method, given_on) else {
+        return render_family(&state, &signed, id, errors, pairs).await;
+    };
+    if !errors.is_empty() {
+        return render_family(&state, &signed, id, errors, pairs).await;
+    }
+    let author = signed.user.name.clone();
+    update(
+        &state,
+        &signed,
+        id,
+        "record consent",
+        "consent",
+        async |a| {
+            cases::record_consent(
+                a,
+                id,
+                given_by.trim(),
+                method.slug(),
+                given_on,
+                scope.trim(),
+                &author,
+            )
+            .await
+        },
+    )
+    .await
+}
+
+async fn withdraw_consent(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+    Form(pairs): Pairs,
+) -> Result<Response, AppError> {
+    signed.check_csrf(&field(&pairs, "csrf_token"))?;
+    let author = signed.user.name.clone();
+    update(
+        &state,
+        &signed,
+        id,
+        "withdraw consent",
+        "consent",
+        async |a| cases::withdraw_consent(a, id, cases::today(), &author).await,
+    )
+    .await
+}

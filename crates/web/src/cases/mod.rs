@@ -1,0 +1,151 @@
+//! Requests for support, locality triage and family cases: the pages and the JSON API.
+//! Every read and change goes through the gate; a family record the person may not see is
+//! answered "not found" so its existence does not leak, except that partners who work with
+//! families get the name-only "known to" view (itself audited).
+
+pub mod api;
+mod family;
+mod journey;
+mod requests;
+
+use crate::AppState;
+use crate::error::AppError;
+use axum::Router;
+use earlyhelp_domain::cases::{MAX_MEMBERS, MEMBER_FIELDS, MemberInput, RequestInput};
+use earlyhelp_domain::people::FieldError;
+use earlyhelp_storage::StorageError;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(requests::routes())
+        .merge(family::routes())
+        .merge(api::routes())
+}
+
+/// A refusal to read or change a family's record looks the same as no record at all.
+fn hide_denied(error: StorageError) -> AppError {
+    match error {
+        StorageError::Denied(_) | StorageError::NotFound => AppError::NotFound,
+        other => other.into(),
+    }
+}
+
+/// A request form's fields, as sent by a browser: member rows are numbered fields.
+fn request_from_pairs(pairs: &[(String, String)]) -> RequestInput {
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let members = MEMBER_FIELDS
+        .iter()
+        .map(|[given, family, dob, relationship]| MemberInput {
+            given_name: get(given),
+            family_name: get(family),
+            date_of_birth: get(dob),
+            relationship: get(relationship),
+        })
+        .collect();
+    RequestInput {
+        members,
+        address: get("address"),
+        postcode: get("postcode"),
+        reasons: pairs
+            .iter()
+            .filter(|(k, _)| k == "reasons")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        need_level: get("need_level"),
+        summary: get("summary"),
+        consent_given_by: get("consent_given_by"),
+        consent_method: get("consent_method"),
+        consent_date: get("consent_date"),
+        contact: get("contact"),
+    }
+}
+
+fn field(pairs: &[(String, String)], name: &str) -> String {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+/// One member row of the request form, for the template.
+pub struct MemberRowView {
+    pub number: usize,
+    pub fields: [&'static str; 4],
+    pub value: MemberInput,
+    pub relationships: Vec<crate::views::SelectOption>,
+}
+
+fn member_rows(input: &RequestInput) -> Vec<MemberRowView> {
+    (0..MAX_MEMBERS)
+        .map(|i| {
+            let value = input.members.get(i).cloned().unwrap_or_default();
+            let mut relationships = vec![crate::views::SelectOption::new(
+                "",
+                "Choose",
+                value.relationship.is_empty(),
+            )];
+            relationships.extend(earlyhelp_domain::cases::MemberRole::ALL.iter().map(|r| {
+                crate::views::SelectOption::new(r.slug(), r.label(), value.relationship == r.slug())
+            }));
+            MemberRowView {
+                number: i + 1,
+                fields: MEMBER_FIELDS[i],
+                value,
+                relationships,
+            }
+        })
+        .collect()
+}
+
+/// The active user with `email` if they may hold family cases (lead or join a team).
+async fn case_worker(
+    state: &AppState,
+    email: &str,
+) -> Result<Option<earlyhelp_storage::cases::Person>, AppError> {
+    let Some(person) = earlyhelp_storage::cases::person_by_email(&state.db, email).await? else {
+        return Ok(None);
+    };
+    let works_cases = earlyhelp_storage::accounts::signed_in(&state.db, person.user_id)
+        .await?
+        .is_some_and(|s| {
+            s.actor
+                .roles
+                .iter()
+                .any(|r| r.may(earlyhelp_domain::roles::Permission::WorkCases))
+        });
+    Ok(works_cases.then_some(person))
+}
+
+/// Through the gate to the requests waiting in `locality`, listed.
+async fn authorise_queue(
+    state: &AppState,
+    signed: &crate::session::Signed,
+    locality: &str,
+    purpose: &str,
+) -> Result<earlyhelp_storage::gate::Authorised, StorageError> {
+    let subject = format!("requests:{locality}");
+    earlyhelp_storage::gate::authorise(
+        &state.db,
+        &signed.who(),
+        earlyhelp_storage::gate::Request {
+            action: earlyhelp_domain::access::Action::List,
+            resource: earlyhelp_domain::access::Resource::SupportRequest {
+                locality: Some(locality.to_string()),
+            },
+            subject: &subject,
+            purpose,
+        },
+    )
+    .await
+}
+
+fn first_error<'a>(errors: &'a [FieldError], field: &str) -> Option<&'a str> {
+    crate::views::error_for(errors, field)
+}

@@ -1,0 +1,593 @@
+//! The request for support (the Family Connect Form), the public self-referral form and the
+//! locality lead's triage queue.
+
+use super::{MemberRowView, field, first_error, hide_denied, member_rows, request_from_pairs};
+use crate::AppState;
+use crate::error::AppError;
+use crate::session::Signed;
+use crate::views::{Layout, SelectOption};
+use askama::Template;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use earlyhelp_domain::access::{Action, Resource};
+use earlyhelp_domain::cases::{
+    ConsentMethod, NeedLevel, Reason, RequestInput, TriageOutcome, check_request,
+};
+use earlyhelp_domain::people::FieldError;
+use earlyhelp_storage::accounts;
+use earlyhelp_storage::cases::{self, FamilyMatch, RequestDetail, TriageDecision};
+use earlyhelp_storage::gate::{Request, authorise};
+use earlyhelp_storage::secrets::{random_token, same_secret};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use uuid::Uuid;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/requests/new", get(new_request).post(send_request))
+        .route(
+            "/self-referral",
+            get(self_referral_form).post(send_self_referral),
+        )
+        .route("/triage", get(triage_queue))
+        .route("/triage/{id}", get(triage_page).post(triage_request))
+}
+
+const SELF_REFERRAL_COOKIE: &str = "eh_selfreferral";
+
+#[derive(Template)]
+#[template(path = "cases_request.html")]
+struct RequestPage {
+    layout: Layout,
+    errors: Vec<FieldError>,
+    public: bool,
+    action: &'static str,
+    input: RequestInput,
+    members: Vec<MemberRowView>,
+    reasons: Vec<SelectOption>,
+    need_levels: Vec<SelectOption>,
+    consent_methods: Vec<SelectOption>,
+}
+
+impl RequestPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        first_error(&self.errors, field)
+    }
+
+    fn new(layout: Layout, public: bool, input: RequestInput, errors: Vec<FieldError>) -> Self {
+        let reasons = Reason::ALL
+            .iter()
+            .map(|r| {
+                SelectOption::new(
+                    r.slug(),
+                    r.label(),
+                    input.reasons.iter().any(|x| x == r.slug()),
+                )
+            })
+            .collect();
+        let need_levels = NeedLevel::ALL
+            .iter()
+            .map(|n| SelectOption::new(n.slug(), n.label(), input.need_level == n.slug()))
+            .collect();
+        let consent_methods = ConsentMethod::ALL
+            .iter()
+            .map(|m| SelectOption::new(m.slug(), m.label(), input.consent_method == m.slug()))
+            .collect();
+        RequestPage {
+            layout,
+            errors,
+            public,
+            action: if public {
+                "/self-referral"
+            } else {
+                "/requests/new"
+            },
+            members: member_rows(&input),
+            input,
+            reasons,
+            need_levels,
+            consent_methods,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "cases_sent.html")]
+struct SentPage {
+    layout: Layout,
+    public: bool,
+    locality: String,
+}
+
+fn create_request<'a>(subject: &'a str, purpose: &'a str) -> Request<'a> {
+    Request {
+        action: Action::Create,
+        resource: Resource::SupportRequest { locality: None },
+        subject,
+        purpose,
+    }
+}
+
+async fn new_request(
+    State(state): State<AppState>,
+    signed: Signed,
+) -> Result<Html<String>, AppError> {
+    let authorised = authorise(
+        &state.db,
+        &signed.who(),
+        create_request("request:new", "open the request for support form"),
+    )
+    .await?;
+    authorised.tx.commit().await?;
+    let page = RequestPage::new(
+        Layout::for_user(&signed, "/requests/new"),
+        false,
+        RequestInput::default(),
+        vec![],
+    );
+    Ok(Html(page.render()?))
+}
+
+async fn locality_name(state: &AppState, slug: &str) -> Result<String, AppError> {
+    Ok(accounts::list_localities(&state.db)
+        .await?
+        .into_iter()
+        .find(|l| l.slug == slug)
+        .map(|l| l.name)
+        .unwrap_or_else(|| slug.to_string()))
+}
+
+async fn send_request(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    signed.check_csrf(&field(&pairs, "csrf_token"))?;
+    let input = request_from_pairs(&pairs);
+    let checked = match check_request(&input, cases::today(), false) {
+        Ok(checked) => checked,
+        Err(errors) => {
+            let page = RequestPage::new(
+                Layout::for_user(&signed, "/requests/new"),
+                false,
+                input,
+                errors,
+            );
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
+        }
+    };
+    let id = Uuid::now_v7();
+    let subject = format!("request:{id}");
+    let mut authorised = authorise(
+        &state.db,
+        &signed.who(),
+        create_request(&subject, "request for support"),
+    )
+    .await?;
+    let requester = format!("{}, {}", signed.user.name, signed.user.organisation_name);
+    cases::create_request(
+        &mut authorised,
+        id,
+        &signed.user.actor,
+        &requester,
+        &checked,
+    )
+    .await?;
+    authorised.tx.commit().await?;
+    let page = SentPage {
+        layout: Layout::for_user(&signed, "/requests/new"),
+        public: false,
+        locality: locality_name(&state, checked.locality).await?,
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+fn self_referral_cookie(token: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((SELF_REFERRAL_COOKIE, token))
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Strict)
+        .path("/self-referral")
+        .build()
+}
+
+async fn self_referral_form(
+    State(state): State<AppState>,
+    jar: CookieJar,
+) -> Result<Response, AppError> {
+    let token = jar
+        .get(SELF_REFERRAL_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_else(random_token);
+    let page = RequestPage::new(
+        Layout::anonymous(token.clone()),
+        true,
+        RequestInput::default(),
+        vec![],
+    );
+    let jar = jar.add(self_referral_cookie(token, state.config.secure_cookies));
+    Ok((jar, Html(page.render()?)).into_response())
+}
+
+async fn send_self_referral(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    jar: CookieJar,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let token = jar
+        .get(SELF_REFERRAL_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    if token.is_empty() || !same_secret(&token, &field(&pairs, "csrf_token")) {
+        return Err(AppError::BadCsrf);
+    }
+    let input = request_from_pairs(&pairs);
+    let checked = match check_request(&input, cases::today(), true) {
+        Ok(checked) => checked,
+        Err(errors) => {
+            let page = RequestPage::new(Layout::anonymous(token), true, input, errors);
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
+        }
+    };
+    cases::self_referral(&state.db, &peer.ip().to_string(), &checked).await?;
+    let page = SentPage {
+        layout: Layout::anonymous(String::new()),
+        public: true,
+        locality: locality_name(&state, checked.locality).await?,
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Triage
+
+#[derive(Deserialize, Default)]
+pub struct LocalityQuery {
+    #[serde(default)]
+    pub locality: String,
+}
+
+/// The locality asked for, or the person's first.
+pub fn chosen_locality(signed: &Signed, asked: &str) -> String {
+    if asked.trim().is_empty() {
+        signed
+            .user
+            .actor
+            .localities
+            .first()
+            .cloned()
+            .unwrap_or_default()
+    } else {
+        asked.trim().to_string()
+    }
+}
+
+pub struct RequestLine {
+    pub detail: RequestDetail,
+    pub received: String,
+    pub reasons: String,
+    pub need: String,
+    pub names: String,
+}
+
+pub fn describe_reasons(slugs: &str) -> String {
+    slugs
+        .split(',')
+        .filter_map(Reason::from_slug)
+        .map(Reason::label)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn line(detail: RequestDetail) -> RequestLine {
+    let format = time::macros::format_description!("[day] [month repr:short] [year]");
+    RequestLine {
+        received: time::OffsetDateTime::from_unix_timestamp_nanos(
+            detail.request.created_micros as i128 * 1000,
+        )
+        .map(|t| t.format(format).unwrap_or_default())
+        .unwrap_or_default(),
+        reasons: describe_reasons(&detail.request.reasons),
+        need: NeedLevel::from_slug(&detail.request.need_level)
+            .map(NeedLevel::label)
+            .unwrap_or("")
+            .to_string(),
+        names: detail
+            .members
+            .iter()
+            .map(|m| format!("{} {}", m.given_name, m.family_name))
+            .collect::<Vec<_>>()
+            .join(", "),
+        detail,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "cases_triage_queue.html")]
+struct QueuePage {
+    layout: Layout,
+    locality: String,
+    localities: Vec<SelectOption>,
+    requests: Vec<RequestLine>,
+}
+
+async fn triage_queue(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(query): Query<LocalityQuery>,
+) -> Result<Html<String>, AppError> {
+    let locality = chosen_locality(&signed, &query.locality);
+    let mut authorised = super::authorise_queue(&state, &signed, &locality, "triage queue").await?;
+    let requests = cases::queue(&mut authorised, &locality, 200).await?;
+    authorised.tx.commit().await?;
+    let all = accounts::list_localities(&state.db).await?;
+    let localities = all
+        .iter()
+        .filter(|l| signed.user.actor.localities.contains(&l.slug))
+        .map(|l| SelectOption::new(l.slug.clone(), l.name.clone(), l.slug == locality))
+        .collect();
+    let name = all
+        .iter()
+        .find(|l| l.slug == locality)
+        .map(|l| l.name.clone())
+        .unwrap_or(locality);
+    let page = QueuePage {
+        layout: Layout::for_user(&signed, "/triage"),
+        locality: name,
+        localities,
+        requests: requests.into_iter().map(line).collect(),
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Template)]
+#[template(path = "cases_triage.html")]
+struct TriagePage {
+    layout: Layout,
+    errors: Vec<FieldError>,
+    request: RequestLine,
+    matches: Vec<FamilyMatch>,
+    outcomes: Vec<SelectOption>,
+    localities: Vec<SelectOption>,
+    form: TriageForm,
+}
+
+impl TriagePage {
+    fn error(&self, field: &str) -> Option<&str> {
+        first_error(&self.errors, field)
+    }
+}
+
+#[derive(Deserialize, Default, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct TriageForm {
+    #[serde(default)]
+    #[schema(ignore)]
+    pub csrf_token: String,
+    /// `information_advice`, `community_support`, `locality_early_help`, `step_up_social_care`,
+    /// `no_further_action` or `transfer`.
+    #[serde(default)]
+    pub outcome: String,
+    /// For locality early help: the email of the lead practitioner, from any organisation.
+    #[serde(default)]
+    pub lead_practitioner: String,
+    /// For locality early help: an existing family's id to attach the request to, or empty.
+    #[serde(default)]
+    pub existing_family: String,
+    /// For a transfer: the locality slug it goes to.
+    #[serde(default)]
+    pub transfer_to: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Checks a triage decision against the database (the lead must exist and hold cases).
+pub async fn check_triage(
+    state: &AppState,
+    form: &TriageForm,
+    current_locality: &str,
+) -> Result<TriageDecision, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let outcome = TriageOutcome::from_slug(&form.outcome);
+    let mut lead = None;
+    let mut transfer_to = None;
+    let mut existing_family = None;
+    match outcome {
+        None => errors.push(FieldError::new("outcome", "Choose the outcome of triage")),
+        Some(TriageOutcome::EarlyHelp) => {
+            let person = super::case_worker(state, &form.lead_practitioner)
+                .await
+                .ok()
+                .flatten();
+            if form.lead_practitioner.trim().is_empty() {
+                errors.push(FieldError::new(
+                    "lead_practitioner",
+                    "Enter the email address of the lead practitioner",
+                ));
+            } else if person.is_none() {
+                errors.push(FieldError::new(
+                    "lead_practitioner",
+                    "Enter the email address of a practitioner who can hold family cases",
+                ));
+            }
+            lead = person.map(|p| p.user_id);
+            if !form.existing_family.trim().is_empty() {
+                match Uuid::parse_str(form.existing_family.trim()) {
+                    Ok(id) => existing_family = Some(id),
+                    Err(_) => errors.push(FieldError::new(
+                        "existing_family",
+                        "Choose a family from the list or a new family",
+                    )),
+                }
+            }
+        }
+        Some(TriageOutcome::Transfer) => {
+            let known = accounts::list_localities(&state.db)
+                .await
+                .map(|ls| ls.iter().any(|l| l.slug == form.transfer_to))
+                .unwrap_or(false);
+            if !known || form.transfer_to == current_locality {
+                errors.push(FieldError::new(
+                    "transfer_to",
+                    "Choose the locality to transfer the request to",
+                ));
+            } else {
+                transfer_to = Some(form.transfer_to.clone());
+            }
+        }
+        Some(_) => {}
+    }
+    match outcome {
+        Some(outcome) if errors.is_empty() => Ok(TriageDecision {
+            outcome,
+            lead_practitioner: lead,
+            existing_family,
+            transfer_to,
+            note: form.note.trim().to_string(),
+        }),
+        _ => Err(errors),
+    }
+}
+
+pub fn read_request<'a>(
+    locality: Option<String>,
+    action: Action,
+    subject: &'a str,
+    purpose: &'a str,
+) -> Request<'a> {
+    Request {
+        action,
+        resource: Resource::SupportRequest { locality },
+        subject,
+        purpose,
+    }
+}
+
+async fn triage_page_for(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+    form: TriageForm,
+    errors: Vec<FieldError>,
+) -> Result<TriagePage, AppError> {
+    let locality = cases::request_locality(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let subject = format!("request:{id}");
+    let mut authorised = authorise(
+        &state.db,
+        &signed.who(),
+        read_request(Some(locality.clone()), Action::Read, &subject, "triage"),
+    )
+    .await
+    .map_err(hide_denied)?;
+    let detail = cases::request(&mut authorised, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let matches =
+        cases::likely_families(&mut authorised, &detail.members, &detail.request.postcode).await?;
+    authorised.tx.commit().await?;
+    let outcomes = TriageOutcome::ALL
+        .iter()
+        .map(|o| SelectOption::new(o.slug(), o.label(), form.outcome == o.slug()))
+        .collect();
+    let mut localities = vec![SelectOption::new(
+        "",
+        "Choose a locality",
+        form.transfer_to.is_empty(),
+    )];
+    localities.extend(
+        accounts::list_localities(&state.db)
+            .await?
+            .into_iter()
+            .filter(|l| l.slug != locality)
+            .map(|l| SelectOption::new(l.slug.clone(), l.name, form.transfer_to == l.slug)),
+    );
+    Ok(TriagePage {
+        layout: Layout::for_user(signed, "/triage"),
+        errors,
+        request: line(detail),
+        matches,
+        outcomes,
+        localities,
+        form,
+    })
+}
+
+async fn triage_page(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+) -> Result<Html<String>, AppError> {
+    let page = triage_page_for(&state, &signed, id, TriageForm::default(), vec![]).await?;
+    Ok(Html(page.render()?))
+}
+
+/// Runs a checked triage decision through the gate. Shared with the API.
+pub async fn apply_triage(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+    locality: String,
+    decision: &TriageDecision,
+) -> Result<Option<Uuid>, AppError> {
+    let subject = format!("request:{id}");
+    let purpose = format!("triage: {}", decision.outcome.slug());
+    let mut authorised = authorise(
+        &state.db,
+        &signed.who(),
+        read_request(Some(locality), Action::Update, &subject, &purpose),
+    )
+    .await
+    .map_err(hide_denied)?;
+    let family = cases::triage(
+        &mut authorised,
+        id,
+        decision,
+        &signed.user.actor,
+        &signed.user.name,
+        &signed.user.organisation_name,
+    )
+    .await
+    .map_err(|e| match e {
+        earlyhelp_storage::StorageError::Conflict(message) => {
+            AppError::Invalid(vec![FieldError::new("outcome", message)])
+        }
+        other => other.into(),
+    })?;
+    authorised.tx.commit().await?;
+    Ok(family)
+}
+
+async fn triage_request(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+    Form(form): Form<TriageForm>,
+) -> Result<Response, AppError> {
+    signed.check_csrf(&form.csrf_token)?;
+    let locality = cases::request_locality(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let decision = match check_triage(&state, &form, &locality).await {
+        Ok(decision) => decision,
+        Err(errors) => {
+            let page = triage_page_for(&state, &signed, id, form, errors).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
+        }
+    };
+    match apply_triage(&state, &signed, id, locality, &decision).await {
+        Ok(Some(family)) => Ok(Redirect::to(&format!("/families/{family}")).into_response()),
+        Ok(None) => Ok(Redirect::to("/triage").into_response()),
+        Err(AppError::Invalid(errors)) => {
+            let page = triage_page_for(&state, &signed, id, form, errors).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+        }
+        Err(other) => Err(other),
+    }
+}
