@@ -120,7 +120,7 @@ pub async fn load(db: &Db) -> Result<Vec<(String, &'static str)>> {
         .unwrap_or(0)];
     let school = format!(
         "{} Primary School, {}",
-        STREETS[(2 + 0) % STREETS.len()],
+        STREETS[2 % STREETS.len()],
         ladywood.name
     );
     let people: &[(&str, &str, &str, Role, bool)] = &[
@@ -203,6 +203,7 @@ pub async fn load(db: &Db) -> Result<Vec<(String, &'static str)>> {
     }
     authorised.tx.commit().await?;
     crate::demo_cases::load(db).await?;
+    crate::demo_outcomes::load(db).await?;
     Ok(sign_ins)
 }
 

@@ -4,4 +4,5 @@
 pub mod commands;
 pub mod demo;
 pub mod demo_cases;
+pub mod demo_outcomes;
 pub mod server;

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod cases;
 pub mod db;
 pub mod gate;
+pub mod outcomes;
 pub mod secrets;
 
 pub use db::{Db, Tx};

@@ -38,7 +38,11 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi().merge_from(crate::cases::api::CasesApi::openapi()))
+    Json(
+        ApiDoc::openapi()
+            .merge_from(crate::outcomes::OutcomesApi::openapi())
+            .merge_from(crate::cases::api::CasesApi::openapi()),
+    )
 }
 
 #[derive(Serialize, ToSchema)]

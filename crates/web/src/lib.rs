@@ -10,6 +10,7 @@ mod auth;
 mod cases;
 pub mod error;
 mod home;
+mod outcomes;
 pub mod session;
 pub mod views;
 
@@ -63,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::routes())
         .merge(audit::routes())
         .merge(api::routes())
+        .merge(outcomes::routes())
         .merge(cases::routes())
         .fallback(|| async { error::AppError::NotFound })
         .layer(middleware::from_fn(same_origin_writes))

@@ -37,6 +37,7 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
         Some(Permission::ManageOrganisations),
     ),
     ("/audit", "Audit log", Some(Permission::ReadAuditLog)),
+    ("/outcomes", "Outcomes", Some(Permission::SeeAggregates)),
     (
         "/requests/new",
         "Requests",
@@ -159,12 +160,12 @@ pub fn task_for(permission: Permission) -> Task {
         LoadData => (
             "Load data",
             "Upload monthly indicator values and match records across agencies.",
-            None,
+            Some("/outcomes/uploads/new"),
         ),
         SeeAggregates => (
             "Outcomes and impact",
             "The outcomes framework and the return on investment for each partner.",
-            None,
+            Some("/outcomes"),
         ),
     };
     Task {

@@ -10,3 +10,4 @@ mod auth;
 mod browser;
 mod cases;
 mod cli;
+mod outcomes;

@@ -1,0 +1,649 @@
+//! The outcomes framework: the board's dashboard with SPC judgements, uploads with preview and
+//! corrections, the machine-load API, annotations and downloads, the equality view, and the
+//! public explorer with small numbers suppressed.
+
+use crate::helpers::*;
+use earlyhelp_storage::accounts;
+use earlyhelp_storage::outcomes::{self, CITY};
+
+crate::on_both_backends!(
+    the_board_sees_every_indicator_with_spc_judgements,
+    a_data_owner_uploads_previews_and_commits_a_correction,
+    machines_load_values_through_the_api,
+    annotations_and_downloads_on_the_indicator_page,
+    the_equality_view_shows_disparity_ratios,
+    the_public_explores_without_signing_in_and_small_numbers_are_hidden,
+);
+
+async fn get(session: &Session, app: &TestApp, path: &str) -> (u16, String) {
+    let response = session.client.get(app.url(path)).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+/// Posts a form as the signed-in person.
+async fn post_form(
+    session: &Session,
+    app: &TestApp,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    session
+        .client
+        .post(app.url(path))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The current city value of an indicator for a month, with its revision.
+async fn current(app: &TestApp, reference: &str, period: &str) -> Option<(f64, i32)> {
+    outcomes::current_values(&app.db, reference)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|v| v.area == CITY && v.dimension.is_empty() && v.period == period)
+        .map(|v| (v.value, v.revision))
+}
+
+async fn the_board_sees_every_indicator_with_spc_judgements(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let board = app.sign_in(COMMISSIONER).await;
+    let (status, html) = get(&board, &app, "/outcomes").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        html.matches("data-indicator=").count(),
+        30,
+        "all 30 seed indicators"
+    );
+    for outcome in 1..=9 {
+        assert!(
+            html.contains(&format!("id=\"outcome-{outcome}\"")),
+            "outcome {outcome}"
+        );
+    }
+    // Every indicator with 13 months or more has a variation icon; those with less say so.
+    let icons = html.matches("data-icon=\"").count();
+    assert!(icons >= 24, "{icons} icons");
+    assert!(html.contains("SPC needs 13"), "short series are explained");
+    // Illustrative targets give assurance icons.
+    assert!(html.contains("data-icon=\"hit_or_miss\"") || html.contains("data-icon=\"fail\""));
+    // Direction of travel, judged by polarity: domestic abuse incidents fell from 4,182 to
+    // 2,560 in December 2020, and lower is better.
+    let row = row_of(&html, "7.2");
+    assert!(row.contains("Down 1,622"), "{row}");
+    assert!(row.contains("data-travel=\"better\""), "{row}");
+    assert!(row.contains("<svg") && row.contains("eh-sparkline"));
+    assert!(row.contains("WM Police"));
+
+    // The filters.
+    let (_, only_7) = get(&board, &app, "/outcomes?outcome=7&area=perry-barr").await;
+    assert_eq!(only_7.matches("data-indicator=").count(), 5);
+    assert!(only_7.contains("Perry Barr"));
+    assert!(only_7.contains("/outcomes/indicators/7.2?area=perry-barr"));
+
+    // The November 2020 spike in domestic abuse incidents is beyond the upper process limit:
+    // a concern, since lower is better.
+    let (status, page) = get(&board, &app, "/outcomes/indicators/7.2").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("id=\"point-2020-11\" tabindex=\"-1\" data-colour=\"orange\""));
+    assert_eq!(
+        page.matches("<a href=\"#point-").count(),
+        24,
+        "every point is a link"
+    );
+    assert!(page.contains("<title id=\"spc-title\">"));
+
+    // Practitioners do not see aggregates.
+    let practitioner = app.sign_in(PRACTITIONER).await;
+    assert_eq!(get(&practitioner, &app, "/outcomes").await.0, 403);
+    assert_eq!(
+        get(&practitioner, &app, "/outcomes/indicators/7.2").await.0,
+        403
+    );
+    assert_eq!(get(&board, &app, "/outcomes/indicators/99.9").await.0, 404);
+}
+
+/// The table row of an indicator on the dashboard.
+fn row_of<'a>(html: &'a str, reference: &str) -> &'a str {
+    let start = html
+        .find(&format!("data-indicator=\"{reference}\""))
+        .expect("the indicator is on the page");
+    let end = html[start..].find("</tr>").unwrap() + start;
+    &html[start..end]
+}
+
+async fn upload(session: &Session, app: &TestApp, csv: &str) -> reqwest::Response {
+    let boundary = "eh-test-boundary-7d1f";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"values.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n",
+        session.csrf
+    );
+    session
+        .client
+        .post(app.url("/outcomes/uploads"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn a_data_owner_uploads_previews_and_commits_a_correction(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let analyst = app.sign_in(ANALYST).await;
+    assert_eq!(get(&analyst, &app, "/outcomes/uploads/new").await.0, 200);
+
+    // A bad file: every problem named by row and field, nothing stored.
+    let bad = "indicator,period,area,value\n7.2,2020-12,city,2600\n7.2,2020-13,city,x\n9.9,2021-01,Atlantis,5\n";
+    let response = upload(&analyst, &app, bad).await;
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    for expected in [
+        "Row 2, period",
+        "Row 2, value",
+        "Row 3, indicator",
+        "Row 3, area",
+        "Nothing has been loaded",
+    ] {
+        assert!(html.contains(expected), "{expected} in {html}");
+    }
+    assert_eq!(current(&app, "7.2", "2020-12").await, Some((2560.0, 1)));
+
+    // A good file: one correction, one new month, one unchanged value.
+    let good = "indicator,period,area,value\n7.2,2020-12,city,2600\n7.2,2020-11,city,4182\n7.3,2021-01,city,301\n";
+    let response = upload(&analyst, &app, good).await;
+    assert_eq!(response.status(), 303);
+    let preview_url = response.headers()["location"].to_str().unwrap().to_string();
+    let id = preview_url.rsplit('/').next().unwrap().to_string();
+    let (status, preview) = get(&analyst, &app, &preview_url).await;
+    assert_eq!(status, 200);
+    assert!(preview.contains("data-added>1<"), "{preview}");
+    assert!(preview.contains("data-corrected>1<"));
+    assert!(preview.contains("data-unchanged>1<"));
+    assert!(
+        preview.contains("2,560") && preview.contains("2,600"),
+        "was and becomes"
+    );
+    // Previewing changes nothing.
+    assert_eq!(current(&app, "7.2", "2020-12").await, Some((2560.0, 1)));
+
+    // Someone else cannot see or load it.
+    let other = app.sign_in(COMMISSIONER).await;
+    assert_eq!(get(&other, &app, &preview_url).await.0, 403);
+    assert_eq!(upload(&other, &app, good).await.status(), 403);
+
+    // A forged form (no CSRF token) is refused.
+    let forged = post_form(
+        &analyst,
+        &app,
+        &format!("{preview_url}/commit"),
+        &[("csrf_token", "wrong")],
+    )
+    .await;
+    assert_eq!(forged.status(), 403);
+
+    let committed = post_form(
+        &analyst,
+        &app,
+        &format!("{preview_url}/commit"),
+        &[("csrf_token", analyst.csrf.as_str())],
+    )
+    .await;
+    assert_eq!(committed.status(), 200);
+    assert!(committed.text().await.unwrap().contains("Values loaded"));
+    assert_eq!(current(&app, "7.2", "2020-12").await, Some((2600.0, 2)));
+    assert_eq!(
+        outcomes::current_values(&app.db, "7.3")
+            .await
+            .unwrap()
+            .iter()
+            .filter(|v| v.period == "2021-01")
+            .count(),
+        1
+    );
+    // A second click loads nothing twice.
+    let again = post_form(
+        &analyst,
+        &app,
+        &format!("{preview_url}/commit"),
+        &[("csrf_token", analyst.csrf.as_str())],
+    )
+    .await;
+    assert_eq!(again.status(), 303);
+    assert_eq!(current(&app, "7.2", "2020-12").await, Some((2600.0, 2)));
+
+    // The correction is visible as a correction, with both revisions.
+    let (_, page) = get(&analyst, &app, "/outcomes/indicators/7.2").await;
+    let corrections = &page[page
+        .find("<h2 class=\"govuk-heading-m\">Corrections</h2>")
+        .unwrap()..];
+    assert!(
+        corrections.contains("2 (current)") && corrections.contains("1 (replaced)"),
+        "{corrections}"
+    );
+    assert!(corrections.contains(ANALYST));
+
+    let audit = app.audit_of(&format!("indicator_upload:{id}")).await;
+    let actions: Vec<(&str, &str)> = audit
+        .iter()
+        .map(|(_, a, o)| (a.as_str(), o.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            ("create", "allowed"),
+            ("read", "allowed"),
+            ("update", "allowed")
+        ]
+    );
+    assert!(audit.iter().all(|(actor, _, _)| actor == ANALYST));
+}
+
+async fn machines_load_values_through_the_api(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let analyst_id = accounts::user_id_by_email(&app.db, ANALYST)
+        .await
+        .unwrap()
+        .unwrap();
+    let token = accounts::create_api_token(&app.db, analyst_id)
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let post = |body: serde_json::Value, token: Option<String>| {
+        let mut request = http.post(app.url("/api/indicators/values")).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+
+    let bad = serde_json::json!({"values": [
+        {"indicator": "7.2", "period": "2021-01", "value": 2700},
+        {"indicator": "7.2", "period": "Jan 2021", "value": -4},
+    ]});
+    let response = post(bad, Some(token.clone())).await.unwrap();
+    assert_eq!(response.status(), 422);
+    let body: serde_json::Value = response.json().await.unwrap();
+    let problems: Vec<(u64, String)> = body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["row"].as_u64().unwrap(),
+                p["field"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(problems, vec![(2, "period".into()), (2, "value".into())]);
+
+    let good = serde_json::json!({"values": [
+        {"indicator": "7.2", "period": "2021-01", "value": 2700},
+        {"indicator": "7.2", "period": "2021-01", "area": "perry-barr", "value": 390},
+        {"indicator": "7.2", "period": "2020-12", "value": 2560},
+        {"indicator": "3.7", "period": "2020-12", "dimension": "ethnicity", "group": "Black", "value": 300, "denominator": 26100},
+    ], "dry_run": true});
+    let response = post(good.clone(), Some(token.clone())).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let dry: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        dry,
+        serde_json::json!({"dry_run": true, "added": 2, "corrected": 1, "unchanged": 1})
+    );
+    assert_eq!(
+        current(&app, "7.2", "2021-01").await,
+        None,
+        "a dry run writes nothing"
+    );
+
+    let mut real = good;
+    real["dry_run"] = serde_json::json!(false);
+    let response = post(real, Some(token.clone())).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(current(&app, "7.2", "2021-01").await, Some((2700.0, 1)));
+    let audit = app.audit_of("indicator_values:api").await;
+    assert_eq!(
+        audit.last().unwrap(),
+        &(
+            ANALYST.to_string(),
+            "update".to_string(),
+            "allowed".to_string()
+        )
+    );
+
+    // Without a token, or with the token of someone who does not load data: refused.
+    let simple =
+        serde_json::json!({"values": [{"indicator": "7.2", "period": "2021-02", "value": 1}]});
+    assert_eq!(post(simple.clone(), None).await.unwrap().status(), 401);
+    let commissioner_id = accounts::user_id_by_email(&app.db, COMMISSIONER)
+        .await
+        .unwrap()
+        .unwrap();
+    let other = accounts::create_api_token(&app.db, commissioner_id)
+        .await
+        .unwrap();
+    assert_eq!(post(simple, Some(other)).await.unwrap().status(), 403);
+
+    // The endpoint is described in the OpenAPI document.
+    let openapi: serde_json::Value = http
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        openapi["paths"]["/api/indicators/values"]["post"].is_object(),
+        "{openapi}"
+    );
+    assert!(openapi["components"]["schemas"]["ApiLoad"].is_object());
+}
+
+async fn annotations_and_downloads_on_the_indicator_page(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let analyst = app.sign_in(ANALYST).await;
+    let path = "/outcomes/indicators/7.2/annotations";
+    let empty = [
+        ("csrf_token", analyst.csrf.as_str()),
+        ("period", "2020-11"),
+        ("area", "city"),
+        ("note", " "),
+    ];
+    let response = post_form(&analyst, &app, path, &empty).await;
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("govuk-error-summary") && html.contains("Enter the note"));
+
+    let note = [
+        ("csrf_token", analyst.csrf.as_str()),
+        ("period", "2020-11"),
+        ("area", "city"),
+        ("note", "Second lockdown"),
+    ];
+    let response = post_form(&analyst, &app, path, &note).await;
+    assert_eq!(response.status(), 303);
+    let (_, page) = get(&analyst, &app, "/outcomes/indicators/7.2").await;
+    assert!(page.contains("Second lockdown"));
+    assert!(
+        page.contains("November 2020: 4,182. Special cause: concern. Note: Second lockdown."),
+        "the point says so"
+    );
+    assert_eq!(
+        app.audit_of("indicator:7.2").await,
+        vec![(ANALYST.into(), "update".into(), "allowed".into())]
+    );
+
+    // Commissioners read but do not annotate.
+    let board = app.sign_in(COMMISSIONER).await;
+    let theirs = [
+        ("csrf_token", board.csrf.as_str()),
+        ("period", "2020-11"),
+        ("area", "city"),
+        ("note", "x"),
+    ];
+    assert_eq!(post_form(&board, &app, path, &theirs).await.status(), 403);
+
+    let svg = board
+        .client
+        .get(app.url("/outcomes/indicators/7.2/chart.svg?area=ladywood"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    let svg = svg.text().await.unwrap();
+    assert!(
+        svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\"") && svg.contains("Ladywood")
+    );
+    let csv = board
+        .client
+        .get(app.url("/outcomes/indicators/7.2/data.csv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.starts_with("indicator,period,area,dimension,group,value,denominator,revision,note\n")
+    );
+    assert!(csv.contains("7.2,2020-11,city,,,4182,,1,\n"), "{csv}");
+
+    // Reported child deaths are a few a month: by locality they are suppressed, and no chart
+    // (whose mean could give them away) is drawn.
+    let (_, deaths) = get(&board, &app, "/outcomes/indicators/4.15?area=ladywood").await;
+    assert!(deaths.contains("fewer than 5"));
+    assert!(!deaths.contains("<a href=\"#point-"));
+    let csv = board
+        .client
+        .get(app.url("/outcomes/indicators/4.15/data.csv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains(",fewer than 5\n"));
+    assert_eq!(
+        board
+            .client
+            .get(app.url("/outcomes/indicators/4.15/chart.svg?area=ladywood"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
+
+async fn the_equality_view_shows_disparity_ratios(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let board = app.sign_in(COMMISSIONER).await;
+    let (status, html) = get(&board, &app, "/outcomes/indicators/3.7/equality").await;
+    assert_eq!(status, 200);
+    let ratio = |group: &str| -> f64 {
+        let start = html.find(&format!("data-group=\"{group}\"")).unwrap();
+        let cell = &html[start..];
+        let at = cell.find("data-ratio>").unwrap() + "data-ratio>".len();
+        cell[at..cell[at..].find('<').unwrap() + at]
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(ratio("White"), 1.0, "White is the comparison group");
+    assert!(ratio("Black") > 1.2 && ratio("Mixed") > 1.5 && ratio("Asian") < 0.8);
+    assert!(html.contains("rate per 1,000"));
+    assert_eq!(
+        html.matches("data-icon=\"").count(),
+        5,
+        "SPC on each group's rate"
+    );
+    // Another comparison group.
+    let (_, asian) = get(
+        &board,
+        &app,
+        "/outcomes/indicators/3.7/equality?comparison=Asian",
+    )
+    .await;
+    assert!(asian.contains("Asian (comparison)"));
+    // The indicator page links to it; an indicator without a breakdown says there is none.
+    assert!(
+        get(&board, &app, "/outcomes/indicators/3.7")
+            .await
+            .1
+            .contains("/outcomes/indicators/3.7/equality")
+    );
+    assert!(
+        get(&board, &app, "/outcomes/indicators/7.2/equality")
+            .await
+            .1
+            .contains("no values by ethnic group")
+    );
+}
+
+async fn the_public_explores_without_signing_in_and_small_numbers_are_hidden(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let public = client();
+    let page = |path: String| {
+        let public = public.clone();
+        async move { public.get(path).send().await.unwrap().text().await.unwrap() }
+    };
+    let start = page(app.url("/explore")).await;
+    assert!(
+        start.contains("Explore the data")
+            && start.contains("<optgroup label=\"7. Reduce domestic abuse\">")
+    );
+
+    // "How have domestic abuse incidents changed this year in my area?"
+    let html = page(app.url("/explore?indicator=7.2&area=perry-barr&area=city")).await;
+    assert!(
+        html.contains("Perry Barr:") && html.contains("in December 2020"),
+        "{html}"
+    );
+    assert!(html.contains("in January 2020"), "the change this year");
+    assert!(html.contains("Statistical process control: the latest month is"));
+    assert!(html.contains("id=\"explore-table\""));
+    assert!(
+        html.contains("href=\"/explore?indicator=7.2&#38;area=perry-barr&#38;area=city\""),
+        "a link to share"
+    );
+    let csv = page(app.url("/explore/data.csv?indicator=7.2&area=perry-barr")).await;
+    assert!(csv.starts_with("indicator,name,period,area,dimension,group,value,note\n"));
+    assert_eq!(csv.lines().count(), 1 + 24);
+
+    // Reported child deaths are a few a month: the public sees none under 5, even city-wide,
+    // and no SPC (its mean could give them away).
+    let deaths = page(app.url("/explore?indicator=4.15&area=city")).await;
+    assert!(
+        deaths.contains("fewer than 5. They are not shown"),
+        "{deaths}"
+    );
+    assert!(!deaths.contains("Statistical process control: the latest"));
+    let csv = page(app.url("/explore/data.csv?indicator=4.15&area=city")).await;
+    assert!(
+        csv.contains("2020-04,city,,,,suppressed (fewer than 5) or missing\n"),
+        "{csv}"
+    );
+    assert!(csv.contains("2020-07,city,,,7,"), "7 is shown");
+
+    // An ethnicity breakdown, and rubbish in the query does no harm.
+    let groups = page(app.url("/explore?indicator=3.7&area=city&breakdown=ethnicity")).await;
+    assert!(groups.contains("Black (The whole city)"));
+    let rubbish = public
+        .get(app.url("/explore?indicator=%3Cscript%3E&area=nowhere&breakdown=x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rubbish.status(), 200);
+    assert!(!rubbish.text().await.unwrap().contains("<script>"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_and_an_indicator_page_are_accessible_in_a_browser() {
+    use thirtyfour::prelude::*;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await;
+    let driver = &browser.driver;
+    let assert_accessible = |page: &'static str| {
+        let browser = &browser;
+        async move {
+            let violations = browser.accessibility_violations().await;
+            assert!(
+                violations.is_empty(),
+                "{page} has accessibility problems: {violations:#?}"
+            );
+        }
+    };
+    driver
+        .goto(app.url("/explore?indicator=7.2&area=perry-barr&area=city"))
+        .await
+        .unwrap();
+    assert_accessible("the public explorer").await;
+    browser.screenshot("outcomes-explore").await;
+
+    driver.goto(app.url("/outcomes")).await.unwrap();
+    driver
+        .find(By::Id("email"))
+        .await
+        .unwrap()
+        .send_keys(COMMISSIONER)
+        .await
+        .unwrap();
+    driver
+        .find(By::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(DEMO_PASSWORD)
+        .await
+        .unwrap();
+    driver
+        .find(By::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    driver.goto(app.url("/outcomes")).await.unwrap();
+    let icons = driver
+        .find_all(By::Css(".eh-icon[data-icon]"))
+        .await
+        .unwrap();
+    assert!(icons.len() >= 24, "{} icons", icons.len());
+    let words = icons[0].text().await.unwrap();
+    assert!(!words.trim().is_empty(), "each icon says what it means");
+    assert_accessible("the dashboard").await;
+    browser.screenshot("outcomes-dashboard").await;
+
+    driver
+        .find(By::Css("tr[data-indicator='7.2'] a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let rows = driver
+        .find_all(By::Css("#spc-table tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 24);
+    let variation = driver.find(By::Css("#variation .eh-icon")).await.unwrap();
+    assert!(variation.attr("data-icon").await.unwrap().is_some());
+    assert_accessible("an indicator page").await;
+    // The points are reachable by keyboard and named.
+    let point = driver
+        .find(By::Css("svg a[href='#point-2020-11']"))
+        .await
+        .unwrap();
+    point.focus().await.unwrap();
+    let active = driver.active_element().await.unwrap();
+    let label = active.attr("aria-label").await.unwrap().unwrap_or_default();
+    assert!(
+        label.starts_with("November 2020: 4,182. Special cause: concern"),
+        "{label}"
+    );
+    active.send_keys(Key::Enter).await.unwrap();
+    assert!(
+        driver
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with("#point-2020-11")
+    );
+    browser.screenshot("outcomes-indicator").await;
+
+    driver
+        .goto(app.url("/outcomes/indicators/3.7/equality"))
+        .await
+        .unwrap();
+    assert_accessible("the equality view").await;
+    browser.quit().await;
+}

@@ -1,0 +1,1537 @@
+//! The pages: the board's dashboard, an indicator's SPC chart, the equality view and the public
+//! explorer, with their CSV and SVG downloads.
+
+use super::charts::{self, Line, SpcPoint, number};
+use super::{
+    Icon, assurance_icon, colour_words, dimension_label, period_label, period_long, signed_may,
+    spc_options, suppressed, suppressed_words, variation_icon, with_unit, year_before,
+};
+use crate::AppState;
+use crate::error::AppError;
+use crate::session::Signed;
+use crate::views::{Layout, SelectOption};
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use earlyhelp_domain::access::{Action, Resource};
+use earlyhelp_domain::people::FieldError;
+use earlyhelp_storage::accounts::{self, Locality};
+use earlyhelp_storage::gate::{Request, authorise};
+use earlyhelp_storage::outcomes::{self, Annotation, CITY, Indicator, Value};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// How many months a sparkline shows.
+const SPARK_MONTHS: usize = 24;
+
+fn area_name(localities: &[Locality], area: &str) -> String {
+    if area == CITY {
+        return "The whole city".into();
+    }
+    localities
+        .iter()
+        .find(|l| l.slug == area)
+        .map(|l| l.name.clone())
+        .unwrap_or_else(|| area.to_string())
+}
+
+/// The area asked for, if it is one we know; otherwise the city.
+fn known_area(localities: &[Locality], asked: Option<&str>) -> String {
+    match asked {
+        Some(a) if localities.iter().any(|l| l.slug == a) => a.to_string(),
+        _ => CITY.to_string(),
+    }
+}
+
+fn area_options(localities: &[Locality], selected: &str) -> Vec<SelectOption> {
+    let mut options = vec![SelectOption::new(CITY, "The whole city", selected == CITY)];
+    options.extend(
+        localities
+            .iter()
+            .map(|l| SelectOption::new(l.slug.clone(), l.name.clone(), l.slug == selected)),
+    );
+    options
+}
+
+pub(super) fn csv_response(filename: &str, body: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn micros_to_date(micros: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(micros as i128 * 1000)
+        .map(|t| {
+            let d = t.date();
+            format!(
+                "{} {} {}",
+                d.day(),
+                &super::MONTHS[u8::from(d.month()) as usize - 1][..3],
+                d.year()
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// Direction of travel since the last period, judged by the indicator's polarity.
+pub struct Travel {
+    pub words: String,
+    /// `better`, `worse`, `same` or `none` (no judgement for "neither").
+    pub judgement: &'static str,
+    pub tag: &'static str,
+}
+
+fn travel(indicator: &Indicator, previous: f64, latest: f64) -> Travel {
+    let change = latest - previous;
+    if change.abs() < 1e-9 {
+        return Travel {
+            words: "No change".into(),
+            judgement: "same",
+            tag: "grey",
+        };
+    }
+    let up = change > 0.0;
+    let words = format!(
+        "{} {}",
+        if up { "Up" } else { "Down" },
+        with_unit(indicator, change.abs())
+    );
+    let (judgement, tag) = match (indicator.better.as_str(), up) {
+        ("higher", true) | ("lower", false) => ("better", "green"),
+        ("higher", false) | ("lower", true) => ("worse", "red"),
+        _ => ("none", "grey"),
+    };
+    Travel {
+        words,
+        judgement,
+        tag,
+    }
+}
+
+fn travel_words(t: &Travel) -> &'static str {
+    match t.judgement {
+        "better" => "Better",
+        "worse" => "Worse",
+        "same" => "Same",
+        _ => "No judgement",
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Dashboard
+
+struct DashRow {
+    reference: String,
+    name: String,
+    href: String,
+    latest_period: String,
+    latest: String,
+    travel: Option<Travel>,
+    travel_label: &'static str,
+    variation: Option<Icon>,
+    assurance: Option<Icon>,
+    sparkline: String,
+    data_owner: String,
+    updated: String,
+    note: String,
+}
+
+struct OutcomeGroup {
+    number: i32,
+    name: String,
+    rows: Vec<DashRow>,
+}
+
+#[derive(Template)]
+#[template(path = "outcomes_dashboard.html")]
+struct DashboardPage {
+    layout: Layout,
+    groups: Vec<OutcomeGroup>,
+    outcome_options: Vec<SelectOption>,
+    area_options: Vec<SelectOption>,
+    area_name: String,
+    indicators: usize,
+    can_load: bool,
+}
+
+#[derive(Deserialize, Default)]
+pub struct DashboardQuery {
+    #[serde(default)]
+    outcome: Option<String>,
+    #[serde(default)]
+    area: Option<String>,
+}
+
+pub async fn dashboard(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(query): Query<DashboardQuery>,
+) -> Result<Html<String>, AppError> {
+    signed_may(&signed, Action::List)?;
+    let localities = accounts::list_localities(&state.db).await?;
+    let area = known_area(&localities, query.area.as_deref());
+    let outcome_filter: Option<i32> = query.outcome.as_deref().and_then(|o| o.parse().ok());
+    let outcome_list = outcomes::list_outcomes(&state.db).await?;
+    let indicators = outcomes::list_indicators(&state.db).await?;
+    let values = outcomes::current_values_for_area(&state.db, &area).await?;
+    let mut by_indicator: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
+    for v in &values {
+        by_indicator
+            .entry(v.indicator_ref.as_str())
+            .or_default()
+            .push(v);
+    }
+    let mut groups: Vec<OutcomeGroup> = outcome_list
+        .iter()
+        .filter(|o| outcome_filter.is_none_or(|f| f == o.number))
+        .map(|o| OutcomeGroup {
+            number: o.number,
+            name: o.name.clone(),
+            rows: Vec::new(),
+        })
+        .collect();
+    let mut shown = 0;
+    for indicator in &indicators {
+        let Some(group) = groups
+            .iter_mut()
+            .find(|g| g.number == indicator.outcome_number)
+        else {
+            continue;
+        };
+        let series = by_indicator
+            .get(indicator.reference.as_str())
+            .cloned()
+            .unwrap_or_default();
+        group.rows.push(dash_row(indicator, &series, &area));
+        shown += 1;
+    }
+    let mut outcome_options = vec![SelectOption::new(
+        "",
+        "All outcomes",
+        outcome_filter.is_none(),
+    )];
+    outcome_options.extend(outcome_list.iter().map(|o| {
+        SelectOption::new(
+            o.number.to_string(),
+            format!("{}. {}", o.number, o.name),
+            outcome_filter == Some(o.number),
+        )
+    }));
+    let page = DashboardPage {
+        layout: Layout::for_user(&signed, "/outcomes"),
+        groups,
+        outcome_options,
+        area_options: area_options(&localities, &area),
+        area_name: area_name(&localities, &area),
+        indicators: shown,
+        can_load: signed_may(&signed, Action::Create).is_ok(),
+    };
+    Ok(Html(page.render()?))
+}
+
+fn dash_row(indicator: &Indicator, series: &[&Value], area: &str) -> DashRow {
+    let href = if area == CITY {
+        format!("/outcomes/indicators/{}", indicator.reference)
+    } else {
+        format!("/outcomes/indicators/{}?area={area}", indicator.reference)
+    };
+    let mut row = DashRow {
+        reference: indicator.reference.clone(),
+        name: indicator.name.clone(),
+        href,
+        latest_period: String::new(),
+        latest: "No data".into(),
+        travel: None,
+        travel_label: "",
+        variation: None,
+        assurance: None,
+        sparkline: String::new(),
+        data_owner: indicator.data_owner.clone(),
+        updated: series
+            .iter()
+            .map(|v| v.loaded_micros)
+            .max()
+            .map(micros_to_date)
+            .unwrap_or_default(),
+        note: String::new(),
+    };
+    let Some(last) = series.last() else {
+        return row;
+    };
+    row.latest_period = period_label(&last.period);
+    // A series with a suppressed value shows no chart, limits or change: each could give the
+    // small number away.
+    if series
+        .iter()
+        .any(|v| suppressed(indicator, area, "", v.value, false))
+    {
+        row.latest = if suppressed(indicator, area, "", last.value, false) {
+            suppressed_words(indicator)
+        } else {
+            with_unit(indicator, last.value)
+        };
+        row.note = "Small numbers suppressed: no chart for this area".into();
+        return row;
+    }
+    row.latest = with_unit(indicator, last.value);
+    let values: Vec<f64> = series.iter().map(|v| v.value).collect();
+    if values.len() >= 2 {
+        let t = travel(
+            indicator,
+            values[values.len() - 2],
+            values[values.len() - 1],
+        );
+        row.travel_label = travel_words(&t);
+        row.travel = Some(t);
+    }
+    let chart = spc::xmr(&values, &spc_options(indicator));
+    row.variation = chart.variation_icon().map(variation_icon);
+    row.assurance = chart.assurance_icon().map(assurance_icon);
+    if row.variation.is_none() {
+        row.note = format!("{} months: SPC needs {}", values.len(), spc::MIN_POINTS);
+    }
+    let start = values.len().saturating_sub(SPARK_MONTHS);
+    let last_colour = chart.points.last().map(|p| p.colour).unwrap_or_default();
+    let label = format!(
+        "Trend from {} in {} to {} in {}",
+        with_unit(indicator, values[start]),
+        period_label(&series[start].period),
+        with_unit(indicator, last.value),
+        period_label(&last.period)
+    );
+    row.sparkline = charts::sparkline(&values[start..], last_colour, &label);
+    row
+}
+
+// ---------------------------------------------------------------------------------------
+// Indicator page
+
+struct TableRow {
+    row_id: String,
+    period: String,
+    value: String,
+    mean: String,
+    lower: String,
+    upper: String,
+    colour: &'static str,
+    colour_key: &'static str,
+    notes: String,
+}
+
+struct AnnotationLine {
+    period: String,
+    area: String,
+    note: String,
+    by: String,
+}
+
+struct CorrectionLine {
+    period: String,
+    area: String,
+    group: String,
+    revision: i32,
+    value: String,
+    current: bool,
+    by: String,
+    when: String,
+}
+
+struct LocalityLine {
+    name: String,
+    href: String,
+    value: String,
+}
+
+#[derive(Template)]
+#[template(path = "outcomes_indicator.html")]
+struct IndicatorPage {
+    layout: Layout,
+    indicator: Indicator,
+    outcome: String,
+    better: &'static str,
+    target: String,
+    area: String,
+    area_name: String,
+    area_options: Vec<SelectOption>,
+    chart_svg: String,
+    spc_note: String,
+    rows: Vec<TableRow>,
+    variation: Option<Icon>,
+    assurance: Option<Icon>,
+    annotations: Vec<AnnotationLine>,
+    corrections: Vec<CorrectionLine>,
+    localities: Vec<LocalityLine>,
+    latest_period: String,
+    has_ethnicity: bool,
+    can_annotate: bool,
+    errors: Vec<FieldError>,
+    note: String,
+    period_options: Vec<SelectOption>,
+}
+
+impl IndicatorPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        crate::views::error_for(&self.errors, field)
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct AreaQuery {
+    #[serde(default)]
+    area: Option<String>,
+}
+
+fn better_words(indicator: &Indicator) -> &'static str {
+    match indicator.better.as_str() {
+        "higher" => "Higher is better",
+        "lower" => "Lower is better",
+        _ => "Neither higher nor lower is better",
+    }
+}
+
+/// The SPC chart of one series, as SVG, with the rows of its table.
+struct Drawn {
+    svg: String,
+    rows: Vec<TableRow>,
+    chart: spc::Chart,
+    note: String,
+}
+
+fn draw(
+    indicator: &Indicator,
+    area_name: &str,
+    series: &[&Value],
+    annotations: &[Annotation],
+    area: &str,
+) -> Drawn {
+    let values: Vec<f64> = series.iter().map(|v| v.value).collect();
+    let chart = spc::xmr(&values, &spc_options(indicator));
+    let mut rows = Vec::with_capacity(series.len());
+    let mut points = Vec::with_capacity(series.len());
+    for (v, p) in series.iter().zip(&chart.points) {
+        let notes: Vec<&str> = annotations
+            .iter()
+            .filter(|a| a.period == v.period && (a.area == area || a.area == CITY))
+            .map(|a| a.note.as_str())
+            .collect();
+        let row_id = format!("point-{}", v.period);
+        let words = colour_words(p.colour);
+        let mut description = format!(
+            "{}: {}. {}.",
+            period_long(&v.period),
+            with_unit(indicator, v.value),
+            words
+        );
+        if !notes.is_empty() {
+            description.push_str(&format!(" Note: {}.", notes.join("; ")));
+        }
+        points.push(SpcPoint {
+            label: period_label(&v.period),
+            description,
+            row_id: row_id.clone(),
+            annotated: !notes.is_empty(),
+        });
+        let limit = |f: fn(&spc::Limits) -> f64| {
+            p.limits
+                .as_ref()
+                .map(|l| number(f(l), 1))
+                .unwrap_or_default()
+        };
+        rows.push(TableRow {
+            row_id,
+            period: period_long(&v.period),
+            value: with_unit(indicator, v.value),
+            mean: number(p.mean, 1),
+            lower: limit(|l| l.lower),
+            upper: limit(|l| l.upper),
+            colour: words,
+            colour_key: p.colour.as_str(),
+            notes: notes.join("; "),
+        });
+    }
+    let note = if values.len() < spc::MIN_POINTS {
+        format!(
+            "There are {} months of data. Process limits and special causes need at least {}, as in NHS England's Making Data Count.",
+            values.len(),
+            spc::MIN_POINTS
+        )
+    } else {
+        String::new()
+    };
+    let title = format!(
+        "{} ({}): {}",
+        indicator.name, indicator.reference, area_name
+    );
+    let description = match (series.first(), series.last(), chart.points.last()) {
+        (Some(first), Some(last), Some(p)) => format!(
+            "Statistical process control chart of {} months from {} to {}. Latest value {}. Mean {}{}. {}. The table after the chart gives every value.",
+            series.len(),
+            period_long(&first.period),
+            period_long(&last.period),
+            with_unit(indicator, last.value),
+            number(p.mean, 1),
+            p.limits
+                .map(|l| format!(
+                    ", process limits {} to {}",
+                    number(l.lower, 1),
+                    number(l.upper, 1)
+                ))
+                .unwrap_or_default(),
+            chart
+                .variation_icon()
+                .map(|i| variation_icon(i).words)
+                .unwrap_or("Too few points for limits"),
+        ),
+        _ => "No values yet.".into(),
+    };
+    let svg = charts::spc_chart("spc", &title, &description, &chart, &points);
+    Drawn {
+        svg,
+        rows,
+        chart,
+        note,
+    }
+}
+
+/// The indicator, its current values, and the series for one area with no breakdown.
+async fn load_indicator(
+    state: &AppState,
+    reference: &str,
+) -> Result<(Indicator, Vec<Value>, Vec<Locality>), AppError> {
+    let indicator = outcomes::indicator(&state.db, reference)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let values = outcomes::current_values(&state.db, reference).await?;
+    let localities = accounts::list_localities(&state.db).await?;
+    Ok((indicator, values, localities))
+}
+
+fn series_of<'a>(values: &'a [Value], area: &str, dimension: &str, group: &str) -> Vec<&'a Value> {
+    values
+        .iter()
+        .filter(|v| v.area == area && v.dimension == dimension && v.grp == group)
+        .collect()
+}
+
+pub async fn indicator(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(reference): Path<String>,
+    Query(query): Query<AreaQuery>,
+) -> Result<Response, AppError> {
+    signed_may(&signed, Action::Read)?;
+    let page = indicator_page(
+        &state,
+        &signed,
+        &reference,
+        query.area.as_deref(),
+        Vec::new(),
+        String::new(),
+    )
+    .await?;
+    Ok(Html(page.render()?).into_response())
+}
+
+async fn indicator_page(
+    state: &AppState,
+    signed: &Signed,
+    reference: &str,
+    asked_area: Option<&str>,
+    errors: Vec<FieldError>,
+    note: String,
+) -> Result<IndicatorPage, AppError> {
+    let (indicator, values, localities) = load_indicator(state, reference).await?;
+    let area = known_area(&localities, asked_area);
+    let name = area_name(&localities, &area);
+    let outcome = outcomes::list_outcomes(&state.db)
+        .await?
+        .into_iter()
+        .find(|o| o.number == indicator.outcome_number)
+        .map(|o| format!("{}. {}", o.number, o.name))
+        .unwrap_or_default();
+    let annotation_rows = outcomes::annotations(&state.db, reference).await?;
+    let series = series_of(&values, &area, "", "");
+    let hidden = series
+        .iter()
+        .any(|v| suppressed(&indicator, &area, "", v.value, false));
+    let (chart_svg, rows, variation, assurance, spc_note) = if hidden {
+        (
+            String::new(),
+            Vec::new(),
+            None,
+            None,
+            format!(
+                "Some values for {name} are {}, so they are suppressed and no chart is drawn: they could identify people.",
+                suppressed_words(&indicator)
+            ),
+        )
+    } else {
+        let drawn = draw(&indicator, &name, &series, &annotation_rows, &area);
+        (
+            drawn.svg,
+            drawn.rows,
+            drawn.chart.variation_icon().map(variation_icon),
+            drawn.chart.assurance_icon().map(assurance_icon),
+            drawn.note,
+        )
+    };
+    let latest_period = values
+        .iter()
+        .map(|v| v.period.as_str())
+        .max()
+        .unwrap_or("")
+        .to_string();
+    let mut locality_lines = Vec::new();
+    if !latest_period.is_empty() {
+        for l in &localities {
+            let value = values
+                .iter()
+                .find(|v| v.area == l.slug && v.dimension.is_empty() && v.period == latest_period);
+            let Some(value) = value else { continue };
+            locality_lines.push(LocalityLine {
+                name: l.name.clone(),
+                href: format!(
+                    "/outcomes/indicators/{}?area={}",
+                    indicator.reference, l.slug
+                ),
+                value: if suppressed(&indicator, &l.slug, "", value.value, false) {
+                    suppressed_words(&indicator)
+                } else {
+                    with_unit(&indicator, value.value)
+                },
+            });
+        }
+    }
+    let corrections = outcomes::corrections(&state.db, reference)
+        .await?
+        .into_iter()
+        .map(|r| CorrectionLine {
+            period: period_long(&r.period),
+            area: area_name(&localities, &r.area),
+            group: if r.dimension.is_empty() {
+                "Everyone".into()
+            } else {
+                format!("{}: {}", dimension_label(&r.dimension), r.grp)
+            },
+            revision: r.revision,
+            value: if suppressed(&indicator, &r.area, &r.dimension, r.value, false) {
+                suppressed_words(&indicator)
+            } else {
+                with_unit(&indicator, r.value)
+            },
+            current: r.current,
+            by: r.loaded_by,
+            when: micros_to_date(r.loaded_micros),
+        })
+        .collect();
+    let annotations = annotation_rows
+        .iter()
+        .map(|a| AnnotationLine {
+            period: period_long(&a.period),
+            area: area_name(&localities, &a.area),
+            note: a.note.clone(),
+            by: a.created_by.clone(),
+        })
+        .collect();
+    let mut period_options: Vec<SelectOption> = series
+        .iter()
+        .rev()
+        .map(|v| SelectOption::new(v.period.clone(), period_long(&v.period), false))
+        .collect();
+    if let Some(first) = period_options.first_mut() {
+        first.selected = true;
+    }
+    Ok(IndicatorPage {
+        layout: Layout::for_user(signed, "/outcomes"),
+        better: better_words(&indicator),
+        target: indicator
+            .target
+            .map(|t| with_unit(&indicator, t))
+            .unwrap_or_default(),
+        outcome,
+        area_options: area_options(&localities, &area),
+        area_name: name,
+        area,
+        chart_svg,
+        spc_note,
+        rows,
+        variation,
+        assurance,
+        annotations,
+        corrections,
+        localities: locality_lines,
+        latest_period: period_long(&latest_period),
+        has_ethnicity: values.iter().any(|v| v.dimension == "ethnicity"),
+        can_annotate: signed_may(signed, Action::Create).is_ok(),
+        errors,
+        note,
+        period_options,
+        indicator,
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub struct AnnotationForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    period: String,
+    #[serde(default)]
+    area: String,
+    #[serde(default)]
+    note: String,
+}
+
+pub async fn add_annotation(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(reference): Path<String>,
+    axum::Form(form): axum::Form<AnnotationForm>,
+) -> Result<Response, AppError> {
+    signed.check_csrf(&form.csrf_token)?;
+    signed_may(&signed, Action::Create)?;
+    let indicator = outcomes::indicator(&state.db, &reference)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let localities = accounts::list_localities(&state.db).await?;
+    let area = known_area(&localities, Some(form.area.as_str()));
+    let note = form.note.trim().to_string();
+    let mut errors = Vec::new();
+    let period = super::load::parse_period(&form.period);
+    if period.is_none() {
+        errors.push(FieldError::new(
+            "period",
+            "Choose the month the note is about",
+        ));
+    }
+    if note.is_empty() {
+        errors.push(FieldError::new(
+            "note",
+            "Enter the note, for example \u{201c}Schools closed\u{201d}",
+        ));
+    } else if note.chars().count() > 200 {
+        errors.push(FieldError::new(
+            "note",
+            "The note must be 200 characters or fewer",
+        ));
+    }
+    let Some(period) = period.filter(|_| errors.is_empty()) else {
+        let page = indicator_page(&state, &signed, &reference, Some(&area), errors, note).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
+    };
+    let id = Uuid::now_v7();
+    let subject = format!("indicator:{}", indicator.reference);
+    let mut authorised = authorise(
+        &state.db,
+        &signed.who(),
+        Request {
+            action: Action::Update,
+            resource: Resource::Indicators,
+            subject: &subject,
+            purpose: "annotate an indicator",
+        },
+    )
+    .await?;
+    outcomes::add_annotation(
+        &mut authorised,
+        &Annotation {
+            id,
+            indicator_ref: indicator.reference.clone(),
+            period,
+            area: area.clone(),
+            note,
+            created_by: signed.user.actor.email.clone(),
+            created_micros: earlyhelp_storage::now_micros(),
+        },
+    )
+    .await?;
+    authorised.tx.commit().await?;
+    let query = if area == CITY {
+        String::new()
+    } else {
+        format!("?area={area}")
+    };
+    Ok(Redirect::to(&format!(
+        "/outcomes/indicators/{}{query}#annotations",
+        indicator.reference
+    ))
+    .into_response())
+}
+
+fn csv_line(fields: &[&str]) -> String {
+    let mut out = String::new();
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        if f.contains([',', '"', '\n', '\r']) {
+            out.push('"');
+            out.push_str(&f.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(f);
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// Every current value of the indicator, every area and group; small numbers suppressed.
+pub async fn indicator_csv(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(reference): Path<String>,
+) -> Result<Response, AppError> {
+    signed_may(&signed, Action::Read)?;
+    let (indicator, values, _) = load_indicator(&state, &reference).await?;
+    let mut body = csv_line(&[
+        "indicator",
+        "period",
+        "area",
+        "dimension",
+        "group",
+        "value",
+        "denominator",
+        "revision",
+        "note",
+    ]);
+    for v in &values {
+        let hidden = suppressed(&indicator, &v.area, &v.dimension, v.value, false);
+        let value = if hidden {
+            String::new()
+        } else {
+            v.value.to_string()
+        };
+        let denominator = v.denominator.map(|d| d.to_string()).unwrap_or_default();
+        let revision = v.revision.to_string();
+        let note = if hidden {
+            suppressed_words(&indicator)
+        } else {
+            String::new()
+        };
+        body.push_str(&csv_line(&[
+            &indicator.reference,
+            &v.period,
+            &v.area,
+            &v.dimension,
+            &v.grp,
+            &value,
+            &denominator,
+            &revision,
+            &note,
+        ]));
+    }
+    Ok(csv_response(
+        &format!("indicator-{}.csv", indicator.reference),
+        body,
+    ))
+}
+
+/// The chart on its own, to put in a board paper.
+pub async fn indicator_svg(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(reference): Path<String>,
+    Query(query): Query<AreaQuery>,
+) -> Result<Response, AppError> {
+    signed_may(&signed, Action::Read)?;
+    let (indicator, values, localities) = load_indicator(&state, &reference).await?;
+    let area = known_area(&localities, query.area.as_deref());
+    let series = series_of(&values, &area, "", "");
+    if series
+        .iter()
+        .any(|v| suppressed(&indicator, &area, "", v.value, false))
+    {
+        return Err(AppError::NotFound);
+    }
+    let annotations = outcomes::annotations(&state.db, &reference).await?;
+    let drawn = draw(
+        &indicator,
+        &area_name(&localities, &area),
+        &series,
+        &annotations,
+        &area,
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"indicator-{}-{area}.svg\"",
+                    indicator.reference
+                ),
+            ),
+        ],
+        drawn.svg,
+    )
+        .into_response())
+}
+
+// ---------------------------------------------------------------------------------------
+// Equality view
+
+struct EqualityLine {
+    group: String,
+    count: String,
+    population: String,
+    rate: String,
+    ratio: String,
+    comparison: bool,
+    variation: Option<Icon>,
+}
+
+struct LegendItem {
+    name: String,
+    colour: &'static str,
+    dash: &'static str,
+}
+
+struct GridRow {
+    period: String,
+    cells: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "outcomes_equality.html")]
+struct EqualityPage {
+    layout: Layout,
+    indicator: Indicator,
+    area: String,
+    area_name: String,
+    area_options: Vec<SelectOption>,
+    comparison_options: Vec<SelectOption>,
+    comparison: String,
+    rate_words: String,
+    latest_period: String,
+    lines: Vec<EqualityLine>,
+    chart_svg: String,
+    legend: Vec<LegendItem>,
+    columns: Vec<String>,
+    grid: Vec<GridRow>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct EqualityQuery {
+    #[serde(default)]
+    area: Option<String>,
+    #[serde(default)]
+    comparison: Option<String>,
+}
+
+/// Rate per 1,000 of the group's population when a denominator is known, else the value.
+fn rate(v: &Value) -> f64 {
+    match v.denominator {
+        Some(d) if d > 0.0 => v.value / d * 1000.0,
+        _ => v.value,
+    }
+}
+
+pub async fn equality(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(reference): Path<String>,
+    Query(query): Query<EqualityQuery>,
+) -> Result<Html<String>, AppError> {
+    signed_may(&signed, Action::Read)?;
+    let (indicator, values, localities) = load_indicator(&state, &reference).await?;
+    let area = known_area(&localities, query.area.as_deref());
+    let rows: Vec<&Value> = values
+        .iter()
+        .filter(|v| v.area == area && v.dimension == "ethnicity")
+        .collect();
+    let mut groups: Vec<String> = rows.iter().map(|v| v.grp.clone()).collect();
+    groups.sort();
+    groups.dedup();
+    let periods: Vec<String> = {
+        let mut p: Vec<String> = rows.iter().map(|v| v.period.clone()).collect();
+        p.sort();
+        p.dedup();
+        p
+    };
+    let with_rates = rows.iter().any(|v| v.denominator.is_some());
+    // The comparison group: asked for, else White (as the seed's deep dive), else the largest.
+    let comparison = query
+        .comparison
+        .filter(|c| groups.contains(c))
+        .or_else(|| {
+            groups
+                .iter()
+                .find(|g| g.eq_ignore_ascii_case("white"))
+                .cloned()
+        })
+        .or_else(|| {
+            rows.iter()
+                .max_by(|a, b| {
+                    a.denominator
+                        .unwrap_or(a.value)
+                        .total_cmp(&b.denominator.unwrap_or(b.value))
+                })
+                .map(|v| v.grp.clone())
+        })
+        .unwrap_or_default();
+    let latest = periods.last().cloned().unwrap_or_default();
+    let find = |group: &str, period: &str| {
+        rows.iter()
+            .find(|v| v.grp == group && v.period == period)
+            .copied()
+    };
+    let hidden = |v: &Value| suppressed(&indicator, &area, "ethnicity", v.value, false);
+    let comparison_rate = find(&comparison, &latest).filter(|v| !hidden(v)).map(rate);
+    let mut lines = Vec::new();
+    let mut chart_lines = Vec::new();
+    for group in &groups {
+        let series: Vec<Option<f64>> = periods
+            .iter()
+            .map(|p| find(group, p).filter(|v| !hidden(v)).map(rate))
+            .collect();
+        let complete: Option<Vec<f64>> = series.iter().copied().collect();
+        let variation = complete.as_ref().and_then(|values| {
+            spc::xmr(values, &spc_options(&indicator))
+                .variation_icon()
+                .map(variation_icon)
+        });
+        let latest_value = find(group, &latest);
+        let (count, population, group_rate, ratio) = match latest_value {
+            Some(v) if hidden(v) => (
+                suppressed_words(&indicator),
+                String::new(),
+                "suppressed".into(),
+                String::new(),
+            ),
+            Some(v) => (
+                number(v.value, 1),
+                v.denominator.map(|d| number(d, 0)).unwrap_or_default(),
+                number(rate(v), 2),
+                comparison_rate
+                    .filter(|c| *c > 0.0)
+                    .map(|c| number(rate(v) / c, 2))
+                    .unwrap_or_default(),
+            ),
+            None => (
+                "No data".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ),
+        };
+        lines.push(EqualityLine {
+            group: group.clone(),
+            count,
+            population,
+            rate: group_rate,
+            ratio,
+            comparison: *group == comparison,
+            variation,
+        });
+        chart_lines.push(Line { values: series });
+    }
+    let rate_words = if with_rates {
+        "rate per 1,000 people in the group".to_string()
+    } else {
+        format!("value ({})", indicator.unit)
+    };
+    let labels: Vec<String> = periods.iter().map(|p| period_label(p)).collect();
+    let name = area_name(&localities, &area);
+    let chart_svg = if periods.is_empty() {
+        String::new()
+    } else {
+        charts::line_chart(
+            "equality",
+            &format!("{} by ethnic group: {name}", indicator.name),
+            &format!(
+                "Line chart of the {rate_words} for {} ethnic groups from {} to {}. The table after the chart gives every value.",
+                groups.len(),
+                period_long(&periods[0]),
+                period_long(&latest)
+            ),
+            &labels,
+            &chart_lines,
+        )
+    };
+    let legend = groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let (colour, dash) = charts::series_style(i);
+            LegendItem {
+                name: g.clone(),
+                colour,
+                dash,
+            }
+        })
+        .collect();
+    let grid = periods
+        .iter()
+        .enumerate()
+        .map(|(i, p)| GridRow {
+            period: period_long(p),
+            cells: chart_lines
+                .iter()
+                .map(|l| {
+                    l.values[i]
+                        .map(|v| number(v, 2))
+                        .unwrap_or_else(|| "–".into())
+                })
+                .collect(),
+        })
+        .collect();
+    let page = EqualityPage {
+        layout: Layout::for_user(&signed, "/outcomes"),
+        area_options: area_options(&localities, &area),
+        comparison_options: groups
+            .iter()
+            .map(|g| SelectOption::new(g.clone(), g.clone(), *g == comparison))
+            .collect(),
+        comparison,
+        rate_words,
+        latest_period: period_long(&latest),
+        lines,
+        chart_svg,
+        legend,
+        columns: groups,
+        grid,
+        area_name: name,
+        area,
+        indicator,
+    };
+    Ok(Html(page.render()?))
+}
+
+// ---------------------------------------------------------------------------------------
+// Explore: public
+
+#[derive(Deserialize, Default, Clone)]
+pub struct ExploreQuery {
+    #[serde(default)]
+    indicator: Option<String>,
+    #[serde(default)]
+    area: Vec<String>,
+    #[serde(default)]
+    breakdown: Option<String>,
+}
+
+struct OptGroup {
+    label: String,
+    options: Vec<SelectOption>,
+}
+
+struct ExploreResult {
+    title: String,
+    summary: Vec<String>,
+    chart_svg: String,
+    legend: Vec<LegendItem>,
+    columns: Vec<String>,
+    grid: Vec<GridRow>,
+    csv_href: String,
+    share_href: String,
+    suppressed_note: String,
+}
+
+#[derive(Template)]
+#[template(path = "outcomes_explore.html")]
+struct ExplorePage {
+    layout: Layout,
+    indicator_groups: Vec<OptGroup>,
+    area_options: Vec<SelectOption>,
+    breakdown_options: Vec<SelectOption>,
+    result: Option<ExploreResult>,
+}
+
+/// One line of the explorer: an area, or a group within the first area.
+struct ExploreSeries {
+    name: String,
+    area: String,
+    dimension: String,
+    group: String,
+}
+
+struct Explored {
+    indicator: Indicator,
+    periods: Vec<String>,
+    series: Vec<ExploreSeries>,
+    /// `None` where there is no value or it is suppressed.
+    cells: Vec<Vec<Option<f64>>>,
+    suppressed_any: bool,
+    query: ExploreQuery,
+}
+
+fn explore_query_string(q: &ExploreQuery) -> String {
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    if let Some(i) = &q.indicator {
+        pairs.push(("indicator", i));
+    }
+    for a in &q.area {
+        pairs.push(("area", a));
+    }
+    if let Some(b) = q.breakdown.as_deref().filter(|b| !b.is_empty()) {
+        pairs.push(("breakdown", b));
+    }
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+async fn explore_data(
+    state: &AppState,
+    mut query: ExploreQuery,
+    localities: &[Locality],
+) -> Result<Option<Explored>, AppError> {
+    let Some(reference) = query.indicator.clone().filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    let Some(indicator) = outcomes::indicator(&state.db, &reference)
+        .await?
+        .filter(|i| i.public)
+    else {
+        return Ok(None);
+    };
+    let mut areas: Vec<String> = query
+        .area
+        .iter()
+        .filter(|a| *a == CITY || localities.iter().any(|l| l.slug == **a))
+        .cloned()
+        .collect();
+    areas.dedup();
+    if areas.is_empty() {
+        areas.push(CITY.into());
+    }
+    query.area = areas.clone();
+    let values = outcomes::current_values(&state.db, &indicator.reference).await?;
+    let breakdown = query
+        .breakdown
+        .clone()
+        .filter(|b| super::load::DIMENSIONS.iter().any(|(d, _)| d == b));
+    query.breakdown = breakdown.clone();
+    let series: Vec<ExploreSeries> = match &breakdown {
+        Some(dimension) => {
+            let area = areas[0].clone();
+            let mut groups: Vec<String> = values
+                .iter()
+                .filter(|v| v.area == area && v.dimension == *dimension)
+                .map(|v| v.grp.clone())
+                .collect();
+            groups.sort();
+            groups.dedup();
+            groups
+                .into_iter()
+                .map(|g| ExploreSeries {
+                    name: format!("{g} ({})", area_name(localities, &area)),
+                    area: area.clone(),
+                    dimension: dimension.clone(),
+                    group: g,
+                })
+                .collect()
+        }
+        None => areas
+            .iter()
+            .map(|a| ExploreSeries {
+                name: area_name(localities, a),
+                area: a.clone(),
+                dimension: String::new(),
+                group: String::new(),
+            })
+            .collect(),
+    };
+    let mut periods: Vec<String> = values
+        .iter()
+        .filter(|v| {
+            series
+                .iter()
+                .any(|s| s.area == v.area && s.dimension == v.dimension && s.group == v.grp)
+        })
+        .map(|v| v.period.clone())
+        .collect();
+    periods.sort();
+    periods.dedup();
+    let mut suppressed_any = false;
+    let cells = series
+        .iter()
+        .map(|s| {
+            periods
+                .iter()
+                .map(|p| {
+                    let v = values.iter().find(|v| {
+                        v.area == s.area
+                            && v.dimension == s.dimension
+                            && v.grp == s.group
+                            && v.period == *p
+                    })?;
+                    if suppressed(&indicator, &v.area, &v.dimension, v.value, true) {
+                        suppressed_any = true;
+                        None
+                    } else {
+                        Some(v.value)
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    Ok(Some(Explored {
+        indicator,
+        periods,
+        series,
+        cells,
+        suppressed_any,
+        query,
+    }))
+}
+
+/// Plain words on how the latest month compares with a year before and with the start of
+/// the year, and what SPC makes of it: "how have incidents changed this year in my area".
+fn summary_of(e: &Explored, k: usize) -> Option<String> {
+    let ind = &e.indicator;
+    let s = &e.series[k];
+    let cells = &e.cells[k];
+    let last = cells.iter().rposition(|c| c.is_some())?;
+    let latest = cells[last]?;
+    let period = &e.periods[last];
+    let mut text = format!(
+        "{}: {} in {}",
+        s.name,
+        with_unit(ind, latest),
+        period_long(period)
+    );
+    let compare = |other: &str, words: &str| -> Option<String> {
+        let i = e.periods.iter().position(|p| p == other)?;
+        let before = e.cells[k][i]?;
+        let change = latest - before;
+        let pct = if before.abs() > 1e-9 {
+            format!(
+                " ({}{}%)",
+                if change > 0.0 { "+" } else { "" },
+                number(change / before * 100.0, 1)
+            )
+        } else {
+            String::new()
+        };
+        Some(format!(
+            "; {} {} {}{}",
+            if change.abs() < 1e-9 {
+                "the same as"
+            } else if change > 0.0 {
+                "up from"
+            } else {
+                "down from"
+            },
+            with_unit(ind, before),
+            words,
+            pct
+        ))
+    };
+    if let Some(p) = year_before(period) {
+        text.push_str(&compare(&p, &format!("in {}", period_long(&p))).unwrap_or_default());
+    }
+    let january = format!("{}-01", &period[..4]);
+    if january != *period {
+        text.push_str(
+            &compare(&january, &format!("in {}", period_long(&january))).unwrap_or_default(),
+        );
+    }
+    text.push('.');
+    // SPC only where no value is hidden: a mean or limit could give a suppressed one away.
+    if let Some(values) = cells.iter().copied().collect::<Option<Vec<f64>>>() {
+        let chart = spc::xmr(&values, &spc_options(ind));
+        if let Some(icon) = chart.variation_icon() {
+            let words = match icon {
+                spc::VariationIcon::CommonCause => {
+                    "within its usual range (common cause variation): no sign of real change"
+                        .to_string()
+                }
+                other => format!(
+                    "a sign of real change ({})",
+                    variation_icon(other).words.to_lowercase()
+                ),
+            };
+            text.push_str(&format!(
+                " Statistical process control: the latest month is {words}."
+            ));
+        }
+    }
+    Some(text)
+}
+
+pub async fn explore(
+    State(state): State<AppState>,
+    axum_extra::extract::Query(query): axum_extra::extract::Query<ExploreQuery>,
+) -> Result<Html<String>, AppError> {
+    let localities = accounts::list_localities(&state.db).await?;
+    let indicators = outcomes::list_indicators(&state.db).await?;
+    let outcome_list = outcomes::list_outcomes(&state.db).await?;
+    let explored = explore_data(&state, query.clone(), &localities).await?;
+    let chosen = explored
+        .as_ref()
+        .map(|e| e.indicator.reference.clone())
+        .unwrap_or_default();
+    let indicator_groups = outcome_list
+        .iter()
+        .map(|o| OptGroup {
+            label: format!("{}. {}", o.number, o.name),
+            options: indicators
+                .iter()
+                .filter(|i| i.public && i.outcome_number == o.number)
+                .map(|i| {
+                    SelectOption::new(
+                        i.reference.clone(),
+                        format!("{} {}", i.reference, i.name),
+                        i.reference == chosen,
+                    )
+                })
+                .collect(),
+        })
+        .filter(|g| !g.options.is_empty())
+        .collect();
+    let chosen_areas = explored
+        .as_ref()
+        .map(|e| e.query.area.clone())
+        .unwrap_or_else(|| vec![CITY.into()]);
+    let mut area_options = vec![SelectOption::new(
+        CITY,
+        "The whole city",
+        chosen_areas.iter().any(|a| a == CITY),
+    )];
+    area_options.extend(localities.iter().map(|l| {
+        SelectOption::new(
+            l.slug.clone(),
+            l.name.clone(),
+            chosen_areas.contains(&l.slug),
+        )
+    }));
+    let breakdown = explored
+        .as_ref()
+        .and_then(|e| e.query.breakdown.clone())
+        .unwrap_or_default();
+    let mut breakdown_options = vec![SelectOption::new("", "No breakdown", breakdown.is_empty())];
+    breakdown_options.extend(
+        super::load::DIMENSIONS
+            .iter()
+            .map(|(d, label)| SelectOption::new(*d, *label, breakdown == *d)),
+    );
+    let result = explored.map(|e| {
+        let labels: Vec<String> = e.periods.iter().map(|p| period_label(p)).collect();
+        let lines: Vec<Line> = e
+            .series
+            .iter()
+            .zip(&e.cells)
+            .map(|(_, c)| Line { values: c.clone() })
+            .collect();
+        let title = e.indicator.name.clone();
+        let names: Vec<String> = e.series.iter().map(|s| s.name.clone()).collect();
+        let chart_svg = if e.periods.is_empty() || e.series.is_empty() {
+            String::new()
+        } else {
+            charts::line_chart(
+                "explore",
+                &title,
+                &format!(
+                    "Line chart of {} for {} from {} to {}. The table after the chart gives every value.",
+                    e.indicator.name,
+                    names.join(", "),
+                    period_long(&e.periods[0]),
+                    period_long(e.periods.last().map(String::as_str).unwrap_or_default())
+                ),
+                &labels,
+                &lines,
+            )
+        };
+        let words = suppressed_words(&e.indicator);
+        let grid = e
+            .periods
+            .iter()
+            .enumerate()
+            .map(|(i, p)| GridRow {
+                period: period_long(p),
+                cells: e
+                    .cells
+                    .iter()
+                    .map(|c| match c[i] {
+                        Some(v) => with_unit(&e.indicator, v),
+                        None => "–".into(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let qs = explore_query_string(&e.query);
+        ExploreResult {
+            summary: (0..e.series.len()).filter_map(|k| summary_of(&e, k)).collect(),
+            chart_svg,
+            legend: names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    let (colour, dash) = charts::series_style(i);
+                    LegendItem { name: n.clone(), colour, dash }
+                })
+                .collect(),
+            columns: names,
+            grid,
+            csv_href: format!("/explore/data.csv?{qs}"),
+            share_href: format!("/explore?{qs}"),
+            suppressed_note: if e.suppressed_any {
+                format!("Some values are {words}. They are not shown (–) because they could identify people.")
+            } else {
+                String::new()
+            },
+            title: format!("{} ({})", title, e.indicator.reference),
+        }
+    });
+    let page = ExplorePage {
+        layout: Layout::anonymous(String::new()),
+        indicator_groups,
+        area_options,
+        breakdown_options,
+        result,
+    };
+    Ok(Html(page.render()?))
+}
+
+pub async fn explore_csv(
+    State(state): State<AppState>,
+    axum_extra::extract::Query(query): axum_extra::extract::Query<ExploreQuery>,
+) -> Result<Response, AppError> {
+    let localities = accounts::list_localities(&state.db).await?;
+    let e = explore_data(&state, query, &localities)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let words = suppressed_words(&e.indicator);
+    let mut body = csv_line(&[
+        "indicator",
+        "name",
+        "period",
+        "area",
+        "dimension",
+        "group",
+        "value",
+        "note",
+    ]);
+    for (s, cells) in e.series.iter().zip(&e.cells) {
+        for (p, c) in e.periods.iter().zip(cells) {
+            let (value, note) = match c {
+                Some(v) => (v.to_string(), String::new()),
+                None => (String::new(), format!("suppressed ({words}) or missing")),
+            };
+            body.push_str(&csv_line(&[
+                &e.indicator.reference,
+                &e.indicator.name,
+                p,
+                &s.area,
+                &s.dimension,
+                &s.group,
+                &value,
+                &note,
+            ]));
+        }
+    }
+    Ok(csv_response(
+        &format!("explore-{}.csv", e.indicator.reference),
+        body,
+    ))
+}
