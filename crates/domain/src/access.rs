@@ -71,6 +71,16 @@ pub enum Resource {
     FamilyKnownTo,
     /// One's own caseload: the families one leads, works with, or whose locality one leads.
     Caseload,
+    /// A directory listing: `locality` is where it is (none for city-wide), and
+    /// `owner_organisation` the partner organisation that runs it.
+    Listing {
+        locality: Option<String>,
+        owner_organisation: Uuid,
+    },
+    /// Approving someone else's change to a listing in `locality`, or merging listings there.
+    ListingApproval {
+        locality: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,6 +164,13 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
             Action::Create | Action::Update => Decision::deny("the known-to view is read-only"),
         },
         Resource::Caseload => allow_if(actor, Permission::WorkCases, "holds family cases"),
+        Resource::Listing {
+            locality,
+            owner_organisation,
+        } => decide_listing(actor, action, locality.as_deref(), *owner_organisation),
+        Resource::ListingApproval { locality } => {
+            decide_listing_approval(actor, locality.as_deref())
+        }
         Resource::Indicators => match action {
             Action::List | Action::Read => {
                 allow_if(actor, Permission::SeeAggregates, "sees aggregate reports")
@@ -162,6 +179,43 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
                 allow_if(actor, Permission::LoadData, "loads indicator data")
             }
         },
+    }
+}
+
+/// Connectors keep the listings of their localities; VCS workers edit their own
+/// organisation's listings (their changes wait for a connector, see `directory`).
+fn decide_listing(
+    actor: &Actor,
+    action: Action,
+    locality: Option<&str>,
+    owner_organisation: Uuid,
+) -> Decision {
+    if let Action::List | Action::Read = action {
+        return allow_if(actor, Permission::EditDirectory, "keeps the directory");
+    }
+    let approval = decide_listing_approval(actor, locality);
+    if approval.allowed {
+        return approval;
+    }
+    match role_with(actor, Permission::EditDirectory) {
+        Some(role) if actor.organisation_id == owner_organisation => {
+            Decision::allow(role, "edits its own organisation's listing")
+        }
+        Some(_) => Decision::deny("not their organisation's listing nor their locality"),
+        None => Decision::deny("no role of theirs edits the directory"),
+    }
+}
+
+fn decide_listing_approval(actor: &Actor, locality: Option<&str>) -> Decision {
+    let Some(role) = role_with(actor, Permission::ApproveDirectory) else {
+        return Decision::deny("no role of theirs approves directory changes");
+    };
+    match locality {
+        Some(locality) if actor.localities.iter().any(|l| l == locality) => {
+            Decision::allow(role, "connects the listing's locality")
+        }
+        Some(_) => Decision::deny("the listing is in another locality"),
+        None => Decision::deny("city-wide listings are kept by their own organisation"),
     }
 }
 
@@ -335,6 +389,64 @@ mod tests {
         }
         let practitioner = actor(&[Practitioner], &[]);
         assert!(!decide(&practitioner, Action::Read, &Resource::Indicators).allowed);
+    }
+
+    #[test]
+    fn listings_belong_to_their_locality_connector_and_their_organisation() {
+        let connector = actor(&[CommunityConnector], &["ladywood"]);
+        let vcs = actor(&[VcsWorker], &[]);
+        let listing = |locality: &str, owner: Uuid| Resource::Listing {
+            locality: Some(locality.into()),
+            owner_organisation: owner,
+        };
+        let elsewhere = Uuid::now_v7();
+        // A connector edits any listing of their locality, whoever runs it, and approves there.
+        assert!(decide(&connector, Action::Update, &listing("ladywood", elsewhere)).allowed);
+        assert!(!decide(&connector, Action::Update, &listing("erdington", elsewhere)).allowed);
+        let approve = |a: &Actor, l: &str| {
+            decide(
+                a,
+                Action::Update,
+                &Resource::ListingApproval {
+                    locality: Some(l.into()),
+                },
+            )
+            .allowed
+        };
+        assert!(approve(&connector, "ladywood"));
+        assert!(!approve(&connector, "erdington"));
+        // A VCS worker edits only their own organisation's listings, anywhere, and approves none.
+        assert!(
+            decide(
+                &vcs,
+                Action::Update,
+                &listing("erdington", vcs.organisation_id)
+            )
+            .allowed
+        );
+        assert!(!decide(&vcs, Action::Update, &listing("ladywood", elsewhere)).allowed);
+        assert!(!approve(&vcs, "ladywood"));
+        // Everyone else: no.
+        for role in [
+            Administrator,
+            Practitioner,
+            LocalityLead,
+            Commissioner,
+            DataAnalyst,
+        ] {
+            let a = actor(&[role], &["ladywood"]);
+            assert!(
+                !decide(&a, Action::Update, &listing("ladywood", a.organisation_id)).allowed,
+                "{role}"
+            );
+            assert!(
+                !decide(&a, Action::List, &listing("ladywood", elsewhere)).allowed,
+                "{role}"
+            );
+            assert!(!approve(&a, "ladywood"), "{role}");
+        }
+        // Staff who keep the directory may list it.
+        assert!(decide(&vcs, Action::List, &listing("ladywood", elsewhere)).allowed);
     }
 
     /// Role x relationship to a request x action: every cell asserted.

@@ -4,5 +4,6 @@
 pub mod commands;
 pub mod demo;
 pub mod demo_cases;
+pub mod demo_directory;
 pub mod demo_outcomes;
 pub mod server;

@@ -64,6 +64,12 @@ enum Command {
     Link(commands::link::LinkArgs),
     /// Find records of the same people within one CSV file.
     Dedupe(commands::link::DedupeArgs),
+    /// Load directory data: postcodes, LSOA localities, Open Referral UK feeds, services CSV.
+    #[command(subcommand)]
+    Import(commands::import::ImportCommand),
+    /// Write directory data out: services as CSV.
+    #[command(subcommand)]
+    Export(commands::import::ExportCommand),
 }
 
 #[derive(Subcommand)]
@@ -145,6 +151,8 @@ async fn run_async(command: Command) -> Result<()> {
             Ok(())
         }
         Command::User(UserCommand::Add(args)) => add_user(args).await,
+        Command::Import(command) => commands::import::run(command).await,
+        Command::Export(command) => commands::import::run_export(command).await,
         Command::Token(TokenCommand::Add { email, db }) => {
             let db = server::open(&db.database).await?;
             let email = normalise_email(&email).context("that is not an email address")?;

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod cases;
 pub mod db;
+pub mod directory;
 pub mod gate;
 pub mod outcomes;
 pub mod secrets;

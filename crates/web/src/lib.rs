@@ -8,8 +8,11 @@ mod assets;
 mod audit;
 mod auth;
 mod cases;
+mod connector;
+mod directory;
 pub mod error;
 mod home;
+mod openreferral;
 mod outcomes;
 pub mod session;
 pub mod views;
@@ -64,8 +67,11 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::routes())
         .merge(audit::routes())
         .merge(api::routes())
-        .merge(outcomes::routes())
         .merge(cases::routes())
+        .merge(directory::routes())
+        .merge(openreferral::routes())
+        .merge(connector::routes())
+        .merge(outcomes::routes())
         .fallback(|| async { error::AppError::NotFound })
         .layer(middleware::from_fn(same_origin_writes))
         .layer(SetResponseHeaderLayer::overriding(

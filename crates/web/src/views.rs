@@ -37,7 +37,11 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
         Some(Permission::ManageOrganisations),
     ),
     ("/audit", "Audit log", Some(Permission::ReadAuditLog)),
-    ("/outcomes", "Outcomes", Some(Permission::SeeAggregates)),
+    (
+        "/directory/manage",
+        "Directory",
+        Some(Permission::EditDirectory),
+    ),
     (
         "/requests/new",
         "Requests",
@@ -45,6 +49,7 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
     ),
     ("/triage", "Triage", Some(Permission::TriageRequests)),
     ("/families", "Families", Some(Permission::WorkCases)),
+    ("/outcomes", "Outcomes", Some(Permission::SeeAggregates)),
 ];
 
 impl Layout {
@@ -145,12 +150,12 @@ pub fn task_for(permission: Permission) -> Task {
         EditDirectory => (
             "Directory listings",
             "Keep your services in the Local Offer directory true and current.",
-            None,
+            Some("/directory/manage"),
         ),
         ApproveDirectory => (
             "Review directory changes",
             "Approve changes to listings and merge duplicates in your locality.",
-            None,
+            Some("/directory/manage/duplicates"),
         ),
         AnswerReferrals => (
             "Referrals to your services",

@@ -1,4 +1,5 @@
 //! One module per command-line verb that is more than a line or two.
 //! Each exposes a clap `Args` struct and a `run` function; `main.rs` only dispatches.
+pub mod import;
 pub mod link;
 pub mod spc;

@@ -10,4 +10,5 @@ mod auth;
 mod browser;
 mod cases;
 mod cli;
+mod directory;
 mod outcomes;

@@ -1,0 +1,647 @@
+//! The Local Offer: the public directory of community support. No sign-in: search by words,
+//! need, age, cost, day, area and distance from a postcode; a page per service; a shortlist
+//! kept in a cookie (and shareable as a link) that a family can print or email to themselves.
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::views::{Layout, SelectOption, error_for};
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use earlyhelp_domain::directory::{self as rules, METRES_PER_MILE};
+use earlyhelp_domain::people::FieldError;
+use earlyhelp_storage::accounts;
+use earlyhelp_storage::directory::{self as store, Filter, ServiceRecord};
+use serde::{Deserialize, Serialize};
+use time::Date;
+use uuid::Uuid;
+
+pub const PER_PAGE: usize = 10;
+pub const SHORTLIST_COOKIE: &str = "eh_shortlist";
+const SHORTLIST_MAX: usize = 30;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/find-support", get(search))
+        .route("/find-support/services/{id}", get(service))
+        .route(
+            "/find-support/shortlist",
+            get(shortlist).post(change_shortlist),
+        )
+}
+
+/// The search form, exactly as typed (so a mistake can be shown back with its message).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub need: String,
+    #[serde(default)]
+    pub postcode: String,
+    #[serde(default)]
+    pub distance: String,
+    #[serde(default)]
+    pub age: String,
+    #[serde(default)]
+    pub free: String,
+    #[serde(default)]
+    pub day: String,
+    #[serde(default)]
+    pub locality: String,
+    #[serde(default)]
+    pub page: String,
+}
+
+/// One result as the list shows it.
+pub struct Card {
+    pub id: Uuid,
+    pub name: String,
+    pub provider: String,
+    pub summary: String,
+    pub distance: Option<String>,
+    pub stale: bool,
+    pub status_note: Option<String>,
+    pub checked: String,
+    pub when: String,
+    pub cost: String,
+    pub ages: String,
+    pub needs: Vec<String>,
+    pub place: String,
+}
+
+pub struct PageLink {
+    pub number: usize,
+    pub href: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "directory_search.html")]
+struct SearchPage {
+    layout: Layout,
+    errors: Vec<FieldError>,
+    query: SearchQuery,
+    needs: Vec<SelectOption>,
+    distances: Vec<SelectOption>,
+    days: Vec<SelectOption>,
+    localities: Vec<SelectOption>,
+    searched: bool,
+    total: usize,
+    cards: Vec<Card>,
+    from_place: Option<String>,
+    pages: Vec<PageLink>,
+    previous: Option<String>,
+    next: Option<String>,
+    shortlist_count: usize,
+}
+
+impl SearchPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        error_for(&self.errors, field)
+    }
+}
+
+fn public_layout() -> Layout {
+    Layout::anonymous(String::new())
+}
+
+pub fn format_date(date: Date) -> String {
+    format!("{} {} {}", date.day(), date.month(), date.year())
+}
+
+pub fn describe_ages(min: Option<i64>, max: Option<i64>) -> String {
+    match (min, max) {
+        (None | Some(0), None) => "All ages".into(),
+        (None | Some(0), Some(max)) => format!("Up to {max} years"),
+        (Some(min), None) => format!("{min} years and over"),
+        (Some(min), Some(max)) => format!("{min} to {max} years"),
+    }
+}
+
+pub fn describe_cost(service: &ServiceRecord) -> String {
+    if service.free {
+        "Free".into()
+    } else {
+        service
+            .fees_description
+            .clone()
+            .unwrap_or_else(|| "There is a charge".into())
+    }
+}
+
+pub fn describe_when(service: &ServiceRecord) -> String {
+    service
+        .schedules
+        .iter()
+        .map(|s| {
+            let days = rules::describe_days(&s.byday);
+            match (s.opens_at.is_empty(), s.closes_at.is_empty()) {
+                (false, false) => format!("{days}, {} to {}", s.opens_at, s.closes_at),
+                _ => days,
+            }
+        })
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn place_of(service: &ServiceRecord) -> String {
+    service
+        .locations
+        .first()
+        .map(|l| {
+            [
+                l.address_1.as_str(),
+                l.city.as_str(),
+                l.postcode.as_deref().unwrap_or(""),
+            ]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+fn status_note(service: &ServiceRecord) -> Option<String> {
+    match service.status.as_str() {
+        "active" => None,
+        "temporarily closed" => Some(
+            service
+                .alert
+                .clone()
+                .unwrap_or_else(|| "Temporarily closed".into()),
+        ),
+        other => Some(format!("This service is {other}")),
+    }
+}
+
+fn card(service: &ServiceRecord, distance: Option<f64>, today: Date) -> Card {
+    let summary: String = if service.description.chars().count() > 220 {
+        let cut: String = service.description.chars().take(217).collect();
+        format!("{}…", cut.trim_end())
+    } else {
+        service.description.clone()
+    };
+    Card {
+        id: service.id,
+        name: service.name.clone(),
+        provider: service.organization.name.clone(),
+        summary,
+        distance: distance.map(rules::describe_distance),
+        stale: service.is_stale(today),
+        status_note: status_note(service),
+        checked: service
+            .assured_date
+            .map(format_date)
+            .unwrap_or_else(|| "not yet".into()),
+        when: describe_when(service),
+        cost: describe_cost(service),
+        ages: describe_ages(service.minimum_age, service.maximum_age),
+        needs: service.terms.iter().map(|t| t.name.clone()).collect(),
+        place: place_of(service),
+    }
+}
+
+fn link_for(query: &SearchQuery, page: usize) -> String {
+    let mut q = query.clone();
+    q.page = page.to_string();
+    let pairs: Vec<(&str, &str)> = [
+        ("q", q.q.as_str()),
+        ("need", &q.need),
+        ("postcode", &q.postcode),
+        ("distance", &q.distance),
+        ("age", &q.age),
+        ("free", &q.free),
+        ("day", &q.day),
+        ("locality", &q.locality),
+        ("page", &q.page),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty())
+    .collect();
+    format!(
+        "/find-support?{}",
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    )
+}
+
+/// The filter a query asks for, with the place searched from, or the problems with it.
+pub async fn filter_for(
+    state: &AppState,
+    query: &SearchQuery,
+) -> Result<(Filter, Option<store::Place>, Vec<FieldError>), AppError> {
+    let mut errors = Vec::new();
+    let mut filter = Filter {
+        words: rules::search_words(&query.q),
+        ..Filter::default()
+    };
+    if !query.need.is_empty() {
+        match rules::need_id(&query.need) {
+            Some(id) => filter.term_id = Some(id),
+            None => errors.push(FieldError::new("need", "Choose a need from the list")),
+        }
+    }
+    if !query.age.trim().is_empty() {
+        match query.age.trim().parse::<i64>() {
+            Ok(age) if (0..=120).contains(&age) => filter.age = Some(age),
+            _ => errors.push(FieldError::new(
+                "age",
+                "Age must be a whole number of years, like 4",
+            )),
+        }
+    }
+    filter.free_only = query.free == "yes";
+    if !query.day.is_empty() {
+        match rules::parse_day(&query.day) {
+            Some(day) => filter.day = day.to_string(),
+            None => errors.push(FieldError::new("day", "Choose a day from the list")),
+        }
+    }
+    filter.locality = query.locality.trim().to_string();
+    let mut place = None;
+    if !query.postcode.trim().is_empty() {
+        match rules::normalise_postcode(&query.postcode) {
+            None => errors.push(FieldError::new(
+                "postcode",
+                "Enter a full postcode, like B23 6AB, or the first part, like B23",
+            )),
+            Some(postcode) => match store::locate(&state.db, &postcode).await? {
+                Some(found) => {
+                    filter.near = Some((found.latitude, found.longitude));
+                    place = Some(found);
+                }
+                None => errors.push(FieldError::new(
+                    "postcode",
+                    format!(
+                        "We do not know the postcode {}. Check it, or choose an area instead. \
+                         These results are not sorted by distance.",
+                        postcode.as_str()
+                    ),
+                )),
+            },
+        }
+    }
+    if !query.distance.is_empty() {
+        match query.distance.parse::<f64>() {
+            Ok(miles) if miles > 0.0 && miles <= 50.0 => {
+                if filter.near.is_some() {
+                    filter.within_metres = Some(miles * METRES_PER_MILE);
+                } else if query.postcode.trim().is_empty() {
+                    errors.push(FieldError::new(
+                        "postcode",
+                        "Enter a postcode to search within a distance",
+                    ));
+                }
+            }
+            _ => errors.push(FieldError::new(
+                "distance",
+                "Choose a distance from the list",
+            )),
+        }
+    }
+    Ok((filter, place, errors))
+}
+
+async fn search(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(query): Query<SearchQuery>,
+) -> Result<Response, AppError> {
+    let searched = [
+        &query.q,
+        &query.need,
+        &query.postcode,
+        &query.age,
+        &query.free,
+        &query.day,
+        &query.locality,
+        &query.distance,
+    ]
+    .iter()
+    .any(|v| !v.is_empty());
+    let (filter, place, errors) = filter_for(&state, &query).await?;
+    let today = store::today();
+    let localities = accounts::list_localities(&state.db).await?;
+    let (hits, cards, pages, previous, next) = if searched {
+        let hits = store::search(&state.db, &filter, today).await?;
+        let requested = query.page.parse::<usize>().unwrap_or(1);
+        let (total_pages, page) = rules::paging(hits.len(), requested, PER_PAGE);
+        let mut cards = Vec::new();
+        for hit in hits.iter().skip((page - 1) * PER_PAGE).take(PER_PAGE) {
+            if let Some(service) = store::load_service(&state.db, hit.id).await? {
+                cards.push(card(&service, hit.distance, today));
+            }
+        }
+        let first = page.saturating_sub(2).max(1);
+        let last = (page + 2).min(total_pages);
+        let pages: Vec<PageLink> = (first..=last)
+            .filter(|_| total_pages > 1)
+            .map(|n| PageLink {
+                number: n,
+                href: link_for(&query, n),
+                current: n == page,
+            })
+            .collect();
+        let previous = (page > 1).then(|| link_for(&query, page - 1));
+        let next = (page < total_pages).then(|| link_for(&query, page + 1));
+        (hits.len(), cards, pages, previous, next)
+    } else {
+        (0, Vec::new(), Vec::new(), None, None)
+    };
+    let mut needs = vec![SelectOption::new("", "Any need", query.need.is_empty())];
+    needs.extend(
+        rules::NEEDS
+            .iter()
+            .filter(|n| n.parent.is_some())
+            .map(|n| SelectOption::new(n.code, n.name, query.need == n.code)),
+    );
+    let distances = [
+        ("", "Any distance"),
+        ("1", "Within 1 mile"),
+        ("3", "Within 3 miles"),
+        ("5", "Within 5 miles"),
+        ("10", "Within 10 miles"),
+    ]
+    .iter()
+    .map(|(v, l)| SelectOption::new(*v, *l, query.distance == *v))
+    .collect();
+    let wanted_day = rules::parse_day(&query.day).unwrap_or("");
+    let mut days = vec![SelectOption::new("", "Any day", query.day.is_empty())];
+    days.extend(
+        rules::DAYS
+            .iter()
+            .map(|(code, name)| SelectOption::new(*code, *name, wanted_day == *code)),
+    );
+    let mut locality_options = vec![SelectOption::new(
+        "",
+        "Anywhere in the city",
+        query.locality.is_empty(),
+    )];
+    locality_options.extend(
+        localities
+            .iter()
+            .map(|l| SelectOption::new(l.slug.clone(), l.name.clone(), query.locality == l.slug)),
+    );
+    let from_place = place.map(|p| p.postcode);
+    let page = SearchPage {
+        layout: public_layout(),
+        errors,
+        query,
+        needs,
+        distances,
+        days,
+        localities: locality_options,
+        searched,
+        total: hits,
+        cards,
+        from_place,
+        pages,
+        previous,
+        next,
+        shortlist_count: shortlist_ids(&jar).len(),
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "directory_service.html")]
+struct ServicePage {
+    layout: Layout,
+    card: Card,
+    description: String,
+    url: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    contacts: Vec<String>,
+    languages: String,
+    accessibility: String,
+    review_by: String,
+    locality: String,
+    on_shortlist: bool,
+    tel: String,
+    needs: String,
+}
+
+async fn service(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    let service = store::load_service(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if let Some(kept) = service.merged_into {
+        return Ok(Redirect::permanent(&format!("/find-support/services/{kept}")).into_response());
+    }
+    let today = store::today();
+    let localities = accounts::list_localities(&state.db).await?;
+    let locality = service
+        .locality_slug
+        .as_ref()
+        .and_then(|slug| localities.iter().find(|l| &l.slug == slug))
+        .map(|l| l.name.clone())
+        .unwrap_or_else(|| "The whole city".into());
+    let contacts = service
+        .detail
+        .contacts
+        .iter()
+        .map(|c| {
+            [c.name.clone(), c.title.clone()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .filter(|s| !s.is_empty())
+        .collect();
+    let languages = service
+        .detail
+        .languages
+        .iter()
+        .filter_map(|l| l.name.clone())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let accessibility = service
+        .locations
+        .iter()
+        .map(|l| l.accessibility.clone())
+        .filter(|a| !a.is_empty())
+        .collect::<Vec<_>>()
+        .join(". ");
+    let on_shortlist = shortlist_ids(&jar).contains(&id);
+    let page = ServicePage {
+        layout: public_layout(),
+        card: card(&service, None, today),
+        description: service.description.clone(),
+        url: service.url.clone(),
+        email: service.email.clone(),
+        phone: service.phone.clone(),
+        contacts,
+        languages,
+        accessibility,
+        review_by: format_date(service.review_by),
+        locality,
+        on_shortlist,
+        tel: service
+            .phone
+            .as_deref()
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '+')
+            .collect(),
+        needs: service
+            .terms
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+fn parse_ids(raw: &str) -> Vec<Uuid> {
+    let mut ids: Vec<Uuid> = Vec::new();
+    for id in raw
+        .split([',', ' ', '.'])
+        .filter_map(|s| Uuid::parse_str(s.trim()).ok())
+    {
+        if !ids.contains(&id) && ids.len() < SHORTLIST_MAX {
+            ids.push(id);
+        }
+    }
+    ids
+}
+
+pub fn shortlist_ids(jar: &CookieJar) -> Vec<Uuid> {
+    jar.get(SHORTLIST_COOKIE)
+        .map(|c| parse_ids(c.value()))
+        .unwrap_or_default()
+}
+
+#[derive(Deserialize)]
+struct ShortlistQuery {
+    #[serde(default)]
+    ids: String,
+}
+
+#[derive(Template)]
+#[template(path = "directory_shortlist.html")]
+struct ShortlistPage {
+    layout: Layout,
+    cards: Vec<Card>,
+    share_link: String,
+    mailto: String,
+    shared: bool,
+}
+
+async fn shortlist(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Query(query): Query<ShortlistQuery>,
+) -> Result<Response, AppError> {
+    let shared = !query.ids.is_empty();
+    let ids = if shared {
+        parse_ids(&query.ids)
+    } else {
+        shortlist_ids(&jar)
+    };
+    let today = store::today();
+    let mut cards = Vec::new();
+    for id in &ids {
+        if let Some(service) = store::load_service(&state.db, *id).await? {
+            cards.push(card(&service, None, today));
+        }
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = if state.config.secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
+    let list = ids
+        .iter()
+        .map(Uuid::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let share_link = format!("{scheme}://{host}/find-support/shortlist?ids={list}");
+    let mut body = String::from("The services I saved:\n\n");
+    for card in &cards {
+        body.push_str(&format!("{} ({})\n", card.name, card.provider));
+    }
+    body.push_str(&format!("\nSee them all: {share_link}\n"));
+    let mailto = format!(
+        "mailto:?{}",
+        serde_urlencoded::to_string([("subject", "My shortlist of support"), ("body", &body)])
+            .unwrap_or_default()
+            .replace('+', "%20")
+    );
+    let page = ShortlistPage {
+        layout: public_layout(),
+        cards,
+        share_link,
+        mailto,
+        shared,
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+#[derive(Deserialize)]
+struct ShortlistForm {
+    id: Uuid,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// Adds to or removes from the shortlist cookie. It holds only public ids, so there is no
+/// session or CSRF token; the same-origin check of every write still applies.
+async fn change_shortlist(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(form): Form<ShortlistForm>,
+) -> Result<Response, AppError> {
+    let mut ids = shortlist_ids(&jar);
+    if form.action == "remove" {
+        ids.retain(|id| *id != form.id);
+    } else if !ids.contains(&form.id) {
+        if store::load_service_brief(&state.db, form.id)
+            .await?
+            .is_none()
+        {
+            return Err(AppError::NotFound);
+        }
+        ids.push(form.id);
+        ids.truncate(SHORTLIST_MAX);
+    }
+    let value = ids
+        .iter()
+        .map(Uuid::to_string)
+        .collect::<Vec<_>>()
+        .join(".");
+    let cookie = Cookie::build((SHORTLIST_COOKIE, value))
+        .http_only(true)
+        .secure(state.config.secure_cookies)
+        .same_site(SameSite::Lax)
+        .path("/find-support")
+        .max_age(time::Duration::days(90))
+        .build();
+    let back = if form.back.starts_with("/find-support") && !form.back.contains("//") {
+        form.back
+    } else {
+        "/find-support/shortlist".into()
+    };
+    Ok((jar.add(cookie), Redirect::to(&back)).into_response())
+}
