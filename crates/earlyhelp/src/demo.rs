@@ -110,17 +110,16 @@ pub async fn load(db: &Db) -> Result<Vec<(String, &'static str)>> {
 
     // Hash the shared demo password once; argon2 is slow on purpose.
     let password_hash = hash_password(PASSWORD);
-    let ladywood = localities
-        .iter()
-        .find(|l| l.slug == "ladywood")
-        .context("the demo needs Ladywood")?;
-    let ladywood_lead = LEAD_ORGANISATIONS[localities
+    let ladywood_index = localities
         .iter()
         .position(|l| l.slug == "ladywood")
-        .unwrap_or(0)];
+        .context("the demo needs Ladywood")?;
+    let ladywood = &localities[ladywood_index];
+    let ladywood_lead = LEAD_ORGANISATIONS[ladywood_index % LEAD_ORGANISATIONS.len()];
+    // The first local organisation of each locality is its primary school (see the loop above).
     let school = format!(
         "{} Primary School, {}",
-        STREETS[2 % STREETS.len()],
+        STREETS[ladywood_index % STREETS.len()],
         ladywood.name
     );
     let people: &[(&str, &str, &str, Role, bool)] = &[
@@ -202,9 +201,6 @@ pub async fn load(db: &Db) -> Result<Vec<(String, &'static str)>> {
         sign_ins.push((email.to_string(), role.label()));
     }
     authorised.tx.commit().await?;
-    crate::demo_cases::load(db).await?;
-    crate::demo_directory::load(db).await?;
-    crate::demo_outcomes::load(db).await?;
     Ok(sign_ins)
 }
 
