@@ -4,6 +4,8 @@
 
 use crate::helpers::*;
 use crate::on_both_backends;
+
+const CONNECTOR: &str = "connector.ladywood@earlyhelp.test";
 use serde_json::Value;
 use std::collections::HashSet;
 
@@ -12,6 +14,9 @@ on_both_backends!(
     an_unknown_postcode_gets_a_clear_message,
     oruk_responses_validate_against_the_schemas,
     each_oruk_parameter_really_filters,
+    a_connector_approves_a_vcs_edit_and_merges_duplicates,
+    an_oruk_feed_imports_once_and_updates_on_reimport,
+    services_round_trip_through_csv,
 );
 
 async fn get_json(client: &reqwest::Client, url: &str) -> Value {
@@ -648,4 +653,514 @@ async fn each_oruk_parameter_really_filters(backend: Backend) {
         sals["total_items"].as_u64().unwrap() as usize,
         food_ids.len()
     );
+}
+
+// ------------------------------------------------------------------------------------------
+// The connector's workspace
+
+async fn uuids(app: &TestApp, sql: &'static str) -> Vec<uuid::Uuid> {
+    match &app.db {
+        earlyhelp_storage::Db::Sqlite(pool) => {
+            sqlx::query_scalar(sql).fetch_all(pool).await.unwrap()
+        }
+        earlyhelp_storage::Db::Postgres(pool) => {
+            sqlx::query_scalar(sql).fetch_all(pool).await.unwrap()
+        }
+    }
+}
+
+/// The value of the hidden field `name` in the first form after `marker`.
+fn hidden_after(html: &str, marker: &str, name: &str) -> String {
+    let rest = &html[html.find(marker).expect("marker on the page")..];
+    let key = format!("name=\"{name}\" value=\"");
+    let start = rest.find(&key).expect("hidden field") + key.len();
+    rest[start..].split('"').next().unwrap().to_string()
+}
+
+async fn a_connector_approves_a_vcs_edit_and_merges_duplicates(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let own = uuids(&app, "SELECT s.id FROM directory_services s JOIN organisations o ON o.id = s.owner_organisation_id \
+         WHERE o.name = 'Voluntary Sector Council' AND s.locality_slug = 'ladywood' AND s.merged_into IS NULL ORDER BY s.name").await;
+    let others = uuids(&app, "SELECT s.id FROM directory_services s JOIN organisations o ON o.id = s.owner_organisation_id \
+         WHERE o.name <> 'Voluntary Sector Council' AND s.locality_slug = 'ladywood' ORDER BY s.name").await;
+    assert!(!own.is_empty() && !others.is_empty());
+    let (listing, not_theirs) = (own[0], others[0]);
+
+    // A VCS worker edits their own organisation's listing: it waits for approval.
+    let vcs = app.sign_in(VCS_WORKER).await;
+    let form_page = vcs
+        .get(&app, &format!("/directory/manage/services/{listing}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(form_page.contains("Send for approval"));
+    let name = form_page
+        .split("id=\"name\" name=\"name\" type=\"text\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let edit = |phone: &str, csrf: &str| {
+        vec![
+            ("csrf_token", csrf.to_string()),
+            ("name", name.replace("&#39;", "'").replace("&amp;", "&")),
+            (
+                "description",
+                "Open to every family in the area.".to_string(),
+            ),
+            ("status", "active".to_string()),
+            ("phone", phone.to_string()),
+            ("free", "yes".to_string()),
+        ]
+    };
+    let response = vcs
+        .post(
+            &app,
+            &format!("/directory/manage/services/{listing}"),
+            &edit("0121 496 0555", &vcs.csrf),
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        response.headers()["location"],
+        "/directory/manage?done=pending"
+    );
+    let public = client();
+    let page = get_text(
+        &public,
+        &app.url(&format!("/find-support/services/{listing}")),
+    )
+    .await;
+    assert!(
+        !page.contains("0121 496 0555"),
+        "not public before approval"
+    );
+    // Not another organisation's listing, and not without the form's token.
+    let refused = vcs
+        .post(
+            &app,
+            &format!("/directory/manage/services/{not_theirs}"),
+            &edit("0121 496 0666", &vcs.csrf),
+        )
+        .await;
+    assert_eq!(refused.status(), 403);
+    let forged = vcs
+        .post(
+            &app,
+            &format!("/directory/manage/services/{listing}"),
+            &edit("0121 496 0777", "forged"),
+        )
+        .await;
+    assert_eq!(forged.status(), 403);
+    // Nor approve anything.
+    let workspace = vcs
+        .get(&app, "/directory/manage")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!workspace.contains("/approve"));
+
+    // The connector sees it waiting and approves it.
+    let connector = app.sign_in(CONNECTOR).await;
+    let workspace = connector
+        .get(&app, "/directory/manage")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(workspace.contains("Changes waiting for your approval"));
+    let waiting = workspace
+        .split("Changes waiting for your approval")
+        .nth(1)
+        .unwrap()
+        .split("</table>")
+        .next()
+        .unwrap();
+    assert!(
+        waiting.contains("phone") && waiting.contains(VCS_WORKER),
+        "{waiting}"
+    );
+    assert!(workspace.contains("Due for review"));
+    let change = workspace
+        .split("/directory/manage/changes/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let response = connector
+        .post(
+            &app,
+            &format!("/directory/manage/changes/{change}/approve"),
+            &[("csrf_token", &connector.csrf)],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let page = get_text(
+        &public,
+        &app.url(&format!("/find-support/services/{listing}")),
+    )
+    .await;
+    assert!(page.contains("0121 496 0555"), "public after approval");
+    // Approving twice is refused; the history says who did what.
+    let again = connector
+        .post(
+            &app,
+            &format!("/directory/manage/changes/{change}/approve"),
+            &[("csrf_token", &connector.csrf)],
+        )
+        .await;
+    assert_eq!(again.status(), 422);
+    let history = connector
+        .get(&app, &format!("/directory/manage/services/{listing}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(history.contains(VCS_WORKER));
+    assert!(history.contains(&format!("approved by {CONNECTOR}")));
+    // Every step went through the gate and into the audit log.
+    let audit = app.audit_of(&format!("listing:{listing}")).await;
+    assert!(
+        audit
+            .iter()
+            .any(|(actor, action, outcome)| actor == VCS_WORKER
+                && action == "update"
+                && outcome == "allowed")
+    );
+    assert!(
+        audit
+            .iter()
+            .any(|(actor, _, outcome)| actor == CONNECTOR && outcome == "allowed")
+    );
+    let refused_audit = app.audit_of(&format!("listing:{not_theirs}")).await;
+    assert!(
+        refused_audit
+            .iter()
+            .any(|(actor, _, outcome)| actor == VCS_WORKER && outcome == "denied")
+    );
+
+    // A connector marks a stale listing checked: it leaves the stale ones.
+    let stale = uuids(&app, "SELECT id FROM directory_services WHERE locality_slug = 'ladywood' AND merged_into IS NULL ORDER BY review_by LIMIT 1").await[0];
+    let response = connector
+        .post(
+            &app,
+            &format!("/directory/manage/services/{stale}/verify"),
+            &[("csrf_token", &connector.csrf)],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let page = get_text(
+        &public,
+        &app.url(&format!("/find-support/services/{stale}")),
+    )
+    .await;
+    assert!(!page.contains("Nobody has checked this listing"));
+
+    // Duplicates: the demo's twins are flagged; merging folds one into the other.
+    let duplicates = connector
+        .get(&app, "/directory/manage/duplicates")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(duplicates.contains("alike"), "twins are flagged");
+    let keep = hidden_after(&duplicates, "action=\"/directory/manage/merge\"", "keep");
+    let twin = hidden_after(
+        &duplicates,
+        "action=\"/directory/manage/merge\"",
+        "duplicate",
+    );
+    let response = connector
+        .post(
+            &app,
+            "/directory/manage/merge",
+            &[
+                ("csrf_token", connector.csrf.as_str()),
+                ("keep", &keep),
+                ("duplicate", &twin),
+                ("decision", "merge"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let gone = public
+        .get(app.url(&format!("/find-support/services/{twin}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 308);
+    assert_eq!(
+        gone.headers()["location"],
+        format!("/find-support/services/{keep}")
+    );
+    let twin_oruk = full_service(&app, &public, &twin).await;
+    assert_eq!(twin_oruk["status"], "defunct");
+    let after = connector
+        .get(&app, "/directory/manage/duplicates")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !after.contains(&twin),
+        "the merged pair is no longer flagged"
+    );
+    let search = get_text(&public, &app.url("/find-support?locality=ladywood&page=1")).await;
+    assert!(!search.contains(&twin));
+    // The spreadsheet of the locality downloads.
+    let csv = connector.get(&app, "/directory/manage/export.csv").await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.unwrap();
+    assert!(csv.starts_with("id,name,organization,"));
+    assert!(!csv.contains(&twin));
+    // Someone without the directory in their roles cannot open the workspace.
+    let practitioner = app.sign_in(PRACTITIONER).await;
+    assert_eq!(
+        practitioner.get(&app, "/directory/manage").await.status(),
+        403
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// Imports and exports
+
+async fn an_oruk_feed_imports_once_and_updates_on_reimport(backend: Backend) {
+    let source = spawn_app(backend).await;
+    let target = spawn_app(backend).await;
+    let before = earlyhelp_storage::directory::count_services(&target.db)
+        .await
+        .unwrap();
+    let feed = source.url("/openreferral/");
+    let report = earlyhelp::commands::import::import_oruk(&target.db, &feed, None, None)
+        .await
+        .unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let published =
+        get_json(&client(), &source.url("/openreferral/services?per_page=1")).await["total_items"]
+            .as_u64()
+            .unwrap() as usize;
+    assert_eq!(report.added, published);
+    let after = earlyhelp_storage::directory::count_services(&target.db)
+        .await
+        .unwrap();
+    assert_eq!(after - before, published as i64);
+    // Again: the same services are updated, not duplicated.
+    let again = earlyhelp::commands::import::import_oruk(&target.db, &feed, None, None)
+        .await
+        .unwrap();
+    assert_eq!((again.added, again.updated), (0, published));
+    assert_eq!(
+        earlyhelp_storage::directory::count_services(&target.db)
+            .await
+            .unwrap(),
+        after
+    );
+    // modified_after asks only for what changed.
+    let none = earlyhelp::commands::import::import_oruk(
+        &target.db,
+        &feed,
+        Some("2999-01-01T00:00:00Z"),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!((none.added, none.updated), (0, 0));
+    // What came in is searchable and placed: food in Erdington, from the other directory.
+    let imported = get_json(
+        &client(),
+        &target.url("/openreferral/services?postcode=B23&search=food&per_page=500"),
+    )
+    .await;
+    assert!(imported["total_items"].as_u64().unwrap() >= 4);
+    // A file with bad services: each reported, the good one loaded.
+    let dir = std::env::temp_dir().join(format!("oruk-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("feed.json");
+    let good = full_service(
+        &source,
+        &client(),
+        &all_ids(&source, &client(), "").await[0],
+    )
+    .await;
+    let mut renamed = good.clone();
+    renamed["id"] = "9f0b8f9c-0000-4000-8000-000000000001".into();
+    let mut nameless = good.clone();
+    nameless["id"] = "9f0b8f9c-0000-4000-8000-000000000002".into();
+    nameless.as_object_mut().unwrap().remove("name");
+    let mut odd = good.clone();
+    odd["id"] = "9f0b8f9c-0000-4000-8000-000000000003".into();
+    odd["status"] = "open".into();
+    std::fs::write(
+        &file,
+        serde_json::to_string(
+            &serde_json::json!({"contents": [renamed, nameless, odd], "total_pages": 1}),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let report =
+        earlyhelp::commands::import::import_oruk(&target.db, file.to_str().unwrap(), None, None)
+            .await
+            .unwrap();
+    assert_eq!(report.added, 1);
+    assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
+    assert!(report.problems[0].contains("name: missing"));
+    assert!(report.problems[1].contains("status"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+async fn services_round_trip_through_csv(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let csv = earlyhelp::commands::import::export_services_csv(&app.db, "ladywood")
+        .await
+        .unwrap();
+    let rows = String::from_utf8(csv.clone()).unwrap().lines().count() - 1;
+    assert!(rows >= 40);
+    let before = earlyhelp_storage::directory::count_services(&app.db)
+        .await
+        .unwrap();
+    let report = earlyhelp::commands::import::import_services_csv(&app.db, &csv, None)
+        .await
+        .unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!((report.added, report.updated), (0, rows));
+    assert_eq!(
+        earlyhelp_storage::directory::count_services(&app.db)
+            .await
+            .unwrap(),
+        before
+    );
+    // Re-exported, it is the same spreadsheet.
+    assert_eq!(
+        earlyhelp::commands::import::export_services_csv(&app.db, "ladywood")
+            .await
+            .unwrap(),
+        csv
+    );
+
+    let sheet = "name,organization,locality,postcode,minimum_age,maximum_age,free,days,opens_at,closes_at,needs\n\
+        Saturday Food Share,Ladywood Community Trust,ladywood,B16 1AB,,,yes,SA,10:00,12:00,food\n\
+        Broken Row,Someone,nowhere,B16 XYZ,old,5,maybe,Funday,25:00,,snacks\n";
+    let report = earlyhelp::commands::import::import_services_csv(&app.db, sheet.as_bytes(), None)
+        .await
+        .unwrap();
+    assert_eq!(report.added, 1);
+    for field in [
+        "locality",
+        "postcode",
+        "minimum_age",
+        "free",
+        "days",
+        "opens_at",
+        "needs",
+    ] {
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| p.starts_with(&format!("row 3, {field}:"))),
+            "{field}: {:?}",
+            report.problems
+        );
+    }
+    assert!(report.problems.iter().all(|p| p.starts_with("row 3")));
+    let found = get_json(
+        &client(),
+        &app.url("/openreferral/services?search=food+share"),
+    )
+    .await;
+    assert_eq!(found["total_items"], 1);
+}
+
+// ------------------------------------------------------------------------------------------
+// In a browser
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_family_finds_food_near_them_and_shortlists_it() {
+    use thirtyfour::prelude::*;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await;
+    let driver = &browser.driver;
+    driver.goto(app.url("/sign-in")).await.unwrap();
+    browser.click(By::LinkText("Find support")).await;
+    let violations = browser.accessibility_violations().await;
+    assert!(violations.is_empty(), "search page: {violations:#?}");
+    browser.fill(By::Id("postcode"), "B23").await;
+    browser.click(By::Css("#need option[value='food']")).await;
+    browser.click(By::Css("#day option[value='SA']")).await;
+    browser
+        .click(By::Css("form[role=search] button[type=submit]"))
+        .await;
+    let heading = driver
+        .find(By::Id("results-heading"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(heading.contains("nearest to B23 first"), "{heading}");
+    let violations = browser.accessibility_violations().await;
+    assert!(violations.is_empty(), "results page: {violations:#?}");
+    browser.screenshot("directory-results").await;
+    let first = driver.find(By::Css(".eh-result h3 a")).await.unwrap();
+    let name = first.text().await.unwrap();
+    first.click().await.unwrap();
+    assert_eq!(
+        driver
+            .find(By::Tag("h1"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        name
+    );
+    let violations = browser.accessibility_violations().await;
+    assert!(violations.is_empty(), "service page: {violations:#?}");
+    browser.screenshot("directory-service").await;
+    browser
+        .click(By::XPath("//button[normalize-space(.)='Add to shortlist']"))
+        .await;
+    driver
+        .find(By::XPath("//p[contains(., 'on your shortlist')]"))
+        .await
+        .unwrap();
+    browser.click(By::LinkText("your shortlist")).await;
+    let list = driver
+        .find(By::Css(".eh-results"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains(&name));
+    let print = driver.find(By::Css("[data-eh-print]")).await.unwrap();
+    assert!(
+        print.is_displayed().await.unwrap(),
+        "the print button shows when scripts run"
+    );
+    let mailto = driver
+        .find(By::LinkText("Email this list to yourself"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        mailto.starts_with("mailto:?subject=") && mailto.contains("shortlist%3Fids%3D"),
+        "{mailto}"
+    );
+    let violations = browser.accessibility_violations().await;
+    assert!(violations.is_empty(), "shortlist: {violations:#?}");
+    browser.screenshot("directory-shortlist").await;
+    browser.quit().await;
 }
