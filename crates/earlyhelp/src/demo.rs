@@ -201,6 +201,7 @@ pub async fn load(db: &Db) -> Result<Vec<(String, &'static str)>> {
         sign_ins.push((email.to_string(), role.label()));
     }
     authorised.tx.commit().await?;
+    crate::demo_cases::load(db).await?;
     Ok(sign_ins)
 }
 
