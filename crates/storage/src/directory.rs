@@ -856,6 +856,147 @@ pub async fn load_service(db: &Db, id: Uuid) -> Result<Option<ServiceRecord>, St
     Ok(Some(service))
 }
 
+macro_rules! ten_ids {
+    () => {
+        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    };
+}
+
+/// Binds up to ten ids (padding with the nil id, which no record has).
+macro_rules! bind_ten {
+    ($query:expr, $ids:expr) => {{
+        let mut query = $query;
+        for i in 0..10 {
+            query = query.bind($ids.get(i).copied().unwrap_or(Uuid::nil()));
+        }
+        query
+    }};
+}
+
+fn record_of(row: ServiceDbRow, organization: OrganizationRecord) -> ServiceRecord {
+    ServiceRecord {
+        id: row.id,
+        organization,
+        name: row.name,
+        description: row.description,
+        url: row.url,
+        email: row.email,
+        phone: row.phone,
+        status: row.status,
+        minimum_age: row.minimum_age,
+        maximum_age: row.maximum_age,
+        free: row.free,
+        fees_description: row.fees_description,
+        alert: row.alert,
+        locality_slug: row.locality_slug,
+        owner_organisation_id: row.owner_organisation_id,
+        review_by: row.review_by,
+        assured_date: row.assured_date,
+        assurer_email: row.assurer_email,
+        last_modified_micros: row.last_modified_micros,
+        merged_into: row.merged_into,
+        detail: serde_json::from_str(&row.detail).unwrap_or_default(),
+        source: row.source,
+        source_id: row.source_id,
+        fetched_micros: row.fetched_micros,
+        locations: Vec::new(),
+        schedules: Vec::new(),
+        terms: Vec::new(),
+    }
+}
+
+/// Several services at once, in the order asked, ten to a query: with their lists when
+/// `full`, else only their own rows and providers (enough for a list of results).
+pub async fn load_services(
+    db: &Db,
+    ids: &[Uuid],
+    full: bool,
+) -> Result<Vec<ServiceRecord>, StorageError> {
+    #[derive(sqlx::FromRow)]
+    struct Keyed<T> {
+        service_id: Uuid,
+        #[sqlx(flatten)]
+        record: T,
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(10) {
+        let rows: Vec<ServiceDbRow> = on_pool!(db, pool => {
+            bind_ten!(sqlx::query_as(concat!("SELECT ", service_columns!(), " FROM directory_services WHERE id IN ", ten_ids!())), chunk)
+                .fetch_all(pool)
+                .await?
+        });
+        let orgs: Vec<OrganizationRecord> = on_pool!(db, pool => {
+            bind_ten!(sqlx::query_as(concat!(
+                "SELECT ", organization_columns!(), " FROM directory_organizations WHERE id IN \
+                 (SELECT organization_id FROM directory_services WHERE id IN ", ten_ids!(), ")"
+            )), chunk)
+            .fetch_all(pool)
+            .await?
+        });
+        let mut records: Vec<ServiceRecord> = rows
+            .into_iter()
+            .map(|row| {
+                let org = orgs
+                    .iter()
+                    .find(|o| o.id == row.organization_id)
+                    .cloned()
+                    .unwrap_or_default();
+                record_of(row, org)
+            })
+            .collect();
+        if full {
+            let locations: Vec<Keyed<LocationRecord>> = on_pool!(db, pool => {
+                bind_ten!(sqlx::query_as(concat!(
+                    "SELECT service_id, ", location_columns!(), " FROM service_locations WHERE service_id IN ",
+                    ten_ids!(), " ORDER BY id"
+                )), chunk)
+                .fetch_all(pool)
+                .await?
+            });
+            let schedules: Vec<Keyed<ScheduleRecord>> = on_pool!(db, pool => {
+                bind_ten!(sqlx::query_as(concat!(
+                    "SELECT service_id, id, freq, byday, opens_at, closes_at, description FROM service_schedules \
+                     WHERE service_id IN ", ten_ids!(), " ORDER BY opens_at, id"
+                )), chunk)
+                .fetch_all(pool)
+                .await?
+            });
+            let terms: Vec<Keyed<TermRecord>> = on_pool!(db, pool => {
+                bind_ten!(sqlx::query_as(concat!(
+                    "SELECT st.service_id, t.id, t.taxonomy_id, t.code, t.name, t.description, t.parent_id \
+                     FROM service_terms st JOIN taxonomy_terms t ON t.id = st.term_id \
+                     WHERE st.service_id IN ", ten_ids!(), " ORDER BY t.position, t.name"
+                )), chunk)
+                .fetch_all(pool)
+                .await?
+            });
+            for record in &mut records {
+                record.locations = locations
+                    .iter()
+                    .filter(|l| l.service_id == record.id)
+                    .map(|l| l.record.clone())
+                    .collect();
+                record.schedules = schedules
+                    .iter()
+                    .filter(|l| l.service_id == record.id)
+                    .map(|l| l.record.clone())
+                    .collect();
+                record.terms = terms
+                    .iter()
+                    .filter(|l| l.service_id == record.id)
+                    .map(|l| l.record.clone())
+                    .collect();
+            }
+        }
+        for id in chunk {
+            if let Some(i) = records.iter().position(|r| r.id == *id) {
+                out.push(records.swap_remove(i));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The service at a location: (service id) for a service_at_location id.
 pub async fn service_of_location(db: &Db, id: Uuid) -> Result<Option<Uuid>, StorageError> {
     Ok(on_pool!(db, pool => {

@@ -334,12 +334,23 @@ async fn search(
         let hits = store::search(&state.db, &filter, today).await?;
         let requested = query.page.parse::<usize>().unwrap_or(1);
         let (total_pages, page) = rules::paging(hits.len(), requested, PER_PAGE);
-        let mut cards = Vec::new();
-        for hit in hits.iter().skip((page - 1) * PER_PAGE).take(PER_PAGE) {
-            if let Some(service) = store::load_service(&state.db, hit.id).await? {
-                cards.push(card(&service, hit.distance, today));
-            }
-        }
+        let shown: Vec<&store::Hit> = hits
+            .iter()
+            .skip((page - 1) * PER_PAGE)
+            .take(PER_PAGE)
+            .collect();
+        let ids: Vec<Uuid> = shown.iter().map(|h| h.id).collect();
+        let cards = store::load_services(&state.db, &ids, true)
+            .await?
+            .iter()
+            .map(|service| {
+                let distance = shown
+                    .iter()
+                    .find(|h| h.id == service.id)
+                    .and_then(|h| h.distance);
+                card(service, distance, today)
+            })
+            .collect();
         let first = page.saturating_sub(2).max(1);
         let last = (page + 2).min(total_pages);
         let pages: Vec<PageLink> = (first..=last)

@@ -418,13 +418,18 @@ async fn services(
 ) -> Result<Json<oruk::Page<oruk::Service>>, ApiError> {
     let (filter, page, per_page) = filter_of(&state, &query).await?;
     let hits = store::search(&state.db, &filter, store::today()).await?;
-    let mut contents = Vec::new();
     let start = ((page - 1) * per_page) as usize;
-    for hit in hits.iter().skip(start).take(per_page as usize) {
-        if let Some(service) = store::load_service_brief(&state.db, hit.id).await? {
-            contents.push(service_brief(&service));
-        }
-    }
+    let ids: Vec<Uuid> = hits
+        .iter()
+        .skip(start)
+        .take(per_page as usize)
+        .map(|h| h.id)
+        .collect();
+    let contents = store::load_services(&state.db, &ids, false)
+        .await?
+        .iter()
+        .map(service_brief)
+        .collect();
     Ok(Json(oruk::Page::new(
         contents,
         hits.len() as u64,
