@@ -155,13 +155,18 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
         Resource::Family(involvement) => decide_family(actor, involvement),
         Resource::SupportRequest { locality } => decide_request(actor, action, locality.as_deref()),
         Resource::FamilyKnownTo => match action {
-            Action::List | Action::Read => match role_with(actor, Permission::WorkCases)
-                .or_else(|| role_with(actor, Permission::RequestSupport))
-            {
-                Some(role) => Decision::allow(role, "works with families: may see who is involved"),
-                None => Decision::deny("no role of theirs works with families"),
-            },
-            Action::Create | Action::Update => Decision::deny("the known-to view is read-only"),
+            // Create: ask the lead practitioner to join the team around the family.
+            Action::List | Action::Read | Action::Create => {
+                match role_with(actor, Permission::WorkCases)
+                    .or_else(|| role_with(actor, Permission::RequestSupport))
+                {
+                    Some(role) => {
+                        Decision::allow(role, "works with families: may see who is involved")
+                    }
+                    None => Decision::deny("no role of theirs works with families"),
+                }
+            }
+            Action::Update => Decision::deny("the known-to view is read-only"),
         },
         Resource::Caseload => allow_if(actor, Permission::WorkCases, "holds family cases"),
         Resource::Listing {
@@ -486,21 +491,22 @@ mod tests {
     /// Who gets the name-only "known to" view and a caseload: staff who work with families.
     #[test]
     fn known_to_and_caseload_table() {
-        // role, [known-to read, known-to update, caseload list]
-        let expected: &[(Role, [bool; 3])] = &[
-            (Administrator, [false, false, false]),
-            (LocalityLead, [true, false, true]),
-            (Practitioner, [true, false, true]),
-            (CommunityConnector, [true, false, false]),
-            (VcsWorker, [true, false, false]),
-            (DataAnalyst, [false, false, false]),
-            (Commissioner, [false, false, false]),
-            (InformationGovernanceOfficer, [false, false, false]),
+        // role, [known-to read, ask to join, known-to update, caseload list]
+        let expected: &[(Role, [bool; 4])] = &[
+            (Administrator, [false, false, false, false]),
+            (LocalityLead, [true, true, false, true]),
+            (Practitioner, [true, true, false, true]),
+            (CommunityConnector, [true, true, false, false]),
+            (VcsWorker, [true, true, false, false]),
+            (DataAnalyst, [false, false, false, false]),
+            (Commissioner, [false, false, false, false]),
+            (InformationGovernanceOfficer, [false, false, false, false]),
         ];
         for (role, cells) in expected {
             let a = actor(&[*role], &["ladywood"]);
             let got = [
                 decide(&a, Action::Read, &Resource::FamilyKnownTo).allowed,
+                decide(&a, Action::Create, &Resource::FamilyKnownTo).allowed,
                 decide(&a, Action::Update, &Resource::FamilyKnownTo).allowed,
                 decide(&a, Action::List, &Resource::Caseload).allowed,
             ];

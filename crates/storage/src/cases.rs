@@ -794,6 +794,19 @@ async fn insert_note(
     Ok(id)
 }
 
+/// A partner who is not involved asks to join the team around the family. It is written to the
+/// chronology for the lead practitioner, under the known-to permit: the asker still sees nothing.
+pub async fn ask_to_join(
+    authorised: &mut Authorised,
+    family_id: Uuid,
+    who: &str,
+    reason: &str,
+) -> Result<(), StorageError> {
+    let body = format!("{who} asked to join the team around the family: {reason}");
+    insert_note(&mut authorised.tx, family_id, who, "event", &body).await?;
+    Ok(())
+}
+
 /// Adds a note to the family's chronology.
 pub async fn add_note(
     authorised: &mut Authorised,

@@ -20,7 +20,61 @@ crate::on_both_backends!(
     triage_shows_families_we_may_already_know,
     plans_readings_and_reviews,
     the_demo_gives_each_role_something_to_see,
+    an_uninvolved_partner_asks_to_join,
 );
+
+async fn an_uninvolved_partner_asks_to_join(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = open_case(&app).await;
+    let ask = format!("/families/{family}/ask");
+    let outsider = app.sign_in(ERDINGTON_PRACTITIONER).await;
+    let response = post_form(&outsider, &app, &ask, &[("reason", " ")]).await;
+    assert_eq!(response.status(), 422);
+    assert!(response.text().await.unwrap().contains("href=\"#reason\""));
+    let response = post_form(
+        &outsider,
+        &app,
+        &ask,
+        &[("reason", "Amira's brother is at our school")],
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Your request to join the team has been sent"));
+    assert!(!html.contains("12 Test Road"), "asking shows nothing more");
+    let commissioner = app.sign_in(COMMISSIONER).await;
+    assert_eq!(
+        post_form(&commissioner, &app, &ask, &[("reason", "curious")])
+            .await
+            .status(),
+        404
+    );
+    let audit = app.audit_of(&format!("family:{family}")).await;
+    assert!(audit.contains(&(
+        ERDINGTON_PRACTITIONER.into(),
+        "create".into(),
+        "allowed".into()
+    )));
+    assert!(audit.contains(&(COMMISSIONER.into(), "create".into(), "denied".into())));
+    let lead = app.sign_in(PRACTITIONER).await;
+    let page = lead
+        .client
+        .get(app.url(&format!("/families/{family}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(
+            "asked to join the team around the family: Amira&#x27;s brother is at our school"
+        ) || page.contains(
+            "asked to join the team around the family: Amira&#39;s brother is at our school"
+        ),
+        "the lead sees the request"
+    );
+}
 
 pub async fn token(app: &TestApp, email: &str) -> String {
     let id = accounts::user_id_by_email(&app.db, email)

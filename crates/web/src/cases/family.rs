@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/families/{id}/state", post(change_state))
         .route("/families/{id}/consent", post(record_consent))
         .route("/families/{id}/consent/withdraw", post(withdraw_consent))
+        .route("/families/{id}/ask", post(ask_to_join))
 }
 
 /// Field names of the reading form, one per area of the demo measure.
@@ -146,6 +147,14 @@ impl FamilyPage {
 struct KnownToPage {
     layout: Layout,
     known: KnownTo,
+    errors: Vec<FieldError>,
+    asked: bool,
+}
+
+impl KnownToPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        first_error(&self.errors, field)
+    }
 }
 
 async fn render_family(
@@ -269,15 +278,30 @@ async fn render_family(
 /// For a partner who may not see the case: who is involved and whom to contact, if their role
 /// works with families at all; otherwise not found.
 async fn known_to_page(state: &AppState, signed: &Signed, id: Uuid) -> Result<Response, AppError> {
+    known_to_with(state, signed, id, None, vec![]).await
+}
+
+/// The known-to view; with `ask` (a reason), also asks the lead to join the team.
+async fn known_to_with(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+    ask: Option<&str>,
+    errors: Vec<FieldError>,
+) -> Result<Response, AppError> {
     let subject = format!("family:{id}");
+    let (action, purpose) = match ask {
+        Some(_) => (Action::Create, "ask to join the team around the family"),
+        None => (Action::Read, "known to view"),
+    };
     let mut authorised = authorise(
         &state.db,
         &signed.who(),
         Request {
-            action: Action::Read,
+            action,
             resource: Resource::FamilyKnownTo,
             subject: &subject,
-            purpose: "known to view",
+            purpose,
         },
     )
     .await
@@ -285,12 +309,44 @@ async fn known_to_page(state: &AppState, signed: &Signed, id: Uuid) -> Result<Re
     let known = cases::known_to(&mut authorised, id)
         .await?
         .ok_or(AppError::NotFound)?;
+    if let Some(reason) = ask {
+        let who = format!(
+            "{}, {} ({})",
+            signed.user.name, signed.user.organisation_name, signed.user.actor.email
+        );
+        cases::ask_to_join(&mut authorised, id, &who, reason).await?;
+    }
     authorised.tx.commit().await?;
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     let page = KnownToPage {
         layout: Layout::for_user(signed, "/families"),
         known,
+        errors,
+        asked: ask.is_some(),
     };
-    Ok(Html(page.render()?).into_response())
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+async fn ask_to_join(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+    Form(pairs): Pairs,
+) -> Result<Response, AppError> {
+    signed.check_csrf(&field(&pairs, "csrf_token"))?;
+    let reason = field(&pairs, "reason");
+    if reason.trim().is_empty() {
+        let error = FieldError::new(
+            "reason",
+            "Say why you need to work with this family, so the lead practitioner can decide",
+        );
+        return known_to_with(&state, &signed, id, None, vec![error]).await;
+    }
+    known_to_with(&state, &signed, id, Some(reason.trim()), vec![]).await
 }
 
 async fn family_page(
