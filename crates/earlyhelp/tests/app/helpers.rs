@@ -309,6 +309,22 @@ impl Browser {
         panic!("chromedriver did not start: {last_error:?}");
     }
 
+    /// Waits for the page whose `h1` reads `text`, so a test never races a navigation
+    /// (an `h1` found on the old page may go stale while we read it: look again).
+    pub async fn wait_for_heading(&self, text: &str) {
+        let mut seen = String::new();
+        for _ in 0..100 {
+            if let Ok(h1) = self.driver.find(thirtyfour::By::Tag("h1")).await {
+                seen = h1.text().await.unwrap_or_default();
+                if seen == text {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("waited 10 s for a page headed {text:?}; the heading is {seen:?}");
+    }
+
     pub async fn click(&self, by: thirtyfour::By) {
         let element = self
             .driver
