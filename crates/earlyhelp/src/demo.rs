@@ -202,6 +202,8 @@ pub async fn load(db: &Db) -> Result<Vec<(String, &'static str)>> {
     }
     authorised.tx.commit().await?;
     crate::demo_cases::load(db).await?;
+    crate::demo_directory::load(db).await?;
+    crate::demo_outcomes::load(db).await?;
     Ok(sign_ins)
 }
 
