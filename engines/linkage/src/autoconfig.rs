@@ -229,35 +229,59 @@ pub fn blocking_for(fields: &[Field]) -> Vec<BlockingRule> {
             window: Some(4),
         });
     }
-    for column in all_of(FieldKind::Encoded) {
-        rules.extend(encoded_rules(&fields[column].name, column));
-    }
+    rules.extend(encoded_rules(fields));
     rules
 }
 
-/// Encodings are blocked on exact equality and on bands of min-hashes of their set bits.
-fn encoded_rules(name: &str, column: usize) -> Vec<BlockingRule> {
-    let exact = BlockingRule {
-        name: format!("same {name}"),
-        key: vec![KeyPart::Exact { column }],
+/// Rules on encodings, which hide values but keep similar values similar: the same birth
+/// filter (date and sex), min-hashes of given and family name filters together (names alike,
+/// in bands of different hash seeds), the same address with a given-name min-hash, the same
+/// contact filter.
+fn encoded_rules(fields: &[Field]) -> Vec<BlockingRule> {
+    let group = |g: &str| {
+        fields.iter().position(|f| {
+            f.kind == FieldKind::Encoded
+                && f.name.trim_start_matches(crate::bloom::ENCODED_PREFIX) == g
+        })
+    };
+    let rule = |name: String, key: Vec<KeyPart>| BlockingRule {
+        name,
+        key,
         window: None,
     };
-    let bands = match name.trim_start_matches(crate::bloom::ENCODED_PREFIX) {
-        "given" | "family" => 3,
-        "address" | "contact" => 2,
-        _ => 0,
+    let min_hash = |column, seed| KeyPart::MinHash {
+        column,
+        seed,
+        count: 2,
     };
-    std::iter::once(exact)
-        .chain((0..bands).map(|band| BlockingRule {
-            name: format!("{name} min-hash band {band}"),
-            key: vec![KeyPart::MinHash {
-                column,
-                seed: 1 + band,
-                count: 2,
-            }],
-            window: None,
-        }))
-        .collect()
+    let mut rules = Vec::new();
+    if let Some(birth) = group("birth") {
+        rules.push(rule(
+            "same birth encoding".into(),
+            vec![KeyPart::Exact { column: birth }],
+        ));
+    }
+    if let (Some(given), Some(family)) = (group("given"), group("family")) {
+        for band in 0..3 {
+            rules.push(rule(
+                format!("name encodings share min-hashes, band {band}"),
+                vec![min_hash(given, band), min_hash(family, band)],
+            ));
+        }
+    }
+    if let (Some(address), Some(given)) = (group("address"), group("given")) {
+        rules.push(rule(
+            "same address encoding and a given-name min-hash".into(),
+            vec![KeyPart::Exact { column: address }, min_hash(given, 7)],
+        ));
+    }
+    if let Some(contact) = group("contact") {
+        rules.push(rule(
+            "same contact encoding".into(),
+            vec![KeyPart::Exact { column: contact }],
+        ));
+    }
+    rules
 }
 
 #[cfg(test)]
