@@ -597,79 +597,58 @@ pub async fn save_service(
             }
         }
     }
+    let write: &'static str = if exists.is_some() {
+        "UPDATE directory_services SET organization_id = $2, name = $3, description = $4, \
+         url = $5, email = $6, phone = $7, status = $8, minimum_age = $9, maximum_age = $10, \
+         free = $11, fees_description = $12, alert = $13, locality_slug = $14, \
+         owner_organisation_id = $15, review_by = $16, assured_date = $17, \
+         assurer_email = $18, last_modified_micros = $19, merged_into = $20, detail = $21, \
+         source = $22, source_id = $23, fetched_micros = $24 WHERE id = $1"
+    } else {
+        concat!(
+            "INSERT INTO directory_services (",
+            service_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18, $19, $20, $21, $22, $23, $24)"
+        )
+    };
     on_tx!(tx, c => {
         if exists.is_some() {
-            sqlx::query("DELETE FROM service_locations WHERE service_id = $1").bind(service.id).execute(&mut *c).await?;
-            sqlx::query("DELETE FROM service_schedules WHERE service_id = $1").bind(service.id).execute(&mut *c).await?;
-            sqlx::query("DELETE FROM service_terms WHERE service_id = $1").bind(service.id).execute(&mut *c).await?;
-            sqlx::query(
-                "UPDATE directory_services SET organization_id = $2, name = $3, description = $4, \
-                 url = $5, email = $6, phone = $7, status = $8, minimum_age = $9, maximum_age = $10, \
-                 free = $11, fees_description = $12, alert = $13, locality_slug = $14, \
-                 owner_organisation_id = $15, review_by = $16, assured_date = $17, \
-                 assurer_email = $18, last_modified_micros = $19, merged_into = $20, detail = $21, \
-                 source = $22, source_id = $23, fetched_micros = $24 WHERE id = $1",
-            )
-            .bind(service.id)
-            .bind(service.organization.id)
-            .bind(&service.name)
-            .bind(&service.description)
-            .bind(&service.url)
-            .bind(&service.email)
-            .bind(&service.phone)
-            .bind(&service.status)
-            .bind(service.minimum_age)
-            .bind(service.maximum_age)
-            .bind(service.free)
-            .bind(&service.fees_description)
-            .bind(&service.alert)
-            .bind(&service.locality_slug)
-            .bind(service.owner_organisation_id)
-            .bind(service.review_by)
-            .bind(service.assured_date)
-            .bind(&service.assurer_email)
-            .bind(service.last_modified_micros)
-            .bind(service.merged_into)
-            .bind(&detail)
-            .bind(&service.source)
-            .bind(&service.source_id)
-            .bind(service.fetched_micros)
-            .execute(&mut *c)
-            .await?;
-        } else {
-            sqlx::query(concat!(
-                "INSERT INTO directory_services (",
-                service_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                 $17, $18, $19, $20, $21, $22, $23, $24)"
-            ))
-            .bind(service.id)
-            .bind(service.organization.id)
-            .bind(&service.name)
-            .bind(&service.description)
-            .bind(&service.url)
-            .bind(&service.email)
-            .bind(&service.phone)
-            .bind(&service.status)
-            .bind(service.minimum_age)
-            .bind(service.maximum_age)
-            .bind(service.free)
-            .bind(&service.fees_description)
-            .bind(&service.alert)
-            .bind(&service.locality_slug)
-            .bind(service.owner_organisation_id)
-            .bind(service.review_by)
-            .bind(service.assured_date)
-            .bind(&service.assurer_email)
-            .bind(service.last_modified_micros)
-            .bind(service.merged_into)
-            .bind(&detail)
-            .bind(&service.source)
-            .bind(&service.source_id)
-            .bind(service.fetched_micros)
-            .execute(&mut *c)
-            .await?;
+            for sql in [
+                "DELETE FROM service_locations WHERE service_id = $1",
+                "DELETE FROM service_schedules WHERE service_id = $1",
+                "DELETE FROM service_terms WHERE service_id = $1",
+            ] {
+                sqlx::query(sql).bind(service.id).execute(&mut *c).await?;
+            }
         }
+        sqlx::query(write)
+            .bind(service.id)
+            .bind(service.organization.id)
+            .bind(&service.name)
+            .bind(&service.description)
+            .bind(&service.url)
+            .bind(&service.email)
+            .bind(&service.phone)
+            .bind(&service.status)
+            .bind(service.minimum_age)
+            .bind(service.maximum_age)
+            .bind(service.free)
+            .bind(&service.fees_description)
+            .bind(&service.alert)
+            .bind(&service.locality_slug)
+            .bind(service.owner_organisation_id)
+            .bind(service.review_by)
+            .bind(service.assured_date)
+            .bind(&service.assurer_email)
+            .bind(service.last_modified_micros)
+            .bind(service.merged_into)
+            .bind(&detail)
+            .bind(&service.source)
+            .bind(&service.source_id)
+            .bind(service.fetched_micros)
+            .execute(&mut *c)
+            .await?;
         for l in &locations {
             sqlx::query(concat!(
                 "INSERT INTO service_locations (",
@@ -779,81 +758,12 @@ pub async fn services_of_organization(db: &Db, id: Uuid) -> Result<Vec<Uuid>, St
 
 /// A service's own row and its provider, without the lists (enough for a list of results).
 pub async fn load_service_brief(db: &Db, id: Uuid) -> Result<Option<ServiceRecord>, StorageError> {
-    let sql = concat!(
-        "SELECT ",
-        service_columns!(),
-        " FROM directory_services WHERE id = $1"
-    );
-    let row: Option<ServiceDbRow> =
-        on_pool!(db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await?);
-    let Some(row) = row else { return Ok(None) };
-    let organization = organization(db, row.organization_id)
-        .await?
-        .unwrap_or_default();
-    let detail = serde_json::from_str(&row.detail).unwrap_or_default();
-    Ok(Some(ServiceRecord {
-        id: row.id,
-        organization,
-        name: row.name,
-        description: row.description,
-        url: row.url,
-        email: row.email,
-        phone: row.phone,
-        status: row.status,
-        minimum_age: row.minimum_age,
-        maximum_age: row.maximum_age,
-        free: row.free,
-        fees_description: row.fees_description,
-        alert: row.alert,
-        locality_slug: row.locality_slug,
-        owner_organisation_id: row.owner_organisation_id,
-        review_by: row.review_by,
-        assured_date: row.assured_date,
-        assurer_email: row.assurer_email,
-        last_modified_micros: row.last_modified_micros,
-        merged_into: row.merged_into,
-        detail,
-        source: row.source,
-        source_id: row.source_id,
-        fetched_micros: row.fetched_micros,
-        locations: Vec::new(),
-        schedules: Vec::new(),
-        terms: Vec::new(),
-    }))
+    Ok(load_services(db, &[id], false).await?.pop())
 }
 
 /// A service with its locations, schedules and needs.
 pub async fn load_service(db: &Db, id: Uuid) -> Result<Option<ServiceRecord>, StorageError> {
-    let Some(mut service) = load_service_brief(db, id).await? else {
-        return Ok(None);
-    };
-    let locations_sql = concat!(
-        "SELECT ",
-        location_columns!(),
-        " FROM service_locations WHERE service_id = $1 ORDER BY id"
-    );
-    service.locations =
-        on_pool!(db, pool => sqlx::query_as(locations_sql).bind(id).fetch_all(pool).await?);
-    service.schedules = on_pool!(db, pool => {
-        sqlx::query_as(
-            "SELECT id, freq, byday, opens_at, closes_at, description FROM service_schedules \
-             WHERE service_id = $1 ORDER BY opens_at, id",
-        )
-        .bind(id)
-        .fetch_all(pool)
-        .await?
-    });
-    service.terms = on_pool!(db, pool => {
-        sqlx::query_as(
-            "SELECT t.id, t.taxonomy_id, t.code, t.name, t.description, t.parent_id \
-             FROM service_terms st JOIN taxonomy_terms t ON t.id = st.term_id \
-             WHERE st.service_id = $1 ORDER BY t.position, t.name",
-        )
-        .bind(id)
-        .fetch_all(pool)
-        .await?
-    });
-    Ok(Some(service))
+    Ok(load_services(db, &[id], true).await?.pop())
 }
 
 macro_rules! ten_ids {
@@ -1048,15 +958,18 @@ pub struct Hit {
     pub stale: bool,
 }
 
+/// The search: every filter in one literal statement. `$term` is how the need is matched (by
+/// an IN over the need's index when one is asked for, so it can drive the query), `$text` the
+/// backend's text match, or nothing.
 macro_rules! search_sql {
-    ($text:expr) => {
+    ($term:expr, $text:expr) => {
         concat!(
-            "SELECT s.id, s.name, s.description, s.review_by, l.geo_latitude, l.geo_longitude \
+            "SELECT s.id, s.name, s.review_by, l.geo_latitude, l.geo_longitude \
              FROM directory_services s LEFT JOIN service_locations l ON l.service_id = s.id \
              WHERE s.merged_into IS NULL \
-             AND ($1 OR s.status IN ('active', 'temporarily closed')) \
-             AND ($2 IS NULL OR EXISTS (SELECT 1 FROM service_terms st WHERE st.service_id = s.id AND st.term_id = $2)) \
-             AND ($3 IS NULL OR EXISTS (SELECT 1 FROM service_terms st JOIN taxonomy_terms t ON t.id = st.term_id \
+             AND ($1 OR s.status IN ('active', 'temporarily closed')) ",
+            $term,
+            " AND ($3 IS NULL OR EXISTS (SELECT 1 FROM service_terms st JOIN taxonomy_terms t ON t.id = st.term_id \
                   WHERE st.service_id = s.id AND t.taxonomy_id = $3)) \
              AND ($4 IS NULL OR s.minimum_age >= $4) \
              AND ($5 IS NULL OR s.maximum_age <= $5) \
@@ -1074,7 +987,31 @@ macro_rules! search_sql {
     };
 }
 
-type SearchRow = (Uuid, String, String, Date, Option<f64>, Option<f64>);
+macro_rules! any_term {
+    () => {
+        "AND ($2 IS NULL OR EXISTS (SELECT 1 FROM service_terms st WHERE st.service_id = s.id AND st.term_id = $2))"
+    };
+}
+
+macro_rules! one_term {
+    () => {
+        "AND s.id IN (SELECT service_id FROM service_terms WHERE term_id = $2)"
+    };
+}
+
+macro_rules! sqlite_text {
+    () => {
+        "AND s.id IN (SELECT service_id FROM directory_search WHERE directory_search MATCH $18)"
+    };
+}
+
+macro_rules! postgres_text {
+    () => {
+        "AND s.search_vector @@ to_tsquery('english', $18)"
+    };
+}
+
+type SearchRow = (Uuid, String, Date, Option<f64>, Option<f64>);
 
 /// The words as each backend's text search wants them: every word must match, as a prefix.
 fn text_query(db: &Db, words: &[String]) -> Option<String> {
@@ -1134,35 +1071,30 @@ pub async fn search(db: &Db, filter: &Filter, today: Date) -> Result<Vec<Hit>, S
                 .bind(bbox.map(|b| b.3))
         };
     }
-    let rows: Vec<SearchRow> = match (db, &text) {
-        (Db::Sqlite(pool), Some(text)) => bind_filters!(sqlx::query_as(search_sql!(
-            "AND s.id IN (SELECT service_id FROM directory_search WHERE directory_search MATCH $18)"
-        )))
-        .bind(text)
-        .fetch_all(pool)
-        .await?,
-        (Db::Postgres(pool), Some(text)) => {
-            bind_filters!(sqlx::query_as(search_sql!(
-                "AND s.search_vector @@ to_tsquery('english', $18)"
-            )))
-            .bind(text)
-            .fetch_all(pool)
-            .await?
-        }
-        (Db::Sqlite(pool), None) => {
-            bind_filters!(sqlx::query_as(search_sql!("")))
-                .fetch_all(pool)
+    // Eight literal statements: backend x (need or not) x (words or not). Without words the
+    // text parameter is bound empty and only checked to be so.
+    let words = text.clone().unwrap_or_default();
+    macro_rules! fetch {
+        ($pool:expr, $term:expr, $text:expr) => {
+            bind_filters!(sqlx::query_as(search_sql!($term, $text)))
+                .bind(&words)
+                .fetch_all($pool)
                 .await?
-        }
-        (Db::Postgres(pool), None) => {
-            bind_filters!(sqlx::query_as(search_sql!("")))
-                .fetch_all(pool)
-                .await?
-        }
+        };
+    }
+    let rows: Vec<SearchRow> = match (db, text.is_some(), filter.term_id.is_some()) {
+        (Db::Sqlite(pool), true, true) => fetch!(pool, one_term!(), sqlite_text!()),
+        (Db::Sqlite(pool), true, false) => fetch!(pool, any_term!(), sqlite_text!()),
+        (Db::Sqlite(pool), false, true) => fetch!(pool, one_term!(), "AND $18 = ''"),
+        (Db::Sqlite(pool), false, false) => fetch!(pool, any_term!(), "AND $18 = ''"),
+        (Db::Postgres(pool), true, true) => fetch!(pool, one_term!(), postgres_text!()),
+        (Db::Postgres(pool), true, false) => fetch!(pool, any_term!(), postgres_text!()),
+        (Db::Postgres(pool), false, true) => fetch!(pool, one_term!(), "AND $18 = ''"),
+        (Db::Postgres(pool), false, false) => fetch!(pool, any_term!(), "AND $18 = ''"),
     };
     let mut ranked: Vec<Ranked<Uuid>> = Vec::with_capacity(rows.len());
     let mut index: std::collections::HashMap<Uuid, usize> = std::collections::HashMap::new();
-    for (id, name, description, review_by, lat, lon) in rows {
+    for (id, name, review_by, lat, lon) in rows {
         let distance = match (filter.near, lat, lon) {
             (Some(centre), Some(lat), Some(lon)) => {
                 Some(rules::haversine_metres(centre, (lat, lon)))
@@ -1192,7 +1124,8 @@ pub async fn search(db: &Db, filter: &Filter, today: Date) -> Result<Vec<Hit>, S
                     item: id,
                     stale: rules::is_stale(review_by, today),
                     distance,
-                    relevance: rules::relevance(&filter.words, &name, &description),
+                    // Every row already matches the words; the name says how well.
+                    relevance: rules::relevance(&filter.words, &name, ""),
                     name,
                 });
             }
@@ -1209,19 +1142,16 @@ pub async fn search(db: &Db, filter: &Filter, today: Date) -> Result<Vec<Hit>, S
         .collect())
 }
 
-/// Every (service_at_location id, service id) of the given services, in their order.
-pub async fn locations_of(db: &Db, services: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>, StorageError> {
-    let mut out = Vec::new();
-    for id in services {
-        let rows: Vec<(Uuid, Uuid)> = on_pool!(db, pool => {
-            sqlx::query_as("SELECT id, service_id FROM service_locations WHERE service_id = $1 ORDER BY id")
-                .bind(id)
-                .fetch_all(pool)
-                .await?
-        });
-        out.extend(rows);
-    }
-    Ok(out)
+/// How many locations each service has (services with none are absent).
+pub async fn location_counts(
+    db: &Db,
+) -> Result<std::collections::HashMap<Uuid, usize>, StorageError> {
+    let rows: Vec<(Uuid, i64)> = on_pool!(db, pool => {
+        sqlx::query_as("SELECT service_id, COUNT(*) FROM service_locations GROUP BY service_id")
+            .fetch_all(pool)
+            .await?
+    });
+    Ok(rows.into_iter().map(|(id, n)| (id, n as usize)).collect())
 }
 
 pub async fn location(db: &Db, id: Uuid) -> Result<Option<LocationRecord>, StorageError> {
@@ -1578,22 +1508,7 @@ pub async fn duplicates(db: &Db, locality: &str) -> Result<Vec<DuplicatePair>, S
             .fetch_all(pool)
             .await?
     });
-    let mut services = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(mut s) = load_service_brief(db, id).await? {
-            let postcode: Option<Option<String>> = on_pool!(db, pool => {
-                sqlx::query_scalar("SELECT postcode FROM service_locations WHERE service_id = $1 ORDER BY id LIMIT 1")
-                    .bind(id)
-                    .fetch_optional(pool)
-                    .await?
-            });
-            s.locations.push(LocationRecord {
-                postcode: postcode.flatten(),
-                ..Default::default()
-            });
-            services.push(s);
-        }
-    }
+    let services = load_services(db, &ids, true).await?;
     let keys: Vec<ListingKey> = services.iter().map(ServiceRecord::key).collect();
     let mut pairs = Vec::new();
     for (i, j, score) in rules::likely_duplicates(&keys) {

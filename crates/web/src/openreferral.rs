@@ -455,31 +455,49 @@ async fn service_at_locations(
 ) -> Result<Json<oruk::Page<oruk::ServiceAtLocation>>, ApiError> {
     let (filter, page, per_page) = filter_of(&state, &query).await?;
     let hits = store::search(&state.db, &filter, store::today()).await?;
-    let ids: Vec<Uuid> = hits.iter().map(|h| h.id).collect();
-    let pairs = store::locations_of(&state.db, &ids).await?;
+    // Each service stands for as many service_at_locations as it has locations.
+    let counts = store::location_counts(&state.db).await?;
+    let total: usize = hits.iter().map(|h| counts.get(&h.id).copied().unwrap_or(0)).sum();
     let start = ((page - 1) * per_page) as usize;
+    let end = start + per_page as usize;
+    let mut seen = 0;
+    let mut wanted = Vec::new();
+    for hit in &hits {
+        let n = counts.get(&hit.id).copied().unwrap_or(0);
+        if seen + n > start && seen < end {
+            wanted.push(hit.id);
+        }
+        seen += n;
+        if seen >= end {
+            break;
+        }
+    }
     let mut contents = Vec::new();
-    for (location_id, service_id) in pairs.iter().skip(start).take(per_page as usize) {
-        let (Some(service), Some(location)) = (
-            store::load_service_brief(&state.db, *service_id).await?,
-            store::location(&state.db, *location_id).await?,
-        ) else {
-            continue;
-        };
-        let mut place = location_full(&location);
-        place.addresses.clear();
-        place.accessibility.clear();
-        contents.push(oruk::ServiceAtLocation {
-            id: location.id,
-            service_id: Some(service.id),
-            location_id: Some(location.location_id),
-            location: Some(place),
-            service: Some(Box::new(service_brief(&service))),
-        });
+    let mut index = hits
+        .iter()
+        .take_while(|h| Some(&h.id) != wanted.first())
+        .map(|h| counts.get(&h.id).copied().unwrap_or(0))
+        .sum::<usize>();
+    for service in store::load_services(&state.db, &wanted, true).await? {
+        for location in &service.locations {
+            if index >= start && index < end {
+                let mut place = location_full(location);
+                place.addresses.clear();
+                place.accessibility.clear();
+                contents.push(oruk::ServiceAtLocation {
+                    id: location.id,
+                    service_id: Some(service.id),
+                    location_id: Some(location.location_id),
+                    location: Some(place),
+                    service: Some(Box::new(service_brief(&service))),
+                });
+            }
+            index += 1;
+        }
     }
     Ok(Json(oruk::Page::new(
         contents,
-        pairs.len() as u64,
+        total as u64,
         page,
         per_page,
     )))

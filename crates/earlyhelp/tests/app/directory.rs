@@ -1100,7 +1100,8 @@ async fn a_family_finds_food_near_them_and_shortlists_it() {
         .click(By::Css("form[role=search] button[type=submit]"))
         .await;
     let heading = driver
-        .find(By::Id("results-heading"))
+        .query(By::Id("results-heading"))
+        .first()
         .await
         .unwrap()
         .text()
@@ -1113,6 +1114,12 @@ async fn a_family_finds_food_near_them_and_shortlists_it() {
     let first = driver.find(By::Css(".eh-result h3 a")).await.unwrap();
     let name = first.text().await.unwrap();
     first.click().await.unwrap();
+    // The service page, once it has loaded, is headed with the service's name.
+    driver
+        .query(By::Css("form[action='/find-support/shortlist']"))
+        .first()
+        .await
+        .unwrap();
     assert_eq!(
         driver
             .find(By::Tag("h1"))
@@ -1130,12 +1137,14 @@ async fn a_family_finds_food_near_them_and_shortlists_it() {
         .click(By::XPath("//button[normalize-space(.)='Add to shortlist']"))
         .await;
     driver
-        .find(By::XPath("//p[contains(., 'on your shortlist')]"))
+        .query(By::XPath("//p[contains(., 'on your shortlist')]"))
+        .first()
         .await
         .unwrap();
     browser.click(By::LinkText("your shortlist")).await;
     let list = driver
-        .find(By::Css(".eh-results"))
+        .query(By::Css(".eh-results"))
+        .first()
         .await
         .unwrap()
         .text()
