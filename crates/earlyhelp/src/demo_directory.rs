@@ -18,7 +18,15 @@ use uuid::Uuid;
 
 /// Each locality: its slug, the outward codes of its districts, the middle of them, and
 /// neighbourhood names for invented providers.
-pub const LOCALITY_PLACES: &[(&str, &[&str], (f64, f64), [&str; 4])] = &[
+/// (slug, outward codes, middle (latitude, longitude), neighbourhoods).
+pub type LocalityPlace = (
+    &'static str,
+    &'static [&'static str],
+    (f64, f64),
+    [&'static str; 4],
+);
+
+pub const LOCALITY_PLACES: &[LocalityPlace] = &[
     (
         "sutton-coldfield",
         &["B72", "B73", "B74", "B75", "B76"],
@@ -485,7 +493,7 @@ impl Rng {
 
 /// The synthetic postcodes: 24 per outward code, near the district's middle.
 pub fn postcodes() -> Vec<PostcodeRecord> {
-    let mut rng = Rng(0x5EED_0F_B0_57C0DE);
+    let mut rng = Rng(0x5EED_0FB0_57C0_DE00);
     let mut out = Vec::new();
     for (locality, outwards, centre, _) in LOCALITY_PLACES {
         for (k, outward) in outwards.iter().enumerate() {

@@ -426,7 +426,7 @@ pub async fn locate(db: &Db, postcode: &Postcode) -> Result<Option<Place>, Stora
                     None => counts.push((locality.clone(), 1)),
                 }
             }
-            counts.sort_by(|a, b| b.1.cmp(&a.1));
+            counts.sort_by_key(|c| std::cmp::Reverse(c.1));
             Ok(Some(Place {
                 postcode: code.clone(),
                 latitude,

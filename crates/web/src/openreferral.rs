@@ -457,7 +457,10 @@ async fn service_at_locations(
     let hits = store::search(&state.db, &filter, store::today()).await?;
     // Each service stands for as many service_at_locations as it has locations.
     let counts = store::location_counts(&state.db).await?;
-    let total: usize = hits.iter().map(|h| counts.get(&h.id).copied().unwrap_or(0)).sum();
+    let total: usize = hits
+        .iter()
+        .map(|h| counts.get(&h.id).copied().unwrap_or(0))
+        .sum();
     let start = ((page - 1) * per_page) as usize;
     let end = start + per_page as usize;
     let mut seen = 0;

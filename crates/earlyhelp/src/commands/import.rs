@@ -349,10 +349,10 @@ async fn fetch(client: &reqwest::Client, url: &str) -> Result<Value> {
     if !response.status().is_success() {
         bail!("{url} answered {}", response.status());
     }
-    Ok(response
+    response
         .json()
         .await
-        .with_context(|| format!("{url} did not send JSON"))?)
+        .with_context(|| format!("{url} did not send JSON"))
 }
 
 fn contents(page: &Value) -> Vec<Value> {

@@ -100,7 +100,7 @@ async fn the_public_site_answers_real_questions(backend: Backend) {
             seen_stale = true;
             last_distance = 0.0;
         }
-        assert!(!(seen_stale && !stale), "a fresh result after a stale one");
+        assert!(!seen_stale || stale, "a fresh result after a stale one");
         let distance: f64 = card
             .split("Distance</dt><dd class=\"govuk-summary-list__value\">")
             .nth(1)
@@ -461,10 +461,7 @@ async fn all_ids(app: &TestApp, client: &reqwest::Client, query: &str) -> Vec<St
                 .iter()
                 .map(|s| s["id"].as_str().unwrap().to_string()),
         );
-        assert_eq!(
-            list["total_items"].as_u64().unwrap() as usize >= ids.len(),
-            true
-        );
+        assert!(list["total_items"].as_u64().unwrap() as usize >= ids.len());
         if list["last_page"] == true {
             break;
         }
