@@ -3,6 +3,7 @@
 //!
 //!     cargo run --release -p earlyhelp --example directory_bench [-- SERVICES [QUERIES]]
 //!
+//! Set EARLYHELP_BENCH_SQLITE_FILE=PATH to keep the SQLite database (it must not exist yet).
 //! Set EARLYHELP_BENCH_POSTGRES_URL=postgres://USER@HOST/DATABASE (an empty database it may
 //! fill) to measure PostgreSQL as well as SQLite.
 
@@ -214,16 +215,20 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let services: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(20_000);
     let queries: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(300);
-    let path = std::env::temp_dir().join(format!("directory-bench-{}.db", std::process::id()));
-    bench(
-        "SQLite",
-        &format!("sqlite://{}", path.display()),
-        services,
-        queries,
-    )
-    .await?;
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    // EARLYHELP_BENCH_SQLITE_FILE keeps the SQLite database there, for a look at query plans.
+    let keep = std::env::var("EARLYHELP_BENCH_SQLITE_FILE").ok();
+    let path = keep
+        .clone()
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("directory-bench-{}.db", std::process::id()))
+        });
+    let url = format!("sqlite://{}", path.display());
+    bench("SQLite", &url, services, queries).await?;
+    if keep.is_none() {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
     }
     if let Ok(url) = std::env::var("EARLYHELP_BENCH_POSTGRES_URL") {
         bench("PostgreSQL", &url, services, queries).await?;
