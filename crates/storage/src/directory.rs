@@ -396,45 +396,56 @@ pub async fn locate(db: &Db, postcode: &Postcode) -> Result<Option<Place>, Stora
                 .fetch_optional(pool)
                 .await?
             });
-            Ok(row.map(|(latitude, longitude, locality_slug)| Place {
-                postcode: code.clone(),
-                latitude,
-                longitude,
-                locality_slug,
-            }))
-        }
-        Postcode::Outward(code) => {
-            let rows: Vec<(f64, f64, Option<String>)> = on_pool!(db, pool => {
-                sqlx::query_as(
-                    "SELECT latitude, longitude, locality_slug FROM postcodes WHERE outward = $1",
-                )
-                .bind(code)
-                .fetch_all(pool)
-                .await?
-            });
-            if rows.is_empty() {
-                return Ok(None);
-            }
-            let n = rows.len() as f64;
-            let latitude = rows.iter().map(|r| r.0).sum::<f64>() / n;
-            let longitude = rows.iter().map(|r| r.1).sum::<f64>() / n;
-            // The locality most of its postcodes are in.
-            let mut counts: Vec<(Option<String>, usize)> = Vec::new();
-            for (_, _, locality) in &rows {
-                match counts.iter_mut().find(|(l, _)| l == locality) {
-                    Some((_, count)) => *count += 1,
-                    None => counts.push((locality.clone(), 1)),
+            match row {
+                Some((latitude, longitude, locality_slug)) => Ok(Some(Place {
+                    postcode: code.clone(),
+                    latitude,
+                    longitude,
+                    locality_slug,
+                })),
+                // A real postcode our postcode file lacks is still in a district we may know:
+                // measure from the middle of that district rather than not at all.
+                None => {
+                    let outward = code.split(' ').next().unwrap_or(code);
+                    locate_outward(db, outward).await
                 }
             }
-            counts.sort_by_key(|c| std::cmp::Reverse(c.1));
-            Ok(Some(Place {
-                postcode: code.clone(),
-                latitude,
-                longitude,
-                locality_slug: counts.into_iter().next().and_then(|(l, _)| l),
-            }))
+        }
+        Postcode::Outward(code) => locate_outward(db, code).await,
+    }
+}
+
+/// An outward code ("B23") is placed at the middle of its postcodes.
+async fn locate_outward(db: &Db, code: &str) -> Result<Option<Place>, StorageError> {
+    let rows: Vec<(f64, f64, Option<String>)> = on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT latitude, longitude, locality_slug FROM postcodes WHERE outward = $1",
+        )
+        .bind(code)
+        .fetch_all(pool)
+        .await?
+    });
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let n = rows.len() as f64;
+    let latitude = rows.iter().map(|r| r.0).sum::<f64>() / n;
+    let longitude = rows.iter().map(|r| r.1).sum::<f64>() / n;
+    // The locality most of its postcodes are in.
+    let mut counts: Vec<(Option<String>, usize)> = Vec::new();
+    for (_, _, locality) in &rows {
+        match counts.iter_mut().find(|(l, _)| l == locality) {
+            Some((_, count)) => *count += 1,
+            None => counts.push((locality.clone(), 1)),
         }
     }
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
+    Ok(Some(Place {
+        postcode: code.to_string(),
+        latitude,
+        longitude,
+        locality_slug: counts.into_iter().next().and_then(|(l, _)| l),
+    }))
 }
 
 async fn locate_in_tx(tx: &mut Tx, postcode: &str) -> Result<Option<(f64, f64)>, StorageError> {

@@ -215,6 +215,10 @@ async fn an_unknown_postcode_gets_a_clear_message(backend: Backend) {
         !result_ids(&html).is_empty(),
         "results still shown, just not by distance"
     );
+    // A real postcode missing from our postcode file is measured from its district's middle.
+    let html = get_text(&client, &app.url("/find-support?postcode=B16+8AA")).await;
+    assert!(!html.contains("We do not know the postcode"), "{html}");
+    assert!(html.contains("nearest to B16 first"), "{html}");
     let html = get_text(&client, &app.url("/find-support?postcode=hello")).await;
     assert!(html.contains("Enter a full postcode"));
     // A service without coordinates is placed by its postcode.
