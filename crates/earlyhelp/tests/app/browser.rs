@@ -10,6 +10,7 @@ async fn sign_in(browser: &Browser, app: &TestApp, email: &str) {
     browser.fill(By::Id("email"), email).await;
     browser.fill(By::Id("password"), DEMO_PASSWORD).await;
     browser.click(By::Css("button[type=submit]")).await;
+    browser.wait_for_heading("Welcome, ").await;
 }
 
 async fn assert_accessible(browser: &Browser, page: &str) {
@@ -56,16 +57,20 @@ async fn an_administrator_adds_a_user_through_accessible_forms() {
     sign_in(&browser, &app, ADMIN).await;
     let driver = &browser.driver;
     browser.click(By::LinkText("Users")).await;
+    browser.wait_for_heading("Users").await;
     assert_accessible(&browser, "users page").await;
     browser.click(By::LinkText("Add a user")).await;
+    browser.wait_for_heading("Add a user").await;
     // Send it empty first: the error summary must be accessible and take focus.
     browser
         .click(By::Css("main form button[type=submit]"))
         .await;
+    // query() polls until the reloaded page shows the summary.
     driver
-        .find(By::ClassName("govuk-error-summary"))
+        .query(By::ClassName("govuk-error-summary"))
+        .first()
         .await
-        .unwrap();
+        .expect("the error summary");
     assert_accessible(&browser, "add-user form with errors").await;
     browser.screenshot("add-user-errors").await;
 
@@ -92,6 +97,7 @@ async fn an_administrator_adds_a_user_through_accessible_forms() {
     browser
         .click(By::Css("main form button[type=submit]"))
         .await;
+    browser.wait_for_heading("Users").await;
     let page = driver.source().await.unwrap();
     assert!(
         page.contains("browser.made@example.org"),

@@ -309,14 +309,14 @@ impl Browser {
         panic!("chromedriver did not start: {last_error:?}");
     }
 
-    /// Waits for the page whose `h1` reads `text`, so a test never races a navigation
+    /// Waits for the page whose `h1` begins with `text`, so a test never races a navigation
     /// (an `h1` found on the old page may go stale while we read it: look again).
     pub async fn wait_for_heading(&self, text: &str) {
         let mut seen = String::new();
         for _ in 0..100 {
             if let Ok(h1) = self.driver.find(thirtyfour::By::Tag("h1")).await {
                 seen = h1.text().await.unwrap_or_default();
-                if seen == text {
+                if seen.starts_with(text) {
                     return;
                 }
             }
