@@ -219,26 +219,54 @@ async fn request_members(tx: &mut Tx, id: Uuid) -> Result<Vec<MemberRow>, Storag
     }))
 }
 
-/// The requests waiting for triage in `locality`, oldest first, with their family members.
+/// The requests waiting for triage in `locality`, oldest first, with their family members
+/// (in one query: a queue of hundreds must not cost a query per request).
 pub async fn queue(
     authorised: &mut Authorised,
     locality: &str,
     limit: i64,
 ) -> Result<Vec<RequestDetail>, StorageError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        request: RequestRow,
+        given_name: Option<String>,
+        family_name: Option<String>,
+        date_of_birth: Option<String>,
+        relationship: Option<String>,
+    }
     let sql = concat!(
-        "SELECT ",
+        "SELECT r.*, m.given_name, m.family_name, m.date_of_birth, m.relationship FROM (SELECT ",
         request_columns!(),
         " FROM support_requests WHERE locality_slug = $1 AND status = 'new' \
-         ORDER BY created_micros LIMIT $2"
+         ORDER BY created_micros, id LIMIT $2) r \
+         LEFT JOIN request_members m ON m.request_id = r.id \
+         ORDER BY r.created_micros, r.id, m.position"
     );
     let tx = &mut authorised.tx;
-    let rows: Vec<RequestRow> = on_tx!(tx, c => {
+    let rows: Vec<Row> = on_tx!(tx, c => {
         sqlx::query_as(sql).bind(locality).bind(limit).fetch_all(c).await?
     });
-    let mut out = Vec::with_capacity(rows.len());
-    for request in rows {
-        let members = request_members(tx, request.id).await?;
-        out.push(RequestDetail { request, members });
+    let mut out: Vec<RequestDetail> = Vec::new();
+    for row in rows {
+        let member = match (row.given_name, row.family_name, row.date_of_birth, row.relationship) {
+            (Some(given_name), Some(family_name), Some(date_of_birth), Some(relationship)) => {
+                Some(MemberRow {
+                    given_name,
+                    family_name,
+                    date_of_birth,
+                    relationship,
+                })
+            }
+            _ => None,
+        };
+        match out.last_mut() {
+            Some(detail) if detail.request.id == row.request.id => detail.members.extend(member),
+            _ => out.push(RequestDetail {
+                request: row.request,
+                members: member.into_iter().collect(),
+            }),
+        }
     }
     Ok(out)
 }
@@ -740,15 +768,25 @@ pub async fn caseload(
     let leads_localities = actor
         .roles
         .contains(&earlyhelp_domain::roles::Role::LocalityLead);
+    // The page of families and their members' names in one query, not a query per family.
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        line: CaseLine,
+        member: Option<String>,
+    }
     let tx = &mut authorised.tx;
-    let mut lines: Vec<CaseLine> = on_tx!(tx, c => {
+    let rows: Vec<Row> = on_tx!(tx, c => {
         sqlx::query_as(
-            "SELECT f.id, '' AS names, f.locality_slug, f.state, f.review_date, \
+            "SELECT c.*, m.given_name || ' ' || m.family_name AS member FROM (\
+             SELECT f.id, '' AS names, f.locality_slug, f.state, f.review_date, \
              (f.lead_practitioner IS NOT NULL AND f.lead_practitioner = $1) AS is_lead FROM families f \
              WHERE f.lead_practitioner = $1 \
              OR (NOT f.consent_withdrawn AND EXISTS (SELECT 1 FROM family_team t WHERE t.family_id = f.id AND t.user_id = $1)) \
              OR ($2 AND f.locality_slug IN (SELECT locality_slug FROM user_localities WHERE user_id = $1)) \
-             ORDER BY CASE WHEN f.state = 'closed' THEN 1 ELSE 0 END, f.review_date, f.id LIMIT $3",
+             ORDER BY CASE WHEN f.state = 'closed' THEN 1 ELSE 0 END, f.review_date, f.id LIMIT $3) c \
+             LEFT JOIN family_members m ON m.family_id = c.id \
+             ORDER BY CASE WHEN c.state = 'closed' THEN 1 ELSE 0 END, c.review_date, c.id, m.date_of_birth",
         )
         .bind(actor.user_id)
         .bind(leads_localities)
@@ -756,16 +794,20 @@ pub async fn caseload(
         .fetch_all(&mut *c)
         .await?
     });
-    for line in &mut lines {
-        let names: Vec<String> = on_tx!(tx, c => {
-            sqlx::query_scalar(
-                "SELECT given_name || ' ' || family_name FROM family_members WHERE family_id = $1 ORDER BY date_of_birth",
-            )
-            .bind(line.id)
-            .fetch_all(c)
-            .await?
-        });
-        line.names = names.join(", ");
+    let mut lines: Vec<CaseLine> = Vec::new();
+    for row in rows {
+        match lines.last_mut() {
+            Some(line) if line.id == row.line.id => {
+                if let Some(member) = row.member {
+                    line.names.push_str(", ");
+                    line.names.push_str(&member);
+                }
+            }
+            _ => lines.push(CaseLine {
+                names: row.member.unwrap_or_default(),
+                ..row.line
+            }),
+        }
     }
     Ok(lines)
 }

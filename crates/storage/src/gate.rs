@@ -232,13 +232,32 @@ pub async fn list_events(
     filter: &AuditFilter,
     limit: i64,
 ) -> Result<Vec<AuditEvent>, StorageError> {
-    let sql = concat!(
-        "SELECT ",
-        audit_columns!(),
-        " FROM audit_events \
-         WHERE ($1 = '' OR actor = $1) AND ($2 = '' OR subject = $2) AND ($3 = '' OR outcome = $3) \
-         ORDER BY seq DESC LIMIT $4"
-    );
+    // A statement per filter shape, so a subject's or an actor's newest events come straight
+    // from their index: `($2 = '' OR subject = $2)` alone scans the whole log from its end,
+    // and the family page asks for one family's events among millions.
+    let sql = match (filter.subject.trim().is_empty(), filter.actor.trim().is_empty()) {
+        (false, _) => concat!(
+            "SELECT ",
+            audit_columns!(),
+            " FROM audit_events \
+             WHERE subject = $2 AND ($1 = '' OR actor = $1) AND ($3 = '' OR outcome = $3) \
+             ORDER BY seq DESC LIMIT $4"
+        ),
+        (true, false) => concat!(
+            "SELECT ",
+            audit_columns!(),
+            " FROM audit_events \
+             WHERE actor = $1 AND $2 = '' AND ($3 = '' OR outcome = $3) \
+             ORDER BY seq DESC LIMIT $4"
+        ),
+        (true, true) => concat!(
+            "SELECT ",
+            audit_columns!(),
+            " FROM audit_events \
+             WHERE $1 = '' AND $2 = '' AND ($3 = '' OR outcome = $3) \
+             ORDER BY seq DESC LIMIT $4"
+        ),
+    };
     let tx = &mut authorised.tx;
     Ok(on_tx!(tx, c => {
         sqlx::query_as(sql)

@@ -1,0 +1,398 @@
+//! City-scale case management benchmark: loads a synthetic city (the demo city plus, by default,
+//! 100,000 families with 300,000+ people and 1,000,000+ notes, and a year of audit events),
+//! starts the real `earlyhelp serve` on it, and measures the family page and the triage queue
+//! over HTTP on loopback with concurrent signed-in clients: median, p99, throughput and the
+//! server's memory.
+//!
+//!     cargo build --release -p earlyhelp --bin earlyhelp --example cases_bench
+//!     target/release/examples/cases_bench load --database sqlite:///tmp/city.db
+//!     target/release/examples/cases_bench run --database sqlite:///tmp/city.db --clients 32
+//!
+//! `load` needs an empty database (SQLite or PostgreSQL); `run` may be repeated on it (each run
+//! adds audit events, as real reading does).
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use earlyhelp::demo_cases::{self, Scale};
+use earlyhelp_domain::access::Action;
+use earlyhelp_storage::Db;
+use earlyhelp_storage::case_load;
+use earlyhelp_storage::gate::{self, NewEvent};
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the synthetic city in an empty database.
+    Load {
+        #[arg(long)]
+        database: String,
+        /// Families beyond the demo's, spread over the ten localities.
+        #[arg(long, default_value_t = 100_000)]
+        families: usize,
+        /// Practitioners added to each locality to hold them.
+        #[arg(long, default_value_t = 100)]
+        practitioners: usize,
+        /// Requests waiting for triage in each locality.
+        #[arg(long, default_value_t = 150)]
+        waiting: usize,
+        /// Notes beyond each family's own story.
+        #[arg(long, default_value_t = 4)]
+        extra_notes: usize,
+        /// Earlier reads of each family already in the audit log.
+        #[arg(long, default_value_t = 5)]
+        audit_reads: usize,
+    },
+    /// Serve the city with the release binary and measure it.
+    Run {
+        #[arg(long)]
+        database: String,
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        /// Measured seconds per page (after two seconds of warm-up).
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// The earlyhelp binary; by default the release build beside this example.
+        #[arg(long)]
+        server: Option<std::path::PathBuf>,
+    },
+}
+
+fn memory(pid: u32) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .filter(|l| l.starts_with("VmHWM") || l.starts_with("VmRSS"))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+async fn count(db: &Db, sql: &'static str) -> Result<i64> {
+    Ok(earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_scalar(sql).fetch_one(pool).await?
+    }))
+}
+
+async fn print_counts(db: &Db) -> Result<()> {
+    for (what, sql) in [
+        ("families", "SELECT COUNT(*) FROM families"),
+        ("people in families", "SELECT COUNT(*) FROM family_members"),
+        ("notes", "SELECT COUNT(*) FROM family_notes"),
+        ("readings (one score each)", "SELECT COUNT(*) FROM readings"),
+        ("plan actions", "SELECT COUNT(*) FROM plan_actions"),
+        ("requests", "SELECT COUNT(*) FROM support_requests"),
+        (
+            "requests waiting for triage",
+            "SELECT COUNT(*) FROM support_requests WHERE status = 'new'",
+        ),
+        ("audit events", "SELECT COUNT(*) FROM audit_events"),
+    ] {
+        println!("| {what} | {} |", count(db, sql).await?);
+    }
+    Ok(())
+}
+
+async fn load(
+    url: &str,
+    families: usize,
+    practitioners: usize,
+    scale: Scale,
+    audit_reads: usize,
+) -> Result<()> {
+    let started = Instant::now();
+    let db = earlyhelp::server::open(url).await?;
+    if !earlyhelp_storage::accounts::list_organisations(&db)
+        .await?
+        .is_empty()
+    {
+        bail!("{url} already holds data; load needs an empty database");
+    }
+    earlyhelp::demo::load(&db).await?;
+    let demo = started.elapsed();
+    let mut staff = demo_cases::leads(&db).await?;
+    let password_hash = earlyhelp_storage::secrets::hash_password(earlyhelp::demo::PASSWORD);
+    // Numbered after the demo's own four practitioners in each locality.
+    demo_cases::add_practitioners(&db, &mut staff, 101, practitioners, &password_hash).await?;
+    let today = earlyhelp_storage::cases::today();
+    let scale = Scale {
+        families_per_locality: families / staff.len(),
+        ..scale
+    };
+    let mut loaded = 0;
+    for histories in demo_cases::city(&staff, scale, today, 2_000) {
+        let mut authorised =
+            gate::operator(&db, "benchmark", Action::Create, "load the synthetic city").await?;
+        case_load::load(&mut authorised, &histories).await?;
+        // Earlier reads by the lead practitioner, so the audit log is the size a city's is.
+        for h in &histories {
+            let Some(family) = h.triage.as_ref().and_then(|t| t.family.as_ref()) else {
+                continue;
+            };
+            let subject = format!("family:{}", family.id);
+            for _ in 0..audit_reads {
+                gate::append(
+                    &mut authorised.tx,
+                    &NewEvent {
+                        actor: "practitioner@benchmark",
+                        actor_organisation: "Benchmark",
+                        actor_role: "practitioner",
+                        subject: &subject,
+                        action: "read",
+                        purpose: "case record",
+                        outcome: "allowed",
+                        remote_addr: "127.0.0.1",
+                    },
+                )
+                .await?;
+            }
+        }
+        authorised.tx.commit().await?;
+        loaded += histories.len();
+        eprint!("\r{loaded} requests and families loaded");
+    }
+    eprintln!();
+    if let Db::Postgres(pool) = &db {
+        sqlx::query("ANALYZE").execute(pool).await?;
+    }
+    println!(
+        "loaded in {:.0} s (the demo city in {:.1} s)\n\n| what | rows |\n|---|---|",
+        started.elapsed().as_secs_f64(),
+        demo.as_secs_f64()
+    );
+    print_counts(&db).await?;
+    db.close().await;
+    Ok(())
+}
+
+/// A signed-in browser: its cookie jar holds the session.
+async fn sign_in(address: &str, email: &str) -> Result<reqwest::Client> {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let page = client
+        .get(format!("{address}/sign-in"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = page.find(marker).context("the sign-in page has a CSRF token")? + marker.len();
+    let csrf = page[start..].split('"').next().unwrap_or_default();
+    let response = client
+        .post(format!("{address}/sign-in"))
+        .form(&[
+            ("csrf_token", csrf),
+            ("email", email),
+            ("password", earlyhelp::demo::PASSWORD),
+            ("next", "/"),
+        ])
+        .send()
+        .await?;
+    if response.status() != 303 {
+        bail!("{email} could not sign in: {}", response.status());
+    }
+    Ok(client)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+/// Each client asks for its own paths, one after another, as fast as the server answers.
+async fn drive(
+    clients: Vec<(reqwest::Client, Vec<String>)>,
+    seconds: u64,
+) -> Result<(Vec<Duration>, f64)> {
+    let warm_until = Instant::now() + Duration::from_secs(2);
+    let stop_at = warm_until + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for (c, (client, paths)) in clients.into_iter().enumerate() {
+        tasks.push(tokio::spawn(async move {
+            let mut times = Vec::new();
+            let mut i = c * 7919;
+            loop {
+                let path = &paths[i % paths.len()];
+                i += 1;
+                let t = Instant::now();
+                if t >= stop_at {
+                    break;
+                }
+                let response = client.get(path).send().await?;
+                let status = response.status();
+                response.bytes().await?;
+                if status != 200 {
+                    bail!("{path}: {status}");
+                }
+                if t >= warm_until {
+                    times.push(t.elapsed());
+                }
+            }
+            Ok::<_, anyhow::Error>(times)
+        }));
+    }
+    let mut times = Vec::new();
+    for task in tasks {
+        times.extend(task.await??);
+    }
+    times.sort();
+    let throughput = times.len() as f64 / seconds as f64;
+    Ok((times, throughput))
+}
+
+async fn run(url: &str, clients: usize, seconds: u64, server: std::path::PathBuf) -> Result<()> {
+    let db = Db::connect(url).await?;
+    // Each practitioner with the families they lead; the locality leads.
+    let rows: Vec<(String, Uuid)> = earlyhelp_storage::on_pool!(&db, pool => {
+        sqlx::query_as(
+            "SELECT u.email, f.id FROM families f JOIN users u ON u.id = f.lead_practitioner \
+             WHERE u.email LIKE 'practitioner1__.%' ORDER BY u.email, f.id",
+        )
+        .fetch_all(pool)
+        .await?
+    });
+    let leads: Vec<String> = earlyhelp_storage::on_pool!(&db, pool => {
+        sqlx::query_scalar("SELECT email FROM users WHERE email LIKE 'lead.%' ORDER BY email")
+            .fetch_all(pool)
+            .await?
+    });
+    db.close().await;
+    let mut caseloads: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
+    for (email, family) in rows {
+        caseloads.entry(email).or_default().push(family);
+    }
+    if caseloads.len() < clients || leads.is_empty() {
+        bail!("{url} has no benchmark city: run `load` first");
+    }
+
+    let mut child = std::process::Command::new(&server)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", url])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {}", server.display()))?;
+    let pid = child.id();
+    let stdout = child.stdout.take().context("the server's output")?;
+    let mut address = String::new();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line?;
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            address = rest.split_whitespace().next().unwrap_or_default().to_string();
+            break;
+        }
+    }
+    if address.is_empty() {
+        let _ = child.kill();
+        bail!("the server did not say where it listens");
+    }
+    let result = measure(&address, pid, &caseloads, &leads, clients, seconds).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    result
+}
+
+async fn measure(
+    address: &str,
+    pid: u32,
+    caseloads: &BTreeMap<String, Vec<Uuid>>,
+    leads: &[String],
+    clients: usize,
+    seconds: u64,
+) -> Result<()> {
+    println!("server started: {}", memory(pid));
+    // Practitioners spread across the localities, each reading the families they lead.
+    let step = caseloads.len() / clients;
+    let mut family_clients = Vec::new();
+    for (email, families) in caseloads.iter().step_by(step).take(clients) {
+        let paths = families
+            .iter()
+            .map(|f| format!("{address}/families/{f}"))
+            .collect();
+        family_clients.push((sign_in(address, email).await?, paths));
+    }
+    let mut queue_clients = Vec::new();
+    for c in 0..clients {
+        let lead = &leads[c % leads.len()];
+        queue_clients.push((
+            sign_in(address, lead).await?,
+            vec![format!("{address}/triage")],
+        ));
+    }
+    println!("{clients} clients signed in: {}", memory(pid));
+    println!(
+        "\n| page | clients | requests | median ms | p90 ms | p99 ms | max ms | requests/s | load average before | server memory after |\n|---|---|---|---|---|---|---|---|---|---|"
+    );
+    for (page, clients) in [
+        ("family page `/families/{id}`", family_clients),
+        ("triage queue `/triage`", queue_clients),
+    ] {
+        let load = load_average();
+        let n = clients.len();
+        let (times, throughput) = drive(clients, seconds).await?;
+        println!(
+            "| {page} | {n} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {throughput:.0} | {load} | {} |",
+            times.len(),
+            percentile(&times, 0.5),
+            percentile(&times, 0.9),
+            percentile(&times, 0.99),
+            percentile(&times, 1.0),
+            memory(pid)
+        );
+    }
+    Ok(())
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Load {
+            database,
+            families,
+            practitioners,
+            waiting,
+            extra_notes,
+            audit_reads,
+        } => {
+            let scale = Scale {
+                families_per_locality: 0,
+                waiting_per_locality: waiting,
+                extra_notes,
+            };
+            load(&database, families, practitioners, scale, audit_reads).await
+        }
+        Command::Run {
+            database,
+            clients,
+            seconds,
+            server,
+        } => {
+            let server = match server {
+                Some(path) => path,
+                None => std::env::current_exe()?
+                    .parent()
+                    .and_then(|examples| examples.parent())
+                    .context("where this example is")?
+                    .join("earlyhelp"),
+            };
+            run(&database, clients, seconds, server).await
+        }
+    }
+}
