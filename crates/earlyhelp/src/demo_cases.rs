@@ -20,8 +20,8 @@
 use anyhow::{Context, Result};
 use earlyhelp_domain::access::Action;
 use earlyhelp_domain::cases::{
-    CaseEvent, CheckedRequest, ClosureReason, ConsentMethod, Member, MemberRole, NeedLevel,
-    OUTWARD_LOCALITIES, Reason, TriageOutcome, WELLBEING_AREAS,
+    CaseEvent, CheckedRequest, ClosureReason, ConsentMethod, Ethnicity, Member, MemberRole,
+    NeedLevel, OUTWARD_LOCALITIES, Reason, Send, TriageOutcome, WELLBEING_AREAS,
 };
 use earlyhelp_domain::roles::Role;
 use earlyhelp_storage::Db;
@@ -129,6 +129,14 @@ const STREETS: &[&str] = &[
     "Chestnut Lane",
     "Poplar Terrace",
 ];
+const LANGUAGES: &[&str] = &[
+    "English",
+    "English, Urdu",
+    "English, Polish",
+    "Arabic",
+    "English, Somali",
+    "English, Punjabi",
+];
 const WORKER_NAMES: &[&str] = &[
     "Ruth Adeyemi",
     "Sam Whitlock",
@@ -234,6 +242,10 @@ fn request_for(locality: &'static str, i: usize, today: Date) -> CheckedRequest 
                 1 + (i % 27) as u8,
             ),
             relationship: MemberRole::Parent,
+            ethnicity: Some(pick(Ethnicity::ALL, i, 4)),
+            languages: pick(LANGUAGES, i, 5).to_string(),
+            send: None,
+            school: String::new(),
         });
     }
     for c in 0..(1 + i % 3) {
@@ -246,6 +258,13 @@ fn request_for(locality: &'static str, i: usize, today: Date) -> CheckedRequest 
                 1 + ((i * 5 + c) % 27) as u8,
             ),
             relationship: MemberRole::Child,
+            ethnicity: Some(pick(Ethnicity::ALL, i, 4)),
+            languages: pick(LANGUAGES, i, 5).to_string(),
+            send: Some(pick(Send::ALL, i, c + 6)),
+            school: format!(
+                "{} Primary",
+                pick(STREETS, i, c + 7).split(' ').next().unwrap_or("Oak")
+            ),
         });
     }
     let reasons = vec![

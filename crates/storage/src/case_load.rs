@@ -166,8 +166,8 @@ pub async fn load(authorised: &mut Authorised, histories: &[History]) -> Result<
     );
     let mut family_members = Rows::new(
         "INSERT INTO family_members (id, family_id, given_name, family_name, date_of_birth, \
-         relationship)",
-        6,
+         relationship, ethnicity, languages, send, school)",
+        10,
     );
     let mut team = Rows::new(
         "INSERT INTO family_team (family_id, user_id, added_micros)",
@@ -200,8 +200,8 @@ pub async fn load(authorised: &mut Authorised, histories: &[History]) -> Result<
     );
     let mut request_members = Rows::new(
         "INSERT INTO request_members (request_id, position, given_name, family_name, \
-         date_of_birth, relationship)",
-        6,
+         date_of_birth, relationship, ethnicity, languages, send, school)",
+        10,
     );
     use Cell::*;
     for h in histories {
@@ -232,6 +232,10 @@ pub async fn load(authorised: &mut Authorised, histories: &[History]) -> Result<
                     Text(m.family_name.clone()),
                     Text(iso(m.date_of_birth)),
                     Text(m.relationship.slug().into()),
+                    Text(m.ethnicity.map(|e| e.slug()).unwrap_or("").into()),
+                    Text(m.languages.clone()),
+                    Text(m.send.map(|e| e.slug()).unwrap_or("").into()),
+                    Text(m.school.clone()),
                 ]);
             }
             for user in &f.team {
@@ -313,6 +317,10 @@ pub async fn load(authorised: &mut Authorised, histories: &[History]) -> Result<
                 Text(m.family_name.clone()),
                 Text(iso(m.date_of_birth)),
                 Text(m.relationship.slug().into()),
+                Text(m.ethnicity.map(|e| e.slug()).unwrap_or("").into()),
+                Text(m.languages.clone()),
+                Text(m.send.map(|e| e.slug()).unwrap_or("").into()),
+                Text(m.school.clone()),
             ]);
         }
     }

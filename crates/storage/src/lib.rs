@@ -6,9 +6,11 @@ pub mod case_load;
 pub mod cases;
 pub mod db;
 pub mod directory;
+#[macro_use]
 pub mod gate;
 pub mod outcomes;
 pub mod secrets;
+pub mod sharing;
 
 pub use db::{Db, Tx};
 

@@ -12,3 +12,4 @@ mod cases;
 mod cli;
 mod directory;
 mod outcomes;
+mod sharing;
