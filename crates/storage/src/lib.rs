@@ -6,6 +6,7 @@ pub mod case_load;
 pub mod cases;
 pub mod db;
 pub mod directory;
+pub mod extracts;
 #[macro_use]
 pub mod gate;
 pub mod outcomes;
