@@ -195,7 +195,10 @@ async fn sign_in(address: &str, email: &str) -> Result<reqwest::Client> {
         .text()
         .await?;
     let marker = "name=\"csrf_token\" value=\"";
-    let start = page.find(marker).context("the sign-in page has a CSRF token")? + marker.len();
+    let start = page
+        .find(marker)
+        .context("the sign-in page has a CSRF token")?
+        + marker.len();
     let csrf = page[start..].split('"').next().unwrap_or_default();
     let response = client
         .post(format!("{address}/sign-in"))
@@ -295,7 +298,11 @@ async fn run(url: &str, clients: usize, seconds: u64, server: std::path::PathBuf
     for line in std::io::BufReader::new(stdout).lines() {
         let line = line?;
         if let Some(rest) = line.split("listening on ").nth(1) {
-            address = rest.split_whitespace().next().unwrap_or_default().to_string();
+            address = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
             break;
         }
     }

@@ -308,7 +308,13 @@ fn events_for(n: usize, seed: usize) -> Vec<CaseEvent> {
 
 /// Family `n` of `staff`'s locality (`seed` unique across the city): its request, triage
 /// and case history, every date counted back from `today`.
-fn family_history(staff: &LocalityStaff, n: usize, seed: usize, today: Date, scale: &Scale) -> History {
+fn family_history(
+    staff: &LocalityStaff,
+    n: usize,
+    seed: usize,
+    today: Date,
+    scale: &Scale,
+) -> History {
     let request = request_for(staff.slug, seed, today);
     let opened = today - Duration::days(21 + ((seed * 37) % 480) as i64);
     let workers = &staff.practitioners;
@@ -357,7 +363,10 @@ fn family_history(staff: &LocalityStaff, n: usize, seed: usize, today: Date, sca
             .enumerate()
             .map(|(a, area)| {
                 let start = 2 + (seed + a) % 4;
-                (area.to_string(), (start + r * (1 + (seed + a) % 2)).min(10) as i64)
+                (
+                    area.to_string(),
+                    (start + r * (1 + (seed + a) % 2)).min(10) as i64,
+                )
             })
             .collect();
         readings.push(Reading {
@@ -378,7 +387,8 @@ fn family_history(staff: &LocalityStaff, n: usize, seed: usize, today: Date, sca
     }
     let story_notes = 1 + seed % 3 + scale.extra_notes;
     for k in 0..story_notes {
-        let day = opened + Duration::days(2 + (k as i64 * 9) % (last_day - opened).whole_days().max(3));
+        let day =
+            opened + Duration::days(2 + (k as i64 * 9) % (last_day - opened).whole_days().max(3));
         notes.push(Note {
             author: workers[(n + k) % workers.len()].name.clone(),
             kind: "note",
@@ -390,7 +400,8 @@ fn family_history(staff: &LocalityStaff, n: usize, seed: usize, today: Date, sca
     let review_date = if closed {
         ran_until
     } else {
-        today + Duration::weeks((seed % 10) as i64 - 2)
+        // (n and seed mixed: seed alone repeats its last digit across a locality)
+        today + Duration::weeks(((n + seed / 10) % 10) as i64 - 2)
     };
     notes.push(Note {
         author: lead.name.clone(),
@@ -688,7 +699,10 @@ pub async fn add_practitioners(
             .filter(|o| o.locality_slug.as_deref() == Some(slug) && o.id != outsider)
             .filter(|o| o.leads_locality || ["school", "nursery", "vcs"].contains(&o.kind.as_str()))
             .collect();
-        anyhow::ensure!(!employers.is_empty(), "the demo needs organisations in {slug}");
+        anyhow::ensure!(
+            !employers.is_empty(),
+            "the demo needs organisations in {slug}"
+        );
         for n in first..first + count {
             let name = format!(
                 "{} {}",
@@ -759,7 +773,10 @@ mod tests {
             );
             assert!(request.members.len() >= 2);
         }
-        assert_eq!(request_for("ladywood", 5, today), request_for("ladywood", 5, today));
+        assert_eq!(
+            request_for("ladywood", 5, today),
+            request_for("ladywood", 5, today)
+        );
     }
 
     #[test]
@@ -774,7 +791,10 @@ mod tests {
         assert_eq!(families.len(), 10 * DEMO_SCALE.families_per_locality);
         let waiting = histories.iter().filter(|h| h.triage.is_none()).count();
         assert!((550..=650).contains(&waiting), "{waiting} waiting");
-        let self_referrals = histories.iter().filter(|h| h.requested_by.is_none()).count();
+        let self_referrals = histories
+            .iter()
+            .filter(|h| h.requested_by.is_none())
+            .count();
         assert!(self_referrals > 100, "{self_referrals} self-referrals");
         for event in [
             CaseEvent::StepUp,
@@ -792,15 +812,28 @@ mod tests {
         }
         let people: usize = histories.iter().map(|h| h.request.members.len()).sum();
         assert!(people >= 3 * histories.len(), "{people} people");
-        assert!(families.iter().all(|f| !f.readings.is_empty() && !f.notes.is_empty()));
-        let overdue = families
-            .iter()
-            .filter(|f| f.events.is_empty() && f.review_date < today)
-            .count();
-        assert!(overdue > 0, "some open reviews are overdue");
+        assert!(
+            families
+                .iter()
+                .all(|f| !f.readings.is_empty() && !f.notes.is_empty())
+        );
+        for locality in locality_slugs() {
+            let overdue = histories
+                .iter()
+                .filter(|h| h.request.locality == locality)
+                .filter_map(|h| h.triage.as_ref().and_then(|t| t.family.as_ref()))
+                .filter(|f| f.events.is_empty() && f.review_date < today)
+                .count();
+            assert!(overdue > 0, "some open reviews in {locality} are overdue");
+        }
         // The same city every time.
         let again: Vec<History> = city(&staff, DEMO_SCALE, today, 7).flatten().collect();
         assert_eq!(again.len(), histories.len());
-        assert!(again.iter().zip(&histories).all(|(a, b)| a.request == b.request));
+        assert!(
+            again
+                .iter()
+                .zip(&histories)
+                .all(|(a, b)| a.request == b.request)
+        );
     }
 }

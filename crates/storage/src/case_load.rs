@@ -107,8 +107,10 @@ impl Rows {
 
     /// Binds every cell; the SQL text holds only the table, its columns and `$n` placeholders.
     async fn insert(self, tx: &mut Tx) -> Result<(), StorageError> {
-        // Below SQLite's 32,766 bound parameters and PostgreSQL's 65,535.
-        const MAX_BINDS: usize = 30_000;
+        // SQLite finds each `$n` by a linear search of those before it, so preparing a
+        // statement costs the square of its parameters: keep them few, and reuse the
+        // prepared statement (every full chunk of a table has the same text).
+        const MAX_BINDS: usize = 1_000;
         let per_statement = (MAX_BINDS / self.width) * self.width;
         for chunk in self.cells.chunks(per_statement) {
             let rows: Vec<String> = (0..chunk.len() / self.width)
@@ -121,7 +123,7 @@ impl Rows {
                 .collect();
             let sql = format!("{} VALUES {}", self.into, rows.join(", "));
             on_tx!(tx, c => {
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for cell in chunk {
                     query = match cell {
                         Cell::Id(v) => query.bind(*v),
@@ -145,9 +147,8 @@ fn final_state(family: &Family) -> Result<(CaseState, Option<ClosureReason>), St
     let mut state = CaseState::Open;
     let mut reason = None;
     for event in &family.events {
-        state = next_state(state, *event).map_err(|e| {
-            StorageError::Conflict(format!("family {}: {e}", family.id))
-        })?;
+        state = next_state(state, *event)
+            .map_err(|e| StorageError::Conflict(format!("family {}: {e}", family.id)))?;
         reason = match event {
             earlyhelp_domain::cases::CaseEvent::Close(r) => Some(*r),
             _ => None,
@@ -209,7 +210,12 @@ pub async fn load(authorised: &mut Authorised, histories: &[History]) -> Result<
         let family = h.triage.as_ref().and_then(|t| t.family.as_ref());
         if let (Some(f), Some(t)) = (family, &h.triage) {
             let (state, closure) = final_state(f)?;
-            let updated = f.notes.iter().map(|n| n.at_micros).max().unwrap_or(t.micros);
+            let updated = f
+                .notes
+                .iter()
+                .map(|n| n.at_micros)
+                .max()
+                .unwrap_or(t.micros);
             families.push([
                 Id(f.id),
                 Text(r.locality.into()),
@@ -303,7 +309,12 @@ pub async fn load(authorised: &mut Authorised, histories: &[History]) -> Result<
             Bool(h.requested_by.is_none()),
             Text(if h.triage.is_some() { "triaged" } else { "new" }.into()),
             MaybeText(h.triage.as_ref().map(|t| t.outcome.slug().into())),
-            Text(h.triage.as_ref().map(|t| t.note.clone()).unwrap_or_default()),
+            Text(
+                h.triage
+                    .as_ref()
+                    .map(|t| t.note.clone())
+                    .unwrap_or_default(),
+            ),
             MaybeId(h.triage.as_ref().map(|t| t.by)),
             MaybeInt(h.triage.as_ref().map(|t| t.micros)),
             MaybeId(family.map(|f| f.id)),

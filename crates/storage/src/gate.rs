@@ -235,7 +235,10 @@ pub async fn list_events(
     // A statement per filter shape, so a subject's or an actor's newest events come straight
     // from their index: `($2 = '' OR subject = $2)` alone scans the whole log from its end,
     // and the family page asks for one family's events among millions.
-    let sql = match (filter.subject.trim().is_empty(), filter.actor.trim().is_empty()) {
+    let sql = match (
+        filter.subject.trim().is_empty(),
+        filter.actor.trim().is_empty(),
+    ) {
         (false, _) => concat!(
             "SELECT ",
             audit_columns!(),
