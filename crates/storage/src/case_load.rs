@@ -100,9 +100,10 @@ impl Rows {
         }
     }
 
-    fn push<const N: usize>(&mut self, row: [Cell; N]) {
-        debug_assert_eq!(N, self.width, "{}", self.into);
+    fn push(&mut self, row: impl IntoIterator<Item = Cell>) {
+        let before = self.cells.len();
         self.cells.extend(row);
+        debug_assert_eq!(self.cells.len() - before, self.width, "{}", self.into);
     }
 
     /// Binds every cell; the SQL text holds only the table, its columns and `$n` placeholders.
@@ -140,6 +141,21 @@ impl Rows {
         }
         Ok(())
     }
+}
+
+/// A request's or a family's member, after the columns that say whose member they are.
+fn member(m: &earlyhelp_domain::cases::Member) -> [Cell; 8] {
+    use Cell::Text;
+    [
+        Text(m.given_name.clone()),
+        Text(m.family_name.clone()),
+        Text(iso(m.date_of_birth)),
+        Text(m.relationship.slug().into()),
+        Text(m.ethnicity.map(|e| e.slug()).unwrap_or("").into()),
+        Text(m.languages.clone()),
+        Text(m.send.map(|e| e.slug()).unwrap_or("").into()),
+        Text(m.school.clone()),
+    ]
 }
 
 /// Where the case ends up after its events, and the closure reason if it closed.
@@ -231,18 +247,7 @@ pub async fn load(authorised: &mut Authorised, histories: &[History]) -> Result<
                 Int(updated),
             ]);
             for m in &r.members {
-                family_members.push([
-                    Id(Uuid::now_v7()),
-                    Id(f.id),
-                    Text(m.given_name.clone()),
-                    Text(m.family_name.clone()),
-                    Text(iso(m.date_of_birth)),
-                    Text(m.relationship.slug().into()),
-                    Text(m.ethnicity.map(|e| e.slug()).unwrap_or("").into()),
-                    Text(m.languages.clone()),
-                    Text(m.send.map(|e| e.slug()).unwrap_or("").into()),
-                    Text(m.school.clone()),
-                ]);
+                family_members.push([Id(Uuid::now_v7()), Id(f.id)].into_iter().chain(member(m)));
             }
             for user in &f.team {
                 team.push([Id(f.id), Id(*user), Int(t.micros)]);
@@ -321,18 +326,11 @@ pub async fn load(authorised: &mut Authorised, histories: &[History]) -> Result<
             Int(h.created_micros),
         ]);
         for (position, m) in r.members.iter().enumerate() {
-            request_members.push([
-                Id(h.id),
-                Int(position as i64),
-                Text(m.given_name.clone()),
-                Text(m.family_name.clone()),
-                Text(iso(m.date_of_birth)),
-                Text(m.relationship.slug().into()),
-                Text(m.ethnicity.map(|e| e.slug()).unwrap_or("").into()),
-                Text(m.languages.clone()),
-                Text(m.send.map(|e| e.slug()).unwrap_or("").into()),
-                Text(m.school.clone()),
-            ]);
+            request_members.push(
+                [Id(h.id), Int(position as i64)]
+                    .into_iter()
+                    .chain(member(m)),
+            );
         }
     }
     // Parents before children: a request names the family it opened.
