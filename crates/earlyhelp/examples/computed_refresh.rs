@@ -119,7 +119,10 @@ async fn main() -> anyhow::Result<()> {
     });
     authorised.tx.commit().await?;
     let started = Instant::now();
-    anyhow::ensure!(computed::refresh_if_stale(&db).await?, "a new request is a change");
+    anyhow::ensure!(
+        computed::refresh_if_stale(&db).await?,
+        "a new request is a change"
+    );
     time("refresh after one new request", started.elapsed());
 
     let mut checks = Vec::new();

@@ -425,7 +425,11 @@ async fn annotations_and_downloads_on_the_indicator_page(backend: Backend) {
     let png = png.bytes().await.unwrap();
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
     let dimension = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
-    assert_eq!((dimension(16), dimension(20)), (1520, 760), "width and height");
+    assert_eq!(
+        (dimension(16), dimension(20)),
+        (1520, 760),
+        "width and height"
+    );
     let csv = board
         .client
         .get(app.url("/outcomes/indicators/7.2/data.csv"))
@@ -585,32 +589,18 @@ async fn the_dashboard_and_an_indicator_page_are_accessible_in_a_browser() {
         .goto(app.url("/explore?indicator=7.2&area=perry-barr&area=city"))
         .await
         .unwrap();
+    browser.wait_for_heading("Explore the data").await;
     assert_accessible("the public explorer").await;
     browser.screenshot("outcomes-explore").await;
 
+    // A data analyst: they see what the board sees, and may choose how limits are calculated.
+    driver.goto(app.url("/")).await.unwrap();
+    browser.fill(By::Id("email"), ANALYST).await;
+    browser.fill(By::Id("password"), DEMO_PASSWORD).await;
+    browser.click(By::Css("button[type=submit]")).await;
+    browser.wait_for_heading("Welcome, ").await;
     driver.goto(app.url("/outcomes")).await.unwrap();
-    driver
-        .find(By::Id("email"))
-        .await
-        .unwrap()
-        .send_keys(COMMISSIONER)
-        .await
-        .unwrap();
-    driver
-        .find(By::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(DEMO_PASSWORD)
-        .await
-        .unwrap();
-    driver
-        .find(By::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    driver.goto(app.url("/outcomes")).await.unwrap();
+    browser.wait_for_heading("Outcomes framework").await;
     let icons = driver
         .find_all(By::Css(".eh-icon[data-icon]"))
         .await
@@ -618,16 +608,21 @@ async fn the_dashboard_and_an_indicator_page_are_accessible_in_a_browser() {
     assert!(icons.len() >= 24, "{} icons", icons.len());
     let words = icons[0].text().await.unwrap();
     assert!(!words.trim().is_empty(), "each icon says what it means");
+    let so_far = driver
+        .find(By::Css("tr[data-indicator='EH2'] [data-so-far]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(so_far.contains("so far: "), "{so_far}");
     assert_accessible("the dashboard").await;
     browser.screenshot("outcomes-dashboard").await;
 
-    driver
-        .find(By::Css("tr[data-indicator='7.2'] a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click(By::Css("tr[data-indicator='7.2'] a")).await;
+    browser
+        .wait_for_heading("7.2 Reported domestic abuse")
+        .await;
     let rows = driver
         .find_all(By::Css("#spc-table tbody tr"))
         .await
@@ -659,10 +654,75 @@ async fn the_dashboard_and_an_indicator_page_are_accessible_in_a_browser() {
     );
     browser.screenshot("outcomes-indicator").await;
 
+    // Recalculate the limits from the first lockdown, through the form.
+    browser
+        .click(By::Css("#limits ~ details .govuk-details__summary"))
+        .await;
+    let month = driver.find(By::Id("recalculate_period")).await.unwrap();
+    month
+        .find(By::Css("option[value='2020-02']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.fill(By::Id("reason"), "New reporting system").await;
+    browser
+        .click(By::XPath(
+            "//button[normalize-space()='Recalculate from this month']",
+        ))
+        .await;
+    browser
+        .wait_for_heading("7.2 Reported domestic abuse")
+        .await;
+    let recalculated = driver
+        .find(By::Css("[data-recalculation='2020-02']"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        recalculated.contains("New reporting system"),
+        "{recalculated}"
+    );
+    assert_accessible("an indicator page with a recalculation").await;
+    driver
+        .find(By::Id("limits"))
+        .await
+        .unwrap()
+        .scroll_into_view()
+        .await
+        .unwrap();
+    browser.screenshot("outcomes-indicator-recalculated").await;
+
+    driver
+        .goto(app.url("/outcomes/indicators/EH2"))
+        .await
+        .unwrap();
+    browser
+        .wait_for_heading("EH2 Requests for early help")
+        .await;
+    assert!(
+        driver
+            .find(By::Id("so-far"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("so far")
+    );
+    assert_accessible("a computed indicator").await;
+    browser.screenshot("outcomes-computed").await;
+
     driver
         .goto(app.url("/outcomes/indicators/3.7/equality"))
         .await
         .unwrap();
+    browser
+        .wait_for_heading("3.7 Number of children in care by ethnic group")
+        .await;
     assert_accessible("the equality view").await;
     browser.quit().await;
 }
@@ -696,7 +756,10 @@ async fn indicators_computed_from_case_data_refresh_themselves(backend: Backend)
     let open = count(OPEN_CASES, CITY, "").await;
     assert!(requests > 0.0 && referred > 0.0 && open > 0.0);
     let row = row_of(&html, REQUESTS);
-    assert!(row.contains(&format!("so far: {requests}")), "{row}");
+    assert!(
+        row.contains(&format!("so far: {}", whole(requests))),
+        "{row}"
+    );
     assert!(row.contains("Early help case records"));
 
     // A practitioner sends a request, and another that the Ladywood lead takes into locality
@@ -710,7 +773,7 @@ async fn indicators_computed_from_case_data_refresh_themselves(backend: Backend)
     );
     let (_, html) = get(&board, &app, "/outcomes").await;
     assert!(
-        row_of(&html, REQUESTS).contains(&format!("so far: {}", requests + 2.0)),
+        row_of(&html, REQUESTS).contains(&format!("so far: {}", whole(requests + 2.0))),
         "the dashboard shows the new requests"
     );
     assert_eq!(count(REQUESTS, "ladywood", "").await, ladywood + 2.0);
@@ -734,7 +797,9 @@ async fn indicators_computed_from_case_data_refresh_themselves(backend: Backend)
     );
     // The public explorer leaves the month in progress out, and says so.
     let public = client()
-        .get(app.url(&format!("/explore?indicator={REQUESTS}&area=city&breakdown=reason")))
+        .get(app.url(&format!(
+            "/explore?indicator={REQUESTS}&area=city&breakdown=reason"
+        )))
         .send()
         .await
         .unwrap()
@@ -754,6 +819,19 @@ fn variation_of(page: &str) -> &str {
         }
         _ => "none",
     }
+}
+
+/// A count as the pages show it: `1,240`.
+fn whole(count: f64) -> String {
+    let digits = format!("{count:.0}");
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A number as the pages show it: to one decimal place, without a trailing `.0`.
@@ -841,7 +919,13 @@ async fn each_indicator_has_its_own_spc_rules_baseline_and_recalculations(backen
     // A baseline too short for limits is refused, naming the field; nothing changes.
     let refused = choose("nhsr", "12").await;
     assert_eq!(refused.status(), 422);
-    assert!(refused.text().await.unwrap().contains("Enter the baseline as a whole number"));
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Enter the baseline as a whole number")
+    );
     let stored = || {
         let db = &app.db;
         async move { outcomes::indicator(db, "9.90").await.unwrap().unwrap() }
@@ -871,7 +955,10 @@ async fn each_indicator_has_its_own_spc_rules_baseline_and_recalculations(backen
     assert_ne!(upper(Some(13)), upper(None), "the test can tell them apart");
     let last = page().await;
     let last = table_row(&last, "2025-02");
-    assert!(last.contains(&format!(">{}</td>", upper(Some(13)))), "{last}");
+    assert!(
+        last.contains(&format!(">{}</td>", upper(Some(13)))),
+        "{last}"
+    );
 
     // A recalculation from the month the new pattern starts, with its reason.
     assert_eq!(choose("mdc", "").await.status(), 303);
@@ -885,19 +972,38 @@ async fn each_indicator_has_its_own_spc_rules_baseline_and_recalculations(backen
                 ("recalculate_period", "2024-09"),
                 ("reason", reason),
             ];
-            post_form(analyst, app, "/outcomes/indicators/9.90/recalculations", &form).await
+            post_form(
+                analyst,
+                app,
+                "/outcomes/indicators/9.90/recalculations",
+                &form,
+            )
+            .await
         }
     };
     assert_eq!(recalculate(" ").await.status(), 422);
     assert_eq!(recalculate("New pathway").await.status(), 303);
     let html = page().await;
     assert!(table_row(&html, "2024-09").contains("Limits recalculated from here: New pathway"));
-    assert!(table_row(&html, "2025-02").contains(">13</td>"), "the new phase's mean");
+    assert!(
+        table_row(&html, "2025-02").contains(">13</td>"),
+        "the new phase's mean"
+    );
     assert!(html.contains("class=\"eh-chart__recalculation\""));
-    assert_eq!(variation_of(&html), "none", "six months since: too few for limits");
+    assert_eq!(
+        variation_of(&html),
+        "none",
+        "six months since: too few for limits"
+    );
     let again = recalculate("Twice").await;
     assert_eq!(again.status(), 422);
-    assert!(again.text().await.unwrap().contains("already recalculated from that month"));
+    assert!(
+        again
+            .text()
+            .await
+            .unwrap()
+            .contains("already recalculated from that month")
+    );
 
     let removed = post_form(
         &analyst,

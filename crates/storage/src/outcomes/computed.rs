@@ -433,11 +433,18 @@ mod tests {
         assert_eq!(find(&values, FAMILIES_REFERRED, "2026-09", CITY, ""), 1.0);
         assert_eq!(find(&values, FAMILIES_REFERRED, "2026-10", CITY, ""), 1.0);
         assert_eq!(find(&values, FAMILIES_REFERRED, "2026-11", CITY, ""), 2.0);
-        assert_eq!(find(&values, FAMILIES_REFERRED, "2026-12", "yardley", ""), 1.0);
+        assert_eq!(
+            find(&values, FAMILIES_REFERRED, "2026-12", "yardley", ""),
+            1.0
+        );
         // Open cases: only as they are now, in the month in progress.
         assert_eq!(find(&values, OPEN_CASES, "2026-12", CITY, ""), 1.0);
         assert_eq!(find(&values, OPEN_CASES, "2026-12", "yardley", ""), 0.0);
-        assert!(!values.iter().any(|v| v.indicator_ref == OPEN_CASES && v.period != "2026-12"));
+        assert!(
+            !values
+                .iter()
+                .any(|v| v.indicator_ref == OPEN_CASES && v.period != "2026-12")
+        );
         // Four months, three areas: the families series, seven request series, one open count.
         assert_eq!(values.len(), 3 * (4 * (1 + 1 + Reason::ALL.len()) + 1));
     }
@@ -445,7 +452,11 @@ mod tests {
     #[test]
     fn no_case_data_gives_zeros_for_this_month() {
         let values = compute(&[], &[], &[], month(2027, 1) + 1);
-        assert!(values.iter().all(|v| v.period == "2027-01" && v.value == 0.0));
+        assert!(
+            values
+                .iter()
+                .all(|v| v.period == "2027-01" && v.value == 0.0)
+        );
         assert_eq!(values.len(), 1 + 1 + Reason::ALL.len() + 1);
     }
 

@@ -171,9 +171,7 @@ pub fn spc_options(
         rules: rules(indicator),
         direction: direction(indicator),
         target: indicator.target,
-        baseline: indicator
-            .spc_baseline
-            .and_then(|b| usize::try_from(b).ok()),
+        baseline: indicator.spc_baseline.and_then(|b| usize::try_from(b).ok()),
         recalculate_at,
     }
 }

@@ -73,7 +73,10 @@ pub(super) fn csv_response(filename: &str, body: String) -> Response {
 
 /// A series' whole months, and a computed indicator's month in progress, which is still
 /// counting: shown as "so far", never charted or judged.
-fn whole_months<'a>(indicator: &Indicator, mut series: Vec<&'a Value>) -> (Vec<&'a Value>, Option<&'a Value>) {
+fn whole_months<'a>(
+    indicator: &Indicator,
+    mut series: Vec<&'a Value>,
+) -> (Vec<&'a Value>, Option<&'a Value>) {
     let so_far = series
         .last()
         .filter(|v| is_provisional(indicator, &v.period))
@@ -859,7 +862,10 @@ fn breakdown_tables(
 ) -> Vec<BreakdownTable> {
     let mut tables: Vec<BreakdownTable> = Vec::new();
     for v in values.iter().filter(|v| {
-        v.area == area && v.period == latest && !v.dimension.is_empty() && v.dimension != "ethnicity"
+        v.area == area
+            && v.period == latest
+            && !v.dimension.is_empty()
+            && v.dimension != "ethnicity"
     }) {
         let shown = if suppressed(indicator, area, &v.dimension, v.value, false) {
             suppressed_words(indicator)
@@ -926,7 +932,8 @@ pub async fn add_annotation(
         };
         return refuse(&state, &signed, &reference, &area, errors, typed).await;
     };
-    let mut authorised = authorise_update(&state, &signed, &indicator, "annotate an indicator").await?;
+    let mut authorised =
+        authorise_update(&state, &signed, &indicator, "annotate an indicator").await?;
     outcomes::add_annotation(
         &mut authorised,
         &Annotation {
@@ -1087,7 +1094,11 @@ pub async fn indicator_svg(
     Query(query): Query<AreaQuery>,
 ) -> Result<Response, AppError> {
     let (name, svg) = chart_alone(&state, &signed, &reference, query).await?;
-    Ok(download("image/svg+xml", &format!("{name}.svg"), svg.into_bytes()))
+    Ok(download(
+        "image/svg+xml",
+        &format!("{name}.svg"),
+        svg.into_bytes(),
+    ))
 }
 
 pub async fn indicator_png(

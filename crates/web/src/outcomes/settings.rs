@@ -59,7 +59,10 @@ pub async fn set_rules(
     let mut errors = Vec::new();
     let rules = ["mdc", "nhsr"].into_iter().find(|r| *r == form.rules);
     if rules.is_none() {
-        errors.push(FieldError::new("rules", "Choose the rules for special causes"));
+        errors.push(FieldError::new(
+            "rules",
+            "Choose the rules for special causes",
+        ));
     }
     let baseline = parse_baseline(&form.baseline).unwrap_or_else(|message| {
         errors.push(FieldError::new("baseline", message));
@@ -136,8 +139,13 @@ pub async fn add_recalculation(
     let Some(period) = period.filter(|_| errors.is_empty()) else {
         return refused(errors, reason).await;
     };
-    let mut authorised =
-        authorise_update(&state, &signed, &indicator, "recalculate an indicator's limits").await?;
+    let mut authorised = authorise_update(
+        &state,
+        &signed,
+        &indicator,
+        "recalculate an indicator's limits",
+    )
+    .await?;
     let added = outcomes::add_recalculation(
         &mut authorised,
         &Recalculation {
