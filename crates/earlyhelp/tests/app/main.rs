@@ -11,4 +11,6 @@ mod browser;
 mod cases;
 mod cli;
 mod directory;
+mod extracts;
 mod outcomes;
+mod sharing;
