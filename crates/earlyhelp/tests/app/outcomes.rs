@@ -427,8 +427,8 @@ async fn annotations_and_downloads_on_the_indicator_page(backend: Backend) {
     let dimension = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
     assert_eq!(
         (dimension(16), dimension(20)),
-        (1520, 760),
-        "width and height"
+        (1520, 832),
+        "twice the size of the chart and its title above it"
     );
     let csv = board
         .client

@@ -195,8 +195,9 @@ pub fn compute(
 /// indicators need theirs), requests by locality (a transfer moves one), the newest request,
 /// and families' count and latest change (a case opened, closed or reopened).
 async fn fingerprint(db: &Db) -> Result<String, StorageError> {
-    let (totals, by_locality): ((i64, i64, i64, i64), Vec<(String, i64)>) = on_pool!(db, pool => {
-        let totals = sqlx::query_as(
+    type Totals = (i64, i64, i64, i64);
+    let (totals, by_locality) = on_pool!(db, pool => {
+        let totals: Totals = sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM outcomes), \
              (SELECT COALESCE(MAX(created_micros), 0) FROM support_requests), \
              (SELECT COUNT(*) FROM families), \
@@ -204,7 +205,7 @@ async fn fingerprint(db: &Db) -> Result<String, StorageError> {
         )
         .fetch_one(pool)
         .await?;
-        let by_locality = sqlx::query_as(
+        let by_locality: Vec<(String, i64)> = sqlx::query_as(
             "SELECT locality_slug, COUNT(*) FROM support_requests GROUP BY locality_slug \
              ORDER BY locality_slug",
         )
@@ -267,18 +268,18 @@ async fn refresh_with(db: &Db, fingerprint: &str) -> Result<(), StorageError> {
             super::upsert_indicator(&mut authorised, &indicator).await?;
         }
         let tx = &mut authorised.tx;
-        let (requests, families, localities): (Vec<RequestFact>, Vec<FamilyFact>, Vec<String>) = on_tx!(tx, c => {
-            let requests = sqlx::query_as(
+        let (requests, families, localities) = on_tx!(tx, c => {
+            let requests: Vec<RequestFact> = sqlx::query_as(
                 "SELECT locality_slug, reasons, created_micros FROM support_requests",
             )
             .fetch_all(&mut *c)
             .await?;
-            let families = sqlx::query_as(
+            let families: Vec<FamilyFact> = sqlx::query_as(
                 "SELECT locality_slug, state, created_micros FROM families",
             )
             .fetch_all(&mut *c)
             .await?;
-            let localities = sqlx::query_scalar("SELECT slug FROM localities ORDER BY slug")
+            let localities: Vec<String> = sqlx::query_scalar("SELECT slug FROM localities ORDER BY slug")
                 .fetch_all(&mut *c)
                 .await?;
             (requests, families, localities)
@@ -318,7 +319,8 @@ fn key_of(v: &NewValue) -> Key {
 /// counts in place.
 async fn save(authorised: &mut Authorised, values: &[NewValue]) -> Result<(), StorageError> {
     let tx = &mut authorised.tx;
-    let stored: Vec<(String, String, String, String, String, f64)> = on_tx!(tx, c => {
+    type Stored = (String, String, String, String, String, f64);
+    let stored: Vec<Stored> = on_tx!(tx, c => {
         sqlx::query_as(
             "SELECT indicator_ref, period, area, dimension, grp, value FROM indicator_values \
              WHERE current AND indicator_ref IN (SELECT reference FROM indicators \

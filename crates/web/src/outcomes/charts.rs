@@ -192,8 +192,11 @@ impl Frame {
             );
         }
         let every = labels.len().div_ceil(12).max(1);
+        let last = labels.len().saturating_sub(1);
         for (i, label) in labels.iter().enumerate() {
-            if i % every != 0 && i + 1 != labels.len() {
+            // Every `every`th month and the last, but not one so close to the last they overlap.
+            let shown = i == last || (i % every == 0 && last - i >= every);
+            if !shown {
                 continue;
             }
             let x = self.x(i);
@@ -227,15 +230,21 @@ pub struct SpcPoint {
     pub annotated: bool,
 }
 
-/// The full SPC chart. `id` prefixes the ids of its title and description.
+/// Room above a downloaded chart for its title, which the page gives as its heading.
+const HEADING: f64 = 36.0;
+
+/// The full SPC chart. `id` prefixes the ids of its title and description; `headed` writes the
+/// title above the chart too, for a file that leaves the page (a board paper, a slide).
 pub fn spc_chart(
     id: &str,
     title: &str,
     description: &str,
     chart: &spc::Chart,
     points: &[SpcPoint],
+    headed: bool,
 ) -> String {
-    let (width, height) = (760.0, 380.0);
+    let heading = if headed { HEADING } else { 0.0 };
+    let (width, height) = (760.0, 380.0 + heading);
     let mut extent: Vec<f64> = chart.points.iter().map(|p| p.value).collect();
     for p in &chart.points {
         if let Some(l) = p.limits {
@@ -243,7 +252,8 @@ pub fn spc_chart(
         }
     }
     extent.extend(chart.target);
-    let frame = Frame::new(width, height, extent.into_iter(), chart.points.len());
+    let mut frame = Frame::new(width, height, extent.into_iter(), chart.points.len());
+    frame.top += heading;
     let mut out = String::with_capacity(8192);
     let _ = write!(
         out,
@@ -251,6 +261,13 @@ pub fn spc_chart(
         title = esc(title),
         description = esc(description),
     );
+    if headed {
+        let _ = write!(
+            out,
+            r##"<text aria-hidden="true" x="8" y="24" font-family="Arial, sans-serif" font-size="18" fill="#0b0c0c">{}</text>"##,
+            esc(title)
+        );
+    }
     let labels: Vec<String> = points.iter().map(|p| p.label.clone()).collect();
     frame.axes(&mut out, &labels);
 
@@ -533,7 +550,7 @@ mod tests {
                 annotated: i == 3,
             })
             .collect();
-        let svg = spc_chart("c", "Title & more", "Desc", &chart, &points);
+        let svg = spc_chart("c", "Title & more", "Desc", &chart, &points, false);
         assert_eq!(svg.matches("<a href=\"#row-").count(), 15);
         assert!(svg.contains("aria-label=\"point 0 &lt;x&gt;\""));
         assert!(svg.contains("<title id=\"c-title\">Title &amp; more</title>"));

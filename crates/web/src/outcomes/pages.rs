@@ -330,17 +330,26 @@ fn dash_row(
     }
     row.latest = with_unit(indicator, last.value);
     let values: Vec<f64> = series.iter().map(|v| v.value).collect();
+    let periods: Vec<&str> = series.iter().map(|v| v.period.as_str()).collect();
+    let chart = spc::xmr(&values, &spc_options(indicator, recalculations, &periods));
     if values.len() >= 2 {
-        let t = travel(
+        let mut t = travel(
             indicator,
             values[values.len() - 2],
             values[values.len() - 1],
         );
         row.travel_label = travel_words(&t);
+        // Red or green for a month that SPC calls the usual ups and downs would tell the
+        // board the opposite of the variation icon beside it.
+        if chart.variation_icon() == Some(spc::VariationIcon::CommonCause) && t.tag != "grey" {
+            t.tag = "grey";
+            row.travel_label = match t.judgement {
+                "better" => "Better, within the usual range",
+                _ => "Worse, within the usual range",
+            };
+        }
         row.travel = Some(t);
     }
-    let periods: Vec<&str> = series.iter().map(|v| v.period.as_str()).collect();
-    let chart = spc::xmr(&values, &spc_options(indicator, recalculations, &periods));
     row.variation = chart.variation_icon().map(variation_icon);
     row.assurance = chart.assurance_icon().map(assurance_icon);
     if row.variation.is_none() {
@@ -495,6 +504,7 @@ fn draw(
     annotations: &[Annotation],
     recalculations: &[Recalculation],
     area: &str,
+    headed: bool,
 ) -> Drawn {
     let values: Vec<f64> = series.iter().map(|v| v.value).collect();
     let periods: Vec<&str> = series.iter().map(|v| v.period.as_str()).collect();
@@ -600,7 +610,7 @@ fn draw(
         ),
         _ => "No values yet.".into(),
     };
-    let svg = charts::spc_chart("spc", &title, &description, &chart, &points);
+    let svg = charts::spc_chart("spc", &title, &description, &chart, &points, headed);
     Drawn {
         svg,
         rows,
@@ -685,7 +695,12 @@ async fn indicator_page(
         .iter()
         .any(|v| suppressed(&indicator, &area, "", v.value, false));
     let (chart_svg, rows, variation, assurance, spc_note) = if series.is_empty() {
-        let words = "There is no whole month of values yet.";
+        // A computed indicator's first month says "so far" already.
+        let words = if so_far.is_some() {
+            ""
+        } else {
+            "There are no values yet."
+        };
         (String::new(), Vec::new(), None, None, words.to_string())
     } else if hidden {
         (
@@ -706,6 +721,7 @@ async fn indicator_page(
             &annotation_rows,
             &recalculations,
             &area,
+            false,
         );
         (
             drawn.svg,
@@ -1141,6 +1157,7 @@ async fn chart_alone(
         &annotations,
         &loaded.recalculations,
         &area,
+        true,
     );
     Ok((
         format!("indicator-{}-{area}", indicator.reference),
