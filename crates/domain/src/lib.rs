@@ -6,10 +6,14 @@
 //! - [`cases`]: requests for support and family cases: routing, duplicates, the case states.
 //! - [`directory`]: the directory's rules: postcodes, distance, staleness, ranking, duplicates, ORUK.
 //! - [`people`]: validation of the people and organisations we hold.
+//! - [`retention`]: the retention schedule, when records fall due, what anonymisation keeps.
+//! - [`sar`]: subject access: marking other people's details for redaction.
 
 pub mod access;
 pub mod audit;
 pub mod cases;
 pub mod directory;
 pub mod people;
+pub mod retention;
 pub mod roles;
+pub mod sar;

@@ -7,6 +7,8 @@ pub mod db;
 pub mod directory;
 pub mod gate;
 pub mod outcomes;
+pub mod retention;
+pub mod sar;
 pub mod secrets;
 
 pub use db::{Db, Tx};

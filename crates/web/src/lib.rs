@@ -11,6 +11,7 @@ mod cases;
 mod connector;
 mod directory;
 pub mod error;
+pub mod governance;
 mod home;
 mod openreferral;
 mod outcomes;
@@ -72,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .merge(openreferral::routes())
         .merge(connector::routes())
         .merge(outcomes::routes())
+        .merge(governance::routes())
         .fallback(|| async { error::AppError::NotFound })
         .layer(middleware::from_fn(same_origin_writes))
         .layer(SetResponseHeaderLayer::overriding(
