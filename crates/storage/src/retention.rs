@@ -238,12 +238,13 @@ pub async fn review(
     type MemberLine = (Uuid, String, String);
     type RequestLine = (Uuid, Option<i64>, Option<Uuid>);
     let tx = &mut authorised.tx;
-    let (families, members, requests, held): (
+    type Lines = (
         Vec<FamilyLine>,
         Vec<MemberLine>,
         Vec<RequestLine>,
         Vec<(String, Uuid)>,
-    ) = on_tx!(tx, c => {
+    );
+    let (families, members, requests, held): Lines = on_tx!(tx, c => {
         let families = sqlx::query_as(
             "SELECT f.id, f.state, f.updated_micros FROM families f WHERE NOT EXISTS \
              (SELECT 1 FROM anonymisations a WHERE a.record_kind = 'family' AND a.record_id = f.id) \
@@ -272,7 +273,15 @@ pub async fn review(
         (families, members, requests, held)
     });
     let held: HashSet<(String, Uuid)> = held.into_iter().collect();
-    let is_held = |record: &RecordRef| held.contains(&(record.kind.slug().to_string(), record.id));
+    let decide = |record: RecordRef, due: Option<Due>| Decided {
+        record,
+        due,
+        verdict: verdict(
+            due,
+            today,
+            held.contains(&(record.kind.slug().to_string(), record.id)),
+        ),
+    };
     let mut by_family: HashMap<Uuid, Vec<(String, String)>> = HashMap::new();
     for (family_id, relationship, born) in members {
         by_family
@@ -292,11 +301,7 @@ pub async fn review(
             .unwrap_or_default();
         let state = CaseState::from_slug(&state).unwrap_or(CaseState::Open);
         let due = family_due(schedule, state, &people, day_of(updated_micros));
-        decided.push(Decided {
-            record,
-            due,
-            verdict: verdict(due, today, is_held(&record)),
-        });
+        decided.push(decide(record, due));
     }
     for (id, triaged_micros, family_id) in requests {
         // A request that opened a case is kept, and anonymised, with its family.
@@ -308,11 +313,7 @@ pub async fn review(
             id,
         };
         let due = request_due(schedule, triaged_micros.map(day_of), false);
-        decided.push(Decided {
-            record,
-            due,
-            verdict: verdict(due, today, is_held(&record)),
-        });
+        decided.push(decide(record, due));
     }
     Ok(Review {
         as_of: today,

@@ -40,6 +40,15 @@ pub fn when(micros: i64) -> String {
         .unwrap_or_default()
 }
 
+/// A page with problems to fix answers 422.
+fn status_for(errors: &[FieldError]) -> StatusCode {
+    if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
+
 async fn through_gate(
     state: &AppState,
     signed: &Signed,
@@ -121,11 +130,6 @@ async fn search(
         Vec::new()
     };
     authorised.tx.commit().await?;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
     let page = SearchPage {
         layout: Layout::for_user(&signed, "/governance"),
         query,
@@ -133,7 +137,7 @@ async fn search(
         errors,
         hits,
     };
-    Ok((status, Html(page.render()?)).into_response())
+    Ok((status_for(&page.errors), Html(page.render()?)).into_response())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -286,11 +290,6 @@ async fn render_holds(
     .await?;
     let holds = retention::holds(&mut authorised).await?;
     authorised.tx.commit().await?;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
     let page = HoldsPage {
         layout: Layout::for_user(signed, "/governance"),
         holds: holds
@@ -305,7 +304,7 @@ async fn render_holds(
         record,
         reason,
     };
-    Ok((status, Html(page.render()?)).into_response())
+    Ok((status_for(&page.errors), Html(page.render()?)).into_response())
 }
 
 async fn holds_page(State(state): State<AppState>, signed: Signed) -> Result<Response, AppError> {

@@ -13,8 +13,8 @@ use clap::{ArgGroup, Args, Subcommand};
 use earlyhelp_domain::access::Action;
 use earlyhelp_domain::cases::{iso, parse_date};
 use earlyhelp_domain::retention::{Schedule, Verdict};
-use earlyhelp_storage::gate;
 use earlyhelp_storage::retention::{self, RecordKind, RecordRef, Review};
+use earlyhelp_storage::{StorageError, gate};
 use std::path::{Path, PathBuf};
 use time::Date;
 use uuid::Uuid;
@@ -190,6 +190,14 @@ fn report(review: &Review, applied: bool) -> String {
     out
 }
 
+/// A missing record, in words; any other storage error as it is.
+fn missing(what: String) -> impl FnOnce(StorageError) -> anyhow::Error {
+    move |error| match error {
+        StorageError::NotFound => anyhow!("there is no {what}"),
+        other => other.into(),
+    }
+}
+
 async fn hold(command: HoldCommand) -> Result<()> {
     match command {
         HoldCommand::Place {
@@ -214,12 +222,7 @@ async fn hold(command: HoldCommand) -> Result<()> {
             .await?;
             let id = retention::place_hold(&mut authorised, target, reason.trim(), by.trim())
                 .await
-                .map_err(|e| match e {
-                    earlyhelp_storage::StorageError::NotFound => {
-                        anyhow!("there is no record {target}")
-                    }
-                    other => other.into(),
-                })?;
+                .map_err(missing(format!("record {target}")))?;
             authorised.tx.commit().await?;
             println!("{id}");
         }
@@ -234,12 +237,7 @@ async fn hold(command: HoldCommand) -> Result<()> {
             .await?;
             let hold = retention::lift_hold(&mut authorised, id, &reason, by.trim())
                 .await
-                .map_err(|e| match e {
-                    earlyhelp_storage::StorageError::NotFound => {
-                        anyhow!("there is no legal hold {id}")
-                    }
-                    other => other.into(),
-                })?;
+                .map_err(missing(format!("legal hold {id}")))?;
             authorised.tx.commit().await?;
             println!("lifted the legal hold on {}", hold.record());
         }

@@ -339,18 +339,21 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
     let hold = hold.trim().to_string();
     let as_of =
         (time::OffsetDateTime::now_utc().date() + time::Duration::days(4 * 366)).to_string();
+    let retention = |mode: &str| {
+        stdout(&earlyhelp(&[
+            "retention",
+            "apply",
+            mode,
+            "--as-of",
+            &as_of,
+            "--database",
+            db,
+        ]))
+    };
     let before = family_snapshot(&app.db, &due).await;
     let audited_before = app.audit_of(&format!("family:{due}")).await;
 
-    let dry = stdout(&earlyhelp(&[
-        "retention",
-        "apply",
-        "--dry-run",
-        "--as-of",
-        &as_of,
-        "--database",
-        db,
-    ]));
+    let dry = retention("--dry-run");
     assert!(
         dry.contains("would anonymise 1 family records and 1 requests"),
         "{dry}"
@@ -374,15 +377,7 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
         "nor writes to the family's audit trail"
     );
 
-    let run = stdout(&earlyhelp(&[
-        "retention",
-        "apply",
-        "--apply",
-        "--as-of",
-        &as_of,
-        "--database",
-        db,
-    ]));
+    let run = retention("--apply");
     assert!(
         run.contains("anonymised 1 family records and 1 requests"),
         "{run}"
@@ -451,15 +446,7 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
         "allowed".into()
     )));
 
-    let again = stdout(&earlyhelp(&[
-        "retention",
-        "apply",
-        "--apply",
-        "--as-of",
-        &as_of,
-        "--database",
-        db,
-    ]));
+    let again = retention("--apply");
     assert!(
         again.contains("anonymised 0 family records and 0 requests"),
         "{again}"
@@ -474,15 +461,7 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
         "--database",
         db,
     ]));
-    let lifted = stdout(&earlyhelp(&[
-        "retention",
-        "apply",
-        "--apply",
-        "--as-of",
-        &as_of,
-        "--database",
-        db,
-    ]));
+    let lifted = retention("--apply");
     assert_eq!(listed(&lifted, "anonymised"), [format!("family:{held}")]);
 
     // The subject access request from the command line, and its refusals.
@@ -648,4 +627,86 @@ async fn legal_holds_from_the_governance_page(backend: Backend) {
         )
         .await;
     assert_eq!(twice.status(), 422, "a hold is lifted once");
+}
+
+/// The officer's journey in a real browser: find a person, read their subject access request,
+/// place a hold; axe-core checks each page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_governance_pages_are_accessible() {
+    use thirtyfour::prelude::*;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await;
+    let driver = &browser.driver;
+    let accessible = async |page: &str| {
+        let violations = browser.accessibility_violations().await;
+        assert!(violations.is_empty(), "{page}: {violations:#?}");
+        browser.screenshot(page).await;
+    };
+    // Signing in from a link to the governance page lands on it.
+    driver.goto(app.url("/governance")).await.unwrap();
+    browser.fill(By::Id("email"), IG_OFFICER).await;
+    browser.fill(By::Id("password"), DEMO_PASSWORD).await;
+    browser.click(By::Css("main button[type=submit]")).await;
+    browser
+        .wait_for_heading("Subject access and retention")
+        .await;
+    accessible("governance-search").await;
+
+    browser.fill(By::Id("name"), "a").await;
+    browser.click(By::Css("main button[type=submit]")).await;
+    driver
+        .query(By::ClassName("govuk-error-summary"))
+        .first()
+        .await
+        .expect("a one-letter search is refused");
+    accessible("governance-search-errors").await;
+
+    driver
+        .find(By::Id("name"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+    browser.fill(By::Id("name"), "amira").await;
+    browser.click(By::Css("main button[type=submit]")).await;
+    driver
+        .query(By::Css("#people a"))
+        .first()
+        .await
+        .expect("demo people called Amira")
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for_heading("Amira ").await;
+    let subject = driver.find(By::Id("subject-name")).await.unwrap();
+    assert!(subject.text().await.unwrap().starts_with("Amira "));
+    assert!(
+        !driver
+            .find_all(By::Css("#household mark.eh-redact"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "the household is marked for redaction"
+    );
+    accessible("governance-sar").await;
+
+    browser.click(By::LinkText("Governance")).await;
+    browser
+        .wait_for_heading("Subject access and retention")
+        .await;
+    browser.click(By::LinkText("Legal holds")).await;
+    browser.wait_for_heading("Legal holds").await;
+    browser
+        .click(By::Css("main form button[type=submit]"))
+        .await;
+    driver
+        .query(By::ClassName("govuk-error-summary"))
+        .first()
+        .await
+        .expect("an empty hold is refused");
+    accessible("governance-holds-errors").await;
+    browser.quit().await;
 }
