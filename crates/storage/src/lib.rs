@@ -5,11 +5,13 @@ pub mod accounts;
 pub mod cases;
 pub mod db;
 pub mod directory;
+#[macro_use]
 pub mod gate;
 pub mod outcomes;
 pub mod retention;
 pub mod sar;
 pub mod secrets;
+pub mod sharing;
 
 pub use db::{Db, Tx};
 

@@ -373,7 +373,8 @@ pub async fn apply(authorised: &mut Authorised, review: &Review) -> Result<(), S
     Ok(())
 }
 
-/// Names go, dates of birth keep their year: (id, date of birth) of each person.
+/// Names, free-text languages and schools go; dates of birth keep their year; ethnicity and
+/// SEND (coded, for the equality statistics) stay. Then the free text of the whole record.
 async fn anonymise_family(tx: &mut Tx, id: Uuid) -> Result<(), StorageError> {
     on_tx!(tx, c => {
         let members: Vec<(Uuid, String)> =
@@ -383,8 +384,8 @@ async fn anonymise_family(tx: &mut Tx, id: Uuid) -> Result<(), StorageError> {
                 .await?;
         for (member, born) in members {
             sqlx::query(
-                "UPDATE family_members SET given_name = $1, family_name = $1, date_of_birth = $2 \
-                 WHERE id = $3",
+                "UPDATE family_members SET given_name = $1, family_name = $1, date_of_birth = $2, \
+                 languages = '', school = '' WHERE id = $3",
             )
             .bind(ANONYMOUS_NAME)
             .bind(birth_year(&born))
@@ -417,6 +418,29 @@ async fn anonymise_family(tx: &mut Tx, id: Uuid) -> Result<(), StorageError> {
             .bind(id)
             .execute(&mut *c)
             .await?;
+        // The assessment's needs, status and dates stay; its words go.
+        sqlx::query(
+            "UPDATE assessments SET family_story = $1, child_voice = $1, strengths = $1, \
+             worries = $1, analysis = $1 WHERE family_id = $2",
+        )
+        .bind(REMOVED_TEXT)
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+        // Who it was shared with and on which lawful basis stay; why, in words, goes.
+        sqlx::query("UPDATE lawful_bases SET purpose = $1 WHERE family_id = $2")
+            .bind(REMOVED_TEXT)
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+        sqlx::query(
+            "UPDATE break_glass SET reason = $1, \
+             review_note = CASE WHEN review_note IS NULL THEN NULL ELSE $1 END WHERE family_id = $2",
+        )
+        .bind(REMOVED_TEXT)
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
     });
     let requests: Vec<Uuid> = on_tx!(tx, c => {
         sqlx::query_scalar("SELECT id FROM support_requests WHERE family_id = $1")
@@ -442,8 +466,8 @@ async fn anonymise_request(tx: &mut Tx, id: Uuid) -> Result<(), StorageError> {
         .await?;
         for (position, born) in members {
             sqlx::query(
-                "UPDATE request_members SET given_name = $1, family_name = $1, date_of_birth = $2 \
-                 WHERE request_id = $3 AND position = $4",
+                "UPDATE request_members SET given_name = $1, family_name = $1, date_of_birth = $2, \
+                 languages = '', school = '' WHERE request_id = $3 AND position = $4",
             )
             .bind(ANONYMOUS_NAME)
             .bind(birth_year(&born))

@@ -9,9 +9,11 @@ use crate::cases::{self, Consent, MemberRow, Note, PlanAction, Reading, RequestD
 use crate::gate::{AuditFilter, Authorised, list_events};
 use crate::{Db, StorageError, on_pool, on_tx};
 use earlyhelp_domain::cases::{
-    MemberRole, NeedLevel, PersonKey, Reason, TriageOutcome, likely_same_person, parse_date,
+    Ethnicity, MemberRole, NeedLevel, PersonKey, Reason, Send, TriageOutcome, likely_same_person,
+    parse_date,
 };
 use earlyhelp_domain::sar::{Named, Segment, all_redacted, mark, redaction_terms};
+use earlyhelp_domain::sharing::{Article6, Article9};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -75,6 +77,20 @@ pub struct PersonDetails {
     pub family_name: String,
     pub date_of_birth: String,
     pub relationship: String,
+    /// An `Ethnicity` slug, or empty.
+    pub ethnicity: String,
+    pub languages: String,
+    /// A `Send` slug, or empty.
+    pub send: String,
+    pub school: String,
+}
+
+/// The columns of a [`PersonDetails`].
+macro_rules! person_columns {
+    () => {
+        "id, family_id, given_name, family_name, date_of_birth, relationship, ethnicity, \
+         languages, send, school"
+    };
 }
 
 impl PersonDetails {
@@ -84,6 +100,21 @@ impl PersonDetails {
             family_name: self.family_name.clone(),
             date_of_birth: self.date_of_birth.clone(),
         }
+    }
+
+    /// Ethnicity, languages, SEND and school, as (what, in words), those that are known.
+    pub fn details(&self) -> Vec<(&'static str, String)> {
+        let ethnicity = Ethnicity::from_slug(&self.ethnicity).map(Ethnicity::label);
+        let send = Send::from_slug(&self.send).map(Send::label);
+        [
+            ("Ethnicity", ethnicity.unwrap_or("").to_string()),
+            ("Languages", self.languages.clone()),
+            ("SEND", send.unwrap_or("").to_string()),
+            ("School", self.school.clone()),
+        ]
+        .into_iter()
+        .filter(|(_, value)| !value.is_empty())
+        .collect()
     }
 
     fn is(&self, member: &MemberRow) -> bool {
@@ -99,6 +130,8 @@ pub struct OtherPerson {
     pub name: Marked,
     pub date_of_birth: Marked,
     pub relationship: &'static str,
+    /// Their ethnicity, languages, SEND and school, each marked.
+    pub details: Vec<Marked>,
 }
 
 /// A person named on a request: the subject, or someone whose details are marked.
@@ -149,6 +182,44 @@ pub struct SarConsent {
     pub withdrawn_on: Option<String>,
 }
 
+#[derive(Debug, Clone, Serialize)]
+pub struct SarAssessment {
+    pub status: String,
+    pub started_by: String,
+    pub started_micros: i64,
+    pub finalised_by: Option<String>,
+    pub finalised_micros: Option<i64>,
+    pub family_story: Marked,
+    pub child_voice: Marked,
+    pub strengths: Marked,
+    pub worries: Marked,
+    pub needs: Vec<&'static str>,
+    pub analysis: Marked,
+}
+
+/// A share of the record with a partner, and its lawful basis.
+#[derive(Debug, Clone, Serialize)]
+pub struct SarShare {
+    pub shared_with: String,
+    pub purpose: Marked,
+    pub article6: &'static str,
+    pub article9: &'static str,
+    pub recorded_by: String,
+    pub recorded_micros: i64,
+    pub ended_micros: Option<i64>,
+}
+
+/// Emergency access by someone not involved, and its review.
+#[derive(Debug, Clone, Serialize)]
+pub struct SarBreakGlass {
+    pub user_name: String,
+    pub reason: Marked,
+    pub granted_micros: i64,
+    pub expires_micros: i64,
+    pub reviewed_by: Option<String>,
+    pub review_note: Marked,
+}
+
 /// One line of the chronological narrative.
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
@@ -183,6 +254,9 @@ pub struct SubjectAccess {
     pub plan: Vec<SarAction>,
     pub readings: Vec<Reading>,
     pub consents: Vec<SarConsent>,
+    pub assessments: Vec<SarAssessment>,
+    pub shares: Vec<SarShare>,
+    pub break_glass: Vec<SarBreakGlass>,
     pub narrative: Vec<Entry>,
     pub access_log: Vec<Access>,
     /// Every name and date marked for redaction, for the officer's checklist.
@@ -191,6 +265,14 @@ pub struct SubjectAccess {
 
 /// The most audit events one subject access request lists per record.
 const ACCESS_LIMIT: i64 = 100_000;
+
+fn reason_labels(slugs: &str) -> Vec<&'static str> {
+    slugs
+        .split(',')
+        .filter_map(Reason::from_slug)
+        .map(Reason::label)
+        .collect()
+}
 
 fn relationship_label(slug: &str) -> &'static str {
     MemberRole::from_slug(slug)
@@ -205,10 +287,11 @@ pub async fn subject_access(
 ) -> Result<Option<SubjectAccess>, StorageError> {
     let tx = &mut authorised.tx;
     let person: Option<PersonDetails> = on_tx!(tx, c => {
-        sqlx::query_as(
-            "SELECT id, family_id, given_name, family_name, date_of_birth, relationship \
-             FROM family_members WHERE id = $1",
-        )
+        sqlx::query_as(concat!(
+            "SELECT ",
+            person_columns!(),
+            " FROM family_members WHERE id = $1"
+        ))
         .bind(id)
         .fetch_optional(c)
         .await?
@@ -222,10 +305,11 @@ pub async fn subject_access(
         .ok_or(StorageError::NotFound)?;
     let tx = &mut authorised.tx;
     let (others, notes): (Vec<PersonDetails>, Vec<Note>) = on_tx!(tx, c => {
-        let others = sqlx::query_as(
-            "SELECT id, family_id, given_name, family_name, date_of_birth, relationship \
-             FROM family_members WHERE family_id = $1 AND id <> $2 ORDER BY date_of_birth",
-        )
+        let others = sqlx::query_as(concat!(
+            "SELECT ",
+            person_columns!(),
+            " FROM family_members WHERE family_id = $1 AND id <> $2 ORDER BY date_of_birth"
+        ))
         .bind(family_id)
         .bind(id)
         .fetch_all(&mut *c)
@@ -298,12 +382,7 @@ pub async fn subject_access(
             },
             address: r.address.clone(),
             postcode: r.postcode.clone(),
-            reasons: r
-                .reasons
-                .split(',')
-                .filter_map(Reason::from_slug)
-                .map(Reason::label)
-                .collect(),
+            reasons: reason_labels(&r.reasons),
             need_level: NeedLevel::from_slug(&r.need_level)
                 .map(NeedLevel::label)
                 .unwrap_or(""),
@@ -368,6 +447,11 @@ pub async fn subject_access(
                 name: all_redacted(&format!("{} {}", o.given_name, o.family_name)),
                 date_of_birth: all_redacted(&o.date_of_birth),
                 relationship: relationship_label(&o.relationship),
+                details: o
+                    .details()
+                    .iter()
+                    .map(|(what, value)| all_redacted(&format!("{what}: {value}")))
+                    .collect(),
             })
             .collect(),
         team: record.team,
@@ -393,6 +477,55 @@ pub async fn subject_access(
                 given_on: c.given_on.clone(),
                 scope: marked(&c.scope),
                 withdrawn_on: c.withdrawn_on.clone(),
+            })
+            .collect(),
+        assessments: record
+            .assessments
+            .iter()
+            .map(|a| SarAssessment {
+                status: a.status.clone(),
+                started_by: a.started_by.clone(),
+                started_micros: a.started_micros,
+                finalised_by: a.finalised_by.clone(),
+                finalised_micros: a.finalised_micros,
+                family_story: marked(&a.family_story),
+                child_voice: marked(&a.child_voice),
+                strengths: marked(&a.strengths),
+                worries: marked(&a.worries),
+                needs: reason_labels(&a.needs),
+                analysis: marked(&a.analysis),
+            })
+            .collect(),
+        shares: record
+            .shares
+            .iter()
+            .map(|share| SarShare {
+                shared_with: share.shared_with.clone(),
+                purpose: marked(&share.purpose),
+                article6: Article6::from_slug(&share.article6)
+                    .map(Article6::label)
+                    .unwrap_or(""),
+                article9: share
+                    .article9
+                    .as_deref()
+                    .and_then(Article9::from_slug)
+                    .map(Article9::label)
+                    .unwrap_or(""),
+                recorded_by: share.recorded_by.clone(),
+                recorded_micros: share.recorded_micros,
+                ended_micros: share.ended_micros,
+            })
+            .collect(),
+        break_glass: record
+            .break_glass
+            .iter()
+            .map(|b| SarBreakGlass {
+                user_name: b.user_name.clone(),
+                reason: marked(&b.reason),
+                granted_micros: b.granted_micros,
+                expires_micros: b.expires_micros,
+                reviewed_by: b.reviewed_by.clone(),
+                review_note: marked(b.review_note.as_deref().unwrap_or("")),
             })
             .collect(),
         narrative,

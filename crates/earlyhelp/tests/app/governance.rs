@@ -21,8 +21,10 @@ crate::on_both_backends!(
 fn household(family_name: &str, amira_born: &str) -> Value {
     json!({
         "members": [
-            {"given_name": "Amira", "family_name": family_name, "date_of_birth": amira_born, "relationship": "child"},
-            {"given_name": "Noah", "family_name": family_name, "date_of_birth": "1999-09-09", "relationship": "child"},
+            {"given_name": "Amira", "family_name": family_name, "date_of_birth": amira_born, "relationship": "child",
+             "ethnicity": "asian_pakistani", "school": "Ladywood Primary"},
+            {"given_name": "Noah", "family_name": family_name, "date_of_birth": "1999-09-09", "relationship": "child",
+             "school": "Park Secondary"},
             {"given_name": "Layla", "family_name": family_name, "date_of_birth": "1975-01-12", "relationship": "parent_carer"}
         ],
         "address": "7 Retention Row",
@@ -105,8 +107,8 @@ async fn rows(db: &Db, sql: &'static str, id: &str) -> Vec<Vec<String>> {
 async fn family_snapshot(db: &Db, family: &str) -> Vec<Vec<String>> {
     let mut all = rows(
         db,
-        "SELECT given_name, family_name, date_of_birth FROM family_members WHERE family_id = $1 \
-         ORDER BY relationship, date_of_birth",
+        "SELECT given_name, family_name, date_of_birth, ethnicity, school FROM family_members \
+         WHERE family_id = $1 ORDER BY relationship, date_of_birth",
         family,
     )
     .await;
@@ -167,6 +169,10 @@ async fn a_subject_access_request_marks_the_siblings_details(backend: Backend) {
     let html = page.text().await.unwrap();
     assert!(html.contains("id=\"subject-name\">Amira Testsar<"));
     assert!(
+        html.contains("Asian or Asian British: Pakistani"),
+        "her own details, in words"
+    );
+    assert!(
         html.contains("<mark class=\"eh-redact\">Noah Testsar<"),
         "the brother's name is marked"
     );
@@ -187,9 +193,18 @@ async fn a_subject_access_request_marks_the_siblings_details(backend: Backend) {
         .unwrap();
     assert_eq!(json["person"]["given_name"], "Amira");
     assert_eq!(json["person"]["date_of_birth"], "2016-05-02");
+    assert_eq!(json["person"]["school"], "Ladywood Primary");
     assert_eq!(json["family"]["address"], "7 Retention Row");
     let household = json["household"].as_array().unwrap();
     assert_eq!(household.len(), 2);
+    let noah = household
+        .iter()
+        .find(|o| o["relationship"] == "Child or young person")
+        .unwrap();
+    assert_eq!(
+        noah["details"],
+        json!([[{"text": "School: Park Secondary", "redact": true}]])
+    );
     assert!(
         household
             .iter()
@@ -385,11 +400,21 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
     let after = family_snapshot(&app.db, &due).await;
     assert_eq!(
         after[0],
-        ["[anonymised]", "[anonymised]", "1999"],
+        ["[anonymised]", "[anonymised]", "1999", "", ""],
         "{after:?}"
     );
-    assert_eq!(after[1], ["[anonymised]", "[anonymised]", "2000"]);
-    assert_eq!(after[2], ["[anonymised]", "[anonymised]", "1975"]);
+    assert_eq!(
+        after[1],
+        [
+            "[anonymised]",
+            "[anonymised]",
+            "2000",
+            "asian_pakistani",
+            ""
+        ],
+        "the year of birth and ethnicity stay for the statistics; the school goes"
+    );
+    assert_eq!(after[2], ["[anonymised]", "[anonymised]", "1975", "", ""]);
     assert_eq!(
         after[3],
         ["", "B16", "closed"],

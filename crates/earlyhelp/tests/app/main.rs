@@ -13,3 +13,4 @@ mod cli;
 mod directory;
 mod governance;
 mod outcomes;
+mod sharing;
