@@ -76,6 +76,9 @@ pub enum Resource {
     FamilyKnownTo,
     /// One's own caseload: the families one leads, works with, or whose locality one leads.
     Caseload,
+    /// Case data with every identifier replaced by a pseudonym and dates of birth by age bands,
+    /// for analysts.
+    PseudonymisedExtract,
     /// Emergency access to a family one is not involved with (create), and its review by the
     /// information governance officer (list, update).
     BreakGlass,
@@ -180,6 +183,12 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
             Action::Update => Decision::deny("the known-to view is read-only"),
         },
         Resource::Caseload => allow_if(actor, Permission::WorkCases, "holds family cases"),
+        Resource::PseudonymisedExtract => match action {
+            Action::List | Action::Read => {
+                allow_if(actor, Permission::LoadData, "analyses pseudonymised data")
+            }
+            Action::Create | Action::Update => Decision::deny("an extract is read-only"),
+        },
         Resource::BreakGlass => match action {
             Action::Create => allow_if(
                 actor,
@@ -591,6 +600,17 @@ mod tests {
                     "{role} {action:?}"
                 );
             }
+        }
+    }
+
+    /// Only analysts get pseudonymised extracts; nobody writes to one.
+    #[test]
+    fn pseudonymised_extract_table() {
+        for role in Role::ALL {
+            let a = actor(&[role], &[]);
+            let read = decide(&a, Action::List, &Resource::PseudonymisedExtract).allowed;
+            assert_eq!(read, role == DataAnalyst, "{role}");
+            assert!(!decide(&a, Action::Update, &Resource::PseudonymisedExtract).allowed);
         }
     }
 

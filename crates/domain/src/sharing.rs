@@ -192,9 +192,47 @@ pub fn check_assessment(input: &AssessmentInput, finalising: bool) -> Vec<FieldE
     errors
 }
 
+// ---------------------------------------------------------------------------------------------
+// Pseudonymised extracts for analysts
+
+/// Age bands coarse enough that an extract does not carry dates of birth, fine enough to tell
+/// early years from teenagers.
+pub fn age_band(date_of_birth: time::Date, today: time::Date) -> &'static str {
+    let mut age = today.year() - date_of_birth.year();
+    if (today.month() as u8, today.day()) < (date_of_birth.month() as u8, date_of_birth.day()) {
+        age -= 1;
+    }
+    match age {
+        ..0 => "unborn",
+        0..=4 => "0-4",
+        5..=10 => "5-10",
+        11..=15 => "11-15",
+        16..=17 => "16-17",
+        18..=24 => "18-24",
+        25..=64 => "25-64",
+        _ => "65+",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn age_bands_turn_on_the_birthday() {
+        use time::macros::date;
+        let today = date!(2026 - 12 - 01);
+        assert_eq!(age_band(date!(2022 - 12 - 01), today), "0-4", "four today");
+        assert_eq!(age_band(date!(2021 - 12 - 01), today), "5-10", "five today");
+        assert_eq!(
+            age_band(date!(2021 - 12 - 02), today),
+            "0-4",
+            "five tomorrow"
+        );
+        assert_eq!(age_band(date!(2010 - 06 - 30), today), "16-17");
+        assert_eq!(age_band(date!(2008 - 12 - 01), today), "18-24");
+        assert_eq!(age_band(date!(1990 - 01 - 01), today), "25-64");
+    }
 
     fn share(article6: &str, article9: &str) -> ShareInput {
         ShareInput {

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod cases;
 pub mod db;
 pub mod directory;
+pub mod extracts;
 #[macro_use]
 pub mod gate;
 pub mod outcomes;
