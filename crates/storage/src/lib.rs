@@ -5,9 +5,14 @@ pub mod accounts;
 pub mod cases;
 pub mod db;
 pub mod directory;
+pub mod extracts;
+#[macro_use]
 pub mod gate;
 pub mod outcomes;
+pub mod retention;
+pub mod sar;
 pub mod secrets;
+pub mod sharing;
 
 pub use db::{Db, Tx};
 

@@ -11,6 +11,8 @@ mod cases;
 mod connector;
 mod directory;
 pub mod error;
+mod extracts;
+pub mod governance;
 mod home;
 mod openreferral;
 mod outcomes;
@@ -68,10 +70,12 @@ pub fn router(state: AppState) -> Router {
         .merge(audit::routes())
         .merge(api::routes())
         .merge(cases::routes())
+        .merge(extracts::routes())
         .merge(directory::routes())
         .merge(openreferral::routes())
         .merge(connector::routes())
         .merge(outcomes::routes())
+        .merge(governance::routes())
         .fallback(|| async { error::AppError::NotFound })
         .layer(middleware::from_fn(same_origin_writes))
         .layer(SetResponseHeaderLayer::overriding(

@@ -37,6 +37,7 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
         Some(Permission::ManageOrganisations),
     ),
     ("/audit", "Audit log", Some(Permission::ReadAuditLog)),
+    ("/governance", "Governance", Some(Permission::GovernRecords)),
     (
         "/directory/manage",
         "Directory",
@@ -50,6 +51,7 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
     ("/triage", "Triage", Some(Permission::TriageRequests)),
     ("/families", "Families", Some(Permission::WorkCases)),
     ("/outcomes", "Outcomes", Some(Permission::SeeAggregates)),
+    ("/extracts", "Extracts", Some(Permission::LoadData)),
 ];
 
 impl Layout {
@@ -166,6 +168,11 @@ pub fn task_for(permission: Permission) -> Task {
             "Load data",
             "Upload monthly indicator values and match records across agencies.",
             Some("/outcomes/uploads/new"),
+        ),
+        GovernRecords => (
+            "Subject access and retention",
+            "Find a person, produce everything held about them, and place or lift legal holds.",
+            Some("/governance"),
         ),
         SeeAggregates => (
             "Outcomes and impact",

@@ -11,4 +11,7 @@ mod browser;
 mod cases;
 mod cli;
 mod directory;
+mod extracts;
+mod governance;
 mod outcomes;
+mod sharing;
