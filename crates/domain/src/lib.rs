@@ -6,6 +6,8 @@
 //! - [`cases`]: requests for support and family cases: routing, duplicates, the case states.
 //! - [`directory`]: the directory's rules: postcodes, distance, staleness, ranking, duplicates, ORUK.
 //! - [`people`]: validation of the people and organisations we hold.
+//! - [`retention`]: the retention schedule, when records fall due, what anonymisation keeps.
+//! - [`sar`]: subject access: marking other people's details for redaction.
 //! - [`sharing`]: lawful bases of each share, break-glass access, the Early Help assessment.
 
 /// Declares a closed set of choices with a stable slug (stored and sent over the API) and a label.
@@ -40,5 +42,7 @@ pub mod audit;
 pub mod cases;
 pub mod directory;
 pub mod people;
+pub mod retention;
 pub mod roles;
+pub mod sar;
 pub mod sharing;

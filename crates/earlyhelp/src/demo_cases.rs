@@ -21,7 +21,7 @@ use anyhow::{Context, Result};
 use earlyhelp_domain::access::Action;
 use earlyhelp_domain::cases::{
     CaseEvent, CheckedRequest, ClosureReason, ConsentMethod, Ethnicity, Member, MemberRole,
-    NeedLevel, OUTWARD_LOCALITIES, Reason, Send, TriageOutcome, WELLBEING_AREAS,
+    NeedLevel, NeedOutcome, OUTWARD_LOCALITIES, Reason, Send, TriageOutcome, WELLBEING_AREAS,
 };
 use earlyhelp_domain::roles::Role;
 use earlyhelp_storage::Db;
@@ -731,6 +731,30 @@ pub async fn load(db: &Db) -> Result<()> {
     let mut authorised = gate::operator(db, "demo", Action::Create, "load the demo cases").await?;
     for histories in city(&staff, DEMO_SCALE, today, usize::MAX) {
         case_load::load(&mut authorised, &histories).await?;
+        // Closed cases say how far each need was met.
+        for h in &histories {
+            let Some(family) = h.triage.as_ref().and_then(|t| t.family.as_ref()) else {
+                continue;
+            };
+            if matches!(family.events.last(), Some(CaseEvent::Close(_))) {
+                let outcomes: Vec<(Reason, NeedOutcome)> = h
+                    .request
+                    .reasons
+                    .iter()
+                    .enumerate()
+                    .map(|(k, need)| {
+                        let pick = (k + h.request.members.len()) % NeedOutcome::ALL.len();
+                        (*need, NeedOutcome::ALL[pick])
+                    })
+                    .collect();
+                earlyhelp_storage::cases::record_closure_outcomes(
+                    &mut authorised,
+                    family.id,
+                    &outcomes,
+                )
+                .await?;
+            }
+        }
     }
     authorised.tx.commit().await?;
     Ok(())

@@ -10,6 +10,8 @@ pub mod extracts;
 #[macro_use]
 pub mod gate;
 pub mod outcomes;
+pub mod retention;
+pub mod sar;
 pub mod secrets;
 pub mod sharing;
 

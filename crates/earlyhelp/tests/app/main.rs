@@ -12,5 +12,6 @@ mod cases;
 mod cli;
 mod directory;
 mod extracts;
+mod governance;
 mod outcomes;
 mod sharing;
