@@ -17,6 +17,7 @@ use earlyhelp_domain::cases::{
     CaseEvent, CheckedRequest, ClosureReason, ConsentMethod, Member, MemberRole, NeedLevel,
     OUTWARD_LOCALITIES, Reason, TriageOutcome, WELLBEING_AREAS,
 };
+use earlyhelp_domain::measures::DEFAULT_MEASURE_ID;
 use earlyhelp_domain::roles::Role;
 use earlyhelp_storage::Db;
 use earlyhelp_storage::accounts::{self, NewUser};
@@ -369,7 +370,15 @@ pub async fn load(db: &Db) -> Result<()> {
                         )
                     })
                     .collect();
-                cases::record_reading(&mut authorised, family, *taken_on, &scores, "Demo").await?;
+                cases::record_reading(
+                    &mut authorised,
+                    family,
+                    DEFAULT_MEASURE_ID,
+                    *taken_on,
+                    &scores,
+                    "Demo",
+                )
+                .await?;
             }
             cases::add_note(
                 &mut authorised,

@@ -6,6 +6,7 @@ pub mod cases;
 pub mod db;
 pub mod directory;
 pub mod gate;
+pub mod measures;
 pub mod outcomes;
 pub mod secrets;
 

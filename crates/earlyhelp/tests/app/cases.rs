@@ -691,7 +691,7 @@ async fn api_audit_is_for_the_information_governance_officer(backend: Backend) {
     }
 }
 
-async fn post_form(
+pub async fn post_form(
     session: &Session,
     app: &TestApp,
     path: &str,

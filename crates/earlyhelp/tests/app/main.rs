@@ -11,4 +11,5 @@ mod browser;
 mod cases;
 mod cli;
 mod directory;
+mod measures;
 mod outcomes;

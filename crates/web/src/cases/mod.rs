@@ -6,6 +6,7 @@
 pub mod api;
 mod family;
 mod journey;
+mod measures;
 mod requests;
 
 use crate::AppState;
@@ -20,6 +21,7 @@ pub fn routes() -> Router<AppState> {
         .merge(requests::routes())
         .merge(family::routes())
         .merge(api::routes())
+        .merge(measures::routes())
 }
 
 /// A refusal to read or change a family's record looks the same as no record at all.
