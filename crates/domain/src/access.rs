@@ -46,6 +46,11 @@ pub struct Involvement {
     pub lead_practitioner: Option<Uuid>,
     pub team_members: Vec<Uuid>,
     pub consent_withdrawn: bool,
+    /// Team members whose share rests on a lawful basis other than consent: withdrawing
+    /// consent does not end it.
+    pub shared_without_consent: Vec<Uuid>,
+    /// People holding unexpired break-glass access to this family.
+    pub break_glass: Vec<Uuid>,
 }
 
 /// A protected record, with what the rules need to know about it.
@@ -71,6 +76,12 @@ pub enum Resource {
     FamilyKnownTo,
     /// One's own caseload: the families one leads, works with, or whose locality one leads.
     Caseload,
+    /// Case data with every identifier replaced by a pseudonym and dates of birth by age bands,
+    /// for analysts.
+    PseudonymisedExtract,
+    /// Emergency access to a family one is not involved with (create), and its review by the
+    /// information governance officer (list, update).
+    BreakGlass,
     /// A directory listing: `locality` is where it is (none for city-wide), and
     /// `owner_organisation` the partner organisation that runs it.
     Listing {
@@ -169,6 +180,24 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
             Action::Update => Decision::deny("the known-to view is read-only"),
         },
         Resource::Caseload => allow_if(actor, Permission::WorkCases, "holds family cases"),
+        Resource::PseudonymisedExtract => match action {
+            Action::List | Action::Read => {
+                allow_if(actor, Permission::LoadData, "analyses pseudonymised data")
+            }
+            Action::Create | Action::Update => Decision::deny("an extract is read-only"),
+        },
+        Resource::BreakGlass => match action {
+            Action::Create => allow_if(
+                actor,
+                Permission::WorkCases,
+                "holds family cases: may break glass in an emergency",
+            ),
+            Action::List | Action::Read | Action::Update => allow_if(
+                actor,
+                Permission::ReadAuditLog,
+                "reviews break-glass access",
+            ),
+        },
         Resource::Listing {
             locality,
             owner_organisation,
@@ -256,13 +285,22 @@ fn decide_family(actor: &Actor, involvement: &Involvement) -> Decision {
     if leads_locality {
         return Decision::allow(Role::LocalityLead, "leads the family's locality");
     }
-    if involvement.consent_withdrawn {
-        return Decision::deny("consent withdrawn: only the lead and locality lead may see it");
+    // An emergency overrides withdrawn consent; it is time-limited and reviewed.
+    if involvement.break_glass.contains(&actor.user_id) {
+        return Decision::allow(role, "break-glass access");
     }
-    if involvement.team_members.contains(&actor.user_id) {
+    if !involvement.team_members.contains(&actor.user_id) {
+        return Decision::deny("not involved with the family");
+    }
+    if !involvement.consent_withdrawn {
         return Decision::allow(role, "in the team around the family");
     }
-    Decision::deny("not involved with the family")
+    if involvement.shared_without_consent.contains(&actor.user_id) {
+        return Decision::allow(role, "in the team on a lawful basis other than consent");
+    }
+    Decision::deny(
+        "consent withdrawn: only the lead, the locality lead and shares on another lawful basis",
+    )
 }
 
 #[cfg(test)]
@@ -340,21 +378,37 @@ mod tests {
             Team,
             SameLocality,
             Unrelated,
+            /// In the team after the family withdrew consent, the share resting on consent.
+            TeamConsentWithdrawn,
+            /// In the team after consent was withdrawn, the share on another lawful basis.
+            TeamOtherBasis,
+            /// Not involved, holding unexpired break-glass access, consent withdrawn.
+            BreakGlass,
         }
         use Relationship::*;
-        let expected: &[(Role, [bool; 4])] = &[
-            // role                         lead   team   locality unrelated
-            (Administrator, [false, false, false, false]),
-            (LocalityLead, [true, true, true, false]),
-            (Practitioner, [true, true, false, false]),
-            (CommunityConnector, [false, false, false, false]),
-            (VcsWorker, [false, false, false, false]),
-            (DataAnalyst, [false, false, false, false]),
-            (Commissioner, [false, false, false, false]),
-            (InformationGovernanceOfficer, [false, false, false, false]),
+        const ALL: [Relationship; 7] = [
+            Lead,
+            Team,
+            SameLocality,
+            Unrelated,
+            TeamConsentWithdrawn,
+            TeamOtherBasis,
+            BreakGlass,
+        ];
+        let (t, f) = (true, false);
+        let expected: &[(Role, [bool; 7])] = &[
+            // role                   lead team locality unrelated team-withdrawn team-other break-glass
+            (Administrator, [f, f, f, f, f, f, f]),
+            (LocalityLead, [t, t, t, f, f, t, t]),
+            (Practitioner, [t, t, f, f, f, t, t]),
+            (CommunityConnector, [f, f, f, f, f, f, f]),
+            (VcsWorker, [f, f, f, f, f, f, f]),
+            (DataAnalyst, [f, f, f, f, f, f, f]),
+            (Commissioner, [f, f, f, f, f, f, f]),
+            (InformationGovernanceOfficer, [f, f, f, f, f, f, f]),
         ];
         for (role, cells) in expected {
-            for (relationship, want) in [Lead, Team, SameLocality, Unrelated].iter().zip(cells) {
+            for (relationship, want) in ALL.iter().zip(cells) {
                 let a = actor(&[*role], &["ladywood"]);
                 let mut involvement = Involvement {
                     locality: "perry-barr".into(),
@@ -365,6 +419,19 @@ mod tests {
                     Team => involvement.team_members.push(a.user_id),
                     SameLocality => involvement.locality = "ladywood".into(),
                     Unrelated => {}
+                    TeamConsentWithdrawn => {
+                        involvement.team_members.push(a.user_id);
+                        involvement.consent_withdrawn = true;
+                    }
+                    TeamOtherBasis => {
+                        involvement.team_members.push(a.user_id);
+                        involvement.shared_without_consent.push(a.user_id);
+                        involvement.consent_withdrawn = true;
+                    }
+                    BreakGlass => {
+                        involvement.break_glass.push(a.user_id);
+                        involvement.consent_withdrawn = true;
+                    }
                 }
                 for action in [Action::Read, Action::Update] {
                     let family = Resource::Family(involvement.clone());
@@ -511,6 +578,35 @@ mod tests {
                 decide(&a, Action::List, &Resource::Caseload).allowed,
             ];
             assert_eq!(&got, cells, "{role}");
+        }
+    }
+
+    /// Only analysts get pseudonymised extracts; nobody writes to one.
+    #[test]
+    fn pseudonymised_extract_table() {
+        for role in Role::ALL {
+            let a = actor(&[role], &[]);
+            let read = decide(&a, Action::List, &Resource::PseudonymisedExtract).allowed;
+            assert_eq!(read, role == DataAnalyst, "{role}");
+            assert!(!decide(&a, Action::Update, &Resource::PseudonymisedExtract).allowed);
+        }
+    }
+
+    /// Who may break glass (create) and who reviews it (list, update).
+    #[test]
+    fn break_glass_table() {
+        for role in Role::ALL {
+            let a = actor(&[role], &[]);
+            let create = decide(&a, Action::Create, &Resource::BreakGlass).allowed;
+            assert_eq!(create, role.may(Permission::WorkCases), "{role} create");
+            for action in [Action::List, Action::Update] {
+                let review = decide(&a, action, &Resource::BreakGlass).allowed;
+                assert_eq!(
+                    review,
+                    role == InformationGovernanceOfficer,
+                    "{role} {action:?}"
+                );
+            }
         }
     }
 

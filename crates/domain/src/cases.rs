@@ -7,33 +7,6 @@ use crate::people::FieldError;
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration};
 
-/// Declares a closed set of choices with a stable slug (stored and sent over the API) and a label.
-macro_rules! choices {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => ($slug:literal, $label:literal)),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn slug(self) -> &'static str {
-                match self { $($name::$variant => $slug),+ }
-            }
-
-            pub fn label(self) -> &'static str {
-                match self { $($name::$variant => $label),+ }
-            }
-
-            pub fn from_slug(slug: &str) -> Option<$name> {
-                let slug = slug.trim();
-                Self::ALL.iter().copied().find(|c| c.slug() == slug)
-            }
-        }
-    };
-}
-
 choices!(
     /// Why a family needs help: the seed's reasons for a request.
     Reason {
@@ -62,6 +35,42 @@ choices!(
         Child => ("child", "Child or young person"),
         Parent => ("parent_carer", "Parent or carer"),
         OtherAdult => ("other_adult", "Other adult"),
+    }
+);
+
+choices!(
+    /// Ethnic group, in the categories of the 2021 census for England and Wales.
+    Ethnicity {
+        Bangladeshi => ("asian_bangladeshi", "Asian or Asian British: Bangladeshi"),
+        Chinese => ("asian_chinese", "Asian or Asian British: Chinese"),
+        Indian => ("asian_indian", "Asian or Asian British: Indian"),
+        Pakistani => ("asian_pakistani", "Asian or Asian British: Pakistani"),
+        OtherAsian => ("asian_other", "Asian or Asian British: any other Asian background"),
+        African => ("black_african", "Black, Black British, Caribbean or African: African"),
+        Caribbean => ("black_caribbean", "Black, Black British, Caribbean or African: Caribbean"),
+        OtherBlack => ("black_other", "Black, Black British, Caribbean or African: any other Black background"),
+        WhiteAsian => ("mixed_white_asian", "Mixed or multiple: White and Asian"),
+        WhiteBlackAfrican => ("mixed_white_black_african", "Mixed or multiple: White and Black African"),
+        WhiteBlackCaribbean => ("mixed_white_black_caribbean", "Mixed or multiple: White and Black Caribbean"),
+        OtherMixed => ("mixed_other", "Mixed or multiple: any other mixed background"),
+        British => ("white_british", "White: English, Welsh, Scottish, Northern Irish or British"),
+        Irish => ("white_irish", "White: Irish"),
+        Traveller => ("white_gypsy_traveller", "White: Gypsy or Irish Traveller"),
+        Roma => ("white_roma", "White: Roma"),
+        OtherWhite => ("white_other", "White: any other White background"),
+        Arab => ("other_arab", "Other ethnic group: Arab"),
+        Other => ("other", "Other ethnic group: any other ethnic group"),
+        NotSaid => ("not_said", "Prefers not to say"),
+    }
+);
+
+choices!(
+    /// Special educational needs or disability, as a school or health visitor would record it.
+    Send {
+        No => ("none", "No known SEND or disability"),
+        SenSupport => ("sen_support", "SEN support"),
+        EhcPlan => ("ehc_plan", "Education, health and care plan"),
+        Disability => ("disability", "Disability without special educational needs"),
     }
 );
 
@@ -339,6 +348,18 @@ pub struct MemberInput {
     /// `child`, `parent_carer` or `other_adult`.
     #[serde(default)]
     pub relationship: String,
+    /// An [`Ethnicity`] slug, or empty when not known.
+    #[serde(default)]
+    pub ethnicity: String,
+    /// Languages spoken at home, in the family's words ("English, Urdu").
+    #[serde(default)]
+    pub languages: String,
+    /// A [`Send`] slug, or empty when not known.
+    #[serde(default)]
+    pub send: String,
+    /// School, nursery or college, for a child.
+    #[serde(default)]
+    pub school: String,
 }
 
 /// A request for support as typed in a form or sent to the API.
@@ -373,6 +394,10 @@ pub struct Member {
     pub family_name: String,
     pub date_of_birth: Date,
     pub relationship: MemberRole,
+    pub ethnicity: Option<Ethnicity>,
+    pub languages: String,
+    pub send: Option<Send>,
+    pub school: String,
 }
 
 /// A checked request, ready to store.
@@ -394,45 +419,50 @@ pub struct CheckedRequest {
 /// The most family members one request carries (the form shows this many rows).
 pub const MAX_MEMBERS: usize = 6;
 
-/// Field names for member rows, so errors can point at the right input.
-pub const MEMBER_FIELDS: [[&str; 4]; MAX_MEMBERS] = [
-    [
-        "member_1_given_name",
-        "member_1_family_name",
-        "member_1_date_of_birth",
-        "member_1_relationship",
-    ],
-    [
-        "member_2_given_name",
-        "member_2_family_name",
-        "member_2_date_of_birth",
-        "member_2_relationship",
-    ],
-    [
-        "member_3_given_name",
-        "member_3_family_name",
-        "member_3_date_of_birth",
-        "member_3_relationship",
-    ],
-    [
-        "member_4_given_name",
-        "member_4_family_name",
-        "member_4_date_of_birth",
-        "member_4_relationship",
-    ],
-    [
-        "member_5_given_name",
-        "member_5_family_name",
-        "member_5_date_of_birth",
-        "member_5_relationship",
-    ],
-    [
-        "member_6_given_name",
-        "member_6_family_name",
-        "member_6_date_of_birth",
-        "member_6_relationship",
-    ],
+/// The form's field names for one member row, so errors can point at the right input.
+#[derive(Debug, Clone, Copy)]
+pub struct MemberFields {
+    pub given_name: &'static str,
+    pub family_name: &'static str,
+    pub date_of_birth: &'static str,
+    pub relationship: &'static str,
+    pub ethnicity: &'static str,
+    pub languages: &'static str,
+    pub send: &'static str,
+    pub school: &'static str,
+}
+
+macro_rules! member_fields {
+    ($n:literal) => {
+        MemberFields {
+            given_name: concat!("member_", $n, "_given_name"),
+            family_name: concat!("member_", $n, "_family_name"),
+            date_of_birth: concat!("member_", $n, "_date_of_birth"),
+            relationship: concat!("member_", $n, "_relationship"),
+            ethnicity: concat!("member_", $n, "_ethnicity"),
+            languages: concat!("member_", $n, "_languages"),
+            send: concat!("member_", $n, "_send"),
+            school: concat!("member_", $n, "_school"),
+        }
+    };
+}
+
+pub const MEMBER_FIELDS: [MemberFields; MAX_MEMBERS] = [
+    member_fields!(1),
+    member_fields!(2),
+    member_fields!(3),
+    member_fields!(4),
+    member_fields!(5),
+    member_fields!(6),
 ];
+
+/// An optional choice: blank is `None`, a known slug is `Some`, anything else an error.
+fn optional_choice<T>(raw: &str, from_slug: fn(&str) -> Option<T>) -> Result<Option<T>, ()> {
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    from_slug(raw).map(Some).ok_or(())
+}
 
 pub fn parse_date(raw: &str) -> Option<Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
@@ -460,7 +490,13 @@ pub fn check_request(
         ));
     }
     for (index, member) in input.members.iter().take(MAX_MEMBERS).enumerate() {
-        let [given, family, dob, relationship] = MEMBER_FIELDS[index];
+        let fields = MEMBER_FIELDS[index];
+        let (given, family, dob, relationship) = (
+            fields.given_name,
+            fields.family_name,
+            fields.date_of_birth,
+            fields.relationship,
+        );
         let blank = member.given_name.trim().is_empty()
             && member.family_name.trim().is_empty()
             && member.date_of_birth.trim().is_empty();
@@ -499,12 +535,34 @@ pub fn check_request(
                 format!("Choose how family member {n} is related to the family"),
             ));
         }
-        if let (Some(date_of_birth), Some(relationship)) = (date_of_birth, role) {
+        let ethnicity = optional_choice(&member.ethnicity, Ethnicity::from_slug);
+        if ethnicity.is_err() {
+            errors.push(FieldError::new(
+                fields.ethnicity,
+                format!(
+                    "Choose the ethnic group of family member {n} from the list, or leave it blank"
+                ),
+            ));
+        }
+        let send = optional_choice(&member.send, Send::from_slug);
+        if send.is_err() {
+            errors.push(FieldError::new(
+                fields.send,
+                format!("Choose special educational needs or disability of family member {n} from the list, or leave it blank"),
+            ));
+        }
+        if let (Some(date_of_birth), Some(relationship), Ok(ethnicity), Ok(send)) =
+            (date_of_birth, role, ethnicity, send)
+        {
             members.push(Member {
                 given_name: member.given_name.trim().to_string(),
                 family_name: member.family_name.trim().to_string(),
                 date_of_birth,
                 relationship,
+                ethnicity,
+                languages: member.languages.trim().to_string(),
+                send,
+                school: member.school.trim().to_string(),
             });
         }
     }
@@ -515,7 +573,7 @@ pub fn check_request(
     });
     if !any_member {
         errors.push(FieldError::new(
-            MEMBER_FIELDS[0][0],
+            MEMBER_FIELDS[0].given_name,
             "Enter at least one family member",
         ));
     }
@@ -641,6 +699,10 @@ mod tests {
                     family_name: "Hassan".into(),
                     date_of_birth: "2016-05-02".into(),
                     relationship: "child".into(),
+                    ethnicity: "asian_pakistani".into(),
+                    languages: "English, Urdu".into(),
+                    send: "sen_support".into(),
+                    school: "Oakfield Primary".into(),
                 },
                 MemberInput::default(),
             ],
@@ -654,6 +716,29 @@ mod tests {
             consent_date: "2026-11-20".into(),
             contact: String::new(),
         }
+    }
+
+    #[test]
+    fn member_details_are_kept_and_unknown_choices_named() {
+        let checked = check_request(&request(), TODAY, false).unwrap();
+        let amira = &checked.members[0];
+        assert_eq!(amira.ethnicity, Some(Ethnicity::Pakistani));
+        assert_eq!(amira.send, Some(Send::SenSupport));
+        assert_eq!(amira.languages, "English, Urdu");
+        assert_eq!(amira.school, "Oakfield Primary");
+
+        let mut blank = request();
+        blank.members[0].ethnicity.clear();
+        blank.members[0].send.clear();
+        let checked = check_request(&blank, TODAY, false).unwrap();
+        assert_eq!(checked.members[0].ethnicity, None, "not known is allowed");
+
+        let mut wrong = request();
+        wrong.members[0].ethnicity = "martian".into();
+        wrong.members[0].send = "lots".into();
+        let errors = check_request(&wrong, TODAY, false).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["member_1_ethnicity", "member_1_send"]);
     }
 
     #[test]

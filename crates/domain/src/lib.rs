@@ -6,15 +6,43 @@
 //! - [`cases`]: requests for support and family cases: routing, duplicates, the case states.
 //! - [`directory`]: the directory's rules: postcodes, distance, staleness, ranking, duplicates, ORUK.
 //! - [`people`]: validation of the people and organisations we hold.
+//! - [`sharing`]: lawful bases of each share, break-glass access, the Early Help assessment.
 //! - [`measures`]: configurable outcome measures and the checks of a readings import.
 //! - [`supporting_families`]: needs against the ten headline outcomes; when one is sustained.
 
+/// Declares a closed set of choices with a stable slug (stored and sent over the API) and a label.
+macro_rules! choices {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => ($slug:literal, $label:literal)),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn slug(self) -> &'static str {
+                match self { $($name::$variant => $slug),+ }
+            }
+
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $label),+ }
+            }
+
+            pub fn from_slug(slug: &str) -> Option<$name> {
+                let slug = slug.trim();
+                Self::ALL.iter().copied().find(|c| c.slug() == slug)
+            }
+        }
+    };
+}
+
 pub mod access;
 pub mod audit;
-#[macro_use]
 pub mod cases;
 pub mod directory;
 pub mod measures;
 pub mod people;
 pub mod roles;
+pub mod sharing;
 pub mod supporting_families;

@@ -202,6 +202,7 @@ pub async fn load(db: &Db) -> Result<Vec<(String, &'static str)>> {
     }
     authorised.tx.commit().await?;
     crate::demo_cases::load(db).await?;
+    crate::demo_sharing::load(db).await?;
     crate::demo_directory::load(db).await?;
     crate::demo_outcomes::load(db).await?;
     Ok(sign_ins)

@@ -14,8 +14,8 @@
 use anyhow::{Context, Result};
 use earlyhelp_domain::access::{Action, Actor};
 use earlyhelp_domain::cases::{
-    CaseEvent, CheckedRequest, ClosureReason, ConsentMethod, Member, MemberRole, NeedLevel,
-    OUTWARD_LOCALITIES, Reason, TriageOutcome, WELLBEING_AREAS,
+    CaseEvent, CheckedRequest, ClosureReason, ConsentMethod, Ethnicity, Member, MemberRole,
+    NeedLevel, OUTWARD_LOCALITIES, Reason, Send, TriageOutcome, WELLBEING_AREAS,
 };
 use earlyhelp_domain::measures::DEFAULT_MEASURE_ID;
 use earlyhelp_domain::roles::Role;
@@ -74,6 +74,15 @@ const STREETS: &[&str] = &[
     "Rowan Drive",
 ];
 
+const LANGUAGES: &[&str] = &[
+    "English",
+    "English, Urdu",
+    "English, Polish",
+    "Arabic",
+    "English, Somali",
+    "English, Punjabi",
+];
+
 /// A deterministic spread: the `n`th pick from `list` for seed `i`.
 fn pick<T: Copy>(list: &[T], i: usize, n: usize) -> T {
     list[(i * 7 + n * 13 + i / 3) % list.len()]
@@ -112,6 +121,10 @@ fn request_for(locality: &'static str, i: usize) -> CheckedRequest {
             1 + (i % 27) as u8,
         ),
         relationship: MemberRole::Parent,
+        ethnicity: Some(pick(Ethnicity::ALL, i, 4)),
+        languages: pick(LANGUAGES, i, 5).to_string(),
+        send: None,
+        school: String::new(),
     }];
     for c in 0..(1 + i % 3) {
         members.push(Member {
@@ -123,6 +136,13 @@ fn request_for(locality: &'static str, i: usize) -> CheckedRequest {
                 1 + ((i * 5 + c) % 27) as u8,
             ),
             relationship: MemberRole::Child,
+            ethnicity: Some(pick(Ethnicity::ALL, i, 4)),
+            languages: pick(LANGUAGES, i, 5).to_string(),
+            send: Some(pick(Send::ALL, i, c + 6)),
+            school: format!(
+                "{} Primary",
+                pick(STREETS, i, c + 7).split(' ').next().unwrap_or("Oak")
+            ),
         });
     }
     let reasons = vec![

@@ -6,4 +6,5 @@ pub mod demo;
 pub mod demo_cases;
 pub mod demo_directory;
 pub mod demo_outcomes;
+pub mod demo_sharing;
 pub mod server;

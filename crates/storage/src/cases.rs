@@ -21,25 +21,45 @@ use uuid::Uuid;
 /// Who is involved with family `id`, for the access rules; `None` if there is no such family.
 pub async fn involvement(db: &Db, id: Uuid) -> Result<Option<Involvement>, StorageError> {
     type Row = (String, Option<Uuid>, bool);
-    let (row, team): (Option<Row>, Vec<Uuid>) = on_pool!(db, pool => {
+    type Member = (Uuid, bool);
+    let now = now_micros();
+    let (row, team, break_glass): (Option<Row>, Vec<Member>, Vec<Uuid>) = on_pool!(db, pool => {
         let row = sqlx::query_as(
             "SELECT locality_slug, lead_practitioner, consent_withdrawn FROM families WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(pool)
         .await?;
-        let team = sqlx::query_scalar("SELECT user_id FROM family_team WHERE family_id = $1")
-            .bind(id)
-            .fetch_all(pool)
-            .await?;
-        (row, team)
+        // A team member's share survives withdrawn consent if a current share rests on another basis.
+        let team = sqlx::query_as(
+            "SELECT t.user_id, EXISTS (SELECT 1 FROM lawful_bases b WHERE b.family_id = t.family_id \
+             AND b.shared_with_user = t.user_id AND b.ended_micros IS NULL AND b.article6 <> 'consent') \
+             FROM family_team t WHERE t.family_id = $1",
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await?;
+        let break_glass = sqlx::query_scalar(
+            "SELECT user_id FROM break_glass WHERE family_id = $1 AND expires_micros > $2",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_all(pool)
+        .await?;
+        (row, team, break_glass)
     });
     Ok(row.map(
         |(locality, lead_practitioner, consent_withdrawn)| Involvement {
             locality,
             lead_practitioner,
-            team_members: team,
+            shared_without_consent: team
+                .iter()
+                .filter(|(_, other_basis)| *other_basis)
+                .map(|(user, _)| *user)
+                .collect(),
+            team_members: team.into_iter().map(|(user, _)| user).collect(),
             consent_withdrawn,
+            break_glass,
         },
     ))
 }
@@ -98,7 +118,8 @@ async fn insert_request(
         for (position, member) in request.members.iter().enumerate() {
             sqlx::query(
                 "INSERT INTO request_members (request_id, position, given_name, family_name, \
-                 date_of_birth, relationship) VALUES ($1, $2, $3, $4, $5, $6)",
+                 date_of_birth, relationship, ethnicity, languages, send, school) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(id)
             .bind(position as i64)
@@ -106,6 +127,10 @@ async fn insert_request(
             .bind(&member.family_name)
             .bind(earlyhelp_domain::cases::iso(member.date_of_birth))
             .bind(member.relationship.slug())
+            .bind(member.ethnicity.map(|e| e.slug()).unwrap_or(""))
+            .bind(&member.languages)
+            .bind(member.send.map(|s| s.slug()).unwrap_or(""))
+            .bind(&member.school)
             .execute(&mut *c)
             .await?;
         }
@@ -190,6 +215,19 @@ pub struct MemberRow {
     pub family_name: String,
     pub date_of_birth: String,
     pub relationship: String,
+    /// An `Ethnicity` slug, or empty when not known.
+    pub ethnicity: String,
+    pub languages: String,
+    /// A `Send` slug, or empty when not known.
+    pub send: String,
+    pub school: String,
+}
+
+/// The columns of a [`MemberRow`], for requests' and families' members alike.
+macro_rules! member_columns {
+    () => {
+        "given_name, family_name, date_of_birth, relationship, ethnicity, languages, send, school"
+    };
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -209,10 +247,11 @@ macro_rules! request_columns {
 
 async fn request_members(tx: &mut Tx, id: Uuid) -> Result<Vec<MemberRow>, StorageError> {
     Ok(on_tx!(tx, c => {
-        sqlx::query_as(
-            "SELECT given_name, family_name, date_of_birth, relationship FROM request_members \
-             WHERE request_id = $1 ORDER BY position",
-        )
+        sqlx::query_as(concat!(
+            "SELECT ",
+            member_columns!(),
+            " FROM request_members WHERE request_id = $1 ORDER BY position"
+        ))
         .bind(id)
         .fetch_all(c)
         .await?
@@ -432,8 +471,11 @@ pub async fn triage(
                     .await?;
                     for m in &detail.members {
                         sqlx::query(
-                            "INSERT INTO family_members (id, family_id, given_name, family_name, \
-                             date_of_birth, relationship) VALUES ($1, $2, $3, $4, $5, $6)",
+                            concat!(
+                                "INSERT INTO family_members (id, family_id, ",
+                                member_columns!(),
+                                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                            ),
                         )
                         .bind(Uuid::now_v7())
                         .bind(fid)
@@ -441,6 +483,10 @@ pub async fn triage(
                         .bind(&m.family_name)
                         .bind(&m.date_of_birth)
                         .bind(&m.relationship)
+                        .bind(&m.ethnicity)
+                        .bind(&m.languages)
+                        .bind(&m.send)
+                        .bind(&m.school)
                         .execute(&mut *c)
                         .await?;
                     }
@@ -594,6 +640,9 @@ pub struct FamilyRecord {
     pub actions: Vec<PlanAction>,
     pub readings: Vec<Reading>,
     pub consents: Vec<Consent>,
+    pub assessments: Vec<crate::sharing::Assessment>,
+    pub shares: Vec<crate::sharing::ShareRow>,
+    pub break_glass: Vec<crate::sharing::BreakGlassRow>,
 }
 
 pub async fn family(
@@ -617,11 +666,12 @@ pub async fn family(
     let Some(family) = row else {
         return Ok(None);
     };
-    let record = on_tx!(tx, c => {
-        let members = sqlx::query_as(
-            "SELECT given_name, family_name, date_of_birth, relationship FROM family_members \
-             WHERE family_id = $1 ORDER BY date_of_birth",
-        )
+    let mut record = on_tx!(tx, c => {
+        let members = sqlx::query_as(concat!(
+            "SELECT ",
+            member_columns!(),
+            " FROM family_members WHERE family_id = $1 ORDER BY date_of_birth"
+        ))
         .bind(id)
         .fetch_all(&mut *c)
         .await?;
@@ -663,8 +713,14 @@ pub async fn family(
         .bind(id)
         .fetch_all(&mut *c)
         .await?;
-        FamilyRecord { family, members, team, notes, actions, readings, consents }
+        FamilyRecord {
+            family, members, team, notes, actions, readings, consents,
+            assessments: Vec::new(), shares: Vec::new(), break_glass: Vec::new(),
+        }
     });
+    record.assessments = crate::sharing::assessments(authorised, id).await?;
+    record.shares = crate::sharing::shares(authorised, id).await?;
+    record.break_glass = crate::sharing::family_break_glass(authorised, id).await?;
     Ok(Some(record))
 }
 

@@ -5,10 +5,13 @@ pub mod accounts;
 pub mod cases;
 pub mod db;
 pub mod directory;
+pub mod extracts;
+#[macro_use]
 pub mod gate;
 pub mod measures;
 pub mod outcomes;
 pub mod secrets;
+pub mod sharing;
 
 pub use db::{Db, Tx};
 

@@ -11,6 +11,7 @@ mod cases;
 mod connector;
 mod directory;
 pub mod error;
+mod extracts;
 mod home;
 mod openreferral;
 mod outcomes;
@@ -68,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .merge(audit::routes())
         .merge(api::routes())
         .merge(cases::routes())
+        .merge(extracts::routes())
         .merge(directory::routes())
         .merge(openreferral::routes())
         .merge(connector::routes())

@@ -50,6 +50,7 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
     ("/triage", "Triage", Some(Permission::TriageRequests)),
     ("/families", "Families", Some(Permission::WorkCases)),
     ("/outcomes", "Outcomes", Some(Permission::SeeAggregates)),
+    ("/extracts", "Extracts", Some(Permission::LoadData)),
 ];
 
 impl Layout {

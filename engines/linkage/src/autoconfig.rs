@@ -108,15 +108,20 @@ pub fn levels_for(kind: FieldKind) -> Vec<Level> {
         ],
         Address => vec![
             Level::Exact,
+            Level::Swapped,
             Level::JaroWinkler { min: 0.92 },
             Level::JaroWinkler { min: 0.8 },
             Level::Else,
         ],
         Place => vec![Level::Exact, Level::JaroWinkler { min: 0.9 }, Level::Else],
         Sex | HouseNumber => vec![Level::Exact, Level::Else],
-        Phone | Email | Identifier => {
-            vec![Level::Exact, Level::Levenshtein { max: 1 }, Level::Else]
-        }
+        Identifier => vec![
+            Level::Exact,
+            Level::Damerau { max: 1 },
+            Level::Damerau { max: 2 },
+            Level::Else,
+        ],
+        Phone | Email => vec![Level::Exact, Level::Damerau { max: 1 }, Level::Else],
         Encoded => vec![
             Level::Exact,
             Level::Dice { min: 0.9 },
@@ -127,9 +132,19 @@ pub fn levels_for(kind: FieldKind) -> Vec<Level> {
     }
 }
 
-/// One comparison per field, given and family names aware of each other for swaps.
+/// One comparison per field. Given and family names are aware of each other for swaps, and
+/// so are the first two address lines (a street recorded as line 2 and a building as line 1).
 pub fn comparisons_for(fields: &[Field]) -> Vec<Comparison> {
     let column_of = |kind| fields.iter().position(|f| f.kind == kind);
+    let addresses: Vec<usize> = (0..fields.len())
+        .filter(|&c| fields[c].kind == FieldKind::Address)
+        .take(2)
+        .collect();
+    // The first of each pair has the swapped level; the second counts a swap as null.
+    let (first, second) = match addresses[..] {
+        [line1, line2] => ((line1, Some(line2)), (line2, Some(line1))),
+        _ => ((usize::MAX, None), (usize::MAX, None)),
+    };
     fields
         .iter()
         .enumerate()
@@ -137,10 +152,13 @@ pub fn comparisons_for(fields: &[Field]) -> Vec<Comparison> {
             let swap_column = match field.kind {
                 FieldKind::GivenName => column_of(FieldKind::FamilyName),
                 FieldKind::FamilyName => column_of(FieldKind::GivenName),
+                FieldKind::Address if column == first.0 => first.1,
+                FieldKind::Address if column == second.0 => second.1,
                 _ => None,
             };
             let mut levels = levels_for(field.kind);
-            if field.kind != FieldKind::GivenName || swap_column.is_none() {
+            let holds_swap = matches!(field.kind, FieldKind::GivenName) || column == first.0;
+            if !holds_swap || swap_column.is_none() {
                 levels.retain(|l| *l != Level::Swapped);
             }
             if field.kind != FieldKind::GivenName {
@@ -208,6 +226,17 @@ pub fn blocking_for(fields: &[Field]) -> Vec<BlockingRule> {
                     column: given,
                     chars: 1,
                 },
+            ],
+        ));
+    }
+    let house = column_of(FieldKind::HouseNumber).or_else(|| column_of(FieldKind::Address));
+    if let (Some(postcode), Some(house)) = (postcode, house) {
+        // Whoever lives at one address: finds a person whose names and birth date all changed.
+        rules.push(rule(
+            "postcode and house number",
+            vec![
+                KeyPart::Exact { column: postcode },
+                KeyPart::HouseNumber { column: house },
             ],
         ));
     }

@@ -38,6 +38,10 @@ pub enum KeyPart {
         given: usize,
         family: usize,
     },
+    /// The first number in a text column: a house number, or the one an address line starts with.
+    HouseNumber {
+        column: usize,
+    },
     /// Year of a date column.
     Year {
         column: usize,
@@ -70,6 +74,7 @@ impl BlockingRule {
                 | KeyPart::Prefix { column, .. }
                 | KeyPart::Soundex { column }
                 | KeyPart::Metaphone { column }
+                | KeyPart::HouseNumber { column }
                 | KeyPart::Year { column }
                 | KeyPart::MinHash { column, .. } => vec![column],
                 KeyPart::NamePair { given, family } => vec![given, family],
@@ -483,6 +488,15 @@ fn key_part(part: &KeyPart, data: &Dataset, row: usize) -> Option<String> {
             codes.sort();
             Some(codes.join(" "))
         }
+        KeyPart::HouseNumber { column } => {
+            let text = data.text(column, row)?;
+            let start = text.find(|c: char| c.is_ascii_digit())?;
+            let rest = &text[start..];
+            let end = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            Some(rest[..end].to_string())
+        }
         KeyPart::Year { column } => data.date(column, row).map(|d| d.year.to_string()),
         KeyPart::MinHash {
             column,
@@ -597,6 +611,14 @@ mod tests {
         let mut pairs: Vec<_> = pairs.into_iter().collect();
         pairs.sort();
         pairs
+    }
+
+    #[test]
+    fn house_number_is_the_first_number_of_the_text() {
+        let ds = names(&[("12b Church Road", ""), ("7", ""), ("Church Road", "")]);
+        let part = KeyPart::HouseNumber { column: 0 };
+        let keys: Vec<_> = (0..3).map(|r| key_part(&part, &ds, r)).collect();
+        assert_eq!(keys, [Some("12".into()), Some("7".into()), None]);
     }
 
     #[test]

@@ -22,6 +22,11 @@ pub enum Level {
     Levenshtein {
         max: usize,
     },
+    /// Edits counting a swap of two neighbouring characters as one (optimal string alignment):
+    /// the commonest slip in typed reference numbers.
+    Damerau {
+        max: usize,
+    },
     JaroWinkler {
         min: f64,
     },
@@ -47,6 +52,7 @@ impl Level {
             Level::Nickname => "nickname".into(),
             Level::Swapped => "given and family swapped".into(),
             Level::Levenshtein { max } => format!("levenshtein <= {max}"),
+            Level::Damerau { max } => format!("damerau-levenshtein <= {max}"),
             Level::JaroWinkler { min } => format!("jaro-winkler >= {min}"),
             Level::DateTransposed => "day and month transposed".into(),
             Level::DateDigits { max } => format!("<= {max} digits differ"),
@@ -88,7 +94,8 @@ impl Comparison {
                 (Some(a), Some(b)) => {
                     let swapped = || {
                         self.swap_column.is_some_and(|other| {
-                            left.text(other, i) == Some(b) && right.text(other, j) == Some(a)
+                            let crossed = |x: Option<&str>, y: &str| x.is_some_and(|x| alike(x, y));
+                            crossed(left.text(other, i), b) && crossed(right.text(other, j), a)
                         })
                     };
                     // Without a swapped level of its own, this comparison leaves a swapped
@@ -166,6 +173,11 @@ impl<'a, F: Fn() -> bool> TextPair<'a, F> {
                         .get_or_insert_with(|| strsim::levenshtein(a, b))
                         <= *max
             }
+            Level::Damerau { max: 1 } => within_one_edit(a, b) || one_transposition(a, b),
+            Level::Damerau { max } => {
+                a.chars().count().abs_diff(b.chars().count()) <= *max
+                    && strsim::osa_distance(a, b) <= *max
+            }
             Level::JaroWinkler { min } => {
                 *self
                     .jaro_winkler
@@ -185,6 +197,23 @@ impl<'a, F: Fn() -> bool> TextPair<'a, F> {
             Level::DateTransposed | Level::DateDigits { .. } | Level::Dice { .. } => false,
         }
     }
+}
+
+/// How alike the crossed values of a swap must be: a swap survives a typo in either name.
+const SWAP_SIMILARITY: f64 = 0.9;
+
+fn alike(x: &str, y: &str) -> bool {
+    x == y || strsim::jaro_winkler(x, y) >= SWAP_SIMILARITY
+}
+
+/// The two values differ only by two neighbouring characters exchanged.
+fn one_transposition(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len() != b.len() {
+        return false;
+    }
+    let differ: Vec<usize> = (0..a.len()).filter(|&k| a[k] != b[k]).take(3).collect();
+    matches!(differ[..], [k, l] if l == k + 1 && a[k] == b[l] && a[l] == b[k])
 }
 
 /// Levenshtein distance at most one, in one pass without allocating: the common threshold,
@@ -338,7 +367,62 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_swap_survives_a_typo_in_either_name() {
+        let ds = people(&[
+            ["William", "Jones", ""],
+            ["Jonse", "Wiliam", ""],
+            ["Jones", "Mary", ""],
+        ]);
+        let g = given();
+        assert_eq!(g.level(&ds, 0, &ds, 1), 2, "swapped, one typo each way");
+        assert_eq!(
+            g.level(&ds, 0, &ds, 2),
+            5,
+            "only one name crossed over is no swap"
+        );
+    }
+
+    #[test]
+    fn transposed_digits_are_one_edit_for_reference_numbers() {
+        let ids = |rows: &[&str]| {
+            let fields = vec![Field {
+                name: "nhs".into(),
+                kind: FieldKind::Identifier,
+            }];
+            let mut ds = Dataset::new(fields);
+            rows.iter()
+                .enumerate()
+                .for_each(|(n, r)| ds.push(&n.to_string(), &[r]).unwrap());
+            ds
+        };
+        let ds = ids(&["4086300", "4086030", "4086310", "4680300", "9999999"]);
+        let c = Comparison {
+            name: "nhs".into(),
+            column: 0,
+            swap_column: None,
+            levels: vec![
+                Level::Exact,
+                Level::Damerau { max: 1 },
+                Level::Damerau { max: 2 },
+                Level::Else,
+            ],
+            term_frequency: false,
+        };
+        let level = |j| c.level(&ds, 0, &ds, j);
+        assert_eq!([level(1), level(2), level(3), level(4)], [2, 2, 3, 4]);
+        assert_eq!(strsim::levenshtein("4086300", "4086030"), 2);
+    }
+
     proptest! {
+        #[test]
+        fn damerau_test_agrees_with_optimal_string_alignment(a in "[abc]{0,6}", b in "[abc]{0,6}") {
+            prop_assert_eq!(
+                within_one_edit(&a, &b) || one_transposition(&a, &b),
+                strsim::osa_distance(&a, &b) <= 1
+            );
+        }
+
         #[test]
         fn one_edit_test_agrees_with_levenshtein(a in "[ab]{0,6}", b in "[ab]{0,6}") {
             prop_assert_eq!(within_one_edit(&a, &b), strsim::levenshtein(&a, &b) <= 1);

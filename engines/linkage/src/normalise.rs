@@ -90,9 +90,10 @@ pub fn date(raw: &str) -> Option<Date> {
     }
     let month: u8 = month.parse().ok()?;
     let day: u8 = day.parse().ok()?;
-    // Month and day up to 31 each: a transposed date is still a date worth comparing.
+    // Any two digits for month and day: a transposed or mistyped date (04/93) is still a
+    // date worth comparing digit by digit.
     let plausible =
-        (1800..=2100).contains(&year) && (1..=31).contains(&month) && (1..=31).contains(&day);
+        (1800..=2100).contains(&year) && (1..=99).contains(&month) && (1..=99).contains(&day);
     plausible.then_some(Date { year, month, day })
 }
 
@@ -136,6 +137,12 @@ mod tests {
         assert_eq!(date("04031990"), Some(iso));
         assert_eq!(date("4.3.90"), Some(iso));
         assert_eq!(date("not a date"), None);
+        let mistyped = date("19450493").unwrap();
+        assert_eq!(
+            (mistyped.month, mistyped.day),
+            (4, 93),
+            "kept to compare by digits"
+        );
         assert_eq!(iso.digits(), "19900304");
     }
 

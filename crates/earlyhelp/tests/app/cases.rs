@@ -733,7 +733,11 @@ async fn withdrawn_consent_shuts_out_the_team_at_once(backend: Backend) {
         &lead,
         &app,
         &format!("{page}/team"),
-        &[("team_email", "nobody@example.org")],
+        &[
+            ("team_email", "nobody@example.org"),
+            ("purpose", "health visiting"),
+            ("article6", "consent"),
+        ],
     )
     .await;
     assert_eq!(response.status(), 422);
@@ -741,7 +745,11 @@ async fn withdrawn_consent_shuts_out_the_team_at_once(backend: Backend) {
         &lead,
         &app,
         &format!("{page}/team"),
-        &[("team_email", HEALTH_VISITOR)],
+        &[
+            ("team_email", HEALTH_VISITOR),
+            ("purpose", "health visiting"),
+            ("article6", "consent"),
+        ],
     )
     .await;
     assert_eq!(response.status(), 303);
@@ -749,7 +757,11 @@ async fn withdrawn_consent_shuts_out_the_team_at_once(backend: Backend) {
         &lead,
         &app,
         &format!("{page}/team"),
-        &[("team_email", HEALTH_VISITOR)],
+        &[
+            ("team_email", HEALTH_VISITOR),
+            ("purpose", "health visiting"),
+            ("article6", "consent"),
+        ],
     )
     .await;
     assert_eq!(response.status(), 422, "already in the team");
@@ -1405,6 +1417,18 @@ mod journey {
             .click()
             .await
             .unwrap();
+        click(&browser, "main form fieldset details summary").await;
+        browser
+            .driver
+            .find(By::Css(
+                "#member_1_ethnicity option[value=mixed_white_black_caribbean]",
+            ))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        type_into(&browser, "#member_1_school", "Canal Walk Primary").await;
         click(&browser, "input[name=reasons][value=health_wellbeing]").await;
         click(&browser, "input[name=reasons][value=money_housing_work]").await;
         click(&browser, "input[name=need_level][value=additional]").await;
@@ -1439,9 +1463,35 @@ mod journey {
         // The lead practitioner builds the team, the plan, a reading, and closes the case.
         sign_in(&browser, &app, PRACTITIONER).await;
         browser.driver.goto(&family_url).await.unwrap();
+        click(&browser, "#team ~ details summary").await;
         type_into(&browser, "#team_email", HEALTH_VISITOR).await;
+        type_into(
+            &browser,
+            "#purpose",
+            "health visiting for Kai's baby sister",
+        )
+        .await;
+        click(&browser, "input[name=article6][value=public_task]").await;
         click(&browser, "form[action$='/team'] button").await;
         until(&browser, "#team-list", "Demo Health Visitor").await;
+        until(&browser, "#shares", "6(1)(e) a public task").await;
+
+        // The Early Help assessment, written with the family, then finalised.
+        click(&browser, "#assessment-link").await;
+        until(&browser, "h1", "Early Help assessment").await;
+        for (css, value) in [
+            ("#family_story", "Mum lost her job in the autumn"),
+            ("#child_voice", "Kai says school is too loud"),
+            ("#strengths", "Kai and mum are close"),
+            ("#worries", "Rent arrears; Kai missing school"),
+            ("#analysis", "Money advice first, then a school plan"),
+        ] {
+            type_into(&browser, css, value).await;
+        }
+        click(&browser, "input[name=needs][value=education]").await;
+        accessible(&browser, "assessment").await;
+        click(&browser, "button[value=finalise]").await;
+        until(&browser, "#assessments", "Finalised").await;
         click(&browser, "#plan ~ details summary").await;
         type_into(&browser, "#goal", "Kai feels safe going to school").await;
         type_into(
@@ -1486,6 +1536,33 @@ mod journey {
         assert!(!page.contains("Weekly check-in") && !page.contains("2017-06-15"));
         until(&browser, "#known-to", "Demo Practitioner").await;
         accessible(&browser, "known-to").await;
+
+        // In an emergency they break glass, and see the record for a few hours.
+        click(&browser, "main details summary").await;
+        type_into(
+            &browser,
+            "#break_glass_reason",
+            "Kai found alone at the bus station at 11pm",
+        )
+        .await;
+        click(&browser, "form[action$='/break-glass'] button").await;
+        until(&browser, "h1", "Family case: Kai Browserton").await;
+        until(&browser, "#break-glass", "Waiting for review").await;
+        accessible(&browser, "break-glass-family").await;
+        sign_out(&browser).await;
+
+        // The information governance officer reviews it.
+        sign_in(&browser, &app, IG_OFFICER).await;
+        browser
+            .driver
+            .goto(app.url("/audit/break-glass"))
+            .await
+            .unwrap();
+        until(&browser, "main", "Kai found alone at the bus station").await;
+        accessible(&browser, "break-glass-review").await;
+        type_into(&browser, "textarea[name=note]", "Justified: police request").await;
+        click(&browser, "form[action^='/audit/break-glass/'] button").await;
+        until(&browser, "main", "Justified: police request").await;
         sign_out(&browser).await;
 
         // The public self-referral form.

@@ -11,5 +11,7 @@ mod browser;
 mod cases;
 mod cli;
 mod directory;
+mod extracts;
 mod measures;
 mod outcomes;
+mod sharing;

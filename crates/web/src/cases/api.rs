@@ -75,6 +75,19 @@ pub struct MemberBody {
     /// `child`, `parent_carer` or `other_adult`.
     #[serde(default)]
     relationship: String,
+    /// Optional: a 2021 census ethnic group, such as `white_british`, `asian_pakistani`,
+    /// `black_caribbean`, `mixed_other` or `not_said`.
+    #[serde(default)]
+    ethnicity: String,
+    /// Optional: languages spoken at home.
+    #[serde(default)]
+    languages: String,
+    /// Optional: `none`, `sen_support`, `ehc_plan` or `disability`.
+    #[serde(default)]
+    send: String,
+    /// Optional: school, nursery or college.
+    #[serde(default)]
+    school: String,
 }
 
 /// A request for support (the Family Connect Form).
@@ -117,6 +130,10 @@ impl From<RequestBody> for RequestInput {
                     family_name: m.family_name,
                     date_of_birth: m.date_of_birth,
                     relationship: m.relationship,
+                    ethnicity: m.ethnicity,
+                    languages: m.languages,
+                    send: m.send,
+                    school: m.school,
                 })
                 .collect(),
             address: b.address,
@@ -276,9 +293,10 @@ async fn triage(
     Ok(Json(Triaged { family_id }))
 }
 
-/// A family's case record: members, lead, team, notes, plan, readings, consent, and
-/// `supporting_families`: the family's needs against the Supporting Families headline outcomes,
-/// each an `OutcomeView`. Each reading carries its `measure` (name) and `measure_id`.
+/// A family's case record: members, lead, team, notes, plan, readings, consent, assessments,
+/// the lawful basis of each share, break-glass accesses, and `supporting_families`: the
+/// family's needs against the Supporting Families headline outcomes, each an `OutcomeView`.
+/// Each reading carries its `measure` (name) and `measure_id`.
 #[utoipa::path(get, path = "/api/families/{id}", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The family")),
     responses((status = 200, body = Records), (status = 404, body = Problems, description = "No such family, or the caller may not see it")))]

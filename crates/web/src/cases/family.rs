@@ -4,7 +4,7 @@
 use super::measures::{
     MeasuresPanel, OutcomesPanel, measures_panel, outcome_views, outcomes_panel,
 };
-use super::{field, first_error, hide_denied};
+use super::{field, first_error, hide_denied, select_options};
 use crate::AppState;
 use crate::error::AppError;
 use crate::session::Signed;
@@ -17,10 +17,11 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::cases::{
-    CaseEvent, CaseState, ClosureReason, ConsentMethod, MemberRole, NeedLevel, parse_date,
-    review_overdue,
+    CaseEvent, CaseState, ClosureReason, ConsentMethod, Ethnicity, MemberRole, NeedLevel, Send,
+    parse_date, review_overdue,
 };
 use earlyhelp_domain::people::FieldError;
+use earlyhelp_domain::sharing::{Article6, Article9, ShareInput, check_share};
 use earlyhelp_storage::StorageError;
 use earlyhelp_storage::cases::{self, CaseLine, FamilyRecord, KnownTo};
 use earlyhelp_storage::gate::{AuditFilter, Authorised, Request, authorise, list_events};
@@ -66,6 +67,30 @@ pub async fn open_family(
     .map_err(hide_denied)
 }
 
+fn member_line(m: &cases::MemberRow) -> MemberLine {
+    let mut details = Vec::new();
+    if let Some(e) = Ethnicity::from_slug(&m.ethnicity) {
+        details.push(("Ethnic group", e.label().to_string()));
+    }
+    if !m.languages.is_empty() {
+        details.push(("Languages", m.languages.clone()));
+    }
+    if let Some(s) = Send::from_slug(&m.send) {
+        details.push(("SEND or disability", s.label().to_string()));
+    }
+    if !m.school.is_empty() {
+        details.push(("School", m.school.clone()));
+    }
+    MemberLine {
+        name: format!("{} {}", m.given_name, m.family_name),
+        date_of_birth: m.date_of_birth.clone(),
+        relationship: MemberRole::from_slug(&m.relationship)
+            .map(MemberRole::label)
+            .unwrap_or(""),
+        details,
+    }
+}
+
 pub fn when(micros: i64) -> String {
     let format =
         time::macros::format_description!("[day] [month repr:short] [year] [hour]:[minute]");
@@ -98,6 +123,38 @@ pub struct ViewerLine {
     pub purpose: String,
 }
 
+/// A family member as the case page shows them.
+pub struct MemberLine {
+    pub name: String,
+    pub date_of_birth: String,
+    pub relationship: &'static str,
+    /// Ethnic group, languages, SEND and school, where known.
+    pub details: Vec<(&'static str, String)>,
+}
+
+pub struct AssessmentLine {
+    pub id: Uuid,
+    pub is_draft: bool,
+    pub started: String,
+    pub finalised: String,
+}
+
+pub struct ShareLine {
+    pub shared_with: String,
+    pub purpose: String,
+    pub article6: &'static str,
+    pub article9: &'static str,
+    pub recorded: String,
+}
+
+pub struct BreakGlassLine {
+    pub who: String,
+    pub reason: String,
+    pub granted: String,
+    pub expires: String,
+    pub reviewed: String,
+}
+
 #[derive(Template)]
 #[template(path = "cases_family.html")]
 struct FamilyPage {
@@ -111,7 +168,12 @@ struct FamilyPage {
     need: &'static str,
     closure: &'static str,
     review_overdue: bool,
-    members: Vec<(String, String, &'static str)>,
+    members: Vec<MemberLine>,
+    assessments: Vec<AssessmentLine>,
+    shares: Vec<ShareLine>,
+    break_glass: Vec<BreakGlassLine>,
+    article6_options: Vec<SelectOption>,
+    article9_options: Vec<SelectOption>,
     notes: Vec<NoteLine>,
     actions: Vec<ActionLine>,
     measures: MeasuresPanel,
@@ -130,6 +192,10 @@ impl FamilyPage {
     fn value(&self, name: &str) -> String {
         field(&self.values, name)
     }
+
+    fn has_draft(&self) -> bool {
+        self.assessments.iter().any(|a| a.is_draft)
+    }
 }
 
 #[derive(Template)]
@@ -139,6 +205,9 @@ struct KnownToPage {
     known: KnownTo,
     errors: Vec<FieldError>,
     asked: bool,
+    /// Whether this person's role holds cases, and so may break glass in an emergency.
+    may_break_glass: bool,
+    break_glass_hours: i64,
 }
 
 impl KnownToPage {
@@ -192,19 +261,62 @@ pub(super) async fn render_family(
                 record.family.review_date.as_deref().and_then(parse_date),
                 today,
             ),
-        members: record
-            .members
+        members: record.members.iter().map(member_line).collect(),
+        assessments: record
+            .assessments
             .iter()
-            .map(|m| {
-                (
-                    format!("{} {}", m.given_name, m.family_name),
-                    m.date_of_birth.clone(),
-                    MemberRole::from_slug(&m.relationship)
-                        .map(MemberRole::label)
-                        .unwrap_or(""),
-                )
+            .map(|a| AssessmentLine {
+                id: a.id,
+                is_draft: a.is_draft(),
+                started: format!("{}, {}", when(a.started_micros), a.started_by),
+                finalised: match (&a.finalised_by, a.finalised_micros) {
+                    (Some(by), Some(at)) => format!("{}, {by}", when(at)),
+                    _ => String::new(),
+                },
             })
             .collect(),
+        shares: record
+            .shares
+            .iter()
+            .map(|s| ShareLine {
+                shared_with: s.shared_with.clone(),
+                purpose: s.purpose.clone(),
+                article6: Article6::from_slug(&s.article6)
+                    .map(Article6::label)
+                    .unwrap_or(""),
+                article9: s
+                    .article9
+                    .as_deref()
+                    .and_then(Article9::from_slug)
+                    .map(Article9::label)
+                    .unwrap_or("No special-category data"),
+                recorded: format!("{}, {}", when(s.recorded_micros), s.recorded_by),
+            })
+            .collect(),
+        break_glass: record
+            .break_glass
+            .iter()
+            .map(|b| BreakGlassLine {
+                who: b.user_name.clone(),
+                reason: b.reason.clone(),
+                granted: when(b.granted_micros),
+                expires: when(b.expires_micros),
+                reviewed: match (&b.reviewed_by, &b.review_note) {
+                    (Some(by), Some(note)) => format!("{by}: {note}"),
+                    _ => "Waiting for review".into(),
+                },
+            })
+            .collect(),
+        article6_options: select_options(
+            None,
+            Article6::ALL.iter().map(|a| (a.slug(), a.label())),
+            &field(&values, "article6"),
+        ),
+        article9_options: select_options(
+            Some("None: no special-category data is shared"),
+            Article9::ALL.iter().map(|a| (a.slug(), a.label())),
+            &field(&values, "article9"),
+        ),
         notes: record
             .notes
             .iter()
@@ -266,7 +378,7 @@ async fn known_to_page(state: &AppState, signed: &Signed, id: Uuid) -> Result<Re
 }
 
 /// The known-to view; with `ask` (a reason), also asks the lead to join the team.
-async fn known_to_with(
+pub(super) async fn known_to_with(
     state: &AppState,
     signed: &Signed,
     id: Uuid,
@@ -311,6 +423,13 @@ async fn known_to_with(
         known,
         errors,
         asked: ask.is_some(),
+        may_break_glass: signed
+            .user
+            .actor
+            .roles
+            .iter()
+            .any(|r| r.may(earlyhelp_domain::roles::Permission::WorkCases)),
+        break_glass_hours: earlyhelp_domain::sharing::BREAK_GLASS_HOURS,
     };
     Ok((status, Html(page.render()?)).into_response())
 }
@@ -441,14 +560,36 @@ async fn add_team_member(
         );
         return render_family(&state, &signed, id, vec![error], pairs).await;
     };
+    let share = check_share(&ShareInput {
+        purpose: field(&pairs, "purpose"),
+        article6: field(&pairs, "article6"),
+        article9: field(&pairs, "article9"),
+    });
+    let share = match share {
+        Ok(share) => share,
+        Err(errors) => return render_family(&state, &signed, id, errors, pairs).await,
+    };
     let author = signed.user.name.clone();
+    let shared_with = format!("{}, {}", person.name, person.organisation);
     update(
         &state,
         &signed,
         id,
         "add to the team around the family",
         "team",
-        async |a| cases::add_team_member(a, id, &person, &author).await,
+        async |a| {
+            cases::add_team_member(a, id, &person, &author).await?;
+            earlyhelp_storage::sharing::record_share(
+                a,
+                id,
+                Some(person.user_id),
+                &shared_with,
+                &share,
+                &author,
+            )
+            .await
+            .map(|_| ())
+        },
     )
     .await
 }

@@ -8,11 +8,16 @@ mod family;
 mod journey;
 mod measures;
 mod requests;
+mod sharing;
 
 use crate::AppState;
 use crate::error::AppError;
+use crate::views::SelectOption;
 use axum::Router;
-use earlyhelp_domain::cases::{MAX_MEMBERS, MEMBER_FIELDS, MemberInput, RequestInput};
+use earlyhelp_domain::cases::{
+    Ethnicity, MAX_MEMBERS, MEMBER_FIELDS, MemberFields, MemberInput, MemberRole, RequestInput,
+    Send,
+};
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_storage::StorageError;
 
@@ -22,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .merge(family::routes())
         .merge(api::routes())
         .merge(measures::routes())
+        .merge(sharing::routes())
 }
 
 /// A refusal to read or change a family's record looks the same as no record at all.
@@ -43,11 +49,15 @@ fn request_from_pairs(pairs: &[(String, String)]) -> RequestInput {
     };
     let members = MEMBER_FIELDS
         .iter()
-        .map(|[given, family, dob, relationship]| MemberInput {
-            given_name: get(given),
-            family_name: get(family),
-            date_of_birth: get(dob),
-            relationship: get(relationship),
+        .map(|fields| MemberInput {
+            given_name: get(fields.given_name),
+            family_name: get(fields.family_name),
+            date_of_birth: get(fields.date_of_birth),
+            relationship: get(fields.relationship),
+            ethnicity: get(fields.ethnicity),
+            languages: get(fields.languages),
+            send: get(fields.send),
+            school: get(fields.school),
         })
         .collect();
     RequestInput {
@@ -79,28 +89,60 @@ fn field(pairs: &[(String, String)], name: &str) -> String {
 /// One member row of the request form, for the template.
 pub struct MemberRowView {
     pub number: usize,
-    pub fields: [&'static str; 4],
+    pub fields: MemberFields,
     pub value: MemberInput,
-    pub relationships: Vec<crate::views::SelectOption>,
+    pub relationships: Vec<SelectOption>,
+    pub ethnicities: Vec<SelectOption>,
+    pub sends: Vec<SelectOption>,
+    /// Show the optional details open: something in them was typed or is wrong.
+    pub details_open: bool,
+}
+
+/// A select's or radios' options: each choice as (slug, label), after a blank first option
+/// when `blank` names one.
+fn select_options(
+    blank: Option<&str>,
+    choices: impl Iterator<Item = (&'static str, &'static str)>,
+    chosen: &str,
+) -> Vec<SelectOption> {
+    let blank = blank.map(|label| SelectOption::new("", label, chosen.is_empty()));
+    blank
+        .into_iter()
+        .chain(choices.map(|(slug, label)| SelectOption::new(slug, label, chosen == slug)))
+        .collect()
 }
 
 fn member_rows(input: &RequestInput) -> Vec<MemberRowView> {
     (0..MAX_MEMBERS)
         .map(|i| {
             let value = input.members.get(i).cloned().unwrap_or_default();
-            let mut relationships = vec![crate::views::SelectOption::new(
-                "",
-                "Choose",
-                value.relationship.is_empty(),
-            )];
-            relationships.extend(earlyhelp_domain::cases::MemberRole::ALL.iter().map(|r| {
-                crate::views::SelectOption::new(r.slug(), r.label(), value.relationship == r.slug())
-            }));
             MemberRowView {
                 number: i + 1,
                 fields: MEMBER_FIELDS[i],
+                relationships: select_options(
+                    Some("Choose"),
+                    MemberRole::ALL.iter().map(|r| (r.slug(), r.label())),
+                    &value.relationship,
+                ),
+                ethnicities: select_options(
+                    Some("Not known"),
+                    Ethnicity::ALL.iter().map(|e| (e.slug(), e.label())),
+                    &value.ethnicity,
+                ),
+                sends: select_options(
+                    Some("Not known"),
+                    Send::ALL.iter().map(|s| (s.slug(), s.label())),
+                    &value.send,
+                ),
+                details_open: [
+                    &value.ethnicity,
+                    &value.languages,
+                    &value.send,
+                    &value.school,
+                ]
+                .iter()
+                .any(|v| !v.trim().is_empty()),
                 value,
-                relationships,
             }
         })
         .collect()

@@ -1,0 +1,109 @@
+//! DEMO DATA: what makes the demo families' sharing defensible, loaded after the cases: the
+//! lawful basis of each team member's share, Early Help assessments (finalised and draft), and
+//! one break-glass access waiting for the information governance officer's review.
+
+use crate::demo_cases::ERDINGTON_PRACTITIONER;
+use anyhow::Result;
+use earlyhelp_domain::access::Action;
+use earlyhelp_domain::sharing::{Article6, Article9, AssessmentInput, Share};
+use earlyhelp_storage::{Db, gate, sharing};
+
+pub async fn load(db: &Db) -> Result<()> {
+    let mut authorised = gate::operator(
+        db,
+        "demo",
+        Action::Create,
+        "load the demo's shares and assessments",
+    )
+    .await?;
+    let team = sharing::unrecorded_shares(&mut authorised).await?;
+    for (n, member) in team.iter().enumerate() {
+        let share = if n % 3 == 0 {
+            Share {
+                purpose: "health visiting for the youngest child".into(),
+                article6: Article6::PublicTask,
+                article9: Some(Article9::HealthCare),
+            }
+        } else {
+            Share {
+                purpose: "to deliver the family plan".into(),
+                article6: Article6::Consent,
+                article9: None,
+            }
+        };
+        let shared_with = format!("{}, {}", member.name, member.organisation);
+        sharing::record_share(
+            &mut authorised,
+            member.family_id,
+            Some(member.user_id),
+            &shared_with,
+            &share,
+            "Demo",
+        )
+        .await?;
+        if member.family_state == "closed" || n % 4 == 3 {
+            continue;
+        }
+        let finalise = n % 2 == 0;
+        sharing::save_assessment(
+            &mut authorised,
+            member.family_id,
+            &assessment(n),
+            finalise,
+            "Demo",
+        )
+        .await?;
+    }
+    authorised.tx.commit().await?;
+    break_glass(db, &team).await
+}
+
+fn assessment(n: usize) -> AssessmentInput {
+    let needs = [
+        "money_housing_work",
+        "health_wellbeing",
+        "education",
+        "children_young_people",
+    ];
+    AssessmentInput {
+        family_story: "We have had a hard year since moving; we want the children settled.".into(),
+        child_voice: "I like my new school but I miss my friends.".into(),
+        strengths: "A close family who want help and keep appointments.".into(),
+        worries: "Money is tight and the eldest is missing school.".into(),
+        needs: vec![
+            needs[n % needs.len()].into(),
+            needs[(n + 1) % needs.len()].into(),
+        ],
+        analysis: "Money advice first, then a plan with the school for attendance.".into(),
+    }
+}
+
+/// An Erdington practitioner broke glass on a family they are not involved with: the
+/// information governance officer has it to review.
+async fn break_glass(db: &Db, team: &[sharing::UnrecordedShare]) -> Result<()> {
+    let Some(family) = team.first().map(|m| m.family_id) else {
+        return Ok(());
+    };
+    let Some(person) =
+        earlyhelp_storage::cases::person_by_email(db, ERDINGTON_PRACTITIONER).await?
+    else {
+        return Ok(());
+    };
+    let mut authorised = gate::operator(
+        db,
+        &format!("family:{family}"),
+        Action::Create,
+        "demo break-glass access",
+    )
+    .await?;
+    sharing::break_glass(
+        &mut authorised,
+        family,
+        person.user_id,
+        &person.name,
+        "Police called out of hours: the youngest child was found alone at the bus station",
+    )
+    .await?;
+    authorised.tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! Pseudonymised extracts of case data for analysts: one row per family, with the family's id
+//! replaced by a keyed pseudonym, people by counts and age bands, and no names, addresses,
+//! postcodes, dates of birth or free text.
+
+use crate::gate::Authorised;
+use crate::secrets::{pseudonym, random_token};
+use crate::{StorageError, Tx, on_tx};
+use earlyhelp_domain::cases::parse_date;
+use earlyhelp_domain::sharing::age_band;
+use serde::Serialize;
+use std::collections::HashMap;
+use time::Date;
+use uuid::Uuid;
+
+/// One family in an analyst's extract.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CaseExtractRow {
+    pub pseudonym: String,
+    pub locality: String,
+    pub need_level: String,
+    pub state: String,
+    pub closure_reason: String,
+    /// `YYYY-MM` the case opened.
+    pub opened_month: String,
+    pub children: usize,
+    pub adults: usize,
+    pub youngest_age_band: String,
+    /// Reason slugs of the request that opened the case, `;`-separated.
+    pub reasons: String,
+    pub readings: usize,
+    /// Mean score (1-10) of the family's first and latest readings, when there are readings.
+    pub first_mean_score: Option<f64>,
+    pub latest_mean_score: Option<f64>,
+}
+
+/// The deployment's pseudonym key, made on first use and the same ever after.
+async fn pseudonym_key(tx: &mut Tx) -> Result<String, StorageError> {
+    on_tx!(tx, c => {
+        sqlx::query("INSERT INTO settings (name, value) VALUES ('pseudonym_key', $1) ON CONFLICT (name) DO NOTHING")
+            .bind(random_token())
+            .execute(&mut *c)
+            .await?;
+        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE name = 'pseudonym_key'")
+            .fetch_one(&mut *c)
+            .await?)
+    })
+}
+
+/// Every family, pseudonymised, as of `today` (for the age bands).
+pub async fn case_extract(
+    authorised: &mut Authorised,
+    today: Date,
+) -> Result<Vec<CaseExtractRow>, StorageError> {
+    type FamilyRow = (Uuid, String, String, String, Option<String>, i64);
+    type MemberRow = (Uuid, String, String);
+    type ReadingRow = (Uuid, String, i64);
+    type Tables = (
+        Vec<FamilyRow>,
+        Vec<MemberRow>,
+        Vec<(Uuid, String)>,
+        Vec<ReadingRow>,
+    );
+    let tx = &mut authorised.tx;
+    let key = pseudonym_key(tx).await?;
+    let (families, members, requests, readings): Tables = on_tx!(tx, c => {
+        let families = sqlx::query_as(
+            "SELECT id, locality_slug, need_level, state, closure_reason, created_micros FROM families ORDER BY id",
+        )
+        .fetch_all(&mut *c)
+        .await?;
+        let members = sqlx::query_as("SELECT family_id, relationship, date_of_birth FROM family_members")
+            .fetch_all(&mut *c)
+            .await?;
+        let requests = sqlx::query_as(
+            "SELECT family_id, reasons FROM support_requests WHERE family_id IS NOT NULL ORDER BY created_micros",
+        )
+        .fetch_all(&mut *c)
+        .await?;
+        let readings = sqlx::query_as("SELECT family_id, taken_on, score FROM readings ORDER BY taken_on")
+            .fetch_all(&mut *c)
+            .await?;
+        (families, members, requests, readings)
+    });
+    let mut people: HashMap<Uuid, Vec<(String, String)>> = HashMap::new();
+    for (family, relationship, date_of_birth) in members {
+        people
+            .entry(family)
+            .or_default()
+            .push((relationship, date_of_birth));
+    }
+    let mut first_reasons: HashMap<Uuid, String> = HashMap::new();
+    for (family, reasons) in requests {
+        first_reasons
+            .entry(family)
+            .or_insert_with(|| reasons.replace(',', ";"));
+    }
+    // Each family's readings by date, in date order: (date, sum, count).
+    let mut scores: HashMap<Uuid, Vec<(String, i64, usize)>> = HashMap::new();
+    for (family, taken_on, score) in readings {
+        let days = scores.entry(family).or_default();
+        match days.last_mut() {
+            Some((day, sum, count)) if *day == taken_on => {
+                *sum += score;
+                *count += 1;
+            }
+            _ => days.push((taken_on, score, 1)),
+        }
+    }
+    let mean = |day: Option<&(String, i64, usize)>| day.map(|(_, sum, n)| *sum as f64 / *n as f64);
+    let rows = families
+        .into_iter()
+        .map(
+            |(id, locality, need_level, state, closure_reason, created)| {
+                let members = people.remove(&id).unwrap_or_default();
+                let children = members.iter().filter(|(r, _)| r == "child").count();
+                let youngest = members
+                    .iter()
+                    .filter_map(|(_, dob)| parse_date(dob))
+                    .max()
+                    .map(|dob| age_band(dob, today).to_string())
+                    .unwrap_or_default();
+                let days = scores.remove(&id).unwrap_or_default();
+                CaseExtractRow {
+                    pseudonym: pseudonym(&key, id),
+                    locality,
+                    need_level,
+                    state,
+                    closure_reason: closure_reason.unwrap_or_default(),
+                    opened_month: month_of(created),
+                    adults: members.len() - children,
+                    children,
+                    youngest_age_band: youngest,
+                    reasons: first_reasons.remove(&id).unwrap_or_default(),
+                    readings: days.len(),
+                    first_mean_score: mean(days.first()),
+                    latest_mean_score: mean(days.last()),
+                }
+            },
+        )
+        .collect();
+    Ok(rows)
+}
+
+fn month_of(micros: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(micros as i128 * 1000)
+        .map(|t| format!("{:04}-{:02}", t.year(), t.month() as u8))
+        .unwrap_or_default()
+}
