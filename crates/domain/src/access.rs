@@ -92,6 +92,9 @@ pub enum Resource {
     ListingApproval {
         locality: Option<String>,
     },
+    /// A person's whole record as governance sees it: a subject access request (read), finding
+    /// the person (list), and legal holds that stop retention (create, update).
+    RecordsGovernance,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,6 +207,9 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
         } => decide_listing(actor, action, locality.as_deref(), *owner_organisation),
         Resource::ListingApproval { locality } => {
             decide_listing_approval(actor, locality.as_deref())
+        }
+        Resource::RecordsGovernance => {
+            allow_if(actor, Permission::GovernRecords, "governs information")
         }
         Resource::Indicators => match action {
             Action::List | Action::Read => {
@@ -578,6 +584,22 @@ mod tests {
                 decide(&a, Action::List, &Resource::Caseload).allowed,
             ];
             assert_eq!(&got, cells, "{role}");
+        }
+    }
+
+    /// Subject access and legal holds: the information governance officer, for every action.
+    #[test]
+    fn records_governance_is_for_the_information_governance_officer_only() {
+        for role in Role::ALL {
+            let a = actor(&[role], &["ladywood"]);
+            for action in [Action::List, Action::Read, Action::Create, Action::Update] {
+                let got = decide(&a, action, &Resource::RecordsGovernance).allowed;
+                assert_eq!(
+                    got,
+                    role == InformationGovernanceOfficer,
+                    "{role} {action:?}"
+                );
+            }
         }
     }
 

@@ -6,6 +6,8 @@
 //! - [`cases`]: requests for support and family cases: routing, duplicates, the case states.
 //! - [`directory`]: the directory's rules: postcodes, distance, staleness, ranking, duplicates, ORUK.
 //! - [`people`]: validation of the people and organisations we hold.
+//! - [`retention`]: the retention schedule, when records fall due, what anonymisation keeps.
+//! - [`sar`]: subject access: marking other people's details for redaction.
 //! - [`sharing`]: lawful bases of each share, break-glass access, the Early Help assessment.
 //! - [`measures`]: configurable outcome measures and the checks of a readings import.
 //! - [`supporting_families`]: needs against the ten headline outcomes; when one is sustained.
@@ -43,6 +45,8 @@ pub mod cases;
 pub mod directory;
 pub mod measures;
 pub mod people;
+pub mod retention;
 pub mod roles;
+pub mod sar;
 pub mod sharing;
 pub mod supporting_families;

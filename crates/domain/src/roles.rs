@@ -44,6 +44,8 @@ pub enum Permission {
     LoadData,
     /// See aggregate reports: outcomes, costs and benefits. Never person-level data.
     SeeAggregates,
+    /// Answer subject access requests, and place and lift legal holds on records.
+    GovernRecords,
 }
 
 use Permission::*;
@@ -72,7 +74,10 @@ pub const ROLE_TABLE: &[(Role, &[Permission])] = &[
     (VcsWorker, &[EditDirectory, AnswerReferrals, RequestSupport]),
     (DataAnalyst, &[LoadData, SeeAggregates]),
     (Commissioner, &[SeeAggregates]),
-    (InformationGovernanceOfficer, &[ReadAuditLog, SeeAggregates]),
+    (
+        InformationGovernanceOfficer,
+        &[ReadAuditLog, GovernRecords, SeeAggregates],
+    ),
 ];
 
 impl Role {

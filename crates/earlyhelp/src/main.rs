@@ -70,6 +70,11 @@ enum Command {
     /// Write directory data out: services as CSV.
     #[command(subcommand)]
     Export(commands::import::ExportCommand),
+    /// Everything held about one person, for a subject access request (HTML or JSON).
+    Sar(commands::sar::SarArgs),
+    /// Apply the retention schedule (anonymise records past their date); legal holds.
+    #[command(subcommand)]
+    Retention(commands::retention::RetentionCommand),
 }
 
 #[derive(Subcommand)]
@@ -153,6 +158,8 @@ async fn run_async(command: Command) -> Result<()> {
         Command::User(UserCommand::Add(args)) => add_user(args).await,
         Command::Import(command) => commands::import::run(command).await,
         Command::Export(command) => commands::import::run_export(command).await,
+        Command::Sar(args) => commands::sar::run(args).await,
+        Command::Retention(command) => commands::retention::run(command).await,
         Command::Token(TokenCommand::Add { email, db }) => {
             let db = server::open(&db.database).await?;
             let email = normalise_email(&email).context("that is not an email address")?;

@@ -10,6 +10,8 @@ pub mod extracts;
 pub mod gate;
 pub mod measures;
 pub mod outcomes;
+pub mod retention;
+pub mod sar;
 pub mod secrets;
 pub mod sharing;
 

@@ -12,6 +12,7 @@ mod connector;
 mod directory;
 pub mod error;
 mod extracts;
+pub mod governance;
 mod home;
 mod openreferral;
 mod outcomes;
@@ -74,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .merge(openreferral::routes())
         .merge(connector::routes())
         .merge(outcomes::routes())
+        .merge(governance::routes())
         .fallback(|| async { error::AppError::NotFound })
         .layer(middleware::from_fn(same_origin_writes))
         .layer(SetResponseHeaderLayer::overriding(

@@ -37,6 +37,7 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
         Some(Permission::ManageOrganisations),
     ),
     ("/audit", "Audit log", Some(Permission::ReadAuditLog)),
+    ("/governance", "Governance", Some(Permission::GovernRecords)),
     (
         "/directory/manage",
         "Directory",
@@ -167,6 +168,11 @@ pub fn task_for(permission: Permission) -> Task {
             "Load data",
             "Upload monthly indicator values and match records across agencies.",
             Some("/outcomes/uploads/new"),
+        ),
+        GovernRecords => (
+            "Subject access and retention",
+            "Find a person, produce everything held about them, and place or lift legal holds.",
+            Some("/governance"),
         ),
         SeeAggregates => (
             "Outcomes and impact",

@@ -136,6 +136,7 @@ pub fn levels_for(kind: FieldKind) -> Vec<Level> {
 /// so are the first two address lines (a street recorded as line 2 and a building as line 1).
 pub fn comparisons_for(fields: &[Field]) -> Vec<Comparison> {
     let column_of = |kind| fields.iter().position(|f| f.kind == kind);
+    let (encoded_given, encoded_family) = (encoded(fields, "given"), encoded(fields, "family"));
     let addresses: Vec<usize> = (0..fields.len())
         .filter(|&c| fields[c].kind == FieldKind::Address)
         .take(2)
@@ -154,10 +155,17 @@ pub fn comparisons_for(fields: &[Field]) -> Vec<Comparison> {
                 FieldKind::FamilyName => column_of(FieldKind::GivenName),
                 FieldKind::Address if column == first.0 => first.1,
                 FieldKind::Address if column == second.0 => second.1,
+                FieldKind::Encoded if Some(column) == encoded_given => encoded_family,
+                FieldKind::Encoded if Some(column) == encoded_family => encoded_given,
                 _ => None,
             };
             let mut levels = levels_for(field.kind);
-            let holds_swap = matches!(field.kind, FieldKind::GivenName) || column == first.0;
+            if Some(column) == encoded_given {
+                levels.insert(1, Level::Swapped);
+            }
+            let holds_swap = matches!(field.kind, FieldKind::GivenName)
+                || column == first.0
+                || Some(column) == encoded_given;
             if !holds_swap || swap_column.is_none() {
                 levels.retain(|l| *l != Level::Swapped);
             }
@@ -208,15 +216,6 @@ pub fn blocking_for(fields: &[Field]) -> Vec<BlockingRule> {
             vec![KeyPart::NamePair { given, family }],
         ));
     }
-    if let (Some(family), Some(dob)) = (family, dob) {
-        rules.push(rule(
-            "family name sounds alike and same birth year",
-            vec![
-                KeyPart::Metaphone { column: family },
-                KeyPart::Year { column: dob },
-            ],
-        ));
-    }
     if let (Some(postcode), Some(given)) = (postcode, given) {
         rules.push(rule(
             "postcode and given name initial",
@@ -262,17 +261,20 @@ pub fn blocking_for(fields: &[Field]) -> Vec<BlockingRule> {
     rules
 }
 
+/// The column of one group's encodings (`bf_given`, ...).
+fn encoded(fields: &[Field], group: &str) -> Option<usize> {
+    fields.iter().position(|f| {
+        f.kind == FieldKind::Encoded
+            && f.name.trim_start_matches(crate::bloom::ENCODED_PREFIX) == group
+    })
+}
+
 /// Rules on encodings, which hide values but keep similar values similar: the same birth
 /// filter (date and sex), min-hashes of given and family name filters together (names alike,
 /// in bands of different hash seeds), the same address with a given-name min-hash, the same
 /// contact filter.
 fn encoded_rules(fields: &[Field]) -> Vec<BlockingRule> {
-    let group = |g: &str| {
-        fields.iter().position(|f| {
-            f.kind == FieldKind::Encoded
-                && f.name.trim_start_matches(crate::bloom::ENCODED_PREFIX) == g
-        })
-    };
+    let group = |g: &str| encoded(fields, g);
     let rule = |name: String, key: Vec<KeyPart>| BlockingRule {
         name,
         key,

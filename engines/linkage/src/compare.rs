@@ -3,9 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::bloom::Bits;
 use crate::data::{Column, Dataset};
 use crate::nicknames;
 use crate::normalise::{Date, postcode_parts};
+use crate::similarity;
 
 /// Index of the null level in every comparison.
 pub const NULL_LEVEL: u8 = 0;
@@ -114,8 +116,20 @@ impl Comparison {
             Column::Bloom(_) => match (left.bits(self.column, i), right.bits(self.column, j)) {
                 (Some(a), Some(b)) => {
                     let dice = a.dice(b);
+                    let swapped = || {
+                        self.swap_column.is_some_and(|other| {
+                            let crossed = |x: Option<&Bits>, y: &Bits| {
+                                x.is_some_and(|x| x.dice(y) >= SWAP_DICE)
+                            };
+                            crossed(left.bits(other, i), b) && crossed(right.bits(other, j), a)
+                        })
+                    };
+                    if a != b && !self.levels.contains(&Level::Swapped) && swapped() {
+                        return NULL_LEVEL;
+                    }
                     self.first_passing_by(|level| match level {
                         Level::Exact => a == b,
+                        Level::Swapped => swapped(),
                         Level::Dice { min } => dice >= *min,
                         Level::Else => true,
                         _ => false,
@@ -181,7 +195,7 @@ impl<'a, F: Fn() -> bool> TextPair<'a, F> {
             Level::JaroWinkler { min } => {
                 *self
                     .jaro_winkler
-                    .get_or_insert_with(|| strsim::jaro_winkler(a, b))
+                    .get_or_insert_with(|| similarity::jaro_winkler(a, b))
                     >= *min
             }
             Level::PostcodeSector | Level::PostcodeDistrict => {
@@ -199,11 +213,16 @@ impl<'a, F: Fn() -> bool> TextPair<'a, F> {
     }
 }
 
-/// How alike the crossed values of a swap must be: a swap survives a typo in either name.
+/// How alike the crossed values of a swap must be: a swap survives a typo in either name
+/// (though not in its first letter, which most candidate pairs fail on without further work).
 const SWAP_SIMILARITY: f64 = 0.9;
+/// The same for encodings, by Dice coefficient.
+const SWAP_DICE: f64 = 0.8;
 
 fn alike(x: &str, y: &str) -> bool {
-    x == y || strsim::jaro_winkler(x, y) >= SWAP_SIMILARITY
+    x == y
+        || x.as_bytes().first() == y.as_bytes().first()
+            && similarity::jaro_winkler(x, y) >= SWAP_SIMILARITY
 }
 
 /// The two values differ only by two neighbouring characters exchanged.
@@ -381,6 +400,27 @@ mod tests {
             5,
             "only one name crossed over is no swap"
         );
+    }
+
+    #[test]
+    fn a_swap_shows_on_encodings_too() {
+        let clear = people(&[["William", "Jones", ""], ["Jones", "William", ""]]);
+        let encoder = crate::bloom::Encoder::new(b"a shared secret of some length").unwrap();
+        let mut encoded = Dataset::new(crate::bloom::Encoder::encoded_fields(&clear.fields));
+        for row in 0..2 {
+            let filters: Vec<String> = encoder
+                .encode(&clear, row)
+                .iter()
+                .map(|f| f.as_ref().map_or(String::new(), Bits::to_base64))
+                .collect();
+            let values: Vec<&str> = filters.iter().map(String::as_str).collect();
+            encoded.push(&row.to_string(), &values).unwrap();
+        }
+        let comparisons = crate::autoconfig::comparisons_for(&encoded.fields);
+        let (given, family) = (&comparisons[0], &comparisons[1]);
+        assert_eq!(given.levels[1], Level::Swapped);
+        assert_eq!(given.level(&encoded, 0, &encoded, 1), 2);
+        assert_eq!(family.level(&encoded, 0, &encoded, 1), NULL_LEVEL);
     }
 
     #[test]

@@ -2,4 +2,6 @@
 //! Each exposes a clap `Args` struct and a `run` function; `main.rs` only dispatches.
 pub mod import;
 pub mod link;
+pub mod retention;
+pub mod sar;
 pub mod spc;

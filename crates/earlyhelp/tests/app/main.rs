@@ -12,6 +12,7 @@ mod cases;
 mod cli;
 mod directory;
 mod extracts;
+mod governance;
 mod measures;
 mod outcomes;
 mod sharing;

@@ -1,0 +1,589 @@
+//! Subject access: everything held about one person (a `family_members` row), gathered in the
+//! transaction that passed the gate, with other people's details marked for redaction by
+//! `earlyhelp_domain::sar`. Staff names stay unmarked: they act in a professional capacity.
+//!
+//! [`person_family`] and [`find_people`] are the lookups the information governance officer
+//! needs first; the second takes a permit, since a list of names is itself personal data.
+
+use crate::cases::{self, Consent, MemberRow, Note, PlanAction, Reading, RequestDetail};
+use crate::gate::{AuditFilter, Authorised, list_events};
+use crate::{Db, StorageError, on_pool, on_tx};
+use earlyhelp_domain::cases::{
+    Ethnicity, MemberRole, NeedLevel, PersonKey, Reason, Send, TriageOutcome, likely_same_person,
+    parse_date,
+};
+use earlyhelp_domain::sar::{Named, Segment, all_redacted, mark, redaction_terms};
+use earlyhelp_domain::sharing::{Article6, Article9};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// Text with other people's details marked: join the segments to read it whole.
+pub type Marked = Vec<Segment>;
+
+/// The family person `id` belongs to; `None` if there is no such person. The gate needs it
+/// to name the record in the audit log.
+pub async fn person_family(db: &Db, id: Uuid) -> Result<Option<Uuid>, StorageError> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_scalar("SELECT family_id FROM family_members WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    }))
+}
+
+/// A person found by the information governance officer's search.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct PersonHit {
+    pub id: Uuid,
+    pub given_name: String,
+    pub family_name: String,
+    pub date_of_birth: String,
+    pub relationship: String,
+    pub family_id: Uuid,
+    pub locality_name: String,
+    pub state: String,
+}
+
+/// People whose name contains `name` (any case) and, if given, born on `date_of_birth`.
+pub async fn find_people(
+    authorised: &mut Authorised,
+    name: &str,
+    date_of_birth: &str,
+    limit: i64,
+) -> Result<Vec<PersonHit>, StorageError> {
+    let tx = &mut authorised.tx;
+    Ok(on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT m.id, m.given_name, m.family_name, m.date_of_birth, m.relationship, m.family_id, \
+             l.name AS locality_name, f.state FROM family_members m \
+             JOIN families f ON f.id = m.family_id JOIN localities l ON l.slug = f.locality_slug \
+             WHERE lower(m.given_name || ' ' || m.family_name) LIKE '%' || lower($1) || '%' \
+             AND ($2 = '' OR m.date_of_birth = $2) \
+             ORDER BY m.family_name, m.given_name, m.date_of_birth LIMIT $3",
+        )
+        .bind(name.trim())
+        .bind(date_of_birth.trim())
+        .bind(limit)
+        .fetch_all(c)
+        .await?
+    }))
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct PersonDetails {
+    pub id: Uuid,
+    pub family_id: Uuid,
+    pub given_name: String,
+    pub family_name: String,
+    pub date_of_birth: String,
+    pub relationship: String,
+    /// An `Ethnicity` slug, or empty.
+    pub ethnicity: String,
+    pub languages: String,
+    /// A `Send` slug, or empty.
+    pub send: String,
+    pub school: String,
+}
+
+/// The columns of a [`PersonDetails`].
+macro_rules! person_columns {
+    () => {
+        "id, family_id, given_name, family_name, date_of_birth, relationship, ethnicity, \
+         languages, send, school"
+    };
+}
+
+impl PersonDetails {
+    fn named(&self) -> Named {
+        Named {
+            given_name: self.given_name.clone(),
+            family_name: self.family_name.clone(),
+            date_of_birth: self.date_of_birth.clone(),
+        }
+    }
+
+    /// Ethnicity, languages, SEND and school, as (what, in words), those that are known.
+    pub fn details(&self) -> Vec<(&'static str, String)> {
+        let ethnicity = Ethnicity::from_slug(&self.ethnicity).map(Ethnicity::label);
+        let send = Send::from_slug(&self.send).map(Send::label);
+        [
+            ("Ethnicity", ethnicity.unwrap_or("").to_string()),
+            ("Languages", self.languages.clone()),
+            ("SEND", send.unwrap_or("").to_string()),
+            ("School", self.school.clone()),
+        ]
+        .into_iter()
+        .filter(|(_, value)| !value.is_empty())
+        .collect()
+    }
+
+    fn is(&self, member: &MemberRow) -> bool {
+        self.given_name.eq_ignore_ascii_case(&member.given_name)
+            && self.family_name.eq_ignore_ascii_case(&member.family_name)
+            && self.date_of_birth == member.date_of_birth
+    }
+}
+
+/// Someone on a record beside the subject: every detail of theirs is marked.
+#[derive(Debug, Clone, Serialize)]
+pub struct OtherPerson {
+    pub name: Marked,
+    pub date_of_birth: Marked,
+    pub relationship: &'static str,
+    /// Their ethnicity, languages, SEND and school, each marked.
+    pub details: Vec<Marked>,
+}
+
+/// A person named on a request: the subject, or someone whose details are marked.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestPerson {
+    pub is_subject: bool,
+    pub name: Marked,
+    pub date_of_birth: Marked,
+    pub relationship: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SarRequest {
+    pub id: Uuid,
+    pub made_micros: i64,
+    pub self_referral: bool,
+    pub requester: Marked,
+    pub contact: Marked,
+    pub address: String,
+    pub postcode: String,
+    pub reasons: Vec<&'static str>,
+    pub need_level: &'static str,
+    pub summary: Marked,
+    pub consent_given_by: Marked,
+    pub consent_method: String,
+    pub consent_date: String,
+    pub status: String,
+    pub outcome: &'static str,
+    pub triage_note: Marked,
+    pub people: Vec<RequestPerson>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SarAction {
+    pub goal: Marked,
+    pub action: Marked,
+    pub owner: Marked,
+    pub due_date: String,
+    pub done: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SarConsent {
+    pub given_by: Marked,
+    pub method: String,
+    pub given_on: String,
+    pub scope: Marked,
+    pub withdrawn_on: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SarAssessment {
+    pub status: String,
+    pub started_by: String,
+    pub started_micros: i64,
+    pub finalised_by: Option<String>,
+    pub finalised_micros: Option<i64>,
+    pub family_story: Marked,
+    pub child_voice: Marked,
+    pub strengths: Marked,
+    pub worries: Marked,
+    pub needs: Vec<&'static str>,
+    pub analysis: Marked,
+}
+
+/// A share of the record with a partner, and its lawful basis.
+#[derive(Debug, Clone, Serialize)]
+pub struct SarShare {
+    pub shared_with: String,
+    pub purpose: Marked,
+    pub article6: &'static str,
+    pub article9: &'static str,
+    pub recorded_by: String,
+    pub recorded_micros: i64,
+    pub ended_micros: Option<i64>,
+}
+
+/// Emergency access by someone not involved, and its review.
+#[derive(Debug, Clone, Serialize)]
+pub struct SarBreakGlass {
+    pub user_name: String,
+    pub reason: Marked,
+    pub granted_micros: i64,
+    pub expires_micros: i64,
+    pub reviewed_by: Option<String>,
+    pub review_note: Marked,
+}
+
+/// One line of the chronological narrative.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    pub at_micros: i64,
+    /// `request`, `triage`, `note` or `event`.
+    pub kind: &'static str,
+    pub by: String,
+    pub text: Marked,
+}
+
+/// One look at (or change to) the record, from the audit log.
+#[derive(Debug, Clone, Serialize)]
+pub struct Access {
+    pub at_micros: i64,
+    pub actor: String,
+    pub organisation: String,
+    pub role: String,
+    pub record: String,
+    pub action: String,
+    pub purpose: String,
+    pub outcome: String,
+}
+
+/// Everything held about one person, ready to render as a narrative or serialise as JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubjectAccess {
+    pub person: PersonDetails,
+    pub family: cases::FamilyRow,
+    pub household: Vec<OtherPerson>,
+    pub team: Vec<cases::Person>,
+    pub requests: Vec<SarRequest>,
+    pub plan: Vec<SarAction>,
+    pub readings: Vec<Reading>,
+    pub consents: Vec<SarConsent>,
+    pub assessments: Vec<SarAssessment>,
+    pub shares: Vec<SarShare>,
+    pub break_glass: Vec<SarBreakGlass>,
+    pub narrative: Vec<Entry>,
+    pub access_log: Vec<Access>,
+    /// Every name and date marked for redaction, for the officer's checklist.
+    pub marked_terms: Vec<String>,
+}
+
+/// The most audit events one subject access request lists per record.
+const ACCESS_LIMIT: i64 = 100_000;
+
+fn reason_labels(slugs: &str) -> Vec<&'static str> {
+    slugs
+        .split(',')
+        .filter_map(Reason::from_slug)
+        .map(Reason::label)
+        .collect()
+}
+
+fn relationship_label(slug: &str) -> &'static str {
+    MemberRole::from_slug(slug)
+        .map(MemberRole::label)
+        .unwrap_or("")
+}
+
+/// Gathers everything held about person `id` (the gate has checked the officer may).
+pub async fn subject_access(
+    authorised: &mut Authorised,
+    id: Uuid,
+) -> Result<Option<SubjectAccess>, StorageError> {
+    let tx = &mut authorised.tx;
+    let person: Option<PersonDetails> = on_tx!(tx, c => {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            person_columns!(),
+            " FROM family_members WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(c)
+        .await?
+    });
+    let Some(person) = person else {
+        return Ok(None);
+    };
+    let family_id = person.family_id;
+    let record = cases::family(authorised, family_id)
+        .await?
+        .ok_or(StorageError::NotFound)?;
+    let tx = &mut authorised.tx;
+    let (others, notes): (Vec<PersonDetails>, Vec<Note>) = on_tx!(tx, c => {
+        let others = sqlx::query_as(concat!(
+            "SELECT ",
+            person_columns!(),
+            " FROM family_members WHERE family_id = $1 AND id <> $2 ORDER BY date_of_birth"
+        ))
+        .bind(family_id)
+        .bind(id)
+        .fetch_all(&mut *c)
+        .await?;
+        // All of the chronology, not the case page's newest 200.
+        let notes = sqlx::query_as(
+            "SELECT id, author, kind, body, at_micros FROM family_notes WHERE family_id = $1 \
+             ORDER BY at_micros, id",
+        )
+        .bind(family_id)
+        .fetch_all(&mut *c)
+        .await?;
+        (others, notes)
+    });
+    let requests = requests_naming(authorised, &person, &record.family.postcode).await?;
+
+    let mut named: Vec<Named> = others.iter().map(PersonDetails::named).collect();
+    for request in &requests {
+        for member in &request.members {
+            if !person.is(member) {
+                named.push(Named {
+                    given_name: member.given_name.clone(),
+                    family_name: member.family_name.clone(),
+                    date_of_birth: member.date_of_birth.clone(),
+                });
+            }
+        }
+    }
+    let terms = redaction_terms(&person.named(), &named);
+    let marked = |text: &str| mark(text, &terms);
+
+    let mut narrative: Vec<Entry> = notes
+        .iter()
+        .map(|n| Entry {
+            at_micros: n.at_micros,
+            kind: if n.kind == "event" { "event" } else { "note" },
+            by: n.author.clone(),
+            text: marked(&n.body),
+        })
+        .collect();
+    let mut subjects = vec![format!("family:{family_id}")];
+    let mut sar_requests = Vec::with_capacity(requests.len());
+    for detail in requests {
+        let r = &detail.request;
+        subjects.push(format!("request:{}", r.id));
+        narrative.push(Entry {
+            at_micros: r.created_micros,
+            kind: "request",
+            by: r.requester.clone(),
+            text: marked(&format!("Request for support: {}", r.summary)),
+        });
+        let outcome = r
+            .outcome
+            .as_deref()
+            .and_then(TriageOutcome::from_slug)
+            .map(TriageOutcome::label)
+            .unwrap_or("");
+        let requester_is_subject = r
+            .requester
+            .eq_ignore_ascii_case(&format!("{} {}", person.given_name, person.family_name));
+        sar_requests.push(SarRequest {
+            id: r.id,
+            made_micros: r.created_micros,
+            self_referral: r.self_referral,
+            requester: marked(&r.requester),
+            contact: if requester_is_subject || r.contact.is_empty() {
+                marked(&r.contact)
+            } else {
+                all_redacted(&r.contact)
+            },
+            address: r.address.clone(),
+            postcode: r.postcode.clone(),
+            reasons: reason_labels(&r.reasons),
+            need_level: NeedLevel::from_slug(&r.need_level)
+                .map(NeedLevel::label)
+                .unwrap_or(""),
+            summary: marked(&r.summary),
+            consent_given_by: marked(&r.consent_given_by),
+            consent_method: r.consent_method.clone(),
+            consent_date: r.consent_date.clone(),
+            status: r.status.clone(),
+            outcome,
+            triage_note: marked(&r.triage_note),
+            people: detail
+                .members
+                .iter()
+                .map(|m| {
+                    let is_subject = person.is(m);
+                    let name = format!("{} {}", m.given_name, m.family_name);
+                    RequestPerson {
+                        is_subject,
+                        name: if is_subject {
+                            marked(&name)
+                        } else {
+                            all_redacted(&name)
+                        },
+                        date_of_birth: if is_subject {
+                            marked(&m.date_of_birth)
+                        } else {
+                            all_redacted(&m.date_of_birth)
+                        },
+                        relationship: relationship_label(&m.relationship),
+                    }
+                })
+                .collect(),
+        });
+    }
+    narrative.sort_by_key(|e| e.at_micros);
+
+    let mut access_log = Vec::new();
+    for subject in &subjects {
+        let filter = AuditFilter {
+            subject: subject.clone(),
+            ..AuditFilter::default()
+        };
+        for event in list_events(authorised, &filter, ACCESS_LIMIT).await? {
+            access_log.push(Access {
+                at_micros: event.at_micros,
+                actor: event.actor,
+                organisation: event.actor_organisation,
+                role: event.actor_role,
+                record: event.subject,
+                action: event.action,
+                purpose: event.purpose,
+                outcome: event.outcome,
+            });
+        }
+    }
+    access_log.sort_by_key(|a| a.at_micros);
+
+    Ok(Some(SubjectAccess {
+        household: others
+            .iter()
+            .map(|o| OtherPerson {
+                name: all_redacted(&format!("{} {}", o.given_name, o.family_name)),
+                date_of_birth: all_redacted(&o.date_of_birth),
+                relationship: relationship_label(&o.relationship),
+                details: o
+                    .details()
+                    .iter()
+                    .map(|(what, value)| all_redacted(&format!("{what}: {value}")))
+                    .collect(),
+            })
+            .collect(),
+        team: record.team,
+        requests: sar_requests,
+        plan: record
+            .actions
+            .iter()
+            .map(|a: &PlanAction| SarAction {
+                goal: marked(&a.goal),
+                action: marked(&a.action),
+                owner: marked(&a.owner),
+                due_date: a.due_date.clone(),
+                done: a.done,
+            })
+            .collect(),
+        readings: record.readings,
+        consents: record
+            .consents
+            .iter()
+            .map(|c: &Consent| SarConsent {
+                given_by: marked(&c.given_by),
+                method: c.method.clone(),
+                given_on: c.given_on.clone(),
+                scope: marked(&c.scope),
+                withdrawn_on: c.withdrawn_on.clone(),
+            })
+            .collect(),
+        assessments: record
+            .assessments
+            .iter()
+            .map(|a| SarAssessment {
+                status: a.status.clone(),
+                started_by: a.started_by.clone(),
+                started_micros: a.started_micros,
+                finalised_by: a.finalised_by.clone(),
+                finalised_micros: a.finalised_micros,
+                family_story: marked(&a.family_story),
+                child_voice: marked(&a.child_voice),
+                strengths: marked(&a.strengths),
+                worries: marked(&a.worries),
+                needs: reason_labels(&a.needs),
+                analysis: marked(&a.analysis),
+            })
+            .collect(),
+        shares: record
+            .shares
+            .iter()
+            .map(|share| SarShare {
+                shared_with: share.shared_with.clone(),
+                purpose: marked(&share.purpose),
+                article6: Article6::from_slug(&share.article6)
+                    .map(Article6::label)
+                    .unwrap_or(""),
+                article9: share
+                    .article9
+                    .as_deref()
+                    .and_then(Article9::from_slug)
+                    .map(Article9::label)
+                    .unwrap_or(""),
+                recorded_by: share.recorded_by.clone(),
+                recorded_micros: share.recorded_micros,
+                ended_micros: share.ended_micros,
+            })
+            .collect(),
+        break_glass: record
+            .break_glass
+            .iter()
+            .map(|b| SarBreakGlass {
+                user_name: b.user_name.clone(),
+                reason: marked(&b.reason),
+                granted_micros: b.granted_micros,
+                expires_micros: b.expires_micros,
+                reviewed_by: b.reviewed_by.clone(),
+                review_note: marked(b.review_note.as_deref().unwrap_or("")),
+            })
+            .collect(),
+        narrative,
+        access_log,
+        marked_terms: terms,
+        family: record.family,
+        person,
+    }))
+}
+
+/// Requests that opened or joined the person's family case, and any other request naming
+/// someone who is likely them (same date of birth and family name, and given name or initial).
+async fn requests_naming(
+    authorised: &mut Authorised,
+    person: &PersonDetails,
+    postcode: &str,
+) -> Result<Vec<RequestDetail>, StorageError> {
+    type NamedRow = (Uuid, String, String, String);
+    let tx = &mut authorised.tx;
+    let (mut ids, named): (Vec<Uuid>, Vec<NamedRow>) = on_tx!(tx, c => {
+        let ids = sqlx::query_scalar("SELECT id FROM support_requests WHERE family_id = $1")
+            .bind(person.family_id)
+            .fetch_all(&mut *c)
+            .await?;
+        let named = sqlx::query_as(
+            "SELECT r.id, r.postcode, m.given_name, m.family_name FROM request_members m \
+             JOIN support_requests r ON r.id = m.request_id WHERE m.date_of_birth = $1",
+        )
+        .bind(&person.date_of_birth)
+        .fetch_all(&mut *c)
+        .await?;
+        (ids, named)
+    });
+    if let Some(date_of_birth) = parse_date(&person.date_of_birth) {
+        let wanted = PersonKey {
+            given_name: person.given_name.clone(),
+            family_name: person.family_name.clone(),
+            date_of_birth,
+            postcode: postcode.to_string(),
+        };
+        for (request, postcode, given_name, family_name) in named {
+            let candidate = PersonKey {
+                given_name,
+                family_name,
+                date_of_birth,
+                postcode,
+            };
+            if likely_same_person(&wanted, &candidate) && !ids.contains(&request) {
+                ids.push(request);
+            }
+        }
+    }
+    let mut requests = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(detail) = cases::request(authorised, id).await? {
+            requests.push(detail);
+        }
+    }
+    requests.sort_by_key(|r| r.request.created_micros);
+    Ok(requests)
+}

@@ -1,0 +1,409 @@
+//! The information governance officer's pages: find a person, produce their subject access
+//! request (a narrative page, a standalone HTML file, JSON), and place and lift legal holds
+//! that stop the retention run. Every one goes through the gate as `RecordsGovernance`.
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::session::Signed;
+use crate::views::{Layout, error_for};
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use earlyhelp_domain::access::{Action, Resource};
+use earlyhelp_domain::people::FieldError;
+use earlyhelp_storage::StorageError;
+use earlyhelp_storage::gate::{Authorised, Request, authorise};
+use earlyhelp_storage::retention::{self, Hold, RecordRef};
+use earlyhelp_storage::sar::{self, PersonHit, SubjectAccess};
+use serde::Deserialize;
+use uuid::Uuid;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/governance", get(search))
+        .route("/governance/people/{id}", get(sar_page))
+        .route("/governance/people/{id}/sar.html", get(sar_html))
+        .route("/governance/people/{id}/sar.json", get(sar_json))
+        .route("/governance/holds", get(holds_page).post(place_hold))
+        .route("/governance/holds/{id}/lift", post(lift_hold))
+}
+
+/// A time in the audit log's own form, in UTC.
+pub fn when(micros: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
+        .ok()
+        .and_then(|t| t.format(format).ok())
+        .unwrap_or_default()
+}
+
+/// A page with problems to fix answers 422.
+fn status_for(errors: &[FieldError]) -> StatusCode {
+    if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
+
+async fn through_gate(
+    state: &AppState,
+    signed: &Signed,
+    action: Action,
+    subject: &str,
+    purpose: &str,
+) -> Result<Authorised, StorageError> {
+    authorise(
+        &state.db,
+        &signed.who(),
+        Request {
+            action,
+            resource: Resource::RecordsGovernance,
+            subject,
+            purpose,
+        },
+    )
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding a person
+
+#[derive(Debug, Default, Deserialize)]
+struct SearchQuery {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    date_of_birth: String,
+}
+
+#[derive(Template)]
+#[template(path = "governance_search.html")]
+struct SearchPage {
+    layout: Layout,
+    query: SearchQuery,
+    searched: bool,
+    errors: Vec<FieldError>,
+    hits: Vec<PersonHit>,
+}
+
+impl SearchPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        error_for(&self.errors, field)
+    }
+}
+
+const SEARCH_LIMIT: i64 = 50;
+
+async fn search(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(query): Query<SearchQuery>,
+) -> Result<Response, AppError> {
+    let searched = !query.name.trim().is_empty() || !query.date_of_birth.trim().is_empty();
+    let mut errors = Vec::new();
+    if searched && query.name.trim().chars().count() < 2 {
+        errors.push(FieldError::new(
+            "name",
+            "Enter at least 2 letters of the person's name",
+        ));
+    }
+    let dob = query.date_of_birth.trim();
+    if !dob.is_empty() && earlyhelp_domain::cases::parse_date(dob).is_none() {
+        errors.push(FieldError::new(
+            "date_of_birth",
+            "Enter the date of birth like 2016-05-02, or leave it blank",
+        ));
+    }
+    let purpose = if searched && errors.is_empty() {
+        "find a person for a subject access request"
+    } else {
+        "open subject access search"
+    };
+    let mut authorised = through_gate(&state, &signed, Action::List, "people", purpose).await?;
+    let hits = if searched && errors.is_empty() {
+        sar::find_people(&mut authorised, &query.name, dob, SEARCH_LIMIT).await?
+    } else {
+        Vec::new()
+    };
+    authorised.tx.commit().await?;
+    let page = SearchPage {
+        layout: Layout::for_user(&signed, "/governance"),
+        query,
+        searched: searched && errors.is_empty(),
+        errors,
+        hits,
+    };
+    Ok((status_for(&page.errors), Html(page.render()?)).into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The subject access request
+
+/// Produces person `id`'s subject access request through the gate; the audit event names the
+/// family record, so it shows among those who have looked at it.
+async fn produce(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+    how: &str,
+) -> Result<SubjectAccess, AppError> {
+    let family = sar::person_family(&state.db, id).await?;
+    let subject = match family {
+        Some(family) => format!("family:{family}"),
+        None => format!("person:{id}"),
+    };
+    let purpose = format!("subject access request for person:{id} ({how})");
+    let mut authorised = through_gate(state, signed, Action::Read, &subject, &purpose).await?;
+    let found = sar::subject_access(&mut authorised, id).await?;
+    authorised.tx.commit().await?;
+    found.ok_or(AppError::NotFound)
+}
+
+#[derive(Template)]
+#[template(path = "governance_sar.html")]
+struct SarPage {
+    layout: Layout,
+    sar: SubjectAccess,
+}
+
+impl SarPage {
+    fn when(&self, micros: &i64) -> String {
+        when(*micros)
+    }
+}
+
+/// The subject access request as a file to send: no menu, its own styles, printable.
+#[derive(Template)]
+#[template(path = "governance_sar_document.html")]
+pub struct SarDocument<'a> {
+    pub sar: &'a SubjectAccess,
+}
+
+impl SarDocument<'_> {
+    fn when(&self, micros: &i64) -> String {
+        when(*micros)
+    }
+}
+
+/// The standalone HTML file of a subject access request (also written by `earlyhelp sar`).
+pub fn sar_document(sar: &SubjectAccess) -> Result<String, askama::Error> {
+    SarDocument { sar }.render()
+}
+
+async fn sar_page(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+) -> Result<Html<String>, AppError> {
+    let sar = produce(&state, &signed, id, "page").await?;
+    let page = SarPage {
+        layout: Layout::for_user(&signed, "/governance"),
+        sar,
+    };
+    Ok(Html(page.render()?))
+}
+
+fn attachment(body: String, content_type: &'static str, name: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn sar_html(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    let sar = produce(&state, &signed, id, "HTML file").await?;
+    Ok(attachment(
+        sar_document(&sar)?,
+        "text/html; charset=utf-8",
+        format!("subject-access-{id}.html"),
+    ))
+}
+
+async fn sar_json(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    let sar = produce(&state, &signed, id, "JSON file").await?;
+    let body = serde_json::to_string_pretty(&sar).map_err(anyhow::Error::from)?;
+    Ok(attachment(
+        body,
+        "application/json",
+        format!("subject-access-{id}.json"),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Legal holds
+
+struct HoldLine {
+    hold: Hold,
+    placed: String,
+    lifted: String,
+}
+
+#[derive(Template)]
+#[template(path = "governance_holds.html")]
+struct HoldsPage {
+    layout: Layout,
+    holds: Vec<HoldLine>,
+    errors: Vec<FieldError>,
+    record: String,
+    reason: String,
+}
+
+impl HoldsPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        error_for(&self.errors, field)
+    }
+}
+
+async fn render_holds(
+    state: &AppState,
+    signed: &Signed,
+    errors: Vec<FieldError>,
+    record: String,
+    reason: String,
+) -> Result<Response, AppError> {
+    let mut authorised = through_gate(
+        state,
+        signed,
+        Action::List,
+        "legal_holds",
+        "review legal holds",
+    )
+    .await?;
+    let holds = retention::holds(&mut authorised).await?;
+    authorised.tx.commit().await?;
+    let page = HoldsPage {
+        layout: Layout::for_user(signed, "/governance"),
+        holds: holds
+            .into_iter()
+            .map(|hold| HoldLine {
+                placed: when(hold.placed_micros),
+                lifted: hold.lifted_micros.map(when).unwrap_or_default(),
+                hold,
+            })
+            .collect(),
+        errors,
+        record,
+        reason,
+    };
+    Ok((status_for(&page.errors), Html(page.render()?)).into_response())
+}
+
+async fn holds_page(State(state): State<AppState>, signed: Signed) -> Result<Response, AppError> {
+    render_holds(&state, &signed, vec![], String::new(), String::new()).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct HoldForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    record: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Who placed or lifted a hold, as the list shows it.
+fn officer(signed: &Signed) -> String {
+    format!("{} ({})", signed.user.name, signed.user.actor.email)
+}
+
+async fn place_hold(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(form): Form<HoldForm>,
+) -> Result<Response, AppError> {
+    signed.check_csrf(&form.csrf_token)?;
+    let record = RecordRef::parse(&form.record);
+    let mut errors = Vec::new();
+    if record.is_none() {
+        errors.push(FieldError::new(
+            "record",
+            "Enter the record like family:ID or request:ID",
+        ));
+    }
+    if form.reason.trim().is_empty() {
+        errors.push(FieldError::new(
+            "reason",
+            "Say why the record must be kept, for example the court case or complaint",
+        ));
+    }
+    let Some(record) = record.filter(|_| errors.is_empty()) else {
+        return render_holds(&state, &signed, errors, form.record, form.reason).await;
+    };
+    let subject = record.to_string();
+    let mut authorised = through_gate(
+        &state,
+        &signed,
+        Action::Create,
+        &subject,
+        "place a legal hold",
+    )
+    .await?;
+    match retention::place_hold(
+        &mut authorised,
+        record,
+        form.reason.trim(),
+        &officer(&signed),
+    )
+    .await
+    {
+        Ok(_) => {
+            authorised.tx.commit().await?;
+            Ok(Redirect::to("/governance/holds").into_response())
+        }
+        Err(StorageError::NotFound) => {
+            // Give back the write transaction (and its audit event) before reading the list.
+            drop(authorised);
+            let error = FieldError::new("record", format!("There is no record {subject}"));
+            render_holds(&state, &signed, vec![error], form.record, form.reason).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn lift_hold(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+    Form(form): Form<HoldForm>,
+) -> Result<Response, AppError> {
+    signed.check_csrf(&form.csrf_token)?;
+    let subject = format!("legal_hold:{id}");
+    let mut authorised = through_gate(
+        &state,
+        &signed,
+        Action::Update,
+        &subject,
+        "lift a legal hold",
+    )
+    .await?;
+    retention::lift_hold(&mut authorised, id, form.reason.trim(), &officer(&signed))
+        .await
+        .map_err(|e| match e {
+            StorageError::Conflict(message) => {
+                AppError::Invalid(vec![FieldError::new("reason", message)])
+            }
+            other => other.into(),
+        })?;
+    authorised.tx.commit().await?;
+    Ok(Redirect::to("/governance/holds").into_response())
+}
