@@ -103,6 +103,56 @@ choices!(
 );
 
 choices!(
+    /// How far a need was met when the case closed.
+    NeedOutcome {
+        Met => ("met", "Met"),
+        PartlyMet => ("partly_met", "Partly met"),
+        NotMet => ("not_met", "Not met"),
+    }
+);
+
+impl Reason {
+    /// The closure form's field for how far this need was met.
+    pub fn outcome_field(self) -> &'static str {
+        match self {
+            Reason::Money => "outcome_money_housing_work",
+            Reason::Health => "outcome_health_wellbeing",
+            Reason::Children => "outcome_children_young_people",
+            Reason::DomesticAbuse => "outcome_domestic_abuse",
+            Reason::Education => "outcome_education",
+            Reason::Homelessness => "outcome_risk_of_homelessness",
+        }
+    }
+}
+
+/// At closure, how far each of the case's needs was met: every need wants an answer.
+/// `answer` gives the typed value of a field.
+pub fn check_closure_outcomes(
+    needs: &[Reason],
+    answer: impl Fn(&str) -> String,
+) -> Result<Vec<(Reason, NeedOutcome)>, Vec<FieldError>> {
+    let mut outcomes = Vec::new();
+    let mut errors = Vec::new();
+    for need in needs {
+        match NeedOutcome::from_slug(&answer(need.outcome_field())) {
+            Some(outcome) => outcomes.push((*need, outcome)),
+            None => errors.push(FieldError::new(
+                need.outcome_field(),
+                format!(
+                    "Say how far this need was met: {}",
+                    need.label().to_lowercase()
+                ),
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(outcomes)
+    } else {
+        Err(errors)
+    }
+}
+
+choices!(
     /// Where a family's episode of early help stands.
     CaseState {
         Open => ("open", "Open"),
@@ -715,6 +765,37 @@ mod tests {
             consent_method: "verbal".into(),
             consent_date: "2026-11-20".into(),
             contact: String::new(),
+        }
+    }
+
+    #[test]
+    fn closing_wants_an_outcome_for_every_need() {
+        let needs = [Reason::Money, Reason::Education];
+        let answers = |field: &str| match field {
+            "outcome_money_housing_work" => "met".to_string(),
+            "outcome_education" => "sort of".to_string(),
+            _ => String::new(),
+        };
+        let errors = check_closure_outcomes(&needs, answers).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "outcome_education");
+        let all = |field: &str| {
+            if field == "outcome_education" {
+                "partly_met".to_string()
+            } else {
+                "met".to_string()
+            }
+        };
+        assert_eq!(
+            check_closure_outcomes(&needs, all).unwrap(),
+            [
+                (Reason::Money, NeedOutcome::Met),
+                (Reason::Education, NeedOutcome::PartlyMet)
+            ]
+        );
+        assert!(check_closure_outcomes(&[], answers).unwrap().is_empty());
+        for need in Reason::ALL {
+            assert_eq!(need.outcome_field(), format!("outcome_{}", need.slug()));
         }
     }
 

@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 use earlyhelp_domain::access::{Action, Actor};
 use earlyhelp_domain::cases::{
     CaseEvent, CheckedRequest, ClosureReason, ConsentMethod, Ethnicity, Member, MemberRole,
-    NeedLevel, OUTWARD_LOCALITIES, Reason, Send, TriageOutcome, WELLBEING_AREAS,
+    NeedLevel, NeedOutcome, OUTWARD_LOCALITIES, Reason, Send, TriageOutcome, WELLBEING_AREAS,
 };
 use earlyhelp_domain::measures::DEFAULT_MEASURE_ID;
 use earlyhelp_domain::roles::Role;
@@ -424,6 +424,15 @@ pub async fn load(db: &Db) -> Result<()> {
                         CaseEvent::Close(reason)
                     };
                     cases::transition(&mut authorised, family, event, "Demo").await?;
+                    let outcomes: Vec<_> = request
+                        .reasons
+                        .iter()
+                        .enumerate()
+                        .map(|(k, need)| {
+                            (*need, NeedOutcome::ALL[(seed + k) % NeedOutcome::ALL.len()])
+                        })
+                        .collect();
+                    cases::record_closure_outcomes(&mut authorised, family, &outcomes).await?;
                 }
                 _ => {}
             }

@@ -8,8 +8,8 @@ use crate::gate::{Authorised, NewEvent, append};
 use crate::{Db, StorageError, Tx, now_micros, on_pool, on_tx};
 use earlyhelp_domain::access::{Actor, Involvement};
 use earlyhelp_domain::cases::{
-    CaseEvent, CaseState, CheckedRequest, ClosureReason, PersonKey, TriageOutcome,
-    likely_same_person, next_state, parse_date,
+    CaseEvent, CaseState, CheckedRequest, ClosureReason, NeedOutcome, PersonKey, Reason,
+    TriageOutcome, likely_same_person, next_state, parse_date,
 };
 use serde::Serialize;
 use time::Date;
@@ -640,6 +640,11 @@ pub struct FamilyRecord {
     pub actions: Vec<PlanAction>,
     pub readings: Vec<Reading>,
     pub consents: Vec<Consent>,
+    /// The needs the case is working on: from the latest finalised assessment, else from the
+    /// request that opened it (reason slugs).
+    pub needs: Vec<String>,
+    /// How far each need was met at the latest closure: (need slug, outcome slug).
+    pub closure_outcomes: Vec<(String, String)>,
     pub assessments: Vec<crate::sharing::Assessment>,
     pub shares: Vec<crate::sharing::ShareRow>,
     pub break_glass: Vec<crate::sharing::BreakGlassRow>,
@@ -715,13 +720,98 @@ pub async fn family(
         .await?;
         FamilyRecord {
             family, members, team, notes, actions, readings, consents,
+            needs: Vec::new(), closure_outcomes: Vec::new(),
             assessments: Vec::new(), shares: Vec::new(), break_glass: Vec::new(),
         }
     });
     record.assessments = crate::sharing::assessments(authorised, id).await?;
     record.shares = crate::sharing::shares(authorised, id).await?;
     record.break_glass = crate::sharing::family_break_glass(authorised, id).await?;
+    record.needs = case_needs(authorised, id).await?;
+    let tx = &mut authorised.tx;
+    record.closure_outcomes = on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT need, outcome FROM closure_outcomes WHERE family_id = $1 AND closed_micros = \
+             (SELECT MAX(closed_micros) FROM closure_outcomes WHERE family_id = $1) ORDER BY need",
+        )
+        .bind(id)
+        .fetch_all(c)
+        .await?
+    });
     Ok(Some(record))
+}
+
+fn split_slugs(joined: &str) -> Vec<String> {
+    joined
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The needs the case works on (reason slugs): those of its latest finalised assessment, or
+/// else the reasons on the request that opened it.
+pub async fn case_needs(
+    authorised: &mut Authorised,
+    family_id: Uuid,
+) -> Result<Vec<String>, StorageError> {
+    let tx = &mut authorised.tx;
+    let needs: Option<String> = on_tx!(tx, c => {
+        let assessed: Option<String> = sqlx::query_scalar(
+            "SELECT needs FROM assessments WHERE family_id = $1 AND status = 'final' \
+             ORDER BY finalised_micros DESC LIMIT 1",
+        )
+        .bind(family_id)
+        .fetch_optional(&mut *c)
+        .await?;
+        match assessed {
+            Some(needs) => Some(needs),
+            None => sqlx::query_scalar(
+                "SELECT reasons FROM support_requests WHERE family_id = $1 ORDER BY created_micros LIMIT 1",
+            )
+            .bind(family_id)
+            .fetch_optional(&mut *c)
+            .await?,
+        }
+    });
+    Ok(needs.as_deref().map(split_slugs).unwrap_or_default())
+}
+
+/// Records how far each need was met, with the closure that is happening in this transaction;
+/// refuses if a need of the case has no outcome.
+pub async fn record_closure_outcomes(
+    authorised: &mut Authorised,
+    family_id: Uuid,
+    outcomes: &[(Reason, NeedOutcome)],
+) -> Result<(), StorageError> {
+    let unanswered: Vec<&str> = case_needs(authorised, family_id)
+        .await?
+        .iter()
+        .filter(|need| !outcomes.iter().any(|(r, _)| r.slug() == need.as_str()))
+        .filter_map(|need| Reason::from_slug(need).map(Reason::label))
+        .collect();
+    if !unanswered.is_empty() {
+        return Err(StorageError::Conflict(format!(
+            "Say how far each need was met: {}",
+            unanswered.join("; ").to_lowercase()
+        )));
+    }
+    let closed = now_micros();
+    let tx = &mut authorised.tx;
+    on_tx!(tx, c => {
+        for (need, outcome) in outcomes {
+            sqlx::query(
+                "INSERT INTO closure_outcomes (family_id, closed_micros, need, outcome) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(family_id)
+            .bind(closed)
+            .bind(need.slug())
+            .bind(outcome.slug())
+            .execute(&mut *c)
+            .await?;
+        }
+    });
+    Ok(())
 }
 
 /// The name-only view for a partner who is not involved: who is, and whom to contact.

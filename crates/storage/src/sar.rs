@@ -9,8 +9,8 @@ use crate::cases::{self, Consent, MemberRow, Note, PlanAction, Reading, RequestD
 use crate::gate::{AuditFilter, Authorised, list_events};
 use crate::{Db, StorageError, on_pool, on_tx};
 use earlyhelp_domain::cases::{
-    Ethnicity, MemberRole, NeedLevel, PersonKey, Reason, Send, TriageOutcome, likely_same_person,
-    parse_date,
+    CaseState, Ethnicity, MemberRole, NeedLevel, PersonKey, Reason, Send, TriageOutcome,
+    likely_same_person, parse_date,
 };
 use earlyhelp_domain::sar::{Named, Segment, all_redacted, mark, redaction_terms};
 use earlyhelp_domain::sharing::{Article6, Article9};
@@ -243,11 +243,20 @@ pub struct Access {
     pub outcome: String,
 }
 
+/// The family case's state, level of need and closure reason, in words.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseInWords {
+    pub state: &'static str,
+    pub need_level: &'static str,
+    pub closure_reason: &'static str,
+}
+
 /// Everything held about one person, ready to render as a narrative or serialise as JSON.
 #[derive(Debug, Clone, Serialize)]
 pub struct SubjectAccess {
     pub person: PersonDetails,
     pub family: cases::FamilyRow,
+    pub case_in_words: CaseInWords,
     pub household: Vec<OtherPerson>,
     pub team: Vec<cases::Person>,
     pub requests: Vec<SarRequest>,
@@ -531,6 +540,20 @@ pub async fn subject_access(
         narrative,
         access_log,
         marked_terms: terms,
+        case_in_words: CaseInWords {
+            state: CaseState::from_slug(&record.family.state)
+                .map(CaseState::label)
+                .unwrap_or(""),
+            need_level: NeedLevel::from_slug(&record.family.need_level)
+                .map(NeedLevel::label)
+                .unwrap_or(""),
+            closure_reason: record
+                .family
+                .closure_reason
+                .as_deref()
+                .map(cases::closure_reason_label)
+                .unwrap_or(""),
+        },
         family: record.family,
         person,
     }))

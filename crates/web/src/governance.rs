@@ -14,9 +14,10 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::people::FieldError;
+use earlyhelp_domain::retention::{Schedule, Verdict};
 use earlyhelp_storage::StorageError;
 use earlyhelp_storage::gate::{Authorised, Request, authorise};
-use earlyhelp_storage::retention::{self, Hold, RecordRef};
+use earlyhelp_storage::retention::{self, Decided, Hold, RecordRef};
 use earlyhelp_storage::sar::{self, PersonHit, SubjectAccess};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -29,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/governance/people/{id}/sar.json", get(sar_json))
         .route("/governance/holds", get(holds_page).post(place_hold))
         .route("/governance/holds/{id}/lift", post(lift_hold))
+        .route("/governance/retention", get(retention_page))
 }
 
 /// A time in the audit log's own form, in UTC.
@@ -406,4 +408,56 @@ async fn lift_hold(
         })?;
     authorised.tx.commit().await?;
     Ok(Redirect::to("/governance/holds").into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the retention schedule would do today
+
+#[derive(Template)]
+#[template(path = "governance_retention.html")]
+struct RetentionPage {
+    layout: Layout,
+    schedule: String,
+    due: Vec<Decided>,
+    held: Vec<Decided>,
+    kept: usize,
+    live: usize,
+    next_due: String,
+}
+
+/// A dry run with the default schedule: applying it is the operator's, at the command line.
+async fn retention_page(
+    State(state): State<AppState>,
+    signed: Signed,
+) -> Result<Html<String>, AppError> {
+    let schedule = Schedule::default();
+    let mut authorised = through_gate(
+        &state,
+        &signed,
+        Action::List,
+        "retention",
+        "retention dry run",
+    )
+    .await?;
+    let today = time::OffsetDateTime::now_utc().date();
+    let review = retention::review(&mut authorised, &schedule, today).await?;
+    authorised.tx.commit().await?;
+    let owned = |wanted: fn(&Verdict) -> bool| -> Vec<Decided> {
+        review.matching(wanted).into_iter().copied().collect()
+    };
+    let page = RetentionPage {
+        layout: Layout::for_user(&signed, "/governance"),
+        schedule: schedule.describe(),
+        due: owned(|v| matches!(v, Verdict::Anonymise(_))),
+        held: owned(|v| *v == Verdict::Held),
+        kept: review
+            .matching(|v| matches!(v, Verdict::KeepUntil(_)))
+            .len(),
+        live: review.matching(|v| *v == Verdict::Live).len(),
+        next_due: review
+            .next_due()
+            .map(earlyhelp_domain::cases::iso)
+            .unwrap_or_default(),
+    };
+    Ok(Html(page.render()?))
 }

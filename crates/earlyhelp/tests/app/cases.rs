@@ -881,10 +881,18 @@ async fn the_case_moves_through_its_states(backend: Backend) {
     );
     assert_eq!(step(&[("event", "step_down")]).await, 303);
     assert_eq!(step(&[("event", "close")]).await, 422, "a reason is needed");
-    assert_eq!(
-        step(&[("event", "close"), ("closure_reason", "needs_met")]).await,
-        303
-    );
+    let needs = [("needs", "education"), ("needs", "health_wellbeing")];
+    let close = [("event", "close"), ("closure_reason", "needs_met")];
+    let status = step(&[&close[..], &needs[..]].concat()).await;
+    assert_eq!(status, 422, "each need wants an outcome");
+    let status = step(&close).await;
+    assert_eq!(status, 422, "even when the form leaves the needs out");
+    let outcomes = [
+        ("outcome_education", "met"),
+        ("outcome_health_wellbeing", "partly_met"),
+    ];
+    let status = step(&[&close[..], &needs[..], &outcomes[..]].concat()).await;
+    assert_eq!(status, 303);
     assert_eq!(state(&lead).await, "Closed");
     let html = lead
         .client
@@ -896,6 +904,7 @@ async fn the_case_moves_through_its_states(backend: Backend) {
         .await
         .unwrap();
     assert!(html.contains("Closed: Needs met."));
+    assert!(html.contains("Education: Met; Health and emotional wellbeing: Partly met."));
     assert!(
         html.contains("Case closed: Needs met"),
         "the chronology records it"
@@ -1518,6 +1527,7 @@ mod journey {
             .unwrap();
         accessible(&browser, "family-with-plan").await;
         click(&browser, "input[name=closure_reason][value=needs_met]").await;
+        click(&browser, "input[name=outcome_education][value=met]").await;
         click(&browser, "#close-form button").await;
         until(&browser, "#case-state", "Closed").await;
         accessible(&browser, "family-closed").await;

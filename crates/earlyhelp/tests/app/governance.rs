@@ -365,6 +365,31 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
             db,
         ]))
     };
+    // The officer's page is a dry run for today: the same verdicts, nothing changed.
+    let ig = app.sign_in(IG_OFFICER).await;
+    let page = ig
+        .get(&app, "/governance/retention")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let table = |id: &str| {
+        page.split(&format!("id=\"{id}\""))
+            .nth(1)
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(table("due").contains(&format!("family:{due}")), "{page}");
+    assert!(!table("due").contains(&format!("family:{young}")));
+    assert!(table("held").contains(&format!("family:{held}")));
+    let commissioner = app.sign_in(COMMISSIONER).await;
+    assert_eq!(
+        commissioner
+            .get(&app, "/governance/retention")
+            .await
+            .status(),
+        403
+    );
     let before = family_snapshot(&app.db, &due).await;
     let audited_before = app.audit_of(&format!("family:{due}")).await;
 
@@ -718,6 +743,13 @@ async fn the_governance_pages_are_accessible() {
     );
     accessible("governance-sar").await;
 
+    browser.click(By::LinkText("Governance")).await;
+    browser
+        .wait_for_heading("Subject access and retention")
+        .await;
+    browser.click(By::LinkText("Retention")).await;
+    browser.wait_for_heading("Retention").await;
+    accessible("governance-retention").await;
     browser.click(By::LinkText("Governance")).await;
     browser
         .wait_for_heading("Subject access and retention")

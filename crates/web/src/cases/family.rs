@@ -17,8 +17,8 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::cases::{
-    CaseEvent, CaseState, ClosureReason, ConsentMethod, Ethnicity, MemberRole, NeedLevel, Send,
-    parse_date, review_overdue,
+    CaseEvent, CaseState, ClosureReason, ConsentMethod, Ethnicity, MemberRole, NeedLevel,
+    NeedOutcome, Reason, Send, check_closure_outcomes, parse_date, review_overdue,
 };
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::sharing::{Article6, Article9, ShareInput, check_share};
@@ -155,6 +155,14 @@ pub struct BreakGlassLine {
     pub reviewed: String,
 }
 
+/// One need on the closure form: how far was it met?
+pub struct NeedField {
+    pub slug: &'static str,
+    pub field: &'static str,
+    pub need: &'static str,
+    pub options: Vec<SelectOption>,
+}
+
 #[derive(Template)]
 #[template(path = "cases_family.html")]
 struct FamilyPage {
@@ -179,6 +187,9 @@ struct FamilyPage {
     measures: MeasuresPanel,
     outcomes: OutcomesPanel,
     closure_reasons: Vec<SelectOption>,
+    need_fields: Vec<NeedField>,
+    /// At the latest closure: (need, how far it was met).
+    closure_outcomes: Vec<(&'static str, &'static str)>,
     consent_methods: Vec<SelectOption>,
     viewers: Vec<ViewerLine>,
     values: Vec<(String, String)>,
@@ -340,6 +351,31 @@ pub(super) async fn render_family(
             .collect(),
         measures: measures_panel(&record.readings, &measures),
         outcomes: outcomes_panel(outcomes, &values),
+        need_fields: record
+            .needs
+            .iter()
+            .filter_map(|slug| Reason::from_slug(slug))
+            .map(|need| NeedField {
+                slug: need.slug(),
+                field: need.outcome_field(),
+                need: need.label(),
+                options: select_options(
+                    None,
+                    NeedOutcome::ALL.iter().map(|o| (o.slug(), o.label())),
+                    &field(&values, need.outcome_field()),
+                ),
+            })
+            .collect(),
+        closure_outcomes: record
+            .closure_outcomes
+            .iter()
+            .filter_map(|(need, outcome)| {
+                Some((
+                    Reason::from_slug(need)?.label(),
+                    NeedOutcome::from_slug(outcome)?.label(),
+                ))
+            })
+            .collect(),
         closure_reasons: ClosureReason::ALL
             .iter()
             .map(|r| SelectOption::new(r.slug(), r.label(), false))
@@ -704,9 +740,30 @@ async fn change_state(
         "close" => ClosureReason::from_slug(&field(&pairs, "closure_reason")).map(CaseEvent::Close),
         _ => None,
     };
-    let Some(event) = event else {
-        let error = FieldError::new("closure_reason", "Choose why the case is closing");
-        return render_family(&state, &signed, id, vec![error], pairs).await;
+    // The closure form lists the case's needs; each wants an outcome.
+    let needs: Vec<Reason> = pairs
+        .iter()
+        .filter(|(k, _)| k == "needs")
+        .filter_map(|(_, v)| Reason::from_slug(v))
+        .collect();
+    let outcomes = if field(&pairs, "event") == "close" {
+        check_closure_outcomes(&needs, |name| field(&pairs, name))
+    } else {
+        Ok(Vec::new())
+    };
+    let (event, outcomes) = match (event, outcomes) {
+        (Some(event), Ok(outcomes)) => (event, outcomes),
+        (event, outcomes) => {
+            let mut errors = Vec::new();
+            if event.is_none() {
+                errors.push(FieldError::new(
+                    "closure_reason",
+                    "Choose why the case is closing",
+                ));
+            }
+            errors.extend(outcomes.err().unwrap_or_default());
+            return render_family(&state, &signed, id, errors, pairs).await;
+        }
     };
     let author = signed.user.name.clone();
     update(
@@ -715,7 +772,13 @@ async fn change_state(
         id,
         "change the case's state",
         "state",
-        async |a| cases::transition(a, id, event, &author).await.map(|_| ()),
+        async |a| {
+            cases::transition(a, id, event, &author).await?;
+            match event {
+                CaseEvent::Close(_) => cases::record_closure_outcomes(a, id, &outcomes).await,
+                _ => Ok(()),
+            }
+        },
     )
     .await
 }
