@@ -460,7 +460,14 @@ async fn supporting_families_outcomes_and_the_sustained_flag(backend: Backend) {
     );
     assert_eq!(by_outcome(&record, "secure_housing")["status"], "need");
 
-    let close = [("event", "close"), ("closure_reason", "needs_met")];
+    let close = [
+        ("event", "close"),
+        ("closure_reason", "needs_met"),
+        ("needs", "education"),
+        ("needs", "health_wellbeing"),
+        ("outcome_education", "met"),
+        ("outcome_health_wellbeing", "partly_met"),
+    ];
     assert_eq!(
         post(&lead, &app, &format!("{case}/state"), &close)
             .await
