@@ -49,6 +49,8 @@ async fn main() -> anyhow::Result<()> {
             target: (k % 4 == 0).then_some(120.0),
             small_number_threshold: Some(5),
             public: true,
+            spc_rules: "mdc".into(),
+            spc_baseline: None,
         };
         outcomes::upsert_indicator(&mut authorised, &indicator).await?;
         for m in 0..MONTHS {

@@ -11,6 +11,9 @@
 //!   `demo: synthetic ethnicity`;
 //! - illustrative targets on three indicators, so the assurance icons show.
 //!
+//! The indicators computed from case data (`EH1`–`EH3`) count the demo's requests and families,
+//! which the cases demo has loaded by then.
+//!
 //! Deterministic: the same every time.
 
 use anyhow::{Context, Result};
@@ -113,6 +116,8 @@ fn read_seed() -> Result<Seed> {
                     .map(|(_, t)| *t),
                 small_number_threshold: (unit == "count").then_some(5),
                 public: true,
+                spc_rules: "mdc".into(),
+                spc_baseline: None,
                 unit,
             });
         }
@@ -263,6 +268,8 @@ pub async fn load(db: &Db) -> Result<()> {
         .await?;
     }
     authorised.tx.commit().await?;
+    // The demo's cases are loaded first: count them into the computed indicators now.
+    outcomes::computed::refresh(db).await?;
     Ok(())
 }
 

@@ -11,6 +11,8 @@ use crate::{Db, StorageError, now_micros, on_pool, on_tx};
 use serde::Serialize;
 use uuid::Uuid;
 
+pub mod computed;
+
 /// The area every value without a locality belongs to.
 pub const CITY: &str = "city";
 
@@ -37,6 +39,10 @@ pub struct Indicator {
     /// Values under this are suppressed by area and group; `None` if they do not count people.
     pub small_number_threshold: Option<i32>,
     pub public: bool,
+    /// `mdc` (NHS England's Making Data Count) or `nhsr` (the NHS-R NHSRplotthedots variant).
+    pub spc_rules: String,
+    /// Months from the start of each period of the chart that its mean and limits come from.
+    pub spc_baseline: Option<i32>,
 }
 
 impl Indicator {
@@ -161,6 +167,9 @@ pub async fn upsert_outcome(
     Ok(())
 }
 
+/// Adds an indicator or updates its definition. How its SPC chart is calculated is set on
+/// insert and afterwards only by [`set_spc_rules`], so reloading definitions keeps analysts'
+/// choices.
 pub async fn upsert_indicator(
     authorised: &mut Authorised,
     indicator: &Indicator,
@@ -169,8 +178,8 @@ pub async fn upsert_indicator(
     on_tx!(tx, c => {
         sqlx::query(
             "INSERT INTO indicators (reference, outcome_number, name, unit, better, data_owner, \
-             frequency, source, target, small_number_threshold, public) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             frequency, source, target, small_number_threshold, public, spc_rules, spc_baseline) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
              ON CONFLICT (reference) DO UPDATE SET outcome_number = excluded.outcome_number, \
              name = excluded.name, unit = excluded.unit, better = excluded.better, \
              data_owner = excluded.data_owner, frequency = excluded.frequency, \
@@ -188,10 +197,124 @@ pub async fn upsert_indicator(
         .bind(indicator.target)
         .bind(indicator.small_number_threshold)
         .bind(indicator.public)
+        .bind(&indicator.spc_rules)
+        .bind(indicator.spc_baseline)
         .execute(c)
         .await?;
     });
     Ok(())
+}
+
+/// Sets the rule set (`mdc` or `nhsr`) and baseline of an indicator's SPC charts.
+pub async fn set_spc_rules(
+    authorised: &mut Authorised,
+    reference: &str,
+    rules: &str,
+    baseline: Option<i32>,
+) -> Result<(), StorageError> {
+    let tx = &mut authorised.tx;
+    let changed = on_tx!(tx, c => {
+        sqlx::query("UPDATE indicators SET spc_rules = $1, spc_baseline = $2 WHERE reference = $3")
+            .bind(rules)
+            .bind(baseline)
+            .bind(reference)
+            .execute(c)
+            .await?
+            .rows_affected()
+    });
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(StorageError::NotFound)
+    }
+}
+
+/// A month from which an indicator's mean and limits are calculated afresh (a change in how
+/// the service works, say), for every area and group of the indicator.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Recalculation {
+    pub indicator_ref: String,
+    /// `YYYY-MM`.
+    pub period: String,
+    pub reason: String,
+    pub created_by: String,
+    pub created_micros: i64,
+}
+
+/// Adds a recalculation point; `Conflict` if the indicator already has one at that month.
+pub async fn add_recalculation(
+    authorised: &mut Authorised,
+    recalculation: &Recalculation,
+) -> Result<(), StorageError> {
+    let tx = &mut authorised.tx;
+    let added = on_tx!(tx, c => {
+        sqlx::query(
+            "INSERT INTO indicator_recalculations (indicator_ref, period, reason, created_by, \
+             created_micros) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (indicator_ref, period) DO NOTHING",
+        )
+        .bind(&recalculation.indicator_ref)
+        .bind(&recalculation.period)
+        .bind(&recalculation.reason)
+        .bind(&recalculation.created_by)
+        .bind(recalculation.created_micros)
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
+    if added == 1 {
+        Ok(())
+    } else {
+        Err(StorageError::Conflict(
+            "The limits are already recalculated from that month".into(),
+        ))
+    }
+}
+
+pub async fn remove_recalculation(
+    authorised: &mut Authorised,
+    reference: &str,
+    period: &str,
+) -> Result<(), StorageError> {
+    let tx = &mut authorised.tx;
+    let removed = on_tx!(tx, c => {
+        sqlx::query("DELETE FROM indicator_recalculations WHERE indicator_ref = $1 AND period = $2")
+            .bind(reference)
+            .bind(period)
+            .execute(c)
+            .await?
+            .rows_affected()
+    });
+    if removed == 1 {
+        Ok(())
+    } else {
+        Err(StorageError::NotFound)
+    }
+}
+
+/// Every recalculation point of every indicator, by indicator and month: the dashboard judges
+/// each indicator with its own.
+pub async fn all_recalculations(db: &Db) -> Result<Vec<Recalculation>, StorageError> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT indicator_ref, period, reason, created_by, created_micros \
+             FROM indicator_recalculations ORDER BY indicator_ref, period",
+        )
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
+pub async fn recalculations(db: &Db, reference: &str) -> Result<Vec<Recalculation>, StorageError> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT indicator_ref, period, reason, created_by, created_micros \
+             FROM indicator_recalculations WHERE indicator_ref = $1 ORDER BY period",
+        )
+        .bind(reference)
+        .fetch_all(pool)
+        .await?
+    }))
 }
 
 pub async fn list_outcomes(db: &Db) -> Result<Vec<Outcome>, StorageError> {
@@ -205,7 +328,7 @@ pub async fn list_outcomes(db: &Db) -> Result<Vec<Outcome>, StorageError> {
 macro_rules! indicator_columns {
     () => {
         "reference, outcome_number, name, unit, better, data_owner, frequency, source, target, \
-         small_number_threshold, public"
+         small_number_threshold, public, spc_rules, spc_baseline"
     };
 }
 

@@ -1,10 +1,14 @@
 //! The outcomes framework: the board's dashboard with SPC judgements, uploads with preview and
-//! corrections, the machine-load API, annotations and downloads, the equality view, and the
-//! public explorer with small numbers suppressed.
+//! corrections, the machine-load API, annotations and downloads, the equality view, the
+//! public explorer with small numbers suppressed, the indicators computed from case data, and
+//! each indicator's own SPC rules, baseline and recalculations.
 
 use crate::helpers::*;
-use earlyhelp_storage::accounts;
-use earlyhelp_storage::outcomes::{self, CITY};
+use earlyhelp_domain::access::Action;
+use earlyhelp_domain::cases::Reason;
+use earlyhelp_storage::outcomes::computed::{self, FAMILIES_REFERRED, OPEN_CASES, REQUESTS};
+use earlyhelp_storage::outcomes::{self, CITY, Indicator, NewValue};
+use earlyhelp_storage::{accounts, gate};
 
 crate::on_both_backends!(
     the_board_sees_every_indicator_with_spc_judgements,
@@ -13,6 +17,8 @@ crate::on_both_backends!(
     annotations_and_downloads_on_the_indicator_page,
     the_equality_view_shows_disparity_ratios,
     the_public_explores_without_signing_in_and_small_numbers_are_hidden,
+    indicators_computed_from_case_data_refresh_themselves,
+    each_indicator_has_its_own_spc_rules_baseline_and_recalculations,
 );
 
 async fn get(session: &Session, app: &TestApp, path: &str) -> (u16, String) {
@@ -54,8 +60,8 @@ async fn the_board_sees_every_indicator_with_spc_judgements(backend: Backend) {
     assert_eq!(status, 200);
     assert_eq!(
         html.matches("data-indicator=").count(),
-        30,
-        "all 30 seed indicators"
+        33,
+        "all 30 seed indicators and the 3 computed from case data"
     );
     for outcome in 1..=9 {
         assert!(
@@ -402,6 +408,28 @@ async fn annotations_and_downloads_on_the_indicator_page(backend: Backend) {
     assert!(
         svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\"") && svg.contains("Ladywood")
     );
+    // The same chart as a picture, twice the size, for documents that take no SVG.
+    let png = board
+        .client
+        .get(app.url("/outcomes/indicators/7.2/chart.png?area=ladywood"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(png.headers()["content-type"], "image/png");
+    assert!(
+        png.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("indicator-7.2-ladywood.png")
+    );
+    let png = png.bytes().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    let dimension = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+    assert_eq!(
+        (dimension(16), dimension(20)),
+        (1520, 832),
+        "twice the size of the chart and its title above it"
+    );
     let csv = board
         .client
         .get(app.url("/outcomes/indicators/7.2/data.csv"))
@@ -431,16 +459,11 @@ async fn annotations_and_downloads_on_the_indicator_page(backend: Backend) {
         .await
         .unwrap();
     assert!(csv.contains(",fewer than 5\n"));
-    assert_eq!(
-        board
-            .client
-            .get(app.url("/outcomes/indicators/4.15/chart.svg?area=ladywood"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    for chart in ["chart.svg", "chart.png"] {
+        let url = app.url(&format!("/outcomes/indicators/4.15/{chart}?area=ladywood"));
+        let response = board.client.get(url).send().await.unwrap();
+        assert_eq!(response.status(), 404, "{chart}");
+    }
 }
 
 async fn the_equality_view_shows_disparity_ratios(backend: Backend) {
@@ -566,32 +589,18 @@ async fn the_dashboard_and_an_indicator_page_are_accessible_in_a_browser() {
         .goto(app.url("/explore?indicator=7.2&area=perry-barr&area=city"))
         .await
         .unwrap();
+    browser.wait_for_heading("Explore the data").await;
     assert_accessible("the public explorer").await;
     browser.screenshot("outcomes-explore").await;
 
+    // A data analyst: they see what the board sees, and may choose how limits are calculated.
+    driver.goto(app.url("/")).await.unwrap();
+    browser.fill(By::Id("email"), ANALYST).await;
+    browser.fill(By::Id("password"), DEMO_PASSWORD).await;
+    browser.click(By::Css("button[type=submit]")).await;
+    browser.wait_for_heading("Welcome, ").await;
     driver.goto(app.url("/outcomes")).await.unwrap();
-    driver
-        .find(By::Id("email"))
-        .await
-        .unwrap()
-        .send_keys(COMMISSIONER)
-        .await
-        .unwrap();
-    driver
-        .find(By::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(DEMO_PASSWORD)
-        .await
-        .unwrap();
-    driver
-        .find(By::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    driver.goto(app.url("/outcomes")).await.unwrap();
+    browser.wait_for_heading("Outcomes framework").await;
     let icons = driver
         .find_all(By::Css(".eh-icon[data-icon]"))
         .await
@@ -599,16 +608,21 @@ async fn the_dashboard_and_an_indicator_page_are_accessible_in_a_browser() {
     assert!(icons.len() >= 24, "{} icons", icons.len());
     let words = icons[0].text().await.unwrap();
     assert!(!words.trim().is_empty(), "each icon says what it means");
+    let so_far = driver
+        .find(By::Css("tr[data-indicator='EH2'] [data-so-far]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(so_far.contains("so far: "), "{so_far}");
     assert_accessible("the dashboard").await;
     browser.screenshot("outcomes-dashboard").await;
 
-    driver
-        .find(By::Css("tr[data-indicator='7.2'] a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click(By::Css("tr[data-indicator='7.2'] a")).await;
+    browser
+        .wait_for_heading("7.2 Reported domestic abuse")
+        .await;
     let rows = driver
         .find_all(By::Css("#spc-table tbody tr"))
         .await
@@ -640,10 +654,383 @@ async fn the_dashboard_and_an_indicator_page_are_accessible_in_a_browser() {
     );
     browser.screenshot("outcomes-indicator").await;
 
+    // Recalculate the limits from the first lockdown, through the form.
+    browser
+        .click(By::Css("#limits ~ details .govuk-details__summary"))
+        .await;
+    let month = driver.find(By::Id("recalculate_period")).await.unwrap();
+    month
+        .find(By::Css("option[value='2020-02']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.fill(By::Id("reason"), "New reporting system").await;
+    browser
+        .click(By::XPath(
+            "//button[normalize-space()='Recalculate from this month']",
+        ))
+        .await;
+    browser
+        .wait_for_heading("7.2 Reported domestic abuse")
+        .await;
+    let recalculated = driver
+        .find(By::Css("[data-recalculation='2020-02']"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        recalculated.contains("New reporting system"),
+        "{recalculated}"
+    );
+    assert_accessible("an indicator page with a recalculation").await;
+    driver
+        .find(By::Id("limits"))
+        .await
+        .unwrap()
+        .scroll_into_view()
+        .await
+        .unwrap();
+    browser.screenshot("outcomes-indicator-recalculated").await;
+
+    driver
+        .goto(app.url("/outcomes/indicators/EH2"))
+        .await
+        .unwrap();
+    browser
+        .wait_for_heading("EH2 Requests for early help")
+        .await;
+    assert!(
+        driver
+            .find(By::Id("so-far"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("so far")
+    );
+    assert_accessible("a computed indicator").await;
+    browser.screenshot("outcomes-computed").await;
+
     driver
         .goto(app.url("/outcomes/indicators/3.7/equality"))
         .await
         .unwrap();
+    browser
+        .wait_for_heading("3.7 Number of children in care by ethnic group")
+        .await;
     assert_accessible("the equality view").await;
     browser.quit().await;
+}
+
+/// The value of an indicator for the month in progress.
+async fn this_month(app: &TestApp, reference: &str, area: &str, group: &str) -> f64 {
+    let period = computed::current_period();
+    outcomes::current_values(&app.db, reference)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|v| v.period == period && v.area == area && v.grp == group)
+        .map(|v| v.value)
+        .unwrap_or_else(|| panic!("{reference} has a value for {area} {group:?} in {period}"))
+}
+
+async fn indicators_computed_from_case_data_refresh_themselves(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let board = app.sign_in(COMMISSIONER).await;
+    let (_, html) = get(&board, &app, "/outcomes").await;
+    let education = Reason::Education.label();
+    let count = |reference: &'static str, area: &'static str, group: &'static str| {
+        let app = &app;
+        async move { this_month(app, reference, area, group).await }
+    };
+    // The demo's requests and families, all made this month.
+    let requests = count(REQUESTS, CITY, "").await;
+    let ladywood = count(REQUESTS, "ladywood", "").await;
+    let for_education = count(REQUESTS, CITY, education).await;
+    let referred = count(FAMILIES_REFERRED, CITY, "").await;
+    let open = count(OPEN_CASES, CITY, "").await;
+    assert!(requests > 0.0 && referred > 0.0 && open > 0.0);
+    let row = row_of(&html, REQUESTS);
+    assert!(
+        row.contains(&format!("so far: {}", whole(requests))),
+        "{row}"
+    );
+    assert!(row.contains("Early help case records"));
+
+    // A practitioner sends a request, and another that the Ladywood lead takes into locality
+    // early help; both give education as a reason.
+    crate::cases::send(&app, &crate::cases::amira("B16 8HA")).await;
+    crate::cases::open_case(&app).await;
+    assert_eq!(
+        count(REQUESTS, CITY, "").await,
+        requests,
+        "nothing is counted until a page asks"
+    );
+    let (_, html) = get(&board, &app, "/outcomes").await;
+    assert!(
+        row_of(&html, REQUESTS).contains(&format!("so far: {}", whole(requests + 2.0))),
+        "the dashboard shows the new requests"
+    );
+    assert_eq!(count(REQUESTS, "ladywood", "").await, ladywood + 2.0);
+    assert_eq!(count(REQUESTS, CITY, education).await, for_education + 2.0);
+    assert_eq!(count(FAMILIES_REFERRED, CITY, "").await, referred + 1.0);
+    assert_eq!(count(OPEN_CASES, CITY, "").await, open + 1.0);
+    assert_eq!(
+        app.audit_of("computed_indicators").await.last(),
+        Some(&("operator".into(), "update".into(), "allowed".into())),
+        "each refresh is audited"
+    );
+
+    // The indicator page: marked computed, the month in progress as "so far", by reason.
+    let (_, page) = get(&board, &app, &format!("/outcomes/indicators/{REQUESTS}")).await;
+    assert!(page.contains("Early help case records (computed)"));
+    assert!(page.contains("so far: ") && page.contains("not on the chart"));
+    let reasons = &page[page.find("data-breakdown=\"reason\"").unwrap()..];
+    assert!(
+        reasons.contains(&format!(">{education}</th>")),
+        "the reasons for request"
+    );
+    // The public explorer leaves the month in progress out, and says so.
+    let public = client()
+        .get(app.url(&format!(
+            "/explore?indicator={REQUESTS}&area=city&breakdown=reason"
+        )))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(public.contains("This month is still being counted"));
+}
+
+/// The colour-coded variation icon of the indicator page.
+fn variation_of(page: &str) -> &str {
+    let at = &page[page.find("id=\"variation\"").unwrap()..];
+    match at.find("data-icon=\"") {
+        Some(i) if i < at.find("</dd>").unwrap() => {
+            let rest = &at[i + "data-icon=\"".len()..];
+            &rest[..rest.find('"').unwrap()]
+        }
+        _ => "none",
+    }
+}
+
+/// A count as the pages show it: `1,240`.
+fn whole(count: f64) -> String {
+    let digits = format!("{count:.0}");
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A number as the pages show it: to one decimal place, without a trailing `.0`.
+fn one_decimal(x: f64) -> String {
+    let text = format!("{x:.1}");
+    text.strip_suffix(".0").unwrap_or(&text).to_string()
+}
+
+/// The cells of one row of the indicator page's SPC table.
+fn table_row<'a>(page: &'a str, period: &str) -> &'a str {
+    let start = page.find(&format!("id=\"point-{period}\"")).unwrap();
+    &page[start..start + page[start..].find("</tr>").unwrap()]
+}
+
+async fn each_indicator_has_its_own_spc_rules_baseline_and_recalculations(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // Six months in a row above the mean: a shift for Making Data Count, not for NHS-R's seven.
+    let series = [
+        14.0, 10.0, 14.0, 10.0, 14.0, 10.0, 14.0, 10.0, 13.0, 13.0, 13.0, 13.0, 13.0, 13.0,
+    ];
+    let periods: Vec<String> = (0..series.len())
+        .map(|i| format!("{}-{:02}", 2024 + i / 12, i % 12 + 1))
+        .collect();
+    let mut authorised = gate::operator(&app.db, "indicators", Action::Create, "test data")
+        .await
+        .unwrap();
+    let indicator = Indicator {
+        reference: "9.90".into(),
+        outcome_number: 9,
+        name: "Test shifts".into(),
+        unit: "count".into(),
+        better: "higher".into(),
+        data_owner: "Tests".into(),
+        frequency: "monthly".into(),
+        source: "uploaded".into(),
+        target: None,
+        small_number_threshold: None,
+        public: true,
+        spc_rules: "mdc".into(),
+        spc_baseline: None,
+    };
+    outcomes::upsert_indicator(&mut authorised, &indicator)
+        .await
+        .unwrap();
+    let values: Vec<NewValue> = series
+        .iter()
+        .zip(&periods)
+        .map(|(v, p)| NewValue {
+            indicator_ref: "9.90".into(),
+            period: p.clone(),
+            area: CITY.into(),
+            dimension: String::new(),
+            group: String::new(),
+            value: *v,
+            denominator: None,
+        })
+        .collect();
+    outcomes::insert_new_values(&mut authorised, &values, "tests")
+        .await
+        .unwrap();
+    authorised.tx.commit().await.unwrap();
+
+    let analyst = app.sign_in(ANALYST).await;
+    let page = || {
+        let (analyst, app) = (&analyst, &app);
+        async move { get(analyst, app, "/outcomes/indicators/9.90").await.1 }
+    };
+    let choose = |rules: &'static str, baseline: &'static str| {
+        let analyst = &analyst;
+        let app = &app;
+        async move {
+            let form = [
+                ("csrf_token", analyst.csrf.as_str()),
+                ("area", "city"),
+                ("rules", rules),
+                ("baseline", baseline),
+            ];
+            post_form(analyst, app, "/outcomes/indicators/9.90/spc", &form).await
+        }
+    };
+    let html = page().await;
+    assert_eq!(variation_of(&html), "improvement_high");
+    assert!(html.contains("data-rules=\"mdc\""));
+
+    // A baseline too short for limits is refused, naming the field; nothing changes.
+    let refused = choose("nhsr", "12").await;
+    assert_eq!(refused.status(), 422);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Enter the baseline as a whole number")
+    );
+    let stored = || {
+        let db = &app.db;
+        async move { outcomes::indicator(db, "9.90").await.unwrap().unwrap() }
+    };
+    assert_eq!(stored().await.spc_rules, "mdc");
+
+    // The NHS-R rules need seven: common cause, on the page and on the board's dashboard.
+    assert_eq!(choose("nhsr", "").await.status(), 303);
+    let html = page().await;
+    assert_eq!(variation_of(&html), "common_cause");
+    assert!(html.contains("data-rules=\"nhsr\""));
+    let board = app.sign_in(COMMISSIONER).await;
+    let (_, dashboard) = get(&board, &app, "/outcomes?outcome=9").await;
+    assert!(row_of(&dashboard, "9.90").contains("data-icon=\"common_cause\""));
+
+    // A baseline: the limits come from the first 13 months only.
+    assert_eq!(choose("mdc", "13").await.status(), 303);
+    assert_eq!(stored().await.spc_baseline, Some(13));
+    let upper = |baseline: Option<usize>| {
+        let options = spc::Options {
+            baseline,
+            ..spc::Options::default()
+        };
+        let chart = spc::xmr(&series, &options);
+        one_decimal(chart.points[13].limits.unwrap().upper)
+    };
+    assert_ne!(upper(Some(13)), upper(None), "the test can tell them apart");
+    let last = page().await;
+    let last = table_row(&last, "2025-02");
+    assert!(
+        last.contains(&format!(">{}</td>", upper(Some(13)))),
+        "{last}"
+    );
+
+    // A recalculation from the month the new pattern starts, with its reason.
+    assert_eq!(choose("mdc", "").await.status(), 303);
+    let recalculate = |reason: &'static str| {
+        let analyst = &analyst;
+        let app = &app;
+        async move {
+            let form = [
+                ("csrf_token", analyst.csrf.as_str()),
+                ("area", "city"),
+                ("recalculate_period", "2024-09"),
+                ("reason", reason),
+            ];
+            post_form(
+                analyst,
+                app,
+                "/outcomes/indicators/9.90/recalculations",
+                &form,
+            )
+            .await
+        }
+    };
+    assert_eq!(recalculate(" ").await.status(), 422);
+    assert_eq!(recalculate("New pathway").await.status(), 303);
+    let html = page().await;
+    assert!(table_row(&html, "2024-09").contains("Limits recalculated from here: New pathway"));
+    assert!(
+        table_row(&html, "2025-02").contains(">13</td>"),
+        "the new phase's mean"
+    );
+    assert!(html.contains("class=\"eh-chart__recalculation\""));
+    assert_eq!(
+        variation_of(&html),
+        "none",
+        "six months since: too few for limits"
+    );
+    let again = recalculate("Twice").await;
+    assert_eq!(again.status(), 422);
+    assert!(
+        again
+            .text()
+            .await
+            .unwrap()
+            .contains("already recalculated from that month")
+    );
+
+    let removed = post_form(
+        &analyst,
+        &app,
+        "/outcomes/indicators/9.90/recalculations/remove",
+        &[
+            ("csrf_token", analyst.csrf.as_str()),
+            ("area", "city"),
+            ("period", "2024-09"),
+        ],
+    )
+    .await;
+    assert_eq!(removed.status(), 303);
+    assert_eq!(variation_of(&page().await), "improvement_high");
+
+    // Every change passed the gate; the board may look but not choose.
+    let audit = app.audit_of("indicator:9.90").await;
+    assert_eq!(audit.len(), 6, "{audit:?}");
+    assert!(audit.iter().all(|(who, action, outcome)| {
+        who == ANALYST && action == "update" && outcome == "allowed"
+    }));
+    let theirs = [
+        ("csrf_token", board.csrf.as_str()),
+        ("area", "city"),
+        ("rules", "nhsr"),
+        ("baseline", ""),
+    ];
+    let forbidden = post_form(&board, &app, "/outcomes/indicators/9.90/spc", &theirs).await;
+    assert_eq!(forbidden.status(), 403);
 }

@@ -2,9 +2,12 @@
 //! it, so keyboard users reach each one), sparklines, and line charts of several series.
 //!
 //! Every chart is drawn with presentation attributes only (the site's Content Security Policy
-//! refuses inline styles), so a downloaded SVG looks the same as the one on the page.
+//! refuses inline styles), so a downloaded SVG looks the same as the one on the page, and
+//! [`png`] draws the same SVG as a picture.
 
+use resvg::{tiny_skia, usvg};
 use std::fmt::Write;
+use std::sync::{Arc, OnceLock};
 
 /// The Making Data Count colours of points.
 pub fn colour_hex(colour: spc::Colour) -> &'static str {
@@ -189,8 +192,11 @@ impl Frame {
             );
         }
         let every = labels.len().div_ceil(12).max(1);
+        let last = labels.len().saturating_sub(1);
         for (i, label) in labels.iter().enumerate() {
-            if i % every != 0 && i + 1 != labels.len() {
+            // Every `every`th month and the last, but not one so close to the last they overlap.
+            let shown = i == last || (i % every == 0 && last - i >= every);
+            if !shown {
                 continue;
             }
             let x = self.x(i);
@@ -224,15 +230,21 @@ pub struct SpcPoint {
     pub annotated: bool,
 }
 
-/// The full SPC chart. `id` prefixes the ids of its title and description.
+/// Room above a downloaded chart for its title, which the page gives as its heading.
+const HEADING: f64 = 36.0;
+
+/// The full SPC chart. `id` prefixes the ids of its title and description; `headed` writes the
+/// title above the chart too, for a file that leaves the page (a board paper, a slide).
 pub fn spc_chart(
     id: &str,
     title: &str,
     description: &str,
     chart: &spc::Chart,
     points: &[SpcPoint],
+    headed: bool,
 ) -> String {
-    let (width, height) = (760.0, 380.0);
+    let heading = if headed { HEADING } else { 0.0 };
+    let (width, height) = (760.0, 380.0 + heading);
     let mut extent: Vec<f64> = chart.points.iter().map(|p| p.value).collect();
     for p in &chart.points {
         if let Some(l) = p.limits {
@@ -240,7 +252,8 @@ pub fn spc_chart(
         }
     }
     extent.extend(chart.target);
-    let frame = Frame::new(width, height, extent.into_iter(), chart.points.len());
+    let mut frame = Frame::new(width, height, extent.into_iter(), chart.points.len());
+    frame.top += heading;
     let mut out = String::with_capacity(8192);
     let _ = write!(
         out,
@@ -248,6 +261,13 @@ pub fn spc_chart(
         title = esc(title),
         description = esc(description),
     );
+    if headed {
+        let _ = write!(
+            out,
+            r##"<text aria-hidden="true" x="8" y="24" font-family="Arial, sans-serif" font-size="18" fill="#0b0c0c">{}</text>"##,
+            esc(title)
+        );
+    }
     let labels: Vec<String> = points.iter().map(|p| p.label.clone()).collect();
     frame.axes(&mut out, &labels);
 
@@ -258,6 +278,16 @@ pub fn spc_chart(
             continue;
         }
         let (x1, x2) = (frame.x(phase.start), frame.x(phase.end - 1));
+        if phase.start > 0 {
+            // Where the limits were recalculated: between the two months.
+            let x = (frame.x(phase.start - 1) + x1) / 2.0;
+            let _ = write!(
+                out,
+                r##"<line class="eh-chart__recalculation" x1="{x:.1}" x2="{x:.1}" y1="{t:.1}" y2="{b:.1}" stroke="#0b0c0c" stroke-width="1.5" stroke-dasharray="3 2"/>"##,
+                t = frame.top,
+                b = height - frame.bottom,
+            );
+        }
         let mut line = |v: f64, colour: &str, dash: &str, w: f64| {
             let y = frame.y(v);
             let _ = write!(
@@ -424,6 +454,55 @@ pub fn line_chart(
     out
 }
 
+/// The typeface of PNG charts' text: Liberation Sans, the same widths as the Arial the SVG
+/// asks for, under the SIL Open Font Licence 1.1 (see `crates/web/fonts/LICENSE`). Embedded,
+/// so a PNG looks the same on every server and nothing is read from the system.
+const FONT: &[u8] = include_bytes!("../../fonts/LiberationSans-Regular.ttf");
+const FONT_FAMILY: &str = "Liberation Sans";
+/// Pixels per unit of the SVG: twice the size on screen, sharp when printed in a board paper.
+const PNG_SCALE: f32 = 2.0;
+
+fn fonts() -> Arc<usvg::fontdb::Database> {
+    static FONTS: OnceLock<Arc<usvg::fontdb::Database>> = OnceLock::new();
+    FONTS
+        .get_or_init(|| {
+            let mut fonts = usvg::fontdb::Database::new();
+            fonts.load_font_data(FONT.to_vec());
+            fonts.set_sans_serif_family(FONT_FAMILY);
+            Arc::new(fonts)
+        })
+        .clone()
+}
+
+/// Draws one of our SVG charts on white, at [`PNG_SCALE`].
+fn rasterise(svg: &str) -> Result<tiny_skia::Pixmap, String> {
+    let options = usvg::Options {
+        font_family: FONT_FAMILY.into(),
+        fontdb: fonts(),
+        ..usvg::Options::default()
+    };
+    let tree = usvg::Tree::from_str(svg, &options).map_err(|e| e.to_string())?;
+    let size = tree
+        .size()
+        .to_int_size()
+        .scale_by(PNG_SCALE)
+        .ok_or("the chart has no size")?;
+    let mut pixmap =
+        tiny_skia::Pixmap::new(size.width(), size.height()).ok_or("the chart has no size")?;
+    pixmap.fill(tiny_skia::Color::WHITE);
+    resvg::render(
+        &tree,
+        tiny_skia::Transform::from_scale(PNG_SCALE, PNG_SCALE),
+        &mut pixmap.as_mut(),
+    );
+    Ok(pixmap)
+}
+
+/// The chart as a PNG file.
+pub fn png(svg: &str) -> Result<Vec<u8>, String> {
+    rasterise(svg)?.encode_png().map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -471,7 +550,7 @@ mod tests {
                 annotated: i == 3,
             })
             .collect();
-        let svg = spc_chart("c", "Title & more", "Desc", &chart, &points);
+        let svg = spc_chart("c", "Title & more", "Desc", &chart, &points, false);
         assert_eq!(svg.matches("<a href=\"#row-").count(), 15);
         assert!(svg.contains("aria-label=\"point 0 &lt;x&gt;\""));
         assert!(svg.contains("<title id=\"c-title\">Title &amp; more</title>"));
@@ -496,5 +575,29 @@ mod tests {
         // A gap breaks the line: two lone points, no polyline.
         assert!(!svg.contains("<polyline points="));
         assert_eq!(svg.matches("<circle").count(), 2);
+    }
+
+    #[test]
+    fn a_png_is_the_chart_at_twice_the_size_with_its_text_drawn() {
+        let text = |words: &str| {
+            format!(
+                r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 40" width="100%"><text x="4" y="28" font-family="Arial, sans-serif" font-size="24" fill="#0b0c0c">{words}</text></svg>"##
+            )
+        };
+        let dark = |pixmap: &tiny_skia::Pixmap| {
+            pixmap
+                .pixels()
+                .iter()
+                .filter(|p| p.red() < 100 && p.alpha() == 255)
+                .count()
+        };
+        let blank = rasterise(&text("")).unwrap();
+        assert_eq!((blank.width(), blank.height()), (400, 80));
+        assert_eq!(dark(&blank), 0, "a white background");
+        // The embedded font draws the words: without a font, text draws nothing at all.
+        let words = rasterise(&text("Mean 2,898")).unwrap();
+        assert!(dark(&words) > 500, "{} dark pixels", dark(&words));
+        let file = png(&text("x")).unwrap();
+        assert!(file.starts_with(b"\x89PNG\r\n\x1a\n"));
     }
 }

@@ -19,7 +19,7 @@ use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::people::slugify;
 use earlyhelp_storage::accounts::{self, Locality};
 use earlyhelp_storage::gate::{Request, authorise};
-use earlyhelp_storage::outcomes::{self, CITY, Indicator, LoadPlan, NewValue};
+use earlyhelp_storage::outcomes::{self, CITY, Indicator, LoadPlan, NewValue, computed};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use utoipa::ToSchema;
@@ -30,6 +30,7 @@ pub const DIMENSIONS: &[(&str, &str)] = &[
     ("ethnicity", "Ethnic group"),
     ("age_band", "Age band"),
     ("sex", "Sex"),
+    (computed::REASON, "Reason for request"),
 ];
 
 /// Most rows one upload may hold.
@@ -150,6 +151,15 @@ pub fn check_rows(rows: &[RawRow], known: &Known<'_>) -> Result<Vec<NewValue>, V
                 row,
                 "indicator",
                 format!("There is no indicator {:?}", raw.indicator.trim()),
+            ));
+        } else if let Some(computed) = indicator.filter(|i| i.source == "computed") {
+            problems.push(RowProblem::new(
+                row,
+                "indicator",
+                format!(
+                    "{} is computed from case records, so its values cannot be loaded",
+                    computed.reference
+                ),
             ));
         }
         let period = parse_period(&raw.period);
@@ -844,11 +854,19 @@ mod tests {
             target: None,
             small_number_threshold: Some(5),
             public: true,
+            spc_rules: "mdc".into(),
+            spc_baseline: None,
         }
     }
 
     fn check(csv: &str) -> Result<Vec<NewValue>, Vec<RowProblem>> {
-        let indicators = [indicator("7.2", "count"), indicator("4.1", "percent")];
+        let mut requests = indicator(computed::REQUESTS, "count");
+        requests.source = "computed".into();
+        let indicators = [
+            indicator("7.2", "count"),
+            indicator("4.1", "percent"),
+            requests,
+        ];
         let localities = [Locality {
             slug: "perry-barr".into(),
             name: "Perry Barr".into(),
@@ -878,6 +896,19 @@ mod tests {
         );
         assert_eq!(values[1].denominator, Some(50000.0));
         assert_eq!(values[2].value, 17.0);
+    }
+
+    #[test]
+    fn computed_indicators_cannot_be_loaded() {
+        let problems = check("indicator,period,value\nEH2,2021-01,40\n").unwrap_err();
+        assert_eq!(
+            problems,
+            vec![RowProblem::new(
+                1,
+                "indicator",
+                "EH2 is computed from case records, so its values cannot be loaded"
+            )]
+        );
     }
 
     #[test]

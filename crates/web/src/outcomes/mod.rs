@@ -11,6 +11,7 @@
 mod charts;
 mod load;
 mod pages;
+mod settings;
 
 use crate::AppState;
 use crate::error::AppError;
@@ -18,7 +19,8 @@ use crate::session::Signed;
 use axum::Router;
 use axum::routing::{get, post};
 use earlyhelp_domain::access::{Action, Resource, decide};
-use earlyhelp_storage::outcomes::{CITY, Indicator};
+use earlyhelp_storage::Db;
+use earlyhelp_storage::outcomes::{self, CITY, Indicator, Recalculation};
 use utoipa::OpenApi;
 
 pub use charts::number;
@@ -38,6 +40,22 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/outcomes/indicators/{reference}/chart.svg",
             get(pages::indicator_svg),
+        )
+        .route(
+            "/outcomes/indicators/{reference}/chart.png",
+            get(pages::indicator_png),
+        )
+        .route(
+            "/outcomes/indicators/{reference}/spc",
+            post(settings::set_rules),
+        )
+        .route(
+            "/outcomes/indicators/{reference}/recalculations",
+            post(settings::add_recalculation),
+        )
+        .route(
+            "/outcomes/indicators/{reference}/recalculations/remove",
+            post(settings::remove_recalculation),
         )
         .route(
             "/outcomes/indicators/{reference}/equality",
@@ -136,11 +154,40 @@ pub fn direction(indicator: &Indicator) -> spc::Direction {
     }
 }
 
-pub fn spc_options(indicator: &Indicator) -> spc::Options {
+/// How to chart a series of the indicator: its direction and target, and the rule set, baseline
+/// and recalculation points chosen for it. `periods` are the series' months in order; a
+/// recalculation applies from the first of them on or after its month.
+pub fn spc_options(
+    indicator: &Indicator,
+    recalculations: &[Recalculation],
+    periods: &[&str],
+) -> spc::Options {
+    let recalculate_at = recalculations
+        .iter()
+        .filter(|r| r.indicator_ref == indicator.reference)
+        .filter_map(|r| periods.iter().position(|p| *p >= r.period.as_str()))
+        .collect();
     spc::Options {
+        rules: rules(indicator),
         direction: direction(indicator),
         target: indicator.target,
-        ..spc::Options::default()
+        baseline: indicator.spc_baseline.and_then(|b| usize::try_from(b).ok()),
+        recalculate_at,
+    }
+}
+
+pub fn rules(indicator: &Indicator) -> spc::Rules {
+    match indicator.spc_rules.as_str() {
+        "nhsr" => spc::Rules::Nhsr,
+        _ => spc::Rules::Mdc,
+    }
+}
+
+/// Brings the indicators computed from case data up to date before a page shows indicators.
+/// A failure is logged, not shown: the page still has the values of the last refresh.
+pub(crate) async fn refresh_computed(db: &Db) {
+    if let Err(error) = outcomes::computed::refresh_if_stale(db).await {
+        tracing::warn!(%error, "refreshing the indicators computed from case data failed");
     }
 }
 
@@ -265,6 +312,8 @@ mod tests {
             target: None,
             small_number_threshold: threshold,
             public: true,
+            spc_rules: "mdc".into(),
+            spc_baseline: None,
         }
     }
 

@@ -3,8 +3,9 @@
 
 use super::charts::{self, Line, SpcPoint, number};
 use super::{
-    Icon, assurance_icon, colour_words, dimension_label, period_label, period_long, signed_may,
-    spc_options, suppressed, suppressed_words, variation_icon, with_unit, year_before,
+    Icon, assurance_icon, colour_words, dimension_label, period_label, period_long,
+    refresh_computed, signed_may, spc_options, suppressed, suppressed_words, variation_icon,
+    with_unit, year_before,
 };
 use crate::AppState;
 use crate::error::AppError;
@@ -18,7 +19,8 @@ use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_storage::accounts::{self, Locality};
 use earlyhelp_storage::gate::{Request, authorise};
-use earlyhelp_storage::outcomes::{self, Annotation, CITY, Indicator, Value};
+use earlyhelp_storage::outcomes::computed::is_provisional;
+use earlyhelp_storage::outcomes::{self, Annotation, CITY, Indicator, Recalculation, Value};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -67,6 +69,32 @@ pub(super) fn csv_response(filename: &str, body: String) -> Response {
         body,
     )
         .into_response()
+}
+
+/// A series' whole months, and a computed indicator's month in progress, which is still
+/// counting: shown as "so far", never charted or judged.
+fn whole_months<'a>(
+    indicator: &Indicator,
+    mut series: Vec<&'a Value>,
+) -> (Vec<&'a Value>, Option<&'a Value>) {
+    let so_far = series
+        .last()
+        .filter(|v| is_provisional(indicator, &v.period))
+        .copied();
+    if so_far.is_some() {
+        series.pop();
+    }
+    (series, so_far)
+}
+
+/// "December 2026 so far: 240", or the words for a suppressed value.
+fn so_far_words(indicator: &Indicator, value: &Value, area: &str) -> String {
+    let shown = if suppressed(indicator, area, &value.dimension, value.value, false) {
+        suppressed_words(indicator)
+    } else {
+        with_unit(indicator, value.value)
+    };
+    format!("{} so far: {shown}", period_long(&value.period))
 }
 
 fn micros_to_date(micros: i64) -> String {
@@ -144,6 +172,8 @@ struct DashRow {
     data_owner: String,
     updated: String,
     note: String,
+    /// The month in progress of a computed indicator.
+    so_far: String,
 }
 
 struct OutcomeGroup {
@@ -178,12 +208,14 @@ pub async fn dashboard(
     Query(query): Query<DashboardQuery>,
 ) -> Result<Html<String>, AppError> {
     signed_may(&signed, Action::List)?;
+    refresh_computed(&state.db).await;
     let localities = accounts::list_localities(&state.db).await?;
     let area = known_area(&localities, query.area.as_deref());
     let outcome_filter: Option<i32> = query.outcome.as_deref().and_then(|o| o.parse().ok());
     let outcome_list = outcomes::list_outcomes(&state.db).await?;
     let indicators = outcomes::list_indicators(&state.db).await?;
     let values = outcomes::current_values_for_area(&state.db, &area).await?;
+    let recalculations = outcomes::all_recalculations(&state.db).await?;
     let mut by_indicator: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
     for v in &values {
         by_indicator
@@ -212,7 +244,9 @@ pub async fn dashboard(
             .get(indicator.reference.as_str())
             .cloned()
             .unwrap_or_default();
-        group.rows.push(dash_row(indicator, &series, &area));
+        group
+            .rows
+            .push(dash_row(indicator, series, &area, &recalculations));
         shown += 1;
     }
     let mut outcome_options = vec![SelectOption::new(
@@ -239,7 +273,12 @@ pub async fn dashboard(
     Ok(Html(page.render()?))
 }
 
-fn dash_row(indicator: &Indicator, series: &[&Value], area: &str) -> DashRow {
+fn dash_row(
+    indicator: &Indicator,
+    series: Vec<&Value>,
+    area: &str,
+    recalculations: &[Recalculation],
+) -> DashRow {
     let href = if area == CITY {
         format!("/outcomes/indicators/{}", indicator.reference)
     } else {
@@ -264,7 +303,13 @@ fn dash_row(indicator: &Indicator, series: &[&Value], area: &str) -> DashRow {
             .map(micros_to_date)
             .unwrap_or_default(),
         note: String::new(),
+        so_far: String::new(),
     };
+    let (series, so_far) = whole_months(indicator, series);
+    if let Some(v) = so_far {
+        row.so_far = so_far_words(indicator, v, area);
+        row.latest = "No whole month yet".into();
+    }
     let Some(last) = series.last() else {
         return row;
     };
@@ -285,20 +330,37 @@ fn dash_row(indicator: &Indicator, series: &[&Value], area: &str) -> DashRow {
     }
     row.latest = with_unit(indicator, last.value);
     let values: Vec<f64> = series.iter().map(|v| v.value).collect();
+    let periods: Vec<&str> = series.iter().map(|v| v.period.as_str()).collect();
+    let chart = spc::xmr(&values, &spc_options(indicator, recalculations, &periods));
     if values.len() >= 2 {
-        let t = travel(
+        let mut t = travel(
             indicator,
             values[values.len() - 2],
             values[values.len() - 1],
         );
         row.travel_label = travel_words(&t);
+        // Red or green for a month that SPC calls the usual ups and downs would tell the
+        // board the opposite of the variation icon beside it.
+        if chart.variation_icon() == Some(spc::VariationIcon::CommonCause) && t.tag != "grey" {
+            t.tag = "grey";
+            row.travel_label = match t.judgement {
+                "better" => "Better, within the usual range",
+                _ => "Worse, within the usual range",
+            };
+        }
         row.travel = Some(t);
     }
-    let chart = spc::xmr(&values, &spc_options(indicator));
     row.variation = chart.variation_icon().map(variation_icon);
     row.assurance = chart.assurance_icon().map(assurance_icon);
     if row.variation.is_none() {
-        row.note = format!("{} months: SPC needs {}", values.len(), spc::MIN_POINTS);
+        row.note = if values.len() < spc::MIN_POINTS {
+            format!("{} months: SPC needs {}", values.len(), spc::MIN_POINTS)
+        } else {
+            format!(
+                "Limits recalculated: SPC needs {} months since",
+                spc::MIN_POINTS
+            )
+        };
     }
     let start = values.len().saturating_sub(SPARK_MONTHS);
     let last_colour = chart.points.last().map(|p| p.colour).unwrap_or_default();
@@ -352,6 +414,28 @@ struct LocalityLine {
     value: String,
 }
 
+/// The latest month of one breakdown (reasons for request, say) in the area shown.
+struct BreakdownTable {
+    dimension: String,
+    title: String,
+    rows: Vec<(String, String)>,
+}
+
+struct RecalculationLine {
+    period: String,
+    month: String,
+    reason: String,
+    by: String,
+}
+
+/// What a person typed into the page's forms, shown again beside an error.
+#[derive(Default)]
+pub(super) struct Typed {
+    pub note: String,
+    pub baseline: String,
+    pub reason: String,
+}
+
 #[derive(Template)]
 #[template(path = "outcomes_indicator.html")]
 struct IndicatorPage {
@@ -372,11 +456,17 @@ struct IndicatorPage {
     corrections: Vec<CorrectionLine>,
     localities: Vec<LocalityLine>,
     latest_period: String,
+    breakdowns: Vec<BreakdownTable>,
     has_ethnicity: bool,
+    so_far: String,
     can_annotate: bool,
     errors: Vec<FieldError>,
-    note: String,
+    typed: Typed,
     period_options: Vec<SelectOption>,
+    rules_nhsr: bool,
+    rules_words: &'static str,
+    baseline_words: String,
+    recalculations: Vec<RecalculationLine>,
 }
 
 impl IndicatorPage {
@@ -412,18 +502,39 @@ fn draw(
     area_name: &str,
     series: &[&Value],
     annotations: &[Annotation],
+    recalculations: &[Recalculation],
     area: &str,
+    headed: bool,
 ) -> Drawn {
     let values: Vec<f64> = series.iter().map(|v| v.value).collect();
-    let chart = spc::xmr(&values, &spc_options(indicator));
+    let periods: Vec<&str> = series.iter().map(|v| v.period.as_str()).collect();
+    let options = spc_options(indicator, recalculations, &periods);
+    let chart = spc::xmr(&values, &options);
+    // Why each new phase starts, in the words of whoever recalculated it.
+    let recalculated: Vec<String> = (0..series.len())
+        .map(|i| {
+            if !chart.phases.iter().skip(1).any(|ph| ph.start == i) {
+                return String::new();
+            }
+            let reasons: Vec<&str> = recalculations
+                .iter()
+                .filter(|r| periods.iter().position(|p| *p >= r.period.as_str()) == Some(i))
+                .map(|r| r.reason.as_str())
+                .collect();
+            format!("Limits recalculated from here: {}", reasons.join("; "))
+        })
+        .collect();
     let mut rows = Vec::with_capacity(series.len());
     let mut points = Vec::with_capacity(series.len());
-    for (v, p) in series.iter().zip(&chart.points) {
-        let notes: Vec<&str> = annotations
+    for ((v, p), recalculation) in series.iter().zip(&chart.points).zip(&recalculated) {
+        let mut notes: Vec<&str> = annotations
             .iter()
             .filter(|a| a.period == v.period && (a.area == area || a.area == CITY))
             .map(|a| a.note.as_str())
             .collect();
+        if !recalculation.is_empty() {
+            notes.push(recalculation);
+        }
         let row_id = format!("point-{}", v.period);
         let words = colour_words(p.colour);
         let mut description = format!(
@@ -465,6 +576,11 @@ fn draw(
             values.len(),
             spc::MIN_POINTS
         )
+    } else if chart.phases.iter().any(|ph| ph.limits.is_none()) {
+        format!(
+            "Part of the chart, after a recalculation, has fewer than {} months: it has no process limits or special causes yet.",
+            spc::MIN_POINTS
+        )
     } else {
         String::new()
     };
@@ -494,7 +610,7 @@ fn draw(
         ),
         _ => "No values yet.".into(),
     };
-    let svg = charts::spc_chart("spc", &title, &description, &chart, &points);
+    let svg = charts::spc_chart("spc", &title, &description, &chart, &points, headed);
     Drawn {
         svg,
         rows,
@@ -503,17 +619,26 @@ fn draw(
     }
 }
 
-/// The indicator, its current values, and the series for one area with no breakdown.
-async fn load_indicator(
-    state: &AppState,
-    reference: &str,
-) -> Result<(Indicator, Vec<Value>, Vec<Locality>), AppError> {
+/// An indicator with its current values (every area and group), the localities and the
+/// indicator's recalculation points.
+struct Loaded {
+    indicator: Indicator,
+    values: Vec<Value>,
+    localities: Vec<Locality>,
+    recalculations: Vec<Recalculation>,
+}
+
+async fn load_indicator(state: &AppState, reference: &str) -> Result<Loaded, AppError> {
+    refresh_computed(&state.db).await;
     let indicator = outcomes::indicator(&state.db, reference)
         .await?
         .ok_or(AppError::NotFound)?;
-    let values = outcomes::current_values(&state.db, reference).await?;
-    let localities = accounts::list_localities(&state.db).await?;
-    Ok((indicator, values, localities))
+    Ok(Loaded {
+        values: outcomes::current_values(&state.db, reference).await?,
+        localities: accounts::list_localities(&state.db).await?,
+        recalculations: outcomes::recalculations(&state.db, reference).await?,
+        indicator,
+    })
 }
 
 fn series_of<'a>(values: &'a [Value], area: &str, dimension: &str, group: &str) -> Vec<&'a Value> {
@@ -536,7 +661,7 @@ pub async fn indicator(
         &reference,
         query.area.as_deref(),
         Vec::new(),
-        String::new(),
+        Typed::default(),
     )
     .await?;
     Ok(Html(page.render()?).into_response())
@@ -548,9 +673,14 @@ async fn indicator_page(
     reference: &str,
     asked_area: Option<&str>,
     errors: Vec<FieldError>,
-    note: String,
+    typed: Typed,
 ) -> Result<IndicatorPage, AppError> {
-    let (indicator, values, localities) = load_indicator(state, reference).await?;
+    let Loaded {
+        indicator,
+        values,
+        localities,
+        recalculations,
+    } = load_indicator(state, reference).await?;
     let area = known_area(&localities, asked_area);
     let name = area_name(&localities, &area);
     let outcome = outcomes::list_outcomes(&state.db)
@@ -560,11 +690,19 @@ async fn indicator_page(
         .map(|o| format!("{}. {}", o.number, o.name))
         .unwrap_or_default();
     let annotation_rows = outcomes::annotations(&state.db, reference).await?;
-    let series = series_of(&values, &area, "", "");
+    let (series, so_far) = whole_months(&indicator, series_of(&values, &area, "", ""));
     let hidden = series
         .iter()
         .any(|v| suppressed(&indicator, &area, "", v.value, false));
-    let (chart_svg, rows, variation, assurance, spc_note) = if hidden {
+    let (chart_svg, rows, variation, assurance, spc_note) = if series.is_empty() {
+        // A computed indicator's first month says "so far" already.
+        let words = if so_far.is_some() {
+            ""
+        } else {
+            "There are no values yet."
+        };
+        (String::new(), Vec::new(), None, None, words.to_string())
+    } else if hidden {
         (
             String::new(),
             Vec::new(),
@@ -576,7 +714,15 @@ async fn indicator_page(
             ),
         )
     } else {
-        let drawn = draw(&indicator, &name, &series, &annotation_rows, &area);
+        let drawn = draw(
+            &indicator,
+            &name,
+            &series,
+            &annotation_rows,
+            &recalculations,
+            &area,
+            false,
+        );
         (
             drawn.svg,
             drawn.rows,
@@ -591,6 +737,15 @@ async fn indicator_page(
         .max()
         .unwrap_or("")
         .to_string();
+    let breakdowns = breakdown_tables(&indicator, &values, &area, &latest_period);
+    let so_far = so_far
+        .map(|v| {
+            format!(
+                "{}. The month is not over, so it is not on the chart.",
+                so_far_words(&indicator, v, &area)
+            )
+        })
+        .unwrap_or_default();
     let mut locality_lines = Vec::new();
     if !latest_period.is_empty() {
         for l in &localities {
@@ -670,14 +825,79 @@ async fn indicator_page(
         annotations,
         corrections,
         localities: locality_lines,
-        latest_period: period_long(&latest_period),
+        latest_period: if is_provisional(&indicator, &latest_period) {
+            format!("{} so far", period_long(&latest_period))
+        } else {
+            period_long(&latest_period)
+        },
+        breakdowns,
         has_ethnicity: values.iter().any(|v| v.dimension == "ethnicity"),
+        so_far,
         can_annotate: signed_may(signed, Action::Create).is_ok(),
         errors,
-        note,
+        typed,
         period_options,
+        rules_nhsr: super::rules(&indicator) == spc::Rules::Nhsr,
+        rules_words: rules_words(super::rules(&indicator)),
+        baseline_words: match indicator.spc_baseline {
+            Some(months) => format!(
+                "From the first {months} months of the chart, and of each recalculated part of it"
+            ),
+            None => "From every month of the chart, or of each recalculated part of it".into(),
+        },
+        recalculations: recalculations
+            .iter()
+            .map(|r| RecalculationLine {
+                period: r.period.clone(),
+                month: period_long(&r.period),
+                reason: r.reason.clone(),
+                by: r.created_by.clone(),
+            })
+            .collect(),
         indicator,
     })
+}
+
+fn rules_words(rules: spc::Rules) -> &'static str {
+    match rules {
+        spc::Rules::Mdc => {
+            "NHS England's Making Data Count: a shift or a trend is 6 months in a row"
+        }
+        spc::Rules::Nhsr => {
+            "NHS-R (NHSRplotthedots): a shift or a trend is 7 months in a row, and unusually large month-to-month jumps are left out of the limits"
+        }
+    }
+}
+
+/// Each breakdown but ethnicity (which has its own page) for the latest month in the area.
+fn breakdown_tables(
+    indicator: &Indicator,
+    values: &[Value],
+    area: &str,
+    latest: &str,
+) -> Vec<BreakdownTable> {
+    let mut tables: Vec<BreakdownTable> = Vec::new();
+    for v in values.iter().filter(|v| {
+        v.area == area
+            && v.period == latest
+            && !v.dimension.is_empty()
+            && v.dimension != "ethnicity"
+    }) {
+        let shown = if suppressed(indicator, area, &v.dimension, v.value, false) {
+            suppressed_words(indicator)
+        } else {
+            with_unit(indicator, v.value)
+        };
+        match tables.iter_mut().find(|t| t.dimension == v.dimension) {
+            Some(table) => table.rows.push((v.grp.clone(), shown)),
+            None => tables.push(BreakdownTable {
+                dimension: v.dimension.clone(),
+                title: dimension_label(&v.dimension).to_string(),
+                rows: vec![(v.grp.clone(), shown)],
+            }),
+        }
+    }
+    tables
 }
 
 #[derive(Deserialize, Default)]
@@ -700,11 +920,7 @@ pub async fn add_annotation(
 ) -> Result<Response, AppError> {
     signed.check_csrf(&form.csrf_token)?;
     signed_may(&signed, Action::Create)?;
-    let indicator = outcomes::indicator(&state.db, &reference)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let localities = accounts::list_localities(&state.db).await?;
-    let area = known_area(&localities, Some(form.area.as_str()));
+    let (indicator, area) = indicator_and_area(&state, &reference, &form.area).await?;
     let note = form.note.trim().to_string();
     let mut errors = Vec::new();
     let period = super::load::parse_period(&form.period);
@@ -726,26 +942,18 @@ pub async fn add_annotation(
         ));
     }
     let Some(period) = period.filter(|_| errors.is_empty()) else {
-        let page = indicator_page(&state, &signed, &reference, Some(&area), errors, note).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
+        let typed = Typed {
+            note,
+            ..Typed::default()
+        };
+        return refuse(&state, &signed, &reference, &area, errors, typed).await;
     };
-    let id = Uuid::now_v7();
-    let subject = format!("indicator:{}", indicator.reference);
-    let mut authorised = authorise(
-        &state.db,
-        &signed.who(),
-        Request {
-            action: Action::Update,
-            resource: Resource::Indicators,
-            subject: &subject,
-            purpose: "annotate an indicator",
-        },
-    )
-    .await?;
+    let mut authorised =
+        authorise_update(&state, &signed, &indicator, "annotate an indicator").await?;
     outcomes::add_annotation(
         &mut authorised,
         &Annotation {
-            id,
+            id: Uuid::now_v7(),
             indicator_ref: indicator.reference.clone(),
             period,
             area: area.clone(),
@@ -756,16 +964,68 @@ pub async fn add_annotation(
     )
     .await?;
     authorised.tx.commit().await?;
+    Ok(back_to(&indicator, &area, "annotations"))
+}
+
+/// The indicator a form is about, and the area it was posted from.
+pub(super) async fn indicator_and_area(
+    state: &AppState,
+    reference: &str,
+    area: &str,
+) -> Result<(Indicator, String), AppError> {
+    let indicator = outcomes::indicator(&state.db, reference)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let localities = accounts::list_localities(&state.db).await?;
+    Ok((indicator, known_area(&localities, Some(area))))
+}
+
+/// The indicator page again, with what was typed and what is wrong with it.
+pub(super) async fn refuse(
+    state: &AppState,
+    signed: &Signed,
+    reference: &str,
+    area: &str,
+    errors: Vec<FieldError>,
+    typed: Typed,
+) -> Result<Response, AppError> {
+    let page = indicator_page(state, signed, reference, Some(area), errors, typed).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+}
+
+/// The gate's check, audited, that the signed-in person may change the indicator.
+pub(super) async fn authorise_update(
+    state: &AppState,
+    signed: &Signed,
+    indicator: &Indicator,
+    purpose: &str,
+) -> Result<earlyhelp_storage::gate::Authorised, AppError> {
+    let subject = format!("indicator:{}", indicator.reference);
+    Ok(authorise(
+        &state.db,
+        &signed.who(),
+        Request {
+            action: Action::Update,
+            resource: Resource::Indicators,
+            subject: &subject,
+            purpose,
+        },
+    )
+    .await?)
+}
+
+/// Back to the indicator page for the area, at the section `anchor`.
+pub(super) fn back_to(indicator: &Indicator, area: &str, anchor: &str) -> Response {
     let query = if area == CITY {
         String::new()
     } else {
         format!("?area={area}")
     };
-    Ok(Redirect::to(&format!(
-        "/outcomes/indicators/{}{query}#annotations",
+    Redirect::to(&format!(
+        "/outcomes/indicators/{}{query}#{anchor}",
         indicator.reference
     ))
-    .into_response())
+    .into_response()
 }
 
 fn csv_line(fields: &[&str]) -> String {
@@ -793,7 +1053,9 @@ pub async fn indicator_csv(
     Path(reference): Path<String>,
 ) -> Result<Response, AppError> {
     signed_may(&signed, Action::Read)?;
-    let (indicator, values, _) = load_indicator(&state, &reference).await?;
+    let Loaded {
+        indicator, values, ..
+    } = load_indicator(&state, &reference).await?;
     let mut body = csv_line(&[
         "indicator",
         "period",
@@ -816,6 +1078,8 @@ pub async fn indicator_csv(
         let revision = v.revision.to_string();
         let note = if hidden {
             suppressed_words(&indicator)
+        } else if is_provisional(&indicator, &v.period) {
+            "so far: the month is not over".to_string()
         } else {
             String::new()
         };
@@ -837,45 +1101,82 @@ pub async fn indicator_csv(
     ))
 }
 
-/// The chart on its own, to put in a board paper.
+/// The chart on its own, to put in a board paper: as SVG, or as PNG for documents and slides
+/// that take no SVG.
 pub async fn indicator_svg(
     State(state): State<AppState>,
     signed: Signed,
     Path(reference): Path<String>,
     Query(query): Query<AreaQuery>,
 ) -> Result<Response, AppError> {
-    signed_may(&signed, Action::Read)?;
-    let (indicator, values, localities) = load_indicator(&state, &reference).await?;
-    let area = known_area(&localities, query.area.as_deref());
-    let series = series_of(&values, &area, "", "");
+    let (name, svg) = chart_alone(&state, &signed, &reference, query).await?;
+    Ok(download(
+        "image/svg+xml",
+        &format!("{name}.svg"),
+        svg.into_bytes(),
+    ))
+}
+
+pub async fn indicator_png(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(reference): Path<String>,
+    Query(query): Query<AreaQuery>,
+) -> Result<Response, AppError> {
+    let (name, svg) = chart_alone(&state, &signed, &reference, query).await?;
+    let png = tokio::task::spawn_blocking(move || charts::png(&svg))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    Ok(download("image/png", &format!("{name}.png"), png))
+}
+
+/// The file name and SVG of an area's chart; 404 where small numbers hide the chart.
+async fn chart_alone(
+    state: &AppState,
+    signed: &Signed,
+    reference: &str,
+    query: AreaQuery,
+) -> Result<(String, String), AppError> {
+    signed_may(signed, Action::Read)?;
+    let loaded = load_indicator(state, reference).await?;
+    let indicator = &loaded.indicator;
+    let area = known_area(&loaded.localities, query.area.as_deref());
+    let (series, _) = whole_months(indicator, series_of(&loaded.values, &area, "", ""));
     if series
         .iter()
-        .any(|v| suppressed(&indicator, &area, "", v.value, false))
+        .any(|v| suppressed(indicator, &area, "", v.value, false))
     {
         return Err(AppError::NotFound);
     }
-    let annotations = outcomes::annotations(&state.db, &reference).await?;
+    let annotations = outcomes::annotations(&state.db, reference).await?;
     let drawn = draw(
-        &indicator,
-        &area_name(&localities, &area),
+        indicator,
+        &area_name(&loaded.localities, &area),
         &series,
         &annotations,
+        &loaded.recalculations,
         &area,
+        true,
     );
     Ok((
+        format!("indicator-{}-{area}", indicator.reference),
+        drawn.svg,
+    ))
+}
+
+fn download(content_type: &str, filename: &str, body: Vec<u8>) -> Response {
+    (
         [
-            (header::CONTENT_TYPE, "image/svg+xml".to_string()),
+            (header::CONTENT_TYPE, content_type.to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"indicator-{}-{area}.svg\"",
-                    indicator.reference
-                ),
+                format!("attachment; filename=\"{filename}\""),
             ),
         ],
-        drawn.svg,
+        body,
     )
-        .into_response())
+        .into_response()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -944,7 +1245,12 @@ pub async fn equality(
     Query(query): Query<EqualityQuery>,
 ) -> Result<Html<String>, AppError> {
     signed_may(&signed, Action::Read)?;
-    let (indicator, values, localities) = load_indicator(&state, &reference).await?;
+    let Loaded {
+        indicator,
+        values,
+        localities,
+        recalculations,
+    } = load_indicator(&state, &reference).await?;
     let area = known_area(&localities, query.area.as_deref());
     let rows: Vec<&Value> = values
         .iter()
@@ -996,8 +1302,9 @@ pub async fn equality(
             .map(|p| find(group, p).filter(|v| !hidden(v)).map(rate))
             .collect();
         let complete: Option<Vec<f64>> = series.iter().copied().collect();
+        let months: Vec<&str> = periods.iter().map(String::as_str).collect();
         let variation = complete.as_ref().and_then(|values| {
-            spc::xmr(values, &spc_options(&indicator))
+            spc::xmr(values, &spc_options(&indicator, &recalculations, &months))
                 .variation_icon()
                 .map(variation_icon)
         });
@@ -1136,6 +1443,7 @@ struct ExploreResult {
     csv_href: String,
     share_href: String,
     suppressed_note: String,
+    month_note: String,
 }
 
 #[derive(Template)]
@@ -1163,6 +1471,9 @@ struct Explored {
     /// `None` where there is no value or it is suppressed.
     cells: Vec<Vec<Option<f64>>>,
     suppressed_any: bool,
+    /// A computed indicator's month in progress was left out.
+    month_in_progress: bool,
+    recalculations: Vec<Recalculation>,
     query: ExploreQuery,
 }
 
@@ -1188,6 +1499,7 @@ async fn explore_data(
     let Some(reference) = query.indicator.clone().filter(|r| !r.is_empty()) else {
         return Ok(None);
     };
+    refresh_computed(&state.db).await;
     let Some(indicator) = outcomes::indicator(&state.db, &reference)
         .await?
         .filter(|i| i.public)
@@ -1205,7 +1517,11 @@ async fn explore_data(
         areas.push(CITY.into());
     }
     query.area = areas.clone();
-    let values = outcomes::current_values(&state.db, &indicator.reference).await?;
+    let mut values = outcomes::current_values(&state.db, &indicator.reference).await?;
+    let before = values.len();
+    values.retain(|v| !is_provisional(&indicator, &v.period));
+    let month_in_progress = values.len() < before;
+    let recalculations = outcomes::recalculations(&state.db, &indicator.reference).await?;
     let breakdown = query
         .breakdown
         .clone()
@@ -1281,6 +1597,8 @@ async fn explore_data(
         series,
         cells,
         suppressed_any,
+        month_in_progress,
+        recalculations,
         query,
     }))
 }
@@ -1339,7 +1657,8 @@ fn summary_of(e: &Explored, k: usize) -> Option<String> {
     text.push('.');
     // SPC only where no value is hidden: a mean or limit could give a suppressed one away.
     if let Some(values) = cells.iter().copied().collect::<Option<Vec<f64>>>() {
-        let chart = spc::xmr(&values, &spc_options(ind));
+        let months: Vec<&str> = e.periods.iter().map(String::as_str).collect();
+        let chart = spc::xmr(&values, &spc_options(ind, &e.recalculations, &months));
         if let Some(icon) = chart.variation_icon() {
             let words = match icon {
                 spc::VariationIcon::CommonCause => {
@@ -1477,6 +1796,11 @@ pub async fn explore(
             share_href: format!("/explore?{qs}"),
             suppressed_note: if e.suppressed_any {
                 format!("Some values are {words}. They are not shown (–) because they could identify people.")
+            } else {
+                String::new()
+            },
+            month_note: if e.month_in_progress {
+                "This month is still being counted, so it is not shown yet.".into()
             } else {
                 String::new()
             },

@@ -1,0 +1,471 @@
+//! Indicators computed from case data: families referred into locality early help
+//! (cumulative), requests for early help each month (with a breakdown by reason for request)
+//! and open early help cases, for the city and each locality.
+//!
+//! They refresh themselves: a page that shows indicators first calls [`refresh_if_stale`],
+//! which compares a cheap fingerprint of the `support_requests` and `families` tables with the
+//! one stored at the last refresh and recomputes only when they differ (or an hour has passed,
+//! to catch what the fingerprint cannot see). The demo refreshes them once it has loaded.
+//! Writes to requests and families are the cases capability's and are left alone.
+//!
+//! Computed values are a cache of a query over case records, which keep their own audit: they
+//! are overwritten in place (revision 1) rather than kept as corrections. The month in progress
+//! is provisional ([`is_provisional`]): pages show it as "so far" and chart only whole months.
+//! Open cases can only be counted as they are now, so each month keeps the count of the last
+//! refresh made in it; months before the first refresh have none.
+
+use super::{CITY, Indicator, NewValue, insert_new_values};
+use crate::gate::{self, Authorised};
+use crate::{Db, StorageError, now_micros, on_pool, on_tx};
+use earlyhelp_domain::access::Action;
+use earlyhelp_domain::cases::Reason;
+use std::collections::{BTreeMap, HashMap};
+
+/// Families referred into locality early help, cumulative.
+pub const FAMILIES_REFERRED: &str = "EH1";
+/// Requests for early help received in the month.
+pub const REQUESTS: &str = "EH2";
+/// Open early help cases.
+pub const OPEN_CASES: &str = "EH3";
+/// The breakdown of requests by the reasons given; a request with two reasons counts in both.
+pub const REASON: &str = "reason";
+/// The outcome they sit under, beside the business case's own early help indicators (1.7, 1.14).
+pub const OUTCOME: i32 = 1;
+/// Who their values are loaded by, as the charts and downloads say.
+pub const LOADED_BY: &str = "computed from case data";
+/// Refresh at least this often when pages are read, even if the fingerprint is unchanged.
+const AT_LEAST_EVERY_MICROS: i64 = 60 * 60 * 1_000_000;
+
+/// The computed indicators' definitions.
+pub fn definitions() -> Vec<Indicator> {
+    let define = |reference: &str, name: &str| Indicator {
+        reference: reference.into(),
+        outcome_number: OUTCOME,
+        name: name.into(),
+        unit: "count".into(),
+        better: "neither".into(),
+        data_owner: "Early help case records".into(),
+        frequency: "monthly".into(),
+        source: "computed".into(),
+        target: None,
+        small_number_threshold: Some(5),
+        public: true,
+        spc_rules: "mdc".into(),
+        spc_baseline: None,
+    };
+    vec![
+        define(
+            FAMILIES_REFERRED,
+            "Families referred into locality early help (cumulative)",
+        ),
+        define(REQUESTS, "Requests for early help received in the month"),
+        define(OPEN_CASES, "Open early help cases"),
+    ]
+}
+
+/// `YYYY-MM` of an instant, in UTC.
+pub fn period_of(micros: i64) -> String {
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!("{:04}-{:02}", at.year(), u8::from(at.month()))
+}
+
+/// The month in progress.
+pub fn current_period() -> String {
+    period_of(now_micros())
+}
+
+/// A computed indicator's value for the month in progress is still counting.
+pub fn is_provisional(indicator: &Indicator, period: &str) -> bool {
+    indicator.source == "computed" && period >= current_period().as_str()
+}
+
+fn next_period(period: &str) -> String {
+    let (year, month) = period.split_once('-').unwrap_or(("1970", "01"));
+    let (year, month): (i32, u32) = (year.parse().unwrap_or(1970), month.parse().unwrap_or(1));
+    if month >= 12 {
+        format!("{:04}-01", year + 1)
+    } else {
+        format!("{year:04}-{:02}", month + 1)
+    }
+}
+
+/// A request for support as the indicators see it: where, when and why, nothing about whom.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct RequestFact {
+    pub locality_slug: String,
+    /// Reason slugs, comma-separated, as `support_requests.reasons` holds them.
+    pub reasons: String,
+    pub created_micros: i64,
+}
+
+/// A family case as the indicators see it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct FamilyFact {
+    pub locality_slug: String,
+    pub state: String,
+    pub created_micros: i64,
+}
+
+/// Every computed value from the first month with a request or a family to `now`'s month, for
+/// the city and every locality, zeros included (a gap would narrow SPC limits). Pure.
+pub fn compute(
+    requests: &[RequestFact],
+    families: &[FamilyFact],
+    localities: &[String],
+    now: i64,
+) -> Vec<NewValue> {
+    let last = period_of(now);
+    let first = requests
+        .iter()
+        .map(|r| r.created_micros)
+        .chain(families.iter().map(|f| f.created_micros))
+        .min()
+        .map(|micros| period_of(micros).min(last.clone()))
+        .unwrap_or_else(|| last.clone());
+    let mut periods = vec![first];
+    while *periods.last().expect("one period") < last {
+        let next = next_period(periods.last().expect("one period"));
+        periods.push(next);
+    }
+    let areas: Vec<&str> = std::iter::once(CITY)
+        .chain(localities.iter().map(String::as_str))
+        .collect();
+    let reasons: Vec<&str> = Reason::ALL.iter().map(|r| r.label()).collect();
+
+    // Counts keyed by (period, area, group); the group is "" for everyone.
+    let mut requested: HashMap<(String, &str, &str), f64> = HashMap::new();
+    let mut referred: HashMap<(String, &str), f64> = HashMap::new();
+    let mut open: HashMap<&str, f64> = HashMap::new();
+    for r in requests {
+        let period = period_of(r.created_micros);
+        for area in [CITY, r.locality_slug.as_str()] {
+            *requested.entry((period.clone(), area, "")).or_default() += 1.0;
+            for reason in r.reasons.split(',').filter_map(Reason::from_slug) {
+                *requested
+                    .entry((period.clone(), area, reason.label()))
+                    .or_default() += 1.0;
+            }
+        }
+    }
+    for f in families {
+        for area in [CITY, f.locality_slug.as_str()] {
+            *referred
+                .entry((period_of(f.created_micros), area))
+                .or_default() += 1.0;
+            if f.state == "open" {
+                *open.entry(area).or_default() += 1.0;
+            }
+        }
+    }
+
+    let value = |reference: &str, period: &str, area: &str, group: &str, v: f64| NewValue {
+        indicator_ref: reference.into(),
+        period: period.into(),
+        area: area.into(),
+        dimension: if group.is_empty() { "" } else { REASON }.into(),
+        group: group.into(),
+        value: v,
+        denominator: None,
+    };
+    let mut values = Vec::new();
+    for area in &areas {
+        let mut cumulative = 0.0;
+        for period in &periods {
+            cumulative += referred
+                .get(&(period.clone(), *area))
+                .copied()
+                .unwrap_or(0.0);
+            values.push(value(FAMILIES_REFERRED, period, area, "", cumulative));
+            for group in std::iter::once("").chain(reasons.iter().copied()) {
+                let count = requested
+                    .get(&(period.clone(), *area, group))
+                    .copied()
+                    .unwrap_or(0.0);
+                values.push(value(REQUESTS, period, area, group, count));
+            }
+        }
+        let now_open = open.get(area).copied().unwrap_or(0.0);
+        values.push(value(OPEN_CASES, &last, area, "", now_open));
+    }
+    values
+}
+
+/// What the computed values depend on, cheaply: the month, how many outcomes there are (the
+/// indicators need theirs), requests by locality (a transfer moves one), the newest request,
+/// and families' count and latest change (a case opened, closed or reopened).
+async fn fingerprint(db: &Db) -> Result<String, StorageError> {
+    type Totals = (i64, i64, i64, i64);
+    let (totals, by_locality) = on_pool!(db, pool => {
+        let totals: Totals = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM outcomes), \
+             (SELECT COALESCE(MAX(created_micros), 0) FROM support_requests), \
+             (SELECT COUNT(*) FROM families), \
+             (SELECT COALESCE(MAX(updated_micros), 0) FROM families)",
+        )
+        .fetch_one(pool)
+        .await?;
+        let by_locality: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT locality_slug, COUNT(*) FROM support_requests GROUP BY locality_slug \
+             ORDER BY locality_slug",
+        )
+        .fetch_all(pool)
+        .await?;
+        (totals, by_locality)
+    });
+    let mut text = format!("{} {totals:?}", current_period());
+    for (locality, count) in by_locality {
+        text.push_str(&format!(" {locality}={count}"));
+    }
+    Ok(text)
+}
+
+/// Refreshes the computed indicators if the case data have changed since the last refresh;
+/// answers whether it did.
+pub async fn refresh_if_stale(db: &Db) -> Result<bool, StorageError> {
+    let now = fingerprint(db).await?;
+    let last: Option<(String, i64)> = on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT fingerprint, refreshed_micros FROM computed_indicators_refresh WHERE id = 1",
+        )
+        .fetch_optional(pool)
+        .await?
+    });
+    let fresh = last.is_some_and(|(fingerprint, at)| {
+        fingerprint == now && now_micros() - at < AT_LEAST_EVERY_MICROS
+    });
+    if fresh {
+        return Ok(false);
+    }
+    refresh_with(db, &now).await?;
+    Ok(true)
+}
+
+/// Recomputes every computed indicator now, in one audited transaction.
+pub async fn refresh(db: &Db) -> Result<(), StorageError> {
+    let now = fingerprint(db).await?;
+    refresh_with(db, &now).await
+}
+
+async fn refresh_with(db: &Db, fingerprint: &str) -> Result<(), StorageError> {
+    let mut authorised = gate::operator(
+        db,
+        "computed_indicators",
+        Action::Update,
+        "refresh the indicators computed from case data",
+    )
+    .await?;
+    let tx = &mut authorised.tx;
+    let has_outcome: i64 = on_tx!(tx, c => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM outcomes WHERE number = $1")
+            .bind(OUTCOME)
+            .fetch_one(c)
+            .await?
+    });
+    // Without the outcomes framework loaded there is nowhere to put them yet.
+    if has_outcome > 0 {
+        for indicator in definitions() {
+            super::upsert_indicator(&mut authorised, &indicator).await?;
+        }
+        let tx = &mut authorised.tx;
+        let (requests, families, localities) = on_tx!(tx, c => {
+            let requests: Vec<RequestFact> = sqlx::query_as(
+                "SELECT locality_slug, reasons, created_micros FROM support_requests",
+            )
+            .fetch_all(&mut *c)
+            .await?;
+            let families: Vec<FamilyFact> = sqlx::query_as(
+                "SELECT locality_slug, state, created_micros FROM families",
+            )
+            .fetch_all(&mut *c)
+            .await?;
+            let localities: Vec<String> = sqlx::query_scalar("SELECT slug FROM localities ORDER BY slug")
+                .fetch_all(&mut *c)
+                .await?;
+            (requests, families, localities)
+        });
+        let values = compute(&requests, &families, &localities, now_micros());
+        save(&mut authorised, &values).await?;
+    }
+    let tx = &mut authorised.tx;
+    on_tx!(tx, c => {
+        sqlx::query(
+            "INSERT INTO computed_indicators_refresh (id, fingerprint, refreshed_micros) \
+             VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, \
+             refreshed_micros = excluded.refreshed_micros",
+        )
+        .bind(fingerprint)
+        .bind(now_micros())
+        .execute(c)
+        .await?;
+    });
+    authorised.tx.commit().await?;
+    Ok(())
+}
+
+type Key = (String, String, String, String, String);
+
+fn key_of(v: &NewValue) -> Key {
+    (
+        v.indicator_ref.clone(),
+        v.period.clone(),
+        v.area.clone(),
+        v.dimension.clone(),
+        v.group.clone(),
+    )
+}
+
+/// Writes what differs from the current computed values: new months in one statement, changed
+/// counts in place.
+async fn save(authorised: &mut Authorised, values: &[NewValue]) -> Result<(), StorageError> {
+    let tx = &mut authorised.tx;
+    type Stored = (String, String, String, String, String, f64);
+    let stored: Vec<Stored> = on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT indicator_ref, period, area, dimension, grp, value FROM indicator_values \
+             WHERE current AND indicator_ref IN (SELECT reference FROM indicators \
+             WHERE source = 'computed')",
+        )
+        .fetch_all(c)
+        .await?
+    });
+    let stored: BTreeMap<Key, f64> = stored
+        .into_iter()
+        .map(|(i, p, a, d, g, v)| ((i, p, a, d, g), v))
+        .collect();
+    let mut added = Vec::new();
+    let at = now_micros();
+    for value in values {
+        match stored.get(&key_of(value)) {
+            None => added.push(value.clone()),
+            Some(old) if *old == value.value => {}
+            Some(_) => {
+                let tx = &mut authorised.tx;
+                on_tx!(tx, c => {
+                    sqlx::query(
+                        "UPDATE indicator_values SET value = $1, loaded_micros = $2 \
+                         WHERE indicator_ref = $3 AND period = $4 AND area = $5 \
+                         AND dimension = $6 AND grp = $7 AND current",
+                    )
+                    .bind(value.value)
+                    .bind(at)
+                    .bind(&value.indicator_ref)
+                    .bind(&value.period)
+                    .bind(&value.area)
+                    .bind(&value.dimension)
+                    .bind(&value.group)
+                    .execute(c)
+                    .await?;
+                });
+            }
+        }
+    }
+    if !added.is_empty() {
+        insert_new_values(authorised, &added, LOADED_BY).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Microseconds at midnight UTC on the first of a month.
+    fn month(year: i32, month: u8) -> i64 {
+        let date = time::Date::from_calendar_date(year, month.try_into().unwrap(), 1).unwrap();
+        (date.midnight().assume_utc().unix_timestamp_nanos() / 1000) as i64
+    }
+
+    fn request(locality: &str, reasons: &str, at: i64) -> RequestFact {
+        RequestFact {
+            locality_slug: locality.into(),
+            reasons: reasons.into(),
+            created_micros: at,
+        }
+    }
+
+    fn family(locality: &str, state: &str, at: i64) -> FamilyFact {
+        FamilyFact {
+            locality_slug: locality.into(),
+            state: state.into(),
+            created_micros: at,
+        }
+    }
+
+    fn find(values: &[NewValue], reference: &str, period: &str, area: &str, group: &str) -> f64 {
+        values
+            .iter()
+            .find(|v| {
+                v.indicator_ref == reference
+                    && v.period == period
+                    && v.area == area
+                    && v.group == group
+            })
+            .unwrap_or_else(|| panic!("{reference} {period} {area} {group:?}"))
+            .value
+    }
+
+    #[test]
+    fn counts_by_month_area_and_reason_with_zeros_between() {
+        let localities = vec!["ladywood".to_string(), "yardley".to_string()];
+        let requests = [
+            request("ladywood", "domestic_abuse,education", month(2026, 9) + 5),
+            request("yardley", "education", month(2026, 9) + 9),
+            request("ladywood", "health_wellbeing", month(2026, 11) + 1),
+        ];
+        let families = [
+            family("ladywood", "open", month(2026, 9) + 7),
+            family("yardley", "closed", month(2026, 11) + 2),
+        ];
+        let values = compute(&requests, &families, &localities, month(2026, 12) + 60);
+        let da = Reason::DomesticAbuse.label();
+        let ed = Reason::Education.label();
+        assert_eq!(find(&values, REQUESTS, "2026-09", CITY, ""), 2.0);
+        assert_eq!(find(&values, REQUESTS, "2026-09", "ladywood", ""), 1.0);
+        assert_eq!(find(&values, REQUESTS, "2026-09", CITY, ed), 2.0);
+        assert_eq!(find(&values, REQUESTS, "2026-09", "ladywood", da), 1.0);
+        assert_eq!(find(&values, REQUESTS, "2026-09", "yardley", da), 0.0);
+        assert_eq!(
+            find(&values, REQUESTS, "2026-10", CITY, ""),
+            0.0,
+            "a month without requests is zero, not missing"
+        );
+        assert_eq!(find(&values, REQUESTS, "2026-12", CITY, ""), 0.0);
+        // Cumulative families referred.
+        assert_eq!(find(&values, FAMILIES_REFERRED, "2026-09", CITY, ""), 1.0);
+        assert_eq!(find(&values, FAMILIES_REFERRED, "2026-10", CITY, ""), 1.0);
+        assert_eq!(find(&values, FAMILIES_REFERRED, "2026-11", CITY, ""), 2.0);
+        assert_eq!(
+            find(&values, FAMILIES_REFERRED, "2026-12", "yardley", ""),
+            1.0
+        );
+        // Open cases: only as they are now, in the month in progress.
+        assert_eq!(find(&values, OPEN_CASES, "2026-12", CITY, ""), 1.0);
+        assert_eq!(find(&values, OPEN_CASES, "2026-12", "yardley", ""), 0.0);
+        assert!(
+            !values
+                .iter()
+                .any(|v| v.indicator_ref == OPEN_CASES && v.period != "2026-12")
+        );
+        // Four months, three areas: the families series, seven request series, one open count.
+        assert_eq!(values.len(), 3 * (4 * (1 + 1 + Reason::ALL.len()) + 1));
+    }
+
+    #[test]
+    fn no_case_data_gives_zeros_for_this_month() {
+        let values = compute(&[], &[], &[], month(2027, 1) + 1);
+        assert!(
+            values
+                .iter()
+                .all(|v| v.period == "2027-01" && v.value == 0.0)
+        );
+        assert_eq!(values.len(), 1 + 1 + Reason::ALL.len() + 1);
+    }
+
+    #[test]
+    fn months_roll_over_the_year() {
+        assert_eq!(next_period("2026-12"), "2027-01");
+        assert_eq!(next_period("2026-09"), "2026-10");
+        assert_eq!(period_of(month(2026, 12) - 1), "2026-11");
+    }
+}
