@@ -180,6 +180,8 @@ struct FamilyPage {
     assessments: Vec<AssessmentLine>,
     shares: Vec<ShareLine>,
     break_glass: Vec<BreakGlassLine>,
+    /// When the signed-in person sees the record only under break-glass access: until when.
+    break_glass_until: Option<String>,
     article6_options: Vec<SelectOption>,
     article9_options: Vec<SelectOption>,
     notes: Vec<NoteLine>,
@@ -251,6 +253,7 @@ pub(super) async fn render_family(
     authorised.tx.commit().await?;
     let measures = earlyhelp_storage::measures::list(&state.db).await?;
     let today = cases::today();
+    let now_micros = earlyhelp_storage::now_micros();
     let state_value = CaseState::from_slug(&record.family.state).unwrap_or(CaseState::Open);
     let page = FamilyPage {
         layout: Layout::for_user(signed, "/families"),
@@ -318,6 +321,11 @@ pub(super) async fn render_family(
                 },
             })
             .collect(),
+        break_glass_until: record
+            .break_glass
+            .iter()
+            .find(|b| b.user_id == signed.user.actor.user_id && b.expires_micros > now_micros)
+            .map(|b| when(b.expires_micros)),
         article6_options: select_options(
             None,
             Article6::ALL.iter().map(|a| (a.slug(), a.label())),
