@@ -9,6 +9,8 @@
 //! - [`retention`]: the retention schedule, when records fall due, what anonymisation keeps.
 //! - [`sar`]: subject access: marking other people's details for redaction.
 //! - [`sharing`]: lawful bases of each share, break-glass access, the Early Help assessment.
+//! - [`measures`]: configurable outcome measures and the checks of a readings import.
+//! - [`supporting_families`]: needs against the ten headline outcomes; when one is sustained.
 
 /// Declares a closed set of choices with a stable slug (stored and sent over the API) and a label.
 macro_rules! choices {
@@ -41,8 +43,10 @@ pub mod access;
 pub mod audit;
 pub mod cases;
 pub mod directory;
+pub mod measures;
 pub mod people;
 pub mod retention;
 pub mod roles;
 pub mod sar;
 pub mod sharing;
+pub mod supporting_families;

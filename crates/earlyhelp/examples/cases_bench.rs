@@ -125,7 +125,7 @@ async fn load(
     {
         bail!("{url} already holds data; load needs an empty database");
     }
-    earlyhelp::demo::load(&db).await?;
+    earlyhelp::demo::load(&db, demo_cases::DEMO_SCALE).await?;
     let demo = started.elapsed();
     let mut staff = demo_cases::leads(&db).await?;
     let password_hash = earlyhelp_storage::secrets::hash_password(earlyhelp::demo::PASSWORD);

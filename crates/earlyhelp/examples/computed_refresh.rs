@@ -35,7 +35,7 @@ async fn main() -> anyhow::Result<()> {
         format!("sqlite://{}", path.display())
     });
     let db = earlyhelp::server::open(&url).await?;
-    earlyhelp::demo::load(&db).await?;
+    earlyhelp::demo::load(&db, earlyhelp::demo_cases::DEMO_SCALE).await?;
     let localities: Vec<String> = accounts::list_localities(&db)
         .await?
         .into_iter()

@@ -109,7 +109,7 @@ async fn fill(db: &Db, total: usize) -> anyhow::Result<()> {
 async fn bench(label: &str, url: &str, services: usize, queries: usize) -> anyhow::Result<()> {
     let db = earlyhelp::server::open(url).await?;
     let started = Instant::now();
-    earlyhelp::demo::load(&db).await?;
+    earlyhelp::demo::load(&db, earlyhelp::demo_cases::DEMO_SCALE).await?;
     fill(&db, services).await?;
     println!(
         "\n### {label}: {} services loaded in {:.1} s ({})\n",

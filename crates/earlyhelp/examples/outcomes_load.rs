@@ -29,7 +29,7 @@ async fn main() -> anyhow::Result<()> {
         format!("sqlite://{}", path.display())
     });
     let db = earlyhelp::server::open(&url).await?;
-    earlyhelp::demo::load(&db).await?;
+    earlyhelp::demo::load(&db, earlyhelp::demo_cases::DEMO_SCALE).await?;
 
     // Synthetic indicators up to 100, each with 24 months of city values.
     let existing = outcomes::list_indicators(&db).await?.len();

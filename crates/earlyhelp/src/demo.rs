@@ -68,8 +68,8 @@ const STREETS: &[&str] = &[
     "Foxhill",
 ];
 
-/// Loads the demo city and returns its sign-ins (email, role).
-pub async fn load(db: &Db) -> Result<Vec<(String, &'static str)>> {
+/// Loads the demo city, its cases at `scale`, and returns its sign-ins (email, role).
+pub async fn load(db: &Db, scale: crate::demo_cases::Scale) -> Result<Vec<(String, &'static str)>> {
     let mut authorised = gate::operator(db, "demo", Action::Create, "load the demo city").await?;
     let localities = load_localities(&mut authorised).await?;
     let mut by_name = std::collections::HashMap::new();
@@ -201,7 +201,7 @@ pub async fn load(db: &Db) -> Result<Vec<(String, &'static str)>> {
         sign_ins.push((email.to_string(), role.label()));
     }
     authorised.tx.commit().await?;
-    crate::demo_cases::load(db).await?;
+    crate::demo_cases::load(db, scale).await?;
     crate::demo_sharing::load(db).await?;
     crate::demo_directory::load(db).await?;
     crate::demo_outcomes::load(db).await?;

@@ -43,6 +43,14 @@ pub const DEMO_SCALE: Scale = Scale {
     extra_notes: 0,
 };
 
+/// The city every integration test loads: every state in every locality, small enough that a
+/// test spends its time on what it tests.
+pub const TEST_SCALE: Scale = Scale {
+    families_per_locality: 20,
+    waiting_per_locality: 6,
+    extra_notes: 0,
+};
+
 /// How big a city to build.
 #[derive(Debug, Clone, Copy)]
 pub struct Scale {
@@ -725,11 +733,11 @@ pub async fn add_practitioners(
     Ok(())
 }
 
-pub async fn load(db: &Db) -> Result<()> {
+pub async fn load(db: &Db, scale: Scale) -> Result<()> {
     let staff = add_staff(db, 4).await?;
     let today = earlyhelp_storage::cases::today();
     let mut authorised = gate::operator(db, "demo", Action::Create, "load the demo cases").await?;
-    for histories in city(&staff, DEMO_SCALE, today, usize::MAX) {
+    for histories in city(&staff, scale, today, usize::MAX) {
         case_load::load(&mut authorised, &histories).await?;
         // Closed cases say how far each need was met.
         for h in &histories {

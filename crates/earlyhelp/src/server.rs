@@ -77,7 +77,7 @@ pub async fn serve(listen: &ListenArgs, url: &str, with_demo: bool) -> Result<()
         open(url).await?
     };
     if with_demo {
-        let sign_ins = demo::load(&db).await?;
+        let sign_ins = demo::load(&db, crate::demo_cases::DEMO_SCALE).await?;
         println!(
             "Demo city loaded. Sign in with any of these (password: {}):",
             demo::PASSWORD

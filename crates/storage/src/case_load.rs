@@ -8,6 +8,7 @@ use crate::{StorageError, Tx, on_tx};
 use earlyhelp_domain::cases::{
     CaseState, CheckedRequest, ClosureReason, TriageOutcome, iso, next_state,
 };
+use earlyhelp_domain::measures::DEFAULT_MEASURE_ID;
 use time::Date;
 use uuid::Uuid;
 
@@ -201,8 +202,8 @@ pub async fn load(authorised: &mut Authorised, histories: &[History]) -> Result<
         8,
     );
     let mut readings = Rows::new(
-        "INSERT INTO readings (family_id, taken_on, area, score, recorded_by)",
-        5,
+        "INSERT INTO readings (family_id, measure_id, taken_on, area, score, recorded_by)",
+        6,
     );
     let mut notes = Rows::new(
         "INSERT INTO family_notes (id, family_id, author, kind, body, at_micros)",
@@ -278,6 +279,7 @@ pub async fn load(authorised: &mut Authorised, histories: &[History]) -> Result<
                 for (area, score) in &reading.scores {
                     readings.push([
                         Id(f.id),
+                        Id(DEFAULT_MEASURE_ID),
                         Text(iso(reading.taken_on)),
                         Text(area.clone()),
                         Int(*score),

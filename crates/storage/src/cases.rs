@@ -638,6 +638,11 @@ pub struct PlanAction {
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Reading {
+    #[sqlx(default)]
+    pub measure_id: Uuid,
+    /// The measure's name.
+    #[sqlx(default)]
+    pub measure: String,
     pub taken_on: String,
     pub area: String,
     pub score: i64,
@@ -727,7 +732,10 @@ pub async fn family(
         .fetch_all(&mut *c)
         .await?;
         let readings = sqlx::query_as(
-            "SELECT taken_on, area, score FROM readings WHERE family_id = $1 ORDER BY taken_on, area",
+            "SELECT r.measure_id, m.name AS measure, r.taken_on, r.area, r.score FROM readings r \
+             JOIN measures m ON m.id = r.measure_id \
+             LEFT JOIN measure_areas a ON a.measure_id = r.measure_id AND a.name = r.area \
+             WHERE r.family_id = $1 ORDER BY r.taken_on, a.position, r.area",
         )
         .bind(id)
         .fetch_all(&mut *c)
@@ -1095,23 +1103,27 @@ pub async fn set_review(
     Ok(())
 }
 
-/// Records one reading: a score for each area, on `taken_on` (a second reading that day replaces it).
+/// Records one reading on `measure_id`: a score for each area, on `taken_on` (a second
+/// reading that day replaces the scores it repeats).
 pub async fn record_reading(
     authorised: &mut Authorised,
     family_id: Uuid,
+    measure_id: Uuid,
     taken_on: Date,
     scores: &[(String, i64)],
     recorded_by: &str,
 ) -> Result<(), StorageError> {
     let tx = &mut authorised.tx;
     let taken = earlyhelp_domain::cases::iso(taken_on);
-    on_tx!(tx, c => {
+    let measure: String = on_tx!(tx, c => {
         for (area, score) in scores {
             sqlx::query(
-                "INSERT INTO readings (family_id, taken_on, area, score, recorded_by) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (family_id, taken_on, area) DO UPDATE SET score = excluded.score, recorded_by = excluded.recorded_by",
+                "INSERT INTO readings (family_id, measure_id, taken_on, area, score, recorded_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (family_id, measure_id, taken_on, area) \
+                 DO UPDATE SET score = excluded.score, recorded_by = excluded.recorded_by",
             )
             .bind(family_id)
+            .bind(measure_id)
             .bind(&taken)
             .bind(area)
             .bind(*score)
@@ -1119,13 +1131,17 @@ pub async fn record_reading(
             .execute(&mut *c)
             .await?;
         }
+        sqlx::query_scalar("SELECT name FROM measures WHERE id = $1")
+            .bind(measure_id)
+            .fetch_one(&mut *c)
+            .await?
     });
     insert_note(
         tx,
         family_id,
         recorded_by,
         "event",
-        &format!("Outcome reading recorded for {taken}"),
+        &format!("Outcome reading recorded for {taken} ({measure})"),
     )
     .await?;
     Ok(())

@@ -6,7 +6,7 @@
 
 use crate::db::{Db, Tx};
 use crate::{StorageError, now_micros, on_tx};
-use earlyhelp_domain::access::{Action, Actor, Resource, decide};
+use earlyhelp_domain::access::{Action, Actor, Decision, Resource, decide};
 use earlyhelp_domain::audit::{ChainedFields, GENESIS, chain_hash};
 use serde::Serialize;
 
@@ -48,22 +48,7 @@ pub async fn authorise(
 ) -> Result<Authorised, StorageError> {
     let mut tx = db.begin().await?;
     let decision = decide(&who.actor, request.action, &request.resource);
-    let role = decision.as_role.map(|r| r.slug()).unwrap_or("none");
-    let event = NewEvent {
-        actor: &who.actor.email,
-        actor_organisation: &who.organisation_name,
-        actor_role: role,
-        subject: request.subject,
-        action: request.action.as_str(),
-        purpose: request.purpose,
-        outcome: if decision.allowed {
-            "allowed"
-        } else {
-            "denied"
-        },
-        remote_addr: &who.remote_addr,
-    };
-    append(&mut tx, &event).await?;
+    append(&mut tx, &access_event(who, &request, &decision)).await?;
     if decision.allowed {
         Ok(Authorised {
             tx,
@@ -75,6 +60,44 @@ pub async fn authorise(
     }
 }
 
+/// Widens an authorised transaction to one more record, for a change that must land
+/// all-or-nothing across records (an import naming many families). Decided and audited as
+/// [`authorise`] does; a refusal rolls back everything so far and commits the refusal alone.
+pub async fn authorise_also(
+    db: &Db,
+    mut authorised: Authorised,
+    who: &Who,
+    request: Request<'_>,
+) -> Result<Authorised, StorageError> {
+    let decision = decide(&who.actor, request.action, &request.resource);
+    let event = access_event(who, &request, &decision);
+    if decision.allowed {
+        append(&mut authorised.tx, &event).await?;
+        Ok(authorised)
+    } else {
+        drop(authorised);
+        record(db, &event).await?;
+        Err(StorageError::Denied(decision.reason))
+    }
+}
+
+fn access_event<'a>(who: &'a Who, request: &Request<'a>, decision: &Decision) -> NewEvent<'a> {
+    NewEvent {
+        actor: &who.actor.email,
+        actor_organisation: &who.organisation_name,
+        actor_role: decision.as_role.map(|r| r.slug()).unwrap_or("none"),
+        subject: request.subject,
+        action: request.action.as_str(),
+        purpose: request.purpose,
+        outcome: if decision.allowed {
+            "allowed"
+        } else {
+            "denied"
+        },
+        remote_addr: &who.remote_addr,
+    }
+}
+
 /// For the operator at the command line, who holds the database itself: the access is still
 /// written to the audit log, under the name `operator`.
 pub async fn operator(
@@ -83,7 +106,21 @@ pub async fn operator(
     action: Action,
     purpose: &str,
 ) -> Result<Authorised, StorageError> {
-    let mut tx = db.begin().await?;
+    let mut authorised = Authorised {
+        tx: db.begin().await?,
+        permit: Permit { _private: () },
+    };
+    operator_also(&mut authorised, subject, action, purpose).await?;
+    Ok(authorised)
+}
+
+/// The operator's access to one more record in the same transaction, written to the audit log.
+pub async fn operator_also(
+    authorised: &mut Authorised,
+    subject: &str,
+    action: Action,
+    purpose: &str,
+) -> Result<(), StorageError> {
     let event = NewEvent {
         actor: "operator",
         actor_organisation: "command line",
@@ -94,11 +131,7 @@ pub async fn operator(
         outcome: "allowed",
         remote_addr: "local",
     };
-    append(&mut tx, &event).await?;
-    Ok(Authorised {
-        tx,
-        permit: Permit { _private: () },
-    })
+    append(&mut authorised.tx, &event).await
 }
 
 /// An event that is not an access to a record: a sign-in, a sign-out, a password change.

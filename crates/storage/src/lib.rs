@@ -9,6 +9,7 @@ pub mod directory;
 pub mod extracts;
 #[macro_use]
 pub mod gate;
+pub mod measures;
 pub mod outcomes;
 pub mod retention;
 pub mod sar;

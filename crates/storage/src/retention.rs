@@ -441,6 +441,12 @@ async fn anonymise_family(tx: &mut Tx, id: Uuid) -> Result<(), StorageError> {
         .bind(id)
         .execute(&mut *c)
         .await?;
+        // Which Supporting Families outcomes and when they were achieved stay; the words go.
+        sqlx::query("UPDATE family_outcomes SET need = $1, evidence = $1 WHERE family_id = $2")
+            .bind(REMOVED_TEXT)
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
     });
     let requests: Vec<Uuid> = on_tx!(tx, c => {
         sqlx::query_scalar("SELECT id FROM support_requests WHERE family_id = $1")

@@ -1558,6 +1558,12 @@ mod journey {
         click(&browser, "form[action$='/break-glass'] button").await;
         until(&browser, "h1", "Family case: Kai Browserton").await;
         until(&browser, "#break-glass", "Waiting for review").await;
+        until(
+            &browser,
+            "#break-glass-banner",
+            "under break-glass access until",
+        )
+        .await;
         accessible(&browser, "break-glass-family").await;
         sign_out(&browser).await;
 

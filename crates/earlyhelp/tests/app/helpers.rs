@@ -105,7 +105,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     let db = earlyhelp::server::open(&database_url)
         .await
         .expect("open the test database");
-    earlyhelp::demo::load(&db)
+    earlyhelp::demo::load(&db, earlyhelp::demo_cases::TEST_SCALE)
         .await
         .expect("load the demo city");
     serve(db, database_url).await
@@ -173,6 +173,27 @@ impl Session {
         self.client
             .post(app.url(path))
             .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Uploads `csv` as the form's `file` field, with the session's CSRF token, as a browser would.
+    pub async fn post_file(&self, app: &TestApp, path: &str, csv: &str) -> reqwest::Response {
+        let boundary = "eh-test-file-boundary";
+        let body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"upload.csv\"\r\n\
+             Content-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n",
+            self.csrf
+        );
+        self.client
+            .post(app.url(path))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
             .send()
             .await
             .unwrap()

@@ -13,5 +13,6 @@ mod cli;
 mod directory;
 mod extracts;
 mod governance;
+mod measures;
 mod outcomes;
 mod sharing;

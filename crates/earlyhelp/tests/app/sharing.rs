@@ -252,6 +252,16 @@ async fn break_glass_opens_the_record_for_hours_and_is_reviewed(backend: Backend
         "break glass opens the whole record"
     );
     assert!(html.contains("Waiting for review"));
+    assert!(
+        html.contains("under break-glass access until"),
+        "they are told"
+    );
+    let lead = app.sign_in(PRACTITIONER).await;
+    let (_, lead_view) = page(&lead, &app, &case).await;
+    assert!(
+        !lead_view.contains("under break-glass access until"),
+        "only the one who broke glass sees the banner"
+    );
 
     let commissioner = app.sign_in(COMMISSIONER).await;
     let response = post_form(

@@ -4,6 +4,7 @@
 
 use super::family::open_family;
 use super::hide_denied;
+use super::measures::{OutcomeView, outcome_views};
 use super::requests::{TriageForm, apply_triage, check_triage, read_request};
 use crate::AppState;
 use crate::error::{ApiError, AppError};
@@ -33,7 +34,8 @@ use uuid::Uuid;
         NoteBody,
         Records,
         Problems,
-        Problem
+        Problem,
+        OutcomeView
     ))
 )]
 pub struct CasesApi;
@@ -292,7 +294,9 @@ async fn triage(
 }
 
 /// A family's case record: members, lead, team, notes, plan, readings, consent, assessments,
-/// the lawful basis of each share, and break-glass accesses.
+/// the lawful basis of each share, break-glass accesses, and `supporting_families`: the
+/// family's needs against the Supporting Families headline outcomes, each an `OutcomeView`.
+/// Each reading carries its `measure` (name) and `measure_id`.
 #[utoipa::path(get, path = "/api/families/{id}", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The family")),
     responses((status = 200, body = Records), (status = 404, body = Problems, description = "No such family, or the caller may not see it")))]
@@ -306,10 +310,11 @@ async fn get_family(
     let record = cases::family(&mut authorised, id)
         .await?
         .ok_or(AppError::NotFound)?;
+    let outcomes = outcome_views(&mut authorised, id).await?;
     authorised.tx.commit().await?;
-    Ok(Json(Records {
-        records: json(&record)?,
-    }))
+    let mut records = json(&record)?;
+    records["supporting_families"] = json(&outcomes)?;
+    Ok(Json(Records { records }))
 }
 
 #[derive(Deserialize, ToSchema)]

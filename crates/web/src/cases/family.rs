@@ -1,7 +1,9 @@
 //! The family's case: members, lead practitioner, team around the family, plan, readings,
 //! chronology, consent, step up and down, closure; the caseload; and the "known to" view.
 
-use super::journey::{Journey, journey};
+use super::measures::{
+    MeasuresPanel, OutcomesPanel, measures_panel, outcome_views, outcomes_panel,
+};
 use super::{field, first_error, hide_denied, select_options};
 use crate::AppState;
 use crate::error::AppError;
@@ -16,8 +18,7 @@ use axum::{Form, Router};
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::cases::{
     CaseEvent, CaseState, ClosureReason, ConsentMethod, Ethnicity, MemberRole, NeedLevel,
-    NeedOutcome, Reason, Send, WELLBEING_AREAS, check_closure_outcomes, parse_date, review_overdue,
-    valid_score,
+    NeedOutcome, Reason, Send, check_closure_outcomes, parse_date, review_overdue,
 };
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::sharing::{Article6, Article9, ShareInput, check_share};
@@ -34,17 +35,11 @@ pub fn routes() -> Router<AppState> {
         .route("/families/{id}/notes", post(add_note))
         .route("/families/{id}/actions", post(add_action))
         .route("/families/{id}/review", post(review))
-        .route("/families/{id}/readings", post(record_reading))
         .route("/families/{id}/state", post(change_state))
         .route("/families/{id}/consent", post(record_consent))
         .route("/families/{id}/consent/withdraw", post(withdraw_consent))
         .route("/families/{id}/ask", post(ask_to_join))
 }
-
-/// Field names of the reading form, one per area of the demo measure.
-const SCORE_FIELDS: [&str; 6] = [
-    "score_1", "score_2", "score_3", "score_4", "score_5", "score_6",
-];
 
 /// Through the gate to family `id`'s record; a refusal or a missing family is `NotFound`.
 pub async fn open_family(
@@ -168,12 +163,6 @@ pub struct NeedField {
     pub options: Vec<SelectOption>,
 }
 
-pub struct AreaField {
-    pub field: &'static str,
-    pub area: &'static str,
-    pub value: String,
-}
-
 #[derive(Template)]
 #[template(path = "cases_family.html")]
 struct FamilyPage {
@@ -191,12 +180,14 @@ struct FamilyPage {
     assessments: Vec<AssessmentLine>,
     shares: Vec<ShareLine>,
     break_glass: Vec<BreakGlassLine>,
+    /// When the signed-in person sees the record only under break-glass access: until when.
+    break_glass_until: Option<String>,
     article6_options: Vec<SelectOption>,
     article9_options: Vec<SelectOption>,
     notes: Vec<NoteLine>,
     actions: Vec<ActionLine>,
-    journey: Journey,
-    areas: Vec<AreaField>,
+    measures: MeasuresPanel,
+    outcomes: OutcomesPanel,
     closure_reasons: Vec<SelectOption>,
     need_fields: Vec<NeedField>,
     /// At the latest closure: (need, how far it was met).
@@ -258,8 +249,11 @@ pub(super) async fn render_family(
         ..AuditFilter::default()
     };
     let events = list_events(&mut authorised, &filter, 30).await?;
+    let outcomes = outcome_views(&mut authorised, id).await?;
     authorised.tx.commit().await?;
+    let measures = earlyhelp_storage::measures::list(&state.db).await?;
     let today = cases::today();
+    let now_micros = earlyhelp_storage::now_micros();
     let state_value = CaseState::from_slug(&record.family.state).unwrap_or(CaseState::Open);
     let page = FamilyPage {
         layout: Layout::for_user(signed, "/families"),
@@ -327,6 +321,11 @@ pub(super) async fn render_family(
                 },
             })
             .collect(),
+        break_glass_until: record
+            .break_glass
+            .iter()
+            .find(|b| b.user_id == signed.user.actor.user_id && b.expires_micros > now_micros)
+            .map(|b| when(b.expires_micros)),
         article6_options: select_options(
             None,
             Article6::ALL.iter().map(|a| (a.slug(), a.label())),
@@ -358,16 +357,8 @@ pub(super) async fn render_family(
                 overdue: !a.done && review_overdue(parse_date(&a.due_date), today),
             })
             .collect(),
-        journey: journey(&record.readings),
-        areas: WELLBEING_AREAS
-            .iter()
-            .zip(SCORE_FIELDS)
-            .map(|(area, field_name)| AreaField {
-                field: field_name,
-                area,
-                value: field(&values, field_name),
-            })
-            .collect(),
+        measures: measures_panel(&record.readings, &measures),
+        outcomes: outcomes_panel(outcomes, &values),
         need_fields: record
             .needs
             .iter()
@@ -740,46 +731,6 @@ async fn review(
     update(&state, &signed, id, "review the plan", "plan", async |a| {
         cases::set_review(a, id, next, &author).await
     })
-    .await
-}
-
-async fn record_reading(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(id): Path<Uuid>,
-    Form(pairs): Pairs,
-) -> Result<Response, AppError> {
-    signed.check_csrf(&field(&pairs, "csrf_token"))?;
-    let mut errors = Vec::new();
-    let taken_on = parse_date(&field(&pairs, "taken_on")).filter(|d| *d <= cases::today());
-    if taken_on.is_none() {
-        errors.push(FieldError::new(
-            "taken_on",
-            "Enter the date of the reading, today or earlier, like 2026-11-24",
-        ));
-    }
-    let mut scores = Vec::new();
-    for (area, field_name) in WELLBEING_AREAS.iter().zip(SCORE_FIELDS) {
-        match field(&pairs, field_name).trim().parse::<i64>() {
-            Ok(score) if valid_score(score) => scores.push((area.to_string(), score)),
-            _ => errors.push(FieldError::new(
-                field_name,
-                format!("Enter a score from 1 to 10 for {}", area.to_lowercase()),
-            )),
-        }
-    }
-    let Some(taken_on) = taken_on.filter(|_| errors.is_empty()) else {
-        return render_family(&state, &signed, id, errors, pairs).await;
-    };
-    let author = signed.user.name.clone();
-    update(
-        &state,
-        &signed,
-        id,
-        "record an outcome reading",
-        "journey",
-        async |a| cases::record_reading(a, id, taken_on, &scores, &author).await,
-    )
     .await
 }
 

@@ -1,5 +1,5 @@
-//! The family's journey: outcome readings drawn as an SVG line per area, with the same numbers
-//! in a table beside it.
+//! The family's journey on one measure: readings drawn as an SVG line per area, with the same
+//! numbers in a table beside it.
 
 use earlyhelp_storage::cases::Reading;
 
@@ -26,7 +26,9 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-pub fn journey(readings: &[Reading]) -> Journey {
+/// The journey drawn from `readings` (all on one measure); `id` makes the chart's title unique
+/// on a page with several.
+pub fn journey(readings: &[Reading], id: &str) -> Journey {
     let mut areas: Vec<String> = Vec::new();
     let mut dates: Vec<String> = Vec::new();
     for r in readings {
@@ -67,7 +69,7 @@ pub fn journey(readings: &[Reading]) -> Journey {
     let y = |s: i64| top + plot_h * (10 - s) as f64 / 9.0;
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" width=\"100%\" \
-         role=\"img\" aria-labelledby=\"journey-title\"><title id=\"journey-title\">The family's \
+         role=\"img\" aria-labelledby=\"{id}-title\"><title id=\"{id}-title\">The family's \
          journey: scores from 1 to 10 in each area at each reading; the table below has the same numbers</title>"
     );
     for s in [1, 4, 7, 10] {
@@ -126,6 +128,8 @@ mod tests {
 
     fn reading(taken_on: &str, area: &str, score: i64) -> Reading {
         Reading {
+            measure_id: uuid::Uuid::nil(),
+            measure: "Family wellbeing".into(),
             taken_on: taken_on.into(),
             area: area.into(),
             score,
@@ -134,11 +138,14 @@ mod tests {
 
     #[test]
     fn the_table_and_the_lines_hold_the_same_readings() {
-        let j = journey(&[
-            reading("2026-09-01", "Home <and> money", 3),
-            reading("2026-10-01", "Home <and> money", 6),
-            reading("2026-09-01", "Feeling safe", 5),
-        ]);
+        let j = journey(
+            &[
+                reading("2026-09-01", "Home <and> money", 3),
+                reading("2026-10-01", "Home <and> money", 6),
+                reading("2026-09-01", "Feeling safe", 5),
+            ],
+            "journey-1",
+        );
         assert_eq!(j.areas, vec!["Home <and> money", "Feeling safe"]);
         assert_eq!(j.rows.len(), 2);
         assert_eq!(j.rows[1].scores, vec!["6".to_string(), String::new()]);
@@ -148,5 +155,6 @@ mod tests {
             "area names are escaped"
         );
         assert!(!j.svg.contains("<and>"));
+        assert!(j.svg.contains("aria-labelledby=\"journey-1-title\""));
     }
 }

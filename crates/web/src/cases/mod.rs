@@ -6,6 +6,7 @@
 pub mod api;
 mod family;
 mod journey;
+mod measures;
 mod requests;
 mod sharing;
 
@@ -25,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .merge(requests::routes())
         .merge(family::routes())
         .merge(api::routes())
+        .merge(measures::routes())
         .merge(sharing::routes())
 }
 

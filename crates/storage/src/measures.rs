@@ -1,0 +1,417 @@
+//! Outcome measures (reference data: who may define one is the gate's to say), readings
+//! imported from a file, all-or-nothing across the families it names, and each family's
+//! Supporting Families outcomes. Every read or change of a family's record takes the gate's
+//! [`Authorised`].
+
+use crate::cases::{insert_note, involvement, record_reading};
+use crate::gate::{self, Authorised, Request, Who};
+use crate::{Db, StorageError, now_micros, on_pool, on_tx};
+use earlyhelp_domain::access::{Action, Resource};
+use earlyhelp_domain::cases::{CaseEvent, CaseState, ClosureReason, iso};
+use earlyhelp_domain::measures::{CheckedReading, DEFAULT_MEASURE_ID, Measure, NewMeasure, Scores};
+use earlyhelp_domain::supporting_families::CheckedOutcome;
+use serde::Serialize;
+use time::Date;
+use uuid::Uuid;
+
+/// A measure with who holds its licence.
+#[derive(Debug, Clone)]
+pub struct MeasureListing {
+    pub measure: Measure,
+    /// The licence holder; none for the built-in measure.
+    pub organisation: Option<String>,
+    pub licence: String,
+}
+
+/// Every measure, the built-in one first and then by name, each with its areas in order.
+pub async fn list(db: &Db) -> Result<Vec<MeasureListing>, StorageError> {
+    type Head = (Uuid, String, Option<String>, String);
+    let (heads, areas): (Vec<Head>, Vec<(Uuid, String)>) = on_pool!(db, pool => {
+        let heads = sqlx::query_as(
+            "SELECT m.id, m.name, o.name, m.licence FROM measures m \
+             LEFT JOIN organisations o ON o.id = m.organisation_id ORDER BY m.name",
+        )
+        .fetch_all(pool)
+        .await?;
+        let areas = sqlx::query_as(
+            "SELECT measure_id, name FROM measure_areas ORDER BY measure_id, position",
+        )
+        .fetch_all(pool)
+        .await?;
+        (heads, areas)
+    });
+    let mut listings: Vec<MeasureListing> = heads
+        .into_iter()
+        .map(|(id, name, organisation, licence)| MeasureListing {
+            measure: Measure {
+                id,
+                name,
+                areas: areas
+                    .iter()
+                    .filter(|(m, _)| *m == id)
+                    .map(|(_, a)| a.clone())
+                    .collect(),
+            },
+            organisation,
+            licence,
+        })
+        .collect();
+    listings.sort_by_key(|l| l.measure.id != DEFAULT_MEASURE_ID);
+    Ok(listings)
+}
+
+/// Stores a new measure for `organisation_id`, the licence holder; a name already in use
+/// (in any case) is a conflict.
+pub async fn create(
+    authorised: &mut Authorised,
+    organisation_id: Uuid,
+    new: &NewMeasure,
+) -> Result<Uuid, StorageError> {
+    let id = Uuid::now_v7();
+    let tx = &mut authorised.tx;
+    on_tx!(tx, c => {
+        let taken: Option<String> =
+            sqlx::query_scalar("SELECT name FROM measures WHERE lower(name) = lower($1)")
+                .bind(&new.name)
+                .fetch_optional(&mut *c)
+                .await?;
+        if let Some(taken) = taken {
+            return Err(StorageError::Conflict(format!(
+                "There is already a measure called {taken}"
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO measures (id, name, organisation_id, licence, created_micros) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(&new.name)
+        .bind(organisation_id)
+        .bind(&new.licence)
+        .bind(now_micros())
+        .execute(&mut *c)
+        .await?;
+        for (position, area) in new.areas.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO measure_areas (measure_id, position, name) VALUES ($1, $2, $3)",
+            )
+            .bind(id)
+            .bind(position as i64 + 1)
+            .bind(area)
+            .execute(&mut *c)
+            .await?;
+        }
+    });
+    Ok(id)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Importing readings
+
+/// Who is importing: a signed-in person, through the gate, or the operator at the command line.
+pub enum Importer<'a> {
+    Person(&'a Who),
+    Operator,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Imported {
+    pub families: usize,
+    pub readings: usize,
+    pub scores: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The family on `row` does not exist, or the importer may not change it (the same to them).
+    #[error("row {row}: no family with that id that you may change")]
+    Refused { row: usize },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Stores every checked score in one transaction, or none. Each family the file names passes
+/// the gate for an update (audited); the first refusal abandons the whole import. Scores of one
+/// family, measure and date are one reading, with one chronology event.
+pub async fn import_readings(
+    db: &Db,
+    importer: Importer<'_>,
+    readings: &[CheckedReading],
+    recorded_by: &str,
+) -> Result<Imported, ImportError> {
+    let mut families: Vec<(Uuid, usize)> = Vec::new();
+    for r in readings {
+        if !families.iter().any(|(f, _)| *f == r.family_id) {
+            families.push((r.family_id, r.row));
+        }
+    }
+    let mut authorised: Option<Authorised> = None;
+    for (family_id, row) in &families {
+        let subject = format!("family:{family_id}");
+        let purpose = "import outcome readings";
+        let next = match importer {
+            Importer::Person(who) => {
+                let involvement = involvement(db, *family_id)
+                    .await?
+                    .ok_or(ImportError::Refused { row: *row })?;
+                let request = Request {
+                    action: Action::Update,
+                    resource: Resource::Family(involvement),
+                    subject: &subject,
+                    purpose,
+                };
+                match authorised.take() {
+                    None => gate::authorise(db, who, request).await,
+                    Some(so_far) => gate::authorise_also(db, so_far, who, request).await,
+                }
+            }
+            Importer::Operator => {
+                if involvement(db, *family_id).await?.is_none() {
+                    return Err(ImportError::Refused { row: *row });
+                }
+                match authorised.take() {
+                    None => gate::operator(db, &subject, Action::Update, purpose).await,
+                    Some(mut so_far) => {
+                        gate::operator_also(&mut so_far, &subject, Action::Update, purpose)
+                            .await
+                            .map(|()| so_far)
+                    }
+                }
+            }
+        };
+        authorised = Some(next.map_err(|e| match e {
+            StorageError::Denied(_) => ImportError::Refused { row: *row },
+            other => other.into(),
+        })?);
+    }
+    let Some(mut authorised) = authorised else {
+        return Ok(Imported {
+            families: 0,
+            readings: 0,
+            scores: 0,
+        });
+    };
+    // (family, measure, date) and that reading's scores.
+    let mut groups: Vec<((Uuid, Uuid, Date), Scores)> = Vec::new();
+    for r in readings {
+        let key = (r.family_id, r.measure_id, r.taken_on);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, scores)) => scores.push((r.area.clone(), r.score)),
+            None => groups.push((key, vec![(r.area.clone(), r.score)])),
+        }
+    }
+    for ((family_id, measure_id, taken_on), scores) in &groups {
+        record_reading(
+            &mut authorised,
+            *family_id,
+            *measure_id,
+            *taken_on,
+            scores,
+            recorded_by,
+        )
+        .await?;
+    }
+    authorised.tx.commit().await?;
+    Ok(Imported {
+        families: families.len(),
+        readings: groups.len(),
+        scores: readings.len(),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Supporting Families
+
+/// A family's need against one headline outcome, as stored.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct OutcomeRow {
+    /// The headline outcome's slug.
+    pub outcome: String,
+    pub need: String,
+    pub identified_on: String,
+    pub evidence: String,
+    pub achieved_on: Option<String>,
+    pub recorded_by: String,
+}
+
+pub async fn outcomes(
+    authorised: &mut Authorised,
+    family_id: Uuid,
+) -> Result<Vec<OutcomeRow>, StorageError> {
+    let tx = &mut authorised.tx;
+    Ok(on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT outcome, need, identified_on, evidence, achieved_on, recorded_by \
+             FROM family_outcomes WHERE family_id = $1 ORDER BY identified_on, outcome",
+        )
+        .bind(family_id)
+        .fetch_all(c)
+        .await?
+    }))
+}
+
+/// Records (or updates) the family's need against one headline outcome, with a chronology event.
+pub async fn record_outcome(
+    authorised: &mut Authorised,
+    family_id: Uuid,
+    outcome: &CheckedOutcome,
+    recorded_by: &str,
+) -> Result<(), StorageError> {
+    let tx = &mut authorised.tx;
+    let achieved_on = outcome.achieved_on.map(iso);
+    on_tx!(tx, c => {
+        sqlx::query(
+            "INSERT INTO family_outcomes (family_id, outcome, need, identified_on, evidence, \
+             achieved_on, recorded_by, updated_micros) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (family_id, outcome) DO UPDATE SET need = excluded.need, \
+             identified_on = excluded.identified_on, evidence = excluded.evidence, \
+             achieved_on = excluded.achieved_on, recorded_by = excluded.recorded_by, \
+             updated_micros = excluded.updated_micros",
+        )
+        .bind(family_id)
+        .bind(outcome.outcome.slug())
+        .bind(&outcome.need)
+        .bind(iso(outcome.identified_on))
+        .bind(&outcome.evidence)
+        .bind(&achieved_on)
+        .bind(recorded_by)
+        .bind(now_micros())
+        .execute(c)
+        .await?;
+    });
+    let body = match &achieved_on {
+        Some(on) => format!(
+            "Supporting Families outcome achieved on {on}: {}",
+            outcome.outcome.label()
+        ),
+        None => format!(
+            "Supporting Families need recorded: {}",
+            outcome.outcome.label()
+        ),
+    };
+    insert_note(tx, family_id, recorded_by, "event", &body).await?;
+    Ok(())
+}
+
+/// The day a closed case closed (its latest closure event in the chronology); none while the
+/// case is open or stepped up, so a reopened case sustains nothing until it closes again.
+pub async fn closed_on(
+    authorised: &mut Authorised,
+    family_id: Uuid,
+) -> Result<Option<Date>, StorageError> {
+    let closure = CaseEvent::Close(ClosureReason::NeedsMet).describe();
+    let prefix = closure.split(':').next().unwrap_or(&closure);
+    let pattern = format!("{prefix}:%");
+    let tx = &mut authorised.tx;
+    let (state, at): (Option<String>, Option<i64>) = on_tx!(tx, c => {
+        let state = sqlx::query_scalar("SELECT state FROM families WHERE id = $1")
+            .bind(family_id)
+            .fetch_optional(&mut *c)
+            .await?;
+        let at = sqlx::query_scalar(
+            "SELECT MAX(at_micros) FROM family_notes WHERE family_id = $1 AND kind = 'event' \
+             AND body LIKE $2",
+        )
+        .bind(family_id)
+        .bind(&pattern)
+        .fetch_one(&mut *c)
+        .await?;
+        (state, at)
+    });
+    if state.as_deref() != Some(CaseState::Closed.slug()) {
+        return Ok(None);
+    }
+    Ok(at.and_then(|micros| {
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
+            .ok()
+            .map(|t| t.date())
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    /// Migration 0009 moves readings taken before measures existed onto the built-in measure.
+    async fn readings_before_measures_move_to_the_built_in_one(db: Db) {
+        let family = Uuid::now_v7();
+        let reading = "INSERT INTO readings (family_id, taken_on, area, score, recorded_by) \
+                       VALUES ($1, '2026-10-01', 'Feeling safe', 4, 'test')";
+        on_pool!(&db, pool => {
+            sqlx::query("INSERT INTO localities (slug, name) VALUES ('ladywood', 'Ladywood')")
+                .execute(pool)
+                .await
+                .unwrap();
+            sqlx::query(
+                "INSERT INTO families (id, locality_slug, address, postcode, need_level, state, \
+                 created_micros, updated_micros) VALUES ($1, 'ladywood', '1 Road', 'B16 8HA', \
+                 'additional', 'open', 0, 0)",
+            )
+            .bind(family)
+            .execute(pool)
+            .await
+            .unwrap();
+            sqlx::query(reading).bind(family).execute(pool).await.unwrap();
+        });
+        db.migrate().await.unwrap();
+        let moved: Vec<(Uuid, String, i64)> = on_pool!(&db, pool => {
+            sqlx::query_as("SELECT measure_id, area, score FROM readings WHERE family_id = $1")
+                .bind(family)
+                .fetch_all(pool)
+                .await
+                .unwrap()
+        });
+        assert_eq!(moved, vec![(DEFAULT_MEASURE_ID, "Feeling safe".into(), 4)]);
+        let listed = list(&db).await.unwrap();
+        assert_eq!(listed[0].measure, Measure::family_wellbeing());
+    }
+
+    /// The migrations up to, not including, 0009.
+    fn before_measures(mut migrator: sqlx::migrate::Migrator) -> sqlx::migrate::Migrator {
+        let earlier = migrator.iter().filter(|m| m.version < 9).cloned().collect();
+        migrator.migrations = Cow::Owned(earlier);
+        migrator
+    }
+
+    #[tokio::test]
+    async fn on_sqlite() {
+        let path = std::env::temp_dir().join(format!("eh_measures_{}.db", Uuid::now_v7()));
+        let db = Db::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        if let Db::Sqlite(pool) = &db {
+            let migrator = before_measures(sqlx::migrate!("../../migrations/sqlite"));
+            migrator.run(pool).await.unwrap();
+        }
+        readings_before_measures_move_to_the_built_in_one(db).await;
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[tokio::test]
+    async fn on_postgres() {
+        let Ok(admin) = std::env::var("EARLYHELP_TEST_POSTGRES_URL") else {
+            assert_ne!(
+                std::env::var("CI").as_deref(),
+                Ok("true"),
+                "PostgreSQL is required under CI=true; run the tests with scripts/test.sh"
+            );
+            eprintln!("SKIPPED: PostgreSQL (EARLYHELP_TEST_POSTGRES_URL) is not available");
+            return;
+        };
+        let name = format!("eh_measures_{}", Uuid::now_v7().simple());
+        let pool = sqlx::PgPool::connect(&admin).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&pool)
+            .await
+            .unwrap();
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+        let db = Db::connect(&format!("{base}/{name}")).await.unwrap();
+        if let Db::Postgres(pool) = &db {
+            let migrator = before_measures(sqlx::migrate!("../../migrations/postgres"));
+            migrator.run(pool).await.unwrap();
+        }
+        readings_before_measures_move_to_the_built_in_one(db).await;
+    }
+}
