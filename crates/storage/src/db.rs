@@ -113,6 +113,16 @@ impl Db {
         })
     }
 
+    /// A transaction that only reads: a consistent snapshot that, on SQLite's write-ahead log,
+    /// runs beside other readers and the one writer instead of queueing behind them.
+    /// PostgreSQL's is `READ ONLY`, so a write slipped into a read path fails its tests.
+    pub async fn begin_read(&self) -> Result<Tx, StorageError> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN DEFERRED").await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin_with("BEGIN READ ONLY").await?),
+        })
+    }
+
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)
     }
