@@ -439,8 +439,7 @@ async fn readings_import_from_the_command_line(backend: Backend) {
 }
 
 async fn set_closed_at(db: &Db, family: &str, micros: i64) {
-    let sql =
-        "UPDATE family_notes SET at_micros = $1 WHERE family_id = $2 AND body LIKE 'Case closed:%'";
+    let sql = "UPDATE families SET closed_micros = $1 WHERE id = $2 AND state = 'closed'";
     let family = uuid::Uuid::parse_str(family).unwrap();
     let changed = match db {
         Db::Sqlite(pool) => sqlx::query(sql)
@@ -458,7 +457,7 @@ async fn set_closed_at(db: &Db, family: &str, micros: i64) {
             .unwrap()
             .rows_affected(),
     };
-    assert_eq!(changed, 1, "the case closed once");
+    assert_eq!(changed, 1, "the case is closed");
 }
 
 async fn supporting_families_outcomes_and_the_sustained_flag(backend: Backend) {
