@@ -366,7 +366,7 @@ mod tests {
         let db = Db::connect(&format!("sqlite://{}", path.display()))
             .await
             .unwrap();
-        if let Db::Sqlite(pool) = &db {
+        if let Db::Sqlite(pool, _) = &db {
             let migrator = before_measures(sqlx::migrate!("../../migrations/sqlite"));
             migrator.run(pool).await.unwrap();
         }

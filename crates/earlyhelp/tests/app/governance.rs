@@ -84,7 +84,7 @@ async fn rows(db: &Db, sql: &'static str, id: &str) -> Vec<Vec<String>> {
         (0..row.len()).map(|i| row.get::<String, _>(i)).collect()
     }
     match db {
-        Db::Sqlite(pool) => sqlx::query(sql)
+        Db::Sqlite(pool, _) => sqlx::query(sql)
             .bind(id)
             .fetch_all(pool)
             .await
@@ -555,7 +555,7 @@ async fn person_id(db: &Db, family: &str, given_name: &str) -> String {
     let family = Uuid::parse_str(family).unwrap();
     let sql = "SELECT id FROM family_members WHERE family_id = $1 AND given_name = $2";
     let id: Uuid = match db {
-        Db::Sqlite(pool) => sqlx::query_scalar(sql)
+        Db::Sqlite(pool, _) => sqlx::query_scalar(sql)
             .bind(family)
             .bind(given_name)
             .fetch_one(pool)

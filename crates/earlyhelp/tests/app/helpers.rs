@@ -257,7 +257,7 @@ impl TestApp {
     pub async fn audit_of(&self, subject: &str) -> Vec<(String, String, String)> {
         let sql = "SELECT actor, action, outcome FROM audit_events WHERE subject = $1 ORDER BY seq";
         match &self.db {
-            Db::Sqlite(pool) => sqlx::query_as(sql)
+            Db::Sqlite(pool, _) => sqlx::query_as(sql)
                 .bind(subject)
                 .fetch_all(pool)
                 .await

@@ -201,7 +201,7 @@ async fn an_organisation_names_its_measure_and_a_family_is_read_on_it(backend: B
 async fn erdington_family(db: &Db) -> String {
     let sql = "SELECT id FROM families WHERE locality_slug = 'erdington' ORDER BY id LIMIT 1";
     let id: uuid::Uuid = match db {
-        Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
         Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
     };
     id.to_string()
@@ -211,7 +211,7 @@ async fn scores_on(db: &Db, family: &str, taken_on: &str) -> i64 {
     let sql = "SELECT COUNT(*) FROM readings WHERE family_id = $1 AND taken_on = $2";
     let family = uuid::Uuid::parse_str(family).unwrap();
     match db {
-        Db::Sqlite(pool) => sqlx::query_scalar(sql)
+        Db::Sqlite(pool, _) => sqlx::query_scalar(sql)
             .bind(family)
             .bind(taken_on)
             .fetch_one(pool)
@@ -442,7 +442,7 @@ async fn set_closed_at(db: &Db, family: &str, micros: i64) {
     let sql = "UPDATE families SET closed_micros = $1 WHERE id = $2 AND state = 'closed'";
     let family = uuid::Uuid::parse_str(family).unwrap();
     let changed = match db {
-        Db::Sqlite(pool) => sqlx::query(sql)
+        Db::Sqlite(pool, _) => sqlx::query(sql)
             .bind(micros)
             .bind(family)
             .execute(pool)
