@@ -117,13 +117,13 @@ fn latest_birth_date(stored: &str) -> Option<Date> {
 }
 
 /// When family's record falls due: only a closed case does. `members` are (relationship
-/// slug, stored date of birth); `last_changed` is the day the record was last changed.
+/// slug, stored date of birth); `closed_on` is the day the case closed.
 /// `None` (keep) also when a child's date of birth cannot be read.
 pub fn family_due(
     schedule: &Schedule,
     state: CaseState,
     members: &[(&str, &str)],
-    last_changed: Date,
+    closed_on: Date,
 ) -> Option<Due> {
     if state != CaseState::Closed {
         return None;
@@ -135,7 +135,7 @@ pub fn family_due(
         .collect();
     if children.is_empty() {
         return Some(Due {
-            on: years_after(last_changed, schedule.years_without_children),
+            on: years_after(closed_on, schedule.years_without_children),
             rule: Rule::NoChildren,
         });
     }

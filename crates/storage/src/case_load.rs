@@ -179,8 +179,8 @@ pub async fn load(authorised: &mut Authorised, histories: &[History]) -> Result<
     let mut families = Rows::new(
         "INSERT INTO families (id, locality_slug, address, postcode, need_level, state, \
          lead_practitioner, review_date, closure_reason, consent_withdrawn, created_micros, \
-         updated_micros)",
-        12,
+         updated_micros, closed_micros)",
+        13,
     );
     let mut family_members = Rows::new(
         "INSERT INTO family_members (id, family_id, given_name, family_name, date_of_birth, \
@@ -246,6 +246,8 @@ pub async fn load(authorised: &mut Authorised, histories: &[History]) -> Result<
                 Bool(false),
                 Int(t.micros),
                 Int(updated),
+                // The case's events are the last of its chronology, so it closed then.
+                MaybeInt((state == CaseState::Closed).then_some(updated)),
             ]);
             for m in &r.members {
                 family_members.push([Id(Uuid::now_v7()), Id(f.id)].into_iter().chain(member(m)));

@@ -1169,14 +1169,20 @@ pub async fn transition(
         CaseEvent::Close(reason) => Some(reason.slug()),
         _ => None,
     };
+    let now = now_micros();
+    let closed_micros = (next == CaseState::Closed).then_some(now);
     on_tx!(tx, c => {
-        sqlx::query("UPDATE families SET state = $1, closure_reason = $2, updated_micros = $3 WHERE id = $4")
-            .bind(next.slug())
-            .bind(reason)
-            .bind(now_micros())
-            .bind(family_id)
-            .execute(c)
-            .await?;
+        sqlx::query(
+            "UPDATE families SET state = $1, closure_reason = $2, updated_micros = $3, \
+             closed_micros = $4 WHERE id = $5",
+        )
+        .bind(next.slug())
+        .bind(reason)
+        .bind(now)
+        .bind(closed_micros)
+        .bind(family_id)
+        .execute(c)
+        .await?;
     });
     insert_note(tx, family_id, author, "event", &event.describe()).await?;
     Ok(next)

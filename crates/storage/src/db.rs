@@ -10,16 +10,28 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePool, WriteQueue),
     Postgres(PgPool),
 }
 
+/// SQLite has one writer at a time. Writers in this process wait their turn here, first come
+/// first served, before `BEGIN IMMEDIATE`: SQLite's own busy handler polls with growing sleeps
+/// and is not fair, so under many concurrent writers one could wait out the busy timeout.
+#[derive(Clone, Debug, Default)]
+pub struct WriteQueue(Arc<Mutex<()>>);
+
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    /// With its place at the head of the write queue, if it may write.
+    Sqlite(
+        sqlx::Transaction<'static, Sqlite>,
+        Option<OwnedMutexGuard<()>>,
+    ),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
@@ -28,7 +40,7 @@ pub enum Tx {
 macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::Db::Sqlite($pool) => $body,
+            $crate::Db::Sqlite($pool, _) => $body,
             $crate::Db::Postgres($pool) => $body,
         }
     };
@@ -39,7 +51,7 @@ macro_rules! on_pool {
 macro_rules! on_tx {
     ($tx:expr, $conn:ident => $body:expr) => {
         match $tx {
-            $crate::Tx::Sqlite(t) => {
+            $crate::Tx::Sqlite(t, _) => {
                 let $conn = &mut **t;
                 $body
             }
@@ -71,7 +83,7 @@ impl Db {
                 .connect_with(options)
                 .await
                 .map_err(|e| StorageError::Unreachable(url.to_string(), e.to_string()))?;
-            Ok(Db::Sqlite(pool))
+            Ok(Db::Sqlite(pool, WriteQueue::default()))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url).map_err(bad_url)?;
             let pool = PgPoolOptions::new()
@@ -91,7 +103,7 @@ impl Db {
 
     pub async fn migrate(&self) -> Result<(), StorageError> {
         match self {
-            Db::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Db::Sqlite(pool, _) => SQLITE_MIGRATIONS.run(pool).await?,
             Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
@@ -99,7 +111,7 @@ impl Db {
 
     pub fn backend(&self) -> &'static str {
         match self {
-            Db::Sqlite(_) => "sqlite",
+            Db::Sqlite(..) => "sqlite",
             Db::Postgres(_) => "postgres",
         }
     }
@@ -108,8 +120,21 @@ impl Db {
     /// a write never fails half-way on a lock upgrade; PostgreSQL's is an ordinary one.
     pub async fn begin(&self) -> Result<Tx, StorageError> {
         Ok(match self {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(pool, queue) => {
+                let turn = queue.0.clone().lock_owned().await;
+                Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, Some(turn))
+            }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// A transaction that only reads: a consistent snapshot that, on SQLite's write-ahead log,
+    /// runs beside other readers and the one writer instead of queueing behind them.
+    /// PostgreSQL's is `READ ONLY`, so a write slipped into a read path fails its tests.
+    pub async fn begin_read(&self) -> Result<Tx, StorageError> {
+        Ok(match self {
+            Db::Sqlite(pool, _) => Tx::Sqlite(pool.begin_with("BEGIN DEFERRED").await?, None),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin_with("BEGIN READ ONLY").await?),
         })
     }
 
@@ -121,7 +146,7 @@ impl Db {
 impl Tx {
     pub async fn commit(self) -> Result<(), StorageError> {
         match self {
-            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Sqlite(tx, _turn) => tx.commit().await?,
             Tx::Postgres(tx) => tx.commit().await?,
         }
         Ok(())

@@ -548,7 +548,7 @@ async fn index_for_search(
     is_new: bool,
 ) -> Result<(), StorageError> {
     match tx {
-        Tx::Sqlite(t) => {
+        Tx::Sqlite(t, _) => {
             if !is_new {
                 sqlx::query("DELETE FROM directory_search WHERE service_id = $1")
                     .bind(id)
@@ -1039,7 +1039,7 @@ fn text_query(db: &Db, words: &[String]) -> Option<String> {
         return None;
     }
     Some(match db {
-        Db::Sqlite(_) => words
+        Db::Sqlite(..) => words
             .iter()
             .map(|w| format!("\"{w}\"*"))
             .collect::<Vec<_>>()
@@ -1094,10 +1094,10 @@ pub async fn search(db: &Db, filter: &Filter, today: Date) -> Result<Vec<Hit>, S
         };
     }
     let rows: Vec<SearchRow> = match (db, text.is_some(), filter.term_id.is_some()) {
-        (Db::Sqlite(pool), true, true) => fetch!(pool, one_term!(), sqlite_text!()),
-        (Db::Sqlite(pool), true, false) => fetch!(pool, any_term!(), sqlite_text!()),
-        (Db::Sqlite(pool), false, true) => fetch!(pool, one_term!(), "AND $18 = ''"),
-        (Db::Sqlite(pool), false, false) => fetch!(pool, any_term!(), "AND $18 = ''"),
+        (Db::Sqlite(pool, _), true, true) => fetch!(pool, one_term!(), sqlite_text!()),
+        (Db::Sqlite(pool, _), true, false) => fetch!(pool, any_term!(), sqlite_text!()),
+        (Db::Sqlite(pool, _), false, true) => fetch!(pool, one_term!(), "AND $18 = ''"),
+        (Db::Sqlite(pool, _), false, false) => fetch!(pool, any_term!(), "AND $18 = ''"),
         (Db::Postgres(pool), true, true) => fetch!(pool, one_term!(), postgres_text!()),
         (Db::Postgres(pool), true, false) => fetch!(pool, any_term!(), postgres_text!()),
         (Db::Postgres(pool), false, true) => fetch!(pool, one_term!(), "AND $18 = ''"),

@@ -60,6 +60,28 @@ pub async fn authorise(
     }
 }
 
+/// Decides and audits a read or a listing as [`authorise`] does, but commits the audit event in
+/// its own short transaction and answers a read-only snapshot to read from. A reader then
+/// holds the audit chain (SQLite's one writer, PostgreSQL's advisory lock) only while its event
+/// is appended, not while the page is read and rendered, so readers do not queue behind each
+/// other. The event is durable before anything is read.
+pub async fn authorise_read(
+    db: &Db,
+    who: &Who,
+    request: Request<'_>,
+) -> Result<Authorised, StorageError> {
+    debug_assert!(matches!(request.action, Action::Read | Action::List));
+    let decision = decide(&who.actor, request.action, &request.resource);
+    record(db, &access_event(who, &request, &decision)).await?;
+    if !decision.allowed {
+        return Err(StorageError::Denied(decision.reason));
+    }
+    Ok(Authorised {
+        tx: db.begin_read().await?,
+        permit: Permit { _private: () },
+    })
+}
+
 /// Widens an authorised transaction to one more record, for a change that must land
 /// all-or-nothing across records (an import naming many families). Decided and audited as
 /// [`authorise`] does; a refusal rolls back everything so far and commits the refusal alone.

@@ -7,7 +7,7 @@ use crate::cases::{insert_note, involvement, record_reading};
 use crate::gate::{self, Authorised, Request, Who};
 use crate::{Db, StorageError, now_micros, on_pool, on_tx};
 use earlyhelp_domain::access::{Action, Resource};
-use earlyhelp_domain::cases::{CaseEvent, CaseState, ClosureReason, iso};
+use earlyhelp_domain::cases::iso;
 use earlyhelp_domain::measures::{CheckedReading, DEFAULT_MEASURE_ID, Measure, NewMeasure, Scores};
 use earlyhelp_domain::supporting_families::CheckedOutcome;
 use serde::Serialize;
@@ -294,35 +294,20 @@ pub async fn record_outcome(
     Ok(())
 }
 
-/// The day a closed case closed (its latest closure event in the chronology); none while the
-/// case is open or stepped up, so a reopened case sustains nothing until it closes again.
+/// The day a closed case closed; none while the case is open or stepped up, so a reopened case
+/// sustains nothing until it closes again.
 pub async fn closed_on(
     authorised: &mut Authorised,
     family_id: Uuid,
 ) -> Result<Option<Date>, StorageError> {
-    let closure = CaseEvent::Close(ClosureReason::NeedsMet).describe();
-    let prefix = closure.split(':').next().unwrap_or(&closure);
-    let pattern = format!("{prefix}:%");
     let tx = &mut authorised.tx;
-    let (state, at): (Option<String>, Option<i64>) = on_tx!(tx, c => {
-        let state = sqlx::query_scalar("SELECT state FROM families WHERE id = $1")
+    let closed: Option<Option<i64>> = on_tx!(tx, c => {
+        sqlx::query_scalar("SELECT closed_micros FROM families WHERE id = $1")
             .bind(family_id)
-            .fetch_optional(&mut *c)
-            .await?;
-        let at = sqlx::query_scalar(
-            "SELECT MAX(at_micros) FROM family_notes WHERE family_id = $1 AND kind = 'event' \
-             AND body LIKE $2",
-        )
-        .bind(family_id)
-        .bind(&pattern)
-        .fetch_one(&mut *c)
-        .await?;
-        (state, at)
+            .fetch_optional(c)
+            .await?
     });
-    if state.as_deref() != Some(CaseState::Closed.slug()) {
-        return Ok(None);
-    }
-    Ok(at.and_then(|micros| {
+    Ok(closed.flatten().and_then(|micros| {
         time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
             .ok()
             .map(|t| t.date())
@@ -381,7 +366,7 @@ mod tests {
         let db = Db::connect(&format!("sqlite://{}", path.display()))
             .await
             .unwrap();
-        if let Db::Sqlite(pool) = &db {
+        if let Db::Sqlite(pool, _) = &db {
             let migrator = before_measures(sqlx::migrate!("../../migrations/sqlite"));
             migrator.run(pool).await.unwrap();
         }

@@ -525,7 +525,7 @@ pub async fn insert_new_values(
     let json = serde_json::Value::Array(rows).to_string();
     let at = now_micros();
     match &mut authorised.tx {
-        crate::Tx::Sqlite(t) => {
+        crate::Tx::Sqlite(t, _) => {
             sqlx::query(
                 "INSERT INTO indicator_values (indicator_ref, period, area, dimension, grp, \
                  revision, value, denominator, current, upload_id, loaded_by, loaded_micros) \

@@ -246,7 +246,8 @@ pub async fn review(
     );
     let (families, members, requests, held): Lines = on_tx!(tx, c => {
         let families = sqlx::query_as(
-            "SELECT f.id, f.state, f.updated_micros FROM families f WHERE NOT EXISTS \
+            "SELECT f.id, f.state, COALESCE(f.closed_micros, f.updated_micros) FROM families f \
+             WHERE NOT EXISTS \
              (SELECT 1 FROM anonymisations a WHERE a.record_kind = 'family' AND a.record_id = f.id) \
              ORDER BY f.id",
         )
@@ -290,7 +291,7 @@ pub async fn review(
             .push((relationship, born));
     }
     let mut decided = Vec::with_capacity(families.len() + requests.len());
-    for (id, state, updated_micros) in families {
+    for (id, state, closed_micros) in families {
         let record = RecordRef {
             kind: RecordKind::Family,
             id,
@@ -300,7 +301,7 @@ pub async fn review(
             .map(|m| m.iter().map(|(r, b)| (r.as_str(), b.as_str())).collect())
             .unwrap_or_default();
         let state = CaseState::from_slug(&state).unwrap_or(CaseState::Open);
-        let due = family_due(schedule, state, &people, day_of(updated_micros));
+        let due = family_due(schedule, state, &people, day_of(closed_micros));
         decided.push(decide(record, due));
     }
     for (id, triaged_micros, family_id) in requests {

@@ -19,6 +19,9 @@ mod outcomes;
 pub mod session;
 pub mod views;
 
+/// Reads and checks a CSV of outcome readings, for `earlyhelp import readings` as for the page.
+pub use cases::measures::check_file as check_readings_file;
+
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};

@@ -6,6 +6,8 @@
 //! - `import oruk FILE_OR_URL`: an Open Referral UK 3.0 (or 1.0) feed, every page, keeping
 //!   provenance so a re-import updates rather than duplicates.
 //! - `import services FILE` / `export services`: the connectors' spreadsheet.
+//! - `import readings FILE`: outcome measure readings (`family_id,measure,taken_on,area,score`),
+//!   for example from an organisation's licensed measure; all or nothing.
 //!
 //! Every import checks each row first and reports each problem by row and field; good rows
 //! load in one transaction, so a failure part-way leaves nothing half-written.
@@ -50,6 +52,15 @@ pub enum ImportCommand {
         /// The partner organisation that keeps listings with no locality (its exact name).
         #[arg(long)]
         owner: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Load outcome readings (CSV: family_id,measure,taken_on,area,score), all or none.
+    Readings {
+        file: PathBuf,
+        /// Who took the readings, as the families' chronologies will say.
+        #[arg(long)]
+        by: String,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -146,6 +157,10 @@ pub async fn run(command: ImportCommand) -> Result<()> {
             )
             .await?;
             report.print("services");
+        }
+        ImportCommand::Readings { file, by, db } => {
+            let db = crate::server::open(&db.database).await?;
+            import_readings(&db, &file, &by).await?;
         }
     }
     Ok(())
@@ -1012,4 +1027,41 @@ pub async fn import_services_csv(db: &Db, bytes: &[u8], owner: Option<&str>) -> 
     }
     authorised.tx.commit().await?;
     Ok(report)
+}
+
+/// The operator's readings import: every problem in the file by row and field, or the whole
+/// file in one audited transaction.
+async fn import_readings(db: &Db, file: &std::path::Path, by: &str) -> Result<()> {
+    use earlyhelp_storage::measures::{self as measures, ImportError, Importer};
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let Ok(text) = String::from_utf8(bytes) else {
+        bail!("{} is not UTF-8 text: save it as CSV UTF-8", file.display());
+    };
+    let held: Vec<_> = measures::list(db)
+        .await?
+        .into_iter()
+        .map(|listing| listing.measure)
+        .collect();
+    let today = earlyhelp_storage::cases::today();
+    let checked = earlyhelp_web::check_readings_file(&text, &held, today).map_err(|problems| {
+        anyhow::anyhow!(
+            "{}: nothing was imported\n{}",
+            file.display(),
+            problems.join("\n")
+        )
+    })?;
+    match measures::import_readings(db, Importer::Operator, &checked, by).await {
+        Ok(imported) => {
+            println!(
+                "imported {} readings ({} scores) for {} families",
+                imported.readings, imported.scores, imported.families
+            );
+            Ok(())
+        }
+        Err(ImportError::Refused { row }) => bail!(
+            "{}: nothing was imported\nRow {row}, family_id: there is no family with this id",
+            file.display()
+        ),
+        Err(ImportError::Storage(e)) => Err(e.into()),
+    }
 }

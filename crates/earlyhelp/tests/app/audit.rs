@@ -35,7 +35,7 @@ async fn the_information_governance_officer_reads_the_audit_log(backend: Backend
 async fn run_sql(app: &TestApp, sql: &str) -> Result<u64, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(sql.to_string());
     match &app.db {
-        earlyhelp_storage::Db::Sqlite(pool) => sqlx::query(sql)
+        earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query(sql)
             .execute(pool)
             .await
             .map(|r| r.rows_affected()),

@@ -1,19 +1,7 @@
 //! The command line as an operator uses it: real processes, real exit codes.
 
 use crate::helpers::*;
-use std::process::{Command, Output};
-
-fn earlyhelp(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_earlyhelp"));
-    command
-        .args(args)
-        .env_remove("EARLYHELP_DATABASE_URL")
-        .env_remove("EARLYHELP_PASSWORD");
-    for (key, value) in envs {
-        command.env(key, value);
-    }
-    command.output().unwrap()
-}
+use std::process::Output;
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).to_string()
@@ -36,7 +24,7 @@ async fn users_and_tokens_from_the_command_line(backend: Backend) {
         db,
     ];
 
-    let unknown_org = earlyhelp(
+    let unknown_org = run_earlyhelp(
         &[
             &base[..],
             &["--org", "Nowhere Trust", "--role", "practitioner"],
@@ -51,14 +39,14 @@ async fn users_and_tokens_from_the_command_line(backend: Backend) {
         stderr(&unknown_org)
     );
 
-    let unknown_role = earlyhelp(
+    let unknown_role = run_earlyhelp(
         &[&base[..], &["--org", "City Council", "--role", "wizard"]].concat(),
         &password,
     );
     assert!(!unknown_role.status.success());
     assert!(stderr(&unknown_role).contains("no role called \"wizard\""));
 
-    let added = earlyhelp(
+    let added = run_earlyhelp(
         &[
             &base[..],
             &[
@@ -75,7 +63,7 @@ async fn users_and_tokens_from_the_command_line(backend: Backend) {
     );
     assert!(added.status.success(), "{}", stderr(&added));
 
-    let token = earlyhelp(
+    let token = run_earlyhelp(
         &[
             "token",
             "add",
@@ -103,14 +91,14 @@ async fn users_and_tokens_from_the_command_line(backend: Backend) {
 
 #[test]
 fn a_bad_database_url_is_a_clear_error() {
-    let output = earlyhelp(&["migrate", "--database", "mysql://somewhere/db"], &[]);
+    let output = run_earlyhelp(&["migrate", "--database", "mysql://somewhere/db"], &[]);
     assert!(!output.status.success());
     assert!(
         stderr(&output).contains("use sqlite://FILE or postgres://"),
         "{}",
         stderr(&output)
     );
-    let unreachable = earlyhelp(
+    let unreachable = run_earlyhelp(
         &[
             "migrate",
             "--database",
@@ -136,7 +124,7 @@ fn a_port_already_taken_is_a_clear_error() {
             .join(format!("eh-port-{}.db", uuid::Uuid::new_v4()))
             .display()
     );
-    let output = earlyhelp(&["serve", "--listen", &address, "--database", &db], &[]);
+    let output = run_earlyhelp(&["serve", "--listen", &address, "--database", &db], &[]);
     assert!(!output.status.success());
     assert!(
         stderr(&output).contains(&format!("cannot listen on {address}")),

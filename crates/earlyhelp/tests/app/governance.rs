@@ -7,7 +7,7 @@ use earlyhelp_domain::access::Action;
 use earlyhelp_domain::cases::{CaseEvent, ClosureReason};
 use earlyhelp_storage::{Db, cases as store, gate};
 use serde_json::{Value, json};
-use std::process::{Command, Output};
+use std::process::Output;
 use uuid::Uuid;
 
 crate::on_both_backends!(
@@ -84,7 +84,7 @@ async fn rows(db: &Db, sql: &'static str, id: &str) -> Vec<Vec<String>> {
         (0..row.len()).map(|i| row.get::<String, _>(i)).collect()
     }
     match db {
-        Db::Sqlite(pool) => sqlx::query(sql)
+        Db::Sqlite(pool, _) => sqlx::query(sql)
             .bind(id)
             .fetch_all(pool)
             .await
@@ -299,20 +299,7 @@ async fn a_subject_access_request_marks_the_siblings_details(backend: Backend) {
 }
 
 fn earlyhelp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_earlyhelp"))
-        .args(args)
-        .env_remove("EARLYHELP_DATABASE_URL")
-        .output()
-        .unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).to_string()
+    run_earlyhelp(args, &[])
 }
 
 /// The lines of a retention report under the heading that starts with `heading`.
@@ -332,7 +319,7 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
     let as_of =
         (time::OffsetDateTime::now_utc().date() + time::Duration::days(4 * 366)).to_string();
     let retention = |mode: &str| {
-        stdout(&earlyhelp(&[
+        stdout_of(&earlyhelp(&[
             "retention",
             "apply",
             mode,
@@ -362,7 +349,7 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
     }
     let advice = send(&app, &household("Testadvice", "2012-03-03")).await;
     assert_eq!(triage(&app, &advice, "information_advice").await, None);
-    let hold = stdout(&earlyhelp(&[
+    let hold = stdout_of(&earlyhelp(&[
         "retention",
         "hold",
         "place",
@@ -519,7 +506,7 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
         again.contains("anonymised 0 family records and 0 requests"),
         "{again}"
     );
-    stdout(&earlyhelp(&[
+    stdout_of(&earlyhelp(&[
         "retention",
         "hold",
         "lift",
@@ -557,7 +544,7 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
         "read".into(),
         "allowed".into()
     )));
-    let html = stdout(&earlyhelp(&["sar", &id, "--database", db]));
+    let html = stdout_of(&earlyhelp(&["sar", &id, "--database", db]));
     assert!(html.contains("<mark class=\"eh-redact\">Noah Testyoung<"));
     let nobody = earlyhelp(&["sar", &Uuid::now_v7().to_string(), "--database", db]);
     assert!(!nobody.status.success());
@@ -586,7 +573,7 @@ async fn person_id(db: &Db, family: &str, given_name: &str) -> String {
     let family = Uuid::parse_str(family).unwrap();
     let sql = "SELECT id FROM family_members WHERE family_id = $1 AND given_name = $2";
     let id: Uuid = match db {
-        Db::Sqlite(pool) => sqlx::query_scalar(sql)
+        Db::Sqlite(pool, _) => sqlx::query_scalar(sql)
             .bind(family)
             .bind(given_name)
             .fetch_one(pool)

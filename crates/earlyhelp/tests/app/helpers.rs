@@ -3,6 +3,7 @@
 
 use earlyhelp_storage::Db;
 use earlyhelp_web::{AppState, Config};
+use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -256,7 +257,7 @@ impl TestApp {
     pub async fn audit_of(&self, subject: &str) -> Vec<(String, String, String)> {
         let sql = "SELECT actor, action, outcome FROM audit_events WHERE subject = $1 ORDER BY seq";
         match &self.db {
-            Db::Sqlite(pool) => sqlx::query_as(sql)
+            Db::Sqlite(pool, _) => sqlx::query_as(sql)
                 .bind(subject)
                 .fetch_all(pool)
                 .await
@@ -407,4 +408,28 @@ impl Drop for Browser {
         let _ = self.chromedriver.kill();
         let _ = self.chromedriver.wait();
     }
+}
+
+/// Runs the real `earlyhelp` binary, taking no database or password from the environment
+/// except what `envs` gives it.
+pub fn run_earlyhelp(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_earlyhelp"));
+    command
+        .args(args)
+        .env_remove("EARLYHELP_DATABASE_URL")
+        .env_remove("EARLYHELP_PASSWORD");
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    command.output().unwrap()
+}
+
+/// What a command printed, once it has succeeded (or its error output, failing the test).
+pub fn stdout_of(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).to_string()
 }

@@ -12,6 +12,7 @@ use serde_json::Value;
 crate::on_both_backends!(
     an_organisation_names_its_measure_and_a_family_is_read_on_it,
     readings_import_from_csv_all_or_nothing,
+    readings_import_from_the_command_line,
     supporting_families_outcomes_and_the_sustained_flag,
 );
 
@@ -200,7 +201,7 @@ async fn an_organisation_names_its_measure_and_a_family_is_read_on_it(backend: B
 async fn erdington_family(db: &Db) -> String {
     let sql = "SELECT id FROM families WHERE locality_slug = 'erdington' ORDER BY id LIMIT 1";
     let id: uuid::Uuid = match db {
-        Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
         Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
     };
     id.to_string()
@@ -210,7 +211,7 @@ async fn scores_on(db: &Db, family: &str, taken_on: &str) -> i64 {
     let sql = "SELECT COUNT(*) FROM readings WHERE family_id = $1 AND taken_on = $2";
     let family = uuid::Uuid::parse_str(family).unwrap();
     match db {
-        Db::Sqlite(pool) => sqlx::query_scalar(sql)
+        Db::Sqlite(pool, _) => sqlx::query_scalar(sql)
             .bind(family)
             .bind(taken_on)
             .fetch_one(pool)
@@ -349,12 +350,99 @@ async fn readings_import_from_csv_all_or_nothing(backend: Backend) {
     assert!(html.contains("Outcome reading recorded for 2026-11-02 (Family wellbeing)"));
 }
 
+/// The operator's import: every problem by row and field and nothing stored, or the whole file,
+/// audited as the operator.
+async fn readings_import_from_the_command_line(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = open_case(&app).await;
+    let file = std::env::temp_dir().join(format!("readings-{}.csv", uuid::Uuid::now_v7()));
+    let import = |csv: &str| {
+        std::fs::write(&file, csv).unwrap();
+        run_earlyhelp(
+            &[
+                "import",
+                "readings",
+                file.to_str().unwrap(),
+                "--by",
+                "Family Star worker",
+                "--database",
+                &app.database_url,
+            ],
+            &[],
+        )
+    };
+    let bad = import(&format!(
+        "family_id,measure,taken_on,area,score\n\
+         {family},Family wellbeing,2026-11-02,Feeling safe,5\n\
+         {family},Family wellbeing,2026-11-02,Feeling safe,12\n\
+         {},Family wellbeing,2026-11-02,Feeling safe,4\n",
+        uuid::Uuid::now_v7()
+    ));
+    assert!(!bad.status.success());
+    let problems = String::from_utf8_lossy(&bad.stderr).to_string();
+    assert!(problems.contains("nothing was imported"), "{problems}");
+    assert!(
+        problems.contains("Row 2, score: Enter a whole number from 1 to 10"),
+        "{problems}"
+    );
+    assert_eq!(scores_on(&app.db, &family, "2026-11-02").await, 0);
+
+    let unknown = import(&format!(
+        "family_id,measure,taken_on,area,score\n\
+         {family},Family wellbeing,2026-11-02,Feeling safe,5\n\
+         {},Family wellbeing,2026-11-02,Feeling safe,4\n",
+        uuid::Uuid::now_v7()
+    ));
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr)
+            .contains("Row 2, family_id: there is no family with this id")
+    );
+    assert_eq!(scores_on(&app.db, &family, "2026-11-02").await, 0);
+
+    std::fs::write(&file, b"family_id,measure\n\xff\xfe,x\n").unwrap();
+    let binary = run_earlyhelp(
+        &[
+            "import",
+            "readings",
+            file.to_str().unwrap(),
+            "--by",
+            "x",
+            "--database",
+            &app.database_url,
+        ],
+        &[],
+    );
+    assert!(String::from_utf8_lossy(&binary.stderr).contains("is not UTF-8"));
+
+    let good = stdout_of(&import(&format!(
+        "family_id,measure,taken_on,area,score\n\
+         {family},Family wellbeing,2026-11-02,Feeling safe,5\n\
+         {family},Family wellbeing,2026-11-02,Home and money,3\n"
+    )));
+    assert!(
+        good.contains("imported 1 readings (2 scores) for 1 families"),
+        "{good}"
+    );
+    assert_eq!(scores_on(&app.db, &family, "2026-11-02").await, 2);
+    let operator = (
+        "operator".to_string(),
+        "update".to_string(),
+        "allowed".to_string(),
+    );
+    assert!(
+        app.audit_of(&format!("family:{family}"))
+            .await
+            .contains(&operator)
+    );
+    std::fs::remove_file(&file).unwrap();
+}
+
 async fn set_closed_at(db: &Db, family: &str, micros: i64) {
-    let sql =
-        "UPDATE family_notes SET at_micros = $1 WHERE family_id = $2 AND body LIKE 'Case closed:%'";
+    let sql = "UPDATE families SET closed_micros = $1 WHERE id = $2 AND state = 'closed'";
     let family = uuid::Uuid::parse_str(family).unwrap();
     let changed = match db {
-        Db::Sqlite(pool) => sqlx::query(sql)
+        Db::Sqlite(pool, _) => sqlx::query(sql)
             .bind(micros)
             .bind(family)
             .execute(pool)
@@ -369,7 +457,7 @@ async fn set_closed_at(db: &Db, family: &str, micros: i64) {
             .unwrap()
             .rows_affected(),
     };
-    assert_eq!(changed, 1, "the case closed once");
+    assert_eq!(changed, 1, "the case is closed");
 }
 
 async fn supporting_families_outcomes_and_the_sustained_flag(backend: Backend) {

@@ -6,7 +6,7 @@
 pub mod api;
 mod family;
 mod journey;
-mod measures;
+pub mod measures;
 mod requests;
 mod sharing;
 
@@ -175,7 +175,7 @@ async fn authorise_queue(
     purpose: &str,
 ) -> Result<earlyhelp_storage::gate::Authorised, StorageError> {
     let subject = format!("requests:{locality}");
-    earlyhelp_storage::gate::authorise(
+    earlyhelp_storage::gate::authorise_read(
         &state.db,
         &signed.who(),
         earlyhelp_storage::gate::Request {

@@ -1,0 +1,10 @@
+-- When a case last closed: retention and the Supporting Families six-month rule count from the
+-- closure itself, not from the latest edit of the record or a search of the chronology.
+-- NULL while the case is open or stepped up.
+ALTER TABLE families ADD COLUMN closed_micros BIGINT;
+
+UPDATE families SET closed_micros = COALESCE(
+    (SELECT MAX(n.at_micros) FROM family_notes n
+     WHERE n.family_id = families.id AND n.kind = 'event' AND n.body LIKE 'Case closed:%'),
+    updated_micros)
+WHERE state = 'closed';
