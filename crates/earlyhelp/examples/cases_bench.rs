@@ -60,6 +60,10 @@ enum Command {
         /// Measured seconds per page (after two seconds of warm-up).
         #[arg(long, default_value_t = 20)]
         seconds: u64,
+        /// Each client pauses this long after each page, as a person reading it does; 0 (the
+        /// default) asks back to back, which measures saturation rather than a day's use.
+        #[arg(long, default_value_t = 0)]
+        think_ms: u64,
         /// The earlyhelp binary; by default the release build beside this example.
         #[arg(long)]
         server: Option<std::path::PathBuf>,
@@ -225,6 +229,7 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 async fn drive(
     clients: Vec<(reqwest::Client, Vec<String>)>,
     seconds: u64,
+    think: Duration,
 ) -> Result<(Vec<Duration>, f64)> {
     let warm_until = Instant::now() + Duration::from_secs(2);
     let stop_at = warm_until + Duration::from_secs(seconds);
@@ -249,6 +254,9 @@ async fn drive(
                 if t >= warm_until {
                     times.push(t.elapsed());
                 }
+                if !think.is_zero() {
+                    tokio::time::sleep(think).await;
+                }
             }
             Ok::<_, anyhow::Error>(times)
         }));
@@ -262,7 +270,13 @@ async fn drive(
     Ok((times, throughput))
 }
 
-async fn run(url: &str, clients: usize, seconds: u64, server: std::path::PathBuf) -> Result<()> {
+async fn run(
+    url: &str,
+    clients: usize,
+    seconds: u64,
+    think: Duration,
+    server: std::path::PathBuf,
+) -> Result<()> {
     let db = Db::connect(url).await?;
     // Each practitioner with the families they lead; the locality leads.
     let rows: Vec<(String, Uuid)> = earlyhelp_storage::on_pool!(&db, pool => {
@@ -345,7 +359,7 @@ async fn measure(
     }
     println!("{clients} clients signed in: {}", memory(pid));
     println!(
-        "\n| page | clients | requests | median ms | p90 ms | p99 ms | max ms | requests/s | load average before | server memory after |\n|---|---|---|---|---|---|---|---|---|---|"
+        "\n| page | clients | pause ms | requests | median ms | p90 ms | p99 ms | max ms | requests/s | load average before | server memory after |\n|---|---|---|---|---|---|---|---|---|---|---|"
     );
     for (page, clients) in [
         ("family page `/families/{id}`", family_clients),
@@ -353,9 +367,10 @@ async fn measure(
     ] {
         let load = load_average();
         let n = clients.len();
-        let (times, throughput) = drive(clients, seconds).await?;
+        let (times, throughput) = drive(clients, seconds, think).await?;
         println!(
-            "| {page} | {n} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {throughput:.0} | {load} | {} |",
+            "| {page} | {n} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {throughput:.0} | {load} | {} |",
+            think.as_millis(),
             times.len(),
             percentile(&times, 0.5),
             percentile(&times, 0.9),
@@ -389,6 +404,7 @@ async fn main() -> Result<()> {
             database,
             clients,
             seconds,
+            think_ms,
             server,
         } => {
             let server = match server {
@@ -399,7 +415,14 @@ async fn main() -> Result<()> {
                     .context("where this example is")?
                     .join("earlyhelp"),
             };
-            run(&database, clients, seconds, server).await
+            run(
+                &database,
+                clients,
+                seconds,
+                Duration::from_millis(think_ms),
+                server,
+            )
+            .await
         }
     }
 }

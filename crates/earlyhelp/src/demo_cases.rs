@@ -258,7 +258,8 @@ fn request_for(locality: &'static str, i: usize, today: Date) -> CheckedRequest 
     }
     for c in 0..(1 + i % 3) {
         members.push(Member {
-            given_name: pick(GIVEN_CHILDREN, i, c + 2).to_string(),
+            // Steps of 5 through 26 names: brothers and sisters never share a name.
+            given_name: GIVEN_CHILDREN[(i * 7 + i / 3 + c * 5) % GIVEN_CHILDREN.len()].to_string(),
             family_name: family_name.to_string(),
             date_of_birth: date(
                 year - 1 - ((i + c * 4) % 16) as i32,
@@ -370,10 +371,11 @@ fn family_history(
             .iter()
             .enumerate()
             .map(|(a, area)| {
-                let start = 2 + (seed + a) % 4;
+                // Each area starts and moves at its own pace; some stay put.
+                let start = 2 + (seed + a * 3) % 5;
                 (
                     area.to_string(),
-                    (start + r * (1 + (seed + a) % 2)).min(10) as i64,
+                    (start + r * ((seed + a * 2) % 3)).min(10) as i64,
                 )
             })
             .collect();
@@ -411,6 +413,8 @@ fn family_history(
         // (n and seed mixed: seed alone repeats its last digit across a locality)
         today + Duration::weeks(((n + seed / 10) % 10) as i64 - 2)
     };
+    // The last review set the next one six weeks on (so an overdue one was set long ago).
+    let reviewed = (review_date - Duration::weeks(6)).clamp(opened, last_day);
     notes.push(Note {
         author: lead.name.clone(),
         kind: "event",
@@ -418,7 +422,7 @@ fn family_history(
             "Plan reviewed; next review by {}",
             earlyhelp_domain::cases::iso(review_date)
         ),
-        at_micros: micros(last_day, 15),
+        at_micros: micros(reviewed, 15),
     });
     for (k, event) in events.iter().enumerate() {
         notes.push(Note {
@@ -532,6 +536,50 @@ pub fn city<'a>(
             })
             .collect()
     })
+}
+
+/// Half the demo families have their first need recorded against a Supporting Families headline
+/// outcome; in a case closed with its needs met it was achieved, so some are sustained by now.
+async fn supporting_families(
+    authorised: &mut gate::Authorised,
+    history: &History,
+    family: &Family,
+) -> Result<()> {
+    use earlyhelp_domain::supporting_families::{CheckedOutcome, HeadlineOutcome};
+    let Some(first) = history.request.reasons.first() else {
+        return Ok(());
+    };
+    if history.request.members.len() % 2 == 1 {
+        return Ok(());
+    }
+    let outcome = match first {
+        Reason::Money => HeadlineOutcome::Money,
+        Reason::Health => HeadlineOutcome::Health,
+        Reason::Children => HeadlineOutcome::Relationships,
+        Reason::DomesticAbuse => HeadlineOutcome::DomesticAbuse,
+        Reason::Education => HeadlineOutcome::Education,
+        Reason::Homelessness => HeadlineOutcome::Housing,
+    };
+    let opened = family
+        .readings
+        .first()
+        .map_or(family.review_date, |r| r.taken_on);
+    let achieved = family.events.last() == Some(&CaseEvent::Close(ClosureReason::NeedsMet));
+    let checked = CheckedOutcome {
+        outcome,
+        need: history.request.summary.clone(),
+        identified_on: opened,
+        evidence: if achieved {
+            "Confirmed at the closing review with the family and the school.".into()
+        } else {
+            String::new()
+        },
+        achieved_on: achieved.then(|| family.readings.last().map_or(opened, |r| r.taken_on)),
+    };
+    let recorded_by = history.requester.clone();
+    earlyhelp_storage::measures::record_outcome(authorised, family.id, &checked, &recorded_by)
+        .await?;
+    Ok(())
 }
 
 async fn add_user(
@@ -744,6 +792,7 @@ pub async fn load(db: &Db, scale: Scale) -> Result<()> {
             let Some(family) = h.triage.as_ref().and_then(|t| t.family.as_ref()) else {
                 continue;
             };
+            supporting_families(&mut authorised, h, family).await?;
             if matches!(family.events.last(), Some(CaseEvent::Close(_))) {
                 let outcomes: Vec<(Reason, NeedOutcome)> = h
                     .request
@@ -844,6 +893,17 @@ mod tests {
         }
         let people: usize = histories.iter().map(|h| h.request.members.len()).sum();
         assert!(people >= 3 * histories.len(), "{people} people");
+        for h in &histories {
+            let mut names: Vec<&str> = h.request.members.iter().map(|m| &*m.given_name).collect();
+            names.sort();
+            names.dedup();
+            assert_eq!(
+                names.len(),
+                h.request.members.len(),
+                "{:?}",
+                h.request.members
+            );
+        }
         assert!(
             families
                 .iter()

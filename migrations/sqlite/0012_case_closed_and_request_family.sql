@@ -8,3 +8,7 @@ UPDATE families SET closed_micros = COALESCE(
      WHERE n.family_id = families.id AND n.kind = 'event' AND n.body LIKE 'Case closed:%'),
     updated_micros)
 WHERE state = 'closed';
+
+-- The family page finds the request that opened the case (its needs, when there is no
+-- finalised assessment); without this it read every request in the city.
+CREATE INDEX support_requests_family ON support_requests (family_id);
