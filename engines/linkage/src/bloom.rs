@@ -61,19 +61,13 @@ impl Bits {
         (0..self.len()).filter(|&p| self.get(p))
     }
 
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+
     /// Dice coefficient 2|A∩B| / (|A|+|B|); two empty filters are treated as unlike.
     pub fn dice(&self, other: &Bits) -> f64 {
-        let total = self.ones + other.ones;
-        if total == 0 || self.words.len() != other.words.len() {
-            return 0.0;
-        }
-        let common: u32 = self
-            .words
-            .iter()
-            .zip(other.words.iter())
-            .map(|(a, b)| (a & b).count_ones())
-            .sum();
-        2.0 * f64::from(common) / f64::from(total)
+        dice(&self.words, self.ones, &other.words, other.ones)
     }
 
     pub fn to_base64(&self) -> String {
@@ -98,6 +92,16 @@ impl Bits {
         let ones = words.iter().map(|w| w.count_ones()).sum();
         Ok(Bits { words, ones })
     }
+}
+
+/// Dice coefficient of two filters given as words and numbers of set bits (see `Bits::dice`).
+pub fn dice(a: &[u64], a_ones: u32, b: &[u64], b_ones: u32) -> f64 {
+    let total = a_ones + b_ones;
+    if total == 0 || a.len() != b.len() {
+        return 0.0;
+    }
+    let common: u32 = a.iter().zip(b).map(|(x, y)| (x & y).count_ones()).sum();
+    2.0 * f64::from(common) / f64::from(total)
 }
 
 /// The encoded column names start with this, which is how encoded files are recognised.
@@ -245,28 +249,7 @@ fn qgrams(value: &str, label: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn records(rows: &[[&str; 3]]) -> Dataset {
-        let fields = vec![
-            Field {
-                name: "given".into(),
-                kind: FieldKind::GivenName,
-            },
-            Field {
-                name: "family".into(),
-                kind: FieldKind::FamilyName,
-            },
-            Field {
-                name: "dob".into(),
-                kind: FieldKind::DateOfBirth,
-            },
-        ];
-        let mut ds = Dataset::new(fields);
-        for (n, row) in rows.iter().enumerate() {
-            ds.push(&n.to_string(), row).unwrap();
-        }
-        ds
-    }
+    use crate::data::tests::people as records;
 
     #[test]
     fn similar_records_have_similar_encodings_and_keys_matter() {
