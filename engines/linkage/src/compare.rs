@@ -154,10 +154,11 @@ struct TextPair<'a, F> {
     records: &'a Records<'a>,
     x: u32,
     y: u32,
-    a: &'a str,
-    b: &'a str,
+    /// The strings of `x` and `y`, read when a level first needs more than their codes.
+    strings: Option<(&'a str, &'a str)>,
     swapped: F,
     jaro_winkler: Option<f64>,
+    jaro_winkler_bound: Option<f64>,
     levenshtein: Option<usize>,
 }
 
@@ -167,22 +168,27 @@ impl<'a, F: Fn() -> bool> TextPair<'a, F> {
             records,
             x,
             y,
-            a: records.text(x),
-            b: records.text(y),
+            strings: None,
             swapped,
             jaro_winkler: None,
+            jaro_winkler_bound: None,
             levenshtein: None,
         }
     }
 
     fn passes(&mut self, level: &Level) -> bool {
-        let (a, b) = (self.a, self.b);
+        let (records, x, y) = (self.records, self.x, self.y);
         match level {
-            Level::Exact => self.x == self.y,
-            Level::Nickname => {
-                self.records.nickname_groups(self.x) & self.records.nickname_groups(self.y) != 0
-            }
-            Level::Swapped => (self.swapped)(),
+            Level::Exact => return x == y,
+            Level::Nickname => return records.nickname_groups(x) & records.nickname_groups(y) != 0,
+            Level::Swapped => return (self.swapped)(),
+            Level::Else => return true,
+            _ => {}
+        }
+        let (a, b) = *self
+            .strings
+            .get_or_insert_with(|| (records.text(x), records.text(y)));
+        match level {
             Level::Levenshtein { max: 1 } => within_one_edit(a, b),
             Level::Levenshtein { max } => {
                 // The length difference is a lower bound: most pairs fail on it, uncounted.
@@ -198,10 +204,18 @@ impl<'a, F: Fn() -> bool> TextPair<'a, F> {
                     && strsim::osa_distance(a, b) <= *max
             }
             Level::JaroWinkler { min } => {
-                *self
-                    .jaro_winkler
-                    .get_or_insert_with(|| similarity::jaro_winkler(a, b))
-                    >= *min
+                // The bound is cheap and rules out most strangers' names uncomputed.
+                let bound = match self.jaro_winkler {
+                    Some(similarity) => similarity,
+                    None => *self
+                        .jaro_winkler_bound
+                        .get_or_insert_with(|| similarity::jaro_winkler_bound(a, b)),
+                };
+                bound >= *min
+                    && *self
+                        .jaro_winkler
+                        .get_or_insert_with(|| similarity::jaro_winkler(a, b))
+                        >= *min
             }
             Level::PostcodeSector | Level::PostcodeDistrict => {
                 match (postcode_parts(a), postcode_parts(b)) {
@@ -212,7 +226,9 @@ impl<'a, F: Fn() -> bool> TextPair<'a, F> {
                     _ => false,
                 }
             }
-            Level::Else => true,
+            Level::Exact | Level::Nickname | Level::Swapped | Level::Else => {
+                unreachable!("answered from the codes above")
+            }
             Level::DateTransposed | Level::DateDigits { .. } | Level::Dice { .. } => false,
         }
     }
@@ -227,6 +243,7 @@ const SWAP_DICE: f64 = 0.8;
 fn alike(x: &str, y: &str) -> bool {
     x == y
         || x.as_bytes().first() == y.as_bytes().first()
+            && similarity::jaro_winkler_bound(x, y) >= SWAP_SIMILARITY
             && similarity::jaro_winkler(x, y) >= SWAP_SIMILARITY
 }
 
