@@ -270,7 +270,7 @@ fn encoded(fields: &[Field], group: &str) -> Option<usize> {
 }
 
 /// Rules on encodings, which hide values but keep similar values similar: the same birth
-/// filter (date and sex), min-hashes of given and family name filters together (names alike,
+/// filter (the date of birth), min-hashes of given and family name filters together (names alike,
 /// in bands of different hash seeds), the same address with a given-name min-hash, the same
 /// contact filter.
 fn encoded_rules(fields: &[Field]) -> Vec<BlockingRule> {
