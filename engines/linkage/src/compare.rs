@@ -206,7 +206,7 @@ impl<'a, F: Fn() -> bool> TextPair<'a, F> {
             Level::JaroWinkler { min } => {
                 // The bound is cheap and rules out most strangers' names uncomputed.
                 let bound = match self.jaro_winkler {
-                    Some(similarity) => similarity,
+                    Some(known) => known,
                     None => *self
                         .jaro_winkler_bound
                         .get_or_insert_with(|| similarity::jaro_winkler_bound(a, b)),
