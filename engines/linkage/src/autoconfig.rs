@@ -126,7 +126,9 @@ pub fn levels_for(kind: FieldKind) -> Vec<Level> {
             Level::Exact,
             Level::Dice { min: 0.9 },
             Level::Dice { min: 0.8 },
-            Level::Dice { min: 0.65 },
+            Level::Dice { min: 0.7 },
+            Level::Dice { min: 0.6 },
+            Level::Dice { min: 0.5 },
             Level::Else,
         ],
     }
