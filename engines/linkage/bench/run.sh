@@ -16,7 +16,7 @@ mkdir -p "$work"
 "$venv/bin/pip" list 2>/dev/null | grep -iE "^(splink|recordlinkage|duckdb|pandas) " > "$work/versions.txt"
 cargo build --release -p earlyhelp-linkage --examples
 ex="$CARGO_TARGET_DIR/release/examples"
-timed() { /usr/bin/time -f "$1 %e s %M KB" "${@:2}"; }
+timed() { /usr/bin/time -f "$1 %e s wall, %U s user + %S s sys, %M KB, load $(cut -d" " -f1 /proc/loadavg)" "${@:2}"; }
 score() { python3 "$here/evaluate.py" "$1" "$2"; }
 
 "$venv/bin/python" "$here/export_febrl.py" "$work/febrl"

@@ -126,7 +126,9 @@ pub fn levels_for(kind: FieldKind) -> Vec<Level> {
             Level::Exact,
             Level::Dice { min: 0.9 },
             Level::Dice { min: 0.8 },
-            Level::Dice { min: 0.65 },
+            Level::Dice { min: 0.7 },
+            Level::Dice { min: 0.6 },
+            Level::Dice { min: 0.5 },
             Level::Else,
         ],
     }
@@ -270,7 +272,7 @@ fn encoded(fields: &[Field], group: &str) -> Option<usize> {
 }
 
 /// Rules on encodings, which hide values but keep similar values similar: the same birth
-/// filter (date and sex), min-hashes of given and family name filters together (names alike,
+/// filter (the date of birth), min-hashes of given and family name filters together (names alike,
 /// in bands of different hash seeds), the same address with a given-name min-hash, the same
 /// contact filter.
 fn encoded_rules(fields: &[Field]) -> Vec<BlockingRule> {

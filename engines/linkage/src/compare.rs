@@ -3,10 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::bloom::Bits;
-use crate::data::{Column, Dataset};
-use crate::nicknames;
+use crate::bloom;
 use crate::normalise::{Date, postcode_parts};
+use crate::records::{Kind, MISSING, Records, unpack_date};
 use crate::similarity;
 
 /// Index of the null level in every comparison.
@@ -89,54 +88,52 @@ impl Comparison {
         self.levels.len() + 1
     }
 
-    /// The level of the pair (left row `i`, right row `j`), `NULL_LEVEL` if either value is missing.
-    pub fn level(&self, left: &Dataset, i: usize, right: &Dataset, j: usize) -> u8 {
-        match left.column(self.column) {
-            Column::Text(_) => match (left.text(self.column, i), right.text(self.column, j)) {
-                (Some(a), Some(b)) => {
-                    let swapped = || {
-                        self.swap_column.is_some_and(|other| {
-                            let crossed = |x: Option<&str>, y: &str| x.is_some_and(|x| alike(x, y));
-                            crossed(left.text(other, i), b) && crossed(right.text(other, j), a)
-                        })
-                    };
-                    // Without a swapped level of its own, this comparison leaves a swapped
-                    // pair to the one that has it, so the swap is not counted twice.
-                    if a != b && !self.levels.contains(&Level::Swapped) && swapped() {
-                        return NULL_LEVEL;
-                    }
-                    self.first_passing(TextPair::new(a, b, swapped))
+    /// The level of the pair whose rows have codes `a` (left) and `b` (right), as
+    /// `Records::left_row` and `right_row` give them; `NULL_LEVEL` if either value is missing.
+    pub fn level(&self, records: &Records, a: &[u32], b: &[u32]) -> u8 {
+        let (x, y) = (a[self.column], b[self.column]);
+        if x == MISSING || y == MISSING {
+            return NULL_LEVEL;
+        }
+        // Both crossed values present and alike: a's other name is b's name and the reverse.
+        let swapped = |alike: &dyn Fn(u32, u32) -> bool| {
+            self.swap_column.is_some_and(|other| {
+                let crossed = |p: u32, q: u32| p != MISSING && (p == q || alike(p, q));
+                crossed(a[other], y) && crossed(b[other], x)
+            })
+        };
+        match records.kind(self.column) {
+            Kind::Text => {
+                let alike = |p, q| alike(records.text(p), records.text(q));
+                // Without a swapped level of its own, this comparison leaves a swapped pair
+                // to the one that has it, so the swap is not counted twice.
+                if x != y && !self.levels.contains(&Level::Swapped) && swapped(&alike) {
+                    return NULL_LEVEL;
                 }
-                _ => NULL_LEVEL,
-            },
-            Column::Date(_) => match (left.date(self.column, i), right.date(self.column, j)) {
-                (Some(a), Some(b)) => self.first_passing_by(|level| date_level_passes(level, a, b)),
-                _ => NULL_LEVEL,
-            },
-            Column::Bloom(_) => match (left.bits(self.column, i), right.bits(self.column, j)) {
-                (Some(a), Some(b)) => {
-                    let dice = a.dice(b);
-                    let swapped = || {
-                        self.swap_column.is_some_and(|other| {
-                            let crossed = |x: Option<&Bits>, y: &Bits| {
-                                x.is_some_and(|x| x.dice(y) >= SWAP_DICE)
-                            };
-                            crossed(left.bits(other, i), b) && crossed(right.bits(other, j), a)
-                        })
-                    };
-                    if a != b && !self.levels.contains(&Level::Swapped) && swapped() {
-                        return NULL_LEVEL;
-                    }
-                    self.first_passing_by(|level| match level {
-                        Level::Exact => a == b,
-                        Level::Swapped => swapped(),
-                        Level::Dice { min } => dice >= *min,
-                        Level::Else => true,
-                        _ => false,
-                    })
+                self.first_passing(TextPair::new(records, x, y, || swapped(&alike)))
+            }
+            Kind::Date => {
+                let (da, db) = (unpack_date(x), unpack_date(y));
+                self.first_passing_by(|level| date_level_passes(level, da, db))
+            }
+            Kind::Bloom => {
+                let dice_of = |p, q| {
+                    let ((wp, op), (wq, oq)) = (records.filter(p), records.filter(q));
+                    bloom::dice(wp, op, wq, oq)
+                };
+                let alike = |p, q| dice_of(p, q) >= SWAP_DICE;
+                if x != y && !self.levels.contains(&Level::Swapped) && swapped(&alike) {
+                    return NULL_LEVEL;
                 }
-                _ => NULL_LEVEL,
-            },
+                let mut dice = None;
+                self.first_passing_by(|level| match level {
+                    Level::Exact => x == y,
+                    Level::Swapped => swapped(&alike),
+                    Level::Dice { min } => *dice.get_or_insert_with(|| dice_of(x, y)) >= *min,
+                    Level::Else => true,
+                    _ => false,
+                })
+            }
         }
     }
 
@@ -154,30 +151,44 @@ impl Comparison {
 
 /// Two text values with their similarity scores computed once, when a level first needs them.
 struct TextPair<'a, F> {
-    a: &'a str,
-    b: &'a str,
+    records: &'a Records<'a>,
+    x: u32,
+    y: u32,
+    /// The strings of `x` and `y`, read when a level first needs more than their codes.
+    strings: Option<(&'a str, &'a str)>,
     swapped: F,
     jaro_winkler: Option<f64>,
+    jaro_winkler_bound: Option<f64>,
     levenshtein: Option<usize>,
 }
 
 impl<'a, F: Fn() -> bool> TextPair<'a, F> {
-    fn new(a: &'a str, b: &'a str, swapped: F) -> Self {
+    fn new(records: &'a Records<'a>, x: u32, y: u32, swapped: F) -> Self {
         TextPair {
-            a,
-            b,
+            records,
+            x,
+            y,
+            strings: None,
             swapped,
             jaro_winkler: None,
+            jaro_winkler_bound: None,
             levenshtein: None,
         }
     }
 
     fn passes(&mut self, level: &Level) -> bool {
-        let (a, b) = (self.a, self.b);
+        let (records, x, y) = (self.records, self.x, self.y);
         match level {
-            Level::Exact => a == b,
-            Level::Nickname => nicknames::same_name(a, b),
-            Level::Swapped => (self.swapped)(),
+            Level::Exact => return x == y,
+            Level::Nickname => return records.nickname_groups(x) & records.nickname_groups(y) != 0,
+            Level::Swapped => return (self.swapped)(),
+            Level::Else => return true,
+            _ => {}
+        }
+        let (a, b) = *self
+            .strings
+            .get_or_insert_with(|| (records.text(x), records.text(y)));
+        match level {
             Level::Levenshtein { max: 1 } => within_one_edit(a, b),
             Level::Levenshtein { max } => {
                 // The length difference is a lower bound: most pairs fail on it, uncounted.
@@ -193,10 +204,18 @@ impl<'a, F: Fn() -> bool> TextPair<'a, F> {
                     && strsim::osa_distance(a, b) <= *max
             }
             Level::JaroWinkler { min } => {
-                *self
-                    .jaro_winkler
-                    .get_or_insert_with(|| similarity::jaro_winkler(a, b))
-                    >= *min
+                // The bound is cheap and rules out most strangers' names uncomputed.
+                let bound = match self.jaro_winkler {
+                    Some(known) => known,
+                    None => *self
+                        .jaro_winkler_bound
+                        .get_or_insert_with(|| similarity::jaro_winkler_bound(a, b)),
+                };
+                bound >= *min
+                    && *self
+                        .jaro_winkler
+                        .get_or_insert_with(|| similarity::jaro_winkler(a, b))
+                        >= *min
             }
             Level::PostcodeSector | Level::PostcodeDistrict => {
                 match (postcode_parts(a), postcode_parts(b)) {
@@ -207,7 +226,9 @@ impl<'a, F: Fn() -> bool> TextPair<'a, F> {
                     _ => false,
                 }
             }
-            Level::Else => true,
+            Level::Exact | Level::Nickname | Level::Swapped | Level::Else => {
+                unreachable!("answered from the codes above")
+            }
             Level::DateTransposed | Level::DateDigits { .. } | Level::Dice { .. } => false,
         }
     }
@@ -222,6 +243,7 @@ const SWAP_DICE: f64 = 0.8;
 fn alike(x: &str, y: &str) -> bool {
     x == y
         || x.as_bytes().first() == y.as_bytes().first()
+            && similarity::jaro_winkler_bound(x, y) >= SWAP_SIMILARITY
             && similarity::jaro_winkler(x, y) >= SWAP_SIMILARITY
 }
 
@@ -293,29 +315,15 @@ fn date_digit_differences(a: Date, b: Date) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{Field, FieldKind};
+    use crate::bloom::Bits;
+    use crate::data::tests::people;
+    use crate::data::{Dataset, Field, FieldKind};
     use proptest::prelude::*;
 
-    fn people(rows: &[[&str; 3]]) -> Dataset {
-        let fields = vec![
-            Field {
-                name: "given".into(),
-                kind: FieldKind::GivenName,
-            },
-            Field {
-                name: "family".into(),
-                kind: FieldKind::FamilyName,
-            },
-            Field {
-                name: "dob".into(),
-                kind: FieldKind::DateOfBirth,
-            },
-        ];
-        let mut ds = Dataset::new(fields);
-        for (n, row) in rows.iter().enumerate() {
-            ds.push(&n.to_string(), row).unwrap();
-        }
-        ds
+    /// The level of rows `i` and `j` of one dataset, linked with itself.
+    fn level_of(c: &Comparison, ds: &Dataset, i: usize, j: usize) -> u8 {
+        let records = Records::new(ds, Some(ds));
+        c.level(&records, records.left_row(i), records.right_row(j))
     }
 
     fn given() -> Comparison {
@@ -360,7 +368,7 @@ mod tests {
             ["", "Jones", "04/03/1990"],
         ]);
         let g = given();
-        let level = |j| g.level(&ds, 0, &ds, j);
+        let level = |j| level_of(&g, &ds, 0, j);
         assert_eq!(
             [level(0), level(2), level(1), level(3), level(4), level(5)],
             [1, 2, 3, 4, 5, NULL_LEVEL]
@@ -373,13 +381,13 @@ mod tests {
             term_frequency: false,
         };
         assert_eq!(
-            family.level(&ds, 0, &ds, 2),
+            level_of(&family, &ds, 0, 2),
             NULL_LEVEL,
             "a swap is counted by the given name only"
         );
-        assert_eq!(family.level(&ds, 0, &ds, 1), 1);
+        assert_eq!(level_of(&family, &ds, 0, 1), 1);
         let d = dob();
-        let level = |j| d.level(&ds, 0, &ds, j);
+        let level = |j| level_of(&d, &ds, 0, j);
         assert_eq!(
             [level(5), level(2), level(3), level(4), level(1)],
             [1, 2, 3, 4, NULL_LEVEL]
@@ -394,9 +402,9 @@ mod tests {
             ["Jones", "Mary", ""],
         ]);
         let g = given();
-        assert_eq!(g.level(&ds, 0, &ds, 1), 2, "swapped, one typo each way");
+        assert_eq!(level_of(&g, &ds, 0, 1), 2, "swapped, one typo each way");
         assert_eq!(
-            g.level(&ds, 0, &ds, 2),
+            level_of(&g, &ds, 0, 2),
             5,
             "only one name crossed over is no swap"
         );
@@ -419,8 +427,8 @@ mod tests {
         let comparisons = crate::autoconfig::comparisons_for(&encoded.fields);
         let (given, family) = (&comparisons[0], &comparisons[1]);
         assert_eq!(given.levels[1], Level::Swapped);
-        assert_eq!(given.level(&encoded, 0, &encoded, 1), 2);
-        assert_eq!(family.level(&encoded, 0, &encoded, 1), NULL_LEVEL);
+        assert_eq!(level_of(given, &encoded, 0, 1), 2);
+        assert_eq!(level_of(family, &encoded, 0, 1), NULL_LEVEL);
     }
 
     #[test]
@@ -449,7 +457,7 @@ mod tests {
             ],
             term_frequency: false,
         };
-        let level = |j| c.level(&ds, 0, &ds, j);
+        let level = |j| level_of(&c, &ds, 0, j);
         assert_eq!([level(1), level(2), level(3), level(4)], [2, 2, 3, 4]);
         assert_eq!(strsim::levenshtein("4086300", "4086030"), 2);
     }
@@ -472,8 +480,8 @@ mod tests {
         fn comparisons_are_symmetric(a in "[a-z]{0,8}", b in "[a-z]{0,8}") {
             let ds = people(&[[&a, "x", ""], [&b, "y", ""]]);
             let g = given();
-            prop_assert_eq!(g.level(&ds, 0, &ds, 1), g.level(&ds, 1, &ds, 0));
-            prop_assert!(g.level(&ds, 0, &ds, 0) <= 1, "a value agrees exactly with itself");
+            prop_assert_eq!(level_of(&g, &ds, 0, 1), level_of(&g, &ds, 1, 0));
+            prop_assert!(level_of(&g, &ds, 0, 0) <= 1, "a value agrees exactly with itself");
         }
 
         #[test]
@@ -484,7 +492,7 @@ mod tests {
             let rewrite: String = name.chars().rev().map(|ch| if ch == 'q' { 'z' } else { 'q' }).collect();
             let ds = people(&[[&name, "x", ""], [&typo, "x", ""], [&rewrite, "x", ""]]);
             let g = given();
-            prop_assert!(g.level(&ds, 0, &ds, 1) <= g.level(&ds, 0, &ds, 2));
+            prop_assert!(level_of(&g, &ds, 0, 1) <= level_of(&g, &ds, 0, 2));
         }
     }
 }

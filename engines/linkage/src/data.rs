@@ -193,3 +193,26 @@ fn clean_text(kind: FieldKind, raw: &str) -> Option<String> {
         _ => normalise::text(raw),
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Records of given name, family name and date of birth, for tests.
+    pub(crate) fn people(rows: &[[&str; 3]]) -> Dataset {
+        let field = |name: &str, kind| Field {
+            name: name.into(),
+            kind,
+        };
+        let fields = vec![
+            field("given", FieldKind::GivenName),
+            field("family", FieldKind::FamilyName),
+            field("dob", FieldKind::DateOfBirth),
+        ];
+        let mut ds = Dataset::new(fields);
+        for (n, row) in rows.iter().enumerate() {
+            ds.push(&n.to_string(), row).unwrap();
+        }
+        ds
+    }
+}

@@ -17,6 +17,7 @@ pub mod model;
 pub mod nicknames;
 pub mod normalise;
 pub mod pipeline;
+pub mod records;
 pub mod similarity;
 pub mod train;
 

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::blocking::BlockingRule;
 use crate::compare::{Comparison, Level, NULL_LEVEL};
-use crate::data::{Dataset, Field};
+use crate::data::{Field, FieldKind};
+use crate::records::{MISSING, Records};
 
 /// Comparisons are packed four bits each into a `u64` pattern.
 pub const MAX_COMPARISONS: usize = 16;
@@ -63,18 +64,13 @@ impl Model {
 }
 
 /// The level of every comparison for one pair, packed.
-pub fn pattern(
-    comparisons: &[Comparison],
-    left: &Dataset,
-    i: usize,
-    right: &Dataset,
-    j: usize,
-) -> u64 {
+pub fn pattern(comparisons: &[Comparison], records: &Records, i: usize, j: usize) -> u64 {
+    let (a, b) = (records.left_row(i), records.right_row(j));
     comparisons
         .iter()
         .enumerate()
         .fold(0, |acc, (c, comparison)| {
-            acc | u64::from(comparison.level(left, i, right, j)) << (4 * c)
+            acc | u64::from(comparison.level(records, a, b)) << (4 * c)
         })
 }
 
@@ -88,14 +84,8 @@ pub type Table = Vec<Vec<f64>>;
 
 /// u from `samples` random pairs (distinct rows when deduplicating), in parallel with a fixed
 /// seed so runs repeat.
-pub fn estimate_u(
-    comparisons: &[Comparison],
-    left: &Dataset,
-    right: Option<&Dataset>,
-    samples: u64,
-    seed: u64,
-) -> Table {
-    let right_data = right.unwrap_or(left);
+pub fn estimate_u(comparisons: &[Comparison], records: &Records, samples: u64, seed: u64) -> Table {
+    let (left, right) = (records.left, records.right);
     const CHUNK: u64 = 100_000;
     let counts = (0..samples.div_ceil(CHUNK))
         .into_par_iter()
@@ -107,12 +97,13 @@ pub fn estimate_u(
                 .collect();
             for _ in 0..CHUNK.min(samples - chunk * CHUNK) {
                 let i = rng.random_range(0..left.len());
-                let j = rng.random_range(0..right_data.len());
-                if right.is_none() && i == j {
+                let j = rng.random_range(0..right.len());
+                if records.is_dedupe() && i == j {
                     continue;
                 }
+                let (a, b) = (records.left_row(i), records.right_row(j));
                 for (c, comparison) in comparisons.iter().enumerate() {
-                    counts[c][comparison.level(left, i, right_data, j) as usize] += 1.0;
+                    counts[c][comparison.level(records, a, b) as usize] += 1.0;
                 }
             }
             counts
@@ -313,14 +304,21 @@ fn max_difference(a: &[f64], b: &[f64]) -> f64 {
 /// Scores pairs of two datasets with a model.
 pub struct Scorer<'a> {
     model: &'a Model,
-    left: &'a Dataset,
-    right: &'a Dataset,
+    records: &'a Records<'a>,
     /// log2(m/u) per comparison and level; 0 for null.
     weights: Table,
     prior: f64,
-    /// Per comparison with term-frequency adjustment: log2 frequency of each left row's value
-    /// (the adjustment applies to exact agreement, where both values are the same).
-    log2_frequency: Vec<Option<Vec<f32>>>,
+    /// Per comparison with term-frequency adjustment: the exact level and the log2 frequency
+    /// of each left row's value (the adjustment applies to exact agreement, where both values
+    /// are the same).
+    term_frequency: Vec<Option<(usize, Vec<f32>)>>,
+    /// Comparisons in the order they are computed: cheap ones first (see `cost`).
+    order: Vec<usize>,
+    /// Per comparison, the largest weight a level without term-frequency adjustment gives
+    /// (the null level's 0 included).
+    best_plain: Vec<f64>,
+    /// Per left row, the largest weight any pair with that row could have.
+    best_total: Vec<f64>,
 }
 
 /// How one comparison moved a pair's weight.
@@ -350,8 +348,8 @@ pub fn probability(weight: f64) -> f64 {
 }
 
 impl<'a> Scorer<'a> {
-    pub fn new(model: &'a Model, left: &'a Dataset, right: &'a Dataset) -> Self {
-        let weights = model
+    pub fn new(model: &'a Model, records: &'a Records<'a>) -> Self {
+        let weights: Table = model
             .params
             .iter()
             .map(|p| {
@@ -360,41 +358,96 @@ impl<'a> Scorer<'a> {
                     .collect()
             })
             .collect();
-        let log2_frequency = model
+        let term_frequency: Vec<Option<(usize, Vec<f32>)>> = model
             .comparisons
             .iter()
             .zip(&model.params)
             .map(|(c, p)| {
                 p.log2_typical_frequency?;
-                let frequencies = value_frequencies(c.column, left, right);
-                Some(
-                    (0..left.len())
-                        .map(|r| {
-                            left.text(c.column, r)
-                                .map_or(0.0, |v| frequencies[v].log2() as f32)
-                        })
-                        .collect(),
-                )
+                let exact = c.levels.iter().position(|l| *l == Level::Exact)? + 1;
+                let frequencies = records.frequencies(c.column);
+                let log2 = (0..records.left.len())
+                    .map(|r| match records.left_row(r)[c.column] {
+                        MISSING => 0.0,
+                        code => frequencies[&code].log2() as f32,
+                    })
+                    .collect();
+                Some((exact, log2))
             })
             .collect();
+        let best_plain: Vec<f64> = weights
+            .iter()
+            .zip(&term_frequency)
+            .map(|(w, tf)| {
+                let adjusted = tf.as_ref().map(|(exact, _)| *exact);
+                (0..w.len())
+                    .filter(|l| Some(*l) != adjusted)
+                    .map(|l| w[l])
+                    .fold(f64::NEG_INFINITY, f64::max)
+            })
+            .collect();
+        let mut order: Vec<usize> = (0..model.comparisons.len()).collect();
+        order.sort_by_key(|&c| cost(&model.fields[model.comparisons[c].column]));
         let prior = (model.lambda / (1.0 - model.lambda)).log2();
-        Scorer {
+        let mut scorer = Scorer {
             model,
-            left,
-            right,
+            records,
             weights,
             prior,
-            log2_frequency,
-        }
+            term_frequency,
+            order,
+            best_plain,
+            best_total: Vec::new(),
+        };
+        scorer.best_total = (0..records.left.len())
+            .map(|i| {
+                let best = (0..scorer.weights.len()).map(|c| scorer.best(c, i));
+                scorer.prior + best.sum::<f64>()
+            })
+            .collect();
+        scorer
     }
 
     /// Match weight of the pair and its packed pattern.
     pub fn weight(&self, i: usize, j: usize) -> (f64, u64) {
-        let pattern = pattern(&self.model.comparisons, self.left, i, self.right, j);
-        let weight = (0..self.weights.len())
-            .map(|c| self.level_weight(c, level_in(pattern, c), i))
-            .sum::<f64>();
-        (self.prior + weight, pattern)
+        let (a, b) = (self.records.left_row(i), self.records.right_row(j));
+        let mut pattern = 0;
+        let mut weight = self.prior;
+        for &c in &self.order {
+            let level = self.model.comparisons[c].level(self.records, a, b);
+            pattern |= u64::from(level) << (4 * c);
+            weight += self.level_weight(c, level as usize, i);
+        }
+        (weight, pattern)
+    }
+
+    /// Match weight of the pair if it can reach `floor`. Comparisons are computed cheapest
+    /// first, and as soon as the weight so far plus the most the rest could add falls below
+    /// `floor` the pair is given up: most candidate pairs are strangers, settled by date and
+    /// names before their addresses are read. The pairs kept, and their weights, are exactly
+    /// those of `weight`.
+    pub fn weight_from(&self, i: usize, j: usize, floor: f64) -> Option<f64> {
+        let (a, b) = (self.records.left_row(i), self.records.right_row(j));
+        let mut weight = self.prior;
+        let mut possible = self.best_total[i];
+        for &c in &self.order {
+            let level = self.model.comparisons[c].level(self.records, a, b) as usize;
+            let w = self.level_weight(c, level, i);
+            weight += w;
+            possible -= self.best(c, i) - w;
+            if possible < floor {
+                return None;
+            }
+        }
+        Some(weight)
+    }
+
+    /// The largest weight comparison `c` can give a pair with left row `i`.
+    fn best(&self, c: usize, i: usize) -> f64 {
+        match &self.term_frequency[c] {
+            Some((exact, _)) => self.best_plain[c].max(self.level_weight(c, *exact, i)),
+            None => self.best_plain[c],
+        }
     }
 
     fn level_weight(&self, c: usize, level: usize, i: usize) -> f64 {
@@ -402,13 +455,11 @@ impl<'a> Scorer<'a> {
     }
 
     fn term_frequency_weight(&self, c: usize, level: usize, i: usize) -> f64 {
-        let exact = level != NULL_LEVEL as usize
-            && self.model.comparisons[c].levels[level - 1] == Level::Exact;
         match (
-            &self.log2_frequency[c],
+            &self.term_frequency[c],
             self.model.params[c].log2_typical_frequency,
         ) {
-            (Some(left), Some(typical)) if exact => typical - f64::from(left[i]),
+            (Some((exact, left)), Some(typical)) if level == *exact => typical - f64::from(left[i]),
             _ => 0.0,
         }
     }
@@ -427,8 +478,8 @@ impl<'a> Scorer<'a> {
                 Contribution {
                     comparison: comparison.name.clone(),
                     level: params.map_or_else(|| "null".to_string(), |p| p.label.clone()),
-                    left: self.left.display(comparison.column, i),
-                    right: self.right.display(comparison.column, j),
+                    left: self.records.left.display(comparison.column, i),
+                    right: self.records.right.display(comparison.column, j),
                     m: params.map(|p| p.m),
                     u: params.map(|p| p.u),
                     term_frequency_weight: self.term_frequency_weight(c, level, i),
@@ -445,33 +496,24 @@ impl<'a> Scorer<'a> {
     }
 }
 
-/// Share of each cleaned value among the non-null values of both sides.
-pub fn value_frequencies<'d>(
-    column: usize,
-    left: &'d Dataset,
-    right: &'d Dataset,
-) -> HashMap<&'d str, f64> {
-    let mut counts: HashMap<&str, f64> = HashMap::new();
-    let sides: &[&Dataset] = if std::ptr::eq(left, right) {
-        &[left]
-    } else {
-        &[left, right]
-    };
-    for d in sides {
-        for r in 0..d.len() {
-            if let Some(v) = d.text(column, r) {
-                *counts.entry(v).or_default() += 1.0;
-            }
-        }
+/// How costly a field's comparison is to compute, for the order in which `Scorer` computes
+/// them: dates and one-character values, then names and identifiers (short strings), then
+/// phones, postcodes and places, then addresses (long strings).
+fn cost(field: &Field) -> u8 {
+    use FieldKind::*;
+    match field.kind {
+        DateOfBirth | Sex | HouseNumber => 0,
+        GivenName | FamilyName | Identifier => 1,
+        Phone | Email | Postcode | Place => 2,
+        Address => 3,
+        Encoded if field.is_household() => 2,
+        Encoded => 1,
     }
-    let total: f64 = counts.values().sum();
-    counts.values_mut().for_each(|c| *c /= total);
-    counts
 }
 
 /// log2 of the typical frequency of the value two random records agree on
 /// (a frequency-squared weighted mean of log2 frequencies).
-pub fn log2_typical_frequency(frequencies: &HashMap<&str, f64>) -> Option<f64> {
+pub fn log2_typical_frequency(frequencies: &HashMap<u32, f64>) -> Option<f64> {
     let agree: f64 = frequencies.values().map(|f| f * f).sum();
     (agree > 0.0).then(|| frequencies.values().map(|f| f * f * f.log2()).sum::<f64>() / agree)
 }
@@ -562,9 +604,7 @@ mod tests {
 
     #[test]
     fn typical_frequency_lies_between_rarest_and_commonest() {
-        let frequencies: HashMap<&str, f64> = [("smith", 0.5), ("jones", 0.3), ("zog", 0.2)]
-            .into_iter()
-            .collect();
+        let frequencies: HashMap<u32, f64> = [(7, 0.5), (2, 0.3), (9, 0.2)].into_iter().collect();
         let typical = log2_typical_frequency(&frequencies).unwrap();
         assert!(typical < 0.5f64.log2() && typical > 0.2f64.log2());
     }

@@ -11,6 +11,7 @@ use crate::cluster::{self, Clusters, ScoredPair};
 use crate::compare::Comparison;
 use crate::data::{Dataset, Field};
 use crate::model::{self, ComparisonParams, MAX_COMPARISONS, MAX_LEVELS, Model, Scorer};
+use crate::records::Records;
 use crate::train::{self, TrainingSession};
 
 /// What to compare and how to train; `Settings::for_fields` gives sensible defaults.
@@ -163,6 +164,7 @@ pub fn run(
         .as_ref()
         .map_or_else(|| settings.blocking.clone(), |m| m.blocking.clone());
     let blocker = Blocker::new(&blocking_rules, left, right, settings.max_block_pairs);
+    let records = Records::new(left, right);
     let training_pairs = if trained.is_some() {
         0
     } else {
@@ -176,19 +178,23 @@ pub fn run(
     let (model, training) = match trained {
         Some(model) => (model, Vec::new()),
         None => {
-            let trained = train::train(&blocker, settings, left, right, progress);
+            let trained = train::train(&blocker, settings, &records, progress);
             lap("training");
             trained
         }
     };
 
-    let scorer = Scorer::new(&model, left, right_data);
+    let scorer = Scorer::new(&model, &records);
     let threshold = settings.threshold as f32;
+    let floor = weight_floor(threshold);
     let states = blocker.fold_pairs(
         || (Vec::new(), vec![0u64; blocking_rules.len()]),
         |(pairs, new_pairs): &mut (Vec<ScoredPair>, Vec<u64>), rule, i, j| {
             new_pairs[rule] += 1;
-            let probability = model::probability(scorer.weight(i as usize, j as usize).0) as f32;
+            let Some(weight) = scorer.weight_from(i as usize, j as usize, floor) else {
+                return;
+            };
+            let probability = model::probability(weight) as f32;
             if probability >= threshold {
                 pairs.push(ScoredPair {
                     left: i,
@@ -252,6 +258,17 @@ pub fn run(
         report,
         households,
     })
+}
+
+/// A weight below which no pair's probability, rounded to `f32`, reaches `threshold`: the
+/// weight of a probability a little under it, to leave room for that rounding.
+fn weight_floor(threshold: f32) -> f64 {
+    let p = f64::from(threshold) - f64::from(f32::EPSILON);
+    if p <= 0.0 {
+        f64::NEG_INFINITY
+    } else {
+        (p / (1.0 - p)).log2()
+    }
 }
 
 fn check(

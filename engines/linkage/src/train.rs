@@ -25,6 +25,7 @@ use crate::compare::Comparison;
 use crate::data::Dataset;
 use crate::model::{self, ComparisonParams, EmState, LevelParams, Model, Table};
 use crate::pipeline::{Progress, Settings};
+use crate::records::Records;
 
 /// One EM session, for the report.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -72,20 +73,13 @@ fn session_rules(settings: &Settings, left: &Dataset) -> Vec<(usize, Vec<bool>)>
 pub fn train(
     blocker: &Blocker,
     settings: &Settings,
-    left: &Dataset,
-    right: Option<&Dataset>,
+    records: &Records,
     progress: &Progress,
 ) -> (Model, Vec<TrainingSession>) {
-    let right_data = right.unwrap_or(left);
+    let (left, right) = (records.left, records.right);
     let comparisons = &settings.comparisons;
-    let u_random = model::estimate_u(
-        comparisons,
-        left,
-        right,
-        settings.random_pairs,
-        settings.seed,
-    );
-    let expected_matches = left.len().min(right_data.len()) as f64;
+    let u_random = model::estimate_u(comparisons, records, settings.random_pairs, settings.seed);
+    let expected_matches = left.len().min(right.len()) as f64;
     let starting_lambda = |pairs: u64| (expected_matches / pairs.max(1) as f64).clamp(1e-4, 0.5);
     let names = |mask: &[bool]| -> Vec<String> {
         comparisons
@@ -104,15 +98,7 @@ pub fn train(
     let mut sessions = Vec::new();
     for (rule, evidence) in session_rules(settings, left) {
         let pairs = blocker.reports()[rule].pairs;
-        let patterns = count_patterns(
-            blocker,
-            Some(rule),
-            settings,
-            left,
-            right_data,
-            pairs,
-            progress,
-        );
+        let patterns = count_patterns(blocker, Some(rule), settings, records, pairs, progress);
         let mut state = EmState {
             lambda: starting_lambda(pairs),
             m: model::starting_m(comparisons),
@@ -141,9 +127,7 @@ pub fn train(
     }
 
     let proposed = blocker.proposed_pairs();
-    let candidates = count_patterns(
-        blocker, None, settings, left, right_data, proposed, progress,
-    );
+    let candidates = count_patterns(blocker, None, settings, records, proposed, progress);
     let sampled: u64 = candidates.iter().map(|(_, n)| n).sum();
     let estimated: Vec<bool> = sessions_of.iter().map(|n| *n > 0).collect();
     let household: Vec<bool> = comparisons
@@ -164,10 +148,10 @@ pub fn train(
         for (c, n) in sessions_of.iter().enumerate().filter(|(_, n)| **n > 0) {
             state.m[c] = m_sums[c].iter().map(|sum| sum / *n as f64).collect();
         }
-        let all_pairs = if right.is_some() {
-            left.len() as f64 * right_data.len() as f64
-        } else {
+        let all_pairs = if records.is_dedupe() {
             left.len() as f64 * (left.len() as f64 - 1.0) / 2.0
+        } else {
+            left.len() as f64 * right.len() as f64
         };
         let scale = proposed.max(1) as f64 / settings.em_pairs.min(proposed).max(1) as f64;
         state.lambda = model::prior_among_all_pairs(&state, &candidates, &person, scale, all_pairs);
@@ -194,10 +178,7 @@ pub fn train(
             estimated: names(&all),
         });
     }
-    (
-        model_from(left, right_data, settings, &u_random, state),
-        sessions,
-    )
+    (model_from(records, settings, &u_random, state), sessions)
 }
 
 /// Comparison patterns of candidate pairs (of one rule, or the union of all), counted over an
@@ -206,8 +187,7 @@ fn count_patterns(
     blocker: &Blocker,
     rule: Option<usize>,
     settings: &Settings,
-    left: &Dataset,
-    right: &Dataset,
+    records: &Records,
     proposed: u64,
     progress: &Progress,
 ) -> Vec<(u64, u64)> {
@@ -218,9 +198,8 @@ fn count_patterns(
             *counts
                 .entry(model::pattern(
                     &settings.comparisons,
-                    left,
+                    records,
                     i as usize,
-                    right,
                     j as usize,
                 ))
                 .or_default() += 1;
@@ -239,13 +218,7 @@ fn count_patterns(
     patterns
 }
 
-fn model_from(
-    left: &Dataset,
-    right: &Dataset,
-    settings: &Settings,
-    u_random: &Table,
-    state: EmState,
-) -> Model {
+fn model_from(records: &Records, settings: &Settings, u_random: &Table, state: EmState) -> Model {
     let params = settings
         .comparisons
         .iter()
@@ -255,18 +228,12 @@ fn model_from(
             levels: level_params(comparison, &state, u_random, c),
             log2_typical_frequency: comparison
                 .term_frequency
-                .then(|| {
-                    model::log2_typical_frequency(&model::value_frequencies(
-                        comparison.column,
-                        left,
-                        right,
-                    ))
-                })
+                .then(|| model::log2_typical_frequency(&records.frequencies(comparison.column)))
                 .flatten(),
         })
         .collect();
     Model {
-        fields: left.fields.clone(),
+        fields: records.left.fields.clone(),
         comparisons: settings.comparisons.clone(),
         blocking: settings.blocking.clone(),
         lambda: state.lambda,

@@ -6,6 +6,7 @@ use linkage::bloom::Encoder;
 use linkage::data::{Dataset, Field};
 use linkage::generate::{self, GeneratorSettings, HEADERS};
 use linkage::input::{Table, choose_fields};
+use linkage::records::Records;
 use linkage::{Model, Progress, Scorer, Settings, run};
 
 fn csv_text(rows: &[[String; 8]]) -> Vec<u8> {
@@ -229,8 +230,9 @@ fn a_saved_model_scores_the_same_and_explains_its_weights() {
     assert!(!first.report.training.is_empty());
 
     let pair = first.pairs[0];
-    let explanation =
-        Scorer::new(&first.model, &left, &right).explain(pair.left as usize, pair.right as usize);
+    let records = Records::new(&left, Some(&right));
+    let scorer = Scorer::new(&first.model, &records);
+    let explanation = scorer.explain(pair.left as usize, pair.right as usize);
     let total = explanation.prior_weight
         + explanation
             .contributions
@@ -243,4 +245,23 @@ fn a_saved_model_scores_the_same_and_explains_its_weights() {
         explanation.contributions.len(),
         first.model.comparisons.len()
     );
+
+    // Scoring gives a pair up only when it cannot reach the floor, and otherwise agrees
+    // exactly with the full weight.
+    let found = first
+        .pairs
+        .iter()
+        .map(|p| (p.left as usize, p.right as usize));
+    let grid = (0..150).flat_map(|i| (0..150).map(move |j| (i, j)));
+    let mut given_up = 0;
+    for (i, j) in found.chain(grid) {
+        let full = scorer.weight(i, j).0;
+        assert_eq!(scorer.weight_from(i, j, full - 0.01), Some(full));
+        match scorer.weight_from(i, j, 0.0) {
+            Some(weight) => assert_eq!(weight, full),
+            None if full < 0.0 => given_up += 1,
+            None => panic!("pair ({i}, {j}) of weight {full} was given up"),
+        }
+    }
+    assert!(given_up > 10_000, "{given_up}");
 }
