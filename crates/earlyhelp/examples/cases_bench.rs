@@ -324,7 +324,7 @@ async fn run(
         let _ = child.kill();
         bail!("the server did not say where it listens");
     }
-    let result = measure(&address, pid, &caseloads, &leads, clients, seconds).await;
+    let result = measure(&address, pid, &caseloads, &leads, clients, seconds, think).await;
     let _ = child.kill();
     let _ = child.wait();
     result
@@ -337,6 +337,7 @@ async fn measure(
     leads: &[String],
     clients: usize,
     seconds: u64,
+    think: Duration,
 ) -> Result<()> {
     println!("server started: {}", memory(pid));
     // Practitioners spread across the localities, each reading the families they lead.
