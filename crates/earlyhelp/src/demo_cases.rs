@@ -354,7 +354,7 @@ fn family_history(
             at_micros: micros(opened + Duration::days(1 + k as i64), 10),
         });
     }
-    // A reading every six weeks while the case ran, scores rising as the plan works.
+    // Readings while the case ran, scores rising as the plan works.
     let ran_until = if closed {
         opened + Duration::days(90 + (seed % 90) as i64)
     } else {
@@ -364,6 +364,8 @@ fn family_history(
     // The last day anything happened: never later than yesterday.
     let last_day = ran_until.min(today - Duration::days(1));
     let mut readings = Vec::new();
+    // Up to four readings spread over the case, six weeks apart at the least.
+    let every = Duration::days(((last_day - opened).whole_days() / 4).max(42));
     let mut taken_on = opened + Duration::days(7);
     while taken_on <= last_day && readings.len() < 4 {
         let r = readings.len();
@@ -393,7 +395,7 @@ fn family_history(
             ),
             at_micros: micros(taken_on, 14),
         });
-        taken_on += Duration::weeks(6);
+        taken_on += every;
     }
     let story_notes = 1 + seed % 3 + scale.extra_notes;
     for k in 0..story_notes {

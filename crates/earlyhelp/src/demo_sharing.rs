@@ -33,7 +33,7 @@ pub async fn load(db: &Db) -> Result<()> {
             }
         } else {
             Share {
-                purpose: "to deliver the family plan".into(),
+                purpose: "delivering the family plan".into(),
                 article6: Article6::Consent,
                 article9: None,
             }
