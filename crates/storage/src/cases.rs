@@ -258,12 +258,26 @@ async fn request_members(tx: &mut Tx, id: Uuid) -> Result<Vec<MemberRow>, Storag
     }))
 }
 
-/// The requests waiting for triage in `locality`, oldest first, with their family members
-/// (in two queries: a queue of hundreds must not cost a query per request).
+/// How many requests wait for triage in `locality`.
+pub async fn waiting(authorised: &mut Authorised, locality: &str) -> Result<i64, StorageError> {
+    let tx = &mut authorised.tx;
+    Ok(on_tx!(tx, c => {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM support_requests WHERE locality_slug = $1 AND status = 'new'",
+        )
+        .bind(locality)
+        .fetch_one(c)
+        .await?
+    }))
+}
+
+/// `limit` requests waiting for triage in `locality`, oldest first after the first `skip`, with
+/// their family members (in two queries: a queue of hundreds must not cost a query a request).
 pub async fn queue(
     authorised: &mut Authorised,
     locality: &str,
     limit: i64,
+    skip: i64,
 ) -> Result<Vec<RequestDetail>, StorageError> {
     #[derive(sqlx::FromRow)]
     struct Member {
@@ -275,25 +289,27 @@ pub async fn queue(
         "SELECT ",
         request_columns!(),
         " FROM support_requests WHERE locality_slug = $1 AND status = 'new' \
-         ORDER BY created_micros, id LIMIT $2"
+         ORDER BY created_micros, id LIMIT $2 OFFSET $3"
     );
     let members_sql = concat!(
         "SELECT request_id, ",
         member_columns!(),
         " FROM request_members WHERE request_id IN (SELECT id FROM support_requests \
-         WHERE locality_slug = $1 AND status = 'new' ORDER BY created_micros, id LIMIT $2) \
-         ORDER BY request_id, position"
+         WHERE locality_slug = $1 AND status = 'new' ORDER BY created_micros, id LIMIT $2 \
+         OFFSET $3) ORDER BY request_id, position"
     );
     let tx = &mut authorised.tx;
     let (rows, members): (Vec<RequestRow>, Vec<Member>) = on_tx!(tx, c => {
         let rows = sqlx::query_as(requests_sql)
             .bind(locality)
             .bind(limit)
+            .bind(skip)
             .fetch_all(&mut *c)
             .await?;
         let members = sqlx::query_as(members_sql)
             .bind(locality)
             .bind(limit)
+            .bind(skip)
             .fetch_all(&mut *c)
             .await?;
         (rows, members)

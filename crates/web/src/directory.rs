@@ -4,7 +4,7 @@
 
 use crate::AppState;
 use crate::error::AppError;
-use crate::views::{Layout, SelectOption, error_for};
+use crate::views::{Layout, Pagination, SelectOption, error_for};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
@@ -75,12 +75,6 @@ pub struct Card {
     pub place: String,
 }
 
-pub struct PageLink {
-    pub number: usize,
-    pub href: String,
-    pub current: bool,
-}
-
 #[derive(Template)]
 #[template(path = "directory_search.html")]
 struct SearchPage {
@@ -95,9 +89,7 @@ struct SearchPage {
     total: usize,
     cards: Vec<Card>,
     from_place: Option<String>,
-    pages: Vec<PageLink>,
-    previous: Option<String>,
-    next: Option<String>,
+    pagination: Pagination,
     shortlist_count: usize,
 }
 
@@ -330,13 +322,15 @@ async fn search(
     let (filter, place, errors) = filter_for(&state, &query).await?;
     let today = store::today();
     let localities = accounts::list_localities(&state.db).await?;
-    let (hits, cards, pages, previous, next) = if searched {
+    let asked = query.page.parse::<usize>().unwrap_or(1);
+    let (hits, cards, pagination) = if searched {
         let hits = store::search(&state.db, &filter, today).await?;
-        let requested = query.page.parse::<usize>().unwrap_or(1);
-        let (total_pages, page) = rules::paging(hits.len(), requested, PER_PAGE);
+        let pagination = Pagination::new(hits.len(), asked, PER_PAGE, "Results pages", |n| {
+            link_for(&query, n)
+        });
         let shown: Vec<&store::Hit> = hits
             .iter()
-            .skip((page - 1) * PER_PAGE)
+            .skip(pagination.skip(PER_PAGE))
             .take(PER_PAGE)
             .collect();
         let ids: Vec<Uuid> = shown.iter().map(|h| h.id).collect();
@@ -351,21 +345,10 @@ async fn search(
                 card(service, distance, today)
             })
             .collect();
-        let first = page.saturating_sub(2).max(1);
-        let last = (page + 2).min(total_pages);
-        let pages: Vec<PageLink> = (first..=last)
-            .filter(|_| total_pages > 1)
-            .map(|n| PageLink {
-                number: n,
-                href: link_for(&query, n),
-                current: n == page,
-            })
-            .collect();
-        let previous = (page > 1).then(|| link_for(&query, page - 1));
-        let next = (page < total_pages).then(|| link_for(&query, page + 1));
-        (hits.len(), cards, pages, previous, next)
+        (hits.len(), cards, pagination)
     } else {
-        (0, Vec::new(), Vec::new(), None, None)
+        let none = Pagination::new(0, 1, PER_PAGE, "Results pages", |n| link_for(&query, n));
+        (0, Vec::new(), none)
     };
     let mut needs = vec![SelectOption::new("", "Any need", query.need.is_empty())];
     needs.extend(
@@ -414,9 +397,7 @@ async fn search(
         total: hits,
         cards,
         from_place,
-        pages,
-        previous,
-        next,
+        pagination,
         shortlist_count: shortlist_ids(&jar).len(),
     };
     Ok(Html(page.render()?).into_response())

@@ -186,3 +186,86 @@ pub fn task_for(permission: Permission) -> Task {
         href,
     }
 }
+
+/// Numbered page links in the GOV.UK pagination pattern: the current page and up to two either
+/// side, with previous and next. No links at all when everything fits on one page.
+pub struct Pagination {
+    /// The page shown, from 1 (a page asked for beyond the last is the last).
+    pub page: usize,
+    pub links: Vec<PageLink>,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+    /// What the pages are of, for screen readers: "Results pages".
+    pub label: &'static str,
+}
+
+pub struct PageLink {
+    pub number: usize,
+    pub href: String,
+    pub current: bool,
+}
+
+impl Pagination {
+    pub fn new(
+        total: usize,
+        asked: usize,
+        per_page: usize,
+        label: &'static str,
+        href: impl Fn(usize) -> String,
+    ) -> Self {
+        let (pages, page) = earlyhelp_domain::directory::paging(total, asked, per_page);
+        let links = (page.saturating_sub(2).max(1)..=(page + 2).min(pages))
+            .filter(|_| pages > 1)
+            .map(|n| PageLink {
+                number: n,
+                href: href(n),
+                current: n == page,
+            })
+            .collect();
+        Pagination {
+            page,
+            links,
+            previous: (page > 1).then(|| href(page - 1)),
+            next: (page < pages).then(|| href(page + 1)),
+            label,
+        }
+    }
+
+    /// How many items come before the current page.
+    pub fn skip(&self, per_page: usize) -> usize {
+        (self.page - 1) * per_page
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pagination;
+
+    fn numbers(p: &Pagination) -> Vec<(usize, bool)> {
+        p.links.iter().map(|l| (l.number, l.current)).collect()
+    }
+
+    #[test]
+    fn pages_around_the_current_one() {
+        let p = Pagination::new(210, 3, 50, "Queue pages", |n| format!("?page={n}"));
+        assert_eq!(p.page, 3);
+        assert_eq!(
+            numbers(&p),
+            [(1, false), (2, false), (3, true), (4, false), (5, false)]
+        );
+        assert_eq!(p.previous.as_deref(), Some("?page=2"));
+        assert_eq!(p.next.as_deref(), Some("?page=4"));
+        assert_eq!(p.skip(50), 100);
+    }
+
+    #[test]
+    fn beyond_the_last_page_is_the_last_and_one_page_needs_no_links() {
+        let p = Pagination::new(51, 9, 50, "Queue pages", |n| n.to_string());
+        assert_eq!((p.page, p.next.clone()), (2, None));
+        assert_eq!(p.skip(50), 50);
+        let one = Pagination::new(50, 1, 50, "Queue pages", |n| n.to_string());
+        assert!(one.links.is_empty() && one.previous.is_none() && one.next.is_none());
+        let none = Pagination::new(0, 0, 50, "Queue pages", |n| n.to_string());
+        assert_eq!((none.page, none.skip(50)), (1, 0));
+    }
+}

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 crate::on_both_backends!(
     a_practitioner_sends_a_request_routed_by_postcode,
     the_public_self_referral_form,
+    the_triage_queue_pages_fifty_at_a_time,
     api_requests_are_checked_routed_and_refused,
     api_triage_opens_a_case_only_for_the_localitys_lead,
     api_family_reads_and_notes_answer_404_to_the_uninvolved,
@@ -285,6 +286,61 @@ async fn the_public_self_referral_form(backend: Backend) {
         .unwrap();
     assert!(queue.contains("Formfamily"));
     assert!(queue.contains("Self-referral"));
+}
+
+async fn the_triage_queue_pages_fifty_at_a_time(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let practitioner = token(&app, PRACTITIONER).await;
+    for n in 0..50 {
+        let mut request = amira("B16 8AB");
+        request["members"][0]["family_name"] = json!(format!("Pagefamily{n}"));
+        let response = client()
+            .post(app.url("/api/requests"))
+            .bearer_auth(&practitioner)
+            .json(&request)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+    }
+    let lead = app.sign_in(LOCALITY_LEAD).await;
+    let page = |n: usize| {
+        let lead = &lead;
+        let app = &app;
+        async move {
+            let url = app.url(&format!("/triage?locality=ladywood&page={n}"));
+            lead.client
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let first = page(1).await;
+    let waiting: usize = first
+        .split(" waiting, oldest first: 1 to 50")
+        .next()
+        .and_then(|before| before.rsplit('>').next())
+        .and_then(|count| count.trim().parse().ok())
+        .unwrap_or_else(|| panic!("the caption counts every request waiting: {first}"));
+    assert!(waiting > 50, "{waiting}");
+    assert!(first.contains("aria-label=\"Queue pages\""));
+    assert!(first.contains("Pagefamily0"), "the oldest first");
+    assert!(
+        !first.contains("Pagefamily49"),
+        "the newest is on the next page"
+    );
+    let second = page(2).await;
+    assert!(second.contains(&format!("oldest first: 51 to {waiting}")));
+    assert!(second.contains("Pagefamily49"));
+    assert!(!second.contains("Pagefamily0,"));
+    assert!(
+        page(9).await.contains("Pagefamily49"),
+        "past the end is the last page"
+    );
 }
 
 async fn api_requests_are_checked_routed_and_refused(backend: Backend) {

@@ -243,7 +243,7 @@ async fn list_requests(
     let locality = super::requests::chosen_locality(&signed, &query.locality);
     let mut authorised =
         super::authorise_queue(&state, &signed, &locality, "triage queue (API)").await?;
-    let requests = cases::queue(&mut authorised, &locality, 500).await?;
+    let requests = cases::queue(&mut authorised, &locality, 500, 0).await?;
     authorised.tx.commit().await?;
     Ok(Json(Records {
         records: json(&requests)?,

@@ -5,7 +5,7 @@ use super::{MemberRowView, field, first_error, hide_denied, member_rows, request
 use crate::AppState;
 use crate::error::AppError;
 use crate::session::Signed;
-use crate::views::{Layout, SelectOption};
+use crate::views::{Layout, Pagination, SelectOption};
 use askama::Template;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::StatusCode;
@@ -251,6 +251,8 @@ async fn send_self_referral(
 pub struct LocalityQuery {
     #[serde(default)]
     pub locality: String,
+    #[serde(default)]
+    pub page: String,
 }
 
 /// The locality asked for, or the person's first.
@@ -315,7 +317,14 @@ struct QueuePage {
     locality: String,
     localities: Vec<SelectOption>,
     requests: Vec<RequestLine>,
+    waiting: i64,
+    /// The positions shown, "1 to 50".
+    shown: String,
+    pagination: Pagination,
 }
+
+/// Requests on one page of the triage queue: a screenful a locality lead can work down.
+const QUEUE_PAGE: usize = 50;
 
 async fn triage_queue(
     State(state): State<AppState>,
@@ -324,8 +333,15 @@ async fn triage_queue(
 ) -> Result<Html<String>, AppError> {
     let locality = chosen_locality(&signed, &query.locality);
     let mut authorised = super::authorise_queue(&state, &signed, &locality, "triage queue").await?;
-    let requests = cases::queue(&mut authorised, &locality, 200).await?;
+    let waiting = cases::waiting(&mut authorised, &locality).await?;
+    let asked = query.page.parse::<usize>().unwrap_or(1);
+    let pagination = Pagination::new(waiting as usize, asked, QUEUE_PAGE, "Queue pages", |n| {
+        format!("/triage?locality={locality}&page={n}")
+    });
+    let skip = pagination.skip(QUEUE_PAGE);
+    let requests = cases::queue(&mut authorised, &locality, QUEUE_PAGE as i64, skip as i64).await?;
     authorised.tx.commit().await?;
+    let shown = format!("{} to {}", skip + 1, skip + requests.len());
     let all = accounts::list_localities(&state.db).await?;
     let localities = all
         .iter()
@@ -342,6 +358,9 @@ async fn triage_queue(
         locality: name,
         localities,
         requests: requests.into_iter().map(line).collect(),
+        waiting,
+        shown,
+        pagination,
     };
     Ok(Html(page.render()?))
 }
