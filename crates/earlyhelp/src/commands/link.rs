@@ -312,8 +312,18 @@ fn run_encode(args: &EncodeArgs) -> Result<()> {
     if fields.iter().any(|f| f.kind == FieldKind::Encoded) {
         bail!("{}: this file is already encoded", args.file.display());
     }
-    if !ignored.is_empty() {
-        eprintln!("not encoded: {}", ignored.join(", "));
+    // Sex is recognised but not encoded (see docs/linkage-privacy.md): say so, with the rest.
+    let left_out: Vec<String> = ignored
+        .into_iter()
+        .chain(
+            fields
+                .iter()
+                .filter(|f| f.kind == FieldKind::Sex)
+                .map(|f| f.name.clone()),
+        )
+        .collect();
+    if !left_out.is_empty() {
+        eprintln!("not encoded: {}", left_out.join(", "));
     }
     let data = table.to_dataset(&fields)?;
     drop(table);
