@@ -514,7 +514,9 @@ async fn supporting_families_outcomes_and_the_sustained_flag(backend: Backend) {
 
     let (_, html) = page(&lead, &app, &case).await;
     assert!(html.contains("Secure housing") && html.contains("Getting a good education"));
-    assert!(html.contains("Achieved; sustained six months after the case closes"));
+    assert!(html.contains(
+        "Achieved</strong> <span class=\"govuk-body-s\">sustained six months after the case closes"
+    ));
     assert!(html.contains(&format!(
         "Supporting Families outcome achieved on {achieved}: Getting a good education"
     )));
@@ -582,7 +584,9 @@ async fn supporting_families_outcomes_and_the_sustained_flag(backend: Backend) {
     assert_eq!(sustained["sustained_on"], since.as_str());
     assert_eq!(by_outcome(&record, "secure_housing")["status"], "need");
     let (_, html) = page(&lead, &app, &case).await;
-    assert!(html.contains(&format!("Sustained since {since}")));
+    assert!(html.contains(&format!(
+        "Sustained</strong> <span class=\"govuk-body-s\">since {since}"
+    )));
 
     // Reopened, the case sustains nothing until it closes again.
     let reopen = [("event", "reopen")];

@@ -150,26 +150,24 @@ pub struct OutcomeView {
 fn outcome_view(row: OutcomeRow, closed_on: Option<Date>, today: Date) -> OutcomeView {
     let achieved_on = row.achieved_on.as_deref().and_then(parse_date);
     let (status, sustained_on, status_label) = match progress(achieved_on, closed_on, today) {
-        Progress::Need => ("need", None, "Need".to_string()),
+        // The tag names the status; the words beside it only add when.
+        Progress::Need => ("need", None, String::new()),
         Progress::Achieved { sustained_on: None } => (
             "achieved",
             None,
-            "Achieved; sustained six months after the case closes".to_string(),
+            "sustained six months after the case closes".to_string(),
         ),
         Progress::Achieved {
             sustained_on: Some(on),
         } => (
             "achieved",
             Some(iso(on)),
-            format!(
-                "Achieved; sustained on {} if the case stays closed",
-                iso(on)
-            ),
+            format!("sustained on {} if the case stays closed", iso(on)),
         ),
         Progress::Sustained { since } => (
             "sustained",
             Some(iso(since)),
-            format!("Sustained since {}", iso(since)),
+            format!("since {}", iso(since)),
         ),
     };
     OutcomeView {
