@@ -114,7 +114,7 @@ impl Decision {
         }
     }
 
-    fn deny(reason: &'static str) -> Self {
+    pub fn deny(reason: &'static str) -> Self {
         Decision {
             allowed: false,
             as_role: None,

@@ -27,7 +27,7 @@ use earlyhelp_domain::roles::Role;
 use earlyhelp_storage::Db;
 use earlyhelp_storage::accounts::{self, NewUser, Organisation};
 use earlyhelp_storage::case_load::{self, Family, History, Note, Reading, Triage};
-use earlyhelp_storage::gate;
+use earlyhelp_storage::gate::{self, Ask, FamilyId};
 use time::{Date, Duration};
 use uuid::Uuid;
 
@@ -543,7 +543,7 @@ pub fn city<'a>(
 /// Half the demo families have their first need recorded against a Supporting Families headline
 /// outcome; in a case closed with its needs met it was achieved, so some are sustained by now.
 async fn supporting_families(
-    authorised: &mut gate::Authorised,
+    authorised: &mut gate::Authorised<FamilyId>,
     history: &History,
     family: &Family,
 ) -> Result<()> {
@@ -579,8 +579,7 @@ async fn supporting_families(
         achieved_on: achieved.then(|| family.readings.last().map_or(opened, |r| r.taken_on)),
     };
     let recorded_by = history.requester.clone();
-    earlyhelp_storage::measures::record_outcome(authorised, family.id, &checked, &recorded_by)
-        .await?;
+    earlyhelp_storage::measures::record_outcome(authorised, &checked, &recorded_by).await?;
     Ok(())
 }
 
@@ -794,7 +793,14 @@ pub async fn load(db: &Db, scale: Scale) -> Result<()> {
             let Some(family) = h.triage.as_ref().and_then(|t| t.family.as_ref()) else {
                 continue;
             };
-            supporting_families(&mut authorised, h, family).await?;
+            let ask = Ask {
+                id: family.id,
+                action: Action::Update,
+                purpose: "load the demo cases",
+            };
+            let permit = gate::operator_record::<FamilyId>(&mut authorised.tx, ask).await?;
+            let (mut on_family, held) = authorised.swap(permit);
+            supporting_families(&mut on_family, h, family).await?;
             if matches!(family.events.last(), Some(CaseEvent::Close(_))) {
                 let outcomes: Vec<(Reason, NeedOutcome)> = h
                     .request
@@ -806,13 +812,10 @@ pub async fn load(db: &Db, scale: Scale) -> Result<()> {
                         (*need, NeedOutcome::ALL[pick])
                     })
                     .collect();
-                earlyhelp_storage::cases::record_closure_outcomes(
-                    &mut authorised,
-                    family.id,
-                    &outcomes,
-                )
-                .await?;
+                earlyhelp_storage::cases::record_closure_outcomes(&mut on_family, &outcomes)
+                    .await?;
             }
+            authorised = on_family.swap(held).0;
         }
     }
     authorised.tx.commit().await?;

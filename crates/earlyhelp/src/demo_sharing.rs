@@ -6,6 +6,7 @@ use crate::demo_cases::ERDINGTON_PRACTITIONER;
 use anyhow::Result;
 use earlyhelp_domain::access::Action;
 use earlyhelp_domain::sharing::{Article6, Article9, AssessmentInput, Share};
+use earlyhelp_storage::gate::{Ask, BreakGlassOn, FamilyId};
 use earlyhelp_storage::{Db, gate, sharing};
 
 pub async fn load(db: &Db) -> Result<()> {
@@ -39,27 +40,26 @@ pub async fn load(db: &Db) -> Result<()> {
             }
         };
         let shared_with = format!("{}, {}", member.name, member.organisation);
+        let ask = Ask {
+            id: member.family_id,
+            action: Action::Update,
+            purpose: "load the demo's shares and assessments",
+        };
+        let permit = gate::operator_record::<FamilyId>(&mut authorised.tx, ask).await?;
+        let (mut on_family, held) = authorised.swap(permit);
         sharing::record_share(
-            &mut authorised,
-            member.family_id,
+            &mut on_family,
             Some(member.user_id),
             &shared_with,
             &share,
             "Demo",
         )
         .await?;
-        if member.family_state == "closed" || n % 4 == 3 {
-            continue;
+        if member.family_state != "closed" && n % 4 != 3 {
+            let finalise = n % 2 == 0;
+            sharing::save_assessment(&mut on_family, &assessment(n), finalise, "Demo").await?;
         }
-        let finalise = n % 2 == 0;
-        sharing::save_assessment(
-            &mut authorised,
-            member.family_id,
-            &assessment(n),
-            finalise,
-            "Demo",
-        )
-        .await?;
+        authorised = on_family.swap(held).0;
     }
     authorised.tx.commit().await?;
     break_glass(db, &team).await
@@ -96,16 +96,14 @@ async fn break_glass(db: &Db, team: &[sharing::UnrecordedShare]) -> Result<()> {
     else {
         return Ok(());
     };
-    let mut authorised = gate::operator(
-        db,
-        &format!("family:{family}"),
-        Action::Create,
-        "demo break-glass access",
-    )
-    .await?;
+    let ask = Ask {
+        id: family,
+        action: Action::Create,
+        purpose: "demo break-glass access",
+    };
+    let mut authorised = gate::operator_on::<BreakGlassOn>(db, ask).await?;
     sharing::break_glass(
         &mut authorised,
-        family,
         person.user_id,
         &person.name,
         "Police called out of hours: the youngest child was found alone at the bus station",

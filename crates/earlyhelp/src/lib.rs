@@ -7,4 +7,5 @@ pub mod demo_cases;
 pub mod demo_directory;
 pub mod demo_outcomes;
 pub mod demo_sharing;
+pub mod jobs;
 pub mod server;

@@ -98,6 +98,7 @@ pub async fn serve(listen: &ListenArgs, url: &str, with_demo: bool) -> Result<()
             ..Config::default()
         }),
     };
+    crate::jobs::spawn(db.clone(), crate::jobs::refresh_interval());
     let local = listener.local_addr()?;
     println!(
         "earlyhelp is listening on http://{local} ({} database)",

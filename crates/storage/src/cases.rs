@@ -4,7 +4,7 @@
 //! [`involvement`] (who is involved, which the gate itself needs) and [`self_referral`]
 //! (a member of the public, audited as such).
 
-use crate::gate::{Authorised, NewEvent, append};
+use crate::gate::{Authorised, FamilyId, KnownToFamily, NewEvent, Permit, RequestId, append};
 use crate::{Db, StorageError, Tx, now_micros, on_pool, on_tx};
 use earlyhelp_domain::access::{Actor, Involvement};
 use earlyhelp_domain::cases::{
@@ -19,16 +19,20 @@ use uuid::Uuid;
 // What the gate needs to know
 
 /// Who is involved with family `id`, for the access rules; `None` if there is no such family.
-pub async fn involvement(db: &Db, id: Uuid) -> Result<Option<Involvement>, StorageError> {
+/// Read in the transaction that acts on the decision, so the facts cannot change in between.
+pub(crate) async fn involvement(
+    tx: &mut Tx,
+    id: Uuid,
+) -> Result<Option<Involvement>, StorageError> {
     type Row = (String, Option<Uuid>, bool);
     type Member = (Uuid, bool);
     let now = now_micros();
-    let (row, team, break_glass): (Option<Row>, Vec<Member>, Vec<Uuid>) = on_pool!(db, pool => {
+    let (row, team, break_glass): (Option<Row>, Vec<Member>, Vec<Uuid>) = on_tx!(tx, pool => {
         let row = sqlx::query_as(
             "SELECT locality_slug, lead_practitioner, consent_withdrawn FROM families WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *pool)
         .await?;
         // A team member's share survives withdrawn consent if a current share rests on another basis.
         let team = sqlx::query_as(
@@ -37,14 +41,14 @@ pub async fn involvement(db: &Db, id: Uuid) -> Result<Option<Involvement>, Stora
              FROM family_team t WHERE t.family_id = $1",
         )
         .bind(id)
-        .fetch_all(pool)
+        .fetch_all(&mut *pool)
         .await?;
         let break_glass = sqlx::query_scalar(
             "SELECT user_id FROM break_glass WHERE family_id = $1 AND expires_micros > $2",
         )
         .bind(id)
         .bind(now)
-        .fetch_all(pool)
+        .fetch_all(&mut *pool)
         .await?;
         (row, team, break_glass)
     });
@@ -65,11 +69,14 @@ pub async fn involvement(db: &Db, id: Uuid) -> Result<Option<Involvement>, Stora
 }
 
 /// The locality a request is waiting in; `None` if there is no such request.
-pub async fn request_locality(db: &Db, id: Uuid) -> Result<Option<String>, StorageError> {
-    Ok(on_pool!(db, pool => {
+pub(crate) async fn request_locality(
+    tx: &mut Tx,
+    id: Uuid,
+) -> Result<Option<String>, StorageError> {
+    Ok(on_tx!(tx, c => {
         sqlx::query_scalar("SELECT locality_slug FROM support_requests WHERE id = $1")
             .bind(id)
-            .fetch_optional(pool)
+            .fetch_optional(c)
             .await?
     }))
 }
@@ -327,8 +334,16 @@ pub async fn queue(
         .collect())
 }
 
+/// The request the permit names.
 pub async fn request(
-    authorised: &mut Authorised,
+    authorised: &mut Authorised<RequestId>,
+) -> Result<Option<RequestDetail>, StorageError> {
+    request_in(&mut authorised.tx, authorised.permit.record().0).await
+}
+
+/// Request `id`, for storage's own use under a permit that covers it.
+pub(crate) async fn request_in(
+    tx: &mut Tx,
     id: Uuid,
 ) -> Result<Option<RequestDetail>, StorageError> {
     let sql = concat!(
@@ -336,7 +351,6 @@ pub async fn request(
         request_columns!(),
         " FROM support_requests WHERE id = $1"
     );
-    let tx = &mut authorised.tx;
     let row: Option<RequestRow> =
         on_tx!(tx, c => sqlx::query_as(sql).bind(id).fetch_optional(c).await?);
     match row {
@@ -358,13 +372,15 @@ pub struct FamilyMatch {
     pub matched: Vec<String>,
 }
 
-/// Existing families with a member who is likely one of `members` (name, date of birth, postcode).
+/// Existing families with a member who is likely one of the request's members (name, date of
+/// birth, postcode): the duplicate check shown to the triager, and the only families triage may
+/// attach the request to.
 pub async fn likely_families(
-    authorised: &mut Authorised,
-    members: &[MemberRow],
-    postcode: &str,
+    authorised: &mut Authorised<RequestId>,
 ) -> Result<Vec<FamilyMatch>, StorageError> {
     type Row = (Uuid, String, String, String, String, String, String);
+    let detail = request(authorised).await?.ok_or(StorageError::NotFound)?;
+    let (members, postcode) = (&detail.members, &detail.request.postcode);
     let tx = &mut authorised.tx;
     let mut found: Vec<FamilyMatch> = Vec::new();
     for member in members {
@@ -418,26 +434,28 @@ pub struct TriageDecision {
     pub outcome: TriageOutcome,
     /// For locality early help: the lead practitioner.
     pub lead_practitioner: Option<Uuid>,
-    /// For locality early help: attach to this family we already know instead of a new one.
-    pub existing_family: Option<Uuid>,
     /// For a transfer: the locality it goes to.
     pub transfer_to: Option<String>,
     pub note: String,
 }
 
-/// Records triage of request `id` by `triager`; for locality early help creates (or reopens)
-/// the family case and returns it. A transfer leaves the request waiting in its new locality.
+/// Records triage of the permitted request by `triager`; for locality early help creates the
+/// family case, or attaches the request to `existing` (a family the duplicate check offered for
+/// this request, in its locality, under its own permit), and returns it. A transfer leaves the
+/// request waiting in its new locality.
 pub async fn triage(
-    authorised: &mut Authorised,
-    id: Uuid,
+    authorised: &mut Authorised<RequestId>,
+    existing: Option<&Permit<FamilyId>>,
     decision: &TriageDecision,
     triager: &Actor,
     triager_name: &str,
     triager_organisation: &str,
 ) -> Result<Option<Uuid>, StorageError> {
-    let detail = request(authorised, id)
-        .await?
-        .ok_or(StorageError::NotFound)?;
+    let id = authorised.permit.for_change()?.0;
+    let detail = request(authorised).await?.ok_or(StorageError::NotFound)?;
+    if let Some(existing) = existing {
+        check_offered(authorised, &detail, existing.for_change()?.0).await?;
+    }
     if detail.request.status != "new" {
         return Err(StorageError::Conflict(
             "This request has already been triaged".into(),
@@ -480,12 +498,13 @@ pub async fn triage(
             earlyhelp_domain::cases::DEFAULT_REVIEW_WEEKS,
         ));
         let r = &detail.request;
-        let fid = match decision.existing_family {
+        let fid = match existing.map(|permit| permit.family_id()) {
             Some(existing) => {
+                // An open case keeps its lead; a closed one reopens with the lead chosen now.
                 on_tx!(tx, c => {
                     sqlx::query(
                         "UPDATE families SET lead_practitioner = $1, state = 'open', closure_reason = NULL, \
-                         review_date = $2, updated_micros = $3 WHERE id = $4",
+                         review_date = $2, updated_micros = $3 WHERE id = $4 AND state = 'closed'",
                     )
                     .bind(lead)
                     .bind(&review)
@@ -569,14 +588,16 @@ pub async fn triage(
             },
         )
         .await?;
+        // The referrer's own words join the chronology, so the lead reads what they wrote.
         insert_note(
             tx,
             fid,
             triager_name,
             "event",
             &format!(
-                "Request for support triaged for locality early help by {triager_name}. {}",
-                decision.note
+                "Request for support triaged for locality early help by {triager_name}. {}\n\
+                 From the request ({}): {}",
+                decision.note, r.requester, r.summary
             ),
         )
         .await?;
@@ -597,6 +618,27 @@ pub async fn triage(
         .await?;
     });
     Ok(family_id)
+}
+
+/// Refuses a family the duplicate check did not offer for this request, or one in another
+/// locality (that request is transferred, or its triager asks to join), with words to act on.
+async fn check_offered(
+    authorised: &mut Authorised<RequestId>,
+    detail: &RequestDetail,
+    family_id: Uuid,
+) -> Result<(), StorageError> {
+    let offered = likely_families(authorised).await?;
+    match offered.iter().find(|m| m.family_id == family_id) {
+        None => Err(StorageError::Conflict(
+            "Choose a family from the list of families we may already know, or a new family".into(),
+        )),
+        Some(m) if m.locality_slug != detail.request.locality_slug => Err(StorageError::Conflict(
+            "That family is known in another locality: transfer the request there, or ask to join \
+             the team around the family"
+                .into(),
+        )),
+        Some(_) => Ok(()),
+    }
 }
 
 pub fn today() -> Date {
@@ -696,9 +738,9 @@ pub struct FamilyRecord {
 }
 
 pub async fn family(
-    authorised: &mut Authorised,
-    id: Uuid,
+    authorised: &mut Authorised<FamilyId>,
 ) -> Result<Option<FamilyRecord>, StorageError> {
+    let id = authorised.permit.record().0;
     let tx = &mut authorised.tx;
     let row: Option<FamilyRow> = on_tx!(tx, c => {
         sqlx::query_as(
@@ -769,10 +811,10 @@ pub async fn family(
             assessments: Vec::new(), shares: Vec::new(), break_glass: Vec::new(),
         }
     });
-    record.assessments = crate::sharing::assessments(authorised, id).await?;
-    record.shares = crate::sharing::shares(authorised, id).await?;
-    record.break_glass = crate::sharing::family_break_glass(authorised, id).await?;
-    record.needs = case_needs(authorised, id).await?;
+    record.assessments = crate::sharing::assessments(authorised).await?;
+    record.shares = crate::sharing::shares(authorised).await?;
+    record.break_glass = crate::sharing::family_break_glass(authorised).await?;
+    record.needs = case_needs(authorised).await?;
     let tx = &mut authorised.tx;
     record.closure_outcomes = on_tx!(tx, c => {
         sqlx::query_as(
@@ -797,9 +839,9 @@ fn split_slugs(joined: &str) -> Vec<String> {
 /// The needs the case works on (reason slugs): those of its latest finalised assessment, or
 /// else the reasons on the request that opened it.
 pub async fn case_needs(
-    authorised: &mut Authorised,
-    family_id: Uuid,
+    authorised: &mut Authorised<FamilyId>,
 ) -> Result<Vec<String>, StorageError> {
+    let family_id = authorised.permit.record().0;
     let tx = &mut authorised.tx;
     let needs: Option<String> = on_tx!(tx, c => {
         let assessed: Option<String> = sqlx::query_scalar(
@@ -825,11 +867,11 @@ pub async fn case_needs(
 /// Records how far each need was met, with the closure that is happening in this transaction;
 /// refuses if a need of the case has no outcome.
 pub async fn record_closure_outcomes(
-    authorised: &mut Authorised,
-    family_id: Uuid,
+    authorised: &mut Authorised<FamilyId>,
     outcomes: &[(Reason, NeedOutcome)],
 ) -> Result<(), StorageError> {
-    let unanswered: Vec<&str> = case_needs(authorised, family_id)
+    let family_id = authorised.permit.for_change()?.0;
+    let unanswered: Vec<&str> = case_needs(authorised)
         .await?
         .iter()
         .filter(|need| !outcomes.iter().any(|(r, _)| r.slug() == need.as_str()))
@@ -859,62 +901,68 @@ pub async fn record_closure_outcomes(
     Ok(())
 }
 
-/// The name-only view for a partner who is not involved: who is, and whom to contact.
+/// The "known to" view for a partner who is not involved: that the family is known, to which
+/// locality team, and whom to call to ask to join; never a member's name, age, school or
+/// address. After the family withdraws consent, only the locality team's contact.
 #[derive(Debug, Clone, Serialize)]
 pub struct KnownTo {
     pub family_id: Uuid,
-    pub names: Vec<String>,
     pub locality_name: String,
     pub open: bool,
-    /// (organisation, contact name, contact email, role in the case)
-    pub involved: Vec<(String, String, String, String)>,
+    pub consent_withdrawn: bool,
+    pub contacts: Vec<Contact>,
+}
+
+/// A professional to contact about a family: never a family member.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Contact {
+    pub organisation: String,
+    pub name: String,
+    pub email: String,
+    /// "Lead practitioner" or "Locality team".
+    pub role: String,
 }
 
 pub async fn known_to(
-    authorised: &mut Authorised,
-    id: Uuid,
+    authorised: &mut Authorised<KnownToFamily>,
 ) -> Result<Option<KnownTo>, StorageError> {
-    type Head = (String, String);
-    type Involved = (String, String, String, String);
+    let id = authorised.permit.record().0;
+    type Head = (String, String, bool);
     let tx = &mut authorised.tx;
     let head: Option<Head> = on_tx!(tx, c => {
         sqlx::query_as(
-            "SELECT l.name, f.state FROM families f JOIN localities l ON l.slug = f.locality_slug WHERE f.id = $1",
+            "SELECT l.name, f.state, f.consent_withdrawn FROM families f \
+             JOIN localities l ON l.slug = f.locality_slug WHERE f.id = $1",
         )
         .bind(id)
         .fetch_optional(c)
         .await?
     });
-    let Some((locality_name, state)) = head else {
+    let Some((locality_name, state, consent_withdrawn)) = head else {
         return Ok(None);
     };
-    let (names, involved): (Vec<String>, Vec<Involved>) = on_tx!(tx, c => {
-        let names = sqlx::query_scalar(
-            "SELECT given_name || ' ' || family_name FROM family_members WHERE family_id = $1 ORDER BY date_of_birth",
-        )
-        .bind(id)
-        .fetch_all(&mut *c)
-        .await?;
-        let involved = sqlx::query_as(
-            "SELECT o.name, u.name, u.email, 'Lead practitioner' FROM families f \
+    let contacts: Vec<Contact> = on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT o.name AS organisation, u.name, u.email, 'Lead practitioner' AS role FROM families f \
              JOIN users u ON u.id = f.lead_practitioner JOIN organisations o ON o.id = u.organisation_id \
-             WHERE f.id = $1 \
+             WHERE f.id = $1 AND NOT f.consent_withdrawn \
              UNION ALL \
-             SELECT o.name, u.name, u.email, 'Team around the family' FROM family_team t \
-             JOIN users u ON u.id = t.user_id JOIN organisations o ON o.id = u.organisation_id \
-             WHERE t.family_id = $1",
+             SELECT o.name, u.name, u.email, 'Locality team' FROM families f \
+             JOIN user_localities ul ON ul.locality_slug = f.locality_slug \
+             JOIN user_roles r ON r.user_id = ul.user_id AND r.role = 'locality_lead' \
+             JOIN users u ON u.id = ul.user_id AND u.active \
+             JOIN organisations o ON o.id = u.organisation_id WHERE f.id = $1",
         )
         .bind(id)
-        .fetch_all(&mut *c)
-        .await?;
-        (names, involved)
+        .fetch_all(c)
+        .await?
     });
     Ok(Some(KnownTo {
         family_id: id,
-        names,
         locality_name,
         open: state != "closed",
-        involved,
+        consent_withdrawn,
+        contacts,
     }))
 }
 
@@ -1010,11 +1058,11 @@ pub(crate) async fn insert_note(
 /// A partner who is not involved asks to join the team around the family. It is written to the
 /// chronology for the lead practitioner, under the known-to permit: the asker still sees nothing.
 pub async fn ask_to_join(
-    authorised: &mut Authorised,
-    family_id: Uuid,
+    authorised: &mut Authorised<KnownToFamily>,
     who: &str,
     reason: &str,
 ) -> Result<(), StorageError> {
+    let family_id = authorised.permit.for_change()?.0;
     let body = format!("{who} asked to join the team around the family: {reason}");
     insert_note(&mut authorised.tx, family_id, who, "event", &body).await?;
     Ok(())
@@ -1022,20 +1070,20 @@ pub async fn ask_to_join(
 
 /// Adds a note to the family's chronology.
 pub async fn add_note(
-    authorised: &mut Authorised,
-    family_id: Uuid,
+    authorised: &mut Authorised<FamilyId>,
     author: &str,
     body: &str,
 ) -> Result<Uuid, StorageError> {
+    let family_id = authorised.permit.for_change()?.0;
     insert_note(&mut authorised.tx, family_id, author, "note", body).await
 }
 
 pub async fn add_team_member(
-    authorised: &mut Authorised,
-    family_id: Uuid,
+    authorised: &mut Authorised<FamilyId>,
     member: &Person,
     added_by: &str,
 ) -> Result<(), StorageError> {
+    let family_id = authorised.permit.for_change()?.0;
     let tx = &mut authorised.tx;
     let done = on_tx!(tx, c => {
         sqlx::query(
@@ -1064,13 +1112,13 @@ pub async fn add_team_member(
 }
 
 pub async fn add_action(
-    authorised: &mut Authorised,
-    family_id: Uuid,
+    authorised: &mut Authorised<FamilyId>,
     goal: &str,
     action: &str,
     owner: &str,
     due: Date,
 ) -> Result<Uuid, StorageError> {
+    let family_id = authorised.permit.for_change()?.0;
     let id = Uuid::now_v7();
     let tx = &mut authorised.tx;
     on_tx!(tx, c => {
@@ -1093,11 +1141,11 @@ pub async fn add_action(
 
 /// Records the plan's review: the next review date, and a chronology event.
 pub async fn set_review(
-    authorised: &mut Authorised,
-    family_id: Uuid,
+    authorised: &mut Authorised<FamilyId>,
     next: Date,
     author: &str,
 ) -> Result<(), StorageError> {
+    let family_id = authorised.permit.for_change()?.0;
     let tx = &mut authorised.tx;
     let next = earlyhelp_domain::cases::iso(next);
     on_tx!(tx, c => {
@@ -1122,14 +1170,14 @@ pub async fn set_review(
 /// Records one reading on `measure_id`: a score for each area, on `taken_on` (a second
 /// reading that day replaces the scores it repeats).
 pub async fn record_reading(
-    authorised: &mut Authorised,
-    family_id: Uuid,
+    tx: &mut Tx,
+    family: &Permit<FamilyId>,
     measure_id: Uuid,
     taken_on: Date,
     scores: &[(String, i64)],
     recorded_by: &str,
 ) -> Result<(), StorageError> {
-    let tx = &mut authorised.tx;
+    let family_id = family.for_change()?.0;
     let taken = earlyhelp_domain::cases::iso(taken_on);
     let measure: String = on_tx!(tx, c => {
         for (area, score) in scores {
@@ -1165,11 +1213,11 @@ pub async fn record_reading(
 
 /// Moves the case on (step up, step down, close, reopen) if its state allows.
 pub async fn transition(
-    authorised: &mut Authorised,
-    family_id: Uuid,
+    authorised: &mut Authorised<FamilyId>,
     event: CaseEvent,
     author: &str,
 ) -> Result<CaseState, StorageError> {
+    let family_id = authorised.permit.for_change()?.0;
     let tx = &mut authorised.tx;
     let state: Option<String> = on_tx!(tx, c => {
         sqlx::query_scalar("SELECT state FROM families WHERE id = $1")
@@ -1205,14 +1253,14 @@ pub async fn transition(
 }
 
 pub async fn record_consent(
-    authorised: &mut Authorised,
-    family_id: Uuid,
+    authorised: &mut Authorised<FamilyId>,
     given_by: &str,
     method: &str,
     given_on: Date,
     scope: &str,
     author: &str,
 ) -> Result<(), StorageError> {
+    let family_id = authorised.permit.for_change()?.0;
     let tx = &mut authorised.tx;
     on_tx!(tx, c => {
         sqlx::query(
@@ -1247,11 +1295,11 @@ pub async fn record_consent(
 
 /// The family withdraws consent: from now only the lead practitioner and locality lead see the case.
 pub async fn withdraw_consent(
-    authorised: &mut Authorised,
-    family_id: Uuid,
+    authorised: &mut Authorised<FamilyId>,
     on: Date,
     author: &str,
 ) -> Result<(), StorageError> {
+    let family_id = authorised.permit.for_change()?.0;
     let tx = &mut authorised.tx;
     on_tx!(tx, c => {
         sqlx::query("UPDATE consents SET withdrawn_on = $1 WHERE family_id = $2 AND withdrawn_on IS NULL")

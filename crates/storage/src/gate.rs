@@ -9,6 +9,22 @@ use crate::{StorageError, now_micros, on_tx};
 use earlyhelp_domain::access::{Action, Actor, Decision, Resource, decide};
 use earlyhelp_domain::audit::{ChainedFields, GENESIS, chain_hash};
 use serde::Serialize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use uuid::Uuid;
+
+tokio::task_local! {
+    /// Set when the gate writes a refusal while [`noting_refusals`] runs.
+    static REFUSALS: Arc<AtomicBool>;
+}
+
+/// Runs `work`, answering also whether the gate wrote a refusal in it: the web layer audits a
+/// refusal that no gate decided (a page a role may not open at all), and only those.
+pub async fn noting_refusals<F: Future>(work: F) -> (F::Output, bool) {
+    let noted = Arc::new(AtomicBool::new(false));
+    let output = REFUSALS.scope(noted.clone(), work).await;
+    (output, noted.load(Ordering::Relaxed))
+}
 
 /// Who is asking, from where.
 #[derive(Debug, Clone)]
@@ -28,16 +44,102 @@ pub struct Request<'a> {
     pub purpose: &'a str,
 }
 
-/// Proof that the gate allowed an access and audited it in the transaction it travels with.
+/// What a permit was given for: a named subject such as `audit_log` or `requests:ladywood`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject(String);
+
+/// A family's case record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FamilyId(pub Uuid);
+
+/// The "known to" view of a family: that it is known and whom to call, never who is in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownToFamily(pub Uuid);
+
+/// Emergency access to a family one is not involved with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BreakGlassOn(pub Uuid);
+
+/// A request for support.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestId(pub Uuid);
+
+/// Everything held about one person (a family member), as information governance sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PersonRecord(pub Uuid);
+
+/// Proof that the gate allowed `action` on `record` and audited it. Only this module makes
+/// one, and storage takes the record's id from the permit, never from an argument of its own:
+/// a change cannot land on another record than the one the gate allowed.
 #[derive(Debug)]
-pub struct Permit {
-    _private: (),
+pub struct Permit<R = Subject> {
+    record: R,
+    action: Action,
+}
+
+impl<R: Copy> Permit<R> {
+    /// The record this permit names.
+    pub fn record(&self) -> R {
+        self.record
+    }
+
+    /// The record, if the permit allows changing it (not only reading it).
+    pub fn for_change(&self) -> Result<R, StorageError> {
+        match self.action {
+            Action::Create | Action::Update => Ok(self.record),
+            Action::Read | Action::List => {
+                Err(StorageError::Denied("a read permit changes nothing"))
+            }
+        }
+    }
+}
+
+impl Permit<Subject> {
+    pub fn subject(&self) -> &str {
+        &self.record.0
+    }
+}
+
+impl<R> Authorised<R> {
+    /// The same transaction under another permit the gate gave, for a change across records
+    /// (the operator loading many families); answers the permit it held before.
+    pub fn swap<S>(self, permit: Permit<S>) -> (Authorised<S>, Permit<R>) {
+        (
+            Authorised {
+                tx: self.tx,
+                permit,
+            },
+            self.permit,
+        )
+    }
+
+    /// Storage's own step from one permitted record to the record it belongs to or holds: a
+    /// subject access request reads the person's family record under the person's permit.
+    pub(crate) fn covering<S>(self, record: S) -> Authorised<S> {
+        Authorised {
+            tx: self.tx,
+            permit: Permit {
+                record,
+                action: self.permit.action,
+            },
+        }
+    }
+}
+
+impl Permit<FamilyId> {
+    pub fn family_id(&self) -> Uuid {
+        self.record.0
+    }
 }
 
 /// A transaction that has passed the gate, with its permit.
-pub struct Authorised {
+pub struct Authorised<R = Subject> {
     pub tx: Tx,
-    pub permit: Permit,
+    pub permit: Permit<R>,
+}
+
+fn is_read(action: Action) -> bool {
+    matches!(action, Action::Read | Action::List)
 }
 
 /// Decides, audits, and on refusal commits the audit event before answering `Denied`.
@@ -48,11 +150,16 @@ pub async fn authorise(
 ) -> Result<Authorised, StorageError> {
     let mut tx = db.begin().await?;
     let decision = decide(&who.actor, request.action, &request.resource);
-    append(&mut tx, &access_event(who, &request, &decision)).await?;
+    let purpose = audit_purpose(request.purpose, &decision);
+    let event = access_event(who, request.action, request.subject, &purpose, &decision);
+    append(&mut tx, &event).await?;
     if decision.allowed {
         Ok(Authorised {
             tx,
-            permit: Permit { _private: () },
+            permit: Permit {
+                record: Subject(request.subject.to_string()),
+                action: request.action,
+            },
         })
     } else {
         tx.commit().await?;
@@ -70,29 +177,35 @@ pub async fn authorise_read(
     who: &Who,
     request: Request<'_>,
 ) -> Result<Authorised, StorageError> {
-    debug_assert!(matches!(request.action, Action::Read | Action::List));
+    debug_assert!(is_read(request.action));
     let decision = decide(&who.actor, request.action, &request.resource);
-    record(db, &access_event(who, &request, &decision)).await?;
+    let purpose = audit_purpose(request.purpose, &decision);
+    let event = access_event(who, request.action, request.subject, &purpose, &decision);
+    record(db, &event).await?;
     if !decision.allowed {
         return Err(StorageError::Denied(decision.reason));
     }
     Ok(Authorised {
         tx: db.begin_read().await?,
-        permit: Permit { _private: () },
+        permit: Permit {
+            record: Subject(request.subject.to_string()),
+            action: request.action,
+        },
     })
 }
 
-/// Widens an authorised transaction to one more record, for a change that must land
-/// all-or-nothing across records (an import naming many families). Decided and audited as
-/// [`authorise`] does; a refusal rolls back everything so far and commits the refusal alone.
-pub async fn authorise_also(
+/// Widens an authorised transaction to one more named subject, for a change that must land
+/// all-or-nothing. Decided and audited as [`authorise`] does; a refusal rolls back everything
+/// so far and commits the refusal alone.
+pub async fn authorise_also<R>(
     db: &Db,
-    mut authorised: Authorised,
+    mut authorised: Authorised<R>,
     who: &Who,
     request: Request<'_>,
-) -> Result<Authorised, StorageError> {
+) -> Result<Authorised<R>, StorageError> {
     let decision = decide(&who.actor, request.action, &request.resource);
-    let event = access_event(who, &request, &decision);
+    let purpose = audit_purpose(request.purpose, &decision);
+    let event = access_event(who, request.action, request.subject, &purpose, &decision);
     if decision.allowed {
         append(&mut authorised.tx, &event).await?;
         Ok(authorised)
@@ -103,14 +216,268 @@ pub async fn authorise_also(
     }
 }
 
-fn access_event<'a>(who: &'a Who, request: &Request<'a>, decision: &Decision) -> NewEvent<'a> {
+/// How one access to a record is asked for: the record's id, what is done, and why.
+#[derive(Debug, Clone, Copy)]
+pub struct Ask<'a> {
+    pub id: Uuid,
+    pub action: Action,
+    pub purpose: &'a str,
+}
+
+/// A kind of record the gate gives permits for: the facts about it the access rules need, and
+/// the subject the audit log files the access under, read in the transaction that acts.
+pub trait Guarded: Copy + Send {
+    fn new(id: Uuid) -> Self;
+    /// What the rules need to know, and the audit subject; `None` if there is no such record.
+    fn resource(
+        tx: &mut Tx,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<(Resource, String)>, StorageError>> + Send;
+}
+
+fn family_subject(id: Uuid) -> String {
+    format!("family:{id}")
+}
+
+impl Guarded for FamilyId {
+    fn new(id: Uuid) -> Self {
+        FamilyId(id)
+    }
+    async fn resource(tx: &mut Tx, id: Uuid) -> Result<Option<(Resource, String)>, StorageError> {
+        let involvement = crate::cases::involvement(tx, id).await?;
+        Ok(involvement.map(|i| (Resource::Family(i), family_subject(id))))
+    }
+}
+
+impl Guarded for KnownToFamily {
+    fn new(id: Uuid) -> Self {
+        KnownToFamily(id)
+    }
+    async fn resource(tx: &mut Tx, id: Uuid) -> Result<Option<(Resource, String)>, StorageError> {
+        let involvement = crate::cases::involvement(tx, id).await?;
+        Ok(involvement.map(|_| (Resource::FamilyKnownTo, family_subject(id))))
+    }
+}
+
+impl Guarded for BreakGlassOn {
+    fn new(id: Uuid) -> Self {
+        BreakGlassOn(id)
+    }
+    async fn resource(tx: &mut Tx, id: Uuid) -> Result<Option<(Resource, String)>, StorageError> {
+        let involvement = crate::cases::involvement(tx, id).await?;
+        Ok(involvement.map(|_| (Resource::BreakGlass, family_subject(id))))
+    }
+}
+
+impl Guarded for RequestId {
+    fn new(id: Uuid) -> Self {
+        RequestId(id)
+    }
+    async fn resource(tx: &mut Tx, id: Uuid) -> Result<Option<(Resource, String)>, StorageError> {
+        let locality = crate::cases::request_locality(tx, id).await?;
+        Ok(locality.map(|locality| {
+            let resource = Resource::SupportRequest {
+                locality: Some(locality),
+            };
+            (resource, format!("request:{id}"))
+        }))
+    }
+}
+
+impl Guarded for PersonRecord {
+    fn new(id: Uuid) -> Self {
+        PersonRecord(id)
+    }
+    /// Filed under the person's family, so the subject access request shows among those who
+    /// have looked at the family's record.
+    async fn resource(tx: &mut Tx, id: Uuid) -> Result<Option<(Resource, String)>, StorageError> {
+        let family = crate::sar::person_family(tx, id).await?;
+        Ok(family.map(|family| (Resource::RecordsGovernance, family_subject(family))))
+    }
+}
+
+/// What the gate decided about one record, with the facts read in the transaction that acts.
+struct Judged<R> {
+    record: R,
+    subject: String,
+    purpose: String,
+    decision: Decision,
+    /// No such record: refused (and audited) as one the asker may not see, so neither leaks.
+    missing: bool,
+}
+
+impl<R: Guarded> Judged<R> {
+    async fn judge(tx: &mut Tx, who: &Who, ask: Ask<'_>) -> Result<Self, StorageError> {
+        let record = R::new(ask.id);
+        let (decision, missing, subject) = match R::resource(tx, ask.id).await? {
+            Some((resource, subject)) => {
+                (decide(&who.actor, ask.action, &resource), false, subject)
+            }
+            None => (Decision::deny("no such record"), true, ask.id.to_string()),
+        };
+        Ok(Judged {
+            subject,
+            purpose: audit_purpose(ask.purpose, &decision).into_owned(),
+            record,
+            decision,
+            missing,
+        })
+    }
+
+    fn event<'a>(&'a self, who: &'a Who, ask: Ask<'a>) -> NewEvent<'a> {
+        access_event(
+            who,
+            ask.action,
+            &self.subject,
+            &self.purpose,
+            &self.decision,
+        )
+    }
+
+    fn permit(self, ask: Ask<'_>) -> Result<Permit<R>, StorageError> {
+        match (self.decision.allowed, self.missing) {
+            (true, _) => Ok(Permit {
+                record: self.record,
+                action: ask.action,
+            }),
+            (false, true) => Err(StorageError::NotFound),
+            (false, false) => Err(StorageError::Denied(self.decision.reason)),
+        }
+    }
+}
+
+/// Through the gate to one record: the facts the decision rests on (team, consent, locality)
+/// are read in the transaction that writes the decision. A change keeps that transaction; a
+/// read commits it and answers a read-only snapshot, as [`authorise_read`] does.
+pub async fn authorise_record<R: Guarded>(
+    db: &Db,
+    who: &Who,
+    ask: Ask<'_>,
+) -> Result<Authorised<R>, StorageError> {
+    let mut tx = db.begin().await?;
+    let judged = Judged::<R>::judge(&mut tx, who, ask).await?;
+    append(&mut tx, &judged.event(who, ask)).await?;
+    let permit = match judged.permit(ask) {
+        Ok(permit) => permit,
+        Err(refused) => {
+            tx.commit().await?;
+            return Err(refused);
+        }
+    };
+    if is_read(ask.action) {
+        tx.commit().await?;
+        tx = db.begin_read().await?;
+    }
+    Ok(Authorised { tx, permit })
+}
+
+/// A permit for one more record in an authorised change (triage onto a family already known,
+/// an import naming many), decided and audited in the same transaction. A refusal rolls back
+/// everything so far and commits the refusal alone.
+pub async fn authorise_also_record<R: Guarded, P>(
+    db: &Db,
+    mut authorised: Authorised<P>,
+    who: &Who,
+    ask: Ask<'_>,
+) -> Result<(Authorised<P>, Permit<R>), StorageError> {
+    let judged = Judged::<R>::judge(&mut authorised.tx, who, ask).await?;
+    if judged.decision.allowed {
+        append(&mut authorised.tx, &judged.event(who, ask)).await?;
+        let permit = judged.permit(ask)?;
+        return Ok((authorised, permit));
+    }
+    drop(authorised);
+    record(db, &judged.event(who, ask)).await?;
+    Err(judged.permit(ask).err().unwrap_or(StorageError::NotFound))
+}
+
+/// Permits for many records of one kind in one transaction, all or none: an import naming
+/// many families. On the first refusal nothing is kept but the refusal, and its index is named.
+pub async fn authorise_many<R: Guarded>(
+    db: &Db,
+    who: &Who,
+    asks: &[Ask<'_>],
+) -> Result<Many<R>, (usize, StorageError)> {
+    let mut tx = db.begin().await.map_err(|e| (0, e))?;
+    let mut permits = Vec::with_capacity(asks.len());
+    for (index, ask) in asks.iter().enumerate() {
+        let judged = Judged::<R>::judge(&mut tx, who, *ask)
+            .await
+            .map_err(|e| (index, e))?;
+        if !judged.decision.allowed {
+            drop(tx);
+            record(db, &judged.event(who, *ask))
+                .await
+                .map_err(|e| (index, e))?;
+            return Err((
+                index,
+                judged.permit(*ask).err().unwrap_or(StorageError::NotFound),
+            ));
+        }
+        append(&mut tx, &judged.event(who, *ask))
+            .await
+            .map_err(|e| (index, e))?;
+        permits.push(judged.permit(*ask).map_err(|e| (index, e))?);
+    }
+    Ok(Many { tx, permits })
+}
+
+/// A transaction with permits for many records of one kind.
+pub struct Many<R> {
+    pub tx: Tx,
+    pub permits: Vec<Permit<R>>,
+}
+
+/// A refusal that the gate did not decide, such as a page that a role may not open at all:
+/// written to the audit log like every other refusal, with who, what and why.
+pub async fn record_refusal(
+    db: &Db,
+    who: &Who,
+    subject: &str,
+    action: Action,
+    purpose: &str,
+    reason: &'static str,
+) -> Result<(), StorageError> {
+    let purpose = audit_purpose(purpose, &Decision::deny(reason));
+    record(
+        db,
+        &NewEvent {
+            actor: &who.actor.email,
+            actor_organisation: &who.organisation_name,
+            actor_role: who.actor.roles.first().map(|r| r.slug()).unwrap_or("none"),
+            subject,
+            action: action.as_str(),
+            purpose: &purpose,
+            outcome: "denied",
+            remote_addr: &who.remote_addr,
+        },
+    )
+    .await
+}
+
+/// The purpose as the audit log keeps it: a refusal says why it was refused.
+fn audit_purpose<'a>(purpose: &'a str, decision: &Decision) -> std::borrow::Cow<'a, str> {
+    if decision.allowed {
+        purpose.into()
+    } else {
+        format!("{purpose} (refused: {})", decision.reason).into()
+    }
+}
+
+fn access_event<'a>(
+    who: &'a Who,
+    action: Action,
+    subject: &'a str,
+    purpose: &'a str,
+    decision: &Decision,
+) -> NewEvent<'a> {
     NewEvent {
         actor: &who.actor.email,
         actor_organisation: &who.organisation_name,
         actor_role: decision.as_role.map(|r| r.slug()).unwrap_or("none"),
-        subject: request.subject,
-        action: request.action.as_str(),
-        purpose: request.purpose,
+        subject,
+        action: action.as_str(),
+        purpose,
         outcome: if decision.allowed {
             "allowed"
         } else {
@@ -120,8 +487,9 @@ fn access_event<'a>(who: &'a Who, request: &Request<'a>, decision: &Decision) ->
     }
 }
 
-/// For the operator at the command line, who holds the database itself: the access is still
-/// written to the audit log, under the name `operator`.
+/// For the operator at the command line and background jobs, who hold the database itself: the
+/// access is still written to the audit log, under the name `operator`. Never called from a web
+/// handler (a test holds the web crate to that).
 pub async fn operator(
     db: &Db,
     subject: &str,
@@ -130,20 +498,32 @@ pub async fn operator(
 ) -> Result<Authorised, StorageError> {
     let mut authorised = Authorised {
         tx: db.begin().await?,
-        permit: Permit { _private: () },
+        permit: Permit {
+            record: Subject(subject.to_string()),
+            action,
+        },
     };
     operator_also(&mut authorised, subject, action, purpose).await?;
     Ok(authorised)
 }
 
-/// The operator's access to one more record in the same transaction, written to the audit log.
-pub async fn operator_also(
-    authorised: &mut Authorised,
+/// The operator's access to one more named subject in the same transaction, written to the
+/// audit log.
+pub async fn operator_also<P>(
+    authorised: &mut Authorised<P>,
     subject: &str,
     action: Action,
     purpose: &str,
 ) -> Result<(), StorageError> {
-    let event = NewEvent {
+    append(
+        &mut authorised.tx,
+        &operator_event(subject, action, purpose),
+    )
+    .await
+}
+
+fn operator_event<'a>(subject: &'a str, action: Action, purpose: &'a str) -> NewEvent<'a> {
+    NewEvent {
         actor: "operator",
         actor_organisation: "command line",
         actor_role: "operator",
@@ -152,8 +532,46 @@ pub async fn operator_also(
         purpose,
         outcome: "allowed",
         remote_addr: "local",
-    };
-    append(&mut authorised.tx, &event).await
+    }
+}
+
+/// The operator's access to one record, in a transaction of its own, written to the audit log.
+pub async fn operator_on<R: Guarded>(db: &Db, ask: Ask<'_>) -> Result<Authorised<R>, StorageError> {
+    let mut tx = db.begin().await?;
+    let permit = operator_record(&mut tx, ask).await?;
+    Ok(Authorised { tx, permit })
+}
+
+/// The operator's permit for one record in the same transaction, written to the audit log.
+pub async fn operator_record<R: Guarded>(
+    tx: &mut Tx,
+    ask: Ask<'_>,
+) -> Result<Permit<R>, StorageError> {
+    let (_, subject) = R::resource(tx, ask.id)
+        .await?
+        .ok_or(StorageError::NotFound)?;
+    append(tx, &operator_event(&subject, ask.action, ask.purpose)).await?;
+    Ok(Permit {
+        record: R::new(ask.id),
+        action: ask.action,
+    })
+}
+
+/// The operator's permits for many records of one kind in one transaction: records that do
+/// not exist are refused by index, as for a person.
+pub async fn operator_many<R: Guarded>(
+    db: &Db,
+    asks: &[Ask<'_>],
+) -> Result<Many<R>, (usize, StorageError)> {
+    let mut tx = db.begin().await.map_err(|e| (0, e))?;
+    let mut permits = Vec::with_capacity(asks.len());
+    for (index, ask) in asks.iter().enumerate() {
+        let permit = operator_record::<R>(&mut tx, *ask)
+            .await
+            .map_err(|e| (index, e))?;
+        permits.push(permit);
+    }
+    Ok(Many { tx, permits })
 }
 
 /// An event that is not an access to a record: a sign-in, a sign-out, a password change.
@@ -171,6 +589,9 @@ pub struct NewEvent<'a> {
 /// Appends one event to the chain. The chain is serialised: SQLite's write transactions are
 /// `BEGIN IMMEDIATE`; PostgreSQL takes a transaction-scoped advisory lock.
 pub async fn append(tx: &mut Tx, event: &NewEvent<'_>) -> Result<(), StorageError> {
+    if event.outcome == "denied" {
+        let _ = REFUSALS.try_with(|noted| noted.store(true, Ordering::Relaxed));
+    }
     const AUDIT_CHAIN_LOCK: i64 = 0x6561_7564_6974; // "eaudit"
     if let Tx::Postgres(t) = tx {
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -282,8 +703,8 @@ macro_rules! audit_columns {
 }
 
 /// The newest events first, filtered, at most `limit`.
-pub async fn list_events(
-    authorised: &mut Authorised,
+pub async fn list_events<R>(
+    authorised: &mut Authorised<R>,
     filter: &AuditFilter,
     limit: i64,
 ) -> Result<Vec<AuditEvent>, StorageError> {

@@ -3,10 +3,10 @@
 //! Supporting Families outcomes. Every read or change of a family's record takes the gate's
 //! [`Authorised`].
 
-use crate::cases::{insert_note, involvement, record_reading};
-use crate::gate::{self, Authorised, Request, Who};
+use crate::cases::{insert_note, record_reading};
+use crate::gate::{self, Ask, Authorised, FamilyId, Who};
 use crate::{Db, StorageError, now_micros, on_pool, on_tx};
-use earlyhelp_domain::access::{Action, Resource};
+use earlyhelp_domain::access::Action;
 use earlyhelp_domain::cases::iso;
 use earlyhelp_domain::measures::{CheckedReading, DEFAULT_MEASURE_ID, Measure, NewMeasure, Scores};
 use earlyhelp_domain::supporting_families::CheckedOutcome;
@@ -146,52 +146,31 @@ pub async fn import_readings(
             families.push((r.family_id, r.row));
         }
     }
-    let mut authorised: Option<Authorised> = None;
-    for (family_id, row) in &families {
-        let subject = format!("family:{family_id}");
-        let purpose = "import outcome readings";
-        let next = match importer {
-            Importer::Person(who) => {
-                let involvement = involvement(db, *family_id)
-                    .await?
-                    .ok_or(ImportError::Refused { row: *row })?;
-                let request = Request {
-                    action: Action::Update,
-                    resource: Resource::Family(involvement),
-                    subject: &subject,
-                    purpose,
-                };
-                match authorised.take() {
-                    None => gate::authorise(db, who, request).await,
-                    Some(so_far) => gate::authorise_also(db, so_far, who, request).await,
-                }
-            }
-            Importer::Operator => {
-                if involvement(db, *family_id).await?.is_none() {
-                    return Err(ImportError::Refused { row: *row });
-                }
-                match authorised.take() {
-                    None => gate::operator(db, &subject, Action::Update, purpose).await,
-                    Some(mut so_far) => {
-                        gate::operator_also(&mut so_far, &subject, Action::Update, purpose)
-                            .await
-                            .map(|()| so_far)
-                    }
-                }
-            }
-        };
-        authorised = Some(next.map_err(|e| match e {
-            StorageError::Denied(_) => ImportError::Refused { row: *row },
-            other => other.into(),
-        })?);
-    }
-    let Some(mut authorised) = authorised else {
+    if families.is_empty() {
         return Ok(Imported {
             families: 0,
             readings: 0,
             scores: 0,
         });
+    }
+    let asks: Vec<Ask> = families
+        .iter()
+        .map(|(family_id, _)| Ask {
+            id: *family_id,
+            action: Action::Update,
+            purpose: "import outcome readings",
+        })
+        .collect();
+    let granted = match importer {
+        Importer::Person(who) => gate::authorise_many::<FamilyId>(db, who, &asks).await,
+        Importer::Operator => gate::operator_many::<FamilyId>(db, &asks).await,
     };
+    let mut authorised = granted.map_err(|(index, e)| match e {
+        StorageError::Denied(_) | StorageError::NotFound => ImportError::Refused {
+            row: families[index].1,
+        },
+        other => other.into(),
+    })?;
     // (family, measure, date) and that reading's scores.
     let mut groups: Vec<((Uuid, Uuid, Date), Scores)> = Vec::new();
     for r in readings {
@@ -202,9 +181,14 @@ pub async fn import_readings(
         }
     }
     for ((family_id, measure_id, taken_on), scores) in &groups {
+        let permit = authorised
+            .permits
+            .iter()
+            .find(|p| p.family_id() == *family_id)
+            .ok_or(StorageError::NotFound)?;
         record_reading(
-            &mut authorised,
-            *family_id,
+            &mut authorised.tx,
+            permit,
             *measure_id,
             *taken_on,
             scores,
@@ -236,9 +220,9 @@ pub struct OutcomeRow {
 }
 
 pub async fn outcomes(
-    authorised: &mut Authorised,
-    family_id: Uuid,
+    authorised: &mut Authorised<FamilyId>,
 ) -> Result<Vec<OutcomeRow>, StorageError> {
+    let family_id = authorised.permit.record().0;
     let tx = &mut authorised.tx;
     Ok(on_tx!(tx, c => {
         sqlx::query_as(
@@ -253,11 +237,11 @@ pub async fn outcomes(
 
 /// Records (or updates) the family's need against one headline outcome, with a chronology event.
 pub async fn record_outcome(
-    authorised: &mut Authorised,
-    family_id: Uuid,
+    authorised: &mut Authorised<FamilyId>,
     outcome: &CheckedOutcome,
     recorded_by: &str,
 ) -> Result<(), StorageError> {
+    let family_id = authorised.permit.for_change()?.0;
     let tx = &mut authorised.tx;
     let achieved_on = outcome.achieved_on.map(iso);
     on_tx!(tx, c => {
@@ -297,9 +281,9 @@ pub async fn record_outcome(
 /// The day a closed case closed; none while the case is open or stepped up, so a reopened case
 /// sustains nothing until it closes again.
 pub async fn closed_on(
-    authorised: &mut Authorised,
-    family_id: Uuid,
+    authorised: &mut Authorised<FamilyId>,
 ) -> Result<Option<Date>, StorageError> {
+    let family_id = authorised.permit.record().0;
     let tx = &mut authorised.tx;
     let closed: Option<Option<i64>> = on_tx!(tx, c => {
         sqlx::query_scalar("SELECT closed_micros FROM families WHERE id = $1")

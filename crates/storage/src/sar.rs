@@ -6,8 +6,8 @@
 //! needs first; the second takes a permit, since a list of names is itself personal data.
 
 use crate::cases::{self, Consent, MemberRow, Note, PlanAction, Reading, RequestDetail};
-use crate::gate::{AuditFilter, Authorised, list_events};
-use crate::{Db, StorageError, on_pool, on_tx};
+use crate::gate::{AuditFilter, Authorised, FamilyId, PersonRecord, list_events};
+use crate::{StorageError, Tx, on_tx};
 use earlyhelp_domain::cases::{
     CaseState, Ethnicity, MemberRole, NeedLevel, PersonKey, Reason, Send, TriageOutcome,
     likely_same_person, parse_date,
@@ -22,11 +22,11 @@ pub type Marked = Vec<Segment>;
 
 /// The family person `id` belongs to; `None` if there is no such person. The gate needs it
 /// to name the record in the audit log.
-pub async fn person_family(db: &Db, id: Uuid) -> Result<Option<Uuid>, StorageError> {
-    Ok(on_pool!(db, pool => {
+pub(crate) async fn person_family(tx: &mut Tx, id: Uuid) -> Result<Option<Uuid>, StorageError> {
+    Ok(on_tx!(tx, c => {
         sqlx::query_scalar("SELECT family_id FROM family_members WHERE id = $1")
             .bind(id)
-            .fetch_optional(pool)
+            .fetch_optional(c)
             .await?
     }))
 }
@@ -289,11 +289,12 @@ fn relationship_label(slug: &str) -> &'static str {
         .unwrap_or("")
 }
 
-/// Gathers everything held about person `id` (the gate has checked the officer may).
+/// Gathers everything held about the permitted person, and ends the read.
 pub async fn subject_access(
-    authorised: &mut Authorised,
-    id: Uuid,
+    authorised: Authorised<PersonRecord>,
 ) -> Result<Option<SubjectAccess>, StorageError> {
+    let id = authorised.permit.record().0;
+    let mut authorised = authorised;
     let tx = &mut authorised.tx;
     let person: Option<PersonDetails> = on_tx!(tx, c => {
         sqlx::query_as(concat!(
@@ -309,7 +310,8 @@ pub async fn subject_access(
         return Ok(None);
     };
     let family_id = person.family_id;
-    let record = cases::family(authorised, family_id)
+    let mut authorised = authorised.covering(FamilyId(family_id));
+    let record = cases::family(&mut authorised)
         .await?
         .ok_or(StorageError::NotFound)?;
     let tx = &mut authorised.tx;
@@ -333,7 +335,7 @@ pub async fn subject_access(
         .await?;
         (others, notes)
     });
-    let requests = requests_naming(authorised, &person, &record.family.postcode).await?;
+    let requests = requests_naming(&mut authorised, &person, &record.family.postcode).await?;
 
     let mut named: Vec<Named> = others.iter().map(PersonDetails::named).collect();
     for request in &requests {
@@ -434,7 +436,7 @@ pub async fn subject_access(
             subject: subject.clone(),
             ..AuditFilter::default()
         };
-        for event in list_events(authorised, &filter, ACCESS_LIMIT).await? {
+        for event in list_events(&mut authorised, &filter, ACCESS_LIMIT).await? {
             access_log.push(Access {
                 at_micros: event.at_micros,
                 actor: event.actor,
@@ -449,7 +451,7 @@ pub async fn subject_access(
     }
     access_log.sort_by_key(|a| a.at_micros);
 
-    Ok(Some(SubjectAccess {
+    let found = SubjectAccess {
         household: others
             .iter()
             .map(|o| OtherPerson {
@@ -556,13 +558,16 @@ pub async fn subject_access(
         },
         family: record.family,
         person,
-    }))
+    };
+    // The operator's audit event travels in this transaction: commit, never drop it.
+    authorised.tx.commit().await?;
+    Ok(Some(found))
 }
 
 /// Requests that opened or joined the person's family case, and any other request naming
 /// someone who is likely them (same date of birth and family name, and given name or initial).
 async fn requests_naming(
-    authorised: &mut Authorised,
+    authorised: &mut Authorised<FamilyId>,
     person: &PersonDetails,
     postcode: &str,
 ) -> Result<Vec<RequestDetail>, StorageError> {
@@ -603,7 +608,7 @@ async fn requests_naming(
     }
     let mut requests = Vec::with_capacity(ids.len());
     for id in ids {
-        if let Some(detail) = cases::request(authorised, id).await? {
+        if let Some(detail) = cases::request_in(&mut authorised.tx, id).await? {
             requests.push(detail);
         }
     }

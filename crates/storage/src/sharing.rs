@@ -3,7 +3,7 @@
 //! [`Authorised`], and each change also lands in the family's chronology.
 
 use crate::cases::insert_note;
-use crate::gate::{AuditEvent, Authorised};
+use crate::gate::{AuditEvent, Authorised, BreakGlassOn, FamilyId};
 use crate::{StorageError, now_micros, on_tx};
 use earlyhelp_domain::sharing::{AssessmentInput, AssessmentStatus, Share, break_glass_expiry};
 use serde::Serialize;
@@ -38,9 +38,9 @@ impl Assessment {
 
 /// The family's assessments, newest first.
 pub async fn assessments(
-    authorised: &mut Authorised,
-    family_id: Uuid,
+    authorised: &mut Authorised<FamilyId>,
 ) -> Result<Vec<Assessment>, StorageError> {
+    let family_id = authorised.permit.record().0;
     let tx = &mut authorised.tx;
     Ok(on_tx!(tx, c => {
         sqlx::query_as(
@@ -57,12 +57,12 @@ pub async fn assessments(
 /// Saves the family's draft assessment (starting one if there is none), and finalises it if
 /// asked: a finalised assessment never changes, and the next one starts as a new draft.
 pub async fn save_assessment(
-    authorised: &mut Authorised,
-    family_id: Uuid,
+    authorised: &mut Authorised<FamilyId>,
     input: &AssessmentInput,
     finalise: bool,
     author: &str,
 ) -> Result<Uuid, StorageError> {
+    let family_id = authorised.permit.for_change()?.0;
     let tx = &mut authorised.tx;
     let now = now_micros();
     let needs = input.needs.join(",");
@@ -153,13 +153,13 @@ pub struct ShareRow {
 /// Records a share of the family's record with `shared_with` (a team member, when
 /// `shared_with_user` is set) on a lawful basis.
 pub async fn record_share(
-    authorised: &mut Authorised,
-    family_id: Uuid,
+    authorised: &mut Authorised<FamilyId>,
     shared_with_user: Option<Uuid>,
     shared_with: &str,
     share: &Share,
     recorded_by: &str,
 ) -> Result<Uuid, StorageError> {
+    let family_id = authorised.permit.for_change()?.0;
     let id = Uuid::now_v7();
     let tx = &mut authorised.tx;
     on_tx!(tx, c => {
@@ -218,10 +218,8 @@ pub async fn unrecorded_shares(
 }
 
 /// The family's shares, oldest first: the ledger an information governance officer reads.
-pub async fn shares(
-    authorised: &mut Authorised,
-    family_id: Uuid,
-) -> Result<Vec<ShareRow>, StorageError> {
+pub async fn shares(authorised: &mut Authorised<FamilyId>) -> Result<Vec<ShareRow>, StorageError> {
+    let family_id = authorised.permit.record().0;
     let tx = &mut authorised.tx;
     Ok(on_tx!(tx, c => {
         sqlx::query_as(
@@ -254,12 +252,12 @@ pub struct BreakGlassRow {
 /// Grants `user` emergency access to the family for [`earlyhelp_domain::sharing::BREAK_GLASS_HOURS`],
 /// under a permit for `Resource::BreakGlass`; the lead practitioner sees it in the chronology.
 pub async fn break_glass(
-    authorised: &mut Authorised,
-    family_id: Uuid,
+    authorised: &mut Authorised<BreakGlassOn>,
     user_id: Uuid,
     user_name: &str,
     reason: &str,
 ) -> Result<i64, StorageError> {
+    let family_id = authorised.permit.for_change()?.0;
     let granted = now_micros();
     let expires = break_glass_expiry(granted);
     let tx = &mut authorised.tx;
@@ -292,9 +290,9 @@ macro_rules! break_glass_columns {
 
 /// Who has broken glass to see this family, newest first.
 pub async fn family_break_glass(
-    authorised: &mut Authorised,
-    family_id: Uuid,
+    authorised: &mut Authorised<FamilyId>,
 ) -> Result<Vec<BreakGlassRow>, StorageError> {
+    let family_id = authorised.permit.record().0;
     let sql = concat!(
         "SELECT ",
         break_glass_columns!(),

@@ -16,7 +16,9 @@ use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::retention::{Schedule, Verdict};
 use earlyhelp_storage::StorageError;
-use earlyhelp_storage::gate::{Authorised, Request, authorise};
+use earlyhelp_storage::gate::{
+    Ask, Authorised, PersonRecord, Request, authorise, authorise_record,
+};
 use earlyhelp_storage::retention::{self, Decided, Hold, RecordRef};
 use earlyhelp_storage::sar::{self, PersonHit, SubjectAccess};
 use serde::Deserialize;
@@ -153,15 +155,15 @@ async fn produce(
     id: Uuid,
     how: &str,
 ) -> Result<SubjectAccess, AppError> {
-    let family = sar::person_family(&state.db, id).await?;
-    let subject = match family {
-        Some(family) => format!("family:{family}"),
-        None => format!("person:{id}"),
-    };
     let purpose = format!("subject access request for person:{id} ({how})");
-    let mut authorised = through_gate(state, signed, Action::Read, &subject, &purpose).await?;
-    let found = sar::subject_access(&mut authorised, id).await?;
-    authorised.tx.commit().await?;
+    let ask = Ask {
+        id,
+        action: Action::Read,
+        purpose: &purpose,
+    };
+    let authorised: Authorised<PersonRecord> =
+        authorise_record(&state.db, &signed.who(), ask).await?;
+    let found = sar::subject_access(authorised).await?;
     found.ok_or(AppError::NotFound)
 }
 

@@ -16,6 +16,7 @@ pub mod governance;
 mod home;
 mod openreferral;
 mod outcomes;
+mod refusals;
 pub mod session;
 pub mod views;
 
@@ -80,6 +81,10 @@ pub fn router(state: AppState) -> Router {
         .merge(outcomes::routes())
         .merge(governance::routes())
         .fallback(|| async { error::AppError::NotFound })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            refusals::audit_refusals,
+        ))
         .layer(middleware::from_fn(same_origin_writes))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,

@@ -97,12 +97,14 @@ impl FromRequestParts<AppState> for Signed {
             let user = accounts::signed_in(&state.db, user_id)
                 .await?
                 .ok_or(AppError::Unauthorised)?;
-            return Ok(Signed {
+            let signed = Signed {
                 user,
                 csrf: String::new(),
                 session_token: None,
                 remote_addr,
-            });
+            };
+            crate::refusals::note_signed_in(signed.who());
+            return Ok(signed);
         }
 
         let jar = CookieJar::from_headers(&parts.headers);
@@ -128,12 +130,14 @@ impl FromRequestParts<AppState> for Signed {
         let user = accounts::signed_in(&state.db, session.user_id)
             .await?
             .ok_or_else(sign_in_required)?;
-        Ok(Signed {
+        let signed = Signed {
             user,
             csrf: session.csrf_token,
             session_token: Some(token),
             remote_addr,
-        })
+        };
+        crate::refusals::note_signed_in(signed.who());
+        Ok(signed)
     }
 }
 

@@ -6,7 +6,8 @@ use crate::server::DbArgs;
 use anyhow::{Context, Result};
 use clap::Args;
 use earlyhelp_domain::access::Action;
-use earlyhelp_storage::{gate, sar};
+use earlyhelp_storage::gate::{self, Ask, PersonRecord};
+use earlyhelp_storage::{StorageError, sar};
 use std::path::PathBuf;
 use uuid::Uuid;
 
@@ -32,20 +33,22 @@ pub struct SarArgs {
 pub async fn run(args: SarArgs) -> Result<()> {
     let db = crate::server::open(&args.db.database).await?;
     let person = args.person;
-    let family = sar::person_family(&db, person)
-        .await?
-        .with_context(|| format!("there is no person {person} (use a family member's id)"))?;
-    let mut authorised = gate::operator(
-        &db,
-        &format!("family:{family}"),
-        Action::Read,
-        &format!("subject access request for person:{person} (command line)"),
-    )
-    .await?;
-    let found = sar::subject_access(&mut authorised, person)
+    let purpose = format!("subject access request for person:{person} (command line)");
+    let ask = Ask {
+        id: person,
+        action: Action::Read,
+        purpose: &purpose,
+    };
+    let authorised = match gate::operator_on::<PersonRecord>(&db, ask).await {
+        Err(StorageError::NotFound) => {
+            anyhow::bail!("there is no person {person} (use a family member's id)")
+        }
+        other => other?,
+    };
+    let found = sar::subject_access(authorised)
         .await?
         .with_context(|| format!("there is no person {person}"))?;
-    authorised.tx.commit().await?;
+
     let body = match args.format {
         Format::Html => earlyhelp_web::governance::sar_document(&found)?,
         Format::Json => serde_json::to_string_pretty(&found)?,

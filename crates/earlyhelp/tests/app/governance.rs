@@ -61,13 +61,16 @@ async fn open_family(app: &TestApp, body: &Value) -> String {
 }
 
 async fn close(app: &TestApp, family: &str) {
-    let id = Uuid::parse_str(family).unwrap();
-    let subject = format!("family:{family}");
-    let mut authorised = gate::operator(&app.db, &subject, Action::Update, "test: close the case")
+    let ask = gate::Ask {
+        id: Uuid::parse_str(family).unwrap(),
+        action: Action::Update,
+        purpose: "test: close the case",
+    };
+    let mut authorised = gate::operator_on::<gate::FamilyId>(&app.db, ask)
         .await
         .unwrap();
     let event = CaseEvent::Close(ClosureReason::NeedsMet);
-    store::transition(&mut authorised, id, event, "Test")
+    store::transition(&mut authorised, event, "Test")
         .await
         .unwrap();
     authorised.tx.commit().await.unwrap();

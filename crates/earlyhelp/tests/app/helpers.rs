@@ -126,6 +126,8 @@ pub async fn serve(db: Db, database_url: String) -> TestApp {
         db: db.clone(),
         config: Arc::new(config),
     };
+    // The background jobs run as they do beside `earlyhelp serve`, only more often.
+    earlyhelp::jobs::spawn(db.clone(), std::time::Duration::from_millis(200));
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(earlyhelp_web::serve(listener, state, async {
         let _ = stopped.await;

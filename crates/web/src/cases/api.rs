@@ -3,9 +3,8 @@
 //! caller may not see answers 404, exactly as one that does not exist.
 
 use super::family::open_family;
-use super::hide_denied;
 use super::measures::{OutcomeView, outcome_views};
-use super::requests::{TriageForm, apply_triage, check_triage, read_request};
+use super::requests::{TriageForm, apply_triage, check_triage, request_locality};
 use crate::AppState;
 use crate::error::{ApiError, AppError};
 use crate::session::Signed;
@@ -268,28 +267,12 @@ async fn triage(
     Json(form): Json<TriageForm>,
 ) -> Result<Json<Triaged>, ApiError> {
     check_write(&signed, &headers)?;
-    let locality = cases::request_locality(&state.db, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
     // Ask the gate first, so a caller who may not triage learns nothing from validation.
-    let subject = format!("request:{id}");
-    let probe = authorise(
-        &state.db,
-        &signed.who(),
-        read_request(
-            Some(locality.clone()),
-            Action::Read,
-            &subject,
-            "triage (API)",
-        ),
-    )
-    .await
-    .map_err(hide_denied)?;
-    probe.tx.commit().await?;
-    let decision = check_triage(&state, &form, &locality)
+    let locality = request_locality(&state, &signed, id).await?;
+    let checked = check_triage(&state, &form, &locality)
         .await
         .map_err(AppError::Invalid)?;
-    let family_id = apply_triage(&state, &signed, id, locality, &decision).await?;
+    let family_id = apply_triage(&state, &signed, id, &checked).await?;
     Ok(Json(Triaged { family_id }))
 }
 
@@ -307,10 +290,10 @@ async fn get_family(
 ) -> Result<Json<Records>, ApiError> {
     let mut authorised =
         open_family(&state, &signed, id, Action::Read, "case record (API)").await?;
-    let record = cases::family(&mut authorised, id)
+    let record = cases::family(&mut authorised)
         .await?
         .ok_or(AppError::NotFound)?;
-    let outcomes = outcome_views(&mut authorised, id).await?;
+    let outcomes = outcome_views(&mut authorised).await?;
     authorised.tx.commit().await?;
     let mut records = json(&record)?;
     records["supporting_families"] = json(&outcomes)?;
@@ -341,7 +324,7 @@ async fn add_note(
         drop(authorised);
         return Err(AppError::Invalid(vec![FieldError::new("body", "Enter the note")]).into());
     }
-    let note_id = cases::add_note(&mut authorised, id, &signed.user.name, note.body.trim()).await?;
+    let note_id = cases::add_note(&mut authorised, &signed.user.name, note.body.trim()).await?;
     authorised.tx.commit().await?;
     Ok((
         StatusCode::CREATED,

@@ -25,7 +25,8 @@ use earlyhelp_domain::sharing::{Article6, Article9, ShareInput, check_share};
 use earlyhelp_storage::StorageError;
 use earlyhelp_storage::cases::{self, CaseLine, FamilyRecord, KnownTo};
 use earlyhelp_storage::gate::{
-    AuditFilter, Authorised, Request, authorise, authorise_read, list_events,
+    Ask, AuditFilter, Authorised, FamilyId, KnownToFamily, Request, authorise_read,
+    authorise_record, list_events,
 };
 use uuid::Uuid;
 
@@ -50,22 +51,17 @@ pub async fn open_family(
     id: Uuid,
     action: Action,
     purpose: &str,
-) -> Result<Authorised, AppError> {
-    let involvement = cases::involvement(&state.db, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let subject = format!("family:{id}");
-    let request = Request {
-        action,
-        resource: Resource::Family(involvement),
-        subject: &subject,
-        purpose,
-    };
-    let who = signed.who();
-    match action {
-        Action::Read => authorise_read(&state.db, &who, request).await,
-        _ => authorise(&state.db, &who, request).await,
-    }
+) -> Result<Authorised<FamilyId>, AppError> {
+    authorise_record(
+        &state.db,
+        &signed.who(),
+        Ask {
+            id,
+            action,
+            purpose,
+        },
+    )
+    .await
     .map_err(hide_denied)
 }
 
@@ -243,7 +239,7 @@ pub(super) async fn render_family(
         Err(AppError::NotFound) => return known_to_page(state, signed, id).await,
         Err(other) => return Err(other),
     };
-    let record = cases::family(&mut authorised, id)
+    let record = cases::family(&mut authorised)
         .await?
         .ok_or(AppError::NotFound)?;
     let filter = AuditFilter {
@@ -251,7 +247,7 @@ pub(super) async fn render_family(
         ..AuditFilter::default()
     };
     let events = list_events(&mut authorised, &filter, 30).await?;
-    let outcomes = outcome_views(&mut authorised, id).await?;
+    let outcomes = outcome_views(&mut authorised).await?;
     authorised.tx.commit().await?;
     let measures = earlyhelp_storage::measures::list(&state.db).await?;
     let today = cases::today();
@@ -431,24 +427,22 @@ pub(super) async fn known_to_with(
     ask: Option<&str>,
     errors: Vec<FieldError>,
 ) -> Result<Response, AppError> {
-    let subject = format!("family:{id}");
     let (action, purpose) = match ask {
         Some(_) => (Action::Create, "ask to join the team around the family"),
         None => (Action::Read, "known to view"),
     };
-    let request = Request {
-        action,
-        resource: Resource::FamilyKnownTo,
-        subject: &subject,
-        purpose,
-    };
-    let who = signed.who();
-    let mut authorised = match ask {
-        Some(_) => authorise(&state.db, &who, request).await,
-        None => authorise_read(&state.db, &who, request).await,
-    }
+    let mut authorised: Authorised<KnownToFamily> = authorise_record(
+        &state.db,
+        &signed.who(),
+        Ask {
+            id,
+            action,
+            purpose,
+        },
+    )
+    .await
     .map_err(hide_denied)?;
-    let known = cases::known_to(&mut authorised, id)
+    let known = cases::known_to(&mut authorised)
         .await?
         .ok_or(AppError::NotFound)?;
     if let Some(reason) = ask {
@@ -456,7 +450,7 @@ pub(super) async fn known_to_with(
             "{}, {} ({})",
             signed.user.name, signed.user.organisation_name, signed.user.actor.email
         );
-        cases::ask_to_join(&mut authorised, id, &who, reason).await?;
+        cases::ask_to_join(&mut authorised, &who, reason).await?;
     }
     authorised.tx.commit().await?;
     let status = if errors.is_empty() {
@@ -560,7 +554,7 @@ pub(super) async fn update<F>(
     change: F,
 ) -> Result<Response, AppError>
 where
-    F: AsyncFnOnce(&mut Authorised) -> Result<(), StorageError>,
+    F: AsyncFnOnce(&mut Authorised<FamilyId>) -> Result<(), StorageError>,
 {
     let mut authorised = open_family(state, signed, id, Action::Update, purpose).await?;
     match change(&mut authorised).await {
@@ -624,10 +618,9 @@ async fn add_team_member(
         "add to the team around the family",
         "team",
         async |a| {
-            cases::add_team_member(a, id, &person, &author).await?;
+            cases::add_team_member(a, &person, &author).await?;
             earlyhelp_storage::sharing::record_share(
                 a,
-                id,
                 Some(person.user_id),
                 &shared_with,
                 &share,
@@ -654,9 +647,7 @@ async fn add_note(
     }
     let author = signed.user.name.clone();
     update(&state, &signed, id, "add a note", "notes", async |a| {
-        cases::add_note(a, id, &author, body.trim())
-            .await
-            .map(|_| ())
+        cases::add_note(a, &author, body.trim()).await.map(|_| ())
     })
     .await
 }
@@ -706,7 +697,7 @@ async fn add_action(
         "add a plan action",
         "plan",
         async |a| {
-            cases::add_action(a, id, goal.trim(), action.trim(), owner.trim(), due)
+            cases::add_action(a, goal.trim(), action.trim(), owner.trim(), due)
                 .await
                 .map(|_| ())
         },
@@ -731,7 +722,7 @@ async fn review(
     };
     let author = signed.user.name.clone();
     update(&state, &signed, id, "review the plan", "plan", async |a| {
-        cases::set_review(a, id, next, &author).await
+        cases::set_review(a, next, &author).await
     })
     .await
 }
@@ -783,9 +774,9 @@ async fn change_state(
         "change the case's state",
         "state",
         async |a| {
-            cases::transition(a, id, event, &author).await?;
+            cases::transition(a, event, &author).await?;
             match event {
-                CaseEvent::Close(_) => cases::record_closure_outcomes(a, id, &outcomes).await,
+                CaseEvent::Close(_) => cases::record_closure_outcomes(a, &outcomes).await,
                 _ => Ok(()),
             }
         },
@@ -839,7 +830,6 @@ async fn record_consent(
         async |a| {
             cases::record_consent(
                 a,
-                id,
                 given_by.trim(),
                 method.slug(),
                 given_on,
@@ -866,7 +856,7 @@ async fn withdraw_consent(
         id,
         "withdraw consent",
         "consent",
-        async |a| cases::withdraw_consent(a, id, cases::today(), &author).await,
+        async |a| cases::withdraw_consent(a, cases::today(), &author).await,
     )
     .await
 }

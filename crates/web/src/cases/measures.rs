@@ -27,7 +27,7 @@ use earlyhelp_domain::supporting_families::{
     HeadlineOutcome, OutcomeInput, Progress, check_outcome, progress,
 };
 use earlyhelp_storage::cases::{self, Reading};
-use earlyhelp_storage::gate::{Authorised, Request, authorise};
+use earlyhelp_storage::gate::{Authorised, FamilyId, Request, authorise};
 use earlyhelp_storage::measures::{
     self as store, ImportError, Importer, MeasureListing, OutcomeRow,
 };
@@ -188,11 +188,10 @@ fn outcome_view(row: OutcomeRow, closed_on: Option<Date>, today: Date) -> Outcom
 
 /// The family's Supporting Families outcomes with where each stands today, under the permit.
 pub async fn outcome_views(
-    authorised: &mut Authorised,
-    family_id: Uuid,
+    authorised: &mut Authorised<FamilyId>,
 ) -> Result<Vec<OutcomeView>, StorageError> {
-    let rows = store::outcomes(authorised, family_id).await?;
-    let closed_on = store::closed_on(authorised, family_id).await?;
+    let rows = store::outcomes(authorised).await?;
+    let closed_on = store::closed_on(authorised).await?;
     let today = cases::today();
     Ok(rows
         .into_iter()
@@ -242,7 +241,7 @@ async fn record_outcome(
         id,
         "record a Supporting Families outcome",
         "supporting-families",
-        async |a| store::record_outcome(a, id, &outcome, &author).await,
+        async |a| store::record_outcome(a, &outcome, &author).await,
     )
     .await
 }
@@ -347,7 +346,10 @@ async fn record_reading(
         id,
         "record an outcome reading",
         "journey",
-        async |a| cases::record_reading(a, id, measure.id, taken_on, &scores, &author).await,
+        async |a| {
+            cases::record_reading(&mut a.tx, &a.permit, measure.id, taken_on, &scores, &author)
+                .await
+        },
     )
     .await
 }

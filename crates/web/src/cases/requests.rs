@@ -21,7 +21,10 @@ use earlyhelp_domain::cases::{
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_storage::accounts;
 use earlyhelp_storage::cases::{self, FamilyMatch, RequestDetail, TriageDecision};
-use earlyhelp_storage::gate::{Request, authorise};
+use earlyhelp_storage::gate::{
+    Ask, Authorised, FamilyId, Request, RequestId, authorise, authorise_also_record,
+    authorise_record,
+};
 use earlyhelp_storage::secrets::{random_token, same_secret};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -371,7 +374,10 @@ struct TriagePage {
     layout: Layout,
     errors: Vec<FieldError>,
     request: RequestLine,
+    /// Families we may already know in the request's locality: triage may attach it to one.
     matches: Vec<FamilyMatch>,
+    /// In other localities: the request is transferred there, or its triager asks to join.
+    elsewhere: Vec<FamilyMatch>,
     outcomes: Vec<SelectOption>,
     localities: Vec<SelectOption>,
     form: TriageForm,
@@ -405,12 +411,19 @@ pub struct TriageForm {
     pub note: String,
 }
 
+/// A triage decision that passed its checks, and the family it names, if any: storage takes
+/// that family only with a permit of its own.
+pub struct CheckedTriage {
+    pub decision: TriageDecision,
+    pub existing_family: Option<Uuid>,
+}
+
 /// Checks a triage decision against the database (the lead must exist and hold cases).
 pub async fn check_triage(
     state: &AppState,
     form: &TriageForm,
     current_locality: &str,
-) -> Result<TriageDecision, Vec<FieldError>> {
+) -> Result<CheckedTriage, Vec<FieldError>> {
     let mut errors = Vec::new();
     let outcome = TriageOutcome::from_slug(&form.outcome);
     let mut lead = None;
@@ -462,29 +475,52 @@ pub async fn check_triage(
         Some(_) => {}
     }
     match outcome {
-        Some(outcome) if errors.is_empty() => Ok(TriageDecision {
-            outcome,
-            lead_practitioner: lead,
+        Some(outcome) if errors.is_empty() => Ok(CheckedTriage {
+            decision: TriageDecision {
+                outcome,
+                lead_practitioner: lead,
+                transfer_to,
+                note: form.note.trim().to_string(),
+            },
             existing_family,
-            transfer_to,
-            note: form.note.trim().to_string(),
         }),
         _ => Err(errors),
     }
 }
 
-pub fn read_request<'a>(
-    locality: Option<String>,
+/// Through the gate to request `id`, for triage: reading it, or deciding it.
+async fn open_request(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
     action: Action,
-    subject: &'a str,
-    purpose: &'a str,
-) -> Request<'a> {
-    Request {
-        action,
-        resource: Resource::SupportRequest { locality },
-        subject,
-        purpose,
-    }
+    purpose: &str,
+) -> Result<Authorised<RequestId>, AppError> {
+    authorise_record(
+        &state.db,
+        &signed.who(),
+        Ask {
+            id,
+            action,
+            purpose,
+        },
+    )
+    .await
+    .map_err(hide_denied)
+}
+
+/// The locality request `id` waits in, read through the gate.
+pub async fn request_locality(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+) -> Result<String, AppError> {
+    let mut authorised = open_request(state, signed, id, Action::Read, "triage").await?;
+    let detail = cases::request(&mut authorised)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    authorised.tx.commit().await?;
+    Ok(detail.request.locality_slug)
 }
 
 async fn triage_page_for(
@@ -494,23 +530,16 @@ async fn triage_page_for(
     form: TriageForm,
     errors: Vec<FieldError>,
 ) -> Result<TriagePage, AppError> {
-    let locality = cases::request_locality(&state.db, id)
+    let mut authorised = open_request(state, signed, id, Action::Read, "triage").await?;
+    let detail = cases::request(&mut authorised)
         .await?
         .ok_or(AppError::NotFound)?;
-    let subject = format!("request:{id}");
-    let mut authorised = authorise(
-        &state.db,
-        &signed.who(),
-        read_request(Some(locality.clone()), Action::Read, &subject, "triage"),
-    )
-    .await
-    .map_err(hide_denied)?;
-    let detail = cases::request(&mut authorised, id)
+    let (matches, elsewhere) = cases::likely_families(&mut authorised)
         .await?
-        .ok_or(AppError::NotFound)?;
-    let matches =
-        cases::likely_families(&mut authorised, &detail.members, &detail.request.postcode).await?;
+        .into_iter()
+        .partition(|m| m.locality_slug == detail.request.locality_slug);
     authorised.tx.commit().await?;
+    let locality = detail.request.locality_slug.clone();
     let outcomes = TriageOutcome::ALL
         .iter()
         .map(|o| SelectOption::new(o.slug(), o.label(), form.outcome == o.slug()))
@@ -532,6 +561,7 @@ async fn triage_page_for(
         errors,
         request: line(detail),
         matches,
+        elsewhere,
         outcomes,
         localities,
         form,
@@ -547,26 +577,42 @@ async fn triage_page(
     Ok(Html(page.render()?))
 }
 
-/// Runs a checked triage decision through the gate. Shared with the API.
+/// Runs a checked triage decision through the gate: a permit for the request, and for a family
+/// we already know, a permit for that family too (the triager must be allowed to change it).
+/// Shared with the API.
 pub async fn apply_triage(
     state: &AppState,
     signed: &Signed,
     id: Uuid,
-    locality: String,
-    decision: &TriageDecision,
+    checked: &CheckedTriage,
 ) -> Result<Option<Uuid>, AppError> {
-    let subject = format!("request:{id}");
+    let decision = &checked.decision;
     let purpose = format!("triage: {}", decision.outcome.slug());
-    let mut authorised = authorise(
-        &state.db,
-        &signed.who(),
-        read_request(Some(locality), Action::Update, &subject, &purpose),
-    )
-    .await
-    .map_err(hide_denied)?;
+    let who = signed.who();
+    let authorised = open_request(state, signed, id, Action::Update, &purpose).await?;
+    let (mut authorised, existing) = match checked.existing_family {
+        Some(family) => {
+            let ask = Ask {
+                id: family,
+                action: Action::Update,
+                purpose: "triage: attach a request to a family already known",
+            };
+            let (authorised, permit) =
+                authorise_also_record::<FamilyId, _>(&state.db, authorised, &who, ask)
+                    .await
+                    .map_err(|_| {
+                        AppError::Invalid(vec![FieldError::new(
+                            "existing_family",
+                            "You cannot open a case on that family: choose a family from the list, or a new family",
+                        )])
+                    })?;
+            (authorised, Some(permit))
+        }
+        None => (authorised, None),
+    };
     let family = cases::triage(
         &mut authorised,
-        id,
+        existing.as_ref(),
         decision,
         &signed.user.actor,
         &signed.user.name,
@@ -575,7 +621,12 @@ pub async fn apply_triage(
     .await
     .map_err(|e| match e {
         earlyhelp_storage::StorageError::Conflict(message) => {
-            AppError::Invalid(vec![FieldError::new("outcome", message)])
+            let field = if checked.existing_family.is_some() && message.contains("family") {
+                "existing_family"
+            } else {
+                "outcome"
+            };
+            AppError::Invalid(vec![FieldError::new(field, message)])
         }
         other => other.into(),
     })?;
@@ -590,9 +641,7 @@ async fn triage_request(
     Form(form): Form<TriageForm>,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&form.csrf_token)?;
-    let locality = cases::request_locality(&state.db, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let locality = request_locality(&state, &signed, id).await?;
     let decision = match check_triage(&state, &form, &locality).await {
         Ok(decision) => decision,
         Err(errors) => {
@@ -600,7 +649,7 @@ async fn triage_request(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
         }
     };
-    match apply_triage(&state, &signed, id, locality, &decision).await {
+    match apply_triage(&state, &signed, id, &decision).await {
         Ok(Some(family)) => Ok(Redirect::to(&format!("/families/{family}")).into_response()),
         Ok(None) => Ok(Redirect::to("/triage").into_response()),
         Err(AppError::Invalid(errors)) => {

@@ -18,7 +18,9 @@ use earlyhelp_domain::cases::Reason;
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::sharing::{AssessmentInput, check_assessment, check_break_glass_reason};
 use earlyhelp_storage::cases;
-use earlyhelp_storage::gate::{Request, authorise};
+use earlyhelp_storage::gate::{
+    Ask, Authorised, BreakGlassOn, Request, authorise, authorise_record,
+};
 use earlyhelp_storage::sharing::{self, Assessment};
 use uuid::Uuid;
 
@@ -90,7 +92,7 @@ async fn render_assessment(
 ) -> Result<Response, AppError> {
     let mut authorised =
         open_family(state, signed, id, Action::Read, "Early Help assessment").await?;
-    let record = cases::family(&mut authorised, id)
+    let record = cases::family(&mut authorised)
         .await?
         .ok_or(AppError::NotFound)?;
     authorised.tx.commit().await?;
@@ -197,7 +199,7 @@ async fn save_assessment(
     };
     let anchor = "assessment";
     update(&state, &signed, id, purpose, anchor, async |a| {
-        sharing::save_assessment(a, id, &input, finalise, &author)
+        sharing::save_assessment(a, &input, finalise, &author)
             .await
             .map(|_| ())
     })
@@ -221,26 +223,17 @@ async fn break_glass(
             return known_to_with(&state, &signed, id, None, vec![error]).await;
         }
     };
-    if cases::involvement(&state.db, id).await?.is_none() {
-        return Err(AppError::NotFound);
-    }
-    let subject = format!("family:{id}");
     let purpose = format!("break glass: {reason}");
-    let mut authorised = authorise(
-        &state.db,
-        &signed.who(),
-        Request {
-            action: Action::Create,
-            resource: Resource::BreakGlass,
-            subject: &subject,
-            purpose: &purpose,
-        },
-    )
-    .await
-    .map_err(hide_denied)?;
+    let ask = Ask {
+        id,
+        action: Action::Create,
+        purpose: &purpose,
+    };
+    let mut authorised: Authorised<BreakGlassOn> = authorise_record(&state.db, &signed.who(), ask)
+        .await
+        .map_err(hide_denied)?;
     sharing::break_glass(
         &mut authorised,
-        id,
         signed.user.actor.user_id,
         &signed.user.name,
         &reason,

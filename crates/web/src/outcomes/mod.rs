@@ -19,8 +19,7 @@ use crate::session::Signed;
 use axum::Router;
 use axum::routing::{get, post};
 use earlyhelp_domain::access::{Action, Resource, decide};
-use earlyhelp_storage::Db;
-use earlyhelp_storage::outcomes::{self, CITY, Indicator, Recalculation};
+use earlyhelp_storage::outcomes::{CITY, Indicator, Recalculation};
 use utoipa::OpenApi;
 
 pub use charts::number;
@@ -180,14 +179,6 @@ pub fn rules(indicator: &Indicator) -> spc::Rules {
     match indicator.spc_rules.as_str() {
         "nhsr" => spc::Rules::Nhsr,
         _ => spc::Rules::Mdc,
-    }
-}
-
-/// Brings the indicators computed from case data up to date before a page shows indicators.
-/// A failure is logged, not shown: the page still has the values of the last refresh.
-pub(crate) async fn refresh_computed(db: &Db) {
-    if let Err(error) = outcomes::computed::refresh_if_stale(db).await {
-        tracing::warn!(%error, "refreshing the indicators computed from case data failed");
     }
 }
 

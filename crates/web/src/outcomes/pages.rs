@@ -3,9 +3,8 @@
 
 use super::charts::{self, Line, SpcPoint, number};
 use super::{
-    Icon, assurance_icon, colour_words, dimension_label, period_label, period_long,
-    refresh_computed, signed_may, spc_options, suppressed, suppressed_words, variation_icon,
-    with_unit, year_before,
+    Icon, assurance_icon, colour_words, dimension_label, period_label, period_long, signed_may,
+    spc_options, suppressed, suppressed_words, variation_icon, with_unit, year_before,
 };
 use crate::AppState;
 use crate::error::AppError;
@@ -208,7 +207,6 @@ pub async fn dashboard(
     Query(query): Query<DashboardQuery>,
 ) -> Result<Html<String>, AppError> {
     signed_may(&signed, Action::List)?;
-    refresh_computed(&state.db).await;
     let localities = accounts::list_localities(&state.db).await?;
     let area = known_area(&localities, query.area.as_deref());
     let outcome_filter: Option<i32> = query.outcome.as_deref().and_then(|o| o.parse().ok());
@@ -629,7 +627,6 @@ struct Loaded {
 }
 
 async fn load_indicator(state: &AppState, reference: &str) -> Result<Loaded, AppError> {
-    refresh_computed(&state.db).await;
     let indicator = outcomes::indicator(&state.db, reference)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -1499,7 +1496,6 @@ async fn explore_data(
     let Some(reference) = query.indicator.clone().filter(|r| !r.is_empty()) else {
         return Ok(None);
     };
-    refresh_computed(&state.db).await;
     let Some(indicator) = outcomes::indicator(&state.db, &reference)
         .await?
         .filter(|i| i.public)

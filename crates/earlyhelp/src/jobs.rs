@@ -1,0 +1,37 @@
+//! Background work that runs beside the web server, as the operator: the web crate itself never
+//! holds operator authority, so no page a visitor opens can act with it. Each job is safe with
+//! several app servers on one database (a refresh is one audited transaction that writes the
+//! same values whoever runs it).
+
+use earlyhelp_storage::Db;
+use earlyhelp_storage::outcomes::computed;
+use std::time::Duration;
+
+/// How often the indicators computed from case data are brought up to date, unless
+/// `EARLYHELP_REFRESH_SECONDS` says otherwise.
+pub const DEFAULT_REFRESH: Duration = Duration::from_secs(60);
+
+/// The refresh interval from the environment, or the default.
+pub fn refresh_interval() -> Duration {
+    std::env::var("EARLYHELP_REFRESH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(Duration::from_secs_f64)
+        .unwrap_or(DEFAULT_REFRESH)
+}
+
+/// Starts the background jobs; they stop when the runtime does.
+pub fn spawn(db: Db, refresh: Duration) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(refresh);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            // A failure is logged, not fatal: pages show the values of the last refresh.
+            if let Err(error) = computed::refresh_if_stale(&db).await {
+                tracing::warn!(%error, "refreshing the indicators computed from case data failed");
+            }
+        }
+    });
+}

@@ -1,0 +1,54 @@
+//! Every refusal is in the audit log. The gate writes the refusals it decides; this layer
+//! writes the rest: any 403 answered to a signed-in person without a gate refusal (a page their
+//! role may not open at all, a form whose CSRF token is wrong), with who, what and why.
+
+use crate::AppState;
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use earlyhelp_domain::access::Action;
+use earlyhelp_storage::gate::{Who, noting_refusals, record_refusal};
+use std::sync::{Arc, Mutex};
+
+tokio::task_local! {
+    /// The signed-in person this request is from, once the session has been read.
+    static SIGNED_IN: Arc<Mutex<Option<Who>>>;
+}
+
+/// Called when a request's session is read: a refusal later in the request names them.
+pub fn note_signed_in(who: Who) {
+    let _ = SIGNED_IN.try_with(|signed| {
+        if let Ok(mut signed) = signed.lock() {
+            *signed = Some(who);
+        }
+    });
+}
+
+pub async fn audit_refusals(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let action = match *request.method() {
+        Method::GET | Method::HEAD | Method::OPTIONS => Action::Read,
+        _ => Action::Update,
+    };
+    // The path names the record (ids, never names); the query is left out.
+    let path: String = request.uri().path().chars().take(200).collect();
+    let signed = Arc::new(Mutex::new(None));
+    let (response, gate_refused) =
+        noting_refusals(SIGNED_IN.scope(signed.clone(), next.run(request))).await;
+    if response.status() != StatusCode::FORBIDDEN || gate_refused {
+        return response;
+    }
+    let who = signed.lock().ok().and_then(|mut s| s.take());
+    if let Some(who) = who {
+        let purpose = format!("open {path}");
+        let reason = "the role may not open this page or send this form";
+        if let Err(error) = record_refusal(&state.db, &who, &path, action, &purpose, reason).await {
+            tracing::warn!(%error, "could not audit a refusal");
+        }
+    }
+    response
+}
