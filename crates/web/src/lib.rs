@@ -157,3 +157,40 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await
 }
+
+#[cfg(test)]
+mod operator_authority {
+    /// Operator permits are for the command line and background jobs: no page a visitor opens
+    /// may act with one. Read from the source itself, so a new handler cannot drift past it.
+    #[test]
+    fn no_web_code_makes_an_operator_permit() {
+        fn sources(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    sources(&path, found);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    found.push(path);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        sources(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        assert!(files.len() > 10, "read the web crate's sources");
+        // Built from pieces, so this test's own source does not match.
+        let calls = ["(", "_on", "_record", "_many", "_also"].map(|s| format!("operator{s}"));
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for call in &calls {
+                assert!(
+                    !text.contains(call.as_str()),
+                    "{} calls gate::{call}",
+                    file.display()
+                );
+            }
+        }
+    }
+}
