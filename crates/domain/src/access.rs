@@ -92,6 +92,20 @@ pub enum Resource {
     ListingApproval {
         locality: Option<String>,
     },
+    /// A referral from a family's case to a service: the family's team see it, the referrer,
+    /// and the receiving organisation (or, where it has nobody to answer, the community
+    /// connectors of the family's locality).
+    Referral {
+        family: Involvement,
+        referrer: Uuid,
+        receiving_organisation: Uuid,
+        /// The receiving organisation has active users who answer referrals.
+        organisation_answers: bool,
+    },
+    /// The referrals sent to `organisation`'s services: its inbox.
+    ReferralInbox {
+        organisation: Uuid,
+    },
     /// A person's whole record as governance sees it: a subject access request (read), finding
     /// the person (list), and legal holds that stop retention (create, update).
     RecordsGovernance,
@@ -211,6 +225,26 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
         Resource::RecordsGovernance => {
             allow_if(actor, Permission::GovernRecords, "governs information")
         }
+        Resource::ReferralInbox { organisation } => {
+            match role_with(actor, Permission::AnswerReferrals) {
+                Some(role) if actor.organisation_id == *organisation => {
+                    Decision::allow(role, "answers referrals to their organisation")
+                }
+                _ => Decision::deny("answers no referrals for that organisation"),
+            }
+        }
+        Resource::Referral {
+            family,
+            referrer,
+            receiving_organisation,
+            organisation_answers,
+        } => decide_referral(
+            actor,
+            family,
+            *referrer,
+            *receiving_organisation,
+            *organisation_answers,
+        ),
         Resource::Indicators => match action {
             Action::List | Action::Read => {
                 allow_if(actor, Permission::SeeAggregates, "sees aggregate reports")
@@ -277,6 +311,47 @@ fn decide_request(actor: &Actor, action: Action, locality: Option<&str>) -> Deci
         }
         _ => Decision::deny("the request is for another locality"),
     }
+}
+
+/// Whether `actor` answers a referral for the service: a member of the receiving organisation
+/// who answers referrals, or, where that organisation has nobody to, a community connector of
+/// the family's locality.
+pub fn answers_for_service(
+    actor: &Actor,
+    locality: &str,
+    receiving_organisation: Uuid,
+    organisation_answers: bool,
+) -> Option<Role> {
+    let role = role_with(actor, Permission::AnswerReferrals)?;
+    if actor.organisation_id == receiving_organisation {
+        return Some(role);
+    }
+    let connects_locality = actor.roles.contains(&Role::CommunityConnector)
+        && actor.localities.iter().any(|l| l == locality);
+    (!organisation_answers && connects_locality).then_some(Role::CommunityConnector)
+}
+
+fn decide_referral(
+    actor: &Actor,
+    family: &Involvement,
+    referrer: Uuid,
+    receiving_organisation: Uuid,
+    organisation_answers: bool,
+) -> Decision {
+    if let Some(role) = answers_for_service(
+        actor,
+        &family.locality,
+        receiving_organisation,
+        organisation_answers,
+    ) {
+        return Decision::allow(role, "answers referrals for the service");
+    }
+    if actor.user_id == referrer
+        && let Some(role) = actor.roles.first()
+    {
+        return Decision::allow(*role, "sent the referral");
+    }
+    decide_family(actor, family)
 }
 
 fn decide_family(actor: &Actor, involvement: &Involvement) -> Decision {

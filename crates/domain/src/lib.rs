@@ -4,6 +4,7 @@
 //! - [`access`]: whether a person may do an action to a record.
 //! - [`audit`]: the hash chain that makes the audit log tamper-evident.
 //! - [`cases`]: requests for support and family cases: routing, duplicates, the case states.
+//! - [`connections`]: referrals to community services, their states and FHIR Task statuses.
 //! - [`directory`]: the directory's rules: postcodes, distance, staleness, ranking, duplicates, ORUK.
 //! - [`people`]: validation of the people and organisations we hold.
 //! - [`retention`]: the retention schedule, when records fall due, what anonymisation keeps.
@@ -42,6 +43,7 @@ macro_rules! choices {
 pub mod access;
 pub mod audit;
 pub mod cases;
+pub mod connections;
 pub mod directory;
 pub mod measures;
 pub mod people;

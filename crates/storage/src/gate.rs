@@ -64,6 +64,10 @@ pub struct BreakGlassOn(pub Uuid);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestId(pub Uuid);
 
+/// A referral from a family's case to a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReferralId(pub Uuid);
+
 /// Everything held about one person (a family member), as information governance sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PersonRecord(pub Uuid);
@@ -281,6 +285,16 @@ impl Guarded for RequestId {
             };
             (resource, format!("request:{id}"))
         }))
+    }
+}
+
+impl Guarded for ReferralId {
+    fn new(id: Uuid) -> Self {
+        ReferralId(id)
+    }
+    async fn resource(tx: &mut Tx, id: Uuid) -> Result<Option<(Resource, String)>, StorageError> {
+        let resource = crate::connections::resource(tx, id).await?;
+        Ok(resource.map(|r| (r, format!("referral:{id}"))))
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod case_load;
 pub mod cases;
+pub mod connections;
 pub mod db;
 pub mod directory;
 pub mod extracts;
@@ -30,6 +31,9 @@ pub enum StorageError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    /// A change the record's state does not allow, with what it does: a 409, not a form error.
+    #[error("{0}")]
+    Refused(String),
     #[error(transparent)]
     Sql(#[from] sqlx::Error),
     #[error(transparent)]

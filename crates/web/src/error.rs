@@ -23,6 +23,9 @@ pub enum AppError {
     BadCsrf,
     #[error("the request has problems")]
     Invalid(Vec<FieldError>),
+    /// The record's state does not allow the change; the message says what it does allow.
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -32,6 +35,7 @@ impl From<StorageError> for AppError {
         match error {
             StorageError::NotFound => AppError::NotFound,
             StorageError::Denied(_) => AppError::Forbidden,
+            StorageError::Refused(message) => AppError::Conflict(message),
             other => AppError::Internal(other.into()),
         }
     }
@@ -50,6 +54,7 @@ impl AppError {
             AppError::Forbidden | AppError::BadCsrf => StatusCode::FORBIDDEN,
             AppError::SignInRequired(_) | AppError::Unauthorised => StatusCode::UNAUTHORIZED,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -70,6 +75,7 @@ impl AppError {
             ),
             AppError::Unauthorised | AppError::SignInRequired(_) => ("Sign in required", vec![]),
             AppError::Invalid(errors) => ("There is a problem", errors.iter().map(|e| e.message.clone()).collect()),
+            AppError::Conflict(message) => ("That cannot be done now", vec![message.clone()]),
             AppError::Internal(_) => (
                 "Sorry, there is a problem with the service",
                 vec!["Try again later. What you entered has not been saved.".into()],

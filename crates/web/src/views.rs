@@ -50,6 +50,7 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
     ),
     ("/triage", "Triage", Some(Permission::TriageRequests)),
     ("/families", "Families", Some(Permission::WorkCases)),
+    ("/referrals", "Referrals", Some(Permission::AnswerReferrals)),
     ("/outcomes", "Outcomes", Some(Permission::SeeAggregates)),
     ("/extracts", "Extracts", Some(Permission::LoadData)),
 ];

@@ -10,6 +10,7 @@ mod auth;
 mod browser;
 mod cases;
 mod cli;
+mod connections;
 mod directory;
 mod extracts;
 mod governance;

@@ -20,10 +20,12 @@ use earlyhelp_domain::cases::{
     CaseEvent, CaseState, ClosureReason, ConsentMethod, Ethnicity, MemberRole, NeedLevel,
     NeedOutcome, Reason, Send, check_closure_outcomes, parse_date, review_overdue,
 };
+use earlyhelp_domain::connections::ReferralState;
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::sharing::{Article6, Article9, ShareInput, check_share};
 use earlyhelp_storage::StorageError;
 use earlyhelp_storage::cases::{self, CaseLine, FamilyRecord, KnownTo};
+use earlyhelp_storage::connections::{self, ReferralLine};
 use earlyhelp_storage::gate::{
     Ask, AuditFilter, Authorised, FamilyId, KnownToFamily, Request, authorise_read,
     authorise_record, list_events,
@@ -192,6 +194,8 @@ struct FamilyPage {
     closure_outcomes: Vec<(&'static str, &'static str)>,
     consent_methods: Vec<SelectOption>,
     viewers: Vec<ViewerLine>,
+    /// Referrals to services: the line, its status, and how far the need was met.
+    referrals: Vec<(ReferralLine, &'static str, &'static str)>,
     values: Vec<(String, String)>,
 }
 
@@ -248,6 +252,7 @@ pub(super) async fn render_family(
     };
     let events = list_events(&mut authorised, &filter, 30).await?;
     let outcomes = outcome_views(&mut authorised).await?;
+    let referrals = connections::of_family(&mut authorised).await?;
     authorised.tx.commit().await?;
     let measures = earlyhelp_storage::measures::list(&state.db).await?;
     let today = cases::today();
@@ -399,6 +404,21 @@ pub(super) async fn render_family(
                 action: e.action,
                 outcome: e.outcome,
                 purpose: e.purpose,
+            })
+            .collect(),
+        referrals: referrals
+            .into_iter()
+            .map(|line| {
+                let status = ReferralState::from_slug(&line.state)
+                    .map(ReferralState::label)
+                    .unwrap_or("");
+                let outcome = line
+                    .outcome
+                    .as_deref()
+                    .and_then(NeedOutcome::from_slug)
+                    .map(NeedOutcome::label)
+                    .unwrap_or("");
+                (line, status, outcome)
             })
             .collect(),
         record,

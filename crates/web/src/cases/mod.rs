@@ -4,6 +4,7 @@
 //! families get the name-only "known to" view (itself audited).
 
 pub mod api;
+mod connections;
 mod family;
 mod journey;
 pub mod measures;
@@ -24,6 +25,7 @@ use earlyhelp_storage::StorageError;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(requests::routes())
+        .merge(connections::routes())
         .merge(family::routes())
         .merge(api::routes())
         .merge(measures::routes())

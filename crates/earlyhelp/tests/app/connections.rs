@@ -1,0 +1,196 @@
+//! Connections: a practitioner refers a family to a community service, the service answers
+//! and closes the loop, and the family's team sees the outcome; who sees what, on both databases.
+
+use crate::cases::{open_case, post_form};
+use crate::helpers::*;
+use earlyhelp::demo_cases::ERDINGTON_PRACTITIONER;
+use earlyhelp_storage::Db;
+
+crate::on_both_backends!(a_referral_goes_to_the_service_and_comes_back_with_an_outcome);
+
+/// An active service run by the demo VCS worker's organisation.
+async fn vcs_service(db: &Db) -> String {
+    const SQL: &str = "SELECT s.id FROM directory_services s JOIN users u \
+         ON u.organisation_id = s.owner_organisation_id WHERE u.email = $1 \
+         AND s.status = 'active' AND s.merged_into IS NULL ORDER BY s.name LIMIT 1";
+    let id: uuid::Uuid = match db {
+        Db::Sqlite(pool, _) => {
+            sqlx::query_scalar(SQL)
+                .bind(VCS_WORKER)
+                .fetch_one(pool)
+                .await
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_scalar(SQL)
+                .bind(VCS_WORKER)
+                .fetch_one(pool)
+                .await
+        }
+    }
+    .expect("the demo VCS worker's organisation runs a service");
+    id.to_string()
+}
+
+/// The family's members as the referral form offers them: (id, label).
+fn members_offered(html: &str) -> Vec<(String, String)> {
+    html.split("name=\"members\" type=\"checkbox\" value=\"")
+        .skip(1)
+        .map(|rest| {
+            let id = rest[..36].to_string();
+            let label_start = rest.find("checkboxes__label").unwrap();
+            let label = rest[label_start..].split('>').nth(1).unwrap();
+            (id, label.split('<').next().unwrap().to_string())
+        })
+        .collect()
+}
+
+async fn a_referral_goes_to_the_service_and_comes_back_with_an_outcome(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = open_case(&app).await;
+    let service = vcs_service(&app.db).await;
+    let practitioner = app.sign_in(PRACTITIONER).await;
+
+    // The search in place, preset to the youngest child's age.
+    let find = practitioner
+        .get(&app, &format!("/families/{family}/connect"))
+        .await;
+    assert_eq!(find.status(), 200);
+    let html = find.text().await.unwrap();
+    assert!(html.contains("This is not for reporting a child at risk"));
+    assert!(
+        html.contains("name=\"age\" type=\"text\" inputmode=\"numeric\" value=\"10\""),
+        "{html}"
+    );
+
+    let form_path = format!("/families/{family}/connect/{service}");
+    let form = practitioner
+        .get(&app, &form_path)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let members = members_offered(&form);
+    let amira = members
+        .iter()
+        .find(|(_, label)| label.starts_with("Amira"))
+        .unwrap_or_else(|| panic!("{members:?}"))
+        .0
+        .clone();
+
+    // Every problem named by field, and nothing sent.
+    let response = post_form(&practitioner, &app, &form_path, &[]).await;
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    for field in [
+        "not_safeguarding",
+        "members",
+        "why",
+        "contact_method",
+        "basis",
+    ] {
+        assert!(html.contains(&format!("href=\"#{field}\"")), "{field}");
+    }
+
+    let send = [
+        ("not_safeguarding", "yes"),
+        ("members", amira.as_str()),
+        ("why", "Food runs out at the end of the month"),
+        ("contact_method", "text"),
+        ("best_times", "after school"),
+        ("basis", "consent"),
+    ];
+    let response = post_form(&practitioner, &app, &form_path, &send).await;
+    assert_eq!(response.status(), 303);
+    let referral_page = response.headers()["location"].to_str().unwrap().to_string();
+    assert!(referral_page.starts_with("/referrals/"));
+    // The same family to the same service while that one is open: caught.
+    let again = post_form(&practitioner, &app, &form_path, &send).await;
+    assert_eq!(again.status(), 422);
+    assert!(
+        again
+            .text()
+            .await
+            .unwrap()
+            .contains("already has an open referral")
+    );
+
+    // The service's inbox and the referral: only Amira was shared.
+    let vcs = app.sign_in(VCS_WORKER).await;
+    let inbox = vcs.get(&app, "/referrals").await.text().await.unwrap();
+    assert!(inbox.contains(&referral_page), "the inbox lists it");
+    let page = vcs.get(&app, &referral_page).await.text().await.unwrap();
+    assert!(page.contains("Amira Testcase"));
+    assert!(!page.contains("Layla"), "a member not chosen is not shared");
+    assert!(!page.contains("12 Test Road"), "nor the address");
+    assert!(
+        page.contains("<code>requested</code>"),
+        "the FHIR Task status"
+    );
+
+    // Nobody else sees it.
+    for email in [ERDINGTON_PRACTITIONER, COMMISSIONER, ANALYST, ADMIN] {
+        let other = app.sign_in(email).await;
+        assert_eq!(
+            other.get(&app, &referral_page).await.status(),
+            404,
+            "{email}"
+        );
+    }
+    let analyst = app.sign_in(ANALYST).await;
+    assert_eq!(analyst.get(&app, "/referrals").await.status(), 403);
+
+    // The referrer cannot answer for the service: 409, naming what they may do.
+    let response = post_form(&practitioner, &app, &referral_page, &[("event", "accept")]).await;
+    assert_eq!(response.status(), 409);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("cancel, entered_in_error")
+    );
+
+    // The service accepts, then completes it with the need met.
+    let response = post_form(&vcs, &app, &referral_page, &[("event", "accept")]).await;
+    assert_eq!(response.status(), 303);
+    let response = post_form(&vcs, &app, &referral_page, &[("event", "complete")]).await;
+    assert_eq!(response.status(), 422, "completing needs an outcome");
+    let response = post_form(
+        &vcs,
+        &app,
+        &referral_page,
+        &[
+            ("event", "complete"),
+            ("outcome", "met"),
+            ("note", "Comes every Friday"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        post_form(&vcs, &app, &referral_page, &[("event", "accept")])
+            .await
+            .status(),
+        409
+    );
+
+    // The family's team sees the outcome on the family page and in the chronology.
+    let html = practitioner
+        .get(&app, &format!("/families/{family}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let connections = &html[html.find("id=\"referrals\"").unwrap()..];
+    assert!(connections.contains("Completed") && connections.contains("Met"));
+    assert!(html.contains(": completed by"));
+    let audit = app
+        .audit_of(&referral_page.replace("/referrals/", "referral:"))
+        .await;
+    assert!(audit.contains(&(VCS_WORKER.into(), "update".into(), "allowed".into())));
+    assert!(audit.contains(&(
+        ERDINGTON_PRACTITIONER.into(),
+        "read".into(),
+        "denied".into()
+    )));
+}

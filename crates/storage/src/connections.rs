@@ -1,0 +1,499 @@
+//! Connections: referrals from a family's case to a directory service, and every step of
+//! each. A referral is made under the family's permit; read and moved on under its own,
+//! which the gate gives to the family's team, the referrer and the receiving organisation.
+
+use crate::cases::insert_note;
+use crate::gate::{Authorised, FamilyId, ReferralId};
+use crate::{StorageError, Tx, now_micros, on_tx};
+use earlyhelp_domain::access::{Involvement, Resource};
+use earlyhelp_domain::connections::{
+    CheckedReferral, FIGURES_FROM, ReferralEvent, ReferralState, Side, median, next,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// What the access rules need to know about referral `id`; `None` if there is none.
+pub(crate) async fn resource(tx: &mut Tx, id: Uuid) -> Result<Option<Resource>, StorageError> {
+    type Head = (Uuid, Uuid, Uuid);
+    let head: Option<Head> = on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT family_id, referrer_id, receiving_organisation FROM referrals WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(c)
+        .await?
+    });
+    let Some((family_id, referrer, receiving_organisation)) = head else {
+        return Ok(None);
+    };
+    let family: Involvement = crate::cases::involvement(tx, family_id)
+        .await?
+        .ok_or(StorageError::NotFound)?;
+    let answerers: i64 = on_tx!(tx, c => {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users u JOIN user_roles r ON r.user_id = u.id \
+             WHERE u.organisation_id = $1 AND u.active AND r.role IN ('vcs_worker', 'community_connector')",
+        )
+        .bind(receiving_organisation)
+        .fetch_one(c)
+        .await?
+    });
+    Ok(Some(Resource::Referral {
+        family,
+        referrer,
+        receiving_organisation,
+        organisation_answers: answerers > 0,
+    }))
+}
+
+/// Whether `actor` answers the permitted referral for the service, or moves it on as the
+/// referrer or the family's team.
+pub async fn side_of(
+    authorised: &mut Authorised<ReferralId>,
+    actor: &earlyhelp_domain::access::Actor,
+) -> Result<Side, StorageError> {
+    let id = authorised.permit.record().0;
+    let Some(Resource::Referral {
+        family,
+        receiving_organisation,
+        organisation_answers,
+        ..
+    }) = resource(&mut authorised.tx, id).await?
+    else {
+        return Err(StorageError::NotFound);
+    };
+    let service = earlyhelp_domain::access::answers_for_service(
+        actor,
+        &family.locality,
+        receiving_organisation,
+        organisation_answers,
+    );
+    Ok(if service.is_some() {
+        Side::Service
+    } else {
+        Side::Referrer
+    })
+}
+
+/// The service a referral goes to, as the referral keeps it.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub service_id: Uuid,
+    pub service_name: String,
+    pub organisation: Uuid,
+}
+
+/// A family member as the referral shares them.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct SharedMember {
+    pub member_id: Uuid,
+    pub given_name: String,
+    pub family_name: String,
+    pub date_of_birth: String,
+}
+
+/// The permitted family's members, as a referral would share them.
+pub async fn members(
+    authorised: &mut Authorised<FamilyId>,
+) -> Result<Vec<SharedMember>, StorageError> {
+    let family_id = authorised.permit.record().0;
+    let tx = &mut authorised.tx;
+    Ok(on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT id AS member_id, given_name, family_name, date_of_birth FROM family_members \
+             WHERE family_id = $1 ORDER BY date_of_birth",
+        )
+        .bind(family_id)
+        .fetch_all(c)
+        .await?
+    }))
+}
+
+/// Sends a referral for the permitted family: only the chosen members are shared, and a
+/// chronology event tells the family's team. Answers the referral's id and reference.
+pub async fn send(
+    authorised: &mut Authorised<FamilyId>,
+    target: &Target,
+    referral: &CheckedReferral,
+    referrer: (Uuid, &str),
+) -> Result<(Uuid, String), StorageError> {
+    let family_id = authorised.permit.for_change()?.0;
+    let tx = &mut authorised.tx;
+    let wanted: Vec<Uuid> = referral
+        .members
+        .iter()
+        .filter_map(|m| Uuid::parse_str(m).ok())
+        .collect();
+    let mut shared: Vec<SharedMember> = Vec::new();
+    for member in &wanted {
+        let found: Option<SharedMember> = on_tx!(tx, c => {
+            sqlx::query_as(
+                "SELECT id AS member_id, given_name, family_name, date_of_birth FROM family_members \
+                 WHERE id = $1 AND family_id = $2",
+            )
+            .bind(member)
+            .bind(family_id)
+            .fetch_optional(c)
+            .await?
+        });
+        shared.push(
+            found.ok_or_else(|| StorageError::Conflict("Choose people from this family".into()))?,
+        );
+    }
+    let open: Option<String> = on_tx!(tx, c => {
+        sqlx::query_scalar(
+            "SELECT reference FROM referrals WHERE family_id = $1 AND service_id = $2 \
+             AND state IN ('sent', 'opened', 'accepted', 'in_progress', 'on_hold')",
+        )
+        .bind(family_id)
+        .bind(target.service_id)
+        .fetch_optional(c)
+        .await?
+    });
+    if let Some(reference) = open {
+        return Err(StorageError::Conflict(format!(
+            "This family already has an open referral to this service ({reference}): add to that one instead"
+        )));
+    }
+    let id = Uuid::now_v7();
+    let reference = format!("CN-{}", &id.simple().to_string()[24..].to_uppercase());
+    let now = now_micros();
+    let locality: String = on_tx!(tx, c => {
+        sqlx::query_scalar("SELECT locality_slug FROM families WHERE id = $1")
+            .bind(family_id)
+            .fetch_one(c)
+            .await?
+    });
+    on_tx!(tx, c => {
+        sqlx::query(
+            "INSERT INTO referrals (id, reference, family_id, service_id, service_name, \
+             receiving_organisation, referrer_id, referrer_name, locality_slug, why, contact_method, \
+             best_times, interpreter, basis, state, created_micros, updated_micros) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'sent', $15, $15)",
+        )
+        .bind(id)
+        .bind(&reference)
+        .bind(family_id)
+        .bind(target.service_id)
+        .bind(&target.service_name)
+        .bind(target.organisation)
+        .bind(referrer.0)
+        .bind(referrer.1)
+        .bind(&locality)
+        .bind(&referral.why)
+        .bind(referral.contact_method.slug())
+        .bind(&referral.best_times)
+        .bind(&referral.interpreter)
+        .bind(referral.basis.slug())
+        .bind(now)
+        .execute(&mut *c)
+        .await?;
+        for m in &shared {
+            sqlx::query(
+                "INSERT INTO referral_members (referral_id, member_id, given_name, family_name, date_of_birth) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(id)
+            .bind(m.member_id)
+            .bind(&m.given_name)
+            .bind(&m.family_name)
+            .bind(&m.date_of_birth)
+            .execute(&mut *c)
+            .await?;
+        }
+    });
+    record_event(tx, id, ReferralState::Sent, Side::Referrer, referrer.1, "").await?;
+    let body = format!(
+        "Referred to {} ({reference}) by {}",
+        target.service_name, referrer.1
+    );
+    insert_note(tx, family_id, referrer.1, "event", &body).await?;
+    Ok((id, reference))
+}
+
+async fn record_event(
+    tx: &mut Tx,
+    id: Uuid,
+    state: ReferralState,
+    side: Side,
+    by: &str,
+    note: &str,
+) -> Result<(), StorageError> {
+    let side = match side {
+        Side::Referrer => "referrer",
+        Side::Service => "service",
+        Side::System => "system",
+    };
+    on_tx!(tx, c => {
+        sqlx::query(
+            "INSERT INTO referral_events (referral_id, seq, state, side, by_name, note, at_micros) \
+             VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM referral_events WHERE referral_id = $1), \
+             $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(state.slug())
+        .bind(side)
+        .bind(by)
+        .bind(note)
+        .bind(now_micros())
+        .execute(c)
+        .await?;
+    });
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ReferralRow {
+    pub id: Uuid,
+    pub reference: String,
+    pub family_id: Uuid,
+    pub service_id: Uuid,
+    pub service_name: String,
+    pub receiving_organisation: Uuid,
+    pub referrer_id: Uuid,
+    pub referrer_name: String,
+    pub locality_slug: String,
+    pub why: String,
+    pub contact_method: String,
+    pub best_times: String,
+    pub interpreter: String,
+    pub basis: String,
+    pub state: String,
+    pub decline_reason: Option<String>,
+    pub outcome: Option<String>,
+    pub created_micros: i64,
+    pub updated_micros: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ReferralStep {
+    pub state: String,
+    pub side: String,
+    pub by_name: String,
+    pub note: String,
+    pub at_micros: i64,
+}
+
+/// A referral with what was shared and every step.
+#[derive(Debug, Clone, Serialize)]
+pub struct Referral {
+    #[serde(flatten)]
+    pub row: ReferralRow,
+    pub members: Vec<SharedMember>,
+    pub steps: Vec<ReferralStep>,
+}
+
+macro_rules! referral_columns {
+    () => {
+        "id, reference, family_id, service_id, service_name, receiving_organisation, referrer_id, \
+         referrer_name, locality_slug, why, contact_method, best_times, interpreter, basis, state, \
+         decline_reason, outcome, created_micros, updated_micros"
+    };
+}
+
+/// The permitted referral.
+pub async fn referral(
+    authorised: &mut Authorised<ReferralId>,
+) -> Result<Option<Referral>, StorageError> {
+    let id = authorised.permit.record().0;
+    let tx = &mut authorised.tx;
+    let row: Option<ReferralRow> = on_tx!(tx, c => {
+        sqlx::query_as(concat!("SELECT ", referral_columns!(), " FROM referrals WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(c)
+            .await?
+    });
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let (members, steps) = on_tx!(tx, c => {
+        let members = sqlx::query_as(
+            "SELECT member_id, given_name, family_name, date_of_birth FROM referral_members \
+             WHERE referral_id = $1 ORDER BY date_of_birth",
+        )
+        .bind(id)
+        .fetch_all(&mut *c)
+        .await?;
+        let steps = sqlx::query_as(
+            "SELECT state, side, by_name, note, at_micros FROM referral_events \
+             WHERE referral_id = $1 ORDER BY seq",
+        )
+        .bind(id)
+        .fetch_all(&mut *c)
+        .await?;
+        (members, steps)
+    });
+    Ok(Some(Referral {
+        row,
+        members,
+        steps,
+    }))
+}
+
+/// Moves the permitted referral on by `event` from `side`; a transition its state does not
+/// allow is refused with the ones it does. The family's chronology hears of every answer.
+pub async fn transition(
+    authorised: &mut Authorised<ReferralId>,
+    event: ReferralEvent,
+    side: Side,
+    by: &str,
+    note: &str,
+) -> Result<ReferralState, StorageError> {
+    let id = authorised.permit.for_change()?.0;
+    let tx = &mut authorised.tx;
+    let head: Option<(String, Uuid, String, String)> = on_tx!(tx, c => {
+        sqlx::query_as("SELECT state, family_id, service_name, reference FROM referrals WHERE id = $1")
+            .bind(id)
+            .fetch_optional(c)
+            .await?
+    });
+    let (state, family_id, service, reference) = head.ok_or(StorageError::NotFound)?;
+    let state = ReferralState::from_slug(&state).ok_or(StorageError::NotFound)?;
+    let to =
+        next(state, event, side).map_err(|refused| StorageError::Refused(refused.to_string()))?;
+    let (decline_reason, outcome) = match event {
+        ReferralEvent::Decline(reason) => (Some(reason.slug()), None),
+        ReferralEvent::Complete(outcome) => (None, Some(outcome.slug())),
+        _ => (None, None),
+    };
+    let now = now_micros();
+    let answer = side == Side::Service;
+    on_tx!(tx, c => {
+        sqlx::query(
+            "UPDATE referrals SET state = $1, decline_reason = COALESCE($2, decline_reason), \
+             outcome = COALESCE($3, outcome), updated_micros = $4, \
+             first_response_micros = CASE WHEN $5 AND first_response_micros IS NULL THEN $4 \
+             ELSE first_response_micros END WHERE id = $6",
+        )
+        .bind(to.slug())
+        .bind(decline_reason)
+        .bind(outcome)
+        .bind(now)
+        .bind(answer)
+        .bind(id)
+        .execute(c)
+        .await?;
+    });
+    record_event(tx, id, to, side, by, note).await?;
+    let body = format!(
+        "Referral {reference} to {service}: {} by {by}",
+        to.label().to_lowercase()
+    );
+    insert_note(tx, family_id, by, "event", &body).await?;
+    Ok(to)
+}
+
+/// One line of a list of referrals.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ReferralLine {
+    pub id: Uuid,
+    pub reference: String,
+    pub service_name: String,
+    pub referrer_name: String,
+    pub state: String,
+    pub outcome: Option<String>,
+    pub decline_reason: Option<String>,
+    pub created_micros: i64,
+}
+
+macro_rules! line_columns {
+    () => {
+        "id, reference, service_name, referrer_name, state, outcome, decline_reason, created_micros"
+    };
+}
+
+/// The permitted family's referrals, newest first.
+pub async fn of_family(
+    authorised: &mut Authorised<FamilyId>,
+) -> Result<Vec<ReferralLine>, StorageError> {
+    let family_id = authorised.permit.record().0;
+    let tx = &mut authorised.tx;
+    Ok(on_tx!(tx, c => {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            line_columns!(),
+            " FROM referrals WHERE family_id = $1 ORDER BY created_micros DESC"
+        ))
+        .bind(family_id)
+        .fetch_all(c)
+        .await?
+    }))
+}
+
+/// Referrals to `organisation`, oldest first within each state, at most `limit`: the inbox.
+/// The caller's permit is for that organisation's inbox.
+pub async fn inbox<R>(
+    authorised: &mut Authorised<R>,
+    organisation: Uuid,
+    limit: i64,
+) -> Result<Vec<ReferralLine>, StorageError> {
+    let tx = &mut authorised.tx;
+    Ok(on_tx!(tx, c => {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            line_columns!(),
+            " FROM referrals WHERE receiving_organisation = $1 \
+             ORDER BY CASE WHEN state IN ('sent', 'opened') THEN 0 \
+             WHEN state IN ('accepted', 'in_progress', 'on_hold') THEN 1 ELSE 2 END, created_micros \
+             LIMIT $2"
+        ))
+        .bind(organisation)
+        .bind(limit)
+        .fetch_all(c)
+        .await?
+    }))
+}
+
+/// What a service page says of its replies: shown only from [`FIGURES_FROM`] referrals in the
+/// last twelve months.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Figures {
+    pub referrals: usize,
+    /// Median days from sending to the service's first answer.
+    pub median_reply_days: Option<f64>,
+    /// Accepted (at any point) out of those answered, in per cent.
+    pub accepted_percent: f64,
+}
+
+/// The service's reply figures, or `None` below [`FIGURES_FROM`] referrals in a year. Counts
+/// only: nothing about any family.
+pub async fn figures(
+    db: &crate::Db,
+    service: Uuid,
+    now: i64,
+) -> Result<Option<Figures>, StorageError> {
+    const YEAR_MICROS: i64 = 365 * 24 * 3600 * 1_000_000;
+    type Row = (i64, Option<i64>, String);
+    let rows: Vec<Row> = crate::on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT created_micros, first_response_micros, state FROM referrals \
+             WHERE service_id = $1 AND created_micros >= $2 AND state <> 'entered_in_error'",
+        )
+        .bind(service)
+        .bind(now - YEAR_MICROS)
+        .fetch_all(pool)
+        .await?
+    });
+    if rows.len() < FIGURES_FROM {
+        return Ok(None);
+    }
+    let mut days: Vec<f64> = rows
+        .iter()
+        .filter_map(|(sent, answered, _)| answered.map(|a| (a - sent) as f64 / 86_400e6))
+        .collect();
+    let declined = rows.iter().filter(|(_, _, s)| s == "declined").count();
+    let answered = rows
+        .iter()
+        .filter(|(_, _, s)| !matches!(s.as_str(), "sent" | "opened" | "expired" | "cancelled"))
+        .count();
+    let accepted_percent = if answered == 0 {
+        0.0
+    } else {
+        100.0 * (answered - declined) as f64 / answered as f64
+    };
+    Ok(Some(Figures {
+        referrals: rows.len(),
+        median_reply_days: median(&mut days),
+        accepted_percent,
+    }))
+}

@@ -1,0 +1,537 @@
+//! Connections: from a family's case, find a service in place and refer the family to it;
+//! the receiving organisation's inbox; each referral's page, where the service answers and
+//! the referrer hears back, every step through the gate.
+
+use super::family::{Pairs, open_family, when};
+use super::{field, first_error, hide_denied};
+use crate::AppState;
+use crate::error::AppError;
+use crate::session::Signed;
+use crate::views::{Layout, SelectOption};
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use earlyhelp_domain::access::{Action, Resource};
+use earlyhelp_domain::cases::{MemberRole, NeedOutcome};
+use earlyhelp_domain::connections::{
+    ContactMethod, DeclineReason, ReferralInput, ReferralState, Side, allowed, check_referral,
+    parse_event,
+};
+use earlyhelp_domain::people::FieldError;
+use earlyhelp_domain::sharing::Article6;
+use earlyhelp_storage::cases::{self, FamilyRecord};
+use earlyhelp_storage::connections::{self as store, Referral, ReferralLine, SharedMember, Target};
+use earlyhelp_storage::directory;
+use earlyhelp_storage::gate::{
+    Ask, Authorised, ReferralId, Request, authorise_read, authorise_record,
+};
+use serde::Deserialize;
+use uuid::Uuid;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/families/{id}/connect", get(find_service))
+        .route(
+            "/families/{id}/connect/{service}",
+            get(referral_form).post(send_referral),
+        )
+        .route("/referrals", get(inbox))
+        .route("/referrals/{id}", get(referral_page).post(move_on))
+}
+
+/// Services a family may be connected to: in its locality or city-wide, running, matching.
+#[derive(Template)]
+#[template(path = "connections_find.html")]
+struct FindPage {
+    layout: Layout,
+    family_id: Uuid,
+    locality_name: String,
+    q: String,
+    age: String,
+    searched: bool,
+    results: Vec<(Uuid, String, String, String)>,
+}
+
+#[derive(Deserialize, Default)]
+struct FindQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    age: String,
+}
+
+/// The youngest child's age in whole years, to preset the search.
+fn youngest_child_age(record: &FamilyRecord) -> Option<i64> {
+    let today = cases::today();
+    record
+        .members
+        .iter()
+        .filter(|m| m.relationship == MemberRole::Child.slug())
+        .filter_map(|m| earlyhelp_domain::cases::parse_date(&m.date_of_birth))
+        .map(|born| (today - born).whole_days() / 365)
+        .min()
+}
+
+async fn family_for_referral(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+) -> Result<(FamilyRecord, Vec<SharedMember>), AppError> {
+    let mut authorised =
+        open_family(state, signed, id, Action::Read, "connect to a service").await?;
+    let record = cases::family(&mut authorised)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let members = store::members(&mut authorised).await?;
+    authorised.tx.commit().await?;
+    Ok((record, members))
+}
+
+async fn find_service(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+    Query(query): Query<FindQuery>,
+) -> Result<Html<String>, AppError> {
+    let (record, _) = family_for_referral(&state, &signed, id).await?;
+    let searched = !query.q.trim().is_empty() || !query.age.is_empty();
+    let age = if searched {
+        query.age.trim().to_string()
+    } else {
+        youngest_child_age(&record)
+            .map(|a| a.to_string())
+            .unwrap_or_default()
+    };
+    let mut results = Vec::new();
+    if searched {
+        let filter = directory::Filter {
+            words: query
+                .q
+                .split_whitespace()
+                .take(10)
+                .map(str::to_string)
+                .collect(),
+            age: age.parse::<i64>().ok().filter(|a| (0..=120).contains(a)),
+            locality: record.family.locality_slug.clone(),
+            ..directory::Filter::default()
+        };
+        let hits = directory::search(&state.db, &filter, directory::today()).await?;
+        let ids: Vec<Uuid> = hits.iter().take(20).map(|h| h.id).collect();
+        for service in directory::load_services(&state.db, &ids, true).await? {
+            let summary: String = service.description.chars().take(160).collect();
+            results.push((
+                service.id,
+                service.name.clone(),
+                service.organization.name.clone(),
+                summary,
+            ));
+        }
+    }
+    let page = FindPage {
+        layout: Layout::for_user(&signed, "/families"),
+        family_id: id,
+        locality_name: record.family.locality_name.clone(),
+        q: query.q,
+        age,
+        searched,
+        results,
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Template)]
+#[template(path = "connections_form.html")]
+struct FormPage {
+    layout: Layout,
+    errors: Vec<FieldError>,
+    family_id: Uuid,
+    service_id: Uuid,
+    service_name: String,
+    organisation_name: String,
+    members: Vec<SelectOption>,
+    contact_methods: Vec<SelectOption>,
+    bases: Vec<SelectOption>,
+    values: Vec<(String, String)>,
+    /// No shared child is in the service's age range: say so before it is sent.
+    age_warning: bool,
+}
+
+impl FormPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        first_error(&self.errors, field)
+    }
+
+    fn value(&self, name: &str) -> String {
+        field(&self.values, name)
+    }
+}
+
+async fn target(state: &AppState, service: Uuid) -> Result<directory::ServiceRecord, AppError> {
+    directory::load_service(&state.db, service)
+        .await?
+        .filter(|s| s.merged_into.is_none())
+        .ok_or(AppError::NotFound)
+}
+
+async fn render_form(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+    service_id: Uuid,
+    errors: Vec<FieldError>,
+    values: Vec<(String, String)>,
+) -> Result<Response, AppError> {
+    let (_, members) = family_for_referral(state, signed, id).await?;
+    let service = target(state, service_id).await?;
+    let chosen: Vec<&str> = values
+        .iter()
+        .filter(|(k, _)| k == "members")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let today = cases::today();
+    let age_of = |dob: &str| {
+        earlyhelp_domain::cases::parse_date(dob).map(|born| (today - born).whole_days() / 365)
+    };
+    let in_range = |age: i64| {
+        service.minimum_age.is_none_or(|min| age >= min)
+            && service.maximum_age.is_none_or(|max| age <= max)
+    };
+    let chosen_children: Vec<i64> = members
+        .iter()
+        .filter(|m| chosen.contains(&m.member_id.to_string().as_str()))
+        .filter_map(|m| age_of(&m.date_of_birth))
+        .filter(|age| *age < 18)
+        .collect();
+    let age_warning =
+        !chosen_children.is_empty() && chosen_children.iter().all(|age| !in_range(*age));
+    let page = FormPage {
+        layout: Layout::for_user(signed, "/families"),
+        family_id: id,
+        service_id,
+        service_name: service.name.clone(),
+        organisation_name: service.organization.name.clone(),
+        members: members
+            .iter()
+            .map(|m| {
+                let value = m.member_id.to_string();
+                let label = format!("{} {} ({})", m.given_name, m.family_name, m.date_of_birth);
+                SelectOption::new(value.clone(), label, chosen.contains(&value.as_str()))
+            })
+            .collect(),
+        contact_methods: ContactMethod::ALL
+            .iter()
+            .map(|c| {
+                SelectOption::new(
+                    c.slug(),
+                    c.label(),
+                    field(&values, "contact_method") == c.slug(),
+                )
+            })
+            .collect(),
+        bases: Article6::ALL
+            .iter()
+            .map(|a| SelectOption::new(a.slug(), a.label(), field(&values, "basis") == a.slug()))
+            .collect(),
+        values,
+        errors,
+        age_warning,
+    };
+    let status = if page.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+async fn referral_form(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((id, service)): Path<(Uuid, Uuid)>,
+) -> Result<Response, AppError> {
+    render_form(&state, &signed, id, service, vec![], vec![]).await
+}
+
+async fn send_referral(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((id, service_id)): Path<(Uuid, Uuid)>,
+    Form(pairs): Pairs,
+) -> Result<Response, AppError> {
+    signed.check_csrf(&field(&pairs, "csrf_token"))?;
+    let input = ReferralInput {
+        members: pairs
+            .iter()
+            .filter(|(k, _)| k == "members")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        why: field(&pairs, "why"),
+        contact_method: field(&pairs, "contact_method"),
+        best_times: field(&pairs, "best_times"),
+        interpreter: field(&pairs, "interpreter"),
+        basis: field(&pairs, "basis"),
+        not_safeguarding: field(&pairs, "not_safeguarding") == "yes",
+    };
+    let service = target(&state, service_id).await?;
+    let checked = check_referral(&input);
+    let mut errors = checked.as_ref().err().cloned().unwrap_or_default();
+    if service.status != "active" {
+        errors.insert(
+            0,
+            FieldError::new(
+                "service",
+                "This service is not taking referrals: choose another",
+            ),
+        );
+    }
+    let checked = match checked {
+        Ok(checked) if errors.is_empty() => checked,
+        _ => return render_form(&state, &signed, id, service_id, errors, pairs).await,
+    };
+    let mut authorised =
+        open_family(&state, &signed, id, Action::Update, "refer to a service").await?;
+    let target = Target {
+        service_id,
+        service_name: service.name.clone(),
+        organisation: service.owner_organisation_id,
+    };
+    let referrer = (signed.user.actor.user_id, signed.user.name.as_str());
+    match store::send(&mut authorised, &target, &checked, referrer).await {
+        Ok((referral, _)) => {
+            authorised.tx.commit().await?;
+            Ok(Redirect::to(&format!("/referrals/{referral}")).into_response())
+        }
+        Err(earlyhelp_storage::StorageError::Conflict(message)) => {
+            drop(authorised);
+            let error = FieldError::new("members", message);
+            render_form(&state, &signed, id, service_id, vec![error], pairs).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "connections_referral.html")]
+struct ReferralPage {
+    layout: Layout,
+    errors: Vec<FieldError>,
+    referral: Referral,
+    state_label: &'static str,
+    fhir_status: &'static str,
+    sent: String,
+    contact_method: &'static str,
+    basis: &'static str,
+    decline_reason: &'static str,
+    outcome: &'static str,
+    steps: Vec<(String, &'static str, String, String)>,
+    /// The events this person may cause now, as (slug, label).
+    actions: Vec<(&'static str, &'static str)>,
+    decline_reasons: Vec<SelectOption>,
+    outcomes: Vec<SelectOption>,
+    answers_for_service: bool,
+}
+
+impl ReferralPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        first_error(&self.errors, field)
+    }
+
+    fn may(&self, event: &str) -> bool {
+        self.actions.iter().any(|(slug, _)| *slug == event)
+    }
+}
+
+fn event_label(slug: &str) -> &'static str {
+    match slug {
+        "open" => "Mark as opened",
+        "accept" => "Accept",
+        "decline" => "Decline",
+        "start" => "Start working with the family",
+        "hold" => "Put on hold",
+        "complete" => "Complete",
+        "did_not_engage" => "The family did not engage",
+        "cancel" => "Cancel the referral",
+        "entered_in_error" => "Entered in error",
+        _ => "",
+    }
+}
+
+async fn open_referral(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+    action: Action,
+    purpose: &str,
+) -> Result<Authorised<ReferralId>, AppError> {
+    authorise_record(
+        &state.db,
+        &signed.who(),
+        Ask {
+            id,
+            action,
+            purpose,
+        },
+    )
+    .await
+    .map_err(hide_denied)
+}
+
+async fn render_referral(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+    errors: Vec<FieldError>,
+) -> Result<Response, AppError> {
+    let mut authorised = open_referral(state, signed, id, Action::Read, "referral").await?;
+    let referral = store::referral(&mut authorised)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let side = store::side_of(&mut authorised, &signed.user.actor).await?;
+    authorised.tx.commit().await?;
+    let state_value = ReferralState::from_slug(&referral.row.state).unwrap_or(ReferralState::Sent);
+    let actions = allowed(state_value, side)
+        .into_iter()
+        .map(|slug| (slug, event_label(slug)))
+        .collect();
+    let page = ReferralPage {
+        layout: Layout::for_user(signed, "/referrals"),
+        state_label: state_value.label(),
+        fhir_status: state_value.fhir_task_status(),
+        sent: when(referral.row.created_micros),
+        contact_method: ContactMethod::from_slug(&referral.row.contact_method)
+            .map(ContactMethod::label)
+            .unwrap_or(""),
+        basis: Article6::from_slug(&referral.row.basis)
+            .map(Article6::label)
+            .unwrap_or(""),
+        decline_reason: referral
+            .row
+            .decline_reason
+            .as_deref()
+            .and_then(DeclineReason::from_slug)
+            .map(DeclineReason::label)
+            .unwrap_or(""),
+        outcome: referral
+            .row
+            .outcome
+            .as_deref()
+            .and_then(NeedOutcome::from_slug)
+            .map(NeedOutcome::label)
+            .unwrap_or(""),
+        steps: referral
+            .steps
+            .iter()
+            .map(|s| {
+                let label = ReferralState::from_slug(&s.state)
+                    .map(ReferralState::label)
+                    .unwrap_or("");
+                (when(s.at_micros), label, s.by_name.clone(), s.note.clone())
+            })
+            .collect(),
+        actions,
+        decline_reasons: DeclineReason::ALL
+            .iter()
+            .map(|r| SelectOption::new(r.slug(), r.label(), false))
+            .collect(),
+        outcomes: NeedOutcome::ALL
+            .iter()
+            .map(|o| SelectOption::new(o.slug(), o.label(), false))
+            .collect(),
+        answers_for_service: side == Side::Service,
+        referral,
+        errors,
+    };
+    let status = if page.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+async fn referral_page(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    render_referral(&state, &signed, id, vec![]).await
+}
+
+/// The service answers, or the referrer cancels: one event, through the gate; a transition the
+/// referral's state does not allow answers 409 with the ones it does.
+async fn move_on(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+    Form(pairs): Pairs,
+) -> Result<Response, AppError> {
+    signed.check_csrf(&field(&pairs, "csrf_token"))?;
+    let event = match parse_event(
+        &field(&pairs, "event"),
+        &field(&pairs, "reason"),
+        &field(&pairs, "outcome"),
+    ) {
+        Ok(event) => event,
+        Err(error) => return render_referral(&state, &signed, id, vec![error]).await,
+    };
+    let note: String = field(&pairs, "note").trim().chars().take(2000).collect();
+    let purpose = format!("referral: {}", event.slug());
+    let mut authorised = open_referral(&state, &signed, id, Action::Update, &purpose).await?;
+    let side = store::side_of(&mut authorised, &signed.user.actor).await?;
+    let by = format!("{}, {}", signed.user.name, signed.user.organisation_name);
+    store::transition(&mut authorised, event, side, &by, &note).await?;
+    authorised.tx.commit().await?;
+    Ok(Redirect::to(&format!("/referrals/{id}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "connections_inbox.html")]
+struct InboxPage {
+    layout: Layout,
+    /// (heading, table id, lines with their state's label): waiting, in progress, closed.
+    groups: Vec<(&'static str, &'static str, Vec<(ReferralLine, String)>)>,
+}
+
+/// The organisation's referrals: new, being worked on, and closed.
+async fn inbox(State(state): State<AppState>, signed: Signed) -> Result<Html<String>, AppError> {
+    let organisation = signed.user.actor.organisation_id;
+    let subject = format!("referrals:organisation:{organisation}");
+    let mut authorised = authorise_read(
+        &state.db,
+        &signed.who(),
+        Request {
+            action: Action::List,
+            resource: Resource::ReferralInbox { organisation },
+            subject: &subject,
+            purpose: "referrals inbox",
+        },
+    )
+    .await?;
+    let lines = store::inbox(&mut authorised, organisation, 500).await?;
+    authorised.tx.commit().await?;
+    let (mut new, mut working, mut closed) = (vec![], vec![], vec![]);
+    for line in lines {
+        let label = ReferralState::from_slug(&line.state)
+            .map(|s| s.label().to_string())
+            .unwrap_or_default();
+        match ReferralState::from_slug(&line.state) {
+            Some(s) if s.awaits_answer() => new.push((line, label)),
+            Some(s) if s.is_open() => working.push((line, label)),
+            _ => closed.push((line, label)),
+        }
+    }
+    Ok(Html(
+        InboxPage {
+            layout: Layout::for_user(&signed, "/referrals"),
+            groups: vec![
+                ("Waiting for an answer", "new", new),
+                ("In progress", "working", working),
+                ("Closed", "closed", closed),
+            ],
+        }
+        .render()?,
+    ))
+}
