@@ -1,10 +1,12 @@
-//! Background work that runs beside the web server, as the operator: the web crate itself never
+//! Background work that runs beside the web server, as the operator (the computed indicators,
+//! and expiring referrals nobody answered): the web crate itself never
 //! holds operator authority, so no page a visitor opens can act with it. Each job is safe with
 //! several app servers on one database (a refresh is one audited transaction that writes the
 //! same values whoever runs it).
 
-use earlyhelp_storage::Db;
+use earlyhelp_domain::connections::DEFAULT_EXPIRY_DAYS;
 use earlyhelp_storage::outcomes::computed;
+use earlyhelp_storage::{Db, connections};
 use std::time::Duration;
 
 /// How often the indicators computed from case data are brought up to date, unless
@@ -31,6 +33,10 @@ pub fn spawn(db: Db, refresh: Duration) {
             // A failure is logged, not fatal: pages show the values of the last refresh.
             if let Err(error) = computed::refresh_if_stale(&db).await {
                 tracing::warn!(%error, "refreshing the indicators computed from case data failed");
+            }
+            let now = earlyhelp_storage::now_micros();
+            if let Err(error) = connections::expire_due(&db, now, DEFAULT_EXPIRY_DAYS).await {
+                tracing::warn!(%error, "expiring unanswered referrals failed");
             }
         }
     });

@@ -1321,6 +1321,7 @@ pub async fn withdraw_consent(
         "Consent withdrawn: the team around the family can no longer see the case",
     )
     .await?;
+    crate::connections::cancel_on_withdrawn_consent(tx, family_id, author).await?;
     Ok(())
 }
 

@@ -383,6 +383,104 @@ pub async fn transition(
     Ok(to)
 }
 
+/// The family withdrew consent: its open referrals that rest on consent are cancelled at once,
+/// in the same transaction, and each service sees why.
+pub(crate) async fn cancel_on_withdrawn_consent(
+    tx: &mut Tx,
+    family_id: Uuid,
+    by: &str,
+) -> Result<usize, StorageError> {
+    let open: Vec<Uuid> = on_tx!(tx, c => {
+        sqlx::query_scalar(
+            "SELECT id FROM referrals WHERE family_id = $1 AND basis = 'consent' \
+             AND state IN ('sent', 'opened', 'accepted', 'in_progress', 'on_hold')",
+        )
+        .bind(family_id)
+        .fetch_all(c)
+        .await?
+    });
+    for id in &open {
+        set_state(tx, *id, ReferralState::Cancelled, None).await?;
+        let note = "The family withdrew consent to share";
+        record_event(tx, *id, ReferralState::Cancelled, Side::Referrer, by, note).await?;
+    }
+    Ok(open.len())
+}
+
+/// Expires every referral nobody answered within `days` of `now` (the clock is the caller's,
+/// so a test can move it), as the operator in one audited transaction; answers how many.
+/// Safe with several app servers: the second finds nothing left to expire.
+pub async fn expire_due(db: &crate::Db, now: i64, days: i64) -> Result<usize, StorageError> {
+    let cutoff = now - days * 86_400_000_000;
+    // Most ticks find nothing: ask before taking the operator's transaction (and its event).
+    let waiting: i64 = crate::on_pool!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM referrals WHERE state IN ('sent', 'opened') AND created_micros < $1",
+        )
+        .bind(cutoff)
+        .fetch_one(pool)
+        .await?
+    });
+    if waiting == 0 {
+        return Ok(0);
+    }
+    let mut authorised = crate::gate::operator(
+        db,
+        "referrals",
+        earlyhelp_domain::access::Action::Update,
+        "expire referrals nobody answered",
+    )
+    .await?;
+    let tx = &mut authorised.tx;
+    let due: Vec<(Uuid, Uuid, String, String)> = on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT id, family_id, service_name, reference FROM referrals \
+             WHERE state IN ('sent', 'opened') AND created_micros < $1",
+        )
+        .bind(cutoff)
+        .fetch_all(c)
+        .await?
+    });
+    for (id, family_id, service, reference) in &due {
+        set_state(tx, *id, ReferralState::Expired, None).await?;
+        let note = format!("No answer in {days} days");
+        record_event(
+            tx,
+            *id,
+            ReferralState::Expired,
+            Side::System,
+            "earlyhelp",
+            &note,
+        )
+        .await?;
+        let body = format!("Referral {reference} to {service}: expired, no answer in {days} days");
+        insert_note(tx, *family_id, "earlyhelp", "event", &body).await?;
+    }
+    authorised.tx.commit().await?;
+    Ok(due.len())
+}
+
+async fn set_state(
+    tx: &mut Tx,
+    id: Uuid,
+    state: ReferralState,
+    answered: Option<i64>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, c => {
+        sqlx::query(
+            "UPDATE referrals SET state = $1, updated_micros = $2, \
+             first_response_micros = COALESCE(first_response_micros, $3) WHERE id = $4",
+        )
+        .bind(state.slug())
+        .bind(now_micros())
+        .bind(answered)
+        .bind(id)
+        .execute(c)
+        .await?;
+    });
+    Ok(())
+}
+
 /// One line of a list of referrals.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct ReferralLine {

@@ -6,7 +6,129 @@ use crate::helpers::*;
 use earlyhelp::demo_cases::ERDINGTON_PRACTITIONER;
 use earlyhelp_storage::Db;
 
-crate::on_both_backends!(a_referral_goes_to_the_service_and_comes_back_with_an_outcome);
+crate::on_both_backends!(
+    a_referral_goes_to_the_service_and_comes_back_with_an_outcome,
+    unanswered_referrals_expire_and_withdrawn_consent_cancels,
+    a_service_shows_its_replies_from_five_referrals,
+);
+
+/// Refers `family` to `service` as the practitioner, sharing the first member offered;
+/// answers the referral's page.
+async fn refer(app: &TestApp, practitioner: &Session, family: &str, service: &str) -> String {
+    let form_path = format!("/families/{family}/connect/{service}");
+    let form = practitioner
+        .get(app, &form_path)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let member = members_offered(&form)[0].0.clone();
+    let response = post_form(
+        practitioner,
+        app,
+        &form_path,
+        &[
+            ("not_safeguarding", "yes"),
+            ("members", &member),
+            ("why", "Food runs out at the end of the month"),
+            ("contact_method", "phone"),
+            ("basis", "consent"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    response.headers()["location"].to_str().unwrap().to_string()
+}
+
+async fn state_of(app: &TestApp, session: &Session, referral: &str) -> String {
+    let html = session.get(app, referral).await.text().await.unwrap();
+    let tag = &html[html.find("id=\"referral-state\">").unwrap() + 20..];
+    tag[..tag.find('<').unwrap()].to_string()
+}
+
+async fn unanswered_referrals_expire_and_withdrawn_consent_cancels(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = open_case(&app).await;
+    let service = vcs_service(&app.db).await;
+    let practitioner = app.sign_in(PRACTITIONER).await;
+    let referral = refer(&app, &practitioner, &family, &service).await;
+    // The clock is the test's: 13 days on, nothing; 15 days on, it expires.
+    let now = earlyhelp_storage::now_micros();
+    let day = 86_400_000_000;
+    let expire = |at| earlyhelp_storage::connections::expire_due(&app.db, at, 14);
+    assert_eq!(expire(now + 13 * day).await.unwrap(), 0);
+    assert_eq!(state_of(&app, &practitioner, &referral).await, "Sent");
+    assert_eq!(expire(now + 15 * day).await.unwrap(), 1);
+    assert_eq!(
+        state_of(&app, &practitioner, &referral).await,
+        "Expired: no answer"
+    );
+    assert_eq!(expire(now + 15 * day).await.unwrap(), 0, "only once");
+
+    // A referral on consent is cancelled the moment the family withdraws it.
+    let second = refer(&app, &practitioner, &family, &service).await;
+    let withdraw = format!("/families/{family}/consent/withdraw");
+    assert!(
+        post_form(&practitioner, &app, &withdraw, &[])
+            .await
+            .status()
+            .is_redirection()
+    );
+    assert_eq!(state_of(&app, &practitioner, &second).await, "Cancelled");
+    let vcs = app.sign_in(VCS_WORKER).await;
+    let page = vcs.get(&app, &second).await.text().await.unwrap();
+    assert!(
+        page.contains("The family withdrew consent to share"),
+        "the service sees why"
+    );
+}
+
+async fn a_service_shows_its_replies_from_five_referrals(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let service = vcs_service(&app.db).await;
+    let practitioner = app.sign_in(PRACTITIONER).await;
+    let vcs = app.sign_in(VCS_WORKER).await;
+    let public = format!("/find-support/services/{service}");
+    let replies = |html: String| html.contains("id=\"replies\"");
+    for n in 0..5 {
+        assert!(
+            !replies(
+                client()
+                    .get(app.url(&public))
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap()
+            ),
+            "{n} referrals: too few to say"
+        );
+        let family = open_case(&app).await;
+        let referral = refer(&app, &practitioner, &family, &service).await;
+        let event = if n == 0 { "decline" } else { "accept" };
+        let response = post_form(
+            &vcs,
+            &app,
+            &referral,
+            &[("event", event), ("reason", "no_capacity")],
+        )
+        .await;
+        assert_eq!(response.status(), 303);
+    }
+    let html = client()
+        .get(app.url(&public))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Usually replies within 1 day; 80% of referrals accepted"),
+        "{html}"
+    );
+}
 
 /// An active service run by the demo VCS worker's organisation.
 async fn vcs_service(db: &Db) -> String {
