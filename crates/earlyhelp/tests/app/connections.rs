@@ -1,15 +1,17 @@
 //! Connections: a practitioner refers a family to a community service, the service answers
 //! and closes the loop, and the family's team sees the outcome; who sees what, on both databases.
 
-use crate::cases::{open_case, post_form};
+use crate::cases::{open_case, post_form, token};
 use crate::helpers::*;
 use earlyhelp::demo_cases::ERDINGTON_PRACTITIONER;
 use earlyhelp_storage::Db;
+use serde_json::{Value, json};
 
 crate::on_both_backends!(
     a_referral_goes_to_the_service_and_comes_back_with_an_outcome,
     unanswered_referrals_expire_and_withdrawn_consent_cancels,
     a_service_shows_its_replies_from_five_referrals,
+    the_referrals_api,
 );
 
 /// Refers `family` to `service` as the practitioner, sharing the first member offered;
@@ -315,4 +317,132 @@ async fn a_referral_goes_to_the_service_and_comes_back_with_an_outcome(backend: 
         "read".into(),
         "denied".into()
     )));
+}
+
+async fn the_referrals_api(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = open_case(&app).await;
+    let service = vcs_service(&app.db).await;
+    let practitioner = token(&app, PRACTITIONER).await;
+    let vcs = token(&app, VCS_WORKER).await;
+    let post = |path: String, bearer: String, body: Value| {
+        let app = &app;
+        async move {
+            client()
+                .post(app.url(&path))
+                .bearer_auth(bearer)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let get = |path: String, bearer: String| {
+        let app = &app;
+        async move {
+            client()
+                .get(app.url(&path))
+                .bearer_auth(bearer)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let response = post(
+        "/api/referrals".into(),
+        practitioner.clone(),
+        json!({"family_id": family, "service_id": service}),
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    let problems: Value = response.json().await.unwrap();
+    assert!(
+        problems["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["field"] == "why")
+    );
+    // A member of the family, from the family record.
+    let record: Value = get(format!("/api/families/{family}"), practitioner.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let members = record["records"]["members"].as_array().unwrap().len();
+    assert!(members > 0);
+    let form = app.sign_in(PRACTITIONER).await;
+    let html = form
+        .get(&app, &format!("/families/{family}/connect/{service}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let member = members_offered(&html)[0].0.clone();
+    let body = json!({"family_id": family, "service_id": service, "members": [member], "why": "Food", "contact_method": "email", "basis": "public_task", "not_safeguarding": true});
+    let response = post("/api/referrals".into(), practitioner.clone(), body).await;
+    assert_eq!(response.status(), 201);
+    let id = response.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let seen: Value = get(format!("/api/referrals/{id}"), vcs.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["fhir_task_status"], "requested");
+    assert_eq!(
+        seen["allowed_events"],
+        json!(["open", "accept", "decline", "cancel"])
+    );
+    let inbox: Value = get("/api/referrals".into(), vcs.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        inbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == id.as_str())
+    );
+    let accept = json!({"event": "accept"});
+    let response = post(
+        format!("/api/referrals/{id}/status"),
+        vcs.clone(),
+        accept.clone(),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["fhir_task_status"],
+        "accepted"
+    );
+    let again = post(format!("/api/referrals/{id}/status"), vcs.clone(), accept).await;
+    assert_eq!(again.status(), 409);
+    let commissioner = token(&app, COMMISSIONER).await;
+    assert_eq!(
+        get(format!("/api/referrals/{id}"), commissioner)
+            .await
+            .status(),
+        404
+    );
+    let doc: Value = client()
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/api/referrals",
+        "/api/referrals/{id}",
+        "/api/referrals/{id}/status",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is documented");
+    }
 }

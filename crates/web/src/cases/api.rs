@@ -50,7 +50,7 @@ pub fn routes() -> Router<AppState> {
 
 /// A browser session calling the API must echo its CSRF token in `X-CSRF-Token`; bearer-token
 /// callers send no cookies and need not.
-fn check_write(signed: &Signed, headers: &HeaderMap) -> Result<(), AppError> {
+pub(super) fn check_write(signed: &Signed, headers: &HeaderMap) -> Result<(), AppError> {
     if signed.session_token.is_none() {
         return Ok(());
     }

@@ -17,8 +17,8 @@ use axum::{Form, Router};
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::cases::{MemberRole, NeedOutcome};
 use earlyhelp_domain::connections::{
-    ContactMethod, DeclineReason, ReferralInput, ReferralState, Side, allowed, check_referral,
-    parse_event,
+    ContactMethod, DeclineReason, ReferralEvent, ReferralInput, ReferralState, Side, allowed,
+    check_referral, parse_event,
 };
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::sharing::Article6;
@@ -275,8 +275,23 @@ async fn send_referral(
         basis: field(&pairs, "basis"),
         not_safeguarding: field(&pairs, "not_safeguarding") == "yes",
     };
-    let service = target(&state, service_id).await?;
-    let checked = check_referral(&input);
+    match refer(&state, &signed, id, service_id, &input).await? {
+        Ok(referral) => Ok(Redirect::to(&format!("/referrals/{referral}")).into_response()),
+        Err(errors) => render_form(&state, &signed, id, service_id, errors, pairs).await,
+    }
+}
+
+/// Checks a referral and sends it under the family's permit: the new referral's id, or every
+/// problem by field. Shared with the API.
+pub(super) async fn refer(
+    state: &AppState,
+    signed: &Signed,
+    family: Uuid,
+    service_id: Uuid,
+    input: &ReferralInput,
+) -> Result<Result<Uuid, Vec<FieldError>>, AppError> {
+    let service = target(state, service_id).await?;
+    let checked = check_referral(input);
     let mut errors = checked.as_ref().err().cloned().unwrap_or_default();
     if service.status != "active" {
         errors.insert(
@@ -289,10 +304,10 @@ async fn send_referral(
     }
     let checked = match checked {
         Ok(checked) if errors.is_empty() => checked,
-        _ => return render_form(&state, &signed, id, service_id, errors, pairs).await,
+        _ => return Ok(Err(errors)),
     };
     let mut authorised =
-        open_family(&state, &signed, id, Action::Update, "refer to a service").await?;
+        open_family(state, signed, family, Action::Update, "refer to a service").await?;
     let target = Target {
         service_id,
         service_name: service.name.clone(),
@@ -302,12 +317,10 @@ async fn send_referral(
     match store::send(&mut authorised, &target, &checked, referrer).await {
         Ok((referral, _)) => {
             authorised.tx.commit().await?;
-            Ok(Redirect::to(&format!("/referrals/{referral}")).into_response())
+            Ok(Ok(referral))
         }
         Err(earlyhelp_storage::StorageError::Conflict(message)) => {
-            drop(authorised);
-            let error = FieldError::new("members", message);
-            render_form(&state, &signed, id, service_id, vec![error], pairs).await
+            Ok(Err(vec![FieldError::new("members", message)]))
         }
         Err(other) => Err(other.into()),
     }
@@ -379,18 +392,29 @@ async fn open_referral(
     .map_err(hide_denied)
 }
 
+/// The referral through the gate, and whether this person answers it for the service.
+pub(super) async fn read_referral(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+    purpose: &str,
+) -> Result<(Referral, Side), AppError> {
+    let mut authorised = open_referral(state, signed, id, Action::Read, purpose).await?;
+    let referral = store::referral(&mut authorised)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let side = store::side_of(&mut authorised, &signed.user.actor).await?;
+    authorised.tx.commit().await?;
+    Ok((referral, side))
+}
+
 async fn render_referral(
     state: &AppState,
     signed: &Signed,
     id: Uuid,
     errors: Vec<FieldError>,
 ) -> Result<Response, AppError> {
-    let mut authorised = open_referral(state, signed, id, Action::Read, "referral").await?;
-    let referral = store::referral(&mut authorised)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let side = store::side_of(&mut authorised, &signed.user.actor).await?;
-    authorised.tx.commit().await?;
+    let (referral, side) = read_referral(state, signed, id, "referral").await?;
     let state_value = ReferralState::from_slug(&referral.row.state).unwrap_or(ReferralState::Sent);
     let actions = allowed(state_value, side)
         .into_iter()
@@ -477,14 +501,27 @@ async fn move_on(
         Ok(event) => event,
         Err(error) => return render_referral(&state, &signed, id, vec![error]).await,
     };
-    let note: String = field(&pairs, "note").trim().chars().take(2000).collect();
+    answer(&state, &signed, id, event, &field(&pairs, "note")).await?;
+    Ok(Redirect::to(&format!("/referrals/{id}")).into_response())
+}
+
+/// Moves a referral on through the gate, as the service or the referrer, whichever this person
+/// is; 409 for a transition its state does not allow. Shared with the API.
+pub(super) async fn answer(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+    event: ReferralEvent,
+    note: &str,
+) -> Result<ReferralState, AppError> {
+    let note: String = note.trim().chars().take(2000).collect();
     let purpose = format!("referral: {}", event.slug());
-    let mut authorised = open_referral(&state, &signed, id, Action::Update, &purpose).await?;
+    let mut authorised = open_referral(state, signed, id, Action::Update, &purpose).await?;
     let side = store::side_of(&mut authorised, &signed.user.actor).await?;
     let by = format!("{}, {}", signed.user.name, signed.user.organisation_name);
-    store::transition(&mut authorised, event, side, &by, &note).await?;
+    let to = store::transition(&mut authorised, event, side, &by, &note).await?;
     authorised.tx.commit().await?;
-    Ok(Redirect::to(&format!("/referrals/{id}")).into_response())
+    Ok(to)
 }
 
 #[derive(Template)]
@@ -495,8 +532,11 @@ struct InboxPage {
     groups: Vec<(&'static str, &'static str, Vec<(ReferralLine, String)>)>,
 }
 
-/// The organisation's referrals: new, being worked on, and closed.
-async fn inbox(State(state): State<AppState>, signed: Signed) -> Result<Html<String>, AppError> {
+/// The referrals to this person's organisation, through the gate. Shared with the API.
+pub(super) async fn inbox_lines(
+    state: &AppState,
+    signed: &Signed,
+) -> Result<Vec<ReferralLine>, AppError> {
     let organisation = signed.user.actor.organisation_id;
     let subject = format!("referrals:organisation:{organisation}");
     let mut authorised = authorise_read(
@@ -512,6 +552,12 @@ async fn inbox(State(state): State<AppState>, signed: Signed) -> Result<Html<Str
     .await?;
     let lines = store::inbox(&mut authorised, organisation, 500).await?;
     authorised.tx.commit().await?;
+    Ok(lines)
+}
+
+/// The organisation's referrals: new, being worked on, and closed.
+async fn inbox(State(state): State<AppState>, signed: Signed) -> Result<Html<String>, AppError> {
+    let lines = inbox_lines(&state, &signed).await?;
     let (mut new, mut working, mut closed) = (vec![], vec![], vec![]);
     for line in lines {
         let label = ReferralState::from_slug(&line.state)

@@ -5,6 +5,7 @@
 
 pub mod api;
 mod connections;
+pub mod connections_api;
 mod family;
 mod journey;
 pub mod measures;
@@ -26,6 +27,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(requests::routes())
         .merge(connections::routes())
+        .merge(connections_api::routes())
         .merge(family::routes())
         .merge(api::routes())
         .merge(measures::routes())
