@@ -204,6 +204,7 @@ pub async fn load(db: &Db, scale: crate::demo_cases::Scale) -> Result<Vec<(Strin
     crate::demo_cases::load(db, scale).await?;
     crate::demo_sharing::load(db).await?;
     crate::demo_directory::load(db).await?;
+    crate::demo_connections::load(db).await?;
     crate::demo_outcomes::load(db).await?;
     Ok(sign_ins)
 }

@@ -4,6 +4,7 @@
 pub mod commands;
 pub mod demo;
 pub mod demo_cases;
+pub mod demo_connections;
 pub mod demo_directory;
 pub mod demo_outcomes;
 pub mod demo_sharing;

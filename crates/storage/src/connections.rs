@@ -595,3 +595,164 @@ pub async fn figures(
         accepted_percent,
     }))
 }
+
+/// A referral as it happened, with its steps backdated: the demo city and benchmarks load
+/// months of them at once, as the operator.
+#[derive(Debug, Clone)]
+pub struct Historic {
+    pub family_id: Uuid,
+    pub target: Target,
+    pub referrer: (Uuid, String),
+    pub locality: String,
+    pub why: String,
+    pub member: SharedMember,
+    /// Every state it passed through, from `sent`, with who moved it and when.
+    pub steps: Vec<(ReferralState, Side, i64)>,
+    pub decline_reason: Option<earlyhelp_domain::connections::DeclineReason>,
+    pub outcome: Option<earlyhelp_domain::cases::NeedOutcome>,
+}
+
+/// Loads referrals as they happened, under the operator's permit for the whole load.
+pub async fn load_history<R>(
+    authorised: &mut Authorised<R>,
+    referrals: &[Historic],
+) -> Result<(), StorageError> {
+    let tx = &mut authorised.tx;
+    for h in referrals {
+        let id = Uuid::now_v7();
+        let reference = format!("CN-{}", &id.simple().to_string()[24..].to_uppercase());
+        let (Some(first), Some(last)) = (h.steps.first(), h.steps.last()) else {
+            continue;
+        };
+        let answered = h.steps.iter().find(|s| s.1 == Side::Service).map(|s| s.2);
+        on_tx!(tx, c => {
+            sqlx::query(
+                "INSERT INTO referrals (id, reference, family_id, service_id, service_name, \
+                 receiving_organisation, referrer_id, referrer_name, locality_slug, why, contact_method, \
+                 best_times, interpreter, basis, state, decline_reason, outcome, created_micros, \
+                 updated_micros, first_response_micros) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'phone', '', '', 'consent', $11, $12, $13, $14, $15, $16)",
+            )
+            .bind(id)
+            .bind(&reference)
+            .bind(h.family_id)
+            .bind(h.target.service_id)
+            .bind(&h.target.service_name)
+            .bind(h.target.organisation)
+            .bind(h.referrer.0)
+            .bind(&h.referrer.1)
+            .bind(&h.locality)
+            .bind(&h.why)
+            .bind(last.0.slug())
+            .bind(h.decline_reason.map(|r| r.slug()))
+            .bind(h.outcome.map(|o| o.slug()))
+            .bind(first.2)
+            .bind(last.2)
+            .bind(answered)
+            .execute(&mut *c)
+            .await?;
+            sqlx::query(
+                "INSERT INTO referral_members (referral_id, member_id, given_name, family_name, date_of_birth) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(id)
+            .bind(h.member.member_id)
+            .bind(&h.member.given_name)
+            .bind(&h.member.family_name)
+            .bind(&h.member.date_of_birth)
+            .execute(&mut *c)
+            .await?;
+            for (seq, (state, side, at)) in h.steps.iter().enumerate() {
+                let by = match side {
+                    Side::Referrer => h.referrer.1.as_str(),
+                    Side::Service => h.target.service_name.as_str(),
+                    Side::System => "earlyhelp",
+                };
+                let side = match side {
+                    Side::Referrer => "referrer",
+                    Side::Service => "service",
+                    Side::System => "system",
+                };
+                sqlx::query(
+                    "INSERT INTO referral_events (referral_id, seq, state, side, by_name, note, at_micros) \
+                     VALUES ($1, $2, $3, $4, $5, '', $6)",
+                )
+                .bind(id)
+                .bind(seq as i64 + 1)
+                .bind(state.slug())
+                .bind(side)
+                .bind(by)
+                .bind(*at)
+                .execute(&mut *c)
+                .await?;
+            }
+        });
+    }
+    Ok(())
+}
+
+/// What the demo refers from and to: families with their locality, lead and youngest member,
+/// and running services with the organisation that answers for each.
+pub struct Candidates {
+    pub families: Vec<(Uuid, String, Uuid, String, SharedMember)>,
+    pub services: Vec<(Target, Option<String>)>,
+}
+
+pub async fn candidates<R>(authorised: &mut Authorised<R>) -> Result<Candidates, StorageError> {
+    type FamilyRow = (Uuid, String, Uuid, String, Uuid, String, String, String);
+    type ServiceRow = (Uuid, String, Uuid, Option<String>);
+    let tx = &mut authorised.tx;
+    let (families, services): (Vec<FamilyRow>, Vec<ServiceRow>) = on_tx!(tx, c => {
+        let families = sqlx::query_as(
+            "SELECT f.id, f.locality_slug, u.id, u.name, m.id, m.given_name, m.family_name, m.date_of_birth \
+             FROM families f JOIN users u ON u.id = f.lead_practitioner \
+             JOIN family_members m ON m.id = (SELECT id FROM family_members WHERE family_id = f.id \
+             ORDER BY date_of_birth DESC LIMIT 1) ORDER BY f.id",
+        )
+        .fetch_all(&mut *c)
+        .await?;
+        let services = sqlx::query_as(
+            "SELECT id, name, owner_organisation_id, locality_slug FROM directory_services \
+             WHERE status = 'active' AND merged_into IS NULL ORDER BY id",
+        )
+        .fetch_all(&mut *c)
+        .await?;
+        (families, services)
+    });
+    Ok(Candidates {
+        families: families
+            .into_iter()
+            .map(
+                |(
+                    id,
+                    locality,
+                    lead,
+                    lead_name,
+                    member_id,
+                    given_name,
+                    family_name,
+                    date_of_birth,
+                )| {
+                    let member = SharedMember {
+                        member_id,
+                        given_name,
+                        family_name,
+                        date_of_birth,
+                    };
+                    (id, locality, lead, lead_name, member)
+                },
+            )
+            .collect(),
+        services: services
+            .into_iter()
+            .map(|(service_id, service_name, organisation, locality)| {
+                let target = Target {
+                    service_id,
+                    service_name,
+                    organisation,
+                };
+                (target, locality)
+            })
+            .collect(),
+    })
+}

@@ -54,13 +54,14 @@ async fn unanswered_referrals_expire_and_withdrawn_consent_cancels(backend: Back
     let service = vcs_service(&app.db).await;
     let practitioner = app.sign_in(PRACTITIONER).await;
     let referral = refer(&app, &practitioner, &family, &service).await;
-    // The clock is the test's: 13 days on, nothing; 15 days on, it expires.
+    // The clock is the test's: 13 days on, not this one (the demo's older ones, yes); 15 days
+    // on, it expires.
     let now = earlyhelp_storage::now_micros();
     let day = 86_400_000_000;
     let expire = |at| earlyhelp_storage::connections::expire_due(&app.db, at, 14);
-    assert_eq!(expire(now + 13 * day).await.unwrap(), 0);
+    expire(now + 13 * day).await.unwrap();
     assert_eq!(state_of(&app, &practitioner, &referral).await, "Sent");
-    assert_eq!(expire(now + 15 * day).await.unwrap(), 1);
+    assert!(expire(now + 15 * day).await.unwrap() >= 1);
     assert_eq!(
         state_of(&app, &practitioner, &referral).await,
         "Expired: no answer"
@@ -87,9 +88,10 @@ async fn unanswered_referrals_expire_and_withdrawn_consent_cancels(backend: Back
 
 async fn a_service_shows_its_replies_from_five_referrals(backend: Backend) {
     let app = spawn_app(backend).await;
-    let service = vcs_service(&app.db).await;
+    let service = unanswered_service(&app.db).await;
     let practitioner = app.sign_in(PRACTITIONER).await;
-    let vcs = app.sign_in(VCS_WORKER).await;
+    // The service's organisation has nobody to answer: Ladywood's connector answers for it.
+    let vcs = app.sign_in("connector.ladywood@earlyhelp.test").await;
     let public = format!("/find-support/services/{service}");
     let replies = |html: String| html.contains("id=\"replies\"");
     for n in 0..5 {
@@ -137,21 +139,27 @@ async fn vcs_service(db: &Db) -> String {
     const SQL: &str = "SELECT s.id FROM directory_services s JOIN users u \
          ON u.organisation_id = s.owner_organisation_id WHERE u.email = $1 \
          AND s.status = 'active' AND s.merged_into IS NULL ORDER BY s.name LIMIT 1";
+    one_id(db, SQL, VCS_WORKER).await
+}
+
+/// An active service without referrals whose organisation has nobody to answer them: the
+/// community connectors of the family's locality answer for it.
+async fn unanswered_service(db: &Db) -> String {
+    const SQL: &str = "SELECT s.id FROM directory_services s WHERE s.status = 'active' \
+         AND s.merged_into IS NULL AND $1 <> '' \
+         AND NOT EXISTS (SELECT 1 FROM referrals r WHERE r.service_id = s.id) \
+         AND NOT EXISTS (SELECT 1 FROM users u JOIN user_roles ur ON ur.user_id = u.id \
+             WHERE u.organisation_id = s.owner_organisation_id \
+             AND ur.role IN ('vcs_worker', 'community_connector')) ORDER BY s.name LIMIT 1";
+    one_id(db, SQL, "any").await
+}
+
+async fn one_id(db: &Db, sql: &'static str, bind: &str) -> String {
     let id: uuid::Uuid = match db {
-        Db::Sqlite(pool, _) => {
-            sqlx::query_scalar(SQL)
-                .bind(VCS_WORKER)
-                .fetch_one(pool)
-                .await
-        }
-        Db::Postgres(pool) => {
-            sqlx::query_scalar(SQL)
-                .bind(VCS_WORKER)
-                .fetch_one(pool)
-                .await
-        }
+        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).bind(bind).fetch_one(pool).await,
+        Db::Postgres(pool) => sqlx::query_scalar(sql).bind(bind).fetch_one(pool).await,
     }
-    .expect("the demo VCS worker's organisation runs a service");
+    .expect("the demo has such a service");
     id.to_string()
 }
 
@@ -242,6 +250,7 @@ async fn a_referral_goes_to_the_service_and_comes_back_with_an_outcome(backend: 
     let vcs = app.sign_in(VCS_WORKER).await;
     let inbox = vcs.get(&app, "/referrals").await.text().await.unwrap();
     assert!(inbox.contains(&referral_page), "the inbox lists it");
+    assert!(inbox.contains("Completed"), "and the demo's closed ones");
     let page = vcs.get(&app, &referral_page).await.text().await.unwrap();
     assert!(page.contains("Amira Testcase"));
     assert!(!page.contains("Layla"), "a member not chosen is not shared");
