@@ -4,7 +4,7 @@
 use crate::helpers::*;
 use thirtyfour::prelude::*;
 
-async fn sign_in(browser: &Browser, app: &TestApp, email: &str) {
+pub(crate) async fn sign_in(browser: &Browser, app: &TestApp, email: &str) {
     let driver = &browser.driver;
     driver.goto(app.url("/")).await.unwrap();
     browser.fill(By::Id("email"), email).await;
@@ -13,7 +13,7 @@ async fn sign_in(browser: &Browser, app: &TestApp, email: &str) {
     browser.wait_for_heading("Welcome, ").await;
 }
 
-async fn assert_accessible(browser: &Browser, page: &str) {
+pub(crate) async fn assert_accessible(browser: &Browser, page: &str) {
     let violations = browser.accessibility_violations().await;
     assert!(
         violations.is_empty(),

@@ -455,3 +455,132 @@ async fn the_referrals_api(backend: Backend) {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
     }
 }
+
+/// A school practitioner refers a family to a service, the VCS worker accepts and completes
+/// it with the need met, and the practitioner sees the outcome: every page checked by axe-core.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_referral_in_a_real_browser() {
+    use crate::browser::{assert_accessible, sign_in};
+    use thirtyfour::prelude::*;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await;
+    let family = open_case(&app).await;
+    let service = vcs_service(&app.db).await;
+    let name = earlyhelp_storage::directory::load_service(&app.db, service.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .name;
+
+    sign_in(&browser, &app, PRACTITIONER).await;
+    browser
+        .driver
+        .goto(app.url(&format!("/families/{family}")))
+        .await
+        .unwrap();
+    browser.click(By::LinkText("Connect to a service")).await;
+    browser
+        .wait_for_heading("Connect the family to a service")
+        .await;
+    let first_word = name.split_whitespace().next().unwrap();
+    browser.fill(By::Id("q"), first_word).await;
+    browser
+        .click(By::Css("main form button[type=submit]"))
+        .await;
+    browser
+        .driver
+        .query(By::Id("services"))
+        .first()
+        .await
+        .expect("results");
+    assert_accessible(&browser, "connect: find a service").await;
+    browser.screenshot("connections-find").await;
+    browser.click(By::PartialLinkText(name.as_str())).await;
+    browser.wait_for_heading("Refer the family to").await;
+    browser
+        .click(By::Css("main form button[type=submit]"))
+        .await;
+    browser
+        .driver
+        .query(By::ClassName("govuk-error-summary"))
+        .first()
+        .await
+        .expect("errors");
+    assert_accessible(&browser, "referral form with errors").await;
+    browser.click(By::Id("not_safeguarding")).await;
+    browser.click(By::Id("members")).await;
+    browser
+        .fill(By::Id("why"), "Food runs out at the end of the month")
+        .await;
+    browser.click(By::Id("contact_method")).await;
+    browser.click(By::Id("basis")).await;
+    browser
+        .click(By::Css("main form button[type=submit]"))
+        .await;
+    browser.wait_for_heading(&name).await;
+    assert_accessible(&browser, "the referral as sent").await;
+    browser.screenshot("connections-sent").await;
+    let referral = browser
+        .driver
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .to_string();
+    browser.click(By::Css(".eh-masthead form button")).await;
+    browser.wait_for_heading("Sign in to earlyhelp").await;
+
+    sign_in(&browser, &app, VCS_WORKER).await;
+    browser.click(By::LinkText("Referrals")).await;
+    browser
+        .wait_for_heading("Referrals to your organisation")
+        .await;
+    assert_accessible(&browser, "the inbox").await;
+    browser.screenshot("connections-inbox").await;
+    browser.driver.goto(app.url(&referral)).await.unwrap();
+    browser.wait_for_heading(&name).await;
+    browser
+        .click(By::Css("input[name=event][value=accept]"))
+        .await;
+    browser
+        .click(By::Css("main form button[type=submit]"))
+        .await;
+    browser
+        .wait_for_text(By::Id("referral-state"), "Accepted")
+        .await;
+    browser
+        .click(By::Css("input[name=event][value=complete]"))
+        .await;
+    browser
+        .click(By::Css("input[name=outcome][value=met]"))
+        .await;
+    browser
+        .click(By::Css("main form button[type=submit]"))
+        .await;
+    browser
+        .wait_for_text(By::Id("referral-state"), "Completed")
+        .await;
+    assert_accessible(&browser, "the referral completed").await;
+    browser.screenshot("connections-completed").await;
+    browser.click(By::Css(".eh-masthead form button")).await;
+    browser.wait_for_heading("Sign in to earlyhelp").await;
+
+    sign_in(&browser, &app, PRACTITIONER).await;
+    browser
+        .driver
+        .goto(app.url(&format!("/families/{family}#connections")))
+        .await
+        .unwrap();
+    let row = browser
+        .driver
+        .find(By::Css("#referrals tbody tr"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(row.contains("Completed") && row.contains("Met"), "{row}");
+    browser.quit().await;
+}

@@ -349,6 +349,22 @@ impl Browser {
         panic!("waited 10 s for a page headed {text:?}; the heading is {seen:?}");
     }
 
+    /// Waits (up to ten seconds) until an element's text contains `needle`, looking again when
+    /// a navigation leaves the one found stale.
+    pub async fn wait_for_text(&self, by: thirtyfour::By, needle: &str) {
+        let mut seen = String::new();
+        for _ in 0..100 {
+            if let Ok(element) = self.driver.find(by.clone()).await {
+                seen = element.text().await.unwrap_or_default();
+                if seen.contains(needle) {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("waited 10 s for {by:?} to say {needle:?}; it says {seen:?}");
+    }
+
     pub async fn click(&self, by: thirtyfour::By) {
         let element = self
             .driver

@@ -528,8 +528,9 @@ pub(super) async fn answer(
 #[template(path = "connections_inbox.html")]
 struct InboxPage {
     layout: Layout,
-    /// (heading, table id, lines with their state's label): waiting, in progress, closed.
-    groups: Vec<(&'static str, &'static str, Vec<(ReferralLine, String)>)>,
+    /// (heading, table id, lines with their state's label and when sent): waiting, in
+    /// progress, closed.
+    groups: Vec<(&'static str, &'static str, Vec<(ReferralLine, String, String)>)>,
 }
 
 /// The referrals to this person's organisation, through the gate. Shared with the API.
@@ -563,10 +564,11 @@ async fn inbox(State(state): State<AppState>, signed: Signed) -> Result<Html<Str
         let label = ReferralState::from_slug(&line.state)
             .map(|s| s.label().to_string())
             .unwrap_or_default();
+        let sent = when(line.created_micros);
         match ReferralState::from_slug(&line.state) {
-            Some(s) if s.awaits_answer() => new.push((line, label)),
-            Some(s) if s.is_open() => working.push((line, label)),
-            _ => closed.push((line, label)),
+            Some(s) if s.awaits_answer() => new.push((line, label, sent)),
+            Some(s) if s.is_open() => working.push((line, label, sent)),
+            _ => closed.push((line, label, sent)),
         }
     }
     Ok(Html(
