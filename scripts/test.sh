@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on SQLite and PostgreSQL and in a real browser.
-# Installs what the tests need from Debian's packages (PostgreSQL, Chromium, chromedriver),
+# Installs what the tests need from Debian's packages (PostgreSQL, Chromium, chromedriver) and
+# PyPI (aiosmtpd, a real SMTP server),
 # starts a throwaway PostgreSQL on a free port, runs every test, and cleans up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# A real SMTP server for the outbox tests, from PyPI.
+python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check aiosmtpd
 
 # A throwaway PostgreSQL cluster, owned by the postgres user when we are root (initdb refuses root).
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)

@@ -46,3 +46,24 @@ CREATE TABLE referral_events (
     at_micros BIGINT NOT NULL,
     PRIMARY KEY (referral_id, seq)
 );
+
+-- Email waits here, written in the same transaction as the change it tells of, and a worker
+-- drains it: a crash or a mail server outage loses nothing. The key is the message's
+-- Message-ID, so a message retried after a crash mid-send is the same message. No personal
+-- details go in an email: a reference number and a link.
+CREATE TABLE outbox (
+    id UUID PRIMARY KEY,
+    message_key TEXT NOT NULL UNIQUE,
+    to_address TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    -- A path in earlyhelp the message points to; the worker puts the site's address before it.
+    link TEXT NOT NULL,
+    created_micros BIGINT NOT NULL,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    next_attempt_micros BIGINT NOT NULL,
+    claimed_until_micros BIGINT,
+    sent_micros BIGINT,
+    last_error TEXT
+);
+CREATE INDEX outbox_due ON outbox (sent_micros, next_attempt_micros);

@@ -20,14 +20,15 @@ const WHY: &[&str] = &[
     "Advice on debts and benefits, which the family has asked for",
 ];
 
-/// Where the `n`th referral ended up, and how: the steps after `sent`, each some days on.
-fn path(
-    n: usize,
-) -> (
+/// The steps after `sent` (each some days on), and a decline's reason or a completion's outcome.
+type Path = (
     Vec<(ReferralState, Side, i64)>,
     Option<DeclineReason>,
     Option<NeedOutcome>,
-) {
+);
+
+/// Where the `n`th referral ended up, and how.
+fn path(n: usize) -> Path {
     use ReferralState::*;
     let service = |state, days| (state, Side::Service, days);
     match n % 10 {

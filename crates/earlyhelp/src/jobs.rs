@@ -1,9 +1,10 @@
 //! Background work that runs beside the web server, as the operator (the computed indicators,
-//! and expiring referrals nobody answered): the web crate itself never
+//! expiring referrals nobody answered, and sending the outbox): the web crate itself never
 //! holds operator authority, so no page a visitor opens can act with it. Each job is safe with
 //! several app servers on one database (a refresh is one audited transaction that writes the
 //! same values whoever runs it).
 
+use crate::mail::{Sending, drain};
 use earlyhelp_domain::connections::DEFAULT_EXPIRY_DAYS;
 use earlyhelp_storage::outcomes::computed;
 use earlyhelp_storage::{Db, connections};
@@ -23,8 +24,9 @@ pub fn refresh_interval() -> Duration {
         .unwrap_or(DEFAULT_REFRESH)
 }
 
-/// Starts the background jobs; they stop when the runtime does.
-pub fn spawn(db: Db, refresh: Duration) {
+/// Starts the background jobs; they stop when the runtime does. Without `sending`, the outbox
+/// is left for another worker (a test drives it on a clock of its own).
+pub fn spawn(db: Db, refresh: Duration, sending: Option<Sending>) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(refresh);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -37,6 +39,11 @@ pub fn spawn(db: Db, refresh: Duration) {
             let now = earlyhelp_storage::now_micros();
             if let Err(error) = connections::expire_due(&db, now, DEFAULT_EXPIRY_DAYS).await {
                 tracing::warn!(%error, "expiring unanswered referrals failed");
+            }
+            if let Some(sending) = &sending
+                && let Err(error) = drain(&db, sending, now).await
+            {
+                tracing::warn!(%error, "draining the outbox failed");
             }
         }
     });

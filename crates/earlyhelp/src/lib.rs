@@ -9,4 +9,5 @@ pub mod demo_directory;
 pub mod demo_outcomes;
 pub mod demo_sharing;
 pub mod jobs;
+pub mod mail;
 pub mod server;

@@ -98,8 +98,9 @@ pub async fn serve(listen: &ListenArgs, url: &str, with_demo: bool) -> Result<()
             ..Config::default()
         }),
     };
-    crate::jobs::spawn(db.clone(), crate::jobs::refresh_interval());
     let local = listener.local_addr()?;
+    let sending = crate::mail::Sending::from_env(&format!("http://{local}"))?;
+    crate::jobs::spawn(db.clone(), crate::jobs::refresh_interval(), Some(sending));
     println!(
         "earlyhelp is listening on http://{local} ({} database)",
         db.backend()

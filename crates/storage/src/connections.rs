@@ -203,12 +203,107 @@ pub async fn send(
         }
     });
     record_event(tx, id, ReferralState::Sent, Side::Referrer, referrer.1, "").await?;
+    let to = service_addresses(tx, id).await?;
+    tell(
+        tx,
+        to,
+        id,
+        &reference,
+        "a new referral is waiting for an answer",
+    )
+    .await?;
     let body = format!(
         "Referred to {} ({reference}) by {}",
         target.service_name, referrer.1
     );
     insert_note(tx, family_id, referrer.1, "event", &body).await?;
     Ok((id, reference))
+}
+
+/// Who hears of a referral for the service: those of the receiving organisation who answer
+/// referrals, or where it has nobody, the community connectors of the family's locality.
+async fn service_addresses(tx: &mut Tx, id: Uuid) -> Result<Vec<String>, StorageError> {
+    Ok(on_tx!(tx, c => {
+        let own: Vec<String> = sqlx::query_scalar(
+            "SELECT u.email FROM referrals r JOIN users u ON u.organisation_id = r.receiving_organisation \
+             JOIN user_roles ur ON ur.user_id = u.id WHERE r.id = $1 AND u.active \
+             AND ur.role IN ('vcs_worker', 'community_connector') ORDER BY u.email",
+        )
+        .bind(id)
+        .fetch_all(&mut *c)
+        .await?;
+        if own.is_empty() {
+            sqlx::query_scalar(
+                "SELECT u.email FROM referrals r JOIN user_localities ul ON ul.locality_slug = r.locality_slug \
+                 JOIN user_roles ur ON ur.user_id = ul.user_id AND ur.role = 'community_connector' \
+                 JOIN users u ON u.id = ul.user_id WHERE r.id = $1 AND u.active ORDER BY u.email",
+            )
+            .bind(id)
+            .fetch_all(&mut *c)
+            .await?
+        } else {
+            own
+        }
+    }))
+}
+
+async fn referrer_address(tx: &mut Tx, id: Uuid) -> Result<Vec<String>, StorageError> {
+    Ok(on_tx!(tx, c => {
+        sqlx::query_scalar(
+            "SELECT u.email FROM referrals r JOIN users u ON u.id = r.referrer_id WHERE r.id = $1 AND u.active",
+        )
+        .bind(id)
+        .fetch_all(c)
+        .await?
+    }))
+}
+
+/// Tells `to` of a referral's new state, through the outbox: its reference and a link only.
+async fn tell(
+    tx: &mut Tx,
+    to: Vec<String>,
+    id: Uuid,
+    reference: &str,
+    what: &str,
+) -> Result<(), StorageError> {
+    let subject = format!("Referral {reference}: {what}");
+    let body = format!("Referral {reference}: {what}. Sign in to earlyhelp to see it.");
+    for address in to {
+        crate::outbox::enqueue(tx, &address, &subject, &body, &format!("/referrals/{id}")).await?;
+    }
+    Ok(())
+}
+
+/// Whom a new state is told to, and in what words; `None` for a step nobody needs an email
+/// about.
+fn news(state: ReferralState) -> Option<(bool, &'static str)> {
+    match state {
+        ReferralState::Accepted => Some((false, "accepted")),
+        ReferralState::Declined => Some((false, "declined")),
+        ReferralState::Completed => Some((false, "completed")),
+        ReferralState::Expired => Some((false, "expired with no answer")),
+        ReferralState::Cancelled => Some((true, "cancelled")),
+        _ => None,
+    }
+}
+
+/// Queues the email a referral's new state calls for: the service hears of a cancellation,
+/// the referrer of an answer or an expiry.
+async fn tell_of(
+    tx: &mut Tx,
+    id: Uuid,
+    reference: &str,
+    state: ReferralState,
+) -> Result<(), StorageError> {
+    let Some((to_service, what)) = news(state) else {
+        return Ok(());
+    };
+    let to = if to_service {
+        service_addresses(tx, id).await?
+    } else {
+        referrer_address(tx, id).await?
+    };
+    tell(tx, to, id, reference, what).await
 }
 
 async fn record_event(
@@ -375,6 +470,7 @@ pub async fn transition(
         .await?;
     });
     record_event(tx, id, to, side, by, note).await?;
+    tell_of(tx, id, &reference, to).await?;
     let body = format!(
         "Referral {reference} to {service}: {} by {by}",
         to.label().to_lowercase()
@@ -390,19 +486,20 @@ pub(crate) async fn cancel_on_withdrawn_consent(
     family_id: Uuid,
     by: &str,
 ) -> Result<usize, StorageError> {
-    let open: Vec<Uuid> = on_tx!(tx, c => {
-        sqlx::query_scalar(
-            "SELECT id FROM referrals WHERE family_id = $1 AND basis = 'consent' \
+    let open: Vec<(Uuid, String)> = on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT id, reference FROM referrals WHERE family_id = $1 AND basis = 'consent' \
              AND state IN ('sent', 'opened', 'accepted', 'in_progress', 'on_hold')",
         )
         .bind(family_id)
         .fetch_all(c)
         .await?
     });
-    for id in &open {
+    for (id, reference) in &open {
         set_state(tx, *id, ReferralState::Cancelled, None).await?;
         let note = "The family withdrew consent to share";
         record_event(tx, *id, ReferralState::Cancelled, Side::Referrer, by, note).await?;
+        tell_of(tx, *id, reference, ReferralState::Cancelled).await?;
     }
     Ok(open.len())
 }
@@ -453,6 +550,7 @@ pub async fn expire_due(db: &crate::Db, now: i64, days: i64) -> Result<usize, St
             &note,
         )
         .await?;
+        tell_of(tx, *id, reference, ReferralState::Expired).await?;
         let body = format!("Referral {reference} to {service}: expired, no answer in {days} days");
         insert_note(tx, *family_id, "earlyhelp", "event", &body).await?;
     }

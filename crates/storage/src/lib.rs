@@ -11,6 +11,7 @@ pub mod extracts;
 #[macro_use]
 pub mod gate;
 pub mod measures;
+pub mod outbox;
 pub mod outcomes;
 pub mod retention;
 pub mod sar;

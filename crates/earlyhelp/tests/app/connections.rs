@@ -16,7 +16,7 @@ crate::on_both_backends!(
 
 /// Refers `family` to `service` as the practitioner, sharing the first member offered;
 /// answers the referral's page.
-async fn refer(app: &TestApp, practitioner: &Session, family: &str, service: &str) -> String {
+pub async fn refer(app: &TestApp, practitioner: &Session, family: &str, service: &str) -> String {
     let form_path = format!("/families/{family}/connect/{service}");
     let form = practitioner
         .get(app, &form_path)
@@ -67,6 +67,15 @@ async fn unanswered_referrals_expire_and_withdrawn_consent_cancels(backend: Back
         "Expired: no answer"
     );
     assert_eq!(expire(now + 15 * day).await.unwrap(), 0, "only once");
+    let told = earlyhelp_storage::outbox::recent(&app.db, 200)
+        .await
+        .unwrap();
+    assert!(
+        told.iter().any(|m| m.to_address == PRACTITIONER
+            && m.subject.contains("expired")
+            && referral.ends_with(m.link.trim_start_matches("/referrals/"))),
+        "the referrer is told"
+    );
 
     // A referral on consent is cancelled the moment the family withdraws it.
     let second = refer(&app, &practitioner, &family, &service).await;
@@ -135,7 +144,7 @@ async fn a_service_shows_its_replies_from_five_referrals(backend: Backend) {
 }
 
 /// An active service run by the demo VCS worker's organisation.
-async fn vcs_service(db: &Db) -> String {
+pub async fn vcs_service(db: &Db) -> String {
     const SQL: &str = "SELECT s.id FROM directory_services s JOIN users u \
          ON u.organisation_id = s.owner_organisation_id WHERE u.email = $1 \
          AND s.status = 'active' AND s.merged_into IS NULL ORDER BY s.name LIMIT 1";

@@ -102,6 +102,23 @@ pub struct TestApp {
 
 /// Loads the demo city into a fresh database and serves it on a random port.
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_mailing(backend, Some(log_mail())).await
+}
+
+/// Mail to the log, as `earlyhelp serve` sends it without an SMTP server.
+pub fn log_mail() -> earlyhelp::mail::Sending {
+    earlyhelp::mail::Sending {
+        mailer: earlyhelp::mail::Mailer::Log,
+        from: "earlyhelp <no-reply@earlyhelp.test>".into(),
+        site: "http://earlyhelp.test".into(),
+    }
+}
+
+/// As [`spawn_app`]; without `sending` nothing drains the outbox but the test itself.
+pub async fn spawn_app_mailing(
+    backend: Backend,
+    sending: Option<earlyhelp::mail::Sending>,
+) -> TestApp {
     let database_url = fresh_database(backend).await;
     let db = earlyhelp::server::open(&database_url)
         .await
@@ -109,11 +126,19 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     earlyhelp::demo::load(&db, earlyhelp::demo_cases::TEST_SCALE)
         .await
         .expect("load the demo city");
-    serve(db, database_url).await
+    serve_mailing(db, database_url, sending).await
 }
 
 /// Serves an existing database (for example to prove sessions survive a restart).
 pub async fn serve(db: Db, database_url: String) -> TestApp {
+    serve_mailing(db, database_url, Some(log_mail())).await
+}
+
+async fn serve_mailing(
+    db: Db,
+    database_url: String,
+    sending: Option<earlyhelp::mail::Sending>,
+) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a random port");
@@ -127,7 +152,7 @@ pub async fn serve(db: Db, database_url: String) -> TestApp {
         config: Arc::new(config),
     };
     // The background jobs run as they do beside `earlyhelp serve`, only more often.
-    earlyhelp::jobs::spawn(db.clone(), std::time::Duration::from_millis(200));
+    earlyhelp::jobs::spawn(db.clone(), std::time::Duration::from_millis(200), sending);
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(earlyhelp_web::serve(listener, state, async {
         let _ = stopped.await;

@@ -15,6 +15,7 @@ mod directory;
 mod extracts;
 mod governance;
 mod insiders;
+mod mail;
 mod measures;
 mod outcomes;
 mod sharing;

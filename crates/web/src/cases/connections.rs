@@ -524,13 +524,20 @@ pub(super) async fn answer(
     Ok(to)
 }
 
+/// One part of the inbox: its heading, its table's id, and each referral with its state's
+/// label and when it was sent.
+type InboxGroup = (
+    &'static str,
+    &'static str,
+    Vec<(ReferralLine, String, String)>,
+);
+
 #[derive(Template)]
 #[template(path = "connections_inbox.html")]
 struct InboxPage {
     layout: Layout,
-    /// (heading, table id, lines with their state's label and when sent): waiting, in
-    /// progress, closed.
-    groups: Vec<(&'static str, &'static str, Vec<(ReferralLine, String, String)>)>,
+    /// Waiting for an answer, in progress, closed.
+    groups: Vec<InboxGroup>,
 }
 
 /// The referrals to this person's organisation, through the gate. Shared with the API.

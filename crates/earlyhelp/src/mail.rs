@@ -1,0 +1,120 @@
+//! Sending the outbox: a background worker claims due messages, sends each over SMTP (lettre)
+//! with its stored Message-ID, and marks it sent, or schedules a retry with backoff. Without
+//! `EARLYHELP_SMTP_URL` mail goes to the log (and stays listed in the outbox).
+
+use anyhow::{Context, Result};
+use earlyhelp_storage::{Db, outbox};
+use lettre::message::header::ContentType;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+/// Where mail goes.
+#[derive(Clone)]
+pub enum Mailer {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Log,
+}
+
+/// How the worker sends: where, from whom, and the site's address for links.
+#[derive(Clone)]
+pub struct Sending {
+    pub mailer: Mailer,
+    pub from: String,
+    pub site: String,
+}
+
+impl Sending {
+    /// From `EARLYHELP_SMTP_URL` (for example `smtp://relay.example.org:25`),
+    /// `EARLYHELP_MAIL_FROM` and `EARLYHELP_PUBLIC_URL`.
+    pub fn from_env(site: &str) -> Result<Sending> {
+        let mailer = match std::env::var("EARLYHELP_SMTP_URL") {
+            Ok(url) if !url.is_empty() => Mailer::Smtp(smtp(&url)?),
+            _ => Mailer::Log,
+        };
+        Ok(Sending {
+            mailer,
+            from: std::env::var("EARLYHELP_MAIL_FROM")
+                .unwrap_or_else(|_| "earlyhelp <no-reply@earlyhelp.invalid>".into()),
+            site: std::env::var("EARLYHELP_PUBLIC_URL").unwrap_or_else(|_| site.to_string()),
+        })
+    }
+}
+
+/// An SMTP relay at `smtp://HOST[:PORT]` (port 25 by default). earlyhelp speaks plain SMTP to
+/// a relay it trusts (on the host or the private network), which carries mail on over TLS.
+pub fn smtp(url: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>> {
+    let address = url
+        .strip_prefix("smtp://")
+        .with_context(|| format!("EARLYHELP_SMTP_URL {url:?} must be smtp://HOST[:PORT]"))?
+        .trim_end_matches('/');
+    let (host, port) = match address.rsplit_once(':') {
+        Some((host, port)) => (
+            host,
+            port.parse::<u16>()
+                .with_context(|| format!("EARLYHELP_SMTP_URL {url:?} has no valid port"))?,
+        ),
+        None => (address, 25),
+    };
+    anyhow::ensure!(!host.is_empty(), "EARLYHELP_SMTP_URL {url:?} names no host");
+    Ok(
+        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+            .port(port)
+            .build(),
+    )
+}
+
+/// Claims and sends what is due; answers how many went. A message whose send fails is tried
+/// again later; one claimed by a worker that died is claimed again when its lease runs out.
+pub async fn drain(db: &Db, sending: &Sending, now: i64) -> Result<usize> {
+    const LEASE_MICROS: i64 = 60_000_000;
+    let mut sent = 0;
+    for message in outbox::claim(db, now, LEASE_MICROS, 50).await? {
+        let result = match &sending.mailer {
+            Mailer::Log => {
+                tracing::info!(to = %message.to_address, subject = %message.subject, "email (no SMTP server configured)");
+                Ok(())
+            }
+            Mailer::Smtp(transport) => send(transport, sending, &message).await,
+        };
+        match result {
+            Ok(()) => {
+                outbox::sent(db, message.id, earlyhelp_storage::now_micros()).await?;
+                sent += 1;
+            }
+            Err(error) => {
+                let retry = now + outbox::backoff_seconds(message.attempts) * 1_000_000;
+                tracing::warn!(%error, attempts = message.attempts, "sending an email failed; will retry");
+                outbox::failed(db, message.id, retry, &format!("{error:#}")).await?;
+            }
+        }
+    }
+    Ok(sent)
+}
+
+async fn send(
+    transport: &AsyncSmtpTransport<Tokio1Executor>,
+    sending: &Sending,
+    message: &outbox::Message,
+) -> Result<()> {
+    let email = Message::builder()
+        .message_id(Some(format!("<{}>", message.message_key)))
+        .from(
+            sending
+                .from
+                .parse()
+                .context("EARLYHELP_MAIL_FROM is not an address")?,
+        )
+        .to(message
+            .to_address
+            .parse()
+            .context("the recipient is not an address")?)
+        .subject(&message.subject)
+        .header(ContentType::TEXT_PLAIN)
+        .body(format!(
+            "{}\n\n{}{}\n",
+            message.body,
+            sending.site.trim_end_matches('/'),
+            message.link
+        ))?;
+    transport.send(email).await?;
+    Ok(())
+}
