@@ -1,11 +1,12 @@
 //! Indicators computed from case data: families referred into locality early help
-//! (cumulative), requests for early help each month (with a breakdown by reason for request)
-//! and open early help cases, for the city and each locality.
+//! (cumulative), requests for early help each month (with a breakdown by reason for request),
+//! open early help cases, connections to community support made each month, and the share of
+//! referrals completed each month with the need met, for the city and each locality.
 //!
-//! They refresh themselves: a page that shows indicators first calls [`refresh_if_stale`],
-//! which compares a cheap fingerprint of the `support_requests` and `families` tables with the
-//! one stored at the last refresh and recomputes only when they differ (or an hour has passed,
-//! to catch what the fingerprint cannot see). The demo refreshes them once it has loaded.
+//! A background job beside the server calls [`refresh_if_stale`], which compares a cheap
+//! fingerprint of the `support_requests`, `families` and `referrals` tables with the one stored
+//! at the last refresh and recomputes only when they differ (or an hour has passed, to catch
+//! what the fingerprint cannot see). The demo refreshes them once it has loaded.
 //! Writes to requests and families are the cases capability's and are left alone.
 //!
 //! Computed values are a cache of a query over case records, which keep their own audit: they
@@ -27,6 +28,10 @@ pub const FAMILIES_REFERRED: &str = "EH1";
 pub const REQUESTS: &str = "EH2";
 /// Open early help cases.
 pub const OPEN_CASES: &str = "EH3";
+/// Connections to community support (referrals sent) in the month.
+pub const CONNECTIONS: &str = "EH4";
+/// Of the referrals completed in the month, the share completed with the need met.
+pub const CONNECTIONS_MET: &str = "EH5";
 /// The breakdown of requests by the reasons given; a request with two reasons counts in both.
 pub const REASON: &str = "reason";
 /// The outcome they sit under, beside the business case's own early help indicators (1.7, 1.14).
@@ -60,6 +65,18 @@ pub fn definitions() -> Vec<Indicator> {
         ),
         define(REQUESTS, "Requests for early help received in the month"),
         define(OPEN_CASES, "Open early help cases"),
+        define(
+            CONNECTIONS,
+            "Connections to community support made in the month",
+        ),
+        Indicator {
+            unit: "percent".into(),
+            better: "higher".into(),
+            ..define(
+                CONNECTIONS_MET,
+                "Referrals completed in the month with the need met",
+            )
+        },
     ]
 }
 
@@ -105,6 +122,73 @@ pub struct FamilyFact {
     pub locality_slug: String,
     pub state: String,
     pub created_micros: i64,
+}
+
+/// A referral as the indicators see it: where, when sent, when last changed, and how it
+/// stands; nothing about whom.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ReferralFact {
+    pub locality_slug: String,
+    pub created_micros: i64,
+    pub updated_micros: i64,
+    pub state: String,
+    pub outcome: Option<String>,
+}
+
+/// The connections indicators from the first referral's month to `now`'s, for the city and
+/// every locality, zeros included: referrals sent each month, and of those completed in a
+/// month (by their last change), the share with the need met. Pure.
+pub fn compute_connections(
+    referrals: &[ReferralFact],
+    localities: &[String],
+    now: i64,
+) -> Vec<NewValue> {
+    let Some(first) = referrals.iter().map(|r| r.created_micros).min() else {
+        return Vec::new();
+    };
+    let last = period_of(now);
+    let mut periods = vec![period_of(first).min(last.clone())];
+    while *periods.last().expect("one period") < last {
+        let next = next_period(periods.last().expect("one period"));
+        periods.push(next);
+    }
+    let mut sent: HashMap<(String, &str), f64> = HashMap::new();
+    let mut completed: HashMap<(String, &str), (f64, f64)> = HashMap::new();
+    for r in referrals {
+        for area in [CITY, r.locality_slug.as_str()] {
+            *sent.entry((period_of(r.created_micros), area)).or_default() += 1.0;
+            if r.state == "completed" {
+                let done = completed
+                    .entry((period_of(r.updated_micros), area))
+                    .or_default();
+                done.1 += 1.0;
+                if r.outcome.as_deref() == Some("met") {
+                    done.0 += 1.0;
+                }
+            }
+        }
+    }
+    let mut values = Vec::new();
+    for area in std::iter::once(CITY).chain(localities.iter().map(String::as_str)) {
+        for period in &periods {
+            let value = |reference: &str, value: f64, denominator: Option<f64>| NewValue {
+                indicator_ref: reference.into(),
+                period: period.clone(),
+                area: area.into(),
+                dimension: String::new(),
+                group: String::new(),
+                value,
+                denominator,
+            };
+            let count = sent.get(&(period.clone(), area)).copied().unwrap_or(0.0);
+            values.push(value(CONNECTIONS, count, None));
+            // A share of nothing is no value, not zero.
+            if let Some((met, done)) = completed.get(&(period.clone(), area)) {
+                values.push(value(CONNECTIONS_MET, 100.0 * met / done, Some(*done)));
+            }
+        }
+    }
+    values
 }
 
 /// Every computed value from the first month with a request or a family to `now`'s month, for
@@ -201,7 +285,8 @@ async fn fingerprint(db: &Db) -> Result<String, StorageError> {
             "SELECT (SELECT COUNT(*) FROM outcomes), \
              (SELECT COALESCE(MAX(created_micros), 0) FROM support_requests), \
              (SELECT COUNT(*) FROM families), \
-             (SELECT COALESCE(MAX(updated_micros), 0) FROM families)",
+             (SELECT COALESCE(MAX(updated_micros), 0) FROM families) + \
+             (SELECT COUNT(*) + COALESCE(MAX(updated_micros), 0) FROM referrals)",
         )
         .fetch_one(pool)
         .await?;
@@ -284,7 +369,16 @@ async fn refresh_with(db: &Db, fingerprint: &str) -> Result<(), StorageError> {
                 .await?;
             (requests, families, localities)
         });
-        let values = compute(&requests, &families, &localities, now_micros());
+        let referrals: Vec<ReferralFact> = on_tx!(tx, c => {
+            sqlx::query_as(
+                "SELECT locality_slug, created_micros, updated_micros, state, outcome FROM referrals",
+            )
+            .fetch_all(c)
+            .await?
+        });
+        let now = now_micros();
+        let mut values = compute(&requests, &families, &localities, now);
+        values.extend(compute_connections(&referrals, &localities, now));
         save(&mut authorised, &values).await?;
     }
     let tx = &mut authorised.tx;
@@ -467,5 +561,57 @@ mod tests {
         assert_eq!(next_period("2026-12"), "2027-01");
         assert_eq!(next_period("2026-09"), "2026-10");
         assert_eq!(period_of(month(2026, 12) - 1), "2026-11");
+    }
+
+    #[test]
+    fn connections_a_month_and_the_share_completed_with_the_need_met() {
+        let referral =
+            |locality: &str, sent: i64, changed: i64, state: &str, outcome: Option<&str>| {
+                ReferralFact {
+                    locality_slug: locality.into(),
+                    created_micros: sent,
+                    updated_micros: changed,
+                    state: state.into(),
+                    outcome: outcome.map(str::to_string),
+                }
+            };
+        let (oct, nov, dec) = (
+            month(2026, 10) + 5,
+            month(2026, 11) + 5,
+            month(2026, 12) + 5,
+        );
+        let referrals = [
+            referral("ladywood", oct, nov, "completed", Some("met")),
+            referral("ladywood", oct, nov, "completed", Some("partly_met")),
+            referral("erdington", oct, nov, "completed", Some("met")),
+            referral("erdington", nov, nov, "declined", None),
+            referral("ladywood", nov, dec, "sent", None),
+        ];
+        let localities = ["erdington".to_string(), "ladywood".to_string()];
+        let values = compute_connections(&referrals, &localities, dec);
+        assert_eq!(find(&values, CONNECTIONS, "2026-10", CITY, ""), 3.0);
+        assert_eq!(find(&values, CONNECTIONS, "2026-11", "erdington", ""), 1.0);
+        assert_eq!(
+            find(&values, CONNECTIONS, "2026-12", CITY, ""),
+            0.0,
+            "zeros kept"
+        );
+        let met = |area| {
+            values
+                .iter()
+                .find(|v| {
+                    v.indicator_ref == CONNECTIONS_MET && v.period == "2026-11" && v.area == area
+                })
+                .map(|v| (v.value, v.denominator))
+        };
+        assert_eq!(met(CITY), Some((200.0 / 3.0, Some(3.0))));
+        assert_eq!(met("ladywood"), Some((50.0, Some(2.0))));
+        assert!(
+            !values
+                .iter()
+                .any(|v| v.indicator_ref == CONNECTIONS_MET && v.period == "2026-10"),
+            "no share of nothing"
+        );
+        assert!(compute_connections(&[], &localities, dec).is_empty());
     }
 }
