@@ -67,3 +67,15 @@ CREATE TABLE outbox (
     last_error TEXT
 );
 CREATE INDEX outbox_due ON outbox (sent_micros, next_attempt_micros);
+
+-- The conversation between the referrer and the service about one referral, seen by both and
+-- by the family's team.
+CREATE TABLE referral_messages (
+    referral_id BLOB NOT NULL REFERENCES referrals (id),
+    seq INTEGER NOT NULL,
+    side TEXT NOT NULL,
+    author TEXT NOT NULL,
+    body TEXT NOT NULL,
+    at_micros INTEGER NOT NULL,
+    PRIMARY KEY (referral_id, seq)
+);

@@ -369,13 +369,23 @@ pub struct ReferralStep {
     pub at_micros: i64,
 }
 
-/// A referral with what was shared and every step.
+/// One message between the referrer's side and the service.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ReferralMessage {
+    pub side: String,
+    pub author: String,
+    pub body: String,
+    pub at_micros: i64,
+}
+
+/// A referral with what was shared, every step, and the messages about it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Referral {
     #[serde(flatten)]
     pub row: ReferralRow,
     pub members: Vec<SharedMember>,
     pub steps: Vec<ReferralStep>,
+    pub messages: Vec<ReferralMessage>,
 }
 
 macro_rules! referral_columns {
@@ -401,7 +411,7 @@ pub async fn referral(
     let Some(row) = row else {
         return Ok(None);
     };
-    let (members, steps) = on_tx!(tx, c => {
+    let (members, steps, messages) = on_tx!(tx, c => {
         let members = sqlx::query_as(
             "SELECT member_id, given_name, family_name, date_of_birth FROM referral_members \
              WHERE referral_id = $1 ORDER BY date_of_birth",
@@ -416,12 +426,20 @@ pub async fn referral(
         .bind(id)
         .fetch_all(&mut *c)
         .await?;
-        (members, steps)
+        let messages = sqlx::query_as(
+            "SELECT side, author, body, at_micros FROM referral_messages \
+             WHERE referral_id = $1 ORDER BY seq",
+        )
+        .bind(id)
+        .fetch_all(&mut *c)
+        .await?;
+        (members, steps, messages)
     });
     Ok(Some(Referral {
         row,
         members,
         steps,
+        messages,
     }))
 }
 
@@ -577,6 +595,47 @@ async fn set_state(
         .await?;
     });
     Ok(())
+}
+
+/// Adds a message to the permitted referral from `side`; the other side hears of it by email
+/// (a reference and a link only).
+pub async fn add_message(
+    authorised: &mut Authorised<ReferralId>,
+    side: Side,
+    author: &str,
+    body: &str,
+) -> Result<(), StorageError> {
+    let id = authorised.permit.for_change()?.0;
+    let tx = &mut authorised.tx;
+    let side_slug = if side == Side::Service {
+        "service"
+    } else {
+        "referrer"
+    };
+    let reference: String = on_tx!(tx, c => {
+        sqlx::query(
+            "INSERT INTO referral_messages (referral_id, seq, side, author, body, at_micros) \
+             VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM referral_messages WHERE referral_id = $1), \
+             $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(side_slug)
+        .bind(author)
+        .bind(body)
+        .bind(now_micros())
+        .execute(&mut *c)
+        .await?;
+        sqlx::query_scalar("SELECT reference FROM referrals WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *c)
+            .await?
+    });
+    let to = if side == Side::Service {
+        referrer_address(tx, id).await?
+    } else {
+        service_addresses(tx, id).await?
+    };
+    tell(tx, to, id, &reference, "a new message").await
 }
 
 /// One line of a list of referrals.

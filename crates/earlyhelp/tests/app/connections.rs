@@ -292,6 +292,42 @@ async fn a_referral_goes_to_the_service_and_comes_back_with_an_outcome(backend: 
             .contains("cancel, entered_in_error")
     );
 
+    // A conversation both sides and the family's team see; each side is told by email.
+    let messages = format!("{referral_page}/messages");
+    let response = post_form(&practitioner, &app, &messages, &[("message", " ")]).await;
+    assert_eq!(response.status(), 422);
+    let ask = "Mum works until 4pm on weekdays";
+    assert_eq!(
+        post_form(&practitioner, &app, &messages, &[("message", ask)])
+            .await
+            .status(),
+        303
+    );
+    let reply = "Thanks, we will ring after 4";
+    assert_eq!(
+        post_form(&vcs, &app, &messages, &[("message", reply)])
+            .await
+            .status(),
+        303
+    );
+    let page = vcs.get(&app, &referral_page).await.text().await.unwrap();
+    assert!(page.contains(ask) && page.contains(reply));
+    let told = earlyhelp_storage::outbox::recent(&app.db, 20)
+        .await
+        .unwrap();
+    assert!(
+        told.iter()
+            .any(|m| m.to_address == PRACTITIONER && m.subject.ends_with("a new message"))
+    );
+    assert!(
+        told.iter()
+            .any(|m| m.to_address == VCS_WORKER && m.subject.ends_with("a new message"))
+    );
+    assert!(
+        told.iter().all(|m| !m.body.contains("Mum")),
+        "no message text in email"
+    );
+
     // The service accepts, then completes it with the need met.
     let response = post_form(&vcs, &app, &referral_page, &[("event", "accept")]).await;
     assert_eq!(response.status(), 303);

@@ -12,7 +12,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Form, Router};
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::cases::{MemberRole, NeedOutcome};
@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/referrals", get(inbox))
         .route("/referrals/{id}", get(referral_page).post(move_on))
+        .route("/referrals/{id}/messages", post(send_message))
 }
 
 /// Services a family may be connected to: in its locality or city-wide, running, matching.
@@ -340,6 +341,8 @@ struct ReferralPage {
     decline_reason: &'static str,
     outcome: &'static str,
     steps: Vec<(String, &'static str, String, String)>,
+    /// (when, who, what they wrote).
+    messages: Vec<(String, String, String)>,
     /// The events this person may cause now, as (slug, label).
     actions: Vec<(&'static str, &'static str)>,
     decline_reasons: Vec<SelectOption>,
@@ -455,6 +458,11 @@ async fn render_referral(
                 (when(s.at_micros), label, s.by_name.clone(), s.note.clone())
             })
             .collect(),
+        messages: referral
+            .messages
+            .iter()
+            .map(|m| (when(m.at_micros), m.author.clone(), m.body.clone()))
+            .collect(),
         actions,
         decline_reasons: DeclineReason::ALL
             .iter()
@@ -531,6 +539,38 @@ type InboxGroup = (
     &'static str,
     Vec<(ReferralLine, String, String)>,
 );
+
+/// The longest message we keep, in characters.
+const MESSAGE_MAX: usize = 2000;
+
+/// A message between the referrer's side and the service, through the gate.
+async fn send_message(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+    Form(pairs): Pairs,
+) -> Result<Response, AppError> {
+    signed.check_csrf(&field(&pairs, "csrf_token"))?;
+    let body = field(&pairs, "message");
+    let body = body.trim();
+    if body.is_empty() || body.chars().count() > MESSAGE_MAX {
+        let message = format!("Write a message of up to {MESSAGE_MAX} characters");
+        return render_referral(
+            &state,
+            &signed,
+            id,
+            vec![FieldError::new("message", message)],
+        )
+        .await;
+    }
+    let mut authorised =
+        open_referral(&state, &signed, id, Action::Update, "referral: message").await?;
+    let side = store::side_of(&mut authorised, &signed.user.actor).await?;
+    let author = format!("{}, {}", signed.user.name, signed.user.organisation_name);
+    store::add_message(&mut authorised, side, &author, body).await?;
+    authorised.tx.commit().await?;
+    Ok(Redirect::to(&format!("/referrals/{id}#messages")).into_response())
+}
 
 #[derive(Template)]
 #[template(path = "connections_inbox.html")]
