@@ -21,7 +21,9 @@ CREATE TABLE referrals (
     outcome TEXT,
     created_micros BIGINT NOT NULL,
     updated_micros BIGINT NOT NULL,
-    first_response_micros BIGINT
+    first_response_micros BIGINT,
+    -- Reminders sent to the service while it has not answered (after 3 days, after 10).
+    nudges BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX referrals_family ON referrals (family_id);
 CREATE INDEX referrals_inbox ON referrals (receiving_organisation, state, created_micros);

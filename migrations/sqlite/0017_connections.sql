@@ -21,7 +21,9 @@ CREATE TABLE referrals (
     outcome TEXT,
     created_micros INTEGER NOT NULL,
     updated_micros INTEGER NOT NULL,
-    first_response_micros INTEGER
+    first_response_micros INTEGER,
+    -- Reminders sent to the service while it has not answered (after 3 days, after 10).
+    nudges INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX referrals_family ON referrals (family_id);
 CREATE INDEX referrals_inbox ON referrals (receiving_organisation, state, created_micros);

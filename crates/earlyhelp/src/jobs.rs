@@ -1,5 +1,6 @@
 //! Background work that runs beside the web server, as the operator (the computed indicators,
-//! expiring referrals nobody answered, and sending the outbox): the web crate itself never
+//! reminding services of referrals they have not answered and expiring them, and sending the
+//! outbox): the web crate itself never
 //! holds operator authority, so no page a visitor opens can act with it. Each job is safe with
 //! several app servers on one database (a refresh is one audited transaction that writes the
 //! same values whoever runs it).
@@ -39,6 +40,9 @@ pub fn spawn(db: Db, refresh: Duration, sending: Option<Sending>) {
             let now = earlyhelp_storage::now_micros();
             if let Err(error) = connections::expire_due(&db, now, DEFAULT_EXPIRY_DAYS).await {
                 tracing::warn!(%error, "expiring unanswered referrals failed");
+            }
+            if let Err(error) = connections::nudge_due(&db, now).await {
+                tracing::warn!(%error, "reminding services of unanswered referrals failed");
             }
             if let Some(sending) = &sending
                 && let Err(error) = drain(&db, sending, now).await

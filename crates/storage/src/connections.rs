@@ -576,6 +576,51 @@ pub async fn expire_due(db: &crate::Db, now: i64, days: i64) -> Result<usize, St
     Ok(due.len())
 }
 
+/// Days after sending at which a service that has not answered is reminded.
+pub const NUDGE_DAYS: [i64; 2] = [3, 10];
+
+/// Reminds each service of the referrals it has not answered after 3 and after 10 days, once
+/// each, as the operator; answers how many reminders were queued. Safe with several app
+/// servers: a reminder is counted on the referral in the transaction that queues it.
+pub async fn nudge_due(db: &crate::Db, now: i64) -> Result<usize, StorageError> {
+    let due_sql = "SELECT id, reference, nudges FROM referrals WHERE state IN ('sent', 'opened') \
+         AND ((nudges = 0 AND created_micros < $1) OR (nudges = 1 AND created_micros < $2))";
+    let cutoffs = NUDGE_DAYS.map(|days| now - days * 86_400_000_000);
+    let waiting: Vec<(Uuid, String, i64)> = crate::on_pool!(db, pool => {
+        sqlx::query_as(due_sql).bind(cutoffs[0]).bind(cutoffs[1]).fetch_all(pool).await?
+    });
+    if waiting.is_empty() {
+        return Ok(0);
+    }
+    let mut authorised = crate::gate::operator(
+        db,
+        "referrals",
+        earlyhelp_domain::access::Action::Update,
+        "remind services of referrals waiting for an answer",
+    )
+    .await?;
+    let tx = &mut authorised.tx;
+    // Read again in the transaction: another server may have reminded them meanwhile.
+    let due: Vec<(Uuid, String, i64)> = on_tx!(tx, c => {
+        sqlx::query_as(due_sql).bind(cutoffs[0]).bind(cutoffs[1]).fetch_all(c).await?
+    });
+    for (id, reference, nudges) in &due {
+        on_tx!(tx, c => {
+            sqlx::query("UPDATE referrals SET nudges = $1 WHERE id = $2")
+                .bind(nudges + 1)
+                .bind(id)
+                .execute(c)
+                .await?;
+        });
+        let days = NUDGE_DAYS[(*nudges as usize).min(1)];
+        let to = service_addresses(tx, *id).await?;
+        let what = format!("still waiting for an answer after {days} days");
+        tell(tx, to, *id, reference, &what).await?;
+    }
+    authorised.tx.commit().await?;
+    Ok(due.len())
+}
+
 async fn set_state(
     tx: &mut Tx,
     id: Uuid,

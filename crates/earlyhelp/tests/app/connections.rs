@@ -58,6 +58,25 @@ async fn unanswered_referrals_expire_and_withdrawn_consent_cancels(backend: Back
     // on, it expires.
     let now = earlyhelp_storage::now_micros();
     let day = 86_400_000_000;
+    // Reminders to the service after 3 and 10 days, once each.
+    let nudge = |at| earlyhelp_storage::connections::nudge_due(&app.db, at);
+    let id = referral.trim_start_matches("/referrals/").to_string();
+    let reminders = || async {
+        earlyhelp_storage::outbox::recent(&app.db, 500)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.subject.contains("still waiting") && m.link.ends_with(&id))
+            .count()
+    };
+    nudge(now + 2 * day).await.unwrap();
+    assert_eq!(reminders().await, 0);
+    nudge(now + 4 * day).await.unwrap();
+    nudge(now + 5 * day).await.unwrap();
+    assert_eq!(reminders().await, 1, "once after 3 days");
+    nudge(now + 11 * day).await.unwrap();
+    nudge(now + 12 * day).await.unwrap();
+    assert_eq!(reminders().await, 2, "and once after 10");
     let expire = |at| earlyhelp_storage::connections::expire_due(&app.db, at, 14);
     expire(now + 13 * day).await.unwrap();
     assert_eq!(state_of(&app, &practitioner, &referral).await, "Sent");
