@@ -81,3 +81,7 @@ CREATE TABLE referral_messages (
     at_micros INTEGER NOT NULL,
     PRIMARY KEY (referral_id, seq)
 );
+
+-- How long a referral may wait for this organisation's answer before it expires; NULL for the
+-- default (14 days). The organisation sets it from its inbox.
+ALTER TABLE organisations ADD COLUMN referral_expiry_days INTEGER;

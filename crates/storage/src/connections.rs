@@ -522,21 +522,21 @@ pub(crate) async fn cancel_on_withdrawn_consent(
     Ok(open.len())
 }
 
-/// Expires every referral nobody answered within `days` of `now` (the clock is the caller's,
-/// so a test can move it), as the operator in one audited transaction; answers how many.
-/// Safe with several app servers: the second finds nothing left to expire.
+/// Expires every referral nobody answered within its organisation's days (or `days`) of
+/// `now` (the clock is the caller's, so a test can move it), as the operator in one audited
+/// transaction; answers how many. Safe with several app servers: the second finds nothing left.
 pub async fn expire_due(db: &crate::Db, now: i64, days: i64) -> Result<usize, StorageError> {
-    let cutoff = now - days * 86_400_000_000;
+    const DUE: &str = "SELECT r.id, r.family_id, r.service_name, r.reference, \
+         COALESCE(o.referral_expiry_days, $2) FROM referrals r \
+         JOIN organisations o ON o.id = r.receiving_organisation \
+         WHERE r.state IN ('sent', 'opened') \
+         AND r.created_micros < $1 - COALESCE(o.referral_expiry_days, $2) * 86400000000";
+    type Due = (Uuid, Uuid, String, String, i64);
     // Most ticks find nothing: ask before taking the operator's transaction (and its event).
-    let waiting: i64 = crate::on_pool!(db, pool => {
-        sqlx::query_scalar(
-            "SELECT COUNT(*) FROM referrals WHERE state IN ('sent', 'opened') AND created_micros < $1",
-        )
-        .bind(cutoff)
-        .fetch_one(pool)
-        .await?
+    let waiting: Vec<Due> = crate::on_pool!(db, pool => {
+        sqlx::query_as(DUE).bind(now).bind(days).fetch_all(pool).await?
     });
-    if waiting == 0 {
+    if waiting.is_empty() {
         return Ok(0);
     }
     let mut authorised = crate::gate::operator(
@@ -547,16 +547,10 @@ pub async fn expire_due(db: &crate::Db, now: i64, days: i64) -> Result<usize, St
     )
     .await?;
     let tx = &mut authorised.tx;
-    let due: Vec<(Uuid, Uuid, String, String)> = on_tx!(tx, c => {
-        sqlx::query_as(
-            "SELECT id, family_id, service_name, reference FROM referrals \
-             WHERE state IN ('sent', 'opened') AND created_micros < $1",
-        )
-        .bind(cutoff)
-        .fetch_all(c)
-        .await?
+    let due: Vec<Due> = on_tx!(tx, c => {
+        sqlx::query_as(DUE).bind(now).bind(days).fetch_all(c).await?
     });
-    for (id, family_id, service, reference) in &due {
+    for (id, family_id, service, reference, days) in &due {
         set_state(tx, *id, ReferralState::Expired, None).await?;
         let note = format!("No answer in {days} days");
         record_event(
@@ -574,6 +568,39 @@ pub async fn expire_due(db: &crate::Db, now: i64, days: i64) -> Result<usize, St
     }
     authorised.tx.commit().await?;
     Ok(due.len())
+}
+
+/// The days `organisation` gives a referral to be answered before it expires.
+pub async fn expiry_days<R>(
+    authorised: &mut Authorised<R>,
+    organisation: Uuid,
+) -> Result<i64, StorageError> {
+    let tx = &mut authorised.tx;
+    let days: Option<i64> = on_tx!(tx, c => {
+        sqlx::query_scalar("SELECT referral_expiry_days FROM organisations WHERE id = $1")
+            .bind(organisation)
+            .fetch_optional(c)
+            .await?
+            .flatten()
+    });
+    Ok(days.unwrap_or(earlyhelp_domain::connections::DEFAULT_EXPIRY_DAYS))
+}
+
+/// Sets how long `organisation`'s referrals may wait for an answer, under a permit for its inbox.
+pub async fn set_expiry_days<R>(
+    authorised: &mut Authorised<R>,
+    organisation: Uuid,
+    days: i64,
+) -> Result<(), StorageError> {
+    let tx = &mut authorised.tx;
+    on_tx!(tx, c => {
+        sqlx::query("UPDATE organisations SET referral_expiry_days = $1 WHERE id = $2")
+            .bind(days)
+            .bind(organisation)
+            .execute(c)
+            .await?;
+    });
+    Ok(())
 }
 
 /// Days after sending at which a service that has not answered is reminded.

@@ -12,6 +12,7 @@ crate::on_both_backends!(
     unanswered_referrals_expire_and_withdrawn_consent_cancels,
     a_service_shows_its_replies_from_five_referrals,
     the_referrals_api,
+    an_organisation_sets_how_long_referrals_wait,
 );
 
 /// Refers `family` to `service` as the practitioner, sharing the first member offered;
@@ -647,4 +648,46 @@ async fn a_referral_in_a_real_browser() {
         .unwrap();
     assert!(row.contains("Completed") && row.contains("Met"), "{row}");
     browser.quit().await;
+}
+
+async fn an_organisation_sets_how_long_referrals_wait(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = open_case(&app).await;
+    let service = vcs_service(&app.db).await;
+    let practitioner = app.sign_in(PRACTITIONER).await;
+    let referral = refer(&app, &practitioner, &family, &service).await;
+    let vcs = app.sign_in(VCS_WORKER).await;
+    let inbox = vcs.get(&app, "/referrals").await.text().await.unwrap();
+    assert!(inbox.contains("expires after 14 days"));
+    for bad in ["0", "91", "soon"] {
+        let response = post_form(&vcs, &app, "/referrals/expiry", &[("expiry_days", bad)]).await;
+        assert_eq!(response.status(), 422, "{bad}");
+    }
+    let response = post_form(&vcs, &app, "/referrals/expiry", &[("expiry_days", "30")]).await;
+    assert_eq!(response.status(), 303);
+    let practitioner_tries = post_form(
+        &practitioner,
+        &app,
+        "/referrals/expiry",
+        &[("expiry_days", "1")],
+    )
+    .await;
+    assert_eq!(
+        practitioner_tries.status(),
+        403,
+        "only the organisation sets it"
+    );
+    let now = earlyhelp_storage::now_micros();
+    let day = 86_400_000_000;
+    earlyhelp_storage::connections::expire_due(&app.db, now + 15 * day, 14)
+        .await
+        .unwrap();
+    assert_eq!(state_of(&app, &practitioner, &referral).await, "Sent");
+    earlyhelp_storage::connections::expire_due(&app.db, now + 31 * day, 14)
+        .await
+        .unwrap();
+    assert_eq!(
+        state_of(&app, &practitioner, &referral).await,
+        "Expired: no answer"
+    );
 }

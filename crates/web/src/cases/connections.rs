@@ -26,7 +26,7 @@ use earlyhelp_storage::cases::{self, FamilyRecord};
 use earlyhelp_storage::connections::{self as store, Referral, ReferralLine, SharedMember, Target};
 use earlyhelp_storage::directory;
 use earlyhelp_storage::gate::{
-    Ask, Authorised, ReferralId, Request, authorise_read, authorise_record,
+    Ask, Authorised, ReferralId, Request, authorise, authorise_read, authorise_record,
 };
 use serde::Deserialize;
 use uuid::Uuid;
@@ -39,6 +39,7 @@ pub fn routes() -> Router<AppState> {
             get(referral_form).post(send_referral),
         )
         .route("/referrals", get(inbox))
+        .route("/referrals/expiry", post(set_expiry))
         .route("/referrals/{id}", get(referral_page).post(move_on))
         .route("/referrals/{id}/messages", post(send_message))
 }
@@ -576,36 +577,93 @@ async fn send_message(
 #[template(path = "connections_inbox.html")]
 struct InboxPage {
     layout: Layout,
+    errors: Vec<FieldError>,
+    expiry_days: i64,
     /// Waiting for an answer, in progress, closed.
     groups: Vec<InboxGroup>,
 }
 
-/// The referrals to this person's organisation, through the gate. Shared with the API.
+/// Through the gate to this person's organisation's inbox.
+async fn open_inbox(
+    state: &AppState,
+    signed: &Signed,
+    action: Action,
+    purpose: &str,
+) -> Result<Authorised, AppError> {
+    let organisation = signed.user.actor.organisation_id;
+    let subject = format!("referrals:organisation:{organisation}");
+    let request = Request {
+        action,
+        resource: Resource::ReferralInbox { organisation },
+        subject: &subject,
+        purpose,
+    };
+    Ok(match action {
+        Action::List | Action::Read => authorise_read(&state.db, &signed.who(), request).await?,
+        _ => authorise(&state.db, &signed.who(), request).await?,
+    })
+}
+
+/// The referrals to this person's organisation, and the days it gives each to be answered.
+/// Shared with the API.
 pub(super) async fn inbox_lines(
     state: &AppState,
     signed: &Signed,
-) -> Result<Vec<ReferralLine>, AppError> {
+) -> Result<(Vec<ReferralLine>, i64), AppError> {
     let organisation = signed.user.actor.organisation_id;
-    let subject = format!("referrals:organisation:{organisation}");
-    let mut authorised = authorise_read(
-        &state.db,
-        &signed.who(),
-        Request {
-            action: Action::List,
-            resource: Resource::ReferralInbox { organisation },
-            subject: &subject,
-            purpose: "referrals inbox",
-        },
+    let mut authorised = open_inbox(state, signed, Action::List, "referrals inbox").await?;
+    let lines = store::inbox(&mut authorised, organisation, 500).await?;
+    let days = store::expiry_days(&mut authorised, organisation).await?;
+    authorised.tx.commit().await?;
+    Ok((lines, days))
+}
+
+/// The longest an organisation may leave a referral unanswered before it expires.
+const MAX_EXPIRY_DAYS: i64 = 90;
+
+/// The organisation sets how long a referral may wait for its answer.
+async fn set_expiry(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(pairs): Pairs,
+) -> Result<Response, AppError> {
+    signed.check_csrf(&field(&pairs, "csrf_token"))?;
+    let days = field(&pairs, "expiry_days").trim().parse::<i64>();
+    let Ok(days @ 1..=MAX_EXPIRY_DAYS) = days else {
+        let message = format!("Enter a number of days from 1 to {MAX_EXPIRY_DAYS}");
+        let error = FieldError::new("expiry_days", message);
+        return render_inbox(&state, &signed, vec![error]).await;
+    };
+    let organisation = signed.user.actor.organisation_id;
+    let mut authorised = open_inbox(
+        &state,
+        &signed,
+        Action::Update,
+        "set how long referrals wait",
     )
     .await?;
-    let lines = store::inbox(&mut authorised, organisation, 500).await?;
+    store::set_expiry_days(&mut authorised, organisation, days).await?;
     authorised.tx.commit().await?;
-    Ok(lines)
+    Ok(Redirect::to("/referrals").into_response())
+}
+
+impl InboxPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        first_error(&self.errors, field)
+    }
+}
+
+async fn inbox(State(state): State<AppState>, signed: Signed) -> Result<Response, AppError> {
+    render_inbox(&state, &signed, vec![]).await
 }
 
 /// The organisation's referrals: new, being worked on, and closed.
-async fn inbox(State(state): State<AppState>, signed: Signed) -> Result<Html<String>, AppError> {
-    let lines = inbox_lines(&state, &signed).await?;
+async fn render_inbox(
+    state: &AppState,
+    signed: &Signed,
+    errors: Vec<FieldError>,
+) -> Result<Response, AppError> {
+    let (lines, expiry_days) = inbox_lines(state, signed).await?;
     let (mut new, mut working, mut closed) = (vec![], vec![], vec![]);
     for line in lines {
         let label = ReferralState::from_slug(&line.state)
@@ -618,15 +676,20 @@ async fn inbox(State(state): State<AppState>, signed: Signed) -> Result<Html<Str
             _ => closed.push((line, label, sent)),
         }
     }
-    Ok(Html(
-        InboxPage {
-            layout: Layout::for_user(&signed, "/referrals"),
-            groups: vec![
-                ("Waiting for an answer", "new", new),
-                ("In progress", "working", working),
-                ("Closed", "closed", closed),
-            ],
-        }
-        .render()?,
-    ))
+    let page = InboxPage {
+        layout: Layout::for_user(signed, "/referrals"),
+        errors,
+        expiry_days,
+        groups: vec![
+            ("Waiting for an answer", "new", new),
+            ("In progress", "working", working),
+            ("Closed", "closed", closed),
+        ],
+    };
+    let status = if page.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, Html(page.render()?)).into_response())
 }

@@ -171,5 +171,5 @@ async fn inbox(
     State(state): State<AppState>,
     signed: Signed,
 ) -> Result<Json<Vec<ReferralLine>>, ApiError> {
-    Ok(Json(inbox_lines(&state, &signed).await?))
+    Ok(Json(inbox_lines(&state, &signed).await?.0))
 }
