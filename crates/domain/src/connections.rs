@@ -580,3 +580,133 @@ mod tests {
         assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), Some(2.5));
     }
 }
+
+/// A referral as the connections dashboard counts it: nothing about whom.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReferralFigures {
+    /// What it is counted under: a locality's name, or an organisation's.
+    pub under: String,
+    pub state: ReferralState,
+    pub sent_micros: i64,
+    pub first_response_micros: Option<i64>,
+    pub outcome: Option<NeedOutcome>,
+}
+
+/// One line of the dashboard: counts, and shares only where there are enough to say.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DashboardLine {
+    pub under: String,
+    pub sent: usize,
+    /// Answered (accepted at any point) out of those answered, per cent.
+    pub accepted_percent: Option<f64>,
+    pub median_reply_days: Option<f64>,
+    pub completed: usize,
+    /// Completed with the need met, out of those completed, per cent.
+    pub met_percent: Option<f64>,
+}
+
+/// Counts by what each referral is counted under, largest first; below [`FIGURES_FROM`]
+/// referrals a line shows its count and no shares (too few to say, and too near the family).
+pub fn dashboard(referrals: &[ReferralFigures]) -> Vec<DashboardLine> {
+    use std::collections::BTreeMap;
+    let mut by: BTreeMap<&str, Vec<&ReferralFigures>> = BTreeMap::new();
+    for r in referrals {
+        by.entry(r.under.as_str()).or_default().push(r);
+    }
+    let percent =
+        |part: usize, whole: usize| (whole > 0).then(|| 100.0 * part as f64 / whole as f64);
+    let mut lines: Vec<DashboardLine> = by
+        .into_iter()
+        .map(|(under, group)| {
+            let enough = group.len() >= FIGURES_FROM;
+            let answered: Vec<_> = group
+                .iter()
+                .filter(|r| !r.state.awaits_answer() && r.first_response_micros.is_some())
+                .collect();
+            let declined = answered
+                .iter()
+                .filter(|r| r.state == ReferralState::Declined)
+                .count();
+            let mut days: Vec<f64> = answered
+                .iter()
+                .filter_map(|r| {
+                    r.first_response_micros
+                        .map(|at| (at - r.sent_micros) as f64 / 86_400e6)
+                })
+                .collect();
+            let completed: Vec<_> = group
+                .iter()
+                .filter(|r| r.state == ReferralState::Completed)
+                .collect();
+            let met = completed
+                .iter()
+                .filter(|r| r.outcome == Some(NeedOutcome::Met))
+                .count();
+            DashboardLine {
+                under: under.to_string(),
+                sent: group.len(),
+                accepted_percent: percent(answered.len() - declined, answered.len())
+                    .filter(|_| enough),
+                median_reply_days: median(&mut days).filter(|_| enough),
+                completed: completed.len(),
+                met_percent: percent(met, completed.len()).filter(|_| enough),
+            }
+        })
+        .collect();
+    lines.sort_by(|a, b| b.sent.cmp(&a.sent).then(a.under.cmp(&b.under)));
+    lines
+}
+
+#[cfg(test)]
+mod dashboard_tests {
+    use super::*;
+
+    fn referral(
+        under: &str,
+        state: ReferralState,
+        reply_days: Option<i64>,
+        outcome: Option<NeedOutcome>,
+    ) -> ReferralFigures {
+        ReferralFigures {
+            under: under.into(),
+            state,
+            sent_micros: 0,
+            first_response_micros: reply_days.map(|d| d * 86_400_000_000),
+            outcome,
+        }
+    }
+
+    #[test]
+    fn shares_only_from_five_referrals() {
+        use ReferralState::*;
+        let mut referrals = vec![
+            referral("Aston", Completed, Some(1), Some(NeedOutcome::Met)),
+            referral("Aston", Completed, Some(3), Some(NeedOutcome::PartlyMet)),
+            referral("Aston", Declined, Some(2), None),
+            referral("Aston", Accepted, Some(4), None),
+            referral("Aston", Sent, None, None),
+        ];
+        referrals.push(referral(
+            "Erdington",
+            Completed,
+            Some(1),
+            Some(NeedOutcome::Met),
+        ));
+        let lines = dashboard(&referrals);
+        assert_eq!(lines[0].under, "Aston");
+        assert_eq!(lines[0].sent, 5);
+        assert_eq!(lines[0].accepted_percent, Some(75.0));
+        assert_eq!(lines[0].median_reply_days, Some(2.5));
+        assert_eq!(lines[0].completed, 2);
+        assert_eq!(lines[0].met_percent, Some(50.0));
+        let few = &lines[1];
+        assert_eq!(
+            (few.under.as_str(), few.sent, few.completed),
+            ("Erdington", 1, 1)
+        );
+        assert_eq!(
+            (few.accepted_percent, few.median_reply_days, few.met_percent),
+            (None, None, None)
+        );
+    }
+}

@@ -7,7 +7,8 @@ use crate::gate::{Authorised, FamilyId, ReferralId};
 use crate::{StorageError, Tx, now_micros, on_tx};
 use earlyhelp_domain::access::{Involvement, Resource};
 use earlyhelp_domain::connections::{
-    CheckedReferral, FIGURES_FROM, ReferralEvent, ReferralState, Side, median, next,
+    CheckedReferral, FIGURES_FROM, ReferralEvent, ReferralFigures, ReferralState, Side, median,
+    next,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -984,4 +985,39 @@ pub async fn candidates<R>(authorised: &mut Authorised<R>) -> Result<Candidates,
             })
             .collect(),
     })
+}
+
+/// Every referral sent since `since`, as the dashboard counts it: under its locality and under
+/// the organisation that answers it. Counts only, under a permit for aggregates.
+pub async fn figures_since<R>(
+    authorised: &mut Authorised<R>,
+    since: i64,
+) -> Result<(Vec<ReferralFigures>, Vec<ReferralFigures>), StorageError> {
+    type Row = (String, String, String, i64, Option<i64>, Option<String>);
+    let tx = &mut authorised.tx;
+    let rows: Vec<Row> = on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT l.name, o.name, r.state, r.created_micros, r.first_response_micros, r.outcome \
+             FROM referrals r JOIN localities l ON l.slug = r.locality_slug \
+             JOIN organisations o ON o.id = r.receiving_organisation \
+             WHERE r.created_micros >= $1 AND r.state <> 'entered_in_error'",
+        )
+        .bind(since)
+        .fetch_all(c)
+        .await?
+    });
+    let figures = |under: &str, row: &Row| ReferralFigures {
+        under: under.to_string(),
+        state: ReferralState::from_slug(&row.2).unwrap_or(ReferralState::Sent),
+        sent_micros: row.3,
+        first_response_micros: row.4,
+        outcome: row
+            .5
+            .as_deref()
+            .and_then(earlyhelp_domain::cases::NeedOutcome::from_slug),
+    };
+    Ok((
+        rows.iter().map(|r| figures(&r.0, r)).collect(),
+        rows.iter().map(|r| figures(&r.1, r)).collect(),
+    ))
 }

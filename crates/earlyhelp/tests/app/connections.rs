@@ -13,6 +13,7 @@ crate::on_both_backends!(
     a_service_shows_its_replies_from_five_referrals,
     the_referrals_api,
     an_organisation_sets_how_long_referrals_wait,
+    the_dashboard_counts_what_the_referrals_hold,
 );
 
 /// Refers `family` to `service` as the practitioner, sharing the first member offered;
@@ -690,4 +691,61 @@ async fn an_organisation_sets_how_long_referrals_wait(backend: Backend) {
         state_of(&app, &practitioner, &referral).await,
         "Expired: no answer"
     );
+}
+
+async fn the_dashboard_counts_what_the_referrals_hold(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let practitioner = app.sign_in(PRACTITIONER).await;
+    assert_eq!(practitioner.get(&app, "/connections").await.status(), 403);
+    assert!(app.audit_of("connections_dashboard").await.contains(&(
+        PRACTITIONER.into(),
+        "list".into(),
+        "denied".into()
+    )));
+    let board = app.sign_in(COMMISSIONER).await;
+    let response = board.get(&app, "/connections").await;
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("id=\"by-locality\"") && html.contains("id=\"by-organisation\""));
+    let csv = board
+        .get(&app, "/connections.csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(csv.as_bytes())
+        .records()
+        .map(Result::unwrap)
+        .collect();
+    let total = |under: &str| -> i64 {
+        rows.iter()
+            .filter(|r| &r[0] == under)
+            .map(|r| r[2].parse::<i64>().unwrap())
+            .sum()
+    };
+    const SQL: &str = "SELECT COUNT(*) FROM referrals WHERE state <> $1 AND created_micros >= $2";
+    let since = earlyhelp_storage::now_micros() - 365 * 86_400_000_000;
+    let held: i64 = match &app.db {
+        Db::Sqlite(pool, _) => {
+            sqlx::query_scalar(SQL)
+                .bind("entered_in_error")
+                .bind(since)
+                .fetch_one(pool)
+                .await
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_scalar(SQL)
+                .bind("entered_in_error")
+                .bind(since)
+                .fetch_one(pool)
+                .await
+        }
+    }
+    .unwrap();
+    assert!(held > 0, "the demo's referrals");
+    assert_eq!(total("locality"), held, "{csv}");
+    assert_eq!(total("organisation"), held);
+    for name in ["Alice", "Amira", "Testcase"] {
+        assert!(!html.contains(name), "no person on an aggregate page");
+    }
 }

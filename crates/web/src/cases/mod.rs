@@ -6,6 +6,7 @@
 pub mod api;
 mod connections;
 pub mod connections_api;
+mod connections_dashboard;
 mod family;
 mod journey;
 pub mod measures;
@@ -28,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .merge(requests::routes())
         .merge(connections::routes())
         .merge(connections_api::routes())
+        .merge(connections_dashboard::routes())
         .merge(family::routes())
         .merge(api::routes())
         .merge(measures::routes())
