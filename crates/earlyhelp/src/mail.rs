@@ -62,28 +62,41 @@ pub fn smtp(url: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>> {
     )
 }
 
-/// Claims and sends what is due; answers how many went. A message whose send fails is tried
-/// again later; one claimed by a worker that died is claimed again when its lease runs out.
+/// Claims and sends what is due, several at once over pooled connections; answers how many
+/// went. A message whose send fails is tried again later; one claimed by a worker that died is
+/// claimed again when its lease runs out.
 pub async fn drain(db: &Db, sending: &Sending, now: i64) -> Result<usize> {
     const LEASE_MICROS: i64 = 60_000_000;
+    const AT_ONCE: usize = 8;
+    let claimed = outbox::claim(db, now, LEASE_MICROS, 64).await?;
     let mut sent = 0;
-    for message in outbox::claim(db, now, LEASE_MICROS, 50).await? {
-        let result = match &sending.mailer {
-            Mailer::Log => {
-                tracing::info!(to = %message.to_address, subject = %message.subject, "email (no SMTP server configured)");
-                Ok(())
-            }
-            Mailer::Smtp(transport) => send(transport, sending, &message).await,
-        };
-        match result {
-            Ok(()) => {
-                outbox::sent(db, message.id, earlyhelp_storage::now_micros()).await?;
-                sent += 1;
-            }
-            Err(error) => {
-                let retry = now + outbox::backoff_seconds(message.attempts) * 1_000_000;
-                tracing::warn!(%error, attempts = message.attempts, "sending an email failed; will retry");
-                outbox::failed(db, message.id, retry, &format!("{error:#}")).await?;
+    for batch in claimed.chunks(AT_ONCE) {
+        let mut sends = tokio::task::JoinSet::new();
+        for message in batch.iter().cloned() {
+            let sending = sending.clone();
+            sends.spawn(async move {
+                let result = match &sending.mailer {
+                    Mailer::Log => {
+                        tracing::info!(to = %message.to_address, subject = %message.subject, "email (no SMTP server configured)");
+                        Ok(())
+                    }
+                    Mailer::Smtp(transport) => send(transport, &sending, &message).await,
+                };
+                (message, result)
+            });
+        }
+        while let Some(joined) = sends.join_next().await {
+            let (message, result) = joined?;
+            match result {
+                Ok(()) => {
+                    outbox::sent(db, message.id, earlyhelp_storage::now_micros()).await?;
+                    sent += 1;
+                }
+                Err(error) => {
+                    let retry = now + outbox::backoff_seconds(message.attempts) * 1_000_000;
+                    tracing::warn!(%error, attempts = message.attempts, "sending an email failed; will retry");
+                    outbox::failed(db, message.id, retry, &format!("{error:#}")).await?;
+                }
             }
         }
     }

@@ -60,6 +60,8 @@ enum Command {
     Audit(AuditCommand),
     /// Statistical process control (Making Data Count XmR charts) on a CSV of metric,date,value.
     Spc(commands::spc::SpcArgs),
+    /// Cost-benefit appraisal of a model in TOML: NPV, BCR, payback and the return to each partner.
+    Cba(commands::cba::CbaArgs),
     /// Link records between two agencies' CSV files (or encode a file for privacy-preserving linkage).
     Link(commands::link::LinkArgs),
     /// Find records of the same people within one CSV file.
@@ -140,6 +142,7 @@ fn main() {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Spc(args) => commands::spc::run(&args),
+        Command::Cba(args) => commands::cba::run(&args),
         Command::Link(args) => commands::link::run(&args),
         Command::Dedupe(args) => commands::link::run_dedupe(&args),
         other => tokio::runtime::Runtime::new()?.block_on(run_async(other)),
@@ -193,7 +196,7 @@ async fn run_async(command: Command) -> Result<()> {
                 )
             }
         }
-        Command::Spc(_) | Command::Link(_) | Command::Dedupe(_) => {
+        Command::Spc(_) | Command::Cba(_) | Command::Link(_) | Command::Dedupe(_) => {
             unreachable!("run() handles the engines")
         }
     }

@@ -132,3 +132,32 @@ fn a_port_already_taken_is_a_clear_error() {
         stderr(&output)
     );
 }
+
+#[test]
+fn a_cost_benefit_appraisal_from_the_command_line() {
+    let model = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../engines/cba/examples/business_case_2021.toml"
+    );
+    let json = run_earlyhelp(&["cba", model, "--format", "json"], &[]);
+    assert!(json.status.success(), "{}", stderr(&json));
+    let appraisal: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let (costs, benefits) = (
+        appraisal["pv_costs"].as_f64().unwrap(),
+        appraisal["pv_benefits"].as_f64().unwrap(),
+    );
+    assert!((appraisal["npv"].as_f64().unwrap() - (benefits - costs)).abs() < 1e-6);
+    assert!(appraisal["by_agency"].as_array().unwrap().len() >= 2);
+    let text = run_earlyhelp(&["cba", model], &[]);
+    assert!(stdout_of(&text).contains("Benefit-cost ratio"));
+    let bad = std::env::temp_dir().join(format!("cba-{}.toml", uuid::Uuid::new_v4()));
+    std::fs::write(&bad, "name = \"x\"\nprice_year = 2021\nfirst_year = 2021\nyears = 2\n\n[[costs]]\nname = \"a\"\nagency = \"b\"\nvalues = [1.0]\n").unwrap();
+    let refused = run_earlyhelp(&["cba", bad.to_str().unwrap()], &[]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("line 9, costs[0].values"),
+        "{}",
+        stderr(&refused)
+    );
+    let _ = std::fs::remove_file(bad);
+}
