@@ -748,27 +748,108 @@ pub async fn of_family(
     }))
 }
 
-/// Referrals to `organisation`, oldest first within each state, at most `limit`: the inbox.
-/// The caller's permit is for that organisation's inbox.
+/// A part of an organisation's inbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboxPart {
+    /// Sent or opened: waiting for the service's answer.
+    Waiting,
+    /// Accepted, in progress or on hold.
+    Working,
+    /// Closed to an outcome.
+    Closed,
+}
+
+impl InboxPart {
+    pub const ALL: [InboxPart; 3] = [InboxPart::Waiting, InboxPart::Working, InboxPart::Closed];
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            InboxPart::Waiting => "new",
+            InboxPart::Working => "working",
+            InboxPart::Closed => "closed",
+        }
+    }
+
+    pub fn from_slug(slug: &str) -> Option<InboxPart> {
+        InboxPart::ALL.into_iter().find(|p| p.slug() == slug)
+    }
+
+    pub fn of(state: ReferralState) -> InboxPart {
+        if state.awaits_answer() {
+            InboxPart::Waiting
+        } else if state.is_open() {
+            InboxPart::Working
+        } else {
+            InboxPart::Closed
+        }
+    }
+}
+
+/// How many referrals to `organisation` are in each part of its inbox.
+pub async fn inbox_counts<R>(
+    authorised: &mut Authorised<R>,
+    organisation: Uuid,
+) -> Result<[i64; 3], StorageError> {
+    let tx = &mut authorised.tx;
+    let by_state: Vec<(String, i64)> = on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT state, COUNT(*) FROM referrals WHERE receiving_organisation = $1 GROUP BY state",
+        )
+        .bind(organisation)
+        .fetch_all(c)
+        .await?
+    });
+    let mut counts = [0; 3];
+    for (state, n) in by_state {
+        if let Some(state) = ReferralState::from_slug(&state) {
+            counts[InboxPart::ALL
+                .iter()
+                .position(|p| *p == InboxPart::of(state))
+                .unwrap_or(2)] += n;
+        }
+    }
+    Ok(counts)
+}
+
+/// One page of a part of `organisation`'s inbox: waiting ones oldest first (they are most
+/// overdue), the rest newest first.
 pub async fn inbox<R>(
     authorised: &mut Authorised<R>,
     organisation: Uuid,
+    part: InboxPart,
     limit: i64,
+    skip: i64,
 ) -> Result<Vec<ReferralLine>, StorageError> {
-    let tx = &mut authorised.tx;
-    Ok(on_tx!(tx, c => {
-        sqlx::query_as(concat!(
+    let sql = match part {
+        InboxPart::Waiting => concat!(
+            "SELECT ",
+            line_columns!(),
+            " FROM referrals WHERE receiving_organisation = $1 AND state IN ('sent', 'opened') \
+             ORDER BY created_micros, id LIMIT $2 OFFSET $3"
+        ),
+        InboxPart::Working => concat!(
             "SELECT ",
             line_columns!(),
             " FROM referrals WHERE receiving_organisation = $1 \
-             ORDER BY CASE WHEN state IN ('sent', 'opened') THEN 0 \
-             WHEN state IN ('accepted', 'in_progress', 'on_hold') THEN 1 ELSE 2 END, created_micros \
-             LIMIT $2"
-        ))
-        .bind(organisation)
-        .bind(limit)
-        .fetch_all(c)
-        .await?
+             AND state IN ('accepted', 'in_progress', 'on_hold') \
+             ORDER BY created_micros DESC, id LIMIT $2 OFFSET $3"
+        ),
+        InboxPart::Closed => concat!(
+            "SELECT ",
+            line_columns!(),
+            " FROM referrals WHERE receiving_organisation = $1 \
+             AND state NOT IN ('sent', 'opened', 'accepted', 'in_progress', 'on_hold') \
+             ORDER BY created_micros DESC, id LIMIT $2 OFFSET $3"
+        ),
+    };
+    let tx = &mut authorised.tx;
+    Ok(on_tx!(tx, c => {
+        sqlx::query_as(sql)
+            .bind(organisation)
+            .bind(limit)
+            .bind(skip)
+            .fetch_all(c)
+            .await?
     }))
 }
 

@@ -280,7 +280,17 @@ async fn a_referral_goes_to_the_service_and_comes_back_with_an_outcome(backend: 
     let vcs = app.sign_in(VCS_WORKER).await;
     let inbox = vcs.get(&app, "/referrals").await.text().await.unwrap();
     assert!(inbox.contains(&referral_page), "the inbox lists it");
-    assert!(inbox.contains("Completed"), "and the demo's closed ones");
+    assert!(
+        inbox.contains("Closed ("),
+        "and counts the demo's closed ones"
+    );
+    let closed = vcs
+        .get(&app, "/referrals?show=closed")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(closed.contains("Completed") && !closed.contains(&referral_page));
     let page = vcs.get(&app, &referral_page).await.text().await.unwrap();
     assert!(page.contains("Amira Testcase"));
     assert!(!page.contains("Layla"), "a member not chosen is not shared");

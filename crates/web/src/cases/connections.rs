@@ -7,7 +7,7 @@ use super::{field, first_error, hide_denied};
 use crate::AppState;
 use crate::error::AppError;
 use crate::session::Signed;
-use crate::views::{Layout, SelectOption};
+use crate::views::{Layout, Pagination, SelectOption};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -23,7 +23,9 @@ use earlyhelp_domain::connections::{
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::sharing::Article6;
 use earlyhelp_storage::cases::{self, FamilyRecord};
-use earlyhelp_storage::connections::{self as store, Referral, ReferralLine, SharedMember, Target};
+use earlyhelp_storage::connections::{
+    self as store, InboxPart, Referral, ReferralLine, SharedMember, Target,
+};
 use earlyhelp_storage::directory;
 use earlyhelp_storage::gate::{
     Ask, Authorised, ReferralId, Request, authorise, authorise_read, authorise_record,
@@ -533,14 +535,6 @@ pub(super) async fn answer(
     Ok(to)
 }
 
-/// One part of the inbox: its heading, its table's id, and each referral with its state's
-/// label and when it was sent.
-type InboxGroup = (
-    &'static str,
-    &'static str,
-    Vec<(ReferralLine, String, String)>,
-);
-
 /// The longest message we keep, in characters.
 const MESSAGE_MAX: usize = 2000;
 
@@ -579,8 +573,12 @@ struct InboxPage {
     layout: Layout,
     errors: Vec<FieldError>,
     expiry_days: i64,
-    /// Waiting for an answer, in progress, closed.
-    groups: Vec<InboxGroup>,
+    /// Each part: its name, its link, how many, and whether it is the one shown.
+    parts: Vec<(&'static str, String, i64, bool)>,
+    heading: &'static str,
+    /// Each referral with its state's label and when it was sent.
+    lines: Vec<(ReferralLine, String, String)>,
+    pagination: Pagination,
 }
 
 /// Through the gate to this person's organisation's inbox.
@@ -604,18 +602,63 @@ async fn open_inbox(
     })
 }
 
-/// The referrals to this person's organisation, and the days it gives each to be answered.
-/// Shared with the API.
-pub(super) async fn inbox_lines(
+/// Which part of the inbox, and which page of it.
+#[derive(Deserialize, Default)]
+pub(super) struct InboxQuery {
+    #[serde(default)]
+    show: String,
+    #[serde(default)]
+    page: String,
+}
+
+/// Referrals a page of the inbox shows.
+const INBOX_PAGE: usize = 50;
+
+/// One page of the inbox: the part asked for, its lines, the count in each part, and the days
+/// the organisation gives a referral to be answered.
+pub(super) struct Inbox {
+    pub part: InboxPart,
+    pub page: usize,
+    pub lines: Vec<ReferralLine>,
+    pub counts: [i64; 3],
+    pub expiry_days: i64,
+}
+
+/// A page of this person's organisation's inbox, through the gate. Shared with the API.
+pub(super) async fn inbox_page(
     state: &AppState,
     signed: &Signed,
-) -> Result<(Vec<ReferralLine>, i64), AppError> {
+    query: &InboxQuery,
+) -> Result<Inbox, AppError> {
     let organisation = signed.user.actor.organisation_id;
+    let part = InboxPart::from_slug(&query.show).unwrap_or(InboxPart::Waiting);
     let mut authorised = open_inbox(state, signed, Action::List, "referrals inbox").await?;
-    let lines = store::inbox(&mut authorised, organisation, 500).await?;
-    let days = store::expiry_days(&mut authorised, organisation).await?;
+    let counts = store::inbox_counts(&mut authorised, organisation).await?;
+    let total = counts[part_index(part)] as usize;
+    let asked = query.page.parse::<usize>().unwrap_or(1);
+    let (_, page) = earlyhelp_domain::directory::paging(total, asked, INBOX_PAGE);
+    let skip = (page - 1) * INBOX_PAGE;
+    let lines = store::inbox(
+        &mut authorised,
+        organisation,
+        part,
+        INBOX_PAGE as i64,
+        skip as i64,
+    )
+    .await?;
+    let expiry_days = store::expiry_days(&mut authorised, organisation).await?;
     authorised.tx.commit().await?;
-    Ok((lines, days))
+    Ok(Inbox {
+        part,
+        page,
+        lines,
+        counts,
+        expiry_days,
+    })
+}
+
+fn part_index(part: InboxPart) -> usize {
+    InboxPart::ALL.iter().position(|p| *p == part).unwrap_or(0)
 }
 
 /// The longest an organisation may leave a referral unanswered before it expires.
@@ -632,7 +675,7 @@ async fn set_expiry(
     let Ok(days @ 1..=MAX_EXPIRY_DAYS) = days else {
         let message = format!("Enter a number of days from 1 to {MAX_EXPIRY_DAYS}");
         let error = FieldError::new("expiry_days", message);
-        return render_inbox(&state, &signed, vec![error]).await;
+        return render_inbox(&state, &signed, &InboxQuery::default(), vec![error]).await;
     };
     let organisation = signed.user.actor.organisation_id;
     let mut authorised = open_inbox(
@@ -653,38 +696,59 @@ impl InboxPage {
     }
 }
 
-async fn inbox(State(state): State<AppState>, signed: Signed) -> Result<Response, AppError> {
-    render_inbox(&state, &signed, vec![]).await
+async fn inbox(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(query): Query<InboxQuery>,
+) -> Result<Response, AppError> {
+    render_inbox(&state, &signed, &query, vec![]).await
 }
 
-/// The organisation's referrals: new, being worked on, and closed.
+fn part_name(part: InboxPart) -> &'static str {
+    match part {
+        InboxPart::Waiting => "Waiting for an answer",
+        InboxPart::Working => "In progress",
+        InboxPart::Closed => "Closed",
+    }
+}
+
+/// The organisation's referrals, one part and one page at a time.
 async fn render_inbox(
     state: &AppState,
     signed: &Signed,
+    query: &InboxQuery,
     errors: Vec<FieldError>,
 ) -> Result<Response, AppError> {
-    let (lines, expiry_days) = inbox_lines(state, signed).await?;
-    let (mut new, mut working, mut closed) = (vec![], vec![], vec![]);
-    for line in lines {
-        let label = ReferralState::from_slug(&line.state)
-            .map(|s| s.label().to_string())
-            .unwrap_or_default();
-        let sent = when(line.created_micros);
-        match ReferralState::from_slug(&line.state) {
-            Some(s) if s.awaits_answer() => new.push((line, label, sent)),
-            Some(s) if s.is_open() => working.push((line, label, sent)),
-            _ => closed.push((line, label, sent)),
-        }
-    }
+    let inbox = inbox_page(state, signed, query).await?;
+    let show = inbox.part.slug();
+    let total = inbox.counts[part_index(inbox.part)] as usize;
     let page = InboxPage {
         layout: Layout::for_user(signed, "/referrals"),
         errors,
-        expiry_days,
-        groups: vec![
-            ("Waiting for an answer", "new", new),
-            ("In progress", "working", working),
-            ("Closed", "closed", closed),
-        ],
+        expiry_days: inbox.expiry_days,
+        parts: InboxPart::ALL
+            .iter()
+            .zip(inbox.counts)
+            .map(|(p, n)| {
+                let href = format!("/referrals?show={}", p.slug());
+                (part_name(*p), href, n, *p == inbox.part)
+            })
+            .collect(),
+        heading: part_name(inbox.part),
+        lines: inbox
+            .lines
+            .into_iter()
+            .map(|line| {
+                let label = ReferralState::from_slug(&line.state)
+                    .map(|s| s.label().to_string())
+                    .unwrap_or_default();
+                let sent = when(line.created_micros);
+                (line, label, sent)
+            })
+            .collect(),
+        pagination: Pagination::new(total, inbox.page, INBOX_PAGE, "Referral pages", |n| {
+            format!("/referrals?show={show}&page={n}")
+        }),
     };
     let status = if page.errors.is_empty() {
         StatusCode::OK

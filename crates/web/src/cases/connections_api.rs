@@ -3,11 +3,11 @@
 //! see, exactly as for one that does not exist; 409 for a transition its state does not allow.
 
 use super::api::{Problems, check_write};
-use super::connections::{answer, inbox_lines, read_referral, refer};
+use super::connections::{InboxQuery, answer, inbox_page, read_referral, refer};
 use crate::AppState;
 use crate::error::{ApiError, AppError};
 use crate::session::Signed;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -164,12 +164,15 @@ async fn move_referral(
     }))
 }
 
-/// The referrals to the caller's organisation: waiting first, then in progress, then closed.
+/// The referrals to the caller's organisation, fifty a page: `show=new` (waiting for an
+/// answer, oldest first; the default), `working` or `closed`.
 #[utoipa::path(get, path = "/api/referrals", security(("bearer" = [])),
+    params(("show" = Option<String>, Query, description = "new, working or closed"), ("page" = Option<u32>, Query, description = "From 1")),
     responses((status = 200, body = Object), (status = 403, body = Problems, description = "The caller answers no referrals")))]
 async fn inbox(
     State(state): State<AppState>,
     signed: Signed,
+    Query(query): Query<InboxQuery>,
 ) -> Result<Json<Vec<ReferralLine>>, ApiError> {
-    Ok(Json(inbox_lines(&state, &signed).await?.0))
+    Ok(Json(inbox_page(&state, &signed, &query).await?.lines))
 }
