@@ -253,9 +253,10 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
         }
         Resource::AccessGrants => match action {
             Action::List | Action::Read => {
-                let approver = actor.roles.iter().copied().find(|r| {
-                    matches!(r, Role::LocalityLead | Role::InformationGovernanceOfficer)
-                });
+                let approver =
+                    actor.roles.iter().copied().find(|r| {
+                        matches!(r, Role::LocalityLead | Role::InformationGovernanceOfficer)
+                    });
                 match approver {
                     Some(role) => Decision::allow(role, "approves access"),
                     None => Decision::deny("no role of theirs approves access"),
@@ -750,7 +751,10 @@ mod tests {
         assert!(may(&lead, &practitioner));
         assert!(!may(&other_lead, &practitioner), "another locality's lead");
         assert!(!may(&admin, &practitioner), "the administrator who asked");
-        assert!(!may(&ig, &practitioner), "a locality's lead decides its practitioners");
+        assert!(
+            !may(&ig, &practitioner),
+            "a locality's lead decides its practitioners"
+        );
 
         for lead_or_ig in [
             grant(LocalityLead, Some("ladywood")),

@@ -175,11 +175,26 @@ mod tests {
         assert!(checkpoint.is_signed_by(&key.verifying_key()));
         assert_eq!(checkpoint.signed_at(), Some(at));
         for changed in [
-            Checkpoint { seq: 41, ..checkpoint.clone() },
-            Checkpoint { hash: "abd".into(), ..checkpoint.clone() },
-            Checkpoint { chain: "other".into(), ..checkpoint.clone() },
-            Checkpoint { at: "2030-01-01T00:00:00Z".into(), ..checkpoint.clone() },
-            Checkpoint { signature: "00".into(), ..checkpoint.clone() },
+            Checkpoint {
+                seq: 41,
+                ..checkpoint.clone()
+            },
+            Checkpoint {
+                hash: "abd".into(),
+                ..checkpoint.clone()
+            },
+            Checkpoint {
+                chain: "other".into(),
+                ..checkpoint.clone()
+            },
+            Checkpoint {
+                at: "2030-01-01T00:00:00Z".into(),
+                ..checkpoint.clone()
+            },
+            Checkpoint {
+                signature: "00".into(),
+                ..checkpoint.clone()
+            },
         ] {
             assert!(!changed.is_signed_by(&key.verifying_key()), "{changed:?}");
         }

@@ -242,13 +242,20 @@ mod tests {
             assert_eq!(both.is_err(), role.reads_cases(), "{role}");
             assert!(check_role_set(&[role]).is_ok());
         }
-        assert!(check_role_set(&[Administrator, Practitioner]).unwrap_err().contains("separate account"));
+        assert!(
+            check_role_set(&[Administrator, Practitioner])
+                .unwrap_err()
+                .contains("separate account")
+        );
         assert_eq!(
             in_effect(vec![Administrator, LocalityLead, Commissioner]),
             vec![Administrator, Commissioner]
         );
         assert_eq!(in_effect(vec![LocalityLead]), vec![LocalityLead]);
         let reading: Vec<_> = Role::ALL.into_iter().filter(|r| r.reads_cases()).collect();
-        assert_eq!(reading, vec![LocalityLead, Practitioner, InformationGovernanceOfficer]);
+        assert_eq!(
+            reading,
+            vec![LocalityLead, Practitioner, InformationGovernanceOfficer]
+        );
     }
 }

@@ -236,8 +236,14 @@ pub async fn request_access(
             .await?
         });
         if known == 0 && held == 0 {
-            insert_grant(tx, user_id, *role, locality.as_deref(), GrantedBy::Request(requested_by))
-                .await?;
+            insert_grant(
+                tx,
+                user_id,
+                *role,
+                locality.as_deref(),
+                GrantedBy::Request(requested_by),
+            )
+            .await?;
             asked += 1;
         }
     }

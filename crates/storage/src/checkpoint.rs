@@ -158,8 +158,12 @@ pub fn public_key(settings: &Settings) -> Result<VerifyingKey> {
             path.display()
         )
     })?;
-    VerifyingKey::from_public_key_pem(&pem)
-        .map_err(|e| anyhow!("{} is not an Ed25519 public key in PEM: {e}", path.display()))
+    VerifyingKey::from_public_key_pem(&pem).map_err(|e| {
+        anyhow!(
+            "{} is not an Ed25519 public key in PEM: {e}",
+            path.display()
+        )
+    })
 }
 
 /// The chain's id: the hash of its first event. Hex only, as it names a directory.
@@ -202,7 +206,10 @@ pub async fn write(db: &Db, settings: &Settings, key: &SigningKey) -> Result<Opt
     })
     .await?;
     if !failures.is_empty() {
-        bail!("could not write the audit checkpoint to {}", failures.join("; "));
+        bail!(
+            "could not write the audit checkpoint to {}",
+            failures.join("; ")
+        );
     }
     Ok(Some(checkpoint))
 }
@@ -280,7 +287,11 @@ pub async fn check(db: &Db, settings: &Settings) -> Result<Report> {
         .max_by_key(|c| (c.seq, c.signed_at()))
         .cloned();
     if checkpoints.is_empty() {
-        let dirs: Vec<_> = settings.dirs.iter().map(|d| d.display().to_string()).collect();
+        let dirs: Vec<_> = settings
+            .dirs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect();
         report.problem(
             None,
             format!(
@@ -386,10 +397,9 @@ fn read_checkpoints(
                         path.display()
                     ),
                 ),
-                Err(e) => report.problem(
-                    None,
-                    format!("{}: not a checkpoint ({e})", path.display()),
-                ),
+                Err(e) => {
+                    report.problem(None, format!("{}: not a checkpoint ({e})", path.display()))
+                }
             }
         }
     }
@@ -424,10 +434,13 @@ mod tests {
     #[test]
     fn a_key_is_made_once_private_and_kept() {
         let dir = std::env::temp_dir().join(format!("eh-key-{}", uuid::Uuid::new_v4()));
-        let settings = Settings::new(Some(dir.join("keys/audit-key")), Some(dir.clone()), None)
-            .unwrap();
+        let settings =
+            Settings::new(Some(dir.join("keys/audit-key")), Some(dir.clone()), None).unwrap();
         let made = signing_key(&settings).unwrap();
-        let mode = std::fs::metadata(&settings.key).unwrap().permissions().mode();
+        let mode = std::fs::metadata(&settings.key)
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert_eq!(signing_key(&settings).unwrap().to_bytes(), made.to_bytes());
         assert_eq!(public_key(&settings).unwrap(), made.verifying_key());

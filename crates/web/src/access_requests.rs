@@ -172,7 +172,10 @@ async fn render(
     Ok((status, Html(page.render()?)).into_response())
 }
 
-async fn requests_page(State(state): State<AppState>, signed: Signed) -> Result<Response, AppError> {
+async fn requests_page(
+    State(state): State<AppState>,
+    signed: Signed,
+) -> Result<Response, AppError> {
     render(&state, &signed, vec![]).await
 }
 

@@ -400,8 +400,14 @@ async fn render_user_page(
     form: AccessForm,
     errors: Vec<FieldError>,
 ) -> Result<Response, AppError> {
-    let mut authorised =
-        open_account(state, signed, id, Action::Read, "user administration: account").await?;
+    let mut authorised = open_account(
+        state,
+        signed,
+        id,
+        Action::Read,
+        "user administration: account",
+    )
+    .await?;
     let account = accounts::account(&mut authorised, id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -430,7 +436,13 @@ async fn render_user_page(
             .collect(),
         roles: Role::ALL
             .iter()
-            .map(|r| SelectOption::new(r.slug(), r.label(), form.roles.iter().any(|f| f == r.slug())))
+            .map(|r| {
+                SelectOption::new(
+                    r.slug(),
+                    r.label(),
+                    form.roles.iter().any(|f| f == r.slug()),
+                )
+            })
             .collect(),
         localities: all_localities
             .into_iter()
@@ -461,12 +473,14 @@ async fn ask_for_access(
     MultiForm(form): MultiForm<AccessForm>,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&form.csrf_token)?;
-    let roles: Vec<Role> = form.roles.iter().filter_map(|r| Role::from_slug(r)).collect();
+    let roles: Vec<Role> = form
+        .roles
+        .iter()
+        .filter_map(|r| Role::from_slug(r))
+        .collect();
     // What they hold and what already waits both count towards the administrator rule.
     let mut held = accounts::roles_in_effect(&state.db, id).await?;
-    held.extend(
-        accounts::waiting_roles(&state.db, id).await?,
-    );
+    held.extend(accounts::waiting_roles(&state.db, id).await?);
     if let Err(error) = check_access(&state, &roles, &held, &form.localities).await {
         return render_user_page(&state, &signed, id, form, vec![error]).await;
     }

@@ -40,9 +40,10 @@ async fn home(State(state): State<AppState>, signed: Signed) -> Result<Html<Stri
         }
     }
     let mut tasks: Vec<Task> = permissions.into_iter().map(task_for).collect();
-    let approves = actor.roles.iter().any(|r| {
-        matches!(r, Role::LocalityLead | Role::InformationGovernanceOfficer)
-    });
+    let approves = actor
+        .roles
+        .iter()
+        .any(|r| matches!(r, Role::LocalityLead | Role::InformationGovernanceOfficer));
     if approves {
         tasks.push(Task {
             title: "Access requests",

@@ -99,7 +99,10 @@ async fn verify(db: &DbArgs, checkpoints: &CheckpointPaths) -> Result<()> {
         }
         None => "there is no checkpoint of it".into(),
     };
-    let first_bad = [chain.first_bad, signed.first_bad].into_iter().flatten().min();
+    let first_bad = [chain.first_bad, signed.first_bad]
+        .into_iter()
+        .flatten()
+        .min();
     if let Some(first_bad) = first_bad {
         bail!(
             "audit log has been tampered with: the first bad event is {first_bad}; {} problem(s) \

@@ -263,7 +263,10 @@ async fn an_administrators_escalation_waits_for_a_second_person(backend: Backend
     // Pending access shows no case data.
     let lead = app.sign_in("everywhere@earlyhelp.test").await;
     let home = lead.get(&app, "/").await.text().await.unwrap();
-    assert!(home.contains("10 of the roles or localities asked for you wait"), "{home}");
+    assert!(
+        home.contains("10 of the roles or localities asked for you wait"),
+        "{home}"
+    );
     let ladywood = family_in(&app, "ladywood").await;
     let erdington = family_in(&app, "erdington").await;
     for path in ["/families", "/triage"] {
@@ -273,42 +276,102 @@ async fn an_administrators_escalation_waits_for_a_second_person(backend: Backend
     assert_eq!(lead.get(&app, &family_page).await.status(), 404);
 
     // The administrator cannot approve it, nor can a locality lead approve a lead.
-    let grant = grant_of(&app, "everywhere@earlyhelp.test", ("locality_lead", "ladywood")).await;
+    let grant = grant_of(
+        &app,
+        "everywhere@earlyhelp.test",
+        ("locality_lead", "ladywood"),
+    )
+    .await;
     let approve = format!("/access-requests/{grant}/approve");
     assert_eq!(admin.get(&app, "/access-requests").await.status(), 403);
-    let refused = admin.post(&app, &approve, &[("csrf_token", &admin.csrf)]).await;
+    let refused = admin
+        .post(&app, &approve, &[("csrf_token", &admin.csrf)])
+        .await;
     assert_eq!(refused.status(), 403);
     let ladywood_lead = app.sign_in(LOCALITY_LEAD).await;
-    let page = ladywood_lead.get(&app, "/access-requests").await.text().await.unwrap();
-    assert!(page.contains("Waiting for the information governance officer"), "{page}");
+    let page = ladywood_lead
+        .get(&app, "/access-requests")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Waiting for the information governance officer"),
+        "{page}"
+    );
     let refused = ladywood_lead
         .post(&app, &approve, &[("csrf_token", &ladywood_lead.csrf)])
         .await;
     assert_eq!(refused.status(), 403);
-    assert_eq!(lead.get(&app, &family_page).await.status(), 404, "still nothing");
+    assert_eq!(
+        lead.get(&app, &family_page).await.status(),
+        404,
+        "still nothing"
+    );
 
     // The information governance officer approves Ladywood only, and refuses Erdington.
     let ig = app.sign_in(IG_OFFICER).await;
     let waiting = ig.get(&app, "/access-requests").await.text().await.unwrap();
     assert!(waiting.contains("Locality lead in Ladywood") && waiting.contains("Approve"));
-    assert_eq!(ig.post(&app, &approve, &[("csrf_token", &ig.csrf)]).await.status(), 303);
-    let erdington_grant =
-        grant_of(&app, "everywhere@earlyhelp.test", ("locality_lead", "erdington")).await;
+    assert_eq!(
+        ig.post(&app, &approve, &[("csrf_token", &ig.csrf)])
+            .await
+            .status(),
+        303
+    );
+    let erdington_grant = grant_of(
+        &app,
+        "everywhere@earlyhelp.test",
+        ("locality_lead", "erdington"),
+    )
+    .await;
     let refuse = format!("/access-requests/{erdington_grant}/refuse");
-    assert_eq!(ig.post(&app, &refuse, &[("csrf_token", &ig.csrf)]).await.status(), 303);
-    let again = ig.post(&app, &approve.replace("approve", "refuse"), &[("csrf_token", &ig.csrf)]).await;
+    assert_eq!(
+        ig.post(&app, &refuse, &[("csrf_token", &ig.csrf)])
+            .await
+            .status(),
+        303
+    );
+    let again = ig
+        .post(
+            &app,
+            &approve.replace("approve", "refuse"),
+            &[("csrf_token", &ig.csrf)],
+        )
+        .await;
     assert_eq!(again.status(), 422, "a decided request stays decided");
-    assert!(again.text().await.unwrap().contains("already been approved or refused"));
+    assert!(
+        again
+            .text()
+            .await
+            .unwrap()
+            .contains("already been approved or refused")
+    );
 
     let record = lead.get(&app, &family_page).await;
     assert_eq!(record.status(), 200, "now a lead in Ladywood");
-    assert!(record.text().await.unwrap().contains("Team around the family"));
+    assert!(
+        record
+            .text()
+            .await
+            .unwrap()
+            .contains("Team around the family")
+    );
     // Erdington's family: at most the "known to" view, never its record.
     let other = lead.get(&app, &format!("/families/{erdington}")).await;
-    assert!(!other.text().await.unwrap().contains("Team around the family"));
+    assert!(
+        !other
+            .text()
+            .await
+            .unwrap()
+            .contains("Team around the family")
+    );
 
     let decided = ig.get(&app, "/access-requests").await.text().await.unwrap();
-    assert!(decided.contains(&format!("Approved by {IG_OFFICER}")), "{decided}");
+    assert!(
+        decided.contains(&format!("Approved by {IG_OFFICER}")),
+        "{decided}"
+    );
     assert!(decided.contains(&format!("Refused by {IG_OFFICER}")));
     let id = accounts::user_id_by_email(&app.db, "everywhere@earlyhelp.test")
         .await
@@ -327,13 +390,19 @@ async fn an_administrators_escalation_waits_for_a_second_person(backend: Backend
         );
     }
     assert_eq!(
-        audit.iter().filter(|(a, _, o)| a == IG_OFFICER && o == "allowed").count(),
+        audit
+            .iter()
+            .filter(|(a, _, o)| a == IG_OFFICER && o == "allowed")
+            .count(),
         2,
         "the approval and the refusal"
     );
 
     // Nor can the administrator give itself a case role.
-    let admin_id = accounts::user_id_by_email(&app.db, ADMIN).await.unwrap().unwrap();
+    let admin_id = accounts::user_id_by_email(&app.db, ADMIN)
+        .await
+        .unwrap()
+        .unwrap();
     let own = format!("/admin/users/{admin_id}/access");
     let form = [
         ("csrf_token", admin.csrf.as_str()),
@@ -342,7 +411,13 @@ async fn an_administrators_escalation_waits_for_a_second_person(backend: Backend
     ];
     let response = admin.post(&app, &own, &form).await;
     assert_eq!(response.status(), 422);
-    assert!(response.text().await.unwrap().contains("An administrator cannot also hold a role"));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("An administrator cannot also hold a role")
+    );
 }
 
 /// A practitioner made by the administrator works once Ladywood's lead approves; a lead cannot
@@ -365,32 +440,64 @@ async fn nobody_approves_their_own_access(backend: Backend) {
     assert_eq!(practitioner.get(&app, "/families").await.status(), 403);
 
     let lead = app.sign_in(LOCALITY_LEAD).await;
-    let grant =
-        grant_of(&app, "new.practitioner@earlyhelp.test", ("practitioner", "ladywood")).await;
-    let page = lead.get(&app, "/access-requests").await.text().await.unwrap();
-    assert!(page.contains("Early help practitioner in Ladywood") && page.contains("Waiting for you"));
+    let grant = grant_of(
+        &app,
+        "new.practitioner@earlyhelp.test",
+        ("practitioner", "ladywood"),
+    )
+    .await;
+    let page = lead
+        .get(&app, "/access-requests")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Early help practitioner in Ladywood") && page.contains("Waiting for you")
+    );
     let approve = format!("/access-requests/{grant}/approve");
-    assert_eq!(lead.post(&app, &approve, &[("csrf_token", &lead.csrf)]).await.status(), 303);
+    assert_eq!(
+        lead.post(&app, &approve, &[("csrf_token", &lead.csrf)])
+            .await
+            .status(),
+        303
+    );
     assert_eq!(practitioner.get(&app, "/families").await.status(), 200);
 
     // The administrator asks for more for the Ladywood lead: the lead cannot approve it.
-    let lead_id = accounts::user_id_by_email(&app.db, LOCALITY_LEAD).await.unwrap().unwrap();
+    let lead_id = accounts::user_id_by_email(&app.db, LOCALITY_LEAD)
+        .await
+        .unwrap()
+        .unwrap();
     let ask = [
         ("csrf_token", admin.csrf.as_str()),
         ("roles", "community_connector"),
         ("localities", "ladywood"),
     ];
-    let asked = admin.post(&app, &format!("/admin/users/{lead_id}/access"), &ask).await;
+    let asked = admin
+        .post(&app, &format!("/admin/users/{lead_id}/access"), &ask)
+        .await;
     assert_eq!(asked.status(), 303);
-    let account = admin.get(&app, &format!("/admin/users/{lead_id}")).await.text().await.unwrap();
-    assert!(account.contains("Community connector in Ladywood"), "{account}");
+    let account = admin
+        .get(&app, &format!("/admin/users/{lead_id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        account.contains("Community connector in Ladywood"),
+        "{account}"
+    );
     let own = grant_of(&app, LOCALITY_LEAD, ("community_connector", "ladywood")).await;
     let approve_own = format!("/access-requests/{own}/approve");
-    let refused = lead.post(&app, &approve_own, &[("csrf_token", &lead.csrf)]).await;
+    let refused = lead
+        .post(&app, &approve_own, &[("csrf_token", &lead.csrf)])
+        .await;
     assert_eq!(refused.status(), 403);
-    let again = admin.post(&app, &format!("/admin/users/{lead_id}/access"), &ask).await;
+    let again = admin
+        .post(&app, &format!("/admin/users/{lead_id}/access"), &ask)
+        .await;
     assert_eq!(again.status(), 422, "already waiting");
     let audit = app.audit_of(&format!("user:{lead_id}")).await;
     assert!(audit.contains(&(LOCALITY_LEAD.into(), "update".into(), "denied".into())));
 }
-

@@ -66,7 +66,10 @@ async fn the_audit_log_refuses_changes(backend: Backend) {
 /// `earlyhelp audit ACTION --database URL` with default settings, under `home`.
 fn audit(action: &str, database: &str, home: &Path) -> Output {
     let home = home.to_str().unwrap();
-    run_earlyhelp(&["audit", action, "--database", database], &[("HOME", home)])
+    run_earlyhelp(
+        &["audit", action, "--database", database],
+        &[("HOME", home)],
+    )
 }
 
 fn said(output: &Output) -> String {
@@ -95,8 +98,16 @@ async fn newest_seq(db: &Db) -> i64 {
 async fn sql_on(db: &Db, sql: &str) -> u64 {
     let sql = sqlx::AssertSqlSafe(sql.to_string());
     match db {
-        Db::Sqlite(pool, _) => sqlx::query(sql).execute(pool).await.unwrap().rows_affected(),
-        Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.unwrap().rows_affected(),
+        Db::Sqlite(pool, _) => sqlx::query(sql)
+            .execute(pool)
+            .await
+            .unwrap()
+            .rows_affected(),
+        Db::Postgres(pool) => sqlx::query(sql)
+            .execute(pool)
+            .await
+            .unwrap()
+            .rows_affected(),
     }
 }
 
@@ -165,7 +176,8 @@ async fn recompute_chain_from(db: &Db, from: i64) {
 async fn some_events(app: &TestApp) {
     for _ in 0..2 {
         app.sign_in(ADMIN).await;
-        app.try_sign_in(&client(), COMMISSIONER, "wrong password").await;
+        app.try_sign_in(&client(), COMMISSIONER, "wrong password")
+            .await;
     }
 }
 
@@ -177,7 +189,10 @@ async fn audit_verify_catches_an_edited_and_a_recomputed_chain(backend: Backend)
     let clean = audit("verify", &app.database_url, &home);
     assert!(clean.status.success(), "{}", said(&clean));
     let report = said(&clean);
-    assert!(report.contains("hash chain verified against 1 signed checkpoint"), "{report}");
+    assert!(
+        report.contains("hash chain verified against 1 signed checkpoint"),
+        "{report}"
+    );
     assert!(report.contains("seconds ago"), "{report}");
 
     // Someone with the database itself switches off the guard and rewrites history.
@@ -200,23 +215,40 @@ async fn audit_verify_catches_an_edited_and_a_recomputed_chain(backend: Backend)
         report.contains("its contents have changed since it was written"),
         "{report}"
     );
-    assert!(report.contains("tampered with: the first bad event is"), "{report}");
+    assert!(
+        report.contains("tampered with: the first bad event is"),
+        "{report}"
+    );
 
     // Recomputing the chain after the change hides it from the chain, not from the checkpoint.
     let changed = {
         let sql = "SELECT MIN(seq) FROM audit_events WHERE actor = $1 \
                    AND purpose = 'wrong email or password'";
         match &app.db {
-            Db::Sqlite(pool, _) => sqlx::query_scalar::<_, i64>(sql).bind(COMMISSIONER).fetch_one(pool).await.unwrap(),
-            Db::Postgres(pool) => sqlx::query_scalar::<_, i64>(sql).bind(COMMISSIONER).fetch_one(pool).await.unwrap(),
+            Db::Sqlite(pool, _) => sqlx::query_scalar::<_, i64>(sql)
+                .bind(COMMISSIONER)
+                .fetch_one(pool)
+                .await
+                .unwrap(),
+            Db::Postgres(pool) => sqlx::query_scalar::<_, i64>(sql)
+                .bind(COMMISSIONER)
+                .fetch_one(pool)
+                .await
+                .unwrap(),
         }
     };
     recompute_chain_from(&app.db, changed).await;
     let recomputed = audit("verify", &app.database_url, &home);
     assert!(!recomputed.status.success());
     let report = said(&recomputed);
-    assert!(!report.contains("its contents have changed"), "the chain itself holds: {report}");
-    assert!(report.contains("the chain was rewritten at or before this event"), "{report}");
+    assert!(
+        !report.contains("its contents have changed"),
+        "the chain itself holds: {report}"
+    );
+    assert!(
+        report.contains("the chain was rewritten at or before this event"),
+        "{report}"
+    );
 }
 
 /// Copies the SQLite database as someone would take it away, whole.
@@ -251,13 +283,20 @@ async fn each_tampering_is_caught_on_a_copy_of_the_file() {
     let (_, untouched) = copy_of(&app.db).await;
     let intact = verify(&untouched);
     assert!(intact.status.success(), "{}", said(&intact));
-    assert!(said(&intact).contains("against 2 signed checkpoint(s)"), "{}", said(&intact));
+    assert!(
+        said(&intact).contains("against 2 signed checkpoint(s)"),
+        "{}",
+        said(&intact)
+    );
 
     let no_guard = "DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete";
     let cases = [
         (
             "an edited event",
-            format!("UPDATE audit_events SET purpose = 'nothing to see' WHERE seq = {}", first - 1),
+            format!(
+                "UPDATE audit_events SET purpose = 'nothing to see' WHERE seq = {}",
+                first - 1
+            ),
             format!("first bad event is {}", first - 1),
         ),
         (
@@ -279,15 +318,30 @@ async fn each_tampering_is_caught_on_a_copy_of_the_file() {
         sql_on(&copy, &tampering).await;
         copy.close().await;
         let output = verify(&url);
-        assert!(!output.status.success(), "{what} went unnoticed: {}", said(&output));
-        assert!(said(&output).contains(&expected), "{what}: {}", said(&output));
-        assert!(said(&output).contains("ago"), "{what}: says how old the newest checkpoint is");
+        assert!(
+            !output.status.success(),
+            "{what} went unnoticed: {}",
+            said(&output)
+        );
+        assert!(
+            said(&output).contains(&expected),
+            "{what}: {}",
+            said(&output)
+        );
+        assert!(
+            said(&output).contains("ago"),
+            "{what}: says how old the newest checkpoint is"
+        );
     }
 
     // The log cut after the first checkpoint, and new events chained on properly past the second.
     let (copy, url) = copy_of(&app.db).await;
     sql_on(&copy, "DROP TRIGGER audit_events_no_delete").await;
-    sql_on(&copy, &format!("DELETE FROM audit_events WHERE seq > {first}")).await;
+    sql_on(
+        &copy,
+        &format!("DELETE FROM audit_events WHERE seq > {first}"),
+    )
+    .await;
     while newest_seq(&copy).await <= second {
         let event = NewEvent {
             actor: "someone",
@@ -299,13 +353,18 @@ async fn each_tampering_is_caught_on_a_copy_of_the_file() {
             outcome: "allowed",
             remote_addr: "127.0.0.1",
         };
-        earlyhelp_storage::gate::record(&copy, &event).await.unwrap();
+        earlyhelp_storage::gate::record(&copy, &event)
+            .await
+            .unwrap();
     }
     copy.close().await;
     let output = verify(&url);
     assert!(!output.status.success());
     let report = said(&output);
-    assert!(report.contains(&format!("first bad event is {second}")), "{report}");
+    assert!(
+        report.contains(&format!("first bad event is {second}")),
+        "{report}"
+    );
     assert!(report.contains(&format!("after event {first}")), "{report}");
 
     // A recomputed chain: consistent in itself, but not what the checkpoint signed.
@@ -316,7 +375,10 @@ async fn each_tampering_is_caught_on_a_copy_of_the_file() {
     let output = verify(&url);
     assert!(!output.status.success());
     let report = said(&output);
-    assert!(report.contains(&format!("first bad event is {first}")), "{report}");
+    assert!(
+        report.contains(&format!("first bad event is {first}")),
+        "{report}"
+    );
     assert!(report.contains("the chain was rewritten"), "{report}");
 
     // Recomputed from the very first event, the chain gets a new id: no checkpoint vouches for it.
@@ -326,18 +388,33 @@ async fn each_tampering_is_caught_on_a_copy_of_the_file() {
     copy.close().await;
     let output = verify(&url);
     assert!(!output.status.success());
-    assert!(said(&output).contains("no signed checkpoint of this chain"), "{}", said(&output));
+    assert!(
+        said(&output).contains("no signed checkpoint of this chain"),
+        "{}",
+        said(&output)
+    );
 
     // A checkpoint file changed to agree with a rewrite is not evidence: it is a forgery.
     let chain_dir = home.join(".local/share/earlyhelp/checkpoints");
-    let file = std::fs::read_dir(std::fs::read_dir(&chain_dir).unwrap().next().unwrap().unwrap().path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .max()
-        .unwrap();
+    let file = std::fs::read_dir(
+        std::fs::read_dir(&chain_dir)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path(),
+    )
+    .unwrap()
+    .map(|e| e.unwrap().path())
+    .max()
+    .unwrap();
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, text.replace("\"seq\": ", "\"seq\": 1")).unwrap();
     let output = verify(&untouched);
     assert!(!output.status.success());
-    assert!(said(&output).contains("forged or altered"), "{}", said(&output));
+    assert!(
+        said(&output).contains("forged or altered"),
+        "{}",
+        said(&output)
+    );
 }

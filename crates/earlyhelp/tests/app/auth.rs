@@ -229,7 +229,11 @@ async fn parallel_guesses_are_never_checked_more_than_five_times(backend: Backen
         "five of the twenty were checked against the hash, no more"
     );
     let locked = app.try_sign_in(&client(), ANALYST, DEMO_PASSWORD).await;
-    assert_eq!(locked.status(), 401, "the right password waits out the lock");
+    assert_eq!(
+        locked.status(),
+        401,
+        "the right password waits out the lock"
+    );
     assert!(
         locked
             .text()

@@ -421,7 +421,9 @@ pub fn run_earlyhelp(args: &[&str], envs: &[(&str, &str)]) -> Output {
 /// needs one home across commands passes `HOME`).
 pub fn earlyhelp_command(args: &[&str], envs: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_earlyhelp"));
-    command.args(args).env("HOME", std::env::temp_dir().join("eh-test-home"));
+    command
+        .args(args)
+        .env("HOME", std::env::temp_dir().join("eh-test-home"));
     for setting in [
         "EARLYHELP_DATABASE_URL",
         "EARLYHELP_PASSWORD",
