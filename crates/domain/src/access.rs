@@ -109,6 +109,46 @@ pub enum Resource {
     /// A person's whole record as governance sees it: a subject access request (read), finding
     /// the person (list), and legal holds that stop retention (create, update).
     RecordsGovernance,
+    /// The access requests waiting for a second person, and those decided.
+    AccessGrants,
+    /// Approving or refusing one access request (update).
+    AccessGrant(Grant),
+}
+
+/// A role, in one locality or none, asked for on someone's behalf: it takes effect only once a
+/// second person approves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub user_id: Uuid,
+    /// Who asked for it; `None` for the operator at the command line.
+    pub requested_by: Option<Uuid>,
+    pub role: Role,
+    pub locality: Option<String>,
+}
+
+/// Who may approve a grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Approver {
+    /// The information governance officer: for a locality lead or IG role, or no locality.
+    InformationGovernance,
+    /// The lead of this locality.
+    LeadOf(String),
+}
+
+impl Grant {
+    pub fn approver(&self) -> Approver {
+        match &self.locality {
+            Some(locality)
+                if !matches!(
+                    self.role,
+                    Role::LocalityLead | Role::InformationGovernanceOfficer
+                ) =>
+            {
+                Approver::LeadOf(locality.clone())
+            }
+            _ => Approver::InformationGovernance,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,6 +285,23 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
             *receiving_organisation,
             *organisation_answers,
         ),
+        Resource::AccessGrants => match action {
+            Action::List | Action::Read => {
+                let approver =
+                    actor.roles.iter().copied().find(|r| {
+                        matches!(r, Role::LocalityLead | Role::InformationGovernanceOfficer)
+                    });
+                match approver {
+                    Some(role) => Decision::allow(role, "approves access"),
+                    None => Decision::deny("no role of theirs approves access"),
+                }
+            }
+            Action::Create | Action::Update => Decision::deny("access is requested per account"),
+        },
+        Resource::AccessGrant(grant) => match action {
+            Action::Update => decide_grant(actor, grant),
+            _ => Decision::deny("an access request is approved or refused, nothing else"),
+        },
         Resource::Indicators => match action {
             Action::List | Action::Read => {
                 allow_if(actor, Permission::SeeAggregates, "sees aggregate reports")
@@ -352,6 +409,35 @@ fn decide_referral(
         return Decision::allow(*role, "sent the referral");
     }
     decide_family(actor, family)
+}
+
+/// Four eyes: someone other than the person and whoever asked, holding the approver's role.
+fn decide_grant(actor: &Actor, grant: &Grant) -> Decision {
+    if grant.user_id == actor.user_id {
+        return Decision::deny("nobody approves their own access");
+    }
+    if grant.requested_by == Some(actor.user_id) {
+        return Decision::deny("nobody approves access they asked for");
+    }
+    match grant.approver() {
+        Approver::InformationGovernance => {
+            if actor.roles.contains(&Role::InformationGovernanceOfficer) {
+                Decision::allow(
+                    Role::InformationGovernanceOfficer,
+                    "governs information: approves lead and governance access",
+                )
+            } else {
+                Decision::deny("only the information governance officer approves this access")
+            }
+        }
+        Approver::LeadOf(locality) => {
+            if actor.roles.contains(&Role::LocalityLead) && actor.localities.contains(&locality) {
+                Decision::allow(Role::LocalityLead, "leads the locality the access is for")
+            } else {
+                Decision::deny("only the lead of the locality approves this access")
+            }
+        }
+    }
 }
 
 fn decide_family(actor: &Actor, involvement: &Involvement) -> Decision {
@@ -718,5 +804,58 @@ mod tests {
         assert!(decide(&a, Action::Read, &Resource::Family(involvement.clone())).allowed);
         involvement.consent_withdrawn = true;
         assert!(!decide(&a, Action::Read, &Resource::Family(involvement)).allowed);
+    }
+
+    #[test]
+    fn a_second_person_approves_access_never_the_first() {
+        let admin = actor(&[Administrator], &[]);
+        let lead = actor(&[LocalityLead], &["ladywood"]);
+        let other_lead = actor(&[LocalityLead], &["erdington"]);
+        let ig = actor(&[InformationGovernanceOfficer], &[]);
+        let grant = |role, locality: Option<&str>| Grant {
+            user_id: Uuid::now_v7(),
+            requested_by: Some(admin.user_id),
+            role,
+            locality: locality.map(str::to_string),
+        };
+        let may = |who: &Actor, grant: &Grant| {
+            decide(who, Action::Update, &Resource::AccessGrant(grant.clone())).allowed
+        };
+
+        let practitioner = grant(Practitioner, Some("ladywood"));
+        assert!(may(&lead, &practitioner));
+        assert!(!may(&other_lead, &practitioner), "another locality's lead");
+        assert!(!may(&admin, &practitioner), "the administrator who asked");
+        assert!(
+            !may(&ig, &practitioner),
+            "a locality's lead decides its practitioners"
+        );
+
+        for lead_or_ig in [
+            grant(LocalityLead, Some("ladywood")),
+            grant(InformationGovernanceOfficer, None),
+            grant(Commissioner, None),
+        ] {
+            assert!(may(&ig, &lead_or_ig), "{lead_or_ig:?}");
+            assert!(!may(&lead, &lead_or_ig), "{lead_or_ig:?}");
+        }
+
+        let own = Grant {
+            user_id: lead.user_id,
+            ..practitioner.clone()
+        };
+        assert!(!may(&lead, &own), "nobody approves their own access");
+        let asked = Grant {
+            requested_by: Some(lead.user_id),
+            ..practitioner.clone()
+        };
+        assert!(!may(&lead, &asked), "nobody approves what they asked for");
+
+        for who in [&lead, &ig] {
+            assert!(decide(who, Action::List, &Resource::AccessGrants).allowed);
+        }
+        for who in [&admin, &actor(&[Practitioner], &["ladywood"])] {
+            assert!(!decide(who, Action::List, &Resource::AccessGrants).allowed);
+        }
     }
 }

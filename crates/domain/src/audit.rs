@@ -3,8 +3,16 @@
 //! Each event's hash covers its own fields and the previous event's hash, so editing,
 //! deleting or reordering any stored event breaks every hash after it. `earlyhelp audit
 //! verify` recomputes the chain with [`chain_hash`].
+//!
+//! Whoever holds the database can still drop its guards and recompute every hash, so the head
+//! of the chain is also written outside it as a [`Checkpoint`] signed with an Ed25519 key that
+//! the database never holds (see `earlyhelp_storage::checkpoint`).
 
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 /// The hash the first event chains from.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -48,6 +56,63 @@ pub fn chain_hash(previous: &str, fields: &ChainedFields<'_>) -> String {
         hasher.update(part.as_bytes());
     }
     hex::encode(hasher.finalize())
+}
+
+/// What a checkpoint file says it is, and which version of [`Checkpoint::message`] it signs.
+pub const CHECKPOINT_FORMAT: &str = "earlyhelp-audit-checkpoint/1";
+
+/// A signed statement that chain `chain` had event `seq` with hash `hash` at time `at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub format: String,
+    /// The chain's own id: the hash of its first event, so a copy of the database taken
+    /// anywhere finds its checkpoints.
+    pub chain: String,
+    pub seq: i64,
+    pub hash: String,
+    /// When it was signed, RFC 3339 in UTC.
+    pub at: String,
+    /// Ed25519 over [`Checkpoint::message`], in hex.
+    pub signature: String,
+}
+
+impl Checkpoint {
+    pub fn sign(key: &SigningKey, chain: &str, seq: i64, hash: &str, at: OffsetDateTime) -> Self {
+        let mut checkpoint = Checkpoint {
+            format: CHECKPOINT_FORMAT.to_string(),
+            chain: chain.to_string(),
+            seq,
+            hash: hash.to_string(),
+            at: at.format(&Rfc3339).unwrap_or_default(),
+            signature: String::new(),
+        };
+        checkpoint.signature = hex::encode(key.sign(checkpoint.message().as_bytes()).to_bytes());
+        checkpoint
+    }
+
+    /// Every field but the signature, one a line, so no two checkpoints sign the same bytes.
+    fn message(&self) -> String {
+        format!(
+            "{}\nchain {}\nseq {}\nhash {}\nat {}\n",
+            self.format, self.chain, self.seq, self.hash, self.at
+        )
+    }
+
+    /// Whether `key` signed exactly these fields.
+    pub fn is_signed_by(&self, key: &VerifyingKey) -> bool {
+        let Ok(bytes) = hex::decode(&self.signature) else {
+            return false;
+        };
+        let Ok(signature) = Signature::from_slice(&bytes) else {
+            return false;
+        };
+        self.format == CHECKPOINT_FORMAT
+            && key.verify(self.message().as_bytes(), &signature).is_ok()
+    }
+
+    pub fn signed_at(&self) -> Option<OffsetDateTime> {
+        OffsetDateTime::parse(&self.at, &Rfc3339).ok()
+    }
 }
 
 #[cfg(test)]
@@ -100,5 +165,40 @@ mod tests {
             chain_hash(GENESIS, &fields())
         );
         assert_eq!(chain_hash(GENESIS, &fields()).len(), 64);
+    }
+
+    #[test]
+    fn a_checkpoint_verifies_only_unchanged_and_under_its_own_key() {
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let at = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let checkpoint = Checkpoint::sign(&key, "chain", 42, "abc", at);
+        assert!(checkpoint.is_signed_by(&key.verifying_key()));
+        assert_eq!(checkpoint.signed_at(), Some(at));
+        for changed in [
+            Checkpoint {
+                seq: 41,
+                ..checkpoint.clone()
+            },
+            Checkpoint {
+                hash: "abd".into(),
+                ..checkpoint.clone()
+            },
+            Checkpoint {
+                chain: "other".into(),
+                ..checkpoint.clone()
+            },
+            Checkpoint {
+                at: "2030-01-01T00:00:00Z".into(),
+                ..checkpoint.clone()
+            },
+            Checkpoint {
+                signature: "00".into(),
+                ..checkpoint.clone()
+            },
+        ] {
+            assert!(!changed.is_signed_by(&key.verifying_key()), "{changed:?}");
+        }
+        let other = SigningKey::from_bytes(&[8; 32]);
+        assert!(!checkpoint.is_signed_by(&other.verifying_key()));
     }
 }

@@ -137,6 +137,42 @@ impl Role {
     }
 }
 
+impl Role {
+    /// Reads what is held about families: their cases (lead, practitioner) or a person's whole
+    /// record (the information governance officer, for subject access).
+    pub fn reads_cases(self) -> bool {
+        self.may(WorkCases) || self.may(TriageRequests) || self.may(GovernRecords)
+    }
+}
+
+/// Administrators hold no case role: whoever makes accounts must not be able to read what
+/// the accounts read. Checks the roles one account would hold.
+pub fn check_role_set(roles: &[Role]) -> Result<(), String> {
+    if roles.contains(&Administrator) && roles.iter().any(|r| r.reads_cases()) {
+        let case_roles: Vec<_> = Role::ALL
+            .iter()
+            .filter(|r| r.reads_cases())
+            .map(|r| r.label())
+            .collect();
+        return Err(format!(
+            "An administrator cannot also hold a role that reads cases ({}): give them a \
+             separate account",
+            case_roles.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// The roles in effect for an account: an administrator's case roles (held before they were
+/// refused) count for nothing.
+pub fn in_effect(roles: Vec<Role>) -> Vec<Role> {
+    if roles.contains(&Administrator) {
+        roles.into_iter().filter(|r| !r.reads_cases()).collect()
+    } else {
+        roles
+    }
+}
+
 impl std::fmt::Display for Role {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.slug())
@@ -197,5 +233,29 @@ mod tests {
             assert!(!role.may(WorkCases), "{role} must not work cases");
             assert!(!role.may(TriageRequests), "{role} must not triage");
         }
+    }
+
+    #[test]
+    fn administrators_hold_no_case_role() {
+        for role in Role::ALL {
+            let both = check_role_set(&[Administrator, role]);
+            assert_eq!(both.is_err(), role.reads_cases(), "{role}");
+            assert!(check_role_set(&[role]).is_ok());
+        }
+        assert!(
+            check_role_set(&[Administrator, Practitioner])
+                .unwrap_err()
+                .contains("separate account")
+        );
+        assert_eq!(
+            in_effect(vec![Administrator, LocalityLead, Commissioner]),
+            vec![Administrator, Commissioner]
+        );
+        assert_eq!(in_effect(vec![LocalityLead]), vec![LocalityLead]);
+        let reading: Vec<_> = Role::ALL.into_iter().filter(|r| r.reads_cases()).collect();
+        assert_eq!(
+            reading,
+            vec![LocalityLead, Practitioner, InformationGovernanceOfficer]
+        );
     }
 }

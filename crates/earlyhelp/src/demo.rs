@@ -8,7 +8,7 @@ use earlyhelp_domain::access::Action;
 use earlyhelp_domain::people::{OrganisationKind, slugify};
 use earlyhelp_domain::roles::Role;
 use earlyhelp_storage::Db;
-use earlyhelp_storage::accounts::{self, Locality, NewOrganisation, NewUser};
+use earlyhelp_storage::accounts::{self, GrantedBy, Locality, NewOrganisation, NewUser};
 use earlyhelp_storage::gate::{self, Authorised};
 use earlyhelp_storage::secrets::hash_password;
 use uuid::Uuid;
@@ -197,7 +197,7 @@ pub async fn load(db: &Db, scale: crate::demo_cases::Scale) -> Result<Vec<(Strin
                 vec![]
             },
         };
-        accounts::create_user(&mut authorised, Uuid::now_v7(), &new).await?;
+        accounts::create_user(&mut authorised, Uuid::now_v7(), &new, GrantedBy::Operator).await?;
         sign_ins.push((email.to_string(), role.label()));
     }
     authorised.tx.commit().await?;

@@ -25,7 +25,7 @@ use earlyhelp_domain::cases::{
 };
 use earlyhelp_domain::roles::Role;
 use earlyhelp_storage::Db;
-use earlyhelp_storage::accounts::{self, NewUser, Organisation};
+use earlyhelp_storage::accounts::{self, GrantedBy, NewUser, Organisation};
 use earlyhelp_storage::case_load::{self, Family, History, Note, Reading, Triage};
 use earlyhelp_storage::gate::{self, Ask, FamilyId};
 use time::{Date, Duration};
@@ -608,7 +608,7 @@ async fn add_user(
         roles: vec![role],
         localities,
     };
-    accounts::create_user(&mut authorised, id, &new).await?;
+    accounts::create_user(&mut authorised, id, &new, GrantedBy::Operator).await?;
     authorised.tx.commit().await?;
     Ok(Worker {
         id,

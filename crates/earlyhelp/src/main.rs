@@ -1,14 +1,14 @@
 //! The `earlyhelp` command: serve the product, load the demo city, administer users and
 //! tokens, verify the audit chain, and run the analysts' engines (SPC, record linkage).
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use earlyhelp::commands;
-use earlyhelp::server::{self, DbArgs, ListenArgs};
+use earlyhelp::server::{self, CheckpointArgs, DbArgs, ListenArgs};
 use earlyhelp_domain::access::Action;
 use earlyhelp_domain::people::{check_new_password, normalise_email};
 use earlyhelp_domain::roles::Role;
-use earlyhelp_storage::accounts::{self, NewUser};
+use earlyhelp_storage::accounts::{self, GrantedBy, NewUser};
 use earlyhelp_storage::gate;
 use earlyhelp_storage::secrets::hash_password;
 
@@ -31,6 +31,8 @@ enum Command {
         listen: ListenArgs,
         #[command(flatten)]
         db: DbArgs,
+        #[command(flatten)]
+        checkpoints: CheckpointArgs,
     },
     /// Create a fresh demo city and serve it.
     Demo {
@@ -43,6 +45,8 @@ enum Command {
             default_value = "sqlite://earlyhelp-demo.db"
         )]
         database: String,
+        #[command(flatten)]
+        checkpoints: CheckpointArgs,
     },
     /// Apply database migrations and stop.
     Migrate {
@@ -55,9 +59,9 @@ enum Command {
     /// Manage API bearer tokens.
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Check the audit log.
+    /// Check the audit log, and sign a checkpoint of it.
     #[command(subcommand)]
-    Audit(AuditCommand),
+    Audit(commands::audit::AuditCommand),
     /// Statistical process control (Making Data Count XmR charts) on a CSV of metric,date,value.
     Spc(commands::spc::SpcArgs),
     /// Cost-benefit appraisal of a model in TOML: NPV, BCR, payback and the return to each partner.
@@ -116,15 +120,6 @@ enum TokenCommand {
     },
 }
 
-#[derive(Subcommand)]
-enum AuditCommand {
-    /// Recompute the audit log's hash chain and report any event that was changed or removed.
-    Verify {
-        #[command(flatten)]
-        db: DbArgs,
-    },
-}
-
 fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -151,8 +146,16 @@ fn run(cli: Cli) -> Result<()> {
 
 async fn run_async(command: Command) -> Result<()> {
     match command {
-        Command::Serve { listen, db } => server::serve(&listen, &db.database, false).await,
-        Command::Demo { listen, database } => server::serve(&listen, &database, true).await,
+        Command::Serve {
+            listen,
+            db,
+            checkpoints,
+        } => server::serve(&listen, &db.database, &checkpoints, false).await,
+        Command::Demo {
+            listen,
+            database,
+            checkpoints,
+        } => server::serve(&listen, &database, &checkpoints, true).await,
         Command::Migrate { db } => {
             server::open(&db.database).await?;
             println!("migrations applied to {}", db.database);
@@ -176,26 +179,7 @@ async fn run_async(command: Command) -> Result<()> {
             println!("{}", accounts::create_api_token(&db, user_id).await?);
             Ok(())
         }
-        Command::Audit(AuditCommand::Verify { db }) => {
-            let db = server::open(&db.database).await?;
-            let report = gate::verify_chain(&db).await?;
-            if report.problems.is_empty() {
-                println!(
-                    "audit log intact: {} events, hash chain verified",
-                    report.events
-                );
-                Ok(())
-            } else {
-                for problem in &report.problems {
-                    println!("{problem}");
-                }
-                bail!(
-                    "audit log has been tampered with: {} problem(s) in {} events",
-                    report.problems.len(),
-                    report.events
-                )
-            }
-        }
+        Command::Audit(command) => commands::audit::run(command).await,
         Command::Spc(_) | Command::Cba(_) | Command::Link(_) | Command::Dedupe(_) => {
             unreachable!("run() handles the engines")
         }
@@ -216,6 +200,7 @@ async fn add_user(args: UserAddArgs) -> Result<()> {
             format!("there is no role called {slug:?}; the roles are: {known}")
         })?);
     }
+    earlyhelp_domain::roles::check_role_set(&roles).map_err(|message| anyhow::anyhow!(message))?;
     let known_localities = accounts::list_localities(&db).await?;
     let mut localities = Vec::new();
     for wanted in &args.localities {
@@ -246,7 +231,7 @@ async fn add_user(args: UserAddArgs) -> Result<()> {
         "add user from the command line",
     )
     .await?;
-    accounts::create_user(&mut authorised, id, &new).await?;
+    accounts::create_user(&mut authorised, id, &new, GrantedBy::Operator).await?;
     authorised.tx.commit().await?;
     println!("added {email} to {}", organisation.name);
     Ok(())

@@ -4,9 +4,12 @@ use crate::demo;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use earlyhelp_storage::Db;
+use earlyhelp_storage::checkpoint::{self, Settings};
 use earlyhelp_web::{AppState, Config};
+use ed25519_dalek::SigningKey;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Args, Clone)]
 pub struct ListenArgs {
@@ -24,6 +27,22 @@ pub struct DbArgs {
         default_value = "sqlite://earlyhelp.db"
     )]
     pub database: String,
+}
+
+/// Signed checkpoints of the audit chain: where, and how often the server writes them.
+#[derive(Args, Clone)]
+pub struct CheckpointArgs {
+    #[command(flatten)]
+    pub paths: crate::commands::audit::CheckpointPaths,
+    /// Seconds between signed checkpoints of the audit chain (one is also written at start and
+    /// at shutdown).
+    #[arg(
+        long = "checkpoint-every",
+        env = "EARLYHELP_CHECKPOINT_EVERY",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub every: u64,
 }
 
 /// Connects and applies migrations.
@@ -58,7 +77,12 @@ async fn fresh_demo_database(url: &str) -> Result<Db> {
     Ok(db)
 }
 
-pub async fn serve(listen: &ListenArgs, url: &str, with_demo: bool) -> Result<()> {
+pub async fn serve(
+    listen: &ListenArgs,
+    url: &str,
+    checkpoints: &CheckpointArgs,
+    with_demo: bool,
+) -> Result<()> {
     let address: SocketAddr = listen.listen.parse().with_context(|| {
         format!(
             "{:?} is not an address to listen on (for example 127.0.0.1:8080)",
@@ -71,6 +95,9 @@ pub async fn serve(listen: &ListenArgs, url: &str, with_demo: bool) -> Result<()
         .with_context(|| {
             format!("cannot listen on {address} (is another program using that port?)")
         })?;
+    // A server that cannot sign its audit checkpoints does not start.
+    let settings = checkpoints.paths.settings()?;
+    let key = checkpoint::signing_key(&settings)?;
     let db = if with_demo {
         fresh_demo_database(url).await?
     } else {
@@ -98,6 +125,24 @@ pub async fn serve(listen: &ListenArgs, url: &str, with_demo: bool) -> Result<()
             ..Config::default()
         }),
     };
+    checkpoint::write(&db, &settings, &key).await?;
+    println!(
+        "audit checkpoints: signed with {} every {} s, written to {}",
+        settings.key.display(),
+        checkpoints.every,
+        settings
+            .dirs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" and ")
+    );
+    let writer = tokio::spawn(write_checkpoints(
+        db.clone(),
+        settings.clone(),
+        key.clone(),
+        Duration::from_secs(checkpoints.every),
+    ));
     let local = listener.local_addr()?;
     let sending = crate::mail::Sending::from_env(&format!("http://{local}"))?;
     crate::jobs::spawn(db.clone(), crate::jobs::refresh_interval(), Some(sending));
@@ -105,10 +150,40 @@ pub async fn serve(listen: &ListenArgs, url: &str, with_demo: bool) -> Result<()
         "earlyhelp is listening on http://{local} ({} database)",
         db.backend()
     );
-    earlyhelp_web::serve(listener, state, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    earlyhelp_web::serve(listener, state, shutdown_signal()).await?;
+    writer.abort();
+    checkpoint::write(&db, &settings, &key)
+        .await
+        .context("writing the audit checkpoint at shutdown")?;
     db.close().await;
     Ok(())
+}
+
+/// Every `every`, a signed checkpoint of the audit chain's head. A failure is logged and
+/// tried again next time, so a full disk does not stop the service.
+async fn write_checkpoints(db: Db, settings: Settings, key: SigningKey, every: Duration) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await; // the first tick is now, and start-up has just written one
+    loop {
+        ticker.tick().await;
+        if let Err(error) = checkpoint::write(&db, &settings, &key).await {
+            tracing::error!("audit checkpoint not written: {error:#}");
+        }
+    }
+}
+
+/// Ctrl-C, or the SIGTERM a service manager sends.
+async fn shutdown_signal() {
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async {
+            match terminate.as_mut() {
+                Some(signal) => { signal.recv().await; }
+                None => std::future::pending::<()>().await,
+            }
+        } => {}
+    }
 }

@@ -3,8 +3,8 @@
 use crate::gate::Authorised;
 use crate::secrets::{random_token, token_hash};
 use crate::{Db, StorageError, Tx, now, now_micros, on_pool, on_tx};
-use earlyhelp_domain::access::Actor;
-use earlyhelp_domain::roles::Role;
+use earlyhelp_domain::access::{Actor, Grant};
+use earlyhelp_domain::roles::{Role, check_role_set, in_effect};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -147,11 +147,37 @@ pub async fn create_organisation(
     Ok(id)
 }
 
-/// Creates the account `id` (chosen by the caller, so the audit event can name it first).
+/// Whether the access asked for takes effect at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantedBy {
+    /// An administrator in the product asked for it: each grant waits for a second person
+    /// (see `earlyhelp_domain::access::Grant`).
+    Request(Uuid),
+    /// The operator at the command line, or the demo: in effect at once.
+    Operator,
+}
+
+/// One grant for each role in each locality (or in none, when no locality is given).
+pub fn grants_for(roles: &[Role], localities: &[String]) -> Vec<(Role, Option<String>)> {
+    let mut grants = Vec::new();
+    for role in roles {
+        if localities.is_empty() {
+            grants.push((*role, None));
+        }
+        for locality in localities {
+            grants.push((*role, Some(locality.clone())));
+        }
+    }
+    grants
+}
+
+/// Creates the account `id` (chosen by the caller, so the audit event can name it first),
+/// with its roles and localities as grants: pending, or in effect at once for the operator.
 pub async fn create_user(
     authorised: &mut Authorised,
     id: Uuid,
     new: &NewUser,
+    by: GrantedBy,
 ) -> Result<(), StorageError> {
     let tx = &mut authorised.tx;
     on_tx!(tx, c => {
@@ -168,22 +194,276 @@ pub async fn create_user(
         .execute(&mut *c)
         .await
         .map_err(|e| unique_violation(e, "A user with that email address already exists"))?;
-        for role in &new.roles {
-            sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
-                .bind(id)
-                .bind(role.slug())
-                .execute(&mut *c)
-                .await?;
+    });
+    for (role, locality) in grants_for(&new.roles, &new.localities) {
+        insert_grant(tx, id, role, locality.as_deref(), by).await?;
+    }
+    Ok(())
+}
+
+/// Asks for more access for an existing account; grants already in effect or already waiting
+/// are left alone. Answers how many new grants wait.
+pub async fn request_access(
+    authorised: &mut Authorised,
+    user_id: Uuid,
+    grants: &[(Role, Option<String>)],
+    requested_by: Uuid,
+) -> Result<usize, StorageError> {
+    let tx = &mut authorised.tx;
+    let mut asked = 0;
+    for (role, locality) in grants {
+        let known: i64 = on_tx!(tx, c => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM access_grants WHERE user_id = $1 AND role = $2 \
+                 AND locality_slug IS NOT DISTINCT FROM $3 AND decision = 'pending'",
+            )
+            .bind(user_id)
+            .bind(role.slug())
+            .bind(locality)
+            .fetch_one(&mut *c)
+            .await?
+        });
+        let held: i64 = on_tx!(tx, c => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM user_roles r WHERE r.user_id = $1 AND r.role = $2 \
+                 AND ($3 IS NULL OR EXISTS (SELECT 1 FROM user_localities l \
+                      WHERE l.user_id = $1 AND l.locality_slug = $3))",
+            )
+            .bind(user_id)
+            .bind(role.slug())
+            .bind(locality)
+            .fetch_one(&mut *c)
+            .await?
+        });
+        if known == 0 && held == 0 {
+            insert_grant(
+                tx,
+                user_id,
+                *role,
+                locality.as_deref(),
+                GrantedBy::Request(requested_by),
+            )
+            .await?;
+            asked += 1;
         }
-        for locality in &new.localities {
-            sqlx::query("INSERT INTO user_localities (user_id, locality_slug) VALUES ($1, $2)")
-                .bind(id)
-                .bind(locality)
-                .execute(&mut *c)
-                .await?;
+    }
+    Ok(asked)
+}
+
+async fn insert_grant(
+    tx: &mut Tx,
+    user_id: Uuid,
+    role: Role,
+    locality: Option<&str>,
+    by: GrantedBy,
+) -> Result<(), StorageError> {
+    let (requested_by, decision, decided_micros) = match by {
+        GrantedBy::Request(who) => (Some(who), "pending", None),
+        GrantedBy::Operator => (None, "approved", Some(now_micros())),
+    };
+    on_tx!(tx, c => {
+        sqlx::query(
+            "INSERT INTO access_grants (id, user_id, role, locality_slug, requested_by, \
+             requested_micros, decision, decided_by, decided_micros) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(user_id)
+        .bind(role.slug())
+        .bind(locality)
+        .bind(requested_by)
+        .bind(now_micros())
+        .bind(decision)
+        .bind(decided_micros)
+        .execute(&mut *c)
+        .await?;
+    });
+    if by == GrantedBy::Operator {
+        put_in_effect(tx, user_id, role, locality).await?;
+    }
+    Ok(())
+}
+
+async fn put_in_effect(
+    tx: &mut Tx,
+    user_id: Uuid,
+    role: Role,
+    locality: Option<&str>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, c => {
+        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(user_id)
+            .bind(role.slug())
+            .execute(&mut *c)
+            .await?;
+        if let Some(locality) = locality {
+            sqlx::query(
+                "INSERT INTO user_localities (user_id, locality_slug) VALUES ($1, $2) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(user_id)
+            .bind(locality)
+            .execute(&mut *c)
+            .await?;
         }
     });
     Ok(())
+}
+
+/// An access request as the approvers' page shows it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct GrantRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub user_name: String,
+    pub user_email: String,
+    pub organisation_name: String,
+    pub role: String,
+    pub locality_slug: Option<String>,
+    pub locality_name: Option<String>,
+    pub requested_by: Option<Uuid>,
+    pub requested_by_email: Option<String>,
+    pub requested_micros: i64,
+    pub decision: String,
+    pub decided_by_email: Option<String>,
+    pub decided_micros: Option<i64>,
+}
+
+impl GrantRow {
+    /// The facts the access rules decide on.
+    pub fn grant(&self) -> Option<Grant> {
+        Some(Grant {
+            user_id: self.user_id,
+            requested_by: self.requested_by,
+            role: Role::from_slug(&self.role)?,
+            locality: self.locality_slug.clone(),
+        })
+    }
+
+    pub fn pending(&self) -> bool {
+        self.decision == "pending"
+    }
+}
+
+macro_rules! grant_select {
+    () => {
+        "SELECT g.id, g.user_id, u.name AS user_name, u.email AS user_email, \
+         o.name AS organisation_name, g.role, g.locality_slug, l.name AS locality_name, \
+         g.requested_by, r.email AS requested_by_email, g.requested_micros, g.decision, \
+         d.email AS decided_by_email, g.decided_micros \
+         FROM access_grants g JOIN users u ON u.id = g.user_id \
+         JOIN organisations o ON o.id = u.organisation_id \
+         LEFT JOIN localities l ON l.slug = g.locality_slug \
+         LEFT JOIN users r ON r.id = g.requested_by \
+         LEFT JOIN users d ON d.id = g.decided_by "
+    };
+}
+
+/// One access request, to decide on it: read before the gate, which decides on its facts.
+pub async fn grant(db: &Db, id: Uuid) -> Result<Option<GrantRow>, StorageError> {
+    let sql = concat!(grant_select!(), "WHERE g.id = $1");
+    Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await?))
+}
+
+/// Access requests, waiting ones first, then the newest; of one account, or of everyone.
+pub async fn list_grants(
+    authorised: &mut Authorised,
+    user_id: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<GrantRow>, StorageError> {
+    macro_rules! waiting_first {
+        () => {
+            " ORDER BY CASE WHEN g.decision = 'pending' THEN 0 ELSE 1 END, \
+             g.requested_micros DESC LIMIT $2"
+        };
+    }
+    let sql = match user_id {
+        Some(_) => concat!(grant_select!(), "WHERE g.user_id = $1", waiting_first!()),
+        None => concat!(grant_select!(), "WHERE $1 IS NULL", waiting_first!()),
+    };
+    let tx = &mut authorised.tx;
+    Ok(on_tx!(tx, c => sqlx::query_as(sql).bind(user_id).bind(limit).fetch_all(c).await?))
+}
+
+/// How many of this person's grants wait for a second person.
+pub async fn pending_grants(db: &Db, user_id: Uuid) -> Result<i64, StorageError> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM access_grants WHERE user_id = $1 AND decision = 'pending'",
+        )
+        .bind(user_id)
+        .fetch_one(pool)
+        .await?
+    }))
+}
+
+/// The roles in effect for an account.
+pub async fn roles_in_effect(db: &Db, user_id: Uuid) -> Result<Vec<Role>, StorageError> {
+    let slugs: Vec<String> = on_pool!(db, pool => {
+        sqlx::query_scalar("SELECT role FROM user_roles WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_all(pool)
+            .await?
+    });
+    Ok(slugs.iter().filter_map(|r| Role::from_slug(r)).collect())
+}
+
+/// The roles asked for an account that wait for a second person.
+pub async fn waiting_roles(db: &Db, user_id: Uuid) -> Result<Vec<Role>, StorageError> {
+    let slugs: Vec<String> = on_pool!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT role FROM access_grants WHERE user_id = $1 AND decision = 'pending'",
+        )
+        .bind(user_id)
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(slugs.iter().filter_map(|r| Role::from_slug(r)).collect())
+}
+
+/// Approves or refuses a waiting grant; an approved one takes effect at once. A grant decided
+/// meanwhile, or one that would give an administrator a case role, is a `Conflict`.
+pub async fn decide_grant(
+    authorised: &mut Authorised,
+    grant_id: Uuid,
+    decided_by: Uuid,
+    approve: bool,
+) -> Result<(), StorageError> {
+    let tx = &mut authorised.tx;
+    let decided: Option<(Uuid, String, Option<String>)> = on_tx!(tx, c => {
+        sqlx::query_as(
+            "UPDATE access_grants SET decision = $1, decided_by = $2, decided_micros = $3 \
+             WHERE id = $4 AND decision = 'pending' RETURNING user_id, role, locality_slug",
+        )
+        .bind(if approve { "approved" } else { "refused" })
+        .bind(decided_by)
+        .bind(now_micros())
+        .bind(grant_id)
+        .fetch_optional(&mut *c)
+        .await?
+    });
+    let Some((user_id, role, locality)) = decided else {
+        return Err(StorageError::Conflict(
+            "This request has already been approved or refused".into(),
+        ));
+    };
+    if !approve {
+        return Ok(());
+    }
+    let role = Role::from_slug(&role)
+        .ok_or_else(|| StorageError::Conflict(format!("There is no role called {role}")))?;
+    let mut held: Vec<Role> = on_tx!(tx, c => {
+        sqlx::query_scalar::<_, String>("SELECT role FROM user_roles WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_all(&mut *c)
+            .await?
+    })
+    .iter()
+    .filter_map(|r| Role::from_slug(r))
+    .collect();
+    held.push(role);
+    check_role_set(&held).map_err(StorageError::Conflict)?;
+    put_in_effect(tx, user_id, role, locality.as_deref()).await
 }
 
 pub async fn list_users(authorised: &mut Authorised) -> Result<Vec<UserRow>, StorageError> {
@@ -192,6 +472,45 @@ pub async fn list_users(authorised: &mut Authorised) -> Result<Vec<UserRow>, Sto
                ORDER BY o.name, u.name";
     let tx = &mut authorised.tx;
     Ok(on_tx!(tx, c => sqlx::query_as(sql).fetch_all(c).await?))
+}
+
+/// One account, with the roles and localities in effect.
+pub struct Account {
+    pub row: UserRow,
+    pub roles: Vec<Role>,
+    pub localities: Vec<String>,
+}
+
+pub async fn account(
+    authorised: &mut Authorised,
+    id: Uuid,
+) -> Result<Option<Account>, StorageError> {
+    let tx = &mut authorised.tx;
+    let (row, roles, localities): (Option<UserRow>, Vec<String>, Vec<String>) = on_tx!(tx, c => {
+        let row = sqlx::query_as(
+            "SELECT u.id, u.email, u.name, u.organisation_id, o.name AS organisation_name, \
+             u.active FROM users u JOIN organisations o ON o.id = u.organisation_id WHERE u.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await?;
+        let roles = sqlx::query_scalar("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role")
+            .bind(id)
+            .fetch_all(&mut *c)
+            .await?;
+        let localities = sqlx::query_scalar(
+            "SELECT locality_slug FROM user_localities WHERE user_id = $1 ORDER BY locality_slug",
+        )
+        .bind(id)
+        .fetch_all(&mut *c)
+        .await?;
+        (row, roles, localities)
+    });
+    Ok(row.map(|row| Account {
+        row,
+        roles: roles.iter().filter_map(|r| Role::from_slug(r)).collect(),
+        localities,
+    }))
 }
 
 /// Roles of each user, for listing beside them.
@@ -304,7 +623,7 @@ pub async fn signed_in(db: &Db, user_id: Uuid) -> Result<Option<SignedIn>, Stora
             user_id,
             email: row.email,
             organisation_id: row.organisation_id,
-            roles: roles.iter().filter_map(|r| Role::from_slug(r)).collect(),
+            roles: in_effect(roles.iter().filter_map(|r| Role::from_slug(r)).collect()),
             localities,
         },
     }))
@@ -333,45 +652,53 @@ pub async fn set_password(
     tx.commit().await
 }
 
-pub async fn recent_sign_in_failures(
+/// Counts one sign-in attempt for `email` and answers how many its window now holds, this one
+/// included. It is one statement, taken before the password is checked, so however many
+/// guesses arrive at once each gets its own number and only the first few are checked. A
+/// window that began more than `window_micros` ago starts again at one.
+pub async fn count_sign_in_attempt(
     db: &Db,
     email: &str,
     window_micros: i64,
 ) -> Result<i64, StorageError> {
-    Ok(on_pool!(db, pool => {
-        sqlx::query_scalar("SELECT COUNT(*) FROM sign_in_failures WHERE email = $1 AND at_micros > $2")
-            .bind(email)
-            .bind(now_micros() - window_micros)
-            .fetch_one(pool)
-            .await?
-    }))
+    let now = now_micros();
+    let mut tx = db.begin().await?;
+    let attempts = on_tx!(&mut tx, c => {
+        sqlx::query_scalar(
+            "INSERT INTO sign_in_attempts (email, window_start_micros, attempts) VALUES ($1, $2, 1) \
+             ON CONFLICT (email) DO UPDATE SET \
+             attempts = CASE WHEN sign_in_attempts.window_start_micros < $3 THEN 1 \
+                        ELSE sign_in_attempts.attempts + 1 END, \
+             window_start_micros = CASE WHEN sign_in_attempts.window_start_micros < $3 \
+                        THEN excluded.window_start_micros \
+                        ELSE sign_in_attempts.window_start_micros END \
+             RETURNING attempts",
+        )
+        .bind(email)
+        .bind(now)
+        .bind(now - window_micros)
+        .fetch_one(&mut *c)
+        .await?
+    });
+    tx.commit().await?;
+    Ok(attempts)
 }
 
-/// Records a failure, and forgets failures older than `window_micros` (they no longer count).
-pub async fn record_sign_in_failure(
+/// After a right password: the count starts again. Windows that have ended are forgotten too.
+pub async fn clear_sign_in_attempts(
     db: &Db,
     email: &str,
     window_micros: i64,
 ) -> Result<(), StorageError> {
-    on_pool!(db, pool => {
-        sqlx::query("DELETE FROM sign_in_failures WHERE at_micros < $1")
-            .bind(now_micros() - window_micros)
-            .execute(pool)
-            .await?;
-        sqlx::query("INSERT INTO sign_in_failures (email, at_micros) VALUES ($1, $2)")
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, c => {
+        sqlx::query("DELETE FROM sign_in_attempts WHERE email = $1 OR window_start_micros < $2")
             .bind(email)
-            .bind(now_micros())
-            .execute(pool)
+            .bind(now_micros() - window_micros)
+            .execute(&mut *c)
             .await?;
     });
-    Ok(())
-}
-
-pub async fn clear_sign_in_failures(db: &Db, email: &str) -> Result<(), StorageError> {
-    on_pool!(db, pool => {
-        sqlx::query("DELETE FROM sign_in_failures WHERE email = $1").bind(email).execute(pool).await?;
-    });
-    Ok(())
+    tx.commit().await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -768,6 +768,8 @@ pub async fn list_events<R>(
 pub struct ChainReport {
     pub events: u64,
     pub problems: Vec<String>,
+    /// The first event named in `problems`.
+    pub first_bad: Option<i64>,
 }
 
 /// Recomputes every hash, in order, and reports each event whose stored hash or link is wrong.
@@ -781,6 +783,7 @@ pub async fn verify_chain(db: &Db) -> Result<ChainReport, StorageError> {
         crate::on_pool!(db, pool => sqlx::query_as(sql).fetch_all(pool).await?);
     let mut previous = GENESIS.to_string();
     let mut problems = Vec::new();
+    let mut first_bad = None;
     for (index, event) in events.iter().enumerate() {
         let expected_seq = index as i64 + 1;
         if event.seq != expected_seq {
@@ -801,11 +804,15 @@ pub async fn verify_chain(db: &Db) -> Result<ChainReport, StorageError> {
                 event.seq
             ));
         }
+        if first_bad.is_none() && !problems.is_empty() {
+            first_bad = Some(expected_seq.min(event.seq));
+        }
         previous = event.hash.clone();
     }
     Ok(ChainReport {
         events: events.len() as u64,
         problems,
+        first_bad,
     })
 }
 

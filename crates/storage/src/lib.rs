@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod case_load;
 pub mod cases;
+pub mod checkpoint;
 pub mod connections;
 pub mod db;
 pub mod directory;

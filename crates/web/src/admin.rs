@@ -16,8 +16,8 @@ use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::people::{
     FieldError, OrganisationKind, check_new_password, normalise_email, slugify,
 };
-use earlyhelp_domain::roles::Role;
-use earlyhelp_storage::accounts::{self, Locality, NewOrganisation, NewUser};
+use earlyhelp_domain::roles::{Role, check_role_set};
+use earlyhelp_storage::accounts::{self, GrantedBy, Locality, NewOrganisation, NewUser};
 use earlyhelp_storage::gate::{Request, authorise};
 use earlyhelp_storage::secrets::hash_password;
 use serde::Deserialize;
@@ -27,6 +27,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/users", get(users).post(create_user))
         .route("/admin/users/new", get(new_user))
+        .route("/admin/users/{id}", get(user_page))
+        .route("/admin/users/{id}/access", post(ask_for_access))
         .route("/admin/users/{id}/deactivate", post(deactivate_user))
         .route(
             "/admin/organisations",
@@ -41,6 +43,8 @@ struct UserLine {
     email: String,
     organisation: String,
     roles: String,
+    /// Access asked for that waits for a second person.
+    waiting: String,
     active: bool,
 }
 
@@ -72,6 +76,7 @@ async fn users(State(state): State<AppState>, signed: Signed) -> Result<Html<Str
     .await?;
     let rows = accounts::list_users(&mut authorised).await?;
     let roles = accounts::roles_by_user(&mut authorised).await?;
+    let grants = accounts::list_grants(&mut authorised, None, i64::MAX).await?;
     authorised.tx.commit().await?;
     let users = rows
         .into_iter()
@@ -80,6 +85,12 @@ async fn users(State(state): State<AppState>, signed: Signed) -> Result<Html<Str
                 .iter()
                 .filter(|(user_id, _)| *user_id == row.id)
                 .filter_map(|(_, slug)| Role::from_slug(slug).map(Role::label))
+                .collect::<Vec<_>>()
+                .join(", "),
+            waiting: grants
+                .iter()
+                .filter(|g| g.user_id == row.id && g.pending())
+                .map(crate::access_requests::access_words)
                 .collect::<Vec<_>>()
                 .join(", "),
             id: row.id,
@@ -197,6 +208,38 @@ async fn new_user(State(state): State<AppState>, signed: Signed) -> Result<Html<
     ))
 }
 
+/// Checks roles and localities asked for an account that holds `held` (in effect or waiting):
+/// at least one role, known localities, a locality for a lead, no case role for an administrator.
+async fn check_access(
+    state: &AppState,
+    roles: &[Role],
+    held: &[Role],
+    localities: &[String],
+) -> Result<(), FieldError> {
+    if roles.is_empty() {
+        return Err(FieldError::new("roles", "Choose at least one role"));
+    }
+    let all = [held, roles].concat();
+    check_role_set(&all).map_err(|message| FieldError::new("roles", message))?;
+    let known = accounts::list_localities(&state.db)
+        .await
+        .map(|ls| localities.iter().all(|l| ls.iter().any(|k| &k.slug == l)))
+        .unwrap_or(false);
+    if !known {
+        return Err(FieldError::new(
+            "localities",
+            "Choose localities from the list",
+        ));
+    }
+    if roles.contains(&Role::LocalityLead) && localities.is_empty() {
+        return Err(FieldError::new(
+            "localities",
+            "Choose the localities a locality lead leads",
+        ));
+    }
+    Ok(())
+}
+
 /// Checks the form; on success gives the user to create.
 async fn validate_user(state: &AppState, form: &UserForm) -> Result<NewUser, Vec<FieldError>> {
     let mut errors = Vec::new();
@@ -229,14 +272,8 @@ async fn validate_user(state: &AppState, form: &UserForm) -> Result<NewUser, Vec
         .iter()
         .filter_map(|r| Role::from_slug(r))
         .collect();
-    if roles.is_empty() {
-        errors.push(FieldError::new("roles", "Choose at least one role"));
-    }
-    if roles.contains(&Role::LocalityLead) && form.localities.is_empty() {
-        errors.push(FieldError::new(
-            "localities",
-            "Choose the localities a locality lead leads",
-        ));
+    if let Err(error) = check_access(state, &roles, &[], &form.localities).await {
+        errors.push(error);
     }
     if let Err(error) = check_new_password(&form.password) {
         errors.push(error);
@@ -276,14 +313,15 @@ async fn create_user(
             organisation_id: new.organisation_id,
         },
         subject: &subject,
-        purpose: "user administration: add account",
+        purpose: "user administration: add account (its roles wait for a second person)",
     };
     let mut authorised = authorise(&state.db, &signed.who(), request).await?;
     let password = form.password.clone();
     new.password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(anyhow::Error::from)?;
-    match accounts::create_user(&mut authorised, id, &new).await {
+    let by = GrantedBy::Request(signed.user.actor.user_id);
+    match accounts::create_user(&mut authorised, id, &new, by).await {
         Ok(()) => {
             authorised.tx.commit().await?;
             Ok(Redirect::to("/admin/users").into_response())
@@ -300,6 +338,177 @@ async fn create_user(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+#[derive(Deserialize, Default)]
+struct AccessForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    localities: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "user_access.html")]
+struct UserPage {
+    layout: Layout,
+    errors: Vec<FieldError>,
+    account: accounts::Account,
+    role_names: String,
+    locality_names: String,
+    requests: Vec<crate::access_requests::RequestLine>,
+    roles: Vec<SelectOption>,
+    localities: Vec<SelectOption>,
+}
+
+impl UserPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        error_for(&self.errors, field)
+    }
+}
+
+/// Through the gate to account `id`, as an administrator: `NotFound` if there is none.
+async fn open_account(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+    action: Action,
+    purpose: &str,
+) -> Result<earlyhelp_storage::gate::Authorised, AppError> {
+    let organisation_id = accounts::user_organisation(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let subject = format!("user:{id}");
+    let request = Request {
+        action,
+        resource: Resource::UserAccount {
+            user_id: Some(id),
+            organisation_id,
+        },
+        subject: &subject,
+        purpose,
+    };
+    Ok(authorise(&state.db, &signed.who(), request).await?)
+}
+
+async fn render_user_page(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+    form: AccessForm,
+    errors: Vec<FieldError>,
+) -> Result<Response, AppError> {
+    let mut authorised = open_account(
+        state,
+        signed,
+        id,
+        Action::Read,
+        "user administration: account",
+    )
+    .await?;
+    let account = accounts::account(&mut authorised, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let grants = accounts::list_grants(&mut authorised, Some(id), 500).await?;
+    authorised.tx.commit().await?;
+    let all_localities = accounts::list_localities(&state.db).await?;
+    let page = UserPage {
+        layout: Layout::for_user(signed, "/admin/users"),
+        errors,
+        role_names: account
+            .roles
+            .iter()
+            .map(|r| r.label())
+            .collect::<Vec<_>>()
+            .join(", "),
+        locality_names: all_localities
+            .iter()
+            .filter(|l| account.localities.contains(&l.slug))
+            .map(|l| l.name.clone())
+            .collect::<Vec<_>>()
+            .join(", "),
+        account,
+        requests: grants
+            .iter()
+            .map(|g| crate::access_requests::line(g, false))
+            .collect(),
+        roles: Role::ALL
+            .iter()
+            .map(|r| {
+                SelectOption::new(
+                    r.slug(),
+                    r.label(),
+                    form.roles.iter().any(|f| f == r.slug()),
+                )
+            })
+            .collect(),
+        localities: all_localities
+            .into_iter()
+            .map(|l| SelectOption::new(l.slug.clone(), l.name, form.localities.contains(&l.slug)))
+            .collect(),
+    };
+    let status = if page.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+async fn user_page(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    render_user_page(&state, &signed, id, AccessForm::default(), vec![]).await
+}
+
+/// Asks for more roles or localities for an account: they wait for a second person.
+async fn ask_for_access(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+    MultiForm(form): MultiForm<AccessForm>,
+) -> Result<Response, AppError> {
+    signed.check_csrf(&form.csrf_token)?;
+    let roles: Vec<Role> = form
+        .roles
+        .iter()
+        .filter_map(|r| Role::from_slug(r))
+        .collect();
+    // What they hold and what already waits both count towards the administrator rule.
+    let mut held = accounts::roles_in_effect(&state.db, id).await?;
+    held.extend(accounts::waiting_roles(&state.db, id).await?);
+    if let Err(error) = check_access(&state, &roles, &held, &form.localities).await {
+        return render_user_page(&state, &signed, id, form, vec![error]).await;
+    }
+    let grants = accounts::grants_for(&roles, &form.localities);
+    let purpose = format!(
+        "user administration: ask for {} (waits for a second person)",
+        grants
+            .iter()
+            .map(|(role, locality)| match locality {
+                Some(l) => format!("{} in {l}", role.slug()),
+                None => role.slug().to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut authorised = open_account(&state, &signed, id, Action::Update, &purpose).await?;
+    let asked =
+        accounts::request_access(&mut authorised, id, &grants, signed.user.actor.user_id).await?;
+    if asked == 0 {
+        drop(authorised);
+        let error = FieldError::new(
+            "roles",
+            "They already have that access, or it is already waiting for approval",
+        );
+        return render_user_page(&state, &signed, id, form, vec![error]).await;
+    }
+    authorised.tx.commit().await?;
+    Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
 }
 
 #[derive(Deserialize)]

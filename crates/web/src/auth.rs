@@ -129,8 +129,9 @@ async fn sign_in(
     let remote = peer.ip().to_string();
     let audit = |outcome, purpose| sign_in_event(&email, &remote, outcome, purpose);
     let window = state.config.lockout_window.as_micros() as i64;
-    let failures = accounts::recent_sign_in_failures(&state.db, &email, window).await?;
-    if failures >= state.config.lockout_threshold {
+    // Counted before the password is checked: a guess beyond the threshold is never checked.
+    let attempts = accounts::count_sign_in_attempt(&state.db, &email, window).await?;
+    if attempts > state.config.lockout_threshold {
         record(
             &state.db,
             &audit("denied", "locked after repeated failures"),
@@ -155,11 +156,10 @@ async fn sign_in(
         .map_err(anyhow::Error::from)?;
     let user = credentials.filter(|c| matches && c.active);
     let Some(user) = user else {
-        accounts::record_sign_in_failure(&state.db, &email, window).await?;
         record(&state.db, &audit("denied", "wrong email or password")).await?;
         return refuse(WRONG_CREDENTIALS, &form.email);
     };
-    accounts::clear_sign_in_failures(&state.db, &email).await?;
+    accounts::clear_sign_in_attempts(&state.db, &email, window).await?;
     let (token, _csrf) = accounts::create_session(&state.db, user.id).await?;
     record(&state.db, &audit("allowed", "signed in")).await?;
     let jar = jar

@@ -9,7 +9,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
-use earlyhelp_domain::roles::Permission;
+use earlyhelp_domain::roles::{Permission, Role};
 use earlyhelp_storage::accounts;
 
 pub fn routes() -> Router<AppState> {
@@ -25,6 +25,8 @@ struct HomePage {
     roles: String,
     localities: String,
     tasks: Vec<Task>,
+    /// How many of their grants wait for a second person.
+    waiting: i64,
 }
 
 async fn home(State(state): State<AppState>, signed: Signed) -> Result<Html<String>, AppError> {
@@ -36,6 +38,19 @@ async fn home(State(state): State<AppState>, signed: Signed) -> Result<Html<Stri
                 permissions.push(*permission);
             }
         }
+    }
+    let mut tasks: Vec<Task> = permissions.into_iter().map(task_for).collect();
+    let approves = actor
+        .roles
+        .iter()
+        .any(|r| matches!(r, Role::LocalityLead | Role::InformationGovernanceOfficer));
+    if approves {
+        tasks.push(Task {
+            title: "Access requests",
+            description: "Approve or refuse the accounts, roles and localities waiting for a \
+                          second person, and see every decision.",
+            href: Some("/access-requests"),
+        });
     }
     let page = HomePage {
         layout: Layout::for_user(&signed, "/"),
@@ -54,7 +69,8 @@ async fn home(State(state): State<AppState>, signed: Signed) -> Result<Html<Stri
             .map(|l| l.name)
             .collect::<Vec<_>>()
             .join(", "),
-        tasks: permissions.into_iter().map(task_for).collect(),
+        tasks,
+        waiting: accounts::pending_grants(&state.db, actor.user_id).await?,
     };
     Ok(Html(page.render()?))
 }

@@ -2,6 +2,7 @@
 //! description. Handlers are thin: they read the request, call storage through the gate, and
 //! render.
 
+mod access_requests;
 mod admin;
 mod api;
 mod assets;
@@ -41,7 +42,8 @@ pub struct Config {
     pub secure_cookies: bool,
     pub session_idle: Duration,
     pub session_lifetime: Duration,
-    /// Failed sign-ins for one email within `lockout_window` before it is locked.
+    /// Sign-in attempts for one email checked within `lockout_window`; later ones are refused
+    /// unchecked until the window ends (a right password within them clears the count).
     pub lockout_threshold: i64,
     pub lockout_window: Duration,
 }
@@ -71,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(home::routes())
         .merge(admin::routes())
+        .merge(access_requests::routes())
         .merge(audit::routes())
         .merge(api::routes())
         .merge(cases::routes())

@@ -8,6 +8,7 @@ crate::on_both_backends!(
     a_form_with_a_wrong_csrf_token_changes_nothing,
     a_write_from_another_origin_is_refused,
     repeated_failures_lock_the_account_for_a_while,
+    parallel_guesses_are_never_checked_more_than_five_times,
     api_me_needs_a_valid_bearer_token,
     sessions_survive_a_restart,
     signing_out_ends_the_session,
@@ -180,6 +181,67 @@ async fn repeated_failures_lock_the_account_for_a_while(backend: Backend) {
             .status(),
         303
     );
+}
+
+/// How many sign-in attempts for `email` were checked against the password hash and failed:
+/// each one writes this audit event after the check, and only then.
+async fn guesses_checked(app: &TestApp, email: &str) -> i64 {
+    let sql = "SELECT COUNT(*) FROM audit_events WHERE actor = $1 AND action = 'sign_in' \
+               AND purpose = 'wrong email or password'";
+    match &app.db {
+        earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_scalar(sql)
+            .bind(email)
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+        earlyhelp_storage::Db::Postgres(pool) => sqlx::query_scalar(sql)
+            .bind(email)
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+    }
+}
+
+async fn parallel_guesses_are_never_checked_more_than_five_times(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // A right password within the first five attempts still signs in, and starts the count again.
+    for _ in 0..4 {
+        app.try_sign_in(&client(), ANALYST, "guess").await;
+    }
+    let right = app.try_sign_in(&client(), ANALYST, DEMO_PASSWORD).await;
+    assert_eq!(right.status(), 303, "the fifth attempt is still checked");
+    assert_eq!(guesses_checked(&app, ANALYST).await, 4);
+
+    // Twenty wrong guesses at once: each is counted before its password is checked.
+    let guesses = (0..20).map(|n| {
+        let app = &app;
+        async move {
+            app.try_sign_in(&client(), ANALYST, &format!("guess {n}"))
+                .await
+                .status()
+        }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
+    assert_eq!(
+        guesses_checked(&app, ANALYST).await,
+        4 + 5,
+        "five of the twenty were checked against the hash, no more"
+    );
+    let locked = app.try_sign_in(&client(), ANALYST, DEMO_PASSWORD).await;
+    assert_eq!(
+        locked.status(),
+        401,
+        "the right password waits out the lock"
+    );
+    assert!(
+        locked
+            .text()
+            .await
+            .unwrap()
+            .contains("tried to sign in too many times")
+    );
+    assert_eq!(guesses_checked(&app, ANALYST).await, 9);
 }
 
 async fn api_me_needs_a_valid_bearer_token(backend: Backend) {

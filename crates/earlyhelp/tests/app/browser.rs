@@ -48,8 +48,32 @@ async fn each_role_signs_in_to_an_accessible_home_page() {
     browser.quit().await;
 }
 
+/// Waits until the page holds `text` (after a form posts back to the same page).
+async fn wait_for_text(browser: &Browser, text: &str) {
+    for _ in 0..100 {
+        if browser
+            .driver
+            .source()
+            .await
+            .unwrap_or_default()
+            .contains(text)
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("waited 10 s for the page to say {text:?}");
+}
+
+async fn sign_out(browser: &Browser) {
+    browser.click(By::Css(".eh-masthead form button")).await;
+    browser.wait_for_heading("Sign in to earlyhelp").await;
+}
+
+/// Two people to grant access: the administrator adds a practitioner, Ladywood's lead approves
+/// them and puts them on a family's team, and the practitioner opens the family's case.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_administrator_adds_a_user_through_accessible_forms() {
+async fn an_administrator_adds_a_user_whom_the_locality_lead_approves() {
     let Some(browser) = Browser::start().await else {
         return;
     };
@@ -74,10 +98,9 @@ async fn an_administrator_adds_a_user_through_accessible_forms() {
     assert_accessible(&browser, "add-user form with errors").await;
     browser.screenshot("add-user-errors").await;
 
+    const NEW: &str = "browser.made@example.org";
     browser.fill(By::Id("name"), "Browser Made").await;
-    browser
-        .fill(By::Id("email"), "browser.made@example.org")
-        .await;
+    browser.fill(By::Id("email"), NEW).await;
     let organisation = driver.find(By::Id("organisation")).await.unwrap();
     organisation
         .find(By::XPath(
@@ -92,17 +115,70 @@ async fn an_administrator_adds_a_user_through_accessible_forms() {
         .click(By::Css("input[name=roles][value=practitioner]"))
         .await;
     browser
-        .fill(By::Id("password"), "a long first password")
+        .click(By::Css("input[name=localities][value=ladywood]"))
         .await;
+    browser.fill(By::Id("password"), DEMO_PASSWORD).await;
     browser
         .click(By::Css("main form button[type=submit]"))
         .await;
     browser.wait_for_heading("Users").await;
     let page = driver.source().await.unwrap();
+    assert!(page.contains(NEW), "the new user is listed");
     assert!(
-        page.contains("browser.made@example.org"),
-        "the new user is listed"
+        page.contains("Waiting for approval"),
+        "and waits for a second person"
     );
     browser.screenshot("users-after-add").await;
+    sign_out(&browser).await;
+
+    sign_in(&browser, &app, LOCALITY_LEAD).await;
+    browser.click(By::LinkText("Access requests")).await;
+    browser.wait_for_heading("Access requests").await;
+    assert_accessible(&browser, "access requests waiting").await;
+    browser.screenshot("access-requests").await;
+    browser
+        .click(By::Css("#waiting-for-you form[action$='/approve'] button"))
+        .await;
+    wait_for_text(&browser, "Approved by").await;
+    assert_accessible(&browser, "access requests decided").await;
+
+    // The lead puts the new practitioner in the team around one of Ladywood's families.
+    let family = {
+        let sql = "SELECT id FROM families WHERE locality_slug = 'ladywood' \
+                   AND state <> 'closed' ORDER BY id LIMIT 1";
+        let earlyhelp_storage::Db::Sqlite(pool, _) = &app.db else {
+            unreachable!()
+        };
+        sqlx::query_scalar::<_, uuid::Uuid>(sql)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    };
+    let lead = app.sign_in(LOCALITY_LEAD).await;
+    let added = lead
+        .post(
+            &app,
+            &format!("/families/{family}/team"),
+            &[
+                ("csrf_token", lead.csrf.as_str()),
+                ("team_email", NEW),
+                ("purpose", "family support worker"),
+                ("article6", "public_task"),
+                ("article9", "health_social_care"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status(), 303, "{}", added.text().await.unwrap());
+    sign_out(&browser).await;
+
+    sign_in(&browser, &app, NEW).await;
+    browser.click(By::LinkText("Families")).await;
+    browser.wait_for_heading("Your families").await;
+    browser
+        .click(By::Css(&format!("a[href='/families/{family}']")))
+        .await;
+    browser.wait_for_heading("Family case:").await;
+    assert_accessible(&browser, "the new practitioner's family case").await;
+    browser.screenshot("new-practitioner-case").await;
     browser.quit().await;
 }

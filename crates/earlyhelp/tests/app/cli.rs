@@ -46,6 +46,24 @@ async fn users_and_tokens_from_the_command_line(backend: Backend) {
     assert!(!unknown_role.status.success());
     assert!(stderr(&unknown_role).contains("no role called \"wizard\""));
 
+    let both = run_earlyhelp(
+        &[
+            &base[..],
+            &[
+                "--org",
+                "City Council",
+                "--role",
+                "administrator",
+                "--role",
+                "practitioner",
+            ],
+        ]
+        .concat(),
+        &password,
+    );
+    assert!(!both.status.success());
+    assert!(stderr(&both).contains("An administrator cannot also hold a role that reads cases"));
+
     let added = run_earlyhelp(
         &[
             &base[..],
@@ -160,4 +178,165 @@ fn a_cost_benefit_appraisal_from_the_command_line() {
         stderr(&refused)
     );
     let _ = std::fs::remove_file(bad);
+}
+
+/// `earlyhelp serve` on `database` under `home`, until it says where it listens.
+async fn start_server(
+    database: &str,
+    home: &std::path::Path,
+    every: &str,
+) -> (std::process::Child, String) {
+    let mut child = earlyhelp_command(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            database,
+            "--checkpoint-every",
+            every,
+        ],
+        &[("HOME", home.to_str().unwrap())],
+    )
+    .stdout(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let address = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                return rest.split(' ').next().unwrap().to_string();
+            }
+        }
+        panic!("the server stopped before it listened");
+    })
+    .await
+    .unwrap();
+    (child, address)
+}
+
+/// A failed sign-in: one more audit event.
+async fn an_event(address: &str) {
+    let client = client();
+    let page = client
+        .get(format!("{address}/sign-in"))
+        .send()
+        .await
+        .unwrap();
+    let form = [
+        ("csrf_token", csrf_in(&page.text().await.unwrap())),
+        ("email", "someone@example.org".into()),
+        ("password", "a wrong password".into()),
+    ];
+    let response = client
+        .post(format!("{address}/sign-in"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+}
+
+/// Seqs of the checkpoints written under `home`, oldest first.
+fn checkpoint_seqs(home: &std::path::Path) -> Vec<i64> {
+    let dir = home.join(".local/share/earlyhelp/checkpoints");
+    let mut seqs: Vec<i64> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flat_map(|chain| std::fs::read_dir(chain.unwrap().path()).unwrap())
+        .map(|file| {
+            let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+            let checkpoint: serde_json::Value = serde_json::from_str(&text).unwrap();
+            checkpoint["seq"].as_i64().unwrap()
+        })
+        .collect();
+    seqs.sort();
+    seqs
+}
+
+fn stop(mut child: std::process::Child) {
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    assert!(child.wait().unwrap().success(), "a clean shutdown");
+}
+
+/// The server makes its signing key at first start, signs checkpoints on its clock and at
+/// shutdown, and `audit verify` holds the database to them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_signs_checkpoints_outside_the_database() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = temp_dir("home");
+    let database = format!("sqlite://{}", temp_dir("db").join("served.db").display());
+    let (server, address) = start_server(&database, &home, "1").await;
+    let key = home.join(".local/share/earlyhelp/audit-key");
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the private key is the owner's alone");
+    assert!(home.join(".local/share/earlyhelp/audit-key.pub").exists());
+    assert!(
+        checkpoint_seqs(&home).is_empty(),
+        "an empty log has nothing to sign"
+    );
+    an_event(&address).await;
+    let mut waited = 0;
+    while checkpoint_seqs(&home).is_empty() {
+        assert!(waited < 100, "no checkpoint within 10 s of a 1 s clock");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    stop(server);
+
+    // Again with an hourly clock: only the shutdown can have signed the newest event.
+    let (server, address) = start_server(&database, &home, "3600").await;
+    let before = *checkpoint_seqs(&home).last().unwrap();
+    an_event(&address).await;
+    an_event(&address).await;
+    stop(server);
+    assert_eq!(*checkpoint_seqs(&home).last().unwrap(), before + 2);
+
+    let home_dir = home.to_str().unwrap();
+    let verified = run_earlyhelp(
+        &["audit", "verify", "--database", &database],
+        &[("HOME", home_dir)],
+    );
+    let said = stdout_of(&verified);
+    assert!(said.contains("audit log intact: 3 events"), "{said}");
+    assert!(said.contains("(event 3) was signed"), "{said}");
+
+    // Elsewhere, without the checkpoints, the chain alone is not enough.
+    let empty_home = temp_dir("home");
+    let elsewhere = run_earlyhelp(
+        &["audit", "verify", "--database", &database],
+        &[("HOME", empty_home.to_str().unwrap())],
+    );
+    assert!(!elsewhere.status.success());
+    assert!(
+        stderr(&elsewhere).contains("audit public key"),
+        "{}",
+        stderr(&elsewhere)
+    );
+
+    // A second destination gets every checkpoint too.
+    let copy = temp_dir("copy");
+    let written = run_earlyhelp(
+        &[
+            "audit",
+            "checkpoint",
+            "--database",
+            &database,
+            "--checkpoint-copy",
+            copy.to_str().unwrap(),
+        ],
+        &[("HOME", home_dir)],
+    );
+    assert!(stdout_of(&written).contains("checkpoint of event 3 signed"));
+    assert_eq!(
+        std::fs::read_dir(&copy).unwrap().count(),
+        1,
+        "one chain's directory"
+    );
 }

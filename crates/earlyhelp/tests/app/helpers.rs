@@ -456,15 +456,39 @@ impl Drop for Browser {
 /// Runs the real `earlyhelp` binary, taking no database or password from the environment
 /// except what `envs` gives it.
 pub fn run_earlyhelp(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    earlyhelp_command(args, envs).output().unwrap()
+}
+
+/// The command with none of the caller's earlyhelp settings, and a home of its own, so the
+/// audit key and checkpoints it makes by default never land in the real home (a test that
+/// needs one home across commands passes `HOME`).
+pub fn earlyhelp_command(args: &[&str], envs: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_earlyhelp"));
     command
         .args(args)
-        .env_remove("EARLYHELP_DATABASE_URL")
-        .env_remove("EARLYHELP_PASSWORD");
+        .env("HOME", std::env::temp_dir().join("eh-test-home"));
+    for setting in [
+        "EARLYHELP_DATABASE_URL",
+        "EARLYHELP_PASSWORD",
+        "EARLYHELP_AUDIT_KEY",
+        "EARLYHELP_CHECKPOINT_DIR",
+        "EARLYHELP_CHECKPOINT_COPY_DIR",
+        "EARLYHELP_CHECKPOINT_EVERY",
+        "XDG_DATA_HOME",
+    ] {
+        command.env_remove(setting);
+    }
     for (key, value) in envs {
         command.env(key, value);
     }
-    command.output().unwrap()
+    command
+}
+
+/// A fresh, empty directory for one test's files.
+pub fn temp_dir(what: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("eh-{what}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 /// What a command printed, once it has succeeded (or its error output, failing the test).
