@@ -203,7 +203,8 @@ async fn audit_verify_catches_an_edited_and_a_recomputed_chain(backend: Backend)
     sql_on(&app.db, disable).await;
     let edited = sql_on(
         &app.db,
-        "UPDATE audit_events SET outcome = 'allowed' WHERE outcome = 'denied'",
+        "UPDATE audit_events SET outcome = 'allowed' WHERE seq = \
+         (SELECT MIN(seq) FROM audit_events WHERE outcome = 'denied')",
     )
     .await;
     assert_eq!(edited, 1);

@@ -175,7 +175,7 @@ async fn an_administrator_adds_a_user_whom_the_locality_lead_approves() {
     browser.click(By::LinkText("Families")).await;
     browser.wait_for_heading("Your families").await;
     browser
-        .click(By::Css(&format!("a[href='/families/{family}']")))
+        .click(By::Css(format!("a[href='/families/{family}']")))
         .await;
     browser.wait_for_heading("Family case:").await;
     assert_accessible(&browser, "the new practitioner's family case").await;

@@ -114,7 +114,7 @@ pub fn log_mail() -> earlyhelp::mail::Sending {
     }
 }
 
-/// As [`spawn_app`]; without `sending` nothing drains the outbox but the test itself.
+/// As [`spawn_app`]; without `sending` no background job runs: the test drives them itself.
 pub async fn spawn_app_mailing(
     backend: Backend,
     sending: Option<earlyhelp::mail::Sending>,
@@ -151,8 +151,15 @@ async fn serve_mailing(
         db: db.clone(),
         config: Arc::new(config),
     };
-    // The background jobs run as they do beside `earlyhelp serve`, only more often.
-    earlyhelp::jobs::spawn(db.clone(), std::time::Duration::from_millis(200), sending);
+    // The background jobs run as they do beside `earlyhelp serve`, only more often; without
+    // `sending`, none runs: the test drives them on a clock of its own.
+    if let Some(sending) = sending {
+        earlyhelp::jobs::spawn(
+            db.clone(),
+            std::time::Duration::from_millis(200),
+            Some(sending),
+        );
+    }
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(earlyhelp_web::serve(listener, state, async {
         let _ = stopped.await;
