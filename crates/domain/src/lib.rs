@@ -6,6 +6,7 @@
 //! - [`cases`]: requests for support and family cases: routing, duplicates, the case states.
 //! - [`directory`]: the directory's rules: postcodes, distance, staleness, ranking, duplicates, ORUK.
 //! - [`people`]: validation of the people and organisations we hold.
+//! - [`limits`]: how long each free-text field may be, page numbers, body sizes, rate limits.
 //! - [`retention`]: the retention schedule, when records fall due, what anonymisation keeps.
 //! - [`sar`]: subject access: marking other people's details for redaction.
 //! - [`sharing`]: lawful bases of each share, break-glass access, the Early Help assessment.
@@ -43,6 +44,7 @@ pub mod access;
 pub mod audit;
 pub mod cases;
 pub mod directory;
+pub mod limits;
 pub mod measures;
 pub mod people;
 pub mod retention;

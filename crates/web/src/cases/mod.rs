@@ -10,10 +10,10 @@ pub mod measures;
 mod requests;
 mod sharing;
 
+use crate::routes::Routes;
 use crate::AppState;
 use crate::error::AppError;
 use crate::views::SelectOption;
-use axum::Router;
 use earlyhelp_domain::cases::{
     Ethnicity, MAX_MEMBERS, MEMBER_FIELDS, MemberFields, MemberInput, MemberRole, RequestInput,
     Send,
@@ -21,8 +21,8 @@ use earlyhelp_domain::cases::{
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_storage::StorageError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .merge(requests::routes())
         .merge(family::routes())
         .merge(api::routes())

@@ -1,17 +1,18 @@
 //! The request for support (the Family Connect Form), the public self-referral form and the
 //! locality lead's triage queue.
 
+use crate::routes::Routes;
+use crate::extract::{Form, Path, Query};
 use super::{MemberRowView, field, first_error, hide_denied, member_rows, request_from_pairs};
 use crate::AppState;
 use crate::error::AppError;
 use crate::session::Signed;
 use crate::views::{Layout, Pagination, SelectOption};
 use askama::Template;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::{Form, Router};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use earlyhelp_domain::access::{Action, Resource};
@@ -24,18 +25,20 @@ use earlyhelp_storage::cases::{self, FamilyMatch, RequestDetail, TriageDecision}
 use earlyhelp_storage::gate::{Request, authorise};
 use earlyhelp_storage::secrets::{random_token, same_secret};
 use serde::Deserialize;
-use std::net::SocketAddr;
+use crate::throttle::{ClientIp, Throttle};
+use axum::Extension;
+use std::sync::Arc;
 use uuid::Uuid;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/requests/new", get(new_request).post(send_request))
-        .route(
+pub fn routes() -> Routes {
+    Routes::new()
+        .long_form("/requests/new", get(new_request).post(send_request))
+        .long_form(
             "/self-referral",
             get(self_referral_form).post(send_self_referral),
         )
         .route("/triage", get(triage_queue))
-        .route("/triage/{id}", get(triage_page).post(triage_request))
+        .long_form("/triage/{id}", get(triage_page).post(triage_request))
 }
 
 const SELF_REFERRAL_COOKIE: &str = "eh_selfreferral";
@@ -216,7 +219,8 @@ async fn self_referral_form(
 
 async fn send_self_referral(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(throttle): Extension<Arc<Throttle>>,
+    ClientIp(client): ClientIp,
     jar: CookieJar,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
@@ -235,7 +239,9 @@ async fn send_self_referral(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
         }
     };
-    cases::self_referral(&state.db, &peer.ip().to_string(), &checked).await?;
+    // Counted once it would be stored: a form sent back to correct costs nothing.
+    throttle.self_referral(client)?;
+    cases::self_referral(&state.db, &client.to_string(), &checked).await?;
     let page = SentPage {
         layout: Layout::anonymous(String::new()),
         public: true,
@@ -334,7 +340,7 @@ async fn triage_queue(
     let locality = chosen_locality(&signed, &query.locality);
     let mut authorised = super::authorise_queue(&state, &signed, &locality, "triage queue").await?;
     let waiting = cases::waiting(&mut authorised, &locality).await?;
-    let asked = query.page.parse::<usize>().unwrap_or(1);
+    let asked = crate::views::page_asked(&query.page)?;
     let pagination = Pagination::new(waiting as usize, asked, QUEUE_PAGE, "Queue pages", |n| {
         format!("/triage?locality={locality}&page={n}")
     });
@@ -461,6 +467,8 @@ pub async fn check_triage(
         }
         Some(_) => {}
     }
+    let (note, max) = (&form.note, earlyhelp_domain::limits::TRIAGE_NOTE);
+    errors.extend(earlyhelp_domain::limits::too_long("note", "The triage note", note, max));
     match outcome {
         Some(outcome) if errors.is_empty() => Ok(TriageDecision {
             outcome,
