@@ -524,6 +524,44 @@ pub fn iso(date: Date) -> String {
     date.format(format).unwrap_or_default()
 }
 
+/// Every field of a request longer than its limit.
+fn lengths_of(input: &RequestInput) -> Vec<FieldError> {
+    use crate::limits::{LINE, REQUEST_SUMMARY, too_long};
+    let mut fields = vec![
+        (
+            "summary",
+            "What the family would like help with",
+            &input.summary,
+            REQUEST_SUMMARY,
+        ),
+        ("address", "The address", &input.address, LINE),
+        (
+            "consent_given_by",
+            "Who agreed",
+            &input.consent_given_by,
+            LINE,
+        ),
+        (
+            "contact",
+            "The phone number or email address",
+            &input.contact,
+            LINE,
+        ),
+    ];
+    for (member, names) in input.members.iter().zip(MEMBER_FIELDS.iter()) {
+        fields.extend([
+            (names.given_name, "A first name", &member.given_name, LINE),
+            (names.family_name, "A last name", &member.family_name, LINE),
+            (names.languages, "Languages", &member.languages, LINE),
+            (names.school, "A school", &member.school, LINE),
+        ]);
+    }
+    fields
+        .into_iter()
+        .filter_map(|(field, what, text, max)| too_long(field, what, text, max))
+        .collect()
+}
+
 /// Checks a request and reports every problem, by field. Empty member rows are skipped.
 /// `self_referral` requires a way to contact the person asking.
 pub fn check_request(
@@ -705,6 +743,7 @@ pub fn check_request(
             "Enter a phone number or email address so the locality team can contact you",
         ));
     }
+    errors.extend(lengths_of(input));
     match (postcode, locality, need_level, consent_method, consent_date) {
         (
             Some(postcode),

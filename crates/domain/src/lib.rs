@@ -7,6 +7,7 @@
 //! - [`connections`]: referrals to community services, their states and FHIR Task statuses.
 //! - [`directory`]: the directory's rules: postcodes, distance, staleness, ranking, duplicates, ORUK.
 //! - [`people`]: validation of the people and organisations we hold.
+//! - [`limits`]: how long each free-text field may be, page numbers, body sizes, rate limits.
 //! - [`retention`]: the retention schedule, when records fall due, what anonymisation keeps.
 //! - [`sar`]: subject access: marking other people's details for redaction.
 //! - [`sharing`]: lawful bases of each share, break-glass access, the Early Help assessment.
@@ -45,6 +46,7 @@ pub mod audit;
 pub mod cases;
 pub mod connections;
 pub mod directory;
+pub mod limits;
 pub mod measures;
 pub mod people;
 pub mod retention;

@@ -69,6 +69,7 @@ pub fn check_measure(
     licence: &str,
 ) -> Result<NewMeasure, Vec<FieldError>> {
     let mut errors = Vec::new();
+    let areas_typed = areas;
     let name = name.trim();
     if name.is_empty() {
         errors.push(FieldError::new("name", "Enter the name of the measure"));
@@ -104,6 +105,18 @@ pub fn check_measure(
             format!("The area {long:?} is longer than {MAX_NAME_CHARS} characters"),
         ));
     }
+    errors.extend(crate::limits::too_long(
+        "areas",
+        "The areas",
+        areas_typed,
+        crate::limits::MEASURE_AREAS,
+    ));
+    errors.extend(crate::limits::too_long(
+        "licence",
+        "The licence",
+        licence,
+        crate::limits::LINE,
+    ));
     if licence.trim().is_empty() {
         errors.push(FieldError::new(
             "licence",

@@ -80,6 +80,12 @@ pub fn check_share(input: &ShareInput) -> Result<Share, Vec<FieldError>> {
             "Choose a condition from the list, or none if no special-category data is shared",
         ));
     }
+    errors.extend(crate::limits::too_long(
+        "purpose",
+        "Why the record is shared",
+        &input.purpose,
+        crate::limits::LINE,
+    ));
     match (article6, article9) {
         (Some(article6), Ok(article9)) if errors.is_empty() => Ok(Share {
             purpose: input.purpose.trim().to_string(),
@@ -110,6 +116,11 @@ pub fn check_break_glass_reason(reason: &str) -> Result<String, FieldError> {
                  the information governance officer reviews every break-glass access"
             ),
         ));
+    }
+    if let Some(error) =
+        crate::limits::too_long("reason", "The reason", reason, crate::limits::REASON)
+    {
+        return Err(error);
     }
     Ok(reason.to_string())
 }
@@ -153,6 +164,21 @@ pub struct AssessmentInput {
 /// Checks an assessment: unknown needs are always an error; finalising also needs every part.
 pub fn check_assessment(input: &AssessmentInput, finalising: bool) -> Vec<FieldError> {
     let mut errors = Vec::new();
+    let sections = [
+        ("family_story", "The family's story", &input.family_story),
+        ("child_voice", "What the children say", &input.child_voice),
+        ("strengths", "The family's strengths", &input.strengths),
+        ("worries", "What everyone is worried about", &input.worries),
+        ("analysis", "Your analysis", &input.analysis),
+    ];
+    for (field, what, text) in sections {
+        errors.extend(crate::limits::too_long(
+            field,
+            what,
+            text,
+            crate::limits::ASSESSMENT_SECTION,
+        ));
+    }
     for need in &input.needs {
         if Reason::from_slug(need).is_none() {
             errors.push(FieldError::new(

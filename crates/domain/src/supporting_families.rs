@@ -144,6 +144,14 @@ pub fn check_outcome(input: &OutcomeInput, today: Date) -> Result<CheckedOutcome
             "Enter the evidence that the outcome was achieved",
         ));
     }
+    use crate::limits::{OUTCOME_TEXT, too_long};
+    errors.extend(too_long("sf_need", "The need", &input.need, OUTCOME_TEXT));
+    errors.extend(too_long(
+        "sf_evidence",
+        "The evidence",
+        &input.evidence,
+        OUTCOME_TEXT,
+    ));
     match (outcome, identified_on) {
         (Some(outcome), Some(identified_on)) if errors.is_empty() => Ok(CheckedOutcome {
             outcome,

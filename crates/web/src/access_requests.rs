@@ -4,14 +4,15 @@
 
 use crate::AppState;
 use crate::error::AppError;
+use crate::extract::{Form, Path};
+use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::Layout;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use earlyhelp_domain::access::{Action, Approver, Grant, Resource, decide};
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::roles::{Role, check_role_set};
@@ -21,8 +22,8 @@ use earlyhelp_storage::gate::{Request, authorise, authorise_read};
 use serde::Deserialize;
 use uuid::Uuid;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/access-requests", get(requests_page))
         .route("/access-requests/{id}/approve", post(approve))
         .route("/access-requests/{id}/refuse", post(refuse))

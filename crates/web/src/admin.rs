@@ -3,15 +3,15 @@
 
 use crate::AppState;
 use crate::error::AppError;
+use crate::extract::{Form, MultiForm, Path};
+use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::{Layout, SelectOption, error_for};
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
-use axum_extra::extract::Form as MultiForm;
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::people::{
     FieldError, OrganisationKind, check_new_password, normalise_email, slugify,
@@ -23,8 +23,8 @@ use earlyhelp_storage::secrets::hash_password;
 use serde::Deserialize;
 use uuid::Uuid;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/admin/users", get(users).post(create_user))
         .route("/admin/users/new", get(new_user))
         .route("/admin/users/{id}", get(user_page))
@@ -34,7 +34,7 @@ pub fn routes() -> Router<AppState> {
             "/admin/organisations",
             get(organisations).post(create_organisation),
         )
-        .route("/admin/localities", get(localities).post(save_locality))
+        .long_form("/admin/localities", get(localities).post(save_locality))
 }
 
 struct UserLine {
@@ -794,8 +794,19 @@ async fn save_locality(
     Form(form): Form<LocalityForm>,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&form.csrf_token)?;
+    let mut errors = Vec::new();
     if slugify(&form.name).is_empty() {
-        let errors = vec![FieldError::new("name", "Enter the locality's name")];
+        errors.push(FieldError::new("name", "Enter the locality's name"));
+    }
+    use earlyhelp_domain::limits::{LINE, LOCALITY_PROFILE, too_long};
+    errors.extend(too_long("name", "The name", &form.name, LINE));
+    errors.extend(too_long(
+        "profile",
+        "The profile",
+        &form.profile,
+        LOCALITY_PROFILE,
+    ));
+    if !errors.is_empty() {
         return localities_page(&state, &signed, form, errors).await;
     }
     let locality = Locality {

@@ -1,10 +1,9 @@
 //! The JSON API and its OpenAPI description at `/api/openapi.json`.
 
-use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::Json;
+use crate::routes::Routes;
 use crate::session::Signed;
-use axum::Json;
-use axum::Router;
 use axum::routing::get;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
@@ -31,8 +30,8 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/api/me", get(me))
         .route("/api/openapi.json", get(openapi))
 }

@@ -1,10 +1,9 @@
 //! Static assets embedded in the binary: GOV.UK Frontend and htmx (vendored from npm by
 //! `scripts/vendor-assets.sh`) and our own few files.
 
-use crate::AppState;
 use crate::error::AppError;
-use axum::Router;
-use axum::extract::Path;
+use crate::extract::Path;
+use crate::routes::Routes;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -32,6 +31,6 @@ async fn asset(Path(name): Path<String>) -> Result<Response, AppError> {
         .into_response())
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/assets/{*name}", get(asset))
+pub fn routes() -> Routes {
+    Routes::new().route("/assets/{*name}", get(asset))
 }

@@ -2,18 +2,19 @@
 
 use crate::AppState;
 use crate::error::AppError;
+use crate::extract::Query;
+use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::Layout;
 use askama::Template;
-use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_storage::gate::{AuditEvent, AuditFilter, Request, authorise, list_events};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/audit", get(audit_log))
+pub fn routes() -> Routes {
+    Routes::new().route("/audit", get(audit_log))
 }
 
 const PAGE_LIMIT: usize = 500;

@@ -2,14 +2,17 @@
 
 use crate::AppState;
 use crate::error::AppError;
+use crate::extract::{Form, Query};
+use crate::routes::Routes;
 use crate::session::{PRE_SESSION_COOKIE, Signed, pre_session_cookie, session_cookie};
+use crate::throttle::{ClientIp, Throttle};
 use crate::views::Layout;
 use askama::Template;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::Extension;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::Cookie;
 use earlyhelp_domain::people::{FieldError, check_new_password, normalise_email};
@@ -19,10 +22,10 @@ use earlyhelp_storage::secrets::{
     decoy_hash, hash_password, random_token, same_secret, verify_password,
 };
 use serde::Deserialize;
-use std::net::SocketAddr;
+use std::sync::Arc;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/sign-in", get(sign_in_form).post(sign_in))
         .route("/sign-out", post(sign_out))
         .route(
@@ -48,11 +51,7 @@ struct NextQuery {
 
 /// Only paths on this site, so a crafted link cannot send someone elsewhere after sign-in.
 fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next.to_string()
-    } else {
-        "/".to_string()
-    }
+    crate::redirect::local_or(next, "/")
 }
 
 async fn sign_in_form(
@@ -105,7 +104,8 @@ const WRONG_CREDENTIALS: &str = "Enter the email address and password for your a
 
 async fn sign_in(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(throttle): Extension<Arc<Throttle>>,
+    ClientIp(client): ClientIp,
     jar: CookieJar,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, AppError> {
@@ -116,6 +116,8 @@ async fn sign_in(
     if pre_session.is_empty() || !same_secret(&pre_session, &form.csrf_token) {
         return Err(AppError::BadCsrf);
     }
+    // Before any work on the password: guessing across many accounts costs the guesser time.
+    throttle.sign_in(client)?;
     let refuse = |message: &str, email: &str| -> Result<Response, AppError> {
         let page = SignInPage {
             layout: Layout::anonymous(pre_session.clone()),
@@ -126,7 +128,7 @@ async fn sign_in(
         Ok((StatusCode::UNAUTHORIZED, Html(page.render()?)).into_response())
     };
     let email = normalise_email(&form.email).unwrap_or_else(|| form.email.trim().to_lowercase());
-    let remote = peer.ip().to_string();
+    let remote = client.to_string();
     let audit = |outcome, purpose| sign_in_event(&email, &remote, outcome, purpose);
     let window = state.config.lockout_window.as_micros() as i64;
     // Counted before the password is checked: a guess beyond the threshold is never checked.
@@ -165,7 +167,7 @@ async fn sign_in(
     let jar = jar
         .remove(Cookie::build(PRE_SESSION_COOKIE).path("/sign-in"))
         .add(session_cookie(token, state.config.secure_cookies));
-    Ok((jar, Redirect::to(&safe_next(&form.next))).into_response())
+    Ok((jar, crate::redirect::to(&form.next, "/")).into_response())
 }
 
 #[derive(Deserialize)]

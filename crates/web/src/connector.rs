@@ -6,14 +6,15 @@
 use crate::AppState;
 use crate::directory::format_date;
 use crate::error::AppError;
+use crate::extract::{Form, Path, Query};
+use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::{Layout, SelectOption, error_for};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::directory::{self as rules, edit_applies_directly};
 use earlyhelp_domain::people::FieldError;
@@ -25,10 +26,10 @@ use earlyhelp_storage::gate::{Authorised, Request, authorise};
 use serde::Deserialize;
 use uuid::Uuid;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/directory/manage", get(workspace))
-        .route(
+        .long_form(
             "/directory/manage/services/{id}",
             get(edit_form).post(save_edit),
         )
@@ -273,6 +274,21 @@ impl EditForm {
         if self.name.trim().is_empty() {
             errors.push(FieldError::new("name", "Enter the name of the service"));
         }
+        use earlyhelp_domain::limits::{LINE, SERVICE_DESCRIPTION, too_long};
+        errors.extend(too_long("name", "The name", &self.name, LINE));
+        let description = &self.description;
+        errors.extend(too_long(
+            "description",
+            "What the service is",
+            description,
+            SERVICE_DESCRIPTION,
+        ));
+        errors.extend(too_long(
+            "fees_description",
+            "The cost",
+            &self.fees_description,
+            LINE,
+        ));
         let status = self.status.trim();
         if !["active", "inactive", "defunct", "temporarily closed"].contains(&status) {
             errors.push(FieldError::new(

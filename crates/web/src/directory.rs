@@ -4,13 +4,14 @@
 
 use crate::AppState;
 use crate::error::AppError;
-use crate::views::{Layout, Pagination, SelectOption, error_for};
+use crate::extract::{Form, Path, Query};
+use crate::routes::Routes;
+use crate::views::{Layout, Pagination, SelectOption, error_for, page_asked};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::{Form, Router};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use earlyhelp_domain::directory::{self as rules, METRES_PER_MILE};
@@ -25,8 +26,8 @@ pub const PER_PAGE: usize = 10;
 pub const SHORTLIST_COOKIE: &str = "eh_shortlist";
 const SHORTLIST_MAX: usize = 30;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/find-support", get(search))
         .route("/find-support/services/{id}", get(service))
         .route(
@@ -322,7 +323,7 @@ async fn search(
     let (filter, place, errors) = filter_for(&state, &query).await?;
     let today = store::today();
     let localities = accounts::list_localities(&state.db).await?;
-    let asked = query.page.parse::<usize>().unwrap_or(1);
+    let asked = page_asked(&query.page)?;
     let (hits, cards, pagination) = if searched {
         let hits = store::search(&state.db, &filter, today).await?;
         let pagination = Pagination::new(hits.len(), asked, PER_PAGE, "Results pages", |n| {
@@ -655,10 +656,13 @@ async fn change_shortlist(
         .path("/find-support")
         .max_age(time::Duration::days(90))
         .build();
-    let back = if form.back.starts_with("/find-support") && !form.back.contains("//") {
-        form.back
-    } else {
-        "/find-support/shortlist".into()
-    };
-    Ok((jar.add(cookie), Redirect::to(&back)).into_response())
+    // Back to the directory page the form was on; anywhere else is the shortlist.
+    let back = crate::redirect::local_path(&form.back)
+        .filter(|path| path.starts_with("/find-support"))
+        .unwrap_or("/find-support/shortlist");
+    Ok((
+        jar.add(cookie),
+        crate::redirect::to(back, "/find-support/shortlist"),
+    )
+        .into_response())
 }

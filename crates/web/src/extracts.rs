@@ -3,10 +3,10 @@
 
 use crate::AppState;
 use crate::error::AppError;
+use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::Layout;
 use askama::Template;
-use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
@@ -15,8 +15,8 @@ use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_storage::extracts::case_extract;
 use earlyhelp_storage::gate::{Request, authorise};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/extracts", get(extracts_page))
         .route("/extracts/cases.csv", get(cases_csv))
 }

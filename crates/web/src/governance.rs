@@ -4,14 +4,15 @@
 
 use crate::AppState;
 use crate::error::AppError;
+use crate::extract::{Form, Path, Query};
+use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::{Layout, error_for};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::retention::{Schedule, Verdict};
@@ -24,8 +25,8 @@ use earlyhelp_storage::sar::{self, PersonHit, SubjectAccess};
 use serde::Deserialize;
 use uuid::Uuid;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/governance", get(search))
         .route("/governance/people/{id}", get(sar_page))
         .route("/governance/people/{id}/sar.html", get(sar_html))
@@ -350,6 +351,13 @@ async fn place_hold(
             "Say why the record must be kept, for example the court case or complaint",
         ));
     }
+    let reason = &form.reason;
+    errors.extend(earlyhelp_domain::limits::too_long(
+        "reason",
+        "The reason",
+        reason,
+        earlyhelp_domain::limits::REASON,
+    ));
     let Some(record) = record.filter(|_| errors.is_empty()) else {
         return render_holds(&state, &signed, errors, form.record, form.reason).await;
     };

@@ -2,18 +2,18 @@
 
 use crate::AppState;
 use crate::error::AppError;
+use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::{Layout, Task, task_for};
 use askama::Template;
-use axum::Router;
 use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
 use earlyhelp_domain::roles::{Permission, Role};
 use earlyhelp_storage::accounts;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/", get(home))
+pub fn routes() -> Routes {
+    Routes::new().route("/", get(home))
 }
 
 #[derive(Template)]

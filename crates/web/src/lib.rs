@@ -12,24 +12,28 @@ mod cases;
 mod connector;
 mod directory;
 pub mod error;
+pub mod extract;
 mod extracts;
 pub mod governance;
 mod home;
 mod openreferral;
 mod outcomes;
+pub mod redirect;
 mod refusals;
+pub mod routes;
 pub mod session;
+pub mod throttle;
 pub mod views;
 
 /// Reads and checks a CSV of outcome readings, for `earlyhelp import readings` as for the page.
 pub use cases::measures::check_file as check_readings_file;
 
-use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Router};
 use earlyhelp_storage::Db;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -46,6 +50,14 @@ pub struct Config {
     /// unchecked until the window ends (a right password within them clears the count).
     pub lockout_threshold: i64,
     pub lockout_window: Duration,
+    /// Self-referrals accepted from one client address in an hour (0: no limit).
+    pub self_referrals_per_hour: u32,
+    /// Sign-in attempts from one client address in 15 minutes, whatever the account (0: none).
+    pub sign_ins_per_15_minutes: u32,
+    /// Proxies whose `X-Forwarded-For` names the client; from no one else is it believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The early help front door's phone number, given when a form cannot be sent.
+    pub contact_phone: String,
 }
 
 impl Default for Config {
@@ -56,6 +68,10 @@ impl Default for Config {
             session_lifetime: Duration::from_secs(12 * 60 * 60),
             lockout_threshold: 5,
             lockout_window: Duration::from_secs(15 * 60),
+            self_referrals_per_hour: earlyhelp_domain::limits::SELF_REFERRALS_PER_HOUR,
+            sign_ins_per_15_minutes: earlyhelp_domain::limits::SIGN_INS_PER_15_MINUTES,
+            trusted_proxies: Vec::new(),
+            contact_phone: String::new(),
         }
     }
 }
@@ -66,8 +82,13 @@ pub struct AppState {
     pub config: Arc<Config>,
 }
 
-pub fn router(state: AppState) -> Router {
-    Router::new()
+/// Every route of the router, with its body limit: the same table [`router`] serves.
+pub fn route_table() -> Vec<routes::Route> {
+    all_routes().into_parts().1
+}
+
+fn all_routes() -> routes::Routes {
+    routes::Routes::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(assets::routes())
         .merge(auth::routes())
@@ -83,11 +104,19 @@ pub fn router(state: AppState) -> Router {
         .merge(connector::routes())
         .merge(outcomes::routes())
         .merge(governance::routes())
+}
+
+pub fn router(state: AppState) -> Router {
+    let (routes, _) = all_routes().into_parts();
+    let throttle = Arc::new(throttle::Throttle::new(&state.config));
+    routes
+        .route_layer(middleware::from_fn(error::note_route))
         .fallback(|| async { error::AppError::NotFound })
         .layer(middleware::from_fn_with_state(
             state.clone(),
             refusals::audit_refusals,
         ))
+        .layer(Extension(throttle))
         .layer(middleware::from_fn(same_origin_writes))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
@@ -108,13 +137,22 @@ pub fn router(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
+        // Each route reads at most its own limit (the route table); this stops any body
+        // beyond the largest before it is read at all.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            2 * 1024 * 1024,
+            earlyhelp_domain::limits::UPLOAD_BODY,
         ))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
+        // A panic is a bug of ours: a 500 page, not a dropped connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                error::AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
+            },
+        ))
+        .layer(middleware::from_fn(error::answer_in_kind))
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -4,12 +4,14 @@
 
 use crate::AppState;
 use crate::error::{ApiError, AppError};
-use axum::extract::{Path, Query, State};
+use crate::extract::{Json, Path, Query};
+use crate::routes::Routes;
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 use earlyhelp_domain::directory::{self as rules, NEEDS_TAXONOMY_ID, oruk};
+use earlyhelp_domain::limits;
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_storage::directory::{self as store, Filter, OrganizationRecord, ServiceRecord};
 use serde::Deserialize;
@@ -22,8 +24,8 @@ const OPENAPI: &str = include_str!("../oruk/openapi.json");
 pub const DEFAULT_PER_PAGE: u64 = 50;
 pub const MAX_PER_PAGE: u64 = 500;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/openreferral", get(about))
         .route("/openreferral/", get(about))
         .route("/openreferral/openapi.json", get(openapi))
@@ -43,10 +45,12 @@ pub fn routes() -> Router<AppState> {
         .route("/openreferral/taxonomies/{id}", get(taxonomy))
         .route("/openreferral/taxonomy_terms", get(taxonomy_terms))
         .route("/openreferral/taxonomy_terms/{id}", get(taxonomy_term))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("*"),
-        ))
+        .map(|router| {
+            router.layer(SetResponseHeaderLayer::overriding(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            ))
+        })
 }
 
 fn base_url(headers: &HeaderMap) -> String {
@@ -110,31 +114,26 @@ fn invalid(field: &'static str, message: impl Into<String>) -> FieldError {
     FieldError::new(field, message)
 }
 
+/// ORUK's page and per_page: a page is any whole number from 1 (one beyond the list is an
+/// empty page with the true totals); per_page is from 1 to `MAX_PER_PAGE`.
 fn paging(query_page: &str, query_per_page: &str, errors: &mut Vec<FieldError>) -> (u64, u64) {
-    let page = match query_page.trim() {
-        "" => 1,
-        raw => match raw.parse::<u64>() {
-            Ok(n) if n >= 1 => n,
-            _ => {
-                errors.push(invalid("page", "page must be a whole number from 1"));
-                1
-            }
-        },
-    };
-    let per_page = match query_per_page.trim() {
-        "" => DEFAULT_PER_PAGE,
-        raw => match raw.parse::<u64>() {
-            Ok(n) if (1..=MAX_PER_PAGE).contains(&n) => n,
-            _ => {
-                errors.push(invalid(
-                    "per_page",
-                    format!("per_page must be a whole number from 1 to {MAX_PER_PAGE}"),
-                ));
-                DEFAULT_PER_PAGE
-            }
-        },
-    };
+    let page = limits::parse_page(query_page, u64::MAX).unwrap_or_else(|e| {
+        errors.push(e);
+        1
+    });
+    let per_page = limits::parse_per_page(query_per_page, DEFAULT_PER_PAGE, MAX_PER_PAGE)
+        .unwrap_or_else(|e| {
+            errors.push(e);
+            DEFAULT_PER_PAGE
+        });
     (page, per_page)
+}
+
+/// Where page `page` starts in a list of `total`, or `None` when it starts beyond it.
+fn start_of(page: u64, per_page: u64, total: usize) -> Option<usize> {
+    limits::offset(page, per_page)
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|n| *n < total)
 }
 
 fn uuid_param(raw: &str, field: &'static str, errors: &mut Vec<FieldError>) -> Option<Uuid> {
@@ -418,13 +417,14 @@ async fn services(
 ) -> Result<Json<oruk::Page<oruk::Service>>, ApiError> {
     let (filter, page, per_page) = filter_of(&state, &query).await?;
     let hits = store::search(&state.db, &filter, store::today()).await?;
-    let start = ((page - 1) * per_page) as usize;
-    let ids: Vec<Uuid> = hits
-        .iter()
-        .skip(start)
-        .take(per_page as usize)
-        .map(|h| h.id)
-        .collect();
+    let ids: Vec<Uuid> = match start_of(page, per_page, hits.len()) {
+        Some(start) => hits[start..]
+            .iter()
+            .take(per_page as usize)
+            .map(|h| h.id)
+            .collect(),
+        None => Vec::new(),
+    };
     let contents = store::load_services(&state.db, &ids, false)
         .await?
         .iter()
@@ -461,8 +461,9 @@ async fn service_at_locations(
         .iter()
         .map(|h| counts.get(&h.id).copied().unwrap_or(0))
         .sum();
-    let start = ((page - 1) * per_page) as usize;
-    let end = start + per_page as usize;
+    // A page starting beyond the list is empty (`start` = `end` = `total`).
+    let start = start_of(page, per_page, total).unwrap_or(total);
+    let end = start.saturating_add(per_page as usize).min(total);
     let mut seen = 0;
     let mut wanted = Vec::new();
     for hit in &hits {
@@ -556,9 +557,10 @@ async fn organizations(
     Query(query): Query<PageQuery>,
 ) -> Result<Json<oruk::Page<oruk::Organization>>, ApiError> {
     let (page, per_page) = page_of(&query)?;
-    let (rows, total) =
-        store::list_organizations(&state.db, ((page - 1) * per_page) as i64, per_page as i64)
-            .await?;
+    // Beyond what any list holds: skip as far as a database can, for an empty page and the
+    // true total.
+    let skip = limits::offset(page, per_page).map_or(i64::MAX, |n| n as i64);
+    let (rows, total) = store::list_organizations(&state.db, skip, per_page as i64).await?;
     let contents = rows.iter().map(organization_brief).collect();
     Ok(Json(oruk::Page::new(
         contents,
@@ -615,7 +617,7 @@ async fn taxonomies(
     let all = store::list_taxonomies(&state.db).await?;
     let contents = all
         .iter()
-        .skip(((page - 1) * per_page) as usize)
+        .skip(start_of(page, per_page, all.len()).unwrap_or(all.len()))
         .take(per_page as usize)
         .map(taxonomy_of)
         .collect();
@@ -651,7 +653,7 @@ async fn taxonomy_terms(
     let all = store::list_terms(&state.db, taxonomy_id).await?;
     let contents = all
         .iter()
-        .skip(((page - 1) * per_page) as usize)
+        .skip(start_of(page, per_page, all.len()).unwrap_or(all.len()))
         .take(per_page as usize)
         .map(term_of)
         .collect();

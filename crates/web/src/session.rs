@@ -5,7 +5,7 @@
 
 use crate::AppState;
 use crate::error::AppError;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
@@ -14,7 +14,6 @@ use earlyhelp_storage::accounts::{self, SignedIn};
 use earlyhelp_storage::gate::Who;
 use earlyhelp_storage::now_micros;
 use earlyhelp_storage::secrets::same_secret;
-use std::net::SocketAddr;
 
 pub const SESSION_COOKIE: &str = "eh_session";
 /// Before sign-in there is no session to hold a CSRF token, so the sign-in form's token is
@@ -58,14 +57,6 @@ impl Signed {
     }
 }
 
-pub fn remote_addr(parts: &Parts) -> String {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
-}
-
 impl FromRequestParts<AppState> for Signed {
     type Rejection = AppError;
 
@@ -83,7 +74,7 @@ impl FromRequestParts<AppState> for Signed {
                 AppError::SignInRequired(next.to_string())
             }
         };
-        let remote_addr = remote_addr(parts);
+        let remote_addr = crate::throttle::ClientIp::of(parts, &state.config).to_string();
 
         let bearer = parts
             .headers

@@ -188,6 +188,14 @@ pub fn task_for(permission: Permission) -> Task {
     }
 }
 
+/// The page of a list asked for in a query: empty is the first; anything but a whole number
+/// from 1 to `MAX_PAGE` is refused (422), never wrapped round or quietly replaced.
+pub fn page_asked(raw: &str) -> Result<usize, crate::error::AppError> {
+    use earlyhelp_domain::limits::{MAX_PAGE, parse_page};
+    let page = parse_page(raw, MAX_PAGE).map_err(|e| crate::error::AppError::Invalid(vec![e]))?;
+    Ok(page as usize)
+}
+
 /// Numbered page links in the GOV.UK pagination pattern: the current page and up to two either
 /// side, with previous and next. No links at all when everything fits on one page.
 pub struct Pagination {

@@ -7,11 +7,12 @@ use super::measures::{OutcomeView, outcome_views};
 use super::requests::{TriageForm, apply_triage, check_triage, request_locality};
 use crate::AppState;
 use crate::error::{ApiError, AppError};
+use crate::extract::{Json, Path, Query};
+use crate::routes::Routes;
 use crate::session::Signed;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::cases::{MemberInput, RequestInput, check_request};
 use earlyhelp_domain::people::FieldError;
@@ -39,12 +40,12 @@ use uuid::Uuid;
 )]
 pub struct CasesApi;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/requests", post(send_request).get(list_requests))
-        .route("/api/requests/{id}/triage", post(triage))
+pub fn routes() -> Routes {
+    Routes::new()
+        .long_form("/api/requests", post(send_request).get(list_requests))
+        .long_form("/api/requests/{id}/triage", post(triage))
         .route("/api/families/{id}", get(get_family))
-        .route("/api/families/{id}/notes", post(add_note))
+        .long_form("/api/families/{id}/notes", post(add_note))
         .route("/api/audit", get(audit_of))
 }
 
@@ -320,9 +321,15 @@ async fn add_note(
     check_write(&signed, &headers)?;
     let mut authorised =
         open_family(&state, &signed, id, Action::Update, "add a note (API)").await?;
-    if note.body.trim().is_empty() {
+    let problem = if note.body.trim().is_empty() {
+        Some(FieldError::new("body", "Enter the note"))
+    } else {
+        let max = earlyhelp_domain::limits::CASE_NOTE;
+        earlyhelp_domain::limits::too_long("body", "The note", &note.body, max)
+    };
+    if let Some(problem) = problem {
         drop(authorised);
-        return Err(AppError::Invalid(vec![FieldError::new("body", "Enter the note")]).into());
+        return Err(AppError::Invalid(vec![problem]).into());
     }
     let note_id = cases::add_note(&mut authorised, &signed.user.name, note.body.trim()).await?;
     authorised.tx.commit().await?;

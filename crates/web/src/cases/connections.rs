@@ -6,14 +6,15 @@ use super::family::{Pairs, open_family, when};
 use super::{field, first_error, hide_denied};
 use crate::AppState;
 use crate::error::AppError;
+use crate::extract::{Form, Path, Query};
+use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::{Layout, Pagination, SelectOption};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::cases::{MemberRole, NeedOutcome};
 use earlyhelp_domain::connections::{
@@ -33,8 +34,8 @@ use earlyhelp_storage::gate::{
 use serde::Deserialize;
 use uuid::Uuid;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/families/{id}/connect", get(find_service))
         .route(
             "/families/{id}/connect/{service}",
@@ -525,7 +526,11 @@ pub(super) async fn answer(
     event: ReferralEvent,
     note: &str,
 ) -> Result<ReferralState, AppError> {
-    let note: String = note.trim().chars().take(2000).collect();
+    let note: String = note
+        .trim()
+        .chars()
+        .take(earlyhelp_domain::limits::REASON)
+        .collect();
     let purpose = format!("referral: {}", event.slug());
     let mut authorised = open_referral(state, signed, id, Action::Update, &purpose).await?;
     let side = store::side_of(&mut authorised, &signed.user.actor).await?;
@@ -536,7 +541,7 @@ pub(super) async fn answer(
 }
 
 /// The longest message we keep, in characters.
-const MESSAGE_MAX: usize = 2000;
+const MESSAGE_MAX: usize = earlyhelp_domain::limits::REASON;
 
 /// A message between the referrer's side and the service, through the gate.
 async fn send_message(

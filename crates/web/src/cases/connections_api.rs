@@ -6,11 +6,13 @@ use super::api::{Problems, check_write};
 use super::connections::{InboxQuery, answer, inbox_page, read_referral, refer};
 use crate::AppState;
 use crate::error::{ApiError, AppError};
+use crate::extract::{Json, Path, Query};
+use crate::routes::Routes;
 use crate::session::Signed;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+
 use earlyhelp_domain::connections::{ReferralInput, ReferralState, Side, allowed, parse_event};
 use earlyhelp_storage::connections::{Referral, ReferralLine};
 use serde::{Deserialize, Serialize};
@@ -24,8 +26,8 @@ use uuid::Uuid;
 )]
 pub struct ConnectionsApi;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/api/referrals", post(send_referral).get(inbox))
         .route("/api/referrals/{id}", get(get_referral))
         .route("/api/referrals/{id}/status", post(move_referral))

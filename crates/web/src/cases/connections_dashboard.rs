@@ -6,10 +6,10 @@
 
 use crate::AppState;
 use crate::error::AppError;
+use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::Layout;
 use askama::Template;
-use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
@@ -20,8 +20,8 @@ use earlyhelp_storage::connections as store;
 use earlyhelp_storage::gate::{Request, authorise_read};
 use earlyhelp_storage::outcomes::computed::{CONNECTIONS, CONNECTIONS_MET};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/connections", get(page))
         .route("/connections.csv", get(csv_download))
 }

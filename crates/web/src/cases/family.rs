@@ -7,20 +7,22 @@ use super::measures::{
 use super::{field, first_error, hide_denied, select_options};
 use crate::AppState;
 use crate::error::AppError;
+use crate::extract::{Form, Path};
+use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::{Layout, SelectOption};
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::cases::{
     CaseEvent, CaseState, ClosureReason, ConsentMethod, Ethnicity, MemberRole, NeedLevel,
     NeedOutcome, Reason, Send, check_closure_outcomes, parse_date, review_overdue,
 };
 use earlyhelp_domain::connections::ReferralState;
+use earlyhelp_domain::limits;
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::sharing::{Article6, Article9, ShareInput, check_share};
 use earlyhelp_storage::StorageError;
@@ -32,12 +34,12 @@ use earlyhelp_storage::gate::{
 };
 use uuid::Uuid;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/families", get(caseload))
         .route("/families/{id}", get(family_page))
         .route("/families/{id}/team", post(add_team_member))
-        .route("/families/{id}/notes", post(add_note))
+        .long_form("/families/{id}/notes", post(add_note))
         .route("/families/{id}/actions", post(add_action))
         .route("/families/{id}/review", post(review))
         .route("/families/{id}/state", post(change_state))
@@ -223,11 +225,17 @@ struct KnownToPage {
     /// Whether this person's role holds cases, and so may break glass in an emergency.
     may_break_glass: bool,
     break_glass_hours: i64,
+    /// What was typed into a form that was refused.
+    values: Vec<(String, String)>,
 }
 
 impl KnownToPage {
     fn error(&self, field: &str) -> Option<&str> {
         first_error(&self.errors, field)
+    }
+
+    fn value(&self, name: &str) -> String {
+        field(&self.values, name)
     }
 }
 
@@ -436,7 +444,7 @@ pub(super) async fn render_family(
 /// For a partner who may not see the case: who is involved and whom to contact, if their role
 /// works with families at all; otherwise not found.
 async fn known_to_page(state: &AppState, signed: &Signed, id: Uuid) -> Result<Response, AppError> {
-    known_to_with(state, signed, id, None, vec![]).await
+    known_to_with(state, signed, id, None, vec![], vec![]).await
 }
 
 /// The known-to view; with `ask` (a reason), also asks the lead to join the team.
@@ -446,6 +454,7 @@ pub(super) async fn known_to_with(
     id: Uuid,
     ask: Option<&str>,
     errors: Vec<FieldError>,
+    values: Vec<(String, String)>,
 ) -> Result<Response, AppError> {
     let (action, purpose) = match ask {
         Some(_) => (Action::Create, "ask to join the team around the family"),
@@ -490,6 +499,7 @@ pub(super) async fn known_to_with(
             .iter()
             .any(|r| r.may(earlyhelp_domain::roles::Permission::WorkCases)),
         break_glass_hours: earlyhelp_domain::sharing::BREAK_GLASS_HOURS,
+        values,
     };
     Ok((status, Html(page.render()?)).into_response())
 }
@@ -502,14 +512,18 @@ async fn ask_to_join(
 ) -> Result<Response, AppError> {
     signed.check_csrf(&field(&pairs, "csrf_token"))?;
     let reason = field(&pairs, "reason");
-    if reason.trim().is_empty() {
-        let error = FieldError::new(
+    let error = if reason.trim().is_empty() {
+        Some(FieldError::new(
             "reason",
             "Say why you need to work with this family, so the lead practitioner can decide",
-        );
-        return known_to_with(&state, &signed, id, None, vec![error]).await;
+        ))
+    } else {
+        limits::too_long("reason", "The reason", &reason, limits::REASON)
+    };
+    if let Some(error) = error {
+        return known_to_with(&state, &signed, id, None, vec![error], pairs).await;
     }
-    known_to_with(&state, &signed, id, Some(reason.trim()), vec![]).await
+    known_to_with(&state, &signed, id, Some(reason.trim()), vec![], vec![]).await
 }
 
 async fn family_page(
@@ -663,6 +677,9 @@ async fn add_note(
     let body = field(&pairs, "body");
     if body.trim().is_empty() {
         let error = FieldError::new("body", "Enter the note");
+        return render_family(&state, &signed, id, vec![error], pairs).await;
+    }
+    if let Some(error) = limits::too_long("body", "The note", &body, limits::CASE_NOTE) {
         return render_family(&state, &signed, id, vec![error], pairs).await;
     }
     let author = signed.user.name.clone();

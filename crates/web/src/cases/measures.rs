@@ -7,14 +7,15 @@ use super::journey::{Journey, journey};
 use super::{field, first_error};
 use crate::AppState;
 use crate::error::AppError;
+use crate::extract::{Form, Multipart, Path, Query};
+use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::{Layout, SelectOption};
 use askama::Template;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::cases::{iso, parse_date};
 use earlyhelp_domain::measures::{
@@ -37,13 +38,13 @@ use time::Date;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/measures", get(measures_page).post(define_measure))
-        .route("/readings/import", get(import_page).post(import_readings))
+        .upload("/readings/import", get(import_page).post(import_readings))
         .route("/families/{id}/readings/new", get(reading_page))
         .route("/families/{id}/readings", post(record_reading))
-        .route("/families/{id}/outcomes", post(record_outcome))
+        .long_form("/families/{id}/outcomes", post(record_outcome))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -475,19 +476,12 @@ async fn import_readings(
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
     let (mut csrf, mut filename, mut content) = (String::new(), String::new(), String::new());
-    while let Some(part) = multipart
-        .next_field()
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("reading the upload: {e}")))?
-    {
+    while let Some(part) = multipart.next_field().await? {
         match part.name() {
             Some("csrf_token") => csrf = part.text().await.unwrap_or_default(),
             Some("file") => {
                 filename = part.file_name().unwrap_or("readings.csv").to_string();
-                let bytes = part
-                    .bytes()
-                    .await
-                    .map_err(|e| AppError::Internal(anyhow::anyhow!("reading the upload: {e}")))?;
+                let bytes = part.bytes().await?;
                 content = String::from_utf8_lossy(&bytes).into_owned();
             }
             _ => {}

@@ -15,8 +15,8 @@ mod sharing;
 
 use crate::AppState;
 use crate::error::AppError;
+use crate::routes::Routes;
 use crate::views::SelectOption;
-use axum::Router;
 use earlyhelp_domain::cases::{
     Ethnicity, MAX_MEMBERS, MEMBER_FIELDS, MemberFields, MemberInput, MemberRole, RequestInput,
     Send,
@@ -24,8 +24,8 @@ use earlyhelp_domain::cases::{
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_storage::StorageError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .merge(requests::routes())
         .merge(connections::routes())
         .merge(connections_api::routes())

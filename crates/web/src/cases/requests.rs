@@ -4,14 +4,17 @@
 use super::{MemberRowView, field, first_error, hide_denied, member_rows, request_from_pairs};
 use crate::AppState;
 use crate::error::AppError;
+use crate::extract::{Form, Path, Query};
+use crate::routes::Routes;
 use crate::session::Signed;
+use crate::throttle::{ClientIp, Throttle};
 use crate::views::{Layout, Pagination, SelectOption};
 use askama::Template;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::Extension;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::{Form, Router};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use earlyhelp_domain::access::{Action, Resource};
@@ -27,18 +30,18 @@ use earlyhelp_storage::gate::{
 };
 use earlyhelp_storage::secrets::{random_token, same_secret};
 use serde::Deserialize;
-use std::net::SocketAddr;
+use std::sync::Arc;
 use uuid::Uuid;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/requests/new", get(new_request).post(send_request))
-        .route(
+pub fn routes() -> Routes {
+    Routes::new()
+        .long_form("/requests/new", get(new_request).post(send_request))
+        .long_form(
             "/self-referral",
             get(self_referral_form).post(send_self_referral),
         )
         .route("/triage", get(triage_queue))
-        .route("/triage/{id}", get(triage_page).post(triage_request))
+        .long_form("/triage/{id}", get(triage_page).post(triage_request))
 }
 
 const SELF_REFERRAL_COOKIE: &str = "eh_selfreferral";
@@ -219,7 +222,8 @@ async fn self_referral_form(
 
 async fn send_self_referral(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(throttle): Extension<Arc<Throttle>>,
+    ClientIp(client): ClientIp,
     jar: CookieJar,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
@@ -238,7 +242,9 @@ async fn send_self_referral(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
         }
     };
-    cases::self_referral(&state.db, &peer.ip().to_string(), &checked).await?;
+    // Counted once it would be stored: a form sent back to correct costs nothing.
+    throttle.self_referral(client)?;
+    cases::self_referral(&state.db, &client.to_string(), &checked).await?;
     let page = SentPage {
         layout: Layout::anonymous(String::new()),
         public: true,
@@ -337,7 +343,7 @@ async fn triage_queue(
     let locality = chosen_locality(&signed, &query.locality);
     let mut authorised = super::authorise_queue(&state, &signed, &locality, "triage queue").await?;
     let waiting = cases::waiting(&mut authorised, &locality).await?;
-    let asked = query.page.parse::<usize>().unwrap_or(1);
+    let asked = crate::views::page_asked(&query.page)?;
     let pagination = Pagination::new(waiting as usize, asked, QUEUE_PAGE, "Queue pages", |n| {
         format!("/triage?locality={locality}&page={n}")
     });
@@ -474,6 +480,13 @@ pub async fn check_triage(
         }
         Some(_) => {}
     }
+    let (note, max) = (&form.note, earlyhelp_domain::limits::TRIAGE_NOTE);
+    errors.extend(earlyhelp_domain::limits::too_long(
+        "note",
+        "The triage note",
+        note,
+        max,
+    ));
     match outcome {
         Some(outcome) if errors.is_empty() => Ok(CheckedTriage {
             decision: TriageDecision {

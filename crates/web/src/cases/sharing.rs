@@ -5,16 +5,18 @@ use super::family::{Pairs, known_to_with, open_family, update, when};
 use super::{field, first_error, hide_denied};
 use crate::AppState;
 use crate::error::AppError;
+use crate::extract::{Form, Path};
+use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::{Layout, SelectOption};
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::cases::Reason;
+use earlyhelp_domain::limits;
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::sharing::{AssessmentInput, check_assessment, check_break_glass_reason};
 use earlyhelp_storage::cases;
@@ -24,9 +26,9 @@ use earlyhelp_storage::gate::{
 use earlyhelp_storage::sharing::{self, Assessment};
 use uuid::Uuid;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
+pub fn routes() -> Routes {
+    Routes::new()
+        .long_form(
             "/families/{id}/assessment",
             get(assessment_page).post(save_assessment),
         )
@@ -220,7 +222,7 @@ async fn break_glass(
         Ok(reason) => reason,
         Err(error) => {
             let error = FieldError::new("break_glass_reason", error.message);
-            return known_to_with(&state, &signed, id, None, vec![error]).await;
+            return known_to_with(&state, &signed, id, None, vec![error], pairs).await;
         }
     };
     let purpose = format!("break glass: {reason}");
@@ -261,11 +263,23 @@ struct ReviewPage {
     layout: Layout,
     errors: Vec<FieldError>,
     grants: Vec<GrantLine>,
+    /// The grant whose review was refused, and the review as typed.
+    typed: Option<(Uuid, String)>,
 }
 
 impl ReviewPage {
-    fn error(&self, field: &str) -> Option<&str> {
-        first_error(&self.errors, field)
+    fn error_for(&self, grant: &Uuid) -> Option<&str> {
+        match &self.typed {
+            Some((id, _)) if id == grant => first_error(&self.errors, "note"),
+            _ => None,
+        }
+    }
+
+    fn typed_for(&self, grant: &Uuid) -> &str {
+        match &self.typed {
+            Some((id, note)) if id == grant => note,
+            _ => "",
+        }
     }
 }
 
@@ -282,6 +296,7 @@ async fn render_review(
     state: &AppState,
     signed: &Signed,
     errors: Vec<FieldError>,
+    typed: Option<(Uuid, String)>,
 ) -> Result<Response, AppError> {
     let mut authorised = authorise(
         &state.db,
@@ -324,6 +339,7 @@ async fn render_review(
         layout: Layout::for_user(signed, "/audit"),
         errors,
         grants: lines,
+        typed,
     };
     let status = if page.errors.is_empty() {
         StatusCode::OK
@@ -334,7 +350,7 @@ async fn render_review(
 }
 
 async fn review_queue(State(state): State<AppState>, signed: Signed) -> Result<Response, AppError> {
-    render_review(&state, &signed, vec![]).await
+    render_review(&state, &signed, vec![], None).await
 }
 
 async fn review(
@@ -345,12 +361,16 @@ async fn review(
 ) -> Result<Response, AppError> {
     signed.check_csrf(&field(&pairs, "csrf_token"))?;
     let note = field(&pairs, "note");
-    if note.trim().is_empty() {
-        let error = FieldError::new(
+    let error = if note.trim().is_empty() {
+        Some(FieldError::new(
             "note",
             "Say whether the access was justified, and what follows if it was not",
-        );
-        return render_review(&state, &signed, vec![error]).await;
+        ))
+    } else {
+        limits::too_long("note", "Your review", &note, limits::REASON)
+    };
+    if let Some(error) = error {
+        return render_review(&state, &signed, vec![error], Some((id, note))).await;
     }
     let mut authorised = authorise(
         &state.db,
@@ -365,7 +385,8 @@ async fn review(
         }
         Err(earlyhelp_storage::StorageError::Conflict(message)) => {
             drop(authorised);
-            render_review(&state, &signed, vec![FieldError::new("note", message)]).await
+            let error = FieldError::new("note", message);
+            render_review(&state, &signed, vec![error], Some((id, note))).await
         }
         Err(other) => Err(other.into()),
     }

@@ -8,11 +8,11 @@
 use super::{period_label, signed_may};
 use crate::AppState;
 use crate::error::{ApiError, AppError};
+use crate::extract::{Form, Json, Multipart, Path};
 use crate::session::Signed;
 use crate::views::Layout;
 use askama::Template;
-use axum::Json;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use earlyhelp_domain::access::{Action, Resource};
@@ -461,19 +461,12 @@ pub async fn receive_upload(
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
     let (mut csrf, mut filename, mut content) = (String::new(), String::new(), None::<String>);
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("reading the upload: {e}")))?
-    {
+    while let Some(field) = multipart.next_field().await? {
         match field.name() {
             Some("csrf_token") => csrf = field.text().await.unwrap_or_default(),
             Some("file") => {
                 filename = field.file_name().unwrap_or("upload.csv").to_string();
-                let bytes = field
-                    .bytes()
-                    .await
-                    .map_err(|e| AppError::Internal(anyhow::anyhow!("reading the upload: {e}")))?;
+                let bytes = field.bytes().await?;
                 content = Some(String::from_utf8_lossy(&bytes).into_owned());
             }
             _ => {}
@@ -662,7 +655,7 @@ pub async fn commit_upload(
     State(state): State<AppState>,
     signed: Signed,
     Path(id): Path<Uuid>,
-    axum::Form(form): axum::Form<CsrfOnly>,
+    Form(form): Form<CsrfOnly>,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&form.csrf_token)?;
     signed_may(&signed, Action::Create)?;

@@ -13,10 +13,9 @@ mod load;
 mod pages;
 mod settings;
 
-use crate::AppState;
 use crate::error::AppError;
+use crate::routes::Routes;
 use crate::session::Signed;
-use axum::Router;
 use axum::routing::{get, post};
 use earlyhelp_domain::access::{Action, Resource, decide};
 use earlyhelp_storage::outcomes::{CITY, Indicator, Recalculation};
@@ -24,8 +23,8 @@ use utoipa::OpenApi;
 
 pub use charts::number;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/outcomes", get(pages::dashboard))
         .route("/outcomes/indicators/{reference}", get(pages::indicator))
         .route(
@@ -60,14 +59,14 @@ pub fn routes() -> Router<AppState> {
             "/outcomes/indicators/{reference}/equality",
             get(pages::equality),
         )
-        .route("/outcomes/uploads", post(load::receive_upload))
+        .upload("/outcomes/uploads", post(load::receive_upload))
         .route("/outcomes/uploads/new", get(load::new_upload))
         .route("/outcomes/uploads/template.csv", get(load::template_csv))
         .route("/outcomes/uploads/{id}", get(load::show_upload))
         .route("/outcomes/uploads/{id}/commit", post(load::commit_upload))
         .route("/explore", get(pages::explore))
         .route("/explore/data.csv", get(pages::explore_csv))
-        .route("/api/indicators/values", post(load::api_load))
+        .upload("/api/indicators/values", post(load::api_load))
 }
 
 /// The outcomes part of the OpenAPI description, merged into `/api/openapi.json`.

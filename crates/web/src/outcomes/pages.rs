@@ -8,10 +8,11 @@ use super::{
 };
 use crate::AppState;
 use crate::error::AppError;
+use crate::extract::{Form, MultiQuery, Path, Query};
 use crate::session::Signed;
 use crate::views::{Layout, SelectOption};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use earlyhelp_domain::access::{Action, Resource};
@@ -913,7 +914,7 @@ pub async fn add_annotation(
     State(state): State<AppState>,
     signed: Signed,
     Path(reference): Path<String>,
-    axum::Form(form): axum::Form<AnnotationForm>,
+    Form(form): Form<AnnotationForm>,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&form.csrf_token)?;
     signed_may(&signed, Action::Create)?;
@@ -1676,7 +1677,7 @@ fn summary_of(e: &Explored, k: usize) -> Option<String> {
 
 pub async fn explore(
     State(state): State<AppState>,
-    axum_extra::extract::Query(query): axum_extra::extract::Query<ExploreQuery>,
+    MultiQuery(query): MultiQuery<ExploreQuery>,
 ) -> Result<Html<String>, AppError> {
     let localities = accounts::list_localities(&state.db).await?;
     let indicators = outcomes::list_indicators(&state.db).await?;
@@ -1815,7 +1816,7 @@ pub async fn explore(
 
 pub async fn explore_csv(
     State(state): State<AppState>,
-    axum_extra::extract::Query(query): axum_extra::extract::Query<ExploreQuery>,
+    MultiQuery(query): MultiQuery<ExploreQuery>,
 ) -> Result<Response, AppError> {
     let localities = accounts::list_localities(&state.db).await?;
     let e = explore_data(&state, query, &localities)

@@ -8,8 +8,9 @@ use super::pages::{Typed, authorise_update, back_to, indicator_and_area, refuse}
 use super::signed_may;
 use crate::AppState;
 use crate::error::AppError;
+use crate::extract::{Form, Path};
 use crate::session::Signed;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use earlyhelp_domain::access::Action;
 use earlyhelp_domain::people::FieldError;
@@ -51,7 +52,7 @@ pub async fn set_rules(
     State(state): State<AppState>,
     signed: Signed,
     Path(reference): Path<String>,
-    axum::Form(form): axum::Form<RulesForm>,
+    Form(form): Form<RulesForm>,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&form.csrf_token)?;
     signed_may(&signed, Action::Update)?;
@@ -104,7 +105,7 @@ pub async fn add_recalculation(
     State(state): State<AppState>,
     signed: Signed,
     Path(reference): Path<String>,
-    axum::Form(form): axum::Form<RecalculationForm>,
+    Form(form): Form<RecalculationForm>,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&form.csrf_token)?;
     signed_may(&signed, Action::Update)?;
@@ -175,7 +176,7 @@ pub async fn remove_recalculation(
     State(state): State<AppState>,
     signed: Signed,
     Path(reference): Path<String>,
-    axum::Form(form): axum::Form<RecalculationForm>,
+    Form(form): Form<RecalculationForm>,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&form.csrf_token)?;
     signed_may(&signed, Action::Update)?;
