@@ -3,7 +3,7 @@
 //! the referrer hears back, every step through the gate.
 
 use super::family::{Pairs, open_family, when};
-use super::{field, first_error, hide_denied};
+use super::{field, first_error};
 use crate::AppState;
 use crate::error::AppError;
 use crate::extract::{Form, Path, Query};
@@ -12,7 +12,6 @@ use crate::session::Signed;
 use crate::views::{Layout, Pagination, SelectOption};
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use earlyhelp_domain::access::{Action, Resource};
@@ -28,9 +27,7 @@ use earlyhelp_storage::connections::{
     self as store, InboxPart, Referral, ReferralLine, SharedMember, Target,
 };
 use earlyhelp_storage::directory;
-use earlyhelp_storage::gate::{
-    Ask, Authorised, ReferralId, Request, authorise, authorise_read, authorise_record,
-};
+use earlyhelp_storage::gate::{Authorised, ReferralId, Request, authorise, authorise_read};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -244,12 +241,7 @@ async fn render_form(
         errors,
         age_warning,
     };
-    let status = if page.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok((status, Html(page.render()?)).into_response())
+    Ok((super::status_for(&page.errors), Html(page.render()?)).into_response())
 }
 
 async fn referral_form(
@@ -386,17 +378,7 @@ async fn open_referral(
     action: Action,
     purpose: &str,
 ) -> Result<Authorised<ReferralId>, AppError> {
-    authorise_record(
-        &state.db,
-        &signed.who(),
-        Ask {
-            id,
-            action,
-            purpose,
-        },
-    )
-    .await
-    .map_err(hide_denied)
+    super::open_record(state, signed, id, action, purpose).await
 }
 
 /// The referral through the gate, and whether this person answers it for the service.
@@ -480,12 +462,7 @@ async fn render_referral(
         referral,
         errors,
     };
-    let status = if page.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok((status, Html(page.render()?)).into_response())
+    Ok((super::status_for(&page.errors), Html(page.render()?)).into_response())
 }
 
 async fn referral_page(
@@ -755,10 +732,5 @@ async fn render_inbox(
             format!("/referrals?show={show}&page={n}")
         }),
     };
-    let status = if page.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok((status, Html(page.render()?)).into_response())
+    Ok((super::status_for(&page.errors), Html(page.render()?)).into_response())
 }

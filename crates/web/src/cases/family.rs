@@ -4,7 +4,7 @@
 use super::measures::{
     MeasuresPanel, OutcomesPanel, measures_panel, outcome_views, outcomes_panel,
 };
-use super::{field, first_error, hide_denied, select_options};
+use super::{field, first_error, select_options};
 use crate::AppState;
 use crate::error::AppError;
 use crate::extract::{Form, Path};
@@ -29,8 +29,7 @@ use earlyhelp_storage::StorageError;
 use earlyhelp_storage::cases::{self, CaseLine, FamilyRecord, KnownTo};
 use earlyhelp_storage::connections::{self, ReferralLine};
 use earlyhelp_storage::gate::{
-    Ask, AuditFilter, Authorised, FamilyId, KnownToFamily, Request, authorise_read,
-    authorise_record, list_events,
+    AuditFilter, Authorised, FamilyId, KnownToFamily, Request, authorise_read, list_events,
 };
 use uuid::Uuid;
 
@@ -56,17 +55,7 @@ pub async fn open_family(
     action: Action,
     purpose: &str,
 ) -> Result<Authorised<FamilyId>, AppError> {
-    authorise_record(
-        &state.db,
-        &signed.who(),
-        Ask {
-            id,
-            action,
-            purpose,
-        },
-    )
-    .await
-    .map_err(hide_denied)
+    super::open_record(state, signed, id, action, purpose).await
 }
 
 fn member_line(m: &cases::MemberRow) -> MemberLine {
@@ -460,17 +449,8 @@ pub(super) async fn known_to_with(
         Some(_) => (Action::Create, "ask to join the team around the family"),
         None => (Action::Read, "known to view"),
     };
-    let mut authorised: Authorised<KnownToFamily> = authorise_record(
-        &state.db,
-        &signed.who(),
-        Ask {
-            id,
-            action,
-            purpose,
-        },
-    )
-    .await
-    .map_err(hide_denied)?;
+    let mut authorised: Authorised<KnownToFamily> =
+        super::open_record(state, signed, id, action, purpose).await?;
     let known = cases::known_to(&mut authorised)
         .await?
         .ok_or(AppError::NotFound)?;

@@ -36,6 +36,34 @@ pub fn routes() -> Routes {
         .merge(sharing::routes())
 }
 
+/// Through the gate to record `id` of kind `R` (a family, a request, a referral); a refusal
+/// or a missing record is `NotFound`.
+async fn open_record<R: earlyhelp_storage::gate::Guarded>(
+    state: &AppState,
+    signed: &crate::session::Signed,
+    id: uuid::Uuid,
+    action: earlyhelp_domain::access::Action,
+    purpose: &str,
+) -> Result<earlyhelp_storage::gate::Authorised<R>, AppError> {
+    let ask = earlyhelp_storage::gate::Ask {
+        id,
+        action,
+        purpose,
+    };
+    earlyhelp_storage::gate::authorise_record(&state.db, &signed.who(), ask)
+        .await
+        .map_err(hide_denied)
+}
+
+/// A page with problems to fix answers 422.
+fn status_for(errors: &[FieldError]) -> axum::http::StatusCode {
+    if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
+
 /// A refusal to read or change a family's record looks the same as no record at all.
 fn hide_denied(error: StorageError) -> AppError {
     match error {

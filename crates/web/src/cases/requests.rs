@@ -1,7 +1,7 @@
 //! The request for support (the Family Connect Form), the public self-referral form and the
 //! locality lead's triage queue.
 
-use super::{MemberRowView, field, first_error, hide_denied, member_rows, request_from_pairs};
+use super::{MemberRowView, field, first_error, member_rows, request_from_pairs};
 use crate::AppState;
 use crate::error::AppError;
 use crate::extract::{Form, Path, Query};
@@ -26,7 +26,6 @@ use earlyhelp_storage::accounts;
 use earlyhelp_storage::cases::{self, FamilyMatch, RequestDetail, TriageDecision};
 use earlyhelp_storage::gate::{
     Ask, Authorised, FamilyId, Request, RequestId, authorise, authorise_also_record,
-    authorise_record,
 };
 use earlyhelp_storage::secrets::{random_token, same_secret};
 use serde::Deserialize;
@@ -509,17 +508,7 @@ async fn open_request(
     action: Action,
     purpose: &str,
 ) -> Result<Authorised<RequestId>, AppError> {
-    authorise_record(
-        &state.db,
-        &signed.who(),
-        Ask {
-            id,
-            action,
-            purpose,
-        },
-    )
-    .await
-    .map_err(hide_denied)
+    super::open_record(state, signed, id, action, purpose).await
 }
 
 /// The locality request `id` waits in, read through the gate.

@@ -2,7 +2,7 @@
 //! information governance officer's review of every break-glass access.
 
 use super::family::{Pairs, known_to_with, open_family, update, when};
-use super::{field, first_error, hide_denied};
+use super::{field, first_error};
 use crate::AppState;
 use crate::error::AppError;
 use crate::extract::{Form, Path};
@@ -20,9 +20,7 @@ use earlyhelp_domain::limits;
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::sharing::{AssessmentInput, check_assessment, check_break_glass_reason};
 use earlyhelp_storage::cases;
-use earlyhelp_storage::gate::{
-    Ask, Authorised, BreakGlassOn, Request, authorise, authorise_record,
-};
+use earlyhelp_storage::gate::{Authorised, BreakGlassOn, Request, authorise};
 use earlyhelp_storage::sharing::{self, Assessment};
 use uuid::Uuid;
 
@@ -226,14 +224,8 @@ async fn break_glass(
         }
     };
     let purpose = format!("break glass: {reason}");
-    let ask = Ask {
-        id,
-        action: Action::Create,
-        purpose: &purpose,
-    };
-    let mut authorised: Authorised<BreakGlassOn> = authorise_record(&state.db, &signed.who(), ask)
-        .await
-        .map_err(hide_denied)?;
+    let mut authorised: Authorised<BreakGlassOn> =
+        super::open_record(&state, &signed, id, Action::Create, &purpose).await?;
     sharing::break_glass(
         &mut authorised,
         signed.user.actor.user_id,
