@@ -4,7 +4,9 @@
 //! - [`access`]: whether a person may do an action to a record.
 //! - [`audit`]: the hash chain that makes the audit log tamper-evident.
 //! - [`cases`]: requests for support and family cases: routing, duplicates, the case states.
+//! - [`disclosure`]: k-anonymity for analysts' extracts: generalise, then suppress.
 //! - [`directory`]: the directory's rules: postcodes, distance, staleness, ranking, duplicates, ORUK.
+//! - [`links`]: the one type for a stored link to a website: http or https, parsed.
 //! - [`people`]: validation of the people and organisations we hold.
 //! - [`retention`]: the retention schedule, when records fall due, what anonymisation keeps.
 //! - [`sar`]: subject access: marking other people's details for redaction.
@@ -43,6 +45,8 @@ pub mod access;
 pub mod audit;
 pub mod cases;
 pub mod directory;
+pub mod disclosure;
+pub mod links;
 pub mod measures;
 pub mod people;
 pub mod retention;
