@@ -5,7 +5,9 @@
 //! - [`audit`]: the hash chain that makes the audit log tamper-evident.
 //! - [`cases`]: requests for support and family cases: routing, duplicates, the case states.
 //! - [`connections`]: referrals to community services, their states and FHIR Task statuses.
+//! - [`disclosure`]: k-anonymity for analysts' extracts: generalise, then suppress.
 //! - [`directory`]: the directory's rules: postcodes, distance, staleness, ranking, duplicates, ORUK.
+//! - [`links`]: the one type for a stored link to a website: http or https, parsed.
 //! - [`people`]: validation of the people and organisations we hold.
 //! - [`limits`]: how long each free-text field may be, page numbers, body sizes, rate limits.
 //! - [`retention`]: the retention schedule, when records fall due, what anonymisation keeps.
@@ -47,6 +49,8 @@ pub mod cases;
 pub mod connections;
 pub mod directory;
 pub mod limits;
+pub mod disclosure;
+pub mod links;
 pub mod measures;
 pub mod people;
 pub mod retention;
