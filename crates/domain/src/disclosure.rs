@@ -400,15 +400,24 @@ mod tests {
         let g = |q: Quasi, v: &str| -> Vec<String> {
             (0..=q.top()).map(|l| q.generalise(v, l)).collect()
         };
-        assert_eq!(g(Quasi::Opened, "2026-05"), ["2026-05", "2026-Q2", "2026", "*"]);
-        assert_eq!(g(Quasi::Opened, "2025-12"), ["2025-12", "2025-Q4", "2025", "*"]);
+        assert_eq!(
+            g(Quasi::Opened, "2026-05"),
+            ["2026-05", "2026-Q2", "2026", "*"]
+        );
+        assert_eq!(
+            g(Quasi::Opened, "2025-12"),
+            ["2025-12", "2025-Q4", "2025", "*"]
+        );
         assert_eq!(g(Quasi::Children, "4"), ["4", "3+", "2+", "*"]);
         assert_eq!(g(Quasi::Children, "1"), ["1", "1", "0-1", "*"]);
         assert_eq!(g(Quasi::Adults, "3"), ["3", "2+", "*"]);
         assert_eq!(g(Quasi::YoungestAge, "unborn"), ["unborn", "0-10", "*"]);
         assert_eq!(g(Quasi::YoungestAge, "16-17"), ["16-17", "11-17", "*"]);
         assert_eq!(
-            g(Quasi::Reasons, "risk_of_homelessness;education;money_housing_work"),
+            g(
+                Quasi::Reasons,
+                "risk_of_homelessness;education;money_housing_work"
+            ),
             [
                 "education;money_housing_work;risk_of_homelessness",
                 "children_education;money_housing",
@@ -421,7 +430,10 @@ mod tests {
             ["complex", "additional_or_complex", "*"]
         );
         assert_eq!(g(Quasi::State, "stepped_up"), ["stepped_up", "active", "*"]);
-        assert_eq!(g(Quasi::ClosureReason, "needs_met"), ["needs_met", "closed", "*"]);
+        assert_eq!(
+            g(Quasi::ClosureReason, "needs_met"),
+            ["needs_met", "closed", "*"]
+        );
         assert_eq!(g(Quasi::ClosureReason, ""), ["", "", "*"]);
         assert_eq!(g(Quasi::Locality, "ladywood"), ["ladywood", "*"]);
         for q in Quasi::ALL {
@@ -431,7 +443,17 @@ mod tests {
 
     #[test]
     fn the_same_reasons_in_another_order_are_one_class() {
-        let a = row(["l", "n", "s", "", "2026-01", "1", "1", "0-4", "education;health_wellbeing"]);
+        let a = row([
+            "l",
+            "n",
+            "s",
+            "",
+            "2026-01",
+            "1",
+            "1",
+            "0-4",
+            "education;health_wellbeing",
+        ]);
         let mut b = a.clone();
         b[8] = "health_wellbeing;education".into();
         let rows: Vec<QuasiRow> = [a, b].into_iter().cycle().take(6).collect();
@@ -500,7 +522,13 @@ mod tests {
             proptest::sample::select(values).prop_map(str::to_string)
         };
         (
-            pick(&["ladywood", "erdington", "yardley", "hall-green", "selly-oak"]),
+            pick(&[
+                "ladywood",
+                "erdington",
+                "yardley",
+                "hall-green",
+                "selly-oak",
+            ]),
             pick(&["universal", "universal_plus", "additional", "complex"]),
             pick(&["open", "stepped_up", "closed"]),
             pick(&["", "needs_met", "single_agency", "family_withdrew"]),
@@ -586,7 +614,10 @@ mod tests {
                 }
                 left -= w;
             }
-            weights.last().map(|(_, v)| v.to_string()).unwrap_or_default()
+            weights
+                .last()
+                .map(|(_, v)| v.to_string())
+                .unwrap_or_default()
         };
         let reasons = [
             "money_housing_work",
@@ -598,7 +629,10 @@ mod tests {
         ];
         (0..families)
             .map(|_| {
-                let state = weighted(next(100), &[(60, "open"), (10, "stepped_up"), (30, "closed")]);
+                let state = weighted(
+                    next(100),
+                    &[(60, "open"), (10, "stepped_up"), (30, "closed")],
+                );
                 let closure = if state == "closed" {
                     weighted(
                         next(100),
@@ -614,7 +648,14 @@ mod tests {
                 };
                 let children = weighted(
                     next(100),
-                    &[(38, "1"), (32, "2"), (17, "3"), (8, "4"), (3, "5"), (2, "6")],
+                    &[
+                        (38, "1"),
+                        (32, "2"),
+                        (17, "3"),
+                        (8, "4"),
+                        (3, "5"),
+                        (2, "6"),
+                    ],
                 );
                 let adults = weighted(next(100), &[(45, "1"), (48, "2"), (7, "3")]);
                 let mut chosen: Vec<&str> = Vec::new();
@@ -628,7 +669,12 @@ mod tests {
                     format!("locality-{}", next(10)),
                     weighted(
                         next(100),
-                        &[(10, "universal"), (30, "universal_plus"), (45, "additional"), (15, "complex")],
+                        &[
+                            (10, "universal"),
+                            (30, "universal_plus"),
+                            (45, "additional"),
+                            (15, "complex"),
+                        ],
                     ),
                     state,
                     closure,
@@ -637,7 +683,13 @@ mod tests {
                     adults,
                     weighted(
                         next(100),
-                        &[(4, "unborn"), (36, "0-4"), (34, "5-10"), (19, "11-15"), (7, "16-17")],
+                        &[
+                            (4, "unborn"),
+                            (36, "0-4"),
+                            (34, "5-10"),
+                            (19, "11-15"),
+                            (7, "16-17"),
+                        ],
                     ),
                     chosen.join(";"),
                 ]

@@ -154,23 +154,41 @@ mod tests {
     fn websites_are_normalised() {
         for (raw, normal) in [
             ("https://www.example.org", "https://www.example.org/"),
-            ("  HTTP://Example.ORG/Food?day=sa  ", "http://example.org/Food?day=sa"),
+            (
+                "  HTTP://Example.ORG/Food?day=sa  ",
+                "http://example.org/Food?day=sa",
+            ),
             ("www.efb.org.uk/food", "https://www.efb.org.uk/food"),
             ("example.org", "https://example.org/"),
             ("https://bücher.example/", "https://xn--bcher-kva.example/"),
-            ("https://example.org/a\"b<c>", "https://example.org/a%22b%3Cc%3E"),
+            (
+                "https://example.org/a\"b<c>",
+                "https://example.org/a%22b%3Cc%3E",
+            ),
         ] {
             assert_eq!(WebLink::parse(raw).unwrap().to_string(), normal, "{raw:?}");
         }
-        assert_eq!(WebLink::parse("https://www.efb.org.uk/x").unwrap().host(), "www.efb.org.uk");
+        assert_eq!(
+            WebLink::parse("https://www.efb.org.uk/x").unwrap().host(),
+            "www.efb.org.uk"
+        );
     }
 
     #[test]
     fn only_web_addresses_are_links() {
         for (raw, why) in [
-            ("javascript:alert(1)", LinkError::NotWeb("javascript".into())),
-            ("JaVaScRiPt:alert(1)", LinkError::NotWeb("javascript".into())),
-            ("data:text/html,<script>alert(1)</script>", LinkError::NotWeb("data".into())),
+            (
+                "javascript:alert(1)",
+                LinkError::NotWeb("javascript".into()),
+            ),
+            (
+                "JaVaScRiPt:alert(1)",
+                LinkError::NotWeb("javascript".into()),
+            ),
+            (
+                "data:text/html,<script>alert(1)</script>",
+                LinkError::NotWeb("data".into()),
+            ),
             ("vbscript:msgbox", LinkError::NotWeb("vbscript".into())),
             ("mailto:a@example.org", LinkError::NotWeb("mailto".into())),
             ("ftp://example.org", LinkError::NotWeb("ftp".into())),
@@ -180,7 +198,10 @@ mod tests {
             ("https://example.org/\nSet-Cookie:x", LinkError::Spaces),
             ("https://example.org/\u{0}", LinkError::Spaces),
             ("https://user:pw@example.org", LinkError::Credentials),
-            ("https://www.bank.example@evil.example", LinkError::Credentials),
+            (
+                "https://www.bank.example@evil.example",
+                LinkError::Credentials,
+            ),
             ("//evil.example", LinkError::Unreadable),
             ("/relative/path", LinkError::Unreadable),
             ("https://", LinkError::Unreadable),
@@ -215,7 +236,11 @@ mod tests {
 
     #[test]
     fn a_link_survives_a_round_trip_through_its_text() {
-        for raw in ["https://www.example.org/a?b=c#d", "http://10.0.0.1:8080/x", "www.a-b.example"] {
+        for raw in [
+            "https://www.example.org/a?b=c#d",
+            "http://10.0.0.1:8080/x",
+            "www.a-b.example",
+        ] {
             let once = WebLink::parse(raw).unwrap();
             assert_eq!(WebLink::parse(once.as_str()).unwrap(), once);
         }
