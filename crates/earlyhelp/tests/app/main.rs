@@ -13,6 +13,7 @@ mod cli;
 mod directory;
 mod extracts;
 mod governance;
+mod hostile;
 mod measures;
 mod outcomes;
 mod sharing;
