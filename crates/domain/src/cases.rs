@@ -532,10 +532,25 @@ pub fn iso(date: Date) -> String {
 fn lengths_of(input: &RequestInput) -> Vec<FieldError> {
     use crate::limits::{LINE, REQUEST_SUMMARY, too_long};
     let mut fields = vec![
-        ("summary", "What the family would like help with", &input.summary, REQUEST_SUMMARY),
+        (
+            "summary",
+            "What the family would like help with",
+            &input.summary,
+            REQUEST_SUMMARY,
+        ),
         ("address", "The address", &input.address, LINE),
-        ("consent_given_by", "Who agreed", &input.consent_given_by, LINE),
-        ("contact", "The phone number or email address", &input.contact, LINE),
+        (
+            "consent_given_by",
+            "Who agreed",
+            &input.consent_given_by,
+            LINE,
+        ),
+        (
+            "contact",
+            "The phone number or email address",
+            &input.contact,
+            LINE,
+        ),
     ];
     for (member, names) in input.members.iter().zip(MEMBER_FIELDS.iter()) {
         fields.extend([

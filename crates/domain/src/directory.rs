@@ -921,7 +921,12 @@ mod tests {
     #[test]
     fn postcodes_are_normalised() {
         // Regression: a character of several bytes at the split once panicked (a 500).
-        for odd in ["\u{fffd}\u{fffd}\u{fffd}\u{fffd}(", "B23é6AB", "ÉÉÉÉÉ", "B1\u{0}1AA"] {
+        for odd in [
+            "\u{fffd}\u{fffd}\u{fffd}\u{fffd}(",
+            "B23é6AB",
+            "ÉÉÉÉÉ",
+            "B1\u{0}1AA",
+        ] {
             assert_eq!(normalise_postcode(odd), None, "{odd:?}");
         }
         assert_eq!(

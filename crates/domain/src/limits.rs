@@ -153,7 +153,11 @@ mod tests {
         assert_eq!(offset(1, 50), Some(0));
         assert_eq!(offset(3, 50), Some(100));
         assert_eq!(offset(u64::MAX, 50), None);
-        assert_eq!(offset(u64::MAX / 50, 50), None, "beyond what a database can skip");
+        assert_eq!(
+            offset(u64::MAX / 50, 50),
+            None,
+            "beyond what a database can skip"
+        );
         assert_eq!(offset(0, 50), None);
     }
 }

@@ -116,12 +116,9 @@ pub fn check_new_password(password: &str) -> Result<(), FieldError> {
             format!("Password must be {MIN_PASSWORD_LENGTH} characters or more"),
         ));
     }
-    if let Some(error) = crate::limits::too_long(
-        "password",
-        "Password",
-        password,
-        crate::limits::PASSWORD,
-    ) {
+    if let Some(error) =
+        crate::limits::too_long("password", "Password", password, crate::limits::PASSWORD)
+    {
         return Err(error);
     }
     if COMMON.contains(&password.to_lowercase().as_str()) {

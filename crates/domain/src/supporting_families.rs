@@ -146,7 +146,12 @@ pub fn check_outcome(input: &OutcomeInput, today: Date) -> Result<CheckedOutcome
     }
     use crate::limits::{OUTCOME_TEXT, too_long};
     errors.extend(too_long("sf_need", "The need", &input.need, OUTCOME_TEXT));
-    errors.extend(too_long("sf_evidence", "The evidence", &input.evidence, OUTCOME_TEXT));
+    errors.extend(too_long(
+        "sf_evidence",
+        "The evidence",
+        &input.evidence,
+        OUTCOME_TEXT,
+    ));
     match (outcome, identified_on) {
         (Some(outcome), Some(identified_on)) if errors.is_empty() => Ok(CheckedOutcome {
             outcome,

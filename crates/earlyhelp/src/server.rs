@@ -72,8 +72,13 @@ fn number_from_env(name: &str, default: u32) -> Result<u32> {
 /// The rate limits, trusted proxies and front door phone, from the environment.
 fn limits_from_env(config: Config, with_demo: bool) -> Result<Config> {
     let trusted = std::env::var("EARLYHELP_TRUSTED_PROXIES").unwrap_or_default();
-    let contact_phone = std::env::var("EARLYHELP_CONTACT_PHONE")
-        .unwrap_or_else(|_| if with_demo { demo::FRONT_DOOR_PHONE.into() } else { String::new() });
+    let contact_phone = std::env::var("EARLYHELP_CONTACT_PHONE").unwrap_or_else(|_| {
+        if with_demo {
+            demo::FRONT_DOOR_PHONE.into()
+        } else {
+            String::new()
+        }
+    });
     Ok(Config {
         self_referrals_per_hour: number_from_env(
             "EARLYHELP_SELF_REFERRALS_PER_HOUR",

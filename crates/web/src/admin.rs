@@ -1,10 +1,10 @@
 //! Administration: users, organisations and localities. Every read and change goes through
 //! the gate; the forms follow the GOV.UK error-summary pattern.
 
-use crate::routes::Routes;
-use crate::extract::{Form, MultiForm, Path};
 use crate::AppState;
 use crate::error::AppError;
+use crate::extract::{Form, MultiForm, Path};
+use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::{Layout, SelectOption, error_for};
 use askama::Template;
@@ -591,7 +591,12 @@ async fn save_locality(
     }
     use earlyhelp_domain::limits::{LINE, LOCALITY_PROFILE, too_long};
     errors.extend(too_long("name", "The name", &form.name, LINE));
-    errors.extend(too_long("profile", "The profile", &form.profile, LOCALITY_PROFILE));
+    errors.extend(too_long(
+        "profile",
+        "The profile",
+        &form.profile,
+        LOCALITY_PROFILE,
+    ));
     if !errors.is_empty() {
         return localities_page(&state, &signed, form, errors).await;
     }

@@ -1,8 +1,8 @@
 //! The JSON API and its OpenAPI description at `/api/openapi.json`.
 
-use crate::routes::Routes;
-use crate::extract::Json;
 use crate::error::ApiError;
+use crate::extract::Json;
+use crate::routes::Routes;
 use crate::session::Signed;
 use axum::routing::get;
 use serde::Serialize;

@@ -1,9 +1,9 @@
 //! Static assets embedded in the binary: GOV.UK Frontend and htmx (vendored from npm by
 //! `scripts/vendor-assets.sh`) and our own few files.
 
-use crate::routes::Routes;
-use crate::extract::Path;
 use crate::error::AppError;
+use crate::extract::Path;
+use crate::routes::Routes;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;

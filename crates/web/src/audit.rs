@@ -1,9 +1,9 @@
 //! The information governance officer's view of the audit log.
 
-use crate::routes::Routes;
-use crate::extract::Query;
 use crate::AppState;
 use crate::error::AppError;
+use crate::extract::Query;
+use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::Layout;
 use askama::Template;

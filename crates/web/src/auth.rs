@@ -1,12 +1,14 @@
 //! Signing in and out, and changing one's password.
 
-use crate::routes::Routes;
-use crate::extract::{Form, Query};
 use crate::AppState;
 use crate::error::AppError;
+use crate::extract::{Form, Query};
+use crate::routes::Routes;
 use crate::session::{PRE_SESSION_COOKIE, Signed, pre_session_cookie, session_cookie};
+use crate::throttle::{ClientIp, Throttle};
 use crate::views::Layout;
 use askama::Template;
+use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -20,8 +22,6 @@ use earlyhelp_storage::secrets::{
     decoy_hash, hash_password, random_token, same_secret, verify_password,
 };
 use serde::Deserialize;
-use crate::throttle::{ClientIp, Throttle};
-use axum::Extension;
 use std::sync::Arc;
 
 pub fn routes() -> Routes {

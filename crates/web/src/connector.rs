@@ -3,11 +3,11 @@
 //! likely duplicates to merge, and a CSV export. VCS workers edit their own organisation's
 //! listings; their changes wait for a connector. Every read and change passes the gate.
 
-use crate::routes::Routes;
-use crate::extract::{Form, Path, Query};
 use crate::AppState;
 use crate::directory::format_date;
 use crate::error::AppError;
+use crate::extract::{Form, Path, Query};
+use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::{Layout, SelectOption, error_for};
 use askama::Template;
@@ -277,8 +277,18 @@ impl EditForm {
         use earlyhelp_domain::limits::{LINE, SERVICE_DESCRIPTION, too_long};
         errors.extend(too_long("name", "The name", &self.name, LINE));
         let description = &self.description;
-        errors.extend(too_long("description", "What the service is", description, SERVICE_DESCRIPTION));
-        errors.extend(too_long("fees_description", "The cost", &self.fees_description, LINE));
+        errors.extend(too_long(
+            "description",
+            "What the service is",
+            description,
+            SERVICE_DESCRIPTION,
+        ));
+        errors.extend(too_long(
+            "fees_description",
+            "The cost",
+            &self.fees_description,
+            LINE,
+        ));
         let status = self.status.trim();
         if !["active", "inactive", "defunct", "temporarily closed"].contains(&status) {
             errors.push(FieldError::new(

@@ -2,10 +2,10 @@
 //! need, age, cost, day, area and distance from a postcode; a page per service; a shortlist
 //! kept in a cookie (and shareable as a link) that a family can print or email to themselves.
 
-use crate::routes::Routes;
-use crate::extract::{Form, Path, Query};
 use crate::AppState;
 use crate::error::AppError;
+use crate::extract::{Form, Path, Query};
+use crate::routes::Routes;
 use crate::views::{Layout, Pagination, SelectOption, error_for, page_asked};
 use askama::Template;
 use axum::extract::State;
@@ -635,5 +635,9 @@ async fn change_shortlist(
     let back = crate::redirect::local_path(&form.back)
         .filter(|path| path.starts_with("/find-support"))
         .unwrap_or("/find-support/shortlist");
-    Ok((jar.add(cookie), crate::redirect::to(back, "/find-support/shortlist")).into_response())
+    Ok((
+        jar.add(cookie),
+        crate::redirect::to(back, "/find-support/shortlist"),
+    )
+        .into_response())
 }

@@ -6,10 +6,8 @@
 use crate::extract::Json;
 use crate::views::Layout;
 use askama::Template;
-use axum::extract::rejection::{
-    FormRejection, JsonRejection, PathRejection, QueryRejection,
-};
 use axum::extract::multipart::{MultipartError, MultipartRejection};
+use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -76,7 +74,9 @@ impl AppError {
     /// What the error says to a program: never the internals of a bug.
     pub fn public_words(&self) -> String {
         match self {
-            AppError::Internal(_) => "sorry, there is a problem with the service; try again later".into(),
+            AppError::Internal(_) => {
+                "sorry, there is a problem with the service; try again later".into()
+            }
             AppError::TooManyRequests { paragraphs, .. } => {
                 format!("{self}: {}", paragraphs.join(" "))
             }

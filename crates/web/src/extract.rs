@@ -26,10 +26,7 @@ fn has_nul(raw: &[u8]) -> bool {
 
 /// The same in JSON: raw or escaped as `\u0000`.
 fn json_has_nul(raw: &[u8]) -> bool {
-    raw.contains(&0)
-        || raw
-            .windows(6)
-            .any(|w| w.eq_ignore_ascii_case(b"\\u0000"))
+    raw.contains(&0) || raw.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000"))
 }
 
 fn check_query(parts: &Parts) -> Result<(), AppError> {

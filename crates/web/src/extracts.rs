@@ -1,9 +1,9 @@
 //! Pseudonymised extracts for data analysts: case data with no names, addresses, dates of birth
 //! or free text, and each family under a keyed pseudonym that stays the same between extracts.
 
-use crate::routes::Routes;
 use crate::AppState;
 use crate::error::AppError;
+use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::Layout;
 use askama::Template;

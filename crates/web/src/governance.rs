@@ -2,10 +2,10 @@
 //! request (a narrative page, a standalone HTML file, JSON), and place and lift legal holds
 //! that stop the retention run. Every one goes through the gate as `RecordsGovernance`.
 
-use crate::routes::Routes;
-use crate::extract::{Form, Path, Query};
 use crate::AppState;
 use crate::error::AppError;
+use crate::extract::{Form, Path, Query};
+use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::{Layout, error_for};
 use askama::Template;
@@ -350,7 +350,12 @@ async fn place_hold(
         ));
     }
     let reason = &form.reason;
-    errors.extend(earlyhelp_domain::limits::too_long("reason", "The reason", reason, earlyhelp_domain::limits::REASON));
+    errors.extend(earlyhelp_domain::limits::too_long(
+        "reason",
+        "The reason",
+        reason,
+        earlyhelp_domain::limits::REASON,
+    ));
     let Some(record) = record.filter(|_| errors.is_empty()) else {
         return render_holds(&state, &signed, errors, form.record, form.reason).await;
     };

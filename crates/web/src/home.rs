@@ -1,8 +1,8 @@
 //! The home page: what this person, with their roles, can do here.
 
-use crate::routes::Routes;
 use crate::AppState;
 use crate::error::AppError;
+use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::{Layout, Task, task_for};
 use askama::Template;

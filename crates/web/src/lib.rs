@@ -26,12 +26,12 @@ pub mod views;
 /// Reads and checks a CSV of outcome readings, for `earlyhelp import readings` as for the page.
 pub use cases::measures::check_file as check_readings_file;
 
-use axum::{Extension, Router};
 use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Router};
 use earlyhelp_storage::Db;
 use std::net::SocketAddr;
 use std::sync::Arc;

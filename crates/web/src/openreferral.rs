@@ -2,10 +2,10 @@
 //! Lists are paginated with the standard's keys; optional fields with no value are left out;
 //! every search parameter combines with the others (AND).
 
-use crate::routes::Routes;
-use crate::extract::{Json, Path, Query};
 use crate::AppState;
 use crate::error::{ApiError, AppError};
+use crate::extract::{Json, Path, Query};
+use crate::routes::Routes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};

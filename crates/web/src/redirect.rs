@@ -36,7 +36,12 @@ mod tests {
 
     #[test]
     fn only_paths_on_this_site() {
-        for good in ["/", "/families/1?x=1#notes", "/find-support?q=a%20b", "/a/b//c"] {
+        for good in [
+            "/",
+            "/families/1?x=1#notes",
+            "/find-support?q=a%20b",
+            "/a/b//c",
+        ] {
             assert_eq!(local_path(good), Some(good), "{good}");
         }
         for bad in [

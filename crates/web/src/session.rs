@@ -57,7 +57,6 @@ impl Signed {
     }
 }
 
-
 impl FromRequestParts<AppState> for Signed {
     type Rejection = AppError;
 

@@ -39,7 +39,7 @@ async fn scalar(db: &Db, sql: &str) -> String {
 }
 
 /// An open family in Ladywood, whose locality lead may work on it.
-async fn ladywood_family(db: &Db) -> String {
+pub async fn ladywood_family(db: &Db) -> String {
     scalar(
         db,
         "SELECT id FROM families WHERE locality_slug = 'ladywood' AND state = 'open' ORDER BY id LIMIT 1",
@@ -167,11 +167,8 @@ fn field_names(html: &str, into: &mut BTreeSet<String>) {
 /// The route's path with each `{parameter}` as `value` (or a real one, where `real` says).
 fn fill(path: &str, value: &str, real: &dyn Fn(&str, &str) -> Option<String>) -> String {
     path.split('/')
-        .map(|segment| {
-            match segment
-                .strip_prefix('{')
-                .and_then(|s| s.strip_suffix('}'))
-            {
+        .map(
+            |segment| match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
                 Some(name) => {
                     let name = name.trim_start_matches('*');
                     if value.is_empty() {
@@ -181,8 +178,8 @@ fn fill(path: &str, value: &str, real: &dyn Fn(&str, &str) -> Option<String>) ->
                     }
                 }
                 None => segment.to_string(),
-            }
-        })
+            },
+        )
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -214,7 +211,11 @@ impl Probe<'_> {
             .unwrap_or("")
             .to_string();
         let json = path.starts_with("/api/") || path.starts_with("/openreferral");
-        let wanted = if json { "application/json" } else { "text/html" };
+        let wanted = if json {
+            "application/json"
+        } else {
+            "text/html"
+        };
         if status.is_server_error() {
             let body = response.text().await.unwrap_or_default();
             let excerpt: String = body.chars().take(200).collect();
@@ -271,7 +272,10 @@ async fn every_route_answers_crafted_input_without_a_server_error(backend: Backe
         sessions.insert(*role, session);
     }
     names.remove("csrf_token");
-    assert!(names.contains("body") && names.contains("summary"), "{names:?}");
+    assert!(
+        names.contains("body") && names.contains("summary"),
+        "{names:?}"
+    );
 
     let crafted_path = [
         "not-an-id",
@@ -323,11 +327,16 @@ async fn every_route_answers_crafted_input_without_a_server_error(backend: Backe
             // (First: a crafted form may end the session, at sign-out.)
             let filler = "a".repeat(route.body_limit);
             let (kind, body) = if path.starts_with("/api/") {
-                ("application/json".to_string(), format!("{{\"body\": \"{filler}\"}}"))
+                (
+                    "application/json".to_string(),
+                    format!("{{\"body\": \"{filler}\"}}"),
+                )
             } else if route.body_limit == earlyhelp_domain::limits::UPLOAD_BODY {
                 (
                     "multipart/form-data; boundary=B".to_string(),
-                    format!("--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\n{filler}\r\n--B--\r\n"),
+                    format!(
+                        "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\n{filler}\r\n--B--\r\n"
+                    ),
                 )
             } else {
                 (form.to_string(), format!("{token}body={filler}"))
@@ -345,7 +354,9 @@ async fn every_route_answers_crafted_input_without_a_server_error(backend: Backe
                 // sent, and the connection closed under it.
                 Err(_) if who == "anonymous" => 0,
                 Err(error) => {
-                    probe.failures.push(format!("{who} over the limit {path}: {error}"));
+                    probe
+                        .failures
+                        .push(format!("{who} over the limit {path}: {error}"));
                     0
                 }
             };
@@ -403,7 +414,11 @@ async fn every_route_answers_crafted_input_without_a_server_error(backend: Backe
                     .body(format!("{token}{controls}"));
                 probe.check(who, "POST to an odd path", &odd, request).await;
             }
-            for method in [reqwest::Method::PUT, reqwest::Method::DELETE, reqwest::Method::PATCH] {
+            for method in [
+                reqwest::Method::PUT,
+                reqwest::Method::DELETE,
+                reqwest::Method::PATCH,
+            ] {
                 let request = http.request(method.clone(), probe.url(&path));
                 probe.check(who, method.as_str(), &path, request).await;
             }
@@ -411,7 +426,10 @@ async fn every_route_answers_crafted_input_without_a_server_error(backend: Backe
         // Hostile headers, from a client with no session.
         let path = fill(route.path, "", &real);
         let headers = [
-            ("cookie", "eh_session=%00%FF; eh_presession=;;; eh_shortlist=..,,x".to_string()),
+            (
+                "cookie",
+                "eh_session=%00%FF; eh_presession=;;; eh_shortlist=..,,x".to_string(),
+            ),
             ("authorization", format!("Bearer {}", "x".repeat(8000))),
             ("authorization", "Basic %%%".into()),
             ("x-forwarded-for", "not-an-address, 999.1.1.1, ::g".into()),
@@ -424,7 +442,11 @@ async fn every_route_answers_crafted_input_without_a_server_error(backend: Backe
             probe.check("anonymous", name, &path, request).await;
         }
     }
-    assert!(probe.tried > 5_000, "only {} requests were tried", probe.tried);
+    assert!(
+        probe.tried > 5_000,
+        "only {} requests were tried",
+        probe.tried
+    );
     assert!(
         probe.failures.is_empty(),
         "{} of {} crafted requests failed:\n{}",
@@ -497,7 +519,10 @@ async fn the_shortlist_goes_back_only_to_the_directory(backend: Backend) {
     let app = spawn_app(backend).await;
     let service = get_json_id(&app).await;
     for (back, expected) in [
-        ("/find-support\r\nSet-Cookie: x=1", "/find-support/shortlist"),
+        (
+            "/find-support\r\nSet-Cookie: x=1",
+            "/find-support/shortlist",
+        ),
         ("/find-support\t//evil.example", "/find-support/shortlist"),
         ("//evil.example/find-support", "/find-support/shortlist"),
         ("/families", "/find-support/shortlist"),
@@ -537,10 +562,21 @@ async fn broken_uploads_are_the_senders_mistake(backend: Backend) {
             (
                 "cut off",
                 "multipart/form-data; boundary=B",
-                format!("--B\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{}\r\n--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.csv\"\r\n\r\nfamily_id,mea", analyst.csrf),
+                format!(
+                    "--B\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{}\r\n--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.csv\"\r\n\r\nfamily_id,mea",
+                    analyst.csrf
+                ),
             ),
-            ("no boundary", "multipart/form-data", "--B\r\n\r\n".to_string()),
-            ("a form, not a file", "application/x-www-form-urlencoded", "file=x".to_string()),
+            (
+                "no boundary",
+                "multipart/form-data",
+                "--B\r\n\r\n".to_string(),
+            ),
+            (
+                "a form, not a file",
+                "application/x-www-form-urlencoded",
+                "file=x".to_string(),
+            ),
         ] {
             let response = analyst
                 .client
@@ -553,20 +589,35 @@ async fn broken_uploads_are_the_senders_mistake(backend: Backend) {
             let status = response.status().as_u16();
             assert!(matches!(status, 400 | 415), "{path} {what}: {status}");
             let page = response.text().await.unwrap();
-            assert!(page.contains("What you sent could not be read"), "{path} {what}");
-            assert!(page.contains("Go back, check what you entered"), "{path} {what}");
+            assert!(
+                page.contains("What you sent could not be read"),
+                "{path} {what}"
+            );
+            assert!(
+                page.contains("Go back, check what you entered"),
+                "{path} {what}"
+            );
         }
     }
     // Larger than a form may be: 413, with what to do.
     let response = analyst
         .client
         .post(app.url("/measures"))
-        .form(&[("csrf_token", analyst.csrf.as_str()), ("name", &"a".repeat(70_000))])
+        .form(&[
+            ("csrf_token", analyst.csrf.as_str()),
+            ("name", &"a".repeat(70_000)),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 413);
-    assert!(response.text().await.unwrap().contains("What you sent is too large"));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("What you sent is too large")
+    );
 }
 
 async fn rejected_requests_are_answered_in_the_callers_kind(backend: Backend) {
@@ -591,7 +642,10 @@ async fn rejected_requests_are_answered_in_the_callers_kind(backend: Backend) {
             .unwrap();
         assert_eq!(response.status(), status, "{kind} {body}");
         let json: serde_json::Value = response.json().await.expect("a JSON error");
-        assert!(json["error"].as_str().is_some_and(|e| !e.is_empty()), "{json}");
+        assert!(
+            json["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{json}"
+        );
     }
     for (path, status) in [
         ("/api/families/not-an-id", 400),
@@ -609,9 +663,20 @@ async fn rejected_requests_are_answered_in_the_callers_kind(backend: Backend) {
     let json: serde_json::Value = response.json().await.expect("a JSON error");
     assert!(json["error"].is_string());
     // For people, a page that says what to do.
-    let response = lead.client.get(app.url("/families/not-an-id")).send().await.unwrap();
+    let response = lead
+        .client
+        .get(app.url("/families/not-an-id"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 400);
-    assert!(response.text().await.unwrap().contains("check what you entered"));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("check what you entered")
+    );
     let response = lead
         .client
         .post(app.url(&format!("/families/{family}/notes")))
@@ -635,20 +700,46 @@ async fn pages_out_of_range_are_refused_or_empty_never_wrapped(backend: Backend)
         let url = app.url(&path);
         async move { public.get(url).send().await.unwrap() }
     };
-    for list in ["organizations", "services", "service_at_locations", "taxonomies", "taxonomy_terms"] {
-        let first: serde_json::Value = get(format!("/openreferral/{list}")).await.json().await.unwrap();
+    for list in [
+        "organizations",
+        "services",
+        "service_at_locations",
+        "taxonomies",
+        "taxonomy_terms",
+    ] {
+        let first: serde_json::Value = get(format!("/openreferral/{list}"))
+            .await
+            .json()
+            .await
+            .unwrap();
         let total = first["total_items"].as_u64().unwrap();
         assert!(total > 0, "{list}");
         for page in ["18446744073709551615", "368934881474191033", "1000000000"] {
             let response = get(format!("/openreferral/{list}?page={page}&per_page=50")).await;
             assert_eq!(response.status(), 200, "{list} page {page}");
             let body: serde_json::Value = response.json().await.unwrap();
-            assert_eq!(body["contents"].as_array().unwrap().len(), 0, "{list} page {page}");
-            assert_eq!(body["total_items"].as_u64(), Some(total), "{list}: the true total");
+            assert_eq!(
+                body["contents"].as_array().unwrap().len(),
+                0,
+                "{list} page {page}"
+            );
+            assert_eq!(
+                body["total_items"].as_u64(),
+                Some(total),
+                "{list}: the true total"
+            );
             assert_eq!(body["page_number"].to_string(), page, "{list}");
             assert_eq!(body["empty"], true);
         }
-        for query in ["page=0", "page=-1", "page=18446744073709551616", "page=1.5", "per_page=0", "per_page=501", "per_page=-50"] {
+        for query in [
+            "page=0",
+            "page=-1",
+            "page=18446744073709551616",
+            "page=1.5",
+            "per_page=0",
+            "per_page=501",
+            "per_page=-50",
+        ] {
             let response = get(format!("/openreferral/{list}?{query}")).await;
             assert_eq!(response.status(), 422, "{list}?{query}");
         }
@@ -660,7 +751,13 @@ async fn pages_out_of_range_are_refused_or_empty_never_wrapped(backend: Backend)
     ] {
         let response = get(path.to_string()).await;
         assert_eq!(response.status(), 422, "{path}");
-        assert!(response.text().await.unwrap().contains("page must be a whole number"));
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("page must be a whole number")
+        );
     }
     let lead = app.sign_in(LOCALITY_LEAD).await;
     let response = lead.get(&app, "/triage?page=18446744073709551615").await;
@@ -676,24 +773,43 @@ async fn a_note_over_the_limit_is_refused_and_kept(backend: Backend) {
     let app = spawn_app(backend).await;
     let lead = app.sign_in(LOCALITY_LEAD).await;
     let family = ladywood_family(&app.db).await;
-    let page = lead.get(&app, &format!("/families/{family}")).await.text().await.unwrap();
+    let page = lead
+        .get(&app, &format!("/families/{family}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("data-module=\"govuk-character-count\" data-maxlength=\"20000\""));
     assert!(page.contains("You can enter up to 20,000 characters"));
 
     let long = format!("Started {} ended", "x".repeat(25_000));
     let response = lead
-        .post(&app, &format!("/families/{family}/notes"), &[("csrf_token", lead.csrf.as_str()), ("body", long.as_str())])
+        .post(
+            &app,
+            &format!("/families/{family}/notes"),
+            &[("csrf_token", lead.csrf.as_str()), ("body", long.as_str())],
+        )
         .await;
     assert_eq!(response.status(), 422);
     let page = response.text().await.unwrap();
     assert!(page.contains("The note must be 20,000 characters or fewer"));
-    assert!(page.contains("href=\"#body\""), "the error summary links to the field");
-    assert!(page.contains(&format!(">{long}</textarea>")), "the typed text is kept");
+    assert!(
+        page.contains("href=\"#body\""),
+        "the error summary links to the field"
+    );
+    assert!(
+        page.contains(&format!(">{long}</textarea>")),
+        "the typed text is kept"
+    );
 
     // At the limit, with line breaks counted once as the browser counts them, it is taken.
     let lines = format!("{}\r\n{}", "y".repeat(9_999), "z".repeat(10_000));
     let response = lead
-        .post(&app, &format!("/families/{family}/notes"), &[("csrf_token", lead.csrf.as_str()), ("body", lines.as_str())])
+        .post(
+            &app,
+            &format!("/families/{family}/notes"),
+            &[("csrf_token", lead.csrf.as_str()), ("body", lines.as_str())],
+        )
         .await;
     assert_eq!(response.status(), 303);
 
@@ -733,11 +849,20 @@ fn self_referral(csrf: &str, address: &str) -> Vec<(&'static str, String)> {
 /// Sends the public self-referral form `n` times from one browser; their statuses.
 async fn refer(app: &TestApp, n: usize, address: &str, forwarded_for: Option<&str>) -> Vec<u16> {
     let public = client();
-    let html = public.get(app.url("/self-referral")).send().await.unwrap().text().await.unwrap();
+    let html = public
+        .get(app.url("/self-referral"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = csrf_in(&html);
     let mut statuses = Vec::new();
     for i in 0..n {
-        let mut request = public.post(app.url("/self-referral")).form(&self_referral(&csrf, address));
+        let mut request = public
+            .post(app.url("/self-referral"))
+            .form(&self_referral(&csrf, address));
         if let Some(prefix) = forwarded_for {
             request = request.header("x-forwarded-for", format!("{prefix}.{i}"));
         }
@@ -756,12 +881,24 @@ async fn the_sixth_self_referral_in_an_hour_gives_the_phone_number(backend: Back
     )
     .await;
     let public = client();
-    let html = public.get(app.url("/self-referral")).send().await.unwrap().text().await.unwrap();
+    let html = public
+        .get(app.url("/self-referral"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = csrf_in(&html);
     // A form sent back to correct is not counted.
     let mut unfinished = self_referral(&csrf, "1 Burst Street");
     unfinished.retain(|(k, _)| *k != "contact");
-    let response = public.post(app.url("/self-referral")).form(&unfinished).send().await.unwrap();
+    let response = public
+        .post(app.url("/self-referral"))
+        .form(&unfinished)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 422);
     for n in 1..=5 {
         let response = public
@@ -781,7 +918,10 @@ async fn the_sixth_self_referral_in_an_hour_gives_the_phone_number(backend: Back
     assert_eq!(response.status(), 429);
     assert!(response.headers().contains_key("retry-after"));
     let page = response.text().await.unwrap();
-    assert!(page.contains(earlyhelp::demo::FRONT_DOOR_PHONE), "the phone number instead");
+    assert!(
+        page.contains(earlyhelp::demo::FRONT_DOOR_PHONE),
+        "the phone number instead"
+    );
     assert!(page.contains("Requests sent earlier have reached the early help team"));
     // The five before it all wait for triage; the sixth was not stored.
     assert_eq!(requests_at(&app.db, "1 Burst Street").await, 5);
@@ -804,9 +944,17 @@ async fn sign_in_is_limited_per_address_across_accounts(backend: Backend) {
         let response = app.try_sign_in(&client(), email, "a wrong password!").await;
         assert_eq!(response.status(), 401, "{email}");
     }
-    let response = app.try_sign_in(&client(), PRACTITIONER, DEMO_PASSWORD).await;
+    let response = app
+        .try_sign_in(&client(), PRACTITIONER, DEMO_PASSWORD)
+        .await;
     assert_eq!(response.status(), 429);
-    assert!(response.text().await.unwrap().contains("too many attempts to sign in"));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("too many attempts to sign in")
+    );
 }
 
 async fn the_forwarded_address_counts_only_from_a_trusted_proxy(backend: Backend) {

@@ -2,14 +2,14 @@
 //! Validation problems answer 422 with every problem by field; a family record or request the
 //! caller may not see answers 404, exactly as one that does not exist.
 
-use crate::routes::Routes;
-use crate::extract::{Json, Path, Query};
 use super::family::open_family;
 use super::hide_denied;
 use super::measures::{OutcomeView, outcome_views};
 use super::requests::{TriageForm, apply_triage, check_triage, read_request};
 use crate::AppState;
 use crate::error::{ApiError, AppError};
+use crate::extract::{Json, Path, Query};
+use crate::routes::Routes;
 use crate::session::Signed;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};

@@ -1,14 +1,14 @@
 //! The family's case: members, lead practitioner, team around the family, plan, readings,
 //! chronology, consent, step up and down, closure; the caseload; and the "known to" view.
 
-use crate::routes::Routes;
-use crate::extract::{Form, Path};
 use super::measures::{
     MeasuresPanel, OutcomesPanel, measures_panel, outcome_views, outcomes_panel,
 };
 use super::{field, first_error, hide_denied, select_options};
 use crate::AppState;
 use crate::error::AppError;
+use crate::extract::{Form, Path};
+use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::{Layout, SelectOption};
 use askama::Template;

@@ -2,13 +2,13 @@
 //! measure, readings imported from a CSV file (all-or-nothing, each family through the gate),
 //! the measures an organisation defines, and the family's Supporting Families outcomes.
 
-use crate::routes::Routes;
-use crate::extract::{Form, Multipart, Path, Query};
 use super::family::{Pairs, open_family, render_family, update};
 use super::journey::{Journey, journey};
 use super::{field, first_error};
 use crate::AppState;
 use crate::error::AppError;
+use crate::extract::{Form, Multipart, Path, Query};
+use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::{Layout, SelectOption};
 use askama::Template;
@@ -474,17 +474,12 @@ async fn import_readings(
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
     let (mut csrf, mut filename, mut content) = (String::new(), String::new(), String::new());
-    while let Some(part) = multipart
-        .next_field()
-        .await?
-    {
+    while let Some(part) = multipart.next_field().await? {
         match part.name() {
             Some("csrf_token") => csrf = part.text().await.unwrap_or_default(),
             Some("file") => {
                 filename = crate::extract::file_name(part.file_name(), "readings.csv");
-                let bytes = part
-                    .bytes()
-                    .await?;
+                let bytes = part.bytes().await?;
                 content = crate::extract::upload_text(&bytes)?;
             }
             _ => {}

@@ -10,9 +10,9 @@ pub mod measures;
 mod requests;
 mod sharing;
 
-use crate::routes::Routes;
 use crate::AppState;
 use crate::error::AppError;
+use crate::routes::Routes;
 use crate::views::SelectOption;
 use earlyhelp_domain::cases::{
     Ethnicity, MAX_MEMBERS, MEMBER_FIELDS, MemberFields, MemberInput, MemberRole, RequestInput,

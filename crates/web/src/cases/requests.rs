@@ -1,14 +1,16 @@
 //! The request for support (the Family Connect Form), the public self-referral form and the
 //! locality lead's triage queue.
 
-use crate::routes::Routes;
-use crate::extract::{Form, Path, Query};
 use super::{MemberRowView, field, first_error, hide_denied, member_rows, request_from_pairs};
 use crate::AppState;
 use crate::error::AppError;
+use crate::extract::{Form, Path, Query};
+use crate::routes::Routes;
 use crate::session::Signed;
+use crate::throttle::{ClientIp, Throttle};
 use crate::views::{Layout, Pagination, SelectOption};
 use askama::Template;
+use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -25,8 +27,6 @@ use earlyhelp_storage::cases::{self, FamilyMatch, RequestDetail, TriageDecision}
 use earlyhelp_storage::gate::{Request, authorise};
 use earlyhelp_storage::secrets::{random_token, same_secret};
 use serde::Deserialize;
-use crate::throttle::{ClientIp, Throttle};
-use axum::Extension;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -468,7 +468,12 @@ pub async fn check_triage(
         Some(_) => {}
     }
     let (note, max) = (&form.note, earlyhelp_domain::limits::TRIAGE_NOTE);
-    errors.extend(earlyhelp_domain::limits::too_long("note", "The triage note", note, max));
+    errors.extend(earlyhelp_domain::limits::too_long(
+        "note",
+        "The triage note",
+        note,
+        max,
+    ));
     match outcome {
         Some(outcome) if errors.is_empty() => Ok(TriageDecision {
             outcome,

@@ -1,12 +1,12 @@
 //! The Early Help assessment, break-glass access to a family one is not involved with, and the
 //! information governance officer's review of every break-glass access.
 
-use crate::routes::Routes;
-use crate::extract::{Form, Path};
 use super::family::{Pairs, known_to_with, open_family, update, when};
 use super::{field, first_error, hide_denied};
 use crate::AppState;
 use crate::error::AppError;
+use crate::extract::{Form, Path};
+use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::{Layout, SelectOption};
 use askama::Template;
@@ -16,9 +16,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::cases::Reason;
+use earlyhelp_domain::limits;
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::sharing::{AssessmentInput, check_assessment, check_break_glass_reason};
-use earlyhelp_domain::limits;
 use earlyhelp_storage::cases;
 use earlyhelp_storage::gate::{Request, authorise};
 use earlyhelp_storage::sharing::{self, Assessment};

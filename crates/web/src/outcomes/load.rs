@@ -6,9 +6,9 @@
 //! value loaded keeps a link to the file it came from.
 
 use super::{period_label, signed_may};
-use crate::extract::{Form, Json, Multipart, Path};
 use crate::AppState;
 use crate::error::{ApiError, AppError};
+use crate::extract::{Form, Json, Multipart, Path};
 use crate::session::Signed;
 use crate::views::Layout;
 use askama::Template;
@@ -461,17 +461,12 @@ pub async fn receive_upload(
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
     let (mut csrf, mut filename, mut content) = (String::new(), String::new(), None::<String>);
-    while let Some(field) = multipart
-        .next_field()
-        .await?
-    {
+    while let Some(field) = multipart.next_field().await? {
         match field.name() {
             Some("csrf_token") => csrf = field.text().await.unwrap_or_default(),
             Some("file") => {
                 filename = crate::extract::file_name(field.file_name(), "upload.csv");
-                let bytes = field
-                    .bytes()
-                    .await?;
+                let bytes = field.bytes().await?;
                 content = Some(crate::extract::upload_text(&bytes)?);
             }
             _ => {}

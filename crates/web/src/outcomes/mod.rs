@@ -13,8 +13,8 @@ mod load;
 mod pages;
 mod settings;
 
-use crate::routes::Routes;
 use crate::error::AppError;
+use crate::routes::Routes;
 use crate::session::Signed;
 use axum::routing::{get, post};
 use earlyhelp_domain::access::{Action, Resource, decide};

@@ -7,15 +7,15 @@ use super::{
     refresh_computed, signed_may, spc_options, suppressed, suppressed_words, variation_icon,
     with_unit, year_before,
 };
-use crate::extract::{Form, MultiQuery, Path, Query};
 use crate::AppState;
 use crate::error::AppError;
+use crate::extract::{Form, MultiQuery, Path, Query};
 use crate::session::Signed;
 use crate::views::{Layout, SelectOption};
 use askama::Template;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_storage::accounts::{self, Locality};
@@ -1022,11 +1022,12 @@ pub(super) fn back_to(indicator: &Indicator, area: &str, anchor: &str) -> Respon
     } else {
         format!("?area={area}")
     };
-    Redirect::to(&format!(
+    // Built from stored values, but through the one check all the same.
+    let back = format!(
         "/outcomes/indicators/{}{query}#{anchor}",
         indicator.reference
-    ))
-    .into_response()
+    );
+    crate::redirect::to(&back, "/outcomes").into_response()
 }
 
 fn csv_line(fields: &[&str]) -> String {

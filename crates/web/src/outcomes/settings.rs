@@ -6,9 +6,9 @@
 use super::load::parse_period;
 use super::pages::{Typed, authorise_update, back_to, indicator_and_area, refuse};
 use super::signed_may;
-use crate::extract::{Form, Path};
 use crate::AppState;
 use crate::error::AppError;
+use crate::extract::{Form, Path};
 use crate::session::Signed;
 use axum::extract::State;
 use axum::response::Response;
