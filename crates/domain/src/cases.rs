@@ -319,6 +319,10 @@ pub fn read_postcode(raw: &str) -> Option<TypedPostcode> {
             && c[1].is_ascii_alphabetic()
             && c[2].is_ascii_alphabetic()
     };
+    // Only letters and digits (so the byte split below is on a character boundary).
+    if !compact.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
     if compact.len() >= 5 {
         let (outward, inward) = compact.split_at(compact.len() - 3);
         if outward_ok(outward) && inward_ok(inward) {
@@ -907,6 +911,10 @@ mod tests {
 
     #[test]
     fn postcodes_route_to_the_ten_localities() {
+        // Regression: a character of several bytes at the split once panicked (a 500).
+        for odd in ["\u{fffd}\u{fffd}\u{fffd}\u{fffd}(", "B16é8HA", "ÉÉÉÉÉ"] {
+            assert!(read_postcode(odd).is_none(), "{odd:?}");
+        }
         assert_eq!(locality_for_postcode("B23 6AB"), Some("erdington"));
         assert_eq!(locality_for_postcode("b1 1aa"), Some("ladywood"));
         assert_eq!(locality_for_postcode("B75 5AA"), Some("sutton-coldfield"));

@@ -65,6 +65,10 @@ pub fn normalise_postcode(raw: &str) -> Option<Postcode> {
         .filter(|c| !c.is_whitespace())
         .collect::<String>()
         .to_ascii_uppercase();
+    // Only letters and digits (so the byte split below is on a character boundary).
+    if !compact.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
     if compact.len() >= 5 {
         let (outward, inward) = compact.split_at(compact.len() - 3);
         if is_outward(outward) && is_inward(inward) {
@@ -916,6 +920,15 @@ mod tests {
 
     #[test]
     fn postcodes_are_normalised() {
+        // Regression: a character of several bytes at the split once panicked (a 500).
+        for odd in [
+            "\u{fffd}\u{fffd}\u{fffd}\u{fffd}(",
+            "B23é6AB",
+            "ÉÉÉÉÉ",
+            "B1\u{0}1AA",
+        ] {
+            assert_eq!(normalise_postcode(odd), None, "{odd:?}");
+        }
         assert_eq!(
             normalise_postcode(" b23 6ab"),
             Some(Postcode::Full("B23 6AB".into()))

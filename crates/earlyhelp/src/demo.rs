@@ -15,6 +15,8 @@ use uuid::Uuid;
 
 /// Every demo user's password. Demo only: `earlyhelp serve` has no such users.
 pub const PASSWORD: &str = "demo-password-2026";
+/// The demo city's early help front door (an Ofcom number reserved for drama).
+pub const FRONT_DOOR_PHONE: &str = "0121 496 0000";
 
 const LOCALITIES_CSV: &str = include_str!("../demo/localities.csv");
 

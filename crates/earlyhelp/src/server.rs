@@ -77,6 +77,43 @@ async fn fresh_demo_database(url: &str) -> Result<Db> {
     Ok(db)
 }
 
+/// A number from the environment variable `name`, or `default` when it is unset.
+fn number_from_env(name: &str, default: u32) -> Result<u32> {
+    match std::env::var(name) {
+        Ok(raw) => raw
+            .trim()
+            .parse()
+            .with_context(|| format!("{name}={raw:?} is not a whole number (0 for no limit)")),
+        Err(_) => Ok(default),
+    }
+}
+
+/// The rate limits, trusted proxies and front door phone, from the environment.
+fn limits_from_env(config: Config, with_demo: bool) -> Result<Config> {
+    let trusted = std::env::var("EARLYHELP_TRUSTED_PROXIES").unwrap_or_default();
+    let contact_phone = std::env::var("EARLYHELP_CONTACT_PHONE").unwrap_or_else(|_| {
+        if with_demo {
+            demo::FRONT_DOOR_PHONE.into()
+        } else {
+            String::new()
+        }
+    });
+    Ok(Config {
+        self_referrals_per_hour: number_from_env(
+            "EARLYHELP_SELF_REFERRALS_PER_HOUR",
+            config.self_referrals_per_hour,
+        )?,
+        sign_ins_per_15_minutes: number_from_env(
+            "EARLYHELP_SIGN_INS_PER_15_MINUTES",
+            config.sign_ins_per_15_minutes,
+        )?,
+        trusted_proxies: earlyhelp_web::throttle::parse_trusted_proxies(&trusted)
+            .map_err(|e| anyhow::anyhow!("EARLYHELP_TRUSTED_PROXIES: {e}"))?,
+        contact_phone,
+        ..config
+    })
+}
+
 pub async fn serve(
     listen: &ListenArgs,
     url: &str,
@@ -120,10 +157,13 @@ pub async fn serve(
     };
     let state = AppState {
         db: db.clone(),
-        config: Arc::new(Config {
-            secure_cookies,
-            ..Config::default()
-        }),
+        config: Arc::new(limits_from_env(
+            Config {
+                secure_cookies,
+                ..Config::default()
+            },
+            with_demo,
+        )?),
     };
     checkpoint::write(&db, &settings, &key).await?;
     println!(

@@ -138,9 +138,9 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("no-store"),
         ))
         // Each route reads at most its own limit (the route table); this stops any body
-        // beyond the largest before it is read at all.
+        // beyond the largest (with room for a form's fields beside a file) before it is read.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            earlyhelp_domain::limits::UPLOAD_BODY,
+            earlyhelp_domain::limits::UPLOAD_BODY + earlyhelp_domain::limits::FORM_BODY,
         ))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

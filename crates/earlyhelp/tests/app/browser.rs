@@ -182,3 +182,78 @@ async fn an_administrator_adds_a_user_whom_the_locality_lead_approves() {
     browser.screenshot("new-practitioner-case").await;
     browser.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_note_over_the_limit_shows_the_character_counts_error_and_is_kept() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await;
+    let family = crate::hostile::ladywood_family(&app.db).await;
+    sign_in(&browser, &app, LOCALITY_LEAD).await;
+    let driver = &browser.driver;
+    driver
+        .goto(app.url(&format!("/families/{family}")))
+        .await
+        .unwrap();
+    // 20,000 characters put in at once (typing them takes minutes), then one more typed.
+    let note = driver.find(By::Id("body")).await.unwrap();
+    driver
+        .execute(
+            "arguments[0].value = 'x'.repeat(20000);",
+            vec![note.to_json().unwrap()],
+        )
+        .await
+        .unwrap();
+    note.send_keys("y").await.unwrap();
+    let status = driver
+        .query(By::XPath(
+            "//*[contains(@class, 'govuk-character-count__status') and contains(@class, 'govuk-error-message')]",
+        ))
+        .first()
+        .await
+        .expect("the character count shows an error");
+    let mut words = String::new();
+    for _ in 0..50 {
+        words = status.text().await.unwrap();
+        if words.contains("too many") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(words, "You have 1 character too many");
+    let class = note.attr("class").await.unwrap().unwrap_or_default();
+    assert!(class.contains("govuk-textarea--error"), "{class}");
+    assert_accessible(&browser, "a note over the limit").await;
+    browser.screenshot("note-over-the-limit").await;
+
+    // Sent anyway, the server refuses it the same way and keeps every character typed.
+    browser
+        .click(By::Css("form[action$='/notes'] button[type=submit]"))
+        .await;
+    driver
+        .query(By::ClassName("govuk-error-summary"))
+        .first()
+        .await
+        .expect("the error summary");
+    let summary = driver
+        .find(By::ClassName("govuk-error-summary"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        summary.contains("The note must be 20,000 characters or fewer"),
+        "{summary}"
+    );
+    let kept = driver
+        .execute("return document.getElementById('body').value;", Vec::new())
+        .await
+        .unwrap();
+    let kept: String = kept.convert().unwrap();
+    assert_eq!(kept, format!("{}y", "x".repeat(20_000)));
+    assert_accessible(&browser, "the family page refusing a long note").await;
+    browser.screenshot("note-over-the-limit-refused").await;
+    browser.quit().await;
+}

@@ -102,7 +102,19 @@ pub struct TestApp {
 
 /// Loads the demo city into a fresh database and serves it on a random port.
 pub async fn spawn_app(backend: Backend) -> TestApp {
-    spawn_app_mailing(backend, Some(log_mail())).await
+    spawn_app_with(backend, test_config()).await
+}
+
+/// The tests' configuration: plain-http cookies, and rate limits out of the way (every test
+/// signs in from 127.0.0.1, often many times); the rate-limit tests set their own.
+pub fn test_config() -> Config {
+    Config {
+        secure_cookies: false,
+        self_referrals_per_hour: 0,
+        sign_ins_per_15_minutes: 0,
+        contact_phone: earlyhelp::demo::FRONT_DOOR_PHONE.into(),
+        ..Config::default()
+    }
 }
 
 /// Mail to the log, as `earlyhelp serve` sends it without an SMTP server.
@@ -114,9 +126,22 @@ pub fn log_mail() -> earlyhelp::mail::Sending {
     }
 }
 
+/// As `spawn_app`, with `config`.
+pub async fn spawn_app_with(backend: Backend, config: Config) -> TestApp {
+    spawn(backend, config, Some(log_mail())).await
+}
+
 /// As [`spawn_app`]; without `sending` no background job runs: the test drives them itself.
 pub async fn spawn_app_mailing(
     backend: Backend,
+    sending: Option<earlyhelp::mail::Sending>,
+) -> TestApp {
+    spawn(backend, test_config(), sending).await
+}
+
+async fn spawn(
+    backend: Backend,
+    config: Config,
     sending: Option<earlyhelp::mail::Sending>,
 ) -> TestApp {
     let database_url = fresh_database(backend).await;
@@ -126,27 +151,24 @@ pub async fn spawn_app_mailing(
     earlyhelp::demo::load(&db, earlyhelp::demo_cases::TEST_SCALE)
         .await
         .expect("load the demo city");
-    serve_mailing(db, database_url, sending).await
+    serve_with(db, database_url, config, sending).await
 }
 
 /// Serves an existing database (for example to prove sessions survive a restart).
 pub async fn serve(db: Db, database_url: String) -> TestApp {
-    serve_mailing(db, database_url, Some(log_mail())).await
+    serve_with(db, database_url, test_config(), Some(log_mail())).await
 }
 
-async fn serve_mailing(
+async fn serve_with(
     db: Db,
     database_url: String,
+    config: Config,
     sending: Option<earlyhelp::mail::Sending>,
 ) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a random port");
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let config = Config {
-        secure_cookies: false,
-        ..Config::default()
-    };
     let state = AppState {
         db: db.clone(),
         config: Arc::new(config),

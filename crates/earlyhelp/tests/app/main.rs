@@ -14,6 +14,7 @@ mod connections;
 mod directory;
 mod extracts;
 mod governance;
+mod hostile;
 mod insiders;
 mod mail;
 mod measures;

@@ -480,9 +480,9 @@ async fn import_readings(
         match part.name() {
             Some("csrf_token") => csrf = part.text().await.unwrap_or_default(),
             Some("file") => {
-                filename = part.file_name().unwrap_or("readings.csv").to_string();
+                filename = crate::extract::file_name(part.file_name(), "readings.csv");
                 let bytes = part.bytes().await?;
-                content = String::from_utf8_lossy(&bytes).into_owned();
+                content = crate::extract::upload_text(&bytes)?;
             }
             _ => {}
         }

@@ -465,9 +465,9 @@ pub async fn receive_upload(
         match field.name() {
             Some("csrf_token") => csrf = field.text().await.unwrap_or_default(),
             Some("file") => {
-                filename = field.file_name().unwrap_or("upload.csv").to_string();
+                filename = crate::extract::file_name(field.file_name(), "upload.csv");
                 let bytes = field.bytes().await?;
-                content = Some(String::from_utf8_lossy(&bytes).into_owned());
+                content = Some(crate::extract::upload_text(&bytes)?);
             }
             _ => {}
         }

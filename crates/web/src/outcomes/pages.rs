@@ -14,7 +14,7 @@ use crate::views::{Layout, SelectOption};
 use askama::Template;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_storage::accounts::{self, Locality};
@@ -1019,11 +1019,12 @@ pub(super) fn back_to(indicator: &Indicator, area: &str, anchor: &str) -> Respon
     } else {
         format!("?area={area}")
     };
-    Redirect::to(&format!(
+    // Built from stored values, but through the one check all the same.
+    let back = format!(
         "/outcomes/indicators/{}{query}#{anchor}",
         indicator.reference
-    ))
-    .into_response()
+    );
+    crate::redirect::to(&back, "/outcomes").into_response()
 }
 
 fn csv_line(fields: &[&str]) -> String {
