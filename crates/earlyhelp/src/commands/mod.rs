@@ -1,5 +1,6 @@
 //! One module per command-line verb that is more than a line or two.
 //! Each exposes a clap `Args` struct and a `run` function; `main.rs` only dispatches.
+pub mod directory;
 pub mod import;
 pub mod link;
 pub mod retention;

@@ -13,6 +13,7 @@ mod cli;
 mod directory;
 mod extracts;
 mod governance;
+mod links;
 mod measures;
 mod outcomes;
 mod sharing;
