@@ -628,7 +628,7 @@ pub mod oruk {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub email: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub website: Option<String>,
+        pub website: Option<crate::links::WebLink>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         pub organization_identifiers: Vec<OrganizationIdentifier>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -655,7 +655,7 @@ pub mod oruk {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub description: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub url: Option<String>,
+        pub url: Option<crate::links::WebLink>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub email: Option<String>,
         pub status: String,

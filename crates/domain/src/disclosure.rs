@@ -5,8 +5,9 @@
 //! the ICO's anonymisation guidance): each quasi-identifier has a ladder of ever coarser values
 //! (a month, then its quarter, then its year, then withheld). While more than a small share of
 //! rows sit in an equivalence class (rows with the same quasi-identifiers) of fewer than k, we
-//! climb one rung on one attribute: the rung that leaves the fewest rows at risk, taking a rung
-//! that coarsens a column before one that withholds it. The rows still in small classes then
+//! climb one rung on one attribute: the rung that takes the most rows out of risk for what it
+//! costs analysts (withholding a column costs more than coarsening it, and locality, reasons and
+//! need level cost most). The rows still in small classes then
 //! have every quasi-identifier suppressed (`*`): such a row keeps its pseudonym and its other
 //! columns, but carries nothing that could single a family out. Every class of released rows
 //! then has at least k rows.
@@ -82,9 +83,9 @@ impl Quasi {
             Quasi::State => &["open, stepped up or closed", "active or closed", "withheld"],
             Quasi::ClosureReason => &["the closure reason", "closed or not", "withheld"],
             Quasi::Opened => &[
-                "the month (2026-03)",
-                "the quarter (2026-Q1)",
-                "the year (2026)",
+                "the month (YYYY-MM)",
+                "the quarter (YYYY-Qn)",
+                "the year (YYYY)",
                 "withheld",
             ],
             Quasi::Children => &["the number", "0, 1, 2, 3+", "0-1, 2+", "withheld"],
@@ -97,7 +98,7 @@ impl Quasi {
             Quasi::Reasons => &[
                 "each reason",
                 "groups of reasons (money and housing; health and safety; children and education)",
-                "how many reasons (1, 2, 3+)",
+                "how many groups of reasons (1, 2, 3+)",
                 "withheld",
             ],
         }
@@ -105,6 +106,18 @@ impl Quasi {
 
     fn top(self) -> usize {
         self.rungs().len() - 1
+    }
+
+    /// What climbing to rung `level` costs analysts: more for the columns they need most, and
+    /// four times as much to withhold a column as to coarsen it.
+    fn cost(self, level: usize) -> usize {
+        let weight = match self {
+            Quasi::Locality => 4,
+            Quasi::Reasons | Quasi::NeedLevel => 3,
+            Quasi::State | Quasi::Opened => 2,
+            Quasi::ClosureReason | Quasi::Children | Quasi::Adults | Quasi::YoungestAge => 1,
+        };
+        if level >= self.top() { 4 * weight } else { weight }
     }
 
     /// Which attribute to coarsen first when two rungs help as much: what analysts need least.
@@ -175,8 +188,10 @@ impl Quasi {
                 _ => "18+".into(),
             },
             (Quasi::Reasons, 1) => sorted_set(value.split(';').map(|r| reason_group(r).into())),
+            // Groups, not reasons, are counted: each rung must only merge the classes of the
+            // rung below (two families alike at one rung stay alike at the next).
             (Quasi::Reasons, _) => {
-                let count = sorted_set(value.split(';').map(str::to_string))
+                let count = sorted_set(value.split(';').map(|r| reason_group(r).into()))
                     .split(';')
                     .filter(|r| !r.is_empty())
                     .count();
@@ -339,7 +354,9 @@ pub fn anonymise(rows: &[QuasiRow], k: usize, max_suppressed_share: f64) -> Anon
     let unique_before = before.values().filter(|n| **n == 1).count();
     let mut at_risk = coded.at_risk(&levels, k);
     while at_risk > allowed {
-        // Every rung we could climb next: (withholds a column, rows left at risk, preference).
+        // Every rung we could climb next, best first: a rung that coarsens a column before one
+        // that withholds it; then the most rows taken out of risk for what the rung costs
+        // analysts; when no rung helps on its own, the cheapest.
         let best = Quasi::ALL
             .iter()
             .enumerate()
@@ -348,11 +365,19 @@ pub fn anonymise(rows: &[QuasiRow], k: usize, max_suppressed_share: f64) -> Anon
                 let mut trial = levels;
                 trial[a] += 1;
                 let risk = coded.at_risk(&trial, k);
-                // A rung that does not help waits behind one that does.
-                let helps = risk < at_risk;
-                ((!helps, trial[a] == q.top(), risk, q.preference()), a, risk)
+                let cost = q.cost(trial[a]);
+                let gain = at_risk.saturating_sub(risk) as f64 / cost as f64;
+                (a, risk, gain, cost)
             })
-            .min_by_key(|(rank, _, _)| *rank);
+            .max_by(|x, y| {
+                let withholds = |c: &(usize, usize, f64, usize)| levels[c.0] + 1 == Quasi::ALL[c.0].top();
+                withholds(y)
+                    .cmp(&withholds(x))
+                    .then(x.2.total_cmp(&y.2))
+                    .then(y.3.cmp(&x.3))
+                    .then(Quasi::ALL[y.0].preference().cmp(&Quasi::ALL[x.0].preference()))
+            })
+            .map(|(a, risk, _, _)| ((), a, risk));
         let Some((_, a, risk)) = best else { break };
         levels[a] += 1;
         at_risk = risk;
@@ -421,7 +446,7 @@ mod tests {
             [
                 "education;money_housing_work;risk_of_homelessness",
                 "children_education;money_housing",
-                "3+",
+                "2",
                 "*"
             ]
         );
@@ -503,7 +528,7 @@ mod tests {
         assert!(out.rows[40].iter().all(|v| v == SUPPRESSED));
         assert!(
             out.generalisations()
-                .contains(&(Quasi::Opened, "the quarter (2026-Q1)"))
+                .contains(&(Quasi::Opened, "the quarter (YYYY-Qn)"))
         );
     }
 
@@ -554,6 +579,23 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Each rung only merges the classes of the rung below: values alike at one rung are
+        /// alike at the next, so climbing never puts more families at risk.
+        #[test]
+        fn every_ladder_is_a_hierarchy(a in arbitrary_row(), b in arbitrary_row()) {
+            for (i, q) in Quasi::ALL.iter().enumerate() {
+                for level in 0..q.top() {
+                    if q.generalise(&a[i], level) == q.generalise(&b[i], level) {
+                        prop_assert_eq!(
+                            q.generalise(&a[i], level + 1),
+                            q.generalise(&b[i], level + 1),
+                            "{:?} at {}: {:?} {:?}", q, level, &a[i], &b[i]
+                        );
+                    }
+                }
+            }
+        }
 
         /// Every class of the output has at least k rows, or is suppressed; a released value
         /// is always its own value at the chosen rung.

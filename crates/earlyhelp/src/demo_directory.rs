@@ -586,7 +586,10 @@ pub async fn load(db: &Db) -> Result<()> {
                 name,
                 description: description.to_string(),
                 email: Some(format!("hello@{slug}.example.org")),
-                website: Some(format!("https://{slug}.example.org")),
+                website: earlyhelp_domain::links::WebLink::parse(&format!(
+                    "https://{slug}.example.org"
+                ))
+                .ok(),
                 charity_number: Some(format!("{}", 1_100_000 + index * 97 + k * 13)),
                 partner_organisation_id: None,
                 last_modified_micros: now,

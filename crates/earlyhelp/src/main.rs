@@ -73,6 +73,9 @@ enum Command {
     /// Load directory data: postcodes, LSOA localities, Open Referral UK feeds, services CSV.
     #[command(subcommand)]
     Import(commands::import::ImportCommand),
+    /// Check the directory: stored websites that are not web links.
+    #[command(subcommand)]
+    Directory(commands::directory::DirectoryCommand),
     /// Write directory data out: services as CSV.
     #[command(subcommand)]
     Export(commands::import::ExportCommand),
@@ -164,6 +167,7 @@ async fn run_async(command: Command) -> Result<()> {
         Command::User(UserCommand::Add(args)) => add_user(args).await,
         Command::Import(command) => commands::import::run(command).await,
         Command::Export(command) => commands::import::run_export(command).await,
+        Command::Directory(command) => commands::directory::run(command).await,
         Command::Sar(args) => commands::sar::run(args).await,
         Command::Retention(command) => commands::retention::run(command).await,
         Command::Token(TokenCommand::Add { email, db }) => {

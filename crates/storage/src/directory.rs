@@ -11,6 +11,7 @@ use earlyhelp_domain::directory::{
     self as rules, DuplicateScore, ListingKey, NEEDS, NEEDS_TAXONOMY_ID, Postcode, Ranked,
     ServiceDetail, need_id,
 };
+use earlyhelp_domain::links::{WebLink, optional_link};
 use serde::{Deserialize, Serialize};
 use time::Date;
 use uuid::Uuid;
@@ -18,19 +19,59 @@ use uuid::Uuid;
 // ---------------------------------------------------------------------------------------------
 // Records
 
-#[derive(Debug, Clone, Default, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct OrganizationRecord {
     pub id: Uuid,
     pub name: String,
     pub description: String,
     pub email: Option<String>,
-    pub website: Option<String>,
+    pub website: Option<WebLink>,
     pub charity_number: Option<String>,
     pub partner_organisation_id: Option<Uuid>,
     pub last_modified_micros: i64,
     pub source: String,
     pub source_id: Option<String>,
     pub fetched_micros: Option<i64>,
+}
+
+/// An organisation's row as stored: its website is text until it has been read as a link.
+#[derive(sqlx::FromRow)]
+struct OrganizationDbRow {
+    id: Uuid,
+    name: String,
+    description: String,
+    email: Option<String>,
+    website: Option<String>,
+    charity_number: Option<String>,
+    partner_organisation_id: Option<Uuid>,
+    last_modified_micros: i64,
+    source: String,
+    source_id: Option<String>,
+    fetched_micros: Option<i64>,
+}
+
+/// A stored website that is not a web link (written before links were checked) is not shown
+/// or served; `earlyhelp directory check-links` lists it.
+fn stored_link(raw: Option<String>) -> Option<WebLink> {
+    raw.and_then(|raw| WebLink::parse(&raw).ok())
+}
+
+impl From<OrganizationDbRow> for OrganizationRecord {
+    fn from(row: OrganizationDbRow) -> Self {
+        OrganizationRecord {
+            id: row.id,
+            name: row.name,
+            description: row.description,
+            email: row.email,
+            website: stored_link(row.website),
+            charity_number: row.charity_number,
+            partner_organisation_id: row.partner_organisation_id,
+            last_modified_micros: row.last_modified_micros,
+            source: row.source,
+            source_id: row.source_id,
+            fetched_micros: row.fetched_micros,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, sqlx::FromRow)]
@@ -86,7 +127,7 @@ pub struct ServiceRecord {
     pub organization: OrganizationRecord,
     pub name: String,
     pub description: String,
-    pub url: Option<String>,
+    pub url: Option<WebLink>,
     pub email: Option<String>,
     pub phone: Option<String>,
     /// active, inactive, defunct or temporarily closed.
@@ -123,7 +164,7 @@ impl ServiceRecord {
             phone: self.phone.clone(),
             email: self.email.clone(),
             postcode: self.locations.first().and_then(|l| l.postcode.clone()),
-            website: self.url.clone(),
+            website: self.url.as_ref().map(WebLink::to_string),
         }
     }
 }
@@ -483,7 +524,7 @@ pub async fn save_organization(
         .bind(&org.name)
         .bind(&org.description)
         .bind(&org.email)
-        .bind(&org.website)
+        .bind(org.website.as_ref().map(WebLink::as_str))
         .bind(&org.charity_number)
         .bind(org.partner_organisation_id)
         .bind(org.last_modified_micros)
@@ -638,7 +679,7 @@ pub async fn save_service(
             .bind(service.organization.id)
             .bind(&service.name)
             .bind(&service.description)
-            .bind(&service.url)
+            .bind(service.url.as_ref().map(WebLink::as_str))
             .bind(&service.email)
             .bind(&service.phone)
             .bind(&service.status)
@@ -727,7 +768,9 @@ async fn organization(db: &Db, id: Uuid) -> Result<Option<OrganizationRecord>, S
         organization_columns!(),
         " FROM directory_organizations WHERE id = $1"
     );
-    Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await?))
+    let row: Option<OrganizationDbRow> =
+        on_pool!(db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await?);
+    Ok(row.map(OrganizationRecord::from))
 }
 
 pub async fn get_organization(
@@ -748,8 +791,9 @@ pub async fn list_organizations(
         organization_columns!(),
         " FROM directory_organizations ORDER BY name, id LIMIT $1 OFFSET $2"
     );
-    let rows =
+    let rows: Vec<OrganizationDbRow> =
         on_pool!(db, pool => sqlx::query_as(sql).bind(limit).bind(offset).fetch_all(pool).await?);
+    let rows = rows.into_iter().map(OrganizationRecord::from).collect();
     let total: i64 = on_pool!(db, pool => {
         sqlx::query_scalar("SELECT COUNT(*) FROM directory_organizations").fetch_one(pool).await?
     });
@@ -800,7 +844,7 @@ fn record_of(row: ServiceDbRow, organization: OrganizationRecord) -> ServiceReco
         organization,
         name: row.name,
         description: row.description,
-        url: row.url,
+        url: stored_link(row.url),
         email: row.email,
         phone: row.phone,
         status: row.status,
@@ -846,7 +890,7 @@ pub async fn load_services(
                 .fetch_all(pool)
                 .await?
         });
-        let orgs: Vec<OrganizationRecord> = on_pool!(db, pool => {
+        let orgs: Vec<OrganizationDbRow> = on_pool!(db, pool => {
             bind_ten!(sqlx::query_as(concat!(
                 "SELECT ", organization_columns!(), " FROM directory_organizations WHERE id IN \
                  (SELECT organization_id FROM directory_services WHERE id IN ", ten_ids!(), ")"
@@ -854,6 +898,7 @@ pub async fn load_services(
             .fetch_all(pool)
             .await?
         });
+        let orgs: Vec<OrganizationRecord> = orgs.into_iter().map(OrganizationRecord::from).collect();
         let mut records: Vec<ServiceRecord> = rows
             .into_iter()
             .map(|row| {
@@ -1256,7 +1301,7 @@ pub async fn listings(
 pub struct ListingEdit {
     pub name: String,
     pub description: String,
-    pub url: Option<String>,
+    pub url: Option<WebLink>,
     pub email: Option<String>,
     pub phone: Option<String>,
     pub status: String,
@@ -1706,7 +1751,11 @@ impl ServiceRow {
                 .unwrap_or_default(),
             phone: service.phone.clone().unwrap_or_default(),
             email: service.email.clone().unwrap_or_default(),
-            website: service.url.clone().unwrap_or_default(),
+            website: service
+                .url
+                .as_ref()
+                .map(WebLink::to_string)
+                .unwrap_or_default(),
             minimum_age: service
                 .minimum_age
                 .map(|a| a.to_string())
@@ -1900,6 +1949,20 @@ pub fn check_row(
     };
     let review_by = date(&row.review_by, "review_by", &mut problems);
     let assured_date = date(&row.assured_date, "assured_date", &mut problems);
+    let url = optional_link(&row.website).unwrap_or_else(|e| {
+        problems.push(("website", format!("{:?} {e}", row.website.trim())));
+        None
+    });
+    let email = optional(&row.email).and_then(|raw| {
+        let email = earlyhelp_domain::people::normalise_email(&raw);
+        if email.is_none() {
+            problems.push((
+                "email",
+                format!("{raw:?} is not an email address like name@example.org"),
+            ));
+        }
+        email
+    });
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -1908,8 +1971,8 @@ pub fn check_row(
         edit: ListingEdit {
             name: row.name.trim().to_string(),
             description: row.description.trim().to_string(),
-            url: optional(&row.website),
-            email: optional(&row.email),
+            url,
+            email,
             phone: optional(&row.phone),
             status,
             minimum_age,
@@ -1937,7 +2000,7 @@ pub async fn organization_named(
     name: &str,
 ) -> Result<OrganizationRecord, StorageError> {
     let tx = &mut authorised.tx;
-    let found: Option<OrganizationRecord> = on_tx!(tx, c => {
+    let found: Option<OrganizationDbRow> = on_tx!(tx, c => {
         sqlx::query_as(concat!(
             "SELECT ",
             organization_columns!(),
@@ -1948,7 +2011,7 @@ pub async fn organization_named(
         .await?
     });
     if let Some(found) = found {
-        return Ok(found);
+        return Ok(found.into());
     }
     let org = OrganizationRecord {
         id: Uuid::now_v7(),
@@ -1964,4 +2027,69 @@ pub async fn organization_named(
 /// Loads a full service inside a transaction-free read (for import updates).
 pub async fn service_exists(db: &Db, id: Uuid) -> Result<bool, StorageError> {
     Ok(load_service_brief(db, id).await?.is_some())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Links stored before they were checked
+
+/// A stored website that is not a web link (`javascript:`, a typo with a space): kept as it was
+/// written before every way in checked links, and never shown or served as a link.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BadLink {
+    /// "service", "organisation" or "pending change" (a proposed edit awaiting approval).
+    pub kind: &'static str,
+    pub id: Uuid,
+    pub name: String,
+    pub field: &'static str,
+    pub value: String,
+    pub problem: String,
+}
+
+/// Every stored website that does not read as a web link, services first.
+pub async fn bad_links(db: &Db) -> Result<Vec<BadLink>, StorageError> {
+    type Stored = Vec<(Uuid, String, Option<String>)>;
+    let (services, organisations, pending): (Stored, Stored, Stored) = on_pool!(db, pool => {
+        (
+            sqlx::query_as("SELECT id, name, url FROM directory_services WHERE url IS NOT NULL ORDER BY name, id")
+                .fetch_all(pool)
+                .await?,
+            sqlx::query_as("SELECT id, name, website FROM directory_organizations WHERE website IS NOT NULL ORDER BY name, id")
+                .fetch_all(pool)
+                .await?,
+            sqlx::query_as(
+                "SELECT c.id, s.name, c.proposed FROM directory_changes c \
+                 JOIN directory_services s ON s.id = c.service_id \
+                 WHERE c.status = 'pending' ORDER BY c.at_micros, c.id",
+            )
+            .fetch_all(pool)
+            .await?,
+        )
+    });
+    let mut bad = Vec::new();
+    let mut check = |kind, field, id, name: String, value: String| {
+        if let Err(problem) = optional_link(&value) {
+            bad.push(BadLink {
+                kind,
+                id,
+                name,
+                field,
+                value,
+                problem: problem.to_string(),
+            });
+        }
+    };
+    for (id, name, url) in services {
+        check("service", "website", id, name, url.unwrap_or_default());
+    }
+    for (id, name, website) in organisations {
+        check("organisation", "website", id, name, website.unwrap_or_default());
+    }
+    for (id, name, proposed) in pending {
+        let proposed: serde_json::Value =
+            serde_json::from_str(proposed.as_deref().unwrap_or("{}")).unwrap_or_default();
+        if let Some(url) = proposed.get("url").and_then(serde_json::Value::as_str) {
+            check("pending change", "website", id, name, url.to_string());
+        }
+    }
+    Ok(bad)
 }

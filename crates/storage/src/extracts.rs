@@ -1,18 +1,22 @@
 //! Pseudonymised extracts of case data for analysts: one row per family, with the family's id
 //! replaced by a keyed pseudonym, people by counts and age bands, and no names, addresses,
-//! postcodes, dates of birth or free text.
+//! postcodes, dates of birth or free text. The quasi-identifiers are then made k-anonymous
+//! (k = 5) by [`earlyhelp_domain::disclosure`]: generalised, and suppressed where that is not
+//! enough.
 
 use crate::gate::Authorised;
 use crate::secrets::{pseudonym, random_token};
 use crate::{StorageError, Tx, on_tx};
 use earlyhelp_domain::cases::parse_date;
+use earlyhelp_domain::disclosure::{self, Quasi, QuasiRow};
 use earlyhelp_domain::sharing::age_band;
 use serde::Serialize;
 use std::collections::HashMap;
 use time::Date;
 use uuid::Uuid;
 
-/// One family in an analyst's extract.
+/// One family in an analyst's extract. The columns from `locality` to `reasons` are the
+/// quasi-identifiers, released at the rung of generalisation the extract needed, or `*`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CaseExtractRow {
     pub pseudonym: String,
@@ -20,10 +24,10 @@ pub struct CaseExtractRow {
     pub need_level: String,
     pub state: String,
     pub closure_reason: String,
-    /// `YYYY-MM` the case opened.
-    pub opened_month: String,
-    pub children: usize,
-    pub adults: usize,
+    /// When the case opened: `YYYY-MM`, or generalised to `YYYY-Qn` or `YYYY`.
+    pub opened: String,
+    pub children: String,
+    pub adults: String,
     pub youngest_age_band: String,
     /// Reason slugs of the request that opened the case, `;`-separated.
     pub reasons: String,
@@ -46,11 +50,58 @@ async fn pseudonym_key(tx: &mut Tx) -> Result<String, StorageError> {
     })
 }
 
-/// Every family, pseudonymised, as of `today` (for the age bands).
+/// The extract and what disclosure control did to it.
+#[derive(Debug, Clone)]
+pub struct CaseExtract {
+    pub rows: Vec<CaseExtractRow>,
+    /// The smallest class of released rows (None when every row is suppressed or none exist).
+    pub k: Option<usize>,
+    /// Families alone in their combination of quasi-identifiers before any generalisation.
+    pub unique_before: usize,
+    /// Rows whose quasi-identifiers are all `*`.
+    pub suppressed: usize,
+    /// Each column not released as held, and how it was released.
+    pub generalised: Vec<(&'static str, &'static str)>,
+}
+
+impl CaseExtractRow {
+    fn quasi(&self) -> QuasiRow {
+        Quasi::ALL.map(|q| {
+            match q {
+                Quasi::Locality => &self.locality,
+                Quasi::NeedLevel => &self.need_level,
+                Quasi::State => &self.state,
+                Quasi::ClosureReason => &self.closure_reason,
+                Quasi::Opened => &self.opened,
+                Quasi::Children => &self.children,
+                Quasi::Adults => &self.adults,
+                Quasi::YoungestAge => &self.youngest_age_band,
+                Quasi::Reasons => &self.reasons,
+            }
+            .clone()
+        })
+    }
+
+    fn release(&mut self, values: QuasiRow) {
+        let [locality, need_level, state, closure_reason, opened, children, adults, youngest, reasons] =
+            values;
+        self.locality = locality;
+        self.need_level = need_level;
+        self.state = state;
+        self.closure_reason = closure_reason;
+        self.opened = opened;
+        self.children = children;
+        self.adults = adults;
+        self.youngest_age_band = youngest;
+        self.reasons = reasons;
+    }
+}
+
+/// Every family, pseudonymised and made k-anonymous (k = 5), as of `today` (for the age bands).
 pub async fn case_extract(
     authorised: &mut Authorised,
     today: Date,
-) -> Result<Vec<CaseExtractRow>, StorageError> {
+) -> Result<CaseExtract, StorageError> {
     type FamilyRow = (Uuid, String, String, String, Option<String>, i64);
     type MemberRow = (Uuid, String, String);
     type ReadingRow = (Uuid, String, i64);
@@ -107,7 +158,7 @@ pub async fn case_extract(
         }
     }
     let mean = |day: Option<&(String, i64, usize)>| day.map(|(_, sum, n)| *sum as f64 / *n as f64);
-    let rows = families
+    let mut rows: Vec<CaseExtractRow> = families
         .into_iter()
         .map(
             |(id, locality, need_level, state, closure_reason, created)| {
@@ -126,9 +177,9 @@ pub async fn case_extract(
                     need_level,
                     state,
                     closure_reason: closure_reason.unwrap_or_default(),
-                    opened_month: month_of(created),
-                    adults: members.len() - children,
-                    children,
+                    opened: month_of(created),
+                    adults: (members.len() - children).to_string(),
+                    children: children.to_string(),
                     youngest_age_band: youngest,
                     reasons: first_reasons.remove(&id).unwrap_or_default(),
                     readings: days.len(),
@@ -138,7 +189,22 @@ pub async fn case_extract(
             },
         )
         .collect();
-    Ok(rows)
+    let quasi: Vec<QuasiRow> = rows.iter().map(CaseExtractRow::quasi).collect();
+    let released = disclosure::anonymise(&quasi, disclosure::K, disclosure::MAX_SUPPRESSED_SHARE);
+    for (row, values) in rows.iter_mut().zip(released.rows.iter().cloned()) {
+        row.release(values);
+    }
+    Ok(CaseExtract {
+        k: released.k,
+        unique_before: released.unique_before,
+        suppressed: released.suppressed_count(),
+        generalised: released
+            .generalisations()
+            .into_iter()
+            .map(|(q, rung)| (q.column(), rung))
+            .collect(),
+        rows,
+    })
 }
 
 fn month_of(micros: i64) -> String {

@@ -258,7 +258,7 @@ impl EditForm {
             csrf_token: String::new(),
             name: edit.name.clone(),
             description: edit.description.clone(),
-            url: edit.url.clone().unwrap_or_default(),
+            url: edit.url.as_ref().map(ToString::to_string).unwrap_or_default(),
             email: edit.email.clone().unwrap_or_default(),
             phone: edit.phone.clone().unwrap_or_default(),
             status: edit.status.clone(),
@@ -332,19 +332,10 @@ impl EditForm {
                 }
             },
         };
-        let url = match self.url.trim() {
-            "" => None,
-            raw if raw.starts_with("https://") || raw.starts_with("http://") => {
-                Some(raw.to_string())
-            }
-            _ => {
-                errors.push(FieldError::new(
-                    "url",
-                    "Enter a web address starting https://",
-                ));
-                None
-            }
-        };
+        let url = earlyhelp_domain::links::optional_link(&self.url).unwrap_or_else(|e| {
+            errors.push(FieldError::new("url", format!("The website {e}")));
+            None
+        });
         let free = self.free == "yes";
         if !errors.is_empty() {
             return Err(errors);
@@ -610,8 +601,13 @@ async fn decide(
         Err(other) => return Err(other.into()),
     }
     if approve {
-        let edit: ListingEdit = serde_json::from_str(&change.proposed)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("stored change is unreadable: {e}")))?;
+        // A change proposed before links were checked may hold a website that is not one.
+        let edit: ListingEdit = serde_json::from_str(&change.proposed).map_err(|_| {
+            AppError::Invalid(vec![FieldError::new(
+                "change",
+                "This change cannot be applied as it stands (its website is not a web address): reject it and make the edit again",
+            )])
+        })?;
         store::apply_edit(&mut authorised, &service, &edit).await?;
     }
     authorised.tx.commit().await?;

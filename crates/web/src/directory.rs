@@ -15,6 +15,7 @@ use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use earlyhelp_domain::directory::{self as rules, METRES_PER_MILE};
+use earlyhelp_domain::links::WebLink;
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_storage::accounts;
 use earlyhelp_storage::directory::{self as store, Filter, ServiceRecord};
@@ -410,7 +411,8 @@ struct ServicePage {
     layout: Layout,
     card: Card,
     description: String,
-    url: Option<String>,
+    /// The only kind of link the page renders from stored data.
+    url: Option<WebLink>,
     email: Option<String>,
     phone: Option<String>,
     contacts: Vec<String>,

@@ -1,5 +1,7 @@
 //! Pseudonymised extracts for data analysts: case data with no names, addresses, dates of birth
 //! or free text, and each family under a keyed pseudonym that stays the same between extracts.
+//! The page says what disclosure control did (the k reached, what was generalised and how many
+//! rows were suppressed) and gives the extract's data dictionary.
 
 use crate::AppState;
 use crate::error::AppError;
@@ -12,7 +14,8 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use earlyhelp_domain::access::{Action, Resource};
-use earlyhelp_storage::extracts::case_extract;
+use earlyhelp_domain::disclosure::{K, MAX_SUPPRESSED_SHARE, Quasi, SUPPRESSED};
+use earlyhelp_storage::extracts::{CaseExtract, case_extract};
 use earlyhelp_storage::gate::{Request, authorise};
 
 pub fn routes() -> Routes {
@@ -21,10 +24,90 @@ pub fn routes() -> Routes {
         .route("/extracts/cases.csv", get(cases_csv))
 }
 
+/// One column of the extract, as the data dictionary describes it.
+struct Column {
+    name: &'static str,
+    meaning: &'static str,
+    /// How this extract releases it: as held, or the rung of generalisation.
+    released: String,
+}
+
 #[derive(Template)]
 #[template(path = "extracts.html")]
 struct ExtractsPage {
     layout: Layout,
+    k_target: usize,
+    max_suppressed: String,
+    families: usize,
+    k: String,
+    unique_before: usize,
+    unique_share: String,
+    suppressed: usize,
+    suppressed_share: String,
+    suppressed_mark: &'static str,
+    generalised: Vec<(&'static str, &'static str)>,
+    columns: Vec<Column>,
+}
+
+const MEANINGS: &[(&str, &str)] = &[
+    ("pseudonym", "The family under a keyed pseudonym: the same in every extract."),
+    ("locality", "The locality whose team works the case."),
+    ("need_level", "The level of need on the continuum of need."),
+    ("state", "Open, stepped up to social care, or closed."),
+    ("closure_reason", "Why the case closed (empty while open)."),
+    ("opened", "When the case opened."),
+    ("children", "How many children are in the household."),
+    ("adults", "How many adults are in the household."),
+    ("youngest_age_band", "The age band of the youngest person today."),
+    ("reasons", "The reasons for the request that opened the case, separated by ;."),
+    ("readings", "How many days outcome readings were taken."),
+    ("first_mean_score", "Mean score (1-10) of the first readings."),
+    ("latest_mean_score", "Mean score (1-10) of the latest readings."),
+];
+
+fn percent(part: usize, whole: usize) -> String {
+    format!("{:.1}%", 100.0 * part as f64 / whole.max(1) as f64)
+}
+
+impl ExtractsPage {
+    fn new(layout: Layout, extract: &CaseExtract) -> ExtractsPage {
+        let families = extract.rows.len();
+        let columns = MEANINGS
+            .iter()
+            .map(|(name, meaning)| {
+                let quasi = Quasi::ALL.iter().find(|q| q.column() == *name);
+                let released = match (quasi, extract.generalised.iter().find(|(c, _)| c == name)) {
+                    (None, _) => "As held".to_string(),
+                    (Some(_), Some((_, rung))) => {
+                        format!("Generalised: {rung}; {SUPPRESSED} where suppressed")
+                    }
+                    (Some(_), None) => format!("As held; {SUPPRESSED} where suppressed"),
+                };
+                Column {
+                    name,
+                    meaning,
+                    released,
+                }
+            })
+            .collect();
+        ExtractsPage {
+            layout,
+            k_target: K,
+            max_suppressed: format!("{:.0}%", MAX_SUPPRESSED_SHARE * 100.0),
+            families,
+            k: extract
+                .k
+                .map(|k| k.to_string())
+                .unwrap_or_else(|| "not applicable (every row is suppressed)".into()),
+            unique_before: extract.unique_before,
+            unique_share: percent(extract.unique_before, families),
+            suppressed: extract.suppressed,
+            suppressed_share: percent(extract.suppressed, families),
+            suppressed_mark: SUPPRESSED,
+            generalised: extract.generalised.clone(),
+            columns,
+        }
+    }
 }
 
 fn extract_request(purpose: &str) -> Request<'_> {
@@ -40,16 +123,16 @@ async fn extracts_page(
     State(state): State<AppState>,
     signed: Signed,
 ) -> Result<Html<String>, AppError> {
-    let authorised = authorise(
+    let mut authorised = authorise(
         &state.db,
         &signed.who(),
         extract_request("open the extracts page"),
     )
     .await?;
+    // The figures describe the extract a download would give now.
+    let extract = case_extract(&mut authorised, earlyhelp_storage::cases::today()).await?;
     authorised.tx.commit().await?;
-    let page = ExtractsPage {
-        layout: Layout::for_user(&signed, "/extracts"),
-    };
+    let page = ExtractsPage::new(Layout::for_user(&signed, "/extracts"), &extract);
     Ok(Html(page.render()?))
 }
 
@@ -60,10 +143,10 @@ async fn cases_csv(State(state): State<AppState>, signed: Signed) -> Result<Resp
         extract_request("pseudonymised case extract"),
     )
     .await?;
-    let rows = case_extract(&mut authorised, earlyhelp_storage::cases::today()).await?;
+    let extract = case_extract(&mut authorised, earlyhelp_storage::cases::today()).await?;
     authorised.tx.commit().await?;
     let mut writer = csv::Writer::from_writer(Vec::new());
-    for row in &rows {
+    for row in &extract.rows {
         writer
             .serialize(row)
             .map_err(|e| AppError::Internal(e.into()))?;

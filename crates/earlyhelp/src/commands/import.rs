@@ -19,6 +19,7 @@ use earlyhelp_domain::access::Action;
 use earlyhelp_domain::directory::{
     self as rules, NEEDS_TAXONOMY_ID, Postcode, ServiceDetail, need_by_code, need_id, oruk,
 };
+use earlyhelp_domain::links::WebLink;
 use earlyhelp_storage::Db;
 use earlyhelp_storage::accounts;
 use earlyhelp_storage::directory::{
@@ -452,8 +453,29 @@ const ORUK1_DAYS: [(&str, &str); 7] = [
     ("sunday", "SU"),
 ];
 
+/// `key`'s website, if any: an http or https address, or what is wrong with it (`field` names
+/// it in the report).
+fn link(value: &Value, key: &str, field: &str) -> Result<Option<WebLink>, String> {
+    match text(value, key) {
+        None => Ok(None),
+        Some(raw) => WebLink::parse(&raw)
+            .map(Some)
+            .map_err(|e| format!("{field}: {raw:?} {e}")),
+    }
+}
+
+/// `key`'s email address, if any, or what is wrong with it.
+fn email(value: &Value, key: &str, field: &str) -> Result<Option<String>, String> {
+    match text(value, key) {
+        None => Ok(None),
+        Some(raw) => earlyhelp_domain::people::normalise_email(&raw)
+            .map(Some)
+            .ok_or_else(|| format!("{field}: {raw:?} is not an email address")),
+    }
+}
+
 /// One ORUK service (3.0, or 1.0's older names) as our record, or what is wrong with it.
-fn service_of(value: &Value, source: &str, fetched: i64) -> Result<ServiceRecord, String> {
+pub fn service_of(value: &Value, source: &str, fetched: i64) -> Result<ServiceRecord, String> {
     let name = text(value, "name").ok_or("name: missing")?;
     let source_id = text(value, "id").ok_or("id: missing")?;
     let status = text(value, "status")
@@ -467,8 +489,11 @@ fn service_of(value: &Value, source: &str, fetched: i64) -> Result<ServiceRecord
         id: Uuid::nil(),
         name: text(&org_value, "name").unwrap_or_else(|| "Unknown provider".into()),
         description: text(&org_value, "description").unwrap_or_default(),
-        email: text(&org_value, "email"),
-        website: text(&org_value, "website").or_else(|| text(&org_value, "url")),
+        email: email(&org_value, "email", "organization.email")?,
+        website: match link(&org_value, "website", "organization.website")? {
+            Some(website) => Some(website),
+            None => link(&org_value, "url", "organization.url")?,
+        },
         charity_number: None,
         partner_organisation_id: None,
         last_modified_micros: fetched,
@@ -670,8 +695,8 @@ fn service_of(value: &Value, source: &str, fetched: i64) -> Result<ServiceRecord
         organization,
         name,
         description: text(value, "description").unwrap_or_default(),
-        url: text(value, "url"),
-        email: text(value, "email"),
+        url: link(value, "url", "url")?,
+        email: email(value, "email", "email")?,
         phone,
         status,
         minimum_age: minimum_age.map(|a| a.floor() as i64),

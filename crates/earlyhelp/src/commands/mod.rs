@@ -2,6 +2,7 @@
 //! Each exposes a clap `Args` struct and a `run` function; `main.rs` only dispatches.
 pub mod audit;
 pub mod cba;
+pub mod directory;
 pub mod import;
 pub mod link;
 pub mod retention;

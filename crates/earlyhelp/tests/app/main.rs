@@ -16,6 +16,7 @@ mod extracts;
 mod governance;
 mod hostile;
 mod insiders;
+mod links;
 mod mail;
 mod measures;
 mod outcomes;
