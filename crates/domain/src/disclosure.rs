@@ -117,7 +117,11 @@ impl Quasi {
             Quasi::State | Quasi::Opened => 2,
             Quasi::ClosureReason | Quasi::Children | Quasi::Adults | Quasi::YoungestAge => 1,
         };
-        if level >= self.top() { 4 * weight } else { weight }
+        if level >= self.top() {
+            4 * weight
+        } else {
+            weight
+        }
     }
 
     /// Which attribute to coarsen first when two rungs help as much: what analysts need least.
@@ -370,12 +374,17 @@ pub fn anonymise(rows: &[QuasiRow], k: usize, max_suppressed_share: f64) -> Anon
                 (a, risk, gain, cost)
             })
             .max_by(|x, y| {
-                let withholds = |c: &(usize, usize, f64, usize)| levels[c.0] + 1 == Quasi::ALL[c.0].top();
+                let withholds =
+                    |c: &(usize, usize, f64, usize)| levels[c.0] + 1 == Quasi::ALL[c.0].top();
                 withholds(y)
                     .cmp(&withholds(x))
                     .then(x.2.total_cmp(&y.2))
                     .then(y.3.cmp(&x.3))
-                    .then(Quasi::ALL[y.0].preference().cmp(&Quasi::ALL[x.0].preference()))
+                    .then(
+                        Quasi::ALL[y.0]
+                            .preference()
+                            .cmp(&Quasi::ALL[x.0].preference()),
+                    )
             })
             .map(|(a, risk, _, _)| ((), a, risk));
         let Some((_, a, risk)) = best else { break };

@@ -898,7 +898,8 @@ pub async fn load_services(
             .fetch_all(pool)
             .await?
         });
-        let orgs: Vec<OrganizationRecord> = orgs.into_iter().map(OrganizationRecord::from).collect();
+        let orgs: Vec<OrganizationRecord> =
+            orgs.into_iter().map(OrganizationRecord::from).collect();
         let mut records: Vec<ServiceRecord> = rows
             .into_iter()
             .map(|row| {
@@ -2082,7 +2083,13 @@ pub async fn bad_links(db: &Db) -> Result<Vec<BadLink>, StorageError> {
         check("service", "website", id, name, url.unwrap_or_default());
     }
     for (id, name, website) in organisations {
-        check("organisation", "website", id, name, website.unwrap_or_default());
+        check(
+            "organisation",
+            "website",
+            id,
+            name,
+            website.unwrap_or_default(),
+        );
     }
     for (id, name, proposed) in pending {
         let proposed: serde_json::Value =

@@ -83,8 +83,17 @@ impl CaseExtractRow {
     }
 
     fn release(&mut self, values: QuasiRow) {
-        let [locality, need_level, state, closure_reason, opened, children, adults, youngest, reasons] =
-            values;
+        let [
+            locality,
+            need_level,
+            state,
+            closure_reason,
+            opened,
+            children,
+            adults,
+            youngest,
+            reasons,
+        ] = values;
         self.locality = locality;
         self.need_level = need_level;
         self.state = state;

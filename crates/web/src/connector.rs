@@ -258,7 +258,11 @@ impl EditForm {
             csrf_token: String::new(),
             name: edit.name.clone(),
             description: edit.description.clone(),
-            url: edit.url.as_ref().map(ToString::to_string).unwrap_or_default(),
+            url: edit
+                .url
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             email: edit.email.clone().unwrap_or_default(),
             phone: edit.phone.clone().unwrap_or_default(),
             status: edit.status.clone(),

@@ -50,7 +50,10 @@ struct ExtractsPage {
 }
 
 const MEANINGS: &[(&str, &str)] = &[
-    ("pseudonym", "The family under a keyed pseudonym: the same in every extract."),
+    (
+        "pseudonym",
+        "The family under a keyed pseudonym: the same in every extract.",
+    ),
     ("locality", "The locality whose team works the case."),
     ("need_level", "The level of need on the continuum of need."),
     ("state", "Open, stepped up to social care, or closed."),
@@ -58,11 +61,23 @@ const MEANINGS: &[(&str, &str)] = &[
     ("opened", "When the case opened."),
     ("children", "How many children are in the household."),
     ("adults", "How many adults are in the household."),
-    ("youngest_age_band", "The age band of the youngest person today."),
-    ("reasons", "The reasons for the request that opened the case, separated by ;."),
+    (
+        "youngest_age_band",
+        "The age band of the youngest person today.",
+    ),
+    (
+        "reasons",
+        "The reasons for the request that opened the case, separated by ;.",
+    ),
     ("readings", "How many days outcome readings were taken."),
-    ("first_mean_score", "Mean score (1-10) of the first readings."),
-    ("latest_mean_score", "Mean score (1-10) of the latest readings."),
+    (
+        "first_mean_score",
+        "Mean score (1-10) of the first readings.",
+    ),
+    (
+        "latest_mean_score",
+        "Mean score (1-10) of the latest readings.",
+    ),
 ];
 
 fn percent(part: usize, whole: usize) -> String {

@@ -40,7 +40,12 @@ async fn an_analyst_gets_families_with_no_identifiers_and_stable_pseudonyms(back
     // describes at least five families (a withheld column shows * in every row; a suppressed
     // row shows * in every one of them).
     let mut reader = csv::Reader::from_reader(first.as_bytes());
-    let columns: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+    let columns: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
     assert_eq!(
         columns[1..10],
         [
@@ -67,9 +72,16 @@ async fn an_analyst_gets_families_with_no_identifiers_and_stable_pseudonyms(back
             *classes.entry(quasi).or_default() += 1;
         }
     }
-    let k = classes.values().copied().min().expect("some rows are released");
+    let k = classes
+        .values()
+        .copied()
+        .min()
+        .expect("some rows are released");
     assert!(k >= 5, "k = {k}: {classes:?}");
-    assert!(rows >= 200 && suppressed * 20 <= rows, "{suppressed} of {rows} suppressed");
+    assert!(
+        rows >= 200 && suppressed * 20 <= rows,
+        "{suppressed} of {rows} suppressed"
+    );
     // The page says the same k, and what was done.
     let page = analyst.get(&app, "/extracts").await.text().await.unwrap();
     assert!(page.contains(&format!("id=\"k-reached\">{k}<")), "k = {k}");

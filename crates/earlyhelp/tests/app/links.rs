@@ -67,7 +67,11 @@ fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
 /// The services the ORUK API serves under this exact name.
 async fn found(app: &TestApp, name: &str) -> Vec<Value> {
     let words = name.replace(' ', "+");
-    json(app, &format!("/openreferral/services?search={words}&per_page=100")).await["contents"]
+    json(
+        app,
+        &format!("/openreferral/services?search={words}&per_page=100"),
+    )
+    .await["contents"]
         .as_array()
         .unwrap()
         .iter()
@@ -103,7 +107,13 @@ async fn imports_take_only_web_links_and_old_bad_links_are_never_linked(backend:
          Tab Club,Ladywood Community Trust,ladywood,B16 1AB,\"java\tscript:alert(1)\"\n",
     );
     let imported = run_earlyhelp(
-        &["import", "services", sheet.to_str().unwrap(), "--database", db],
+        &[
+            "import",
+            "services",
+            sheet.to_str().unwrap(),
+            "--database",
+            db,
+        ],
         &[],
     );
     assert!(stdout_of(&imported).contains("1 added"));
@@ -121,7 +131,10 @@ async fn imports_take_only_web_links_and_old_bad_links_are_never_linked(backend:
         );
     }
     for refused in ["Script Club", "Data Club", "Tab Club"] {
-        assert!(found(&app, refused).await.is_empty(), "{refused} was loaded");
+        assert!(
+            found(&app, refused).await.is_empty(),
+            "{refused} was loaded"
+        );
     }
     let safe = found(&app, "Safe Links Club").await;
     assert_eq!(safe.len(), 1);
@@ -150,13 +163,7 @@ async fn imports_take_only_web_links_and_old_bad_links_are_never_linked(backend:
             .unwrap(),
     );
     let imported = run_earlyhelp(
-        &[
-            "import",
-            "oruk",
-            feed.to_str().unwrap(),
-            "--database",
-            db,
-        ],
+        &["import", "oruk", feed.to_str().unwrap(), "--database", db],
         &[],
     );
     assert!(stdout_of(&imported).contains("1 added"));
@@ -186,7 +193,11 @@ async fn imports_take_only_web_links_and_old_bad_links_are_never_linked(backend:
         &[safe_id],
     )
     .await;
-    let organisation: Uuid = full["organization"]["id"].as_str().unwrap().parse().unwrap();
+    let organisation: Uuid = full["organization"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     write(
         &app,
         "UPDATE directory_organizations SET website = $1 WHERE id = $2",
@@ -200,7 +211,8 @@ async fn imports_take_only_web_links_and_old_bad_links_are_never_linked(backend:
     let served = json(&app, &format!("/openreferral/services/{safe_id}")).await;
     assert!(served.get("url").is_none(), "{served}");
     assert_no_script_links(&served.to_string(), "the ORUK service");
-    let organisation_json = json(&app, &format!("/openreferral/organizations/{organisation}")).await;
+    let organisation_json =
+        json(&app, &format!("/openreferral/organizations/{organisation}")).await;
     assert_no_script_links(&organisation_json.to_string(), "the ORUK organisation");
     let listed = run_earlyhelp(&["directory", "check-links", "--database", db], &[]);
     assert!(!listed.status.success());
@@ -212,7 +224,8 @@ async fn imports_take_only_web_links_and_old_bad_links_are_never_linked(backend:
         "{out}"
     );
     assert!(
-        out.contains(&format!("organisation {organisation} (")) && out.contains("is a data: address"),
+        out.contains(&format!("organisation {organisation} ("))
+            && out.contains("is a data: address"),
         "{out}"
     );
     assert!(String::from_utf8_lossy(&listed.stderr).contains("2 stored website(s)"));
