@@ -123,6 +123,27 @@ impl Reason {
             Reason::Homelessness => "outcome_risk_of_homelessness",
         }
     }
+
+    /// The directory's need (a code in `directory::NEEDS`) that services for this reason carry,
+    /// so a search for a family's support starts from why they asked for help.
+    pub fn directory_need(self) -> &'static str {
+        match self {
+            Reason::Money => "money-housing-work",
+            Reason::Health => "health-wellbeing",
+            Reason::Children => "children-young-people",
+            Reason::DomesticAbuse => "domestic-abuse",
+            Reason::Education => "education",
+            Reason::Homelessness => "homelessness",
+        }
+    }
+}
+
+impl TriageOutcome {
+    /// Whether this outcome opens a family record (or attaches the request to one already
+    /// known): early help to allocate a lead, and community support to make connections from.
+    pub fn opens_family(self) -> bool {
+        matches!(self, TriageOutcome::EarlyHelp | TriageOutcome::Community)
+    }
 }
 
 /// At closure, how far each of the case's needs was met: every need wants an answer.
@@ -1027,8 +1048,18 @@ mod tests {
         assert!(!valid_score(0) && !valid_score(11));
         for reason in Reason::ALL {
             assert_eq!(Reason::from_slug(reason.slug()), Some(*reason));
+            let need = crate::directory::need_by_code(reason.directory_need());
+            assert_eq!(need.and_then(|n| n.parent), Some("reasons"), "{reason:?}");
         }
         assert_eq!(TriageOutcome::ALL.len(), 6);
+        let opening: Vec<_> = TriageOutcome::ALL
+            .iter()
+            .filter(|o| o.opens_family())
+            .collect();
+        assert_eq!(
+            opening,
+            [&TriageOutcome::Community, &TriageOutcome::EarlyHelp]
+        );
         assert_eq!(
             ClosureReason::from_slug("needs_met"),
             Some(ClosureReason::NeedsMet)

@@ -489,10 +489,15 @@ pub async fn triage(
         return Ok(None);
     }
     let mut family_id = None;
-    if decision.outcome == TriageOutcome::EarlyHelp {
-        let lead = decision.lead_practitioner.ok_or_else(|| {
-            StorageError::Conflict("Choose the lead practitioner for the family".into())
-        })?;
+    if decision.outcome.opens_family() {
+        // Early help needs its lead; a family opened for community support is held by the
+        // locality team (its lead) while connections are made.
+        let lead = match decision.outcome {
+            TriageOutcome::EarlyHelp => Some(decision.lead_practitioner.ok_or_else(|| {
+                StorageError::Conflict("Choose the lead practitioner for the family".into())
+            })?),
+            _ => None,
+        };
         let review = earlyhelp_domain::cases::iso(earlyhelp_domain::cases::next_review(
             today(),
             earlyhelp_domain::cases::DEFAULT_REVIEW_WEEKS,
@@ -515,48 +520,19 @@ pub async fn triage(
                 });
                 existing
             }
-            None => {
-                let fid = Uuid::now_v7();
-                on_tx!(tx, c => {
-                    sqlx::query(
-                        "INSERT INTO families (id, locality_slug, address, postcode, need_level, state, \
-                         lead_practitioner, review_date, consent_withdrawn, created_micros, updated_micros) \
-                         VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, FALSE, $8, $8)",
-                    )
-                    .bind(fid)
-                    .bind(&r.locality_slug)
-                    .bind(&r.address)
-                    .bind(&r.postcode)
-                    .bind(&r.need_level)
-                    .bind(lead)
-                    .bind(&review)
-                    .bind(now)
-                    .execute(&mut *c)
-                    .await?;
-                    for m in &detail.members {
-                        sqlx::query(
-                            concat!(
-                                "INSERT INTO family_members (id, family_id, ",
-                                member_columns!(),
-                                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-                            ),
-                        )
-                        .bind(Uuid::now_v7())
-                        .bind(fid)
-                        .bind(&m.given_name)
-                        .bind(&m.family_name)
-                        .bind(&m.date_of_birth)
-                        .bind(&m.relationship)
-                        .bind(&m.ethnicity)
-                        .bind(&m.languages)
-                        .bind(&m.send)
-                        .bind(&m.school)
-                        .execute(&mut *c)
-                        .await?;
-                    }
-                });
-                fid
-            }
+            None => insert_family_from_request(tx, &detail, lead, &review, now).await?,
+        };
+        let (scope, purpose, triaged_for) = match decision.outcome {
+            TriageOutcome::EarlyHelp => (
+                "Sharing with the team around the family for early help",
+                "triage: allocate for locality early help",
+                "locality early help",
+            ),
+            _ => (
+                "Sharing with the community services the family is connected to",
+                "triage: connect to community support",
+                "connection to community support",
+            ),
         };
         on_tx!(tx, c => {
             sqlx::query(
@@ -568,7 +544,7 @@ pub async fn triage(
             .bind(&r.consent_given_by)
             .bind(&r.consent_method)
             .bind(&r.consent_date)
-            .bind("Sharing with the team around the family for early help")
+            .bind(scope)
             .bind(now)
             .execute(c)
             .await?;
@@ -582,7 +558,7 @@ pub async fn triage(
                 actor_role: "locality_lead",
                 subject: &subject,
                 action: "create",
-                purpose: "triage: allocate for locality early help",
+                purpose,
                 outcome: "allowed",
                 remote_addr: "",
             },
@@ -595,7 +571,7 @@ pub async fn triage(
             triager_name,
             "event",
             &format!(
-                "Request for support triaged for locality early help by {triager_name}. {}\n\
+                "Request for support triaged for {triaged_for} by {triager_name}. {}\n\
                  From the request ({}): {}",
                 decision.note, r.requester, r.summary
             ),
@@ -618,6 +594,57 @@ pub async fn triage(
         .await?;
     });
     Ok(family_id)
+}
+
+/// A new open family from the request's address, need and members.
+async fn insert_family_from_request(
+    tx: &mut Tx,
+    detail: &RequestDetail,
+    lead: Option<Uuid>,
+    review: &str,
+    now: i64,
+) -> Result<Uuid, StorageError> {
+    let r = &detail.request;
+    let fid = Uuid::now_v7();
+    on_tx!(tx, c => {
+        sqlx::query(
+            "INSERT INTO families (id, locality_slug, address, postcode, need_level, state, \
+             lead_practitioner, review_date, consent_withdrawn, created_micros, updated_micros) \
+             VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, FALSE, $8, $8)",
+        )
+        .bind(fid)
+        .bind(&r.locality_slug)
+        .bind(&r.address)
+        .bind(&r.postcode)
+        .bind(&r.need_level)
+        .bind(lead)
+        .bind(review)
+        .bind(now)
+        .execute(&mut *c)
+        .await?;
+        for m in &detail.members {
+            sqlx::query(
+                concat!(
+                    "INSERT INTO family_members (id, family_id, ",
+                    member_columns!(),
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                ),
+            )
+            .bind(Uuid::now_v7())
+            .bind(fid)
+            .bind(&m.given_name)
+            .bind(&m.family_name)
+            .bind(&m.date_of_birth)
+            .bind(&m.relationship)
+            .bind(&m.ethnicity)
+            .bind(&m.languages)
+            .bind(&m.send)
+            .bind(&m.school)
+            .execute(&mut *c)
+            .await?;
+        }
+    });
+    Ok(fid)
 }
 
 /// Refuses a family the duplicate check did not offer for this request, or one in another

@@ -204,6 +204,18 @@ fn card(service: &ServiceRecord, distance: Option<f64>, today: Date) -> Card {
     }
 }
 
+/// The needs to search by, with "Any need" first and `chosen` selected.
+pub(crate) fn need_options(chosen: &str) -> Vec<SelectOption> {
+    let mut needs = vec![SelectOption::new("", "Any need", chosen.is_empty())];
+    needs.extend(
+        rules::NEEDS
+            .iter()
+            .filter(|n| n.parent.is_some())
+            .map(|n| SelectOption::new(n.code, n.name, chosen == n.code)),
+    );
+    needs
+}
+
 fn link_for(query: &SearchQuery, page: usize) -> String {
     let mut q = query.clone();
     q.page = page.to_string();
@@ -352,13 +364,7 @@ async fn search(
         let none = Pagination::new(0, 1, PER_PAGE, "Results pages", |n| link_for(&query, n));
         (0, Vec::new(), none)
     };
-    let mut needs = vec![SelectOption::new("", "Any need", query.need.is_empty())];
-    needs.extend(
-        rules::NEEDS
-            .iter()
-            .filter(|n| n.parent.is_some())
-            .map(|n| SelectOption::new(n.code, n.name, query.need == n.code)),
-    );
+    let needs = need_options(&query.need);
     let distances = [
         ("", "Any distance"),
         ("1", "Within 1 mile"),

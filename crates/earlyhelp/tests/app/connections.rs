@@ -1,7 +1,7 @@
 //! Connections: a practitioner refers a family to a community service, the service answers
 //! and closes the loop, and the family's team sees the outcome; who sees what, on both databases.
 
-use crate::cases::{open_case, post_form, token};
+use crate::cases::{amira, open_case, post_form, send, token};
 use crate::helpers::*;
 use earlyhelp::demo_cases::ERDINGTON_PRACTITIONER;
 use earlyhelp_storage::Db;
@@ -14,6 +14,7 @@ crate::on_both_backends!(
     the_referrals_api,
     an_organisation_sets_how_long_referrals_wait,
     the_dashboard_counts_what_the_referrals_hold,
+    triage_to_community_support_goes_on_to_find_a_service,
 );
 
 /// Refers `family` to `service` as the practitioner, sharing the first member offered;
@@ -223,6 +224,7 @@ async fn a_referral_goes_to_the_service_and_comes_back_with_an_outcome(backend: 
         html.contains("name=\"age\" type=\"text\" inputmode=\"numeric\" value=\"10\""),
         "{html}"
     );
+    assert_preset_to_education(&html);
 
     let form_path = format!("/families/{family}/connect/{service}");
     let form = practitioner
@@ -560,8 +562,16 @@ async fn a_referral_in_a_real_browser() {
     browser
         .wait_for_heading("Connect the family to a service")
         .await;
+    // The search opens preset to the family's need; looking for a service by name, "Any need".
+    browser
+        .driver
+        .query(By::Id("services"))
+        .first()
+        .await
+        .expect("preset results");
     let first_word = name.split_whitespace().next().unwrap();
     browser.fill(By::Id("q"), first_word).await;
+    browser.click(By::Css("#need option[value='']")).await;
     browser
         .click(By::Css("main form button[type=submit]"))
         .await;
@@ -758,4 +768,66 @@ async fn the_dashboard_counts_what_the_referrals_hold(backend: Backend) {
     for name in ["Alice", "Amira", "Testcase"] {
         assert!(!html.contains(name), "no person on an aggregate page");
     }
+}
+
+/// The search in place starts from the family's first reason (Amira's request: education) and
+/// shows services at once, each a service the directory tags with that need.
+fn assert_preset_to_education(html: &str) {
+    assert!(
+        html.contains("<option value=\"education\" selected>"),
+        "the need is preset: {html}"
+    );
+    let listed = html.matches("/connect/").count();
+    assert!(listed > 0, "services are shown before any search: {html}");
+    let found = &html[html.find("id=\"found\">").unwrap() + 11..];
+    let found: usize = found[..found.find(' ').unwrap()].parse().unwrap();
+    assert!(found >= listed, "{found} found, {listed} listed");
+}
+
+/// Triage's "connect to community support" opens a family held by the locality team (no lead)
+/// and goes straight to the search in place; the locality lead refers from there, and the
+/// request's words are in the family's chronology.
+async fn triage_to_community_support_goes_on_to_find_a_service(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let request = send(&app, &amira("B16 8HA")).await;
+    let lead = app.sign_in(LOCALITY_LEAD).await;
+    let response = post_form(
+        &lead,
+        &app,
+        &format!("/triage/{request}"),
+        &[
+            ("outcome", "community_support"),
+            ("note", "a homework club would help"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    let find = response.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        find.starts_with("/families/") && find.ends_with("/connect"),
+        "{find}"
+    );
+    let family = find
+        .trim_start_matches("/families/")
+        .trim_end_matches("/connect");
+    let html = lead.get(&app, &find).await.text().await.unwrap();
+    assert!(html.contains("This is not for reporting a child at risk"));
+    assert_preset_to_education(&html);
+
+    let page = lead
+        .get(&app, &format!("/families/{family}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("None allocated"), "no lead practitioner");
+    assert!(page.contains("triaged for connection to community support"));
+    assert!(page.contains("Attendance has dropped since the winter"));
+
+    let service = vcs_service(&app.db).await;
+    let referral = refer(&app, &lead, family, &service).await;
+    assert!(referral.starts_with("/referrals/"), "{referral}");
+    // The request is triaged: it has left the queue.
+    let queue = lead.get(&app, "/triage").await.text().await.unwrap();
+    assert!(!queue.contains(&format!("/triage/{request}")));
 }

@@ -252,7 +252,7 @@ async fn list_requests(
 
 #[derive(Serialize, ToSchema)]
 pub struct Triaged {
-    /// The family case opened for locality early help, if any.
+    /// The family opened (or joined) for locality early help or community support, if any.
     family_id: Option<Uuid>,
 }
 

@@ -15,7 +15,7 @@ use axum::extract::State;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use earlyhelp_domain::access::{Action, Resource};
-use earlyhelp_domain::cases::{MemberRole, NeedOutcome};
+use earlyhelp_domain::cases::{MemberRole, NeedOutcome, Reason};
 use earlyhelp_domain::connections::{
     ContactMethod, DeclineReason, ReferralEvent, ReferralInput, ReferralState, Side, allowed,
     check_referral, parse_event,
@@ -52,8 +52,10 @@ struct FindPage {
     family_id: Uuid,
     locality_name: String,
     q: String,
+    needs: Vec<SelectOption>,
     age: String,
-    searched: bool,
+    /// How many services match; the first 20 are shown.
+    found: usize,
     results: Vec<(Uuid, String, String, String)>,
 }
 
@@ -62,7 +64,12 @@ struct FindQuery {
     #[serde(default)]
     q: String,
     #[serde(default)]
+    need: String,
+    #[serde(default)]
     age: String,
+    /// Set by the search form: an empty field then means "any", not "preset".
+    #[serde(default)]
+    searched: String,
 }
 
 /// The youngest child's age in whole years, to preset the search.
@@ -75,6 +82,16 @@ fn youngest_child_age(record: &FamilyRecord) -> Option<i64> {
         .filter_map(|m| earlyhelp_domain::cases::parse_date(&m.date_of_birth))
         .map(|born| (today - born).whole_days() / 365)
         .min()
+}
+
+/// The directory need for the first reason the family asked for help, to preset the search.
+fn first_need(record: &FamilyRecord) -> String {
+    record
+        .needs
+        .iter()
+        .find_map(|slug| Reason::from_slug(slug))
+        .map(|reason| reason.directory_need().to_string())
+        .unwrap_or_default()
 }
 
 async fn family_for_referral(
@@ -92,6 +109,8 @@ async fn family_for_referral(
     Ok((record, members))
 }
 
+/// The search in place: on first arrival preset to the family's locality, first need and
+/// youngest child's age, with the results already shown; after that, what the form says.
 async fn find_service(
     State(state): State<AppState>,
     signed: Signed,
@@ -99,46 +118,47 @@ async fn find_service(
     Query(query): Query<FindQuery>,
 ) -> Result<Html<String>, AppError> {
     let (record, _) = family_for_referral(&state, &signed, id).await?;
-    let searched = !query.q.trim().is_empty() || !query.age.is_empty();
-    let age = if searched {
-        query.age.trim().to_string()
+    let (need, age) = if query.searched.is_empty() {
+        let age = youngest_child_age(&record).map(|a| a.to_string());
+        (first_need(&record), age.unwrap_or_default())
     } else {
-        youngest_child_age(&record)
-            .map(|a| a.to_string())
-            .unwrap_or_default()
+        (query.need.clone(), query.age.trim().to_string())
     };
-    let mut results = Vec::new();
-    if searched {
-        let filter = directory::Filter {
-            words: query
-                .q
-                .split_whitespace()
-                .take(10)
-                .map(str::to_string)
-                .collect(),
-            age: age.parse::<i64>().ok().filter(|a| (0..=120).contains(a)),
-            locality: record.family.locality_slug.clone(),
-            ..directory::Filter::default()
-        };
-        let hits = directory::search(&state.db, &filter, directory::today()).await?;
-        let ids: Vec<Uuid> = hits.iter().take(20).map(|h| h.id).collect();
-        for service in directory::load_services(&state.db, &ids, true).await? {
+    let filter = directory::Filter {
+        words: query
+            .q
+            .split_whitespace()
+            .take(10)
+            .map(str::to_string)
+            .collect(),
+        term_id: earlyhelp_domain::directory::need_id(&need),
+        age: age.parse::<i64>().ok().filter(|a| (0..=120).contains(a)),
+        locality: record.family.locality_slug.clone(),
+        ..directory::Filter::default()
+    };
+    let hits = directory::search(&state.db, &filter, directory::today()).await?;
+    let ids: Vec<Uuid> = hits.iter().take(20).map(|h| h.id).collect();
+    let results = directory::load_services(&state.db, &ids, true)
+        .await?
+        .iter()
+        .map(|service| {
             let summary: String = service.description.chars().take(160).collect();
-            results.push((
+            (
                 service.id,
                 service.name.clone(),
                 service.organization.name.clone(),
                 summary,
-            ));
-        }
-    }
+            )
+        })
+        .collect();
     let page = FindPage {
         layout: Layout::for_user(&signed, "/families"),
         family_id: id,
         locality_name: record.family.locality_name.clone(),
         q: query.q,
+        needs: crate::directory::need_options(&need),
         age,
-        searched,
+        found: hits.len(),
         results,
     };
     Ok(Html(page.render()?))

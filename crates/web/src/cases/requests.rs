@@ -453,15 +453,6 @@ pub async fn check_triage(
                 ));
             }
             lead = person.map(|p| p.user_id);
-            if !form.existing_family.trim().is_empty() {
-                match Uuid::parse_str(form.existing_family.trim()) {
-                    Ok(id) => existing_family = Some(id),
-                    Err(_) => errors.push(FieldError::new(
-                        "existing_family",
-                        "Choose a family from the list or a new family",
-                    )),
-                }
-            }
         }
         Some(TriageOutcome::Transfer) => {
             let known = accounts::list_localities(&state.db)
@@ -478,6 +469,16 @@ pub async fn check_triage(
             }
         }
         Some(_) => {}
+    }
+    // Early help and community support open a family, or join one the duplicate check offered.
+    if outcome.is_some_and(TriageOutcome::opens_family) && !form.existing_family.trim().is_empty() {
+        match Uuid::parse_str(form.existing_family.trim()) {
+            Ok(id) => existing_family = Some(id),
+            Err(_) => errors.push(FieldError::new(
+                "existing_family",
+                "Choose a family from the list or a new family",
+            )),
+        }
     }
     let (note, max) = (&form.note, earlyhelp_domain::limits::TRIAGE_NOTE);
     errors.extend(earlyhelp_domain::limits::too_long(
@@ -652,6 +653,10 @@ async fn triage_request(
         }
     };
     match apply_triage(&state, &signed, id, &decision).await {
+        // Community support goes straight on to finding the service.
+        Ok(Some(family)) if decision.decision.outcome == TriageOutcome::Community => {
+            Ok(Redirect::to(&format!("/families/{family}/connect")).into_response())
+        }
         Ok(Some(family)) => Ok(Redirect::to(&format!("/families/{family}")).into_response()),
         Ok(None) => Ok(Redirect::to("/triage").into_response()),
         Err(AppError::Invalid(errors)) => {
