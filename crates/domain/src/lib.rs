@@ -7,6 +7,7 @@
 //! - [`connections`]: referrals to community services, their states and FHIR Task statuses.
 //! - [`disclosure`]: k-anonymity for analysts' extracts: generalise, then suppress.
 //! - [`directory`]: the directory's rules: postcodes, distance, staleness, ranking, duplicates, ORUK.
+//! - [`impact`]: the return on a year of Early Help for each partner, from the records' own counts.
 //! - [`links`]: the one type for a stored link to a website: http or https, parsed.
 //! - [`people`]: validation of the people and organisations we hold.
 //! - [`limits`]: how long each free-text field may be, page numbers, body sizes, rate limits.
@@ -49,6 +50,7 @@ pub mod cases;
 pub mod connections;
 pub mod directory;
 pub mod disclosure;
+pub mod impact;
 pub mod limits;
 pub mod links;
 pub mod measures;
