@@ -113,6 +113,9 @@ pub enum Resource {
     AccessGrants,
     /// Approving or refusing one access request (update).
     AccessGrant(Grant),
+    /// The return on Early Help for each partner: aggregate figures only (list, read), and the
+    /// scenarios and unit values behind them (create, update).
+    Impact,
 }
 
 /// A role, in one locality or none, asked for on someone's behalf: it takes effect only once a
@@ -301,6 +304,20 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
         Resource::AccessGrant(grant) => match action {
             Action::Update => decide_grant(actor, grant),
             _ => Decision::deny("an access request is approved or refused, nothing else"),
+        },
+        Resource::Impact => match action {
+            Action::List | Action::Read => {
+                allow_if(actor, Permission::SeeAggregates, "sees aggregate reports")
+            }
+            // Those who commission and appraise set the assumptions; nobody else.
+            Action::Create | Action::Update => match actor
+                .roles
+                .iter()
+                .find(|r| matches!(r, Role::Commissioner | Role::DataAnalyst))
+            {
+                Some(role) => Decision::allow(*role, "commissions or appraises services"),
+                None => Decision::deny("only commissioners and data analysts set the assumptions"),
+            },
         },
         Resource::Indicators => match action {
             Action::List | Action::Read => {
@@ -606,6 +623,17 @@ mod tests {
                     assert_eq!(got, *want, "{role} as {relationship:?} {action:?}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_impact_is_read_with_aggregates_and_its_assumptions_set_by_commissioners() {
+        for role in Role::ALL {
+            let a = actor(&[role], &[]);
+            let read = decide(&a, Action::Read, &Resource::Impact).allowed;
+            assert_eq!(read, role.may(Permission::SeeAggregates), "{role}");
+            let set = decide(&a, Action::Update, &Resource::Impact).allowed;
+            assert_eq!(set, matches!(role, Commissioner | DataAnalyst), "{role}");
         }
     }
 
