@@ -5,7 +5,9 @@
 use crate::gate::Authorised;
 use crate::{StorageError, now_micros, on_tx};
 use earlyhelp_domain::cases::CaseEvent;
-use earlyhelp_domain::impact::{SHIPPED_UNIT_VALUES, Scenario, Source, UnitValue, read_unit_values};
+use earlyhelp_domain::impact::{
+    SHIPPED_UNIT_VALUES, Scenario, Source, UnitValue, read_unit_values,
+};
 use uuid::Uuid;
 
 /// The period counted: `from` inclusive to `to` exclusive, in microseconds and as ISO dates.
@@ -96,10 +98,22 @@ pub async fn counts<R>(
     Ok(found)
 }
 
-type UnitValueRow = (String, String, String, String, bool, String, f64, i32, String);
+type UnitValueRow = (
+    String,
+    String,
+    String,
+    String,
+    bool,
+    String,
+    f64,
+    i32,
+    String,
+);
 
 /// The library: the values earlyhelp ships, with any loaded under the same code in their place.
-pub async fn unit_values<R>(authorised: &mut Authorised<R>) -> Result<Vec<UnitValue>, StorageError> {
+pub async fn unit_values<R>(
+    authorised: &mut Authorised<R>,
+) -> Result<Vec<UnitValue>, StorageError> {
     let tx = &mut authorised.tx;
     let rows: Vec<UnitValueRow> = on_tx!(tx, c => {
         sqlx::query_as(
@@ -197,7 +211,8 @@ pub async fn save_scenario(
 ) -> Result<Uuid, StorageError> {
     authorised.permit.allows_change()?;
     let id = id.unwrap_or_else(Uuid::now_v7);
-    let body = serde_json::to_string(scenario).map_err(|e| StorageError::Conflict(e.to_string()))?;
+    let body =
+        serde_json::to_string(scenario).map_err(|e| StorageError::Conflict(e.to_string()))?;
     let tx = &mut authorised.tx;
     let taken: Option<Uuid> = on_tx!(tx, c => {
         sqlx::query_scalar("SELECT id FROM impact_scenarios WHERE name = $1 AND id <> $2")

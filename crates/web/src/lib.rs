@@ -16,6 +16,7 @@ pub mod extract;
 mod extracts;
 pub mod governance;
 mod home;
+mod impact;
 mod openreferral;
 mod outcomes;
 pub mod redirect;
@@ -99,6 +100,7 @@ fn all_routes() -> routes::Routes {
         .merge(api::routes())
         .merge(cases::routes())
         .merge(extracts::routes())
+        .merge(impact::routes())
         .merge(directory::routes())
         .merge(openreferral::routes())
         .merge(connector::routes())

@@ -52,6 +52,7 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
     ("/families", "Families", Some(Permission::WorkCases)),
     ("/referrals", "Referrals", Some(Permission::AnswerReferrals)),
     ("/outcomes", "Outcomes", Some(Permission::SeeAggregates)),
+    ("/impact", "Impact", Some(Permission::SeeAggregates)),
     ("/extracts", "Extracts", Some(Permission::LoadData)),
 ];
 

@@ -15,6 +15,7 @@ mod directory;
 mod extracts;
 mod governance;
 mod hostile;
+mod impact;
 mod insiders;
 mod links;
 mod mail;
