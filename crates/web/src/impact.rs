@@ -165,6 +165,11 @@ fn per_pound(value: Option<f64>) -> String {
     value.map_or("–".into(), |v| format!("£{v:.2}"))
 }
 
+/// Benefits over costs, or a dash without costs.
+fn ratio(bcr: Option<f64>) -> String {
+    bcr.map_or("–".into(), |r| format!("{r:.2}"))
+}
+
 /// One partner's row: what it spent, what it gets back, and how sure that is.
 struct PartnerRow {
     agency: String,
@@ -402,7 +407,7 @@ async fn page(
                 ("Spent (present value)", pounds(appraisal.pv_costs)),
                 ("Benefits (present value)", pounds(appraisal.pv_benefits)),
                 ("Net present value", pounds(appraisal.npv)),
-                ("Benefit-cost ratio", per_pound(appraisal.bcr)),
+                ("Benefit-cost ratio", ratio(appraisal.bcr)),
                 (
                     "Pays back in",
                     appraisal
@@ -593,8 +598,8 @@ async fn compare(
         ),
         (
             "Benefit-cost ratio".into(),
-            total(&l, |x| per_pound(x.bcr)),
-            total(&r, |x| per_pound(x.bcr)),
+            total(&l, |x| ratio(x.bcr)),
+            total(&r, |x| ratio(x.bcr)),
         ),
     ];
     rows.extend(agencies.iter().map(|agency| {

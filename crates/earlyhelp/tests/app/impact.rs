@@ -299,3 +299,84 @@ async fn unit_values_load_by_csv_or_not_at_all(backend: Backend) {
         403
     );
 }
+
+/// A commissioner opens the impact page, changes a scenario's deadweight and sees each
+/// partner's return move: every page checked by axe-core.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commissioner_moves_deadweight_in_a_real_browser() {
+    use crate::browser::{assert_accessible, sign_in};
+    use thirtyfour::prelude::*;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await;
+    sign_in(&browser, &app, COMMISSIONER).await;
+    browser.click(By::LinkText("Impact")).await;
+    browser
+        .wait_for_heading("Return on Early Help for each partner")
+        .await;
+    assert_accessible(&browser, "impact").await;
+    browser.screenshot("impact").await;
+    for (id, shot) in [
+        ("by-partner-heading", "impact-chart"),
+        ("tornado", "impact-tornado"),
+    ] {
+        let script = format!("document.getElementById('{id}').scrollIntoView()");
+        browser.driver.execute(&script, vec![]).await.unwrap();
+        browser.screenshot(shot).await;
+    }
+    let trust = "td[data-roi=\"Birmingham Children's Trust\"]";
+    let read_return = || async {
+        let text = browser
+            .driver
+            .find(By::Css(trust))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.trim_start_matches('£').parse::<f64>().unwrap()
+    };
+    let before = read_return().await;
+
+    browser.click(By::Id("change")).await;
+    browser.wait_for_heading("Change the assumptions").await;
+    assert_accessible(&browser, "impact: change the assumptions").await;
+    let deadweight = browser
+        .driver
+        .find(By::Id("line-0-deadweight"))
+        .await
+        .unwrap();
+    deadweight.clear().await.unwrap();
+    deadweight.send_keys("lots").await.unwrap();
+    browser
+        .click(By::Css("button[name=save_as][value=this]"))
+        .await;
+    browser
+        .wait_for_text(By::ClassName("govuk-error-summary"), "Enter a number")
+        .await;
+    assert_accessible(&browser, "impact: an assumption refused").await;
+    let deadweight = browser
+        .driver
+        .find(By::Id("line-0-deadweight"))
+        .await
+        .unwrap();
+    deadweight.clear().await.unwrap();
+    deadweight.send_keys("30").await.unwrap();
+    browser
+        .click(By::Css("button[name=save_as][value=this]"))
+        .await;
+    browser
+        .wait_for_heading("Return on Early Help for each partner")
+        .await;
+    let after = read_return().await;
+    assert!(
+        (after - before * 0.7 / 0.8).abs() <= 0.011,
+        "{before} -> {after}"
+    );
+    browser.click(By::LinkText("Compare scenarios")).await;
+    browser.wait_for_heading("Compare scenarios").await;
+    assert_accessible(&browser, "impact: compare").await;
+    browser.screenshot("impact-compare").await;
+    browser.quit().await;
+}
