@@ -116,6 +116,11 @@ pub enum Resource {
     /// The return on Early Help for each partner: aggregate figures only (list, read), and the
     /// scenarios and unit values behind them (create, update).
     Impact,
+    /// Social value reports: `organisation`'s (none: every organisation's). Written by its own
+    /// people who answer referrals; read by them and by those who see aggregates.
+    SocialValue {
+        organisation: Option<Uuid>,
+    },
 }
 
 /// A role, in one locality or none, asked for on someone's behalf: it takes effect only once a
@@ -305,6 +310,20 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
             Action::Update => decide_grant(actor, grant),
             _ => Decision::deny("an access request is approved or refused, nothing else"),
         },
+        Resource::SocialValue { organisation } => {
+            let own = *organisation == Some(actor.organisation_id);
+            match role_with(actor, Permission::AnswerReferrals) {
+                Some(role) if own => {
+                    Decision::allow(role, "reports its organisation's social value")
+                }
+                _ if matches!(action, Action::List | Action::Read) => allow_if(
+                    actor,
+                    Permission::SeeAggregates,
+                    "reads providers' social value reports",
+                ),
+                _ => Decision::deny("only the organisation's own people write its reports"),
+            }
+        }
         Resource::Impact => match action {
             Action::List | Action::Read => {
                 allow_if(actor, Permission::SeeAggregates, "sees aggregate reports")
@@ -624,6 +643,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn social_value_is_written_by_the_organisation_and_read_by_commissioners() {
+        let vcs = actor(&[VcsWorker], &[]);
+        let own = Resource::SocialValue {
+            organisation: Some(vcs.organisation_id),
+        };
+        let other = Resource::SocialValue {
+            organisation: Some(Uuid::now_v7()),
+        };
+        let every = Resource::SocialValue { organisation: None };
+        assert!(decide(&vcs, Action::Update, &own).allowed);
+        assert!(!decide(&vcs, Action::Read, &other).allowed);
+        assert!(!decide(&vcs, Action::List, &every).allowed);
+        let commissioner = actor(&[Commissioner], &[]);
+        assert!(decide(&commissioner, Action::Read, &other).allowed);
+        assert!(decide(&commissioner, Action::List, &every).allowed);
+        assert!(!decide(&commissioner, Action::Update, &other).allowed);
+        let practitioner = actor(&[Practitioner], &[]);
+        assert!(!decide(&practitioner, Action::Read, &other).allowed);
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! - [`retention`]: the retention schedule, when records fall due, what anonymisation keeps.
 //! - [`sar`]: subject access: marking other people's details for redaction.
 //! - [`sharing`]: lawful bases of each share, break-glass access, the Early Help assessment.
+//! - [`social_value`]: social value reports of voluntary-sector providers, mix and match.
 //! - [`measures`]: configurable outcome measures and the checks of a readings import.
 //! - [`supporting_families`]: needs against the ten headline outcomes; when one is sustained.
 
@@ -59,4 +60,5 @@ pub mod retention;
 pub mod roles;
 pub mod sar;
 pub mod sharing;
+pub mod social_value;
 pub mod supporting_families;

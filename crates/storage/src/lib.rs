@@ -19,6 +19,7 @@ pub mod retention;
 pub mod sar;
 pub mod secrets;
 pub mod sharing;
+pub mod social_value;
 
 pub use db::{Db, Tx};
 

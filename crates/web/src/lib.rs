@@ -19,10 +19,12 @@ mod home;
 mod impact;
 mod openreferral;
 mod outcomes;
+mod pdf;
 pub mod redirect;
 mod refusals;
 pub mod routes;
 pub mod session;
+mod social_value;
 pub mod throttle;
 pub mod views;
 
@@ -101,6 +103,7 @@ fn all_routes() -> routes::Routes {
         .merge(cases::routes())
         .merge(extracts::routes())
         .merge(impact::routes())
+        .merge(social_value::routes())
         .merge(directory::routes())
         .merge(openreferral::routes())
         .merge(connector::routes())

@@ -51,6 +51,11 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
     ("/triage", "Triage", Some(Permission::TriageRequests)),
     ("/families", "Families", Some(Permission::WorkCases)),
     ("/referrals", "Referrals", Some(Permission::AnswerReferrals)),
+    (
+        "/social-value",
+        "Social value",
+        Some(Permission::AnswerReferrals),
+    ),
     ("/outcomes", "Outcomes", Some(Permission::SeeAggregates)),
     ("/impact", "Impact", Some(Permission::SeeAggregates)),
     ("/extracts", "Extracts", Some(Permission::LoadData)),

@@ -22,3 +22,4 @@ mod mail;
 mod measures;
 mod outcomes;
 mod sharing;
+mod social_value;
