@@ -138,3 +138,50 @@ async fn signed_org(app: &TestApp) -> uuid::Uuid {
     }
     .unwrap()
 }
+
+/// A VCS worker writes a report in a real browser and reads it back: each page checked by
+/// axe-core.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_writes_its_report_in_a_real_browser() {
+    use crate::browser::{assert_accessible, sign_in};
+    use thirtyfour::prelude::*;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await;
+    sign_in(&browser, &app, VCS_WORKER).await;
+    browser.click(By::LinkText("Social value")).await;
+    browser.wait_for_heading("Social value reports").await;
+    assert_accessible(&browser, "social value reports").await;
+    browser.click(By::LinkText("Write a report")).await;
+    browser.wait_for_heading("Social value report").await;
+    assert_accessible(&browser, "social value: the form").await;
+    browser
+        .fill(By::Id("commissioned"), "Food and family support")
+        .await;
+    browser
+        .fill(By::Id("extra-volunteer_hours-quantity"), "300")
+        .await;
+    browser.fill(By::Id("case-0-title"), "A winter").await;
+    browser
+        .fill(By::Id("case-0-story"), "Food parcels first.")
+        .await;
+    browser
+        .click(By::Css("main form button[type=submit]"))
+        .await;
+    browser
+        .wait_for_text(
+            By::ClassName("govuk-error-summary"),
+            "Confirm the person agreed",
+        )
+        .await;
+    assert_accessible(&browser, "social value: a story without consent").await;
+    browser.click(By::Id("case-0-consent")).await;
+    browser
+        .click(By::Css("main form button[type=submit]"))
+        .await;
+    browser.wait_for_heading("Social value: ").await;
+    assert_accessible(&browser, "social value: the report").await;
+    browser.screenshot("social-value-report").await;
+    browser.quit().await;
+}
