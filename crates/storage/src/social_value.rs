@@ -18,6 +18,14 @@ pub struct Saved {
 
 type Row = (Uuid, Uuid, String, String, String);
 
+/// The columns of a [`Row`], from the reports joined to their organisations.
+macro_rules! select_reports {
+    () => {
+        "SELECT r.id, r.organisation_id, o.name, r.body, r.updated_by \
+         FROM social_value_reports r JOIN organisations o ON o.id = r.organisation_id "
+    };
+}
+
 fn saved(rows: Vec<Row>) -> Vec<Saved> {
     rows.into_iter()
         .filter_map(
@@ -41,11 +49,10 @@ pub async fn list<R>(
 ) -> Result<Vec<Saved>, StorageError> {
     let tx = &mut authorised.tx;
     let rows: Vec<Row> = on_tx!(tx, c => {
-        sqlx::query_as(
-            "SELECT r.id, r.organisation_id, o.name, r.body, r.updated_by \
-             FROM social_value_reports r JOIN organisations o ON o.id = r.organisation_id \
-             WHERE $1 IS NULL OR r.organisation_id = $1 ORDER BY r.period_from DESC, o.name",
-        )
+        sqlx::query_as(concat!(
+            select_reports!(),
+            "WHERE $1 IS NULL OR r.organisation_id = $1 ORDER BY r.period_from DESC, o.name"
+        ))
         .bind(organisation)
         .fetch_all(c)
         .await?
@@ -71,11 +78,10 @@ pub async fn load<R>(
 ) -> Result<Option<Saved>, StorageError> {
     let tx = &mut authorised.tx;
     let rows: Vec<Row> = on_tx!(tx, c => {
-        sqlx::query_as(
-            "SELECT r.id, r.organisation_id, o.name, r.body, r.updated_by \
-             FROM social_value_reports r JOIN organisations o ON o.id = r.organisation_id \
-             WHERE r.id = $1 AND r.organisation_id = $2",
-        )
+        sqlx::query_as(concat!(
+            select_reports!(),
+            "WHERE r.id = $1 AND r.organisation_id = $2"
+        ))
         .bind(id)
         .bind(organisation)
         .fetch_all(c)

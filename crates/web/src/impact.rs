@@ -650,7 +650,7 @@ struct EditPage {
     /// The name and the years.
     top: Vec<Field>,
     groups: Vec<Group>,
-    problems: Vec<Problem>,
+    errors: Vec<Problem>,
 }
 
 fn share_text(share: f64) -> String {
@@ -764,9 +764,23 @@ impl EditPage {
                 ),
             ],
             groups,
-            problems,
+            errors: problems,
         }
     }
+}
+
+/// Whether this person sets the assumptions, asked of the gate (and so audited) before a form
+/// to change them is shown or read.
+async fn may_set_assumptions(state: &AppState, signed: &Signed) -> Result<(), AppError> {
+    let authorised = open(
+        state,
+        signed,
+        Action::Update,
+        "impact: change the assumptions",
+    )
+    .await?;
+    authorised.tx.commit().await?;
+    Ok(())
 }
 
 async fn edit_page(
@@ -774,17 +788,7 @@ async fn edit_page(
     signed: Signed,
     Query(chosen): Query<Chosen>,
 ) -> Result<Response, AppError> {
-    // Reading the assumptions to change them is itself a change's first step.
-    open(
-        &state,
-        &signed,
-        Action::Update,
-        "impact: change the assumptions",
-    )
-    .await?
-    .tx
-    .commit()
-    .await?;
+    may_set_assumptions(&state, &signed).await?;
     let appraised = appraised(&state, &signed, &chosen.scenario, "impact: assumptions").await?;
     let page = EditPage::new(
         &signed,
@@ -881,16 +885,7 @@ async fn save(
 ) -> Result<Response, AppError> {
     signed.check_csrf(form.get("csrf_token").map_or("", String::as_str))?;
     // The gate first, so someone who may not set the assumptions learns nothing from checks.
-    open(
-        &state,
-        &signed,
-        Action::Update,
-        "impact: change the assumptions",
-    )
-    .await?
-    .tx
-    .commit()
-    .await?;
+    may_set_assumptions(&state, &signed).await?;
     let chosen = form.get("scenario").cloned().unwrap_or_default();
     let appraised = appraised(&state, &signed, &chosen, "impact: assumptions").await?;
     let (scenario, mut problems) = read_form(&appraised.scenario, &form);
@@ -985,20 +980,10 @@ async fn unit_values_page(
 async fn load_unit_values(
     State(state): State<AppState>,
     signed: Signed,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let (mut csrf, mut filename, mut content) = (String::new(), String::new(), String::new());
-    while let Some(part) = multipart.next_field().await? {
-        match part.name() {
-            Some("csrf_token") => csrf = part.text().await.unwrap_or_default(),
-            Some("file") => {
-                filename = crate::extract::file_name(part.file_name(), "unit-values.csv");
-                let bytes = part.bytes().await?;
-                content = crate::extract::upload_text(&bytes)?;
-            }
-            _ => {}
-        }
-    }
+    let upload = multipart.csv_upload("unit-values.csv").await?;
+    let (csrf, filename, content) = (upload.csrf, upload.filename, upload.content);
     signed.check_csrf(&csrf)?;
     let mut authorised = open(&state, &signed, Action::Update, "impact: load unit values").await?;
     let values = match read_unit_values(&content) {

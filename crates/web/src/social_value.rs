@@ -293,7 +293,7 @@ struct CaseSlot {
 struct EditPage {
     layout: Layout,
     id: String,
-    problems: Vec<Problem>,
+    errors: Vec<Problem>,
     period: Vec<Field>,
     commissioned: Field,
     narrative: Field,
@@ -401,7 +401,7 @@ impl EditPage {
             ),
             extras,
             cases,
-            problems,
+            errors: problems,
             text_max: TEXT_MAX,
         }
     }

@@ -342,30 +342,12 @@ async fn a_commissioner_moves_deadweight_in_a_real_browser() {
     browser.click(By::Id("change")).await;
     browser.wait_for_heading("Change the assumptions").await;
     assert_accessible(&browser, "impact: change the assumptions").await;
-    let deadweight = browser
-        .driver
-        .find(By::Id("line-0-deadweight"))
-        .await
-        .unwrap();
-    deadweight.clear().await.unwrap();
-    deadweight.send_keys("lots").await.unwrap();
-    browser
-        .click(By::Css("button[name=save_as][value=this]"))
-        .await;
+    save_deadweight(&browser, "lots").await;
     browser
         .wait_for_text(By::ClassName("govuk-error-summary"), "Enter a number")
         .await;
     assert_accessible(&browser, "impact: an assumption refused").await;
-    let deadweight = browser
-        .driver
-        .find(By::Id("line-0-deadweight"))
-        .await
-        .unwrap();
-    deadweight.clear().await.unwrap();
-    deadweight.send_keys("30").await.unwrap();
-    browser
-        .click(By::Css("button[name=save_as][value=this]"))
-        .await;
+    save_deadweight(&browser, "30").await;
     browser
         .wait_for_heading("Return on Early Help for each partner")
         .await;
@@ -379,4 +361,19 @@ async fn a_commissioner_moves_deadweight_in_a_real_browser() {
     assert_accessible(&browser, "impact: compare").await;
     browser.screenshot("impact-compare").await;
     browser.quit().await;
+}
+
+/// Types into the first line's deadweight and saves the scenario.
+async fn save_deadweight(browser: &Browser, typed: &str) {
+    use thirtyfour::prelude::*;
+    let field = browser
+        .driver
+        .find(By::Id("line-0-deadweight"))
+        .await
+        .unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(typed).await.unwrap();
+    browser
+        .click(By::Css("button[name=save_as][value=this]"))
+        .await;
 }
