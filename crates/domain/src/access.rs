@@ -121,6 +121,8 @@ pub enum Resource {
     SocialValue {
         organisation: Option<Uuid>,
     },
+    /// The requests for support one has sent oneself, with their outcome.
+    SentRequests,
 }
 
 /// A role, in one locality or none, asked for on someone's behalf: it takes effect only once a
@@ -309,6 +311,16 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
         Resource::AccessGrant(grant) => match action {
             Action::Update => decide_grant(actor, grant),
             _ => Decision::deny("an access request is approved or refused, nothing else"),
+        },
+        Resource::SentRequests => match action {
+            Action::List | Action::Read => allow_if(
+                actor,
+                Permission::RequestSupport,
+                "sees the requests they sent",
+            ),
+            Action::Create | Action::Update => {
+                Decision::deny("the list of sent requests is read-only")
+            }
         },
         Resource::SocialValue { organisation } => {
             let own = *organisation == Some(actor.organisation_id);

@@ -143,7 +143,7 @@ pub fn task_for(permission: Permission) -> Task {
         ),
         RequestSupport => (
             "Request support for a family",
-            "Send a Family Connect Form to the family's locality.",
+            "Send a Family Connect Form to the family's locality, and see what became of the requests you sent.",
             Some("/requests/new"),
         ),
         TriageRequests => (
