@@ -142,7 +142,7 @@ pub fn read_unit_values(text: &str) -> Result<Vec<UnitValue>, Vec<RowError>> {
             ));
         }
         let price_year = field(7).parse::<i32>().ok();
-        if !price_year.is_some_and(|y| earlyhelp_cba::deflator(y).is_some()) {
+        if price_year.is_none_or(|y| earlyhelp_cba::deflator(y).is_none()) {
             problems.push(RowError::new(
                 row,
                 "price_year",

@@ -143,17 +143,9 @@ struct Chosen {
 
 /// Pounds, whole, with thousands separated.
 fn pounds(value: f64) -> String {
-    let whole = value.abs().round() as u64;
-    let digits = whole.to_string();
-    let mut grouped = String::new();
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(d);
-    }
     let sign = if value < -0.5 { "-" } else { "" };
-    format!("{sign}£{grouped}")
+    let whole = earlyhelp_domain::limits::thousands(value.abs().round() as usize);
+    format!("{sign}£{whole}")
 }
 
 fn percent(share: f64) -> String {
@@ -822,7 +814,7 @@ fn read_form(base: &Scenario, form: &HashMap<String, String>) -> (Scenario, Vec<
     }
     let mut years = scenario.years as f64;
     number("years".into(), 1.0, &mut years);
-    scenario.years = years.max(0.0).min(1000.0) as usize;
+    scenario.years = years.clamp(0.0, 1000.0) as usize;
     for (i, cost) in scenario.costs.iter_mut().enumerate() {
         number(format!("cost-{i}-annual"), 1.0, &mut cost.annual);
         number(

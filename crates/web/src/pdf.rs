@@ -59,8 +59,11 @@ fn win_ansi(text: &str) -> Vec<u8> {
         .collect()
 }
 
-/// (font, size, text, space before) for each line, in order.
-fn lines(blocks: &[Block]) -> Vec<(&'static [u8], f32, String, f32)> {
+/// A laid-out line: font, size, text, and the space before it.
+type Line = (&'static [u8], f32, String, f32);
+
+/// Each line of the blocks, in order.
+fn lines(blocks: &[Block]) -> Vec<Line> {
     let mut out = Vec::new();
     for block in blocks {
         let (font, size, before, text): (&'static [u8], f32, f32, String) = match block {
@@ -78,7 +81,7 @@ fn lines(blocks: &[Block]) -> Vec<(&'static [u8], f32, String, f32)> {
 
 /// The document as PDF bytes, over as many pages as it needs, each page numbered.
 pub fn render(title: &str, blocks: &[Block]) -> Vec<u8> {
-    let mut pages: Vec<Vec<(&'static [u8], f32, String, f32)>> = vec![Vec::new()];
+    let mut pages: Vec<Vec<Line>> = vec![Vec::new()];
     let mut y = PAGE.1 - MARGIN;
     for line in lines(blocks) {
         let height = line.1 * 1.35 + line.3;
