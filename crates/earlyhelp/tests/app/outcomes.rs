@@ -594,11 +594,7 @@ async fn the_dashboard_and_an_indicator_page_are_accessible_in_a_browser() {
     browser.screenshot("outcomes-explore").await;
 
     // A data analyst: they see what the board sees, and may choose how limits are calculated.
-    driver.goto(app.url("/")).await.unwrap();
-    browser.fill(By::Id("email"), ANALYST).await;
-    browser.fill(By::Id("password"), DEMO_PASSWORD).await;
-    browser.click(By::Css("button[type=submit]")).await;
-    browser.wait_for_heading("Welcome, ").await;
+    crate::browser::sign_in(&browser, &app, ANALYST).await;
     driver.goto(app.url("/outcomes")).await.unwrap();
     browser.wait_for_heading("Outcomes framework").await;
     let icons = driver
