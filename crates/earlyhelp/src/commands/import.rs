@@ -422,11 +422,16 @@ fn text(value: &Value, key: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// A number a feed gives as a number or a string; "NaN" and "inf" parse as floats but are no
+/// age, cost or coordinate, so only finite numbers count.
 fn number(value: &Value, key: &str) -> Option<f64> {
-    value.get(key).and_then(|v| {
-        v.as_f64()
-            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-    })
+    value
+        .get(key)
+        .and_then(|v| {
+            v.as_f64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        })
+        .filter(|n: &f64| n.is_finite())
 }
 
 fn list<'a>(value: &'a Value, keys: &[&str]) -> Vec<&'a Value> {
@@ -1088,5 +1093,17 @@ async fn import_readings(db: &Db, file: &std::path::Path, by: &str) -> Result<()
             file.display()
         ),
         Err(ImportError::Storage(e)) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_finite_numbers_count() {
+        let feed = serde_json::json!({"a": "NaN", "b": "inf", "c": "4.5", "d": 7});
+        assert_eq!(super::number(&feed, "a"), None);
+        assert_eq!(super::number(&feed, "b"), None);
+        assert_eq!(super::number(&feed, "c"), Some(4.5));
+        assert_eq!(super::number(&feed, "d"), Some(7.0));
     }
 }
