@@ -13,6 +13,7 @@
 //! - [`retention`]: the retention schedule, when records fall due, what anonymisation keeps.
 //! - [`sar`]: subject access: marking other people's details for redaction.
 //! - [`sharing`]: lawful bases of each share, break-glass access, the Early Help assessment.
+//! - [`money`]: funding programmes and payments to families: caps, budgets, approval, 360Giving codes.
 //! - [`measures`]: configurable outcome measures and the checks of a readings import.
 //! - [`supporting_families`]: needs against the ten headline outcomes; when one is sustained.
 
@@ -52,6 +53,7 @@ pub mod disclosure;
 pub mod limits;
 pub mod links;
 pub mod measures;
+pub mod money;
 pub mod people;
 pub mod retention;
 pub mod roles;
