@@ -14,6 +14,7 @@ pub mod gate;
 pub mod measures;
 pub mod outbox;
 pub mod outcomes;
+pub mod payments;
 pub mod retention;
 pub mod sar;
 pub mod secrets;
