@@ -209,9 +209,11 @@ fn amount_field(
 }
 
 /// Every problem with a programme, by field, or the programme.
+/// `localities` are the city's, as (slug, name); a problem with a locality's budget is filed
+/// under `locality_budgets` and names the locality.
 pub fn check_programme(
     input: &ProgrammeInput,
-    localities: &[(String, &'static str)],
+    localities: &[(String, String)],
 ) -> Result<CheckedProgramme, Vec<FieldError>> {
     let mut errors = Vec::new();
     let name = input.name.trim();
@@ -253,15 +255,19 @@ pub fn check_programme(
         if raw.trim().is_empty() {
             continue;
         }
-        let Some((_, field)) = localities.iter().find(|(s, _)| s == slug) else {
-            errors.push(FieldError::new("budget", "Choose localities of this city"));
+        let Some((_, name)) = localities.iter().find(|(s, _)| s == slug) else {
+            errors.push(FieldError::new(
+                "locality_budgets",
+                "Choose localities of this city",
+            ));
             continue;
         };
-        if let Some(pence) = amount_field(&mut errors, field, "The locality's budget", raw) {
+        let what = format!("{name}'s budget");
+        if let Some(pence) = amount_field(&mut errors, "locality_budgets", &what, raw) {
             if budget.is_some_and(|b| pence > b) {
                 errors.push(FieldError::new(
-                    field,
-                    "A locality's budget must be no more than the programme's",
+                    "locality_budgets",
+                    format!("{what} must be no more than the programme's"),
                 ));
             }
             locality_budgets.push((slug.clone(), pence));
@@ -727,8 +733,8 @@ mod tests {
         }
     }
 
-    fn localities() -> Vec<(String, &'static str)> {
-        vec![("ladywood".into(), "budget_ladywood")]
+    fn localities() -> Vec<(String, String)> {
+        vec![("ladywood".into(), "Ladywood".into())]
     }
 
     #[test]
@@ -757,7 +763,7 @@ mod tests {
             "name",
             "kind",
             "cap",
-            "budget_ladywood",
+            "locality_budgets",
             "closes_on",
             "identifier_prefix",
             "regrant_type",

@@ -54,6 +54,16 @@ impl Guarded for PaymentId {
     }
 }
 
+/// What the access rules know about the permitted payment, read again in its transaction: to
+/// show its page only the steps this person may take.
+pub async fn facts(authorised: &mut Authorised<PaymentId>) -> Result<PaymentFacts, StorageError> {
+    let id = authorised.permit.record().0;
+    match PaymentId::resource(&mut authorised.tx, id).await? {
+        Some((Resource::Payment(facts), _)) => Ok(facts),
+        _ => Err(StorageError::NotFound),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Programmes
 
