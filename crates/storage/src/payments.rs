@@ -522,6 +522,140 @@ async fn commit_budget(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Loading history (the demo, benchmarks)
+
+/// A payment as history records it: asked for, and perhaps decided and paid.
+#[derive(Debug, Clone)]
+pub struct Historic {
+    pub programme: usize,
+    pub family_id: Uuid,
+    pub locality: String,
+    pub amount: i64,
+    pub purposes: &'static str,
+    pub reason: &'static str,
+    pub state: PaymentState,
+    pub requested_by: (Uuid, String),
+    pub requested_micros: i64,
+    pub decided_by: Option<(Uuid, String)>,
+    pub decided_micros: Option<i64>,
+    /// Once paid: method, the voucher's provider and code, and the date.
+    pub paid: Option<(money::PaymentMethod, Option<(String, String)>, String)>,
+}
+
+/// Families with a lead practitioner: (family, locality, lead, lead's name), in id order.
+pub async fn families_with_leads<R>(
+    authorised: &mut Authorised<R>,
+) -> Result<Vec<(Uuid, String, Uuid, String)>, StorageError> {
+    let tx = &mut authorised.tx;
+    Ok(on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT f.id, f.locality_slug, u.id, u.name FROM families f \
+             JOIN users u ON u.id = f.lead_practitioner ORDER BY f.id",
+        )
+        .fetch_all(c)
+        .await?
+    }))
+}
+
+/// Loads programmes and their payments in bulk, in the permit's transaction. A payment the
+/// budgets would not cover is left out, as an approval would refuse it. Answers how many were
+/// loaded.
+pub async fn load_history<R>(
+    authorised: &mut Authorised<R>,
+    programmes: &[CheckedProgramme],
+    payments: &[Historic],
+) -> Result<usize, StorageError> {
+    use crate::case_load::{Cell, Rows};
+    let tx = &mut authorised.tx;
+    let ids: Vec<Uuid> = programmes.iter().map(|_| Uuid::now_v7()).collect();
+    let mut committed = vec![0i64; programmes.len()];
+    let mut local: std::collections::HashMap<(usize, String), i64> = Default::default();
+    let mut rows = Rows::new(
+        "INSERT INTO payments (id, reference, programme_id, family_id, locality_slug, amount_pence, \
+         purposes, reason, notes, crisis, state, requested_by, requester_name, requested_micros, \
+         decided_by, decider_name, decided_micros, method, voucher_provider, voucher_code, paid_on, payer_name)",
+        22,
+    );
+    let mut loaded = 0;
+    for p in payments {
+        let programme = &programmes[p.programme];
+        let counts = matches!(p.state, PaymentState::Approved | PaymentState::Paid);
+        if counts {
+            let key = (p.programme, p.locality.clone());
+            let local_budget = programme
+                .locality_budgets
+                .iter()
+                .find(|(l, _)| *l == p.locality)
+                .map(|(_, b)| *b);
+            let spent_here = local.get(&key).copied().unwrap_or(0);
+            if committed[p.programme] + p.amount > programme.budget
+                || local_budget.is_some_and(|b| spent_here + p.amount > b)
+            {
+                continue;
+            }
+            committed[p.programme] += p.amount;
+            local.insert(key, spent_here + p.amount);
+        }
+        let id = Uuid::now_v7();
+        let (method, voucher, paid_on) = match &p.paid {
+            Some((method, voucher, on)) => (Some(method.slug()), voucher.clone(), Some(on.clone())),
+            None => (None, None, None),
+        };
+        let text = |s: &str| Cell::Text(s.to_string());
+        rows.push([
+            Cell::Id(id),
+            Cell::Text(reference_of(id)),
+            Cell::Id(ids[p.programme]),
+            Cell::Id(p.family_id),
+            text(&p.locality),
+            Cell::Int(p.amount),
+            text(p.purposes),
+            text(p.reason),
+            text(""),
+            Cell::Bool(programme.crisis),
+            text(p.state.slug()),
+            Cell::Id(p.requested_by.0),
+            text(&p.requested_by.1),
+            Cell::Int(p.requested_micros),
+            Cell::MaybeId(p.decided_by.as_ref().map(|d| d.0)),
+            Cell::MaybeText(p.decided_by.as_ref().map(|d| d.1.clone())),
+            Cell::MaybeInt(p.decided_micros),
+            Cell::MaybeText(method.map(str::to_string)),
+            Cell::MaybeText(voucher.as_ref().map(|v| v.0.clone())),
+            Cell::MaybeText(voucher.map(|v| v.1)),
+            Cell::MaybeText(paid_on),
+            Cell::MaybeText(p.paid.as_ref().and(p.decided_by.as_ref()).map(|d| d.1.clone())),
+        ]);
+        loaded += 1;
+    }
+    for (n, (id, programme)) in ids.iter().zip(programmes).enumerate() {
+        insert_programme(tx, *id, programme).await?;
+        on_tx!(tx, c => {
+            sqlx::query("UPDATE programmes SET committed_pence = $2 WHERE id = $1")
+                .bind(id)
+                .bind(committed[n])
+                .execute(&mut *c)
+                .await?;
+            for ((index, locality), spent) in &local {
+                if *index == n {
+                    sqlx::query(
+                        "UPDATE programme_budgets SET committed_pence = $3 \
+                         WHERE programme_id = $1 AND locality_slug = $2",
+                    )
+                    .bind(id)
+                    .bind(locality)
+                    .bind(spent)
+                    .execute(&mut *c)
+                    .await?;
+                }
+            }
+        });
+    }
+    rows.insert(tx).await?;
+    Ok(loaded)
+}
+
+// ---------------------------------------------------------------------------------------------
 // The duplicate check
 
 pub use duplicates::{Duplicate, PersonLine};
