@@ -19,5 +19,6 @@ mod insiders;
 mod links;
 mod mail;
 mod measures;
+mod money;
 mod outcomes;
 mod sharing;

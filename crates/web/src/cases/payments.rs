@@ -181,10 +181,8 @@ pub(super) async fn create_programme(
     signed: &Signed,
     input: &ProgrammeInput,
 ) -> Result<Result<Uuid, Vec<FieldError>>, AppError> {
-    let checked = match check_programme(input, &localities(state).await?) {
-        Ok(checked) => checked,
-        Err(errors) => return Ok(Err(errors)),
-    };
+    let localities = localities(state).await?;
+    // The gate first: someone who may not add programmes is refused (403), whatever they sent.
     let request = Request {
         action: Action::Create,
         resource: Resource::Programmes,
@@ -192,6 +190,10 @@ pub(super) async fn create_programme(
         purpose: "add a funding programme",
     };
     let mut authorised = authorise(&state.db, &signed.who(), request).await?;
+    let checked = match check_programme(input, &localities) {
+        Ok(checked) => checked,
+        Err(errors) => return Ok(Err(errors)),
+    };
     let id = store::create_programme(&mut authorised, &checked).await?;
     authorised.tx.commit().await?;
     Ok(Ok(id))
