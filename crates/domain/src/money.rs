@@ -533,6 +533,9 @@ pub struct PaymentFacts {
 /// payment they asked for.
 pub const OWN_REQUEST: &str = "nobody approves or pays a payment they asked for";
 
+/// Why the lead of the family's locality is refused: likewise answered 403, as they see it.
+pub const OFFICER_ONLY: &str = "above the threshold, or to pay: a grants officer only";
+
 /// Who may see a payment: grants officers, and whoever may see the family's case.
 pub fn decide_read(actor: &Actor, facts: &PaymentFacts) -> Decision {
     match role_with(actor, Permission::ManagePayments) {
@@ -562,7 +565,7 @@ pub fn decide_change(actor: &Actor, facts: &PaymentFacts) -> Decision {
             Role::LocalityLead,
             "leads the family's locality: a second person, within the threshold",
         ),
-        (true, true) => Decision::deny("above the threshold, or to pay: a grants officer only"),
+        (true, true) => Decision::deny(OFFICER_ONLY),
         (false, _) => Decision::deny("neither a grants officer nor the lead of the locality"),
     }
 }

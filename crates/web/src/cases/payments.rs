@@ -493,7 +493,8 @@ impl PaymentPage {
 }
 
 /// Through the gate to payment `id`: a refusal or a missing payment is 404, except that the
-/// requester, who may see it, is told plainly (403) that they cannot decide it.
+/// requester and the locality's lead above the threshold, who may see it, are told plainly
+/// (403) that they cannot decide it.
 async fn open_payment(
     state: &AppState,
     signed: &Signed,
@@ -509,7 +510,11 @@ async fn open_payment(
     earlyhelp_storage::gate::authorise_record(&state.db, &signed.who(), ask)
         .await
         .map_err(|error| match error {
-            StorageError::Denied(reason) if reason == money::OWN_REQUEST => AppError::Forbidden,
+            StorageError::Denied(reason)
+                if reason == money::OWN_REQUEST || reason == money::OFFICER_ONLY =>
+            {
+                AppError::Forbidden
+            }
             other => hide_denied(other),
         })
 }
