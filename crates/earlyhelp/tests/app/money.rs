@@ -402,3 +402,84 @@ async fn the_api_asks_approves_and_pays_with_409_for_a_step_not_allowed(backend:
                   WHERE p.name = 'API fund' AND b.locality_slug = $1";
     assert_eq!(number(&app.db, budget, "ladywood").await, 13_300);
 }
+
+/// In a real browser, every page checked by axe-core: a practitioner asks for a payment from
+/// the demo's resilience fund, the grants officer approves and pays it from the queue, and
+/// the family's page shows it paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_practitioner_asks_and_a_grants_officer_approves_and_pays_in_a_browser() {
+    use crate::browser::{assert_accessible, sign_in};
+    use thirtyfour::prelude::*;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await;
+    let sql = "SELECT f.id FROM families f JOIN users u ON u.id = f.lead_practitioner \
+               WHERE u.email = $1 AND f.state = 'open' ORDER BY f.id LIMIT 1";
+    let family: uuid::Uuid = one!(&app.db, sqlx::query_scalar(sql).bind(PRACTITIONER));
+    let driver = &browser.driver;
+
+    sign_in(&browser, &app, PRACTITIONER).await;
+    driver.goto(app.url(&format!("/families/{family}"))).await.unwrap();
+    browser.wait_for_heading("Family case").await;
+    browser.click(By::Id("ask-for-payment")).await;
+    browser.wait_for_heading("Ask for a payment").await;
+    assert_accessible(&browser, "the payment form").await;
+    browser.click(By::Css("main form button[type=submit]")).await;
+    driver
+        .query(By::ClassName("govuk-error-summary"))
+        .first()
+        .await
+        .expect("the error summary");
+    assert_accessible(&browser, "the payment form with errors").await;
+    browser
+        .click(By::XPath("//label[starts-with(normalize-space(.), 'Resilience Fund')]"))
+        .await;
+    browser.fill(By::Id("amount"), "120").await;
+    browser
+        .click(By::Css("input[name=purposes][value=GTIP070]"))
+        .await;
+    driver
+        .find(By::Id("reason"))
+        .await
+        .unwrap()
+        .find(By::XPath("./option[@value='GTIR010']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.click(By::Css("main form button[type=submit]")).await;
+    browser.wait_for_heading("£120.00 from Resilience Fund").await;
+    assert_accessible(&browser, "the payment as its requester sees it").await;
+    let payment = driver.current_url().await.unwrap().to_string();
+    browser.click(By::Css(".eh-masthead form button")).await;
+    browser.wait_for_heading("Sign in to earlyhelp").await;
+
+    sign_in(&browser, &app, GRANTS_OFFICER).await;
+    browser.click(By::LinkText("Payments")).await;
+    browser.wait_for_heading("Payments").await;
+    assert_accessible(&browser, "the payments queue").await;
+    browser.screenshot("payments-queue").await;
+    driver.goto(&payment).await.unwrap();
+    browser.wait_for_heading("£120.00 from Resilience Fund").await;
+    browser.wait_for_text(By::Id("duplicates"), "Duplicate check").await;
+    assert_accessible(&browser, "the payment with its duplicate check").await;
+    browser.click(By::Id("approve")).await;
+    browser.wait_for_text(By::Id("payment-state"), "Approved, to pay").await;
+    browser
+        .click(By::Css("input[name=method][value=bank_transfer]"))
+        .await;
+    browser.click(By::Id("pay")).await;
+    browser.wait_for_text(By::Id("payment-state"), "Paid").await;
+    assert_accessible(&browser, "the paid payment").await;
+    browser.screenshot("payment-paid").await;
+    browser.click(By::Css(".eh-masthead form button")).await;
+    browser.wait_for_heading("Sign in to earlyhelp").await;
+
+    sign_in(&browser, &app, PRACTITIONER).await;
+    driver.goto(app.url(&format!("/families/{family}#payments"))).await.unwrap();
+    browser.wait_for_text(By::Id("payments-table"), "Paid").await;
+    assert_accessible(&browser, "the family page with its payment").await;
+    browser.quit().await;
+}

@@ -27,7 +27,7 @@ use uuid::Uuid;
 #[derive(OpenApi)]
 #[openapi(
     paths(list_programmes, add_programme, ask, get_payment, approve, refuse, pay),
-    components(schemas(ProgrammeBody, PaymentBody, RefuseBody, PayBody, Created, Moved))
+    components(schemas(ProgrammeBody, PaymentBody, ApproveBody, RefuseBody, PayBody, Created, Moved))
 )]
 pub struct PaymentsApi;
 
@@ -234,9 +234,13 @@ fn moved(to: PaymentState) -> Json<Moved> {
     Json(Moved { state: to.slug() })
 }
 
+/// An approval carries nothing but itself: send `{}`.
+#[derive(Deserialize, ToSchema, Default)]
+pub struct ApproveBody {}
+
 /// Approves a payment: a second person, never the requester; above the programme's threshold a
 /// grants officer. The budget is committed in the same transaction.
-#[utoipa::path(post, path = "/api/payments/{id}/approve", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/payments/{id}/approve", security(("bearer" = [])), request_body = ApproveBody,
     params(("id" = Uuid, Path, description = "The payment")),
     responses((status = 200, body = Moved), (status = 409, body = Problems, description = "Not waiting for approval"),
         (status = 422, body = Problems, description = "The budget no longer covers it (field `amount`)"),
@@ -246,6 +250,7 @@ async fn approve(
     signed: Signed,
     headers: HeaderMap,
     Path(id): Path<Uuid>,
+    Json(ApproveBody {}): Json<ApproveBody>,
 ) -> Result<Json<Moved>, ApiError> {
     check_write(&signed, &headers)?;
     let to = take_step(&state, &signed, id, PaymentStep::Approve, "", None).await?;
