@@ -658,7 +658,7 @@ pub async fn load_history<R>(
 // ---------------------------------------------------------------------------------------------
 // The duplicate check
 
-pub use duplicates::{Duplicate, PersonLine};
+pub use duplicates::{Duplicate, EarlierPayment, PersonLine};
 
 /// Other households paid, or waiting to be, in the last twelve months in any locality whom the
 /// linkage engine takes to be this payment's household, likeliest first, each with why.
@@ -677,8 +677,13 @@ pub async fn duplicates(
     duplicates_of_family(tx, family_id, since).await
 }
 
-/// The check itself, for a family and a window: candidates by the same date of birth, postcode
-/// or names (the blocking, in indexed SQL), then scored by the linkage engine.
+/// Likely duplicates shown at most: the strongest first.
+const MOST_DUPLICATES: usize = 10;
+
+/// The check itself, for a family and a window. Candidates are the people of other households
+/// with a payment in the window who share a date of birth, both names, or the postcode with
+/// this household (the blocking, each an indexed SQL lookup); the linkage engine scores them,
+/// household by household; the payments of the likeliest are read last.
 pub async fn duplicates_of_family(
     tx: &mut Tx,
     family_id: Uuid,
@@ -686,74 +691,89 @@ pub async fn duplicates_of_family(
 ) -> Result<Vec<Duplicate>, StorageError> {
     let household: Vec<PersonLine> = on_tx!(tx, c => {
         sqlx::query_as(
-            "SELECT m.given_name, m.family_name, m.date_of_birth, f.postcode, f.address, \
-             CAST(NULL AS UUID) AS payment_id FROM family_members m JOIN families f ON f.id = m.family_id \
+            "SELECT m.id AS person_id, m.given_name, m.family_name, m.date_of_birth, f.postcode, f.address, \
+             f.id AS family_id FROM family_members m JOIN families f ON f.id = m.family_id \
              WHERE m.family_id = $1",
         )
         .bind(family_id)
         .fetch_all(c)
         .await?
     });
-    if household.is_empty() {
+    let Some(first) = household.first() else {
         return Ok(Vec::new());
+    };
+    let postcode = first.postcode.clone();
+    // A household counts if it had a payment in the window that was not refused.
+    macro_rules! paid_since {
+        () => {
+            " AND EXISTS (SELECT 1 FROM payments p WHERE p.family_id = m.family_id \
+              AND p.requested_micros >= $2 AND p.state <> 'refused')"
+        };
     }
-    let postcode = household[0].postcode.clone();
     let mut candidates: Vec<PersonLine> = Vec::new();
     for person in &household {
-        let found: Vec<PersonLine> = on_tx!(tx, c => {
-            sqlx::query_as(
-                "SELECT m.given_name, m.family_name, m.date_of_birth, f.postcode, f.address, p.id AS payment_id \
-                 FROM family_members m JOIN families f ON f.id = m.family_id \
-                 JOIN payments p ON p.family_id = m.family_id \
-                 WHERE m.family_id <> $1 AND p.requested_micros >= $2 AND p.state <> 'refused' \
-                 AND (m.date_of_birth = $3 OR (m.family_name = $4 AND m.given_name = $5))",
-            )
+        let by_birth: Vec<PersonLine> = on_tx!(tx, c => {
+            sqlx::query_as(concat!(
+                "SELECT m.id AS person_id, m.given_name, m.family_name, m.date_of_birth, f.postcode, f.address, \
+                 f.id AS family_id FROM family_members m JOIN families f ON f.id = m.family_id \
+                 WHERE m.date_of_birth = $3 AND m.family_id <> $1",
+                paid_since!()
+            ))
             .bind(family_id)
             .bind(since)
             .bind(&person.date_of_birth)
-            .bind(&person.family_name)
-            .bind(&person.given_name)
-            .fetch_all(c)
+            .fetch_all(&mut *c)
             .await?
         });
-        candidates.extend(found);
+        let by_name: Vec<PersonLine> = on_tx!(tx, c => {
+            sqlx::query_as(concat!(
+                "SELECT m.id AS person_id, m.given_name, m.family_name, m.date_of_birth, f.postcode, f.address, \
+                 f.id AS family_id FROM family_members m JOIN families f ON f.id = m.family_id \
+                 WHERE m.family_name = $3 AND m.given_name = $4 AND m.family_id <> $1",
+                paid_since!()
+            ))
+            .bind(family_id)
+            .bind(since)
+            .bind(&person.family_name)
+            .bind(&person.given_name)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        candidates.extend(by_birth);
+        candidates.extend(by_name);
     }
     let at_address: Vec<PersonLine> = on_tx!(tx, c => {
-        sqlx::query_as(
-            "SELECT m.given_name, m.family_name, m.date_of_birth, f.postcode, f.address, p.id AS payment_id \
-             FROM families f JOIN family_members m ON m.family_id = f.id \
-             JOIN payments p ON p.family_id = f.id \
-             WHERE f.postcode = $1 AND f.id <> $2 AND p.requested_micros >= $3 AND p.state <> 'refused'",
-        )
-        .bind(&postcode)
+        sqlx::query_as(concat!(
+            "SELECT m.id AS person_id, m.given_name, m.family_name, m.date_of_birth, f.postcode, f.address, \
+             f.id AS family_id FROM families f JOIN family_members m ON m.family_id = f.id \
+             WHERE f.postcode = $3 AND f.id <> $1",
+            paid_since!()
+        ))
         .bind(family_id)
         .bind(since)
+        .bind(&postcode)
         .fetch_all(c)
         .await?
     });
     candidates.extend(at_address);
+    // One row a person, however many rules found them.
+    candidates.sort_by_key(|p| p.person_id);
+    candidates.dedup_by_key(|p| p.person_id);
     let mut found = duplicates::score(&household, &candidates);
-    if found.is_empty() {
-        return Ok(found);
-    }
-    type Line = (String, String, i64, i64, String);
+    found.truncate(MOST_DUPLICATES);
     for duplicate in &mut found {
-        let line: Option<Line> = on_tx!(tx, c => {
+        duplicate.payments = on_tx!(tx, c => {
             sqlx::query_as(
-                "SELECT p.reference, l.name, p.requested_micros, p.amount_pence, p.state FROM payments p \
-                 JOIN localities l ON l.slug = p.locality_slug WHERE p.id = $1",
+                "SELECT p.reference, l.name AS locality, p.requested_micros, p.amount_pence, p.state \
+                 FROM payments p JOIN localities l ON l.slug = p.locality_slug \
+                 WHERE p.family_id = $1 AND p.requested_micros >= $2 AND p.state <> 'refused' \
+                 ORDER BY p.requested_micros DESC",
             )
-            .bind(duplicate.payment_id)
-            .fetch_optional(c)
+            .bind(duplicate.family_id)
+            .bind(since)
+            .fetch_all(c)
             .await?
         });
-        if let Some((reference, locality, requested, amount, state)) = line {
-            duplicate.reference = reference;
-            duplicate.locality = locality;
-            duplicate.requested_micros = requested;
-            duplicate.amount_pence = amount;
-            duplicate.state = state;
-        }
     }
     Ok(found)
 }
@@ -771,26 +791,34 @@ mod duplicates {
     use std::sync::LazyLock;
     use uuid::Uuid;
 
-    /// One person as the check compares them, and the payment they were found by.
+    /// One person as the check compares them, and their household.
     #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
     pub struct PersonLine {
+        pub person_id: Uuid,
         pub given_name: String,
         pub family_name: String,
         pub date_of_birth: String,
         pub postcode: String,
         pub address: String,
-        pub payment_id: Option<Uuid>,
+        pub family_id: Uuid,
     }
 
-    /// A payment to another household that is likely this one, and why.
-    #[derive(Debug, Clone, Serialize)]
-    pub struct Duplicate {
-        pub payment_id: Uuid,
+    /// One payment to a likely duplicate household.
+    #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+    pub struct EarlierPayment {
         pub reference: String,
         pub locality: String,
         pub requested_micros: i64,
         pub amount_pence: i64,
         pub state: String,
+    }
+
+    /// Another household, paid in the window, that is likely this one, and why.
+    #[derive(Debug, Clone, Serialize)]
+    pub struct Duplicate {
+        pub family_id: Uuid,
+        /// Its payments in the window, newest first.
+        pub payments: Vec<EarlierPayment>,
         /// The match probability of the closest pair of people.
         pub probability: f64,
         /// Which person of this household matched whom.
@@ -914,15 +942,18 @@ mod duplicates {
         }
         let records = Records::new(&left, Some(&right));
         let scorer = Scorer::new(&MODEL, &records);
+        // The weight of a pair at [`LIKELY`]: a pair that cannot reach it is given up as soon
+        // as the comparisons left could not lift it there (strangers, by date and names).
+        let floor = (LIKELY / (1.0 - LIKELY)).log2();
         let mut best: std::collections::HashMap<Uuid, (f64, usize, usize)> = Default::default();
         for j in 0..right.len() {
-            let Some(payment) = candidates[j].payment_id else {
-                continue;
-            };
+            let household = candidates[j].family_id;
             for i in 0..left.len() {
-                let (weight, _) = scorer.weight(i, j);
+                let Some(weight) = scorer.weight_from(i, j, floor) else {
+                    continue;
+                };
                 let p = linkage::model::probability(weight);
-                let entry = best.entry(payment).or_insert((p, i, j));
+                let entry = best.entry(household).or_insert((p, i, j));
                 if p > entry.0 {
                     *entry = (p, i, j);
                 }
@@ -931,18 +962,14 @@ mod duplicates {
         let mut found: Vec<Duplicate> = best
             .into_iter()
             .filter(|(_, (p, _, _))| *p >= LIKELY)
-            .map(|(payment_id, (probability, i, j))| {
+            .map(|(family_id, (probability, i, j))| {
                 let explained = scorer.explain(i, j);
                 let name = |p: &PersonLine| {
                     format!("{} {} ({})", p.given_name, p.family_name, p.date_of_birth)
                 };
                 Duplicate {
-                    payment_id,
-                    reference: String::new(),
-                    locality: String::new(),
-                    requested_micros: 0,
-                    amount_pence: 0,
-                    state: String::new(),
+                    family_id,
+                    payments: Vec::new(),
                     probability,
                     this_person: name(&household[i]),
                     their_person: name(&candidates[j]),
@@ -972,12 +999,13 @@ mod duplicates {
 
         fn person(given: &str, family: &str, dob: &str, postcode: &str, address: &str) -> PersonLine {
             PersonLine {
+                person_id: Uuid::now_v7(),
                 given_name: given.into(),
                 family_name: family.into(),
                 date_of_birth: dob.into(),
                 postcode: postcode.into(),
                 address: address.into(),
-                payment_id: Some(Uuid::now_v7()),
+                family_id: Uuid::now_v7(),
             }
         }
 
@@ -995,7 +1023,7 @@ mod duplicates {
             let stranger = person("Tom", "Smith", "1990-03-04", "B44 0AA", "1 Elmwood Close");
             let found = score(&household, &[moved.clone(), neighbour, stranger]);
             assert_eq!(found.len(), 1, "{found:?}");
-            assert_eq!(Some(found[0].payment_id), moved.payment_id);
+            assert_eq!(found[0].family_id, moved.family_id);
             assert!(found[0].probability >= LIKELY);
             assert!(found[0].this_person.starts_with("Amira Khan"));
             let dob = found[0]

@@ -476,7 +476,8 @@ struct PaymentPage {
     may_pay: bool,
     /// Whether the duplicate check ran (only for whoever decides).
     checked: bool,
-    duplicates: Vec<(Duplicate, String, String, String)>,
+    /// Each likely duplicate household, its probability, and its payments in a sentence.
+    duplicates: Vec<(Duplicate, String, String)>,
     methods: Vec<SelectOption>,
     paid: String,
     values: Vec<(String, String)>,
@@ -570,8 +571,23 @@ async fn render_payment(
             .into_iter()
             .map(|d| {
                 let percent = format!("{:.1}%", d.probability * 100.0);
-                let (at, amount) = (when(d.requested_micros), pounds(d.amount_pence));
-                (d, percent, at, amount)
+                let payments = d
+                    .payments
+                    .iter()
+                    .map(|p| {
+                        let state = PaymentState::from_slug(&p.state).map_or("", PaymentState::label);
+                        format!(
+                            "{}, {} asked {} in {} ({})",
+                            p.reference,
+                            pounds(p.amount_pence),
+                            when(p.requested_micros),
+                            p.locality,
+                            state.to_lowercase()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                (d, percent, payments)
             })
             .collect(),
         methods: PaymentMethod::ALL
