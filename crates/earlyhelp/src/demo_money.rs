@@ -76,7 +76,8 @@ pub async fn load(db: &Db) -> Result<()> {
     let today = earlyhelp_storage::cases::today();
     let mut history = Vec::new();
     // The resilience fund: seven payments for every three families; food and fuel: one family
-    // in five.
+    // in five, a different one each time (7919 is prime) and so across every locality (families
+    // come in locality order).
     let resilience = families.len() * 7 / 3;
     let food = families.len() / 5;
     for n in 0..resilience + food {
@@ -84,7 +85,7 @@ pub async fn load(db: &Db) -> Result<()> {
             (0, RESILIENCE[n % RESILIENCE.len()], &families[n % families.len()])
         } else {
             let k = n - resilience;
-            (1, FOOD_AND_FUEL[k % FOOD_AND_FUEL.len()], &families[(k * 5 + 2) % families.len()])
+            (1, FOOD_AND_FUEL[k % FOOD_AND_FUEL.len()], &families[(k * 7919 + 2) % families.len()])
         };
         let (family_id, locality, lead, lead_name) = family;
         // Food and fuel ran over the last winter; the resilience fund over eighteen months.
