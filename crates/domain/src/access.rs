@@ -328,9 +328,11 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
             Action::Create | Action::Update => crate::money::decide_change(actor, facts),
         },
         Resource::PaymentQueue => match action {
-            Action::List | Action::Read => {
-                allow_if(actor, Permission::ManagePayments, "approves and pays payments")
-            }
+            Action::List | Action::Read => allow_if(
+                actor,
+                Permission::ManagePayments,
+                "approves and pays payments",
+            ),
             Action::Create | Action::Update => Decision::deny("the queue is read-only"),
         },
         Resource::Spend => match action {

@@ -24,14 +24,7 @@ pub const MAX_PENCE: i64 = 10_000_000_000;
 /// Pence as pounds for people: `13300` is "£133.00", `-5` is "-£0.05".
 pub fn pounds(pence: i64) -> String {
     let sign = if pence < 0 { "-" } else { "" };
-    let whole = (pence.unsigned_abs() / 100).to_string();
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
+    let grouped = crate::limits::thousands((pence.unsigned_abs() / 100) as usize);
     format!("{sign}£{grouped}.{:02}", pence.unsigned_abs() % 100)
 }
 
@@ -176,7 +169,9 @@ pub fn check_prefix(raw: &str) -> Result<String, &'static str> {
     if ok {
         Ok(prefix.to_string())
     } else {
-        Err("Enter the funder's 360Giving prefix: 360G- then letters, digits or hyphens, for example 360G-earlyhelp")
+        Err(
+            "Enter the funder's 360Giving prefix: 360G- then letters, digits or hyphens, for example 360G-earlyhelp",
+        )
     }
 }
 
@@ -510,7 +505,9 @@ pub fn next(state: PaymentState, step: PaymentStep) -> Result<PaymentState, Stri
         (Requested, Approve) => Ok(Approved),
         (Requested, Refuse) => Ok(Refused),
         (Approved, Pay) => Ok(Paid),
-        (Requested, Pay) => Err("This payment is waiting for approval: approve or refuse it first".into()),
+        (Requested, Pay) => {
+            Err("This payment is waiting for approval: approve or refuse it first".into())
+        }
         (Approved, _) => Err("This payment is already approved: it can only be paid".into()),
         (Paid | Refused, _) => Err(format!(
             "This payment is {}: nothing more can be done to it",
@@ -682,7 +679,9 @@ mod tests {
         assert_eq!(parse_pounds("£149.50"), Ok(14_950));
         assert_eq!(parse_pounds(" 1,000.5 "), Ok(100_050));
         assert_eq!(parse_pounds(".99"), Ok(99));
-        for bad in ["", "0", "0.00", "-5", "£-5", "1.999", "ten", "1e3", "1.2.3", "."] {
+        for bad in [
+            "", "0", "0.00", "-5", "£-5", "1.999", "ten", "1e3", "1.2.3", ".",
+        ] {
             assert!(parse_pounds(bad).is_err(), "{bad:?}");
         }
         assert_eq!(pounds(13_300), "£133.00");
@@ -746,7 +745,10 @@ mod tests {
         assert_eq!(checked.budget, 107_000_000);
         assert_eq!(checked.cap, 15_000);
         assert_eq!(checked.threshold, DEFAULT_THRESHOLD_PENCE);
-        assert_eq!(checked.locality_budgets, vec![("ladywood".into(), 10_700_000)]);
+        assert_eq!(
+            checked.locality_budgets,
+            vec![("ladywood".into(), 10_700_000)]
+        );
         assert_eq!(checked.regrant_type, Some("FRG010"));
 
         let bad = ProgrammeInput {
@@ -880,7 +882,10 @@ mod tests {
         assert!(may(&officer, &above));
         assert!(!may(&lead, &above), "above the threshold");
         let officer_asked = facts(officer.user_id, false);
-        assert!(!may(&officer, &officer_asked), "a grants officer's own request");
+        assert!(
+            !may(&officer, &officer_asked),
+            "a grants officer's own request"
+        );
         // Reading: grants officers and the family's own team; nobody else.
         assert!(decide_read(&officer, &above).allowed);
         assert!(decide_read(&practitioner, &above).allowed);
@@ -948,7 +953,15 @@ mod tests {
         let (hours, label) = crisis_clock(start, start + 50 * HOUR_MICROS + 1);
         assert_eq!(hours, -3);
         assert_eq!(label, "Overdue by 3 hours");
-        assert!(is_open(date!(2026 - 04 - 01), date!(2027 - 03 - 31), date!(2026 - 11 - 24)));
-        assert!(!is_open(date!(2026 - 04 - 01), date!(2026 - 10 - 31), date!(2026 - 11 - 24)));
+        assert!(is_open(
+            date!(2026 - 04 - 01),
+            date!(2027 - 03 - 31),
+            date!(2026 - 11 - 24)
+        ));
+        assert!(!is_open(
+            date!(2026 - 04 - 01),
+            date!(2026 - 10 - 31),
+            date!(2026 - 11 - 24)
+        ));
     }
 }

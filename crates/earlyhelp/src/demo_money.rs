@@ -69,7 +69,13 @@ pub async fn load(db: &Db) -> Result<()> {
     localities.dedup();
     let programmes = [
         programme("Resilience Fund", 107_000_000, 15_000, false, &localities)?,
-        programme("Emergency Food and Fuel", 15_000_000, 10_000, true, &localities)?,
+        programme(
+            "Emergency Food and Fuel",
+            15_000_000,
+            10_000,
+            true,
+            &localities,
+        )?,
     ];
     let officer_by = (officer, "Demo Grants Officer".to_string());
     let now = now_micros();
@@ -82,10 +88,18 @@ pub async fn load(db: &Db) -> Result<()> {
     let food = families.len() / 5;
     for n in 0..resilience + food {
         let (programme, amount, family) = if n < resilience {
-            (0, RESILIENCE[n % RESILIENCE.len()], &families[n % families.len()])
+            (
+                0,
+                RESILIENCE[n % RESILIENCE.len()],
+                &families[n % families.len()],
+            )
         } else {
             let k = n - resilience;
-            (1, FOOD_AND_FUEL[k % FOOD_AND_FUEL.len()], &families[(k * 7919 + 2) % families.len()])
+            (
+                1,
+                FOOD_AND_FUEL[k % FOOD_AND_FUEL.len()],
+                &families[(k * 7919 + 2) % families.len()],
+            )
         };
         let (family_id, locality, lead, lead_name) = family;
         // Food and fuel ran over the last winter; the resilience fund over eighteen months.
@@ -105,8 +119,12 @@ pub async fn load(db: &Db) -> Result<()> {
         let decided = (state != PaymentState::Requested).then_some(requested + DAY / 3);
         let paid = (state == PaymentState::Paid).then(|| {
             let method = PaymentMethod::ALL[n % PaymentMethod::ALL.len()];
-            let voucher = (method != PaymentMethod::BankTransfer)
-                .then(|| ("PayPoint".to_string(), format!("PP-{:08}", n * 7919 % 100_000_000)));
+            let voucher = (method != PaymentMethod::BankTransfer).then(|| {
+                (
+                    "PayPoint".to_string(),
+                    format!("PP-{:08}", n * 7919 % 100_000_000),
+                )
+            });
             let on = today - time::Duration::days(days_ago - 2);
             (method, voucher, earlyhelp_domain::cases::iso(on))
         });

@@ -50,7 +50,10 @@ impl Guarded for PaymentId {
             requested_by,
             officer_only: amount > threshold || state == PaymentState::Approved.slug(),
         };
-        Ok(Some((Resource::Payment(facts), format!("family:{family_id}"))))
+        Ok(Some((
+            Resource::Payment(facts),
+            format!("family:{family_id}"),
+        )))
     }
 }
 
@@ -226,9 +229,9 @@ pub async fn request(
     let tx = &mut authorised.tx;
     let found = programme(tx, programme_id).await?;
     let today = crate::cases::today();
-    let Some(programme) = found.filter(|p| {
-        p.kind == ProgrammeKind::FamilyPayments.slug() && p.is_open(today)
-    }) else {
+    let Some(programme) =
+        found.filter(|p| p.kind == ProgrammeKind::FamilyPayments.slug() && p.is_open(today))
+    else {
         return Ok(Err(FieldError::new(
             "programme",
             "Choose a programme that is open for payments to families",
@@ -538,9 +541,11 @@ pub struct Historic {
     pub requested_micros: i64,
     pub decided_by: Option<(Uuid, String)>,
     pub decided_micros: Option<i64>,
-    /// Once paid: method, the voucher's provider and code, and the date.
-    pub paid: Option<(money::PaymentMethod, Option<(String, String)>, String)>,
+    pub paid: Option<Paid>,
 }
+
+/// How a payment was made: the method, a voucher's provider and code, and the date.
+pub type Paid = (money::PaymentMethod, Option<(String, String)>, String);
 
 /// Families with a lead practitioner: (family, locality, lead, lead's name), in id order.
 pub async fn families_with_leads<R>(
@@ -624,7 +629,12 @@ pub async fn load_history<R>(
             Cell::MaybeText(voucher.as_ref().map(|v| v.0.clone())),
             Cell::MaybeText(voucher.map(|v| v.1)),
             Cell::MaybeText(paid_on),
-            Cell::MaybeText(p.paid.as_ref().and(p.decided_by.as_ref()).map(|d| d.1.clone())),
+            Cell::MaybeText(
+                p.paid
+                    .as_ref()
+                    .and(p.decided_by.as_ref())
+                    .map(|d| d.1.clone()),
+            ),
         ]);
         loaded += 1;
     }
@@ -946,8 +956,8 @@ mod duplicates {
         // as the comparisons left could not lift it there (strangers, by date and names).
         let floor = (LIKELY / (1.0 - LIKELY)).log2();
         let mut best: std::collections::HashMap<Uuid, (f64, usize, usize)> = Default::default();
-        for j in 0..right.len() {
-            let household = candidates[j].family_id;
+        for (j, candidate) in candidates.iter().enumerate() {
+            let household = candidate.family_id;
             for i in 0..left.len() {
                 let Some(weight) = scorer.weight_from(i, j, floor) else {
                     continue;
@@ -997,7 +1007,13 @@ mod duplicates {
     mod tests {
         use super::*;
 
-        fn person(given: &str, family: &str, dob: &str, postcode: &str, address: &str) -> PersonLine {
+        fn person(
+            given: &str,
+            family: &str,
+            dob: &str,
+            postcode: &str,
+            address: &str,
+        ) -> PersonLine {
             PersonLine {
                 person_id: Uuid::now_v7(),
                 given_name: given.into(),
@@ -1018,7 +1034,13 @@ mod duplicates {
             // Moved across the city, one typo in the name.
             let moved = person("Amirah", "Khan", "1990-03-04", "B23 5TT", "4 Kingsway");
             // Same street, different people.
-            let neighbour = person("Grace", "Okafor", "1985-01-20", "B16 8HA", "14 Oakfield Road");
+            let neighbour = person(
+                "Grace",
+                "Okafor",
+                "1985-01-20",
+                "B16 8HA",
+                "14 Oakfield Road",
+            );
             // Same birthday, a stranger.
             let stranger = person("Tom", "Smith", "1990-03-04", "B44 0AA", "1 Elmwood Close");
             let found = score(&household, &[moved.clone(), neighbour, stranger]);

@@ -55,7 +55,13 @@ fn day(offset: i64) -> String {
 }
 
 /// Adds an open programme for families through the page, as the grants officer; its id.
-async fn programme(app: &TestApp, officer: &Session, name: &str, budget: &str, cap: &str) -> String {
+async fn programme(
+    app: &TestApp,
+    officer: &Session,
+    name: &str,
+    budget: &str,
+    cap: &str,
+) -> String {
     let form = [
         ("csrf_token", officer.csrf.as_str()),
         ("name", name),
@@ -97,7 +103,13 @@ async fn ask(
 }
 
 /// Asks for a payment that must be made; its id.
-async fn asked(app: &TestApp, who: &Session, family: &str, programme: &str, amount: &str) -> String {
+async fn asked(
+    app: &TestApp,
+    who: &Session,
+    family: &str,
+    programme: &str,
+    amount: &str,
+) -> String {
     let response = ask(app, who, family, programme, amount).await;
     assert_eq!(response.status(), 303, "{}", response.text().await.unwrap());
     let to = response.headers()[LOCATION].to_str().unwrap().to_string();
@@ -123,9 +135,17 @@ async fn twenty_simultaneous_approvals_never_overspend_a_budget_for_ten(backend:
     let mut approvals = Vec::new();
     for payment in payments {
         let client = officer.client.clone();
-        let (url, csrf) = (app.url(&format!("/payments/{payment}/approve")), officer.csrf.clone());
+        let (url, csrf) = (
+            app.url(&format!("/payments/{payment}/approve")),
+            officer.csrf.clone(),
+        );
         approvals.push(tokio::spawn(async move {
-            let response = client.post(url).form(&[("csrf_token", csrf)]).send().await.unwrap();
+            let response = client
+                .post(url)
+                .form(&[("csrf_token", csrf)])
+                .send()
+                .await
+                .unwrap();
             let status = response.status().as_u16();
             (status, response.text().await.unwrap())
         }));
@@ -135,7 +155,10 @@ async fn twenty_simultaneous_approvals_never_overspend_a_budget_for_ten(backend:
         let (status, body) = approval.await.unwrap();
         if status == 422 {
             assert!(body.contains("The programme has only £0.00 left"), "{body}");
-            assert!(body.contains("href=\"#amount\""), "the refusal names the field");
+            assert!(
+                body.contains("href=\"#amount\""),
+                "the refusal names the field"
+            );
         }
         statuses.push(status);
     }
@@ -163,7 +186,9 @@ async fn a_requester_cannot_approve_their_own_payment(backend: Backend) {
     assert!(
         refusals
             .iter()
-            .any(|(actor, action, outcome)| actor == LOCALITY_LEAD && action == "update" && outcome == "denied"),
+            .any(|(actor, action, outcome)| actor == LOCALITY_LEAD
+                && action == "update"
+                && outcome == "denied"),
         "{refusals:?}"
     );
     // A grants officer's own request goes to another grants officer or the lead, not them.
@@ -192,7 +217,10 @@ async fn bad_amounts_are_refused_naming_the_field(backend: Backend) {
         let page = response.text().await.unwrap();
         assert!(page.contains("href=\"#amount\""), "{amount}");
         assert!(page.contains(says), "{amount}: {says}");
-        assert!(page.contains(&format!("value=\"{amount}\"")), "what was typed is kept");
+        assert!(
+            page.contains(&format!("value=\"{amount}\"")),
+            "what was typed is kept"
+        );
     }
     // The API says the same by field.
     let response = lead
@@ -229,22 +257,51 @@ async fn each_role_sees_only_what_it_may_and_refusals_are_audited(backend: Backe
     // The grants officer sees the payment and the queue, never the case.
     assert_eq!(officer.get(&app, &payment_page).await.status(), 200);
     let queue = officer.get(&app, "/payments").await.text().await.unwrap();
-    assert!(queue.contains(&payment) && queue.contains("Crisis: 4"), "the 48-hour clock");
-    assert!(queue.contains("href=\"/payments\""), "Payments is in their menu");
-    assert_eq!(officer.get(&app, &format!("/families/{family}")).await.status(), 404);
+    assert!(
+        queue.contains(&payment) && queue.contains("Crisis: 4"),
+        "the 48-hour clock"
+    );
+    assert!(
+        queue.contains("href=\"/payments\""),
+        "Payments is in their menu"
+    );
+    assert_eq!(
+        officer
+            .get(&app, &format!("/families/{family}"))
+            .await
+            .status(),
+        404
+    );
 
     // Above the threshold (£100) the lead of the locality, who sees it, may not approve it.
     assert_eq!(lead.get(&app, &payment_page).await.status(), 200);
     assert_eq!(approve(&app, &lead, &payment).await.status(), 403);
 
-    for who in [ERDINGTON_PRACTITIONER, ERDINGTON_LEAD, VCS_WORKER, COMMISSIONER, ANALYST] {
+    for who in [
+        ERDINGTON_PRACTITIONER,
+        ERDINGTON_LEAD,
+        VCS_WORKER,
+        COMMISSIONER,
+        ANALYST,
+    ] {
         let session = app.sign_in(who).await;
-        assert_eq!(session.get(&app, &payment_page).await.status(), 404, "{who}");
-        assert_eq!(approve(&app, &session, &payment).await.status(), 404, "{who}");
+        assert_eq!(
+            session.get(&app, &payment_page).await.status(),
+            404,
+            "{who}"
+        );
+        assert_eq!(
+            approve(&app, &session, &payment).await.status(),
+            404,
+            "{who}"
+        );
         let queue = session.get(&app, "/payments").await;
         assert_eq!(queue.status(), 403, "{who}");
         let home = session.get(&app, "/").await.text().await.unwrap();
-        assert!(!home.contains("href=\"/payments\""), "{who} has no Payments in the menu");
+        assert!(
+            !home.contains("href=\"/payments\""),
+            "{who} has no Payments in the menu"
+        );
     }
     let events = app.audit_of(&format!("family:{family}")).await;
     for who in [ERDINGTON_PRACTITIONER, VCS_WORKER, COMMISSIONER] {
@@ -252,19 +309,33 @@ async fn each_role_sees_only_what_it_may_and_refusals_are_audited(backend: Backe
             .iter()
             .filter(|(actor, _, outcome)| actor == who && outcome == "denied")
             .count();
-        assert_eq!(denied, 2, "{who}'s read and approval are audited: {events:?}");
+        assert_eq!(
+            denied, 2,
+            "{who}'s read and approval are audited: {events:?}"
+        );
     }
     let queue_refusals = app.audit_of("payments").await;
-    assert!(queue_refusals.iter().any(|(a, _, o)| a == COMMISSIONER && o == "denied"));
+    assert!(
+        queue_refusals
+            .iter()
+            .any(|(a, _, o)| a == COMMISSIONER && o == "denied")
+    );
 
     // Commissioners see spend by programme and locality, and no family.
     assert_eq!(approve(&app, &officer, &payment).await.status(), 303);
-    let spend = app.sign_in(COMMISSIONER).await.get(&app, "/programmes").await;
+    let spend = app
+        .sign_in(COMMISSIONER)
+        .await
+        .get(&app, "/programmes")
+        .await;
     assert_eq!(spend.status(), 200);
     let spend = spend.text().await.unwrap();
     assert!(spend.contains("Access") && spend.contains("Ladywood") && spend.contains("£120.00"));
     assert!(!spend.contains(&family) && !spend.contains(&payment));
-    assert!(!spend.contains("Add the programme"), "only grants officers add programmes");
+    assert!(
+        !spend.contains("Add the programme"),
+        "only grants officers add programmes"
+    );
     let commissioner = app.sign_in(COMMISSIONER).await;
     let form = [
         ("csrf_token", commissioner.csrf.as_str()),
@@ -280,7 +351,12 @@ async fn each_role_sees_only_what_it_may_and_refusals_are_audited(backend: Backe
     let add = commissioner.post(&app, "/programmes", &form).await;
     assert_eq!(add.status(), 403, "only grants officers add programmes");
     // The family's page shows the payment to its team.
-    let family_page = practitioner.get(&app, &format!("/families/{family}")).await.text().await.unwrap();
+    let family_page = practitioner
+        .get(&app, &format!("/families/{family}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(family_page.contains("id=\"payments-table\"") && family_page.contains("£120.00"));
 }
 
@@ -288,7 +364,8 @@ async fn a_likely_duplicate_is_shown_with_its_explanation(backend: Backend) {
     let app = spawn_app(backend).await;
     let officer = app.sign_in(GRANTS_OFFICER).await;
     let family = ladywood_family(&app.db).await;
-    let sql = "SELECT id FROM families WHERE locality_slug = $1 AND state = 'open' ORDER BY id LIMIT 1";
+    let sql =
+        "SELECT id FROM families WHERE locality_slug = $1 AND state = 'open' ORDER BY id LIMIT 1";
     let elsewhere: uuid::Uuid = one!(&app.db, sqlx::query_scalar(sql).bind("erdington"));
     let elsewhere = elsewhere.to_string();
     // The same mother, recorded again in Erdington at another address.
@@ -313,16 +390,31 @@ async fn a_likely_duplicate_is_shown_with_its_explanation(backend: Backend) {
     let reference = payment_text(&app.db, "reference", &first).await;
     let lead = app.sign_in(LOCALITY_LEAD).await;
     let second = asked(&app, &lead, &family, &programme, "100").await;
-    let page = officer.get(&app, &format!("/payments/{second}")).await.text().await.unwrap();
+    let page = officer
+        .get(&app, &format!("/payments/{second}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Likely duplicate"), "{page}");
     assert!(page.contains(&reference) && page.contains("Erdington"));
     assert!(page.contains(&format!("{given} {surname} ({born})")));
     assert!(page.contains("date of birth") && page.contains("exact"));
     // Either way round.
-    let first_page = officer.get(&app, &format!("/payments/{first}")).await.text().await.unwrap();
+    let first_page = officer
+        .get(&app, &format!("/payments/{first}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(first_page.contains("Likely duplicate") && first_page.contains("Ladywood"));
     // The requester is not shown the check (it reads other households).
-    let own = lead.get(&app, &format!("/payments/{second}")).await.text().await.unwrap();
+    let own = lead
+        .get(&app, &format!("/payments/{second}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!own.contains("Likely duplicate") && !own.contains(&reference));
 }
 
@@ -352,7 +444,9 @@ async fn the_api_asks_approves_and_pays_with_409_for_a_step_not_allowed(backend:
     .unwrap();
     assert_eq!(created.status(), 201);
     let programme: serde_json::Value = created.json().await.unwrap();
-    let bad = post(&lead, "/api/programmes", serde_json::json!({"name": "x"})).await.unwrap();
+    let bad = post(&lead, "/api/programmes", serde_json::json!({"name": "x"}))
+        .await
+        .unwrap();
     assert_eq!(bad.status(), 403, "only grants officers add programmes");
     let asked = post(
         &lead,
@@ -370,9 +464,17 @@ async fn the_api_asks_approves_and_pays_with_409_for_a_step_not_allowed(backend:
         .unwrap()
         .to_string();
     let pay = serde_json::json!({"method": "voucher", "voucher_provider": "PayPoint", "voucher_code": "PP-1", "paid_on": day(0)});
-    let early = post(&officer, &format!("/api/payments/{id}/pay"), pay.clone()).await.unwrap();
+    let early = post(&officer, &format!("/api/payments/{id}/pay"), pay.clone())
+        .await
+        .unwrap();
     assert_eq!(early.status(), 409, "not approved yet");
-    let own = post(&lead, &format!("/api/payments/{id}/approve"), serde_json::json!({})).await.unwrap();
+    let own = post(
+        &lead,
+        &format!("/api/payments/{id}/approve"),
+        serde_json::json!({}),
+    )
+    .await
+    .unwrap();
     assert_eq!(own.status(), 403);
     let view: serde_json::Value = officer
         .get(&app, &format!("/api/payments/{id}"))
@@ -380,23 +482,66 @@ async fn the_api_asks_approves_and_pays_with_409_for_a_step_not_allowed(backend:
         .json()
         .await
         .unwrap();
-    assert_eq!(view["allowed_steps"], serde_json::json!(["approve", "refuse"]));
+    assert_eq!(
+        view["allowed_steps"],
+        serde_json::json!(["approve", "refuse"])
+    );
     assert!(view["duplicates"].is_array());
-    let approved = post(&officer, &format!("/api/payments/{id}/approve"), serde_json::json!({})).await.unwrap();
+    let approved = post(
+        &officer,
+        &format!("/api/payments/{id}/approve"),
+        serde_json::json!({}),
+    )
+    .await
+    .unwrap();
     assert_eq!(approved.status(), 200);
-    let again = post(&officer, &format!("/api/payments/{id}/approve"), serde_json::json!({})).await.unwrap();
+    let again = post(
+        &officer,
+        &format!("/api/payments/{id}/approve"),
+        serde_json::json!({}),
+    )
+    .await
+    .unwrap();
     assert_eq!(again.status(), 409);
     let future = serde_json::json!({"method": "bank_transfer", "paid_on": day(3)});
-    let refused = post(&officer, &format!("/api/payments/{id}/pay"), future).await.unwrap();
+    let refused = post(&officer, &format!("/api/payments/{id}/pay"), future)
+        .await
+        .unwrap();
     assert_eq!(refused.status(), 422);
     assert!(refused.text().await.unwrap().contains("paid_on"));
-    let paid = post(&officer, &format!("/api/payments/{id}/pay"), pay).await.unwrap();
-    assert_eq!(paid.json::<serde_json::Value>().await.unwrap()["state"], "paid");
+    let paid = post(&officer, &format!("/api/payments/{id}/pay"), pay)
+        .await
+        .unwrap();
+    assert_eq!(
+        paid.json::<serde_json::Value>().await.unwrap()["state"],
+        "paid"
+    );
     let nobody = app.sign_in(VCS_WORKER).await;
-    assert_eq!(nobody.get(&app, &format!("/api/payments/{id}")).await.status(), 404);
-    let spec = app.sign_in(ADMIN).await.get(&app, "/api/openapi.json").await.text().await.unwrap();
-    for path in ["/api/programmes", "/api/payments", "/api/payments/{id}/approve", "/api/payments/{id}/pay"] {
-        assert!(spec.contains(&format!("\"{path}\"")), "{path} in the OpenAPI description");
+    assert_eq!(
+        nobody
+            .get(&app, &format!("/api/payments/{id}"))
+            .await
+            .status(),
+        404
+    );
+    let spec = app
+        .sign_in(ADMIN)
+        .await
+        .get(&app, "/api/openapi.json")
+        .await
+        .text()
+        .await
+        .unwrap();
+    for path in [
+        "/api/programmes",
+        "/api/payments",
+        "/api/payments/{id}/approve",
+        "/api/payments/{id}/pay",
+    ] {
+        assert!(
+            spec.contains(&format!("\"{path}\"")),
+            "{path} in the OpenAPI description"
+        );
     }
     let budget = "SELECT b.committed_pence FROM programme_budgets b JOIN programmes p ON p.id = b.programme_id \
                   WHERE p.name = 'API fund' AND b.locality_slug = $1";
@@ -420,12 +565,17 @@ async fn a_practitioner_asks_and_a_grants_officer_approves_and_pays_in_a_browser
     let driver = &browser.driver;
 
     sign_in(&browser, &app, PRACTITIONER).await;
-    driver.goto(app.url(&format!("/families/{family}"))).await.unwrap();
+    driver
+        .goto(app.url(&format!("/families/{family}")))
+        .await
+        .unwrap();
     browser.wait_for_heading("Family case").await;
     browser.click(By::Id("ask-for-payment")).await;
     browser.wait_for_heading("Ask for a payment").await;
     assert_accessible(&browser, "the payment form").await;
-    browser.click(By::Css("main form button[type=submit]")).await;
+    browser
+        .click(By::Css("main form button[type=submit]"))
+        .await;
     driver
         .query(By::ClassName("govuk-error-summary"))
         .first()
@@ -433,7 +583,9 @@ async fn a_practitioner_asks_and_a_grants_officer_approves_and_pays_in_a_browser
         .expect("the error summary");
     assert_accessible(&browser, "the payment form with errors").await;
     browser
-        .click(By::XPath("//label[starts-with(normalize-space(.), 'Resilience Fund')]"))
+        .click(By::XPath(
+            "//label[starts-with(normalize-space(.), 'Resilience Fund')]",
+        ))
         .await;
     browser.fill(By::Id("amount"), "120").await;
     browser
@@ -449,8 +601,12 @@ async fn a_practitioner_asks_and_a_grants_officer_approves_and_pays_in_a_browser
         .click()
         .await
         .unwrap();
-    browser.click(By::Css("main form button[type=submit]")).await;
-    browser.wait_for_heading("£120.00 from Resilience Fund").await;
+    browser
+        .click(By::Css("main form button[type=submit]"))
+        .await;
+    browser
+        .wait_for_heading("£120.00 from Resilience Fund")
+        .await;
     assert_accessible(&browser, "the payment as its requester sees it").await;
     let payment = driver.current_url().await.unwrap().to_string();
     browser.click(By::Css(".eh-masthead form button")).await;
@@ -462,11 +618,17 @@ async fn a_practitioner_asks_and_a_grants_officer_approves_and_pays_in_a_browser
     assert_accessible(&browser, "the payments queue").await;
     browser.screenshot("payments-queue").await;
     driver.goto(&payment).await.unwrap();
-    browser.wait_for_heading("£120.00 from Resilience Fund").await;
-    browser.wait_for_text(By::Id("duplicates"), "Duplicate check").await;
+    browser
+        .wait_for_heading("£120.00 from Resilience Fund")
+        .await;
+    browser
+        .wait_for_text(By::Id("duplicates"), "Duplicate check")
+        .await;
     assert_accessible(&browser, "the payment with its duplicate check").await;
     browser.click(By::Id("approve")).await;
-    browser.wait_for_text(By::Id("payment-state"), "Approved, to pay").await;
+    browser
+        .wait_for_text(By::Id("payment-state"), "Approved, to pay")
+        .await;
     browser
         .click(By::Css("input[name=method][value=bank_transfer]"))
         .await;
@@ -478,8 +640,13 @@ async fn a_practitioner_asks_and_a_grants_officer_approves_and_pays_in_a_browser
     browser.wait_for_heading("Sign in to earlyhelp").await;
 
     sign_in(&browser, &app, PRACTITIONER).await;
-    driver.goto(app.url(&format!("/families/{family}#payments"))).await.unwrap();
-    browser.wait_for_text(By::Id("payments-table"), "Paid").await;
+    driver
+        .goto(app.url(&format!("/families/{family}#payments")))
+        .await
+        .unwrap();
+    browser
+        .wait_for_text(By::Id("payments-table"), "Paid")
+        .await;
     assert_accessible(&browser, "the family page with its payment").await;
     browser.quit().await;
 }

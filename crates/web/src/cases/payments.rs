@@ -233,7 +233,6 @@ async fn add_programme(
     }
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Asking for a payment
 
@@ -338,9 +337,7 @@ pub(super) async fn request_payment(
     let programme = Uuid::parse_str(programme.trim())
         .map_err(|_| errors.push(FieldError::new("programme", "Choose a programme")))
         .ok();
-    let checked = check_payment(input)
-        .map_err(|e| errors.extend(e))
-        .ok();
+    let checked = check_payment(input).map_err(|e| errors.extend(e)).ok();
     let (Some(programme), Some(checked)) = (programme, checked) else {
         return Ok(Err(errors));
     };
@@ -439,7 +436,10 @@ struct QueuePage {
 /// Payments a page of the queue shows.
 const QUEUE_PAGE: i64 = 100;
 
-async fn queue_page(State(state): State<AppState>, signed: Signed) -> Result<Html<String>, AppError> {
+async fn queue_page(
+    State(state): State<AppState>,
+    signed: Signed,
+) -> Result<Html<String>, AppError> {
     let request = Request {
         action: Action::List,
         resource: Resource::PaymentQueue,
@@ -575,7 +575,8 @@ async fn render_payment(
                     .payments
                     .iter()
                     .map(|p| {
-                        let state = PaymentState::from_slug(&p.state).map_or("", PaymentState::label);
+                        let state =
+                            PaymentState::from_slug(&p.state).map_or("", PaymentState::label);
                         format!(
                             "{}, {} asked {} in {} ({})",
                             p.reference,

@@ -27,7 +27,15 @@ use uuid::Uuid;
 #[derive(OpenApi)]
 #[openapi(
     paths(list_programmes, add_programme, ask, get_payment, approve, refuse, pay),
-    components(schemas(ProgrammeBody, PaymentBody, ApproveBody, RefuseBody, PayBody, Created, Moved))
+    components(schemas(
+        ProgrammeBody,
+        PaymentBody,
+        ApproveBody,
+        RefuseBody,
+        PayBody,
+        Created,
+        Moved
+    ))
 )]
 pub struct PaymentsApi;
 
