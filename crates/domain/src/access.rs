@@ -123,6 +123,16 @@ pub enum Resource {
     PaymentQueue,
     /// Spend by programme and locality: aggregate, never a family.
     Spend,
+    /// The return on Early Help for each partner: aggregate figures only (list, read), and the
+    /// scenarios and unit values behind them (create, update).
+    Impact,
+    /// Social value reports: `organisation`'s (none: every organisation's). Written by its own
+    /// people who answer referrals; read by them and by those who see aggregates.
+    SocialValue {
+        organisation: Option<Uuid>,
+    },
+    /// The requests for support one has sent oneself, with their outcome.
+    SentRequests,
 }
 
 /// A role, in one locality or none, asked for on someone's behalf: it takes effect only once a
@@ -340,6 +350,44 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
                 allow_if(actor, Permission::SeeAggregates, "sees aggregate reports")
             }
             Action::Create | Action::Update => Decision::deny("spend is counted, not changed"),
+        },
+        Resource::SentRequests => match action {
+            Action::List | Action::Read => allow_if(
+                actor,
+                Permission::RequestSupport,
+                "sees the requests they sent",
+            ),
+            Action::Create | Action::Update => {
+                Decision::deny("the list of sent requests is read-only")
+            }
+        },
+        Resource::SocialValue { organisation } => {
+            let own = *organisation == Some(actor.organisation_id);
+            match role_with(actor, Permission::AnswerReferrals) {
+                Some(role) if own => {
+                    Decision::allow(role, "reports its organisation's social value")
+                }
+                _ if matches!(action, Action::List | Action::Read) => allow_if(
+                    actor,
+                    Permission::SeeAggregates,
+                    "reads providers' social value reports",
+                ),
+                _ => Decision::deny("only the organisation's own people write its reports"),
+            }
+        }
+        Resource::Impact => match action {
+            Action::List | Action::Read => {
+                allow_if(actor, Permission::SeeAggregates, "sees aggregate reports")
+            }
+            // Those who commission and appraise set the assumptions; nobody else.
+            Action::Create | Action::Update => match actor
+                .roles
+                .iter()
+                .find(|r| matches!(r, Role::Commissioner | Role::DataAnalyst))
+            {
+                Some(role) => Decision::allow(*role, "commissions or appraises services"),
+                None => Decision::deny("only commissioners and data analysts set the assumptions"),
+            },
         },
         Resource::Indicators => match action {
             Action::List | Action::Read => {
@@ -646,6 +694,38 @@ mod tests {
                     assert_eq!(got, *want, "{role} as {relationship:?} {action:?}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn social_value_is_written_by_the_organisation_and_read_by_commissioners() {
+        let vcs = actor(&[VcsWorker], &[]);
+        let own = Resource::SocialValue {
+            organisation: Some(vcs.organisation_id),
+        };
+        let other = Resource::SocialValue {
+            organisation: Some(Uuid::now_v7()),
+        };
+        let every = Resource::SocialValue { organisation: None };
+        assert!(decide(&vcs, Action::Update, &own).allowed);
+        assert!(!decide(&vcs, Action::Read, &other).allowed);
+        assert!(!decide(&vcs, Action::List, &every).allowed);
+        let commissioner = actor(&[Commissioner], &[]);
+        assert!(decide(&commissioner, Action::Read, &other).allowed);
+        assert!(decide(&commissioner, Action::List, &every).allowed);
+        assert!(!decide(&commissioner, Action::Update, &other).allowed);
+        let practitioner = actor(&[Practitioner], &[]);
+        assert!(!decide(&practitioner, Action::Read, &other).allowed);
+    }
+
+    #[test]
+    fn the_impact_is_read_with_aggregates_and_its_assumptions_set_by_commissioners() {
+        for role in Role::ALL {
+            let a = actor(&[role], &[]);
+            let read = decide(&a, Action::Read, &Resource::Impact).allowed;
+            assert_eq!(read, role.may(Permission::SeeAggregates), "{role}");
+            let set = decide(&a, Action::Update, &Resource::Impact).allowed;
+            assert_eq!(set, matches!(role, Commissioner | DataAnalyst), "{role}");
         }
     }
 

@@ -136,8 +136,10 @@ pub fn is_due_for_review(review_by: Date, today: Date) -> bool {
     review_by <= today + time::Duration::days(DUE_SOON_DAYS)
 }
 
+/// When a listing checked on `today` is next due. Saturating: a feed's "assured" date may lie
+/// at the end of the calendar (`earlyhelp import oruk` panicked on 9999-12-31).
 pub fn next_review(today: Date) -> Date {
-    today + time::Duration::days(REVIEW_INTERVAL_DAYS)
+    today.saturating_add(time::Duration::days(REVIEW_INTERVAL_DAYS))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -994,6 +996,12 @@ mod tests {
         assert!(!is_due_for_review(date!(2026 - 08 - 01), today));
         assert!(!is_stale(next_review(today), today));
         assert!(is_due_for_review(date!(2020 - 01 - 01), today));
+    }
+
+    #[test]
+    fn the_next_review_of_the_last_day_of_the_calendar_does_not_overflow() {
+        assert_eq!(next_review(Date::MAX), Date::MAX);
+        assert_eq!(next_review(date!(9999 - 12 - 31)), Date::MAX);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! - [`connections`]: referrals to community services, their states and FHIR Task statuses.
 //! - [`disclosure`]: k-anonymity for analysts' extracts: generalise, then suppress.
 //! - [`directory`]: the directory's rules: postcodes, distance, staleness, ranking, duplicates, ORUK.
+//! - [`impact`]: the return on a year of Early Help for each partner, from the records' own counts.
 //! - [`links`]: the one type for a stored link to a website: http or https, parsed.
 //! - [`people`]: validation of the people and organisations we hold.
 //! - [`limits`]: how long each free-text field may be, page numbers, body sizes, rate limits.
@@ -14,6 +15,7 @@
 //! - [`sar`]: subject access: marking other people's details for redaction.
 //! - [`sharing`]: lawful bases of each share, break-glass access, the Early Help assessment.
 //! - [`money`]: funding programmes and payments to families: caps, budgets, approval, 360Giving codes.
+//! - [`social_value`]: social value reports of voluntary-sector providers, mix and match.
 //! - [`measures`]: configurable outcome measures and the checks of a readings import.
 //! - [`supporting_families`]: needs against the ten headline outcomes; when one is sustained.
 
@@ -50,6 +52,7 @@ pub mod cases;
 pub mod connections;
 pub mod directory;
 pub mod disclosure;
+pub mod impact;
 pub mod limits;
 pub mod links;
 pub mod measures;
@@ -59,4 +62,5 @@ pub mod retention;
 pub mod roles;
 pub mod sar;
 pub mod sharing;
+pub mod social_value;
 pub mod supporting_families;

@@ -175,7 +175,7 @@ async fn main() -> Result<()> {
     }
     let (times, throughput) = drive(clients, cli.seconds, Duration::ZERO).await?;
     println!(
-        "inbox of {} referrals (500 shown), {} clients back to back: median {:.1} ms, p99 {:.1} ms, {:.0} pages/s",
+        "inbox of {} referrals (50 a page), {} clients back to back: median {:.1} ms, p99 {:.1} ms, {:.0} pages/s",
         cli.referrals,
         cli.clients,
         percentile(&times, 0.5),

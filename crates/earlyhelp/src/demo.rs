@@ -218,7 +218,32 @@ pub async fn load(db: &Db, scale: crate::demo_cases::Scale) -> Result<Vec<(Strin
     crate::demo_money::load(db).await?;
     tracing::info!("demo payments loaded in {:?}", money.elapsed());
     crate::demo_outcomes::load(db).await?;
+    load_impact_scenarios(db).await?;
     Ok(sign_ins)
+}
+
+/// The baseline scenario, and a cautious one beside it, so the impact page has two to compare.
+async fn load_impact_scenarios(db: &Db) -> Result<()> {
+    use earlyhelp_domain::impact::baseline;
+    let mut authorised = gate::operator(
+        db,
+        "demo",
+        Action::Create,
+        "load the demo's impact scenarios",
+    )
+    .await?;
+    let first = baseline(earlyhelp_storage::cases::today().year());
+    let mut cautious = first.clone();
+    cautious.name = "Cautious: more deadweight, faster drop-off".into();
+    for line in &mut cautious.lines {
+        line.deadweight = line.deadweight_range[1];
+        line.drop_off = 0.5;
+    }
+    for scenario in [&first, &cautious] {
+        earlyhelp_storage::impact::save_scenario(&mut authorised, None, scenario, "demo").await?;
+    }
+    authorised.tx.commit().await?;
+    Ok(())
 }
 
 /// The kinds of local organisation each locality gets in the demo.

@@ -64,7 +64,12 @@ fn path(n: usize) -> Path {
             None,
             None,
         ),
-        _ => (vec![(Expired, Side::System, 14)], None, None),
+        // Of the rest, most expire; a few the referrer cancels or marks as a mistake.
+        _ => match n / 10 % 4 {
+            1 => (vec![(Cancelled, Side::Referrer, 5)], None, None),
+            2 => (vec![(EnteredInError, Side::Referrer, 1)], None, None),
+            _ => (vec![(Expired, Side::System, 14)], None, None),
+        },
     }
 }
 

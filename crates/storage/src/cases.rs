@@ -286,12 +286,6 @@ pub async fn queue(
     limit: i64,
     skip: i64,
 ) -> Result<Vec<RequestDetail>, StorageError> {
-    #[derive(sqlx::FromRow)]
-    struct Member {
-        request_id: Uuid,
-        #[sqlx(flatten)]
-        member: MemberRow,
-    }
     let requests_sql = concat!(
         "SELECT ",
         request_columns!(),
@@ -306,7 +300,7 @@ pub async fn queue(
          OFFSET $3) ORDER BY request_id, position"
     );
     let tx = &mut authorised.tx;
-    let (rows, members): (Vec<RequestRow>, Vec<Member>) = on_tx!(tx, c => {
+    let (rows, members): (Vec<RequestRow>, Vec<RequestMember>) = on_tx!(tx, c => {
         let rows = sqlx::query_as(requests_sql)
             .bind(locality)
             .bind(limit)
@@ -321,17 +315,72 @@ pub async fn queue(
             .await?;
         (rows, members)
     });
+    Ok(with_members(rows, members))
+}
+
+/// A request's member, read beside the request it belongs to.
+#[derive(sqlx::FromRow)]
+struct RequestMember {
+    request_id: Uuid,
+    #[sqlx(flatten)]
+    member: MemberRow,
+}
+
+/// Each request with its members.
+fn with_members(rows: Vec<RequestRow>, members: Vec<RequestMember>) -> Vec<RequestDetail> {
     let mut by_request: std::collections::HashMap<Uuid, Vec<MemberRow>> = Default::default();
     for m in members {
         by_request.entry(m.request_id).or_default().push(m.member);
     }
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|request| RequestDetail {
             members: by_request.remove(&request.id).unwrap_or_default(),
             request,
         })
-        .collect())
+        .collect()
+}
+
+/// The requests the permit's person sent, newest first, a page at a time, and how many in all.
+pub async fn sent_by(
+    authorised: &mut Authorised,
+    user: Uuid,
+    limit: i64,
+    skip: i64,
+) -> Result<(Vec<RequestDetail>, i64), StorageError> {
+    let requests_sql = concat!(
+        "SELECT ",
+        request_columns!(),
+        " FROM support_requests WHERE requested_by = $1 \
+         ORDER BY created_micros DESC, id LIMIT $2 OFFSET $3"
+    );
+    let members_sql = concat!(
+        "SELECT request_id, ",
+        member_columns!(),
+        " FROM request_members WHERE request_id IN (SELECT id FROM support_requests \
+         WHERE requested_by = $1 ORDER BY created_micros DESC, id LIMIT $2 OFFSET $3) \
+         ORDER BY request_id, position"
+    );
+    let tx = &mut authorised.tx;
+    let (rows, members, total): (Vec<RequestRow>, Vec<RequestMember>, i64) = on_tx!(tx, c => {
+        let rows = sqlx::query_as(requests_sql)
+            .bind(user)
+            .bind(limit)
+            .bind(skip)
+            .fetch_all(&mut *c)
+            .await?;
+        let members = sqlx::query_as(members_sql)
+            .bind(user)
+            .bind(limit)
+            .bind(skip)
+            .fetch_all(&mut *c)
+            .await?;
+        let total = sqlx::query_scalar("SELECT COUNT(*) FROM support_requests WHERE requested_by = $1")
+            .bind(user)
+            .fetch_one(&mut *c)
+            .await?;
+        (rows, members, total)
+    });
+    Ok((with_members(rows, members), total))
 }
 
 /// The request the permit names.

@@ -820,26 +820,19 @@ pub async fn inbox<R>(
     limit: i64,
     skip: i64,
 ) -> Result<Vec<ReferralLine>, StorageError> {
+    // `inbox_part` is the database's copy of `InboxPart::of(state)` (migration 0019).
     let sql = match part {
         InboxPart::Waiting => concat!(
             "SELECT ",
             line_columns!(),
-            " FROM referrals WHERE receiving_organisation = $1 AND state IN ('sent', 'opened') \
+            " FROM referrals WHERE receiving_organisation = $1 AND inbox_part = $4 \
              ORDER BY created_micros, id LIMIT $2 OFFSET $3"
         ),
-        InboxPart::Working => concat!(
+        InboxPart::Working | InboxPart::Closed => concat!(
             "SELECT ",
             line_columns!(),
-            " FROM referrals WHERE receiving_organisation = $1 \
-             AND state IN ('accepted', 'in_progress', 'on_hold') \
-             ORDER BY created_micros DESC, id LIMIT $2 OFFSET $3"
-        ),
-        InboxPart::Closed => concat!(
-            "SELECT ",
-            line_columns!(),
-            " FROM referrals WHERE receiving_organisation = $1 \
-             AND state NOT IN ('sent', 'opened', 'accepted', 'in_progress', 'on_hold') \
-             ORDER BY created_micros DESC, id LIMIT $2 OFFSET $3"
+            " FROM referrals WHERE receiving_organisation = $1 AND inbox_part = $4 \
+             ORDER BY created_micros DESC, id DESC LIMIT $2 OFFSET $3"
         ),
     };
     let tx = &mut authorised.tx;
@@ -848,6 +841,7 @@ pub async fn inbox<R>(
             .bind(organisation)
             .bind(limit)
             .bind(skip)
+            .bind(part.slug())
             .fetch_all(c)
             .await?
     }))

@@ -81,6 +81,18 @@ pub struct Permit<R = Subject> {
     action: Action,
 }
 
+impl<R> Permit<R> {
+    /// Whether the permit allows changing its record (not only reading it).
+    pub fn allows_change(&self) -> Result<(), StorageError> {
+        match self.action {
+            Action::Create | Action::Update => Ok(()),
+            Action::Read | Action::List => {
+                Err(StorageError::Denied("a read permit changes nothing"))
+            }
+        }
+    }
+}
+
 impl<R: Copy> Permit<R> {
     /// The record this permit names.
     pub fn record(&self) -> R {
@@ -89,12 +101,7 @@ impl<R: Copy> Permit<R> {
 
     /// The record, if the permit allows changing it (not only reading it).
     pub fn for_change(&self) -> Result<R, StorageError> {
-        match self.action {
-            Action::Create | Action::Update => Ok(self.record),
-            Action::Read | Action::List => {
-                Err(StorageError::Denied("a read permit changes nothing"))
-            }
-        }
+        self.allows_change().map(|()| self.record)
     }
 }
 

@@ -11,6 +11,7 @@ pub mod directory;
 pub mod extracts;
 #[macro_use]
 pub mod gate;
+pub mod impact;
 pub mod measures;
 pub mod outbox;
 pub mod outcomes;
@@ -19,6 +20,7 @@ pub mod retention;
 pub mod sar;
 pub mod secrets;
 pub mod sharing;
+pub mod social_value;
 
 pub use db::{Db, Tx};
 

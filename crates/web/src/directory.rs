@@ -239,11 +239,17 @@ fn link_for(query: &SearchQuery, page: usize) -> String {
     )
 }
 
-/// The filter a query asks for, with the place searched from, or the problems with it.
-pub async fn filter_for(
-    state: &AppState,
+/// What a search asks for, short of where its postcode is (that needs the postcode directory):
+/// the filter, the postcode to find, the distance from it in metres, and the problems. Pure, so
+/// the fuzz target `search_query` drives it with any input.
+pub fn parse_search(
     query: &SearchQuery,
-) -> Result<(Filter, Option<store::Place>, Vec<FieldError>), AppError> {
+) -> (
+    Filter,
+    Option<rules::Postcode>,
+    Option<f64>,
+    Vec<FieldError>,
+) {
     let mut errors = Vec::new();
     let mut filter = Filter {
         words: rules::search_words(&query.q),
@@ -272,35 +278,22 @@ pub async fn filter_for(
         }
     }
     filter.locality = query.locality.trim().to_string();
-    let mut place = None;
+    let mut postcode = None;
     if !query.postcode.trim().is_empty() {
-        match rules::normalise_postcode(&query.postcode) {
-            None => errors.push(FieldError::new(
+        postcode = rules::normalise_postcode(&query.postcode);
+        if postcode.is_none() {
+            errors.push(FieldError::new(
                 "postcode",
                 "Enter a full postcode, like B23 6AB, or the first part, like B23",
-            )),
-            Some(postcode) => match store::locate(&state.db, &postcode).await? {
-                Some(found) => {
-                    filter.near = Some((found.latitude, found.longitude));
-                    place = Some(found);
-                }
-                None => errors.push(FieldError::new(
-                    "postcode",
-                    format!(
-                        "We do not know the postcode {}. Check it, or choose an area instead. \
-                         These results are not sorted by distance.",
-                        postcode.as_str()
-                    ),
-                )),
-            },
+            ));
         }
     }
+    let mut within = None;
     if !query.distance.is_empty() {
         match query.distance.parse::<f64>() {
             Ok(miles) if miles > 0.0 && miles <= 50.0 => {
-                if filter.near.is_some() {
-                    filter.within_metres = Some(miles * METRES_PER_MILE);
-                } else if query.postcode.trim().is_empty() {
+                within = Some(miles * METRES_PER_MILE);
+                if query.postcode.trim().is_empty() {
                     errors.push(FieldError::new(
                         "postcode",
                         "Enter a postcode to search within a distance",
@@ -310,6 +303,33 @@ pub async fn filter_for(
             _ => errors.push(FieldError::new(
                 "distance",
                 "Choose a distance from the list",
+            )),
+        }
+    }
+    (filter, postcode, within, errors)
+}
+
+/// The filter a query asks for, with the place searched from, or the problems with it.
+pub async fn filter_for(
+    state: &AppState,
+    query: &SearchQuery,
+) -> Result<(Filter, Option<store::Place>, Vec<FieldError>), AppError> {
+    let (mut filter, postcode, within, mut errors) = parse_search(query);
+    let mut place = None;
+    if let Some(postcode) = postcode {
+        match store::locate(&state.db, &postcode).await? {
+            Some(found) => {
+                filter.near = Some((found.latitude, found.longitude));
+                filter.within_metres = within;
+                place = Some(found);
+            }
+            None => errors.push(FieldError::new(
+                "postcode",
+                format!(
+                    "We do not know the postcode {}. Check it, or choose an area instead. \
+                     These results are not sorted by distance.",
+                    postcode.as_str()
+                ),
             )),
         }
     }

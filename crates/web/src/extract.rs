@@ -156,6 +156,34 @@ impl Multipart {
     ) -> Result<Option<axum::extract::multipart::Field<'_>>, AppError> {
         Ok(self.0.next_field().await?)
     }
+
+    /// A form of a CSRF token and one CSV file in the field `file`: the token, the file's name
+    /// (or `default_name`) and its text. Other fields are passed over.
+    pub async fn csv_upload(mut self, default_name: &str) -> Result<CsvUpload, AppError> {
+        let mut upload = CsvUpload {
+            csrf: String::new(),
+            filename: String::new(),
+            content: String::new(),
+        };
+        while let Some(part) = self.next_field().await? {
+            match part.name() {
+                Some("csrf_token") => upload.csrf = part.text().await.unwrap_or_default(),
+                Some("file") => {
+                    upload.filename = file_name(part.file_name(), default_name);
+                    upload.content = upload_text(&part.bytes().await?)?;
+                }
+                _ => {}
+            }
+        }
+        Ok(upload)
+    }
+}
+
+/// What [`Multipart::csv_upload`] read.
+pub struct CsvUpload {
+    pub csrf: String,
+    pub filename: String,
+    pub content: String,
 }
 
 /// An uploaded file as text, or `AppError::Rejected` if it holds a NUL (so is not text).

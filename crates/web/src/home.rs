@@ -1,4 +1,5 @@
-//! The home page: what this person, with their roles, can do here.
+//! The home page: for the public, the front door (find support, ask for help, explore the
+//! data, staff sign in); for someone signed in, what they, with their roles, can do here.
 
 use crate::AppState;
 use crate::error::AppError;
@@ -29,7 +30,28 @@ struct HomePage {
     waiting: i64,
 }
 
-async fn home(State(state): State<AppState>, signed: Signed) -> Result<Html<String>, AppError> {
+#[derive(Template)]
+#[template(path = "front_door.html")]
+struct FrontDoor {
+    layout: Layout,
+    needs: Vec<crate::views::SelectOption>,
+}
+
+async fn home(
+    State(state): State<AppState>,
+    signed: Result<Signed, AppError>,
+) -> Result<Html<String>, AppError> {
+    let signed = match signed {
+        Ok(signed) => signed,
+        Err(AppError::SignInRequired(_)) => {
+            let page = FrontDoor {
+                layout: Layout::anonymous(String::new()),
+                needs: crate::directory::need_options(""),
+            };
+            return Ok(Html(page.render()?));
+        }
+        Err(other) => return Err(other),
+    };
     let actor = &signed.user.actor;
     let mut permissions: Vec<Permission> = Vec::new();
     for role in &actor.roles {

@@ -16,14 +16,27 @@ pub mod extract;
 mod extracts;
 pub mod governance;
 mod home;
+mod impact;
 mod openreferral;
 mod outcomes;
+mod pdf;
 pub mod redirect;
 mod refusals;
 pub mod routes;
 pub mod session;
+mod social_value;
 pub mod throttle;
 pub mod views;
+
+/// The parsers of untrusted input, for the fuzz targets in `fuzz/` (`scripts/fuzz.sh`): not an
+/// API.
+#[doc(hidden)]
+pub mod parsers {
+    pub use crate::cases::measures::check_file as readings_csv;
+    pub use crate::directory::{SearchQuery, parse_search};
+    pub use crate::openreferral::{ListQuery, parse_list_query};
+    pub use crate::outcomes::load::read_csv as outcomes_csv;
+}
 
 /// Reads and checks a CSV of outcome readings, for `earlyhelp import readings` as for the page.
 pub use cases::measures::check_file as check_readings_file;
@@ -99,6 +112,8 @@ fn all_routes() -> routes::Routes {
         .merge(api::routes())
         .merge(cases::routes())
         .merge(extracts::routes())
+        .merge(impact::routes())
+        .merge(social_value::routes())
         .merge(directory::routes())
         .merge(openreferral::routes())
         .merge(connector::routes())

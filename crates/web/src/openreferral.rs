@@ -173,7 +173,19 @@ fn time_param(raw: &str, field: &'static str, errors: &mut Vec<FieldError>) -> S
 }
 
 /// Turns the query into a filter, or every problem with it.
-async fn filter_of(state: &AppState, query: &ListQuery) -> Result<(Filter, u64, u64), ApiError> {
+/// What a list query asks for, short of where its postcode is (that needs the postcode
+/// directory). Pure, so the fuzz target `oruk_query` drives it with any input.
+pub struct ParsedList {
+    pub filter: Filter,
+    pub page: u64,
+    pub per_page: u64,
+    pub postcode: Option<rules::Postcode>,
+    /// Metres from the postcode.
+    pub proximity: Option<f64>,
+    pub errors: Vec<FieldError>,
+}
+
+pub fn parse_list_query(query: &ListQuery) -> ParsedList {
     let mut errors = Vec::new();
     let (page, per_page) = paging(&query.page, &query.per_page, &mut errors);
     let mut filter = Filter {
@@ -230,32 +242,55 @@ async fn filter_of(state: &AppState, query: &ListQuery) -> Result<(Filter, u64, 
             }
         },
     };
+    let mut postcode = None;
     if !query.postcode.trim().is_empty() {
-        match rules::normalise_postcode(&query.postcode) {
-            None => errors.push(invalid("postcode", "postcode is not a UK postcode")),
-            Some(postcode) => match store::locate(&state.db, &postcode).await? {
-                None => errors.push(invalid(
-                    "postcode",
-                    format!(
-                        "postcode {} is not in our postcode directory",
-                        postcode.as_str()
-                    ),
-                )),
-                Some(place) => {
-                    filter.near = Some((place.latitude, place.longitude));
-                    match proximity {
-                        Some(metres) => filter.within_metres = Some(metres),
-                        // Without a distance, the postcode names the area served.
-                        None => filter.locality = place.locality_slug.unwrap_or_default(),
-                    }
-                }
-            },
+        postcode = rules::normalise_postcode(&query.postcode);
+        if postcode.is_none() {
+            errors.push(invalid("postcode", "postcode is not a UK postcode"));
         }
     } else if proximity.is_some() {
         errors.push(invalid(
             "postcode",
             "proximity needs a postcode to measure from",
         ));
+    }
+    ParsedList {
+        filter,
+        page,
+        per_page,
+        postcode,
+        proximity,
+        errors,
+    }
+}
+
+async fn filter_of(state: &AppState, query: &ListQuery) -> Result<(Filter, u64, u64), ApiError> {
+    let ParsedList {
+        mut filter,
+        page,
+        per_page,
+        postcode,
+        proximity,
+        mut errors,
+    } = parse_list_query(query);
+    if let Some(postcode) = postcode {
+        match store::locate(&state.db, &postcode).await? {
+            None => errors.push(invalid(
+                "postcode",
+                format!(
+                    "postcode {} is not in our postcode directory",
+                    postcode.as_str()
+                ),
+            )),
+            Some(place) => {
+                filter.near = Some((place.latitude, place.longitude));
+                match proximity {
+                    Some(metres) => filter.within_metres = Some(metres),
+                    // Without a distance, the postcode names the area served.
+                    None => filter.locality = place.locality_slug.unwrap_or_default(),
+                }
+            }
+        }
     }
     if errors.is_empty() {
         Ok((filter, page, per_page))

@@ -52,7 +52,13 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
     ("/families", "Families", Some(Permission::WorkCases)),
     ("/referrals", "Referrals", Some(Permission::AnswerReferrals)),
     ("/payments", "Payments", Some(Permission::ManagePayments)),
+    (
+        "/social-value",
+        "Social value",
+        Some(Permission::AnswerReferrals),
+    ),
     ("/outcomes", "Outcomes", Some(Permission::SeeAggregates)),
+    ("/impact", "Impact", Some(Permission::SeeAggregates)),
     ("/extracts", "Extracts", Some(Permission::LoadData)),
 ];
 
@@ -138,7 +144,7 @@ pub fn task_for(permission: Permission) -> Task {
         ),
         RequestSupport => (
             "Request support for a family",
-            "Send a Family Connect Form to the family's locality.",
+            "Send a Family Connect Form to the family's locality, and see what became of the requests you sent.",
             Some("/requests/new"),
         ),
         TriageRequests => (

@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use toml::Spanned;
 
+mod uncertainty;
+pub use uncertainty::{Chances, Input, Range, Swing, monte_carlo, set_input, tornado, with_input};
+
 const SCHEDULE_CSV: &str = include_str!("../data/green_book_stpr_schedule.csv");
 const DEFLATOR_CSV: &str = include_str!("../data/hmt_gdp_deflator_2024eq100.csv");
 
@@ -24,7 +27,7 @@ pub enum Kind {
     Social,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Cost {
     pub name: String,
     pub agency: String,
@@ -32,7 +35,7 @@ pub struct Cost {
     pub optimism_bias: f64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Benefit {
     pub name: String,
     pub agency: String,
@@ -47,13 +50,14 @@ pub struct Benefit {
     pub drop_off: f64,
 }
 
-/// A checked model.
-#[derive(Debug, Clone, PartialEq)]
+/// A checked model. Serialised (with [`to_toml`]) in the form [`parse`] reads.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Model {
     pub name: String,
     pub price_year: i32,
     pub first_year: i32,
     pub years: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub discount_rate: Option<f64>,
     pub costs: Vec<Cost>,
     pub benefits: Vec<Benefit>,
@@ -114,6 +118,12 @@ struct RawBenefit {
 
 fn line_of(source: &str, offset: usize) -> usize {
     source[..offset.min(source.len())].matches('\n').count() + 1
+}
+
+/// The model as TOML that [`parse`] reads back to the same model, so a figure shown anywhere
+/// can be rerun with `earlyhelp cba`.
+pub fn to_toml(model: &Model) -> String {
+    toml::to_string(model).expect("a model of strings, numbers and lists is valid TOML")
 }
 
 /// Reads and checks a model in TOML; every refusal names the line and the key.

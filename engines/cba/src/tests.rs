@@ -179,3 +179,90 @@ fn the_2021_business_case_reproduces_its_printed_totals() {
     let discounted = appraise(&parse(text).unwrap());
     assert!(discounted.pv_costs < a.pv_costs && discounted.pv_benefits < a.pv_benefits);
 }
+
+#[test]
+fn a_model_written_as_toml_reads_back_the_same() {
+    for text in [SMALL, include_str!("../examples/business_case_2021.toml")] {
+        let model = parse(text).unwrap();
+        assert_eq!(parse(&to_toml(&model)).unwrap(), model);
+    }
+    let mut scheduled = parse(SMALL).unwrap();
+    scheduled.discount_rate = None;
+    let written = to_toml(&scheduled);
+    assert!(!written.contains("discount_rate"), "{written}");
+    assert_eq!(parse(&written).unwrap(), scheduled);
+}
+
+#[test]
+fn the_tornado_puts_the_widest_swing_first_and_moves_npv_the_right_way() {
+    let model = parse(SMALL).unwrap();
+    let ranges = [
+        Range {
+            benefit: 0,
+            input: Input::Deadweight,
+            low: 0.1,
+            high: 0.3,
+        },
+        Range {
+            benefit: 0,
+            input: Input::Volume,
+            low: 0.5,
+            high: 1.5,
+        },
+    ];
+    let swings = tornado(&model, &ranges);
+    assert_eq!(
+        swings[0].range.input,
+        Input::Volume,
+        "halving to 1.5x swings more"
+    );
+    let base = appraise(&model).npv;
+    let deadweight = &swings[1];
+    assert!(deadweight.npv_at_low > base && base > deadweight.npv_at_high);
+    let volume = &swings[0];
+    assert!(volume.npv_at_low < base && base < volume.npv_at_high);
+    // The deadweight swing by hand: benefits scale with (1 - deadweight).
+    let benefits = appraise(&model).pv_benefits;
+    let at = |d: f64| benefits / 0.8 * (1.0 - d) - appraise(&model).pv_costs;
+    assert!(close(deadweight.npv_at_low, at(0.1)));
+    assert!(close(deadweight.npv_at_high, at(0.3)));
+}
+
+#[test]
+fn the_monte_carlo_is_seeded_and_counts_only_draws_above_one() {
+    let mut model = parse(SMALL).unwrap();
+    // The council pays; make the benefit its own so it has a fiscal ROI to test.
+    model.benefits[0].agency = "Council".into();
+    let ranges = [Range {
+        benefit: 0,
+        input: Input::Volume,
+        low: 0.0,
+        high: 4.0,
+    }];
+    let a = monte_carlo(&model, &ranges, 2000, 7);
+    assert_eq!(
+        a,
+        monte_carlo(&model, &ranges, 2000, 7),
+        "same seed, same answer"
+    );
+    assert_ne!(a, monte_carlo(&model, &ranges, 2000, 8));
+    // Benefits are linear in the multiplier m: BCR > 1 when m > costs / benefits.
+    let base = appraise(&model);
+    let threshold = base.pv_costs / base.pv_benefits;
+    let expected = (4.0 - threshold) / 4.0;
+    assert!(
+        (a.bcr_above_one - expected).abs() < 0.05,
+        "{a:?} vs {expected}"
+    );
+    assert_eq!(a.by_agency.len(), 1);
+    assert!(
+        close(a.by_agency[0].1, a.bcr_above_one),
+        "one agency bears all"
+    );
+    // No uncertainty: every draw is the model itself.
+    let fixed = monte_carlo(&model, &[], 10, 1);
+    assert_eq!(
+        fixed.bcr_above_one,
+        if base.bcr.unwrap() > 1.0 { 1.0 } else { 0.0 }
+    );
+}

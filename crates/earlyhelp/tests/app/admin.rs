@@ -154,7 +154,7 @@ async fn a_deactivated_user_cannot_sign_in(backend: Backend) {
         .await;
     assert_eq!(response.status(), 303);
     assert_eq!(
-        analyst.get(&app, "/").await.status(),
+        analyst.get(&app, "/account/password").await.status(),
         303,
         "their session ended"
     );

@@ -17,9 +17,27 @@ crate::on_both_backends!(
 
 async fn signing_in_reaches_the_home_page(backend: Backend) {
     let app = spawn_app(backend).await;
-    let anonymous = client().get(app.url("/")).send().await.unwrap();
+    // The public's front door: find support, ask for help, explore the data, staff sign in.
+    let front = client().get(app.url("/")).send().await.unwrap();
+    assert_eq!(front.status(), 200);
+    let html = front.text().await.unwrap();
+    for link in ["/find-support", "/self-referral", "/explore", "/sign-in"] {
+        assert!(
+            html.contains(&format!("href=\"{link}\""))
+                || html.contains(&format!("action=\"{link}\"")),
+            "{link}"
+        );
+    }
+    let anonymous = client()
+        .get(app.url("/account/password"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(anonymous.status(), 303);
-    assert_eq!(anonymous.headers()["location"], "/sign-in?next=%2F");
+    assert_eq!(
+        anonymous.headers()["location"],
+        "/sign-in?next=%2Faccount%2Fpassword"
+    );
 
     let session = app.sign_in(PRACTITIONER).await;
     let home = session.get(&app, "/").await;
@@ -326,7 +344,7 @@ async fn signing_out_ends_the_session(backend: Backend) {
         .post(&app, "/sign-out", &[("csrf_token", session.csrf.as_str())])
         .await;
     assert_eq!(response.status(), 303);
-    assert_eq!(session.get(&app, "/").await.status(), 303);
+    assert_eq!(session.get(&app, "/account/password").await.status(), 303);
 }
 
 async fn changing_the_password_signs_out_other_sessions(backend: Backend) {
@@ -364,7 +382,7 @@ async fn changing_the_password_signs_out_other_sessions(backend: Backend) {
         "this session stays"
     );
     assert_eq!(
-        phone.get(&app, "/").await.status(),
+        phone.get(&app, "/account/password").await.status(),
         303,
         "the other is signed out"
     );

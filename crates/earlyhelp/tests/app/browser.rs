@@ -6,7 +6,7 @@ use thirtyfour::prelude::*;
 
 pub(crate) async fn sign_in(browser: &Browser, app: &TestApp, email: &str) {
     let driver = &browser.driver;
-    driver.goto(app.url("/")).await.unwrap();
+    driver.goto(app.url("/sign-in")).await.unwrap();
     browser.fill(By::Id("email"), email).await;
     browser.fill(By::Id("password"), DEMO_PASSWORD).await;
     browser.click(By::Css("button[type=submit]")).await;
@@ -19,6 +19,29 @@ pub(crate) async fn assert_accessible(browser: &Browser, page: &str) {
         violations.is_empty(),
         "{page} has accessibility problems: {violations:#?}"
     );
+}
+
+/// A parent arrives at `/`: the front door finds support and leads to asking for help.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parent_finds_support_from_the_front_door() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await;
+    browser.driver.goto(app.url("/")).await.unwrap();
+    browser.wait_for_heading("Help for families").await;
+    assert_accessible(&browser, "front door").await;
+    browser.screenshot("front-door").await;
+    browser.fill(By::Id("q"), "food").await;
+    browser
+        .click(By::Css("main form button[type=submit]"))
+        .await;
+    browser.wait_for_text(By::Css("main"), "food").await;
+    assert!(browser.driver.current_url().await.unwrap().path() == "/find-support");
+    browser.driver.goto(app.url("/")).await.unwrap();
+    browser.click(By::Id("get-help")).await;
+    assert!(browser.driver.current_url().await.unwrap().path() == "/self-referral");
+    browser.quit().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 crate::on_both_backends!(
     a_practitioner_sends_a_request_routed_by_postcode,
+    a_referrer_sees_what_became_of_their_requests,
     the_public_self_referral_form,
     the_triage_queue_pages_fifty_at_a_time,
     api_requests_are_checked_routed_and_refused,
@@ -1648,4 +1649,32 @@ mod journey {
         accessible(&browser, "self-referral").await;
         browser.quit().await;
     }
+}
+
+/// A practitioner sees the requests they sent and what became of each, and nobody else's.
+async fn a_referrer_sees_what_became_of_their_requests(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = open_case(&app).await;
+    let waiting = send(&app, &amira("B16 8HA")).await;
+    let practitioner = app.sign_in(PRACTITIONER).await;
+    let html = practitioner
+        .get(&app, "/requests/sent")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Triaged: Locality early help")
+            && html.contains(&format!("/families/{family}")),
+        "{html}"
+    );
+    let cell = format!("data-request=\"{waiting}\">Waiting for the locality team");
+    assert!(html.contains(&cell), "{html}");
+    // Another referrer's list does not hold them.
+    let vcs = app.sign_in(VCS_WORKER).await;
+    let theirs = vcs.get(&app, "/requests/sent").await.text().await.unwrap();
+    assert!(!theirs.contains(&waiting) && !theirs.contains(&family));
+    // Those who do not send requests have no such list, and the refusal is audited.
+    let analyst = app.sign_in(ANALYST).await;
+    assert_eq!(analyst.get(&app, "/requests/sent").await.status(), 403);
 }

@@ -15,6 +15,7 @@ crate::on_both_backends!(
     an_organisation_sets_how_long_referrals_wait,
     the_dashboard_counts_what_the_referrals_hold,
     triage_to_community_support_goes_on_to_find_a_service,
+    the_database_files_each_referral_in_the_inbox_part_its_state_says,
 );
 
 /// Refers `family` to `service` as the practitioner, sharing the first member offered;
@@ -830,4 +831,28 @@ async fn triage_to_community_support_goes_on_to_find_a_service(backend: Backend)
     // The request is triaged: it has left the queue.
     let queue = lead.get(&app, "/triage").await.text().await.unwrap();
     assert!(!queue.contains(&format!("/triage/{request}")));
+}
+
+/// The inbox reads pages by the database's `inbox_part` (migration 0019): it must agree with
+/// `InboxPart::of` for every state, which the demo's referrals cover.
+async fn the_database_files_each_referral_in_the_inbox_part_its_state_says(backend: Backend) {
+    use earlyhelp_domain::connections::ReferralState;
+    use earlyhelp_storage::connections::InboxPart;
+    let app = spawn_app(backend).await;
+    const SQL: &str = "SELECT DISTINCT state, inbox_part FROM referrals";
+    let pairs: Vec<(String, String)> = match &app.db {
+        Db::Sqlite(pool, _) => sqlx::query_as(SQL).fetch_all(pool).await,
+        Db::Postgres(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
+    }
+    .unwrap();
+    let states: std::collections::BTreeSet<&str> = pairs.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(
+        states.len(),
+        ReferralState::ALL.len(),
+        "every state: {states:?}"
+    );
+    for (state, part) in &pairs {
+        let state = ReferralState::from_slug(state).unwrap();
+        assert_eq!(part, InboxPart::of(state).slug(), "{state:?}");
+    }
 }

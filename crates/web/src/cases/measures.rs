@@ -473,20 +473,10 @@ fn words(problems: Vec<RowError>) -> Vec<String> {
 async fn import_readings(
     State(state): State<AppState>,
     signed: Signed,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let (mut csrf, mut filename, mut content) = (String::new(), String::new(), String::new());
-    while let Some(part) = multipart.next_field().await? {
-        match part.name() {
-            Some("csrf_token") => csrf = part.text().await.unwrap_or_default(),
-            Some("file") => {
-                filename = crate::extract::file_name(part.file_name(), "readings.csv");
-                let bytes = part.bytes().await?;
-                content = crate::extract::upload_text(&bytes)?;
-            }
-            _ => {}
-        }
-    }
+    let upload = multipart.csv_upload("readings.csv").await?;
+    let (csrf, filename, content) = (upload.csrf, upload.filename, upload.content);
     signed.check_csrf(&csrf)?;
     if content.trim().is_empty() {
         let problem = "Select a CSV file of readings".to_string();

@@ -35,6 +35,7 @@ use uuid::Uuid;
 pub fn routes() -> Routes {
     Routes::new()
         .long_form("/requests/new", get(new_request).post(send_request))
+        .route("/requests/sent", get(sent_requests))
         .long_form(
             "/self-referral",
             get(self_referral_form).post(send_self_referral),
@@ -316,6 +317,73 @@ fn line(detail: RequestDetail) -> RequestLine {
             .join(", "),
         detail,
     }
+}
+
+#[derive(Template)]
+#[template(path = "cases_requests_sent.html")]
+struct SentListPage {
+    layout: Layout,
+    /// Each request, and what became of it in words.
+    requests: Vec<(RequestLine, String)>,
+    sent: i64,
+    pagination: Pagination,
+}
+
+/// What became of a request, as its sender reads it.
+fn what_became_of(request: &earlyhelp_storage::cases::RequestRow) -> String {
+    match request
+        .outcome
+        .as_deref()
+        .and_then(TriageOutcome::from_slug)
+    {
+        None => "Waiting for the locality team to triage it".into(),
+        Some(TriageOutcome::Transfer) => "Transferred to another locality".into(),
+        Some(outcome) => format!("Triaged: {}", outcome.label()),
+    }
+}
+
+/// The requests this person sent, newest first, with what became of each; a family it joined
+/// is linked, and the family's page decides what they may see of it.
+async fn sent_requests(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(query): Query<LocalityQuery>,
+) -> Result<Html<String>, AppError> {
+    let subject = format!("requests:sent_by:{}", signed.user.actor.user_id);
+    let request = earlyhelp_storage::gate::Request {
+        action: Action::List,
+        resource: Resource::SentRequests,
+        subject: &subject,
+        purpose: "requests I sent",
+    };
+    let mut authorised =
+        earlyhelp_storage::gate::authorise_read(&state.db, &signed.who(), request).await?;
+    let asked = crate::views::page_asked(&query.page)?;
+    let skip = (asked.max(1) - 1) * QUEUE_PAGE;
+    let (requests, sent) = cases::sent_by(
+        &mut authorised,
+        signed.user.actor.user_id,
+        QUEUE_PAGE as i64,
+        skip as i64,
+    )
+    .await?;
+    authorised.tx.commit().await?;
+    let pagination = Pagination::new(sent as usize, asked, QUEUE_PAGE, "Pages", |n| {
+        format!("/requests/sent?page={n}")
+    });
+    let page = SentListPage {
+        layout: Layout::for_user(&signed, "/requests/new"),
+        requests: requests
+            .into_iter()
+            .map(|detail| {
+                let became = what_became_of(&detail.request);
+                (line(detail), became)
+            })
+            .collect(),
+        sent,
+        pagination,
+    };
+    Ok(Html(page.render()?))
 }
 
 #[derive(Template)]

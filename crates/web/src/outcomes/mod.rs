@@ -9,7 +9,7 @@
 //! everywhere on the public pages.
 
 mod charts;
-mod load;
+pub(crate) mod load;
 mod pages;
 mod settings;
 
