@@ -476,6 +476,8 @@ struct PaymentPage {
     may_pay: bool,
     /// Whether the duplicate check ran (only for whoever decides).
     checked: bool,
+    /// Whether this person works cases, and so may follow the link to the family's case.
+    works_cases: bool,
     /// Each likely duplicate household, its probability, and its payments in a sentence.
     duplicates: Vec<(Duplicate, String, String)>,
     methods: Vec<SelectOption>,
@@ -566,6 +568,7 @@ async fn render_payment(
         may_decide,
         may_pay,
         checked: duplicates.is_some(),
+        works_cases: signed.may(earlyhelp_domain::roles::Permission::WorkCases),
         duplicates: duplicates
             .unwrap_or_default()
             .into_iter()
