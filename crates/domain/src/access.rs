@@ -113,6 +113,16 @@ pub enum Resource {
     AccessGrants,
     /// Approving or refusing one access request (update).
     AccessGrant(Grant),
+    /// Funding programmes: staff who ask for payments read them (list, read); grants officers
+    /// run them (create, update).
+    Programmes,
+    /// One payment to a family: see [`crate::money::decide_read`] and
+    /// [`crate::money::decide_change`].
+    Payment(crate::money::PaymentFacts),
+    /// The grants officers' queue of payments across the city.
+    PaymentQueue,
+    /// Spend by programme and locality: aggregate, never a family.
+    Spend,
     /// The return on Early Help for each partner: aggregate figures only (list, read), and the
     /// scenarios and unit values behind them (create, update).
     Impact,
@@ -170,7 +180,7 @@ pub struct Decision {
 }
 
 impl Decision {
-    fn allow(as_role: Role, reason: &'static str) -> Self {
+    pub(crate) fn allow(as_role: Role, reason: &'static str) -> Self {
         Decision {
             allowed: true,
             as_role: Some(as_role),
@@ -311,6 +321,35 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
         Resource::AccessGrant(grant) => match action {
             Action::Update => decide_grant(actor, grant),
             _ => Decision::deny("an access request is approved or refused, nothing else"),
+        },
+        Resource::Programmes => match action {
+            Action::List | Action::Read => role_with(actor, Permission::ManagePayments)
+                .or_else(|| role_with(actor, Permission::WorkCases))
+                .map_or(
+                    Decision::deny("no role of theirs asks for or makes payments"),
+                    |role| Decision::allow(role, "asks for or makes payments"),
+                ),
+            Action::Create | Action::Update => {
+                allow_if(actor, Permission::ManagePayments, "runs funding programmes")
+            }
+        },
+        Resource::Payment(facts) => match action {
+            Action::List | Action::Read => crate::money::decide_read(actor, facts),
+            Action::Create | Action::Update => crate::money::decide_change(actor, facts),
+        },
+        Resource::PaymentQueue => match action {
+            Action::List | Action::Read => allow_if(
+                actor,
+                Permission::ManagePayments,
+                "approves and pays payments",
+            ),
+            Action::Create | Action::Update => Decision::deny("the queue is read-only"),
+        },
+        Resource::Spend => match action {
+            Action::List | Action::Read => {
+                allow_if(actor, Permission::SeeAggregates, "sees aggregate reports")
+            }
+            Action::Create | Action::Update => Decision::deny("spend is counted, not changed"),
         },
         Resource::SentRequests => match action {
             Action::List | Action::Read => allow_if(
@@ -621,6 +660,7 @@ mod tests {
             (DataAnalyst, [f, f, f, f, f, f, f]),
             (Commissioner, [f, f, f, f, f, f, f]),
             (InformationGovernanceOfficer, [f, f, f, f, f, f, f]),
+            (GrantsOfficer, [f, f, f, f, f, f, f]),
         ];
         for (role, cells) in expected {
             for (relationship, want) in ALL.iter().zip(cells) {
@@ -870,6 +910,34 @@ mod tests {
                     "{role} {action:?}"
                 );
             }
+        }
+    }
+
+    /// Programmes, the payment queue and spend: who may do what, every role.
+    #[test]
+    fn money_access_table() {
+        // role, [programmes read, programmes change, queue, spend]
+        let expected: &[(Role, [bool; 4])] = &[
+            (Administrator, [false, false, false, true]),
+            (LocalityLead, [true, false, false, true]),
+            (Practitioner, [true, false, false, false]),
+            (CommunityConnector, [false, false, false, false]),
+            (VcsWorker, [false, false, false, false]),
+            (DataAnalyst, [false, false, false, true]),
+            (Commissioner, [false, false, false, true]),
+            (InformationGovernanceOfficer, [false, false, false, true]),
+            (GrantsOfficer, [true, true, true, true]),
+        ];
+        assert_eq!(expected.len(), Role::ALL.len());
+        for (role, cells) in expected {
+            let a = actor(&[*role], &["ladywood"]);
+            let got = [
+                decide(&a, Action::List, &Resource::Programmes).allowed,
+                decide(&a, Action::Create, &Resource::Programmes).allowed,
+                decide(&a, Action::List, &Resource::PaymentQueue).allowed,
+                decide(&a, Action::List, &Resource::Spend).allowed,
+            ];
+            assert_eq!(&got, cells, "{role}");
         }
     }
 

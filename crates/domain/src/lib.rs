@@ -14,6 +14,7 @@
 //! - [`retention`]: the retention schedule, when records fall due, what anonymisation keeps.
 //! - [`sar`]: subject access: marking other people's details for redaction.
 //! - [`sharing`]: lawful bases of each share, break-glass access, the Early Help assessment.
+//! - [`money`]: funding programmes and payments to families: caps, budgets, approval, 360Giving codes.
 //! - [`social_value`]: social value reports of voluntary-sector providers, mix and match.
 //! - [`measures`]: configurable outcome measures and the checks of a readings import.
 //! - [`supporting_families`]: needs against the ten headline outcomes; when one is sustained.
@@ -55,6 +56,7 @@ pub mod impact;
 pub mod limits;
 pub mod links;
 pub mod measures;
+pub mod money;
 pub mod people;
 pub mod retention;
 pub mod roles;

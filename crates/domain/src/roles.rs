@@ -17,6 +17,7 @@ pub enum Role {
     DataAnalyst,
     Commissioner,
     InformationGovernanceOfficer,
+    GrantsOfficer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -46,6 +47,8 @@ pub enum Permission {
     SeeAggregates,
     /// Answer subject access requests, and place and lift legal holds on records.
     GovernRecords,
+    /// Run funding programmes; see, approve and pay payments to families (never case notes).
+    ManagePayments,
 }
 
 use Permission::*;
@@ -78,10 +81,11 @@ pub const ROLE_TABLE: &[(Role, &[Permission])] = &[
         InformationGovernanceOfficer,
         &[ReadAuditLog, GovernRecords, SeeAggregates],
     ),
+    (GrantsOfficer, &[ManagePayments, SeeAggregates]),
 ];
 
 impl Role {
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 9] = [
         Administrator,
         LocalityLead,
         Practitioner,
@@ -90,6 +94,7 @@ impl Role {
         DataAnalyst,
         Commissioner,
         InformationGovernanceOfficer,
+        GrantsOfficer,
     ];
 
     /// The stable name stored in the database and typed on the command line.
@@ -103,6 +108,7 @@ impl Role {
             DataAnalyst => "data_analyst",
             Commissioner => "commissioner",
             InformationGovernanceOfficer => "information_governance_officer",
+            GrantsOfficer => "grants_officer",
         }
     }
 
@@ -116,6 +122,7 @@ impl Role {
             DataAnalyst => "Data analyst",
             Commissioner => "Commissioner",
             InformationGovernanceOfficer => "Information governance officer",
+            GrantsOfficer => "Grants officer",
         }
     }
 
@@ -138,10 +145,14 @@ impl Role {
 }
 
 impl Role {
-    /// Reads what is held about families: their cases (lead, practitioner) or a person's whole
-    /// record (the information governance officer, for subject access).
+    /// Reads what is held about families: their cases (lead, practitioner), a person's whole
+    /// record (the information governance officer, for subject access) or the households
+    /// payments go to (the grants officer).
     pub fn reads_cases(self) -> bool {
-        self.may(WorkCases) || self.may(TriageRequests) || self.may(GovernRecords)
+        self.may(WorkCases)
+            || self.may(TriageRequests)
+            || self.may(GovernRecords)
+            || self.may(ManagePayments)
     }
 }
 
@@ -255,7 +266,12 @@ mod tests {
         let reading: Vec<_> = Role::ALL.into_iter().filter(|r| r.reads_cases()).collect();
         assert_eq!(
             reading,
-            vec![LocalityLead, Practitioner, InformationGovernanceOfficer]
+            vec![
+                LocalityLead,
+                Practitioner,
+                InformationGovernanceOfficer,
+                GrantsOfficer
+            ]
         );
     }
 }

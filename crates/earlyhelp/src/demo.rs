@@ -181,6 +181,13 @@ pub async fn load(db: &Db, scale: crate::demo_cases::Scale) -> Result<Vec<(Strin
             Role::InformationGovernanceOfficer,
             false,
         ),
+        (
+            crate::demo_money::GRANTS_OFFICER,
+            "Demo Grants Officer",
+            "Voluntary Sector Council",
+            Role::GrantsOfficer,
+            false,
+        ),
     ];
     let mut sign_ins = Vec::new();
     for (email, name, organisation, role, in_ladywood) in people {
@@ -207,6 +214,9 @@ pub async fn load(db: &Db, scale: crate::demo_cases::Scale) -> Result<Vec<(Strin
     crate::demo_sharing::load(db).await?;
     crate::demo_directory::load(db).await?;
     crate::demo_connections::load(db).await?;
+    let money = std::time::Instant::now();
+    crate::demo_money::load(db).await?;
+    tracing::info!("demo payments loaded in {:?}", money.elapsed());
     crate::demo_outcomes::load(db).await?;
     load_impact_scenarios(db).await?;
     Ok(sign_ins)

@@ -75,7 +75,7 @@ pub struct Note {
 }
 
 /// One value of a row; each backend binds it as its own type (a uuid, a blob, text...).
-enum Cell {
+pub(crate) enum Cell {
     Id(Uuid),
     MaybeId(Option<Uuid>),
     Text(String),
@@ -86,14 +86,14 @@ enum Cell {
 }
 
 /// The rows for one table, inserted as `INSERT INTO table (columns) VALUES (...), (...)`.
-struct Rows {
+pub(crate) struct Rows {
     into: &'static str,
     width: usize,
     cells: Vec<Cell>,
 }
 
 impl Rows {
-    fn new(into: &'static str, width: usize) -> Rows {
+    pub(crate) fn new(into: &'static str, width: usize) -> Rows {
         Rows {
             into,
             width,
@@ -101,14 +101,14 @@ impl Rows {
         }
     }
 
-    fn push(&mut self, row: impl IntoIterator<Item = Cell>) {
+    pub(crate) fn push(&mut self, row: impl IntoIterator<Item = Cell>) {
         let before = self.cells.len();
         self.cells.extend(row);
         debug_assert_eq!(self.cells.len() - before, self.width, "{}", self.into);
     }
 
     /// Binds every cell; the SQL text holds only the table, its columns and `$n` placeholders.
-    async fn insert(self, tx: &mut Tx) -> Result<(), StorageError> {
+    pub(crate) async fn insert(self, tx: &mut Tx) -> Result<(), StorageError> {
         // SQLite finds each `$n` by a linear search of those before it, so preparing a
         // statement costs the square of its parameters: keep them few, and reuse the
         // prepared statement (every full chunk of a table has the same text).

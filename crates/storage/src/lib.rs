@@ -15,6 +15,7 @@ pub mod impact;
 pub mod measures;
 pub mod outbox;
 pub mod outcomes;
+pub mod payments;
 pub mod retention;
 pub mod sar;
 pub mod secrets;

@@ -408,6 +408,15 @@ async fn anonymise_family(tx: &mut Tx, id: Uuid) -> Result<(), StorageError> {
             .bind(id)
             .execute(&mut *c)
             .await?;
+        // Payments keep their amounts and codes (spend is counted); their words and vouchers go.
+        sqlx::query(
+            "UPDATE payments SET notes = $1, refusal_reason = CASE WHEN refusal_reason IS NULL \
+             THEN NULL ELSE $1 END, voucher_code = NULL WHERE family_id = $2",
+        )
+        .bind(REMOVED_TEXT)
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
         sqlx::query("UPDATE plan_actions SET goal = $1, action = $1, owner = $1 WHERE family_id = $2")
             .bind(REMOVED_TEXT)
             .bind(id)

@@ -51,6 +51,7 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
     ("/triage", "Triage", Some(Permission::TriageRequests)),
     ("/families", "Families", Some(Permission::WorkCases)),
     ("/referrals", "Referrals", Some(Permission::AnswerReferrals)),
+    ("/payments", "Payments", Some(Permission::ManagePayments)),
     (
         "/social-value",
         "Social value",
@@ -180,6 +181,11 @@ pub fn task_for(permission: Permission) -> Task {
             "Subject access and retention",
             "Find a person, produce everything held about them, and place or lift legal holds.",
             Some("/governance"),
+        ),
+        ManagePayments => (
+            "Payments",
+            "Approve and pay payments to families, crisis requests first, and run the programmes.",
+            Some("/payments"),
         ),
         SeeAggregates => (
             "Outcomes and impact",

@@ -429,10 +429,31 @@ fn number(value: &Value, key: &str) -> Option<f64> {
         .get(key)
         .and_then(|v| {
             v.as_f64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
         })
         .filter(|n: &f64| n.is_finite())
 }
+
+/// `key`'s number, if any, when it lies within `range`, or what is wrong with it (`field` names
+/// it): a feed's age of 200 or latitude of 100 is refused, as the spreadsheet refuses them.
+fn number_within(
+    value: &Value,
+    key: &str,
+    field: &str,
+    range: std::ops::RangeInclusive<f64>,
+) -> Result<Option<f64>, String> {
+    match number(value, key) {
+        Some(n) if !range.contains(&n) => Err(format!(
+            "{field}: {n} is not from {} to {}",
+            range.start(),
+            range.end()
+        )),
+        n => Ok(n),
+    }
+}
+
+/// The ages a service may give, in years (as the spreadsheet allows).
+const AGES: std::ops::RangeInclusive<f64> = 0.0..=120.0;
 
 fn list<'a>(value: &'a Value, keys: &[&str]) -> Vec<&'a Value> {
     keys.iter()
@@ -507,10 +528,17 @@ pub fn service_of(value: &Value, source: &str, fetched: i64) -> Result<ServiceRe
         fetched_micros: Some(fetched),
     };
     let eligibility = list(value, &["eligibilitys", "eligibilities"]);
-    let minimum_age = number(value, "minimum_age")
-        .or_else(|| eligibility.iter().find_map(|e| number(e, "minimum_age")));
-    let maximum_age = number(value, "maximum_age")
-        .or_else(|| eligibility.iter().find_map(|e| number(e, "maximum_age")));
+    let age = |key: &str| -> Result<Option<f64>, String> {
+        Ok(match number_within(value, key, key, AGES)? {
+            Some(age) => Some(age),
+            None => eligibility
+                .iter()
+                .map(|e| number_within(e, key, &format!("eligibility.{key}"), AGES))
+                .find_map(Result::transpose)
+                .transpose()?,
+        })
+    };
+    let (minimum_age, maximum_age) = (age("minimum_age")?, age("maximum_age")?);
     let mut detail = ServiceDetail::default();
     for option in list(value, &["cost_options"]) {
         detail.cost_options.push(oruk::CostOption {
@@ -599,8 +627,8 @@ pub fn service_of(value: &Value, source: &str, fetched: i64) -> Result<ServiceRe
             address_1: text(&address, "address_1").unwrap_or_default(),
             city: text(&address, "city").unwrap_or_default(),
             postcode,
-            latitude: number(&location, "latitude"),
-            longitude: number(&location, "longitude"),
+            latitude: number_within(&location, "latitude", "location.latitude", -90.0..=90.0)?,
+            longitude: number_within(&location, "longitude", "location.longitude", -180.0..=180.0)?,
             geo_latitude: None,
             geo_longitude: None,
             accessibility: list(
@@ -1105,5 +1133,28 @@ mod tests {
         assert_eq!(super::number(&feed, "b"), None);
         assert_eq!(super::number(&feed, "c"), Some(4.5));
         assert_eq!(super::number(&feed, "d"), Some(7.0));
+    }
+
+    #[test]
+    fn coordinates_and_ages_out_of_range_are_refused_by_field() {
+        let read = |service: serde_json::Value| super::service_of(&service, "feed", 0);
+        let place = |latitude: serde_json::Value| {
+            serde_json::json!({"id": "s", "name": "n", "service_at_locations": [
+                {"location": {"latitude": latitude, "longitude": -1.9}}]})
+        };
+        assert_eq!(
+            read(place(serde_json::json!(100))).unwrap_err(),
+            "location.latitude: 100 is not from -90 to 90"
+        );
+        let kept = read(place(serde_json::json!(" 52.48 "))).unwrap();
+        assert_eq!(kept.locations[0].latitude, Some(52.48));
+        let aged = read(serde_json::json!({"id": "s", "name": "n",
+            "eligibilitys": [{"maximum_age": 200}]}));
+        assert_eq!(
+            aged.unwrap_err(),
+            "eligibility.maximum_age: 200 is not from 0 to 120"
+        );
+        let aged = read(serde_json::json!({"id": "s", "name": "n", "minimum_age": -1}));
+        assert!(aged.unwrap_err().starts_with("minimum_age: "));
     }
 }

@@ -316,6 +316,18 @@ fn listed(report: &str, heading: &str) -> Vec<String> {
         .collect()
 }
 
+/// A paid voucher from the demo's resilience fund, for family `$1`.
+const PAYMENT: &str = "INSERT INTO payments (id, reference, programme_id, family_id, locality_slug, \
+     amount_pence, purposes, reason, notes, crisis, state, requested_by, requester_name, \
+     requested_micros, method, voucher_provider, voucher_code, paid_on) \
+     SELECT f.id, 'RP-RETAINED', g.id, f.id, f.locality_slug, 13300, 'GTIP070', 'GTIR010', \
+     'Rent arrears after the move', FALSE, 'paid', (SELECT id FROM users ORDER BY email LIMIT 1), \
+     'Demo Practitioner', 0, 'voucher', 'PayPoint', 'PP-123', '2026-01-05' \
+     FROM families f, programmes g WHERE f.id = $1 AND g.name = 'Resilience Fund'";
+
+const PAYMENT_AFTER: &str = "SELECT notes, voucher_code, amount_pence FROM payments \
+     WHERE reference = 'RP-RETAINED'";
+
 async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backend) {
     let app = spawn_app(backend).await;
     let db = app.database_url.as_str();
@@ -390,6 +402,20 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
             .status(),
         403
     );
+    let family_id = Uuid::parse_str(&due).unwrap();
+    match &app.db {
+        Db::Sqlite(pool, _) => sqlx::query(PAYMENT)
+            .bind(family_id)
+            .execute(pool)
+            .await
+            .map(drop),
+        Db::Postgres(pool) => sqlx::query(PAYMENT)
+            .bind(family_id)
+            .execute(pool)
+            .await
+            .map(drop),
+    }
+    .unwrap();
     let before = family_snapshot(&app.db, &due).await;
     let audited_before = app.audit_of(&format!("family:{due}")).await;
 
@@ -429,6 +455,17 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
             demo_requests + 1
         )),
         "{run}"
+    );
+    // The payments of anonymised families keep their amounts, for spend; their vouchers go.
+    // A payment the family had keeps its amount, for spend; its words and voucher go.
+    let (notes, voucher, amount): (String, Option<String>, i64) = match &app.db {
+        Db::Sqlite(pool, _) => sqlx::query_as(PAYMENT_AFTER).fetch_one(pool).await,
+        Db::Postgres(pool) => sqlx::query_as(PAYMENT_AFTER).fetch_one(pool).await,
+    }
+    .unwrap();
+    assert_eq!(
+        (notes.as_str(), voucher, amount),
+        ("[removed under the retention schedule]", None, 13_300)
     );
     let after = family_snapshot(&app.db, &due).await;
     assert_eq!(

@@ -15,6 +15,7 @@ pub const VCS_WORKER: &str = "vcs@earlyhelp.test";
 pub const ANALYST: &str = "analyst@earlyhelp.test";
 pub const COMMISSIONER: &str = "commissioner@earlyhelp.test";
 pub const IG_OFFICER: &str = "ig@earlyhelp.test";
+pub const GRANTS_OFFICER: &str = earlyhelp::demo_money::GRANTS_OFFICER;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {

@@ -77,6 +77,13 @@ fn role_for(path: &str) -> &'static str {
         CONNECTOR
     } else if starts(&["/outcomes", "/extracts", "/api/indicators", "/readings"]) {
         ANALYST
+    } else if starts(&[
+        "/payments",
+        "/programmes",
+        "/api/payments",
+        "/api/programmes",
+    ]) {
+        GRANTS_OFFICER
     } else {
         LOCALITY_LEAD
     }

@@ -20,6 +20,7 @@ mod insiders;
 mod links;
 mod mail;
 mod measures;
+mod money;
 mod outcomes;
 mod sharing;
 mod social_value;

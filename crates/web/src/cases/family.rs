@@ -187,6 +187,8 @@ struct FamilyPage {
     viewers: Vec<ViewerLine>,
     /// Referrals to services: the line, its status, and how far the need was met.
     referrals: Vec<(ReferralLine, &'static str, &'static str)>,
+    /// Payments to the family, newest first.
+    payments: Vec<super::payments::PaymentLine>,
     values: Vec<(String, String)>,
 }
 
@@ -250,6 +252,7 @@ pub(super) async fn render_family(
     let events = list_events(&mut authorised, &filter, 30).await?;
     let outcomes = outcome_views(&mut authorised).await?;
     let referrals = connections::of_family(&mut authorised).await?;
+    let payments = earlyhelp_storage::payments::of_family(&mut authorised).await?;
     authorised.tx.commit().await?;
     let measures = earlyhelp_storage::measures::list(&state.db).await?;
     let today = cases::today();
@@ -417,6 +420,10 @@ pub(super) async fn render_family(
                     .unwrap_or("");
                 (line, status, outcome)
             })
+            .collect(),
+        payments: payments
+            .into_iter()
+            .map(|row| super::payments::payment_line(row, now_micros))
             .collect(),
         record,
         errors,

@@ -10,6 +10,8 @@ mod connections_dashboard;
 mod family;
 mod journey;
 pub mod measures;
+mod payments;
+pub mod payments_api;
 mod requests;
 mod sharing;
 
@@ -34,6 +36,8 @@ pub fn routes() -> Routes {
         .merge(api::routes())
         .merge(measures::routes())
         .merge(sharing::routes())
+        .merge(payments::routes())
+        .merge(payments_api::routes())
 }
 
 /// Through the gate to record `id` of kind `R` (a family, a request, a referral); a refusal
