@@ -123,6 +123,12 @@ pub enum Resource {
     PaymentQueue,
     /// Spend by programme and locality: aggregate, never a family.
     Spend,
+    /// Applications for community grants, across programmes (list).
+    GrantApplications,
+    /// One application: read and scored by assessors, never a conflicted one.
+    GrantApplication(crate::grants::ApplicationFacts),
+    /// One application's decision, tranches, returns and directory listing: the grants officer.
+    GrantAward(crate::grants::ApplicationFacts),
     /// The return on Early Help for each partner: aggregate figures only (list, read), and the
     /// scenarios and unit values behind them (create, update).
     Impact,
@@ -351,6 +357,18 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
             }
             Action::Create | Action::Update => Decision::deny("spend is counted, not changed"),
         },
+        Resource::GrantApplications => match action {
+            Action::List | Action::Read => allow_if(
+                actor,
+                Permission::AssessGrants,
+                "assesses community grants",
+            ),
+            Action::Create | Action::Update => {
+                Decision::deny("applications come from the public form")
+            }
+        },
+        Resource::GrantApplication(facts) => crate::grants::decide_assessment(actor, facts),
+        Resource::GrantAward(facts) => crate::grants::decide_award(actor, facts),
         Resource::SentRequests => match action {
             Action::List | Action::Read => allow_if(
                 actor,
@@ -661,6 +679,7 @@ mod tests {
             (Commissioner, [f, f, f, f, f, f, f]),
             (InformationGovernanceOfficer, [f, f, f, f, f, f, f]),
             (GrantsOfficer, [f, f, f, f, f, f, f]),
+            (GrantAssessor, [f, f, f, f, f, f, f]),
         ];
         for (role, cells) in expected {
             for (relationship, want) in ALL.iter().zip(cells) {
@@ -927,6 +946,7 @@ mod tests {
             (Commissioner, [false, false, false, true]),
             (InformationGovernanceOfficer, [false, false, false, true]),
             (GrantsOfficer, [true, true, true, true]),
+            (GrantAssessor, [false, false, false, false]),
         ];
         assert_eq!(expected.len(), Role::ALL.len());
         for (role, cells) in expected {

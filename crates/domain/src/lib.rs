@@ -52,6 +52,7 @@ pub mod cases;
 pub mod connections;
 pub mod directory;
 pub mod disclosure;
+pub mod grants;
 pub mod impact;
 pub mod limits;
 pub mod links;

@@ -18,6 +18,7 @@ pub enum Role {
     Commissioner,
     InformationGovernanceOfficer,
     GrantsOfficer,
+    GrantAssessor,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -49,6 +50,8 @@ pub enum Permission {
     GovernRecords,
     /// Run funding programmes; see, approve and pay payments to families (never case notes).
     ManagePayments,
+    /// Score applications for community grants (never families' records).
+    AssessGrants,
 }
 
 use Permission::*;
@@ -81,11 +84,12 @@ pub const ROLE_TABLE: &[(Role, &[Permission])] = &[
         InformationGovernanceOfficer,
         &[ReadAuditLog, GovernRecords, SeeAggregates],
     ),
-    (GrantsOfficer, &[ManagePayments, SeeAggregates]),
+    (GrantsOfficer, &[ManagePayments, AssessGrants, SeeAggregates]),
+    (GrantAssessor, &[AssessGrants]),
 ];
 
 impl Role {
-    pub const ALL: [Role; 9] = [
+    pub const ALL: [Role; 10] = [
         Administrator,
         LocalityLead,
         Practitioner,
@@ -95,6 +99,7 @@ impl Role {
         Commissioner,
         InformationGovernanceOfficer,
         GrantsOfficer,
+        GrantAssessor,
     ];
 
     /// The stable name stored in the database and typed on the command line.
@@ -109,6 +114,7 @@ impl Role {
             Commissioner => "commissioner",
             InformationGovernanceOfficer => "information_governance_officer",
             GrantsOfficer => "grants_officer",
+            GrantAssessor => "grant_assessor",
         }
     }
 
@@ -123,6 +129,7 @@ impl Role {
             Commissioner => "Commissioner",
             InformationGovernanceOfficer => "Information governance officer",
             GrantsOfficer => "Grants officer",
+            GrantAssessor => "Grant assessor",
         }
     }
 
