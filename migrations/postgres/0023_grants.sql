@@ -9,7 +9,7 @@ ALTER TABLE programmes ADD COLUMN eligibility TEXT NOT NULL DEFAULT '';
 
 CREATE TABLE programme_criteria (
     programme_id UUID NOT NULL REFERENCES programmes (id),
-    position INTEGER NOT NULL,
+    position BIGINT NOT NULL,
     criterion TEXT NOT NULL,
     PRIMARY KEY (programme_id, position)
 );
@@ -33,7 +33,7 @@ CREATE TABLE grant_applications (
     beneficiary_area_type TEXT NOT NULL,
     title TEXT NOT NULL,
     activity TEXT NOT NULL,
-    families INTEGER NOT NULL,
+    families BIGINT NOT NULL,
     amount_pence BIGINT NOT NULL,
     charter BOOLEAN NOT NULL,
     -- submitted | awarded | declined | withdrawn
@@ -64,8 +64,8 @@ CREATE TABLE grant_scores (
     application_id UUID NOT NULL REFERENCES grant_applications (id),
     assessor_id UUID NOT NULL REFERENCES users (id),
     assessor_name TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    score INTEGER NOT NULL,
+    position BIGINT NOT NULL,
+    score BIGINT NOT NULL,
     comment TEXT NOT NULL,
     scored_micros BIGINT NOT NULL,
     PRIMARY KEY (application_id, assessor_id, position)
@@ -73,7 +73,7 @@ CREATE TABLE grant_scores (
 
 CREATE TABLE grant_tranches (
     application_id UUID NOT NULL REFERENCES grant_applications (id),
-    number INTEGER NOT NULL,
+    number BIGINT NOT NULL,
     amount_pence BIGINT NOT NULL,
     due_on TEXT NOT NULL,
     paid_on TEXT,
@@ -84,9 +84,9 @@ CREATE TABLE grant_returns (
     id UUID PRIMARY KEY,
     application_id UUID NOT NULL REFERENCES grant_applications (id),
     period_end TEXT NOT NULL,
-    families_supported INTEGER NOT NULL,
-    sessions INTEGER NOT NULL,
-    packs INTEGER NOT NULL,
+    families_supported BIGINT NOT NULL,
+    sessions BIGINT NOT NULL,
+    packs BIGINT NOT NULL,
     case_study TEXT NOT NULL,
     case_study_consent BOOLEAN NOT NULL,
     submitted_micros BIGINT NOT NULL

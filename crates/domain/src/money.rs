@@ -138,6 +138,10 @@ pub struct ProgrammeInput {
     pub identifier_prefix: String,
     pub regrant_type: String,
     pub crisis: bool,
+    /// Who may apply (community grants), in words.
+    pub eligibility: String,
+    /// The criteria applications are scored against, one a line (community grants).
+    pub criteria: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,7 +158,12 @@ pub struct CheckedProgramme {
     pub identifier_prefix: String,
     pub regrant_type: Option<&'static str>,
     pub crisis: bool,
+    pub eligibility: String,
+    pub criteria: Vec<String>,
 }
+
+/// The most criteria a grants programme scores against.
+pub const MAX_CRITERIA: usize = 10;
 
 /// A 360Giving identifier prefix: `360G-` and the funder's own letters, digits and hyphens.
 pub fn check_prefix(raw: &str) -> Result<String, &'static str> {
@@ -306,6 +315,24 @@ pub fn check_programme(
             }
         },
     };
+    let criteria: Vec<String> = input
+        .criteria
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    if kind == Some(ProgrammeKind::CommunityGrants)
+        && !(1..=MAX_CRITERIA).contains(&criteria.len())
+    {
+        errors.push(FieldError::new(
+            "criteria",
+            format!("Enter 1 to {MAX_CRITERIA} criteria applications are scored against, one a line"),
+        ));
+    }
+    errors.extend(criteria.iter().find_map(|c| too_long("criteria", "A criterion", c, LINE)));
+    let eligibility = input.eligibility.trim().to_string();
+    errors.extend(too_long("eligibility", "Who may apply", &eligibility, REASON));
     match (
         kind,
         budget,
@@ -336,6 +363,8 @@ pub fn check_programme(
             identifier_prefix,
             regrant_type,
             crisis: input.crisis,
+            eligibility,
+            criteria,
         }),
         _ => Err(errors),
     }
@@ -732,6 +761,7 @@ mod tests {
             identifier_prefix: "360G-earlyhelp".into(),
             regrant_type: "FRG010".into(),
             crisis: true,
+            ..Default::default()
         }
     }
 

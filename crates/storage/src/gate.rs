@@ -48,6 +48,13 @@ pub struct Request<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subject(String);
 
+impl Subject {
+    /// Storage's own subject for a step [`Authorised::covering`] takes.
+    pub(crate) fn named(subject: &str) -> Subject {
+        Subject(subject.to_string())
+    }
+}
+
 /// A family's case record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FamilyId(pub Uuid);

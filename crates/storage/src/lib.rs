@@ -9,6 +9,7 @@ pub mod connections;
 pub mod db;
 pub mod directory;
 pub mod extracts;
+pub mod grants;
 #[macro_use]
 pub mod gate;
 pub mod impact;

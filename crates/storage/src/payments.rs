@@ -85,6 +85,7 @@ pub struct ProgrammeRow {
     pub identifier_prefix: String,
     pub regrant_type: Option<String>,
     pub crisis: bool,
+    pub eligibility: String,
 }
 
 impl ProgrammeRow {
@@ -100,7 +101,8 @@ impl ProgrammeRow {
 macro_rules! programme_select {
     () => {
         "SELECT id, name, kind, funder, budget_pence, committed_pence, opens_on, closes_on, \
-         cap_pence, approval_threshold_pence, identifier_prefix, regrant_type, crisis FROM programmes"
+         cap_pence, approval_threshold_pence, identifier_prefix, regrant_type, crisis, eligibility \
+         FROM programmes"
     };
 }
 
@@ -122,8 +124,8 @@ pub(crate) async fn insert_programme(
     on_tx!(tx, c => {
         sqlx::query(
             "INSERT INTO programmes (id, name, kind, funder, budget_pence, opens_on, closes_on, \
-             cap_pence, approval_threshold_pence, identifier_prefix, regrant_type, crisis, created_micros) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             cap_pence, approval_threshold_pence, identifier_prefix, regrant_type, crisis, created_micros, \
+             eligibility) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(id)
         .bind(&p.name)
@@ -138,8 +140,19 @@ pub(crate) async fn insert_programme(
         .bind(p.regrant_type)
         .bind(p.crisis)
         .bind(now_micros())
+        .bind(&p.eligibility)
         .execute(&mut *c)
         .await?;
+        for (position, criterion) in p.criteria.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO programme_criteria (programme_id, position, criterion) VALUES ($1, $2, $3)",
+            )
+            .bind(id)
+            .bind(position as i64)
+            .bind(criterion)
+            .execute(&mut *c)
+            .await?;
+        }
         for (locality, budget) in &p.locality_budgets {
             sqlx::query(
                 "INSERT INTO programme_budgets (programme_id, locality_slug, budget_pence) VALUES ($1, $2, $3)",
@@ -160,7 +173,7 @@ pub async fn programmes(tx: &mut Tx) -> Result<Vec<ProgrammeRow>, StorageError> 
     Ok(on_tx!(tx, c => sqlx::query_as(sql).fetch_all(c).await?))
 }
 
-async fn programme(tx: &mut Tx, id: Uuid) -> Result<Option<ProgrammeRow>, StorageError> {
+pub(crate) async fn programme(tx: &mut Tx, id: Uuid) -> Result<Option<ProgrammeRow>, StorageError> {
     let sql = concat!(programme_select!(), " WHERE id = $1");
     Ok(on_tx!(tx, c => sqlx::query_as(sql).bind(id).fetch_optional(c).await?))
 }
@@ -472,7 +485,7 @@ pub async fn take_step(
 /// Takes `amount` from the programme's budget, and the locality's if it has its own, each by an
 /// UPDATE that holds only while the budget covers it. PostgreSQL re-reads a row another
 /// transaction changed before it tests the condition; SQLite runs one writer at a time.
-async fn commit_budget(
+pub(crate) async fn commit_budget(
     tx: &mut Tx,
     programme: Uuid,
     locality: &str,
@@ -497,7 +510,7 @@ async fn commit_budget(
                 .await?
         });
         return Err(StorageError::Conflict(format!(
-            "The programme has only {} left, less than this payment",
+            "The programme has only {} left, less than this amount",
             pounds(money::remaining(left.0, left.1))
         )));
     }
@@ -516,7 +529,7 @@ async fn commit_budget(
         });
         if local == 0 {
             return Err(StorageError::Conflict(format!(
-                "The family's locality has only {} left in this programme, less than this payment",
+                "The locality has only {} left in this programme, less than this amount",
                 pounds(money::remaining(budget, committed))
             )));
         }

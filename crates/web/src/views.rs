@@ -53,6 +53,11 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
     ("/referrals", "Referrals", Some(Permission::AnswerReferrals)),
     ("/payments", "Payments", Some(Permission::ManagePayments)),
     (
+        "/grants/applications",
+        "Grants",
+        Some(Permission::AssessGrants),
+    ),
+    (
         "/social-value",
         "Social value",
         Some(Permission::AnswerReferrals),
@@ -186,6 +191,11 @@ pub fn task_for(permission: Permission) -> Task {
             "Payments",
             "Approve and pay payments to families, crisis requests first, and run the programmes.",
             Some("/payments"),
+        ),
+        AssessGrants => (
+            "Community grant applications",
+            "Score applications against the programme's criteria, or declare a conflict of interest.",
+            Some("/grants/applications"),
         ),
         SeeAggregates => (
             "Outcomes and impact",

@@ -226,6 +226,8 @@ async fn add_programme(
         identifier_prefix: field(&pairs, "identifier_prefix"),
         regrant_type: field(&pairs, "regrant_type"),
         crisis: field(&pairs, "crisis") == "yes",
+        eligibility: field(&pairs, "eligibility"),
+        criteria: field(&pairs, "criteria"),
     };
     match create_programme(&state, &signed, &input).await? {
         Ok(_) => Ok(Redirect::to("/programmes").into_response()),

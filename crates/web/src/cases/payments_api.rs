@@ -91,6 +91,12 @@ pub struct ProgrammeBody {
     /// A crisis fund: requests are decided within 48 hours.
     #[serde(default)]
     crisis: bool,
+    /// Who may apply (community grants), in words.
+    #[serde(default)]
+    eligibility: String,
+    /// The criteria applications are scored against (community grants: 1 to 10).
+    #[serde(default)]
+    criteria: Vec<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -147,6 +153,8 @@ async fn add_programme(
         identifier_prefix: body.identifier_prefix,
         regrant_type: body.regrant_type,
         crisis: body.crisis,
+        eligibility: body.eligibility,
+        criteria: body.criteria.join("\n"),
     };
     let id = create_programme(&state, &signed, &input)
         .await?
