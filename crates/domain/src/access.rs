@@ -358,11 +358,9 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
             Action::Create | Action::Update => Decision::deny("spend is counted, not changed"),
         },
         Resource::GrantApplications => match action {
-            Action::List | Action::Read => allow_if(
-                actor,
-                Permission::AssessGrants,
-                "assesses community grants",
-            ),
+            Action::List | Action::Read => {
+                allow_if(actor, Permission::AssessGrants, "assesses community grants")
+            }
             Action::Create | Action::Update => {
                 Decision::deny("applications come from the public form")
             }

@@ -89,8 +89,12 @@ pub fn check_area(area_type: AreaType, raw: &str) -> Result<String, &'static str
         && code[3..].chars().all(|c| c.is_ascii_digit());
     match (ok, area_type) {
         (true, _) => Ok(code),
-        (false, AreaType::Lsoa) => Err("Enter an LSOA code: E01 and six digits, for example E01009123"),
-        (false, AreaType::Ward) => Err("Enter a ward code: E05 and six digits, for example E05011121"),
+        (false, AreaType::Lsoa) => {
+            Err("Enter an LSOA code: E01 and six digits, for example E01009123")
+        }
+        (false, AreaType::Ward) => {
+            Err("Enter a ward code: E05 and six digits, for example E05011121")
+        }
     }
 }
 
@@ -181,17 +185,28 @@ pub fn check_application(
         "your organisation's name",
         &input.organisation_name,
     );
-    let mut number = |field: &'static str, raw: &str, check: fn(&str) -> Result<String, &'static str>| {
-        check(raw).map_err(|e| errors.push(FieldError::new(field, e))).ok()
-    };
+    let mut number =
+        |field: &'static str, raw: &str, check: fn(&str) -> Result<String, &'static str>| {
+            check(raw)
+                .map_err(|e| errors.push(FieldError::new(field, e)))
+                .ok()
+        };
     let (charity_number, company_number) = match kind {
         Some(OrganisationType::Charity) => (
-            number("charity_number", &input.charity_number, check_charity_number),
+            number(
+                "charity_number",
+                &input.charity_number,
+                check_charity_number,
+            ),
             None,
         ),
         Some(OrganisationType::Company | OrganisationType::Cic) => (
             None,
-            number("company_number", &input.company_number, check_company_number),
+            number(
+                "company_number",
+                &input.company_number,
+                check_company_number,
+            ),
         ),
         _ => (None, None),
     };
@@ -209,7 +224,12 @@ pub fn check_application(
             ));
         }
     }
-    let contact_name = required(&mut errors, "contact_name", "a contact's name", &input.contact_name);
+    let contact_name = required(
+        &mut errors,
+        "contact_name",
+        "a contact's name",
+        &input.contact_name,
+    );
     let contact_email = normalise_email(&input.contact_email).unwrap_or_else(|| {
         errors.push(FieldError::new(
             "contact_email",
@@ -219,7 +239,10 @@ pub fn check_application(
     });
     let locality = input.locality.trim().to_string();
     if !rules.localities.contains(&locality) {
-        errors.push(FieldError::new("locality", "Choose the locality you work in"));
+        errors.push(FieldError::new(
+            "locality",
+            "Choose the locality you work in",
+        ));
     }
     let area_type = AreaType::from_slug(&input.area_type);
     let area = match area_type {
@@ -234,17 +257,37 @@ pub fn check_application(
             String::new()
         }
     };
-    let title = required(&mut errors, "title", "a title for the project", &input.title);
+    let title = required(
+        &mut errors,
+        "title",
+        "a title for the project",
+        &input.title,
+    );
     let activity = required(
         &mut errors,
         "activity",
         "what the project will do",
         &input.activity,
     );
-    errors.extend(too_long("organisation_name", "The organisation's name", &organisation_name, LINE));
-    errors.extend(too_long("contact_name", "The contact's name", &contact_name, LINE));
+    errors.extend(too_long(
+        "organisation_name",
+        "The organisation's name",
+        &organisation_name,
+        LINE,
+    ));
+    errors.extend(too_long(
+        "contact_name",
+        "The contact's name",
+        &contact_name,
+        LINE,
+    ));
     errors.extend(too_long("title", "The title", &title, LINE));
-    errors.extend(too_long("activity", "What the project will do", &activity, SERVICE_DESCRIPTION));
+    errors.extend(too_long(
+        "activity",
+        "What the project will do",
+        &activity,
+        SERVICE_DESCRIPTION,
+    ));
     let families = match input.families.trim().parse::<i64>() {
         Ok(n) if (1..=100_000).contains(&n) => n,
         _ => {
@@ -579,7 +622,11 @@ pub fn check_return(input: &ReturnInput, today: Date) -> Result<CheckedReturn, V
             }
         },
     };
-    let families_supported = count("families_supported", "families supported", &input.families_supported);
+    let families_supported = count(
+        "families_supported",
+        "families supported",
+        &input.families_supported,
+    );
     let sessions = count("sessions", "sessions", &input.sessions);
     let packs = count("packs", "packs", &input.packs);
     let case_study = input.case_study.trim().to_string();
@@ -590,7 +637,12 @@ pub fn check_return(input: &ReturnInput, today: Date) -> Result<CheckedReturn, V
             "A case study is kept only if the family agreed to it being shared: confirm they did, or leave it out",
         ));
     }
-    errors.extend(too_long("case_study", "The case study", &case_study, SERVICE_DESCRIPTION));
+    errors.extend(too_long(
+        "case_study",
+        "The case study",
+        &case_study,
+        SERVICE_DESCRIPTION,
+    ));
     match period_end {
         Some(period_end) if errors.is_empty() => Ok(CheckedReturn {
             period_end,
@@ -677,14 +729,20 @@ mod tests {
         company.company_number = "01234567".into();
         let checked = check(&company).unwrap();
         assert_eq!(checked.charity_number, None);
-        assert_eq!(checked.organisation_identifier("360G-x", "CG-1"), "GB-COH-01234567");
+        assert_eq!(
+            checked.organisation_identifier("360G-x", "CG-1"),
+            "GB-COH-01234567"
+        );
     }
 
     #[test]
     fn an_unregistered_group_confirms_its_constitution_and_bank_account() {
         let mut group = input();
         group.organisation_type = "unregistered".into();
-        assert_eq!(fields(check(&group).unwrap_err()), ["constitution", "bank_account"]);
+        assert_eq!(
+            fields(check(&group).unwrap_err()),
+            ["constitution", "bank_account"]
+        );
         group.constitution = "yes".into();
         group.bank_account = "yes".into();
         let checked = check(&group).unwrap();
@@ -705,7 +763,10 @@ mod tests {
         wrong.area_type = "WD".into();
         wrong.locality = "atlantis".into();
         wrong.charter = String::new();
-        assert_eq!(fields(check(&wrong).unwrap_err()), ["locality", "area", "charter"]);
+        assert_eq!(
+            fields(check(&wrong).unwrap_err()),
+            ["locality", "area", "charter"]
+        );
     }
 
     #[test]
@@ -775,12 +836,18 @@ mod tests {
             case_study: "A mother of three learned to cook on a budget".into(),
             ..Default::default()
         };
-        assert_eq!(fields(check_return(&input, today).unwrap_err()), ["case_study_consent"]);
+        assert_eq!(
+            fields(check_return(&input, today).unwrap_err()),
+            ["case_study_consent"]
+        );
         input.case_study_consent = "yes".into();
         let checked = check_return(&input, today).unwrap();
         assert_eq!((checked.families_supported, checked.packs), (31, 0));
         input.period_end = "2027-07-01".into();
         input.sessions = "-1".into();
-        assert_eq!(fields(check_return(&input, today).unwrap_err()), ["period_end", "sessions"]);
+        assert_eq!(
+            fields(check_return(&input, today).unwrap_err()),
+            ["period_end", "sessions"]
+        );
     }
 }

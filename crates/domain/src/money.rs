@@ -322,17 +322,27 @@ pub fn check_programme(
         .filter(|l| !l.is_empty())
         .map(str::to_string)
         .collect();
-    if kind == Some(ProgrammeKind::CommunityGrants)
-        && !(1..=MAX_CRITERIA).contains(&criteria.len())
+    if kind == Some(ProgrammeKind::CommunityGrants) && !(1..=MAX_CRITERIA).contains(&criteria.len())
     {
         errors.push(FieldError::new(
             "criteria",
-            format!("Enter 1 to {MAX_CRITERIA} criteria applications are scored against, one a line"),
+            format!(
+                "Enter 1 to {MAX_CRITERIA} criteria applications are scored against, one a line"
+            ),
         ));
     }
-    errors.extend(criteria.iter().find_map(|c| too_long("criteria", "A criterion", c, LINE)));
+    errors.extend(
+        criteria
+            .iter()
+            .find_map(|c| too_long("criteria", "A criterion", c, LINE)),
+    );
     let eligibility = input.eligibility.trim().to_string();
-    errors.extend(too_long("eligibility", "Who may apply", &eligibility, REASON));
+    errors.extend(too_long(
+        "eligibility",
+        "Who may apply",
+        &eligibility,
+        REASON,
+    ));
     match (
         kind,
         budget,

@@ -84,7 +84,10 @@ pub const ROLE_TABLE: &[(Role, &[Permission])] = &[
         InformationGovernanceOfficer,
         &[ReadAuditLog, GovernRecords, SeeAggregates],
     ),
-    (GrantsOfficer, &[ManagePayments, AssessGrants, SeeAggregates]),
+    (
+        GrantsOfficer,
+        &[ManagePayments, AssessGrants, SeeAggregates],
+    ),
     (GrantAssessor, &[AssessGrants]),
 ];
 

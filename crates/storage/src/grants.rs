@@ -79,7 +79,10 @@ fn reference_of(id: Uuid) -> String {
 // Applying
 
 /// The community grants programmes open on `today`, for the public form.
-pub async fn open_programmes(db: &Db, today: time::Date) -> Result<Vec<ProgrammeRow>, StorageError> {
+pub async fn open_programmes(
+    db: &Db,
+    today: time::Date,
+) -> Result<Vec<ProgrammeRow>, StorageError> {
     let mut tx = db.begin_read().await?;
     let all = crate::payments::programmes(&mut tx).await?;
     tx.commit().await?;
@@ -137,7 +140,15 @@ pub async fn submit(
         },
     )
     .await?;
-    insert_application(&mut tx, id, &reference, programme, application, now_micros()).await?;
+    insert_application(
+        &mut tx,
+        id,
+        &reference,
+        programme,
+        application,
+        now_micros(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(reference)
 }
@@ -648,7 +659,8 @@ pub async fn to_directory(
         StorageError::Refused("No organisation keeps listings in this locality".into())
     })?;
     let mut listing = authorised.covering(crate::gate::Subject::named("directory"));
-    let mut organization = directory::organization_named(&mut listing, &file.application.organisation_name).await?;
+    let mut organization =
+        directory::organization_named(&mut listing, &file.application.organisation_name).await?;
     if organization.charity_number.is_none() && file.application.charity_number.is_some() {
         organization.charity_number = file.application.charity_number.clone();
         directory::save_organization(&mut listing, &organization).await?;

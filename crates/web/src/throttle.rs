@@ -18,6 +18,7 @@ const FORGET_ABOVE: usize = 10_000;
 
 pub struct Throttle {
     self_referral: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    grant_application: Option<DefaultKeyedRateLimiter<IpAddr>>,
     sign_in: Option<DefaultKeyedRateLimiter<IpAddr>>,
     contact_phone: String,
 }
@@ -50,6 +51,8 @@ impl Throttle {
     pub fn new(config: &Config) -> Throttle {
         Throttle {
             self_referral: limiter(config.self_referrals_per_hour, Duration::from_secs(3600)),
+            // As many applications an hour as self-referrals: both are public forms.
+            grant_application: limiter(config.self_referrals_per_hour, Duration::from_secs(3600)),
             sign_in: limiter(config.sign_ins_per_15_minutes, Duration::from_secs(15 * 60)),
             contact_phone: config.contact_phone.trim().to_string(),
         }
@@ -75,6 +78,18 @@ impl Throttle {
                 ],
                 retry_after_secs: wait.as_secs().max(1),
             }
+        })
+    }
+
+    /// One grant application from `ip`, or the 429 page.
+    pub fn grant_application(&self, ip: IpAddr) -> Result<(), AppError> {
+        take(&self.grant_application, ip).map_err(|wait| AppError::TooManyRequests {
+            paragraphs: vec![
+                "Too many grant applications have been sent from your internet connection in the last hour, so this one has not been sent.".into(),
+                "Applications sent earlier have reached the grants team.".into(),
+                format!("Try again in {} minutes.", minutes(wait)),
+            ],
+            retry_after_secs: wait.as_secs().max(1),
         })
     }
 

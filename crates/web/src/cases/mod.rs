@@ -8,6 +8,7 @@ mod connections;
 pub mod connections_api;
 mod connections_dashboard;
 mod family;
+mod grants;
 mod journey;
 pub mod measures;
 mod payments;
@@ -37,6 +38,7 @@ pub fn routes() -> Routes {
         .merge(measures::routes())
         .merge(sharing::routes())
         .merge(payments::routes())
+        .merge(grants::routes())
         .merge(payments_api::routes())
 }
 
