@@ -168,6 +168,8 @@ async fn load(db: &earlyhelp_storage::Db, cli: &Cli) -> Result<()> {
         identifier_prefix: "360G-earlyhelp".into(),
         regrant_type: None,
         crisis: false,
+        eligibility: String::new(),
+        criteria: Vec::new(),
     };
     let now = now_micros();
     let history: Vec<Historic> = (0..cli.payments)

@@ -188,6 +188,13 @@ pub async fn load(db: &Db, scale: crate::demo_cases::Scale) -> Result<Vec<(Strin
             Role::GrantsOfficer,
             false,
         ),
+        (
+            crate::demo_grants::ASSESSOR,
+            "Demo Grant Assessor",
+            "Voluntary Sector Council",
+            Role::GrantAssessor,
+            false,
+        ),
     ];
     let mut sign_ins = Vec::new();
     for (email, name, organisation, role, in_ladywood) in people {
@@ -216,6 +223,7 @@ pub async fn load(db: &Db, scale: crate::demo_cases::Scale) -> Result<Vec<(Strin
     crate::demo_connections::load(db).await?;
     let money = std::time::Instant::now();
     crate::demo_money::load(db).await?;
+    crate::demo_grants::load(db).await?;
     tracing::info!("demo payments loaded in {:?}", money.elapsed());
     crate::demo_outcomes::load(db).await?;
     load_impact_scenarios(db).await?;

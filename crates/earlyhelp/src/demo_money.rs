@@ -54,6 +54,8 @@ fn programme(
         // Council to the voluntary sector council to families.
         regrant_type: Some("FRG010"),
         crisis,
+        eligibility: String::new(),
+        criteria: Vec::new(),
     })
 }
 

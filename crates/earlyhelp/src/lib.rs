@@ -6,6 +6,7 @@ pub mod demo;
 pub mod demo_cases;
 pub mod demo_connections;
 pub mod demo_directory;
+pub mod demo_grants;
 pub mod demo_money;
 pub mod demo_outcomes;
 pub mod demo_sharing;

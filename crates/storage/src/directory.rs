@@ -419,6 +419,15 @@ pub async fn lsoa_locality(tx: &mut Tx, lsoa: &str) -> Result<Option<String>, St
     }))
 }
 
+/// Every LSOA with the locality it is in, by LSOA.
+pub async fn lsoa_localities(db: &Db) -> Result<Vec<(String, String)>, StorageError> {
+    Ok(on_pool!(db, p => {
+        sqlx::query_as("SELECT lsoa, locality_slug FROM lsoa_localities ORDER BY lsoa")
+            .fetch_all(p)
+            .await?
+    }))
+}
+
 pub async fn count_postcodes(db: &Db) -> Result<i64, StorageError> {
     Ok(on_pool!(db, pool => {
         sqlx::query_scalar("SELECT COUNT(*) FROM postcodes").fetch_one(pool).await?

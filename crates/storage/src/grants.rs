@@ -731,3 +731,73 @@ pub async fn totals(db: &Db) -> Result<Vec<GrantTotals>, StorageError> {
         .await?
     }))
 }
+
+// ---------------------------------------------------------------------------------------------
+// Loading history (the demo)
+
+/// An application as history records it: submitted, scored, and perhaps decided, paid and
+/// reported on.
+pub struct HistoricApplication {
+    pub application: CheckedApplication,
+    pub submitted_micros: i64,
+    /// (assessor, name, a score per criterion).
+    pub scores: Vec<(Uuid, String, Vec<i64>)>,
+    /// (decider, name, the decision, the day it was made).
+    pub decision: Option<(Uuid, String, CheckedDecision, time::Date)>,
+    /// How many of the award's tranches are paid (each on its due date).
+    pub tranches_paid: usize,
+    pub returns: Vec<CheckedReturn>,
+}
+
+/// Adds a programme and its history under an operator's permit, each award's money committed
+/// by the same [`decide`] the page uses. Answers the transaction, to commit, and the programme.
+pub async fn load_history(
+    mut authorised: Authorised,
+    programme: &earlyhelp_domain::money::CheckedProgramme,
+    history: &[HistoricApplication],
+) -> Result<(Authorised, Uuid), StorageError> {
+    authorised.permit.allows_change()?;
+    let programme_id = crate::payments::create_programme(&mut authorised, programme).await?;
+    let row = crate::payments::programme(&mut authorised.tx, programme_id)
+        .await?
+        .ok_or(StorageError::NotFound)?;
+    for h in history {
+        let id = Uuid::now_v7();
+        let reference = reference_of(id);
+        let tx = &mut authorised.tx;
+        insert_application(tx, id, &reference, &row, &h.application, h.submitted_micros).await?;
+        for (assessor, name, scores) in &h.scores {
+            for (position, score) in scores.iter().enumerate() {
+                on_tx!(tx, c => {
+                    sqlx::query(
+                        "INSERT INTO grant_scores (application_id, assessor_id, assessor_name, position, \
+                         score, comment, scored_micros) VALUES ($1, $2, $3, $4, $5, '', $6)",
+                    )
+                    .bind(id)
+                    .bind(assessor)
+                    .bind(name)
+                    .bind(position as i64)
+                    .bind(score)
+                    .bind(h.submitted_micros)
+                    .execute(c)
+                    .await?;
+                });
+            }
+        }
+        let Some((decider, name, decision, on)) = &h.decision else {
+            continue;
+        };
+        let mut award = authorised.covering(AwardOf(id));
+        decide(&mut award, (*decider, name), decision, *on).await?;
+        if let Some(a) = &decision.award {
+            for (number, (_, due)) in a.tranches.iter().enumerate().take(h.tranches_paid) {
+                pay_tranche(&mut award, number as i64 + 1, *due).await?;
+            }
+        }
+        for r in &h.returns {
+            add_return(&mut award, r).await?;
+        }
+        authorised = award.covering(crate::gate::Subject::named("demo"));
+    }
+    Ok((authorised, programme_id))
+}

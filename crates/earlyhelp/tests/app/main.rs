@@ -14,6 +14,7 @@ mod connections;
 mod directory;
 mod extracts;
 mod governance;
+mod grants;
 mod hostile;
 mod impact;
 mod insiders;

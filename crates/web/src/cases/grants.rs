@@ -549,24 +549,18 @@ where
     signed.check_csrf(&field(&pairs, "csrf_token"))?;
     let mut authorised: Authorised<R> =
         open_application(state, signed, id, Action::Update, purpose).await?;
-    match work(&mut authorised).await {
+    let errors = match work(&mut authorised).await {
         Ok(Ok(())) => {
             authorised.tx.commit().await?;
-            Ok(Redirect::to(&format!("/grants/applications/{id}")).into_response())
+            return Ok(Redirect::to(&format!("/grants/applications/{id}")).into_response());
         }
-        Ok(Err(errors)) => render_application(state, signed, id, errors, pairs).await,
-        Err(StorageError::Conflict(message)) => {
-            render_application(
-                state,
-                signed,
-                id,
-                vec![FieldError::new("amount", message)],
-                pairs,
-            )
-            .await
-        }
-        Err(other) => Err(other.into()),
-    }
+        Ok(Err(errors)) => errors,
+        Err(StorageError::Conflict(message)) => vec![FieldError::new("amount", message)],
+        Err(other) => return Err(other.into()),
+    };
+    // The change's transaction goes before the page reads again (SQLite has one writer).
+    drop(authorised);
+    render_application(state, signed, id, errors, pairs).await
 }
 
 fn by(signed: &Signed) -> store::By<'_> {
