@@ -471,3 +471,127 @@ fn day(offset: i64) -> String {
     let date = time::OffsetDateTime::now_utc().date() + time::Duration::days(offset);
     earlyhelp_domain::cases::iso(date)
 }
+
+/// The journey in a real browser, checked with axe-core at each step: a group applies (and
+/// corrects a mistake), two assessors score, the grants officer awards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_applies_and_is_awarded_in_a_browser() {
+    use crate::browser::{assert_accessible, sign_in};
+    use thirtyfour::prelude::*;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await;
+    let driver = &browser.driver;
+    driver.goto(app.url("/grants/apply")).await.unwrap();
+    browser
+        .wait_for_heading("Apply for a community grant")
+        .await;
+    assert_accessible(&browser, "the open grants programmes").await;
+    browser
+        .click(By::LinkText("Apply to Community Grants Programme"))
+        .await;
+    browser
+        .wait_for_heading("Apply for a community grant")
+        .await;
+    assert_accessible(&browser, "the application form").await;
+    browser
+        .click(By::Css("main form button[type=submit]"))
+        .await;
+    driver
+        .query(By::ClassName("govuk-error-summary"))
+        .first()
+        .await
+        .expect("the error summary");
+    assert_accessible(&browser, "the application form with errors").await;
+    browser
+        .click(By::Css("input[name=organisation_type][value=charity]"))
+        .await;
+    browser
+        .fill(By::Id("organisation_name"), "Aston Pantry Trust")
+        .await;
+    browser.fill(By::Id("charity_number"), "1187654").await;
+    browser.fill(By::Id("contact_name"), "Sam Patel").await;
+    browser
+        .fill(By::Id("contact_email"), "sam@astonpantry.example")
+        .await;
+    browser.click(By::Id("charter")).await;
+    browser.fill(By::Id("title"), "Pantry and cook club").await;
+    browser
+        .fill(
+            By::Id("activity"),
+            "A weekly pantry and a cook club for parents",
+        )
+        .await;
+    browser.fill(By::Id("families"), "60").await;
+    browser.fill(By::Id("amount"), "5000").await;
+    driver
+        .find(By::Id("locality"))
+        .await
+        .unwrap()
+        .find(By::XPath("./option[@value='ladywood']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .click(By::Css("input[name=area_type][value=LSOA]"))
+        .await;
+    browser.fill(By::Id("area"), "E01009123").await;
+    browser
+        .click(By::Css("main form button[type=submit]"))
+        .await;
+    browser
+        .wait_for_text(By::ClassName("govuk-panel__title"), "Application sent")
+        .await;
+    assert_accessible(&browser, "the application sent").await;
+    browser.screenshot("grants-application-sent").await;
+    let reference = driver
+        .find(By::Id("reference"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let id = application_id(&app.db, &reference).await;
+
+    for (email, values) in [
+        (ASSESSOR, ["4", "5", "3", "4"]),
+        (OFFICER, ["5", "4", "4", "4"]),
+    ] {
+        sign_in(&browser, &app, email).await;
+        browser.click(By::LinkText("Grants")).await;
+        browser
+            .wait_for_heading("Community grant applications")
+            .await;
+        assert_accessible(&browser, "the applications").await;
+        browser.click(By::LinkText(&reference)).await;
+        browser.wait_for_heading("Pantry and cook club").await;
+        for (i, value) in values.iter().enumerate() {
+            browser.fill(By::Id(&format!("score_{i}")), value).await;
+        }
+        browser.click(By::Id("save-scores")).await;
+        browser.wait_for_heading("Pantry and cook club").await;
+        assert_accessible(&browser, "the application, scored").await;
+        if email == ASSESSOR {
+            browser.click(By::Css(".eh-masthead form button")).await;
+            browser.wait_for_heading("Sign in to earlyhelp").await;
+        }
+    }
+    browser.click(By::Id("outcome")).await;
+    browser.fill(By::Id("amount"), "4500").await;
+    browser.fill(By::Id("tranches"), "2").await;
+    browser.fill(By::Id("planned_start"), &day(10)).await;
+    browser.fill(By::Id("planned_end"), &day(375)).await;
+    browser
+        .fill(By::Id("reasons"), "Strong on need; funded at £4,500")
+        .await;
+    browser.click(By::Id("save-decision")).await;
+    browser
+        .wait_for_text(By::Id("application-state"), "Awarded")
+        .await;
+    assert_accessible(&browser, "the award with its tranches").await;
+    browser.screenshot("grants-awarded").await;
+    assert!(driver.current_url().await.unwrap().as_str().ends_with(&id));
+}
