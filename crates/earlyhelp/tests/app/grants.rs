@@ -11,6 +11,7 @@ use reqwest::header::LOCATION;
 on_both_backends!(
     a_group_applies_two_assessors_score_and_the_officer_awards,
     a_conflicted_assessor_is_kept_out_and_each_role_sees_only_what_it_may,
+    the_api_submits_scores_and_decides,
 );
 
 const OFFICER: &str = "grants@earlyhelp.test";
@@ -594,4 +595,101 @@ async fn a_group_applies_and_is_awarded_in_a_browser() {
     assert_accessible(&browser, "the award with its tranches").await;
     browser.screenshot("grants-awarded").await;
     assert!(driver.current_url().await.unwrap().as_str().ends_with(&id));
+}
+
+async fn the_api_submits_scores_and_decides(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let programme = open_programme(&app).await;
+    let path = format!("/api/grants/programmes/{programme}/applications");
+    let body = |company: &str| {
+        serde_json::json!({
+            "organisation_type": "company", "organisation_name": "Aston Kitchen Ltd",
+            "company_number": company, "contact_name": "Lee", "contact_email": "lee@kitchen.example",
+            "locality": "ladywood", "area_type": "WD", "area": "E05011121", "title": "Kitchen club",
+            "activity": "Cooking on a budget", "families": 25, "amount_pence": 300_000, "charter": false
+        })
+    };
+    let bad = client()
+        .post(app.url(&path))
+        .json(&body("12"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    let problems: serde_json::Value = bad.json().await.unwrap();
+    assert_eq!(
+        problems["problems"][0]["field"], "company_number",
+        "{problems}"
+    );
+    let sent = client()
+        .post(app.url(&path))
+        .json(&body("SC123456"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 201);
+    let reference: serde_json::Value = sent.json().await.unwrap();
+    let id = application_id(&app.db, reference["reference"].as_str().unwrap()).await;
+
+    let post = |who: &Session, path: String, body: serde_json::Value| {
+        who.client
+            .post(app.url(&path))
+            .header("x-csrf-token", &who.csrf)
+            .json(&body)
+            .send()
+    };
+    let assessor = app.sign_in(ASSESSOR).await;
+    let officer = app.sign_in(OFFICER).await;
+    let scores = format!("/api/grants/applications/{id}/scores");
+    let wrong = post(
+        &assessor,
+        scores.clone(),
+        serde_json::json!({"scores": [5, 5]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(wrong.status(), 422, "one score per criterion");
+    for who in [&assessor, &officer] {
+        let done = post(
+            who,
+            scores.clone(),
+            serde_json::json!({"scores": [4, 4, 3, 5]}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(done.status(), 200);
+    }
+    let read: serde_json::Value = assessor
+        .get(&app, &format!("/api/grants/applications/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        read["scores"].as_array().unwrap().len(),
+        8,
+        "two assessors, four criteria"
+    );
+    let decision = format!("/api/grants/applications/{id}/decision");
+    let decline =
+        serde_json::json!({"outcome": "decline", "reasons": "Outside this round's priorities"});
+    let not_theirs = post(&assessor, decision.clone(), decline.clone())
+        .await
+        .unwrap();
+    assert_eq!(not_theirs.status(), 404, "assessors do not decide");
+    let declined = post(&officer, decision.clone(), decline.clone())
+        .await
+        .unwrap();
+    assert_eq!(declined.status(), 200);
+    let again = post(&officer, decision, decline).await.unwrap();
+    assert_eq!(again.status(), 409);
+    let spec: serde_json::Value = client()
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(spec["paths"]["/api/grants/applications/{id}/decision"].is_object());
 }

@@ -226,6 +226,31 @@ async fn application_form(
     Ok((jar, Html(page.render()?)).into_response())
 }
 
+/// Checks an application to open programme `id` and stores it: its reference, or every
+/// problem by field. Shared with the API; counted against the address's hourly limit only once
+/// it would be stored, so a form sent back to correct costs nothing.
+pub(super) async fn submit_application(
+    state: &AppState,
+    throttle: &Throttle,
+    client: std::net::IpAddr,
+    id: Uuid,
+    input: &ApplicationInput,
+) -> Result<Result<String, Vec<FieldError>>, AppError> {
+    let (programme, _) = open_programme(state, id).await?;
+    let slugs: Vec<String> = localities(state).await?.into_iter().map(|l| l.0).collect();
+    let rules = ApplicationRules {
+        cap_pence: programme.cap_pence,
+        localities: &slugs,
+    };
+    let checked = match check_application(input, &rules) {
+        Ok(checked) => checked,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    throttle.grant_application(client)?;
+    let reference = store::submit(&state.db, &client.to_string(), &programme, &checked).await?;
+    Ok(Ok(reference))
+}
+
 async fn apply(
     State(state): State<AppState>,
     Extension(throttle): Extension<Arc<Throttle>>,
@@ -242,24 +267,16 @@ async fn apply(
         return Err(AppError::BadCsrf);
     }
     let input = application_from(&pairs);
-    let (programme, _) = open_programme(&state, id).await?;
-    let slugs: Vec<String> = localities(&state).await?.into_iter().map(|l| l.0).collect();
-    let rules = ApplicationRules {
-        cap_pence: programme.cap_pence,
-        localities: &slugs,
-    };
-    let checked = match check_application(&input, &rules) {
-        Ok(checked) => checked,
+    match submit_application(&state, &throttle, client, id, &input).await? {
+        Ok(reference) => {
+            let page = render_apply(&state, String::new(), id, input, vec![], Some(reference));
+            Ok(Html(page.await?.render()?).into_response())
+        }
         Err(errors) => {
             let page = render_apply(&state, token, id, input, errors, None).await?;
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
         }
-    };
-    // Counted once it would be stored: a form sent back to correct costs nothing.
-    throttle.grant_application(client)?;
-    let reference = store::submit(&state.db, &client.to_string(), &programme, &checked).await?;
-    let page = render_apply(&state, String::new(), id, input, vec![], Some(reference)).await?;
-    Ok(Html(page.render()?).into_response())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -374,10 +391,16 @@ async fn open_application<R: Guarded>(
     };
     authorise_record(&state.db, &signed.who(), ask)
         .await
-        .map_err(|error| match error {
-            StorageError::Denied(reason) if reason == grants::CONFLICTED => AppError::Forbidden,
-            other => hide_denied(other),
-        })
+        .map_err(refused)
+}
+
+/// A refusal at the gate: 403 for a declared conflict (the person knows of it), else as if
+/// there were no such application.
+pub(super) fn refused(error: StorageError) -> AppError {
+    match error {
+        StorageError::Denied(reason) if reason == grants::CONFLICTED => AppError::Forbidden,
+        other => hide_denied(other),
+    }
 }
 
 /// One assessor's scores as shown: their name, each criterion's score, total and comment.
@@ -531,36 +554,105 @@ async fn application_page(
     render_application(&state, &signed, id, vec![], vec![]).await
 }
 
-/// A change to an application under permit `R`: its CSRF token checked, the change made and
-/// committed, then back to the application; a problem by field shows the page again (422) and
-/// a step its state does not allow is 409.
-async fn change<R, F>(
+/// A change to an application under permit `R`, committed if `work` succeeds; every problem by
+/// field otherwise (a budget that no longer covers an award is one, on `amount`), with nothing
+/// changed. A step its state does not allow is 409.
+async fn in_application<R, F>(
     state: &AppState,
     signed: &Signed,
     id: Uuid,
-    pairs: Vec<(String, String)>,
     purpose: &str,
     work: F,
-) -> Result<Response, AppError>
+) -> Result<Result<(), Vec<FieldError>>, AppError>
 where
     R: Guarded,
     F: AsyncFnOnce(&mut Authorised<R>) -> Result<Result<(), Vec<FieldError>>, StorageError>,
 {
-    signed.check_csrf(&field(&pairs, "csrf_token"))?;
     let mut authorised: Authorised<R> =
         open_application(state, signed, id, Action::Update, purpose).await?;
-    let errors = match work(&mut authorised).await {
+    match work(&mut authorised).await {
         Ok(Ok(())) => {
             authorised.tx.commit().await?;
-            return Ok(Redirect::to(&format!("/grants/applications/{id}")).into_response());
+            Ok(Ok(()))
         }
-        Ok(Err(errors)) => errors,
-        Err(StorageError::Conflict(message)) => vec![FieldError::new("amount", message)],
-        Err(other) => return Err(other.into()),
-    };
-    // The change's transaction goes before the page reads again (SQLite has one writer).
-    drop(authorised);
-    render_application(state, signed, id, errors, pairs).await
+        Ok(Err(errors)) => Ok(Err(errors)),
+        Err(StorageError::Conflict(message)) => Ok(Err(vec![FieldError::new("amount", message)])),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// A form's answer: back to the application once changed, or the page again with the problems
+/// (422) and what was typed.
+async fn answer(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+    pairs: Vec<(String, String)>,
+    outcome: Result<(), Vec<FieldError>>,
+) -> Result<Response, AppError> {
+    match outcome {
+        Ok(()) => Ok(Redirect::to(&format!("/grants/applications/{id}")).into_response()),
+        Err(errors) => render_application(state, signed, id, errors, pairs).await,
+    }
+}
+
+/// Records the caller's scores, one per criterion (1 to 5), and a comment. Shared with the API.
+pub(super) async fn record_scores(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+    raw: &[String],
+    comment: &str,
+) -> Result<Result<(), Vec<FieldError>>, AppError> {
+    let comment = comment.trim();
+    let purpose = "score a grant application";
+    in_application(
+        state,
+        signed,
+        id,
+        purpose,
+        async |a: &mut Authorised<ApplicationId>| {
+            let file = store::application(a).await?;
+            let scores = match check_scores(raw, file.criteria.len()) {
+                Ok(scores) => scores,
+                Err(errors) => return Ok(Err(errors)),
+            };
+            let limit = earlyhelp_domain::limits::REASON;
+            if let Some(error) =
+                earlyhelp_domain::limits::too_long("comment", "The comment", comment, limit)
+            {
+                return Ok(Err(vec![error]));
+            }
+            store::score(a, by(signed), &scores, comment).await.map(Ok)
+        },
+    )
+    .await
+}
+
+/// Awards or declines, with reasons: the grants officer, once two assessors have scored it.
+/// Shared with the API.
+pub(super) async fn record_decision(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+    input: &DecisionInput,
+) -> Result<Result<(), Vec<FieldError>>, AppError> {
+    let today = earlyhelp_storage::cases::today();
+    let purpose = "decide a grant application";
+    in_application(
+        state,
+        signed,
+        id,
+        purpose,
+        async |a: &mut Authorised<AwardOf>| {
+            let file = store::application(a).await?;
+            match check_decision(input, file.application.amount_pence) {
+                Ok(decision) => store::decide(a, by(signed), &decision, today).await.map(Ok),
+                Err(errors) => Ok(Err(errors)),
+            }
+        },
+    )
+    .await
 }
 
 fn by(signed: &Signed) -> store::By<'_> {
@@ -573,12 +665,12 @@ async fn declare_conflict(
     Path(id): Path<Uuid>,
     Form(pairs): Pairs,
 ) -> Result<Response, AppError> {
+    signed.check_csrf(&field(&pairs, "csrf_token"))?;
     let reason = field(&pairs, "conflict").trim().to_string();
-    change(
+    let outcome = in_application(
         &state,
         &signed,
         id,
-        pairs.clone(),
         "declare a conflict of interest",
         async |a: &mut Authorised<ApplicationId>| {
             if reason.is_empty() {
@@ -600,15 +692,12 @@ async fn declare_conflict(
                 .map(Ok)
         },
     )
-    .await
-    .map(|response| {
+    .await?;
+    match outcome {
         // Once declared, the application is closed to them: back to the list.
-        if response.status().is_redirection() {
-            Redirect::to("/grants/applications").into_response()
-        } else {
-            response
-        }
-    })
+        Ok(()) => Ok(Redirect::to("/grants/applications").into_response()),
+        Err(errors) => render_application(&state, &signed, id, errors, pairs).await,
+    }
 }
 
 async fn score(
@@ -617,36 +706,12 @@ async fn score(
     Path(id): Path<Uuid>,
     Form(pairs): Pairs,
 ) -> Result<Response, AppError> {
+    signed.check_csrf(&field(&pairs, "csrf_token"))?;
     let raw: Vec<String> = (0..earlyhelp_domain::money::MAX_CRITERIA)
         .map(|i| field(&pairs, &format!("score_{i}")))
         .collect();
-    let comment = field(&pairs, "comment").trim().to_string();
-    change(
-        &state,
-        &signed,
-        id,
-        pairs.clone(),
-        "score a grant application",
-        async |a: &mut Authorised<ApplicationId>| {
-            let file = store::application(a).await?;
-            let scores = match check_scores(&raw, file.criteria.len()) {
-                Ok(scores) => scores,
-                Err(errors) => return Ok(Err(errors)),
-            };
-            if let Some(error) = earlyhelp_domain::limits::too_long(
-                "comment",
-                "The comment",
-                &comment,
-                earlyhelp_domain::limits::REASON,
-            ) {
-                return Ok(Err(vec![error]));
-            }
-            store::score(a, by(&signed), &scores, &comment)
-                .await
-                .map(Ok)
-        },
-    )
-    .await
+    let outcome = record_scores(&state, &signed, id, &raw, &field(&pairs, "comment")).await?;
+    answer(&state, &signed, id, pairs, outcome).await
 }
 
 async fn decide(
@@ -655,6 +720,7 @@ async fn decide(
     Path(id): Path<Uuid>,
     Form(pairs): Pairs,
 ) -> Result<Response, AppError> {
+    signed.check_csrf(&field(&pairs, "csrf_token"))?;
     let input = DecisionInput {
         outcome: field(&pairs, "outcome"),
         amount: field(&pairs, "amount"),
@@ -663,24 +729,8 @@ async fn decide(
         planned_start: field(&pairs, "planned_start"),
         planned_end: field(&pairs, "planned_end"),
     };
-    let today = earlyhelp_storage::cases::today();
-    change(
-        &state,
-        &signed,
-        id,
-        pairs.clone(),
-        "decide a grant application",
-        async |a: &mut Authorised<AwardOf>| {
-            let file = store::application(a).await?;
-            match check_decision(&input, file.application.amount_pence) {
-                Ok(decision) => store::decide(a, by(&signed), &decision, today)
-                    .await
-                    .map(Ok),
-                Err(errors) => Ok(Err(errors)),
-            }
-        },
-    )
-    .await
+    let outcome = record_decision(&state, &signed, id, &input).await?;
+    answer(&state, &signed, id, pairs, outcome).await
 }
 
 async fn pay_tranche(
@@ -689,13 +739,13 @@ async fn pay_tranche(
     Path((id, number)): Path<(Uuid, i64)>,
     Form(pairs): Pairs,
 ) -> Result<Response, AppError> {
+    signed.check_csrf(&field(&pairs, "csrf_token"))?;
     let today = earlyhelp_storage::cases::today();
     let paid_on = earlyhelp_domain::cases::parse_date(&field(&pairs, "paid_on"));
-    change(
+    let outcome = in_application(
         &state,
         &signed,
         id,
-        pairs.clone(),
         "pay a grant tranche",
         async |a: &mut Authorised<AwardOf>| match paid_on {
             Some(date) if date <= today => store::pay_tranche(a, number, date).await.map(Ok),
@@ -705,7 +755,8 @@ async fn pay_tranche(
             )])),
         },
     )
-    .await
+    .await?;
+    answer(&state, &signed, id, pairs, outcome).await
 }
 
 async fn add_return(
@@ -722,19 +773,20 @@ async fn add_return(
         case_study: field(&pairs, "case_study"),
         case_study_consent: field(&pairs, "case_study_consent"),
     };
+    signed.check_csrf(&field(&pairs, "csrf_token"))?;
     let today = earlyhelp_storage::cases::today();
-    change(
+    let outcome = in_application(
         &state,
         &signed,
         id,
-        pairs.clone(),
         "record a monitoring return",
         async |a: &mut Authorised<AwardOf>| match check_return(&input, today) {
             Ok(checked) => store::add_return(a, &checked).await.map(Ok),
             Err(errors) => Ok(Err(errors)),
         },
     )
-    .await
+    .await?;
+    answer(&state, &signed, id, pairs, outcome).await
 }
 
 async fn to_directory(

@@ -9,6 +9,7 @@ pub mod connections_api;
 mod connections_dashboard;
 mod family;
 mod grants;
+pub mod grants_api;
 mod journey;
 pub mod measures;
 mod payments;
@@ -39,6 +40,7 @@ pub fn routes() -> Routes {
         .merge(sharing::routes())
         .merge(payments::routes())
         .merge(grants::routes())
+        .merge(grants_api::routes())
         .merge(payments_api::routes())
 }
 

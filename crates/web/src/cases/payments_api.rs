@@ -50,7 +50,7 @@ pub fn routes() -> Routes {
 }
 
 /// Pence as the pounds the checks read; a negative or zero amount is refused by them by field.
-fn pounds_text(pence: i64) -> String {
+pub(super) fn pounds_text(pence: i64) -> String {
     if pence > 0 {
         format!("{}.{:02}", pence / 100, pence % 100)
     } else {
