@@ -570,7 +570,7 @@ async fn a_group_applies_and_is_awarded_in_a_browser() {
         browser.click(By::LinkText(&reference)).await;
         browser.wait_for_heading("Pantry and cook club").await;
         for (i, value) in values.iter().enumerate() {
-            browser.fill(By::Id(&format!("score_{i}")), value).await;
+            browser.fill(By::Id(format!("score_{i}")), value).await;
         }
         browser.click(By::Id("save-scores")).await;
         browser.wait_for_heading("Pantry and cook club").await;
