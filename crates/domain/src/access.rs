@@ -123,6 +123,9 @@ pub enum Resource {
     PaymentQueue,
     /// Spend by programme and locality: aggregate, never a family.
     Spend,
+    /// The full 360Giving file, with payments to families (anonymised): see
+    /// [`crate::giving::decide_export`]. Awards to organisations are public.
+    GivingExport,
     /// The return on Early Help for each partner: aggregate figures only (list, read), and the
     /// scenarios and unit values behind them (create, update).
     Impact,
@@ -350,6 +353,10 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
                 allow_if(actor, Permission::SeeAggregates, "sees aggregate reports")
             }
             Action::Create | Action::Update => Decision::deny("spend is counted, not changed"),
+        },
+        Resource::GivingExport => match action {
+            Action::List | Action::Read => crate::giving::decide_export(actor),
+            Action::Create | Action::Update => Decision::deny("the file is made from the records"),
         },
         Resource::SentRequests => match action {
             Action::List | Action::Read => allow_if(
