@@ -11,6 +11,7 @@ pub mod directory;
 pub mod extracts;
 #[macro_use]
 pub mod gate;
+pub mod giving;
 pub mod impact;
 pub mod measures;
 pub mod outbox;
