@@ -17,7 +17,7 @@ use crate::cases::parse_date;
 use crate::money::{PURPOSES, REASONS, code_title};
 use crate::roles::{Permission, Role};
 use regex::Regex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
 use time::Date;
 use uuid::Uuid;
@@ -97,100 +97,100 @@ pub struct FamilyPayment {
 // ---------------------------------------------------------------------------------------------
 // 360Giving's shapes (only the fields earlyhelp fills)
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Grant {
     pub id: String,
     pub title: String,
     pub description: String,
-    pub currency: &'static str,
+    pub currency: String,
     /// In pounds.
     pub amount_awarded: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount_disbursed: Option<f64>,
     pub award_date: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub planned_dates: Vec<Event>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recipient_organization: Vec<Organization>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipient_individual: Option<Person>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_individuals_details: Option<ToIndividualsDetails>,
     pub funding_organization: Vec<Organization>,
     pub grant_programme: Vec<GrantProgramme>,
     pub beneficiary_location: Vec<Location>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regrant_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub from_open_call: Option<&'static str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_open_call: Option<String>,
     pub date_modified: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_source: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Organization {
     pub id: String,
     pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub charity_number: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub company_number: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Person {
     pub id: String,
     pub name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ToIndividualsDetails {
     pub primary_grant_reason: String,
     pub grant_purpose: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_date: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_date: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantProgramme {
     pub code: String,
     pub title: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Location {
     pub name: String,
-    pub country_code: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country_code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub geo_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub geo_code_type: Option<String>,
 }
 
 /// A file of grants.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Package {
     pub grants: Vec<Grant>,
-    pub version: &'static str,
+    pub version: String,
 }
 
 impl Package {
     pub fn new(grants: Vec<Grant>) -> Self {
         Package {
             grants,
-            version: VERSION,
+            version: VERSION.into(),
         }
     }
 }
@@ -265,7 +265,7 @@ pub fn award_grant(award: &Award, source: Option<&str>) -> Grant {
         id: crate::money::grant_identifier(&award.programme.identifier_prefix, &award.reference),
         title: award.title.trim().to_string(),
         description: award.activity.trim().to_string(),
-        currency: "GBP",
+        currency: "GBP".into(),
         amount_awarded: pounds(award.amount_pence),
         amount_disbursed: None,
         award_date: award.award_date.clone(),
@@ -282,13 +282,13 @@ pub fn award_grant(award: &Award, source: Option<&str>) -> Grant {
         grant_programme: grant_programme(&award.programme),
         beneficiary_location: vec![Location {
             name: award.locality.clone(),
-            country_code: "GB",
+            country_code: "GB".into(),
             geo_code: Some(award.beneficiary_area.trim().to_string()),
             geo_code_type: Some(award.beneficiary_area_type.trim().to_string()),
         }],
         regrant_type: award.programme.regrant_type.clone(),
         // Community grants are applied for on the public form.
-        from_open_call: Some("Yes"),
+        from_open_call: Some("Yes".into()),
         date_modified: date_time(award.modified_micros),
         data_source: source.map(str::to_string),
     }
@@ -329,7 +329,7 @@ pub fn payment_grant(payment: &FamilyPayment, source: Option<&str>) -> Grant {
         }),
         title: format!("{}: a payment to a family", payment.programme.name),
         description,
-        currency: "GBP",
+        currency: "GBP".into(),
         amount_awarded: pounds(payment.amount_pence),
         amount_disbursed: Some(pounds(payment.amount_pence)),
         award_date: payment.award_date.clone(),
@@ -339,7 +339,7 @@ pub fn payment_grant(payment: &FamilyPayment, source: Option<&str>) -> Grant {
         grant_programme: grant_programme(&payment.programme),
         beneficiary_location: vec![Location {
             name: payment.locality.clone(),
-            country_code: "GB",
+            country_code: "GB".into(),
             geo_code: authority.map(str::to_string),
             geo_code_type: authority
                 .and_then(authority_code_type)
@@ -646,7 +646,7 @@ fn row(grant: &Grant) -> Vec<String> {
         grant.id.clone(),
         grant.title.clone(),
         grant.description.clone(),
-        grant.currency.to_string(),
+        grant.currency.clone(),
         grant.amount_awarded.to_string(),
         grant
             .amount_disbursed
@@ -664,9 +664,7 @@ fn row(grant: &Grant) -> Vec<String> {
         text(details.map(|d| &d.primary_grant_reason)),
         details.map(|d| d.grant_purpose.join(";")).unwrap_or_default(),
         text(location.map(|l| &l.name)),
-        location
-            .map(|l| l.country_code.to_string())
-            .unwrap_or_default(),
+        text(location.map(|l| &l.country_code)),
         text(location.and_then(|l| l.geo_code.as_ref())),
         text(location.and_then(|l| l.geo_code_type.as_ref())),
         text(funder.map(|o| &o.id)),
@@ -674,7 +672,7 @@ fn row(grant: &Grant) -> Vec<String> {
         text(programme.map(|p| &p.code)),
         text(programme.map(|p| &p.title)),
         text(grant.regrant_type.as_ref()),
-        grant.from_open_call.unwrap_or_default().to_string(),
+        text(grant.from_open_call.as_ref()),
         grant.date_modified.clone(),
         text(grant.data_source.as_ref()),
     ]
