@@ -440,3 +440,32 @@ async fn the_public_sees_awards_to_organisations_only(backend: Backend) {
         assert!(openapi["paths"].get(path).is_some(), "{path}");
     }
 }
+
+/// The public page of awards and the grants officer's page of what is held back, in a real
+/// browser, with axe-core finding no accessibility problem.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_grants_pages_are_accessible() {
+    use crate::browser::{assert_accessible, sign_in};
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await;
+    browser.driver.goto(app.url("/grants")).await.unwrap();
+    browser.wait_for_heading("Community grants awarded").await;
+    assert_accessible(&browser, "/grants with no awards").await;
+    awards(&app.db).await;
+    browser.driver.goto(app.url("/grants")).await.unwrap();
+    browser.wait_for_heading("Community grants awarded").await;
+    assert_accessible(&browser, "/grants").await;
+    browser.screenshot("grants").await;
+    sign_in(&browser, &app, GRANTS_OFFICER).await;
+    browser
+        .driver
+        .goto(app.url("/grants/360giving"))
+        .await
+        .unwrap();
+    browser.wait_for_heading("Publish to 360Giving").await;
+    assert_accessible(&browser, "/grants/360giving").await;
+    browser.screenshot("grants-360giving").await;
+    browser.quit().await;
+}
