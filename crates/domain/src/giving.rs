@@ -27,8 +27,7 @@ pub const PACKAGE_SCHEMA: &str = include_str!("../data/360giving/360-giving-pack
 /// The standard's schema of one grant.
 pub const GRANT_SCHEMA: &str = include_str!("../data/360giving/360-giving-schema.json");
 /// The address by which the package schema refers to the grant schema.
-pub const GRANT_SCHEMA_URL: &str =
-    "https://raw.githubusercontent.com/ThreeSixtyGiving/standard/1.4.2/schema/360-giving-schema.json";
+pub const GRANT_SCHEMA_URL: &str = "https://raw.githubusercontent.com/ThreeSixtyGiving/standard/1.4.2/schema/360-giving-schema.json";
 
 /// The version of the standard the files follow, as the package gives it.
 pub const VERSION: &str = "1.4";
@@ -252,7 +251,10 @@ fn non_empty(value: &Option<String>) -> Option<String> {
 
 /// An award to an organisation as a 360Giving grant. `source`: where the data is published.
 pub fn award_grant(award: &Award, source: Option<&str>) -> Grant {
-    let (start, end) = (non_empty(&award.planned_start), non_empty(&award.planned_end));
+    let (start, end) = (
+        non_empty(&award.planned_start),
+        non_empty(&award.planned_end),
+    );
     let planned_dates = if start.is_some() || end.is_some() {
         vec![Event {
             start_date: start,
@@ -298,10 +300,8 @@ pub fn award_grant(award: &Award, source: Option<&str>) -> Grant {
 /// identifier is the payment's own (so two payments to one family cannot be linked), its codes,
 /// and its locality within its local authority; never its notes.
 pub fn payment_grant(payment: &FamilyPayment, source: Option<&str>) -> Grant {
-    let id = crate::money::grant_identifier(
-        &payment.programme.identifier_prefix,
-        &payment.reference,
-    );
+    let id =
+        crate::money::grant_identifier(&payment.programme.identifier_prefix, &payment.reference);
     let purposes: Vec<&str> = payment
         .purposes
         .iter()
@@ -341,9 +341,7 @@ pub fn payment_grant(payment: &FamilyPayment, source: Option<&str>) -> Grant {
             name: payment.locality.clone(),
             country_code: "GB".into(),
             geo_code: authority.map(str::to_string),
-            geo_code_type: authority
-                .and_then(authority_code_type)
-                .map(str::to_string),
+            geo_code_type: authority.and_then(authority_code_type).map(str::to_string),
         }],
         regrant_type: payment.programme.regrant_type.clone(),
         from_open_call: None,
@@ -541,7 +539,10 @@ pub fn check(grant: &Grant, today: Date) -> Vec<Finding> {
         }
     }
     if let Some(details) = &grant.to_individuals_details {
-        if !REASONS.iter().any(|(c, _)| *c == details.primary_grant_reason) {
+        if !REASONS
+            .iter()
+            .any(|(c, _)| *c == details.primary_grant_reason)
+        {
             problems.push((
                 "To Individuals Details:Primary Grant Reason",
                 format!(
@@ -662,7 +663,9 @@ fn row(grant: &Grant) -> Vec<String> {
         text(individual.map(|p| &p.id)),
         text(individual.map(|p| &p.name)),
         text(details.map(|d| &d.primary_grant_reason)),
-        details.map(|d| d.grant_purpose.join(";")).unwrap_or_default(),
+        details
+            .map(|d| d.grant_purpose.join(";"))
+            .unwrap_or_default(),
         text(location.map(|l| &l.name)),
         text(location.map(|l| &l.country_code)),
         text(location.and_then(|l| l.geo_code.as_ref())),
@@ -706,10 +709,7 @@ pub fn decide_export(actor: &Actor) -> Decision {
         return Decision::allow(role, "runs funding programmes: publishes them to 360Giving");
     }
     if actor.roles.contains(&Role::Administrator) {
-        return Decision::allow(
-            Role::Administrator,
-            "publishes the partnership's open data",
-        );
+        return Decision::allow(Role::Administrator, "publishes the partnership's open data");
     }
     Decision::deny("neither a grants officer nor an administrator")
 }
@@ -803,7 +803,10 @@ mod tests {
         assert_eq!(award["id"], "360G-earlyhelp-GA-1A2B3C");
         assert_eq!(award["amountAwarded"], 8541.0);
         assert_eq!(award["currency"], "GBP");
-        assert_eq!(award["recipientOrganization"][0]["charityNumber"], "1234567");
+        assert_eq!(
+            award["recipientOrganization"][0]["charityNumber"],
+            "1234567"
+        );
         assert_eq!(award["fundingOrganization"][0]["id"], "GB-LAE-BIR");
         assert_eq!(award["plannedDates"][0]["endDate"], "2027-06-30");
         assert_eq!(award["beneficiaryLocation"][0]["geoCodeType"], "LSOA");
@@ -820,7 +823,10 @@ mod tests {
             paid["toIndividualsDetails"]["grantPurpose"],
             serde_json::json!(["GTIP070", "GTIP050"])
         );
-        assert_eq!(paid["toIndividualsDetails"]["primaryGrantReason"], "GTIR010");
+        assert_eq!(
+            paid["toIndividualsDetails"]["primaryGrantReason"],
+            "GTIR010"
+        );
         assert_eq!(paid["beneficiaryLocation"][0]["geoCode"], "E08000025");
         assert_eq!(paid["beneficiaryLocation"][0]["geoCodeType"], "MD");
         assert!(paid.get("recipientOrganization").is_none());

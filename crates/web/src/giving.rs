@@ -90,8 +90,14 @@ async fn published_awards(
     let mut tx = state.db.begin_read().await?;
     let awards = store::awards(&mut tx, programme).await?;
     tx.commit().await?;
-    let grants = awards.iter().map(|a| giving::award_grant(a, None)).collect();
-    Ok(giving::publishable(grants, earlyhelp_storage::cases::today()))
+    let grants = awards
+        .iter()
+        .map(|a| giving::award_grant(a, None))
+        .collect();
+    Ok(giving::publishable(
+        grants,
+        earlyhelp_storage::cases::today(),
+    ))
 }
 
 /// The file as it is downloaded: JSON (a package of at least one grant, as the schema asks) or
@@ -171,7 +177,10 @@ async fn everything(
         .map(|a| giving::award_grant(a, None))
         .chain(payments.iter().map(|p| giving::payment_grant(p, None)))
         .collect();
-    Ok(giving::publishable(grants, earlyhelp_storage::cases::today()))
+    Ok(giving::publishable(
+        grants,
+        earlyhelp_storage::cases::today(),
+    ))
 }
 
 /// The full 360Giving file: awards to organisations and paid payments to families, each family
@@ -298,9 +307,9 @@ async fn page(
         .take(PER_PAGE)
         .map(AwardLine::of)
         .collect();
-    let publishes = signed.as_ref().is_some_and(|s| {
-        giving::decide_export(&s.user.actor).allowed
-    });
+    let publishes = signed
+        .as_ref()
+        .is_some_and(|s| giving::decide_export(&s.user.actor).allowed);
     let page = GrantsPage {
         layout: match &signed {
             Some(signed) => Layout::for_user(signed, "/grants"),

@@ -43,8 +43,13 @@ fn data_source() -> Result<Option<String>> {
     let url = reqwest::Url::parse(site.trim())
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https"))
-        .with_context(|| format!("EARLYHELP_PUBLIC_URL {site:?} is not an http or https address"))?;
-    Ok(Some(format!("{}/grants", url.as_str().trim_end_matches('/'))))
+        .with_context(|| {
+            format!("EARLYHELP_PUBLIC_URL {site:?} is not an http or https address")
+        })?;
+    Ok(Some(format!(
+        "{}/grants",
+        url.as_str().trim_end_matches('/')
+    )))
 }
 
 pub async fn run(args: GivingArgs) -> Result<()> {
@@ -58,7 +63,9 @@ pub async fn run(args: GivingArgs) -> Result<()> {
     )
     .await?;
     if let Some(id) = args.programme
-        && store::programme_name(&mut authorised.tx, id).await?.is_none()
+        && store::programme_name(&mut authorised.tx, id)
+            .await?
+            .is_none()
     {
         bail!("no programme has the id {id}");
     }

@@ -65,6 +65,21 @@ fn assert_publishable(package: &Value) -> Vec<Grant> {
 
 const BAD_TITLE: &str = "Cook and eat together";
 
+/// (reference, type, name, charity number, company number, identifier, title, activity, pence,
+/// state)
+type Application = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    &'static str,
+);
+
 /// A programme of community grants with four awards, one of them with an email address in its
 /// description (held back), and an application not yet decided; the programme's id.
 async fn awards(db: &Db) -> Uuid {
@@ -79,11 +94,9 @@ async fn awards(db: &Db) -> Uuid {
         )
         .bind(programme)
     );
-    let yesterday = earlyhelp_domain::cases::iso(
-        earlyhelp_storage::cases::today() - time::Duration::days(1),
-    );
-    // (reference, type, name, charity, company, identifier, title, activity, pence, state)
-    let rows: [(&str, &str, &str, Option<&str>, Option<&str>, &str, &str, &str, i64, &str); 5] = [
+    let yesterday =
+        earlyhelp_domain::cases::iso(earlyhelp_storage::cases::today() - time::Duration::days(1));
+    let rows: [Application; 5] = [
         (
             "GA-0001",
             "charity",
@@ -192,7 +205,11 @@ async fn family_details(db: &Db) -> Vec<String> {
         Db::Sqlite(pool, _) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
         Db::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
     };
-    assert!(rows.len() > 50, "the demo has paid payments: {}", rows.len());
+    assert!(
+        rows.len() > 50,
+        "the demo has paid payments: {}",
+        rows.len()
+    );
     let mut details = Vec::new();
     for (id, postcode, given, family, born, notes) in rows {
         details.extend([id.to_string(), postcode, format!("{given} {family}")]);
@@ -244,7 +261,12 @@ async fn the_export_validates_passes_the_checks_and_names_no_family(backend: Bac
         &[("EARLYHELP_PUBLIC_URL", "https://earlyhelp.example/")],
     );
     let said = stdout_of(&output);
-    assert!(said.contains(&format!("3 award(s) to organisations and {paid} payment(s)")), "{said}");
+    assert!(
+        said.contains(&format!(
+            "3 award(s) to organisations and {paid} payment(s)"
+        )),
+        "{said}"
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("left out 360G-earlyhelp-GA-0004: Description: contains an email address"),
@@ -255,7 +277,12 @@ async fn the_export_validates_passes_the_checks_and_names_no_family(backend: Bac
     let grants = assert_publishable(&package);
     assert_eq!(grants.len(), 3 + paid);
     assert_names_no_family(&text, &details);
-    for absent in ["pat.contact@applicant.example", "Pat Contact", BAD_TITLE, "GA-0005"] {
+    for absent in [
+        "pat.contact@applicant.example",
+        "Pat Contact",
+        BAD_TITLE,
+        "GA-0005",
+    ] {
         assert!(!text.contains(absent), "{absent}");
     }
     let trust = grants
@@ -263,7 +290,10 @@ async fn the_export_validates_passes_the_checks_and_names_no_family(backend: Bac
         .find(|g| g.id == "360G-earlyhelp-GA-0001")
         .unwrap();
     assert_eq!(trust.amount_awarded, 8541.0);
-    assert_eq!(trust.recipient_organization[0].charity_number.as_deref(), Some("1234567"));
+    assert_eq!(
+        trust.recipient_organization[0].charity_number.as_deref(),
+        Some("1234567")
+    );
     assert_eq!(trust.funding_organization[0].id, "GB-LAE-BIR");
     assert_eq!(
         trust.data_source.as_deref(),
@@ -321,7 +351,14 @@ async fn the_export_validates_passes_the_checks_and_names_no_family(backend: Bac
     // A programme that does not exist, and a bad id, are refused by name.
     let nobody = Uuid::now_v7().to_string();
     let output = run_earlyhelp(
-        &["export", "360giving", "--programme", &nobody, "--database", &app.database_url],
+        &[
+            "export",
+            "360giving",
+            "--programme",
+            &nobody,
+            "--database",
+            &app.database_url,
+        ],
         &[],
     );
     assert!(!output.status.success());
@@ -337,9 +374,17 @@ async fn the_export_validates_passes_the_checks_and_names_no_family(backend: Bac
     assert_names_no_family(&body, &details);
     let response = officer.get(&app, "/api/360giving?format=csv").await;
     assert_eq!(response.status(), 200);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
     let body = response.text().await.unwrap();
-    assert_eq!(csv::Reader::from_reader(body.as_bytes()).records().count(), 3 + paid);
+    assert_eq!(
+        csv::Reader::from_reader(body.as_bytes()).records().count(),
+        3 + paid
+    );
     // What was held back, and why, for the officer.
     let page = officer.get(&app, "/grants/360giving").await;
     assert_eq!(page.status(), 200);
@@ -348,14 +393,25 @@ async fn the_export_validates_passes_the_checks_and_names_no_family(backend: Bac
     assert!(page.contains("contains an email address"));
     // The officer's readings are audited, as is the operator's.
     let audit = app.audit_of("360giving").await;
-    assert!(audit.iter().any(|(actor, _, outcome)| actor == GRANTS_OFFICER && outcome == "allowed"), "{audit:?}");
-    assert!(audit.iter().any(|(actor, _, _)| actor == "operator"), "{audit:?}");
+    assert!(
+        audit
+            .iter()
+            .any(|(actor, _, outcome)| actor == GRANTS_OFFICER && outcome == "allowed"),
+        "{audit:?}"
+    );
+    assert!(
+        audit.iter().any(|(actor, _, _)| actor == "operator"),
+        "{audit:?}"
+    );
     // An administrator takes the file too.
     let admin = app.sign_in(ADMIN).await;
     assert_eq!(admin.get(&app, "/api/360giving").await.status(), 200);
 
     // Bad input is named, never a 500.
-    for (query, field) in [("?programme=nonsense", "programme"), ("?format=xml", "format")] {
+    for (query, field) in [
+        ("?programme=nonsense", "programme"),
+        ("?format=xml", "format"),
+    ] {
         let response = officer.get(&app, &format!("/api/360giving{query}")).await;
         assert_eq!(response.status(), 422, "{query}");
         let problems: Value = response.json().await.unwrap();
@@ -391,7 +447,12 @@ async fn the_public_sees_awards_to_organisations_only(backend: Backend) {
     ] {
         assert!(page.contains(shown), "{shown} in {page}");
     }
-    for hidden in [BAD_TITLE, "Not yet decided", "Resilience Fund", "Individual Recipient"] {
+    for hidden in [
+        BAD_TITLE,
+        "Not yet decided",
+        "Resilience Fund",
+        "Individual Recipient",
+    ] {
         assert!(!page.contains(hidden), "{hidden} on the public page");
     }
 
@@ -411,18 +472,35 @@ async fn the_public_sees_awards_to_organisations_only(backend: Backend) {
         .text()
         .await
         .unwrap();
-    assert_eq!(csv::Reader::from_reader(csv_text.as_bytes()).records().count(), 3);
+    assert_eq!(
+        csv::Reader::from_reader(csv_text.as_bytes())
+            .records()
+            .count(),
+        3
+    );
     assert!(!csv_text.contains("Individual Recipient"));
 
     // The full file and what is held back are not for the public, nor for every role.
     let response = public.get(app.url("/api/360giving")).send().await.unwrap();
     assert_eq!(response.status(), 401);
-    let response = public.get(app.url("/grants/360giving")).send().await.unwrap();
+    let response = public
+        .get(app.url("/grants/360giving"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 303, "sent to sign in");
     for email in [COMMISSIONER, PRACTITIONER, LOCALITY_LEAD, ANALYST] {
         let session = app.sign_in(email).await;
-        assert_eq!(session.get(&app, "/api/360giving").await.status(), 403, "{email}");
-        assert_eq!(session.get(&app, "/grants/360giving").await.status(), 403, "{email}");
+        assert_eq!(
+            session.get(&app, "/api/360giving").await.status(),
+            403,
+            "{email}"
+        );
+        assert_eq!(
+            session.get(&app, "/grants/360giving").await.status(),
+            403,
+            "{email}"
+        );
         // The public page is theirs as anyone's.
         assert_eq!(session.get(&app, "/grants").await.status(), 200, "{email}");
     }
