@@ -87,7 +87,7 @@ pub struct FamilyPayment {
     pub award_date: String,
     /// The name of the family's locality.
     pub locality: String,
-    /// The ONS code of the family's local authority (for example `E08000025`), if known.
+    /// The ONS code of the locality's local authority (for example `E08000025`), if known.
     pub local_authority: Option<String>,
     /// When it was decided, microseconds since the epoch.
     pub modified_micros: i64,

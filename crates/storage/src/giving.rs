@@ -1,7 +1,8 @@
 //! What the 360Giving file is made from: awards to community organisations (public, read by
 //! anyone) and paid payments to families (read under a permit, since each is a family's
-//! record). A payment leaves here with its amount, codes, dates, locality and the family's
-//! local authority only: its query selects no name, family id, postcode, date of birth or note.
+//! record). A payment leaves here with its amount, codes, dates, locality and the locality's
+//! local authority only: its query reads no family, and selects no name, family id, postcode,
+//! date of birth or note.
 
 use crate::gate::Authorised;
 use crate::{StorageError, Tx, on_tx};
@@ -127,8 +128,8 @@ fn day_of(micros: i64) -> Option<String> {
 }
 
 /// Every paid payment to a family (of one programme, if given), oldest decision first, under
-/// the permit of whoever may take the full file. The family is joined only to find its local
-/// authority by its postcode; neither leaves this function.
+/// the permit of whoever may take the full file. The family's record is not read at all: the
+/// local authority is its locality's, from the postcode directory's postcodes there.
 pub async fn paid_payments<R>(
     authorised: &mut Authorised<R>,
     programme: Option<Uuid>,
@@ -139,8 +140,9 @@ pub async fn paid_payments<R>(
          l.name AS locality, pc.local_authority \
          FROM payments p JOIN programmes g ON g.id = p.programme_id \
          JOIN localities l ON l.slug = p.locality_slug \
-         LEFT JOIN families f ON f.id = p.family_id \
-         LEFT JOIN postcodes pc ON pc.postcode = f.postcode \
+         LEFT JOIN (SELECT locality_slug, MIN(local_authority) AS local_authority FROM postcodes \
+             WHERE locality_slug IS NOT NULL AND local_authority IS NOT NULL GROUP BY locality_slug) pc \
+             ON pc.locality_slug = p.locality_slug \
          WHERE p.state = $1 AND ($2 IS NULL OR p.programme_id = $2) \
          ORDER BY p.decided_micros, p.reference"
     );
