@@ -429,7 +429,27 @@ async fn the_public_sees_awards_to_organisations_only(backend: Backend) {
     let empty = public.get(app.url("/grants.json")).send().await.unwrap();
     assert_eq!(empty.status(), 404);
 
-    awards(&app.db).await;
+    let programme = awards(&app.db).await;
+    // One programme's awards; a programme that is not an id is named.
+    let page = public
+        .get(app.url(&format!("/grants?programme={programme}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("3 awards, £15,041.00 in all")
+    );
+    let bad = public
+        .get(app.url("/grants?programme=x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    assert!(bad.text().await.unwrap().contains("Choose a programme"));
     let page = public.get(app.url("/grants")).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let page = page.text().await.unwrap();
