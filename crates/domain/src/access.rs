@@ -129,6 +129,9 @@ pub enum Resource {
     GrantApplication(crate::grants::ApplicationFacts),
     /// One application's decision, tranches, returns and directory listing: the grants officer.
     GrantAward(crate::grants::ApplicationFacts),
+    /// The full 360Giving file, with payments to families (anonymised): see
+    /// [`crate::giving::decide_export`]. Awards to organisations are public.
+    GivingExport,
     /// The return on Early Help for each partner: aggregate figures only (list, read), and the
     /// scenarios and unit values behind them (create, update).
     Impact,
@@ -367,6 +370,10 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
         },
         Resource::GrantApplication(facts) => crate::grants::decide_assessment(actor, facts),
         Resource::GrantAward(facts) => crate::grants::decide_award(actor, facts),
+        Resource::GivingExport => match action {
+            Action::List | Action::Read => crate::giving::decide_export(actor),
+            Action::Create | Action::Update => Decision::deny("the file is made from the records"),
+        },
         Resource::SentRequests => match action {
             Action::List | Action::Read => allow_if(
                 actor,

@@ -15,6 +15,7 @@
 //! - [`sar`]: subject access: marking other people's details for redaction.
 //! - [`sharing`]: lawful bases of each share, break-glass access, the Early Help assessment.
 //! - [`money`]: funding programmes and payments to families: caps, budgets, approval, 360Giving codes.
+//! - [`giving`]: awards and payments as 360Giving grants, its CSV and its data quality checks.
 //! - [`social_value`]: social value reports of voluntary-sector providers, mix and match.
 //! - [`measures`]: configurable outcome measures and the checks of a readings import.
 //! - [`supporting_families`]: needs against the ten headline outcomes; when one is sustained.
@@ -52,6 +53,7 @@ pub mod cases;
 pub mod connections;
 pub mod directory;
 pub mod disclosure;
+pub mod giving;
 pub mod grants;
 pub mod impact;
 pub mod limits;

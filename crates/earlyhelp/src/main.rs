@@ -76,7 +76,7 @@ enum Command {
     /// Check the directory: stored websites that are not web links.
     #[command(subcommand)]
     Directory(commands::directory::DirectoryCommand),
-    /// Write directory data out: services as CSV.
+    /// Write data out: services as CSV, grants to 360Giving.
     #[command(subcommand)]
     Export(commands::import::ExportCommand),
     /// Everything held about one person, for a subject access request (HTML or JSON).

@@ -12,6 +12,7 @@ pub mod extracts;
 pub mod grants;
 #[macro_use]
 pub mod gate;
+pub mod giving;
 pub mod impact;
 pub mod measures;
 pub mod outbox;

@@ -14,6 +14,7 @@ mod directory;
 pub mod error;
 pub mod extract;
 mod extracts;
+mod giving;
 pub mod governance;
 mod home;
 mod impact;
@@ -119,6 +120,7 @@ fn all_routes() -> routes::Routes {
         .merge(connector::routes())
         .merge(outcomes::routes())
         .merge(governance::routes())
+        .merge(giving::routes())
 }
 
 pub fn router(state: AppState) -> Router {

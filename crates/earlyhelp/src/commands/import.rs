@@ -93,6 +93,10 @@ pub enum ExportCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Write the 360Giving file: awards to organisations and paid payments to families
+    /// (anonymised), as JSON or CSV; grants failing 360Giving's checks are left out and named.
+    #[command(name = "360giving")]
+    Giving(crate::commands::giving::GivingArgs),
 }
 
 /// What an import did.
@@ -168,11 +172,14 @@ pub async fn run(command: ImportCommand) -> Result<()> {
 }
 
 pub async fn run_export(command: ExportCommand) -> Result<()> {
-    let ExportCommand::Services {
-        locality,
-        output,
-        db,
-    } = command;
+    let (locality, output, db) = match command {
+        ExportCommand::Services {
+            locality,
+            output,
+            db,
+        } => (locality, output, db),
+        ExportCommand::Giving(args) => return crate::commands::giving::run(args).await,
+    };
     let db = crate::server::open(&db.database).await?;
     let csv = export_services_csv(&db, &locality).await?;
     match output {

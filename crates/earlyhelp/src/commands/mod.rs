@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod cba;
 pub mod directory;
+pub mod giving;
 pub mod import;
 pub mod link;
 pub mod retention;

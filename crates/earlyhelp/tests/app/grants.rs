@@ -296,10 +296,11 @@ async fn a_group_applies_two_assessors_score_and_the_officer_awards(backend: Bac
     let pay = officer
         .post(
             &app,
-            &format!("/grants/applications/{id}/tranches/1/pay"),
+            &format!("/grants/applications/{id}/tranches/pay"),
             &[
                 ("csrf_token", officer.csrf.as_str()),
                 ("paid_on", day(0).as_str()),
+                ("number", "1"),
             ],
         )
         .await;
@@ -307,10 +308,11 @@ async fn a_group_applies_two_assessors_score_and_the_officer_awards(backend: Bac
     let twice = officer
         .post(
             &app,
-            &format!("/grants/applications/{id}/tranches/1/pay"),
+            &format!("/grants/applications/{id}/tranches/pay"),
             &[
                 ("csrf_token", officer.csrf.as_str()),
                 ("paid_on", day(0).as_str()),
+                ("number", "1"),
             ],
         )
         .await;

@@ -82,6 +82,8 @@ fn role_for(path: &str) -> &'static str {
         "/programmes",
         "/api/payments",
         "/api/programmes",
+        "/grants",
+        "/api/360giving",
     ]) {
         GRANTS_OFFICER
     } else {

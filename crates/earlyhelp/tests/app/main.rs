@@ -13,6 +13,7 @@ mod cli;
 mod connections;
 mod directory;
 mod extracts;
+mod giving;
 mod governance;
 mod grants;
 mod hostile;

@@ -47,10 +47,7 @@ pub fn routes() -> Routes {
         .route("/grants/applications/{id}/conflict", post(declare_conflict))
         .route("/grants/applications/{id}/score", post(score))
         .route("/grants/applications/{id}/decide", post(decide))
-        .route(
-            "/grants/applications/{id}/tranches/{number}/pay",
-            post(pay_tranche),
-        )
+        .route("/grants/applications/{id}/tranches/pay", post(pay_tranche))
         .route("/grants/applications/{id}/returns", post(add_return))
         .route("/grants/applications/{id}/directory", post(to_directory))
 }
@@ -736,10 +733,12 @@ async fn decide(
 async fn pay_tranche(
     State(state): State<AppState>,
     signed: Signed,
-    Path((id, number)): Path<(Uuid, i64)>,
+    Path(id): Path<Uuid>,
     Form(pairs): Pairs,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&field(&pairs, "csrf_token"))?;
+    // No such tranche finds nothing to pay, and says so.
+    let number: i64 = field(&pairs, "number").trim().parse().unwrap_or(0);
     let today = earlyhelp_storage::cases::today();
     let paid_on = earlyhelp_domain::cases::parse_date(&field(&pairs, "paid_on"));
     let outcome = in_application(
