@@ -60,8 +60,8 @@ async fn the_board_sees_every_indicator_with_spc_judgements(backend: Backend) {
     assert_eq!(status, 200);
     assert_eq!(
         html.matches("data-indicator=").count(),
-        35,
-        "all 30 seed indicators and the 5 computed from case data"
+        36,
+        "all 30 seed indicators and the 6 computed from case data and grant returns"
     );
     for outcome in 1..=9 {
         assert!(

@@ -32,6 +32,9 @@ pub const OPEN_CASES: &str = "EH3";
 pub const CONNECTIONS: &str = "EH4";
 /// Of the referrals completed in the month, the share completed with the need met.
 pub const CONNECTIONS_MET: &str = "EH5";
+/// Families supported by community groups funded by grants, as their monitoring returns say,
+/// in the month each return's period ends.
+pub const GRANT_FAMILIES: &str = "EH6";
 /// The breakdown of requests by the reasons given; a request with two reasons counts in both.
 pub const REASON: &str = "reason";
 /// The outcome they sit under, beside the business case's own early help indicators (1.7, 1.14).
@@ -77,6 +80,13 @@ pub fn definitions() -> Vec<Indicator> {
                 "Referrals completed in the month with the need met",
             )
         },
+        Indicator {
+            data_owner: "Community grants monitoring returns".into(),
+            ..define(
+                GRANT_FAMILIES,
+                "Families supported by community grants (monitoring returns)",
+            )
+        },
     ]
 }
 
@@ -105,6 +115,60 @@ fn next_period(period: &str) -> String {
     } else {
         format!("{year:04}-{:02}", month + 1)
     }
+}
+
+/// Every month from `first`'s to `now`'s (at least `now`'s).
+fn periods_from(first: String, now: i64) -> Vec<String> {
+    let last = period_of(now);
+    let mut periods = vec![first.min(last.clone())];
+    while *periods.last().expect("one period") < last {
+        let next = next_period(periods.last().expect("one period"));
+        periods.push(next);
+    }
+    periods
+}
+
+/// A monitoring return as the indicators see it: where, which month, how many families.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ReturnFact {
+    pub locality_slug: String,
+    /// `YYYY-MM-DD`: the end of the period it reports on.
+    pub period_end: String,
+    pub families_supported: i64,
+}
+
+/// Families supported by funded groups, month by month from the first return to `now`'s, for
+/// the city and every locality, zeros included. Pure.
+pub fn compute_returns(returns: &[ReturnFact], localities: &[String], now: i64) -> Vec<NewValue> {
+    let month = |r: &ReturnFact| r.period_end.get(..7).unwrap_or_default().to_string();
+    let Some(first) = returns.iter().map(month).min() else {
+        return Vec::new();
+    };
+    let mut families: HashMap<(String, &str), f64> = HashMap::new();
+    for r in returns {
+        for area in [CITY, r.locality_slug.as_str()] {
+            *families.entry((month(r), area)).or_default() += r.families_supported as f64;
+        }
+    }
+    let periods = periods_from(first, now);
+    std::iter::once(CITY)
+        .chain(localities.iter().map(String::as_str))
+        .flat_map(|area| {
+            let families = &families;
+            periods.iter().map(move |period| NewValue {
+                indicator_ref: GRANT_FAMILIES.into(),
+                period: period.clone(),
+                area: area.into(),
+                dimension: String::new(),
+                group: String::new(),
+                value: families
+                    .get(&(period.clone(), area))
+                    .copied()
+                    .unwrap_or(0.0),
+                denominator: None,
+            })
+        })
+        .collect()
 }
 
 /// A request for support as the indicators see it: where, when and why, nothing about whom.
@@ -146,12 +210,7 @@ pub fn compute_connections(
     let Some(first) = referrals.iter().map(|r| r.created_micros).min() else {
         return Vec::new();
     };
-    let last = period_of(now);
-    let mut periods = vec![period_of(first).min(last.clone())];
-    while *periods.last().expect("one period") < last {
-        let next = next_period(periods.last().expect("one period"));
-        periods.push(next);
-    }
+    let periods = periods_from(period_of(first), now);
     let mut sent: HashMap<(String, &str), f64> = HashMap::new();
     let mut completed: HashMap<(String, &str), (f64, f64)> = HashMap::new();
     for r in referrals {
@@ -205,13 +264,8 @@ pub fn compute(
         .map(|r| r.created_micros)
         .chain(families.iter().map(|f| f.created_micros))
         .min()
-        .map(|micros| period_of(micros).min(last.clone()))
-        .unwrap_or_else(|| last.clone());
-    let mut periods = vec![first];
-    while *periods.last().expect("one period") < last {
-        let next = next_period(periods.last().expect("one period"));
-        periods.push(next);
-    }
+        .map_or_else(|| last.clone(), period_of);
+    let periods = periods_from(first, now);
     let areas: Vec<&str> = std::iter::once(CITY)
         .chain(localities.iter().map(String::as_str))
         .collect();
@@ -286,7 +340,8 @@ async fn fingerprint(db: &Db) -> Result<String, StorageError> {
              (SELECT COALESCE(MAX(created_micros), 0) FROM support_requests), \
              (SELECT COUNT(*) FROM families), \
              (SELECT COALESCE(MAX(updated_micros), 0) FROM families) + \
-             (SELECT COUNT(*) + COALESCE(MAX(updated_micros), 0) FROM referrals)",
+             (SELECT COUNT(*) + COALESCE(MAX(updated_micros), 0) FROM referrals) + \
+             (SELECT COUNT(*) FROM grant_returns)",
         )
         .fetch_one(pool)
         .await?;
@@ -376,9 +431,18 @@ async fn refresh_with(db: &Db, fingerprint: &str) -> Result<(), StorageError> {
             .fetch_all(c)
             .await?
         });
+        let returns: Vec<ReturnFact> = on_tx!(tx, c => {
+            sqlx::query_as(
+                "SELECT a.locality_slug, r.period_end, r.families_supported FROM grant_returns r \
+                 JOIN grant_applications a ON a.id = r.application_id",
+            )
+            .fetch_all(c)
+            .await?
+        });
         let now = now_micros();
         let mut values = compute(&requests, &families, &localities, now);
         values.extend(compute_connections(&referrals, &localities, now));
+        values.extend(compute_returns(&returns, &localities, now));
         save(&mut authorised, &values).await?;
     }
     let tx = &mut authorised.tx;
@@ -613,5 +677,34 @@ mod tests {
             "no share of nothing"
         );
         assert!(compute_connections(&[], &localities, dec).is_empty());
+    }
+
+    #[test]
+    fn monitoring_returns_count_in_the_month_their_period_ends() {
+        let ret = |locality: &str, end: &str, families: i64| ReturnFact {
+            locality_slug: locality.into(),
+            period_end: end.into(),
+            families_supported: families,
+        };
+        let returns = [
+            ret("ladywood", "2026-01-31", 30),
+            ret("ladywood", "2026-01-15", 5),
+            ret("erdington", "2026-03-31", 12),
+        ];
+        let localities = vec!["erdington".to_string(), "ladywood".to_string()];
+        let values = compute_returns(&returns, &localities, month(2026, 4));
+        assert_eq!(
+            find(&values, GRANT_FAMILIES, "2026-01", "ladywood", ""),
+            35.0
+        );
+        assert_eq!(find(&values, GRANT_FAMILIES, "2026-01", CITY, ""), 35.0);
+        assert_eq!(
+            find(&values, GRANT_FAMILIES, "2026-02", CITY, ""),
+            0.0,
+            "zeros kept"
+        );
+        assert_eq!(find(&values, GRANT_FAMILIES, "2026-03", CITY, ""), 12.0);
+        assert_eq!(values.len(), 3 * 4, "three areas, January to April");
+        assert!(compute_returns(&[], &localities, month(2026, 4)).is_empty());
     }
 }
