@@ -149,6 +149,14 @@ pub async fn submit(
         now_micros(),
     )
     .await?;
+    let subject = format!("Your application {reference} to {}", programme.name);
+    let body = format!(
+        "We have your application {reference} ({}) to {}. At least two assessors will score it \
+         against the programme's criteria; the decision and its reasons will come to this address.",
+        application.title, programme.name
+    );
+    let to = &application.contact_email;
+    crate::outbox::enqueue(&mut tx, to, &subject, &body, "/grants/apply").await?;
     tx.commit().await?;
     Ok(reference)
 }
@@ -570,6 +578,36 @@ pub async fn decide(
         }
     }
     Ok(())
+}
+
+/// Tells the applicant of the decision and its reasons, through the outbox in the decision's
+/// transaction. The message names their organisation's application, no family.
+pub async fn tell_decision(authorised: &mut Authorised<AwardOf>) -> Result<(), StorageError> {
+    let file = application(authorised).await?;
+    let a = &file.application;
+    let outcome = match (&a.state[..], a.award_pence) {
+        ("awarded", Some(pence)) => format!("awarded {}", earlyhelp_domain::money::pounds(pence)),
+        _ => "not funded this time".to_string(),
+    };
+    let subject = format!(
+        "Your application {} to {}: {outcome}",
+        a.reference, file.programme.name
+    );
+    let body = format!(
+        "Your application {} ({}) to {} has been decided: {outcome}.\n\nThe reasons: {}",
+        a.reference,
+        a.title,
+        file.programme.name,
+        a.decision_reasons.as_deref().unwrap_or_default()
+    );
+    crate::outbox::enqueue(
+        &mut authorised.tx,
+        &a.contact_email,
+        &subject,
+        &body,
+        "/grants",
+    )
+    .await
 }
 
 /// Marks a tranche of an award paid on `paid_on`.

@@ -283,6 +283,12 @@ async fn a_group_applies_two_assessors_score_and_the_officer_awards(backend: Bac
     )
     .await;
     assert_eq!(after - before, 350_000);
+    let told = "SELECT COUNT(*) FROM outbox WHERE to_address = $1";
+    let mails = scalar_i64(&app.db, told, "ada@cookandgrow.example").await;
+    assert_eq!(
+        mails, 2,
+        "the acknowledgement and the decision, through the outbox"
+    );
     let again = officer
         .post(
             &app,

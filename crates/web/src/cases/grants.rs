@@ -644,7 +644,10 @@ pub(super) async fn record_decision(
         async |a: &mut Authorised<AwardOf>| {
             let file = store::application(a).await?;
             match check_decision(input, file.application.amount_pence) {
-                Ok(decision) => store::decide(a, by(signed), &decision, today).await.map(Ok),
+                Ok(decision) => {
+                    store::decide(a, by(signed), &decision, today).await?;
+                    store::tell_decision(a).await.map(Ok)
+                }
                 Err(errors) => Ok(Err(errors)),
             }
         },
