@@ -780,6 +780,21 @@ mod tests {
     }
 
     #[test]
+    fn a_grants_programme_needs_criteria_to_score_against() {
+        let grants = |criteria: &str| ProgrammeInput {
+            kind: "community_grants".into(),
+            criteria: criteria.into(),
+            ..programme()
+        };
+        let refused = check_programme(&grants(" \n "), &localities()).unwrap_err();
+        assert_eq!(refused[0].field, "criteria");
+        let checked = check_programme(&grants("Need\n\n Reach \nValue"), &localities()).unwrap();
+        assert_eq!(checked.criteria, ["Need", "Reach", "Value"]);
+        let eleven = vec!["c"; 11].join("\n");
+        assert!(check_programme(&grants(&eleven), &localities()).is_err());
+    }
+
+    #[test]
     fn a_programme_is_checked_field_by_field() {
         let checked = check_programme(&programme(), &localities()).unwrap();
         assert_eq!(checked.budget, 107_000_000);
