@@ -3,7 +3,7 @@
 -- marked synthetic). The spend-against-need page sets each locality's share of spend beside
 -- its share of the city's most deprived LSOAs (deciles 1 and 2).
 CREATE TABLE imd_editions (
-    edition INTEGER PRIMARY KEY,
+    edition BIGINT PRIMARY KEY,
     -- The file it came from, or what made it.
     source TEXT NOT NULL,
     -- Made up (the demo's): the page says so.
@@ -12,12 +12,12 @@ CREATE TABLE imd_editions (
 );
 
 CREATE TABLE imd (
-    edition INTEGER NOT NULL REFERENCES imd_editions (edition),
+    edition BIGINT NOT NULL REFERENCES imd_editions (edition),
     lsoa TEXT NOT NULL,
     -- 1 is the most deprived LSOA in England.
-    imd_rank INTEGER NOT NULL,
+    imd_rank BIGINT NOT NULL,
     -- 1 is the most deprived tenth.
-    decile INTEGER NOT NULL CHECK (decile BETWEEN 1 AND 10),
+    decile BIGINT NOT NULL CHECK (decile BETWEEN 1 AND 10),
     PRIMARY KEY (edition, lsoa)
 );
 

@@ -298,7 +298,7 @@ impl Gap {
 }
 
 /// One locality's shares, in percent of the city's totals (none when the total is nothing).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Share {
     pub spend_percent: Option<f64>,
     pub need_percent: Option<f64>,
@@ -338,6 +338,250 @@ pub fn shares(lines: &[(i64, i64)]) -> Vec<Share> {
             }
         })
         .collect()
+}
+
+/// One of the city's LSOAs: where its postcodes are (their middle), the locality most of them
+/// are in, and its decile in the chosen edition (none when the edition lacks it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Area {
+    pub lsoa: String,
+    pub locality: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub decile: Option<u8>,
+}
+
+/// Payments to families counted in one locality, at one LSOA (that of the family's postcode;
+/// none when the postcode is not in the postcode directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentsAt {
+    pub locality: String,
+    pub lsoa: Option<String>,
+    pub payments: i64,
+    pub families: i64,
+    pub pence: i64,
+}
+
+/// Community grant awards in one locality, for beneficiaries in one area (an LSOA or a ward).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwardsAt {
+    pub locality: String,
+    pub area: String,
+    /// `LSOA` or `WD` (360Giving's geoCodeType).
+    pub area_type: String,
+    pub awards: i64,
+    pub pence: i64,
+}
+
+/// One locality's spend beside its need.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LocalityLine {
+    pub slug: String,
+    pub name: String,
+    /// Payments to families approved or paid.
+    pub payments: i64,
+    pub payments_pence: i64,
+    /// Community grant awards.
+    pub awards: i64,
+    pub awards_pence: i64,
+    pub spend_pence: i64,
+    /// The city's LSOAs in the locality, and those in the most deprived deciles.
+    pub lsoas: i64,
+    pub most_deprived_lsoas: i64,
+    #[serde(flatten)]
+    pub share: Share,
+}
+
+/// Spend at the LSOAs of one decile (none: LSOAs the edition has no decile for).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecileLine {
+    pub decile: Option<u8>,
+    pub lsoas: i64,
+    pub payments_pence: i64,
+    pub awards_pence: i64,
+    /// Of the spend placed at an LSOA.
+    pub spend_percent: Option<f64>,
+}
+
+/// What the map draws at one LSOA.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AreaSpend {
+    #[serde(flatten)]
+    pub area: Area,
+    /// None where fewer than [`crate::disclosure::K`] families were paid (but some were): not
+    /// drawn.
+    pub payments_pence: Option<i64>,
+    pub awards_pence: i64,
+}
+
+/// Spend counted in a locality but not drawn on the map, and why.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NotDrawn {
+    /// Payments whose family's postcode is not in the postcode directory (or has no LSOA).
+    pub payments_unplaced: i64,
+    pub payments_unplaced_pence: i64,
+    /// Payments in LSOAs where fewer than K families were paid.
+    pub payments_few_families: i64,
+    pub payments_few_families_pence: i64,
+    /// Awards for a ward, or an LSOA that is not one of the city's.
+    pub awards_unplaced: i64,
+    pub awards_unplaced_pence: i64,
+}
+
+/// The spend-against-need page's figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpendAgainstNeed {
+    pub localities: Vec<LocalityLine>,
+    pub deciles: Vec<DecileLine>,
+    pub areas: Vec<AreaSpend>,
+    pub not_drawn: NotDrawn,
+}
+
+impl LocalityLine {
+    fn new(slug: &str, name: &str) -> LocalityLine {
+        LocalityLine {
+            slug: slug.to_string(),
+            name: name.to_string(),
+            payments: 0,
+            payments_pence: 0,
+            awards: 0,
+            awards_pence: 0,
+            spend_pence: 0,
+            lsoas: 0,
+            most_deprived_lsoas: 0,
+            share: Share::default(),
+        }
+    }
+}
+
+/// Spend drawn at one LSOA while counting: families paid, payments, their pence, awards' pence.
+#[derive(Clone, Copy, Default)]
+struct Tally {
+    families: i64,
+    payments: i64,
+    payments_pence: i64,
+    awards_pence: i64,
+}
+
+/// Puts the page together: each locality's spend (payments and awards) and its LSOAs, shares
+/// and gaps; spend by decile; and what the map may draw at each LSOA. `localities` are (slug,
+/// name) in the order to show; spend in a locality not among them is added after them.
+pub fn spend_against_need(
+    localities: &[(String, String)],
+    areas: Vec<Area>,
+    payments: &[PaymentsAt],
+    awards: &[AwardsAt],
+) -> SpendAgainstNeed {
+    let mut lines: Vec<LocalityLine> = localities
+        .iter()
+        .map(|(slug, name)| LocalityLine::new(slug, name))
+        .collect();
+    fn line<'a>(lines: &'a mut Vec<LocalityLine>, slug: &str) -> &'a mut LocalityLine {
+        let at = lines.iter().position(|l| l.slug == slug).unwrap_or_else(|| {
+            lines.push(LocalityLine::new(slug, slug));
+            lines.len() - 1
+        });
+        &mut lines[at]
+    }
+    let index: HashMap<&str, usize> = areas
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.lsoa.as_str(), i))
+        .collect();
+    let mut tally = vec![Tally::default(); areas.len()];
+    // Deciles 1 to 10, then LSOAs without one.
+    let mut deciles: Vec<DecileLine> = (1..=10)
+        .map(Some)
+        .chain([None])
+        .map(|decile| DecileLine {
+            decile,
+            lsoas: 0,
+            payments_pence: 0,
+            awards_pence: 0,
+            spend_percent: None,
+        })
+        .collect();
+    let row = |decile: Option<u8>| decile.map_or(10, |d| usize::from(d.clamp(1, 10)) - 1);
+    let mut not_drawn = NotDrawn::default();
+    for area in &areas {
+        let l = line(&mut lines, &area.locality);
+        l.lsoas += 1;
+        l.most_deprived_lsoas += i64::from(area.decile.is_some_and(most_deprived));
+        deciles[row(area.decile)].lsoas += 1;
+    }
+    for p in payments {
+        let l = line(&mut lines, &p.locality);
+        l.payments += p.payments;
+        l.payments_pence += p.pence;
+        match p.lsoa.as_deref().and_then(|lsoa| index.get(lsoa)) {
+            Some(&i) => {
+                tally[i].families += p.families;
+                tally[i].payments += p.payments;
+                tally[i].payments_pence += p.pence;
+                deciles[row(areas[i].decile)].payments_pence += p.pence;
+            }
+            None => {
+                not_drawn.payments_unplaced += p.payments;
+                not_drawn.payments_unplaced_pence += p.pence;
+            }
+        }
+    }
+    for a in awards {
+        let l = line(&mut lines, &a.locality);
+        l.awards += a.awards;
+        l.awards_pence += a.pence;
+        let code = a.area.trim().to_ascii_uppercase();
+        match index.get(code.as_str()) {
+            Some(&i) if a.area_type.eq_ignore_ascii_case("LSOA") => {
+                tally[i].awards_pence += a.pence;
+                deciles[row(areas[i].decile)].awards_pence += a.pence;
+            }
+            _ => {
+                not_drawn.awards_unplaced += a.awards;
+                not_drawn.awards_unplaced_pence += a.pence;
+            }
+        }
+    }
+    for l in &mut lines {
+        l.spend_pence = l.payments_pence + l.awards_pence;
+    }
+    let counted: Vec<(i64, i64)> = lines
+        .iter()
+        .map(|l| (l.spend_pence, l.most_deprived_lsoas))
+        .collect();
+    for (l, share) in lines.iter_mut().zip(shares(&counted)) {
+        l.share = share;
+    }
+    let placed: i64 = deciles.iter().map(|d| d.payments_pence + d.awards_pence).sum();
+    for d in &mut deciles {
+        let spend = d.payments_pence + d.awards_pence;
+        d.spend_percent = (placed > 0).then(|| 100.0 * spend as f64 / placed as f64);
+    }
+    // A payment is a family's record: the map draws an LSOA's payments only where at least K
+    // families were paid there (the partnership's threshold), so no dot is one family.
+    let k = crate::disclosure::K as i64;
+    let areas = areas
+        .into_iter()
+        .zip(tally)
+        .map(|(area, t)| {
+            let shown = t.families >= k || t.payments == 0;
+            if !shown {
+                not_drawn.payments_few_families += t.payments;
+                not_drawn.payments_few_families_pence += t.payments_pence;
+            }
+            AreaSpend {
+                area,
+                payments_pence: shown.then_some(t.payments_pence),
+                awards_pence: t.awards_pence,
+            }
+        })
+        .collect();
+    SpendAgainstNeed {
+        localities: lines,
+        deciles,
+        areas,
+        not_drawn,
+    }
 }
 
 #[cfg(test)]
@@ -477,5 +721,99 @@ mod tests {
         let got = shares(&[(5, 0), (0, 0)]);
         assert!(got.iter().all(|s| s.flag.is_none()));
         assert!(shares(&[]).is_empty());
+    }
+
+    fn area(lsoa: &str, locality: &str, decile: Option<u8>) -> Area {
+        Area {
+            lsoa: lsoa.into(),
+            locality: locality.into(),
+            latitude: 52.5,
+            longitude: -1.9,
+            decile,
+        }
+    }
+
+    #[test]
+    fn the_page_counts_spend_and_need_by_locality_decile_and_lsoa() {
+        let localities = [("a".to_string(), "A".to_string()), ("b".into(), "B".into())];
+        let areas = vec![
+            area("E01000001", "a", Some(1)),
+            area("E01000002", "a", Some(7)),
+            area("E01000003", "b", Some(2)),
+            area("E01000004", "b", Some(2)),
+            area("E01000005", "b", None),
+        ];
+        let paid = |locality: &str, lsoa: Option<&str>, families, pence| PaymentsAt {
+            locality: locality.into(),
+            lsoa: lsoa.map(str::to_string),
+            payments: families * 2,
+            families,
+            pence,
+        };
+        let payments = [
+            paid("a", Some("E01000001"), 6, 60_000),
+            paid("b", Some("E01000003"), 2, 20_000),
+            paid("b", None, 1, 5_000),
+        ];
+        let award = |area: &str, area_type: &str, pence| AwardsAt {
+            locality: "b".into(),
+            area: area.into(),
+            area_type: area_type.into(),
+            awards: 1,
+            pence,
+        };
+        let awards = [
+            award("e01000004", "LSOA", 15_000),
+            award("E05011118", "WD", 10_000),
+        ];
+        let got = spend_against_need(&localities, areas, &payments, &awards);
+        let (a, b) = (&got.localities[0], &got.localities[1]);
+        assert_eq!((a.spend_pence, a.lsoas, a.most_deprived_lsoas), (60_000, 2, 1));
+        assert_eq!((b.payments, b.payments_pence, b.awards), (6, 25_000, 2));
+        assert_eq!((b.spend_pence, b.lsoas, b.most_deprived_lsoas), (50_000, 3, 2));
+        // A: 54.5% of spend, a third of need: 21 points above; B the other way.
+        assert_eq!(a.share.flag, Some(Gap::Above));
+        assert_eq!(b.share.flag, Some(Gap::Below));
+        assert!((a.share.gap_points.unwrap() - (600.0 / 11.0 - 100.0 / 3.0)).abs() < 1e-9);
+        // By decile: only what is placed at an LSOA, wherever the map may draw it.
+        assert_eq!(got.deciles.len(), 11);
+        assert_eq!((got.deciles[0].lsoas, got.deciles[0].payments_pence), (1, 60_000));
+        assert_eq!(got.deciles[1].lsoas, 2);
+        assert_eq!(got.deciles[1].payments_pence, 20_000);
+        assert_eq!(got.deciles[1].awards_pence, 15_000);
+        assert_eq!((got.deciles[10].decile, got.deciles[10].lsoas), (None, 1));
+        assert!((got.deciles[0].spend_percent.unwrap() - 60.0 / 0.95).abs() < 1e-9);
+        // The map: fewer than five families paid in E01000003, so its payments are not drawn.
+        assert_eq!(got.areas[0].payments_pence, Some(60_000));
+        assert_eq!(got.areas[2].payments_pence, None);
+        assert_eq!(got.areas[3].awards_pence, 15_000);
+        assert_eq!(got.areas[3].payments_pence, Some(0));
+        assert_eq!(
+            got.not_drawn,
+            NotDrawn {
+                payments_unplaced: 2,
+                payments_unplaced_pence: 5_000,
+                payments_few_families: 4,
+                payments_few_families_pence: 20_000,
+                awards_unplaced: 1,
+                awards_unplaced_pence: 10_000,
+            }
+        );
+    }
+
+    #[test]
+    fn spend_in_a_locality_not_listed_is_still_counted() {
+        let payments = [PaymentsAt {
+            locality: "elsewhere".into(),
+            lsoa: None,
+            payments: 1,
+            families: 1,
+            pence: 100,
+        }];
+        let got = spend_against_need(&[], vec![], &payments, &[]);
+        assert_eq!(got.localities.len(), 1);
+        assert_eq!(got.localities[0].name, "elsewhere");
+        assert_eq!(got.localities[0].share.spend_percent, Some(100.0));
+        assert_eq!(got.localities[0].share.flag, None);
     }
 }
