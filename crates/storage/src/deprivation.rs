@@ -1,0 +1,210 @@
+//! Deprivation: editions of the English Indices of Deprivation by LSOA, and the counts the
+//! spend-against-need page is made of. Counts and sums only: no family is ever read here, and
+//! payments are placed by their family's postcode inside the query.
+
+use crate::case_load::{Cell, Rows};
+use crate::gate::Authorised;
+use crate::{StorageError, Tx, now_micros, on_tx};
+use earlyhelp_domain::deprivation::{Area, AwardsAt, Edition, ImdRow, PaymentsAt};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+/// An edition as loaded.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct EditionRow {
+    pub edition: i64,
+    pub source: String,
+    pub synthetic: bool,
+    pub lsoas: i64,
+}
+
+/// The editions loaded, newest first.
+pub async fn editions(tx: &mut Tx) -> Result<Vec<EditionRow>, StorageError> {
+    Ok(on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT e.edition, e.source, e.synthetic, \
+             (SELECT COUNT(*) FROM imd i WHERE i.edition = e.edition) AS lsoas \
+             FROM imd_editions e ORDER BY e.edition DESC",
+        )
+        .fetch_all(c)
+        .await?
+    }))
+}
+
+/// The LSOAs of the postcodes loaded: the city's (empty when no postcode has one).
+pub async fn city_lsoas(tx: &mut Tx) -> Result<HashSet<String>, StorageError> {
+    let lsoas: Vec<String> = on_tx!(tx, c => {
+        sqlx::query_scalar("SELECT DISTINCT lsoa FROM postcodes WHERE lsoa IS NOT NULL")
+            .fetch_all(c)
+            .await?
+    });
+    Ok(lsoas.into_iter().collect())
+}
+
+/// Replaces an edition with `rows`, in the permit's transaction: all of it or, if the
+/// transaction is not committed, none.
+pub async fn replace_edition<R>(
+    authorised: &mut Authorised<R>,
+    edition: Edition,
+    source: &str,
+    synthetic: bool,
+    rows: &[ImdRow],
+) -> Result<(), StorageError> {
+    let tx = &mut authorised.tx;
+    let year = i64::from(edition.year());
+    on_tx!(tx, c => {
+        sqlx::query("DELETE FROM imd WHERE edition = $1")
+            .bind(year)
+            .execute(&mut *c)
+            .await?;
+        sqlx::query(
+            "INSERT INTO imd_editions (edition, source, synthetic, loaded_micros) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (edition) DO UPDATE SET source = excluded.source, \
+             synthetic = excluded.synthetic, loaded_micros = excluded.loaded_micros",
+        )
+        .bind(year)
+        .bind(source)
+        .bind(synthetic)
+        .bind(now_micros())
+        .execute(&mut *c)
+        .await?;
+    });
+    let mut insert = Rows::new("INSERT INTO imd (edition, lsoa, imd_rank, decile)", 4);
+    for row in rows {
+        insert.push([
+            Cell::Int(year),
+            Cell::Text(row.lsoa.clone()),
+            Cell::Int(i64::from(row.rank)),
+            Cell::Int(i64::from(row.decile)),
+        ]);
+    }
+    insert.insert(tx).await
+}
+
+/// The city's LSOAs (those of postcodes placed in a locality): the middle of their postcodes,
+/// the locality most of them are in, and their decile in `edition`.
+pub async fn areas(tx: &mut Tx, edition: Option<Edition>) -> Result<Vec<Area>, StorageError> {
+    type Group = (String, String, i64, f64, f64, Option<i64>);
+    let year = edition.map(|e| i64::from(e.year()));
+    let groups: Vec<Group> = on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT pc.lsoa, pc.locality_slug, COUNT(*), AVG(pc.latitude), AVG(pc.longitude), i.decile \
+             FROM postcodes pc LEFT JOIN imd i ON i.edition = $1 AND i.lsoa = pc.lsoa \
+             WHERE pc.lsoa IS NOT NULL AND pc.locality_slug IS NOT NULL \
+             GROUP BY pc.lsoa, pc.locality_slug, i.decile",
+        )
+        .bind(year)
+        .fetch_all(c)
+        .await?
+    });
+    // An LSOA split between localities belongs to the one with most of its postcodes (the
+    // first by name on a tie); its middle is that of all its postcodes.
+    struct Sum {
+        postcodes: i64,
+        latitude: f64,
+        longitude: f64,
+        best: (i64, String),
+        decile: Option<i64>,
+    }
+    let mut sums: std::collections::BTreeMap<String, Sum> = Default::default();
+    for (lsoa, locality, count, latitude, longitude, decile) in groups {
+        let sum = sums.entry(lsoa).or_insert(Sum {
+            postcodes: 0,
+            latitude: 0.0,
+            longitude: 0.0,
+            best: (0, String::new()),
+            decile,
+        });
+        sum.postcodes += count;
+        sum.latitude += latitude * count as f64;
+        sum.longitude += longitude * count as f64;
+        if count > sum.best.0 {
+            sum.best = (count, locality);
+        }
+    }
+    let areas = sums
+        .into_iter()
+        .map(|(lsoa, sum)| Area {
+            lsoa,
+            locality: sum.best.1,
+            latitude: sum.latitude / sum.postcodes as f64,
+            longitude: sum.longitude / sum.postcodes as f64,
+            decile: sum.decile.and_then(|d| u8::try_from(d).ok()),
+        })
+        .collect();
+    Ok(areas)
+}
+
+/// Payments to families approved or paid (of one programme, or all), by the locality they
+/// were counted in and the LSOA of the family's postcode.
+pub async fn payments(
+    tx: &mut Tx,
+    programme: Option<Uuid>,
+) -> Result<Vec<PaymentsAt>, StorageError> {
+    type Row = (String, Option<String>, i64, i64, i64);
+    let rows: Vec<Row> = on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT p.locality_slug, pc.lsoa, COUNT(*), COUNT(DISTINCT p.family_id), \
+             CAST(COALESCE(SUM(p.amount_pence), 0) AS BIGINT) \
+             FROM payments p JOIN families f ON f.id = p.family_id \
+             LEFT JOIN postcodes pc ON pc.postcode = f.postcode \
+             WHERE p.state IN ('approved', 'paid') AND ($1 IS NULL OR p.programme_id = $1) \
+             GROUP BY p.locality_slug, pc.lsoa",
+        )
+        .bind(programme)
+        .fetch_all(c)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(locality, lsoa, payments, families, pence)| PaymentsAt {
+            locality,
+            lsoa,
+            payments,
+            families,
+            pence,
+        })
+        .collect())
+}
+
+/// Community grant awards (of one programme, or all), by locality and the area their
+/// beneficiaries live in.
+pub async fn awards(tx: &mut Tx, programme: Option<Uuid>) -> Result<Vec<AwardsAt>, StorageError> {
+    type Row = (String, String, String, i64, i64);
+    let rows: Vec<Row> = on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT locality_slug, beneficiary_area, beneficiary_area_type, COUNT(*), \
+             CAST(COALESCE(SUM(award_pence), 0) AS BIGINT) \
+             FROM grant_applications \
+             WHERE state = 'awarded' AND award_pence IS NOT NULL AND ($1 IS NULL OR programme_id = $1) \
+             GROUP BY locality_slug, beneficiary_area, beneficiary_area_type",
+        )
+        .bind(programme)
+        .fetch_all(c)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(locality, area, area_type, awards, pence)| AwardsAt {
+            locality,
+            area,
+            area_type,
+            awards,
+            pence,
+        })
+        .collect())
+}
+
+/// Approved and paid spend by locality, all programmes: for the demo to set its synthetic
+/// deciles against.
+pub async fn spend_by_locality(tx: &mut Tx) -> Result<HashMap<String, i64>, StorageError> {
+    let mut spend: HashMap<String, i64> = HashMap::new();
+    for p in payments(tx, None).await? {
+        *spend.entry(p.locality).or_default() += p.pence;
+    }
+    for a in awards(tx, None).await? {
+        *spend.entry(a.locality).or_default() += a.pence;
+    }
+    Ok(spend)
+}
