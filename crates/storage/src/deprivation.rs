@@ -208,3 +208,41 @@ pub async fn spend_by_locality(tx: &mut Tx) -> Result<HashMap<String, i64>, Stor
     }
     Ok(spend)
 }
+
+/// Postcodes of families that the postcode directory does not hold, with the family's
+/// locality: for the demo, which makes up a place for each.
+pub async fn unplaced_family_postcodes(tx: &mut Tx) -> Result<Vec<(String, String)>, StorageError> {
+    Ok(on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT DISTINCT f.postcode, f.locality_slug FROM families f \
+             LEFT JOIN postcodes pc ON pc.postcode = f.postcode \
+             WHERE pc.postcode IS NULL ORDER BY f.postcode",
+        )
+        .fetch_all(c)
+        .await?
+    }))
+}
+
+/// Adds postcodes not held yet, in bulk.
+pub async fn add_postcodes(
+    tx: &mut Tx,
+    records: &[crate::directory::PostcodeRecord],
+) -> Result<(), StorageError> {
+    let mut rows = Rows::new(
+        "INSERT INTO postcodes (postcode, outward, latitude, longitude, lsoa, local_authority, locality_slug)",
+        7,
+    );
+    for r in records {
+        let outward = r.postcode.split(' ').next().unwrap_or_default();
+        rows.push([
+            Cell::Text(r.postcode.clone()),
+            Cell::Text(outward.to_string()),
+            Cell::Real(r.latitude),
+            Cell::Real(r.longitude),
+            Cell::MaybeText(r.lsoa.clone()),
+            Cell::MaybeText(r.local_authority.clone()),
+            Cell::MaybeText(r.locality_slug.clone()),
+        ]);
+    }
+    rows.insert(tx).await
+}
