@@ -42,7 +42,8 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
             .merge_from(crate::outcomes::OutcomesApi::openapi())
             .merge_from(crate::cases::api::CasesApi::openapi())
             .merge_from(crate::cases::connections_api::ConnectionsApi::openapi())
-            .merge_from(crate::cases::payments_api::PaymentsApi::openapi()),
+            .merge_from(crate::cases::payments_api::PaymentsApi::openapi())
+            .merge_from(crate::deprivation::NeedApi::openapi()),
     )
 }
 
