@@ -6,7 +6,9 @@
 //!
 //! The demo's families live at postcodes of their own, which the synthetic set does not hold:
 //! each gets a place beside a synthetic postcode of its locality (its LSOA, a few metres off),
-//! so their payments land on the map. Load after the money, so the spend is there to follow.
+//! so their payments land on the map; within a locality the LSOAs with the most spend are made
+//! its most deprived. Load after the money (payments and awards), so the spend is there to
+//! follow.
 
 use anyhow::Result;
 use earlyhelp_domain::access::Action;
@@ -14,7 +16,7 @@ use earlyhelp_domain::deprivation::{Edition, ImdRow};
 use earlyhelp_storage::deprivation as store;
 use earlyhelp_storage::directory::PostcodeRecord;
 use earlyhelp_storage::{Db, gate};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The locality the demo leaves out of line with its need.
 pub const OUT_OF_LINE: &str = "sutton-coldfield";
@@ -37,10 +39,25 @@ pub async fn load(db: &Db) -> Result<()> {
         .filter_map(|(postcode, locality)| place_beside(&synthetic, postcode, &locality))
         .collect();
     store::add_postcodes(&mut authorised.tx, &places).await?;
-    let spend = store::spend_by_locality(&mut authorised.tx).await?;
+    // Spend by locality, and by LSOA where it is placed.
+    let mut spend: HashMap<String, i64> = HashMap::new();
+    let mut at: HashMap<String, i64> = HashMap::new();
+    for p in store::payments(&mut authorised.tx, None).await? {
+        *spend.entry(p.locality).or_default() += p.pence;
+        *at.entry(p.lsoa.unwrap_or_default()).or_default() += p.pence;
+    }
+    for a in store::awards(&mut authorised.tx, None).await? {
+        *spend.entry(a.locality).or_default() += a.pence;
+        *at.entry(a.area).or_default() += a.pence;
+    }
     let mut by_locality: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for area in store::areas(&mut authorised.tx, None).await? {
         by_locality.entry(area.locality).or_default().push(area.lsoa);
+    }
+    // Within a locality the money goes where the need is: its most deprived LSOAs are those
+    // with the most spend.
+    for codes in by_locality.values_mut() {
+        codes.sort_by_key(|code| std::cmp::Reverse(at.get(code).copied().unwrap_or(0)));
     }
     let localities: Vec<(&String, &Vec<String>)> = by_locality.iter().collect();
     let lsoas: usize = localities.iter().map(|(_, l)| l.len()).sum();
@@ -57,12 +74,13 @@ pub async fn load(db: &Db) -> Result<()> {
         let mut rows = Vec::with_capacity(lsoas);
         for ((_, codes), k) in localities.iter().zip(&deprived) {
             for (i, code) in codes.iter().enumerate() {
-                // Spread the most deprived through the locality, a different few each edition.
-                let n = codes.len();
-                let at = (i + turn) % n;
-                let is_deprived = (at + 1) * k / n > at * k / n;
+                // The next edition moves one LSOA out of the most deprived and one in.
+                let is_deprived = match turn {
+                    0 => i < *k,
+                    _ => (i < *k && i + 1 != *k) || (i == *k && *k > 0),
+                };
                 let decile = if is_deprived {
-                    1 + (i % 2) as u8
+                    1 + ((i + turn) % 2) as u8
                 } else {
                     3 + ((i * 5 + turn) % 8) as u8
                 };
@@ -86,9 +104,9 @@ fn synthetic_row(edition: Edition, lsoa: &str, decile: u8, i: usize) -> ImdRow {
     }
 }
 
-/// A place for a family's postcode beside one of its locality's synthetic postcodes (the same
-/// outward code where there is one), chosen by the postcode's letters so it is the same every
-/// time.
+/// A place for a family's postcode beside one of its locality's synthetic postcodes, chosen
+/// by the postcode's letters so it is the same every time. (Across the whole locality: the
+/// demo's families share few postcodes, all in one outward code of their locality.)
 fn place_beside(
     synthetic: &[PostcodeRecord],
     postcode: String,
@@ -98,15 +116,8 @@ fn place_beside(
         .iter()
         .filter(|p| p.locality_slug.as_deref() == Some(locality))
         .collect();
-    let outward = postcode.split(' ').next().unwrap_or_default();
-    let same: Vec<&PostcodeRecord> = local
-        .iter()
-        .copied()
-        .filter(|p| p.postcode.split(' ').next() == Some(outward))
-        .collect();
-    let choices = if same.is_empty() { &local } else { &same };
     let seed: usize = postcode.bytes().map(usize::from).fold(7, |h, b| h * 31 + b) % 1_000_003;
-    let beside = choices.get(seed % choices.len().max(1))?;
+    let beside = local.get(seed % local.len().max(1))?;
     let nudge = |k: usize| ((seed / k) % 21) as f64 / 20.0 - 0.5;
     Some(PostcodeRecord {
         latitude: beside.latitude + nudge(3) * 0.002,

@@ -7,7 +7,7 @@ use crate::gate::Authorised;
 use crate::{StorageError, Tx, now_micros, on_tx};
 use earlyhelp_domain::deprivation::{Area, AwardsAt, Edition, ImdRow, PaymentsAt};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use uuid::Uuid;
 
 /// An edition as loaded.
@@ -194,19 +194,6 @@ pub async fn awards(tx: &mut Tx, programme: Option<Uuid>) -> Result<Vec<AwardsAt
             pence,
         })
         .collect())
-}
-
-/// Approved and paid spend by locality, all programmes: for the demo to set its synthetic
-/// deciles against.
-pub async fn spend_by_locality(tx: &mut Tx) -> Result<HashMap<String, i64>, StorageError> {
-    let mut spend: HashMap<String, i64> = HashMap::new();
-    for p in payments(tx, None).await? {
-        *spend.entry(p.locality).or_default() += p.pence;
-    }
-    for a in awards(tx, None).await? {
-        *spend.entry(a.locality).or_default() += a.pence;
-    }
-    Ok(spend)
 }
 
 /// Postcodes of families that the postcode directory does not hold, with the family's

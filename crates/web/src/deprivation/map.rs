@@ -13,7 +13,7 @@ const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 560.0;
 const MARGIN: f64 = 28.0;
 /// The radius of the largest sum of money drawn.
-const LARGEST: f64 = 22.0;
+const LARGEST: f64 = 20.0;
 const DOT: f64 = 4.5;
 
 /// Deciles 1 (most deprived) to 10: a sequential scale dark to light (viridis), told apart by
@@ -81,26 +81,6 @@ pub fn draw(areas: &[AreaSpend], locality_name: impl Fn(&str) -> String, summary
         r##"<svg xmlns="http://www.w3.org/2000/svg" class="eh-chart" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-labelledby="need-map-title need-map-desc" focusable="false"><title id="need-map-title">Map of spend over deprivation deciles</title><desc id="need-map-desc">{}</desc><rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#f3f2f1" stroke="#b1b4b6"></rect>"##,
         esc(summary)
     );
-    for a in areas {
-        let (x, y) = at(a.area.latitude, a.area.longitude);
-        let decile = a
-            .area
-            .decile
-            .map_or("no decile".to_string(), |d| format!("decile {d}"));
-        let payments = a
-            .payments_pence
-            .map_or("payments not shown (fewer than 5 families)".to_string(), |p| {
-                format!("payments {}", pounds(p))
-            });
-        let _ = write!(
-            svg,
-            r##"<circle cx="{x:.1}" cy="{y:.1}" r="{DOT}" fill="{}" stroke="#505a5f" stroke-width="0.75"><title>{}, {}: {decile}; {payments}; awards {}</title></circle>"##,
-            decile_colour(a.area.decile),
-            esc(&a.area.lsoa),
-            esc(&locality_name(&a.area.locality)),
-            pounds(a.awards_pence),
-        );
-    }
     for a in areas.iter().filter(|a| a.awards_pence > 0) {
         let (x, y) = at(a.area.latitude, a.area.longitude);
         // A square of the same area as a circle of this radius.
@@ -121,6 +101,27 @@ pub fn draw(areas: &[AreaSpend], locality_name: impl Fn(&str) -> String, summary
                 radius(pence).max(1.5)
             );
         }
+    }
+    // The LSOAs over the money, so every dot shows.
+    for a in areas {
+        let (x, y) = at(a.area.latitude, a.area.longitude);
+        let decile = a
+            .area
+            .decile
+            .map_or("no decile".to_string(), |d| format!("decile {d}"));
+        let payments = a
+            .payments_pence
+            .map_or("payments not shown (fewer than 5 families)".to_string(), |p| {
+                format!("payments {}", pounds(p))
+            });
+        let _ = write!(
+            svg,
+            r##"<circle cx="{x:.1}" cy="{y:.1}" r="{DOT}" fill="{}" stroke="#505a5f" stroke-width="0.75"><title>{}, {}: {decile}; {payments}; awards {}</title></circle>"##,
+            decile_colour(a.area.decile),
+            esc(&a.area.lsoa),
+            esc(&locality_name(&a.area.locality)),
+            pounds(a.awards_pence),
+        );
     }
     // Each locality's name at the middle of its LSOAs, on a white halo.
     let mut middles: Vec<(&str, f64, f64, f64)> = Vec::new();
@@ -178,8 +179,8 @@ mod tests {
         assert!(map.svg.contains("Ladywood &amp; Co"));
         assert_eq!(map.svg.matches("<circle").count(), 3 + 2, "three dots, two payments");
         // The largest is drawn at the full radius; a quarter of it at half.
-        assert!(map.svg.contains(r##"r="22.0" fill="#d4351c""##), "{}", map.svg);
-        assert!(map.svg.contains(r##"r="11.0" fill="#d4351c""##));
+        assert!(map.svg.contains(r##"r="20.0" fill="#d4351c""##), "{}", map.svg);
+        assert!(map.svg.contains(r##"r="10.0" fill="#d4351c""##));
         assert!(map.svg.contains("payments not shown (fewer than 5 families)"));
         // North is up: the northern LSOA is nearer the top.
         let y = |lsoa: &str| {

@@ -216,6 +216,8 @@ struct NeedPage {
     query: String,
     lines: Vec<Line>,
     total: Line,
+    /// Both payments and awards are counted: each line says how much of each.
+    both_kinds: bool,
     flagged: usize,
     deciles: Vec<(String, &'static str, i64, String, String)>,
     /// (LSOA, locality, decile, payments, awards) for the map's table.
@@ -346,6 +348,8 @@ async fn page(
         edition: figures.edition.clone(),
         query: filter_query(&figures),
         flagged: lines.iter().filter(|l| l.flag.is_some()).count(),
+        both_kinds: figures.need.localities.iter().any(|l| l.payments_pence > 0)
+            && figures.need.localities.iter().any(|l| l.awards_pence > 0),
         total: total(&figures.need),
         lines,
         deciles: figures
