@@ -350,3 +350,41 @@ async fn only_those_who_see_spend_see_it_and_the_public_signs_in(backend: Backen
         assert!(denied >= 3, "{who}'s refusals are audited: {refusals:?}");
     }
 }
+
+/// In a real browser, checked by axe-core: the grants officer follows the link from the
+/// programmes page to spend against need, filters it, and opens the map's table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spend_against_need_is_accessible_in_a_browser() {
+    use crate::browser::{assert_accessible, sign_in};
+    use thirtyfour::prelude::*;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await;
+    sign_in(&browser, &app, GRANTS_OFFICER).await;
+    browser.driver.goto(app.url("/programmes")).await.unwrap();
+    browser.wait_for_heading("Funding programmes and spend").await;
+    browser.click(By::LinkText("Spend against need")).await;
+    browser.wait_for_heading("Spend against need").await;
+    assert_accessible(&browser, "spend against need").await;
+    browser.screenshot("spend-against-need").await;
+    browser
+        .driver
+        .find(By::Id("edition"))
+        .await
+        .unwrap()
+        .find(By::XPath("./option[@value='2019']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.click(By::Css("form.eh-filters button")).await;
+    browser
+        .wait_for_text(By::Id("synthetic"), "Indices of Deprivation 2019")
+        .await;
+    browser.click(By::Css("details summary")).await;
+    browser.wait_for_text(By::Id("by-lsoa"), "E0104").await;
+    assert_accessible(&browser, "spend against need, 2019, the map as a table").await;
+    browser.quit().await;
+}
