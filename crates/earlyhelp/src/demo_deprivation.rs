@@ -29,7 +29,7 @@ pub async fn load(db: &Db) -> Result<()> {
         db,
         "deprivation",
         Action::Create,
-        "load the demo's synthetic deprivation deciles",
+        "place the demo families' postcodes",
     )
     .await?;
     let synthetic = crate::demo_directory::postcodes();
@@ -39,10 +39,19 @@ pub async fn load(db: &Db) -> Result<()> {
         .filter_map(|(postcode, locality)| place_beside(&synthetic, postcode, &locality))
         .collect();
     store::add_postcodes(&mut authorised.tx, &places).await?;
+    authorised.tx.commit().await?;
+    store::refresh(db).await?;
+    let mut authorised = gate::operator(
+        db,
+        "deprivation",
+        Action::Create,
+        "load the demo's synthetic deprivation deciles",
+    )
+    .await?;
     // Spend by locality, and by LSOA where it is placed.
     let mut spend: HashMap<String, i64> = HashMap::new();
     let mut at: HashMap<String, i64> = HashMap::new();
-    for p in store::payments(&mut authorised.tx, None).await? {
+    for p in store::payments(&mut authorised.tx, None).await?.0 {
         *spend.entry(p.locality).or_default() += p.pence;
         *at.entry(p.lsoa.unwrap_or_default()).or_default() += p.pence;
     }

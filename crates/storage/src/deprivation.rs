@@ -3,8 +3,9 @@
 //! payments are placed by their family's postcode inside the query.
 
 use crate::case_load::{Cell, Rows};
-use crate::gate::Authorised;
-use crate::{StorageError, Tx, now_micros, on_tx};
+use crate::gate::{self, Authorised};
+use crate::{Db, StorageError, Tx, now_micros, on_pool, on_tx};
+use earlyhelp_domain::access::Action;
 use earlyhelp_domain::deprivation::{Area, AwardsAt, Edition, ImdRow, PaymentsAt};
 use serde::Serialize;
 use std::collections::HashSet;
@@ -137,26 +138,30 @@ pub async fn areas(tx: &mut Tx, edition: Option<Edition>) -> Result<Vec<Area>, S
 }
 
 /// Payments to families approved or paid (of one programme, or all), by the locality they
-/// were counted in and the LSOA of the family's postcode.
+/// were counted in and the LSOA of the family's postcode, as last counted by [`refresh`]; and
+/// when that was (none: not yet).
 pub async fn payments(
     tx: &mut Tx,
     programme: Option<Uuid>,
-) -> Result<Vec<PaymentsAt>, StorageError> {
+) -> Result<(Vec<PaymentsAt>, Option<i64>), StorageError> {
     type Row = (String, Option<String>, i64, i64, i64);
-    let rows: Vec<Row> = on_tx!(tx, c => {
-        sqlx::query_as(
-            "SELECT p.locality_slug, pc.lsoa, COUNT(*), COUNT(DISTINCT p.family_id), \
-             CAST(COALESCE(SUM(p.amount_pence), 0) AS BIGINT) \
-             FROM payments p JOIN families f ON f.id = p.family_id \
-             LEFT JOIN postcodes pc ON pc.postcode = f.postcode \
-             WHERE p.state IN ('approved', 'paid') AND ($1 IS NULL OR p.programme_id = $1) \
-             GROUP BY p.locality_slug, pc.lsoa",
+    let (rows, counted): (Vec<Row>, Option<i64>) = on_tx!(tx, c => {
+        let rows = sqlx::query_as(
+            "SELECT s.locality_slug, pc.lsoa, CAST(SUM(s.payments) AS BIGINT), \
+             CAST(SUM(s.families) AS BIGINT), CAST(SUM(s.pence) AS BIGINT) \
+             FROM spend_places s LEFT JOIN postcodes pc ON pc.postcode = s.postcode \
+             WHERE ($1 IS NULL AND s.programme_id IS NULL) OR s.programme_id = $1 \
+             GROUP BY s.locality_slug, pc.lsoa",
         )
         .bind(programme)
-        .fetch_all(c)
-        .await?
+        .fetch_all(&mut *c)
+        .await?;
+        let counted = sqlx::query_scalar("SELECT refreshed_micros FROM spend_places_refresh WHERE id = 1")
+            .fetch_optional(&mut *c)
+            .await?;
+        (rows, counted)
     });
-    Ok(rows
+    let places = rows
         .into_iter()
         .map(|(locality, lsoa, payments, families, pence)| PaymentsAt {
             locality,
@@ -165,7 +170,94 @@ pub async fn payments(
             families,
             pence,
         })
-        .collect())
+        .collect();
+    Ok((places, counted))
+}
+
+/// What a count of payments by place rests on: the payments that count and when the last was
+/// decided (a payment counts once approved, and is never unapproved), and the families and
+/// their last change (a move changes the postcode).
+async fn fingerprint(db: &Db) -> Result<String, StorageError> {
+    type Seen = (i64, i64, i64, i64);
+    let seen: Seen = on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM payments WHERE state IN ('approved', 'paid')), \
+             (SELECT COALESCE(MAX(decided_micros), 0) FROM payments), \
+             (SELECT COUNT(*) FROM families), \
+             (SELECT COALESCE(MAX(updated_micros), 0) FROM families)",
+        )
+        .fetch_one(pool)
+        .await?
+    });
+    Ok(format!("{seen:?}"))
+}
+
+/// Counts payments by place again if payments or families have changed since the last count;
+/// answers whether it did. For the background job.
+pub async fn refresh_if_stale(db: &Db) -> Result<bool, StorageError> {
+    let now = fingerprint(db).await?;
+    let last: Option<String> = on_pool!(db, pool => {
+        sqlx::query_scalar("SELECT fingerprint FROM spend_places_refresh WHERE id = 1")
+            .fetch_optional(pool)
+            .await?
+    });
+    if last.as_deref() == Some(now.as_str()) {
+        return Ok(false);
+    }
+    refresh_with(db, &now).await?;
+    Ok(true)
+}
+
+/// Counts payments by place now, in one audited transaction: every programme's and all
+/// programmes' together (a family paid from two programmes is one family there).
+pub async fn refresh(db: &Db) -> Result<(), StorageError> {
+    let now = fingerprint(db).await?;
+    refresh_with(db, &now).await
+}
+
+/// The statement counting payments by place, for each programme or all together.
+macro_rules! count_places {
+    ($programme:literal, $group:literal) => {
+        concat!(
+            "INSERT INTO spend_places (programme_id, locality_slug, postcode, payments, families, pence) \
+             SELECT ", $programme, ", p.locality_slug, f.postcode, COUNT(*), COUNT(DISTINCT p.family_id), \
+             CAST(SUM(p.amount_pence) AS BIGINT) \
+             FROM payments p JOIN families f ON f.id = p.family_id \
+             WHERE p.state IN ('approved', 'paid') \
+             GROUP BY ", $group, "p.locality_slug, f.postcode"
+        )
+    };
+}
+
+async fn refresh_with(db: &Db, fingerprint: &str) -> Result<(), StorageError> {
+    let mut authorised = gate::operator(
+        db,
+        "spend",
+        Action::Update,
+        "count payments to families by place",
+    )
+    .await?;
+    let tx = &mut authorised.tx;
+    on_tx!(tx, c => {
+        sqlx::query("DELETE FROM spend_places").execute(&mut *c).await?;
+        for sql in [
+            count_places!("p.programme_id", "p.programme_id, "),
+            count_places!("NULL", ""),
+        ] {
+            sqlx::query(sql).execute(&mut *c).await?;
+        }
+        sqlx::query(
+            "INSERT INTO spend_places_refresh (id, fingerprint, refreshed_micros) VALUES (1, $1, $2) \
+             ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, \
+             refreshed_micros = excluded.refreshed_micros",
+        )
+        .bind(fingerprint)
+        .bind(now_micros())
+        .execute(&mut *c)
+        .await?;
+    });
+    authorised.tx.commit().await?;
+    Ok(())
 }
 
 /// Community grant awards (of one programme, or all), by locality and the area their

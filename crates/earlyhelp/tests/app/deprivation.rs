@@ -281,6 +281,62 @@ async fn the_page_sets_shares_side_by_side_and_flags_the_gap(backend: Backend) {
     assert_eq!(ladywood["payments_pence"], expected, "{ladywood}");
     assert!(expected > 0);
 
+    // A payment approved now is counted by the background job within moments (here it runs
+    // every 200 ms), and the page says when payments were counted.
+    let sql = "SELECT f.id FROM families f JOIN users u ON u.id = f.lead_practitioner \
+               WHERE u.email = $1 AND f.state = 'open' ORDER BY f.id LIMIT 1";
+    let family: uuid::Uuid = match &app.db {
+        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).bind(PRACTITIONER).fetch_one(pool).await,
+        Db::Postgres(pool) => sqlx::query_scalar(sql).bind(PRACTITIONER).fetch_one(pool).await,
+    }
+    .unwrap();
+    let practitioner = app.sign_in(PRACTITIONER).await;
+    let form = [
+        ("csrf_token", practitioner.csrf.as_str()),
+        ("programme", &programme.to_string()),
+        ("amount", "99.99"),
+        ("purposes", "GTIP070"),
+        ("reason", "GTIR010"),
+        ("notes", ""),
+    ];
+    let asked = practitioner
+        .post(&app, &format!("/families/{family}/payments/new"), &form)
+        .await;
+    assert_eq!(asked.status(), 303, "{}", asked.text().await.unwrap());
+    let payment = asked.headers()["location"].to_str().unwrap().to_string();
+    let approve = [("csrf_token", officer.csrf.as_str())];
+    let approved = officer
+        .post(&app, &format!("{payment}/approve"), &approve)
+        .await;
+    assert_eq!(approved.status(), 303);
+    let ladywood_pence = |json: serde_json::Value| {
+        json["localities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["slug"] == "ladywood")
+            .map(|l| l["payments_pence"].as_i64().unwrap())
+            .unwrap()
+    };
+    let mut seen = 0;
+    for _ in 0..100 {
+        let json: serde_json::Value = officer
+            .get(&app, &format!("/api/spend-against-need?programme={programme}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(json["payments_counted_micros"].is_i64());
+        seen = ladywood_pence(json);
+        if seen == expected + 9_999 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, expected + 9_999, "the approval is counted");
+    let page = officer.get(&app, "/spend-against-need").await.text().await.unwrap();
+    assert!(page.contains("Payments to families as counted at"));
+
     // A programme or an edition not on file is refused by field.
     let bad = officer
         .get(&app, "/spend-against-need?programme=nonsense")

@@ -2,7 +2,9 @@
 //! families approved or paid, and community grant awards) beside its share of the city's most
 //! deprived LSOAs (deciles 1 and 2 of an edition of the Indices of Deprivation), flagging a gap
 //! over six percentage points; a map of the money over the deciles with its tables; the same
-//! as CSV and as JSON (`/api/spend-against-need`). Aggregates only, read through the gate as
+//! as CSV and as JSON (`/api/spend-against-need`). Payments are read as the background job last
+//! counted them by place (within a minute of a change), so the page never reads every payment.
+//! Aggregates only, read through the gate as
 //! spend (`Resource::Spend`): those who see aggregates and grants officers, never a
 //! practitioner.
 
@@ -63,6 +65,8 @@ struct Figures {
     /// (slug, name) of every locality.
     localities: Vec<(String, String)>,
     need: SpendAgainstNeed,
+    /// When the background job last counted payments by place (none: not yet).
+    payments_counted: Option<i64>,
 }
 
 impl Figures {
@@ -133,7 +137,7 @@ async fn figures(
         .and_then(|e| i32::try_from(e.edition).ok())
         .and_then(Edition::from_year);
     let areas = store::areas(tx, chosen).await?;
-    let paid = store::payments(tx, programme).await?;
+    let (paid, payments_counted) = store::payments(tx, programme).await?;
     let awarded = store::awards(tx, programme).await?;
     authorised.tx.commit().await?;
     let localities: Vec<(String, String)> = earlyhelp_storage::accounts::list_localities(&state.db)
@@ -149,6 +153,7 @@ async fn figures(
         edition,
         localities,
         need,
+        payments_counted,
     })
 }
 
@@ -226,6 +231,8 @@ struct NeedPage {
     largest: String,
     notes: Vec<String>,
     gap_points: i64,
+    /// When payments were last counted, or that they have not been yet.
+    counted: String,
     colours: Vec<(String, &'static str)>,
     payments_colour: &'static str,
     awards_colour: &'static str,
@@ -385,6 +392,13 @@ async fn page(
         largest: pounds(drawn.largest_pence),
         notes: notes(&figures),
         gap_points: GAP_POINTS,
+        counted: match figures.payments_counted {
+            Some(micros) => format!(
+                "Payments to families as counted at {} (they are counted again within a minute of a change).",
+                crate::governance::when(micros)
+            ),
+            None => "Payments to families have not been counted yet: the server counts them within a minute of starting.".into(),
+        },
         colours: (1..=10u8)
             .map(|d| (decile_words(Some(d)), map::decile_colour(Some(d))))
             .collect(),
@@ -487,6 +501,8 @@ struct NeedBody {
     programme: Option<Uuid>,
     edition: Option<i64>,
     synthetic_deciles: bool,
+    /// When payments were last counted by place (microseconds since 1970; null: not yet).
+    payments_counted_micros: Option<i64>,
     most_deprived_deciles: [u8; 2],
     gap_points: i64,
     #[serde(flatten)]
@@ -494,7 +510,8 @@ struct NeedBody {
 }
 
 /// Spend against need: each locality's share of spend (payments to families approved or paid,
-/// and community grant awards; amounts in pence) beside its share of the city's LSOAs in IMD
+/// and community grant awards; amounts in pence; payments as last counted by the background
+/// job, at `payments_counted_micros`) beside its share of the city's LSOAs in IMD
 /// deciles 1 and 2, with `flag` (`above` or `below`) where they are more than `gap_points`
 /// apart; spend by decile; and each LSOA's spend (`payments_pence` null where fewer than five
 /// families were paid). For those who see aggregates and grants officers.
@@ -513,6 +530,7 @@ async fn api(
         programme: figures.programme,
         edition: figures.edition.as_ref().map(|e| e.edition),
         synthetic_deciles: figures.edition.as_ref().is_some_and(|e| e.synthetic),
+        payments_counted_micros: figures.payments_counted,
         most_deprived_deciles: rules::MOST_DEPRIVED,
         gap_points: GAP_POINTS,
         need: figures.need,
