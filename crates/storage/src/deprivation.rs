@@ -215,21 +215,51 @@ pub async fn refresh(db: &Db) -> Result<(), StorageError> {
     refresh_with(db, &now).await
 }
 
-/// The statement counting payments by place, for each programme or all together.
+/// The query counting payments by place, for each programme or all together.
 macro_rules! count_places {
-    ($programme:literal, $group:literal) => {
+    ($programme:literal) => {
         concat!(
-            "INSERT INTO spend_places (programme_id, locality_slug, postcode, payments, families, pence) \
-             SELECT ", $programme, ", p.locality_slug, f.postcode, COUNT(*), COUNT(DISTINCT p.family_id), \
+            "SELECT ", $programme, "p.locality_slug, f.postcode, COUNT(*), COUNT(DISTINCT p.family_id), \
              CAST(SUM(p.amount_pence) AS BIGINT) \
              FROM payments p JOIN families f ON f.id = p.family_id \
              WHERE p.state IN ('approved', 'paid') \
-             GROUP BY ", $group, "p.locality_slug, f.postcode"
+             GROUP BY ", $programme, "p.locality_slug, f.postcode"
         )
     };
 }
 
+/// Counts in a read transaction (which holds up no one), then replaces the counts in a short
+/// audited write.
 async fn refresh_with(db: &Db, fingerprint: &str) -> Result<(), StorageError> {
+    type Place = (String, String, i64, i64, i64);
+    let mut tx = db.begin_read().await?;
+    let (by_programme, all): (Vec<(Uuid, String, String, i64, i64, i64)>, Vec<Place>) =
+        on_tx!(&mut tx, c => {
+            let by_programme = sqlx::query_as(count_places!("p.programme_id, "))
+                .fetch_all(&mut *c)
+                .await?;
+            let all = sqlx::query_as(count_places!("")).fetch_all(&mut *c).await?;
+            (by_programme, all)
+        });
+    tx.commit().await?;
+    let mut rows = Rows::new(
+        "INSERT INTO spend_places (programme_id, locality_slug, postcode, payments, families, pence)",
+        6,
+    );
+    let places = by_programme
+        .into_iter()
+        .map(|(id, l, p, n, f, pence)| (Some(id), (l, p, n, f, pence)))
+        .chain(all.into_iter().map(|place| (None, place)));
+    for (programme, (locality, postcode, payments, families, pence)) in places {
+        rows.push([
+            Cell::MaybeId(programme),
+            Cell::Text(locality),
+            Cell::Text(postcode),
+            Cell::Int(payments),
+            Cell::Int(families),
+            Cell::Int(pence),
+        ]);
+    }
     let mut authorised = gate::operator(
         db,
         "spend",
@@ -240,12 +270,9 @@ async fn refresh_with(db: &Db, fingerprint: &str) -> Result<(), StorageError> {
     let tx = &mut authorised.tx;
     on_tx!(tx, c => {
         sqlx::query("DELETE FROM spend_places").execute(&mut *c).await?;
-        for sql in [
-            count_places!("p.programme_id", "p.programme_id, "),
-            count_places!("NULL", ""),
-        ] {
-            sqlx::query(sql).execute(&mut *c).await?;
-        }
+    });
+    rows.insert(tx).await?;
+    on_tx!(tx, c => {
         sqlx::query(
             "INSERT INTO spend_places_refresh (id, fingerprint, refreshed_micros) VALUES (1, $1, $2) \
              ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, \
@@ -253,7 +280,7 @@ async fn refresh_with(db: &Db, fingerprint: &str) -> Result<(), StorageError> {
         )
         .bind(fingerprint)
         .bind(now_micros())
-        .execute(&mut *c)
+        .execute(c)
         .await?;
     });
     authorised.tx.commit().await?;

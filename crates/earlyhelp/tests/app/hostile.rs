@@ -82,6 +82,8 @@ fn role_for(path: &str) -> &'static str {
         "/programmes",
         "/api/payments",
         "/api/programmes",
+        "/spend-against-need",
+        "/api/spend-against-need",
     ]) {
         GRANTS_OFFICER
     } else {
