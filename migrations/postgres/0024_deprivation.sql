@@ -25,20 +25,21 @@ CREATE TABLE imd (
 -- payment by its family's postcode.
 CREATE INDEX postcodes_lsoa ON postcodes (lsoa, locality_slug, latitude, longitude);
 
--- Payments to families approved or paid, counted by the postcode of the family's home, for
--- each programme and (programme_id NULL) for all together: the page reads these few rows rather
--- than every payment and its family. The background job counts them again when payments or
--- families have changed (spend_places_refresh keeps what it saw), so the page is at most a
--- refresh behind; it says when they were counted.
+-- Payments to families approved or paid, counted by the LSOA of the family's postcode (NULL:
+-- not in the postcode directory), for each programme and (programme_id NULL) for all together:
+-- the page reads these few rows rather than every payment and its family. The background job
+-- counts them again when payments, families or postcodes have changed, and at least hourly
+-- (spend_places_refresh keeps what it saw), so the page is at most a refresh behind; it says
+-- when they were counted.
 CREATE TABLE spend_places (
     programme_id UUID,
     locality_slug TEXT NOT NULL,
-    postcode TEXT NOT NULL,
+    lsoa TEXT,
     payments BIGINT NOT NULL,
     families BIGINT NOT NULL,
     pence BIGINT NOT NULL
 );
-CREATE INDEX spend_places_programme ON spend_places (programme_id, locality_slug, postcode);
+CREATE INDEX spend_places_programme ON spend_places (programme_id);
 
 CREATE TABLE spend_places_refresh (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -46,6 +47,6 @@ CREATE TABLE spend_places_refresh (
     refreshed_micros BIGINT NOT NULL
 );
 
--- Counting them joins each payment to its family's postcode, in family order.
+-- Counting them joins each payment to its family's postcode, in family order, and that to its LSOA.
 CREATE INDEX payments_spend ON payments (family_id, state, programme_id, locality_slug, amount_pence);
 CREATE INDEX families_place ON families (id, postcode);

@@ -105,7 +105,11 @@ const LSOA_HEADERS: &[&str] = &[
     "lsoa21",
     "lsoa",
 ];
-const RANK_HEADERS: &[&str] = &["index of multiple deprivation (imd) rank", "imd rank", "rank"];
+const RANK_HEADERS: &[&str] = &[
+    "index of multiple deprivation (imd) rank",
+    "imd rank",
+    "rank",
+];
 const DECILE_HEADERS: &[&str] = &[
     "index of multiple deprivation (imd) decile",
     "imd decile",
@@ -235,7 +239,10 @@ pub fn read_imd(
                 ok = false;
             }
         }
-        let parsed_rank = get(rank).parse::<u32>().ok().filter(|r| (1..=largest).contains(r));
+        let parsed_rank = get(rank)
+            .parse::<u32>()
+            .ok()
+            .filter(|r| (1..=largest).contains(r));
         if parsed_rank.is_none() {
             problems.push(RowError::new(
                 row,
@@ -247,7 +254,10 @@ pub fn read_imd(
                 ),
             ));
         }
-        let parsed_decile = get(decile).parse::<u8>().ok().filter(|d| (1..=10).contains(d));
+        let parsed_decile = get(decile)
+            .parse::<u8>()
+            .ok()
+            .filter(|d| (1..=10).contains(d));
         if parsed_decile.is_none() {
             problems.push(RowError::new(
                 row,
@@ -313,9 +323,8 @@ pub struct Share {
 pub fn shares(lines: &[(i64, i64)]) -> Vec<Share> {
     let spend: i128 = lines.iter().map(|l| i128::from(l.0.max(0))).sum();
     let need: i128 = lines.iter().map(|l| i128::from(l.1.max(0))).sum();
-    let percent = |part: i64, total: i128| {
-        (total > 0).then(|| 100.0 * part.max(0) as f64 / total as f64)
-    };
+    let percent =
+        |part: i64, total: i128| (total > 0).then(|| 100.0 * part.max(0) as f64 / total as f64);
     lines
         .iter()
         .map(|&(s, n)| {
@@ -477,10 +486,13 @@ pub fn spend_against_need(
         .map(|(slug, name)| LocalityLine::new(slug, name))
         .collect();
     fn line<'a>(lines: &'a mut Vec<LocalityLine>, slug: &str) -> &'a mut LocalityLine {
-        let at = lines.iter().position(|l| l.slug == slug).unwrap_or_else(|| {
-            lines.push(LocalityLine::new(slug, slug));
-            lines.len() - 1
-        });
+        let at = lines
+            .iter()
+            .position(|l| l.slug == slug)
+            .unwrap_or_else(|| {
+                lines.push(LocalityLine::new(slug, slug));
+                lines.len() - 1
+            });
         &mut lines[at]
     }
     let index: HashMap<&str, usize> = areas
@@ -552,7 +564,10 @@ pub fn spend_against_need(
     for (l, share) in lines.iter_mut().zip(shares(&counted)) {
         l.share = share;
     }
-    let placed: i64 = deciles.iter().map(|d| d.payments_pence + d.awards_pence).sum();
+    let placed: i64 = deciles
+        .iter()
+        .map(|d| d.payments_pence + d.awards_pence)
+        .sum();
     for d in &mut deciles {
         let spend = d.payments_pence + d.awards_pence;
         d.spend_percent = (placed > 0).then(|| 100.0 * spend as f64 / placed as f64);
@@ -624,7 +639,8 @@ mod tests {
         let errors = read("lsoa,score,decile\nE01000001,3.2,4\n", Edition::E2019).unwrap_err();
         assert_eq!(errors.len(), 1);
         assert!(
-            errors[0].contains("The header must name the LSOA code, the IMD rank and the IMD decile"),
+            errors[0]
+                .contains("The header must name the LSOA code, the IMD rank and the IMD decile"),
             "{errors:?}"
         );
         let errors = read(
@@ -672,7 +688,11 @@ mod tests {
         let errors = read_imd(text.as_bytes(), Edition::E2019, Some(refuse)).unwrap_err();
         assert_eq!(errors.len(), 1);
         assert_eq!((errors[0].row, errors[0].field), (2, "lsoa"));
-        assert!(errors[0].message.contains("not an LSOA of the city's postcodes"));
+        assert!(
+            errors[0]
+                .message
+                .contains("not an LSOA of the city's postcodes")
+        );
         let only = City {
             lsoas: &lsoas,
             only: true,
@@ -717,7 +737,10 @@ mod tests {
         let got = shares(&[(0, 3), (0, 1)]);
         assert_eq!(got[0].spend_percent, None);
         assert_eq!(got[0].need_percent, Some(75.0));
-        assert!(got.iter().all(|s| s.flag.is_none() && s.gap_points.is_none()));
+        assert!(
+            got.iter()
+                .all(|s| s.flag.is_none() && s.gap_points.is_none())
+        );
         let got = shares(&[(5, 0), (0, 0)]);
         assert!(got.iter().all(|s| s.flag.is_none()));
         assert!(shares(&[]).is_empty());
@@ -768,16 +791,25 @@ mod tests {
         ];
         let got = spend_against_need(&localities, areas, &payments, &awards);
         let (a, b) = (&got.localities[0], &got.localities[1]);
-        assert_eq!((a.spend_pence, a.lsoas, a.most_deprived_lsoas), (60_000, 2, 1));
+        assert_eq!(
+            (a.spend_pence, a.lsoas, a.most_deprived_lsoas),
+            (60_000, 2, 1)
+        );
         assert_eq!((b.payments, b.payments_pence, b.awards), (6, 25_000, 2));
-        assert_eq!((b.spend_pence, b.lsoas, b.most_deprived_lsoas), (50_000, 3, 2));
+        assert_eq!(
+            (b.spend_pence, b.lsoas, b.most_deprived_lsoas),
+            (50_000, 3, 2)
+        );
         // A: 54.5% of spend, a third of need: 21 points above; B the other way.
         assert_eq!(a.share.flag, Some(Gap::Above));
         assert_eq!(b.share.flag, Some(Gap::Below));
         assert!((a.share.gap_points.unwrap() - (600.0 / 11.0 - 100.0 / 3.0)).abs() < 1e-9);
         // By decile: only what is placed at an LSOA, wherever the map may draw it.
         assert_eq!(got.deciles.len(), 11);
-        assert_eq!((got.deciles[0].lsoas, got.deciles[0].payments_pence), (1, 60_000));
+        assert_eq!(
+            (got.deciles[0].lsoas, got.deciles[0].payments_pence),
+            (1, 60_000)
+        );
         assert_eq!(got.deciles[1].lsoas, 2);
         assert_eq!(got.deciles[1].payments_pence, 20_000);
         assert_eq!(got.deciles[1].awards_pence, 15_000);

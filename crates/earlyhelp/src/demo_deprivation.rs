@@ -61,7 +61,10 @@ pub async fn load(db: &Db) -> Result<()> {
     }
     let mut by_locality: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for area in store::areas(&mut authorised.tx, None).await? {
-        by_locality.entry(area.locality).or_default().push(area.lsoa);
+        by_locality
+            .entry(area.locality)
+            .or_default()
+            .push(area.lsoa);
     }
     // Within a locality the money goes where the need is: its most deprived LSOAs are those
     // with the most spend.

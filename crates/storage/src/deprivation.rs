@@ -147,11 +147,8 @@ pub async fn payments(
     type Row = (String, Option<String>, i64, i64, i64);
     let (rows, counted): (Vec<Row>, Option<i64>) = on_tx!(tx, c => {
         let rows = sqlx::query_as(
-            "SELECT s.locality_slug, pc.lsoa, CAST(SUM(s.payments) AS BIGINT), \
-             CAST(SUM(s.families) AS BIGINT), CAST(SUM(s.pence) AS BIGINT) \
-             FROM spend_places s LEFT JOIN postcodes pc ON pc.postcode = s.postcode \
-             WHERE ($1 IS NULL AND s.programme_id IS NULL) OR s.programme_id = $1 \
-             GROUP BY s.locality_slug, pc.lsoa",
+            "SELECT locality_slug, lsoa, payments, families, pence FROM spend_places \
+             WHERE ($1 IS NULL AND programme_id IS NULL) OR programme_id = $1",
         )
         .bind(programme)
         .fetch_all(&mut *c)
@@ -174,17 +171,22 @@ pub async fn payments(
     Ok((places, counted))
 }
 
+/// Counted again at least this often, whatever else: to follow what the fingerprint does not
+/// see (a family's postcode cut to its district by retention, a postcode moved to another LSOA).
+const AT_LEAST_EVERY_MICROS: i64 = 60 * 60 * 1_000_000;
+
 /// What a count of payments by place rests on: the payments that count and when the last was
-/// decided (a payment counts once approved, and is never unapproved), and the families and
-/// their last change (a move changes the postcode).
+/// decided (a payment counts once approved, and is never unapproved), the families and their
+/// last change, and the postcodes loaded.
 async fn fingerprint(db: &Db) -> Result<String, StorageError> {
-    type Seen = (i64, i64, i64, i64);
+    type Seen = (i64, i64, i64, i64, i64);
     let seen: Seen = on_pool!(db, pool => {
         sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM payments WHERE state IN ('approved', 'paid')), \
              (SELECT COALESCE(MAX(decided_micros), 0) FROM payments), \
              (SELECT COUNT(*) FROM families), \
-             (SELECT COALESCE(MAX(updated_micros), 0) FROM families)",
+             (SELECT COALESCE(MAX(updated_micros), 0) FROM families), \
+             (SELECT COUNT(*) FROM postcodes WHERE lsoa IS NOT NULL)",
         )
         .fetch_one(pool)
         .await?
@@ -192,16 +194,18 @@ async fn fingerprint(db: &Db) -> Result<String, StorageError> {
     Ok(format!("{seen:?}"))
 }
 
-/// Counts payments by place again if payments or families have changed since the last count;
-/// answers whether it did. For the background job.
+/// Counts payments by place again if what they rest on has changed since the last count, or
+/// an hour has passed; answers whether it did. For the background job.
 pub async fn refresh_if_stale(db: &Db) -> Result<bool, StorageError> {
     let now = fingerprint(db).await?;
-    let last: Option<String> = on_pool!(db, pool => {
-        sqlx::query_scalar("SELECT fingerprint FROM spend_places_refresh WHERE id = 1")
+    let last: Option<(String, i64)> = on_pool!(db, pool => {
+        sqlx::query_as("SELECT fingerprint, refreshed_micros FROM spend_places_refresh WHERE id = 1")
             .fetch_optional(pool)
             .await?
     });
-    if last.as_deref() == Some(now.as_str()) {
+    let fresh =
+        last.is_some_and(|(seen, at)| seen == now && now_micros() - at < AT_LEAST_EVERY_MICROS);
+    if fresh {
         return Ok(false);
     }
     refresh_with(db, &now).await?;
@@ -219,11 +223,16 @@ pub async fn refresh(db: &Db) -> Result<(), StorageError> {
 macro_rules! count_places {
     ($programme:literal) => {
         concat!(
-            "SELECT ", $programme, "p.locality_slug, f.postcode, COUNT(*), COUNT(DISTINCT p.family_id), \
+            "SELECT ",
+            $programme,
+            "p.locality_slug, pc.lsoa, COUNT(*), COUNT(DISTINCT p.family_id), \
              CAST(SUM(p.amount_pence) AS BIGINT) \
              FROM payments p JOIN families f ON f.id = p.family_id \
+             LEFT JOIN postcodes pc ON pc.postcode = f.postcode \
              WHERE p.state IN ('approved', 'paid') \
-             GROUP BY ", $programme, "p.locality_slug, f.postcode"
+             GROUP BY ",
+            $programme,
+            "p.locality_slug, pc.lsoa"
         )
     };
 }
@@ -231,30 +240,30 @@ macro_rules! count_places {
 /// Counts in a read transaction (which holds up no one), then replaces the counts in a short
 /// audited write.
 async fn refresh_with(db: &Db, fingerprint: &str) -> Result<(), StorageError> {
-    type Place = (String, String, i64, i64, i64);
+    type Place = (String, Option<String>, i64, i64, i64);
+    type ProgrammePlace = (Uuid, String, Option<String>, i64, i64, i64);
     let mut tx = db.begin_read().await?;
-    let (by_programme, all): (Vec<(Uuid, String, String, i64, i64, i64)>, Vec<Place>) =
-        on_tx!(&mut tx, c => {
-            let by_programme = sqlx::query_as(count_places!("p.programme_id, "))
-                .fetch_all(&mut *c)
-                .await?;
-            let all = sqlx::query_as(count_places!("")).fetch_all(&mut *c).await?;
-            (by_programme, all)
-        });
+    let (by_programme, all): (Vec<ProgrammePlace>, Vec<Place>) = on_tx!(&mut tx, c => {
+        let by_programme = sqlx::query_as(count_places!("p.programme_id, "))
+            .fetch_all(&mut *c)
+            .await?;
+        let all = sqlx::query_as(count_places!("")).fetch_all(&mut *c).await?;
+        (by_programme, all)
+    });
     tx.commit().await?;
     let mut rows = Rows::new(
-        "INSERT INTO spend_places (programme_id, locality_slug, postcode, payments, families, pence)",
+        "INSERT INTO spend_places (programme_id, locality_slug, lsoa, payments, families, pence)",
         6,
     );
     let places = by_programme
         .into_iter()
-        .map(|(id, l, p, n, f, pence)| (Some(id), (l, p, n, f, pence)))
+        .map(|(id, l, lsoa, n, f, pence)| (Some(id), (l, lsoa, n, f, pence)))
         .chain(all.into_iter().map(|place| (None, place)));
-    for (programme, (locality, postcode, payments, families, pence)) in places {
+    for (programme, (locality, lsoa, payments, families, pence)) in places {
         rows.push([
             Cell::MaybeId(programme),
             Cell::Text(locality),
-            Cell::Text(postcode),
+            Cell::MaybeText(lsoa),
             Cell::Int(payments),
             Cell::Int(families),
             Cell::Int(pence),

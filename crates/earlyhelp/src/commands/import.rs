@@ -1184,9 +1184,10 @@ async fn import_imd(db: &Db, file: &std::path::Path, edition: &str, city_only: b
             problem_list(&problems)
         )
     })?;
-    let source = file
-        .file_name()
-        .map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().to_string());
+    let source = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().to_string(),
+    );
     store::replace_edition(&mut authorised, edition, &source, false, &read.rows).await?;
     authorised.tx.commit().await?;
     let left_out = match read.outside_city {

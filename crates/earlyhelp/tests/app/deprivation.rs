@@ -80,7 +80,10 @@ async fn the_import_refuses_a_bad_file_by_row_and_field_and_loads_a_good_one(bac
         said.contains("Row 3, lsoa: E01999999 is not an LSOA of the city's postcodes"),
         "{said}"
     );
-    assert!(said.contains("Row 4, rank: \"many\" is not a rank"), "{said}");
+    assert!(
+        said.contains("Row 4, rank: \"many\" is not a rank"),
+        "{said}"
+    );
     assert_eq!(
         edition(&app.db, 2019).await,
         (true, lsoas.len() as i64),
@@ -91,7 +94,8 @@ async fn the_import_refuses_a_bad_file_by_row_and_field_and_loads_a_good_one(bac
     std::fs::write(&header, format!("lsoa,score,decile\n{},3.5,1\n", lsoas[0])).unwrap();
     let refused = imd(&app, &header, &["--edition", "2019"]);
     assert!(
-        stderr(&refused).contains("The header must name the LSOA code, the IMD rank and the IMD decile"),
+        stderr(&refused)
+            .contains("The header must name the LSOA code, the IMD rank and the IMD decile"),
         "{}",
         stderr(&refused)
     );
@@ -216,7 +220,9 @@ async fn the_page_sets_shares_side_by_side_and_flags_the_gap(backend: Backend) {
         "the demo's deciles say so"
     );
     assert!(page.contains(r#"role="img" aria-labelledby="need-map-title need-map-desc""#));
-    assert!(page.contains("<title id=\"need-map-title\">Map of spend over deprivation deciles</title>"));
+    assert!(
+        page.contains("<title id=\"need-map-title\">Map of spend over deprivation deciles</title>")
+    );
     assert!(page.contains("id=\"by-decile\"") && page.contains("id=\"by-lsoa\""));
     let svg = &page[page.find("<svg xmlns").unwrap()..];
     let svg = &svg[..svg.find("</svg>").unwrap()];
@@ -235,9 +241,15 @@ async fn the_page_sets_shares_side_by_side_and_flags_the_gap(backend: Backend) {
     assert_eq!(lines.len(), 10, "{csv}");
     let spend: f64 = lines.iter().map(|l| l.1).sum();
     let need: f64 = lines.iter().map(|l| l.2).sum();
-    assert!((spend - 100.0).abs() < 0.1 && (need - 100.0).abs() < 0.1, "{csv}");
+    assert!(
+        (spend - 100.0).abs() < 0.1 && (need - 100.0).abs() < 0.1,
+        "{csv}"
+    );
     for (name, spend, need, gap, flag) in &lines {
-        assert!((spend - need - gap).abs() < 0.02, "{name}: the gap is the difference");
+        assert!(
+            (spend - need - gap).abs() < 0.02,
+            "{name}: the gap is the difference"
+        );
         if name == "Sutton Coldfield" {
             assert_eq!((*need, flag.as_str()), (0.0, "More spend than need"));
             assert!(*gap > 6.0);
@@ -256,8 +268,18 @@ async fn the_page_sets_shares_side_by_side_and_flags_the_gap(backend: Backend) {
     let sql = "SELECT CAST(SUM(amount_pence) AS BIGINT) FROM payments \
                WHERE programme_id = $1 AND state IN ('approved', 'paid') AND locality_slug = 'ladywood'";
     let expected: i64 = match &app.db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).bind(programme).fetch_one(pool).await,
-        Db::Postgres(pool) => sqlx::query_scalar(sql).bind(programme).fetch_one(pool).await,
+        Db::Sqlite(pool, _) => {
+            sqlx::query_scalar(sql)
+                .bind(programme)
+                .fetch_one(pool)
+                .await
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_scalar(sql)
+                .bind(programme)
+                .fetch_one(pool)
+                .await
+        }
     }
     .unwrap();
     let json: serde_json::Value = officer
@@ -286,8 +308,18 @@ async fn the_page_sets_shares_side_by_side_and_flags_the_gap(backend: Backend) {
     let sql = "SELECT f.id FROM families f JOIN users u ON u.id = f.lead_practitioner \
                WHERE u.email = $1 AND f.state = 'open' ORDER BY f.id LIMIT 1";
     let family: uuid::Uuid = match &app.db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).bind(PRACTITIONER).fetch_one(pool).await,
-        Db::Postgres(pool) => sqlx::query_scalar(sql).bind(PRACTITIONER).fetch_one(pool).await,
+        Db::Sqlite(pool, _) => {
+            sqlx::query_scalar(sql)
+                .bind(PRACTITIONER)
+                .fetch_one(pool)
+                .await
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_scalar(sql)
+                .bind(PRACTITIONER)
+                .fetch_one(pool)
+                .await
+        }
     }
     .unwrap();
     let practitioner = app.sign_in(PRACTITIONER).await;
@@ -321,7 +353,10 @@ async fn the_page_sets_shares_side_by_side_and_flags_the_gap(backend: Backend) {
     let mut seen = 0;
     for _ in 0..100 {
         let json: serde_json::Value = officer
-            .get(&app, &format!("/api/spend-against-need?programme={programme}"))
+            .get(
+                &app,
+                &format!("/api/spend-against-need?programme={programme}"),
+            )
             .await
             .json()
             .await
@@ -334,7 +369,12 @@ async fn the_page_sets_shares_side_by_side_and_flags_the_gap(backend: Backend) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(seen, expected + 9_999, "the approval is counted");
-    let page = officer.get(&app, "/spend-against-need").await.text().await.unwrap();
+    let page = officer
+        .get(&app, "/spend-against-need")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Payments to families as counted at"));
 
     // A programme or an edition not on file is refused by field.
@@ -342,7 +382,12 @@ async fn the_page_sets_shares_side_by_side_and_flags_the_gap(backend: Backend) {
         .get(&app, "/spend-against-need?programme=nonsense")
         .await;
     assert_eq!(bad.status(), 422);
-    assert!(bad.text().await.unwrap().contains("Choose a programme from the list"));
+    assert!(
+        bad.text()
+            .await
+            .unwrap()
+            .contains("Choose a programme from the list")
+    );
     let bad = officer
         .get(&app, "/api/spend-against-need?edition=2015")
         .await;
@@ -371,7 +416,10 @@ async fn only_those_who_see_spend_see_it_and_the_public_signs_in(backend: Backen
         .unwrap();
     assert_eq!(public.status(), 303);
     let to = public.headers()["location"].to_str().unwrap();
-    assert!(to.starts_with("/sign-in?next=%2Fspend-against-need"), "{to}");
+    assert!(
+        to.starts_with("/sign-in?next=%2Fspend-against-need"),
+        "{to}"
+    );
     let api = client()
         .get(app.url("/api/spend-against-need"))
         .send()
@@ -419,7 +467,9 @@ async fn spend_against_need_is_accessible_in_a_browser() {
     let app = spawn_app(Backend::Sqlite).await;
     sign_in(&browser, &app, GRANTS_OFFICER).await;
     browser.driver.goto(app.url("/programmes")).await.unwrap();
-    browser.wait_for_heading("Funding programmes and spend").await;
+    browser
+        .wait_for_heading("Funding programmes and spend")
+        .await;
     browser.click(By::LinkText("Spend against need")).await;
     browser.wait_for_heading("Spend against need").await;
     assert_accessible(&browser, "spend against need").await;

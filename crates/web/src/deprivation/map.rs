@@ -59,10 +59,7 @@ pub fn draw(areas: &[AreaSpend], locality_name: impl Fn(&str) -> String, summary
     let wide = ((east - west) * squeeze).max(1e-3);
     let tall = (north - south).max(1e-3);
     let scale = ((WIDTH - 2.0 * MARGIN) / wide).min((HEIGHT - 2.0 * MARGIN) / tall);
-    let (left, top) = (
-        (WIDTH - wide * scale) / 2.0,
-        (HEIGHT - tall * scale) / 2.0,
-    );
+    let (left, top) = ((WIDTH - wide * scale) / 2.0, (HEIGHT - tall * scale) / 2.0);
     let at = |latitude: f64, longitude: f64| {
         (
             left + (longitude - west) * squeeze * scale,
@@ -109,11 +106,10 @@ pub fn draw(areas: &[AreaSpend], locality_name: impl Fn(&str) -> String, summary
             .area
             .decile
             .map_or("no decile".to_string(), |d| format!("decile {d}"));
-        let payments = a
-            .payments_pence
-            .map_or("payments not shown (fewer than 5 families)".to_string(), |p| {
-                format!("payments {}", pounds(p))
-            });
+        let payments = a.payments_pence.map_or(
+            "payments not shown (fewer than 5 families)".to_string(),
+            |p| format!("payments {}", pounds(p)),
+        );
         let _ = write!(
             svg,
             r##"<circle cx="{x:.1}" cy="{y:.1}" r="{DOT}" fill="{}" stroke="#505a5f" stroke-width="0.75"><title>{}, {}: {decile}; {payments}; awards {}</title></circle>"##,
@@ -174,19 +170,41 @@ mod tests {
         let map = draw(&areas, |_| "Ladywood & Co".into(), "Three LSOAs <here>");
         assert_eq!(map.largest_pence, 40_000);
         assert!(map.svg.starts_with("<svg"));
-        assert!(map.svg.contains(r#"role="img" aria-labelledby="need-map-title need-map-desc""#));
-        assert!(map.svg.contains("<desc id=\"need-map-desc\">Three LSOAs &lt;here&gt;</desc>"));
+        assert!(
+            map.svg
+                .contains(r#"role="img" aria-labelledby="need-map-title need-map-desc""#)
+        );
+        assert!(
+            map.svg
+                .contains("<desc id=\"need-map-desc\">Three LSOAs &lt;here&gt;</desc>")
+        );
         assert!(map.svg.contains("Ladywood &amp; Co"));
-        assert_eq!(map.svg.matches("<circle").count(), 3 + 2, "three dots, two payments");
+        assert_eq!(
+            map.svg.matches("<circle").count(),
+            3 + 2,
+            "three dots, two payments"
+        );
         // The largest is drawn at the full radius; a quarter of it at half.
-        assert!(map.svg.contains(r##"r="20.0" fill="#d4351c""##), "{}", map.svg);
+        assert!(
+            map.svg.contains(r##"r="20.0" fill="#d4351c""##),
+            "{}",
+            map.svg
+        );
         assert!(map.svg.contains(r##"r="10.0" fill="#d4351c""##));
-        assert!(map.svg.contains("payments not shown (fewer than 5 families)"));
+        assert!(
+            map.svg
+                .contains("payments not shown (fewer than 5 families)")
+        );
         // North is up: the northern LSOA is nearer the top.
         let y = |lsoa: &str| {
             let at = map.svg.find(&format!("<title>{lsoa}")).unwrap();
             let circle = map.svg[..at].rfind("cy=\"").unwrap() + 4;
-            map.svg[circle..].split('"').next().unwrap().parse::<f64>().unwrap()
+            map.svg[circle..]
+                .split('"')
+                .next()
+                .unwrap()
+                .parse::<f64>()
+                .unwrap()
         };
         assert!(y("E01000003") < y("E01000001"));
         assert!(draw(&[], |s| s.to_string(), "").svg.is_empty());

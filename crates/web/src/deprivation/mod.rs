@@ -104,7 +104,10 @@ async fn figures(
                 .ok()
                 .filter(|id| programmes.iter().any(|p| p.id == *id));
             if found.is_none() {
-                problems.push(FieldError::new("programme", "Choose a programme from the list"));
+                problems.push(FieldError::new(
+                    "programme",
+                    "Choose a programme from the list",
+                ));
             }
             found
         }
@@ -123,7 +126,9 @@ async fn figures(
                 };
                 problems.push(FieldError::new(
                     "edition",
-                    format!("Choose an edition of the Indices of Deprivation that is loaded ({loaded})"),
+                    format!(
+                        "Choose an edition of the Indices of Deprivation that is loaded ({loaded})"
+                    ),
                 ));
             }
             found
@@ -339,7 +344,10 @@ async fn page(
         .iter()
         .map(|e| {
             let synthetic = if e.synthetic { " (synthetic)" } else { "" };
-            let chosen = figures.edition.as_ref().is_some_and(|c| c.edition == e.edition);
+            let chosen = figures
+                .edition
+                .as_ref()
+                .is_some_and(|c| c.edition == e.edition);
             SelectOption::new(
                 e.edition.to_string(),
                 format!("IMD {}{synthetic}", e.edition),
