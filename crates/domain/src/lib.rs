@@ -16,6 +16,7 @@
 //! - [`sharing`]: lawful bases of each share, break-glass access, the Early Help assessment.
 //! - [`money`]: funding programmes and payments to families: caps, budgets, approval, 360Giving codes.
 //! - [`giving`]: awards and payments as 360Giving grants, its CSV and its data quality checks.
+//! - [`deprivation`]: reading the Indices of Deprivation; each locality's share of spend against need.
 //! - [`social_value`]: social value reports of voluntary-sector providers, mix and match.
 //! - [`measures`]: configurable outcome measures and the checks of a readings import.
 //! - [`supporting_families`]: needs against the ten headline outcomes; when one is sustained.
@@ -51,6 +52,7 @@ pub mod access;
 pub mod audit;
 pub mod cases;
 pub mod connections;
+pub mod deprivation;
 pub mod directory;
 pub mod disclosure;
 pub mod giving;

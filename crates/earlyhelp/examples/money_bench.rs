@@ -1,4 +1,5 @@
-//! Money benchmark: the duplicate check for one household with 100,000 payments on file.
+//! Money benchmark: the duplicate check for one household, and the spend-against-need page,
+//! with 100,000 payments on file.
 //!
 //!     cargo run --release -p earlyhelp --example money_bench -- --families 40000 --payments 100000
 //!
@@ -9,6 +10,9 @@
 //! `--checks` households, printing the median, p95, p99 and the largest time. Then it serves
 //! the city and has `--clients` signed-in grants officers open the approval pages of the last
 //! `--waiting` payments (each runs the check) for `--seconds`: median and p99 over HTTP.
+//! Last, spend against need: the background job's count of payments by place once, the
+//! page's counts and figures `--need-checks` times straight against storage, then
+//! `/spend-against-need` over HTTP by `--clients` grants officers for `--seconds`.
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -38,6 +42,8 @@ struct Cli {
     clients: usize,
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    #[arg(long, default_value_t = 200)]
+    need_checks: usize,
 }
 
 const DAY: i64 = 86_400_000_000;
@@ -130,6 +136,73 @@ async fn main() -> Result<()> {
         percentile(&times, 0.5),
         percentile(&times, 0.99),
     );
+    spend_against_need(&db, &cli, &address).await
+}
+
+/// The page's counts and figures straight against storage, as its handler makes them, then
+/// the page over HTTP.
+async fn spend_against_need(db: &earlyhelp_storage::Db, cli: &Cli, address: &str) -> Result<()> {
+    use earlyhelp_domain::deprivation::{Edition, spend_against_need};
+    use earlyhelp_storage::deprivation as need;
+    let localities: Vec<(String, String)> = earlyhelp_storage::accounts::list_localities(db)
+        .await?
+        .into_iter()
+        .map(|l| (l.slug, l.name))
+        .collect();
+    // What the background job does when payments change: count them by place.
+    let t = Instant::now();
+    need::refresh(db).await?;
+    println!(
+        "payments counted by place (the background job, after a change) in {:.1} ms",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+    let mut times = Vec::with_capacity(cli.need_checks);
+    let mut counted = (0, 0, 0);
+    for _ in 0..cli.need_checks {
+        let t = Instant::now();
+        let mut tx = db.begin_read().await?;
+        let areas = need::areas(&mut tx, Some(Edition::E2025)).await?;
+        let (paid, _) = need::payments(&mut tx, None).await?;
+        let awarded = need::awards(&mut tx, None).await?;
+        tx.commit().await?;
+        let figures = spend_against_need(&localities, areas, &paid, &awarded);
+        times.push(t.elapsed());
+        counted = (
+            figures.areas.len(),
+            paid.iter().map(|p| p.payments).sum::<i64>(),
+            figures.not_drawn.payments_unplaced,
+        );
+    }
+    times.sort();
+    println!(
+        "spend against need, {} times: median {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {} LSOAs, {} payments counted, {} of them unplaced",
+        times.len(),
+        percentile(&times, 0.5),
+        percentile(&times, 0.95),
+        percentile(&times, 0.99),
+        times.last().context("at least one")?.as_secs_f64() * 1000.0,
+        counted.0,
+        counted.1,
+        counted.2,
+    );
+    let mut clients = Vec::new();
+    for _ in 0..cli.clients {
+        let officer = sign_in(address, earlyhelp::demo_money::GRANTS_OFFICER).await?;
+        let pages = vec![
+            format!("{address}/spend-against-need"),
+            format!("{address}/spend-against-need?edition=2019"),
+        ];
+        clients.push((officer, pages));
+    }
+    let (mut times, per_second) = drive(clients, cli.seconds, Duration::ZERO).await?;
+    times.sort();
+    println!(
+        "spend-against-need page over HTTP, {} clients: {} requests, {per_second:.0} a second, median {:.1} ms, p99 {:.1} ms",
+        cli.clients,
+        times.len(),
+        percentile(&times, 0.5),
+        percentile(&times, 0.99),
+    );
     Ok(())
 }
 
@@ -198,6 +271,8 @@ async fn load(db: &earlyhelp_storage::Db, cli: &Cli) -> Result<()> {
         .collect();
     payments::load_history(&mut authorised, &[fund], &history).await?;
     authorised.tx.commit().await?;
+    // The new families' postcodes placed, and the synthetic deciles set again over all spend.
+    earlyhelp::demo_deprivation::load(db).await?;
     println!(
         "{} families, {} payments (and the demo's)",
         families.len(),

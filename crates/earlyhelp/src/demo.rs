@@ -225,6 +225,10 @@ pub async fn load(db: &Db, scale: crate::demo_cases::Scale) -> Result<Vec<(Strin
     crate::demo_money::load(db).await?;
     crate::demo_grants::load(db).await?;
     tracing::info!("demo payments loaded in {:?}", money.elapsed());
+    // After all the money: its synthetic deciles follow the spend.
+    let deprivation = std::time::Instant::now();
+    crate::demo_deprivation::load(db).await?;
+    tracing::info!("demo deprivation loaded in {:?}", deprivation.elapsed());
     crate::demo_outcomes::load(db).await?;
     load_impact_scenarios(db).await?;
     Ok(sign_ins)

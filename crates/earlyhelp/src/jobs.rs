@@ -1,6 +1,6 @@
 //! Background work that runs beside the web server, as the operator (the computed indicators,
-//! reminding services of referrals they have not answered and expiring them, and sending the
-//! outbox): the web crate itself never
+//! payments counted by place for spend against need, reminding services of referrals they have
+//! not answered and expiring them, and sending the outbox): the web crate itself never
 //! holds operator authority, so no page a visitor opens can act with it. Each job is safe with
 //! several app servers on one database (a refresh is one audited transaction that writes the
 //! same values whoever runs it).
@@ -36,6 +36,9 @@ pub fn spawn(db: Db, refresh: Duration, sending: Option<Sending>) {
             // A failure is logged, not fatal: pages show the values of the last refresh.
             if let Err(error) = computed::refresh_if_stale(&db).await {
                 tracing::warn!(%error, "refreshing the indicators computed from case data failed");
+            }
+            if let Err(error) = earlyhelp_storage::deprivation::refresh_if_stale(&db).await {
+                tracing::warn!(%error, "counting payments by place failed");
             }
             let now = earlyhelp_storage::now_micros();
             if let Err(error) = connections::expire_due(&db, now, DEFAULT_EXPIRY_DAYS).await {

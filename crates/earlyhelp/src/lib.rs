@@ -5,6 +5,7 @@ pub mod commands;
 pub mod demo;
 pub mod demo_cases;
 pub mod demo_connections;
+pub mod demo_deprivation;
 pub mod demo_directory;
 pub mod demo_grants;
 pub mod demo_money;

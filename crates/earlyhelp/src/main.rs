@@ -70,7 +70,7 @@ enum Command {
     Link(commands::link::LinkArgs),
     /// Find records of the same people within one CSV file.
     Dedupe(commands::link::DedupeArgs),
-    /// Load directory data: postcodes, LSOA localities, Open Referral UK feeds, services CSV.
+    /// Load data: postcodes, LSOA localities, Open Referral UK feeds, services CSV, readings, IMD.
     #[command(subcommand)]
     Import(commands::import::ImportCommand),
     /// Check the directory: stored websites that are not web links.

@@ -82,6 +82,7 @@ pub(crate) enum Cell {
     MaybeText(Option<String>),
     Int(i64),
     MaybeInt(Option<i64>),
+    Real(f64),
     Bool(bool),
 }
 
@@ -134,6 +135,7 @@ impl Rows {
                         Cell::MaybeText(v) => query.bind(v.as_deref()),
                         Cell::Int(v) => query.bind(*v),
                         Cell::MaybeInt(v) => query.bind(*v),
+                        Cell::Real(v) => query.bind(*v),
                         Cell::Bool(v) => query.bind(*v),
                     };
                 }

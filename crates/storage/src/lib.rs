@@ -7,6 +7,7 @@ pub mod cases;
 pub mod checkpoint;
 pub mod connections;
 pub mod db;
+pub mod deprivation;
 pub mod directory;
 pub mod extracts;
 pub mod grants;

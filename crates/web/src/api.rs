@@ -44,7 +44,8 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
             .merge_from(crate::cases::connections_api::ConnectionsApi::openapi())
             .merge_from(crate::cases::payments_api::PaymentsApi::openapi())
             .merge_from(crate::cases::grants_api::GrantsApi::openapi())
-            .merge_from(crate::giving::GivingApi::openapi()),
+            .merge_from(crate::giving::GivingApi::openapi())
+            .merge_from(crate::deprivation::NeedApi::openapi()),
     )
 }
 

@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod cases;
 mod connector;
+mod deprivation;
 mod directory;
 pub mod error;
 pub mod extract;
@@ -112,6 +113,7 @@ fn all_routes() -> routes::Routes {
         .merge(audit::routes())
         .merge(api::routes())
         .merge(cases::routes())
+        .merge(deprivation::routes())
         .merge(extracts::routes())
         .merge(impact::routes())
         .merge(social_value::routes())

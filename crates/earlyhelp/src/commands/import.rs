@@ -8,6 +8,8 @@
 //! - `import services FILE` / `export services`: the connectors' spreadsheet.
 //! - `import readings FILE`: outcome measure readings (`family_id,measure,taken_on,area,score`),
 //!   for example from an organisation's licensed measure; all or nothing.
+//! - `import imd FILE --edition 2019|2025`: the English Indices of Deprivation by LSOA (LSOA
+//!   code, IMD rank, IMD decile); all or nothing.
 //!
 //! Every import checks each row first and reports each problem by row and field; good rows
 //! load in one transaction, so a failure part-way leaves nothing half-written.
@@ -62,6 +64,20 @@ pub enum ImportCommand {
         /// Who took the readings, as the families' chronologies will say.
         #[arg(long)]
         by: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Load the English Indices of Deprivation by LSOA (the published CSV: LSOA code, IMD rank,
+    /// IMD decile), all or none; replaces the edition if loaded before.
+    Imd {
+        file: PathBuf,
+        /// 2019 (on 2011 LSOAs) or 2025 (on 2021 LSOAs).
+        #[arg(long)]
+        edition: String,
+        /// Leave out the LSOAs outside the city's postcodes (the published file covers all of
+        /// England) instead of refusing the file.
+        #[arg(long)]
+        city_only: bool,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -166,6 +182,15 @@ pub async fn run(command: ImportCommand) -> Result<()> {
         ImportCommand::Readings { file, by, db } => {
             let db = crate::server::open(&db.database).await?;
             import_readings(&db, &file, &by).await?;
+        }
+        ImportCommand::Imd {
+            file,
+            edition,
+            city_only,
+            db,
+        } => {
+            let db = crate::server::open(&db.database).await?;
+            import_imd(&db, &file, &edition, city_only).await?;
         }
     }
     Ok(())
@@ -1129,6 +1154,58 @@ async fn import_readings(db: &Db, file: &std::path::Path, by: &str) -> Result<()
         ),
         Err(ImportError::Storage(e)) => Err(e.into()),
     }
+}
+
+/// The first problems of a refused file, and how many more: a national file with the wrong
+/// columns would otherwise print thirty thousand lines.
+fn problem_list(problems: &[impl std::fmt::Display]) -> String {
+    const SHOWN: usize = 50;
+    let mut lines: Vec<String> = problems.iter().take(SHOWN).map(|p| p.to_string()).collect();
+    if problems.len() > SHOWN {
+        lines.push(format!("... and {} more", problems.len() - SHOWN));
+    }
+    lines.join("\n")
+}
+
+async fn import_imd(db: &Db, file: &std::path::Path, edition: &str, city_only: bool) -> Result<()> {
+    use earlyhelp_domain::deprivation::{City, Edition, read_imd};
+    use earlyhelp_domain::limits::thousands;
+    use earlyhelp_storage::deprivation as store;
+    let edition = Edition::parse(edition).with_context(|| {
+        format!("--edition: {edition:?} is not an edition we read: 2019 or 2025")
+    })?;
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let year = edition.year();
+    let purpose = format!("import IMD {year} from {}", file.display());
+    let mut authorised = gate::operator(db, "deprivation", Action::Create, &purpose).await?;
+    let lsoas = store::city_lsoas(&mut authorised.tx).await?;
+    // Before any postcode is loaded there is no city to hold the file to.
+    let city = (!lsoas.is_empty()).then_some(City {
+        lsoas: &lsoas,
+        only: city_only,
+    });
+    let read = read_imd(&bytes, edition, city).map_err(|problems| {
+        anyhow::anyhow!(
+            "{}: nothing was imported\n{}",
+            file.display(),
+            problem_list(&problems)
+        )
+    })?;
+    let source = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().to_string(),
+    );
+    store::replace_edition(&mut authorised, edition, &source, false, &read.rows).await?;
+    authorised.tx.commit().await?;
+    let left_out = match read.outside_city {
+        0 => String::new(),
+        n => format!(" ({} outside the city's postcodes left out)", thousands(n)),
+    };
+    println!(
+        "IMD {year}: {} LSOAs loaded{left_out}",
+        thousands(read.rows.len())
+    );
+    Ok(())
 }
 
 #[cfg(test)]

@@ -84,6 +84,8 @@ fn role_for(path: &str) -> &'static str {
         "/api/programmes",
         "/grants",
         "/api/360giving",
+        "/spend-against-need",
+        "/api/spend-against-need",
     ]) {
         GRANTS_OFFICER
     } else {

@@ -11,6 +11,7 @@ mod browser;
 mod cases;
 mod cli;
 mod connections;
+mod deprivation;
 mod directory;
 mod extracts;
 mod giving;

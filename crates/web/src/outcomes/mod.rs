@@ -21,7 +21,7 @@ use earlyhelp_domain::access::{Action, Resource, decide};
 use earlyhelp_storage::outcomes::{CITY, Indicator, Recalculation};
 use utoipa::OpenApi;
 
-pub use charts::number;
+pub use charts::{esc, number};
 
 pub fn routes() -> Routes {
     Routes::new()
