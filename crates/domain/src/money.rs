@@ -790,7 +790,7 @@ mod tests {
         assert_eq!(refused[0].field, "criteria");
         let checked = check_programme(&grants("Need\n\n Reach \nValue"), &localities()).unwrap();
         assert_eq!(checked.criteria, ["Need", "Reach", "Value"]);
-        let eleven = vec!["c"; 11].join("\n");
+        let eleven = ["c"; 11].join("\n");
         assert!(check_programme(&grants(&eleven), &localities()).is_err());
     }
 
