@@ -64,6 +64,11 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
     ),
     ("/outcomes", "Outcomes", Some(Permission::SeeAggregates)),
     ("/impact", "Impact", Some(Permission::SeeAggregates)),
+    (
+        "/spend-against-need",
+        "Spend",
+        Some(Permission::SeeAggregates),
+    ),
     ("/extracts", "Extracts", Some(Permission::LoadData)),
 ];
 
