@@ -4,7 +4,7 @@
 use earlyhelp_storage::Db;
 use earlyhelp_web::{AppState, Config};
 use std::process::{Command, Output};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 pub const DEMO_PASSWORD: &str = earlyhelp::demo::PASSWORD;
@@ -69,10 +69,26 @@ pub fn postgres_admin_url() -> Option<String> {
 
 /// A fresh, empty database URL for one test.
 pub async fn fresh_database(backend: Backend) -> String {
+    new_database(backend, None).await
+}
+
+/// A fresh database holding the demo city, copied from one loaded once per run and backend:
+/// loading it took about 2 s on SQLite and 5 s on PostgreSQL, most of a short test's time.
+async fn fresh_demo_database(backend: Backend) -> String {
+    let template = demo_template(backend);
+    new_database(backend, Some(template)).await
+}
+
+/// A new database named for this test, empty or a copy of `template` (a file path on SQLite,
+/// a database name on PostgreSQL).
+async fn new_database(backend: Backend, template: Option<&str>) -> String {
     let name = format!("eh_test_{}", uuid::Uuid::new_v4().simple());
     match backend {
         Backend::Sqlite => {
             let path = std::env::temp_dir().join(format!("{name}.db"));
+            if let Some(template) = template {
+                std::fs::copy(template, &path).expect("copy the demo template");
+            }
             format!("sqlite://{}", path.display())
         }
         Backend::Postgres => {
@@ -80,7 +96,11 @@ pub async fn fresh_database(backend: Backend) -> String {
             let pool = sqlx::PgPool::connect(&admin)
                 .await
                 .expect("connect to the test PostgreSQL");
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            let create = match template {
+                Some(template) => format!("CREATE DATABASE {name} TEMPLATE {template}"),
+                None => format!("CREATE DATABASE {name}"),
+            };
+            sqlx::query(sqlx::AssertSqlSafe(create))
                 .execute(&pool)
                 .await
                 .expect("create a test database");
@@ -91,6 +111,47 @@ pub async fn fresh_database(backend: Backend) -> String {
                 .unwrap_or(&admin);
             format!("{base}/{name}")
         }
+    }
+}
+
+/// The demo city loaded into a database nobody connects to again, once per backend. Each test
+/// has its own runtime, so the load runs on a thread of its own and the others wait for it.
+fn demo_template(backend: Backend) -> &'static str {
+    static SQLITE: OnceLock<String> = OnceLock::new();
+    static POSTGRES: OnceLock<String> = OnceLock::new();
+    let cell = match backend {
+        Backend::Sqlite => &SQLITE,
+        Backend::Postgres => &POSTGRES,
+    };
+    cell.get_or_init(|| {
+        std::thread::spawn(move || {
+            tokio::runtime::Runtime::new()
+                .expect("a runtime for the demo template")
+                .block_on(load_demo_template(backend))
+        })
+        .join()
+        .expect("load the demo template")
+    })
+}
+
+async fn load_demo_template(backend: Backend) -> String {
+    let url = fresh_database(backend).await;
+    let db = earlyhelp::server::open(&url)
+        .await
+        .expect("open the demo template");
+    earlyhelp::demo::load(&db, earlyhelp::demo_cases::TEST_SCALE)
+        .await
+        .expect("load the demo city");
+    // Closing the last connection checkpoints SQLite's write-ahead log into the file.
+    db.close().await;
+    match backend {
+        Backend::Sqlite => {
+            let path = url.trim_start_matches("sqlite://").to_string();
+            let wal = std::path::Path::new(&format!("{path}-wal")).exists();
+            assert!(!wal, "the demo template's write-ahead log was left open");
+            path
+        }
+        Backend::Postgres => url.rsplit('/').next().expect("a database name").to_string(),
     }
 }
 
@@ -145,13 +206,10 @@ async fn spawn(
     config: Config,
     sending: Option<earlyhelp::mail::Sending>,
 ) -> TestApp {
-    let database_url = fresh_database(backend).await;
+    let database_url = fresh_demo_database(backend).await;
     let db = earlyhelp::server::open(&database_url)
         .await
         .expect("open the test database");
-    earlyhelp::demo::load(&db, earlyhelp::demo_cases::TEST_SCALE)
-        .await
-        .expect("load the demo city");
     serve_with(db, database_url, config, sending).await
 }
 
