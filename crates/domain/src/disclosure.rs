@@ -36,9 +36,11 @@ pub enum Quasi {
     Adults,
     YoungestAge,
     Reasons,
+    EthnicGroups,
+    Send,
 }
 
-pub const QUASI_COUNT: usize = 9;
+pub const QUASI_COUNT: usize = 11;
 
 /// One family's quasi-identifiers, as held (level 0), in [`Quasi::ALL`]'s order.
 pub type QuasiRow = [String; QUASI_COUNT];
@@ -54,6 +56,8 @@ impl Quasi {
         Quasi::Adults,
         Quasi::YoungestAge,
         Quasi::Reasons,
+        Quasi::EthnicGroups,
+        Quasi::Send,
     ];
 
     /// The column in the extract.
@@ -68,6 +72,8 @@ impl Quasi {
             Quasi::Adults => "adults",
             Quasi::YoungestAge => "youngest_age_band",
             Quasi::Reasons => "reasons",
+            Quasi::EthnicGroups => "ethnic_groups",
+            Quasi::Send => "send",
         }
     }
 
@@ -101,6 +107,16 @@ impl Quasi {
                 "how many groups of reasons (1, 2, 3+)",
                 "withheld",
             ],
+            Quasi::EthnicGroups => &[
+                "the household's broad ethnic groups (asian, black, mixed, white, other)",
+                "white only, or including an ethnic minority",
+                "withheld",
+            ],
+            Quasi::Send => &[
+                "the most a child's SEND needs (ehc_plan, sen_support, disability, none)",
+                "any SEND or none",
+                "withheld",
+            ],
         }
     }
 
@@ -114,7 +130,7 @@ impl Quasi {
         let weight = match self {
             Quasi::Locality => 4,
             Quasi::Reasons | Quasi::NeedLevel => 3,
-            Quasi::State | Quasi::Opened => 2,
+            Quasi::State | Quasi::Opened | Quasi::EthnicGroups | Quasi::Send => 2,
             Quasi::ClosureReason | Quasi::Children | Quasi::Adults | Quasi::YoungestAge => 1,
         };
         if level >= self.top() {
@@ -135,7 +151,9 @@ impl Quasi {
             Quasi::State => 5,
             Quasi::NeedLevel => 6,
             Quasi::Reasons => 7,
-            Quasi::Locality => 8,
+            Quasi::Send => 8,
+            Quasi::EthnicGroups => 9,
+            Quasi::Locality => 10,
         }
     }
 
@@ -147,8 +165,10 @@ impl Quasi {
         }
         if level == 0 {
             return match self {
-                // The same reasons in another order are the same reasons.
-                Quasi::Reasons => sorted_set(value.split(';').map(str::to_string)),
+                // The same reasons (or groups) in another order are the same.
+                Quasi::Reasons | Quasi::EthnicGroups => {
+                    sorted_set(value.split(';').map(str::to_string))
+                }
                 _ => value.to_string(),
             };
         }
@@ -205,6 +225,17 @@ impl Quasi {
                     count.to_string()
                 }
             }
+            (Quasi::EthnicGroups, _) => {
+                if value.split(';').all(|group| group == "white") {
+                    "white".into()
+                } else {
+                    "includes_ethnic_minority".into()
+                }
+            }
+            (Quasi::Send, _) => match value {
+                "none" => "none".into(),
+                _ => "any".into(),
+            },
             (Quasi::Locality, _) => SUPPRESSED.into(),
         }
     }
@@ -470,6 +501,14 @@ mod tests {
         );
         assert_eq!(g(Quasi::ClosureReason, ""), ["", "", "*"]);
         assert_eq!(g(Quasi::Locality, "ladywood"), ["ladywood", "*"]);
+        assert_eq!(
+            g(Quasi::EthnicGroups, "white;asian"),
+            ["asian;white", "includes_ethnic_minority", "*"]
+        );
+        assert_eq!(g(Quasi::EthnicGroups, "white"), ["white", "white", "*"]);
+        assert_eq!(g(Quasi::EthnicGroups, ""), ["", "", "*"]);
+        assert_eq!(g(Quasi::Send, "ehc_plan"), ["ehc_plan", "any", "*"]);
+        assert_eq!(g(Quasi::Send, "none"), ["none", "none", "*"]);
         for q in Quasi::ALL {
             assert_eq!(q.rungs().last(), Some(&"withheld"), "{q:?}");
         }
@@ -487,6 +526,8 @@ mod tests {
             "1",
             "0-4",
             "education;health_wellbeing",
+            "white",
+            "none",
         ]);
         let mut b = a.clone();
         b[8] = "health_wellbeing;education".into();
@@ -512,6 +553,8 @@ mod tests {
                     "1",
                     "5-10",
                     "education",
+                    "white",
+                    "none",
                 ])
             })
             .collect();
@@ -525,6 +568,8 @@ mod tests {
             "3",
             "16-17",
             "domestic_abuse",
+            "white",
+            "none",
         ]));
         let out = anonymise(&rows, 5, 0.05);
         assert!(out.k.unwrap() >= 5, "{out:?}");
@@ -543,7 +588,12 @@ mod tests {
 
     #[test]
     fn too_few_rows_are_all_suppressed() {
-        let rows = vec![row(["a", "b", "c", "d", "2026-01", "1", "1", "0-4", "x"]); 3];
+        let rows = vec![
+            row([
+                "a", "b", "c", "d", "2026-01", "1", "1", "0-4", "x", "white", "none"
+            ]);
+            3
+        ];
         let out = anonymise(&rows, 5, 0.05);
         assert_eq!(out.suppressed_count(), 3);
         assert_eq!(out.k, None);
@@ -582,8 +632,11 @@ mod tests {
                 0..4,
             )
             .prop_map(|r| r.join(";")),
+            proptest::sample::subsequence(&["asian", "black", "mixed", "other", "white"][..], 0..3)
+                .prop_map(|g| g.join(";")),
+            pick(&["", "none", "sen_support", "ehc_plan", "disability"]),
         )
-            .prop_map(|(a, b, c, d, e, f, g, h, i)| [a, b, c, d, e, f, g, h, i])
+            .prop_map(|(a, b, c, d, e, f, g, h, i, j, k)| [a, b, c, d, e, f, g, h, i, j, k])
     }
 
     proptest! {
@@ -743,6 +796,32 @@ mod tests {
                         ],
                     ),
                     chosen.join(";"),
+                    // Broadly the city's census mix; one family in ten has two groups.
+                    {
+                        let groups = [
+                            (49, "white"),
+                            (31, "asian"),
+                            (11, "black"),
+                            (5, "mixed"),
+                            (4, "other"),
+                        ];
+                        let first = weighted(next(100), &groups);
+                        let second = weighted(next(100), &groups);
+                        if next(10) == 0 && first != second {
+                            sorted_set([first, second].into_iter())
+                        } else {
+                            first
+                        }
+                    },
+                    weighted(
+                        next(100),
+                        &[
+                            (80, "none"),
+                            (13, "sen_support"),
+                            (4, "ehc_plan"),
+                            (3, "disability"),
+                        ],
+                    ),
                 ]
             })
             .collect()

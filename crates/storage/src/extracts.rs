@@ -31,8 +31,13 @@ pub struct CaseExtractRow {
     pub youngest_age_band: String,
     /// Reason slugs of the request that opened the case, `;`-separated.
     pub reasons: String,
+    /// The broad ethnic groups of the household's members (`asian;white`), as recorded.
+    pub ethnic_groups: String,
+    /// The most any child's special educational needs or disability asks (`ehc_plan` first).
+    pub send: String,
     pub readings: usize,
-    /// Mean score (1-10) of the family's first and latest readings, when there are readings.
+    /// Mean score (1-10) of the family's first and latest readings, when there are readings, to
+    /// one decimal place: each is a mean of a few whole-number scores.
     pub first_mean_score: Option<f64>,
     pub latest_mean_score: Option<f64>,
 }
@@ -77,6 +82,8 @@ impl CaseExtractRow {
                 Quasi::Adults => &self.adults,
                 Quasi::YoungestAge => &self.youngest_age_band,
                 Quasi::Reasons => &self.reasons,
+                Quasi::EthnicGroups => &self.ethnic_groups,
+                Quasi::Send => &self.send,
             }
             .clone()
         })
@@ -93,6 +100,8 @@ impl CaseExtractRow {
             adults,
             youngest,
             reasons,
+            ethnic_groups,
+            send,
         ] = values;
         self.locality = locality;
         self.need_level = need_level;
@@ -103,8 +112,14 @@ impl CaseExtractRow {
         self.adults = adults;
         self.youngest_age_band = youngest;
         self.reasons = reasons;
+        self.ethnic_groups = ethnic_groups;
+        self.send = send;
     }
 }
+
+/// A family member as the extract reads them: family, relationship, date of birth, ethnicity,
+/// SEND.
+type MemberRow = (Uuid, String, String, String, String);
 
 /// Every family, pseudonymised and made k-anonymous (k = 5), as of `today` (for the age bands).
 pub async fn case_extract(
@@ -112,7 +127,6 @@ pub async fn case_extract(
     today: Date,
 ) -> Result<CaseExtract, StorageError> {
     type FamilyRow = (Uuid, String, String, String, Option<String>, i64);
-    type MemberRow = (Uuid, String, String);
     type ReadingRow = (Uuid, String, i64);
     type Tables = (
         Vec<FamilyRow>,
@@ -128,7 +142,7 @@ pub async fn case_extract(
         )
         .fetch_all(&mut *c)
         .await?;
-        let members = sqlx::query_as("SELECT family_id, relationship, date_of_birth FROM family_members")
+        let members = sqlx::query_as("SELECT family_id, relationship, date_of_birth, ethnicity, send FROM family_members")
             .fetch_all(&mut *c)
             .await?;
         let requests = sqlx::query_as(
@@ -141,12 +155,9 @@ pub async fn case_extract(
             .await?;
         (families, members, requests, readings)
     });
-    let mut people: HashMap<Uuid, Vec<(String, String)>> = HashMap::new();
-    for (family, relationship, date_of_birth) in members {
-        people
-            .entry(family)
-            .or_default()
-            .push((relationship, date_of_birth));
+    let mut people: HashMap<Uuid, Vec<MemberRow>> = HashMap::new();
+    for member in members {
+        people.entry(member.0).or_default().push(member);
     }
     let mut first_reasons: HashMap<Uuid, String> = HashMap::new();
     for (family, reasons) in requests {
@@ -166,16 +177,18 @@ pub async fn case_extract(
             _ => days.push((taken_on, score, 1)),
         }
     }
-    let mean = |day: Option<&(String, i64, usize)>| day.map(|(_, sum, n)| *sum as f64 / *n as f64);
+    let mean = |day: Option<&(String, i64, usize)>| {
+        day.map(|(_, sum, n)| (10.0 * *sum as f64 / *n as f64).round() / 10.0)
+    };
     let mut rows: Vec<CaseExtractRow> = families
         .into_iter()
         .map(
             |(id, locality, need_level, state, closure_reason, created)| {
                 let members = people.remove(&id).unwrap_or_default();
-                let children = members.iter().filter(|(r, _)| r == "child").count();
+                let children = members.iter().filter(|m| m.1 == "child").count();
                 let youngest = members
                     .iter()
-                    .filter_map(|(_, dob)| parse_date(dob))
+                    .filter_map(|m| parse_date(&m.2))
                     .max()
                     .map(|dob| age_band(dob, today).to_string())
                     .unwrap_or_default();
@@ -191,6 +204,8 @@ pub async fn case_extract(
                     children: children.to_string(),
                     youngest_age_band: youngest,
                     reasons: first_reasons.remove(&id).unwrap_or_default(),
+                    ethnic_groups: ethnic_groups(&members),
+                    send: most_send(&members),
                     readings: days.len(),
                     first_mean_score: mean(days.first()),
                     latest_mean_score: mean(days.last()),
@@ -214,6 +229,28 @@ pub async fn case_extract(
             .collect(),
         rows,
     })
+}
+
+/// The broad groups of the 2021 census (the slug's first word), `not_said` left out.
+fn ethnic_groups(members: &[MemberRow]) -> String {
+    let mut groups: Vec<&str> = members
+        .iter()
+        .filter(|m| m.3 != "not_said")
+        .filter_map(|m| m.3.split('_').next())
+        .filter(|group| !group.is_empty())
+        .collect();
+    groups.sort_unstable();
+    groups.dedup();
+    groups.join(";")
+}
+
+/// The most any child's recorded SEND asks, from an education, health and care plan down.
+fn most_send(members: &[MemberRow]) -> String {
+    ["ehc_plan", "sen_support", "disability", "none"]
+        .into_iter()
+        .find(|band| members.iter().any(|m| m.1 == "child" && m.4 == *band))
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn month_of(micros: i64) -> String {

@@ -22,6 +22,7 @@ pub fn routes() -> Routes {
     Routes::new()
         .route("/extracts", get(extracts_page))
         .route("/extracts/cases.csv", get(cases_csv))
+        .route("/extracts/dictionary.csv", get(dictionary_csv))
 }
 
 /// One column of the extract, as the data dictionary describes it.
@@ -69,14 +70,22 @@ const MEANINGS: &[(&str, &str)] = &[
         "reasons",
         "The reasons for the request that opened the case, separated by ;.",
     ),
+    (
+        "ethnic_groups",
+        "The broad ethnic groups (2021 census) of the household's members, separated by ;; empty where none was recorded or the family preferred not to say.",
+    ),
+    (
+        "send",
+        "The most any child's special educational needs or disability asks: ehc_plan, sen_support, disability or none; empty where not recorded.",
+    ),
     ("readings", "How many days outcome readings were taken."),
     (
         "first_mean_score",
-        "Mean score (1-10) of the first readings.",
+        "Mean score (1-10) of the first readings, to one decimal place.",
     ),
     (
         "latest_mean_score",
-        "Mean score (1-10) of the latest readings.",
+        "Mean score (1-10) of the latest readings, to one decimal place.",
     ),
 ];
 
@@ -84,27 +93,32 @@ fn percent(part: usize, whole: usize) -> String {
     format!("{:.1}%", 100.0 * part as f64 / whole.max(1) as f64)
 }
 
+/// The extract's data dictionary: each column, what it means and how this extract releases it.
+fn dictionary(extract: &CaseExtract) -> Vec<Column> {
+    MEANINGS
+        .iter()
+        .map(|(name, meaning)| {
+            let quasi = Quasi::ALL.iter().find(|q| q.column() == *name);
+            let released = match (quasi, extract.generalised.iter().find(|(c, _)| c == name)) {
+                (None, _) => "As held".to_string(),
+                (Some(_), Some((_, rung))) => {
+                    format!("Generalised: {rung}; {SUPPRESSED} where suppressed")
+                }
+                (Some(_), None) => format!("As held; {SUPPRESSED} where suppressed"),
+            };
+            Column {
+                name,
+                meaning,
+                released,
+            }
+        })
+        .collect()
+}
+
 impl ExtractsPage {
     fn new(layout: Layout, extract: &CaseExtract) -> ExtractsPage {
         let families = extract.rows.len();
-        let columns = MEANINGS
-            .iter()
-            .map(|(name, meaning)| {
-                let quasi = Quasi::ALL.iter().find(|q| q.column() == *name);
-                let released = match (quasi, extract.generalised.iter().find(|(c, _)| c == name)) {
-                    (None, _) => "As held".to_string(),
-                    (Some(_), Some((_, rung))) => {
-                        format!("Generalised: {rung}; {SUPPRESSED} where suppressed")
-                    }
-                    (Some(_), None) => format!("As held; {SUPPRESSED} where suppressed"),
-                };
-                Column {
-                    name,
-                    meaning,
-                    released,
-                }
-            })
-            .collect();
+        let columns = dictionary(extract);
         ExtractsPage {
             layout,
             k_target: K,
@@ -138,30 +152,56 @@ async fn extracts_page(
     State(state): State<AppState>,
     signed: Signed,
 ) -> Result<Html<String>, AppError> {
-    let mut authorised = authorise(
-        &state.db,
-        &signed.who(),
-        extract_request("open the extracts page"),
-    )
-    .await?;
     // The figures describe the extract a download would give now.
-    let extract = case_extract(&mut authorised, earlyhelp_storage::cases::today()).await?;
-    authorised.tx.commit().await?;
+    let extract = current_extract(&state, &signed, "open the extracts page").await?;
     let page = ExtractsPage::new(Layout::for_user(&signed, "/extracts"), &extract);
     Ok(Html(page.render()?))
 }
 
-async fn cases_csv(State(state): State<AppState>, signed: Signed) -> Result<Response, AppError> {
-    let mut authorised = authorise(
-        &state.db,
-        &signed.who(),
-        extract_request("pseudonymised case extract"),
-    )
-    .await?;
+/// The extract as it stands now, through the gate (each download is audited).
+async fn current_extract(
+    state: &AppState,
+    signed: &Signed,
+    purpose: &str,
+) -> Result<CaseExtract, AppError> {
+    let mut authorised = authorise(&state.db, &signed.who(), extract_request(purpose)).await?;
     let extract = case_extract(&mut authorised, earlyhelp_storage::cases::today()).await?;
     authorised.tx.commit().await?;
+    Ok(extract)
+}
+
+async fn cases_csv(State(state): State<AppState>, signed: Signed) -> Result<Response, AppError> {
+    let extract = current_extract(&state, &signed, "pseudonymised case extract").await?;
+    csv_download("cases-pseudonymised.csv", &extract.rows)
+}
+
+/// The data dictionary as CSV, describing the extract a download would give now.
+async fn dictionary_csv(
+    State(state): State<AppState>,
+    signed: Signed,
+) -> Result<Response, AppError> {
+    let extract = current_extract(&state, &signed, "extract data dictionary").await?;
+    let rows: Vec<DictionaryRow> = dictionary(&extract)
+        .into_iter()
+        .map(|c| DictionaryRow {
+            column: c.name,
+            meaning: c.meaning,
+            released: c.released,
+        })
+        .collect();
+    csv_download("cases-pseudonymised-dictionary.csv", &rows)
+}
+
+#[derive(serde::Serialize)]
+struct DictionaryRow {
+    column: &'static str,
+    meaning: &'static str,
+    released: String,
+}
+
+fn csv_download<T: serde::Serialize>(filename: &str, rows: &[T]) -> Result<Response, AppError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    for row in &extract.rows {
+    for row in rows {
         writer
             .serialize(row)
             .map_err(|e| AppError::Internal(e.into()))?;
@@ -171,10 +211,10 @@ async fn cases_csv(State(state): State<AppState>, signed: Signed) -> Result<Resp
         .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
     Ok((
         [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                "attachment; filename=\"cases-pseudonymised.csv\"",
+                format!("attachment; filename=\"{filename}\""),
             ),
         ],
         body,

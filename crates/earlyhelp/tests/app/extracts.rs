@@ -47,7 +47,7 @@ async fn an_analyst_gets_families_with_no_identifiers_and_stable_pseudonyms(back
         .map(str::to_string)
         .collect();
     assert_eq!(
-        columns[1..10],
+        columns[1..12],
         [
             "locality",
             "need_level",
@@ -57,15 +57,23 @@ async fn an_analyst_gets_families_with_no_identifiers_and_stable_pseudonyms(back
             "children",
             "adults",
             "youngest_age_band",
-            "reasons"
+            "reasons",
+            "ethnic_groups",
+            "send"
         ]
     );
+    let score_columns = [columns.len() - 2, columns.len() - 1];
     let mut classes: std::collections::HashMap<Vec<String>, usize> = Default::default();
     let (mut rows, mut suppressed) = (0, 0);
     for record in reader.records() {
         let record = record.unwrap();
-        let quasi: Vec<String> = record.iter().skip(1).take(9).map(str::to_string).collect();
+        let quasi: Vec<String> = record.iter().skip(1).take(11).map(str::to_string).collect();
         rows += 1;
+        // Means of whole-number scores, to one decimal place (not 3.8333333333333335).
+        for score in score_columns.map(|c| &record[c]) {
+            let decimals = score.split_once('.').map_or(0, |(_, d)| d.len());
+            assert!(decimals <= 1, "score {score:?}");
+        }
         if quasi.iter().all(|v| v == "*") {
             suppressed += 1;
         } else {
@@ -88,12 +96,32 @@ async fn an_analyst_gets_families_with_no_identifiers_and_stable_pseudonyms(back
     assert!(page.contains(&format!("{rows} families")));
     assert!(page.contains(&format!("id=\"suppressed\">{suppressed} rows")));
     assert!(page.contains("Data dictionary") && page.contains("<code>youngest_age_band</code>"));
+    // The dictionary as CSV: one row for every column of the extract, each with its meaning.
+    let dictionary = analyst.get(&app, "/extracts/dictionary.csv").await;
+    assert_eq!(dictionary.status(), 200);
+    let dictionary = dictionary.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(dictionary.as_bytes());
+    let described: Vec<(String, String)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_string(), r[1].to_string())
+        })
+        .collect();
+    assert_eq!(
+        described.iter().map(|(c, _)| c.clone()).collect::<Vec<_>>(),
+        columns,
+        "the dictionary describes every column, in order"
+    );
+    assert!(described.iter().all(|(_, meaning)| meaning.len() > 10));
     let (_, second) = extract(&analyst, &app).await;
     assert_eq!(first, second, "pseudonyms are stable between extracts");
 
     for email in [PRACTITIONER, COMMISSIONER, LOCALITY_LEAD, ADMIN, IG_OFFICER] {
         let session = app.sign_in(email).await;
         assert_eq!(extract(&session, &app).await.0, 403, "{email}");
+        let dictionary = session.get(&app, "/extracts/dictionary.csv").await;
+        assert_eq!(dictionary.status(), 403, "{email}");
     }
     let audit = app.audit_of("extract:cases").await;
     assert!(audit.contains(&(ANALYST.into(), "list".into(), "allowed".into())));
