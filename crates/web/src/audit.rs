@@ -11,6 +11,7 @@ use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
 use earlyhelp_domain::access::{Action, Resource};
+use earlyhelp_domain::roles::Role;
 use earlyhelp_storage::gate::{AuditEvent, AuditFilter, Request, authorise, list_events};
 
 pub fn routes() -> Routes {
@@ -21,6 +22,10 @@ const PAGE_LIMIT: usize = 500;
 
 struct EventLine {
     when: String,
+    /// The actor's roles in words ("Information governance officer").
+    roles: String,
+    /// The action in words ("sign in", not "sign_in").
+    action: String,
     event: AuditEvent,
 }
 
@@ -38,6 +43,18 @@ struct AuditPage {
     filter: AuditFilter,
     events: Vec<EventLine>,
     limit: usize,
+}
+
+/// The roles an event recorded (slugs, comma-separated) in words; an unknown one as recorded.
+fn role_words(slugs: &str) -> String {
+    slugs
+        .split(',')
+        .map(|slug| match Role::from_slug(slug.trim()) {
+            Some(role) => role.label(),
+            None => slug.trim(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 async fn audit_log(
@@ -59,6 +76,8 @@ async fn audit_log(
         .into_iter()
         .map(|event| EventLine {
             when: event.at().format(format).unwrap_or_default(),
+            roles: role_words(&event.actor_role),
+            action: event.action.replace('_', " "),
             event,
         })
         .collect();

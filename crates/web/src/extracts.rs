@@ -76,7 +76,7 @@ const MEANINGS: &[(&str, &str)] = &[
     ),
     (
         "send",
-        "The most any child's special educational needs or disability asks: ehc_plan, sen_support, disability or none; empty where not recorded.",
+        "The most any child's special educational needs or disability asks, from an education, health and care plan, through SEN support and a disability alone, to none; empty where not recorded.",
     ),
     ("readings", "How many days outcome readings were taken."),
     (

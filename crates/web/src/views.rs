@@ -305,3 +305,22 @@ mod tests {
         assert_eq!((none.page, none.skip(50)), (1, 0));
     }
 }
+
+/// The localities' names, for pages whose rows hold a locality's slug.
+pub struct LocalityNames(Vec<earlyhelp_storage::accounts::Locality>);
+
+impl LocalityNames {
+    pub async fn load(db: &earlyhelp_storage::Db) -> Result<Self, crate::error::AppError> {
+        Ok(LocalityNames(
+            earlyhelp_storage::accounts::list_localities(db).await?,
+        ))
+    }
+
+    /// The name of the locality `slug` ("Hall Green"); a slug no locality has, as it is.
+    pub fn name(&self, slug: &str) -> String {
+        self.0
+            .iter()
+            .find(|l| l.slug == slug)
+            .map_or_else(|| slug.to_string(), |l| l.name.clone())
+    }
+}

@@ -25,5 +25,6 @@ mod mail;
 mod measures;
 mod money;
 mod outcomes;
+mod plain_words;
 mod sharing;
 mod social_value;

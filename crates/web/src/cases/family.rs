@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::extract::{Form, Path};
 use crate::routes::Routes;
 use crate::session::Signed;
-use crate::views::{Layout, SelectOption};
+use crate::views::{Layout, LocalityNames, SelectOption};
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -525,7 +525,8 @@ async fn family_page(
 #[template(path = "cases_caseload.html")]
 struct CaseloadPage {
     layout: Layout,
-    lines: Vec<(CaseLine, &'static str, bool)>,
+    /// Each family, its state in words, whether its review is overdue, and its locality's name.
+    lines: Vec<(CaseLine, &'static str, bool, String)>,
 }
 
 async fn caseload(State(state): State<AppState>, signed: Signed) -> Result<Html<String>, AppError> {
@@ -543,6 +544,7 @@ async fn caseload(State(state): State<AppState>, signed: Signed) -> Result<Html<
     let lines = cases::caseload(&mut authorised, &signed.user.actor, 500).await?;
     authorised.tx.commit().await?;
     let today = cases::today();
+    let localities = LocalityNames::load(&state.db).await?;
     let lines = lines
         .into_iter()
         .map(|l| {
@@ -551,7 +553,8 @@ async fn caseload(State(state): State<AppState>, signed: Signed) -> Result<Html<
                 .unwrap_or("");
             let overdue = l.state != "closed"
                 && review_overdue(l.review_date.as_deref().and_then(parse_date), today);
-            (l, label, overdue)
+            let locality = localities.name(&l.locality_slug);
+            (l, label, overdue, locality)
         })
         .collect();
     Ok(Html(

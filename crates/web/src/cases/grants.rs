@@ -11,7 +11,7 @@ use crate::extract::{Form, Path, Query};
 use crate::routes::Routes;
 use crate::session::Signed;
 use crate::throttle::{ClientIp, Throttle};
-use crate::views::{Layout, SelectOption};
+use crate::views::{Layout, LocalityNames, SelectOption};
 use askama::Template;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -290,6 +290,7 @@ struct ListQuery {
 /// An application as a line of the list.
 pub struct Line {
     pub row: store::ApplicationLine,
+    pub locality: String,
     pub amount: String,
     pub state: &'static str,
     pub mean: String,
@@ -322,6 +323,7 @@ async fn applications_page(
         store::applications(&mut authorised.tx, programme, signed.user.actor.user_id).await?;
     let programmes = earlyhelp_storage::payments::programmes(&mut authorised.tx).await?;
     authorised.tx.commit().await?;
+    let localities = LocalityNames::load(&state.db).await?;
     let wanted = ApplicationState::from_slug(&query.state);
     let page = ListPage {
         layout: Layout::for_user(&signed, "/grants/applications"),
@@ -329,6 +331,7 @@ async fn applications_page(
             .into_iter()
             .filter(|r| wanted.is_none_or(|w| r.state == w.slug()))
             .map(|row| Line {
+                locality: localities.name(&row.locality_slug),
                 amount: pounds(row.award_pence.unwrap_or(row.amount_pence)),
                 state: ApplicationState::from_slug(&row.state).map_or("", ApplicationState::label),
                 mean: mean_of(row.score_sum, row.assessors),
@@ -412,6 +415,7 @@ pub struct Scored {
 #[template(path = "grants_application.html")]
 struct ApplicationPage {
     layout: Layout,
+    locality: String,
     errors: Vec<FieldError>,
     file: ApplicationFile,
     kind: &'static str,
@@ -462,6 +466,9 @@ async fn render_application(
     .await?;
     let file = store::application(&mut authorised).await?;
     authorised.tx.commit().await?;
+    let locality = LocalityNames::load(&state.db)
+        .await?
+        .name(&file.application.locality_slug);
     let me = signed.user.actor.user_id;
     let decides = signed.may(earlyhelp_domain::roles::Permission::ManagePayments);
     // Scores come ordered by assessor: one entry each, in the order they scored.
@@ -490,6 +497,7 @@ async fn render_application(
     let undecided = file.application.state == ApplicationState::Submitted.slug();
     let page = ApplicationPage {
         layout: Layout::for_user(signed, "/grants/applications"),
+        locality,
         kind: OrganisationType::from_slug(&file.application.organisation_type)
             .map_or("", OrganisationType::label),
         state: ApplicationState::from_slug(&file.application.state)

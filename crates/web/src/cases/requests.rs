@@ -8,7 +8,7 @@ use crate::extract::{Form, Path, Query};
 use crate::routes::Routes;
 use crate::session::Signed;
 use crate::throttle::{ClientIp, Throttle};
-use crate::views::{Layout, Pagination, SelectOption};
+use crate::views::{Layout, LocalityNames, Pagination, SelectOption};
 use askama::Template;
 use axum::Extension;
 use axum::extract::State;
@@ -19,7 +19,7 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::cases::{
-    ConsentMethod, NeedLevel, Reason, RequestInput, TriageOutcome, check_request,
+    ConsentMethod, MemberRole, NeedLevel, Reason, RequestInput, TriageOutcome, check_request,
 };
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_storage::accounts;
@@ -140,12 +140,7 @@ async fn new_request(
 }
 
 async fn locality_name(state: &AppState, slug: &str) -> Result<String, AppError> {
-    Ok(accounts::list_localities(&state.db)
-        .await?
-        .into_iter()
-        .find(|l| l.slug == slug)
-        .map(|l| l.name)
-        .unwrap_or_else(|| slug.to_string()))
+    Ok(LocalityNames::load(&state.db).await?.name(slug))
 }
 
 async fn send_request(
@@ -457,6 +452,11 @@ struct TriagePage {
 }
 
 impl TriagePage {
+    /// A member's relationship to the household in words.
+    fn relationship(&self, slug: &str) -> &'static str {
+        MemberRole::from_slug(slug).map_or("", MemberRole::label)
+    }
+
     fn error(&self, field: &str) -> Option<&str> {
         first_error(&self.errors, field)
     }
