@@ -111,6 +111,44 @@ choices!(
     }
 );
 
+choices!(
+    /// How a plan action still open when the case closes came to an end.
+    ActionEnding {
+        Done => ("done", "Done"),
+        NotNeeded => ("not_needed", "No longer needed"),
+        PassedOn => ("passed_on", "Passed to another service"),
+    }
+);
+
+/// The closure form's field for how open plan action `id` ended.
+pub fn action_ending_field(id: uuid::Uuid) -> String {
+    format!("ending-{id}")
+}
+
+/// How each plan action still open (id, its words) ended, from the closure form; every one must
+/// say, or one error (on the form's `action_endings` group) names those that do not.
+pub fn check_action_endings(
+    open: &[(uuid::Uuid, String)],
+    answer: impl Fn(&str) -> String,
+) -> Result<Vec<(uuid::Uuid, ActionEnding)>, FieldError> {
+    let mut endings = Vec::new();
+    let mut missing = Vec::new();
+    for (id, action) in open {
+        match ActionEnding::from_slug(&answer(&action_ending_field(*id))) {
+            Some(ending) => endings.push((*id, ending)),
+            None => missing.push(action.as_str()),
+        }
+    }
+    if missing.is_empty() {
+        Ok(endings)
+    } else {
+        Err(FieldError::new(
+            "action_endings",
+            format!("Say how each open plan action ended: {}", missing.join("; ")),
+        ))
+    }
+}
+
 impl Reason {
     /// The closure form's field for how far this need was met.
     pub fn outcome_field(self) -> &'static str {
