@@ -144,7 +144,10 @@ pub fn check_action_endings(
     } else {
         Err(FieldError::new(
             "action_endings",
-            format!("Say how each open plan action ended: {}", missing.join("; ")),
+            format!(
+                "Say how each open plan action ended: {}",
+                missing.join("; ")
+            ),
         ))
     }
 }

@@ -8,8 +8,8 @@ use crate::gate::{Authorised, FamilyId, KnownToFamily, NewEvent, Permit, Request
 use crate::{Db, StorageError, Tx, now_micros, on_pool, on_tx};
 use earlyhelp_domain::access::{Actor, Involvement};
 use earlyhelp_domain::cases::{
-    ActionEnding, CaseEvent, CaseState, CheckedRequest, ClosureReason, NeedOutcome, PersonKey, Reason,
-    TriageOutcome, likely_same_person, next_state, parse_date,
+    ActionEnding, CaseEvent, CaseState, CheckedRequest, ClosureReason, NeedOutcome, PersonKey,
+    Reason, TriageOutcome, likely_same_person, next_state, parse_date,
 };
 use serde::Serialize;
 use time::Date;
@@ -1206,25 +1206,26 @@ pub async fn add_team_member(
         .rows_affected()
     });
     // Someone whose every share ended (their consent was withdrawn) may join again on a new share.
-    let rejoins = done == 0 && {
-        let live: bool = on_tx!(tx, c => {
-            sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM lawful_bases WHERE family_id = $1 AND shared_with_user = $2 \
-                 AND ended_micros IS NULL)",
-            )
-            .bind(family_id)
-            .bind(member.user_id)
-            .fetch_one(c)
-            .await?
-        });
-        if live {
-            return Err(StorageError::Conflict(format!(
-                "{} is already in the team around the family",
-                member.name
-            )));
-        }
-        true
-    };
+    let rejoins = done == 0
+        && {
+            let live: bool = on_tx!(tx, c => {
+                sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM lawful_bases WHERE family_id = $1 AND shared_with_user = $2 \
+                     AND ended_micros IS NULL)",
+                )
+                .bind(family_id)
+                .bind(member.user_id)
+                .fetch_one(c)
+                .await?
+            });
+            if live {
+                return Err(StorageError::Conflict(format!(
+                    "{} is already in the team around the family",
+                    member.name
+                )));
+            }
+            true
+        };
     let body = format!(
         "{} ({}) {} the team around the family",
         member.name,
@@ -1542,7 +1543,9 @@ pub async fn withdraw_consent(
         body.push_str(&format!(" Sharing ended with {}.", ended.join("; ")));
     }
     if none_left {
-        body.push_str(" No consent remains: the team around the family can no longer see the case.");
+        body.push_str(
+            " No consent remains: the team around the family can no longer see the case.",
+        );
     }
     insert_note(tx, family_id, author, "event", &body).await?;
     if none_left {

@@ -70,7 +70,7 @@ async fn close(app: &TestApp, family: &str) {
         .await
         .unwrap();
     let event = CaseEvent::Close(ClosureReason::NeedsMet);
-    store::transition(&mut authorised, event, "Test")
+    store::transition(&mut authorised, event, "a test", "Test")
         .await
         .unwrap();
     authorised.tx.commit().await.unwrap();

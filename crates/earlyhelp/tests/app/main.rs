@@ -25,5 +25,6 @@ mod mail;
 mod measures;
 mod money;
 mod outcomes;
+mod serious;
 mod sharing;
 mod social_value;

@@ -221,7 +221,10 @@ impl FamilyPage {
     }
 
     fn consent_in_place(&self) -> bool {
-        self.record.consents.iter().any(|c| c.withdrawn_on.is_none())
+        self.record
+            .consents
+            .iter()
+            .any(|c| c.withdrawn_on.is_none())
     }
 }
 
@@ -338,7 +341,10 @@ async fn render_family_with(
                     .and_then(|c| record.consents.iter().find(|k| k.id == c))
                     .map(|c| c.whose())
                     .unwrap_or_default(),
-                ended: s.ended_micros.map(|at| ended(at, &s.ended_reason)).unwrap_or_default(),
+                ended: s
+                    .ended_micros
+                    .map(|at| ended(at, &s.ended_reason))
+                    .unwrap_or_default(),
                 article9: s
                     .article9
                     .as_deref()

@@ -32,10 +32,7 @@ use uuid::Uuid;
 pub fn routes() -> Routes {
     Routes::new()
         .route("/families/{id}/state/{event}", get(confirm_state))
-        .route(
-            "/families/{id}/state",
-            axum::routing::post(change_state),
-        )
+        .route("/families/{id}/state", axum::routing::post(change_state))
         .route(
             "/families/{id}/consent/withdraw",
             get(confirm_withdraw).post(withdraw_consent),
@@ -134,7 +131,9 @@ impl Serious {
     fn reason_label(self) -> &'static str {
         match self {
             Serious::Withdraw => "Why is consent being withdrawn?",
-            Serious::Finalise => "Why is the assessment ready to finalise? (for example: agreed with the family at the home visit)",
+            Serious::Finalise => {
+                "Why is the assessment ready to finalise? (for example: agreed with the family at the home visit)"
+            }
             _ => "Why?",
         }
     }
@@ -469,10 +468,13 @@ async fn change_state(
             Ok(answered) => outcomes = answered,
             Err(missing) => errors.extend(missing),
         }
-        for id in pairs.iter().filter(|(k, _)| k == "open_action").map(|(_, v)| v) {
+        for id in pairs
+            .iter()
+            .filter(|(k, _)| k == "open_action")
+            .map(|(_, v)| v)
+        {
             let ending = Uuid::parse_str(id).ok().and_then(|id| {
-                ActionEnding::from_slug(&field(&pairs, &action_ending_field(id)))
-                    .map(|e| (id, e))
+                ActionEnding::from_slug(&field(&pairs, &action_ending_field(id))).map(|e| (id, e))
             });
             match ending {
                 Some(ending) => endings.push(ending),
@@ -483,7 +485,9 @@ async fn change_state(
             }
         }
     }
-    let reason = check_reason(serious, &pairs).map_err(|e| errors.push(e)).ok();
+    let reason = check_reason(serious, &pairs)
+        .map_err(|e| errors.push(e))
+        .ok();
     let event = match serious {
         Serious::StepUp => Some(CaseEvent::StepUp),
         Serious::StepDown => Some(CaseEvent::StepDown),
@@ -500,28 +504,20 @@ async fn change_state(
     } else {
         "reason"
     };
-    apply(
-        &state,
-        &signed,
-        id,
-        serious,
-        &purpose,
-        pairs,
-        async |a| {
-            cases::transition(a, event, &reason, &author)
+    apply(&state, &signed, id, serious, &purpose, pairs, async |a| {
+        cases::transition(a, event, &reason, &author)
+            .await
+            .map_err(|e| (conflict_field, e))?;
+        if let CaseEvent::Close(_) = event {
+            cases::record_closure_outcomes(a, &outcomes)
                 .await
-                .map_err(|e| (conflict_field, e))?;
-            if let CaseEvent::Close(_) = event {
-                cases::record_closure_outcomes(a, &outcomes)
-                    .await
-                    .map_err(|e| ("closure_reason", e))?;
-                cases::end_open_actions(a, &endings, &author)
-                    .await
-                    .map_err(|e| ("action_endings", e))?;
-            }
-            Ok(())
-        },
-    )
+                .map_err(|e| ("closure_reason", e))?;
+            cases::end_open_actions(a, &endings, &author)
+                .await
+                .map_err(|e| ("action_endings", e))?;
+        }
+        Ok(())
+    })
     .await
 }
 
@@ -564,7 +560,9 @@ async fn withdraw_consent(
     {
         errors.push(error);
     }
-    let reason = check_reason(serious, &pairs).map_err(|e| errors.push(e)).ok();
+    let reason = check_reason(serious, &pairs)
+        .map_err(|e| errors.push(e))
+        .ok();
     let (Some(reason), true) = (reason, errors.is_empty()) else {
         return render_confirm(&state, &signed, id, serious, errors, pairs).await;
     };
@@ -577,11 +575,19 @@ async fn withdraw_consent(
         reason: &reason,
         on: cases::today(),
     };
-    apply(&state, &signed, id, serious, &purpose, pairs.clone(), async |a| {
-        cases::withdraw_consent(a, &withdrawal, &author)
-            .await
-            .map_err(|e| ("consents", e))
-    })
+    apply(
+        &state,
+        &signed,
+        id,
+        serious,
+        &purpose,
+        pairs.clone(),
+        async |a| {
+            cases::withdraw_consent(a, &withdrawal, &author)
+                .await
+                .map_err(|e| ("consents", e))
+        },
+    )
     .await
 }
 
@@ -603,7 +609,9 @@ async fn finalise(
     let serious = Serious::Finalise;
     let reason = match check_reason(serious, &pairs) {
         Ok(reason) => reason,
-        Err(error) => return render_confirm(&state, &signed, id, serious, vec![error], pairs).await,
+        Err(error) => {
+            return render_confirm(&state, &signed, id, serious, vec![error], pairs).await;
+        }
     };
     let author = signed.user.name.clone();
     let purpose = format!("{}: {reason}", serious.purpose());
