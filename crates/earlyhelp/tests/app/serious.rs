@@ -19,7 +19,7 @@ crate::on_both_backends!(
 );
 
 /// The audit log's purposes for `subject`, with who acted.
-async fn purposes(app: &TestApp, subject: &str) -> Vec<(String, String)> {
+pub async fn purposes(app: &TestApp, subject: &str) -> Vec<(String, String)> {
     let sql = "SELECT actor, purpose FROM audit_events WHERE subject = $1 ORDER BY seq";
     match &app.db {
         Db::Sqlite(pool, _) => sqlx::query_as(sql)
