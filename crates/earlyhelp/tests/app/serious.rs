@@ -733,7 +733,7 @@ async fn a_parent_withdraws_his_own_consent_in_the_browser() {
     browser.wait_for_heading("Withdraw consent").await;
     assert_accessible(&browser, "withdraw consent").await;
     browser
-        .click(By::Css(&format!("input[name=consents][value='{omars}']")))
+        .click(By::Css(format!("input[name=consents][value='{omars}']")))
         .await;
     browser
         .fill(By::Id("withdrawn_by"), "Omar Testcase, for himself")
