@@ -125,30 +125,28 @@ pub fn action_ending_field(id: uuid::Uuid) -> String {
     format!("ending-{id}")
 }
 
-/// How each plan action still open (id, its words) ended, from the closure form; every one must
-/// say, or one error (on the form's `action_endings` group) names those that do not.
+/// How each plan action still open (by id) ended, from the closure form; every one must say,
+/// or one error (on the form's `action_endings` group) says how many do not.
 pub fn check_action_endings(
-    open: &[(uuid::Uuid, String)],
+    open: &[uuid::Uuid],
     answer: impl Fn(&str) -> String,
 ) -> Result<Vec<(uuid::Uuid, ActionEnding)>, FieldError> {
-    let mut endings = Vec::new();
-    let mut missing = Vec::new();
-    for (id, action) in open {
-        match ActionEnding::from_slug(&answer(&action_ending_field(*id))) {
-            Some(ending) => endings.push((*id, ending)),
-            None => missing.push(action.as_str()),
-        }
-    }
-    if missing.is_empty() {
-        Ok(endings)
-    } else {
-        Err(FieldError::new(
+    let endings: Vec<(uuid::Uuid, ActionEnding)> = open
+        .iter()
+        .filter_map(|id| {
+            ActionEnding::from_slug(&answer(&action_ending_field(*id))).map(|e| (*id, e))
+        })
+        .collect();
+    match open.len() - endings.len() {
+        0 => Ok(endings),
+        1 => Err(FieldError::new(
             "action_endings",
-            format!(
-                "Say how each open plan action ended: {}",
-                missing.join("; ")
-            ),
-        ))
+            "Say how each open plan action ended: one has no answer",
+        )),
+        n => Err(FieldError::new(
+            "action_endings",
+            format!("Say how each open plan action ended: {n} have no answer"),
+        )),
     }
 }
 
@@ -845,6 +843,39 @@ mod tests {
     use time::macros::date;
 
     const TODAY: Date = date!(2026 - 11 - 24);
+
+    #[test]
+    fn every_open_action_says_how_it_ended() {
+        let (first, second) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        let form = |pairs: Vec<(String, &'static str)>| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.to_string())
+                    .unwrap_or_default()
+            }
+        };
+        let open = [first, second];
+        let one = form(vec![(action_ending_field(first), "done")]);
+        let error = check_action_endings(&open, one).unwrap_err();
+        assert_eq!(error.field, "action_endings");
+        assert!(error.message.contains("one has no answer"));
+        let both = form(vec![
+            (action_ending_field(first), "done"),
+            (action_ending_field(second), "passed_on"),
+        ]);
+        assert_eq!(
+            check_action_endings(&open, both).unwrap(),
+            vec![
+                (first, ActionEnding::Done),
+                (second, ActionEnding::PassedOn)
+            ]
+        );
+        let nonsense = form(vec![(action_ending_field(first), "vanished")]);
+        assert!(check_action_endings(&open[..1], nonsense).is_err());
+        assert_eq!(check_action_endings(&[], form(vec![])).unwrap(), vec![]);
+    }
 
     fn request() -> RequestInput {
         RequestInput {

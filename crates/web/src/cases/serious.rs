@@ -19,7 +19,7 @@ use axum::routing::get;
 use earlyhelp_domain::access::Action;
 use earlyhelp_domain::cases::{
     ActionEnding, CaseEvent, ClosureReason, NeedOutcome, Reason, action_ending_field,
-    check_closure_outcomes,
+    check_action_endings, check_closure_outcomes,
 };
 use earlyhelp_domain::limits;
 use earlyhelp_domain::people::FieldError;
@@ -468,21 +468,14 @@ async fn change_state(
             Ok(answered) => outcomes = answered,
             Err(missing) => errors.extend(missing),
         }
-        for id in pairs
+        let open: Vec<Uuid> = pairs
             .iter()
             .filter(|(k, _)| k == "open_action")
-            .map(|(_, v)| v)
-        {
-            let ending = Uuid::parse_str(id).ok().and_then(|id| {
-                ActionEnding::from_slug(&field(&pairs, &action_ending_field(id))).map(|e| (id, e))
-            });
-            match ending {
-                Some(ending) => endings.push(ending),
-                None if errors.iter().all(|e| e.field != "action_endings") => errors.push(
-                    FieldError::new("action_endings", "Say how each open plan action ended"),
-                ),
-                None => {}
-            }
+            .filter_map(|(_, v)| Uuid::parse_str(v).ok())
+            .collect();
+        match check_action_endings(&open, |name| field(&pairs, name)) {
+            Ok(answered) => endings = answered,
+            Err(missing) => errors.push(missing),
         }
     }
     let reason = check_reason(serious, &pairs)
