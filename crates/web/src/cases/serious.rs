@@ -134,7 +134,10 @@ impl Serious {
             Serious::Finalise => {
                 "Why is the assessment ready to finalise? (for example: agreed with the family at the home visit)"
             }
-            _ => "Why?",
+            Serious::StepUp => "Why does the family need children's social care?",
+            Serious::StepDown => "Why can early help lead again?",
+            Serious::Reopen => "Why is the case reopening?",
+            Serious::Close => "In your words: what has changed for the family, and why close now?",
         }
     }
 
