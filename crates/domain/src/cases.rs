@@ -111,6 +111,45 @@ choices!(
     }
 );
 
+choices!(
+    /// How a plan action still open when the case closes came to an end.
+    ActionEnding {
+        Done => ("done", "Done"),
+        NotNeeded => ("not_needed", "No longer needed"),
+        PassedOn => ("passed_on", "Passed to another service"),
+    }
+);
+
+/// The closure form's field for how open plan action `id` ended.
+pub fn action_ending_field(id: uuid::Uuid) -> String {
+    format!("ending-{id}")
+}
+
+/// How each plan action still open (by id) ended, from the closure form; every one must say,
+/// or one error (on the form's `action_endings` group) says how many do not.
+pub fn check_action_endings(
+    open: &[uuid::Uuid],
+    answer: impl Fn(&str) -> String,
+) -> Result<Vec<(uuid::Uuid, ActionEnding)>, FieldError> {
+    let endings: Vec<(uuid::Uuid, ActionEnding)> = open
+        .iter()
+        .filter_map(|id| {
+            ActionEnding::from_slug(&answer(&action_ending_field(*id))).map(|e| (*id, e))
+        })
+        .collect();
+    match open.len() - endings.len() {
+        0 => Ok(endings),
+        1 => Err(FieldError::new(
+            "action_endings",
+            "Say how each open plan action ended: one has no answer",
+        )),
+        n => Err(FieldError::new(
+            "action_endings",
+            format!("Say how each open plan action ended: {n} have no answer"),
+        )),
+    }
+}
+
 impl Reason {
     /// The closure form's field for how far this need was met.
     pub fn outcome_field(self) -> &'static str {
@@ -804,6 +843,39 @@ mod tests {
     use time::macros::date;
 
     const TODAY: Date = date!(2026 - 11 - 24);
+
+    #[test]
+    fn every_open_action_says_how_it_ended() {
+        let (first, second) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        let form = |pairs: Vec<(String, &'static str)>| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.to_string())
+                    .unwrap_or_default()
+            }
+        };
+        let open = [first, second];
+        let one = form(vec![(action_ending_field(first), "done")]);
+        let error = check_action_endings(&open, one).unwrap_err();
+        assert_eq!(error.field, "action_endings");
+        assert!(error.message.contains("one has no answer"));
+        let both = form(vec![
+            (action_ending_field(first), "done"),
+            (action_ending_field(second), "passed_on"),
+        ]);
+        assert_eq!(
+            check_action_endings(&open, both).unwrap(),
+            vec![
+                (first, ActionEnding::Done),
+                (second, ActionEnding::PassedOn)
+            ]
+        );
+        let nonsense = form(vec![(action_ending_field(first), "vanished")]);
+        assert!(check_action_endings(&open[..1], nonsense).is_err());
+        assert_eq!(check_action_endings(&[], form(vec![])).unwrap(), vec![]);
+    }
 
     fn request() -> RequestInput {
         RequestInput {

@@ -8,8 +8,8 @@ use crate::gate::{Authorised, FamilyId, KnownToFamily, NewEvent, Permit, Request
 use crate::{Db, StorageError, Tx, now_micros, on_pool, on_tx};
 use earlyhelp_domain::access::{Actor, Involvement};
 use earlyhelp_domain::cases::{
-    CaseEvent, CaseState, CheckedRequest, ClosureReason, NeedOutcome, PersonKey, Reason,
-    TriageOutcome, likely_same_person, next_state, parse_date,
+    ActionEnding, CaseEvent, CaseState, CheckedRequest, ClosureReason, NeedOutcome, PersonKey,
+    Reason, TriageOutcome, likely_same_person, next_state, parse_date,
 };
 use serde::Serialize;
 use time::Date;
@@ -25,7 +25,7 @@ pub(crate) async fn involvement(
     id: Uuid,
 ) -> Result<Option<Involvement>, StorageError> {
     type Row = (String, Option<Uuid>, bool);
-    type Member = (Uuid, bool);
+    type Member = (Uuid, bool, bool);
     let now = now_micros();
     let (row, team, break_glass): (Option<Row>, Vec<Member>, Vec<Uuid>) = on_tx!(tx, pool => {
         let row = sqlx::query_as(
@@ -34,10 +34,14 @@ pub(crate) async fn involvement(
         .bind(id)
         .fetch_optional(&mut *pool)
         .await?;
-        // A team member's share survives withdrawn consent if a current share rests on another basis.
+        // A team member's share survives withdrawn consent if a current share rests on another
+        // basis; one whose every share has ended (their own consent was withdrawn) is out.
         let team = sqlx::query_as(
             "SELECT t.user_id, EXISTS (SELECT 1 FROM lawful_bases b WHERE b.family_id = t.family_id \
-             AND b.shared_with_user = t.user_id AND b.ended_micros IS NULL AND b.article6 <> 'consent') \
+             AND b.shared_with_user = t.user_id AND b.ended_micros IS NULL AND b.article6 <> 'consent'), \
+             EXISTS (SELECT 1 FROM lawful_bases b WHERE b.family_id = t.family_id \
+             AND b.shared_with_user = t.user_id) AND NOT EXISTS (SELECT 1 FROM lawful_bases b \
+             WHERE b.family_id = t.family_id AND b.shared_with_user = t.user_id AND b.ended_micros IS NULL) \
              FROM family_team t WHERE t.family_id = $1",
         )
         .bind(id)
@@ -52,16 +56,17 @@ pub(crate) async fn involvement(
         .await?;
         (row, team, break_glass)
     });
+    let team: Vec<Member> = team.into_iter().filter(|(_, _, ended)| !ended).collect();
     Ok(row.map(
         |(locality, lead_practitioner, consent_withdrawn)| Involvement {
             locality,
             lead_practitioner,
             shared_without_consent: team
                 .iter()
-                .filter(|(_, other_basis)| *other_basis)
-                .map(|(user, _)| *user)
+                .filter(|(_, other_basis, _)| *other_basis)
+                .map(|(user, _, _)| *user)
                 .collect(),
-            team_members: team.into_iter().map(|(user, _)| user).collect(),
+            team_members: team.into_iter().map(|(user, _, _)| user).collect(),
             consent_withdrawn,
             break_glass,
         },
@@ -218,6 +223,10 @@ pub struct RequestRow {
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct MemberRow {
+    /// The family member's id (nil for a request's member, which has none).
+    #[sqlx(default)]
+    #[serde(skip)]
+    pub id: Uuid,
     pub given_name: String,
     pub family_name: String,
     pub date_of_birth: String,
@@ -768,6 +777,8 @@ pub struct PlanAction {
     pub owner: String,
     pub due_date: String,
     pub done: bool,
+    /// How it ended, if the case closed while it was open (an `ActionEnding` slug).
+    pub ending: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -785,11 +796,28 @@ pub struct Reading {
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Consent {
     pub id: Uuid,
+    /// The family member whose consent this is; `None` for consent recorded for the family as a
+    /// whole (as triage records it).
+    pub member_id: Option<Uuid>,
+    pub member_name: Option<String>,
     pub given_by: String,
     pub method: String,
     pub given_on: String,
     pub scope: String,
     pub withdrawn_on: Option<String>,
+    /// Who withdrew it (the member, or someone on their behalf) and why.
+    pub withdrawn_by: Option<String>,
+    pub withdrawn_reason: Option<String>,
+}
+
+impl Consent {
+    /// Whose consent this is, in words.
+    pub fn whose(&self) -> String {
+        match &self.member_name {
+            Some(name) => format!("{name}'s consent"),
+            None => format!("the family's consent, given by {}", self.given_by),
+        }
+    }
 }
 
 /// Everything on a family's case page.
@@ -836,7 +864,7 @@ pub async fn family(
     };
     let mut record = on_tx!(tx, c => {
         let members = sqlx::query_as(concat!(
-            "SELECT ",
+            "SELECT id, ",
             member_columns!(),
             " FROM family_members WHERE family_id = $1 ORDER BY date_of_birth"
         ))
@@ -859,7 +887,7 @@ pub async fn family(
         .fetch_all(&mut *c)
         .await?;
         let actions = sqlx::query_as(
-            "SELECT id, goal, action, owner, due_date, done FROM plan_actions WHERE family_id = $1 \
+            "SELECT id, goal, action, owner, due_date, done, ending FROM plan_actions WHERE family_id = $1 \
              ORDER BY due_date, created_micros",
         )
         .bind(id)
@@ -875,8 +903,10 @@ pub async fn family(
         .fetch_all(&mut *c)
         .await?;
         let consents = sqlx::query_as(
-            "SELECT id, given_by, method, given_on, scope, withdrawn_on FROM consents \
-             WHERE family_id = $1 ORDER BY recorded_micros",
+            "SELECT c.id, c.member_id, m.given_name || ' ' || m.family_name AS member_name, \
+             c.given_by, c.method, c.given_on, c.scope, c.withdrawn_on, c.withdrawn_by, \
+             c.withdrawn_reason FROM consents c LEFT JOIN family_members m ON m.id = c.member_id \
+             WHERE c.family_id = $1 ORDER BY c.recorded_micros",
         )
         .bind(id)
         .fetch_all(&mut *c)
@@ -1077,7 +1107,9 @@ pub async fn caseload(
              SELECT f.id, '' AS names, f.locality_slug, f.state, f.review_date, \
              (f.lead_practitioner IS NOT NULL AND f.lead_practitioner = $1) AS is_lead FROM families f \
              WHERE f.lead_practitioner = $1 \
-             OR (NOT f.consent_withdrawn AND EXISTS (SELECT 1 FROM family_team t WHERE t.family_id = f.id AND t.user_id = $1)) \
+             OR (NOT f.consent_withdrawn AND EXISTS (SELECT 1 FROM family_team t WHERE t.family_id = f.id AND t.user_id = $1) \
+             AND (EXISTS (SELECT 1 FROM lawful_bases b WHERE b.family_id = f.id AND b.shared_with_user = $1 AND b.ended_micros IS NULL) \
+             OR NOT EXISTS (SELECT 1 FROM lawful_bases b WHERE b.family_id = f.id AND b.shared_with_user = $1))) \
              OR ($2 AND f.locality_slug IN (SELECT locality_slug FROM user_localities WHERE user_id = $1)) \
              ORDER BY CASE WHEN f.state = 'closed' THEN 1 ELSE 0 END, f.review_date, f.id LIMIT $3) c \
              LEFT JOIN family_members m ON m.family_id = c.id \
@@ -1173,15 +1205,32 @@ pub async fn add_team_member(
         .await?
         .rows_affected()
     });
-    if done == 0 {
-        return Err(StorageError::Conflict(format!(
-            "{} is already in the team around the family",
-            member.name
-        )));
-    }
+    // Someone whose every share ended (their consent was withdrawn) may join again on a new share.
+    let rejoins = done == 0
+        && {
+            let live: bool = on_tx!(tx, c => {
+                sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM lawful_bases WHERE family_id = $1 AND shared_with_user = $2 \
+                     AND ended_micros IS NULL)",
+                )
+                .bind(family_id)
+                .bind(member.user_id)
+                .fetch_one(c)
+                .await?
+            });
+            if live {
+                return Err(StorageError::Conflict(format!(
+                    "{} is already in the team around the family",
+                    member.name
+                )));
+            }
+            true
+        };
     let body = format!(
-        "{} ({}) joined the team around the family",
-        member.name, member.organisation
+        "{} ({}) {} the team around the family",
+        member.name,
+        member.organisation,
+        if rejoins { "joined again" } else { "joined" }
     );
     insert_note(tx, family_id, added_by, "event", &body).await?;
     Ok(())
@@ -1291,6 +1340,7 @@ pub async fn record_reading(
 pub async fn transition(
     authorised: &mut Authorised<FamilyId>,
     event: CaseEvent,
+    why: &str,
     author: &str,
 ) -> Result<CaseState, StorageError> {
     let family_id = authorised.permit.for_change()?.0;
@@ -1324,12 +1374,14 @@ pub async fn transition(
         .execute(c)
         .await?;
     });
-    insert_note(tx, family_id, author, "event", &event.describe()).await?;
+    let body = format!("{}. Why: {why}", event.describe());
+    insert_note(tx, family_id, author, "event", &body).await?;
     Ok(next)
 }
 
 pub async fn record_consent(
     authorised: &mut Authorised<FamilyId>,
+    member_id: Uuid,
     given_by: &str,
     method: &str,
     given_on: Date,
@@ -1338,13 +1390,28 @@ pub async fn record_consent(
 ) -> Result<(), StorageError> {
     let family_id = authorised.permit.for_change()?.0;
     let tx = &mut authorised.tx;
+    let member: Option<String> = on_tx!(tx, c => {
+        sqlx::query_scalar(
+            "SELECT given_name || ' ' || family_name FROM family_members WHERE id = $1 AND family_id = $2",
+        )
+        .bind(member_id)
+        .bind(family_id)
+        .fetch_optional(c)
+        .await?
+    });
+    let Some(member) = member else {
+        return Err(StorageError::Conflict(
+            "Choose the family member whose consent this is".into(),
+        ));
+    };
     on_tx!(tx, c => {
         sqlx::query(
-            "INSERT INTO consents (id, family_id, given_by, method, given_on, scope, recorded_micros) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO consents (id, family_id, member_id, given_by, method, given_on, scope, \
+             recorded_micros) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(Uuid::now_v7())
         .bind(family_id)
+        .bind(member_id)
         .bind(given_by)
         .bind(method)
         .bind(earlyhelp_domain::cases::iso(given_on))
@@ -1363,41 +1430,233 @@ pub async fn record_consent(
         family_id,
         author,
         "event",
-        &format!("Consent recorded: given by {given_by}"),
+        &format!("Consent recorded for {member}: given by {given_by}"),
     )
     .await?;
     Ok(())
 }
 
-/// The family withdraws consent: from now only the lead practitioner and locality lead see the case.
+/// Who withdraws which consents, and why.
+pub struct Withdrawal<'a> {
+    pub consents: &'a [Uuid],
+    /// The person withdrawing: the member themselves, or someone on their behalf.
+    pub withdrawn_by: &'a str,
+    pub reason: &'a str,
+    pub on: Date,
+}
+
+/// Withdraws the chosen consents, each separately: the shares that rested on them end (when and
+/// why are kept). When no consent remains, every share on consent ends and from then only the
+/// lead practitioner, the locality lead and shares on another lawful basis see the case.
 pub async fn withdraw_consent(
     authorised: &mut Authorised<FamilyId>,
-    on: Date,
+    withdrawal: &Withdrawal<'_>,
     author: &str,
 ) -> Result<(), StorageError> {
     let family_id = authorised.permit.for_change()?.0;
     let tx = &mut authorised.tx;
-    on_tx!(tx, c => {
-        sqlx::query("UPDATE consents SET withdrawn_on = $1 WHERE family_id = $2 AND withdrawn_on IS NULL")
-            .bind(earlyhelp_domain::cases::iso(on))
-            .bind(family_id)
-            .execute(&mut *c)
-            .await?;
-        sqlx::query("UPDATE families SET consent_withdrawn = TRUE, updated_micros = $1 WHERE id = $2")
-            .bind(now_micros())
-            .bind(family_id)
-            .execute(&mut *c)
-            .await?;
+    let live: Vec<(Uuid, Option<String>, String)> = on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT c.id, m.given_name || ' ' || m.family_name, c.given_by FROM consents c \
+             LEFT JOIN family_members m ON m.id = c.member_id \
+             WHERE c.family_id = $1 AND c.withdrawn_on IS NULL ORDER BY c.recorded_micros",
+        )
+        .bind(family_id)
+        .fetch_all(c)
+        .await?
     });
-    insert_note(
-        tx,
-        family_id,
-        author,
-        "event",
-        "Consent withdrawn: the team around the family can no longer see the case",
-    )
-    .await?;
-    crate::connections::cancel_on_withdrawn_consent(tx, family_id, author).await?;
+    let chosen: Vec<&(Uuid, Option<String>, String)> = live
+        .iter()
+        .filter(|(id, _, _)| withdrawal.consents.contains(id))
+        .collect();
+    if chosen.is_empty() || chosen.len() != withdrawal.consents.len() {
+        return Err(StorageError::Conflict(
+            "Choose whose consent is withdrawn, from the consents still in place".into(),
+        ));
+    }
+    let none_left = chosen.len() == live.len();
+    let now = now_micros();
+    let why = format!(
+        "consent withdrawn by {}: {}",
+        withdrawal.withdrawn_by, withdrawal.reason
+    );
+    let mut ended: Vec<String> = on_tx!(tx, c => {
+        let mut ended = Vec::new();
+        for (id, _, _) in &chosen {
+            sqlx::query(
+                "UPDATE consents SET withdrawn_on = $1, withdrawn_by = $2, withdrawn_reason = $3, \
+                 withdrawn_micros = $4 WHERE id = $5",
+            )
+            .bind(earlyhelp_domain::cases::iso(withdrawal.on))
+            .bind(withdrawal.withdrawn_by)
+            .bind(withdrawal.reason)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+            let names: Vec<String> = sqlx::query_scalar(
+                "UPDATE lawful_bases SET ended_micros = $1, ended_reason = $2 WHERE consent_id = $3 \
+                 AND ended_micros IS NULL RETURNING shared_with",
+            )
+            .bind(now)
+            .bind(&why)
+            .bind(id)
+            .fetch_all(&mut *c)
+            .await?;
+            ended.extend(names);
+        }
+        if none_left {
+            let names: Vec<String> = sqlx::query_scalar(
+                "UPDATE lawful_bases SET ended_micros = $1, ended_reason = $2 WHERE family_id = $3 \
+                 AND article6 = 'consent' AND ended_micros IS NULL RETURNING shared_with",
+            )
+            .bind(now)
+            .bind(&why)
+            .bind(family_id)
+            .fetch_all(&mut *c)
+            .await?;
+            ended.extend(names);
+            sqlx::query("UPDATE families SET consent_withdrawn = TRUE, updated_micros = $1 WHERE id = $2")
+                .bind(now)
+                .bind(family_id)
+                .execute(&mut *c)
+                .await?;
+        }
+        ended
+    });
+    ended.sort();
+    ended.dedup();
+    let whose: Vec<String> = chosen
+        .iter()
+        .map(|(_, member, given_by)| match member {
+            Some(name) => format!("{name}'s consent"),
+            None => format!("the family's consent given by {given_by}"),
+        })
+        .collect();
+    let mut body = format!(
+        "Consent withdrawn ({}) by {}. Why: {}.",
+        whose.join(", "),
+        withdrawal.withdrawn_by,
+        withdrawal.reason
+    );
+    if !ended.is_empty() {
+        body.push_str(&format!(" Sharing ended with {}.", ended.join("; ")));
+    }
+    if none_left {
+        body.push_str(
+            " No consent remains: the team around the family can no longer see the case.",
+        );
+    }
+    insert_note(tx, family_id, author, "event", &body).await?;
+    if none_left {
+        crate::connections::cancel_on_withdrawn_consent(tx, family_id, author).await?;
+    }
+    Ok(())
+}
+
+/// Rests a share recorded on consent on one consent still in place (a member's own).
+pub async fn rest_share_on_consent(
+    authorised: &mut Authorised<FamilyId>,
+    share_id: Uuid,
+    consent_id: Uuid,
+) -> Result<(), StorageError> {
+    let family_id = authorised.permit.for_change()?.0;
+    let tx = &mut authorised.tx;
+    let done = on_tx!(tx, c => {
+        sqlx::query(
+            "UPDATE lawful_bases SET consent_id = $1 WHERE id = $2 AND family_id = $3 \
+             AND article6 = 'consent' AND EXISTS (SELECT 1 FROM consents WHERE id = $1 \
+             AND family_id = $3 AND withdrawn_on IS NULL)",
+        )
+        .bind(consent_id)
+        .bind(share_id)
+        .bind(family_id)
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
+    if done == 0 {
+        return Err(StorageError::Conflict(
+            "Choose a consent still in place for the share to rest on".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Ends every plan action still open as the case closes, each as the practitioner says it ended;
+/// refuses if one is not answered.
+pub async fn end_open_actions(
+    authorised: &mut Authorised<FamilyId>,
+    endings: &[(Uuid, ActionEnding)],
+    author: &str,
+) -> Result<(), StorageError> {
+    let family_id = authorised.permit.for_change()?.0;
+    let tx = &mut authorised.tx;
+    let open: Vec<(Uuid, String)> = on_tx!(tx, c => {
+        sqlx::query_as("SELECT id, action FROM plan_actions WHERE family_id = $1 AND NOT done")
+            .bind(family_id)
+            .fetch_all(c)
+            .await?
+    });
+    let unanswered: Vec<&str> = open
+        .iter()
+        .filter(|(id, _)| !endings.iter().any(|(e, _)| e == id))
+        .map(|(_, action)| action.as_str())
+        .collect();
+    if !unanswered.is_empty() {
+        return Err(StorageError::Conflict(format!(
+            "Say how each open plan action ended: {}",
+            unanswered.join("; ")
+        )));
+    }
+    let mut lines = Vec::new();
+    on_tx!(tx, c => {
+        for (id, action) in &open {
+            let Some((_, ending)) = endings.iter().find(|(e, _)| e == id) else { continue };
+            sqlx::query("UPDATE plan_actions SET done = TRUE, ending = $1 WHERE id = $2")
+                .bind(ending.slug())
+                .bind(id)
+                .execute(&mut *c)
+                .await?;
+            lines.push(format!("{action}: {}", ending.label().to_lowercase()));
+        }
+    });
+    if !lines.is_empty() {
+        let body = format!("Open plan actions ended at closure: {}", lines.join("; "));
+        insert_note(tx, family_id, author, "event", &body).await?;
+    }
+    Ok(())
+}
+
+/// Finalises the family's draft assessment: from then it never changes (a later one is a
+/// reassessment). The reason goes into the chronology.
+pub async fn finalise_assessment(
+    authorised: &mut Authorised<FamilyId>,
+    why: &str,
+    author: &str,
+) -> Result<(), StorageError> {
+    let family_id = authorised.permit.for_change()?.0;
+    let tx = &mut authorised.tx;
+    let now = now_micros();
+    let done = on_tx!(tx, c => {
+        sqlx::query(
+            "UPDATE assessments SET status = 'final', finalised_by = $1, finalised_micros = $2, \
+             updated_micros = $2 WHERE family_id = $3 AND status = 'draft'",
+        )
+        .bind(author)
+        .bind(now)
+        .bind(family_id)
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
+    if done == 0 {
+        return Err(StorageError::Conflict(
+            "There is no draft assessment to finalise: start a reassessment".into(),
+        ));
+    }
+    let body = format!("Early Help assessment finalised. Why: {why}");
+    insert_note(tx, family_id, author, "event", &body).await?;
     Ok(())
 }
 

@@ -422,7 +422,13 @@ async fn anonymise_family(tx: &mut Tx, id: Uuid) -> Result<(), StorageError> {
             .bind(id)
             .execute(&mut *c)
             .await?;
-        sqlx::query("UPDATE consents SET given_by = $1, scope = $2 WHERE family_id = $3")
+        // Who withdrew a consent and why are words about the family too.
+        sqlx::query(
+            "UPDATE consents SET given_by = $1, scope = $2, \
+             withdrawn_by = CASE WHEN withdrawn_by IS NULL THEN NULL ELSE $1 END, \
+             withdrawn_reason = CASE WHEN withdrawn_reason IS NULL THEN NULL ELSE $2 END \
+             WHERE family_id = $3",
+        )
             .bind(ANONYMOUS_NAME)
             .bind(REMOVED_TEXT)
             .bind(id)
@@ -438,7 +444,10 @@ async fn anonymise_family(tx: &mut Tx, id: Uuid) -> Result<(), StorageError> {
         .execute(&mut *c)
         .await?;
         // Who it was shared with and on which lawful basis stay; why, in words, goes.
-        sqlx::query("UPDATE lawful_bases SET purpose = $1 WHERE family_id = $2")
+        sqlx::query(
+            "UPDATE lawful_bases SET purpose = $1, \
+             ended_reason = CASE WHEN ended_reason IS NULL THEN NULL ELSE $1 END WHERE family_id = $2",
+        )
             .bind(REMOVED_TEXT)
             .bind(id)
             .execute(&mut *c)

@@ -148,6 +148,10 @@ pub struct ShareRow {
     pub recorded_by: String,
     pub recorded_micros: i64,
     pub ended_micros: Option<i64>,
+    /// For a share on consent: the one consent it rests on, if not the family's as a whole.
+    pub consent_id: Option<Uuid>,
+    /// Why it ended (consent withdrawn: by whom, and why).
+    pub ended_reason: Option<String>,
 }
 
 /// Records a share of the family's record with `shared_with` (a team member, when
@@ -224,7 +228,8 @@ pub async fn shares(authorised: &mut Authorised<FamilyId>) -> Result<Vec<ShareRo
     Ok(on_tx!(tx, c => {
         sqlx::query_as(
             "SELECT id, shared_with_user, shared_with, purpose, article6, article9, recorded_by, \
-             recorded_micros, ended_micros FROM lawful_bases WHERE family_id = $1 ORDER BY recorded_micros",
+             recorded_micros, ended_micros, consent_id, ended_reason FROM lawful_bases \
+             WHERE family_id = $1 ORDER BY recorded_micros",
         )
         .bind(family_id)
         .fetch_all(c)

@@ -12,7 +12,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::retention::{Schedule, Verdict};
@@ -32,7 +32,10 @@ pub fn routes() -> Routes {
         .route("/governance/people/{id}/sar.html", get(sar_html))
         .route("/governance/people/{id}/sar.json", get(sar_json))
         .route("/governance/holds", get(holds_page).post(place_hold))
-        .route("/governance/holds/{id}/lift", post(lift_hold))
+        .route(
+            "/governance/holds/{id}/lift",
+            get(confirm_lift).post(lift_hold),
+        )
         .route("/governance/retention", get(retention_page))
 }
 
@@ -266,6 +269,8 @@ struct HoldLine {
 #[template(path = "governance_holds.html")]
 struct HoldsPage {
     layout: Layout,
+    /// The success banner after a hold is lifted; empty otherwise.
+    done: &'static str,
     holds: Vec<HoldLine>,
     errors: Vec<FieldError>,
     record: String,
@@ -285,6 +290,17 @@ async fn render_holds(
     record: String,
     reason: String,
 ) -> Result<Response, AppError> {
+    render_holds_with(state, signed, errors, record, reason, "").await
+}
+
+async fn render_holds_with(
+    state: &AppState,
+    signed: &Signed,
+    errors: Vec<FieldError>,
+    record: String,
+    reason: String,
+    done: &'static str,
+) -> Result<Response, AppError> {
     let mut authorised = through_gate(
         state,
         signed,
@@ -297,6 +313,7 @@ async fn render_holds(
     authorised.tx.commit().await?;
     let page = HoldsPage {
         layout: Layout::for_user(signed, "/governance"),
+        done,
         holds: holds
             .into_iter()
             .map(|hold| HoldLine {
@@ -312,8 +329,24 @@ async fn render_holds(
     Ok((status_for(&page.errors), Html(page.render()?)).into_response())
 }
 
-async fn holds_page(State(state): State<AppState>, signed: Signed) -> Result<Response, AppError> {
-    render_holds(&state, &signed, vec![], String::new(), String::new()).await
+#[derive(Debug, Default, Deserialize)]
+struct DoneQuery {
+    #[serde(default)]
+    done: String,
+}
+
+async fn holds_page(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(query): Query<DoneQuery>,
+) -> Result<Response, AppError> {
+    let done = match query.done.as_str() {
+        "lifted" => {
+            "The legal hold is lifted. The retention schedule can now anonymise the record when it is due."
+        }
+        _ => "",
+    };
+    render_holds_with(&state, &signed, vec![], String::new(), String::new(), done).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -392,6 +425,63 @@ async fn place_hold(
     }
 }
 
+/// Lifting a hold is a serious action: a confirmation page says what follows and asks why.
+#[derive(Template)]
+#[template(path = "governance_lift.html")]
+struct LiftPage {
+    layout: Layout,
+    errors: Vec<FieldError>,
+    hold: Hold,
+    placed: String,
+    reason: String,
+}
+
+impl LiftPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        error_for(&self.errors, field)
+    }
+}
+
+async fn render_lift(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+    errors: Vec<FieldError>,
+    reason: String,
+) -> Result<Response, AppError> {
+    let subject = format!("legal_hold:{id}");
+    let mut authorised = through_gate(
+        state,
+        signed,
+        Action::Read,
+        &subject,
+        "lift a legal hold (confirmation page)",
+    )
+    .await?;
+    let hold = retention::holds(&mut authorised)
+        .await?
+        .into_iter()
+        .find(|h| h.id == id)
+        .ok_or(AppError::NotFound)?;
+    authorised.tx.commit().await?;
+    let page = LiftPage {
+        layout: Layout::for_user(signed, "/governance"),
+        placed: when(hold.placed_micros),
+        hold,
+        errors,
+        reason,
+    };
+    Ok((status_for(&page.errors), Html(page.render()?)).into_response())
+}
+
+async fn confirm_lift(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    render_lift(&state, &signed, id, vec![], String::new()).await
+}
+
 async fn lift_hold(
     State(state): State<AppState>,
     signed: Signed,
@@ -399,25 +489,38 @@ async fn lift_hold(
     Form(form): Form<HoldForm>,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&form.csrf_token)?;
+    let reason = form.reason.trim();
+    let error = if reason.is_empty() {
+        Some(FieldError::new(
+            "reason",
+            "Say why the hold can be lifted, for example the case is settled",
+        ))
+    } else {
+        earlyhelp_domain::limits::too_long(
+            "reason",
+            "The reason",
+            reason,
+            earlyhelp_domain::limits::REASON,
+        )
+    };
+    if let Some(error) = error {
+        return render_lift(&state, &signed, id, vec![error], form.reason).await;
+    }
     let subject = format!("legal_hold:{id}");
-    let mut authorised = through_gate(
-        &state,
-        &signed,
-        Action::Update,
-        &subject,
-        "lift a legal hold",
-    )
-    .await?;
-    retention::lift_hold(&mut authorised, id, form.reason.trim(), &officer(&signed))
-        .await
-        .map_err(|e| match e {
-            StorageError::Conflict(message) => {
-                AppError::Invalid(vec![FieldError::new("reason", message)])
-            }
-            other => other.into(),
-        })?;
-    authorised.tx.commit().await?;
-    Ok(Redirect::to("/governance/holds").into_response())
+    let purpose = format!("lift a legal hold: {reason}");
+    let mut authorised = through_gate(&state, &signed, Action::Update, &subject, &purpose).await?;
+    match retention::lift_hold(&mut authorised, id, reason, &officer(&signed)).await {
+        Ok(_) => {
+            authorised.tx.commit().await?;
+            Ok(Redirect::to("/governance/holds?done=lifted").into_response())
+        }
+        Err(StorageError::Conflict(message)) => {
+            drop(authorised);
+            let error = FieldError::new("reason", message);
+            render_lift(&state, &signed, id, vec![error], form.reason).await
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -119,7 +119,12 @@ pub async fn send(app: &TestApp, body: &Value) -> String {
 
 /// A request triaged by the Ladywood lead for early help, led by the demo practitioner.
 pub async fn open_case(app: &TestApp) -> String {
-    let request = send(app, &amira("B16 8HA")).await;
+    open_case_of(app, &amira("B16 8HA")).await
+}
+
+/// The request `body` triaged as [`open_case`] does.
+pub async fn open_case_of(app: &TestApp, body: &Value) -> String {
+    let request = send(app, body).await;
     let response = client()
         .post(app.url(&format!("/api/requests/{request}/triage")))
         .bearer_auth(token(app, LOCALITY_LEAD).await)
@@ -838,7 +843,7 @@ async fn withdrawn_consent_shuts_out_the_team_at_once(backend: Backend) {
         "the team sees the case"
     );
 
-    let response = post_form(&lead, &app, &format!("{page}/consent/withdraw"), &[]).await;
+    let response = crate::serious::withdraw_all_consent(&app, &lead, &family).await;
     assert_eq!(response.status(), 303);
     let after = partner
         .client
@@ -872,12 +877,14 @@ async fn withdrawn_consent_shuts_out_the_team_at_once(backend: Backend) {
         .unwrap();
     assert!(lead_view.contains("Consent withdrawn"));
 
-    // Consent given again lets the team back in.
+    // Consent given again, and the health visitor's share recorded on it again, lets them back in.
+    let layla = crate::serious::member_id(&app, &family, "Layla").await;
     let response = post_form(
         &lead,
         &app,
         &format!("{page}/consent"),
         &[
+            ("member", &layla),
             ("given_by", "Layla Testcase"),
             ("method", "written"),
             ("given_on", "2026-11-22"),
@@ -886,6 +893,18 @@ async fn withdrawn_consent_shuts_out_the_team_at_once(backend: Backend) {
     )
     .await;
     assert_eq!(response.status(), 303);
+    let response = post_form(
+        &lead,
+        &app,
+        &format!("{page}/team"),
+        &[
+            ("team_email", HEALTH_VISITOR),
+            ("purpose", "health visiting"),
+            ("article6", "consent"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303, "joins again on a new share");
     let again = partner
         .client
         .get(app.url(&page))
@@ -926,7 +945,8 @@ async fn the_case_moves_through_its_states(backend: Backend) {
     };
     assert_eq!(state(&lead).await, "Open");
     let step = async |fields: &[(&str, &str)]| {
-        post_form(&lead, &app, &format!("{page}/state"), fields)
+        let fields = [fields, &[("reason", "The test says so")]].concat();
+        post_form(&lead, &app, &format!("{page}/state"), &fields)
             .await
             .status()
     };
@@ -978,7 +998,7 @@ async fn the_case_moves_through_its_states(backend: Backend) {
             &outsider,
             &app,
             &format!("{page}/state"),
-            &[("event", "step_up")]
+            &[("event", "step_up"), ("reason", "curious")]
         )
         .await
         .status(),
@@ -1558,6 +1578,9 @@ mod journey {
         click(&browser, "input[name=needs][value=education]").await;
         accessible(&browser, "assessment").await;
         click(&browser, "button[value=finalise]").await;
+        until(&browser, "h1", "Finalise the assessment").await;
+        type_into(&browser, "#reason", "Agreed with mum at the home visit").await;
+        click(&browser, "#confirm-form button").await;
         until(&browser, "#assessments", "Finalised").await;
         click(&browser, "#plan ~ details summary").await;
         type_into(&browser, "#goal", "Kai feels safe going to school").await;
@@ -1584,9 +1607,14 @@ mod journey {
             .await
             .unwrap();
         accessible(&browser, "family-with-plan").await;
+        click(&browser, "#close").await;
+        until(&browser, "h1", "Close the case").await;
         click(&browser, "input[name=closure_reason][value=needs_met]").await;
         click(&browser, "input[name=outcome_education][value=met]").await;
-        click(&browser, "#close-form button").await;
+        click(&browser, "input[name^=ending-][value=done]").await;
+        type_into(&browser, "#reason", "Kai is going to school every day").await;
+        accessible(&browser, "close-confirmation").await;
+        click(&browser, "#confirm-form button").await;
         until(&browser, "#case-state", "Closed").await;
         accessible(&browser, "family-closed").await;
         browser.driver.goto(app.url("/families")).await.unwrap();

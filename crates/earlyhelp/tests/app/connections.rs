@@ -102,9 +102,8 @@ async fn unanswered_referrals_expire_and_withdrawn_consent_cancels(backend: Back
 
     // A referral on consent is cancelled the moment the family withdraws it.
     let second = refer(&app, &practitioner, &family, &service).await;
-    let withdraw = format!("/families/{family}/consent/withdraw");
     assert!(
-        post_form(&practitioner, &app, &withdraw, &[])
+        crate::serious::withdraw_all_consent(&app, &practitioner, &family)
             .await
             .status()
             .is_redirection()

@@ -70,7 +70,7 @@ async fn close(app: &TestApp, family: &str) {
         .await
         .unwrap();
     let event = CaseEvent::Close(ClosureReason::NeedsMet);
-    store::transition(&mut authorised, event, "Test")
+    store::transition(&mut authorised, event, "a test", "Test")
         .await
         .unwrap();
     authorised.tx.commit().await.unwrap();
@@ -671,9 +671,28 @@ async fn legal_holds_from_the_governance_page(backend: Backend) {
         .await
         .unwrap();
     assert!(list.contains(&record) && list.contains("Court order 44") && list.contains("In force"));
-    let marker = "action=\"/governance/holds/";
+    let marker = "href=\"/governance/holds/";
     let start = list.find(marker).unwrap() + marker.len();
     let lift = format!("/governance/holds/{}/lift", &list[start..start + 36]);
+    // Lifting asks first, and needs a reason: without one, 422 and the hold stays.
+    let confirm = ig.get(&app, &lift).await.text().await.unwrap();
+    assert!(confirm.contains("Court order 44") && confirm.contains("cannot be brought back"));
+    let no_reason = ig
+        .post(
+            &app,
+            &lift,
+            &[("csrf_token", ig.csrf.as_str()), ("reason", " ")],
+        )
+        .await;
+    assert_eq!(no_reason.status(), 422);
+    assert!(no_reason.text().await.unwrap().contains("href=\"#reason\""));
+    let still = ig
+        .get(&app, "/governance/holds")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(still.contains("In force"));
 
     let commissioner = app.sign_in(COMMISSIONER).await;
     let refused = commissioner
@@ -707,21 +726,37 @@ async fn legal_holds_from_the_governance_page(backend: Backend) {
         )
         .await;
     assert_eq!(lifted.status(), 303);
+    assert_eq!(
+        lifted.headers()["location"],
+        "/governance/holds?done=lifted"
+    );
     let list = ig
-        .get(&app, "/governance/holds")
+        .get(&app, "/governance/holds?done=lifted")
         .await
         .text()
         .await
         .unwrap();
+    assert!(list.contains("The legal hold is lifted."));
     assert!(list.contains("Lifted") && list.contains("case settled") && !list.contains("In force"));
+    let hold_subject = format!(
+        "legal_hold:{}",
+        &lift["/governance/holds/".len().."/governance/holds/".len() + 36]
+    );
+    assert!(
+        crate::serious::purposes(&app, &hold_subject)
+            .await
+            .contains(&(IG_OFFICER.into(), "lift a legal hold: case settled".into())),
+        "the audit event says who and why"
+    );
     let twice = ig
         .post(
             &app,
             &lift,
-            &[("csrf_token", ig.csrf.as_str()), ("reason", "")],
+            &[("csrf_token", ig.csrf.as_str()), ("reason", "again")],
         )
         .await;
     assert_eq!(twice.status(), 422, "a hold is lifted once");
+    assert!(twice.text().await.unwrap().contains("already been lifted"));
 }
 
 /// The officer's journey in a real browser: find a person, read their subject access request,

@@ -215,7 +215,7 @@ async fn the_known_to_view_names_nobody_in_the_family(backend: Backend) {
     }
     // After the family withdraws consent: only the locality team's contact.
     let lead = app.sign_in(PRACTITIONER).await;
-    let response = post_form(&lead, &app, &format!("{page}/consent/withdraw"), &[]).await;
+    let response = crate::serious::withdraw_all_consent(&app, &lead, &family).await;
     assert!(response.status().is_redirection(), "{}", response.status());
     let outsider = app.sign_in(VCS_WORKER).await;
     let html = outsider.get(&app, &page).await.text().await.unwrap();

@@ -26,5 +26,6 @@ mod measures;
 mod money;
 mod outcomes;
 mod plain_words;
+mod serious;
 mod sharing;
 mod social_value;

@@ -557,6 +557,7 @@ async fn supporting_families_outcomes_and_the_sustained_flag(backend: Backend) {
         ("needs", "health_wellbeing"),
         ("outcome_education", "met"),
         ("outcome_health_wellbeing", "partly_met"),
+        ("reason", "Attendance back to normal"),
     ];
     assert_eq!(
         post(&lead, &app, &format!("{case}/state"), &close)
@@ -589,7 +590,7 @@ async fn supporting_families_outcomes_and_the_sustained_flag(backend: Backend) {
     )));
 
     // Reopened, the case sustains nothing until it closes again.
-    let reopen = [("event", "reopen")];
+    let reopen = [("event", "reopen"), ("reason", "Attendance fell again")];
     assert_eq!(
         post(&lead, &app, &format!("{case}/state"), &reopen)
             .await

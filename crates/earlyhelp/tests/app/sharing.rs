@@ -137,6 +137,14 @@ async fn an_assessment_is_drafted_finalised_and_then_fixed(backend: Backend) {
         ("analysis", "Debt advice first, then a school plan"),
     ];
     assert_eq!(post_form(&lead, &app, &path, &whole).await.status(), 303);
+    let finalise = format!("/families/{family}/finalise-assessment");
+    let confirmed = post_form(
+        &lead,
+        &app,
+        &finalise,
+        &[("reason", "Agreed with the family")],
+    );
+    assert_eq!(confirmed.await.status(), 303);
     let (_, case) = page(&lead, &app, &format!("/families/{family}")).await;
     assert!(case.contains("Early Help assessment finalised"));
     assert!(case.contains("Start a reassessment"));
@@ -206,7 +214,7 @@ async fn a_share_on_another_lawful_basis_survives_withdrawn_consent(backend: Bac
     assert!(html.contains("9(2)(h) health or social care"));
 
     assert_eq!(
-        post_form(&lead, &app, &format!("{case}/consent/withdraw"), &[])
+        crate::serious::withdraw_all_consent(&app, &lead, &family)
             .await
             .status(),
         303

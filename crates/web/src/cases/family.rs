@@ -7,7 +7,7 @@ use super::measures::{
 use super::{field, first_error, select_options};
 use crate::AppState;
 use crate::error::AppError;
-use crate::extract::{Form, Path};
+use crate::extract::{Form, Path, Query};
 use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::{Layout, LocalityNames, SelectOption};
@@ -18,8 +18,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::cases::{
-    CaseEvent, CaseState, ClosureReason, ConsentMethod, Ethnicity, MemberRole, NeedLevel,
-    NeedOutcome, Reason, Send, check_closure_outcomes, parse_date, review_overdue,
+    ActionEnding, CaseState, ConsentMethod, Ethnicity, MemberRole, NeedLevel, NeedOutcome, Reason,
+    Send, parse_date, review_overdue,
 };
 use earlyhelp_domain::connections::ReferralState;
 use earlyhelp_domain::limits;
@@ -41,9 +41,7 @@ pub fn routes() -> Routes {
         .long_form("/families/{id}/notes", post(add_note))
         .route("/families/{id}/actions", post(add_action))
         .route("/families/{id}/review", post(review))
-        .route("/families/{id}/state", post(change_state))
         .route("/families/{id}/consent", post(record_consent))
-        .route("/families/{id}/consent/withdraw", post(withdraw_consent))
         .route("/families/{id}/ask", post(ask_to_join))
 }
 
@@ -103,6 +101,8 @@ pub struct ActionLine {
     pub owner: String,
     pub due_date: String,
     pub overdue: bool,
+    /// How it ended, if the case closed while it was open.
+    pub ending: &'static str,
 }
 
 pub struct ViewerLine {
@@ -134,8 +134,18 @@ pub struct ShareLine {
     pub shared_with: String,
     pub purpose: String,
     pub article6: &'static str,
+    /// For a share on one member's consent: whose.
+    pub rests_on: String,
     pub article9: &'static str,
     pub recorded: String,
+    /// When it ended and why; empty while it is in place.
+    pub ended: String,
+}
+
+/// Someone in the team around the family, and whether their access has ended (when, why).
+pub struct TeamLine {
+    pub person: cases::Person,
+    pub ended: Option<String>,
 }
 
 pub struct BreakGlassLine {
@@ -179,11 +189,16 @@ struct FamilyPage {
     actions: Vec<ActionLine>,
     measures: MeasuresPanel,
     outcomes: OutcomesPanel,
-    closure_reasons: Vec<SelectOption>,
-    need_fields: Vec<NeedField>,
     /// At the latest closure: (need, how far it was met).
     closure_outcomes: Vec<(&'static str, &'static str)>,
     consent_methods: Vec<SelectOption>,
+    /// The family members, for whose consent is recorded.
+    member_options: Vec<SelectOption>,
+    /// The consents in place, for a share to rest on one of them.
+    consent_options: Vec<SelectOption>,
+    team: Vec<TeamLine>,
+    /// The success banner after a serious action; empty otherwise.
+    done: &'static str,
     viewers: Vec<ViewerLine>,
     /// Referrals to services: the line, its status, and how far the need was met.
     referrals: Vec<(ReferralLine, &'static str, &'static str)>,
@@ -203,6 +218,13 @@ impl FamilyPage {
 
     fn has_draft(&self) -> bool {
         self.assessments.iter().any(|a| a.is_draft)
+    }
+
+    fn consent_in_place(&self) -> bool {
+        self.record
+            .consents
+            .iter()
+            .any(|c| c.withdrawn_on.is_none())
     }
 }
 
@@ -236,6 +258,18 @@ pub(super) async fn render_family(
     id: Uuid,
     errors: Vec<FieldError>,
     values: Vec<(String, String)>,
+) -> Result<Response, AppError> {
+    render_family_with(state, signed, id, errors, values, "").await
+}
+
+/// The case page, with the success banner `done` after a serious action.
+async fn render_family_with(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+    errors: Vec<FieldError>,
+    values: Vec<(String, String)>,
+    done: &'static str,
 ) -> Result<Response, AppError> {
     let mut authorised = match open_family(state, signed, id, Action::Read, "case record").await {
         Ok(authorised) => authorised,
@@ -292,6 +326,7 @@ pub(super) async fn render_family(
                 },
             })
             .collect(),
+        team: team_lines(&record),
         shares: record
             .shares
             .iter()
@@ -301,6 +336,15 @@ pub(super) async fn render_family(
                 article6: Article6::from_slug(&s.article6)
                     .map(Article6::label)
                     .unwrap_or(""),
+                rests_on: s
+                    .consent_id
+                    .and_then(|c| record.consents.iter().find(|k| k.id == c))
+                    .map(|c| c.whose())
+                    .unwrap_or_default(),
+                ended: s
+                    .ended_micros
+                    .map(|at| ended(at, &s.ended_reason))
+                    .unwrap_or_default(),
                 article9: s
                     .article9
                     .as_deref()
@@ -358,25 +402,16 @@ pub(super) async fn render_family(
                 owner: a.owner.clone(),
                 due_date: a.due_date.clone(),
                 overdue: !a.done && review_overdue(parse_date(&a.due_date), today),
+                ending: a
+                    .ending
+                    .as_deref()
+                    .and_then(ActionEnding::from_slug)
+                    .map(ActionEnding::label)
+                    .unwrap_or(""),
             })
             .collect(),
         measures: measures_panel(&record.readings, &measures),
         outcomes: outcomes_panel(outcomes, &values),
-        need_fields: record
-            .needs
-            .iter()
-            .filter_map(|slug| Reason::from_slug(slug))
-            .map(|need| NeedField {
-                slug: need.slug(),
-                field: need.outcome_field(),
-                need: need.label(),
-                options: select_options(
-                    None,
-                    NeedOutcome::ALL.iter().map(|o| (o.slug(), o.label())),
-                    &field(&values, need.outcome_field()),
-                ),
-            })
-            .collect(),
         closure_outcomes: record
             .closure_outcomes
             .iter()
@@ -387,14 +422,37 @@ pub(super) async fn render_family(
                 ))
             })
             .collect(),
-        closure_reasons: ClosureReason::ALL
-            .iter()
-            .map(|r| SelectOption::new(r.slug(), r.label(), false))
-            .collect(),
         consent_methods: ConsentMethod::ALL
             .iter()
             .map(|m| SelectOption::new(m.slug(), m.label(), false))
             .collect(),
+        member_options: record
+            .members
+            .iter()
+            .map(|m| {
+                let id = m.id.to_string();
+                let selected = field(&values, "member") == id;
+                SelectOption::new(id, format!("{} {}", m.given_name, m.family_name), selected)
+            })
+            .collect(),
+        consent_options: std::iter::once(SelectOption::new(
+            "",
+            "The family's consent as a whole",
+            false,
+        ))
+        .chain(
+            record
+                .consents
+                .iter()
+                .filter(|c| c.withdrawn_on.is_none() && c.member_id.is_some())
+                .map(|c| {
+                    let id = c.id.to_string();
+                    let selected = field(&values, "consent_id") == id;
+                    SelectOption::new(id, super::serious::capitalise(&c.whose()), selected)
+                }),
+        )
+        .collect(),
+        done,
         viewers: events
             .into_iter()
             .map(|e| ViewerLine {
@@ -513,12 +571,64 @@ async fn ask_to_join(
     known_to_with(&state, &signed, id, Some(reason.trim()), vec![], vec![]).await
 }
 
+#[derive(serde::Deserialize)]
+struct DoneQuery {
+    #[serde(default)]
+    done: String,
+}
+
 async fn family_page(
     State(state): State<AppState>,
     signed: Signed,
     Path(id): Path<Uuid>,
+    Query(query): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    render_family(&state, &signed, id, vec![], vec![]).await
+    let done = super::serious::done_message(&query.done);
+    render_family_with(&state, &signed, id, vec![], vec![], done).await
+}
+
+/// "When: why" for something that ended.
+fn ended(at: i64, why: &Option<String>) -> String {
+    match why {
+        Some(why) => format!("{}: {why}", when(at)),
+        None => when(at),
+    }
+}
+
+/// The team, each marked ended as the gate sees it: every share of theirs ended, or (with no
+/// share on another basis) no consent remains.
+fn team_lines(record: &FamilyRecord) -> Vec<TeamLine> {
+    record
+        .team
+        .iter()
+        .map(|person| {
+            let theirs: Vec<_> = record
+                .shares
+                .iter()
+                .filter(|s| s.shared_with_user == Some(person.user_id))
+                .collect();
+            let live = theirs.iter().any(|s| {
+                s.ended_micros.is_none()
+                    && (s.article6 != Article6::Consent.slug() || !record.family.consent_withdrawn)
+            });
+            let last_ended = theirs
+                .iter()
+                .filter(|s| s.ended_micros.is_some())
+                .max_by_key(|s| s.ended_micros);
+            let ended_line = match (live, last_ended) {
+                (true, _) => None,
+                (false, Some(s)) => s.ended_micros.map(|at| ended(at, &s.ended_reason)),
+                (false, None) => record
+                    .family
+                    .consent_withdrawn
+                    .then(|| "the family withdrew consent".to_string()),
+            };
+            TeamLine {
+                person: person.clone(),
+                ended: ended_line,
+            }
+        })
+        .collect()
 }
 
 #[derive(Template)]
@@ -604,7 +714,7 @@ where
 fn anchor_field(anchor: &str) -> &'static str {
     match anchor {
         "team" => "team_email",
-        "state" => "closure_reason",
+        "consent" => "member",
         _ => "body",
     }
 }
@@ -633,6 +743,10 @@ async fn add_team_member(
         Ok(share) => share,
         Err(errors) => return render_family(&state, &signed, id, errors, pairs).await,
     };
+    // A share on consent may rest on one member's consent; it ends when that consent does.
+    let consent_id = Uuid::parse_str(&field(&pairs, "consent_id"))
+        .ok()
+        .filter(|_| share.article6 == Article6::Consent);
     let author = signed.user.name.clone();
     let shared_with = format!("{}, {}", person.name, person.organisation);
     update(
@@ -643,15 +757,18 @@ async fn add_team_member(
         "team",
         async |a| {
             cases::add_team_member(a, &person, &author).await?;
-            earlyhelp_storage::sharing::record_share(
+            let share_id = earlyhelp_storage::sharing::record_share(
                 a,
                 Some(person.user_id),
                 &shared_with,
                 &share,
                 &author,
             )
-            .await
-            .map(|_| ())
+            .await?;
+            match consent_id {
+                Some(consent_id) => cases::rest_share_on_consent(a, share_id, consent_id).await,
+                None => Ok(()),
+            }
         },
     )
     .await
@@ -754,63 +871,6 @@ async fn review(
     .await
 }
 
-async fn change_state(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(id): Path<Uuid>,
-    Form(pairs): Pairs,
-) -> Result<Response, AppError> {
-    signed.check_csrf(&field(&pairs, "csrf_token"))?;
-    let event = match field(&pairs, "event").as_str() {
-        "step_up" => Some(CaseEvent::StepUp),
-        "step_down" => Some(CaseEvent::StepDown),
-        "reopen" => Some(CaseEvent::Reopen),
-        "close" => ClosureReason::from_slug(&field(&pairs, "closure_reason")).map(CaseEvent::Close),
-        _ => None,
-    };
-    // The closure form lists the case's needs; each wants an outcome.
-    let needs: Vec<Reason> = pairs
-        .iter()
-        .filter(|(k, _)| k == "needs")
-        .filter_map(|(_, v)| Reason::from_slug(v))
-        .collect();
-    let outcomes = if field(&pairs, "event") == "close" {
-        check_closure_outcomes(&needs, |name| field(&pairs, name))
-    } else {
-        Ok(Vec::new())
-    };
-    let (event, outcomes) = match (event, outcomes) {
-        (Some(event), Ok(outcomes)) => (event, outcomes),
-        (event, outcomes) => {
-            let mut errors = Vec::new();
-            if event.is_none() {
-                errors.push(FieldError::new(
-                    "closure_reason",
-                    "Choose why the case is closing",
-                ));
-            }
-            errors.extend(outcomes.err().unwrap_or_default());
-            return render_family(&state, &signed, id, errors, pairs).await;
-        }
-    };
-    let author = signed.user.name.clone();
-    update(
-        &state,
-        &signed,
-        id,
-        "change the case's state",
-        "state",
-        async |a| {
-            cases::transition(a, event, &author).await?;
-            match event {
-                CaseEvent::Close(_) => cases::record_closure_outcomes(a, &outcomes).await,
-                _ => Ok(()),
-            }
-        },
-    )
-    .await
-}
-
 async fn record_consent(
     State(state): State<AppState>,
     signed: Signed,
@@ -818,11 +878,18 @@ async fn record_consent(
     Form(pairs): Pairs,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&field(&pairs, "csrf_token"))?;
+    let member = Uuid::parse_str(&field(&pairs, "member")).ok();
     let given_by = field(&pairs, "given_by");
     let method = ConsentMethod::from_slug(&field(&pairs, "method"));
     let given_on = parse_date(&field(&pairs, "given_on")).filter(|d| *d <= cases::today());
     let scope = field(&pairs, "scope");
     let mut errors = Vec::new();
+    if member.is_none() {
+        errors.push(FieldError::new(
+            "member",
+            "Choose the family member whose consent this is",
+        ));
+    }
     if given_by.trim().is_empty() {
         errors.push(FieldError::new("given_by", "Enter who gave consent"));
     }
@@ -841,7 +908,7 @@ async fn record_consent(
             "Say what the family agreed to share, and with whom",
         ));
     }
-    let (Some(method), Some(given_on)) = (method, given_on) else {
+    let (Some(member), Some(method), Some(given_on)) = (member, method, given_on) else {
         return render_family(&state, &signed, id, errors, pairs).await;
     };
     if !errors.is_empty() {
@@ -857,6 +924,7 @@ async fn record_consent(
         async |a| {
             cases::record_consent(
                 a,
+                member,
                 given_by.trim(),
                 method.slug(),
                 given_on,
@@ -865,25 +933,6 @@ async fn record_consent(
             )
             .await
         },
-    )
-    .await
-}
-
-async fn withdraw_consent(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(id): Path<Uuid>,
-    Form(pairs): Pairs,
-) -> Result<Response, AppError> {
-    signed.check_csrf(&field(&pairs, "csrf_token"))?;
-    let author = signed.user.name.clone();
-    update(
-        &state,
-        &signed,
-        id,
-        "withdraw consent",
-        "consent",
-        async |a| cases::withdraw_consent(a, cases::today(), &author).await,
     )
     .await
 }

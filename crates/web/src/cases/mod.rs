@@ -15,6 +15,7 @@ pub mod measures;
 mod payments;
 pub mod payments_api;
 mod requests;
+mod serious;
 mod sharing;
 
 use crate::AppState;
@@ -38,6 +39,7 @@ pub fn routes() -> Routes {
         .merge(api::routes())
         .merge(measures::routes())
         .merge(sharing::routes())
+        .merge(serious::routes())
         .merge(payments::routes())
         .merge(grants::routes())
         .merge(grants_api::routes())

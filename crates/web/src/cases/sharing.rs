@@ -64,7 +64,7 @@ impl AssessmentPage {
     }
 }
 
-fn input_of(assessment: &Assessment) -> AssessmentInput {
+pub(super) fn input_of(assessment: &Assessment) -> AssessmentInput {
     AssessmentInput {
         family_story: assessment.family_story.clone(),
         child_voice: assessment.child_voice.clone(),
@@ -192,18 +192,24 @@ async fn save_assessment(
         return render_assessment(&state, &signed, id, None, Some(input), errors).await;
     }
     let author = signed.user.name.clone();
-    let purpose = if finalise {
-        "finalise the Early Help assessment"
-    } else {
-        "save the Early Help assessment"
-    };
-    let anchor = "assessment";
-    update(&state, &signed, id, purpose, anchor, async |a| {
-        sharing::save_assessment(a, &input, finalise, &author)
-            .await
-            .map(|_| ())
-    })
-    .await
+    // Finalising is a serious action: the draft is saved, then a confirmation page asks why.
+    let saved = update(
+        &state,
+        &signed,
+        id,
+        "save the Early Help assessment",
+        "assessment",
+        async |a| {
+            sharing::save_assessment(a, &input, false, &author)
+                .await
+                .map(|_| ())
+        },
+    )
+    .await?;
+    if finalise && saved.status().is_redirection() {
+        return Ok(Redirect::to(&format!("/families/{id}/finalise-assessment")).into_response());
+    }
+    Ok(saved)
 }
 
 // ---------------------------------------------------------------------------------------------
