@@ -491,7 +491,7 @@ pub(super) async fn known_to_with(
         layout: Layout::for_user(signed, "/families"),
         known,
         errors,
-        asked: ask.is_some() && errors.is_empty(),
+        asked: ask.is_some() && status == StatusCode::OK,
         may_break_glass: signed
             .user
             .actor

@@ -16,7 +16,6 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::cases::Reason;
-use earlyhelp_domain::limits;
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::sharing::{
     AssessmentInput, BreakGlassVerdict, check_assessment, check_break_glass_reason,
