@@ -174,7 +174,9 @@ pub fn check_break_glass_review(
             "note",
             "Say why, and what follows if the access was not justified",
         ));
-    } else if let Some(error) = crate::limits::too_long("note", "Your note", note, crate::limits::REASON) {
+    } else if let Some(error) =
+        crate::limits::too_long("note", "Your note", note, crate::limits::REASON)
+    {
         errors.push(error);
     }
     match verdict {

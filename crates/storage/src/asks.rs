@@ -149,7 +149,11 @@ pub async fn join_request(
 ) -> Result<Option<JoinRequest>, StorageError> {
     let id = authorised.permit.record().0;
     let tx = &mut authorised.tx;
-    let sql = concat!("SELECT ", join_columns!(), " FROM join_requests j WHERE j.id = $1");
+    let sql = concat!(
+        "SELECT ",
+        join_columns!(),
+        " FROM join_requests j WHERE j.id = $1"
+    );
     Ok(on_tx!(tx, c => sqlx::query_as(sql).bind(id).fetch_optional(c).await?))
 }
 
@@ -231,14 +235,7 @@ pub async fn answer(
             .await?
     });
     let link = format!("/families/{}", request.family_id);
-    notify(
-        tx,
-        request.requester_id,
-        request.family_id,
-        &told,
-        &link,
-    )
-    .await?;
+    notify(tx, request.requester_id, request.family_id, &told, &link).await?;
     if let Some(email) = email {
         crate::outbox::enqueue(
             tx,

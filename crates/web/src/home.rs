@@ -2,6 +2,7 @@
 //! data, staff sign in); for someone signed in, what they, with their roles, can do here.
 
 use crate::AppState;
+use crate::access_requests::when;
 use crate::error::AppError;
 use crate::routes::Routes;
 use crate::session::Signed;
@@ -10,9 +11,8 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
-use earlyhelp_domain::roles::{Permission, Role};
-use crate::access_requests::when;
 use earlyhelp_domain::access::{Action, Resource};
+use earlyhelp_domain::roles::{Permission, Role};
 use earlyhelp_storage::gate::{Request, authorise_read};
 use earlyhelp_storage::{accounts, asks, sharing};
 

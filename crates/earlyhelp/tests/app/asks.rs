@@ -72,7 +72,10 @@ async fn attaching_a_request_carries_the_referrers_words_and_name(backend: Backe
         html.contains("Reasons: Education, Financial, housing, employment or training."),
         "and the reasons"
     );
-    assert!(html.contains("Known to us: same lead"), "beside the lead's note");
+    assert!(
+        html.contains("Known to us: same lead"),
+        "beside the lead's note"
+    );
     let referred = html
         .split("id=\"referred-by\"")
         .nth(1)
@@ -84,7 +87,9 @@ async fn attaching_a_request_carries_the_referrers_words_and_name(backend: Backe
         "both requests' referrers: {referred}"
     );
     assert!(
-        referred.contains("Demo Practitioner, Marsh Lane Primary School, Ladywood: Education, Financial"),
+        referred.contains(
+            "Demo Practitioner, Marsh Lane Primary School, Ladywood: Education, Financial"
+        ),
         "who referred, their organisation and why: {referred}"
     );
 }
@@ -95,7 +100,10 @@ async fn a_request_to_join_is_answered_both_ways_and_the_requester_told(backend:
     let case = format!("/families/{family}");
     let ask = format!("{case}/ask");
     let outsider = app.sign_in(ERDINGTON_PRACTITIONER).await;
-    let why = [("reason", "Her brother is at our school and we see him weekly")];
+    let why = [(
+        "reason",
+        "Her brother is at our school and we see him weekly",
+    )];
     assert_eq!(post_form(&outsider, &app, &ask, &why).await.status(), 200);
     let response = post_form(&outsider, &app, &ask, &why).await;
     assert_eq!(response.status(), 422, "one open request at a time");
@@ -108,12 +116,10 @@ async fn a_request_to_join_is_answered_both_ways_and_the_requester_told(backend:
     assert!(home.contains("asks to join the team around a family you lead"));
     let request = link_starting(&home, "/join-requests/");
     assert!(
-        emails_to(&app, PRACTITIONER)
-            .await
-            .contains(&(
-                "Someone asks to join the team around a family".into(),
-                request.clone()
-            )),
+        emails_to(&app, PRACTITIONER).await.contains(&(
+            "Someone asks to join the team around a family".into(),
+            request.clone()
+        )),
         "the lead is emailed a link to the request"
     );
     let (status, html) = page(&lead, &app, &request).await;
@@ -179,7 +185,10 @@ async fn a_request_to_join_is_answered_both_ways_and_the_requester_told(backend:
             .any(|(subject, _)| subject == "Your request to join a family's team was declined")
     );
     let (_, html) = page(&outsider, &app, &case).await;
-    assert!(html.contains("This family is known to early help"), "not joined");
+    assert!(
+        html.contains("This family is known to early help"),
+        "not joined"
+    );
     let response = post_form(&lead, &app, &decline, &[("decline_reason", reason)]).await;
     assert_eq!(response.status(), 422, "answered once");
 
@@ -191,7 +200,13 @@ async fn a_request_to_join_is_answered_both_ways_and_the_requester_told(backend:
     let accept = format!("{second}/accept");
     let response = post_form(&lead, &app, &accept, &[("purpose", "school liaison")]).await;
     assert_eq!(response.status(), 422);
-    assert!(response.text().await.unwrap().contains("href=\"#article6\""));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("href=\"#article6\"")
+    );
     let response = post_form(
         &lead,
         &app,
@@ -244,7 +259,10 @@ async fn break_glass_tells_the_lead_and_is_judged_by_the_ig_officer(backend: Bac
             .any(|(subject, _)| subject == "Break-glass access to a family you lead"),
         "and by email"
     );
-    let read = link_starting(&home.replace("action=\"/notices/", "href=\"/notices/"), "/notices/");
+    let read = link_starting(
+        &home.replace("action=\"/notices/", "href=\"/notices/"),
+        "/notices/",
+    );
     assert_eq!(post_form(&lead, &app, &read, &[]).await.status(), 303);
     let (_, home) = page(&lead, &app, "/").await;
     assert!(!home.contains("used break-glass access"), "read, it goes");

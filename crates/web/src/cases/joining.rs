@@ -147,7 +147,14 @@ async fn refused(
     message: String,
     pairs: Vec<(String, String)>,
 ) -> Result<Response, AppError> {
-    render(state, signed, id, vec![FieldError::new(field, message)], pairs).await
+    render(
+        state,
+        signed,
+        id,
+        vec![FieldError::new(field, message)],
+        pairs,
+    )
+    .await
 }
 
 async fn accept(
@@ -167,7 +174,14 @@ async fn accept(
     };
     let by = signed.user.name.clone();
     let who = signed.who();
-    let mut authorised = open(&state, &signed, id, Action::Update, "accept a request to join").await?;
+    let mut authorised = open(
+        &state,
+        &signed,
+        id,
+        Action::Update,
+        "accept a request to join",
+    )
+    .await?;
     let request = match asks::answer(&mut authorised, true, "", &by).await {
         Ok(request) => request,
         Err(StorageError::Conflict(message)) => {
@@ -224,8 +238,14 @@ async fn decline(
         return render(&state, &signed, id, vec![error], pairs).await;
     }
     let by = signed.user.name.clone();
-    let mut authorised =
-        open(&state, &signed, id, Action::Update, "decline a request to join").await?;
+    let mut authorised = open(
+        &state,
+        &signed,
+        id,
+        Action::Update,
+        "decline a request to join",
+    )
+    .await?;
     match asks::answer(&mut authorised, false, reason.trim(), &by).await {
         Ok(_) => {
             authorised.tx.commit().await?;
