@@ -82,6 +82,12 @@ pub enum Resource {
     /// Emergency access to a family one is not involved with (create), and its review by the
     /// information governance officer (list, update).
     BreakGlass,
+    /// A partner's request to join the team around a family: read and answered by the family's
+    /// lead practitioner, or the lead of its locality, and nobody else in the team.
+    JoinRequest(Involvement),
+    /// What waits for the signed-in person on their home page: requests they may answer and
+    /// what they have been told. Always their own, so anyone signed in with a role.
+    OwnTasks,
     /// A directory listing: `locality` is where it is (none for city-wide), and
     /// `owner_organisation` the partner organisation that runs it.
     Listing {
@@ -283,6 +289,11 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
                 Permission::ReadAuditLog,
                 "reviews break-glass access",
             ),
+        },
+        Resource::JoinRequest(involvement) => decide_join_request(actor, involvement),
+        Resource::OwnTasks => match actor.roles.first() {
+            Some(role) => Decision::allow(*role, "their own tasks"),
+            None => Decision::deny("no role"),
         },
         Resource::Listing {
             locality,
@@ -550,6 +561,22 @@ fn decide_grant(actor: &Actor, grant: &Grant) -> Decision {
     }
 }
 
+/// Who answers a request to join the team: the lead practitioner, or the lead of the family's
+/// locality (who holds a family opened for community support).
+fn decide_join_request(actor: &Actor, involvement: &Involvement) -> Decision {
+    let Some(role) = role_with(actor, Permission::WorkCases) else {
+        return Decision::deny("no role of theirs works cases");
+    };
+    if involvement.lead_practitioner == Some(actor.user_id) {
+        return Decision::allow(role, "lead practitioner");
+    }
+    if actor.roles.contains(&Role::LocalityLead) && actor.localities.contains(&involvement.locality)
+    {
+        return Decision::allow(Role::LocalityLead, "leads the family's locality");
+    }
+    Decision::deny("only the lead practitioner or the locality lead answers a request to join")
+}
+
 fn decide_family(actor: &Actor, involvement: &Involvement) -> Decision {
     let Some(role) = role_with(actor, Permission::WorkCases) else {
         return Decision::deny("no role of theirs works cases");
@@ -719,6 +746,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn only_the_lead_or_the_locality_lead_answers_a_request_to_join() {
+        let lead = actor(&[Practitioner], &[]);
+        let team = actor(&[Practitioner], &[]);
+        let locality_lead = actor(&[LocalityLead], &["ladywood"]);
+        let elsewhere = actor(&[LocalityLead], &["erdington"]);
+        let request = Resource::JoinRequest(Involvement {
+            locality: "ladywood".into(),
+            lead_practitioner: Some(lead.user_id),
+            team_members: vec![team.user_id],
+            ..Default::default()
+        });
+        let answers = |a: &Actor| decide(a, Action::Update, &request).allowed;
+        assert!(answers(&lead));
+        assert!(answers(&locality_lead));
+        assert!(!answers(&team), "being in the team is not enough");
+        assert!(!answers(&elsewhere));
     }
 
     #[test]

@@ -125,6 +125,66 @@ pub fn check_break_glass_reason(reason: &str) -> Result<String, FieldError> {
     Ok(reason.to_string())
 }
 
+/// The information governance officer's verdict on a break-glass access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakGlassVerdict {
+    Justified,
+    NotJustified,
+}
+
+impl BreakGlassVerdict {
+    pub const ALL: [BreakGlassVerdict; 2] = [Self::Justified, Self::NotJustified];
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::Justified => "justified",
+            Self::NotJustified => "not_justified",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Justified => "Justified",
+            Self::NotJustified => "Not justified",
+        }
+    }
+
+    pub fn from_slug(slug: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.slug() == slug)
+    }
+}
+
+/// A break-glass review as typed: a verdict, and a note saying why (and, if it was not
+/// justified, what follows). Every problem, each naming its field.
+pub fn check_break_glass_review(
+    verdict: &str,
+    note: &str,
+) -> Result<(BreakGlassVerdict, String), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let verdict = BreakGlassVerdict::from_slug(verdict);
+    if verdict.is_none() {
+        errors.push(FieldError::new(
+            "verdict",
+            "Say whether the access was justified or not justified",
+        ));
+    }
+    let note = note.trim();
+    if note.is_empty() {
+        errors.push(FieldError::new(
+            "note",
+            "Say why, and what follows if the access was not justified",
+        ));
+    } else if let Some(error) =
+        crate::limits::too_long("note", "Your note", note, crate::limits::REASON)
+    {
+        errors.push(error);
+    }
+    match verdict {
+        Some(verdict) if errors.is_empty() => Ok((verdict, note.to_string())),
+        _ => Err(errors),
+    }
+}
+
 /// The instant break-glass access granted at `granted_micros` ends.
 pub fn break_glass_expiry(granted_micros: i64) -> i64 {
     granted_micros + BREAK_GLASS_HOURS * 3_600 * 1_000_000
@@ -299,6 +359,22 @@ mod tests {
             break_glass_expiry(granted) - granted,
             BREAK_GLASS_HOURS * 3_600_000_000
         );
+    }
+
+    #[test]
+    fn a_break_glass_review_needs_a_verdict_and_a_note() {
+        let fields = |e: Vec<FieldError>| e.into_iter().map(|e| e.field).collect::<Vec<_>>();
+        assert_eq!(
+            fields(check_break_glass_review("", " ").unwrap_err()),
+            ["verdict", "note"]
+        );
+        assert_eq!(
+            fields(check_break_glass_review("maybe", "fine").unwrap_err()),
+            ["verdict"]
+        );
+        let (verdict, note) = check_break_glass_review("not_justified", " curiosity ").unwrap();
+        assert_eq!(verdict, BreakGlassVerdict::NotJustified);
+        assert_eq!(note, "curiosity");
     }
 
     #[test]

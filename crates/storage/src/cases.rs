@@ -629,9 +629,9 @@ pub async fn triage(
             triager_name,
             "event",
             &format!(
-                "Request for support triaged for {triaged_for} by {triager_name}. {}\n\
-                 From the request ({}): {}",
-                decision.note, r.requester, r.summary
+                "Request for support triaged for {triaged_for} by {triager_name}. {}\n{}",
+                decision.note,
+                referrers_words(r)
             ),
         )
         .await?;
@@ -652,6 +652,27 @@ pub async fn triage(
         .await?;
     });
     Ok(family_id)
+}
+
+/// What the referrer wrote, for the chronology: who and how to reach them, the reasons and
+/// their summary in their own words.
+fn referrers_words(r: &RequestRow) -> String {
+    let reasons = r
+        .reasons
+        .split(',')
+        .filter_map(Reason::from_slug)
+        .map(Reason::label)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let contact = if r.contact.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", r.contact)
+    };
+    format!(
+        "Referred by {}{contact}. Reasons: {reasons}. In their words: {}",
+        r.requester, r.summary
+    )
 }
 
 /// A new open family from the request's address, need and members.
@@ -1161,19 +1182,6 @@ pub(crate) async fn insert_note(
         .await?;
     });
     Ok(id)
-}
-
-/// A partner who is not involved asks to join the team around the family. It is written to the
-/// chronology for the lead practitioner, under the known-to permit: the asker still sees nothing.
-pub async fn ask_to_join(
-    authorised: &mut Authorised<KnownToFamily>,
-    who: &str,
-    reason: &str,
-) -> Result<(), StorageError> {
-    let family_id = authorised.permit.for_change()?.0;
-    let body = format!("{who} asked to join the team around the family: {reason}");
-    insert_note(&mut authorised.tx, family_id, who, "event", &body).await?;
-    Ok(())
 }
 
 /// Adds a note to the family's chronology.

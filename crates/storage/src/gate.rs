@@ -71,6 +71,10 @@ pub struct BreakGlassOn(pub Uuid);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestId(pub Uuid);
 
+/// A partner's request to join the team around a family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JoinRequestId(pub Uuid);
+
 /// A referral from a family's case to a service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReferralId(pub Uuid);
@@ -284,6 +288,20 @@ impl Guarded for BreakGlassOn {
     async fn resource(tx: &mut Tx, id: Uuid) -> Result<Option<(Resource, String)>, StorageError> {
         let involvement = crate::cases::involvement(tx, id).await?;
         Ok(involvement.map(|_| (Resource::BreakGlass, family_subject(id))))
+    }
+}
+
+impl Guarded for JoinRequestId {
+    fn new(id: Uuid) -> Self {
+        JoinRequestId(id)
+    }
+    /// Filed under the family, so answering shows among those who have touched its record.
+    async fn resource(tx: &mut Tx, id: Uuid) -> Result<Option<(Resource, String)>, StorageError> {
+        let Some(family) = crate::asks::join_request_family(tx, id).await? else {
+            return Ok(None);
+        };
+        let involvement = crate::cases::involvement(tx, family).await?;
+        Ok(involvement.map(|i| (Resource::JoinRequest(i), family_subject(family))))
     }
 }
 

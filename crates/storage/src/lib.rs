@@ -2,6 +2,7 @@
 //! and the records of the foundation (localities, organisations, users, sessions, tokens).
 
 pub mod accounts;
+pub mod asks;
 pub mod case_load;
 pub mod cases;
 pub mod checkpoint;

@@ -460,6 +460,20 @@ async fn anonymise_family(tx: &mut Tx, id: Uuid) -> Result<(), StorageError> {
         .bind(id)
         .execute(&mut *c)
         .await?;
+        // Who asked to join and what they were answered stay; the words go, as from notices.
+        sqlx::query(
+            "UPDATE join_requests SET reason = $1, \
+             decision_reason = CASE WHEN decision_reason IS NULL THEN NULL ELSE $1 END WHERE family_id = $2",
+        )
+        .bind(REMOVED_TEXT)
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+        sqlx::query("UPDATE notices SET body = $1 WHERE family_id = $2")
+            .bind(REMOVED_TEXT)
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
         // Which Supporting Families outcomes and when they were achieved stay; the words go.
         sqlx::query("UPDATE family_outcomes SET need = $1, evidence = $1 WHERE family_id = $2")
             .bind(REMOVED_TEXT)

@@ -5,7 +5,9 @@
 use crate::cases::insert_note;
 use crate::gate::{AuditEvent, Authorised, BreakGlassOn, FamilyId};
 use crate::{StorageError, now_micros, on_tx};
-use earlyhelp_domain::sharing::{AssessmentInput, AssessmentStatus, Share, break_glass_expiry};
+use earlyhelp_domain::sharing::{
+    AssessmentInput, AssessmentStatus, BreakGlassVerdict, Share, break_glass_expiry,
+};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -252,10 +254,13 @@ pub struct BreakGlassRow {
     pub reviewed_by: Option<String>,
     pub reviewed_micros: Option<i64>,
     pub review_note: Option<String>,
+    /// `justified` or `not_justified`; none for a review recorded before verdicts were kept.
+    pub review_verdict: Option<String>,
 }
 
 /// Grants `user` emergency access to the family for [`earlyhelp_domain::sharing::BREAK_GLASS_HOURS`],
-/// under a permit for `Resource::BreakGlass`; the lead practitioner sees it in the chronology.
+/// under a permit for `Resource::BreakGlass`; the lead practitioner sees it in the chronology,
+/// on their home page and by email.
 pub async fn break_glass(
     authorised: &mut Authorised<BreakGlassOn>,
     user_id: Uuid,
@@ -283,13 +288,14 @@ pub async fn break_glass(
     });
     let body = format!("{user_name} used break-glass access: {reason}");
     insert_note(tx, family_id, user_name, "event", &body).await?;
+    crate::asks::tell_of_break_glass(tx, family_id, user_name, reason).await?;
     Ok(expires)
 }
 
 macro_rules! break_glass_columns {
     () => {
         "id, family_id, user_id, user_name, reason, granted_micros, expires_micros, reviewed_by, \
-         reviewed_micros, review_note"
+         reviewed_micros, review_note, review_verdict"
     };
 }
 
@@ -351,22 +357,34 @@ pub async fn accesses_under(
     }))
 }
 
-/// The information governance officer's verdict on a break-glass access.
+/// How many break-glass accesses wait for review.
+pub async fn unreviewed_break_glass(authorised: &mut Authorised) -> Result<i64, StorageError> {
+    let tx = &mut authorised.tx;
+    Ok(on_tx!(tx, c => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM break_glass WHERE reviewed_micros IS NULL")
+            .fetch_one(c)
+            .await?
+    }))
+}
+
+/// The information governance officer's verdict on a break-glass access, with a note.
 pub async fn review_break_glass(
     authorised: &mut Authorised,
     id: Uuid,
     reviewer: &str,
+    verdict: BreakGlassVerdict,
     note: &str,
 ) -> Result<(), StorageError> {
     let tx = &mut authorised.tx;
     let done = on_tx!(tx, c => {
         sqlx::query(
-            "UPDATE break_glass SET reviewed_by = $1, reviewed_micros = $2, review_note = $3 \
-             WHERE id = $4 AND reviewed_micros IS NULL",
+            "UPDATE break_glass SET reviewed_by = $1, reviewed_micros = $2, review_note = $3, \
+             review_verdict = $4 WHERE id = $5 AND reviewed_micros IS NULL",
         )
         .bind(reviewer)
         .bind(now_micros())
         .bind(note)
+        .bind(verdict.slug())
         .bind(id)
         .execute(c)
         .await?

@@ -66,7 +66,7 @@ pub fn access_words(row: &GrantRow) -> String {
     }
 }
 
-fn when(micros: i64) -> String {
+pub fn when(micros: i64) -> String {
     let format =
         time::macros::format_description!("[day] [month repr:short] [year] [hour]:[minute]");
     time::OffsetDateTime::from_unix_timestamp_nanos(micros as i128 * 1000)

@@ -2,6 +2,7 @@
 //! data, staff sign in); for someone signed in, what they, with their roles, can do here.
 
 use crate::AppState;
+use crate::access_requests::when;
 use crate::error::AppError;
 use crate::routes::Routes;
 use crate::session::Signed;
@@ -10,8 +11,10 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
+use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::roles::{Permission, Role};
-use earlyhelp_storage::accounts;
+use earlyhelp_storage::gate::{Request, authorise_read};
+use earlyhelp_storage::{accounts, asks, sharing};
 
 pub fn routes() -> Routes {
     Routes::new().route("/", get(home))
@@ -28,6 +31,70 @@ struct HomePage {
     tasks: Vec<Task>,
     /// How many of their grants wait for a second person.
     waiting: i64,
+    /// What waits for them: requests to join that they answer, notices, break-glass reviews.
+    asks: Asks,
+}
+
+/// The "waiting for you" list of the home page.
+#[derive(Default)]
+pub struct Asks {
+    /// (link, who asks, why, when)
+    join_requests: Vec<(String, String, String, String)>,
+    /// (id, what, link, when)
+    notices: Vec<(uuid::Uuid, String, String, String)>,
+    /// Break-glass accesses waiting for the information governance officer's review.
+    break_glass_reviews: i64,
+}
+
+impl Asks {
+    fn count(&self) -> usize {
+        self.join_requests.len() + self.notices.len() + self.break_glass_reviews as usize
+    }
+}
+
+/// What waits for the signed-in person, each read through the gate: their own tasks, and for
+/// the information governance officer the break-glass accesses not yet reviewed.
+async fn asks_for(state: &AppState, signed: &Signed) -> Result<Asks, AppError> {
+    let actor = &signed.user.actor;
+    let who = signed.who();
+    let subject = format!("tasks:{}", actor.user_id);
+    let request = Request {
+        action: Action::List,
+        resource: Resource::OwnTasks,
+        subject: &subject,
+        purpose: "what waits for you",
+    };
+    let mut authorised = authorise_read(&state.db, &who, request).await?;
+    let waiting = asks::waiting_for(&mut authorised, actor).await?;
+    authorised.tx.commit().await?;
+    let mut found = Asks {
+        join_requests: waiting
+            .join_requests
+            .into_iter()
+            .map(|j| {
+                let link = format!("/join-requests/{}", j.id);
+                (link, j.requester, j.reason, when(j.asked_micros))
+            })
+            .collect(),
+        notices: waiting
+            .notices
+            .into_iter()
+            .map(|n| (n.id, n.body, n.link, when(n.created_micros)))
+            .collect(),
+        break_glass_reviews: 0,
+    };
+    if actor.roles.iter().any(|r| r.may(Permission::ReadAuditLog)) {
+        let request = Request {
+            action: Action::List,
+            resource: Resource::BreakGlass,
+            subject: "break_glass",
+            purpose: "break-glass accesses waiting for review",
+        };
+        let mut authorised = authorise_read(&state.db, &who, request).await?;
+        found.break_glass_reviews = sharing::unreviewed_break_glass(&mut authorised).await?;
+        authorised.tx.commit().await?;
+    }
+    Ok(found)
 }
 
 #[derive(Template)]
@@ -93,6 +160,7 @@ async fn home(
             .join(", "),
         tasks,
         waiting: accounts::pending_grants(&state.db, actor.user_id).await?,
+        asks: asks_for(&state, &signed).await?,
     };
     Ok(Html(page.render()?))
 }

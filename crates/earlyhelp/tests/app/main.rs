@@ -5,6 +5,7 @@
 mod helpers;
 
 mod admin;
+mod asks;
 mod audit;
 mod auth;
 mod browser;

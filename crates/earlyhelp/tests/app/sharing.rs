@@ -314,7 +314,10 @@ async fn break_glass_opens_the_record_for_hours_and_is_reviewed(backend: Backend
             .status(),
         422
     );
-    let justified = [("note", "Justified: safeguarding emergency")];
+    let justified = [
+        ("verdict", "justified"),
+        ("note", "Justified: safeguarding emergency"),
+    ];
     assert_eq!(
         post_form(&ig, &app, &review, &justified).await.status(),
         303

@@ -204,6 +204,8 @@ struct FamilyPage {
     referrals: Vec<(ReferralLine, &'static str, &'static str)>,
     /// Payments to the family, newest first.
     payments: Vec<super::payments::PaymentLine>,
+    /// Who sent each request for support triaged onto the family, and when.
+    referred_by: Vec<String>,
     values: Vec<(String, String)>,
 }
 
@@ -287,6 +289,7 @@ async fn render_family_with(
     let outcomes = outcome_views(&mut authorised).await?;
     let referrals = connections::of_family(&mut authorised).await?;
     let payments = earlyhelp_storage::payments::of_family(&mut authorised).await?;
+    let referred_by = earlyhelp_storage::asks::referred_by(&mut authorised).await?;
     authorised.tx.commit().await?;
     let measures = earlyhelp_storage::measures::list(&state.db).await?;
     let today = cases::today();
@@ -483,6 +486,10 @@ async fn render_family_with(
             .into_iter()
             .map(|row| super::payments::payment_line(row, now_micros))
             .collect(),
+        referred_by: referred_by
+            .iter()
+            .map(|r| format!("{} (sent {})", r.describe(), when(r.created_micros)))
+            .collect(),
         record,
         errors,
         values,
@@ -507,7 +514,7 @@ pub(super) async fn known_to_with(
     signed: &Signed,
     id: Uuid,
     ask: Option<&str>,
-    errors: Vec<FieldError>,
+    mut errors: Vec<FieldError>,
     values: Vec<(String, String)>,
 ) -> Result<Response, AppError> {
     let (action, purpose) = match ask {
@@ -524,7 +531,13 @@ pub(super) async fn known_to_with(
             "{}, {} ({})",
             signed.user.name, signed.user.organisation_name, signed.user.actor.email
         );
-        cases::ask_to_join(&mut authorised, &who, reason).await?;
+        let asker = signed.user.actor.user_id;
+        match earlyhelp_storage::asks::ask_to_join(&mut authorised, asker, &who, reason).await {
+            Ok(_) => {}
+            // Asked already: nothing was written but the audit event, which stays.
+            Err(StorageError::Conflict(message)) => errors.push(FieldError::new("reason", message)),
+            Err(other) => return Err(other.into()),
+        }
     }
     authorised.tx.commit().await?;
     let status = if errors.is_empty() {
@@ -536,7 +549,7 @@ pub(super) async fn known_to_with(
         layout: Layout::for_user(signed, "/families"),
         known,
         errors,
-        asked: ask.is_some(),
+        asked: ask.is_some() && status == StatusCode::OK,
         may_break_glass: signed
             .user
             .actor

@@ -10,6 +10,7 @@ mod connections_dashboard;
 mod family;
 mod grants;
 pub mod grants_api;
+mod joining;
 mod journey;
 pub mod measures;
 mod payments;
@@ -40,6 +41,7 @@ pub fn routes() -> Routes {
         .merge(measures::routes())
         .merge(sharing::routes())
         .merge(serious::routes())
+        .merge(joining::routes())
         .merge(payments::routes())
         .merge(grants::routes())
         .merge(grants_api::routes())

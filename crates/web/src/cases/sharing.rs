@@ -16,9 +16,11 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::cases::Reason;
-use earlyhelp_domain::limits;
 use earlyhelp_domain::people::FieldError;
-use earlyhelp_domain::sharing::{AssessmentInput, check_assessment, check_break_glass_reason};
+use earlyhelp_domain::sharing::{
+    AssessmentInput, BreakGlassVerdict, check_assessment, check_break_glass_reason,
+    check_break_glass_review,
+};
 use earlyhelp_storage::cases;
 use earlyhelp_storage::gate::{Authorised, BreakGlassOn, Request, authorise};
 use earlyhelp_storage::sharing::{self, Assessment};
@@ -261,23 +263,35 @@ struct ReviewPage {
     layout: Layout,
     errors: Vec<FieldError>,
     grants: Vec<GrantLine>,
-    /// The grant whose review was refused, and the review as typed.
-    typed: Option<(Uuid, String)>,
+    /// The grant whose review was refused, and the review as typed: (verdict, note).
+    typed: Option<(Uuid, String, String)>,
 }
 
 impl ReviewPage {
-    fn error_for(&self, grant: &Uuid) -> Option<&str> {
+    /// The problem with `field` ("verdict" or "note") of the review of `grant`, if it was refused.
+    fn error_for(&self, grant: &Uuid, field: &str) -> Option<&str> {
         match &self.typed {
-            Some((id, _)) if id == grant => first_error(&self.errors, "note"),
+            Some((id, _, _)) if id == grant => first_error(&self.errors, field),
             _ => None,
         }
     }
 
     fn typed_for(&self, grant: &Uuid) -> &str {
         match &self.typed {
-            Some((id, note)) if id == grant => note,
+            Some((id, _, note)) if id == grant => note,
             _ => "",
         }
+    }
+
+    fn verdicts(&self, grant: &Uuid) -> Vec<SelectOption> {
+        let chosen = match &self.typed {
+            Some((id, verdict, _)) if id == grant => verdict.as_str(),
+            _ => "",
+        };
+        BreakGlassVerdict::ALL
+            .iter()
+            .map(|v| SelectOption::new(v.slug(), v.label(), v.slug() == chosen))
+            .collect()
     }
 }
 
@@ -294,7 +308,7 @@ async fn render_review(
     state: &AppState,
     signed: &Signed,
     errors: Vec<FieldError>,
-    typed: Option<(Uuid, String)>,
+    typed: Option<(Uuid, String, String)>,
 ) -> Result<Response, AppError> {
     let mut authorised = authorise(
         &state.db,
@@ -327,7 +341,15 @@ async fn render_review(
             expires: when(grant.expires_micros),
             accesses,
             reviewed: match (grant.reviewed_by, grant.review_note) {
-                (Some(by), Some(note)) => Some(format!("{by}: {note}")),
+                (Some(by), Some(note)) => {
+                    let verdict = grant
+                        .review_verdict
+                        .as_deref()
+                        .and_then(BreakGlassVerdict::from_slug)
+                        .map(|v| format!("{}. ", v.label()))
+                        .unwrap_or_default();
+                    Some(format!("{verdict}{by}: {note}"))
+                }
                 _ => None,
             },
         });
@@ -358,25 +380,20 @@ async fn review(
     Form(pairs): Pairs,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&field(&pairs, "csrf_token"))?;
-    let note = field(&pairs, "note");
-    let error = if note.trim().is_empty() {
-        Some(FieldError::new(
-            "note",
-            "Say whether the access was justified, and what follows if it was not",
-        ))
-    } else {
-        limits::too_long("note", "Your review", &note, limits::REASON)
+    let (verdict, note) = (field(&pairs, "verdict"), field(&pairs, "note"));
+    let (checked, why) = match check_break_glass_review(&verdict, &note) {
+        Ok(checked) => checked,
+        Err(errors) => {
+            return render_review(&state, &signed, errors, Some((id, verdict, note))).await;
+        }
     };
-    if let Some(error) = error {
-        return render_review(&state, &signed, vec![error], Some((id, note))).await;
-    }
     let mut authorised = authorise(
         &state.db,
         &signed.who(),
         review_request(Action::Update, "review a break-glass access"),
     )
     .await?;
-    match sharing::review_break_glass(&mut authorised, id, &signed.user.name, note.trim()).await {
+    match sharing::review_break_glass(&mut authorised, id, &signed.user.name, checked, &why).await {
         Ok(()) => {
             authorised.tx.commit().await?;
             Ok(Redirect::to("/audit/break-glass").into_response())
@@ -384,7 +401,7 @@ async fn review(
         Err(earlyhelp_storage::StorageError::Conflict(message)) => {
             drop(authorised);
             let error = FieldError::new("note", message);
-            render_review(&state, &signed, vec![error], Some((id, note))).await
+            render_review(&state, &signed, vec![error], Some((id, verdict, note))).await
         }
         Err(other) => Err(other.into()),
     }
