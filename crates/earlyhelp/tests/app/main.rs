@@ -17,6 +17,7 @@ mod extracts;
 mod giving;
 mod governance;
 mod grants;
+mod hardening;
 mod hostile;
 mod impact;
 mod insiders;
