@@ -259,6 +259,21 @@ impl Chart {
         })
     }
 
+    /// The same values as a run chart: the mean, but no process limits, special causes or
+    /// icons. For a series that cannot be in statistical control, such as a running total,
+    /// which only ever rises and whose moving ranges are the monthly counts.
+    pub fn without_limits(mut self) -> Chart {
+        for ph in &mut self.phases {
+            ph.limits = None;
+        }
+        for p in &mut self.points {
+            p.limits = None;
+            p.flags = Flags::default();
+            p.colour = Colour::Grey;
+        }
+        self
+    }
+
     /// The assurance icon against the target, using the latest limits; `None` without a
     /// target, without limits, or when the direction is neither (a target makes no sense).
     pub fn assurance_icon(&self) -> Option<AssuranceIcon> {
@@ -613,6 +628,23 @@ mod tests {
         let chart = xmr(&v, &Options::default());
         let trend: Vec<usize> = (0..v.len()).filter(|&i| chart.points[i].flags.trend).collect();
         assert_eq!(trend, (16..22).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_run_chart_has_no_limits_flags_or_icons() {
+        // A running total: every point rises, so as an XmR chart it is one long trend.
+        let v: Vec<f64> = (1..=20).map(|i| f64::from(i * i)).collect();
+        let o = Options {
+            target: Some(100.0),
+            ..opts(Direction::Higher)
+        };
+        let xmr_chart = xmr(&v, &o);
+        assert!(xmr_chart.points.iter().all(|p| p.flags.trend));
+        let run = xmr_chart.clone().without_limits();
+        assert!(run.points.iter().all(|p| p.limits.is_none() && !p.flags.any()));
+        assert!(run.points.iter().all(|p| p.colour == Colour::Grey));
+        assert_eq!(run.points[0].mean, xmr_chart.points[0].mean);
+        assert_eq!((run.variation_icon(), run.assurance_icon()), (None, None));
     }
 
     #[test]

@@ -5,12 +5,14 @@
 use crate::helpers::*;
 use earlyhelp_domain::access::{Action, Actor, Resource};
 use earlyhelp_domain::roles::Role;
+use earlyhelp_storage::outcomes::{self, CITY, Indicator, NewValue};
 use earlyhelp_storage::{Db, StorageError, gate};
 use uuid::Uuid;
 
 crate::on_both_backends!(
     only_an_operator_transaction_is_widened_as_the_operator,
     an_allowed_read_that_fails_is_audited_as_failed,
+    a_running_total_is_charted_without_limits_and_the_home_page_promises_what_is_there,
 );
 
 async fn execute(db: &Db, sql: &'static str) {
@@ -105,4 +107,68 @@ async fn an_allowed_read_that_fails_is_audited_as_failed(backend: Backend) {
     let page = practitioner.get(&app, &format!("/families/{family}")).await;
     assert_eq!(page.status(), 200);
     assert_eq!(app.audit_of(&subject).await.last(), Some(&read));
+}
+
+async fn a_running_total_is_charted_without_limits_and_the_home_page_promises_what_is_there(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let lead = app.sign_in(LOCALITY_LEAD).await;
+    let home = lead.get(&app, "/").await.text().await.unwrap();
+    assert!(!home.contains("return on investment"), "{home}");
+    assert!(home.contains("the return on Early Help for each partner"));
+    let outcomes = lead.get(&app, "/outcomes").await.text().await.unwrap();
+    assert!(outcomes.contains("href=\"/impact\">Return on Early Help for each partner</a>"));
+    let impact = lead.get(&app, "/impact").await;
+    assert_eq!(impact.status(), 200);
+    assert!(impact.text().await.unwrap().contains("Return on Early Help for each partner"));
+
+    // The same rising series twice: as a monthly count its rise is a trend (blue); as a running
+    // total it has no limits, no colours, and the page says why.
+    let mut authorised = gate::operator(&app.db, "indicators", Action::Create, "test data")
+        .await
+        .unwrap();
+    for (reference, name) in [("9.91", "Test running total (cumulative)"), ("9.92", "Test count")] {
+        let indicator = Indicator {
+            reference: reference.into(),
+            outcome_number: 9,
+            name: name.into(),
+            unit: "count".into(),
+            better: "higher".into(),
+            data_owner: "Tests".into(),
+            frequency: "monthly".into(),
+            source: "uploaded".into(),
+            target: None,
+            small_number_threshold: None,
+            public: true,
+            spc_rules: "mdc".into(),
+            spc_baseline: None,
+        };
+        outcomes::upsert_indicator(&mut authorised, &indicator)
+            .await
+            .unwrap();
+        let values: Vec<NewValue> = (0..20)
+            .map(|i| NewValue {
+                indicator_ref: reference.into(),
+                period: format!("{}-{:02}", 2024 + i / 12, i % 12 + 1),
+                area: CITY.into(),
+                dimension: String::new(),
+                group: String::new(),
+                value: f64::from(100 * (i + 1) + i * i),
+                denominator: None,
+            })
+            .collect();
+        outcomes::insert_new_values(&mut authorised, &values, "tests")
+            .await
+            .unwrap();
+    }
+    authorised.tx.commit().await.unwrap();
+    let total = lead.get(&app, "/outcomes/indicators/9.91").await.text().await.unwrap();
+    assert!(total.contains("This indicator is a running total"), "{total}");
+    assert!(total.contains("None: a running total has no process limits"));
+    assert!(!total.contains("data-colour=\"blue\""));
+    assert!(total.contains("data-colour=\"grey\""));
+    let count = lead.get(&app, "/outcomes/indicators/9.92").await.text().await.unwrap();
+    assert!(!count.contains("running total"));
+    assert!(count.contains("data-colour=\"blue\""), "{count}");
 }
