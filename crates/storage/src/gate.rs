@@ -9,8 +9,8 @@ use crate::{StorageError, now_micros, on_tx};
 use earlyhelp_domain::access::{Action, Actor, Decision, Resource, decide};
 use earlyhelp_domain::audit::{ChainedFields, GENESIS, chain_hash};
 use serde::Serialize;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 tokio::task_local! {

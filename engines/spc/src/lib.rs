@@ -617,7 +617,9 @@ mod tests {
             .collect();
         v.extend([19.0, 19.0, 18.0, 17.0, 16.0, 15.0, 14.0]);
         let chart = xmr(&v, &Options::default());
-        let trend: Vec<usize> = (0..v.len()).filter(|&i| chart.points[i].flags.trend).collect();
+        let trend: Vec<usize> = (0..v.len())
+            .filter(|&i| chart.points[i].flags.trend)
+            .collect();
         assert_eq!(trend, (15..21).collect::<Vec<_>>());
         assert!(chart.points[15..].iter().all(|p| p.flags.low));
         // The same with a rise after a run of ties.
@@ -626,7 +628,9 @@ mod tests {
             .collect();
         v.extend([21.0, 21.0, 21.0, 22.0, 23.0, 24.0, 25.0, 26.5]);
         let chart = xmr(&v, &Options::default());
-        let trend: Vec<usize> = (0..v.len()).filter(|&i| chart.points[i].flags.trend).collect();
+        let trend: Vec<usize> = (0..v.len())
+            .filter(|&i| chart.points[i].flags.trend)
+            .collect();
         assert_eq!(trend, (16..22).collect::<Vec<_>>());
     }
 
@@ -641,7 +645,11 @@ mod tests {
         let xmr_chart = xmr(&v, &o);
         assert!(xmr_chart.points.iter().all(|p| p.flags.trend));
         let run = xmr_chart.clone().without_limits();
-        assert!(run.points.iter().all(|p| p.limits.is_none() && !p.flags.any()));
+        assert!(
+            run.points
+                .iter()
+                .all(|p| p.limits.is_none() && !p.flags.any())
+        );
         assert!(run.points.iter().all(|p| p.colour == Colour::Grey));
         assert_eq!(run.points[0].mean, xmr_chart.points[0].mean);
         assert_eq!((run.variation_icon(), run.assurance_icon()), (None, None));

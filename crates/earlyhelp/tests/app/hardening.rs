@@ -55,7 +55,10 @@ async fn only_an_operator_transaction_is_widened_as_the_operator(backend: Backen
     };
     let mut person = gate::authorise(&app.db, &who, request).await.unwrap();
     let widened = gate::operator_also(&mut person, "widened", Action::Update, "test").await;
-    assert!(matches!(widened, Err(StorageError::Denied(_))), "{widened:?}");
+    assert!(
+        matches!(widened, Err(StorageError::Denied(_))),
+        "{widened:?}"
+    );
     let family = family_led_by(&app.db, PRACTITIONER).await;
     let subject = format!("family:{family}");
     let before = app.audit_of(&subject).await;
@@ -71,7 +74,9 @@ async fn only_an_operator_transaction_is_widened_as_the_operator(backend: Backen
     assert_eq!(app.audit_of(&subject).await, before);
 
     // The operator's own transaction still widens.
-    let mut operator = gate::operator(&app.db, "test", Action::Create, "test").await.unwrap();
+    let mut operator = gate::operator(&app.db, "test", Action::Create, "test")
+        .await
+        .unwrap();
     gate::operator_also(&mut operator, "widened", Action::Update, "test")
         .await
         .unwrap();
@@ -93,17 +98,33 @@ async fn an_allowed_read_that_fails_is_audited_as_failed(backend: Backend) {
     let practitioner = app.sign_in(PRACTITIONER).await;
     let page = practitioner.get(&app, &format!("/families/{family}")).await;
     assert_eq!(page.status(), 200);
-    let read = (PRACTITIONER.to_string(), "read".to_string(), "allowed".to_string());
+    let read = (
+        PRACTITIONER.to_string(),
+        "read".to_string(),
+        "allowed".to_string(),
+    );
     assert_eq!(app.audit_of(&subject).await.last(), Some(&read));
 
     // The page cannot be read once the gate has allowed it: its notes are gone.
-    execute(&app.db, "ALTER TABLE family_notes RENAME TO family_notes_gone").await;
+    execute(
+        &app.db,
+        "ALTER TABLE family_notes RENAME TO family_notes_gone",
+    )
+    .await;
     let page = practitioner.get(&app, &format!("/families/{family}")).await;
     assert_eq!(page.status(), 500);
     let audit = app.audit_of(&subject).await;
-    let failed = (PRACTITIONER.to_string(), "read".to_string(), "failed".to_string());
+    let failed = (
+        PRACTITIONER.to_string(),
+        "read".to_string(),
+        "failed".to_string(),
+    );
     assert_eq!(audit[audit.len() - 2..], [read.clone(), failed]);
-    execute(&app.db, "ALTER TABLE family_notes_gone RENAME TO family_notes").await;
+    execute(
+        &app.db,
+        "ALTER TABLE family_notes_gone RENAME TO family_notes",
+    )
+    .await;
     let page = practitioner.get(&app, &format!("/families/{family}")).await;
     assert_eq!(page.status(), 200);
     assert_eq!(app.audit_of(&subject).await.last(), Some(&read));
@@ -121,14 +142,23 @@ async fn a_running_total_is_charted_without_limits_and_the_home_page_promises_wh
     assert!(outcomes.contains("href=\"/impact\">Return on Early Help for each partner</a>"));
     let impact = lead.get(&app, "/impact").await;
     assert_eq!(impact.status(), 200);
-    assert!(impact.text().await.unwrap().contains("Return on Early Help for each partner"));
+    assert!(
+        impact
+            .text()
+            .await
+            .unwrap()
+            .contains("Return on Early Help for each partner")
+    );
 
     // The same rising series twice: as a monthly count its rise is a trend (blue); as a running
     // total it has no limits, no colours, and the page says why.
     let mut authorised = gate::operator(&app.db, "indicators", Action::Create, "test data")
         .await
         .unwrap();
-    for (reference, name) in [("9.91", "Test running total (cumulative)"), ("9.92", "Test count")] {
+    for (reference, name) in [
+        ("9.91", "Test running total (cumulative)"),
+        ("9.92", "Test count"),
+    ] {
         let indicator = Indicator {
             reference: reference.into(),
             outcome_number: 9,
@@ -163,12 +193,25 @@ async fn a_running_total_is_charted_without_limits_and_the_home_page_promises_wh
             .unwrap();
     }
     authorised.tx.commit().await.unwrap();
-    let total = lead.get(&app, "/outcomes/indicators/9.91").await.text().await.unwrap();
-    assert!(total.contains("This indicator is a running total"), "{total}");
+    let total = lead
+        .get(&app, "/outcomes/indicators/9.91")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        total.contains("This indicator is a running total"),
+        "{total}"
+    );
     assert!(total.contains("None: a running total has no process limits"));
     assert!(!total.contains("data-colour=\"blue\""));
     assert!(total.contains("data-colour=\"grey\""));
-    let count = lead.get(&app, "/outcomes/indicators/9.92").await.text().await.unwrap();
+    let count = lead
+        .get(&app, "/outcomes/indicators/9.92")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!count.contains("running total"));
     assert!(count.contains("data-colour=\"blue\""), "{count}");
 }

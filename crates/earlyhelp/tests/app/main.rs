@@ -26,5 +26,6 @@ mod mail;
 mod measures;
 mod money;
 mod outcomes;
+mod second_factor;
 mod sharing;
 mod social_value;

@@ -3,8 +3,8 @@
 
 use super::charts::{self, Line, SpcPoint, number};
 use super::{
-    Icon, assurance_icon, colour_words, dimension_label, period_label, period_long, signed_may,
-    CUMULATIVE_NOTE, chart, cumulative, suppressed, suppressed_words, variation_icon, with_unit,
+    CUMULATIVE_NOTE, Icon, assurance_icon, chart, colour_words, cumulative, dimension_label,
+    period_label, period_long, signed_may, suppressed, suppressed_words, variation_icon, with_unit,
     year_before,
 };
 use crate::AppState;
