@@ -158,6 +158,8 @@ async fn main() -> Result<()> {
         db: db.clone(),
         config: Arc::new(Config {
             secure_cookies: false,
+            // The benchmark measures pages, not sign-in: the demo accounts use a password alone.
+            second_factor_required: false,
             ..Config::default()
         }),
     };

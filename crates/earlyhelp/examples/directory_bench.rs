@@ -124,6 +124,8 @@ async fn bench(label: &str, url: &str, services: usize, queries: usize) -> anyho
         db: db.clone(),
         config: Arc::new(Config {
             secure_cookies: false,
+            // The benchmark measures pages, not sign-in: the demo accounts use a password alone.
+            second_factor_required: false,
             ..Config::default()
         }),
     };

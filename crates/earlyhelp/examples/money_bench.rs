@@ -108,6 +108,8 @@ async fn main() -> Result<()> {
         db: db.clone(),
         config: std::sync::Arc::new(earlyhelp_web::Config {
             secure_cookies: false,
+            // The benchmark measures pages, not sign-in: the demo accounts use a password alone.
+            second_factor_required: false,
             sign_ins_per_15_minutes: 0,
             ..earlyhelp_web::Config::default()
         }),

@@ -73,7 +73,7 @@ async fn main() -> anyhow::Result<()> {
     let commissioner = accounts::user_id_by_email(&db, "commissioner@earlyhelp.test")
         .await?
         .expect("the demo has a commissioner");
-    let (token, _) = accounts::create_session(&db, commissioner).await?;
+    let (token, _) = accounts::create_session(&db, commissioner, false).await?;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = format!("http://{}/outcomes", listener.local_addr()?);

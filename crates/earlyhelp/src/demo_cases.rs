@@ -798,7 +798,7 @@ pub async fn load(db: &Db, scale: Scale) -> Result<()> {
                 action: Action::Update,
                 purpose: "load the demo cases",
             };
-            let permit = gate::operator_record::<FamilyId>(&mut authorised.tx, ask).await?;
+            let permit = gate::operator_record::<FamilyId, _>(&mut authorised, ask).await?;
             let (mut on_family, held) = authorised.swap(permit);
             supporting_families(&mut on_family, h, family).await?;
             if matches!(family.events.last(), Some(CaseEvent::Close(_))) {

@@ -45,7 +45,7 @@ pub async fn load(db: &Db) -> Result<()> {
             action: Action::Update,
             purpose: "load the demo's shares and assessments",
         };
-        let permit = gate::operator_record::<FamilyId>(&mut authorised.tx, ask).await?;
+        let permit = gate::operator_record::<FamilyId, _>(&mut authorised, ask).await?;
         let (mut on_family, held) = authorised.swap(permit);
         sharing::record_share(
             &mut on_family,

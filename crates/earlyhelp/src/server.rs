@@ -98,7 +98,15 @@ fn limits_from_env(config: Config, with_demo: bool) -> Result<Config> {
             String::new()
         }
     });
+    // Required unless said otherwise; the demo's accounts sign in with a password alone.
+    let second_factor_required = match std::env::var("EARLYHELP_SECOND_FACTOR").as_deref() {
+        Ok("required") => true,
+        Ok("optional") => false,
+        Ok(other) => anyhow::bail!("EARLYHELP_SECOND_FACTOR={other:?}: say required or optional"),
+        Err(_) => !with_demo,
+    };
     Ok(Config {
+        second_factor_required,
         self_referrals_per_hour: number_from_env(
             "EARLYHELP_SELF_REFERRALS_PER_HOUR",
             config.self_referrals_per_hour,

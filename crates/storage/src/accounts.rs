@@ -707,31 +707,84 @@ pub struct Session {
     pub csrf_token: String,
     pub created_micros: i64,
     pub last_seen_micros: i64,
+    /// The password was right but the second factor is still to come: not yet signed in.
+    pub second_factor_pending: bool,
 }
 
-/// Starts a session and returns its token (for the cookie) and CSRF token (for forms).
-pub async fn create_session(db: &Db, user_id: Uuid) -> Result<(String, String), StorageError> {
+/// Starts a session and returns its token (for the cookie) and CSRF token (for forms). A
+/// session `pending` a second factor opens no page but the second factor's.
+pub async fn create_session(
+    db: &Db,
+    user_id: Uuid,
+    pending: bool,
+) -> Result<(String, String), StorageError> {
     let (token, csrf) = (random_token(), random_token());
     let at = now_micros();
     on_pool!(db, pool => {
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_micros, last_seen_micros) \
-             VALUES ($1, $2, $3, $4, $4)",
+            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_micros, last_seen_micros, \
+             second_factor_pending) VALUES ($1, $2, $3, $4, $4, $5)",
         )
         .bind(token_hash(&token))
         .bind(user_id)
         .bind(&csrf)
         .bind(at)
+        .bind(pending)
         .execute(pool)
         .await?;
     });
     Ok((token, csrf))
 }
 
+/// The second factor was right: the session is signed in.
+pub async fn complete_second_factor(db: &Db, token: &str) -> Result<(), StorageError> {
+    on_pool!(db, pool => {
+        sqlx::query("UPDATE sessions SET second_factor_pending = FALSE WHERE token_hash = $1")
+            .bind(token_hash(token))
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
+
+/// One of a person's sessions, as their session list shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionLine {
+    pub token_hash: String,
+    pub created_micros: i64,
+    pub last_seen_micros: i64,
+}
+
+/// A person's signed-in sessions, the most recently used first.
+pub async fn sessions_of(db: &Db, user_id: Uuid) -> Result<Vec<SessionLine>, StorageError> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT token_hash, created_micros, last_seen_micros FROM sessions \
+             WHERE user_id = $1 AND NOT second_factor_pending ORDER BY last_seen_micros DESC",
+        )
+        .bind(user_id)
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
+/// Ends every session of `user_id` but the one whose token is `keep`; answers how many ended.
+pub async fn end_other_sessions(db: &Db, user_id: Uuid, keep: &str) -> Result<u64, StorageError> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(user_id)
+            .bind(token_hash(keep))
+            .execute(pool)
+            .await?
+            .rows_affected()
+    }))
+}
+
 pub async fn session(db: &Db, token: &str) -> Result<Option<Session>, StorageError> {
     Ok(on_pool!(db, pool => {
         sqlx::query_as(
-            "SELECT user_id, csrf_token, created_micros, last_seen_micros FROM sessions WHERE token_hash = $1",
+            "SELECT user_id, csrf_token, created_micros, last_seen_micros, second_factor_pending \
+             FROM sessions WHERE token_hash = $1",
         )
         .bind(token_hash(token))
         .fetch_optional(pool)

@@ -9,21 +9,85 @@ use crate::{StorageError, now_micros, on_tx};
 use earlyhelp_domain::access::{Action, Actor, Decision, Resource, decide};
 use earlyhelp_domain::audit::{ChainedFields, GENESIS, chain_hash};
 use serde::Serialize;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 tokio::task_local! {
-    /// Set when the gate writes a refusal while [`noting_refusals`] runs.
-    static REFUSALS: Arc<AtomicBool>;
+    /// What the gate decided while [`noting_decisions`] runs.
+    static NOTED: Arc<Noted>;
 }
 
-/// Runs `work`, answering also whether the gate wrote a refusal in it: the web layer audits a
-/// refusal that no gate decided (a page a role may not open at all), and only those.
-pub async fn noting_refusals<F: Future>(work: F) -> (F::Output, bool) {
-    let noted = Arc::new(AtomicBool::new(false));
-    let output = REFUSALS.scope(noted.clone(), work).await;
-    (output, noted.load(Ordering::Relaxed))
+/// What the gate decided during one piece of work (a web request).
+#[derive(Default)]
+pub struct Noted {
+    refused: AtomicBool,
+    reads: Mutex<Vec<AllowedRead>>,
+}
+
+/// A read the gate allowed and audited as allowed before anything was read.
+#[derive(Debug, Clone)]
+pub struct AllowedRead {
+    pub subject: String,
+    pub action: String,
+    pub purpose: String,
+}
+
+impl Noted {
+    /// Whether the gate wrote a refusal.
+    pub fn refused(&self) -> bool {
+        self.refused.load(Ordering::Relaxed)
+    }
+
+    /// The reads the gate allowed, in order.
+    pub fn allowed_reads(&self) -> Vec<AllowedRead> {
+        self.reads.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+/// Runs `work`, answering also what the gate decided in it: the web layer audits a refusal that
+/// no gate decided (a page a role may not open at all), and a read the gate allowed that then
+/// failed.
+pub async fn noting_decisions<F: Future>(work: F) -> (F::Output, Arc<Noted>) {
+    let noted = Arc::new(Noted::default());
+    let output = NOTED.scope(noted.clone(), work).await;
+    (output, noted)
+}
+
+fn note_allowed_read(subject: &str, action: &str, purpose: &str) {
+    let _ = NOTED.try_with(|noted| {
+        if let Ok(mut reads) = noted.reads.lock() {
+            reads.push(AllowedRead {
+                subject: subject.to_string(),
+                action: action.to_string(),
+                purpose: purpose.to_string(),
+            });
+        }
+    });
+}
+
+/// An allowed read whose work then failed (the page could not be read or shown): written to
+/// the audit log as `failed`, so the log does not say that the record was seen.
+pub async fn record_failed_read(
+    db: &Db,
+    who: &Who,
+    read: &AllowedRead,
+) -> Result<(), StorageError> {
+    let purpose = format!("{} (failed: the read did not complete)", read.purpose);
+    record(
+        db,
+        &NewEvent {
+            actor: &who.actor.email,
+            actor_organisation: &who.organisation_name,
+            actor_role: who.actor.roles.first().map(|r| r.slug()).unwrap_or("none"),
+            subject: &read.subject,
+            action: &read.action,
+            purpose: &purpose,
+            outcome: "failed",
+            remote_addr: &who.remote_addr,
+        },
+    )
+    .await
 }
 
 /// Who is asking, from where.
@@ -90,6 +154,15 @@ pub struct PersonRecord(pub Uuid);
 pub struct Permit<R = Subject> {
     record: R,
     action: Action,
+    holder: Holder,
+}
+
+/// Whom the gate gave a permit: a person it decided for, or the operator at the command line.
+/// Only an operator's transaction may be widened as the operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holder {
+    Person,
+    Operator,
 }
 
 impl<R> Permit<R> {
@@ -143,6 +216,7 @@ impl<R> Authorised<R> {
             permit: Permit {
                 record,
                 action: self.permit.action,
+                holder: self.permit.holder,
             },
         }
     }
@@ -181,6 +255,7 @@ pub async fn authorise(
             permit: Permit {
                 record: Subject(request.subject.to_string()),
                 action: request.action,
+                holder: Holder::Person,
             },
         })
     } else {
@@ -212,6 +287,7 @@ pub async fn authorise_read(
         permit: Permit {
             record: Subject(request.subject.to_string()),
             action: request.action,
+            holder: Holder::Person,
         },
     })
 }
@@ -385,6 +461,7 @@ impl<R: Guarded> Judged<R> {
             (true, _) => Ok(Permit {
                 record: self.record,
                 action: ask.action,
+                holder: Holder::Person,
             }),
             (false, true) => Err(StorageError::NotFound),
             (false, false) => Err(StorageError::Denied(self.decision.reason)),
@@ -547,20 +624,33 @@ pub async fn operator(
         permit: Permit {
             record: Subject(subject.to_string()),
             action,
+            holder: Holder::Operator,
         },
     };
     operator_also(&mut authorised, subject, action, purpose).await?;
     Ok(authorised)
 }
 
+/// Refuses a transaction that a person's permit opened: the operator's name in the audit log
+/// must not cover a change a person was allowed.
+fn held_by_operator<P>(authorised: &Authorised<P>) -> Result<(), StorageError> {
+    match authorised.permit.holder {
+        Holder::Operator => Ok(()),
+        Holder::Person => Err(StorageError::Denied(
+            "only the operator's own transaction is widened as the operator",
+        )),
+    }
+}
+
 /// The operator's access to one more named subject in the same transaction, written to the
-/// audit log.
+/// audit log. Only in a transaction the operator opened.
 pub async fn operator_also<P>(
     authorised: &mut Authorised<P>,
     subject: &str,
     action: Action,
     purpose: &str,
 ) -> Result<(), StorageError> {
+    held_by_operator(authorised)?;
     append(
         &mut authorised.tx,
         &operator_event(subject, action, purpose),
@@ -584,15 +674,21 @@ fn operator_event<'a>(subject: &'a str, action: Action, purpose: &'a str) -> New
 /// The operator's access to one record, in a transaction of its own, written to the audit log.
 pub async fn operator_on<R: Guarded>(db: &Db, ask: Ask<'_>) -> Result<Authorised<R>, StorageError> {
     let mut tx = db.begin().await?;
-    let permit = operator_record(&mut tx, ask).await?;
+    let permit = operator_permit(&mut tx, ask).await?;
     Ok(Authorised { tx, permit })
 }
 
-/// The operator's permit for one record in the same transaction, written to the audit log.
-pub async fn operator_record<R: Guarded>(
-    tx: &mut Tx,
+/// The operator's permit for one more record in a transaction the operator opened, written to
+/// the audit log.
+pub async fn operator_record<R: Guarded, P>(
+    authorised: &mut Authorised<P>,
     ask: Ask<'_>,
 ) -> Result<Permit<R>, StorageError> {
+    held_by_operator(authorised)?;
+    operator_permit(&mut authorised.tx, ask).await
+}
+
+async fn operator_permit<R: Guarded>(tx: &mut Tx, ask: Ask<'_>) -> Result<Permit<R>, StorageError> {
     let (_, subject) = R::resource(tx, ask.id)
         .await?
         .ok_or(StorageError::NotFound)?;
@@ -600,6 +696,7 @@ pub async fn operator_record<R: Guarded>(
     Ok(Permit {
         record: R::new(ask.id),
         action: ask.action,
+        holder: Holder::Operator,
     })
 }
 
@@ -612,7 +709,7 @@ pub async fn operator_many<R: Guarded>(
     let mut tx = db.begin().await.map_err(|e| (0, e))?;
     let mut permits = Vec::with_capacity(asks.len());
     for (index, ask) in asks.iter().enumerate() {
-        let permit = operator_record::<R>(&mut tx, *ask)
+        let permit = operator_permit::<R>(&mut tx, *ask)
             .await
             .map_err(|e| (index, e))?;
         permits.push(permit);
@@ -636,7 +733,9 @@ pub struct NewEvent<'a> {
 /// `BEGIN IMMEDIATE`; PostgreSQL takes a transaction-scoped advisory lock.
 pub async fn append(tx: &mut Tx, event: &NewEvent<'_>) -> Result<(), StorageError> {
     if event.outcome == "denied" {
-        let _ = REFUSALS.try_with(|noted| noted.store(true, Ordering::Relaxed));
+        let _ = NOTED.try_with(|noted| noted.refused.store(true, Ordering::Relaxed));
+    } else if event.outcome == "allowed" && matches!(event.action, "read" | "list") {
+        note_allowed_read(event.subject, event.action, event.purpose);
     }
     const AUDIT_CHAIN_LOCK: i64 = 0x6561_7564_6974; // "eaudit"
     if let Tx::Postgres(t) = tx {

@@ -22,6 +22,7 @@ pub mod outcomes;
 pub mod payments;
 pub mod retention;
 pub mod sar;
+pub mod second_factor;
 pub mod secrets;
 pub mod sharing;
 pub mod social_value;

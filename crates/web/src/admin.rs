@@ -19,6 +19,7 @@ use earlyhelp_domain::people::{
 use earlyhelp_domain::roles::{Role, check_role_set};
 use earlyhelp_storage::accounts::{self, GrantedBy, Locality, NewOrganisation, NewUser};
 use earlyhelp_storage::gate::{Request, authorise};
+use earlyhelp_storage::second_factor;
 use earlyhelp_storage::secrets::hash_password;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -30,6 +31,10 @@ pub fn routes() -> Routes {
         .route("/admin/users/{id}", get(user_page))
         .route("/admin/users/{id}/access", post(ask_for_access))
         .route("/admin/users/{id}/deactivate", post(deactivate_user))
+        .route(
+            "/admin/users/{id}/second-factor/reset",
+            post(reset_second_factor),
+        )
         .route(
             "/admin/organisations",
             get(organisations).post(create_organisation),
@@ -361,6 +366,8 @@ struct UserPage {
     requests: Vec<crate::access_requests::RequestLine>,
     roles: Vec<SelectOption>,
     localities: Vec<SelectOption>,
+    /// Whether the person has set up a second factor (an administrator may reset it).
+    second_factor: bool,
 }
 
 impl UserPage {
@@ -414,7 +421,11 @@ async fn render_user_page(
     let grants = accounts::list_grants(&mut authorised, Some(id), 500).await?;
     authorised.tx.commit().await?;
     let all_localities = accounts::list_localities(&state.db).await?;
+    let second_factor = second_factor::of_user(&state.db, id)
+        .await?
+        .is_some_and(|f| f.confirmed());
     let page = UserPage {
+        second_factor,
         layout: Layout::for_user(signed, "/admin/users"),
         errors,
         role_names: account
@@ -514,6 +525,28 @@ async fn ask_for_access(
 #[derive(Deserialize)]
 struct CsrfOnly {
     csrf_token: String,
+}
+
+/// Removes a person's second factor and recovery codes (a lost phone) and ends their sessions:
+/// they set up a new one at their next sign-in. Audited by the gate as a change to the account.
+async fn reset_second_factor(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, AppError> {
+    signed.check_csrf(&form.csrf_token)?;
+    let mut authorised = open_account(
+        &state,
+        &signed,
+        id,
+        Action::Update,
+        "user administration: reset second factor",
+    )
+    .await?;
+    second_factor::reset(&mut authorised, id).await?;
+    authorised.tx.commit().await?;
+    Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
 }
 
 async fn deactivate_user(

@@ -50,7 +50,7 @@ struct NextQuery {
 }
 
 /// Only paths on this site, so a crafted link cannot send someone elsewhere after sign-in.
-fn safe_next(next: &str) -> String {
+pub(crate) fn safe_next(next: &str) -> String {
     crate::redirect::local_or(next, "/")
 }
 
@@ -162,11 +162,24 @@ async fn sign_in(
         return refuse(WRONG_CREDENTIALS, &form.email);
     };
     accounts::clear_sign_in_attempts(&state.db, &email, window).await?;
-    let (token, _csrf) = accounts::create_session(&state.db, user.id).await?;
-    record(&state.db, &audit("allowed", "signed in")).await?;
+    // With a second factor to come, the session opens nothing but the second factor's page.
+    let pending = crate::second_factor::asked_of(&state, user.id).await?;
+    let (token, _csrf) = accounts::create_session(&state.db, user.id, pending).await?;
+    let purpose = if pending {
+        "password right; second factor asked"
+    } else {
+        "signed in"
+    };
+    record(&state.db, &audit("allowed", purpose)).await?;
     let jar = jar
         .remove(Cookie::build(PRE_SESSION_COOKIE).path("/sign-in"))
         .add(session_cookie(token, state.config.secure_cookies));
+    if pending {
+        let next = safe_next(&form.next);
+        let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+        let page = format!("{}?{query}", crate::second_factor::PAGE);
+        return Ok((jar, Redirect::to(&page)).into_response());
+    }
     Ok((jar, crate::redirect::to(&form.next, "/")).into_response())
 }
 

@@ -23,6 +23,9 @@ pub enum AppError {
     Forbidden,
     #[error("sign in required")]
     SignInRequired(String),
+    /// The password was right; the second factor is still to come (the page asks for it).
+    #[error("the second factor is required")]
+    SecondFactorRequired,
     #[error("a valid bearer token is required")]
     Unauthorised,
     #[error("the form had expired or did not come from this site")]
@@ -67,7 +70,9 @@ impl AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden | AppError::BadCsrf => StatusCode::FORBIDDEN,
-            AppError::SignInRequired(_) | AppError::Unauthorised => StatusCode::UNAUTHORIZED,
+            AppError::SignInRequired(_)
+            | AppError::SecondFactorRequired
+            | AppError::Unauthorised => StatusCode::UNAUTHORIZED,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Rejected { status, .. } => *status,
@@ -126,7 +131,9 @@ impl AppError {
                 "Your form could not be sent",
                 vec!["The page had been open too long, or the form came from another site. Go back, reload the page and try again.".into()],
             ),
-            AppError::Unauthorised | AppError::SignInRequired(_) => ("Sign in required", vec![]),
+            AppError::Unauthorised
+            | AppError::SignInRequired(_)
+            | AppError::SecondFactorRequired => ("Sign in required", vec![]),
             AppError::Invalid(errors) => ("There is a problem", errors.iter().map(|e| e.message.clone()).collect()),
             AppError::Conflict(message) => ("That cannot be done now", vec![message.clone()]),
             AppError::Rejected { status, problem } => (
@@ -167,6 +174,9 @@ impl IntoResponse for AppError {
             let next = crate::redirect::local_or(next, "/");
             let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
             return Redirect::to(&format!("/sign-in?{query}")).into_response();
+        }
+        if let AppError::SecondFactorRequired = &self {
+            return Redirect::to(crate::second_factor::PAGE).into_response();
         }
         if let AppError::Unauthorised = &self {
             // Only API callers are answered this way; people in a browser are sent to sign in.

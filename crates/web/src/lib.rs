@@ -25,6 +25,7 @@ mod pdf;
 pub mod redirect;
 mod refusals;
 pub mod routes;
+mod second_factor;
 pub mod session;
 mod social_value;
 pub mod throttle;
@@ -73,6 +74,9 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The early help front door's phone number, given when a form cannot be sent.
     pub contact_phone: String,
+    /// Everyone whose role can read a person's record, and administrators, must set up a
+    /// second factor at sign-in. Off, it is asked only of those who have set one up.
+    pub second_factor_required: bool,
 }
 
 impl Default for Config {
@@ -87,6 +91,7 @@ impl Default for Config {
             sign_ins_per_15_minutes: earlyhelp_domain::limits::SIGN_INS_PER_15_MINUTES,
             trusted_proxies: Vec::new(),
             contact_phone: String::new(),
+            second_factor_required: true,
         }
     }
 }
@@ -107,6 +112,7 @@ fn all_routes() -> routes::Routes {
         .route("/healthz", get(|| async { "ok" }))
         .merge(assets::routes())
         .merge(auth::routes())
+        .merge(second_factor::routes())
         .merge(home::routes())
         .merge(admin::routes())
         .merge(access_requests::routes())

@@ -98,38 +98,70 @@ impl FromRequestParts<AppState> for Signed {
             return Ok(signed);
         }
 
-        let jar = CookieJar::from_headers(&parts.headers);
-        let token = jar
-            .get(SESSION_COOKIE)
-            .map(|c| c.value().to_string())
-            .ok_or_else(sign_in_required)?;
-        let session = accounts::session(&state.db, &token)
+        let (signed, pending) = cookie_session(parts, state, remote_addr)
             .await?
             .ok_or_else(sign_in_required)?;
-        let now = now_micros();
-        let idle = now - session.last_seen_micros > state.config.session_idle.as_micros() as i64;
-        let expired =
-            now - session.created_micros > state.config.session_lifetime.as_micros() as i64;
-        if idle || expired {
-            accounts::end_session(&state.db, &token).await?;
-            return Err(sign_in_required());
+        if pending {
+            return Err(AppError::SecondFactorRequired);
         }
-        // Writing on every request would serialise reads on SQLite; a minute's slack is plenty.
-        if now - session.last_seen_micros > 60_000_000 {
-            accounts::touch_session(&state.db, &token).await?;
-        }
-        let user = accounts::signed_in(&state.db, session.user_id)
-            .await?
-            .ok_or_else(sign_in_required)?;
-        let signed = Signed {
-            user,
-            csrf: session.csrf_token,
-            session_token: Some(token),
-            remote_addr,
-        };
         crate::refusals::note_signed_in(signed.who());
         Ok(signed)
     }
+}
+
+/// Someone whose password was right: signed in, or with the second factor still to come
+/// (`pending`). Only the second factor's own page takes this; every other page takes [`Signed`].
+pub struct Signing {
+    pub signed: Signed,
+    pub pending: bool,
+}
+
+impl FromRequestParts<AppState> for Signing {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let remote_addr = crate::throttle::ClientIp::of(parts, &state.config).to_string();
+        let (signed, pending) = cookie_session(parts, state, remote_addr)
+            .await?
+            .ok_or_else(|| AppError::SignInRequired("/".into()))?;
+        Ok(Signing { signed, pending })
+    }
+}
+
+/// The session the cookie names, if it is current, and whether it waits for a second factor.
+async fn cookie_session(
+    parts: &Parts,
+    state: &AppState,
+    remote_addr: String,
+) -> Result<Option<(Signed, bool)>, AppError> {
+    let jar = CookieJar::from_headers(&parts.headers);
+    let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else {
+        return Ok(None);
+    };
+    let Some(session) = accounts::session(&state.db, &token).await? else {
+        return Ok(None);
+    };
+    let now = now_micros();
+    let idle = now - session.last_seen_micros > state.config.session_idle.as_micros() as i64;
+    let expired = now - session.created_micros > state.config.session_lifetime.as_micros() as i64;
+    if idle || expired {
+        accounts::end_session(&state.db, &token).await?;
+        return Ok(None);
+    }
+    // Writing on every request would serialise reads on SQLite; a minute's slack is plenty.
+    if now - session.last_seen_micros > 60_000_000 {
+        accounts::touch_session(&state.db, &token).await?;
+    }
+    let Some(user) = accounts::signed_in(&state.db, session.user_id).await? else {
+        return Ok(None);
+    };
+    let signed = Signed {
+        user,
+        csrf: session.csrf_token,
+        session_token: Some(token),
+        remote_addr,
+    };
+    Ok(Some((signed, session.second_factor_pending)))
 }
 
 pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {

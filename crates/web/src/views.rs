@@ -204,7 +204,8 @@ pub fn task_for(permission: Permission) -> Task {
         ),
         SeeAggregates => (
             "Outcomes and impact",
-            "The outcomes framework and the return on investment for each partner.",
+            "The outcomes framework's indicators, and from there the return on Early Help for each \
+             partner: the fiscal return for each £1 it spends.",
             Some("/outcomes"),
         ),
     };

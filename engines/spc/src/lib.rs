@@ -259,6 +259,21 @@ impl Chart {
         })
     }
 
+    /// The same values as a run chart: the mean, but no process limits, special causes or
+    /// icons. For a series that cannot be in statistical control, such as a running total,
+    /// which only ever rises and whose moving ranges are the monthly counts.
+    pub fn without_limits(mut self) -> Chart {
+        for ph in &mut self.phases {
+            ph.limits = None;
+        }
+        for p in &mut self.points {
+            p.limits = None;
+            p.flags = Flags::default();
+            p.colour = Colour::Grey;
+        }
+        self
+    }
+
     /// The assurance icon against the target, using the latest limits; `None` without a
     /// target, without limits, or when the direction is neither (a target makes no sense).
     pub fn assurance_icon(&self) -> Option<AssuranceIcon> {
@@ -458,7 +473,8 @@ fn flag_segment(points: &mut [Point], run: usize) {
     }
 
     // A trend: `run` or more points each higher (or each lower) than the one before; an equal
-    // value is a pause and breaks the run. A turning point may belong to two trends.
+    // value is a pause and breaks the run, though the second of two equal points may start
+    // the next trend. A turning point may belong to two trends.
     let mut start = 0;
     while start + 1 < n {
         let d = sign(points[start + 1].value - points[start].value);
@@ -472,8 +488,9 @@ fn flag_segment(points: &mut [Point], run: usize) {
                 set_sense(&mut p.flags, d);
             }
         }
-        // The last point of this run may start the next one.
-        start = if d == 0 { end } else { end - 1 };
+        // The last point of this run may start the next one, after a rise, a fall or a pause
+        // alike: a trend may begin on a point equal to the one before it.
+        start = end - 1;
     }
 
     // Two of three: in any three consecutive points all on one side of the mean, two or three
@@ -589,6 +606,53 @@ mod tests {
         v.insert(17, 17.0);
         let paused = xmr(&v, &Options::default());
         assert!(paused.points.iter().all(|p| !p.flags.trend));
+    }
+
+    #[test]
+    fn a_tie_before_a_trend_does_not_drop_its_first_point() {
+        // Zig-zag filler, then 19, 19 and five falls from the second 19: a falling run of six
+        // points (19, 18, 17, 16, 15, 14) that starts on a point equal to the one before it.
+        let mut v: Vec<f64> = (0..14)
+            .map(|i| if i % 2 == 0 { 14.0 } else { 26.0 })
+            .collect();
+        v.extend([19.0, 19.0, 18.0, 17.0, 16.0, 15.0, 14.0]);
+        let chart = xmr(&v, &Options::default());
+        let trend: Vec<usize> = (0..v.len())
+            .filter(|&i| chart.points[i].flags.trend)
+            .collect();
+        assert_eq!(trend, (15..21).collect::<Vec<_>>());
+        assert!(chart.points[15..].iter().all(|p| p.flags.low));
+        // The same with a rise after a run of ties.
+        let mut v: Vec<f64> = (0..14)
+            .map(|i| if i % 2 == 0 { 14.0 } else { 26.0 })
+            .collect();
+        v.extend([21.0, 21.0, 21.0, 22.0, 23.0, 24.0, 25.0, 26.5]);
+        let chart = xmr(&v, &Options::default());
+        let trend: Vec<usize> = (0..v.len())
+            .filter(|&i| chart.points[i].flags.trend)
+            .collect();
+        assert_eq!(trend, (16..22).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_run_chart_has_no_limits_flags_or_icons() {
+        // A running total: every point rises, so as an XmR chart it is one long trend.
+        let v: Vec<f64> = (1..=20).map(|i| f64::from(i * i)).collect();
+        let o = Options {
+            target: Some(100.0),
+            ..opts(Direction::Higher)
+        };
+        let xmr_chart = xmr(&v, &o);
+        assert!(xmr_chart.points.iter().all(|p| p.flags.trend));
+        let run = xmr_chart.clone().without_limits();
+        assert!(
+            run.points
+                .iter()
+                .all(|p| p.limits.is_none() && !p.flags.any())
+        );
+        assert!(run.points.iter().all(|p| p.colour == Colour::Grey));
+        assert_eq!(run.points[0].mean, xmr_chart.points[0].mean);
+        assert_eq!((run.variation_icon(), run.assurance_icon()), (None, None));
     }
 
     #[test]

@@ -168,12 +168,15 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 /// The tests' configuration: plain-http cookies, and rate limits out of the way (every test
-/// signs in from 127.0.0.1, often many times); the rate-limit tests set their own.
+/// signs in from 127.0.0.1, often many times); the rate-limit tests set their own. The demo
+/// accounts sign in with their password alone, as in `earlyhelp serve --demo`; the second
+/// factor's tests require it.
 pub fn test_config() -> Config {
     Config {
         secure_cookies: false,
         self_referrals_per_hour: 0,
         sign_ins_per_15_minutes: 0,
+        second_factor_required: false,
         contact_phone: earlyhelp::demo::FRONT_DOOR_PHONE.into(),
         ..Config::default()
     }

@@ -174,6 +174,36 @@ pub fn spc_options(
     }
 }
 
+/// Whether the indicator is a running total, as its name says ("... (cumulative)"): EH1 and
+/// the business case's 1.7. A running total only rises, so process limits and special cause
+/// rules mean nothing on it; it is charted as a run chart instead.
+pub fn cumulative(indicator: &Indicator) -> bool {
+    indicator
+        .name
+        .trim_end()
+        .to_lowercase()
+        .ends_with("(cumulative)")
+}
+
+/// The indicator's chart of `values` (months `periods`): XmR with its options, or a run chart
+/// without limits for a running total.
+pub fn chart(
+    indicator: &Indicator,
+    recalculations: &[Recalculation],
+    values: &[f64],
+    periods: &[&str],
+) -> spc::Chart {
+    let chart = spc::xmr(values, &spc_options(indicator, recalculations, periods));
+    if cumulative(indicator) {
+        chart.without_limits()
+    } else {
+        chart
+    }
+}
+
+/// Why a running total has no process limits, as the indicator page says it.
+pub const CUMULATIVE_NOTE: &str = "This indicator is a running total: each month adds to the last, so it only rises. Process limits and special causes (statistical process control) would flag its growth as a change every month, so the chart shows the values and their mean only.";
+
 pub fn rules(indicator: &Indicator) -> spc::Rules {
     match indicator.spc_rules.as_str() {
         "nhsr" => spc::Rules::Nhsr,

@@ -3,8 +3,9 @@
 
 use super::charts::{self, Line, SpcPoint, number};
 use super::{
-    Icon, assurance_icon, colour_words, dimension_label, period_label, period_long, signed_may,
-    spc_options, suppressed, suppressed_words, variation_icon, with_unit, year_before,
+    CUMULATIVE_NOTE, Icon, assurance_icon, chart, colour_words, cumulative, dimension_label,
+    period_label, period_long, signed_may, suppressed, suppressed_words, variation_icon, with_unit,
+    year_before,
 };
 use crate::AppState;
 use crate::error::AppError;
@@ -330,7 +331,7 @@ fn dash_row(
     row.latest = with_unit(indicator, last.value);
     let values: Vec<f64> = series.iter().map(|v| v.value).collect();
     let periods: Vec<&str> = series.iter().map(|v| v.period.as_str()).collect();
-    let chart = spc::xmr(&values, &spc_options(indicator, recalculations, &periods));
+    let chart = chart(indicator, recalculations, &values, &periods);
     if values.len() >= 2 {
         let mut t = travel(
             indicator,
@@ -448,6 +449,8 @@ struct IndicatorPage {
     area_options: Vec<SelectOption>,
     chart_svg: String,
     spc_note: String,
+    /// A running total, charted without process limits.
+    running_total: bool,
     rows: Vec<TableRow>,
     variation: Option<Icon>,
     assurance: Option<Icon>,
@@ -507,8 +510,7 @@ fn draw(
 ) -> Drawn {
     let values: Vec<f64> = series.iter().map(|v| v.value).collect();
     let periods: Vec<&str> = series.iter().map(|v| v.period.as_str()).collect();
-    let options = spc_options(indicator, recalculations, &periods);
-    let chart = spc::xmr(&values, &options);
+    let chart = chart(indicator, recalculations, &values, &periods);
     // Why each new phase starts, in the words of whoever recalculated it.
     let recalculated: Vec<String> = (0..series.len())
         .map(|i| {
@@ -569,7 +571,9 @@ fn draw(
             notes: notes.join("; "),
         });
     }
-    let note = if values.len() < spc::MIN_POINTS {
+    let note = if cumulative(indicator) {
+        CUMULATIVE_NOTE.to_string()
+    } else if values.len() < spc::MIN_POINTS {
         format!(
             "There are {} months of data. Process limits and special causes need at least {}, as in NHS England's Making Data Count.",
             values.len(),
@@ -817,6 +821,7 @@ async fn indicator_page(
         area,
         chart_svg,
         spc_note,
+        running_total: cumulative(&indicator),
         rows,
         variation,
         assurance,
@@ -1303,7 +1308,7 @@ pub async fn equality(
         let complete: Option<Vec<f64>> = series.iter().copied().collect();
         let months: Vec<&str> = periods.iter().map(String::as_str).collect();
         let variation = complete.as_ref().and_then(|values| {
-            spc::xmr(values, &spc_options(&indicator, &recalculations, &months))
+            chart(&indicator, &recalculations, values, &months)
                 .variation_icon()
                 .map(variation_icon)
         });
@@ -1656,7 +1661,7 @@ fn summary_of(e: &Explored, k: usize) -> Option<String> {
     // SPC only where no value is hidden: a mean or limit could give a suppressed one away.
     if let Some(values) = cells.iter().copied().collect::<Option<Vec<f64>>>() {
         let months: Vec<&str> = e.periods.iter().map(String::as_str).collect();
-        let chart = spc::xmr(&values, &spc_options(ind, &e.recalculations, &months));
+        let chart = chart(ind, &e.recalculations, &values, &months);
         if let Some(icon) = chart.variation_icon() {
             let words = match icon {
                 spc::VariationIcon::CommonCause => {
