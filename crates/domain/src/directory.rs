@@ -574,6 +574,7 @@ pub fn edit_applies_directly(actor: &Actor, locality: Option<&str>) -> bool {
         Action::Update,
         &Resource::ListingApproval {
             locality: locality.map(str::to_string),
+            connector_there: true,
         },
     )
     .allowed

@@ -9,6 +9,7 @@ pub mod connections;
 pub mod db;
 pub mod deprivation;
 pub mod directory;
+pub mod listing_changes;
 pub mod extracts;
 pub mod grants;
 #[macro_use]
@@ -21,6 +22,7 @@ pub mod outcomes;
 pub mod payments;
 pub mod retention;
 pub mod sar;
+pub mod search_synonyms;
 pub mod secrets;
 pub mod sharing;
 pub mod social_value;
