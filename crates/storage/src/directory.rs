@@ -1046,7 +1046,7 @@ pub struct Hit {
 macro_rules! search_sql {
     ($term:expr, $text:expr) => {
         concat!(
-            "SELECT s.id, s.name, s.review_by, l.geo_latitude, l.geo_longitude \
+            "SELECT s.id, s.name, s.review_by, l.geo_latitude, l.geo_longitude, s.organization_id \
              FROM directory_services s LEFT JOIN service_locations l ON l.service_id = s.id \
              WHERE s.merged_into IS NULL \
              AND ($1 OR s.status IN ('active', 'temporarily closed')) ",
@@ -1093,7 +1093,7 @@ macro_rules! postgres_text {
     };
 }
 
-type SearchRow = (Uuid, String, Date, Option<f64>, Option<f64>);
+type SearchRow = (Uuid, String, Date, Option<f64>, Option<f64>, Uuid);
 
 /// The words as each backend's text search wants them: every word must match, as a prefix.
 fn text_query(db: &Db, words: &[String]) -> Option<String> {
@@ -1179,7 +1179,11 @@ pub async fn search(db: &Db, filter: &Filter, today: Date) -> Result<Vec<Hit>, S
     };
     let mut ranked: Vec<Ranked<Uuid>> = Vec::with_capacity(rows.len());
     let mut index: std::collections::HashMap<Uuid, usize> = std::collections::HashMap::new();
-    for (id, name, review_by, lat, lon) in rows {
+    // One provider's listings of the same name are one service (entered twice, or once per
+    // place): shown once, at its nearest place.
+    let mut by_name: std::collections::HashMap<(Uuid, String), usize> =
+        std::collections::HashMap::new();
+    for (id, name, review_by, lat, lon, provider) in rows {
         let distance = match (filter.near, lat, lon) {
             (Some(centre), Some(lat), Some(lon)) => {
                 Some(rules::haversine_metres(centre, (lat, lon)))
@@ -1194,7 +1198,12 @@ pub async fn search(db: &Db, filter: &Filter, today: Date) -> Result<Vec<Hit>, S
         if filter.within_metres.is_some() && distance.is_none() {
             continue;
         }
-        match index.get(&id) {
+        let key = (provider, rules::name_key(&name));
+        let seen = index.get(&id).or_else(|| by_name.get(&key)).copied();
+        if let Some(i) = seen {
+            index.insert(id, i);
+        }
+        match seen.as_ref() {
             // A service at several places: its nearest counts.
             Some(&i) => {
                 if let Some(d) = distance
@@ -1205,6 +1214,7 @@ pub async fn search(db: &Db, filter: &Filter, today: Date) -> Result<Vec<Hit>, S
             }
             None => {
                 index.insert(id, ranked.len());
+                by_name.insert(key, ranked.len());
                 ranked.push(Ranked {
                     item: id,
                     stale: rules::is_stale(review_by, today),

@@ -7,6 +7,7 @@
 use crate::directory::{self, LocationRecord, ScheduleRecord, ServiceRecord, TermRecord};
 use crate::gate::Authorised;
 use crate::{Db, StorageError, now_micros, on_pool, on_tx};
+use time::Date;
 use earlyhelp_domain::directory::{self as rules, NEEDS_TAXONOMY_ID, need_by_code, need_id, oruk};
 use earlyhelp_domain::links::WebLink;
 use serde::{Deserialize, Serialize};
@@ -605,4 +606,42 @@ pub async fn has_connector(db: &Db, locality: &str) -> Result<bool, StorageError
         .await?
     });
     Ok(found > 0)
+}
+
+/// The organisation of the person who proposed a change (a new listing is kept by it).
+pub async fn proposer_organisation(db: &Db, email: &str) -> Result<Option<Uuid>, StorageError> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_scalar("SELECT organisation_id FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(pool)
+            .await?
+    }))
+}
+
+/// Marks a listing checked today: assured now, next review in six months.
+pub async fn verify(
+    authorised: &mut Authorised,
+    service_id: Uuid,
+    assurer_email: &str,
+    today: Date,
+) -> Result<(), StorageError> {
+    let tx = &mut authorised.tx;
+    let done = on_tx!(tx, c => {
+        sqlx::query(
+            "UPDATE directory_services SET assured_date = $2, review_by = $3, assurer_email = $4, \
+             last_modified_micros = $5 WHERE id = $1",
+        )
+        .bind(service_id)
+        .bind(today)
+        .bind(rules::next_review(today))
+        .bind(assurer_email)
+        .bind(now_micros())
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
+    if done == 0 {
+        return Err(StorageError::NotFound);
+    }
+    Ok(())
 }
