@@ -88,22 +88,13 @@ pub fn describe_schedules(schedules: &[ScheduleEdit]) -> String {
     schedules
         .iter()
         .map(|s| {
-            let days: Vec<&str> = s
-                .byday
-                .split(',')
-                .filter_map(|code| {
-                    rules::DAYS
-                        .iter()
-                        .find(|(c, _)| *c == code.trim())
-                        .map(|d| d.1)
-                })
-                .collect();
+            let days = rules::describe_days(&s.byday);
             let times = match (s.opens_at.as_str(), s.closes_at.as_str()) {
                 ("", "") => String::new(),
                 (open, "") => format!(" from {open}"),
                 (open, close) => format!(" {open} to {close}"),
             };
-            format!("{}{times}", days.join(", "))
+            format!("{days}{times}")
         })
         .collect::<Vec<_>>()
         .join("; ")
