@@ -827,7 +827,19 @@ pub async fn load(db: &Db) -> Result<()> {
         uniform.alert = None;
         uniform.review_by = today + time::Duration::days(90);
         uniform.assured_date = Some(today - time::Duration::days(92));
-        uniform.detail = ServiceDetail::default();
+        uniform.detail = ServiceDetail {
+            service_areas: made[0]
+                .detail
+                .service_areas
+                .iter()
+                .map(|area| oruk::ServiceArea {
+                    id: own.uuid(),
+                    service_id: Some(uniform.id),
+                    ..area.clone()
+                })
+                .collect(),
+            ..ServiceDetail::default()
+        };
         uniform.terms = ["children-young-people", "money-housing-work"]
             .iter()
             .filter_map(|code| need_id(code))

@@ -1030,6 +1030,9 @@ pub struct Filter {
     pub within_metres: Option<f64>,
     /// The public site shows only what is running; the API shows every status.
     pub every_status: bool,
+    /// Shows one provider's listings of the same name once (the public site; the API serves
+    /// every record).
+    pub once_per_service: bool,
 }
 
 /// One result, ranked.
@@ -1198,7 +1201,11 @@ pub async fn search(db: &Db, filter: &Filter, today: Date) -> Result<Vec<Hit>, S
         if filter.within_metres.is_some() && distance.is_none() {
             continue;
         }
-        let key = (provider, rules::name_key(&name));
+        let key = if filter.once_per_service {
+            (provider, rules::name_key(&name))
+        } else {
+            (id, String::new())
+        };
         let seen = index.get(&id).or_else(|| by_name.get(&key)).copied();
         if let Some(i) = seen {
             index.insert(id, i);

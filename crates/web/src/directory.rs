@@ -282,6 +282,7 @@ pub fn parse_search(
     let mut errors = Vec::new();
     let mut filter = Filter {
         words: rules::search_words(&query.q),
+        once_per_service: true,
         ..Filter::default()
     };
     if !query.need.is_empty() {
@@ -457,7 +458,9 @@ async fn search(
     .filter(|v| !v.trim().is_empty())
     .count();
     let filters_open = errors.iter().any(|e| e.field != "q");
-    let status = if errors.is_empty() {
+    // Input that is not a search (not a postcode we do not know, whose results still show).
+    let malformed = !parse_search(&query).3.is_empty();
+    let status = if !malformed {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY

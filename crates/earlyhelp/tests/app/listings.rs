@@ -553,3 +553,152 @@ async fn the_self_referral_gives_a_reference_and_what_happens_next(backend: Back
     assert!(reference.starts_with("EH-") && reference.len() == 12, "{reference}");
     assert!(page.contains("What happens next"));
 }
+
+/// In a browser: a VCS worker proposes a new opening time; the connector sees it beside the
+/// old ones and rejects it with a reason, which the worker then reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connector_rejects_a_proposed_schedule_in_a_browser() {
+    use thirtyfour::prelude::*;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await;
+    let listing = vcs_listing(&app).await;
+    crate::browser::sign_in(&browser, &app, VCS_WORKER).await;
+    let driver = &browser.driver;
+    driver
+        .goto(app.url(&format!("/directory/manage/services/{listing}")))
+        .await
+        .unwrap();
+    browser.wait_for_heading("Edit listing").await;
+    crate::browser::assert_accessible(&browser, "the listing form").await;
+    // The blank row after the listing's own opening time.
+    browser.click(By::Css("label[for='schedule_days_1-7']")).await;
+    browser.fill(By::Id("schedule_opens_1"), "14:00").await;
+    browser.fill(By::Id("schedule_closes_1"), "15:30").await;
+    browser.screenshot("listing-proposal").await;
+    browser.click(By::Css("main form button[type=submit]")).await;
+    browser.wait_for_heading("Directory listings").await;
+    browser.wait_for_text(By::Id("proposals"), "Waiting for approval").await;
+    browser.click(By::Css(".eh-masthead form button")).await;
+    browser.wait_for_heading("Sign in to earlyhelp").await;
+
+    crate::browser::sign_in(&browser, &app, CONNECTOR).await;
+    driver.goto(app.url("/directory/manage")).await.unwrap();
+    browser.wait_for_heading("Directory listings").await;
+    browser.click(By::PartialLinkText("Review")).await;
+    browser.wait_for_heading("Review the change").await;
+    browser
+        .wait_for_text(By::Id("side-by-side"), "Sunday 14:00 to 15:30")
+        .await;
+    let row = driver
+        .find(By::XPath("//table[@id='side-by-side']//tr[th[normalize-space()='Days and times']]"))
+        .await
+        .unwrap();
+    let cells = row.find_all(By::Tag("td")).await.unwrap();
+    let before = cells[0].text().await.unwrap();
+    let after = cells[1].text().await.unwrap();
+    assert!(!before.contains("Sunday") && after.contains("Sunday 14:00 to 15:30"), "{before} | {after}");
+    crate::browser::assert_accessible(&browser, "the side-by-side review").await;
+    browser.screenshot("listing-review-side-by-side").await;
+    // Rejecting without a reason is refused, with the summary naming the field.
+    browser.click(By::Css("form[action$='/reject'] button")).await;
+    browser.wait_for_text(By::Css(".govuk-error-summary"), "Enter why").await;
+    crate::browser::assert_accessible(&browser, "the review with an error").await;
+    browser.fill(By::Id("reason"), "They open on Sundays only in the holidays").await;
+    browser.click(By::Css("form[action$='/reject'] button")).await;
+    browser.wait_for_heading("Directory listings").await;
+    browser.click(By::Css(".eh-masthead form button")).await;
+    browser.wait_for_heading("Sign in to earlyhelp").await;
+
+    crate::browser::sign_in(&browser, &app, VCS_WORKER).await;
+    driver.goto(app.url("/directory/manage")).await.unwrap();
+    browser
+        .wait_for_text(By::Id("proposals"), "They open on Sundays only in the holidays")
+        .await;
+    crate::browser::assert_accessible(&browser, "the proposer's list").await;
+    browser.screenshot("listing-rejected-with-reason").await;
+    browser.quit().await;
+}
+
+/// In a browser the size of a phone: a parent finds "foodbank" with the first result on the
+/// first screen, then leaves a page about domestic abuse with "Exit this page" by keyboard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parent_on_a_phone_finds_a_foodbank_and_exits_a_domestic_abuse_page() {
+    use thirtyfour::prelude::*;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await;
+    let driver = &browser.driver;
+    driver.set_window_rect(0, 0, 390, 844).await.unwrap();
+    driver.goto(app.url("/find-support")).await.unwrap();
+    browser.wait_for_heading("Find support near you").await;
+    browser.fill(By::Id("q"), "foodbank").await;
+    browser.click(By::Css("form[role=search] button[type=submit]")).await;
+    browser.wait_for_text(By::Id("results-heading"), "found").await;
+    let (top, height): (f64, f64) = driver
+        .execute(
+            "const r = document.querySelector('.eh-result h3').getBoundingClientRect(); \
+             return [r.bottom, window.innerHeight];",
+            Vec::new(),
+        )
+        .await
+        .unwrap()
+        .convert()
+        .unwrap();
+    assert!(top <= height, "the first result ends at {top} px, below the screen of {height} px");
+    let first = driver.find(By::Css(".eh-result h3")).await.unwrap().text().await.unwrap();
+    assert!(first.contains("Food Bank"), "{first}");
+    crate::browser::assert_accessible(&browser, "results on a phone").await;
+    browser.screenshot("phone-foodbank-results").await;
+
+    driver
+        .goto(app.url("/find-support?need=domestic-abuse"))
+        .await
+        .unwrap();
+    browser.wait_for_heading("Find support near you").await;
+    browser.click(By::Css(".eh-result h3 a")).await;
+    browser.wait_for_text(By::Css(".govuk-exit-this-page"), "Exit this page").await;
+    crate::browser::assert_accessible(&browser, "a domestic abuse service on a phone").await;
+    browser.screenshot("phone-exit-this-page").await;
+    // "Back to search" leads to the same search.
+    let back = driver
+        .find(By::Css(".govuk-back-link"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(back.contains("need=domestic-abuse"), "{back}");
+    // Reached by keyboard, and it leaves.
+    let exit = driver
+        .find(By::Css(".govuk-exit-this-page__button"))
+        .await
+        .unwrap();
+    assert_eq!(
+        exit.attr("href").await.unwrap().as_deref(),
+        Some("https://www.bbc.co.uk/weather")
+    );
+    let mut reached = false;
+    for _ in 0..40 {
+        driver.active_element().await.unwrap().send_keys(Key::Tab).await.unwrap();
+        let active = driver.active_element().await.unwrap();
+        if active.class_name().await.unwrap().unwrap_or_default().contains("govuk-exit-this-page__button") {
+            reached = true;
+            active.send_keys(Key::Enter).await.unwrap();
+            break;
+        }
+    }
+    assert!(reached, "Exit this page is reached with the Tab key");
+    let here = app.url("");
+    for _ in 0..100 {
+        let url = driver.current_url().await.unwrap().to_string();
+        if !url.starts_with(&here) {
+            return browser.quit().await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("Exit this page did not leave the site");
+}
