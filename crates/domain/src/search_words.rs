@@ -79,6 +79,23 @@ pub fn index_text(text: &str, groups: &[Vec<String>]) -> String {
     out
 }
 
+/// The words of a search with the words of each group it says a phrase of, to rank by:
+/// "foodbank" ranks "Food Bank" by its name as "food bank" would.
+pub fn with_synonyms(words: &[String], groups: &[Vec<String>]) -> Vec<String> {
+    let said = stems(&words.join(" "));
+    let mut out = words.to_vec();
+    for group in groups {
+        if group.iter().any(|p| contains_run(&said, &stems(p))) {
+            for word in group.iter().flat_map(|p| p.split(' ')) {
+                if !out.iter().any(|w| w == word) {
+                    out.push(word.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +121,14 @@ mod tests {
         assert!(index_text("The Foodbank", &groups).contains("food bank"));
         // Words apart are not the phrase.
         assert!(!index_text("food and a bank", &groups).contains("foodbank"));
+    }
+
+    #[test]
+    fn a_search_ranks_by_its_synonyms_words() {
+        let groups = vec![vec!["foodbank".to_string(), "food bank".to_string()]];
+        let words = with_synonyms(&["foodbanks".to_string()], &groups);
+        assert_eq!(words, vec!["foodbanks", "foodbank", "food", "bank"]);
+        assert_eq!(with_synonyms(&["pantry".to_string()], &groups), vec!["pantry"]);
     }
 
     #[test]

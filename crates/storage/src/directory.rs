@@ -1180,6 +1180,12 @@ pub async fn search(db: &Db, filter: &Filter, today: Date) -> Result<Vec<Hit>, S
         (Db::Postgres(pool), false, true) => fetch!(pool, one_term!(), "AND $18 = ''"),
         (Db::Postgres(pool), false, false) => fetch!(pool, any_term!(), "AND $18 = ''"),
     };
+    // Ranked by the words and the words of their synonyms (one small read, not per row).
+    let rank_words = if filter.words.is_empty() {
+        Vec::new()
+    } else {
+        search_words::with_synonyms(&filter.words, &crate::search_synonyms::groups(db).await?)
+    };
     let mut ranked: Vec<Ranked<Uuid>> = Vec::with_capacity(rows.len());
     let mut index: std::collections::HashMap<Uuid, usize> = std::collections::HashMap::new();
     // One provider's listings of the same name are one service (entered twice, or once per
@@ -1227,7 +1233,7 @@ pub async fn search(db: &Db, filter: &Filter, today: Date) -> Result<Vec<Hit>, S
                     stale: rules::is_stale(review_by, today),
                     distance,
                     // Every row already matches the words; the name says how well.
-                    relevance: rules::relevance(&filter.words, &name, ""),
+                    relevance: rules::relevance(&rank_words, &name, ""),
                     name,
                 });
             }

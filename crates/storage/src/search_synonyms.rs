@@ -32,6 +32,11 @@ pub async fn list(db: &Db) -> Result<Vec<SynonymGroup>, StorageError> {
     }))
 }
 
+/// Every group's phrases (for ranking a search by them).
+pub async fn groups(db: &Db) -> Result<Vec<Vec<String>>, StorageError> {
+    Ok(list(db).await?.iter().map(SynonymGroup::phrases).collect())
+}
+
 /// Every group's phrases, read in the transaction that indexes.
 pub(crate) async fn groups_in(tx: &mut Tx) -> Result<Vec<Vec<String>>, StorageError> {
     let rows: Vec<String> = on_tx!(tx, c => {
