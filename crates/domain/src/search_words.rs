@@ -50,7 +50,9 @@ pub fn parse_group(raw: &str) -> Result<Vec<String>, String> {
         }
     }
     if phrases.len() < 2 {
-        return Err("Enter at least two words or phrases that mean the same, separated by commas".into());
+        return Err(
+            "Enter at least two words or phrases that mean the same, separated by commas".into(),
+        );
     }
     if phrases.len() > MAX_PHRASES {
         return Err(format!("Enter at most {MAX_PHRASES} words or phrases"));
@@ -128,7 +130,10 @@ mod tests {
         let groups = vec![vec!["foodbank".to_string(), "food bank".to_string()]];
         let words = with_synonyms(&["foodbanks".to_string()], &groups);
         assert_eq!(words, vec!["foodbanks", "foodbank", "food", "bank"]);
-        assert_eq!(with_synonyms(&["pantry".to_string()], &groups), vec!["pantry"]);
+        assert_eq!(
+            with_synonyms(&["pantry".to_string()], &groups),
+            vec!["pantry"]
+        );
     }
 
     #[test]
@@ -140,6 +145,14 @@ mod tests {
         assert!(parse_group("foodbank").is_err());
         assert!(parse_group("food; bank, x").is_err());
         assert!(parse_group(&"a, ".repeat(3)).is_err());
-        assert!(parse_group(&(0..11).map(|i| format!("w{i}")).collect::<Vec<_>>().join(",")).is_err());
+        assert!(
+            parse_group(
+                &(0..11)
+                    .map(|i| format!("w{i}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+            .is_err()
+        );
     }
 }

@@ -9,9 +9,9 @@ pub mod connections;
 pub mod db;
 pub mod deprivation;
 pub mod directory;
-pub mod listing_changes;
 pub mod extracts;
 pub mod grants;
+pub mod listing_changes;
 #[macro_use]
 pub mod gate;
 pub mod giving;

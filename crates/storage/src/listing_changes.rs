@@ -7,10 +7,10 @@
 use crate::directory::{self, LocationRecord, ScheduleRecord, ServiceRecord, TermRecord};
 use crate::gate::Authorised;
 use crate::{Db, StorageError, now_micros, on_pool, on_tx};
-use time::Date;
 use earlyhelp_domain::directory::{self as rules, NEEDS_TAXONOMY_ID, need_by_code, need_id, oruk};
 use earlyhelp_domain::links::WebLink;
 use serde::{Deserialize, Serialize};
+use time::Date;
 use uuid::Uuid;
 
 /// One opening time: RFC 5545 day codes ("MO,TH") and "HH:MM" times.
@@ -110,7 +110,10 @@ fn describe_location(location: &LocationEdit) -> (String, String) {
     .filter(|p| !p.is_empty())
     .collect::<Vec<_>>()
     .join(", ");
-    (or_none(Some(&address)), or_none(Some(&location.accessibility)))
+    (
+        or_none(Some(&address)),
+        or_none(Some(&location.accessibility)),
+    )
 }
 
 fn describe_needs(codes: &[String]) -> String {
@@ -238,7 +241,11 @@ impl ListingEdit {
         }
         if let Some(after) = &self.needs {
             let old = before.needs.as_deref().unwrap_or_default();
-            check("Needs it helps with", describe_needs(old), describe_needs(after));
+            check(
+                "Needs it helps with",
+                describe_needs(old),
+                describe_needs(after),
+            );
         }
         if let Some(after) = &self.languages {
             let old = before.languages.as_deref().unwrap_or_default();
@@ -279,18 +286,18 @@ impl ListingEdit {
         }
         if let Some(edit) = &self.location {
             let unchanged = updated.locations.first().is_some_and(|l| {
-                l.address_1 == edit.address_1
-                    && l.city == edit.city
-                    && l.postcode == edit.postcode
+                l.address_1 == edit.address_1 && l.city == edit.city && l.postcode == edit.postcode
             });
-            let mut first = updated.locations.first().cloned().unwrap_or_else(|| {
-                LocationRecord {
+            let mut first = updated
+                .locations
+                .first()
+                .cloned()
+                .unwrap_or_else(|| LocationRecord {
                     id: Uuid::now_v7(),
                     location_id: Uuid::now_v7(),
                     name: Some(service.organization.name.clone()),
                     ..Default::default()
-                }
-            });
+                });
             if !unchanged {
                 // A new address is placed by its postcode.
                 first.latitude = None;
@@ -450,7 +457,8 @@ pub async fn create_listing(
     owner_organisation_id: Uuid,
     today: time::Date,
 ) -> Result<(), StorageError> {
-    let organization = directory::organization_named(authorised, &change.actor_organisation).await?;
+    let organization =
+        directory::organization_named(authorised, &change.actor_organisation).await?;
     let blank = ServiceRecord {
         id: change.service_id,
         organization,

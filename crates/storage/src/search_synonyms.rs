@@ -86,10 +86,13 @@ pub async fn remove(authorised: &mut Authorised, id: Uuid) -> Result<(), Storage
     reindex(authorised).await
 }
 
+/// A listing's id, name, description and provider.
+type ServiceText = (Uuid, String, String, String);
+
 /// Writes every listing's search text again with the groups as they are in this transaction.
 pub async fn reindex(authorised: &mut Authorised) -> Result<(), StorageError> {
     let tx = &mut authorised.tx;
-    let (services, needs): (Vec<(Uuid, String, String, String)>, Vec<(Uuid, String)>) = on_tx!(tx, c => {
+    let (services, needs): (Vec<ServiceText>, Vec<(Uuid, String)>) = on_tx!(tx, c => {
         let services = sqlx::query_as(
             "SELECT s.id, s.name, s.description, o.name FROM directory_services s \
              JOIN directory_organizations o ON o.id = s.organization_id WHERE s.merged_into IS NULL",
@@ -111,7 +114,8 @@ pub async fn reindex(authorised: &mut Authorised) -> Result<(), StorageError> {
             .filter(|(s, _)| *s == id)
             .map(|(_, n)| n.as_str())
             .collect();
-        let body = search_words::index_text(&search_text(&name, &description, &provider, &own), &groups);
+        let body =
+            search_words::index_text(&search_text(&name, &description, &provider, &own), &groups);
         index_for_search(tx, id, Some(&body), false).await?;
     }
     Ok(())

@@ -24,11 +24,11 @@ use earlyhelp_domain::directory::{self as rules, edit_applies_directly};
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_storage::accounts;
 use earlyhelp_storage::directory::{self as store, ServiceRecord, ServiceRow};
+use earlyhelp_storage::gate::{Authorised, Request, authorise};
 use earlyhelp_storage::listing_changes::{
     self as changes, ChangeRecord, FieldChange, ListingEdit, NewChange, summary_of,
 };
 use earlyhelp_storage::search_synonyms;
-use earlyhelp_storage::gate::{Authorised, Request, authorise};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -106,12 +106,10 @@ async fn approval_of(state: &AppState, locality: Option<&str>) -> Result<Resourc
 }
 
 fn edits_directory(signed: &Signed) -> bool {
-    signed
-        .user
-        .actor
-        .roles
-        .iter()
-        .any(|r| r.permissions().contains(&earlyhelp_domain::roles::Permission::EditDirectory))
+    signed.user.actor.roles.iter().any(|r| {
+        r.permissions()
+            .contains(&earlyhelp_domain::roles::Permission::EditDirectory)
+    })
 }
 
 struct Line {
@@ -398,11 +396,7 @@ fn status_options(chosen: &str) -> Vec<SelectOption> {
         .collect()
 }
 
-fn form_page(
-    signed: &Signed,
-    form: EditForm,
-    errors: Vec<FieldError>,
-) -> EditPage {
+fn form_page(signed: &Signed, form: EditForm, errors: Vec<FieldError>) -> EditPage {
     EditPage {
         layout: Layout::for_user(signed, "/directory/manage"),
         errors,
@@ -536,7 +530,11 @@ async fn save_edit(
 /// The localities a new listing may be in: every one (a VCS worker's organisation may work
 /// anywhere), the chosen one selected.
 async fn locality_options(state: &AppState, chosen: &str) -> Result<Vec<SelectOption>, AppError> {
-    let mut options = vec![SelectOption::new("", "Choose a locality", chosen.is_empty())];
+    let mut options = vec![SelectOption::new(
+        "",
+        "Choose a locality",
+        chosen.is_empty(),
+    )];
     options.extend(
         accounts::list_localities(&state.db)
             .await?
@@ -703,7 +701,15 @@ struct ChangePage {
 async fn change_and_fields(
     state: &AppState,
     id: Uuid,
-) -> Result<(ChangeRecord, Option<ServiceRecord>, ListingEdit, Vec<FieldChange>), AppError> {
+) -> Result<
+    (
+        ChangeRecord,
+        Option<ServiceRecord>,
+        ListingEdit,
+        Vec<FieldChange>,
+    ),
+    AppError,
+> {
     let change = changes::change(&state.db, id)
         .await?
         .filter(|c| c.kind == "edit" || c.kind == "new")
@@ -823,8 +829,14 @@ async fn decide(
         },
     };
     let mut authorised = authorise(&state.db, &signed.who(), request).await?;
-    match changes::decide_change(&mut authorised, id, approve, &signed.user.actor.email, reason)
-        .await
+    match changes::decide_change(
+        &mut authorised,
+        id,
+        approve,
+        &signed.user.actor.email,
+        reason,
+    )
+    .await
     {
         Ok(()) => {}
         Err(earlyhelp_storage::StorageError::Conflict(message)) => {

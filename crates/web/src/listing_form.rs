@@ -193,7 +193,11 @@ impl EditForm {
         for i in 0..rows {
             let prefix = format!("{i}:");
             let mut days: Vec<&str> = Vec::new();
-            for raw in self.schedule_days.iter().filter_map(|d| d.strip_prefix(&prefix)) {
+            for raw in self
+                .schedule_days
+                .iter()
+                .filter_map(|d| d.strip_prefix(&prefix))
+            {
                 match rules::parse_day(raw) {
                     Some(day) if !days.contains(&day) => days.push(day),
                     Some(_) => {}
@@ -213,18 +217,19 @@ impl EditForm {
                     format!("Choose the days of opening time {}", i + 1),
                 ));
             }
-            let time = |raw: &str, field: &'static str, what: &str, errors: &mut Vec<FieldError>| {
-                if raw.is_empty() {
-                    return String::new();
-                }
-                rules::parse_time(raw).unwrap_or_else(|| {
-                    errors.push(FieldError::new(
-                        field,
-                        format!("Enter the time it {what} as hours and minutes, like 09:30"),
-                    ));
-                    String::new()
-                })
-            };
+            let time =
+                |raw: &str, field: &'static str, what: &str, errors: &mut Vec<FieldError>| {
+                    if raw.is_empty() {
+                        return String::new();
+                    }
+                    rules::parse_time(raw).unwrap_or_else(|| {
+                        errors.push(FieldError::new(
+                            field,
+                            format!("Enter the time it {what} as hours and minutes, like 09:30"),
+                        ));
+                        String::new()
+                    })
+                };
             let opens = time(opens_raw, OPENS_IDS[i], "opens", errors);
             if opens_raw.is_empty() {
                 errors.push(FieldError::new(

@@ -138,7 +138,10 @@ async fn every_field_is_proposed_reviewed_side_by_side_and_approved(backend: Bac
         ("Website", "https://new.example.org"),
         ("Ages", "3 to 15"),
         ("Cost", "£1 a session"),
-        ("Days and times", "Tuesday and Thursday 09:15 to 11:45; Saturday 13:00 to 15:00"),
+        (
+            "Days and times",
+            "Tuesday and Thursday 09:15 to 11:45; Saturday 13:00 to 15:00",
+        ),
         ("Address", "7 Proposal Street, Birmingham, B16 8HA"),
         ("Accessibility", "Lift to every floor"),
         ("Needs it helps with", "Counselling"),
@@ -150,7 +153,11 @@ async fn every_field_is_proposed_reviewed_side_by_side_and_approved(backend: Bac
             .unwrap_or_else(|| panic!("no row for {field}: {table}"));
         let cells: Vec<&str> = row.split("<td").skip(1).collect();
         assert_eq!(cells.len(), 2, "{field}: before and after");
-        assert!(cells[1].contains(&new.replace('&', "&amp;").replace('\'', "&#39;")) || cells[1].contains(new), "{field}: {row}");
+        assert!(
+            cells[1].contains(&new.replace('&', "&amp;").replace('\'', "&#39;"))
+                || cells[1].contains(new),
+            "{field}: {row}"
+        );
         assert_ne!(cells[0], cells[1], "{field}");
     }
     let response = connector
@@ -211,7 +218,11 @@ async fn a_rejection_needs_a_reason_the_proposer_sees(backend: Backend) {
     let change = first_waiting(&app, &connector).await;
     let reject = format!("/directory/manage/changes/{change}/reject");
     let refused = connector
-        .post(&app, &reject, &[("csrf_token", connector.csrf.as_str()), ("reason", "  ")])
+        .post(
+            &app,
+            &reject,
+            &[("csrf_token", connector.csrf.as_str()), ("reason", "  ")],
+        )
         .await;
     assert_eq!(refused.status(), 422);
     assert!(text(refused).await.contains("href=\"#reason\""));
@@ -221,7 +232,10 @@ async fn a_rejection_needs_a_reason_the_proposer_sees(backend: Backend) {
             &reject,
             &[
                 ("csrf_token", connector.csrf.as_str()),
-                ("reason", "The provider told us the group keeps its old name"),
+                (
+                    "reason",
+                    "The provider told us the group keeps its old name",
+                ),
             ],
         )
         .await;
@@ -245,7 +259,9 @@ async fn a_rejection_needs_a_reason_the_proposer_sees(backend: Backend) {
     assert!(
         audit
             .iter()
-            .any(|(actor, action, outcome)| actor == CONNECTOR && action == "update" && outcome == "allowed")
+            .any(|(actor, action, outcome)| actor == CONNECTOR
+                && action == "update"
+                && outcome == "allowed")
     );
 }
 
@@ -262,9 +278,22 @@ async fn a_new_listing_is_proposed_and_approved(backend: Backend) {
     pairs.push(("locality", "ladywood".into()));
     let response = vcs.post(&app, "/directory/manage/new", &pairs).await;
     assert_eq!(response.status(), 303);
-    assert_eq!(response.headers()["location"], "/directory/manage?done=proposed");
-    let public = text(client().get(app.url("/find-support?q=sewing")).send().await.unwrap()).await;
-    assert!(!public.contains("Ladywood Sewing Circle"), "not public before approval");
+    assert_eq!(
+        response.headers()["location"],
+        "/directory/manage?done=proposed"
+    );
+    let public = text(
+        client()
+            .get(app.url("/find-support?q=sewing"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        !public.contains("Ladywood Sewing Circle"),
+        "not public before approval"
+    );
 
     let connector = app.sign_in(CONNECTOR).await;
     let change = first_waiting(&app, &connector).await;
@@ -274,7 +303,9 @@ async fn a_new_listing_is_proposed_and_approved(backend: Backend) {
             .await,
     )
     .await;
-    assert!(review.contains("What the new listing says") && review.contains("Ladywood Sewing Circle"));
+    assert!(
+        review.contains("What the new listing says") && review.contains("Ladywood Sewing Circle")
+    );
     let response = connector
         .post(
             &app,
@@ -283,8 +314,18 @@ async fn a_new_listing_is_proposed_and_approved(backend: Backend) {
         )
         .await;
     assert_eq!(response.status(), 303);
-    let public = text(client().get(app.url("/find-support?q=sewing")).send().await.unwrap()).await;
-    assert!(public.contains("Ladywood Sewing Circle"), "public once approved");
+    let public = text(
+        client()
+            .get(app.url("/find-support?q=sewing"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        public.contains("Ladywood Sewing Circle"),
+        "public once approved"
+    );
     // Kept by the proposer's organisation: the VCS worker can edit it now.
     let own = text(vcs.get(&app, "/directory/manage").await).await;
     assert!(own.contains("Ladywood Sewing Circle"));
@@ -352,12 +393,14 @@ fn result_ids(html: &str) -> Vec<String> {
 }
 
 fn result_names(html: &str) -> Vec<String> {
-    html.split("<h3 class=\"govuk-heading-s\"><a class=\"govuk-link\" href=\"/find-support/services/")
-        .skip(1)
-        .filter_map(|rest| rest.split('>').nth(1))
-        .filter_map(|rest| rest.split('<').next())
-        .map(str::to_string)
-        .collect()
+    html.split(
+        "<h3 class=\"govuk-heading-s\"><a class=\"govuk-link\" href=\"/find-support/services/",
+    )
+    .skip(1)
+    .filter_map(|rest| rest.split('>').nth(1))
+    .filter_map(|rest| rest.split('<').next())
+    .map(str::to_string)
+    .collect()
 }
 
 async fn search(app: &TestApp, query: &str) -> String {
@@ -381,16 +424,25 @@ async fn word_forms_and_synonyms_find_services_once(backend: Backend) {
     for q in ["uniform", "uniforms", "school+clothes"] {
         let page = search(&app, &format!("q={q}")).await;
         assert!(
-            result_names(&page).iter().any(|n| n.contains("School Uniform Exchange")),
+            result_names(&page)
+                .iter()
+                .any(|n| n.contains("School Uniform Exchange")),
             "{q}"
         );
     }
     // A word form: "families" finds what says "family".
     let page = search(&app, "q=families&locality=ladywood").await;
-    assert!(result_names(&page).iter().any(|n| n.contains("Family")), "families");
+    assert!(
+        result_names(&page).iter().any(|n| n.contains("Family")),
+        "families"
+    );
 
     // No service twice: not by id, and not one provider's same-named listings.
-    for query in ["need=domestic-abuse", "q=food", "need=parenting&locality=ladywood"] {
+    for query in [
+        "need=domestic-abuse",
+        "q=food",
+        "need=parenting&locality=ladywood",
+    ] {
         let mut page_number = 1;
         let mut ids = std::collections::HashSet::new();
         loop {
@@ -416,7 +468,10 @@ async fn word_forms_and_synonyms_find_services_once(backend: Backend) {
         .post(
             &app,
             "/directory/manage/synonyms",
-            &[("csrf_token", connector.csrf.as_str()), ("phrases", "grocery")],
+            &[
+                ("csrf_token", connector.csrf.as_str()),
+                ("phrases", "grocery"),
+            ],
         )
         .await;
     assert_eq!(bad.status(), 422);
@@ -435,14 +490,21 @@ async fn word_forms_and_synonyms_find_services_once(backend: Backend) {
     assert_eq!(added.status(), 303);
     let page = search(&app, "q=larder").await;
     assert!(
-        result_names(&page).iter().any(|n| n.contains("Community Pantry")),
+        result_names(&page)
+            .iter()
+            .any(|n| n.contains("Community Pantry")),
         "synonym added"
     );
     let synonyms = text(connector.get(&app, "/directory/manage/synonyms").await).await;
-    assert!(synonyms.contains("foodbank, food bank") && synonyms.contains("community pantry, larder"));
+    assert!(
+        synonyms.contains("foodbank, food bank") && synonyms.contains("community pantry, larder")
+    );
     // Nobody but a connector keeps them.
     let vcs = app.sign_in(VCS_WORKER).await;
-    assert_eq!(vcs.get(&app, "/directory/manage/synonyms").await.status(), 403);
+    assert_eq!(
+        vcs.get(&app, "/directory/manage/synonyms").await.status(),
+        403
+    );
 }
 
 async fn domestic_abuse_pages_carry_exit_this_page_and_back_keeps_the_search(backend: Backend) {
@@ -482,10 +544,17 @@ async fn domestic_abuse_pages_carry_exit_this_page_and_back_keeps_the_search(bac
         .next()
         .unwrap()
         .replace("&amp;", "&");
-    assert!(back.starts_with("/find-support?") && back.contains("need=domestic-abuse"), "{back}");
+    assert!(
+        back.starts_with("/find-support?") && back.contains("need=domestic-abuse"),
+        "{back}"
+    );
     // Another site is never the way back.
     let id = link.split('?').next().unwrap();
-    for evil in ["%2F%2Fevil.example", "https%3A%2F%2Fevil.example", "%2Fsign-in"] {
+    for evil in [
+        "%2F%2Fevil.example",
+        "https%3A%2F%2Fevil.example",
+        "%2Fsign-in",
+    ] {
         let page = text(
             client()
                 .get(app.url(&format!("/find-support/services/{id}?back={evil}")))
@@ -494,7 +563,10 @@ async fn domestic_abuse_pages_carry_exit_this_page_and_back_keeps_the_search(bac
                 .unwrap(),
         )
         .await;
-        assert!(page.contains("href=\"/find-support\" class=\"govuk-back-link\""), "{evil}");
+        assert!(
+            page.contains("href=\"/find-support\" class=\"govuk-back-link\""),
+            "{evil}"
+        );
     }
     // A bad filter: 422 naming it, filters unfolded, the words kept.
     let response = client()
@@ -540,7 +612,12 @@ async fn the_self_referral_gives_a_reference_and_what_happens_next(backend: Back
             pairs.push((group.into(), value.into()));
         }
     }
-    let response = public.post(app.url("/self-referral")).form(&pairs).send().await.unwrap();
+    let response = public
+        .post(app.url("/self-referral"))
+        .form(&pairs)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let page = text(response).await;
     let reference = page
@@ -550,7 +627,10 @@ async fn the_self_referral_gives_a_reference_and_what_happens_next(backend: Back
         .split('<')
         .next()
         .unwrap();
-    assert!(reference.starts_with("EH-") && reference.len() == 12, "{reference}");
+    assert!(
+        reference.starts_with("EH-") && reference.len() == 12,
+        "{reference}"
+    );
     assert!(page.contains("What happens next"));
 }
 
@@ -573,13 +653,19 @@ async fn a_connector_rejects_a_proposed_schedule_in_a_browser() {
     browser.wait_for_heading("Edit listing").await;
     crate::browser::assert_accessible(&browser, "the listing form").await;
     // The blank row after the listing's own opening time.
-    browser.click(By::Css("label[for='schedule_days_1-7']")).await;
+    browser
+        .click(By::Css("label[for='schedule_days_1-7']"))
+        .await;
     browser.fill(By::Id("schedule_opens_1"), "14:00").await;
     browser.fill(By::Id("schedule_closes_1"), "15:30").await;
     browser.screenshot("listing-proposal").await;
-    browser.click(By::Css("main form button[type=submit]")).await;
+    browser
+        .click(By::Css("main form button[type=submit]"))
+        .await;
     browser.wait_for_heading("Directory listings").await;
-    browser.wait_for_text(By::Id("proposals"), "Waiting for approval").await;
+    browser
+        .wait_for_text(By::Id("proposals"), "Waiting for approval")
+        .await;
     browser.click(By::Css(".eh-masthead form button")).await;
     browser.wait_for_heading("Sign in to earlyhelp").await;
 
@@ -592,21 +678,37 @@ async fn a_connector_rejects_a_proposed_schedule_in_a_browser() {
         .wait_for_text(By::Id("side-by-side"), "Sunday 14:00 to 15:30")
         .await;
     let row = driver
-        .find(By::XPath("//table[@id='side-by-side']//tr[th[normalize-space()='Days and times']]"))
+        .find(By::XPath(
+            "//table[@id='side-by-side']//tr[th[normalize-space()='Days and times']]",
+        ))
         .await
         .unwrap();
     let cells = row.find_all(By::Tag("td")).await.unwrap();
     let before = cells[0].text().await.unwrap();
     let after = cells[1].text().await.unwrap();
-    assert!(!before.contains("Sunday") && after.contains("Sunday 14:00 to 15:30"), "{before} | {after}");
+    assert!(
+        !before.contains("Sunday") && after.contains("Sunday 14:00 to 15:30"),
+        "{before} | {after}"
+    );
     crate::browser::assert_accessible(&browser, "the side-by-side review").await;
     browser.screenshot("listing-review-side-by-side").await;
     // Rejecting without a reason is refused, with the summary naming the field.
-    browser.click(By::Css("form[action$='/reject'] button")).await;
-    browser.wait_for_text(By::Css(".govuk-error-summary"), "Enter why").await;
+    browser
+        .click(By::Css("form[action$='/reject'] button"))
+        .await;
+    browser
+        .wait_for_text(By::Css(".govuk-error-summary"), "Enter why")
+        .await;
     crate::browser::assert_accessible(&browser, "the review with an error").await;
-    browser.fill(By::Id("reason"), "They open on Sundays only in the holidays").await;
-    browser.click(By::Css("form[action$='/reject'] button")).await;
+    browser
+        .fill(
+            By::Id("reason"),
+            "They open on Sundays only in the holidays",
+        )
+        .await;
+    browser
+        .click(By::Css("form[action$='/reject'] button"))
+        .await;
     browser.wait_for_heading("Directory listings").await;
     browser.click(By::Css(".eh-masthead form button")).await;
     browser.wait_for_heading("Sign in to earlyhelp").await;
@@ -614,7 +716,10 @@ async fn a_connector_rejects_a_proposed_schedule_in_a_browser() {
     crate::browser::sign_in(&browser, &app, VCS_WORKER).await;
     driver.goto(app.url("/directory/manage")).await.unwrap();
     browser
-        .wait_for_text(By::Id("proposals"), "They open on Sundays only in the holidays")
+        .wait_for_text(
+            By::Id("proposals"),
+            "They open on Sundays only in the holidays",
+        )
         .await;
     crate::browser::assert_accessible(&browser, "the proposer's list").await;
     browser.screenshot("listing-rejected-with-reason").await;
@@ -635,8 +740,12 @@ async fn a_parent_on_a_phone_finds_a_foodbank_and_exits_a_domestic_abuse_page() 
     driver.goto(app.url("/find-support")).await.unwrap();
     browser.wait_for_heading("Find support near you").await;
     browser.fill(By::Id("q"), "foodbank").await;
-    browser.click(By::Css("form[role=search] button[type=submit]")).await;
-    browser.wait_for_text(By::Id("results-heading"), "found").await;
+    browser
+        .click(By::Css("form[role=search] button[type=submit]"))
+        .await;
+    browser
+        .wait_for_text(By::Id("results-heading"), "found")
+        .await;
     let (top, height): (f64, f64) = driver
         .execute(
             "const r = document.querySelector('.eh-result h3').getBoundingClientRect(); \
@@ -647,8 +756,17 @@ async fn a_parent_on_a_phone_finds_a_foodbank_and_exits_a_domestic_abuse_page() 
         .unwrap()
         .convert()
         .unwrap();
-    assert!(top <= height, "the first result ends at {top} px, below the screen of {height} px");
-    let first = driver.find(By::Css(".eh-result h3")).await.unwrap().text().await.unwrap();
+    assert!(
+        top <= height,
+        "the first result ends at {top} px, below the screen of {height} px"
+    );
+    let first = driver
+        .find(By::Css(".eh-result h3"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(first.contains("Food Bank"), "{first}");
     crate::browser::assert_accessible(&browser, "results on a phone").await;
     browser.screenshot("phone-foodbank-results").await;
@@ -659,7 +777,9 @@ async fn a_parent_on_a_phone_finds_a_foodbank_and_exits_a_domestic_abuse_page() 
         .unwrap();
     browser.wait_for_heading("Find support near you").await;
     browser.click(By::Css(".eh-result h3 a")).await;
-    browser.wait_for_text(By::Css(".govuk-exit-this-page"), "Exit this page").await;
+    browser
+        .wait_for_text(By::Css(".govuk-exit-this-page"), "Exit this page")
+        .await;
     crate::browser::assert_accessible(&browser, "a domestic abuse service on a phone").await;
     browser.screenshot("phone-exit-this-page").await;
     // "Back to search" leads to the same search.
@@ -683,9 +803,21 @@ async fn a_parent_on_a_phone_finds_a_foodbank_and_exits_a_domestic_abuse_page() 
     );
     let mut reached = false;
     for _ in 0..40 {
-        driver.active_element().await.unwrap().send_keys(Key::Tab).await.unwrap();
+        driver
+            .active_element()
+            .await
+            .unwrap()
+            .send_keys(Key::Tab)
+            .await
+            .unwrap();
         let active = driver.active_element().await.unwrap();
-        if active.class_name().await.unwrap().unwrap_or_default().contains("govuk-exit-this-page__button") {
+        if active
+            .class_name()
+            .await
+            .unwrap()
+            .unwrap_or_default()
+            .contains("govuk-exit-this-page__button")
+        {
             reached = true;
             active.send_keys(Key::Enter).await.unwrap();
             break;
