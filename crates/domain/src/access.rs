@@ -94,9 +94,11 @@ pub enum Resource {
         locality: Option<String>,
         owner_organisation: Uuid,
     },
-    /// Approving someone else's change to a listing in `locality`, or merging listings there.
+    /// Approving someone else's change to a listing in `locality`, or merging listings there:
+    /// its community connectors, or where it has none (`connector_there` false) its lead.
     ListingApproval {
         locality: Option<String>,
+        connector_there: bool,
     },
     /// A referral from a family's case to a service: the family's team see it, the referrer,
     /// and the receiving organisation (or, where it has nobody to answer, the community
@@ -299,9 +301,10 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
             locality,
             owner_organisation,
         } => decide_listing(actor, action, locality.as_deref(), *owner_organisation),
-        Resource::ListingApproval { locality } => {
-            decide_listing_approval(actor, locality.as_deref())
-        }
+        Resource::ListingApproval {
+            locality,
+            connector_there,
+        } => decide_listing_approval(actor, locality.as_deref(), *connector_there),
         Resource::RecordsGovernance => {
             allow_if(actor, Permission::GovernRecords, "governs information")
         }
@@ -445,7 +448,8 @@ fn decide_listing(
     if let Action::List | Action::Read = action {
         return allow_if(actor, Permission::EditDirectory, "keeps the directory");
     }
-    let approval = decide_listing_approval(actor, locality);
+    // Editing in place is a connector's (a lead approves proposals, not edits).
+    let approval = decide_listing_approval(actor, locality, true);
     if approval.allowed {
         return approval;
     }
@@ -458,7 +462,19 @@ fn decide_listing(
     }
 }
 
-fn decide_listing_approval(actor: &Actor, locality: Option<&str>) -> Decision {
+fn decide_listing_approval(
+    actor: &Actor,
+    locality: Option<&str>,
+    connector_there: bool,
+) -> Decision {
+    let leads_it = locality.is_some_and(|l| actor.localities.iter().any(|m| m == l))
+        && actor.roles.contains(&Role::LocalityLead);
+    if !connector_there && leads_it {
+        return Decision::allow(
+            Role::LocalityLead,
+            "leads a locality with no community connector",
+        );
+    }
     let Some(role) = role_with(actor, Permission::ApproveDirectory) else {
         return Decision::deny("no role of theirs approves directory changes");
     };
@@ -838,6 +854,7 @@ mod tests {
                 Action::Update,
                 &Resource::ListingApproval {
                     locality: Some(l.into()),
+                    connector_there: true,
                 },
             )
             .allowed
@@ -876,6 +893,23 @@ mod tests {
         }
         // Staff who keep the directory may list it.
         assert!(decide(&vcs, Action::List, &listing("ladywood", elsewhere)).allowed);
+        // Where a locality has no connector, its lead approves, and only there.
+        let lead = actor(&[LocalityLead], &["ladywood"]);
+        let unconnected = |a: &Actor, l: &str| {
+            decide(
+                a,
+                Action::Update,
+                &Resource::ListingApproval {
+                    locality: Some(l.into()),
+                    connector_there: false,
+                },
+            )
+            .allowed
+        };
+        assert!(unconnected(&lead, "ladywood"));
+        assert!(!unconnected(&lead, "erdington"));
+        assert!(!unconnected(&vcs, "ladywood"));
+        assert!(!decide(&lead, Action::Update, &listing("ladywood", elsewhere)).allowed);
     }
 
     /// Role x relationship to a request x action: every cell asserted.

@@ -456,6 +456,12 @@ fn name_tokens(name: &str) -> Vec<String> {
         .collect()
 }
 
+/// Two listings of one provider with this same key are one service to someone searching ("The
+/// Food Bank" and "Food Bank"): the search shows it once.
+pub fn name_key(name: &str) -> String {
+    name_tokens(name).join(" ")
+}
+
 fn trigrams(text: &str) -> Vec<String> {
     let padded: Vec<char> = format!("  {}  ", text).chars().collect();
     let mut grams: Vec<String> = padded.windows(3).map(|w| w.iter().collect()).collect();
@@ -574,6 +580,7 @@ pub fn edit_applies_directly(actor: &Actor, locality: Option<&str>) -> bool {
         Action::Update,
         &Resource::ListingApproval {
             locality: locality.map(str::to_string),
+            connector_there: true,
         },
     )
     .allowed

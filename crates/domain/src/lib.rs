@@ -13,6 +13,7 @@
 //! - [`limits`]: how long each free-text field may be, page numbers, body sizes, rate limits.
 //! - [`retention`]: the retention schedule, when records fall due, what anonymisation keeps.
 //! - [`sar`]: subject access: marking other people's details for redaction.
+//! - [`search_words`]: the directory search's word forms: English stems and the connectors' synonyms.
 //! - [`sharing`]: lawful bases of each share, break-glass access, the Early Help assessment.
 //! - [`money`]: funding programmes and payments to families: caps, budgets, approval, 360Giving codes.
 //! - [`giving`]: awards and payments as 360Giving grants, its CSV and its data quality checks.
@@ -66,6 +67,7 @@ pub mod people;
 pub mod retention;
 pub mod roles;
 pub mod sar;
+pub mod search_words;
 pub mod sharing;
 pub mod social_value;
 pub mod supporting_families;

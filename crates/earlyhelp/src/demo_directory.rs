@@ -807,6 +807,59 @@ pub async fn load(db: &Db) -> Result<()> {
             store::save_service(&mut authorised, &twin).await?;
             count += 1;
         }
+        // A school uniform scheme in each locality, from a generator of its own so the
+        // services above stay as they were.
+        let mut own = Rng(0x5C40_0101_0000 + index as u64);
+        let mut uniform = made[0].clone();
+        uniform.id = own.uuid();
+        uniform.organization = providers[0].clone();
+        uniform.name = format!("{} School Uniform Exchange", areas[index % areas.len()]);
+        uniform.description = "Free, good-as-new school uniforms, PE kits and shoes: bring what \
+            your children have grown out of, take what fits. No referral needed."
+            .into();
+        uniform.url = providers[0].website.clone();
+        uniform.email = providers[0].email.clone();
+        uniform.minimum_age = Some(4);
+        uniform.maximum_age = Some(16);
+        uniform.free = true;
+        uniform.fees_description = None;
+        uniform.status = "active".into();
+        uniform.alert = None;
+        uniform.review_by = today + time::Duration::days(90);
+        uniform.assured_date = Some(today - time::Duration::days(92));
+        uniform.detail = ServiceDetail {
+            service_areas: made[0]
+                .detail
+                .service_areas
+                .iter()
+                .map(|area| oruk::ServiceArea {
+                    id: own.uuid(),
+                    service_id: Some(uniform.id),
+                    ..area.clone()
+                })
+                .collect(),
+            ..ServiceDetail::default()
+        };
+        uniform.terms = ["children-young-people", "money-housing-work"]
+            .iter()
+            .filter_map(|code| need_id(code))
+            .filter_map(|id| terms.iter().find(|t| t.id == id).cloned())
+            .collect();
+        for location in &mut uniform.locations {
+            location.id = own.uuid();
+            location.location_id = own.uuid();
+            location.name = Some(providers[0].name.clone());
+        }
+        uniform.schedules = vec![ScheduleRecord {
+            id: own.uuid(),
+            freq: "WEEKLY".into(),
+            byday: "SA".into(),
+            opens_at: "10:00".into(),
+            closes_at: "12:00".into(),
+            description: String::new(),
+        }];
+        store::save_service(&mut authorised, &uniform).await?;
+        count += 1;
     }
     authorised.tx.commit().await?;
     tracing::info!(services = count, "demo directory loaded");

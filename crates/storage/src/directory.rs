@@ -12,6 +12,9 @@ use earlyhelp_domain::directory::{
     ServiceDetail, need_id,
 };
 use earlyhelp_domain::links::{WebLink, optional_link};
+use earlyhelp_domain::search_words;
+
+pub use crate::listing_changes::ListingEdit;
 use serde::{Deserialize, Serialize};
 use time::Date;
 use uuid::Uuid;
@@ -578,20 +581,27 @@ pub enum SourceKind {
 }
 
 /// The text search looks through: name, description, provider and needs.
-fn search_body(service: &ServiceRecord) -> String {
-    let mut body = format!(
-        "{} {} {}",
-        service.name, service.description, service.organization.name
-    );
-    for term in &service.terms {
+pub(crate) fn search_text(name: &str, description: &str, provider: &str, needs: &[&str]) -> String {
+    let mut body = format!("{name} {description} {provider}");
+    for need in needs {
         body.push(' ');
-        body.push_str(&term.name);
+        body.push_str(need);
     }
     body
 }
 
+fn search_body(service: &ServiceRecord) -> String {
+    let needs: Vec<&str> = service.terms.iter().map(|t| t.name.as_str()).collect();
+    search_text(
+        &service.name,
+        &service.description,
+        &service.organization.name,
+        &needs,
+    )
+}
+
 /// Keeps the text index in step, in the same transaction (one small function per backend).
-async fn index_for_search(
+pub(crate) async fn index_for_search(
     tx: &mut Tx,
     id: Uuid,
     body: Option<&str>,
@@ -758,7 +768,13 @@ pub async fn save_service(
             .await?;
         }
     });
-    let body = (service.merged_into.is_none()).then(|| search_body(service));
+    let body = match service.merged_into {
+        None => {
+            let groups = crate::search_synonyms::groups_in(tx).await?;
+            Some(search_words::index_text(&search_body(service), &groups))
+        }
+        Some(_) => None,
+    };
     index_for_search(tx, service.id, body.as_deref(), exists.is_none()).await?;
     Ok(())
 }
@@ -1014,6 +1030,9 @@ pub struct Filter {
     pub within_metres: Option<f64>,
     /// The public site shows only what is running; the API shows every status.
     pub every_status: bool,
+    /// Shows one provider's listings of the same name once (the public site; the API serves
+    /// every record).
+    pub once_per_service: bool,
 }
 
 /// One result, ranked.
@@ -1030,7 +1049,7 @@ pub struct Hit {
 macro_rules! search_sql {
     ($term:expr, $text:expr) => {
         concat!(
-            "SELECT s.id, s.name, s.review_by, l.geo_latitude, l.geo_longitude \
+            "SELECT s.id, s.name, s.review_by, l.geo_latitude, l.geo_longitude, s.organization_id \
              FROM directory_services s LEFT JOIN service_locations l ON l.service_id = s.id \
              WHERE s.merged_into IS NULL \
              AND ($1 OR s.status IN ('active', 'temporarily closed')) ",
@@ -1077,16 +1096,19 @@ macro_rules! postgres_text {
     };
 }
 
-type SearchRow = (Uuid, String, Date, Option<f64>, Option<f64>);
+type SearchRow = (Uuid, String, Date, Option<f64>, Option<f64>, Uuid);
 
 /// The words as each backend's text search wants them: every word must match, as a prefix.
 fn text_query(db: &Db, words: &[String]) -> Option<String> {
+    // Each word by its stem, as a prefix: "uniforms" finds "uniform", "families" "family".
     let words: Vec<String> = words
         .iter()
         .map(|w| {
-            w.chars()
-                .filter(|c| c.is_alphanumeric())
-                .collect::<String>()
+            search_words::stem(
+                &w.chars()
+                    .filter(|c| c.is_alphanumeric())
+                    .collect::<String>(),
+            )
         })
         .filter(|w| !w.is_empty())
         .collect();
@@ -1158,9 +1180,19 @@ pub async fn search(db: &Db, filter: &Filter, today: Date) -> Result<Vec<Hit>, S
         (Db::Postgres(pool), false, true) => fetch!(pool, one_term!(), "AND $18 = ''"),
         (Db::Postgres(pool), false, false) => fetch!(pool, any_term!(), "AND $18 = ''"),
     };
+    // Ranked by the words and the words of their synonyms (one small read, not per row).
+    let rank_words = if filter.words.is_empty() {
+        Vec::new()
+    } else {
+        search_words::with_synonyms(&filter.words, &crate::search_synonyms::groups(db).await?)
+    };
     let mut ranked: Vec<Ranked<Uuid>> = Vec::with_capacity(rows.len());
     let mut index: std::collections::HashMap<Uuid, usize> = std::collections::HashMap::new();
-    for (id, name, review_by, lat, lon) in rows {
+    // One provider's listings of the same name are one service (entered twice, or once per
+    // place): shown once, at its nearest place.
+    let mut by_name: std::collections::HashMap<(Uuid, String), usize> =
+        std::collections::HashMap::new();
+    for (id, name, review_by, lat, lon, provider) in rows {
         let distance = match (filter.near, lat, lon) {
             (Some(centre), Some(lat), Some(lon)) => {
                 Some(rules::haversine_metres(centre, (lat, lon)))
@@ -1175,7 +1207,16 @@ pub async fn search(db: &Db, filter: &Filter, today: Date) -> Result<Vec<Hit>, S
         if filter.within_metres.is_some() && distance.is_none() {
             continue;
         }
-        match index.get(&id) {
+        let key = if filter.once_per_service {
+            (provider, rules::name_key(&name))
+        } else {
+            (id, String::new())
+        };
+        let seen = index.get(&id).or_else(|| by_name.get(&key)).copied();
+        if let Some(i) = seen {
+            index.insert(id, i);
+        }
+        match seen.as_ref() {
             // A service at several places: its nearest counts.
             Some(&i) => {
                 if let Some(d) = distance
@@ -1186,12 +1227,13 @@ pub async fn search(db: &Db, filter: &Filter, today: Date) -> Result<Vec<Hit>, S
             }
             None => {
                 index.insert(id, ranked.len());
+                by_name.insert(key, ranked.len());
                 ranked.push(Ranked {
                     item: id,
                     stale: rules::is_stale(review_by, today),
                     distance,
                     // Every row already matches the words; the name says how well.
-                    relevance: rules::relevance(&filter.words, &name, ""),
+                    relevance: rules::relevance(&rank_words, &name, ""),
                     name,
                 });
             }
@@ -1304,251 +1346,6 @@ pub async fn listings(
         .fetch_all(c)
         .await?
     }))
-}
-
-/// The fields a person can change on a listing.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct ListingEdit {
-    pub name: String,
-    pub description: String,
-    pub url: Option<WebLink>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub status: String,
-    pub minimum_age: Option<i64>,
-    pub maximum_age: Option<i64>,
-    pub free: bool,
-    pub fees_description: Option<String>,
-}
-
-impl ListingEdit {
-    pub fn of(service: &ServiceRecord) -> ListingEdit {
-        ListingEdit {
-            name: service.name.clone(),
-            description: service.description.clone(),
-            url: service.url.clone(),
-            email: service.email.clone(),
-            phone: service.phone.clone(),
-            status: service.status.clone(),
-            minimum_age: service.minimum_age,
-            maximum_age: service.maximum_age,
-            free: service.free,
-            fees_description: service.fees_description.clone(),
-        }
-    }
-
-    /// The names of the fields that differ, in words.
-    pub fn changes_from(&self, before: &ListingEdit) -> Vec<&'static str> {
-        let mut changed = Vec::new();
-        let mut check = |differs: bool, name: &'static str| {
-            if differs {
-                changed.push(name);
-            }
-        };
-        check(self.name != before.name, "name");
-        check(self.description != before.description, "description");
-        check(self.url != before.url, "website");
-        check(self.email != before.email, "email");
-        check(self.phone != before.phone, "phone");
-        check(self.status != before.status, "status");
-        check(
-            self.minimum_age != before.minimum_age || self.maximum_age != before.maximum_age,
-            "ages",
-        );
-        check(
-            self.free != before.free || self.fees_description != before.fees_description,
-            "cost",
-        );
-        changed
-    }
-}
-
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct ChangeRecord {
-    pub id: Uuid,
-    pub service_id: Uuid,
-    pub service_name: String,
-    pub at_micros: i64,
-    pub actor: String,
-    pub actor_organisation: String,
-    pub kind: String,
-    pub status: String,
-    pub summary: String,
-    pub proposed: String,
-    pub decided_by: Option<String>,
-    pub decided_micros: Option<i64>,
-}
-
-pub struct NewChange<'a> {
-    pub service_id: Uuid,
-    pub actor: &'a str,
-    pub actor_organisation: &'a str,
-    /// edit, verify, merge, import.
-    pub kind: &'a str,
-    /// applied or pending.
-    pub status: &'a str,
-    pub summary: &'a str,
-    pub proposed: Option<&'a ListingEdit>,
-}
-
-pub async fn record_change(
-    authorised: &mut Authorised,
-    change: &NewChange<'_>,
-) -> Result<Uuid, StorageError> {
-    let id = Uuid::now_v7();
-    let proposed = change
-        .proposed
-        .map(|p| serde_json::to_string(p).unwrap_or_default())
-        .unwrap_or_else(|| "{}".into());
-    let decided = (change.status == "applied").then(now_micros);
-    let tx = &mut authorised.tx;
-    on_tx!(tx, c => {
-        sqlx::query(
-            "INSERT INTO directory_changes (id, service_id, at_micros, actor, actor_organisation, kind, \
-             status, summary, proposed, decided_by, decided_micros) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(id)
-        .bind(change.service_id)
-        .bind(now_micros())
-        .bind(change.actor)
-        .bind(change.actor_organisation)
-        .bind(change.kind)
-        .bind(change.status)
-        .bind(change.summary)
-        .bind(&proposed)
-        .bind(decided.map(|_| change.actor))
-        .bind(decided)
-        .execute(c)
-        .await?;
-    });
-    Ok(id)
-}
-
-/// Applies an edit to a listing and re-indexes it.
-pub async fn apply_edit(
-    authorised: &mut Authorised,
-    service: &ServiceRecord,
-    edit: &ListingEdit,
-) -> Result<(), StorageError> {
-    let mut updated = service.clone();
-    updated.name = edit.name.clone();
-    updated.description = edit.description.clone();
-    updated.url = edit.url.clone();
-    updated.email = edit.email.clone();
-    updated.phone = edit.phone.clone();
-    updated.status = edit.status.clone();
-    updated.minimum_age = edit.minimum_age;
-    updated.maximum_age = edit.maximum_age;
-    updated.free = edit.free;
-    updated.fees_description = edit.fees_description.clone();
-    updated.last_modified_micros = now_micros();
-    save_service(authorised, &updated).await
-}
-
-/// Marks a listing checked today: assured now, next review in six months.
-pub async fn verify(
-    authorised: &mut Authorised,
-    service_id: Uuid,
-    assurer_email: &str,
-    today: Date,
-) -> Result<(), StorageError> {
-    let tx = &mut authorised.tx;
-    let done = on_tx!(tx, c => {
-        sqlx::query(
-            "UPDATE directory_services SET assured_date = $2, review_by = $3, assurer_email = $4, \
-             last_modified_micros = $5 WHERE id = $1",
-        )
-        .bind(service_id)
-        .bind(today)
-        .bind(rules::next_review(today))
-        .bind(assurer_email)
-        .bind(now_micros())
-        .execute(c)
-        .await?
-        .rows_affected()
-    });
-    if done == 0 {
-        return Err(StorageError::NotFound);
-    }
-    Ok(())
-}
-
-macro_rules! change_select {
-    () => {
-        "SELECT c.id, c.service_id, s.name AS service_name, c.at_micros, c.actor, \
-         c.actor_organisation, c.kind, c.status, c.summary, c.proposed, c.decided_by, \
-         c.decided_micros FROM directory_changes c JOIN directory_services s ON s.id = c.service_id "
-    };
-}
-
-pub async fn history(
-    authorised: &mut Authorised,
-    service_id: Uuid,
-) -> Result<Vec<ChangeRecord>, StorageError> {
-    let tx = &mut authorised.tx;
-    Ok(on_tx!(tx, c => {
-        sqlx::query_as(concat!(change_select!(), "WHERE c.service_id = $1 ORDER BY c.at_micros DESC, c.id DESC"))
-            .bind(service_id)
-            .fetch_all(c)
-            .await?
-    }))
-}
-
-/// Changes waiting for approval in a locality.
-pub async fn pending_changes(
-    authorised: &mut Authorised,
-    locality: &str,
-) -> Result<Vec<ChangeRecord>, StorageError> {
-    let tx = &mut authorised.tx;
-    Ok(on_tx!(tx, c => {
-        sqlx::query_as(concat!(
-            change_select!(),
-            "WHERE c.status = 'pending' AND s.locality_slug = $1 ORDER BY c.at_micros"
-        ))
-        .bind(locality)
-        .fetch_all(c)
-        .await?
-    }))
-}
-
-pub async fn change(db: &Db, id: Uuid) -> Result<Option<ChangeRecord>, StorageError> {
-    Ok(on_pool!(db, pool => {
-        sqlx::query_as(concat!(change_select!(), "WHERE c.id = $1"))
-            .bind(id)
-            .fetch_optional(pool)
-            .await?
-    }))
-}
-
-/// Marks a pending change approved or rejected (applying it is the caller's, in the same
-/// transaction). Refuses a change that is no longer pending.
-pub async fn decide_change(
-    authorised: &mut Authorised,
-    id: Uuid,
-    approved: bool,
-    decided_by: &str,
-) -> Result<(), StorageError> {
-    let tx = &mut authorised.tx;
-    let done = on_tx!(tx, c => {
-        sqlx::query(
-            "UPDATE directory_changes SET status = $2, decided_by = $3, decided_micros = $4 \
-             WHERE id = $1 AND status = 'pending'",
-        )
-        .bind(id)
-        .bind(if approved { "approved" } else { "rejected" })
-        .bind(decided_by)
-        .bind(now_micros())
-        .execute(c)
-        .await?
-        .rows_affected()
-    });
-    if done == 0 {
-        return Err(StorageError::Conflict(
-            "That change has already been decided".into(),
-        ));
-    }
-    Ok(())
 }
 
 /// A likely pair of twins.
@@ -1989,6 +1786,7 @@ pub fn check_row(
             maximum_age,
             free,
             fees_description: optional(&row.fees),
+            ..ListingEdit::default()
         },
         organization: row.organization.trim().to_string(),
         locality,

@@ -12,6 +12,7 @@ pub mod deprivation;
 pub mod directory;
 pub mod extracts;
 pub mod grants;
+pub mod listing_changes;
 #[macro_use]
 pub mod gate;
 pub mod giving;
@@ -22,6 +23,7 @@ pub mod outcomes;
 pub mod payments;
 pub mod retention;
 pub mod sar;
+pub mod search_synonyms;
 pub mod second_factor;
 pub mod secrets;
 pub mod sharing;

@@ -1,12 +1,16 @@
 //! The workspace of the people who keep the directory true. Community connectors keep the
 //! listings of their localities: a "due for review" queue, changes waiting for their approval,
 //! likely duplicates to merge, and a CSV export. VCS workers edit their own organisation's
-//! listings; their changes wait for a connector. Every read and change passes the gate.
+//! listings and propose new ones; their changes wait for whoever approves in the listing's
+//! locality (its connectors, or where it has none its lead), who sees each changed field's old
+//! and new value side by side and approves, or rejects with a reason the proposer sees.
+//! Connectors also keep the search's synonyms. Every read and change passes the gate.
 
 use crate::AppState;
 use crate::directory::format_date;
 use crate::error::AppError;
-use crate::extract::{Form, Path, Query};
+use crate::extract::{Form, MultiForm, Path, Query};
+use crate::listing_form::{EditForm, ScheduleRow};
 use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::{Layout, SelectOption, error_for};
@@ -19,10 +23,12 @@ use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::directory::{self as rules, edit_applies_directly};
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_storage::accounts;
-use earlyhelp_storage::directory::{
-    self as store, ListingEdit, NewChange, ServiceRecord, ServiceRow,
-};
+use earlyhelp_storage::directory::{self as store, ServiceRecord, ServiceRow};
 use earlyhelp_storage::gate::{Authorised, Request, authorise};
+use earlyhelp_storage::listing_changes::{
+    self as changes, ChangeRecord, FieldChange, ListingEdit, NewChange, summary_of,
+};
+use earlyhelp_storage::search_synonyms;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -33,8 +39,18 @@ pub fn routes() -> Routes {
             "/directory/manage/services/{id}",
             get(edit_form).post(save_edit),
         )
+        .long_form("/directory/manage/new", get(new_form).post(propose_new))
         .route("/directory/manage/services/{id}/verify", post(verify))
+        .route("/directory/manage/changes/{id}/review", get(review))
         .route("/directory/manage/changes/{id}/{decision}", post(decide))
+        .route(
+            "/directory/manage/synonyms",
+            get(synonyms).post(add_synonyms),
+        )
+        .route(
+            "/directory/manage/synonyms/{id}/remove",
+            post(remove_synonyms),
+        )
         .route("/directory/manage/duplicates", get(duplicates))
         .route("/directory/manage/merge", post(merge))
         .route("/directory/manage/export.csv", get(export))
@@ -77,6 +93,25 @@ async fn gate_list(
     Ok(authorise(&state.db, &signed.who(), request).await?)
 }
 
+/// Who approves changes in `locality`: its connectors, or where it has none, its lead.
+async fn approval_of(state: &AppState, locality: Option<&str>) -> Result<Resource, AppError> {
+    let connector_there = match locality {
+        Some(l) => changes::has_connector(&state.db, l).await?,
+        None => true,
+    };
+    Ok(Resource::ListingApproval {
+        locality: locality.map(str::to_string),
+        connector_there,
+    })
+}
+
+fn edits_directory(signed: &Signed) -> bool {
+    signed.user.actor.roles.iter().any(|r| {
+        r.permissions()
+            .contains(&earlyhelp_domain::roles::Permission::EditDirectory)
+    })
+}
+
 struct Line {
     id: Uuid,
     name: String,
@@ -84,16 +119,26 @@ struct Line {
     review_by: String,
     stale: bool,
     status: String,
+    /// A change to it waits for approval.
+    pending: bool,
 }
 
 struct PendingLine {
     id: Uuid,
-    service_id: Uuid,
     service_name: String,
     actor: String,
     actor_organisation: String,
     summary: String,
     at: String,
+}
+
+/// One of the proposer's own changes: waiting, approved, or rejected with why.
+struct ProposalLine {
+    service_name: String,
+    summary: String,
+    at: String,
+    status: String,
+    reason: String,
 }
 
 #[derive(Template)]
@@ -103,14 +148,19 @@ struct WorkspacePage {
     locality_name: String,
     localities: Vec<SelectOption>,
     approver: bool,
+    /// Keeps listings (not only approves them, as a lead where there is no connector).
+    editor: bool,
+    /// A connector (keeps the search's synonyms).
+    connector: bool,
     due: Vec<Line>,
     listings: Vec<Line>,
     pending: Vec<PendingLine>,
+    proposals: Vec<ProposalLine>,
     duplicate_count: usize,
     done: String,
 }
 
-fn line(l: store::ListingLine, today: time::Date) -> Line {
+fn line(l: store::ListingLine, today: time::Date, pending: &[Uuid]) -> Line {
     Line {
         id: l.id,
         name: l.name,
@@ -118,6 +168,7 @@ fn line(l: store::ListingLine, today: time::Date) -> Line {
         stale: rules::is_stale(l.review_by, today),
         review_by: format_date(l.review_by),
         status: l.status,
+        pending: pending.contains(&l.id),
     }
 }
 
@@ -134,43 +185,75 @@ fn when(micros: i64) -> String {
         .unwrap_or_default()
 }
 
+fn status_words(change: &ChangeRecord) -> String {
+    match change.status.as_str() {
+        "pending" => "Waiting for approval".into(),
+        "approved" => "Approved".into(),
+        "rejected" => "Rejected".into(),
+        other => other.to_string(),
+    }
+}
+
 async fn workspace(
     State(state): State<AppState>,
     signed: Signed,
     Query(query): Query<LocalityQuery>,
 ) -> Result<Html<String>, AppError> {
     let locality = chosen_locality(&signed, &query.locality);
-    let approver = locality
-        .as_deref()
-        .is_some_and(|l| edit_applies_directly(&signed.user.actor, Some(l)));
+    let approval = approval_of(&state, locality.as_deref()).await?;
+    let approver = locality.is_some()
+        && earlyhelp_domain::access::decide(&signed.user.actor, Action::Update, &approval).allowed;
+    let editor = edits_directory(&signed);
     let own = signed.user.actor.organisation_id;
     let today = store::today();
-    let mut authorised =
-        gate_list(&state, &signed, locality.clone(), "directory workspace").await?;
+    let mut authorised = if editor {
+        gate_list(&state, &signed, locality.clone(), "directory workspace").await?
+    } else {
+        // A lead who approves where there is no connector, and keeps no listings.
+        let request = Request {
+            action: Action::List,
+            resource: approval,
+            subject: "directory",
+            purpose: "directory changes waiting for approval",
+        };
+        authorise(&state.db, &signed.who(), request).await?
+    };
     let scope: Vec<String> = locality.iter().cloned().collect();
-    let due = store::due_for_review(
-        &mut authorised,
-        &scope,
-        Some(own),
-        today + time::Duration::days(rules::DUE_SOON_DAYS),
-    )
-    .await?;
-    let listings = store::listings(
-        &mut authorised,
-        if approver {
-            locality.as_deref().unwrap_or("")
-        } else {
-            ""
-        },
-        Some(own),
-    )
-    .await?;
+    let (due, listings, proposals) = if editor {
+        let due = store::due_for_review(
+            &mut authorised,
+            &scope,
+            Some(own),
+            today + time::Duration::days(rules::DUE_SOON_DAYS),
+        )
+        .await?;
+        let listings = store::listings(
+            &mut authorised,
+            if approver {
+                locality.as_deref().unwrap_or("")
+            } else {
+                ""
+            },
+            Some(own),
+        )
+        .await?;
+        let proposals =
+            changes::proposals_of(&mut authorised, &signed.user.organisation_name).await?;
+        (due, listings, proposals)
+    } else {
+        (Vec::new(), Vec::new(), Vec::new())
+    };
     let pending = match (&locality, approver) {
-        (Some(l), true) => store::pending_changes(&mut authorised, l).await?,
+        (Some(l), true) => changes::pending_changes(&mut authorised, l).await?,
         _ => Vec::new(),
     };
     authorised.tx.commit().await?;
-    let duplicate_count = match (&locality, approver) {
+    let waiting: Vec<Uuid> = pending
+        .iter()
+        .chain(proposals.iter().filter(|p| p.status == "pending"))
+        .map(|c| c.service_id)
+        .collect();
+    let duplicate_count = match (&locality, approver && editor) {
         (Some(l), true) => store::duplicates(&state.db, l).await?.len(),
         _ => 0,
     };
@@ -196,172 +279,59 @@ async fn workspace(
         locality_name,
         localities,
         approver,
-        due: due.into_iter().map(|l| line(l, today)).collect(),
-        listings: listings.into_iter().map(|l| line(l, today)).collect(),
+        editor,
+        connector: signed
+            .user
+            .actor
+            .roles
+            .contains(&earlyhelp_domain::roles::Role::CommunityConnector),
+        due: due.into_iter().map(|l| line(l, today, &waiting)).collect(),
+        listings: listings
+            .into_iter()
+            .map(|l| line(l, today, &waiting))
+            .collect(),
         pending: pending
             .into_iter()
             .map(|c| PendingLine {
                 id: c.id,
-                service_id: c.service_id,
+                summary: if c.kind == "new" {
+                    "A new listing".into()
+                } else {
+                    c.summary
+                },
                 service_name: c.service_name,
                 actor: c.actor,
                 actor_organisation: c.actor_organisation,
-                summary: c.summary,
                 at: when(c.at_micros),
+            })
+            .collect(),
+        proposals: proposals
+            .into_iter()
+            .map(|c| ProposalLine {
+                status: status_words(&c),
+                summary: if c.kind == "new" {
+                    "A new listing".into()
+                } else {
+                    c.summary.clone()
+                },
+                service_name: c.service_name,
+                at: when(c.at_micros),
+                reason: c.reason,
             })
             .collect(),
         duplicate_count,
         done: match query.done.as_str() {
             "saved" => "Your change is saved and shows on the public site.".into(),
-            "pending" => {
-                "Your change is saved and waits for a community connector to approve it.".into()
-            }
+            "pending" => "Your change is saved and waits for approval.".into(),
+            "proposed" => "Your new listing waits for approval.".into(),
             "verified" => "The listing is marked as checked today.".into(),
             "approved" => "The change is approved and published.".into(),
-            "rejected" => "The change is rejected.".into(),
+            "rejected" => "The change is rejected. Whoever proposed it sees your reason.".into(),
             "merged" => "The two listings are merged.".into(),
             _ => String::new(),
         },
     };
     Ok(Html(page.render()?))
-}
-
-#[derive(Deserialize, Default)]
-struct EditForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    url: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    phone: String,
-    #[serde(default)]
-    status: String,
-    #[serde(default)]
-    minimum_age: String,
-    #[serde(default)]
-    maximum_age: String,
-    #[serde(default)]
-    free: String,
-    #[serde(default)]
-    fees_description: String,
-}
-
-impl EditForm {
-    fn of(edit: &ListingEdit) -> EditForm {
-        EditForm {
-            csrf_token: String::new(),
-            name: edit.name.clone(),
-            description: edit.description.clone(),
-            url: edit
-                .url
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
-            email: edit.email.clone().unwrap_or_default(),
-            phone: edit.phone.clone().unwrap_or_default(),
-            status: edit.status.clone(),
-            minimum_age: edit.minimum_age.map(|a| a.to_string()).unwrap_or_default(),
-            maximum_age: edit.maximum_age.map(|a| a.to_string()).unwrap_or_default(),
-            free: if edit.free { "yes" } else { "no" }.into(),
-            fees_description: edit.fees_description.clone().unwrap_or_default(),
-        }
-    }
-
-    fn check(&self) -> Result<ListingEdit, Vec<FieldError>> {
-        let mut errors = Vec::new();
-        if self.name.trim().is_empty() {
-            errors.push(FieldError::new("name", "Enter the name of the service"));
-        }
-        use earlyhelp_domain::limits::{LINE, SERVICE_DESCRIPTION, too_long};
-        errors.extend(too_long("name", "The name", &self.name, LINE));
-        let description = &self.description;
-        errors.extend(too_long(
-            "description",
-            "What the service is",
-            description,
-            SERVICE_DESCRIPTION,
-        ));
-        errors.extend(too_long(
-            "fees_description",
-            "The cost",
-            &self.fees_description,
-            LINE,
-        ));
-        let status = self.status.trim();
-        if !["active", "inactive", "defunct", "temporarily closed"].contains(&status) {
-            errors.push(FieldError::new(
-                "status",
-                "Choose whether the service is running",
-            ));
-        }
-        let age = |raw: &str, field: &'static str, errors: &mut Vec<FieldError>| match raw.trim() {
-            "" => None,
-            v => match v.parse::<i64>() {
-                Ok(a) if (0..=120).contains(&a) => Some(a),
-                _ => {
-                    errors.push(FieldError::new(
-                        field,
-                        "Enter an age in whole years, like 11",
-                    ));
-                    None
-                }
-            },
-        };
-        let minimum_age = age(&self.minimum_age, "minimum_age", &mut errors);
-        let maximum_age = age(&self.maximum_age, "maximum_age", &mut errors);
-        if let (Some(min), Some(max)) = (minimum_age, maximum_age)
-            && min > max
-        {
-            errors.push(FieldError::new(
-                "maximum_age",
-                "The oldest age must be the same as or more than the youngest",
-            ));
-        }
-        let email = match self.email.trim() {
-            "" => None,
-            raw => match earlyhelp_domain::people::normalise_email(raw) {
-                Some(e) => Some(e),
-                None => {
-                    errors.push(FieldError::new(
-                        "email",
-                        "Enter an email address like name@example.org",
-                    ));
-                    None
-                }
-            },
-        };
-        let url = earlyhelp_domain::links::optional_link(&self.url).unwrap_or_else(|e| {
-            errors.push(FieldError::new("url", format!("The website {e}")));
-            None
-        });
-        let free = self.free == "yes";
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        let optional = |v: &str| (!v.trim().is_empty()).then(|| v.trim().to_string());
-        Ok(ListingEdit {
-            name: self.name.trim().to_string(),
-            description: self.description.trim().to_string(),
-            url,
-            email,
-            phone: optional(&self.phone),
-            status: status.to_string(),
-            minimum_age,
-            maximum_age,
-            free,
-            fees_description: if free {
-                None
-            } else {
-                optional(&self.fees_description)
-            },
-        })
-    }
 }
 
 struct HistoryLine {
@@ -377,10 +347,15 @@ struct HistoryLine {
 struct EditPage {
     layout: Layout,
     errors: Vec<FieldError>,
-    id: Uuid,
+    /// None for a new listing.
+    id: Option<Uuid>,
     provider: String,
     form: EditForm,
     statuses: Vec<SelectOption>,
+    schedule_rows: Vec<ScheduleRow>,
+    need_boxes: Vec<SelectOption>,
+    /// A new listing's locality choices.
+    localities: Vec<SelectOption>,
     applies_directly: bool,
     review_by: String,
     stale: bool,
@@ -390,6 +365,13 @@ struct EditPage {
 impl EditPage {
     fn error(&self, field: &str) -> Option<&str> {
         error_for(&self.errors, field)
+    }
+
+    fn action(&self) -> String {
+        match self.id {
+            Some(id) => format!("/directory/manage/services/{id}"),
+            None => "/directory/manage/new".into(),
+        }
     }
 }
 
@@ -405,6 +387,40 @@ async fn load(state: &AppState, id: Uuid) -> Result<ServiceRecord, AppError> {
         .await?
         .filter(|s| s.merged_into.is_none())
         .ok_or(AppError::NotFound)
+}
+
+fn status_options(chosen: &str) -> Vec<SelectOption> {
+    ["active", "temporarily closed", "inactive", "defunct"]
+        .iter()
+        .map(|s| SelectOption::new(*s, *s, chosen == *s))
+        .collect()
+}
+
+fn form_page(signed: &Signed, form: EditForm, errors: Vec<FieldError>) -> EditPage {
+    EditPage {
+        layout: Layout::for_user(signed, "/directory/manage"),
+        errors,
+        id: None,
+        provider: signed.user.organisation_name.clone(),
+        statuses: status_options(&form.status),
+        schedule_rows: form.schedule_rows(),
+        need_boxes: form.need_boxes(),
+        localities: Vec::new(),
+        form,
+        applies_directly: false,
+        review_by: String::new(),
+        stale: false,
+        history: Vec::new(),
+    }
+}
+
+fn render(page: EditPage) -> Result<Response, AppError> {
+    let status = if page.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, Html(page.render()?)).into_response())
 }
 
 async fn edit_page(
@@ -423,45 +439,32 @@ async fn edit_page(
         purpose: "open a directory listing to edit",
     };
     let mut authorised = authorise(&state.db, &signed.who(), request).await?;
-    let history = store::history(&mut authorised, service.id).await?;
+    let history = changes::history(&mut authorised, service.id).await?;
     authorised.tx.commit().await?;
-    let statuses = ["active", "temporarily closed", "inactive", "defunct"]
-        .iter()
-        .map(|s| SelectOption::new(*s, *s, form.status == *s))
+    let mut page = form_page(signed, form, errors);
+    page.id = Some(service.id);
+    page.provider = service.organization.name.clone();
+    page.applies_directly =
+        edit_applies_directly(&signed.user.actor, service.locality_slug.as_deref());
+    page.review_by = format_date(service.review_by);
+    page.stale = service.is_stale(store::today());
+    page.history = history
+        .into_iter()
+        .map(|c| HistoryLine {
+            at: when(c.at_micros),
+            who: format!("{} ({})", c.actor, c.actor_organisation),
+            kind: c.kind,
+            status: match c.decided_by {
+                Some(by) if c.status == "rejected" => {
+                    format!("rejected by {by}: {}", c.reason)
+                }
+                Some(by) if c.status != "applied" => format!("{} by {by}", c.status),
+                _ => c.status,
+            },
+            summary: c.summary,
+        })
         .collect();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let page = EditPage {
-        layout: Layout::for_user(signed, "/directory/manage"),
-        errors,
-        id: service.id,
-        provider: service.organization.name.clone(),
-        form,
-        statuses,
-        applies_directly: edit_applies_directly(
-            &signed.user.actor,
-            service.locality_slug.as_deref(),
-        ),
-        review_by: format_date(service.review_by),
-        stale: service.is_stale(store::today()),
-        history: history
-            .into_iter()
-            .map(|c| HistoryLine {
-                at: when(c.at_micros),
-                who: format!("{} ({})", c.actor, c.actor_organisation),
-                kind: c.kind,
-                status: match c.decided_by {
-                    Some(by) if c.status != "applied" => format!("{} by {by}", c.status),
-                    _ => c.status,
-                },
-                summary: c.summary,
-            })
-            .collect(),
-    };
-    Ok((status, Html(page.render()?)).into_response())
+    render(page)
 }
 
 async fn edit_form(
@@ -478,7 +481,7 @@ async fn save_edit(
     State(state): State<AppState>,
     signed: Signed,
     Path(id): Path<Uuid>,
-    Form(form): Form<EditForm>,
+    MultiForm(form): MultiForm<EditForm>,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&form.csrf_token)?;
     let service = load(&state, id).await?;
@@ -500,11 +503,13 @@ async fn save_edit(
     };
     let mut authorised = authorise(&state.db, &signed.who(), request).await?;
     let direct = edit_applies_directly(&signed.user.actor, service.locality_slug.as_deref());
-    let summary = format!("Changed {}", changed.join(", "));
-    store::record_change(
+    let summary = summary_of(&changed);
+    changes::record_change(
         &mut authorised,
         &NewChange {
             service_id: id,
+            listing_name: &service.name,
+            locality: service.locality_slug.as_deref(),
             actor: &signed.user.actor.email,
             actor_organisation: &signed.user.organisation_name,
             kind: "edit",
@@ -515,11 +520,115 @@ async fn save_edit(
     )
     .await?;
     if direct {
-        store::apply_edit(&mut authorised, &service, &edit).await?;
+        changes::apply_edit(&mut authorised, &service, &edit).await?;
     }
     authorised.tx.commit().await?;
     let done = if direct { "saved" } else { "pending" };
     Ok(Redirect::to(&format!("/directory/manage?done={done}")).into_response())
+}
+
+/// The localities a new listing may be in: every one (a VCS worker's organisation may work
+/// anywhere), the chosen one selected.
+async fn locality_options(state: &AppState, chosen: &str) -> Result<Vec<SelectOption>, AppError> {
+    let mut options = vec![SelectOption::new(
+        "",
+        "Choose a locality",
+        chosen.is_empty(),
+    )];
+    options.extend(
+        accounts::list_localities(&state.db)
+            .await?
+            .into_iter()
+            .map(|l| SelectOption::new(l.slug.clone(), l.name, chosen == l.slug)),
+    );
+    Ok(options)
+}
+
+async fn new_page(
+    state: &AppState,
+    signed: &Signed,
+    form: EditForm,
+    errors: Vec<FieldError>,
+) -> Result<Response, AppError> {
+    // Only someone who keeps the directory proposes to it.
+    gate_list(state, signed, None, "propose a new directory listing")
+        .await?
+        .tx
+        .commit()
+        .await?;
+    let localities = locality_options(state, &form.locality).await?;
+    let mut page = form_page(signed, form, errors);
+    page.localities = localities;
+    render(page)
+}
+
+async fn new_form(State(state): State<AppState>, signed: Signed) -> Result<Response, AppError> {
+    let form = EditForm {
+        status: "active".into(),
+        free: "yes".into(),
+        city: "Birmingham".into(),
+        lists: "yes".into(),
+        ..EditForm::default()
+    };
+    new_page(&state, &signed, form, Vec::new()).await
+}
+
+/// A new listing is proposed to whoever approves in its locality, and made when approved.
+async fn propose_new(
+    State(state): State<AppState>,
+    signed: Signed,
+    MultiForm(mut form): MultiForm<EditForm>,
+) -> Result<Response, AppError> {
+    signed.check_csrf(&form.csrf_token)?;
+    form.lists = "yes".into();
+    let localities = accounts::list_localities(&state.db).await?;
+    let locality = localities
+        .iter()
+        .find(|l| l.slug == form.locality.trim())
+        .map(|l| l.slug.clone());
+    let checked = form.check();
+    let edit = match (checked, &locality) {
+        (Ok(edit), Some(_)) => edit,
+        (checked, _) => {
+            let mut errors = checked.err().unwrap_or_default();
+            if locality.is_none() {
+                errors.insert(
+                    0,
+                    FieldError::new("locality", "Choose the locality the service is in"),
+                );
+            }
+            return new_page(&state, &signed, form, errors).await;
+        }
+    };
+    let service_id = Uuid::now_v7();
+    let subject = format!("listing:{service_id}");
+    let request = Request {
+        action: Action::Create,
+        resource: Resource::Listing {
+            locality: locality.clone(),
+            owner_organisation: signed.user.actor.organisation_id,
+        },
+        subject: &subject,
+        purpose: "propose a new directory listing",
+    };
+    let mut authorised = authorise(&state.db, &signed.who(), request).await?;
+    changes::record_change(
+        &mut authorised,
+        &NewChange {
+            service_id,
+            listing_name: &edit.name,
+            locality: locality.as_deref(),
+            actor: &signed.user.actor.email,
+            actor_organisation: &signed.user.organisation_name,
+            kind: "new",
+            status: "pending",
+            summary: "Proposed a new listing",
+            proposed: Some(&edit),
+        },
+    )
+    .await?;
+    authorised.tx.commit().await?;
+    Ok(Redirect::to("/directory/manage?done=proposed").into_response())
 }
 
 #[derive(Deserialize)]
@@ -543,17 +652,19 @@ async fn verify(
         purpose: "mark a directory listing as checked",
     };
     let mut authorised = authorise(&state.db, &signed.who(), request).await?;
-    store::verify(
+    changes::verify(
         &mut authorised,
         id,
         &signed.user.actor.email,
         store::today(),
     )
     .await?;
-    store::record_change(
+    changes::record_change(
         &mut authorised,
         &NewChange {
             service_id: id,
+            listing_name: &service.name,
+            locality: service.locality_slug.as_deref(),
             actor: &signed.user.actor.email,
             actor_organisation: &signed.user.organisation_name,
             kind: "verify",
@@ -567,11 +678,120 @@ async fn verify(
     Ok(Redirect::to("/directory/manage?done=verified").into_response())
 }
 
+#[derive(Template)]
+#[template(path = "directory_change.html")]
+struct ChangePage {
+    layout: Layout,
+    errors: Vec<FieldError>,
+    id: Uuid,
+    service_name: String,
+    /// The listing as it is (none for a new one).
+    service_id: Option<Uuid>,
+    new_listing: bool,
+    actor: String,
+    at: String,
+    fields: Vec<FieldChange>,
+    pending: bool,
+    status: String,
+    reason: String,
+}
+
+/// The change and what it proposes against the listing as it is now; a new listing against
+/// an empty one.
+async fn change_and_fields(
+    state: &AppState,
+    id: Uuid,
+) -> Result<
+    (
+        ChangeRecord,
+        Option<ServiceRecord>,
+        ListingEdit,
+        Vec<FieldChange>,
+    ),
+    AppError,
+> {
+    let change = changes::change(&state.db, id)
+        .await?
+        .filter(|c| c.kind == "edit" || c.kind == "new")
+        .ok_or(AppError::NotFound)?;
+    // A change proposed before links were checked may hold a website that is not one.
+    let edit = change.proposal().ok_or_else(|| {
+        AppError::Invalid(vec![FieldError::new(
+            "change",
+            "This change cannot be read as it stands (its website is not a web address): reject it and make the edit again",
+        )])
+    })?;
+    let service = if change.kind == "edit" {
+        Some(load(state, change.service_id).await?)
+    } else {
+        None
+    };
+    let before = service.as_ref().map(ListingEdit::of).unwrap_or_default();
+    let fields = edit.changes_from(&before);
+    Ok((change, service, edit, fields))
+}
+
+async fn change_page(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+    errors: Vec<FieldError>,
+) -> Result<Response, AppError> {
+    let (change, service, _, fields) = change_and_fields(state, id).await?;
+    let subject = format!("listing:{}", change.service_id);
+    let request = Request {
+        action: Action::Read,
+        resource: approval_of(state, change.locality_slug.as_deref()).await?,
+        subject: &subject,
+        purpose: "review a proposed change to a directory listing",
+    };
+    authorise(&state.db, &signed.who(), request)
+        .await?
+        .tx
+        .commit()
+        .await?;
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = ChangePage {
+        layout: Layout::for_user(signed, "/directory/manage"),
+        errors,
+        id,
+        service_name: change.service_name.clone(),
+        service_id: service.map(|s| s.id),
+        new_listing: change.kind == "new",
+        actor: format!("{}, {}", change.actor, change.actor_organisation),
+        at: when(change.at_micros),
+        fields,
+        pending: change.status == "pending",
+        status: status_words(&change),
+        reason: change.reason,
+    };
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+async fn review(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    change_page(&state, &signed, id, Vec::new()).await
+}
+
+#[derive(Deserialize)]
+struct DecisionForm {
+    csrf_token: String,
+    #[serde(default)]
+    reason: String,
+}
+
 async fn decide(
     State(state): State<AppState>,
     signed: Signed,
     Path((id, decision)): Path<(Uuid, String)>,
-    Form(form): Form<CsrfOnly>,
+    Form(form): Form<DecisionForm>,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&form.csrf_token)?;
     let approve = match decision.as_str() {
@@ -579,16 +799,28 @@ async fn decide(
         "reject" => false,
         _ => return Err(AppError::NotFound),
     };
-    let change = store::change(&state.db, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let service = load(&state, change.service_id).await?;
-    let subject = format!("listing:{}", service.id);
+    let reason = form.reason.trim();
+    let mut problems: Vec<FieldError> = Vec::new();
+    if !approve && reason.is_empty() {
+        problems.push(FieldError::new(
+            "reason",
+            "Enter why you are rejecting the change: the person who proposed it will see it",
+        ));
+    }
+    problems.extend(earlyhelp_domain::limits::too_long(
+        "reason",
+        "The reason",
+        reason,
+        earlyhelp_domain::limits::LINE,
+    ));
+    if !problems.is_empty() {
+        return change_page(&state, &signed, id, problems).await;
+    }
+    let (change, service, edit, _) = change_and_fields(&state, id).await?;
+    let subject = format!("listing:{}", change.service_id);
     let request = Request {
         action: Action::Update,
-        resource: Resource::ListingApproval {
-            locality: service.locality_slug.clone(),
-        },
+        resource: approval_of(&state, change.locality_slug.as_deref()).await?,
         subject: &subject,
         purpose: if approve {
             "approve a change to a directory listing"
@@ -597,7 +829,15 @@ async fn decide(
         },
     };
     let mut authorised = authorise(&state.db, &signed.who(), request).await?;
-    match store::decide_change(&mut authorised, id, approve, &signed.user.actor.email).await {
+    match changes::decide_change(
+        &mut authorised,
+        id,
+        approve,
+        &signed.user.actor.email,
+        reason,
+    )
+    .await
+    {
         Ok(()) => {}
         Err(earlyhelp_storage::StorageError::Conflict(message)) => {
             return Err(AppError::Invalid(vec![FieldError::new("change", message)]));
@@ -605,18 +845,143 @@ async fn decide(
         Err(other) => return Err(other.into()),
     }
     if approve {
-        // A change proposed before links were checked may hold a website that is not one.
-        let edit: ListingEdit = serde_json::from_str(&change.proposed).map_err(|_| {
-            AppError::Invalid(vec![FieldError::new(
-                "change",
-                "This change cannot be applied as it stands (its website is not a web address): reject it and make the edit again",
-            )])
-        })?;
-        store::apply_edit(&mut authorised, &service, &edit).await?;
+        match &service {
+            Some(service) => changes::apply_edit(&mut authorised, service, &edit).await?,
+            None => {
+                let owner = changes::proposer_organisation(&state.db, &change.actor)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::Invalid(vec![FieldError::new(
+                            "change",
+                            "The person who proposed this listing no longer has an account: reject it",
+                        )])
+                    })?;
+                let mut decided = change.clone();
+                decided.decided_by = Some(signed.user.actor.email.clone());
+                changes::create_listing(&mut authorised, &decided, &edit, owner, store::today())
+                    .await?;
+            }
+        }
     }
     authorised.tx.commit().await?;
     let done = if approve { "approved" } else { "rejected" };
     Ok(Redirect::to(&format!("/directory/manage?done={done}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "directory_synonyms.html")]
+struct SynonymsPage {
+    layout: Layout,
+    errors: Vec<FieldError>,
+    groups: Vec<search_synonyms::SynonymGroup>,
+    phrases: String,
+    done: String,
+}
+
+impl SynonymsPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        error_for(&self.errors, field)
+    }
+}
+
+/// Keeping the synonyms is a connector's, of any locality: the gate asks as for their first.
+async fn gate_synonyms(
+    state: &AppState,
+    signed: &Signed,
+    action: Action,
+    purpose: &str,
+) -> Result<Authorised, AppError> {
+    let request = Request {
+        action,
+        resource: Resource::ListingApproval {
+            locality: signed.user.actor.localities.first().cloned(),
+            connector_there: true,
+        },
+        subject: "directory synonyms",
+        purpose,
+    };
+    Ok(authorise(&state.db, &signed.who(), request).await?)
+}
+
+async fn synonyms_page(
+    state: &AppState,
+    signed: &Signed,
+    phrases: String,
+    errors: Vec<FieldError>,
+    done: &str,
+) -> Result<Response, AppError> {
+    gate_synonyms(state, signed, Action::List, "search synonyms")
+        .await?
+        .tx
+        .commit()
+        .await?;
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = SynonymsPage {
+        layout: Layout::for_user(signed, "/directory/manage"),
+        errors,
+        groups: search_synonyms::list(&state.db).await?,
+        phrases,
+        done: done.to_string(),
+    };
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+async fn synonyms(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(query): Query<LocalityQuery>,
+) -> Result<Response, AppError> {
+    let done = match query.done.as_str() {
+        "added" => "The words are added. Every listing that says one of them now shows for each.",
+        "removed" => "The words are removed.",
+        _ => "",
+    };
+    synonyms_page(&state, &signed, String::new(), Vec::new(), done).await
+}
+
+#[derive(Deserialize)]
+struct SynonymForm {
+    csrf_token: String,
+    #[serde(default)]
+    phrases: String,
+}
+
+async fn add_synonyms(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(form): Form<SynonymForm>,
+) -> Result<Response, AppError> {
+    signed.check_csrf(&form.csrf_token)?;
+    let phrases = match earlyhelp_domain::search_words::parse_group(&form.phrases) {
+        Ok(p) => p,
+        Err(message) => {
+            let errors = vec![FieldError::new("phrases", message)];
+            return synonyms_page(&state, &signed, form.phrases, errors, "").await;
+        }
+    };
+    let mut authorised =
+        gate_synonyms(&state, &signed, Action::Update, "add search synonyms").await?;
+    search_synonyms::add(&mut authorised, &phrases, &signed.user.actor.email).await?;
+    authorised.tx.commit().await?;
+    Ok(Redirect::to("/directory/manage/synonyms?done=added").into_response())
+}
+
+async fn remove_synonyms(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, AppError> {
+    signed.check_csrf(&form.csrf_token)?;
+    let mut authorised =
+        gate_synonyms(&state, &signed, Action::Update, "remove search synonyms").await?;
+    search_synonyms::remove(&mut authorised, id).await?;
+    authorised.tx.commit().await?;
+    Ok(Redirect::to("/directory/manage/synonyms?done=removed").into_response())
 }
 
 struct PairView {
@@ -644,6 +1009,7 @@ async fn duplicates(
         action: Action::List,
         resource: Resource::ListingApproval {
             locality: locality.clone(),
+            connector_there: true,
         },
         subject: "directory",
         purpose: "review likely duplicate listings",
@@ -724,6 +1090,7 @@ async fn merge(
         action: Action::Update,
         resource: Resource::ListingApproval {
             locality: keep.locality_slug.clone(),
+            connector_there: true,
         },
         subject: &subject,
         purpose: "merge duplicate directory listings",
@@ -751,10 +1118,16 @@ async fn merge(
         ),
         (duplicate.id, format!("Merged into \"{}\"", keep.name)),
     ] {
-        store::record_change(
+        changes::record_change(
             &mut authorised,
             &NewChange {
                 service_id,
+                listing_name: if service_id == keep.id {
+                    &keep.name
+                } else {
+                    &duplicate.name
+                },
+                locality: keep.locality_slug.as_deref(),
                 actor: &signed.user.actor.email,
                 actor_organisation: &signed.user.organisation_name,
                 kind: "merge",

@@ -9,7 +9,7 @@ use crate::routes::Routes;
 use crate::views::{Layout, Pagination, SelectOption, error_for, page_asked};
 use askama::Template;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
@@ -93,6 +93,35 @@ struct SearchPage {
     from_place: Option<String>,
     pagination: Pagination,
     shortlist_count: usize,
+    /// The page is about domestic abuse: it carries "Exit this page".
+    exit_this_page: bool,
+    /// How many filters are chosen, and whether to show them unfolded (one has a problem).
+    filter_count: usize,
+    filters_open: bool,
+    /// "back=…": each result's link carries the search, so its page leads back to it.
+    back: String,
+}
+
+/// The need whose pages carry "Exit this page".
+const DOMESTIC_ABUSE: &str = "domestic-abuse";
+
+fn about_domestic_abuse(service: &ServiceRecord) -> bool {
+    service.terms.iter().any(|t| t.code == DOMESTIC_ABUSE)
+}
+
+/// Where a service page's "Back to search" goes: the search it came from, if that is a search
+/// on this site, else the search page.
+fn back_to_search(back: &str) -> String {
+    crate::redirect::local_path(back)
+        .filter(|p| *p == "/find-support" || p.starts_with("/find-support?"))
+        .unwrap_or("/find-support")
+        .to_string()
+}
+
+#[derive(Deserialize, Default)]
+struct BackQuery {
+    #[serde(default)]
+    back: String,
 }
 
 impl SearchPage {
@@ -253,6 +282,7 @@ pub fn parse_search(
     let mut errors = Vec::new();
     let mut filter = Filter {
         words: rules::search_words(&query.q),
+        once_per_service: true,
         ..Filter::default()
     };
     if !query.need.is_empty() {
@@ -357,6 +387,7 @@ async fn search(
     let today = store::today();
     let localities = accounts::list_localities(&state.db).await?;
     let asked = page_asked(&query.page)?;
+    let mut exit_this_page = query.need == DOMESTIC_ABUSE;
     let (hits, cards, pagination) = if searched {
         let hits = store::search(&state.db, &filter, today).await?;
         let pagination = Pagination::new(hits.len(), asked, PER_PAGE, "Results pages", |n| {
@@ -368,8 +399,9 @@ async fn search(
             .take(PER_PAGE)
             .collect();
         let ids: Vec<Uuid> = shown.iter().map(|h| h.id).collect();
-        let cards = store::load_services(&state.db, &ids, true)
-            .await?
+        let services = store::load_services(&state.db, &ids, true).await?;
+        exit_this_page |= services.iter().any(about_domestic_abuse);
+        let cards = services
             .iter()
             .map(|service| {
                 let distance = shown
@@ -413,7 +445,33 @@ async fn search(
             .map(|l| SelectOption::new(l.slug.clone(), l.name.clone(), query.locality == l.slug)),
     );
     let from_place = place.map(|p| p.postcode);
+    let filter_count = [
+        &query.need,
+        &query.postcode,
+        &query.distance,
+        &query.age,
+        &query.free,
+        &query.day,
+        &query.locality,
+    ]
+    .iter()
+    .filter(|v| !v.trim().is_empty())
+    .count();
+    let filters_open = errors.iter().any(|e| e.field != "q");
+    // Input that is not a search (not a postcode we do not know, whose results still show).
+    let malformed = !parse_search(&query).3.is_empty();
+    let status = if !malformed {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let back = serde_urlencoded::to_string([("back", link_for(&query, pagination.page))])
+        .unwrap_or_default();
     let page = SearchPage {
+        exit_this_page,
+        filter_count,
+        filters_open,
+        back,
         layout: public_layout(),
         errors,
         query,
@@ -428,7 +486,7 @@ async fn search(
         pagination,
         shortlist_count: shortlist_ids(&jar).len(),
     };
-    Ok(Html(page.render()?).into_response())
+    Ok((status, Html(page.render()?)).into_response())
 }
 
 #[derive(Template)]
@@ -451,6 +509,8 @@ struct ServicePage {
     needs: String,
     /// "Usually replies within 3 days; 94% of referrals accepted", from five referrals a year.
     replies: Option<String>,
+    exit_this_page: bool,
+    back: String,
 }
 
 /// The service's reply figures in words, once it has enough referrals to say anything.
@@ -478,6 +538,7 @@ async fn service(
     State(state): State<AppState>,
     jar: CookieJar,
     Path(id): Path<Uuid>,
+    Query(back): Query<BackQuery>,
 ) -> Result<Response, AppError> {
     let service = store::load_service(&state.db, id)
         .await?
@@ -523,6 +584,8 @@ async fn service(
     let on_shortlist = shortlist_ids(&jar).contains(&id);
     let replies = replies(&state, id).await?;
     let page = ServicePage {
+        exit_this_page: about_domestic_abuse(&service),
+        back: back_to_search(&back.back),
         replies,
         layout: public_layout(),
         card: card(&service, None, today),

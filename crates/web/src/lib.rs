@@ -19,6 +19,7 @@ mod giving;
 pub mod governance;
 mod home;
 mod impact;
+mod listing_form;
 mod openreferral;
 mod outcomes;
 mod pdf;

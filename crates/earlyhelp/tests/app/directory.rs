@@ -219,8 +219,15 @@ async fn an_unknown_postcode_gets_a_clear_message(backend: Backend) {
     let html = get_text(&client, &app.url("/find-support?postcode=B16+8AA")).await;
     assert!(!html.contains("We do not know the postcode"), "{html}");
     assert!(html.contains("nearest to B16 first"), "{html}");
-    let html = get_text(&client, &app.url("/find-support?postcode=hello")).await;
-    assert!(html.contains("Enter a full postcode"));
+    // Not a postcode at all: 422, the summary naming the field.
+    let response = client
+        .get(app.url("/find-support?postcode=hello"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Enter a full postcode") && html.contains("href=\"#postcode\""));
     // A service without coordinates is placed by its postcode.
     let unplaced: i64 = match &app.db {
         earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_scalar("SELECT COUNT(*) FROM service_locations WHERE latitude IS NULL AND geo_latitude IS NOT NULL").fetch_one(pool).await.unwrap(),
@@ -1094,6 +1101,8 @@ async fn a_family_finds_food_near_them_and_shortlists_it() {
     browser.click(By::LinkText("Find support")).await;
     let violations = browser.accessibility_violations().await;
     assert!(violations.is_empty(), "search page: {violations:#?}");
+    // The filters fold behind "Filter results".
+    browser.click(By::Css(".eh-filters summary")).await;
     browser.fill(By::Id("postcode"), "B23").await;
     browser.click(By::Css("#need option[value='food']")).await;
     browser.click(By::Css("#day option[value='SA']")).await;

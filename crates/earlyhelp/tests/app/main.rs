@@ -23,6 +23,7 @@ mod hostile;
 mod impact;
 mod insiders;
 mod links;
+mod listings;
 mod mail;
 mod measures;
 mod money;

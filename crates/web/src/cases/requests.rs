@@ -108,6 +108,15 @@ struct SentPage {
     layout: Layout,
     public: bool,
     locality: String,
+    /// The family's reference to quote when they call (a self-referral's).
+    reference: String,
+}
+
+/// A reference a family can read out on the phone: the request id's last eight hex digits,
+/// as "EH-1A2B-3C4D" (the first digits of a v7 id are its time, alike for a day).
+fn reference_of(id: uuid::Uuid) -> String {
+    let hex = id.simple().to_string().to_uppercase();
+    format!("EH-{}-{}", &hex[24..28], &hex[28..32])
 }
 
 fn create_request<'a>(subject: &'a str, purpose: &'a str) -> Request<'a> {
@@ -184,6 +193,7 @@ async fn send_request(
         layout: Layout::for_user(&signed, "/requests/new"),
         public: false,
         locality: locality_name(&state, checked.locality).await?,
+        reference: String::new(),
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -239,11 +249,12 @@ async fn send_self_referral(
     };
     // Counted once it would be stored: a form sent back to correct costs nothing.
     throttle.self_referral(client)?;
-    cases::self_referral(&state.db, &client.to_string(), &checked).await?;
+    let id = cases::self_referral(&state.db, &client.to_string(), &checked).await?;
     let page = SentPage {
         layout: Layout::anonymous(String::new()),
         public: true,
         locality: locality_name(&state, checked.locality).await?,
+        reference: reference_of(id),
     };
     Ok(Html(page.render()?).into_response())
 }
