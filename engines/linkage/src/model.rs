@@ -387,7 +387,13 @@ impl<'a> Scorer<'a> {
             })
             .collect();
         let mut order: Vec<usize> = (0..model.comparisons.len()).collect();
-        order.sort_by_key(|&c| cost(&model.fields[model.comparisons[c].column]));
+        order.sort_by_key(|&c| {
+            let comparison = &model.comparisons[c];
+            match comparison.with.is_empty() {
+                true => cost(&model.fields[comparison.column]),
+                false => 3,
+            }
+        });
         let prior = (model.lambda / (1.0 - model.lambda)).log2();
         let mut scorer = Scorer {
             model,
@@ -478,8 +484,8 @@ impl<'a> Scorer<'a> {
                 Contribution {
                     comparison: comparison.name.clone(),
                     level: params.map_or_else(|| "null".to_string(), |p| p.label.clone()),
-                    left: self.records.left.display(comparison.column, i),
-                    right: self.records.right.display(comparison.column, j),
+                    left: comparison.display(self.records.left, i),
+                    right: comparison.display(self.records.right, j),
                     m: params.map(|p| p.m),
                     u: params.map(|p| p.u),
                     term_frequency_weight: self.term_frequency_weight(c, level, i),

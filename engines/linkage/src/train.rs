@@ -63,7 +63,7 @@ fn session_rules(settings: &Settings, left: &Dataset) -> Vec<(usize, Vec<bool>)>
             let evidence: Vec<bool> = settings
                 .comparisons
                 .iter()
-                .map(|c| !keyed.contains(&c.column))
+                .map(|c| !c.columns().any(|column| keyed.contains(&column)))
                 .collect();
             (evidence.iter().filter(|e| **e).count() >= 2).then_some((r, evidence))
         })
@@ -178,7 +178,31 @@ pub fn train(
             estimated: names(&all),
         });
     }
+    for (c, is_household) in household.iter().enumerate() {
+        if *is_household {
+            floor_disagreement(&mut state.m[c], MOVED);
+        }
+    }
     (model_from(records, settings, &u_random, state), sessions)
+}
+
+/// The least share of true matches whose household fields disagree: people move, and two
+/// agencies record them at different times. EM left to itself tends to find "same household"
+/// rather than "same person" and sets this near zero, and then a move alone sinks a pair that
+/// agrees on names and date of birth. At 5% a disagreement weighs at most about -4.
+const MOVED: f64 = 0.05;
+
+/// Raises the m of the last (disagreement) level to at least `floor`, scaling the others down.
+fn floor_disagreement(m: &mut [f64], floor: f64) {
+    let last = m.len() - 1;
+    if last < 2 || m[last] >= floor {
+        return;
+    }
+    let rest: f64 = m[1..last].iter().sum();
+    m[1..last]
+        .iter_mut()
+        .for_each(|x| *x *= (1.0 - floor) / rest);
+    m[last] = floor;
 }
 
 /// Comparison patterns of candidate pairs (of one rule, or the union of all), counted over an
