@@ -194,7 +194,7 @@ pub fn train(
 
 /// Pseudo-pairs, distributed as among random pairs, added to those of one address, so that a
 /// run with few households does not learn from a handful of pairs.
-const HOUSEHOLD_PSEUDO_PAIRS: f64 = 20.0;
+const HOUSEHOLD_PSEUDO_PAIRS: f64 = 100.0;
 
 /// u of every comparison among different people at one address: candidate pairs whose
 /// address comparison is at its first level ("same address"), each counted as a non-match by
@@ -213,11 +213,15 @@ fn household_u(
         .iter()
         .map(|c| vec![0.0; c.level_count()])
         .collect();
+    // The address is evidence too: without it a true match whose names were mistyped
+    // would count as two people of one address.
+    let mut evidence = person.to_vec();
+    evidence[address] = true;
     for &(pattern, count) in candidates {
         if model::level_in(pattern, address) != 1 {
             continue;
         }
-        let non_match = 1.0 - model::posterior(state, pattern, person);
+        let non_match = 1.0 - model::posterior(state, pattern, &evidence);
         for (c, levels) in counts.iter_mut().enumerate() {
             levels[model::level_in(pattern, c)] += non_match * count as f64;
         }
