@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::blocking::{Blocker, mix};
 use crate::compare::{Comparison, Level};
-use crate::data::Dataset;
+use crate::data::{Dataset, Field, FieldKind};
 use crate::model::{self, ComparisonParams, EmState, LevelParams, Model, SameAddress, Table};
 use crate::pipeline::{Progress, Settings};
 use crate::records::Records;
@@ -165,7 +165,7 @@ pub fn train(
             .map(|c| unestimated[c] || household[c] && comparisons[c].with.is_empty())
             .collect();
         model::fit_given(&mut state, &candidates, &person, &unestimated, &refit_u);
-        same_address = household_u(settings, &candidates, &state, &person);
+        same_address = household_u(settings, &left.fields, &candidates, &state, &person);
     } else {
         let all = vec![true; comparisons.len()];
         let iterations = model::expectation_maximisation(
@@ -198,9 +198,10 @@ const HOUSEHOLD_PSEUDO_PAIRS: f64 = 100.0;
 
 /// u of every comparison among different people at one address: candidate pairs whose
 /// address comparison is at its first level ("same address"), each counted as a non-match by
-/// its posterior given the person comparisons.
+/// its posterior given the person comparisons and the address.
 fn household_u(
     settings: &Settings,
+    fields: &[Field],
     candidates: &[(u64, u64)],
     state: &EmState,
     person: &[bool],
@@ -229,7 +230,13 @@ fn household_u(
     let u = counts
         .iter()
         .zip(&state.u)
-        .map(|(counts, random)| {
+        .enumerate()
+        .map(|(c, (counts, random))| {
+            // An identifier is issued to one person: housemates share it no more than
+            // strangers do.
+            if fields[comparisons[c].column].kind == FieldKind::Identifier {
+                return random.clone();
+            }
             let total: f64 = counts[1..].iter().sum::<f64>() + HOUSEHOLD_PSEUDO_PAIRS;
             std::iter::once(1.0)
                 .chain((1..counts.len()).map(|l| {
