@@ -30,8 +30,16 @@ fn main() {
     );
     let out = Path::new(out);
     std::fs::create_dir_all(out).unwrap();
-    write(&out.join("left.csv"), &HEADERS, data.left.into_iter().map(Vec::from));
-    write(&out.join("right.csv"), &HEADERS, data.right.into_iter().map(Vec::from));
+    write(
+        &out.join("left.csv"),
+        &HEADERS,
+        data.left.into_iter().map(Vec::from),
+    );
+    write(
+        &out.join("right.csv"),
+        &HEADERS,
+        data.right.into_iter().map(Vec::from),
+    );
     write(
         &out.join("truth.csv"),
         &["left_id", "right_id"],

@@ -140,7 +140,11 @@ fn address_columns(fields: &[Field]) -> Vec<usize> {
     let columns: Vec<usize> = (0..fields.len())
         .filter(|&c| matches!(fields[c].kind, Postcode | Address | Place | HouseNumber))
         .collect();
-    if columns.len() >= 2 { columns } else { Vec::new() }
+    if columns.len() >= 2 {
+        columns
+    } else {
+        Vec::new()
+    }
 }
 
 /// One comparison per field, except that the parts of an address (house number, street

@@ -111,7 +111,10 @@ impl Comparison {
 
     /// The values the comparison reads for one row, for explanations.
     pub fn display(&self, data: &crate::data::Dataset, row: usize) -> Option<String> {
-        let values: Vec<String> = self.columns().filter_map(|c| data.display(c, row)).collect();
+        let values: Vec<String> = self
+            .columns()
+            .filter_map(|c| data.display(c, row))
+            .collect();
         (!values.is_empty()).then(|| values.join(", "))
     }
 
@@ -297,8 +300,16 @@ impl AddressParts {
     fn level(&self) -> Option<Level> {
         let postcode_same = self.postcode == Some(PostcodeAgreement::Same);
         let postcode_differs = self.postcode.is_some() && !postcode_same;
-        let agree = [postcode_same, self.street == Some(true), self.number == Some(true)];
-        let disagree = [postcode_differs, self.street == Some(false), self.number == Some(false)];
+        let agree = [
+            postcode_same,
+            self.street == Some(true),
+            self.number == Some(true),
+        ];
+        let disagree = [
+            postcode_differs,
+            self.street == Some(false),
+            self.number == Some(false),
+        ];
         let (agree, disagree) = (
             agree.iter().filter(|x| **x).count(),
             disagree.iter().filter(|x| **x).count(),
@@ -367,7 +378,10 @@ fn address_parts(
                 });
             }
             FieldKind::HouseNumber => {
-                parts.number = Some(x == y || crate::normalise::first_number(s) == crate::normalise::first_number(t));
+                parts.number = Some(
+                    x == y
+                        || crate::normalise::first_number(s) == crate::normalise::first_number(t),
+                );
             }
             FieldKind::Place => {
                 parts.town = Some(x == y || similarity::jaro_winkler(s, t) >= STREET_SIMILARITY);

@@ -84,26 +84,169 @@ pub struct Households {
 }
 
 const FEMALE: &[&str] = &[
-    "abigail", "alice", "amber", "angela", "anne", "barbara", "beatrice", "brenda", "carol",
-    "caroline", "chelsea", "clara", "diane", "dorothy", "eileen", "elaine", "elizabeth", "emma",
-    "esther", "evelyn", "florence", "frances", "gillian", "gloria", "hazel", "helen", "imogen",
-    "irene", "jacqueline", "jane", "janet", "jasmine", "jennifer", "joan", "josephine", "julia",
-    "karen", "katherine", "kirsty", "leanne", "linda", "lorraine", "louise", "lydia", "margaret",
-    "maria", "marion", "martha", "maureen", "melanie", "michelle", "molly", "natalie", "nina",
-    "norma", "pamela", "paula", "pauline", "penelope", "rebecca", "rita", "rose", "ruth",
-    "sandra", "shannon", "sharon", "sheila", "shirley", "stacey", "susan", "tracey", "valerie",
-    "vanessa", "wendy", "yvonne", "zara", "nadia", "sadia", "roksana", "agnieszka", "oksana",
+    "abigail",
+    "alice",
+    "amber",
+    "angela",
+    "anne",
+    "barbara",
+    "beatrice",
+    "brenda",
+    "carol",
+    "caroline",
+    "chelsea",
+    "clara",
+    "diane",
+    "dorothy",
+    "eileen",
+    "elaine",
+    "elizabeth",
+    "emma",
+    "esther",
+    "evelyn",
+    "florence",
+    "frances",
+    "gillian",
+    "gloria",
+    "hazel",
+    "helen",
+    "imogen",
+    "irene",
+    "jacqueline",
+    "jane",
+    "janet",
+    "jasmine",
+    "jennifer",
+    "joan",
+    "josephine",
+    "julia",
+    "karen",
+    "katherine",
+    "kirsty",
+    "leanne",
+    "linda",
+    "lorraine",
+    "louise",
+    "lydia",
+    "margaret",
+    "maria",
+    "marion",
+    "martha",
+    "maureen",
+    "melanie",
+    "michelle",
+    "molly",
+    "natalie",
+    "nina",
+    "norma",
+    "pamela",
+    "paula",
+    "pauline",
+    "penelope",
+    "rebecca",
+    "rita",
+    "rose",
+    "ruth",
+    "sandra",
+    "shannon",
+    "sharon",
+    "sheila",
+    "shirley",
+    "stacey",
+    "susan",
+    "tracey",
+    "valerie",
+    "vanessa",
+    "wendy",
+    "yvonne",
+    "zara",
+    "nadia",
+    "sadia",
+    "roksana",
+    "agnieszka",
+    "oksana",
 ];
 const MALE: &[&str] = &[
-    "aaron", "adam", "alan", "albert", "alexander", "alfred", "andrew", "anthony", "arnold",
-    "barry", "bernard", "brian", "callum", "carl", "charles", "colin", "craig", "darren", "dean",
-    "dennis", "derek", "dominic", "douglas", "edward", "ernest", "francis", "frederick", "gareth",
-    "gary", "geoffrey", "gerald", "gordon", "graham", "henry", "ian", "jason", "jeffrey",
-    "jeremy", "joseph", "keith", "kevin", "lawrence", "leonard", "lewis", "malcolm", "martin",
-    "maurice", "neil", "nathaniel", "nigel", "norman", "owen", "patrick", "philip", "raymond",
-    "reginald", "robert", "roger", "ronald", "russell", "scott", "shane", "simon", "stanley",
-    "stuart", "terence", "theodore", "trevor", "victor", "wayne", "william", "zachary", "tariq",
-    "imran", "kamal", "piotr", "tomasz", "dmitri", "kwame", "tunde",
+    "aaron",
+    "adam",
+    "alan",
+    "albert",
+    "alexander",
+    "alfred",
+    "andrew",
+    "anthony",
+    "arnold",
+    "barry",
+    "bernard",
+    "brian",
+    "callum",
+    "carl",
+    "charles",
+    "colin",
+    "craig",
+    "darren",
+    "dean",
+    "dennis",
+    "derek",
+    "dominic",
+    "douglas",
+    "edward",
+    "ernest",
+    "francis",
+    "frederick",
+    "gareth",
+    "gary",
+    "geoffrey",
+    "gerald",
+    "gordon",
+    "graham",
+    "henry",
+    "ian",
+    "jason",
+    "jeffrey",
+    "jeremy",
+    "joseph",
+    "keith",
+    "kevin",
+    "lawrence",
+    "leonard",
+    "lewis",
+    "malcolm",
+    "martin",
+    "maurice",
+    "neil",
+    "nathaniel",
+    "nigel",
+    "norman",
+    "owen",
+    "patrick",
+    "philip",
+    "raymond",
+    "reginald",
+    "robert",
+    "roger",
+    "ronald",
+    "russell",
+    "scott",
+    "shane",
+    "simon",
+    "stanley",
+    "stuart",
+    "terence",
+    "theodore",
+    "trevor",
+    "victor",
+    "wayne",
+    "william",
+    "zachary",
+    "tariq",
+    "imran",
+    "kamal",
+    "piotr",
+    "tomasz",
+    "dmitri",
+    "kwame",
+    "tunde",
 ];
 /// Short forms as this generator's agencies write them; deliberately not the engine's table.
 const SHORT_FORMS: &[(&str, &[&str])] = &[
@@ -154,32 +297,139 @@ const SHORT_FORMS: &[(&str, &[&str])] = &[
     ("zachary", &["zack"]),
 ];
 const SURNAMES: &[&str] = &[
-    "smith", "jones", "taylor", "brown", "williams", "wilson", "johnson", "davies", "robinson",
-    "wright", "thompson", "evans", "walker", "white", "roberts", "green", "hall", "wood",
-    "jackson", "clarke", "patel", "khan", "hussain", "ahmed", "begum", "ali", "kowalski",
-    "nowak", "okafor", "mensah", "oconnor", "murphy", "kelly", "campbell", "stewart", "scott",
-    "morris", "cooper", "ward", "hughes", "edwards", "turner", "hill", "moore", "parker",
-    "harris", "lewis", "baker", "carter", "phillips", "mitchell", "bennett", "cook", "shaw",
-    "holmes", "lloyd", "marshall", "fox", "dixon", "hunt", "palmer", "mason", "knight",
-    "butler", "barnes", "fisher", "harvey", "pearson", "gibson", "ellis", "reid", "graham",
-    "kaur", "singh", "sharma", "iqbal", "rahman", "chowdhury", "nguyen", "chen", "wang",
+    "smith",
+    "jones",
+    "taylor",
+    "brown",
+    "williams",
+    "wilson",
+    "johnson",
+    "davies",
+    "robinson",
+    "wright",
+    "thompson",
+    "evans",
+    "walker",
+    "white",
+    "roberts",
+    "green",
+    "hall",
+    "wood",
+    "jackson",
+    "clarke",
+    "patel",
+    "khan",
+    "hussain",
+    "ahmed",
+    "begum",
+    "ali",
+    "kowalski",
+    "nowak",
+    "okafor",
+    "mensah",
+    "oconnor",
+    "murphy",
+    "kelly",
+    "campbell",
+    "stewart",
+    "scott",
+    "morris",
+    "cooper",
+    "ward",
+    "hughes",
+    "edwards",
+    "turner",
+    "hill",
+    "moore",
+    "parker",
+    "harris",
+    "lewis",
+    "baker",
+    "carter",
+    "phillips",
+    "mitchell",
+    "bennett",
+    "cook",
+    "shaw",
+    "holmes",
+    "lloyd",
+    "marshall",
+    "fox",
+    "dixon",
+    "hunt",
+    "palmer",
+    "mason",
+    "knight",
+    "butler",
+    "barnes",
+    "fisher",
+    "harvey",
+    "pearson",
+    "gibson",
+    "ellis",
+    "reid",
+    "graham",
+    "kaur",
+    "singh",
+    "sharma",
+    "iqbal",
+    "rahman",
+    "chowdhury",
+    "nguyen",
+    "chen",
+    "wang",
 ];
 const SURNAME_HEADS: &[&str] = &[
-    "ash", "brad", "craw", "dun", "eld", "fair", "gold", "hart", "kings", "lang", "mar",
-    "north", "oak", "pem", "rad", "shel", "thorn", "wal", "wood", "york", "bram", "cal",
-    "hol", "stan", "whit",
+    "ash", "brad", "craw", "dun", "eld", "fair", "gold", "hart", "kings", "lang", "mar", "north",
+    "oak", "pem", "rad", "shel", "thorn", "wal", "wood", "york", "bram", "cal", "hol", "stan",
+    "whit",
 ];
 const SURNAME_MIDDLES: &[&str] = &["", "er", "in", "ing", "en"];
 const SURNAME_TAILS: &[&str] = &[
-    "ford", "ley", "ton", "field", "worth", "by", "well", "wick", "ham", "croft", "shaw",
-    "more", "dale", "bury", "stone",
+    "ford", "ley", "ton", "field", "worth", "by", "well", "wick", "ham", "croft", "shaw", "more",
+    "dale", "bury", "stone",
 ];
 const STREET_NAMES: &[&str] = &[
-    "acacia", "albion", "beech", "belle vue", "cardigan", "chapel", "church", "clarendon",
-    "commercial", "cross", "elm", "gledhow", "granby", "grove", "harehills", "headingley",
-    "kirkstall", "lidgett", "manor", "market", "mill", "moor", "newton", "oakwood", "park",
-    "queens", "regent", "roundhay", "school", "spencer", "station", "victoria", "westfield",
-    "woodhouse", "york", "hawthorn", "laburnum", "sycamore", "rowan", "poplar",
+    "acacia",
+    "albion",
+    "beech",
+    "belle vue",
+    "cardigan",
+    "chapel",
+    "church",
+    "clarendon",
+    "commercial",
+    "cross",
+    "elm",
+    "gledhow",
+    "granby",
+    "grove",
+    "harehills",
+    "headingley",
+    "kirkstall",
+    "lidgett",
+    "manor",
+    "market",
+    "mill",
+    "moor",
+    "newton",
+    "oakwood",
+    "park",
+    "queens",
+    "regent",
+    "roundhay",
+    "school",
+    "spencer",
+    "station",
+    "victoria",
+    "westfield",
+    "woodhouse",
+    "york",
+    "hawthorn",
+    "laburnum",
+    "sycamore",
+    "rowan",
+    "poplar",
 ];
 const STREET_KINDS: &[(&str, &str)] = &[
     ("road", "rd"),
@@ -324,7 +574,14 @@ impl Town {
         )
     }
 
-    fn person(&mut self, first: Option<String>, surname: &str, dob: (u32, u32, u32), female: bool, home: &Address) -> Person {
+    fn person(
+        &mut self,
+        first: Option<String>,
+        surname: &str,
+        dob: (u32, u32, u32),
+        female: bool,
+        home: &Address,
+    ) -> Person {
         Person {
             first: first.unwrap_or_else(|| self.first(female)),
             surname: surname.to_string(),
@@ -375,9 +632,8 @@ impl Town {
             people.push(self.person(None, &surname, dob, female, &home));
             rest -= 1;
         }
-        let double_barrelled = people.len() > 1
-            && people[1].surname != family
-            && self.rng.random_bool(0.2);
+        let double_barrelled =
+            people.len() > 1 && people[1].surname != family && self.rng.random_bool(0.2);
         let child_surname = if double_barrelled {
             format!("{family}-{}", people[1].surname)
         } else {
@@ -387,7 +643,11 @@ impl Town {
         while rest > 0 {
             let dob = self.date(year);
             let births = if rest >= 2 && self.rng.random_bool(self.profile.twins) {
-                if rest >= 3 && self.rng.random_bool(0.05) { 3 } else { 2 }
+                if rest >= 3 && self.rng.random_bool(0.05) {
+                    3
+                } else {
+                    2
+                }
             } else {
                 1
             };
@@ -422,7 +682,11 @@ impl Town {
     }
 
     fn chance(&mut self, rate: f64, noisy: bool) -> bool {
-        let rate = if noisy { rate * self.profile.noise } else { rate * 0.4 };
+        let rate = if noisy {
+            rate * self.profile.noise
+        } else {
+            rate * 0.4
+        };
         self.rng.random_bool(rate.min(1.0))
     }
 
@@ -460,7 +724,11 @@ impl Town {
         if self.chance(0.02, noisy) && d <= 12 {
             std::mem::swap(&mut m, &mut d);
         } else if self.chance(0.015, noisy) {
-            y = if self.rng.random_bool(0.5) { y + 1 } else { y - 1 };
+            y = if self.rng.random_bool(0.5) {
+                y + 1
+            } else {
+                y - 1
+            };
         } else if self.chance(0.02, noisy) {
             // One digit of the day mistyped, or its digits exchanged.
             d = if d >= 10 && d % 10 != 0 && self.rng.random_bool(0.5) {
@@ -562,7 +830,11 @@ impl Town {
                 if let Some(row) = ROWS.iter().find(|r| r.contains(c)) {
                     let row: Vec<char> = row.chars().collect();
                     let k = row.iter().position(|x| *x == c).expect("in row");
-                    chars[at] = if k + 1 < row.len() { row[k + 1] } else { row[k - 1] };
+                    chars[at] = if k + 1 < row.len() {
+                        row[k + 1]
+                    } else {
+                        row[k - 1]
+                    };
                 }
             }
             1 => {
@@ -571,8 +843,10 @@ impl Town {
             2 => chars.insert(at, chars[at]),
             3 => chars.swap(at, at + 1),
             _ => {
-                let sounds: Vec<&(&str, &str)> =
-                    SOUNDS.iter().filter(|(from, _)| text.contains(from)).collect();
+                let sounds: Vec<&(&str, &str)> = SOUNDS
+                    .iter()
+                    .filter(|(from, _)| text.contains(from))
+                    .collect();
                 if let Some((from, to)) = sounds.choose(&mut self.rng) {
                     return text.replacen(from, to, 1);
                 }
@@ -612,7 +886,11 @@ pub fn households(per_side: usize, seed: u64, profile: Profile) -> Households {
         let to = town.rng.random::<f64>();
         for person in people {
             let later = town.later(&person, moved.as_ref());
-            let draw = if town.rng.random_bool(0.85) { to } else { town.rng.random() };
+            let draw = if town.rng.random_bool(0.85) {
+                to
+            } else {
+                town.rng.random()
+            };
             let (l, r) = if draw < both {
                 (true, true)
             } else if draw < (1.0 + both) / 2.0 {

@@ -436,7 +436,9 @@ impl<'a> Scorer<'a> {
                         .filter(|l| context == HOME || Some(*l) != adjusted)
                         .filter(|&l| match home {
                             // The address comparison decides the context.
-                            Some(h) if h.comparison == c => (l == h.level as usize) == (context == HOME),
+                            Some(h) if h.comparison == c => {
+                                (l == h.level as usize) == (context == HOME)
+                            }
                             _ => true,
                         })
                         .map(|l| table[l])
@@ -507,7 +509,9 @@ impl<'a> Scorer<'a> {
             pattern |= u64::from(level) << (4 * c);
             for side in 0..sides {
                 let mut w = self.level_weight(c, level as usize, i, side);
-                if context.is_some_and(|h| h.comparison == c && (h.level == level) != (side == HOME)) {
+                if context
+                    .is_some_and(|h| h.comparison == c && (h.level == level) != (side == HOME))
+                {
                     w = f64::NEG_INFINITY;
                 }
                 weight[side] += w;

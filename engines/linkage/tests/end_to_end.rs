@@ -298,7 +298,12 @@ fn links_the_independent_generators_households_with_default_settings() {
         f1 > 0.96 && precision > 0.97 && recall > 0.95,
         "precision {precision}, recall {recall}, F1 {f1}"
     );
-    let address = &outcome.report.comparisons.iter().find(|c| c.name.contains('+')).unwrap();
+    let address = &outcome
+        .report
+        .comparisons
+        .iter()
+        .find(|c| c.name.contains('+'))
+        .unwrap();
     assert_eq!(
         address.name, "house_number + street + town + postcode",
         "the parts of an address are one comparison"
@@ -355,7 +360,10 @@ fn links_the_independent_generators_households_with_default_settings() {
                 .all(|c| levels[*c] == "exact")
         {
             movers += 1;
-            assert!(found.contains(&(l.clone(), r.clone())), "mover {l} {r} missed");
+            assert!(
+                found.contains(&(l.clone(), r.clone())),
+                "mover {l} {r} missed"
+            );
         }
     }
     assert!(movers > 30, "{movers} movers");
