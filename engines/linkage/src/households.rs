@@ -698,10 +698,10 @@ impl Town {
     fn record(&mut self, p: &Person, id: String, noisy: bool) -> [String; 9] {
         let mut first = p.first.clone();
         let mut surname = p.surname.clone();
-        if self.chance(0.05, noisy) {
-            if let Some((_, short)) = SHORT_FORMS.iter().find(|(full, _)| *full == first) {
-                first = short.choose(&mut self.rng).expect("forms").to_string();
-            }
+        if self.chance(0.05, noisy)
+            && let Some((_, short)) = SHORT_FORMS.iter().find(|(full, _)| *full == first)
+        {
+            first = short.choose(&mut self.rng).expect("forms").to_string();
         }
         if self.chance(0.01, noisy) {
             // A middle name recorded with the first.
