@@ -932,6 +932,7 @@ mod duplicates {
             // Among candidates already sharing a birth date, names or postcode.
             lambda: 0.05,
             params,
+            same_address: None,
         }
     });
 

@@ -2,7 +2,8 @@
 
 Usage: python peers.py TOOL SCHEMA OUT.csv LEFT.csv [RIGHT.csv]
   TOOL   splink | recordlinkage
-  SCHEMA febrl (FEBRL columns, id rec_id) | synthetic (the generator's columns, id id)
+  SCHEMA febrl (FEBRL columns, id rec_id) | synthetic (the generator's columns, id id) |
+         households (the second generator's columns, id rec_id; Splink only)
 Writes `left_id,right_id,match_probability` for pairs at or above 0.5, like our engine. Neither
 tool sees the true links: training is unsupervised (Splink: u by random sampling, m by EM;
 recordlinkage: the ECM classifier). Both get cleaned input (dates in one format, postcodes and
@@ -27,6 +28,14 @@ def load(path, schema):
         df["postcode"] = pc.str[:-3] + " " + pc.str[-3:]
         df["sex"] = df["sex"].str[0].str.lower()
         df["phone"] = df["phone"].str.replace(r"\D", "", regex=True)
+    if schema == "households":
+        for col in ["first_name", "surname", "street", "town"]:
+            df[col] = df[col].str.lower().str.strip()
+        dob = pd.to_datetime(df["dob"], dayfirst=True, errors="coerce", format="mixed")
+        df["dob"] = dob.dt.strftime("%Y-%m-%d")
+        pc = df["postcode"].str.upper().str.replace(" ", "", regex=False)
+        df["postcode"] = pc.str[:-3] + " " + pc.str[-3:]
+        df["gender"] = df["gender"].str[0].str.lower()
     return df
 
 
@@ -56,6 +65,27 @@ def splink_settings(schema, link_type):
         ]
         deterministic = [block_on("soc_sec_id"), block_on("given_name", "surname", "date_of_birth")]
         em_rules = [block_on("given_name", "surname"), block_on("date_of_birth"), block_on("postcode")]
+        uid = FEBRL_ID
+    elif schema == "households":
+        # As Splink's tutorials advise for people with addresses in parts.
+        comparisons = [
+            cl.NameComparison("first_name").configure(term_frequency_adjustments=True),
+            cl.NameComparison("surname").configure(term_frequency_adjustments=True),
+            cl.DateOfBirthComparison("dob", input_is_string=True, datetime_format="%Y-%m-%d"),
+            cl.ExactMatch("gender"),
+            cl.ExactMatch("house_number"),
+            cl.JaroWinklerAtThresholds("street", [0.92, 0.8]),
+            cl.ExactMatch("town"),
+            cl.PostcodeComparison("postcode"),
+        ]
+        rules = [
+            block_on("dob"),
+            block_on("first_name", "surname"),
+            block_on("surname", "substr(dob, 1, 4)"),
+            block_on("postcode", "substr(first_name, 1, 1)"),
+        ]
+        deterministic = [block_on("first_name", "surname", "dob")]
+        em_rules = [block_on("dob"), block_on("first_name", "surname"), block_on("postcode")]
         uid = FEBRL_ID
     else:
         comparisons = [

@@ -1,6 +1,6 @@
 //! Benchmark driver: the engine on CSV files as `earlyhelp link`/`dedupe` runs it, without the
 //! progress bar or configuration file, so benchmarks need not build the whole product.
-//! `cargo run --release --example link_csv -- ID OUT.csv LEFT.csv [RIGHT.csv] [--one-to-one]`
+//! `cargo run --release --example link_csv -- ID OUT.csv LEFT.csv [RIGHT.csv] [--many-to-many]`
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -14,7 +14,7 @@ fn main() {
     let (flags, paths): (Vec<&String>, Vec<&String>) =
         args.iter().partition(|a| a.starts_with("--"));
     let [id, out, files @ ..] = paths.as_slice() else {
-        panic!("usage: link_csv ID OUT.csv LEFT.csv [RIGHT.csv]")
+        panic!("usage: link_csv ID OUT.csv LEFT.csv [RIGHT.csv] [--many-to-many]")
     };
     let tables: Vec<Table> = files
         .iter()
@@ -35,7 +35,7 @@ fn main() {
         .collect();
     drop(tables);
     let mut settings = Settings::for_fields(&fields);
-    settings.one_to_one = flags.iter().any(|f| *f == "--one-to-one");
+    settings.one_to_one = !flags.iter().any(|f| *f == "--many-to-many");
     let outcome = run(&data[0], data.get(1), &settings, None, &Progress::default()).unwrap();
     let right = data.get(1).unwrap_or(&data[0]);
     let mut writer = csv::Writer::from_path(out.as_str()).unwrap();

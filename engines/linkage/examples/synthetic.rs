@@ -1,5 +1,5 @@
 //! Generates household-structured data, links it in-process and prints precision, recall,
-//! F1, timings and the fitted model: `cargo run --release --example synthetic -- PEOPLE [SEED] [--one-to-one] [--encoded] [--dedupe]`.
+//! F1, timings and the fitted model: `cargo run --release --example synthetic -- PEOPLE [SEED] [--many-to-many] [--encoded] [--dedupe]`.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
@@ -67,7 +67,7 @@ fn main() {
         started.elapsed().as_secs_f64()
     );
     let mut settings = Settings::for_fields(&left.fields);
-    settings.one_to_one = flag("--one-to-one");
+    settings.one_to_one = !flag("--many-to-many");
     let started = Instant::now();
     let outcome = run(&left, right.as_ref(), &settings, None, &Progress::default()).unwrap();
     let seconds = started.elapsed().as_secs_f64();

@@ -134,29 +134,52 @@ pub fn levels_for(kind: FieldKind) -> Vec<Level> {
     }
 }
 
-/// One comparison per field. Given and family names are aware of each other for swaps, and
-/// so are the first two address lines (a street recorded as line 2 and a building as line 1).
+/// The parts of an address compared as one fact, when there are at least two of them.
+fn address_columns(fields: &[Field]) -> Vec<usize> {
+    use FieldKind::*;
+    let columns: Vec<usize> = (0..fields.len())
+        .filter(|&c| matches!(fields[c].kind, Postcode | Address | Place | HouseNumber))
+        .collect();
+    if columns.len() >= 2 {
+        columns
+    } else {
+        Vec::new()
+    }
+}
+
+/// One comparison per field, except that the parts of an address (house number, street
+/// lines, town, postcode) form one comparison: within a household they are one fact, and a
+/// move changes them all at once. Given and family names are aware of each other for swaps.
 pub fn comparisons_for(fields: &[Field]) -> Vec<Comparison> {
     let column_of = |kind| fields.iter().position(|f| f.kind == kind);
     let (encoded_given, encoded_family) = (encoded(fields, "given"), encoded(fields, "family"));
-    let addresses: Vec<usize> = (0..fields.len())
-        .filter(|&c| fields[c].kind == FieldKind::Address)
-        .take(2)
-        .collect();
-    // The first of each pair has the swapped level; the second counts a swap as null.
-    let (first, second) = match addresses[..] {
-        [line1, line2] => ((line1, Some(line2)), (line2, Some(line1))),
-        _ => ((usize::MAX, None), (usize::MAX, None)),
-    };
+    let address = address_columns(fields);
     fields
         .iter()
         .enumerate()
-        .map(|(column, field)| {
+        .filter_map(|(column, field)| {
+            if address.first() == Some(&column) {
+                let names: Vec<&str> = address.iter().map(|&c| fields[c].name.as_str()).collect();
+                return Some(Comparison {
+                    name: names.join(" + "),
+                    column,
+                    swap_column: None,
+                    with: address[1..].to_vec(),
+                    levels: vec![
+                        Level::SameAddress,
+                        Level::SameStreet,
+                        Level::SameArea,
+                        Level::Else,
+                    ],
+                    term_frequency: false,
+                });
+            }
+            if address.contains(&column) {
+                return None;
+            }
             let swap_column = match field.kind {
                 FieldKind::GivenName => column_of(FieldKind::FamilyName),
                 FieldKind::FamilyName => column_of(FieldKind::GivenName),
-                FieldKind::Address if column == first.0 => first.1,
-                FieldKind::Address if column == second.0 => second.1,
                 FieldKind::Encoded if Some(column) == encoded_given => encoded_family,
                 FieldKind::Encoded if Some(column) == encoded_family => encoded_given,
                 _ => None,
@@ -165,22 +188,22 @@ pub fn comparisons_for(fields: &[Field]) -> Vec<Comparison> {
             if Some(column) == encoded_given {
                 levels.insert(1, Level::Swapped);
             }
-            let holds_swap = matches!(field.kind, FieldKind::GivenName)
-                || column == first.0
-                || Some(column) == encoded_given;
+            let holds_swap =
+                matches!(field.kind, FieldKind::GivenName) || Some(column) == encoded_given;
             if !holds_swap || swap_column.is_none() {
                 levels.retain(|l| *l != Level::Swapped);
             }
             if field.kind != FieldKind::GivenName {
                 levels.retain(|l| *l != Level::Nickname);
             }
-            Comparison {
+            Some(Comparison {
                 name: field.name.clone(),
                 column,
                 swap_column,
+                with: Vec::new(),
                 levels,
                 term_frequency: matches!(field.kind, FieldKind::GivenName | FieldKind::FamilyName),
-            }
+            })
         })
         .collect()
 }

@@ -489,13 +489,7 @@ fn key_part(part: &KeyPart, data: &Dataset, row: usize) -> Option<String> {
             Some(codes.join(" "))
         }
         KeyPart::HouseNumber { column } => {
-            let text = data.text(column, row)?;
-            let start = text.find(|c: char| c.is_ascii_digit())?;
-            let rest = &text[start..];
-            let end = rest
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(rest.len());
-            Some(rest[..end].to_string())
+            crate::normalise::first_number(data.text(column, row)?).map(str::to_string)
         }
         KeyPart::Year { column } => data.date(column, row).map(|d| d.year.to_string()),
         KeyPart::MinHash {

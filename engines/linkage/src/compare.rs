@@ -39,6 +39,13 @@ pub enum Level {
     },
     PostcodeSector,
     PostcodeDistrict,
+    /// An address held in parts (`Comparison::with`): the parts present agree, at least two
+    /// of postcode, street and house number among them, and none disagrees.
+    SameAddress,
+    /// The same postcode or street, not (or not shown to be) the same house: neighbours.
+    SameStreet,
+    /// The same postcode district or town.
+    SameArea,
     /// Dice coefficient of two Bloom-filter encodings.
     Dice {
         min: f64,
@@ -59,6 +66,9 @@ impl Level {
             Level::DateDigits { max } => format!("<= {max} digits differ"),
             Level::PostcodeSector => "same sector".into(),
             Level::PostcodeDistrict => "same district".into(),
+            Level::SameAddress => "same address".into(),
+            Level::SameStreet => "same street or postcode".into(),
+            Level::SameArea => "same district or town".into(),
             Level::Dice { min } => format!("dice >= {min}"),
             Level::Else => "else".into(),
         }
@@ -75,6 +85,12 @@ pub struct Comparison {
     /// to treat a swapped pair as null.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub swap_column: Option<usize>,
+    /// Further columns compared together with `column` as one fact: the parts of an address
+    /// (house number, street lines, town, postcode). Members of a household agree on all of
+    /// them at once, so counted one by one they would be several pieces of evidence where
+    /// there is one, and a move would count against a match several times over.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub with: Vec<usize>,
     /// Tests in order, strongest first; the last is usually `Else`.
     pub levels: Vec<Level>,
     /// Adjust exact agreement by how common the agreed value is.
@@ -88,9 +104,30 @@ impl Comparison {
         self.levels.len() + 1
     }
 
+    /// Every column the comparison reads (not the swap column).
+    pub fn columns(&self) -> impl Iterator<Item = usize> + '_ {
+        std::iter::once(self.column).chain(self.with.iter().copied())
+    }
+
+    /// The values the comparison reads for one row, for explanations.
+    pub fn display(&self, data: &crate::data::Dataset, row: usize) -> Option<String> {
+        let values: Vec<String> = self
+            .columns()
+            .filter_map(|c| data.display(c, row))
+            .collect();
+        (!values.is_empty()).then(|| values.join(", "))
+    }
+
     /// The level of the pair whose rows have codes `a` (left) and `b` (right), as
     /// `Records::left_row` and `right_row` give them; `NULL_LEVEL` if either value is missing.
     pub fn level(&self, records: &Records, a: &[u32], b: &[u32]) -> u8 {
+        if !self.with.is_empty() {
+            let address = address_parts(records, self.columns(), a, b);
+            return match address.level() {
+                Some(level) => self.first_passing_by(|l| *l == level || *l == Level::Else),
+                None => NULL_LEVEL,
+            };
+        }
         let (x, y) = (a[self.column], b[self.column]);
         if x == MISSING || y == MISSING {
             return NULL_LEVEL;
@@ -229,9 +266,144 @@ impl<'a, F: Fn() -> bool> TextPair<'a, F> {
             Level::Exact | Level::Nickname | Level::Swapped | Level::Else => {
                 unreachable!("answered from the codes above")
             }
-            Level::DateTransposed | Level::DateDigits { .. } | Level::Dice { .. } => false,
+            Level::DateTransposed
+            | Level::DateDigits { .. }
+            | Level::Dice { .. }
+            | Level::SameAddress
+            | Level::SameStreet
+            | Level::SameArea => false,
         }
     }
+}
+
+/// What the parts of two addresses say, each `None` where a side lacks it.
+#[derive(Default)]
+struct AddressParts {
+    postcode: Option<PostcodeAgreement>,
+    street: Option<bool>,
+    number: Option<bool>,
+    town: Option<bool>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum PostcodeAgreement {
+    Same,
+    Area,
+    Differs,
+}
+
+/// Street names this alike are one street ("victoria rd", "victoria road").
+const STREET_SIMILARITY: f64 = 0.9;
+
+impl AddressParts {
+    /// The address level, or `None` when too little is present on both sides to say.
+    fn level(&self) -> Option<Level> {
+        let postcode_same = self.postcode == Some(PostcodeAgreement::Same);
+        let postcode_differs = self.postcode.is_some() && !postcode_same;
+        let agree = [
+            postcode_same,
+            self.street == Some(true),
+            self.number == Some(true),
+        ];
+        let disagree = [
+            postcode_differs,
+            self.street == Some(false),
+            self.number == Some(false),
+        ];
+        let (agree, disagree) = (
+            agree.iter().filter(|x| **x).count(),
+            disagree.iter().filter(|x| **x).count(),
+        );
+        Some(if agree >= 2 && disagree == 0 {
+            Level::SameAddress
+        } else if postcode_same || self.street == Some(true) {
+            Level::SameStreet
+        } else if self.postcode == Some(PostcodeAgreement::Area) || self.town == Some(true) {
+            Level::SameArea
+        } else if self.postcode.is_some() || self.street.is_some() || self.town.is_some() {
+            Level::Else
+        } else {
+            return None;
+        })
+    }
+}
+
+/// Compares the parts of an address held in the given columns.
+fn address_parts(
+    records: &Records,
+    columns: impl Iterator<Item = usize>,
+    a: &[u32],
+    b: &[u32],
+) -> AddressParts {
+    use crate::data::FieldKind;
+    let mut parts = AddressParts::default();
+    // Street lines of each side, without their house numbers.
+    let (mut lines_a, mut lines_b): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+    let (mut line_number_a, mut line_number_b) = (None, None);
+    for column in columns {
+        let (x, y) = (a[column], b[column]);
+        let kind = records.left.fields[column].kind;
+        if kind == FieldKind::Address {
+            // A line missing on one side may be a second line the other never had.
+            for (code, lines, number) in [
+                (x, &mut lines_a, &mut line_number_a),
+                (y, &mut lines_b, &mut line_number_b),
+            ] {
+                if code != MISSING {
+                    let text = records.text(code);
+                    *number = number.or_else(|| crate::normalise::first_number(text));
+                    let street = text.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ');
+                    if !street.is_empty() {
+                        lines.push(street);
+                    }
+                }
+            }
+            continue;
+        }
+        if x == MISSING || y == MISSING {
+            continue;
+        }
+        let (s, t) = (records.text(x), records.text(y));
+        match kind {
+            FieldKind::Postcode => {
+                parts.postcode = Some(if x == y || s.len() >= 5 && within_one_edit(s, t) {
+                    PostcodeAgreement::Same
+                } else if matches!(
+                    (postcode_parts(s), postcode_parts(t)),
+                    (Some(p), Some(q)) if p.district == q.district
+                ) {
+                    PostcodeAgreement::Area
+                } else {
+                    PostcodeAgreement::Differs
+                });
+            }
+            FieldKind::HouseNumber => {
+                parts.number = Some(
+                    x == y
+                        || crate::normalise::first_number(s) == crate::normalise::first_number(t),
+                );
+            }
+            FieldKind::Place => {
+                parts.town = Some(x == y || similarity::jaro_winkler(s, t) >= STREET_SIMILARITY);
+            }
+            _ => {}
+        }
+    }
+    if parts.number.is_none()
+        && let (Some(p), Some(q)) = (line_number_a, line_number_b)
+    {
+        parts.number = Some(p == q);
+    }
+    if !lines_a.is_empty() && !lines_b.is_empty() {
+        parts.street = Some(lines_a.iter().any(|p| {
+            lines_b.iter().any(|q| {
+                p == q
+                    || similarity::jaro_winkler_bound(p, q) >= STREET_SIMILARITY
+                        && similarity::jaro_winkler(p, q) >= STREET_SIMILARITY
+            })
+        }));
+    }
+    parts
 }
 
 /// How alike the crossed values of a swap must be: a swap survives a typo in either name
@@ -331,6 +503,7 @@ mod tests {
             name: "given".into(),
             column: 0,
             swap_column: Some(1),
+            with: Vec::new(),
             levels: vec![
                 Level::Exact,
                 Level::Swapped,
@@ -347,6 +520,7 @@ mod tests {
             name: "dob".into(),
             column: 2,
             swap_column: None,
+            with: Vec::new(),
             levels: vec![
                 Level::Exact,
                 Level::DateTransposed,
@@ -377,6 +551,7 @@ mod tests {
             name: "family".into(),
             column: 1,
             swap_column: Some(0),
+            with: Vec::new(),
             levels: vec![Level::Exact, Level::Else],
             term_frequency: false,
         };
@@ -449,6 +624,7 @@ mod tests {
             name: "nhs".into(),
             column: 0,
             swap_column: None,
+            with: Vec::new(),
             levels: vec![
                 Level::Exact,
                 Level::Damerau { max: 1 },

@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod compare;
 pub mod data;
 pub mod generate;
+pub mod households;
 pub mod input;
 pub mod model;
 pub mod nicknames;

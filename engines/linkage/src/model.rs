@@ -51,6 +51,22 @@ pub struct Model {
     /// Prior probability that a candidate pair is a match.
     pub lambda: f64,
     pub params: Vec<ComparisonParams>,
+    /// How different people who share an address compare, when the address is one comparison.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub same_address: Option<SameAddress>,
+}
+
+/// Members of one household agree on surname, address and phone, and often nearly on birth
+/// date (twins exactly), so among pairs at one address a shared surname is no evidence of one
+/// person; given name and date of birth are. Pairs whose address comparison is at `level`
+/// are scored with `u`, the level probabilities among different people of one address, in
+/// place of those among random pairs; the address comparison itself keeps its own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SameAddress {
+    pub comparison: usize,
+    pub level: u8,
+    /// Per comparison and level, as `Table` (index 0, null, is 1).
+    pub u: Table,
 }
 
 impl Model {
@@ -211,6 +227,17 @@ struct Update<'a> {
     lambda: bool,
 }
 
+/// The match probability of a pattern given the comparisons in `evidence`.
+pub fn posterior(state: &EmState, pattern: u64, evidence: &[bool]) -> f64 {
+    let (mut pm, mut pu) = (state.lambda, 1.0 - state.lambda);
+    for c in (0..state.m.len()).filter(|&c| evidence[c]) {
+        let level = level_in(pattern, c);
+        pm *= state.m[c][level];
+        pu *= state.u[c][level];
+    }
+    pm / (pm + pu)
+}
+
 /// The prior probability that two records match, over all possible pairs: the expected
 /// number of matches among candidate pairs (counted in `patterns`, a sample to be multiplied
 /// by `scale`) over `all_pairs`, found as a fixed point since each posterior depends on it.
@@ -307,6 +334,8 @@ pub struct Scorer<'a> {
     records: &'a Records<'a>,
     /// log2(m/u) per comparison and level; 0 for null.
     weights: Table,
+    /// The same for a pair of one address (see `SameAddress`), or empty.
+    home_weights: Table,
     prior: f64,
     /// Per comparison with term-frequency adjustment: the exact level and the log2 frequency
     /// of each left row's value (the adjustment applies to exact agreement, where both values
@@ -315,10 +344,10 @@ pub struct Scorer<'a> {
     /// Comparisons in the order they are computed: cheap ones first (see `cost`).
     order: Vec<usize>,
     /// Per comparison, the largest weight a level without term-frequency adjustment gives
-    /// (the null level's 0 included).
-    best_plain: Vec<f64>,
-    /// Per left row, the largest weight any pair with that row could have.
-    best_total: Vec<f64>,
+    /// (the null level's 0 included), away from and at one address.
+    best_plain: [Vec<f64>; 2],
+    /// Per left row, the largest weight any pair with that row could have, away and at home.
+    best_total: Vec<[f64; 2]>,
 }
 
 /// How one comparison moved a pair's weight.
@@ -347,6 +376,10 @@ pub fn probability(weight: f64) -> f64 {
     1.0 / (1.0 + (-weight).exp2())
 }
 
+/// Away from one address, or at it.
+const AWAY: usize = 0;
+const HOME: usize = 1;
+
 impl<'a> Scorer<'a> {
     pub fn new(model: &'a Model, records: &'a Records<'a>) -> Self {
         let weights: Table = model
@@ -358,6 +391,20 @@ impl<'a> Scorer<'a> {
                     .collect()
             })
             .collect();
+        let home_weights: Table = model.same_address.as_ref().map_or_else(Vec::new, |home| {
+            weights
+                .iter()
+                .zip(&model.params)
+                .zip(&home.u)
+                .enumerate()
+                .map(|(c, ((away, p), u))| match c == home.comparison {
+                    true => away.clone(),
+                    false => std::iter::once(0.0)
+                        .chain(p.levels.iter().zip(&u[1..]).map(|(l, u)| (l.m / u).log2()))
+                        .collect(),
+                })
+                .collect()
+        });
         let term_frequency: Vec<Option<(usize, Vec<f32>)>> = model
             .comparisons
             .iter()
@@ -375,24 +422,44 @@ impl<'a> Scorer<'a> {
                 Some((exact, log2))
             })
             .collect();
-        let best_plain: Vec<f64> = weights
-            .iter()
-            .zip(&term_frequency)
-            .map(|(w, tf)| {
-                let adjusted = tf.as_ref().map(|(exact, _)| *exact);
-                (0..w.len())
-                    .filter(|l| Some(*l) != adjusted)
-                    .map(|l| w[l])
-                    .fold(f64::NEG_INFINITY, f64::max)
-            })
-            .collect();
+        let home = model.same_address.as_ref();
+        let best_plain = [AWAY, HOME].map(|context| {
+            (0..weights.len())
+                .map(|c| {
+                    let table = match context {
+                        HOME if home.is_none() => return f64::NEG_INFINITY,
+                        HOME => &home_weights[c],
+                        _ => &weights[c],
+                    };
+                    let adjusted = term_frequency[c].as_ref().map(|(exact, _)| *exact);
+                    (0..table.len())
+                        .filter(|l| context == HOME || Some(*l) != adjusted)
+                        .filter(|&l| match home {
+                            // The address comparison decides the context.
+                            Some(h) if h.comparison == c => {
+                                (l == h.level as usize) == (context == HOME)
+                            }
+                            _ => true,
+                        })
+                        .map(|l| table[l])
+                        .fold(f64::NEG_INFINITY, f64::max)
+                })
+                .collect()
+        });
         let mut order: Vec<usize> = (0..model.comparisons.len()).collect();
-        order.sort_by_key(|&c| cost(&model.fields[model.comparisons[c].column]));
+        order.sort_by_key(|&c| {
+            let comparison = &model.comparisons[c];
+            match comparison.with.is_empty() {
+                true => cost(&model.fields[comparison.column]),
+                false => 3,
+            }
+        });
         let prior = (model.lambda / (1.0 - model.lambda)).log2();
         let mut scorer = Scorer {
             model,
             records,
             weights,
+            home_weights,
             prior,
             term_frequency,
             order,
@@ -401,8 +468,10 @@ impl<'a> Scorer<'a> {
         };
         scorer.best_total = (0..records.left.len())
             .map(|i| {
-                let best = (0..scorer.weights.len()).map(|c| scorer.best(c, i));
-                scorer.prior + best.sum::<f64>()
+                [AWAY, HOME].map(|context| {
+                    let best = (0..scorer.weights.len()).map(|c| scorer.best(c, i, context));
+                    scorer.prior + best.sum::<f64>()
+                })
             })
             .collect();
         scorer
@@ -410,15 +479,8 @@ impl<'a> Scorer<'a> {
 
     /// Match weight of the pair and its packed pattern.
     pub fn weight(&self, i: usize, j: usize) -> (f64, u64) {
-        let (a, b) = (self.records.left_row(i), self.records.right_row(j));
-        let mut pattern = 0;
-        let mut weight = self.prior;
-        for &c in &self.order {
-            let level = self.model.comparisons[c].level(self.records, a, b);
-            pattern |= u64::from(level) << (4 * c);
-            weight += self.level_weight(c, level as usize, i);
-        }
-        (weight, pattern)
+        self.weigh(i, j, f64::NEG_INFINITY)
+            .expect("no pair falls below an infinite floor")
     }
 
     /// Match weight of the pair if it can reach `floor`. Comparisons are computed cheapest
@@ -427,31 +489,66 @@ impl<'a> Scorer<'a> {
     /// names before their addresses are read. The pairs kept, and their weights, are exactly
     /// those of `weight`.
     pub fn weight_from(&self, i: usize, j: usize, floor: f64) -> Option<f64> {
+        self.weigh(i, j, floor).map(|(weight, _)| weight)
+    }
+
+    /// The weight is summed twice over, as if the pair were of one address and as if not,
+    /// until the address comparison says which it is.
+    fn weigh(&self, i: usize, j: usize, floor: f64) -> Option<(f64, u64)> {
         let (a, b) = (self.records.left_row(i), self.records.right_row(j));
-        let mut weight = self.prior;
-        let mut possible = self.best_total[i];
+        let mut pattern = 0;
+        let context = self.model.same_address.as_ref();
+        let sides = if context.is_some() { 2 } else { 1 };
+        let mut weight = [self.prior, f64::NEG_INFINITY];
+        let mut possible = [self.best_total[i][AWAY], f64::NEG_INFINITY];
+        if context.is_some() {
+            (weight[HOME], possible[HOME]) = (self.prior, self.best_total[i][HOME]);
+        }
         for &c in &self.order {
-            let level = self.model.comparisons[c].level(self.records, a, b) as usize;
-            let w = self.level_weight(c, level, i);
-            weight += w;
-            possible -= self.best(c, i) - w;
-            if possible < floor {
+            let level = self.model.comparisons[c].level(self.records, a, b);
+            pattern |= u64::from(level) << (4 * c);
+            for side in 0..sides {
+                let mut w = self.level_weight(c, level as usize, i, side);
+                if context
+                    .is_some_and(|h| h.comparison == c && (h.level == level) != (side == HOME))
+                {
+                    w = f64::NEG_INFINITY;
+                }
+                weight[side] += w;
+                possible[side] -= self.best(c, i, side) - w;
+            }
+            if possible[AWAY].max(possible[HOME]) < floor {
                 return None;
             }
         }
-        Some(weight)
+        Some((weight[AWAY].max(weight[HOME]), pattern))
     }
 
-    /// The largest weight comparison `c` can give a pair with left row `i`.
-    fn best(&self, c: usize, i: usize) -> f64 {
-        match &self.term_frequency[c] {
-            Some((exact, _)) => self.best_plain[c].max(self.level_weight(c, *exact, i)),
-            None => self.best_plain[c],
+    /// Whether the pattern's address comparison says the two records share an address.
+    fn context_of(&self, pattern: u64) -> usize {
+        match &self.model.same_address {
+            Some(h) if level_in(pattern, h.comparison) == h.level as usize => HOME,
+            _ => AWAY,
         }
     }
 
-    fn level_weight(&self, c: usize, level: usize, i: usize) -> f64 {
-        self.weights[c][level] + self.term_frequency_weight(c, level, i)
+    /// The largest weight comparison `c` can give a pair with left row `i`.
+    fn best(&self, c: usize, i: usize, context: usize) -> f64 {
+        match &self.term_frequency[c] {
+            Some((exact, _)) if context == AWAY => {
+                self.best_plain[AWAY][c].max(self.level_weight(c, *exact, i, AWAY))
+            }
+            _ => self.best_plain[context][c],
+        }
+    }
+
+    fn level_weight(&self, c: usize, level: usize, i: usize, context: usize) -> f64 {
+        match context {
+            HOME if self.home_weights.is_empty() => f64::NEG_INFINITY,
+            // Within a household a shared surname says nothing of rarity.
+            HOME => self.home_weights[c][level],
+            _ => self.weights[c][level] + self.term_frequency_weight(c, level, i),
+        }
     }
 
     fn term_frequency_weight(&self, c: usize, level: usize, i: usize) -> f64 {
@@ -466,6 +563,7 @@ impl<'a> Scorer<'a> {
 
     pub fn explain(&self, i: usize, j: usize) -> Explanation {
         let (weight, pattern) = self.weight(i, j);
+        let context = self.context_of(pattern);
         let contributions = self
             .model
             .comparisons
@@ -475,15 +573,22 @@ impl<'a> Scorer<'a> {
                 let level = level_in(pattern, c);
                 let params =
                     (level != NULL_LEVEL as usize).then(|| &self.model.params[c].levels[level - 1]);
+                let u = match (context, &self.model.same_address) {
+                    (HOME, Some(home)) if level != NULL_LEVEL as usize => Some(home.u[c][level]),
+                    _ => params.map(|p| p.u),
+                };
                 Contribution {
                     comparison: comparison.name.clone(),
                     level: params.map_or_else(|| "null".to_string(), |p| p.label.clone()),
-                    left: self.records.left.display(comparison.column, i),
-                    right: self.records.right.display(comparison.column, j),
+                    left: comparison.display(self.records.left, i),
+                    right: comparison.display(self.records.right, j),
                     m: params.map(|p| p.m),
-                    u: params.map(|p| p.u),
-                    term_frequency_weight: self.term_frequency_weight(c, level, i),
-                    weight: self.level_weight(c, level, i),
+                    u,
+                    term_frequency_weight: match context {
+                        HOME => 0.0,
+                        _ => self.term_frequency_weight(c, level, i),
+                    },
+                    weight: self.level_weight(c, level, i, context),
                 }
             })
             .collect();

@@ -97,6 +97,16 @@ pub fn date(raw: &str) -> Option<Date> {
     plausible.then_some(Date { year, month, day })
 }
 
+/// The first run of digits in a value: a house number, or the one an address line starts with.
+pub fn first_number(text: &str) -> Option<&str> {
+    let start = text.find(|c: char| c.is_ascii_digit())?;
+    let rest = &text[start..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
 /// The parts of a UK postcode: "LS6 2AB" has district "LS6" and sector "LS6 2".
 pub struct PostcodeParts<'a> {
     pub district: &'a str,

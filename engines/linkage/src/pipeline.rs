@@ -31,7 +31,11 @@ pub struct Settings {
     pub em_pairs: u64,
     /// Pairs at or above this match probability are reported and clustered.
     pub threshold: f64,
-    /// Each record takes part in at most one reported pair (each side holds one record per person).
+    /// Each record takes part in at most one reported pair, strongest pairs first (linking
+    /// only; ignored when deduplicating). On by default: two agencies' lists of people each
+    /// hold a person once, so a record that matches two on the other side has matched a twin
+    /// or a housemate as well as its own. Turn it off for a list that holds people more than
+    /// once.
     pub one_to_one: bool,
     pub max_cluster_size: usize,
     pub seed: u64,
@@ -47,7 +51,7 @@ impl Default for Settings {
             em_iterations: 300,
             em_pairs: 300_000,
             threshold: 0.5,
-            one_to_one: false,
+            one_to_one: true,
             max_cluster_size: 50,
             seed: 20_240_601,
         }

@@ -21,9 +21,9 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::blocking::{Blocker, mix};
-use crate::compare::Comparison;
-use crate::data::Dataset;
-use crate::model::{self, ComparisonParams, EmState, LevelParams, Model, Table};
+use crate::compare::{Comparison, Level};
+use crate::data::{Dataset, Field, FieldKind};
+use crate::model::{self, ComparisonParams, EmState, LevelParams, Model, SameAddress, Table};
 use crate::pipeline::{Progress, Settings};
 use crate::records::Records;
 
@@ -63,7 +63,7 @@ fn session_rules(settings: &Settings, left: &Dataset) -> Vec<(usize, Vec<bool>)>
             let evidence: Vec<bool> = settings
                 .comparisons
                 .iter()
-                .map(|c| !keyed.contains(&c.column))
+                .map(|c| !c.columns().any(|column| keyed.contains(&column)))
                 .collect();
             (evidence.iter().filter(|e| **e).count() >= 2).then_some((r, evidence))
         })
@@ -144,6 +144,7 @@ pub fn train(
         m: model::starting_m(comparisons),
         u: u_random.clone(),
     };
+    let mut same_address = None;
     if person.iter().filter(|p| **p).count() >= 2 {
         for (c, n) in sessions_of.iter().enumerate().filter(|(_, n)| **n > 0) {
             state.m[c] = m_sums[c].iter().map(|sum| sum / *n as f64).collect();
@@ -156,12 +157,15 @@ pub fn train(
         let scale = proposed.max(1) as f64 / settings.em_pairs.min(proposed).max(1) as f64;
         state.lambda = model::prior_among_all_pairs(&state, &candidates, &person, scale, all_pairs);
         let unestimated: Vec<bool> = estimated.iter().map(|e| !e).collect();
-        let refit_u: Vec<bool> = unestimated
-            .iter()
-            .zip(&household)
-            .map(|(a, b)| *a || *b)
+        // A household field compared alone gets its u among candidate pairs (where the
+        // members of one family are); an address compared as one fact keeps its u among
+        // random pairs, and the other comparisons get a u of their own among people who share
+        // an address (`SameAddress`).
+        let refit_u: Vec<bool> = (0..comparisons.len())
+            .map(|c| unestimated[c] || household[c] && comparisons[c].with.is_empty())
             .collect();
         model::fit_given(&mut state, &candidates, &person, &unestimated, &refit_u);
+        same_address = household_u(settings, &left.fields, &candidates, &state, &person);
     } else {
         let all = vec![true; comparisons.len()];
         let iterations = model::expectation_maximisation(
@@ -178,7 +182,93 @@ pub fn train(
             estimated: names(&all),
         });
     }
-    (model_from(records, settings, &u_random, state), sessions)
+    for (c, is_household) in household.iter().enumerate() {
+        if *is_household {
+            floor_disagreement(&mut state.m[c], MOVED);
+        }
+    }
+    let mut model = model_from(records, settings, &u_random, state);
+    model.same_address = same_address;
+    (model, sessions)
+}
+
+/// Pseudo-pairs, distributed as among random pairs, added to those of one address, so that a
+/// run with few households does not learn from a handful of pairs.
+const HOUSEHOLD_PSEUDO_PAIRS: f64 = 100.0;
+
+/// u of every comparison among different people at one address: candidate pairs whose
+/// address comparison is at its first level ("same address"), each counted as a non-match by
+/// its posterior given the person comparisons and the address.
+fn household_u(
+    settings: &Settings,
+    fields: &[Field],
+    candidates: &[(u64, u64)],
+    state: &EmState,
+    person: &[bool],
+) -> Option<SameAddress> {
+    let comparisons = &settings.comparisons;
+    let address = comparisons
+        .iter()
+        .position(|c| c.levels.first() == Some(&Level::SameAddress))?;
+    let mut counts: Table = comparisons
+        .iter()
+        .map(|c| vec![0.0; c.level_count()])
+        .collect();
+    // The address is evidence too: without it a true match whose names were mistyped
+    // would count as two people of one address.
+    let mut evidence = person.to_vec();
+    evidence[address] = true;
+    for &(pattern, count) in candidates {
+        if model::level_in(pattern, address) != 1 {
+            continue;
+        }
+        let non_match = 1.0 - model::posterior(state, pattern, &evidence);
+        for (c, levels) in counts.iter_mut().enumerate() {
+            levels[model::level_in(pattern, c)] += non_match * count as f64;
+        }
+    }
+    let u = counts
+        .iter()
+        .zip(&state.u)
+        .enumerate()
+        .map(|(c, (counts, random))| {
+            // An identifier is issued to one person: housemates share it no more than
+            // strangers do.
+            if fields[comparisons[c].column].kind == FieldKind::Identifier {
+                return random.clone();
+            }
+            let total: f64 = counts[1..].iter().sum::<f64>() + HOUSEHOLD_PSEUDO_PAIRS;
+            std::iter::once(1.0)
+                .chain((1..counts.len()).map(|l| {
+                    ((counts[l] + HOUSEHOLD_PSEUDO_PAIRS * random[l]) / total).clamp(1e-6, 1.0)
+                }))
+                .collect()
+        })
+        .collect();
+    Some(SameAddress {
+        comparison: address,
+        level: 1,
+        u,
+    })
+}
+
+/// The least share of true matches whose household fields disagree: people move, and two
+/// agencies record them at different times. EM left to itself tends to find "same household"
+/// rather than "same person" and sets this near zero, and then a move alone sinks a pair that
+/// agrees on names and date of birth. At 5% a disagreement weighs at most about -4.
+const MOVED: f64 = 0.05;
+
+/// Raises the m of the last (disagreement) level to at least `floor`, scaling the others down.
+fn floor_disagreement(m: &mut [f64], floor: f64) {
+    let last = m.len() - 1;
+    if last < 2 || m[last] >= floor {
+        return;
+    }
+    let rest: f64 = m[1..last].iter().sum();
+    m[1..last]
+        .iter_mut()
+        .for_each(|x| *x *= (1.0 - floor) / rest);
+    m[last] = floor;
 }
 
 /// Comparison patterns of candidate pairs (of one rule, or the union of all), counted over an
@@ -238,6 +328,7 @@ fn model_from(records: &Records, settings: &Settings, u_random: &Table, state: E
         blocking: settings.blocking.clone(),
         lambda: state.lambda,
         params,
+        same_address: None,
     }
 }
 

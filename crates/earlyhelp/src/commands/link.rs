@@ -84,9 +84,14 @@ pub struct MatchOptions {
     /// Lowest match probability reported [default: 0.5].
     #[arg(long)]
     pub threshold: Option<f64>,
-    /// Each record is matched at most once (each file holds one record per person).
-    #[arg(long)]
+    /// Each record is matched at most once (each file holds one record per person). The
+    /// default when linking two files; kept so older scripts still run.
+    #[arg(long, conflicts_with = "many_to_many")]
     pub one_to_one: bool,
+    /// Let a record match several on the other side: for a file that holds a person more
+    /// than once (otherwise each is matched at most once).
+    #[arg(long)]
+    pub many_to_many: bool,
     /// Score with a model saved by an earlier run instead of training a new one.
     #[arg(long)]
     pub model: Option<PathBuf>,
@@ -176,7 +181,11 @@ fn run_match(paths: &[&PathBuf], options: &MatchOptions) -> Result<()> {
         .threshold
         .or(config.threshold)
         .unwrap_or(settings.threshold);
-    settings.one_to_one = options.one_to_one || config.one_to_one.unwrap_or(false);
+    settings.one_to_one = match (options.one_to_one, options.many_to_many) {
+        (true, _) => true,
+        (_, true) => false,
+        _ => config.one_to_one.unwrap_or(settings.one_to_one),
+    };
     settings.max_cluster_size = config.max_cluster_size.unwrap_or(settings.max_cluster_size);
     if !(0.0..=1.0).contains(&settings.threshold) {
         bail!(
