@@ -150,6 +150,18 @@ pub fn check_action_endings(
     }
 }
 
+impl NeedLevel {
+    /// The level as a family would say how much help they need, for the self-referral form.
+    pub fn in_family_words(self) -> &'static str {
+        match self {
+            NeedLevel::Universal => "Some information or advice",
+            NeedLevel::UniversalPlus => "Help with one thing for a short while",
+            NeedLevel::Additional => "Help with several things",
+            NeedLevel::Complex => "A lot of help: things are very hard right now",
+        }
+    }
+}
+
 impl Reason {
     /// The closure form's field for how far this need was met.
     pub fn outcome_field(self) -> &'static str {
@@ -500,6 +512,10 @@ pub struct RequestInput {
     /// For a self-referral: how to get back to the person asking.
     #[serde(default)]
     pub contact: String,
+    /// For a self-referral: the family's answer to "can we share this with people who can
+    /// help?" ("yes" or "no"), which stands for the consent fields above.
+    #[serde(default)]
+    pub share: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -768,7 +784,12 @@ pub fn check_request(
     }
     let need_level = NeedLevel::from_slug(&input.need_level);
     if need_level.is_none() {
-        errors.push(FieldError::new("need_level", "Choose the level of need"));
+        let message = if self_referral {
+            "Choose how much help you need"
+        } else {
+            "Choose the level of need"
+        };
+        errors.push(FieldError::new("need_level", message));
     }
     if input.summary.trim().is_empty() {
         errors.push(FieldError::new(

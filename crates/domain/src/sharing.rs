@@ -8,11 +8,11 @@ use serde::{Deserialize, Serialize};
 choices!(
     /// UK GDPR article 6(1): the lawful basis for sharing personal data.
     Article6 {
-        Consent => ("consent", "6(1)(a) consent of the family"),
-        LegalObligation => ("legal_obligation", "6(1)(c) a legal obligation (for example the Children Act 2004, section 11)"),
-        VitalInterests => ("vital_interests", "6(1)(d) vital interests: protecting someone's life"),
-        PublicTask => ("public_task", "6(1)(e) a public task (for example the Children Act 1989, section 17)"),
-        LegitimateInterests => ("legitimate_interests", "6(1)(f) legitimate interests (not for public authorities' own tasks)"),
+        Consent => ("consent", "The family agreed (article 6(1)(a), consent)"),
+        LegalObligation => ("legal_obligation", "The law requires it (article 6(1)(c), legal obligation: for example the Children Act 2004, section 11)"),
+        VitalInterests => ("vital_interests", "To protect someone's life (article 6(1)(d), vital interests)"),
+        PublicTask => ("public_task", "To do our public task (article 6(1)(e), public task: for example the Children Act 1989, section 17)"),
+        LegitimateInterests => ("legitimate_interests", "For a legitimate interest (article 6(1)(f), legitimate interests: not for public authorities' own tasks)"),
     }
 );
 
@@ -20,11 +20,11 @@ choices!(
     /// UK GDPR article 9(2): the condition for sharing special-category data (health, ethnicity,
     /// religion, sexual life), with the Data Protection Act 2018 schedule 1 condition where one applies.
     Article9 {
-        ExplicitConsent => ("explicit_consent", "9(2)(a) explicit consent"),
-        SocialProtection => ("social_protection", "9(2)(b) social protection law"),
-        VitalInterests => ("vital_interests", "9(2)(c) vital interests, when consent cannot be given"),
-        Safeguarding => ("safeguarding", "9(2)(g) substantial public interest: safeguarding of children (DPA 2018 sch. 1 para. 18)"),
-        HealthCare => ("health_social_care", "9(2)(h) health or social care"),
+        ExplicitConsent => ("explicit_consent", "The family explicitly agreed (article 9(2)(a), explicit consent)"),
+        SocialProtection => ("social_protection", "Social protection law requires it (article 9(2)(b))"),
+        VitalInterests => ("vital_interests", "To protect someone's life when they cannot agree (article 9(2)(c), vital interests)"),
+        Safeguarding => ("safeguarding", "To keep children safe (article 9(2)(g), substantial public interest: safeguarding of children, DPA 2018 schedule 1 paragraph 18)"),
+        HealthCare => ("health_social_care", "For health or social care (article 9(2)(h))"),
     }
 );
 

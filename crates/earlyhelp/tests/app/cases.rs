@@ -1561,7 +1561,7 @@ mod journey {
         click(&browser, "input[name=article6][value=public_task]").await;
         click(&browser, "form[action$='/team'] button").await;
         until(&browser, "#team-list", "Demo Health Visitor").await;
-        until(&browser, "#shares", "6(1)(e) a public task").await;
+        until(&browser, "#shares", "To do our public task (article 6(1)(e)").await;
 
         // The Early Help assessment, written with the family, then finalised.
         click(&browser, "#assessment-link").await;

@@ -210,8 +210,8 @@ async fn a_share_on_another_lawful_basis_survives_withdrawn_consent(backend: Bac
     .await;
     assert_eq!(response.status(), 303);
     let (_, html) = page(&lead, &app, &case).await;
-    assert!(html.contains("6(1)(e) a public task"));
-    assert!(html.contains("9(2)(h) health or social care"));
+    assert!(html.contains("To do our public task (article 6(1)(e)"));
+    assert!(html.contains("For health or social care (article 9(2)(h))"));
 
     assert_eq!(
         crate::serious::withdraw_all_consent(&app, &lead, &family)

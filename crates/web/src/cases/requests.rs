@@ -78,7 +78,10 @@ impl RequestPage {
             .collect();
         let need_levels = NeedLevel::ALL
             .iter()
-            .map(|n| SelectOption::new(n.slug(), n.label(), input.need_level == n.slug()))
+            .map(|n| {
+                let words = if public { n.in_family_words() } else { n.label() };
+                SelectOption::new(n.slug(), words, input.need_level == n.slug())
+            })
             .collect();
         let consent_methods = ConsentMethod::ALL
             .iter()
@@ -225,6 +228,28 @@ async fn self_referral_form(
     Ok((jar, Html(page.render()?)).into_response())
 }
 
+/// A family answers "can we share this with people who can help?"; a yes stands for the consent
+/// a professional would record: given in writing (this form), today, by whoever fills it in.
+/// Anything but yes is the error to show on that question.
+fn family_agrees_to_share(input: &mut RequestInput, answer: &str) -> Option<FieldError> {
+    input.share = answer.to_string();
+    if answer != "yes" {
+        return Some(FieldError::new(
+            "share",
+            "Tell us we can share this with people who can help. If you would rather talk to someone first, call us",
+        ));
+    }
+    let who = input
+        .members
+        .first()
+        .map(|m| format!("{} {}", m.given_name.trim(), m.family_name.trim()))
+        .unwrap_or_default();
+    input.consent_given_by = format!("{}, on the online form", who.trim());
+    input.consent_method = ConsentMethod::Written.slug().to_string();
+    input.consent_date = cases::today().to_string();
+    None
+}
+
 async fn send_self_referral(
     State(state): State<AppState>,
     Extension(throttle): Extension<Arc<Throttle>>,
@@ -239,10 +264,12 @@ async fn send_self_referral(
     if token.is_empty() || !same_secret(&token, &field(&pairs, "csrf_token")) {
         return Err(AppError::BadCsrf);
     }
-    let input = request_from_pairs(&pairs);
-    let checked = match check_request(&input, cases::today(), true) {
-        Ok(checked) => checked,
-        Err(errors) => {
+    let mut input = request_from_pairs(&pairs);
+    let share = family_agrees_to_share(&mut input, &field(&pairs, "share"));
+    let checked = match (share, check_request(&input, cases::today(), true)) {
+        (None, Ok(checked)) => checked,
+        (share, checked) => {
+            let errors = share.into_iter().chain(checked.err().unwrap_or_default()).collect();
             let page = RequestPage::new(Layout::anonymous(token), true, input, errors);
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
         }
