@@ -255,6 +255,22 @@ async fn the_public_self_referral_form(backend: Backend) {
 
     let mut pairs = form_pairs(&csrf, "B16 8HA");
     pairs.push(("contact", "07700 900456".into()));
+    // The family is asked in their words whether we may share it; without a yes nothing is sent.
+    let unanswered = public
+        .post(app.url("/self-referral"))
+        .form(&pairs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unanswered.status(), 422);
+    let unanswered = unanswered.text().await.unwrap();
+    assert!(unanswered.contains("Can we share this with people who can help?"));
+    assert!(
+        unanswered.contains("href=\"#share\""),
+        "the error summary names it"
+    );
+    assert!(!unanswered.contains("Universal plus") && !unanswered.contains("Verbal"));
+    pairs.push(("share", "yes".into()));
     let response = public
         .post(app.url("/self-referral"))
         .form(&pairs)
@@ -1561,7 +1577,12 @@ mod journey {
         click(&browser, "input[name=article6][value=public_task]").await;
         click(&browser, "form[action$='/team'] button").await;
         until(&browser, "#team-list", "Demo Health Visitor").await;
-        until(&browser, "#shares", "To do our public task (article 6(1)(e)").await;
+        until(
+            &browser,
+            "#shares",
+            "To do our public task (article 6(1)(e)",
+        )
+        .await;
 
         // The Early Help assessment, written with the family, then finalised.
         click(&browser, "#assessment-link").await;

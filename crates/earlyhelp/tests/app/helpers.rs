@@ -268,7 +268,10 @@ pub fn client() -> reqwest::Client {
 /// The value of the first `csrf_token` hidden field in a page.
 pub fn csrf_in(html: &str) -> String {
     let marker = "name=\"csrf_token\" value=\"";
-    let start = html.find(marker).expect("the page has a CSRF token") + marker.len();
+    let Some(start) = html.find(marker) else {
+        panic!("the page has no CSRF token: {html}");
+    };
+    let start = start + marker.len();
     html[start..].split('"').next().unwrap().to_string()
 }
 

@@ -854,6 +854,7 @@ fn self_referral(csrf: &str, address: &str) -> Vec<(&'static str, String)> {
         ("consent_method", "written".into()),
         ("consent_date", "2026-11-01".into()),
         ("contact", "07700 900456".into()),
+        ("share", "yes".into()),
     ]
 }
 

@@ -602,7 +602,7 @@ async fn the_self_referral_gives_a_reference_and_what_happens_next(backend: Back
         pairs.push((name.into(), value.into()));
     }
     // Choices: the first offered value of each radio and checkbox group.
-    for group in ["reasons", "need_level", "consent_method"] {
+    for group in ["reasons", "need_level", "share"] {
         if let Some(value) = html
             .split(&format!("name=\"{group}\""))
             .nth(1)

@@ -91,7 +91,12 @@ async fn the_outbox_survives_a_mail_server_outage_and_a_dead_worker(backend: Bac
     // The mail server is down: nothing goes, and the message waits to be tried again.
     assert_eq!(drain(&app.db, &sending, now).await.unwrap(), 0);
     // One message to each who answers referrals for the service's organisation.
-    let queued = outbox::recent(&app.db, 10).await.unwrap();
+    let queued: Vec<_> = outbox::recent(&app.db, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.sent_micros.is_none())
+        .collect();
     let answerers = queued.len();
     assert!(
         queued.iter().any(|m| m.to_address == VCS_WORKER),

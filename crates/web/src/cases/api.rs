@@ -145,6 +145,7 @@ impl From<RequestBody> for RequestInput {
             consent_method: b.consent_method,
             consent_date: b.consent_date,
             contact: String::new(),
+            share: String::new(),
         }
     }
 }

@@ -121,6 +121,7 @@ fn request_from_pairs(pairs: &[(String, String)]) -> RequestInput {
         consent_method: get("consent_method"),
         consent_date: get("consent_date"),
         contact: get("contact"),
+        share: get("share"),
     }
 }
 

@@ -79,7 +79,11 @@ impl RequestPage {
         let need_levels = NeedLevel::ALL
             .iter()
             .map(|n| {
-                let words = if public { n.in_family_words() } else { n.label() };
+                let words = if public {
+                    n.in_family_words()
+                } else {
+                    n.label()
+                };
                 SelectOption::new(n.slug(), words, input.need_level == n.slug())
             })
             .collect();
@@ -231,9 +235,8 @@ async fn self_referral_form(
 /// A family answers "can we share this with people who can help?"; a yes stands for the consent
 /// a professional would record: given in writing (this form), today, by whoever fills it in.
 /// Anything but yes is the error to show on that question.
-fn family_agrees_to_share(input: &mut RequestInput, answer: &str) -> Option<FieldError> {
-    input.share = answer.to_string();
-    if answer != "yes" {
+fn family_agrees_to_share(input: &mut RequestInput) -> Option<FieldError> {
+    if input.share != "yes" {
         return Some(FieldError::new(
             "share",
             "Tell us we can share this with people who can help. If you would rather talk to someone first, call us",
@@ -265,11 +268,14 @@ async fn send_self_referral(
         return Err(AppError::BadCsrf);
     }
     let mut input = request_from_pairs(&pairs);
-    let share = family_agrees_to_share(&mut input, &field(&pairs, "share"));
+    let share = family_agrees_to_share(&mut input);
     let checked = match (share, check_request(&input, cases::today(), true)) {
         (None, Ok(checked)) => checked,
         (share, checked) => {
-            let errors = share.into_iter().chain(checked.err().unwrap_or_default()).collect();
+            let errors = share
+                .into_iter()
+                .chain(checked.err().unwrap_or_default())
+                .collect();
             let page = RequestPage::new(Layout::anonymous(token), true, input, errors);
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
         }
