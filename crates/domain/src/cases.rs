@@ -922,6 +922,7 @@ mod tests {
             consent_method: "verbal".into(),
             consent_date: "2026-11-20".into(),
             contact: String::new(),
+            share: String::new(),
         }
     }
 

@@ -241,6 +241,27 @@ impl Quasi {
     }
 }
 
+/// A household's broad ethnic groups (2021 census: the slug's first word), from its members'
+/// recorded ethnicities; `not_said` and blanks left out.
+pub fn ethnic_groups<'a>(ethnicities: impl Iterator<Item = &'a str>) -> String {
+    sorted_set(
+        ethnicities
+            .filter(|e| *e != "not_said")
+            .filter_map(|e| e.split('_').next())
+            .map(str::to_string),
+    )
+}
+
+/// The most the children's recorded SEND asks, from an education, health and care plan down;
+/// empty when none is recorded.
+pub fn most_send<'a>(children: impl Iterator<Item = &'a str> + Clone) -> String {
+    ["ehc_plan", "sen_support", "disability", "none"]
+        .into_iter()
+        .find(|band| children.clone().any(|s| s == *band))
+        .unwrap_or_default()
+        .to_string()
+}
+
 fn sorted_set(items: impl Iterator<Item = String>) -> String {
     let mut items: Vec<String> = items
         .map(|i| i.trim().to_string())

@@ -94,6 +94,19 @@ fn main() {
                     .map(|r| r.slug())
                     .collect::<Vec<_>>()
                     .join(";"),
+                disclosure::ethnic_groups(
+                    request
+                        .members
+                        .iter()
+                        .filter_map(|m| m.ethnicity.map(|e| e.slug())),
+                ),
+                disclosure::most_send(
+                    request
+                        .members
+                        .iter()
+                        .filter(|m| m.relationship == MemberRole::Child)
+                        .filter_map(|m| m.send.map(|s| s.slug())),
+                ),
             ]);
         }
     }

@@ -204,8 +204,13 @@ pub async fn case_extract(
                     children: children.to_string(),
                     youngest_age_band: youngest,
                     reasons: first_reasons.remove(&id).unwrap_or_default(),
-                    ethnic_groups: ethnic_groups(&members),
-                    send: most_send(&members),
+                    ethnic_groups: disclosure::ethnic_groups(members.iter().map(|m| m.3.as_str())),
+                    send: disclosure::most_send(
+                        members
+                            .iter()
+                            .filter(|m| m.1 == "child")
+                            .map(|m| m.4.as_str()),
+                    ),
                     readings: days.len(),
                     first_mean_score: mean(days.first()),
                     latest_mean_score: mean(days.last()),
@@ -229,28 +234,6 @@ pub async fn case_extract(
             .collect(),
         rows,
     })
-}
-
-/// The broad groups of the 2021 census (the slug's first word), `not_said` left out.
-fn ethnic_groups(members: &[MemberRow]) -> String {
-    let mut groups: Vec<&str> = members
-        .iter()
-        .filter(|m| m.3 != "not_said")
-        .filter_map(|m| m.3.split('_').next())
-        .filter(|group| !group.is_empty())
-        .collect();
-    groups.sort_unstable();
-    groups.dedup();
-    groups.join(";")
-}
-
-/// The most any child's recorded SEND asks, from an education, health and care plan down.
-fn most_send(members: &[MemberRow]) -> String {
-    ["ehc_plan", "sen_support", "disability", "none"]
-        .into_iter()
-        .find(|band| members.iter().any(|m| m.1 == "child" && m.4 == *band))
-        .unwrap_or_default()
-        .to_string()
 }
 
 fn month_of(micros: i64) -> String {

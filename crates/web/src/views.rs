@@ -274,6 +274,25 @@ impl Pagination {
     }
 }
 
+/// The localities' names, for pages whose rows hold a locality's slug.
+pub struct LocalityNames(Vec<earlyhelp_storage::accounts::Locality>);
+
+impl LocalityNames {
+    pub async fn load(db: &earlyhelp_storage::Db) -> Result<Self, crate::error::AppError> {
+        Ok(LocalityNames(
+            earlyhelp_storage::accounts::list_localities(db).await?,
+        ))
+    }
+
+    /// The name of the locality `slug` ("Hall Green"); a slug no locality has, as it is.
+    pub fn name(&self, slug: &str) -> String {
+        self.0
+            .iter()
+            .find(|l| l.slug == slug)
+            .map_or_else(|| slug.to_string(), |l| l.name.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Pagination;
@@ -304,24 +323,5 @@ mod tests {
         assert!(one.links.is_empty() && one.previous.is_none() && one.next.is_none());
         let none = Pagination::new(0, 0, 50, "Queue pages", |n| n.to_string());
         assert_eq!((none.page, none.skip(50)), (1, 0));
-    }
-}
-
-/// The localities' names, for pages whose rows hold a locality's slug.
-pub struct LocalityNames(Vec<earlyhelp_storage::accounts::Locality>);
-
-impl LocalityNames {
-    pub async fn load(db: &earlyhelp_storage::Db) -> Result<Self, crate::error::AppError> {
-        Ok(LocalityNames(
-            earlyhelp_storage::accounts::list_localities(db).await?,
-        ))
-    }
-
-    /// The name of the locality `slug` ("Hall Green"); a slug no locality has, as it is.
-    pub fn name(&self, slug: &str) -> String {
-        self.0
-            .iter()
-            .find(|l| l.slug == slug)
-            .map_or_else(|| slug.to_string(), |l| l.name.clone())
     }
 }
