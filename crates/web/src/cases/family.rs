@@ -210,6 +210,11 @@ struct FamilyPage {
 }
 
 impl FamilyPage {
+    /// How consent was given, in words ("Written", not "written").
+    fn consent_method(&self, slug: &str) -> &'static str {
+        ConsentMethod::from_slug(slug).map_or("", ConsentMethod::label)
+    }
+
     fn error(&self, field: &str) -> Option<&str> {
         first_error(&self.errors, field)
     }
