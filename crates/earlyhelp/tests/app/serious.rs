@@ -786,7 +786,10 @@ async fn a_parent_withdraws_his_own_consent_in_the_browser() {
         .unwrap();
     assert!(layla.ends_with("In place"), "{layla}");
     // How it was given, in words: "Written", never the stored "written".
-    assert!(layla.contains("Written") && !layla.contains("written"), "{layla}");
+    assert!(
+        layla.contains("Written") && !layla.contains("written"),
+        "{layla}"
+    );
     browser
         .wait_for_text(
             By::Id("chronology"),
