@@ -17,6 +17,7 @@ pub mod extract;
 mod extracts;
 mod giving;
 pub mod governance;
+mod help;
 mod home;
 mod impact;
 mod listing_form;
@@ -115,6 +116,7 @@ fn all_routes() -> routes::Routes {
         .merge(auth::routes())
         .merge(second_factor::routes())
         .merge(home::routes())
+        .merge(help::routes())
         .merge(admin::routes())
         .merge(access_requests::routes())
         .merge(audit::routes())

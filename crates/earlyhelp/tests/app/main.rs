@@ -19,6 +19,7 @@ mod giving;
 mod governance;
 mod grants;
 mod hardening;
+mod help;
 mod hostile;
 mod impact;
 mod insiders;
