@@ -331,10 +331,10 @@ async fn logs_are_json_with_request_ids_and_no_personal_data(backend: Backend) {
             "Zebedee",
             "Quartermaine",
             "Loglane",
-            "example.org",
-            PRACTITIONER,
-            IG_OFFICER,
             "Formfamily",
+            // Any email address: the demo's staff are all @earlyhelp.test.
+            "@example.org",
+            "@earlyhelp.test",
         ] {
             assert!(
                 !line.to_lowercase().contains(&private.to_lowercase()),
