@@ -95,7 +95,8 @@ pub async fn drain(db: &Db, sending: &Sending, now: i64) -> Result<usize> {
                 }
                 Err(error) => {
                     let retry = now + outbox::backoff_seconds(message.attempts) * 1_000_000;
-                    tracing::warn!(%error, attempts = message.attempts, "sending an email failed; will retry");
+                    // The relay's words can echo the address: they go to the outbox page, not the log.
+                    tracing::warn!(id = %message.id, attempts = message.attempts, "sending an email failed; will retry (the outbox page says why)");
                     outbox::failed(db, message.id, retry, &format!("{error:#}")).await?;
                 }
             }
