@@ -12,5 +12,7 @@ pub mod demo_money;
 pub mod demo_outcomes;
 pub mod demo_sharing;
 pub mod jobs;
+pub mod logs;
 pub mod mail;
+pub mod metrics;
 pub mod server;

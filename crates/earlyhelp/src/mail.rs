@@ -77,7 +77,8 @@ pub async fn drain(db: &Db, sending: &Sending, now: i64) -> Result<usize> {
             sends.spawn(async move {
                 let result = match &sending.mailer {
                     Mailer::Log => {
-                        tracing::info!(to = %message.to_address, subject = %message.subject, "email (no SMTP server configured)");
+                        // Its id only: the address and words stay in the outbox, not the log.
+                        tracing::info!(id = %message.id, "email not sent: no SMTP server configured (it is in the outbox)");
                         Ok(())
                     }
                     Mailer::Smtp(transport) => send(transport, &sending, &message).await,
@@ -94,7 +95,8 @@ pub async fn drain(db: &Db, sending: &Sending, now: i64) -> Result<usize> {
                 }
                 Err(error) => {
                     let retry = now + outbox::backoff_seconds(message.attempts) * 1_000_000;
-                    tracing::warn!(%error, attempts = message.attempts, "sending an email failed; will retry");
+                    // The relay's words can echo the address: they go to the outbox page, not the log.
+                    tracing::warn!(id = %message.id, attempts = message.attempts, "sending an email failed; will retry (the outbox page says why)");
                     outbox::failed(db, message.id, retry, &format!("{error:#}")).await?;
                 }
             }

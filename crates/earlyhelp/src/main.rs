@@ -124,14 +124,7 @@ enum TokenCommand {
 }
 
 fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("EARLYHELP_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    if let Err(error) = run(Cli::parse()) {
+    if let Err(error) = earlyhelp::logs::init().and_then(|()| run(Cli::parse())) {
         eprintln!("earlyhelp: {error:#}");
         std::process::exit(1);
     }

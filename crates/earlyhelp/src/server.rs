@@ -140,6 +140,7 @@ pub async fn serve(
         .with_context(|| {
             format!("cannot listen on {address} (is another program using that port?)")
         })?;
+    let metrics_address = crate::metrics::address_from_env()?;
     // A server that cannot sign its audit checkpoints does not start.
     let settings = checkpoints.paths.settings()?;
     let key = checkpoint::signing_key(&settings)?;
@@ -148,6 +149,10 @@ pub async fn serve(
     } else {
         open(url).await?
     };
+    if let Some(address) = metrics_address {
+        let bound = crate::metrics::start(address, db.clone()).await?;
+        println!("metrics for operators at http://{bound}/metrics");
+    }
     if with_demo {
         let sign_ins = demo::load(&db, crate::demo_cases::DEMO_SCALE).await?;
         println!(

@@ -523,15 +523,53 @@ pub(crate) async fn cancel_on_withdrawn_consent(
     Ok(open.len())
 }
 
+/// Referrals past their organisation's days (`$2` by default) at `$1`: what [`expire_due`]
+/// expires and [`jobs_due`] counts.
+macro_rules! expiry_due_sql {
+    () => {
+        "SELECT r.id, r.family_id, r.service_name, r.reference, \
+         COALESCE(o.referral_expiry_days, $2) FROM referrals r \
+         JOIN organisations o ON o.id = r.receiving_organisation \
+         WHERE r.state IN ('sent', 'opened') \
+         AND r.created_micros < $1 - COALESCE(o.referral_expiry_days, $2) * 86400000000"
+    };
+}
+
+/// Referrals whose service is due a reminder (the cut-offs `$1` and `$2` from [`NUDGE_DAYS`]):
+/// what [`nudge_due`] reminds and [`jobs_due`] counts.
+macro_rules! nudge_due_sql {
+    () => {
+        "SELECT id, reference, nudges FROM referrals WHERE state IN ('sent', 'opened') \
+         AND ((nudges = 0 AND created_micros < $1) OR (nudges = 1 AND created_micros < $2))"
+    };
+}
+
+/// Work waiting for the background jobs at `now`, for the operators' metrics: referrals due to
+/// expire (after `days` where their organisation sets none) and services due a reminder.
+pub async fn jobs_due(db: &crate::Db, now: i64, days: i64) -> Result<(i64, i64), StorageError> {
+    let cutoffs = NUDGE_DAYS.map(|days| now - days * 86_400_000_000);
+    Ok(crate::on_pool!(db, pool => {
+        let (expiring,): (i64,) =
+            sqlx::query_as(concat!("SELECT COUNT(*) FROM (", expiry_due_sql!(), ") due"))
+                .bind(now)
+                .bind(days)
+                .fetch_one(pool)
+                .await?;
+        let (reminders,): (i64,) =
+            sqlx::query_as(concat!("SELECT COUNT(*) FROM (", nudge_due_sql!(), ") due"))
+                .bind(cutoffs[0])
+                .bind(cutoffs[1])
+                .fetch_one(pool)
+                .await?;
+        (expiring, reminders)
+    }))
+}
+
 /// Expires every referral nobody answered within its organisation's days (or `days`) of
 /// `now` (the clock is the caller's, so a test can move it), as the operator in one audited
 /// transaction; answers how many. Safe with several app servers: the second finds nothing left.
 pub async fn expire_due(db: &crate::Db, now: i64, days: i64) -> Result<usize, StorageError> {
-    const DUE: &str = "SELECT r.id, r.family_id, r.service_name, r.reference, \
-         COALESCE(o.referral_expiry_days, $2) FROM referrals r \
-         JOIN organisations o ON o.id = r.receiving_organisation \
-         WHERE r.state IN ('sent', 'opened') \
-         AND r.created_micros < $1 - COALESCE(o.referral_expiry_days, $2) * 86400000000";
+    const DUE: &str = expiry_due_sql!();
     type Due = (Uuid, Uuid, String, String, i64);
     // Most ticks find nothing: ask before taking the operator's transaction (and its event).
     let waiting: Vec<Due> = crate::on_pool!(db, pool => {
@@ -611,8 +649,7 @@ pub const NUDGE_DAYS: [i64; 2] = [3, 10];
 /// each, as the operator; answers how many reminders were queued. Safe with several app
 /// servers: a reminder is counted on the referral in the transaction that queues it.
 pub async fn nudge_due(db: &crate::Db, now: i64) -> Result<usize, StorageError> {
-    let due_sql = "SELECT id, reference, nudges FROM referrals WHERE state IN ('sent', 'opened') \
-         AND ((nudges = 0 AND created_micros < $1) OR (nudges = 1 AND created_micros < $2))";
+    let due_sql = nudge_due_sql!();
     let cutoffs = NUDGE_DAYS.map(|days| now - days * 86_400_000_000);
     let waiting: Vec<(Uuid, String, i64)> = crate::on_pool!(db, pool => {
         sqlx::query_as(due_sql).bind(cutoffs[0]).bind(cutoffs[1]).fetch_all(pool).await?

@@ -141,6 +141,23 @@ impl Db {
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)
     }
+
+    /// How the connection pool is used now, for the operators' metrics.
+    pub fn pool_use(&self) -> PoolUse {
+        on_pool!(self, pool => PoolUse {
+            size: pool.size(),
+            idle: pool.num_idle(),
+            max: pool.options().get_max_connections(),
+        })
+    }
+}
+
+/// Connections open, of them idle, and the most the pool opens.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolUse {
+    pub size: u32,
+    pub idle: usize,
+    pub max: u32,
 }
 
 impl Tx {

@@ -116,6 +116,17 @@ pub fn backoff_seconds(attempts: i64) -> i64 {
     (30_i64 << attempts.clamp(1, 8).saturating_sub(1)).min(3600)
 }
 
+/// Messages not yet sent, and of them those that have failed at least once.
+pub async fn depth(db: &Db) -> Result<(i64, i64), StorageError> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT COUNT(*), COUNT(last_error) FROM outbox WHERE sent_micros IS NULL",
+        )
+        .fetch_one(pool)
+        .await?
+    }))
+}
+
 /// The newest messages, for the administrators' outbox page and for tests.
 pub async fn recent(db: &Db, limit: i64) -> Result<Vec<Message>, StorageError> {
     Ok(on_pool!(db, pool => {

@@ -188,7 +188,8 @@ impl IntoResponse for AppError {
                 .into_response();
         }
         if let AppError::Internal(error) = &self {
-            tracing::error!(error = ?error, "request failed");
+            // Its messages, not its Debug form: a database error's Debug carries the row's values.
+            tracing::error!(error = format!("{error:#}"), "request failed");
         }
         let (title, paragraphs) = self.words();
         let said = Said::of(&self);
@@ -316,11 +317,7 @@ pub async fn answer_in_kind(request: Request, next: Next) -> Response {
         return response;
     }
     if matches!(status.as_u16(), 400 | 405 | 408 | 413 | 415 | 422 | 429) {
-        let route = response
-            .extensions()
-            .get::<MatchedPath>()
-            .map(|m| m.as_str().to_string())
-            .unwrap_or_else(|| "(no route)".into());
+        let route = crate::observe::route_of(&response);
         tracing::warn!(%method, %route, status = status.as_u16(), "refused a request as sent");
     }
     let kind = response
@@ -352,6 +349,10 @@ pub async fn answer_in_kind(request: Request, next: Next) -> Response {
             again.headers_mut().append(name.clone(), value.clone());
         }
     }
+    // And the route it matched, for the request's log line and metrics.
+    if let Some(route) = parts.extensions.get::<MatchedPath>() {
+        again.extensions_mut().insert(route.clone());
+    }
     *again.status_mut() = status;
     again
 }
@@ -368,7 +369,7 @@ impl<E: Into<AppError>> From<E> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let AppError::Internal(error) = &self.0 {
-            tracing::error!(error = ?error, "API request failed");
+            tracing::error!(error = format!("{error:#}"), "API request failed");
         }
         let problems = match &self.0 {
             AppError::Invalid(errors) => errors.clone(),

@@ -21,6 +21,7 @@ mod help;
 mod home;
 mod impact;
 mod listing_form;
+pub mod observe;
 mod openreferral;
 mod outcomes;
 mod pdf;
@@ -182,7 +183,8 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn(error::answer_in_kind))
         .layer(tower_http::compression::CompressionLayer::new())
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Outermost, so the request id is on every line the layers within log.
+        .layer(middleware::from_fn(observe::observe))
         .with_state(state)
 }
 

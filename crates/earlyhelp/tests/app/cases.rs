@@ -137,7 +137,7 @@ pub async fn open_case_of(app: &TestApp, body: &Value) -> String {
     triaged["family_id"].as_str().unwrap().to_string()
 }
 
-fn form_pairs(csrf: &str, postcode: &str) -> Vec<(&'static str, String)> {
+pub fn form_pairs(csrf: &str, postcode: &str) -> Vec<(&'static str, String)> {
     vec![
         ("csrf_token", csrf.to_string()),
         ("member_1_given_name", "Noah".into()),

@@ -256,7 +256,7 @@ fn checkpoint_seqs(home: &std::path::Path) -> Vec<i64> {
     seqs
 }
 
-fn stop(mut child: std::process::Child) {
+pub fn stop(mut child: std::process::Child) {
     let term = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -74,7 +74,7 @@ pub async fn fresh_database(backend: Backend) -> String {
 
 /// A fresh database holding the demo city, copied from one loaded once per run and backend:
 /// loading it took about 2 s on SQLite and 5 s on PostgreSQL, most of a short test's time.
-async fn fresh_demo_database(backend: Backend) -> String {
+pub async fn fresh_demo_database(backend: Backend) -> String {
     let template = demo_template(backend);
     new_database(backend, Some(template)).await
 }
@@ -323,6 +323,19 @@ impl Session {
 }
 
 impl TestApp {
+    /// A server started elsewhere (a child `earlyhelp serve`) at `address`, on `database_url`.
+    pub async fn elsewhere(address: String, database_url: String) -> TestApp {
+        let db = earlyhelp::server::open(&database_url)
+            .await
+            .expect("open the served database");
+        TestApp {
+            address,
+            db,
+            database_url,
+            _shutdown: tokio::sync::oneshot::channel().0,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

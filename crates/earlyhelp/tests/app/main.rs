@@ -28,6 +28,7 @@ mod listings;
 mod mail;
 mod measures;
 mod money;
+mod observability;
 mod outcomes;
 mod plain_words;
 mod second_factor;
