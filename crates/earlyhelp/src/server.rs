@@ -52,13 +52,55 @@ pub async fn open(url: &str) -> Result<Db> {
     Ok(db)
 }
 
+/// The file of an `sqlite://FILE` address (without its `?options`), or `None` for another
+/// database.
+pub fn sqlite_path(url: &str) -> Option<&str> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    Some(path.split('?').next().unwrap_or(path))
+}
+
+/// SQLite is for one server: a second `serve` on the same file refuses to start, rather than
+/// share it. SQLite itself would stay consistent, but each server queues its writers only among
+/// its own, so two would contend on SQLite's busy timeout, and the limits per client address
+/// are counted in each process. The lock is the operating system's, on `FILE.lock` beside the
+/// database, so it goes with the process however that ends; commands other than `serve` (a
+/// backup, `audit verify`) do not take it.
+fn lock_sqlite_file(url: &str) -> Result<Option<std::fs::File>> {
+    let Some(path) = sqlite_path(url).filter(|p| !p.is_empty() && !p.starts_with(":memory:")) else {
+        return Ok(None);
+    };
+    let lock_path = format!("{path}.lock");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open the lock file {lock_path}"))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
+            bail!(
+                "another earlyhelp server is already serving {path} (process {}; it holds                  {lock_path}). SQLite is for one server at a time: to run several servers, use                  PostgreSQL (see docs/operations.md)",
+                holder.trim()
+            )
+        }
+        Err(std::fs::TryLockError::Error(error)) => {
+            return Err(error).with_context(|| format!("cannot lock {lock_path}"));
+        }
+    }
+    use std::io::Write;
+    file.set_len(0)?;
+    write!(file, "{}", std::process::id())?;
+    Ok(Some(file))
+}
+
 /// Removes an SQLite demo database so the demo starts fresh; refuses to wipe PostgreSQL.
 async fn fresh_demo_database(url: &str) -> Result<Db> {
-    if let Some(path) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    {
-        let path = path.split('?').next().unwrap_or(path);
+    if let Some(path) = sqlite_path(url) {
         for suffix in ["", "-wal", "-shm"] {
             let file = format!("{path}{suffix}");
             if std::path::Path::new(&file).exists() {
@@ -140,6 +182,8 @@ pub async fn serve(
         .with_context(|| {
             format!("cannot listen on {address} (is another program using that port?)")
         })?;
+    // Held until the server stops (dropped at the end of this function, or with the process).
+    let _one_server = lock_sqlite_file(url)?;
     // A server that cannot sign its audit checkpoints does not start.
     let settings = checkpoints.paths.settings()?;
     let key = checkpoint::signing_key(&settings)?;
