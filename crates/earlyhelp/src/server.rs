@@ -68,7 +68,8 @@ pub fn sqlite_path(url: &str) -> Option<&str> {
 /// database, so it goes with the process however that ends; commands other than `serve` (a
 /// backup, `audit verify`) do not take it.
 fn lock_sqlite_file(url: &str) -> Result<Option<std::fs::File>> {
-    let Some(path) = sqlite_path(url).filter(|p| !p.is_empty() && !p.starts_with(":memory:")) else {
+    let Some(path) = sqlite_path(url).filter(|p| !p.is_empty() && !p.starts_with(":memory:"))
+    else {
         return Ok(None);
     };
     let lock_path = format!("{path}.lock");
@@ -84,7 +85,9 @@ fn lock_sqlite_file(url: &str) -> Result<Option<std::fs::File>> {
         Err(std::fs::TryLockError::WouldBlock) => {
             let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
             bail!(
-                "another earlyhelp server is already serving {path} (process {}; it holds                  {lock_path}). SQLite is for one server at a time: to run several servers, use                  PostgreSQL (see docs/operations.md)",
+                "another earlyhelp server is already serving {path} (process {}; it holds \
+                 {lock_path}). SQLite is for one server at a time: to run several servers, use \
+                 PostgreSQL (see docs/operations.md)",
                 holder.trim()
             )
         }
@@ -238,11 +241,12 @@ pub async fn serve(
     let local = listener.local_addr()?;
     let sending = crate::mail::Sending::from_env(&format!("http://{local}"))?;
     crate::jobs::spawn(db.clone(), crate::jobs::refresh_interval(), Some(sending));
+    let shutdown = shutdown_signal();
     println!(
         "earlyhelp is listening on http://{local} ({} database)",
         db.backend()
     );
-    earlyhelp_web::serve(listener, state, shutdown_signal()).await?;
+    earlyhelp_web::serve(listener, state, shutdown).await?;
     writer.abort();
     checkpoint::write(&db, &settings, &key)
         .await
@@ -265,17 +269,24 @@ async fn write_checkpoints(db: Db, settings: Settings, key: SigningKey, every: D
     }
 }
 
-/// Ctrl-C, or the SIGTERM a service manager sends.
-async fn shutdown_signal() {
-    let mut terminate =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = async {
-            match terminate.as_mut() {
-                Some(signal) => { signal.recv().await; }
-                None => std::future::pending::<()>().await,
+/// Ctrl-C, or the SIGTERM a service manager sends. Both are registered when this is called,
+/// before the server says it listens, so a signal sent just after that is not lost.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{Signal, SignalKind, signal};
+    let interrupt = signal(SignalKind::interrupt()).ok();
+    let terminate = signal(SignalKind::terminate()).ok();
+    async fn received(signal: Option<Signal>) {
+        match signal {
+            Some(mut signal) => {
+                signal.recv().await;
             }
-        } => {}
+            None => std::future::pending::<()>().await,
+        }
+    }
+    async move {
+        tokio::select! {
+            _ = received(interrupt) => {}
+            _ = received(terminate) => {}
+        }
     }
 }

@@ -162,7 +162,10 @@ impl Db {
     pub async fn sqlite_copy_into(&self, path: &str) -> Result<(), StorageError> {
         match self {
             Db::Sqlite(pool, _) => {
-                sqlx::query("VACUUM INTO $1").bind(path).execute(pool).await?;
+                sqlx::query("VACUUM INTO $1")
+                    .bind(path)
+                    .execute(pool)
+                    .await?;
                 Ok(())
             }
             Db::Postgres(_) => Err(StorageError::Refused(

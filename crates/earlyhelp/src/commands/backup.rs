@@ -244,9 +244,11 @@ fn sibling(path: &Path, what: &str) -> PathBuf {
 fn libpq_address(url: &str) -> Result<(String, Option<String>)> {
     let mut parsed = url::Url::parse(url)
         .with_context(|| format!("{} is not a database address", redact(url)))?;
-    let password = parsed
-        .password()
-        .map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned());
+    let password = parsed.password().map(|p| {
+        percent_encoding::percent_decode_str(p)
+            .decode_utf8_lossy()
+            .into_owned()
+    });
     let _ = parsed.set_password(None);
     Ok((parsed.to_string(), password))
 }
@@ -269,13 +271,16 @@ fn postgres_tool(name: &str) -> Result<PathBuf> {
         .collect::<std::collections::BTreeMap<_, _>>()
         .into_values()
         .rev();
-    on_path.chain(debian).find(|p| p.is_file()).with_context(|| {
-        format!(
-            "{name} is not installed: install PostgreSQL's client programs (on Debian and \
+    on_path
+        .chain(debian)
+        .find(|p| p.is_file())
+        .with_context(|| {
+            format!(
+                "{name} is not installed: install PostgreSQL's client programs (on Debian and \
              Ubuntu the package postgresql-client, of the server's version or newer) or put \
              {name} on the PATH"
-        )
-    })
+            )
+        })
 }
 
 /// Runs a PostgreSQL client program; its error output becomes the error.
