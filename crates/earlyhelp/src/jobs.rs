@@ -32,9 +32,10 @@ pub fn refresh_interval() -> Duration {
         .unwrap_or(DEFAULT_REFRESH)
 }
 
-/// Starts the background jobs; they stop when the runtime does. Without `sending`, the outbox
-/// is left for another worker (a test drives it on a clock of its own).
-pub fn spawn(db: Db, refresh: Duration, sending: Option<Sending>) {
+/// Starts the background jobs; they stop when the runtime does, or when the handle is aborted.
+/// Without `sending`, the outbox is left for another worker (a test drives it on a clock of its
+/// own).
+pub fn spawn(db: Db, refresh: Duration, sending: Option<Sending>) -> tokio::task::JoinHandle<()> {
     // This server's name on the lease.
     let holder = uuid::Uuid::new_v4().to_string();
     tokio::spawn(async move {
@@ -59,7 +60,7 @@ pub fn spawn(db: Db, refresh: Duration, sending: Option<Sending>) {
                 tracing::warn!(%error, "draining the outbox failed");
             }
         }
-    });
+    })
 }
 
 /// The lease the periodic jobs run under, and how long a server holds it at most: a server

@@ -240,14 +240,16 @@ pub async fn serve(
     ));
     let local = listener.local_addr()?;
     let sending = crate::mail::Sending::from_env(&format!("http://{local}"))?;
-    crate::jobs::spawn(db.clone(), crate::jobs::refresh_interval(), Some(sending));
+    let jobs = crate::jobs::spawn(db.clone(), crate::jobs::refresh_interval(), Some(sending));
     let shutdown = shutdown_signal();
     println!(
         "earlyhelp is listening on http://{local} ({} database)",
         db.backend()
     );
     earlyhelp_web::serve(listener, state, shutdown).await?;
+    // Stopped before the pool closes, so they do not log its closing as a failure.
     writer.abort();
+    jobs.abort();
     checkpoint::write(&db, &settings, &key)
         .await
         .context("writing the audit checkpoint at shutdown")?;
