@@ -23,6 +23,8 @@ python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install -q --disable-
 
 # A throwaway PostgreSQL cluster, owned by the postgres user when we are root (initdb refuses root).
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+# The backup tests run pg_dump and pg_restore: the cluster's own, first on the PATH.
+export PATH="$pg_bin:$PATH"
 pg_dir=$(mktemp -d /tmp/earlyhelp-pg.XXXXXX)
 pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }

@@ -62,6 +62,11 @@ enum Command {
     /// Check the audit log, and sign a checkpoint of it.
     #[command(subcommand)]
     Audit(commands::audit::AuditCommand),
+    /// Copy the whole database to a file while it is in use (SQLite: VACUUM INTO; PostgreSQL:
+    /// pg_dump's custom format).
+    Backup(commands::backup::BackupArgs),
+    /// Restore a backup into a new, empty database, then verify its audit chain.
+    Restore(commands::backup::RestoreArgs),
     /// Statistical process control (Making Data Count XmR charts) on a CSV of metric,date,value.
     Spc(commands::spc::SpcArgs),
     /// Cost-benefit appraisal of a model in TOML: NPV, BCR, payback and the return to each partner.
@@ -177,6 +182,8 @@ async fn run_async(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Audit(command) => commands::audit::run(command).await,
+        Command::Backup(args) => commands::backup::backup(&args).await,
+        Command::Restore(args) => commands::backup::restore(&args).await,
         Command::Spc(_) | Command::Cba(_) | Command::Link(_) | Command::Dedupe(_) => {
             unreachable!("run() handles the engines")
         }

@@ -52,13 +52,58 @@ pub async fn open(url: &str) -> Result<Db> {
     Ok(db)
 }
 
+/// The file of an `sqlite://FILE` address (without its `?options`), or `None` for another
+/// database.
+pub fn sqlite_path(url: &str) -> Option<&str> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    Some(path.split('?').next().unwrap_or(path))
+}
+
+/// SQLite is for one server: a second `serve` on the same file refuses to start, rather than
+/// share it. SQLite itself would stay consistent, but each server queues its writers only among
+/// its own, so two would contend on SQLite's busy timeout, and the limits per client address
+/// are counted in each process. The lock is the operating system's, on `FILE.lock` beside the
+/// database, so it goes with the process however that ends; commands other than `serve` (a
+/// backup, `audit verify`) do not take it.
+fn lock_sqlite_file(url: &str) -> Result<Option<std::fs::File>> {
+    let Some(path) = sqlite_path(url).filter(|p| !p.is_empty() && !p.starts_with(":memory:"))
+    else {
+        return Ok(None);
+    };
+    let lock_path = format!("{path}.lock");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open the lock file {lock_path}"))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
+            bail!(
+                "another earlyhelp server is already serving {path} (process {}; it holds \
+                 {lock_path}). SQLite is for one server at a time: to run several servers, use \
+                 PostgreSQL (see docs/operations.md)",
+                holder.trim()
+            )
+        }
+        Err(std::fs::TryLockError::Error(error)) => {
+            return Err(error).with_context(|| format!("cannot lock {lock_path}"));
+        }
+    }
+    use std::io::Write;
+    file.set_len(0)?;
+    write!(file, "{}", std::process::id())?;
+    Ok(Some(file))
+}
+
 /// Removes an SQLite demo database so the demo starts fresh; refuses to wipe PostgreSQL.
 async fn fresh_demo_database(url: &str) -> Result<Db> {
-    if let Some(path) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    {
-        let path = path.split('?').next().unwrap_or(path);
+    if let Some(path) = sqlite_path(url) {
         for suffix in ["", "-wal", "-shm"] {
             let file = format!("{path}{suffix}");
             if std::path::Path::new(&file).exists() {
@@ -141,6 +186,8 @@ pub async fn serve(
             format!("cannot listen on {address} (is another program using that port?)")
         })?;
     let metrics_address = crate::metrics::address_from_env()?;
+    // Held until the server stops (dropped at the end of this function, or with the process).
+    let _one_server = lock_sqlite_file(url)?;
     // A server that cannot sign its audit checkpoints does not start.
     let settings = checkpoints.paths.settings()?;
     let key = checkpoint::signing_key(&settings)?;
@@ -198,13 +245,16 @@ pub async fn serve(
     ));
     let local = listener.local_addr()?;
     let sending = crate::mail::Sending::from_env(&format!("http://{local}"))?;
-    crate::jobs::spawn(db.clone(), crate::jobs::refresh_interval(), Some(sending));
+    let jobs = crate::jobs::spawn(db.clone(), crate::jobs::refresh_interval(), Some(sending));
+    let shutdown = shutdown_signal();
     println!(
         "earlyhelp is listening on http://{local} ({} database)",
         db.backend()
     );
-    earlyhelp_web::serve(listener, state, shutdown_signal()).await?;
+    earlyhelp_web::serve(listener, state, shutdown).await?;
+    // Stopped before the pool closes, so they do not log its closing as a failure.
     writer.abort();
+    jobs.abort();
     checkpoint::write(&db, &settings, &key)
         .await
         .context("writing the audit checkpoint at shutdown")?;
@@ -226,17 +276,24 @@ async fn write_checkpoints(db: Db, settings: Settings, key: SigningKey, every: D
     }
 }
 
-/// Ctrl-C, or the SIGTERM a service manager sends.
-async fn shutdown_signal() {
-    let mut terminate =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = async {
-            match terminate.as_mut() {
-                Some(signal) => { signal.recv().await; }
-                None => std::future::pending::<()>().await,
+/// Ctrl-C, or the SIGTERM a service manager sends. Both are registered when this is called,
+/// before the server says it listens, so a signal sent just after that is not lost.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{Signal, SignalKind, signal};
+    let interrupt = signal(SignalKind::interrupt()).ok();
+    let terminate = signal(SignalKind::terminate()).ok();
+    async fn received(signal: Option<Signal>) {
+        match signal {
+            Some(mut signal) => {
+                signal.recv().await;
             }
-        } => {}
+            None => std::future::pending::<()>().await,
+        }
+    }
+    async move {
+        tokio::select! {
+            _ = received(interrupt) => {}
+            _ = received(terminate) => {}
+        }
     }
 }

@@ -138,6 +138,42 @@ impl Db {
         })
     }
 
+    /// How many tables the database holds (a restore goes only into one that holds none).
+    pub async fn table_count(&self) -> Result<i64, StorageError> {
+        Ok(match self {
+            Db::Sqlite(pool, _) => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'")
+                    .fetch_one(pool)
+                    .await?
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM pg_tables \
+                     WHERE schemaname NOT IN ('pg_catalog', 'information_schema')",
+                )
+                .fetch_one(pool)
+                .await?
+            }
+        })
+    }
+
+    /// SQLite only: a consistent copy of the whole database into the new file `path`, in one
+    /// read transaction (every write committed before it is in the copy; writers carry on).
+    pub async fn sqlite_copy_into(&self, path: &str) -> Result<(), StorageError> {
+        match self {
+            Db::Sqlite(pool, _) => {
+                sqlx::query("VACUUM INTO $1")
+                    .bind(path)
+                    .execute(pool)
+                    .await?;
+                Ok(())
+            }
+            Db::Postgres(_) => Err(StorageError::Refused(
+                "a PostgreSQL database is copied with pg_dump".into(),
+            )),
+        }
+    }
+
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)
     }
@@ -171,7 +207,7 @@ impl Tx {
 }
 
 /// The URL without its password, fit for an error message or a log.
-fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let credentials = &url[scheme_end + 3..at];

@@ -3,7 +3,7 @@
 use crate::helpers::*;
 use std::process::Output;
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).to_string()
 }
 
@@ -181,7 +181,7 @@ fn a_cost_benefit_appraisal_from_the_command_line() {
 }
 
 /// `earlyhelp serve` on `database` under `home`, until it says where it listens.
-async fn start_server(
+pub(crate) async fn start_server(
     database: &str,
     home: &std::path::Path,
     every: &str,

@@ -216,6 +216,15 @@ async fn spawn(
     serve_with(db, database_url, config, sending).await
 }
 
+/// A second server on `app`'s database, with a connection pool and background jobs of its
+/// own, as a second `earlyhelp serve` process behind the same load balancer would be.
+pub async fn serve_another(app: &TestApp) -> TestApp {
+    let db = earlyhelp::server::open(&app.database_url)
+        .await
+        .expect("open the same database again");
+    serve(db, app.database_url.clone()).await
+}
+
 /// Serves an existing database (for example to prove sessions survive a restart).
 pub async fn serve(db: Db, database_url: String) -> TestApp {
     serve_with(db, database_url, test_config(), Some(log_mail())).await
