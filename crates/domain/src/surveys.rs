@@ -326,6 +326,77 @@ impl Share {
     }
 }
 
+/// One stored response, as the results read it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Answered {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub age_band: String,
+    pub locality: String,
+    pub ethnic_group: String,
+    /// (question index, option).
+    pub choices: Vec<(usize, String)>,
+}
+
+/// Of the responses `keep` picks that answered question `question`, how many chose any of
+/// `options`.
+pub fn share(
+    responses: &[Answered],
+    question: usize,
+    options: &[String],
+    keep: impl Fn(&Answered) -> bool,
+) -> Share {
+    let (mut count, mut n) = (0, 0);
+    for r in responses.iter().filter(|r| keep(r)) {
+        let mine: Vec<&String> = r
+            .choices
+            .iter()
+            .filter(|(q, _)| *q == question)
+            .map(|(_, c)| c)
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        n += 1;
+        if mine.iter().any(|c| options.contains(c)) {
+            count += 1;
+        }
+    }
+    Share { count, n }
+}
+
+/// The indicator values a survey gives: for each question linked to an indicator, each month
+/// and each area (`city` and every locality), the share who chose a counted option, leaving
+/// out every figure from fewer than [`SMALL_NUMBER`] answers. (reference, month, area, share).
+pub fn indicator_values(
+    questions: &[Question],
+    responses: &[Answered],
+    localities: &[String],
+) -> Vec<(String, String, String, Share)> {
+    let mut months: Vec<&String> = responses.iter().map(|r| &r.month).collect();
+    months.sort();
+    months.dedup();
+    let mut out = Vec::new();
+    for (i, question) in questions.iter().enumerate() {
+        let Some(reference) = &question.indicator else {
+            continue;
+        };
+        for month in &months {
+            let areas = std::iter::once(None).chain(localities.iter().map(Some));
+            for area in areas {
+                let s = share(responses, i, &question.counted, |r| {
+                    &r.month == *month && area.is_none_or(|a| &r.locality == a)
+                });
+                if !s.suppressed() {
+                    let area = area.map_or("city".to_string(), Clone::clone);
+                    out.push((reference.clone(), month.to_string(), area, s));
+                }
+            }
+        }
+    }
+    out
+}
+
 // ---------------------------------------------------------------------------------------------
 // "You said, we did"
 
@@ -441,6 +512,29 @@ mod tests {
             Share { count: 1, n: 5 }.compared_with(Share { count: 50, n: 100 }),
             "Too few answers to compare"
         );
+    }
+
+    #[test]
+    fn indicator_values_leave_out_small_numbers() {
+        let q = Question {
+            kind: QuestionKind::Radios,
+            prompt: "Safe?".into(),
+            options: vec!["Yes".into(), "No".into()],
+            indicator: Some("2.1".into()),
+            counted: vec!["Yes".into()],
+        };
+        let answer = |locality: &str, choice: &str| Answered {
+            month: "2026-11".into(),
+            locality: locality.into(),
+            choices: vec![(0, choice.into())],
+            ..Answered::default()
+        };
+        let mut responses: Vec<Answered> = (0..8).map(|_| answer("ladywood", "Yes")).collect();
+        responses.extend((0..4).map(|_| answer("ladywood", "No")));
+        responses.extend((0..5).map(|_| answer("perry-barr", "Yes")));
+        let values = indicator_values(&[q], &responses, &["ladywood".into(), "perry-barr".into()]);
+        let got: Vec<_> = values.iter().map(|(_, m, a, s)| (m.as_str(), a.as_str(), s.count, s.n)).collect();
+        assert_eq!(got, vec![("2026-11", "city", 13, 17), ("2026-11", "ladywood", 8, 12)]);
     }
 
     #[test]
