@@ -45,8 +45,8 @@ pub const SCALE: [&str; 5] = ["1", "2", "3", "4", "5"];
 pub const MAX_QUESTIONS: usize = 20;
 /// The field of the n-th question on the public form (GOV.UK's error summary links to it).
 pub const QUESTION_FIELDS: [&str; MAX_QUESTIONS] = [
-    "q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9", "q10", "q11", "q12", "q13", "q14",
-    "q15", "q16", "q17", "q18", "q19", "q20",
+    "q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9", "q10", "q11", "q12", "q13", "q14", "q15",
+    "q16", "q17", "q18", "q19", "q20",
 ];
 /// Options of one question.
 pub const MAX_OPTIONS: usize = 12;
@@ -89,7 +89,10 @@ fn lines(text: &str) -> Vec<String> {
 }
 
 /// Checks a question against the indicators it may be linked to.
-pub fn check_question(input: &QuestionInput, indicators: &[String]) -> Result<Question, Vec<FieldError>> {
+pub fn check_question(
+    input: &QuestionInput,
+    indicators: &[String],
+) -> Result<Question, Vec<FieldError>> {
     let mut errors = Vec::new();
     let kind = QuestionKind::from_slug(&input.kind);
     if kind.is_none() {
@@ -113,16 +116,25 @@ pub fn check_question(input: &QuestionInput, indicators: &[String]) -> Result<Qu
             ));
         }
         if options.iter().any(|o| o.chars().count() > 200) {
-            errors.push(FieldError::new("options", "Each option must be 200 characters or fewer"));
+            errors.push(FieldError::new(
+                "options",
+                "Each option must be 200 characters or fewer",
+            ));
         }
     }
     let indicator = Some(input.indicator.trim().to_string()).filter(|s| !s.is_empty());
     let counted = lines(&input.counted);
     if let Some(reference) = &indicator {
         if !indicators.contains(reference) {
-            errors.push(FieldError::new("indicator", "Select an indicator from the list"));
+            errors.push(FieldError::new(
+                "indicator",
+                "Select an indicator from the list",
+            ));
         } else if kind == Some(QuestionKind::Text) {
-            errors.push(FieldError::new("indicator", "A free-text question cannot feed an indicator"));
+            errors.push(FieldError::new(
+                "indicator",
+                "A free-text question cannot feed an indicator",
+            ));
         } else if counted.is_empty() {
             errors.push(FieldError::new(
                 "counted",
@@ -135,14 +147,21 @@ pub fn check_question(input: &QuestionInput, indicators: &[String]) -> Result<Qu
             ));
         }
     } else if !counted.is_empty() {
-        errors.push(FieldError::new("indicator", "Select the indicator the counted options feed"));
+        errors.push(FieldError::new(
+            "indicator",
+            "Select the indicator the counted options feed",
+        ));
     }
     match (kind, errors.is_empty()) {
         (Some(kind), true) => Ok(Question {
             kind,
             prompt,
             options,
-            counted: if indicator.is_some() { counted } else { Vec::new() },
+            counted: if indicator.is_some() {
+                counted
+            } else {
+                Vec::new()
+            },
             indicator,
         }),
         _ => Err(errors),
@@ -180,7 +199,10 @@ pub fn check_response(
                 if question.options.contains(&chosen) {
                     response.choices.push((i, chosen));
                 } else {
-                    errors.push(FieldError::new(name, format!("Answer \"{}\"", question.prompt)));
+                    errors.push(FieldError::new(
+                        name,
+                        format!("Answer \"{}\"", question.prompt),
+                    ));
                 }
             }
             QuestionKind::Checkboxes => {
@@ -207,7 +229,10 @@ pub fn check_response(
     }
     match AgeBand::from_slug(&field("age_band")) {
         Some(band) => response.age_band = band.slug().to_string(),
-        None => errors.push(FieldError::new("age_band", "Select your age, or prefer not to say")),
+        None => errors.push(FieldError::new(
+            "age_band",
+            "Select your age, or prefer not to say",
+        )),
     }
     let district = field("district");
     if !district.trim().is_empty() {
@@ -227,10 +252,17 @@ pub fn check_response(
     if !group.is_empty() {
         match EthnicGroup::from_slug(&group) {
             Some(g) => response.ethnic_group = g.slug().to_string(),
-            None => errors.push(FieldError::new("ethnic_group", "Choose an ethnic group, or leave it")),
+            None => errors.push(FieldError::new(
+                "ethnic_group",
+                "Choose an ethnic group, or leave it",
+            )),
         }
     }
-    if errors.is_empty() { Ok(response) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(response)
+    } else {
+        Err(errors)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -245,7 +277,10 @@ pub fn personal_details(text: &str) -> Vec<&'static str> {
     static PATTERNS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
         [
             ("a phone number", r"(?:\+44\s?|\b0)(?:\d[\s-]?){9,10}\b"),
-            ("an email address", r"(?i)\b[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}\b"),
+            (
+                "an email address",
+                r"(?i)\b[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}\b",
+            ),
             ("a postcode", r"(?i)\b[a-z]{1,2}\d[a-z\d]?\s*\d[a-z]{2}\b"),
             (
                 "a name",
@@ -428,32 +463,45 @@ pub fn check_you_said(
     outcomes: &[i32],
 ) -> Result<YouSaid, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let text = |field: &'static str, what: &str, value: &str, max: usize, errors: &mut Vec<FieldError>| {
-        let value = value.trim().to_string();
-        if value.is_empty() {
-            errors.push(FieldError::new(field, format!("Enter {}", what.to_lowercase())));
-        }
-        errors.extend(too_long(field, what, &value, max));
-        value
-    };
+    let text =
+        |field: &'static str, what: &str, value: &str, max: usize, errors: &mut Vec<FieldError>| {
+            let value = value.trim().to_string();
+            if value.is_empty() {
+                errors.push(FieldError::new(
+                    field,
+                    format!("Enter {}", what.to_lowercase()),
+                ));
+            }
+            errors.extend(too_long(field, what, &value, max));
+            value
+        };
     let theme = text("theme", "The theme", &input.theme, LINE, &mut errors);
     let said = text("said", "What was said", &input.said, LONG_TEXT, &mut errors);
     let did = text("did", "What was done", &input.did, LONG_TEXT, &mut errors);
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let done_on = time::Date::parse(input.done_on.trim(), &format).ok();
     if done_on.is_none() {
-        errors.push(FieldError::new("done_on", "Enter the date it was done, like 2026-11-30"));
+        errors.push(FieldError::new(
+            "done_on",
+            "Enter the date it was done, like 2026-11-30",
+        ));
     }
     let locality = Some(input.locality.trim().to_string()).filter(|s| !s.is_empty());
     if locality.as_ref().is_some_and(|l| !localities.contains(l)) {
-        errors.push(FieldError::new("locality", "Select a locality, or the whole city"));
+        errors.push(FieldError::new(
+            "locality",
+            "Select a locality, or the whole city",
+        ));
     }
     let outcome = match input.outcome.trim() {
         "" => None,
         n => match n.parse::<i32>().ok().filter(|n| outcomes.contains(n)) {
             Some(n) => Some(n),
             None => {
-                errors.push(FieldError::new("outcome", "Select one of the nine outcomes, or none"));
+                errors.push(FieldError::new(
+                    "outcome",
+                    "Select one of the nine outcomes, or none",
+                ));
                 None
             }
         },
@@ -533,8 +581,14 @@ mod tests {
         responses.extend((0..4).map(|_| answer("ladywood", "No")));
         responses.extend((0..5).map(|_| answer("perry-barr", "Yes")));
         let values = indicator_values(&[q], &responses, &["ladywood".into(), "perry-barr".into()]);
-        let got: Vec<_> = values.iter().map(|(_, m, a, s)| (m.as_str(), a.as_str(), s.count, s.n)).collect();
-        assert_eq!(got, vec![("2026-11", "city", 13, 17), ("2026-11", "ladywood", 8, 12)]);
+        let got: Vec<_> = values
+            .iter()
+            .map(|(_, m, a, s)| (m.as_str(), a.as_str(), s.count, s.n))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("2026-11", "city", 13, 17), ("2026-11", "ladywood", 8, 12)]
+        );
     }
 
     #[test]
@@ -547,7 +601,10 @@ mod tests {
         assert_eq!(flags("Hi, my name is Jordan and"), vec!["a name"]);
         assert_eq!(flags("I'm Aisha, 14"), vec!["a name"]);
         assert!(flags("The youth club closes too early on Fridays").is_empty());
-        assert!(flags("I'm happy with the park").is_empty(), "lower case is not a name");
+        assert!(
+            flags("I'm happy with the park").is_empty(),
+            "lower case is not a name"
+        );
         assert!(flags("there were 12 of us and 3 staff").is_empty());
     }
 
@@ -574,13 +631,19 @@ mod tests {
             indicator: "9.9".into(),
             ..input.clone()
         };
-        assert_eq!(check_question(&unknown, &indicators).unwrap_err()[0].field, "indicator");
+        assert_eq!(
+            check_question(&unknown, &indicators).unwrap_err()[0].field,
+            "indicator"
+        );
         let scale = QuestionInput {
             kind: "scale".into(),
             options: String::new(),
             ..input
         };
-        assert!(check_question(&scale, &indicators).is_err(), "Yes is no scale point");
+        assert!(
+            check_question(&scale, &indicators).is_err(),
+            "Yes is no scale point"
+        );
     }
 
     #[test]

@@ -7,7 +7,9 @@
 
 use crate::gate::Authorised;
 use crate::{Db, StorageError, Tx, now_micros, on_pool, on_tx};
-use earlyhelp_domain::surveys::{Answered, Question, QuestionKind, Response, YouSaid, personal_details};
+use earlyhelp_domain::surveys::{
+    Answered, Question, QuestionKind, Response, YouSaid, personal_details,
+};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -244,7 +246,12 @@ pub async fn submit(
     Ok(true)
 }
 
-async fn insert_choice(tx: &mut Tx, id: Uuid, position: usize, choice: &str) -> Result<(), StorageError> {
+async fn insert_choice(
+    tx: &mut Tx,
+    id: Uuid,
+    position: usize,
+    choice: &str,
+) -> Result<(), StorageError> {
     on_tx!(tx, c => {
         sqlx::query("INSERT INTO survey_choices (response_id, position, choice) VALUES ($1, $2, $3)")
             .bind(id)
@@ -256,7 +263,15 @@ async fn insert_choice(tx: &mut Tx, id: Uuid, position: usize, choice: &str) -> 
     Ok(())
 }
 
-type AnswerRow = (Uuid, String, String, String, String, Option<i32>, Option<String>);
+type AnswerRow = (
+    Uuid,
+    String,
+    String,
+    String,
+    String,
+    Option<i32>,
+    Option<String>,
+);
 
 /// Every response to `survey`, as the results read them.
 pub async fn answers(db: &Db, survey: Uuid) -> Result<Vec<Answered>, StorageError> {
