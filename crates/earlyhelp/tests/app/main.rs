@@ -33,3 +33,4 @@ mod second_factor;
 mod serious;
 mod sharing;
 mod social_value;
+mod surveys;
