@@ -487,9 +487,7 @@ async fn a_young_person_answers_a_survey_on_a_phone() {
     driver.goto(app.url("/have-your-say")).await.unwrap();
     browser.wait_for_heading("Have your say").await;
     assert_accessible(&browser, "have your say").await;
-    browser
-        .click(By::LinkText("Answer the survey: Feeling safe"))
-        .await;
+    browser.click(By::Css("#surveys a")).await;
     browser.wait_for_heading("Feeling safe").await;
     assert_accessible(&browser, "the survey").await;
     let width: i64 = driver
