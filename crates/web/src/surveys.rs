@@ -267,7 +267,7 @@ async fn answer(
             throttle.survey_answer(client)?;
             let today = earlyhelp_storage::cases::today();
             if !store::submit(&state.db, id, &response, today).await? {
-                return Err(AppError::NotFound);
+                return Err(AppError::Conflict("This survey has closed".into()));
             }
             let mut page = answer_page(String::new(), survey, &questions, &[], vec![]);
             page.sent = true;
@@ -895,6 +895,7 @@ async fn moderate(
     Path(id): Path<Uuid>,
     Form(pairs): Pairs,
 ) -> Result<Response, AppError> {
+    let mut authorised = change(&state, &signed, &pairs, "moderate survey answers").await?;
     let approve = match field(&pairs, "decision").as_str() {
         "approve" => true,
         "reject" => false,
@@ -920,7 +921,6 @@ async fn moderate(
     ) {
         return Err(AppError::Invalid(vec![error]));
     }
-    let mut authorised = change(&state, &signed, &pairs, "moderate survey answers").await?;
     if !store::moderate(
         &mut authorised,
         id,
