@@ -256,6 +256,9 @@ async fn answer(
         return Err(AppError::BadCsrf);
     }
     let (survey, questions) = public_survey(&state, id).await?;
+    if survey.state != "published" {
+        return Err(AppError::Conflict("This survey has closed".into()));
+    }
     let checked = check_response(&questions, |n| field(&pairs, n), |n| all(&pairs, n));
     match checked {
         Err(errors) => {

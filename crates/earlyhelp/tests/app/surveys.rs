@@ -11,6 +11,7 @@ crate::on_both_backends!(
     answers_are_anonymous_suppressed_below_ten_and_become_indicator_values,
     free_text_waits_for_a_moderator_who_takes_out_personal_details,
     only_commissioners_and_analysts_run_surveys_and_say_what_was_done,
+    answers_from_one_address_are_limited_and_a_closed_survey_takes_none,
 );
 
 /// Rows of a query with no parameters or one text parameter, as strings, on either backend.
@@ -467,6 +468,66 @@ async fn only_commissioners_and_analysts_run_surveys_and_say_what_was_done(backe
         page.contains("Ladywood") && page.contains("2026-11-30"),
         "{page}"
     );
+}
+
+async fn answers_from_one_address_are_limited_and_a_closed_survey_takes_none(backend: Backend) {
+    // One self-referral an hour: ten survey answers an hour (a class shares a school's address).
+    let config = earlyhelp_web::Config {
+        self_referrals_per_hour: 1,
+        ..test_config()
+    };
+    let app = spawn_app_with(backend, config).await;
+    let indicator = uploaded_indicator(&app.db).await;
+    let commissioner = app.sign_in(COMMISSIONER).await;
+    let id = published_survey(&app, &commissioner, &indicator).await;
+    let fields = [("q1", "No"), ("age_band", "not_said")];
+    for n in 0..10 {
+        assert_eq!(answer(&app, &id, &fields).await.status(), 200, "answer {n}");
+    }
+    let limited = answer(&app, &id, &fields).await;
+    assert_eq!(limited.status(), 429);
+    assert!(
+        limited
+            .text()
+            .await
+            .unwrap()
+            .contains("Too many answers to surveys")
+    );
+    // A form sent back to correct costs nothing.
+    assert_eq!(answer(&app, &id, &[("q1", "No")]).await.status(), 422);
+
+    // Someone opens the form, and the survey closes before they send it.
+    let late = client();
+    let form = late
+        .get(app.url(&format!("/have-your-say/{id}")))
+        .send()
+        .await
+        .unwrap();
+    let csrf = csrf_in(&form.text().await.unwrap());
+    let closed = post_form(&commissioner, &app, &format!("/surveys/{id}/close"), &[]).await;
+    assert_eq!(closed.status(), 303);
+    let form = client()
+        .get(app.url(&format!("/have-your-say/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 303, "a closed survey shows its results");
+    let mut pairs = vec![("csrf_token", csrf.as_str())];
+    pairs.extend_from_slice(&fields);
+    let sent = late
+        .post(app.url(&format!("/have-your-say/{id}")))
+        .form(&pairs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 409, "a closed survey takes no answers");
+    let stored = strings(
+        &app.db,
+        "SELECT age_band FROM survey_responses WHERE $1 <> ''",
+        "x",
+    )
+    .await;
+    assert_eq!(stored.len(), 10);
 }
 
 /// A young person answers a survey on a phone-sized window: the page passes axe-core, with
