@@ -150,6 +150,10 @@ pub enum Resource {
     },
     /// The requests for support one has sent oneself, with their outcome.
     SentRequests,
+    /// Surveys of children and families, the moderation of their free text, their indicator
+    /// values and "you said, we did": read by those who see aggregates, run by commissioners
+    /// and data analysts (see [`crate::surveys`]).
+    Surveys,
 }
 
 /// A role, in one locality or none, asked for on someone's behalf: it takes effect only once a
@@ -424,6 +428,20 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
             {
                 Some(role) => Decision::allow(*role, "commissions or appraises services"),
                 None => Decision::deny("only commissioners and data analysts set the assumptions"),
+            },
+        },
+        Resource::Surveys => match action {
+            Action::List | Action::Read => {
+                allow_if(actor, Permission::SeeAggregates, "sees aggregate reports")
+            }
+            // Those who commission and measure run the surveys; nobody else.
+            Action::Create | Action::Update => match actor
+                .roles
+                .iter()
+                .find(|r| matches!(r, Role::Commissioner | Role::DataAnalyst))
+            {
+                Some(role) => Decision::allow(*role, "runs surveys of children and families"),
+                None => Decision::deny("only commissioners and data analysts run surveys"),
             },
         },
         Resource::Indicators => match action {

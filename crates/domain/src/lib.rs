@@ -21,6 +21,7 @@
 //! - [`social_value`]: social value reports of voluntary-sector providers, mix and match.
 //! - [`measures`]: configurable outcome measures and the checks of a readings import.
 //! - [`supporting_families`]: needs against the ten headline outcomes; when one is sustained.
+//! - [`surveys`]: surveys of children and families: questions, anonymous answers, Wilson intervals.
 
 /// Declares a closed set of choices with a stable slug (stored and sent over the API) and a label.
 macro_rules! choices {
@@ -71,3 +72,4 @@ pub mod search_words;
 pub mod sharing;
 pub mod social_value;
 pub mod supporting_families;
+pub mod surveys;

@@ -29,6 +29,7 @@ pub mod second_factor;
 pub mod secrets;
 pub mod sharing;
 pub mod social_value;
+pub mod surveys;
 
 pub use db::{Db, Tx};
 

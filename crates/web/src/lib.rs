@@ -31,6 +31,7 @@ pub mod routes;
 mod second_factor;
 pub mod session;
 mod social_value;
+mod surveys;
 pub mod throttle;
 pub mod views;
 
@@ -127,6 +128,7 @@ fn all_routes() -> routes::Routes {
         .merge(extracts::routes())
         .merge(impact::routes())
         .merge(social_value::routes())
+        .merge(surveys::routes())
         .merge(directory::routes())
         .merge(openreferral::routes())
         .merge(connector::routes())

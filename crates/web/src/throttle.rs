@@ -19,6 +19,7 @@ const FORGET_ABOVE: usize = 10_000;
 pub struct Throttle {
     self_referral: Option<DefaultKeyedRateLimiter<IpAddr>>,
     grant_application: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    survey_answer: Option<DefaultKeyedRateLimiter<IpAddr>>,
     sign_in: Option<DefaultKeyedRateLimiter<IpAddr>>,
     contact_phone: String,
 }
@@ -53,6 +54,11 @@ impl Throttle {
             self_referral: limiter(config.self_referrals_per_hour, Duration::from_secs(3600)),
             // As many applications an hour as self-referrals: both are public forms.
             grant_application: limiter(config.self_referrals_per_hour, Duration::from_secs(3600)),
+            // Ten times as many survey answers: a classroom answers from one school address.
+            survey_answer: limiter(
+                config.self_referrals_per_hour.saturating_mul(10),
+                Duration::from_secs(3600),
+            ),
             sign_in: limiter(config.sign_ins_per_15_minutes, Duration::from_secs(15 * 60)),
             contact_phone: config.contact_phone.trim().to_string(),
         }
@@ -87,6 +93,17 @@ impl Throttle {
             paragraphs: vec![
                 "Too many grant applications have been sent from your internet connection in the last hour, so this one has not been sent.".into(),
                 "Applications sent earlier have reached the grants team.".into(),
+                format!("Try again in {} minutes.", minutes(wait)),
+            ],
+            retry_after_secs: wait.as_secs().max(1),
+        })
+    }
+
+    /// One survey answer from `ip`, or the 429 page.
+    pub fn survey_answer(&self, ip: IpAddr) -> Result<(), AppError> {
+        take(&self.survey_answer, ip).map_err(|wait| AppError::TooManyRequests {
+            paragraphs: vec![
+                "Too many answers to surveys have been sent from your internet connection in the last hour, so this one has not been sent.".into(),
                 format!("Try again in {} minutes.", minutes(wait)),
             ],
             retry_after_secs: wait.as_secs().max(1),

@@ -64,6 +64,7 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
     ),
     ("/outcomes", "Outcomes", Some(Permission::SeeAggregates)),
     ("/impact", "Impact", Some(Permission::SeeAggregates)),
+    ("/surveys", "Surveys", Some(Permission::SeeAggregates)),
     (
         "/spend-against-need",
         "Spend",

@@ -75,7 +75,14 @@ fn role_for(path: &str) -> &'static str {
         IG_OFFICER
     } else if starts(&["/directory/manage"]) {
         CONNECTOR
-    } else if starts(&["/outcomes", "/extracts", "/api/indicators", "/readings"]) {
+    } else if starts(&[
+        "/outcomes",
+        "/extracts",
+        "/api/indicators",
+        "/readings",
+        "/surveys",
+        "/you-said-we-did",
+    ]) {
         ANALYST
     } else if starts(&[
         "/payments",

@@ -37,3 +37,4 @@ mod serious;
 mod several_servers;
 mod sharing;
 mod social_value;
+mod surveys;
