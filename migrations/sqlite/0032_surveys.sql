@@ -3,7 +3,9 @@
 --
 -- Anonymity: a response holds no user, session, address or time finer than the day; free text
 -- is kept apart from the response it came with, so an approved comment cannot be joined to
--- the rest of one person's answers.
+-- the rest of one person's answers. Responses and comments are WITHOUT ROWID tables, stored in
+-- the order of their random ids, so not even the order they were written in can pair a comment
+-- with its response.
 
 CREATE TABLE surveys (
     id BLOB PRIMARY KEY,
@@ -33,7 +35,7 @@ CREATE TABLE survey_responses (
     age_band TEXT NOT NULL,
     locality TEXT NOT NULL,
     ethnic_group TEXT NOT NULL
-);
+) WITHOUT ROWID;
 CREATE INDEX survey_responses_survey ON survey_responses (survey_id);
 
 CREATE TABLE survey_choices (
@@ -55,7 +57,7 @@ CREATE TABLE survey_comments (
     state TEXT NOT NULL CHECK (state IN ('waiting', 'approved', 'rejected')),
     moderated_by TEXT,
     moderated_micros BIGINT
-);
+) WITHOUT ROWID;
 CREATE INDEX survey_comments_state ON survey_comments (state, survey_id);
 
 CREATE TABLE you_said_we_did (
