@@ -4,7 +4,7 @@ use crate::AppState;
 use crate::error::AppError;
 use crate::extract::{Form, Query};
 use crate::routes::Routes;
-use crate::session::{PRE_SESSION_COOKIE, Signed, pre_session_cookie, session_cookie};
+use crate::session::{PRE_SESSION_COOKIE, Signed, form_token_cookie, session_cookie};
 use crate::throttle::{ClientIp, Throttle};
 use crate::views::Layout;
 use askama::Template;
@@ -69,7 +69,12 @@ async fn sign_in_form(
         email: String::new(),
         next: safe_next(&query.next),
     };
-    let jar = jar.add(pre_session_cookie(token, state.config.secure_cookies));
+    let jar = jar.add(form_token_cookie(
+        PRE_SESSION_COOKIE,
+        "/sign-in",
+        token,
+        state.config.secure_cookies,
+    ));
     Ok((jar, Html(page.render()?)).into_response())
 }
 

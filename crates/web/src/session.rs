@@ -173,11 +173,18 @@ pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
         .build()
 }
 
-pub fn pre_session_cookie(token: String, secure: bool) -> Cookie<'static> {
-    Cookie::build((PRE_SESSION_COOKIE, token))
+/// The cookie half of a public form's "double submit" CSRF token (sign-in, self-referral, a
+/// grant application, a survey answer): sent back only to the form's own path.
+pub fn form_token_cookie(
+    name: &'static str,
+    path: &'static str,
+    token: String,
+    secure: bool,
+) -> Cookie<'static> {
+    Cookie::build((name, token))
         .http_only(true)
         .secure(secure)
         .same_site(SameSite::Strict)
-        .path("/sign-in")
+        .path(path)
         .build()
 }

@@ -17,7 +17,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use axum_extra::extract::cookie::CookieJar;
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::surveys::{
@@ -212,15 +212,6 @@ fn answer_page(
     }
 }
 
-fn answer_cookie(token: String, secure: bool) -> Cookie<'static> {
-    Cookie::build((ANSWER_COOKIE, token))
-        .http_only(true)
-        .secure(secure)
-        .same_site(SameSite::Strict)
-        .path("/have-your-say")
-        .build()
-}
-
 async fn answer_form(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -236,7 +227,12 @@ async fn answer_form(
         .map(|c| c.value().to_string())
         .unwrap_or_else(random_token);
     let page = answer_page(token.clone(), survey, &questions, &[], vec![]);
-    let jar = jar.add(answer_cookie(token, state.config.secure_cookies));
+    let jar = jar.add(crate::session::form_token_cookie(
+        ANSWER_COOKIE,
+        "/have-your-say",
+        token,
+        state.config.secure_cookies,
+    ));
     Ok((jar, Html(page.render()?)).into_response())
 }
 

@@ -74,14 +74,21 @@ async fn the_cookies_page_names_every_cookie_set() {
         .text()
         .await
         .unwrap();
+    let officer = app.sign_in(COMMISSIONER).await;
+    let indicator = crate::surveys::uploaded_indicator(&app.db).await;
+    let survey = crate::surveys::published_survey(&app, &officer, &indicator).await;
     let mut names = vec![earlyhelp_web::session::SESSION_COOKIE.to_string()];
-    for path in ["/sign-in", "/self-referral"] {
+    for path in [
+        "/sign-in",
+        "/self-referral",
+        &format!("/have-your-say/{survey}"),
+    ] {
         let response = client().get(app.url(path)).send().await.unwrap();
         for cookie in response.cookies() {
             names.push(cookie.name().to_string());
         }
     }
-    assert!(names.len() >= 3, "expected the forms' cookies: {names:?}");
+    assert!(names.len() >= 4, "expected the forms' cookies: {names:?}");
     for name in names {
         assert!(
             cookies.contains(&format!("<code>{name}</code>")),

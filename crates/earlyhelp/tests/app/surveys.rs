@@ -35,7 +35,7 @@ async fn strings(db: &Db, sql: &'static str, bind: &str) -> Vec<String> {
 }
 
 /// An indicator loaded by hand (not computed from the records), to link a question to.
-async fn uploaded_indicator(db: &Db) -> String {
+pub async fn uploaded_indicator(db: &Db) -> String {
     earlyhelp_storage::outcomes::list_indicators(db)
         .await
         .unwrap()
@@ -47,7 +47,7 @@ async fn uploaded_indicator(db: &Db) -> String {
 
 /// Builds and publishes a survey as `officer`: a question "Do you feel safe where you live?"
 /// (Yes, No, Not sure) feeding `indicator` with "Yes", and a free-text question. Its id.
-async fn published_survey(app: &TestApp, officer: &Session, indicator: &str) -> String {
+pub async fn published_survey(app: &TestApp, officer: &Session, indicator: &str) -> String {
     let created = post_form(
         officer,
         app,

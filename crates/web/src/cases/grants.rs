@@ -17,7 +17,7 @@ use axum::extract::State;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, http::StatusCode};
-use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use axum_extra::extract::cookie::CookieJar;
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::grants::{
     self, ApplicationInput, ApplicationRules, ApplicationState, AreaType, DecisionInput,
@@ -200,15 +200,6 @@ fn application_from(pairs: &[(String, String)]) -> ApplicationInput {
     }
 }
 
-fn apply_cookie(token: String, secure: bool) -> Cookie<'static> {
-    Cookie::build((APPLY_COOKIE, token))
-        .http_only(true)
-        .secure(secure)
-        .same_site(SameSite::Strict)
-        .path("/grants/apply")
-        .build()
-}
-
 async fn application_form(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -219,7 +210,12 @@ async fn application_form(
         .map(|c| c.value().to_string())
         .unwrap_or_else(random_token);
     let page = render_apply(&state, token.clone(), id, Default::default(), vec![], None).await?;
-    let jar = jar.add(apply_cookie(token, state.config.secure_cookies));
+    let jar = jar.add(crate::session::form_token_cookie(
+        APPLY_COOKIE,
+        "/grants/apply",
+        token,
+        state.config.secure_cookies,
+    ));
     Ok((jar, Html(page.render()?)).into_response())
 }
 

@@ -16,7 +16,6 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
-use axum_extra::extract::cookie::{Cookie, SameSite};
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::cases::{
     ConsentMethod, MemberRole, NeedLevel, Reason, RequestInput, TriageOutcome, check_request,
@@ -205,15 +204,6 @@ async fn send_request(
     Ok(Html(page.render()?).into_response())
 }
 
-fn self_referral_cookie(token: String, secure: bool) -> Cookie<'static> {
-    Cookie::build((SELF_REFERRAL_COOKIE, token))
-        .http_only(true)
-        .secure(secure)
-        .same_site(SameSite::Strict)
-        .path("/self-referral")
-        .build()
-}
-
 async fn self_referral_form(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -228,7 +218,12 @@ async fn self_referral_form(
         RequestInput::default(),
         vec![],
     );
-    let jar = jar.add(self_referral_cookie(token, state.config.secure_cookies));
+    let jar = jar.add(crate::session::form_token_cookie(
+        SELF_REFERRAL_COOKIE,
+        "/self-referral",
+        token,
+        state.config.secure_cookies,
+    ));
     Ok((jar, Html(page.render()?)).into_response())
 }
 
