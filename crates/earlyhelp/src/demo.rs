@@ -230,6 +230,7 @@ pub async fn load(db: &Db, scale: crate::demo_cases::Scale) -> Result<Vec<(Strin
     crate::demo_deprivation::load(db).await?;
     tracing::info!("demo deprivation loaded in {:?}", deprivation.elapsed());
     crate::demo_outcomes::load(db).await?;
+    crate::demo_surveys::load(db).await?;
     load_impact_scenarios(db).await?;
     Ok(sign_ins)
 }

@@ -11,6 +11,7 @@ pub mod demo_grants;
 pub mod demo_money;
 pub mod demo_outcomes;
 pub mod demo_sharing;
+pub mod demo_surveys;
 pub mod jobs;
 pub mod logs;
 pub mod mail;
