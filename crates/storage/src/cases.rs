@@ -6,14 +6,14 @@
 
 use crate::gate::{Authorised, FamilyId, KnownToFamily, NewEvent, Permit, RequestId, append};
 use crate::{Db, StorageError, Tx, json_rows, now_micros, on_pool, on_tx};
-use sqlx::types::Json;
-use std::sync::LazyLock;
 use earlyhelp_domain::access::{Actor, Involvement};
 use earlyhelp_domain::cases::{
     ActionEnding, CaseEvent, CaseState, CheckedRequest, ClosureReason, NeedOutcome, PersonKey,
     Reason, TriageOutcome, likely_same_person, next_state, parse_date,
 };
 use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+use std::sync::LazyLock;
 use time::Date;
 use uuid::Uuid;
 
