@@ -5,13 +5,15 @@
 //! (a member of the public, audited as such).
 
 use crate::gate::{Authorised, FamilyId, KnownToFamily, NewEvent, Permit, RequestId, append};
-use crate::{Db, StorageError, Tx, now_micros, on_pool, on_tx};
+use crate::{Db, StorageError, Tx, json_rows, now_micros, on_pool, on_tx};
 use earlyhelp_domain::access::{Actor, Involvement};
 use earlyhelp_domain::cases::{
     ActionEnding, CaseEvent, CaseState, CheckedRequest, ClosureReason, NeedOutcome, PersonKey,
     Reason, TriageOutcome, likely_same_person, next_state, parse_date,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+use std::sync::LazyLock;
 use time::Date;
 use uuid::Uuid;
 
@@ -221,11 +223,11 @@ pub struct RequestRow {
     pub created_micros: i64,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct MemberRow {
     /// The family member's id (nil for a request's member, which has none).
     #[sqlx(default)]
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     pub id: Uuid,
     pub given_name: String,
     pub family_name: String,
@@ -243,6 +245,15 @@ pub struct MemberRow {
 macro_rules! member_columns {
     () => {
         "given_name, family_name, date_of_birth, relationship, ethnicity, languages, send, school"
+    };
+}
+
+/// The same columns of member `m` as `json_object` arguments (see [`json_rows`]).
+macro_rules! member_json_fields {
+    () => {
+        "'given_name', m.given_name, 'family_name', m.family_name, 'date_of_birth', \
+         m.date_of_birth, 'relationship', m.relationship, 'ethnicity', m.ethnicity, 'languages', \
+         m.languages, 'send', m.send, 'school', m.school"
     };
 }
 
@@ -287,44 +298,58 @@ pub async fn waiting(authorised: &mut Authorised, locality: &str) -> Result<i64,
     }))
 }
 
-/// `limit` requests waiting for triage in `locality`, oldest first after the first `skip`, with
-/// their family members (in two queries: a queue of hundreds must not cost a query a request).
+/// `limit` requests waiting for triage in `locality`, oldest first after the first `skip`, each
+/// with its family members as a JSON array (one statement, however long the page).
 pub async fn queue(
     authorised: &mut Authorised,
     locality: &str,
     limit: i64,
     skip: i64,
 ) -> Result<Vec<RequestDetail>, StorageError> {
-    let requests_sql = concat!(
+    const SQL: &str = concat!(
         "SELECT ",
         request_columns!(),
-        " FROM support_requests WHERE locality_slug = $1 AND status = 'new' \
+        ", (SELECT COALESCE(json_group_array(json_object(",
+        member_json_fields!(),
+        ") ORDER BY m.position), '[]') FROM request_members m \
+         WHERE m.request_id = support_requests.id) AS members \
+         FROM support_requests WHERE locality_slug = $1 AND status = 'new' \
          ORDER BY created_micros, id LIMIT $2 OFFSET $3"
     );
-    let members_sql = concat!(
-        "SELECT request_id, ",
-        member_columns!(),
-        " FROM request_members WHERE request_id IN (SELECT id FROM support_requests \
-         WHERE locality_slug = $1 AND status = 'new' ORDER BY created_micros, id LIMIT $2 \
-         OFFSET $3) ORDER BY request_id, position"
-    );
+    static POSTGRES: LazyLock<String> = LazyLock::new(|| json_rows::postgres(SQL));
     let tx = &mut authorised.tx;
-    let (rows, members): (Vec<RequestRow>, Vec<RequestMember>) = on_tx!(tx, c => {
-        let rows = sqlx::query_as(requests_sql)
-            .bind(locality)
-            .bind(limit)
-            .bind(skip)
-            .fetch_all(&mut *c)
-            .await?;
-        let members = sqlx::query_as(members_sql)
-            .bind(locality)
-            .bind(limit)
-            .bind(skip)
-            .fetch_all(&mut *c)
-            .await?;
-        (rows, members)
-    });
-    Ok(with_members(rows, members))
+    let rows: Vec<QueueRow> = match tx {
+        Tx::Sqlite(t, _) => {
+            sqlx::query_as(SQL)
+                .bind(locality)
+                .bind(limit)
+                .bind(skip)
+                .fetch_all(&mut **t)
+                .await?
+        }
+        Tx::Postgres(t) => {
+            sqlx::query_as(POSTGRES.as_str())
+                .bind(locality)
+                .bind(limit)
+                .bind(skip)
+                .fetch_all(&mut **t)
+                .await?
+        }
+    };
+    Ok(rows
+        .into_iter()
+        .map(|r| RequestDetail {
+            request: r.request,
+            members: r.members.0,
+        })
+        .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct QueueRow {
+    #[sqlx(flatten)]
+    request: RequestRow,
+    members: Json<Vec<MemberRow>>,
 }
 
 /// A request's member, read beside the request it belongs to.
@@ -772,7 +797,7 @@ pub struct FamilyRow {
     pub consent_withdrawn: bool,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Person {
     pub user_id: Uuid,
     pub name: String,
@@ -780,7 +805,7 @@ pub struct Person {
     pub organisation: String,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Note {
     pub id: Uuid,
     pub author: String,
@@ -790,19 +815,20 @@ pub struct Note {
     pub at_micros: i64,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct PlanAction {
     pub id: Uuid,
     pub goal: String,
     pub action: String,
     pub owner: String,
     pub due_date: String,
+    #[serde(deserialize_with = "json_rows::flag")]
     pub done: bool,
     /// How it ended, if the case closed while it was open (an `ActionEnding` slug).
     pub ending: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Reading {
     #[sqlx(default)]
     pub measure_id: Uuid,
@@ -814,11 +840,12 @@ pub struct Reading {
     pub score: i64,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Consent {
     pub id: Uuid,
     /// The family member whose consent this is; `None` for consent recorded for the family as a
     /// whole (as triage records it).
+    #[serde(deserialize_with = "json_rows::optional_id")]
     pub member_id: Option<Uuid>,
     pub member_name: Option<String>,
     pub given_by: String,
@@ -865,95 +892,127 @@ pub struct FamilyRecord {
 pub async fn family(
     authorised: &mut Authorised<FamilyId>,
 ) -> Result<Option<FamilyRecord>, StorageError> {
+    static POSTGRES: LazyLock<String> = LazyLock::new(|| json_rows::postgres(FAMILY_SQL));
     let id = authorised.permit.record().0;
     let tx = &mut authorised.tx;
-    let row: Option<FamilyRow> = on_tx!(tx, c => {
-        sqlx::query_as(
-            "SELECT f.id, f.locality_slug, l.name AS locality_name, f.address, f.postcode, f.need_level, \
-             f.state, f.lead_practitioner, u.name AS lead_name, u.email AS lead_email, \
-             o.name AS lead_organisation, f.review_date, f.closure_reason, f.consent_withdrawn \
-             FROM families f JOIN localities l ON l.slug = f.locality_slug \
-             LEFT JOIN users u ON u.id = f.lead_practitioner \
-             LEFT JOIN organisations o ON o.id = u.organisation_id WHERE f.id = $1",
-        )
-        .bind(id)
-        .fetch_optional(c)
-        .await?
-    });
-    let Some(family) = row else {
-        return Ok(None);
-    };
-    let mut record = on_tx!(tx, c => {
-        let members = sqlx::query_as(concat!(
-            "SELECT id, ",
-            member_columns!(),
-            " FROM family_members WHERE family_id = $1 ORDER BY date_of_birth"
-        ))
-        .bind(id)
-        .fetch_all(&mut *c)
-        .await?;
-        let team = sqlx::query_as(
-            "SELECT u.id AS user_id, u.name, u.email, o.name AS organisation FROM family_team t \
-             JOIN users u ON u.id = t.user_id JOIN organisations o ON o.id = u.organisation_id \
-             WHERE t.family_id = $1 ORDER BY t.added_micros",
-        )
-        .bind(id)
-        .fetch_all(&mut *c)
-        .await?;
-        let notes = sqlx::query_as(
-            "SELECT id, author, kind, body, at_micros FROM family_notes WHERE family_id = $1 \
-             ORDER BY at_micros DESC, id DESC LIMIT 200",
-        )
-        .bind(id)
-        .fetch_all(&mut *c)
-        .await?;
-        let actions = sqlx::query_as(
-            "SELECT id, goal, action, owner, due_date, done, ending FROM plan_actions WHERE family_id = $1 \
-             ORDER BY due_date, created_micros",
-        )
-        .bind(id)
-        .fetch_all(&mut *c)
-        .await?;
-        let readings = sqlx::query_as(
-            "SELECT r.measure_id, m.name AS measure, r.taken_on, r.area, r.score FROM readings r \
-             JOIN measures m ON m.id = r.measure_id \
-             LEFT JOIN measure_areas a ON a.measure_id = r.measure_id AND a.name = r.area \
-             WHERE r.family_id = $1 ORDER BY r.taken_on, a.position, r.area",
-        )
-        .bind(id)
-        .fetch_all(&mut *c)
-        .await?;
-        let consents = sqlx::query_as(
-            "SELECT c.id, c.member_id, m.given_name || ' ' || m.family_name AS member_name, \
-             c.given_by, c.method, c.given_on, c.scope, c.withdrawn_on, c.withdrawn_by, \
-             c.withdrawn_reason FROM consents c LEFT JOIN family_members m ON m.id = c.member_id \
-             WHERE c.family_id = $1 ORDER BY c.recorded_micros",
-        )
-        .bind(id)
-        .fetch_all(&mut *c)
-        .await?;
-        FamilyRecord {
-            family, members, team, notes, actions, readings, consents,
-            needs: Vec::new(), closure_outcomes: Vec::new(),
-            assessments: Vec::new(), shares: Vec::new(), break_glass: Vec::new(),
+    let page: Option<FamilyPage> = match tx {
+        Tx::Sqlite(t, _) => {
+            sqlx::query_as(FAMILY_SQL)
+                .bind(id)
+                .fetch_optional(&mut **t)
+                .await?
         }
-    });
-    record.assessments = crate::sharing::assessments(authorised).await?;
-    record.shares = crate::sharing::shares(authorised).await?;
-    record.break_glass = crate::sharing::family_break_glass(authorised).await?;
-    record.needs = case_needs(authorised).await?;
-    let tx = &mut authorised.tx;
-    record.closure_outcomes = on_tx!(tx, c => {
-        sqlx::query_as(
-            "SELECT need, outcome FROM closure_outcomes WHERE family_id = $1 AND closed_micros = \
-             (SELECT MAX(closed_micros) FROM closure_outcomes WHERE family_id = $1) ORDER BY need",
-        )
-        .bind(id)
-        .fetch_all(c)
-        .await?
-    });
-    Ok(Some(record))
+        Tx::Postgres(t) => {
+            sqlx::query_as(POSTGRES.as_str())
+                .bind(id)
+                .fetch_optional(&mut **t)
+                .await?
+        }
+    };
+    Ok(page.map(|p| FamilyRecord {
+        family: p.family,
+        members: p.members.0,
+        team: p.team.0,
+        notes: p.notes.0,
+        actions: p.actions.0,
+        readings: p.readings.0,
+        consents: p.consents.0,
+        needs: p.needs.as_deref().map(split_slugs).unwrap_or_default(),
+        closure_outcomes: p.closure_outcomes.0,
+        assessments: p.assessments.0,
+        shares: p.shares.0,
+        break_glass: p.break_glass.0,
+    }))
 }
+
+/// The case page's record in one statement (see [`json_rows`]): the family's row, then each of
+/// its lists as a JSON array in the order the page shows it.
+#[derive(sqlx::FromRow)]
+struct FamilyPage {
+    #[sqlx(flatten)]
+    family: FamilyRow,
+    members: Json<Vec<MemberRow>>,
+    team: Json<Vec<Person>>,
+    notes: Json<Vec<Note>>,
+    actions: Json<Vec<PlanAction>>,
+    readings: Json<Vec<Reading>>,
+    consents: Json<Vec<Consent>>,
+    needs: Option<String>,
+    closure_outcomes: Json<Vec<(String, String)>>,
+    assessments: Json<Vec<crate::sharing::Assessment>>,
+    shares: Json<Vec<crate::sharing::ShareRow>>,
+    break_glass: Json<Vec<crate::sharing::BreakGlassRow>>,
+}
+
+/// The needs are those of the latest finalised assessment, else the reasons on the request that
+/// opened the case ([`case_needs`]); the notes are the newest 200.
+const FAMILY_SQL: &str = concat!(
+    "SELECT f.id, f.locality_slug, l.name AS locality_name, f.address, \
+     f.postcode, f.need_level, f.state, f.lead_practitioner, u.name AS lead_name, \
+     u.email AS lead_email, o.name AS lead_organisation, f.review_date, f.closure_reason, \
+     f.consent_withdrawn, \
+     (SELECT COALESCE(json_group_array(json_object('id', hex(m.id), ",
+    member_json_fields!(),
+    ") ORDER BY m.date_of_birth), '[]') \
+       FROM family_members m WHERE m.family_id = f.id) AS members, \
+     (SELECT COALESCE(json_group_array(json_object('user_id', hex(tu.id), 'name', tu.name, \
+       'email', tu.email, 'organisation', tor.name) ORDER BY t.added_micros), '[]') \
+       FROM family_team t JOIN users tu ON tu.id = t.user_id \
+       JOIN organisations tor ON tor.id = tu.organisation_id WHERE t.family_id = f.id) AS team, \
+     (SELECT COALESCE(json_group_array(json_object('id', hex(n.id), 'author', n.author, 'kind', \
+       n.kind, 'body', n.body, 'at_micros', n.at_micros) ORDER BY n.at_micros DESC, n.id DESC), '[]') \
+       FROM (SELECT id, author, kind, body, at_micros FROM family_notes WHERE family_id = f.id \
+       ORDER BY at_micros DESC, id DESC LIMIT 200) n) AS notes, \
+     (SELECT COALESCE(json_group_array(json_object('id', hex(p.id), 'goal', p.goal, 'action', \
+       p.action, 'owner', p.owner, 'due_date', p.due_date, 'done', \
+       CASE WHEN p.done THEN 1 ELSE 0 END, 'ending', p.ending) \
+       ORDER BY p.due_date, p.created_micros), '[]') \
+       FROM plan_actions p WHERE p.family_id = f.id) AS actions, \
+     (SELECT COALESCE(json_group_array(json_object('measure_id', hex(r.measure_id), 'measure', \
+       ms.name, 'taken_on', r.taken_on, 'area', r.area, 'score', r.score) \
+       ORDER BY r.taken_on, a.position, r.area), '[]') \
+       FROM readings r JOIN measures ms ON ms.id = r.measure_id \
+       LEFT JOIN measure_areas a ON a.measure_id = r.measure_id AND a.name = r.area \
+       WHERE r.family_id = f.id) AS readings, \
+     (SELECT COALESCE(json_group_array(json_object('id', hex(c.id), 'member_id', \
+       nullif(hex(c.member_id), ''), 'member_name', cm.given_name || ' ' || cm.family_name, \
+       'given_by', c.given_by, 'method', c.method, 'given_on', c.given_on, 'scope', c.scope, \
+       'withdrawn_on', c.withdrawn_on, 'withdrawn_by', c.withdrawn_by, 'withdrawn_reason', \
+       c.withdrawn_reason) ORDER BY c.recorded_micros), '[]') \
+       FROM consents c LEFT JOIN family_members cm ON cm.id = c.member_id \
+       WHERE c.family_id = f.id) AS consents, \
+     COALESCE((SELECT needs FROM assessments WHERE family_id = f.id AND status = 'final' \
+       ORDER BY finalised_micros DESC LIMIT 1), \
+       (SELECT reasons FROM support_requests WHERE family_id = f.id \
+       ORDER BY created_micros LIMIT 1)) AS needs, \
+     (SELECT COALESCE(json_group_array(json_array(co.need, co.outcome) ORDER BY co.need), '[]') \
+       FROM closure_outcomes co WHERE co.family_id = f.id AND co.closed_micros = \
+       (SELECT MAX(closed_micros) FROM closure_outcomes WHERE family_id = f.id)) \
+       AS closure_outcomes, \
+     (SELECT COALESCE(json_group_array(json_object('id', hex(s.id), 'status', s.status, \
+       'family_story', s.family_story, 'child_voice', s.child_voice, 'strengths', s.strengths, \
+       'worries', s.worries, 'needs', s.needs, 'analysis', s.analysis, 'started_by', \
+       s.started_by, 'started_micros', s.started_micros, 'updated_micros', s.updated_micros, \
+       'finalised_by', s.finalised_by, 'finalised_micros', s.finalised_micros) \
+       ORDER BY s.started_micros DESC), '[]') \
+       FROM assessments s WHERE s.family_id = f.id) AS assessments, \
+     (SELECT COALESCE(json_group_array(json_object('id', hex(b.id), 'shared_with_user', \
+       nullif(hex(b.shared_with_user), ''), 'shared_with', b.shared_with, 'purpose', b.purpose, \
+       'article6', b.article6, 'article9', b.article9, 'recorded_by', b.recorded_by, \
+       'recorded_micros', b.recorded_micros, 'ended_micros', b.ended_micros, 'consent_id', \
+       nullif(hex(b.consent_id), ''), 'ended_reason', b.ended_reason) \
+       ORDER BY b.recorded_micros), '[]') \
+       FROM lawful_bases b WHERE b.family_id = f.id) AS shares, \
+     (SELECT COALESCE(json_group_array(json_object('id', hex(g.id), 'family_id', hex(g.family_id), \
+       'user_id', hex(g.user_id), 'user_name', g.user_name, 'reason', g.reason, \
+       'granted_micros', g.granted_micros, 'expires_micros', g.expires_micros, 'reviewed_by', \
+       g.reviewed_by, 'reviewed_micros', g.reviewed_micros, 'review_note', g.review_note, \
+       'review_verdict', g.review_verdict) ORDER BY g.granted_micros DESC), '[]') \
+       FROM break_glass g WHERE g.family_id = f.id) AS break_glass \
+     FROM families f JOIN localities l ON l.slug = f.locality_slug \
+     LEFT JOIN users u ON u.id = f.lead_practitioner \
+     LEFT JOIN organisations o ON o.id = u.organisation_id WHERE f.id = $1"
+);
 
 fn split_slugs(joined: &str) -> Vec<String> {
     joined

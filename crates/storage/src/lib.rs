@@ -17,6 +17,7 @@ pub mod listing_changes;
 pub mod gate;
 pub mod giving;
 pub mod impact;
+mod json_rows;
 pub mod leases;
 pub mod measures;
 pub mod outbox;

@@ -8,13 +8,13 @@ use crate::{StorageError, now_micros, on_tx};
 use earlyhelp_domain::sharing::{
     AssessmentInput, AssessmentStatus, BreakGlassVerdict, Share, break_glass_expiry,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 // ---------------------------------------------------------------------------------------------
 // Early Help assessments
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Assessment {
     pub id: Uuid,
     pub status: String,
@@ -139,9 +139,10 @@ pub async fn save_assessment(
 // ---------------------------------------------------------------------------------------------
 // The lawful-basis ledger
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct ShareRow {
     pub id: Uuid,
+    #[serde(deserialize_with = "crate::json_rows::optional_id")]
     pub shared_with_user: Option<Uuid>,
     pub shared_with: String,
     pub purpose: String,
@@ -151,6 +152,7 @@ pub struct ShareRow {
     pub recorded_micros: i64,
     pub ended_micros: Option<i64>,
     /// For a share on consent: the one consent it rests on, if not the family's as a whole.
+    #[serde(deserialize_with = "crate::json_rows::optional_id")]
     pub consent_id: Option<Uuid>,
     /// Why it ended (consent withdrawn: by whom, and why).
     pub ended_reason: Option<String>,
@@ -242,7 +244,7 @@ pub async fn shares(authorised: &mut Authorised<FamilyId>) -> Result<Vec<ShareRo
 // ---------------------------------------------------------------------------------------------
 // Break-glass access
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct BreakGlassRow {
     pub id: Uuid,
     pub family_id: Uuid,
