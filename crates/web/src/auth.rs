@@ -18,9 +18,7 @@ use axum_extra::extract::cookie::Cookie;
 use earlyhelp_domain::people::{FieldError, check_new_password, normalise_email};
 use earlyhelp_storage::accounts;
 use earlyhelp_storage::gate::{NewEvent, record};
-use earlyhelp_storage::secrets::{
-    decoy_hash, hash_password, random_token, same_secret, verify_password,
-};
+use earlyhelp_storage::secrets::{decoy_hash, hash_password, random_token, verify_password};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -114,13 +112,7 @@ async fn sign_in(
     jar: CookieJar,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, AppError> {
-    let pre_session = jar
-        .get(PRE_SESSION_COOKIE)
-        .map(|c| c.value().to_string())
-        .unwrap_or_default();
-    if pre_session.is_empty() || !same_secret(&pre_session, &form.csrf_token) {
-        return Err(AppError::BadCsrf);
-    }
+    let pre_session = crate::session::check_form_token(&jar, PRE_SESSION_COOKIE, &form.csrf_token)?;
     // Before any work on the password: guessing across many accounts costs the guesser time.
     throttle.sign_in(client)?;
     let refuse = |message: &str, email: &str| -> Result<Response, AppError> {

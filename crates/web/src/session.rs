@@ -173,6 +173,17 @@ pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
         .build()
 }
 
+/// Checks a public form's "double submit": the token it sent must match its cookie `name`.
+/// The token, to serve the form again if it is shown with an error.
+pub fn check_form_token(jar: &CookieJar, name: &str, submitted: &str) -> Result<String, AppError> {
+    match jar.get(name) {
+        Some(cookie) if !cookie.value().is_empty() && same_secret(cookie.value(), submitted) => {
+            Ok(cookie.value().to_string())
+        }
+        _ => Err(AppError::BadCsrf),
+    }
+}
+
 /// The cookie half of a public form's "double submit" CSRF token (sign-in, self-referral, a
 /// grant application, a survey answer): sent back only to the form's own path.
 pub fn form_token_cookie(

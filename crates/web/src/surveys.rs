@@ -27,7 +27,7 @@ use earlyhelp_domain::surveys::{
 };
 use earlyhelp_storage::gate::{Authorised, Request, authorise, authorise_read};
 use earlyhelp_storage::outcomes::{self, NewValue};
-use earlyhelp_storage::secrets::{random_token, same_secret};
+use earlyhelp_storage::secrets::random_token;
 use earlyhelp_storage::surveys::{self as store, Survey};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -244,13 +244,8 @@ async fn answer(
     Path(id): Path<Uuid>,
     Form(pairs): Pairs,
 ) -> Result<Response, AppError> {
-    let token = jar
-        .get(ANSWER_COOKIE)
-        .map(|c| c.value().to_string())
-        .unwrap_or_default();
-    if token.is_empty() || !same_secret(&token, &field(&pairs, "csrf_token")) {
-        return Err(AppError::BadCsrf);
-    }
+    let token =
+        crate::session::check_form_token(&jar, ANSWER_COOKIE, &field(&pairs, "csrf_token"))?;
     let (survey, questions) = public_survey(&state, id).await?;
     if survey.state != "published" {
         return Err(AppError::Conflict("This survey has closed".into()));

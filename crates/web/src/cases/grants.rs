@@ -30,7 +30,7 @@ use earlyhelp_storage::gate::{
     Ask, Authorised, Guarded, Request, authorise_read, authorise_record,
 };
 use earlyhelp_storage::grants::{self as store, ApplicationFile, ApplicationId, AwardOf};
-use earlyhelp_storage::secrets::{random_token, same_secret};
+use earlyhelp_storage::secrets::random_token;
 use serde::Deserialize;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -252,13 +252,7 @@ async fn apply(
     Path(id): Path<Uuid>,
     Form(pairs): Pairs,
 ) -> Result<Response, AppError> {
-    let token = jar
-        .get(APPLY_COOKIE)
-        .map(|c| c.value().to_string())
-        .unwrap_or_default();
-    if token.is_empty() || !same_secret(&token, &field(&pairs, "csrf_token")) {
-        return Err(AppError::BadCsrf);
-    }
+    let token = crate::session::check_form_token(&jar, APPLY_COOKIE, &field(&pairs, "csrf_token"))?;
     let input = application_from(&pairs);
     match submit_application(&state, &throttle, client, id, &input).await? {
         Ok(reference) => {

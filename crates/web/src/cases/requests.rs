@@ -26,7 +26,7 @@ use earlyhelp_storage::cases::{self, FamilyMatch, RequestDetail, TriageDecision}
 use earlyhelp_storage::gate::{
     Ask, Authorised, FamilyId, Request, RequestId, authorise, authorise_also_record,
 };
-use earlyhelp_storage::secrets::{random_token, same_secret};
+use earlyhelp_storage::secrets::random_token;
 use serde::Deserialize;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -255,13 +255,8 @@ async fn send_self_referral(
     jar: CookieJar,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let token = jar
-        .get(SELF_REFERRAL_COOKIE)
-        .map(|c| c.value().to_string())
-        .unwrap_or_default();
-    if token.is_empty() || !same_secret(&token, &field(&pairs, "csrf_token")) {
-        return Err(AppError::BadCsrf);
-    }
+    let token =
+        crate::session::check_form_token(&jar, SELF_REFERRAL_COOKIE, &field(&pairs, "csrf_token"))?;
     let mut input = request_from_pairs(&pairs);
     let share = family_agrees_to_share(&mut input);
     let checked = match (share, check_request(&input, cases::today(), true)) {
