@@ -369,6 +369,18 @@ pub async fn current_values_for_area(db: &Db, area: &str) -> Result<Vec<Value>, 
     Ok(on_pool!(db, pool => sqlx::query_as(sql).bind(area).fetch_all(pool).await?))
 }
 
+/// The current values of every indicator in every area with no breakdown, by indicator, area
+/// and period: what the board's grid of localities draws.
+pub async fn current_values_by_area(db: &Db) -> Result<Vec<Value>, StorageError> {
+    let sql = concat!(
+        "SELECT ",
+        value_columns!(),
+        " FROM indicator_values WHERE current AND dimension = '' \
+         ORDER BY indicator_ref, area, period"
+    );
+    Ok(on_pool!(db, pool => sqlx::query_as(sql).fetch_all(pool).await?))
+}
+
 /// The current values of one indicator, every area and breakdown, by area, group and period.
 pub async fn current_values(db: &Db, reference: &str) -> Result<Vec<Value>, StorageError> {
     let sql = concat!(

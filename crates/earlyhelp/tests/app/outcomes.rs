@@ -6,7 +6,9 @@
 use crate::helpers::*;
 use earlyhelp_domain::access::Action;
 use earlyhelp_domain::cases::Reason;
-use earlyhelp_storage::outcomes::computed::{self, FAMILIES_REFERRED, OPEN_CASES, REQUESTS};
+use earlyhelp_storage::outcomes::computed::{
+    self, CHILDREN, FAMILIES_REFERRED, OPEN_CASES, REQUESTS,
+};
 use earlyhelp_storage::outcomes::{self, CITY, Indicator, NewValue};
 use earlyhelp_storage::{accounts, gate};
 
@@ -16,6 +18,7 @@ crate::on_both_backends!(
     machines_load_values_through_the_api,
     annotations_and_downloads_on_the_indicator_page,
     the_equality_view_shows_disparity_ratios,
+    the_board_sees_the_localities_at_a_glance,
     the_public_explores_without_signing_in_and_small_numbers_are_hidden,
     indicators_computed_from_case_data_refresh_themselves,
     each_indicator_has_its_own_spc_rules_baseline_and_recalculations,
@@ -60,8 +63,8 @@ async fn the_board_sees_every_indicator_with_spc_judgements(backend: Backend) {
     assert_eq!(status, 200);
     assert_eq!(
         html.matches("data-indicator=").count(),
-        36,
-        "all 30 seed indicators and the 6 computed from case data and grant returns"
+        37,
+        "all 30 seed indicators and the 7 computed from case data and grant returns"
     );
     for outcome in 1..=9 {
         assert!(
@@ -510,6 +513,56 @@ async fn the_equality_view_shows_disparity_ratios(backend: Backend) {
     );
 }
 
+async fn the_board_sees_the_localities_at_a_glance(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let board = app.sign_in(COMMISSIONER).await;
+    let (status, grid) = get(&board, &app, "/outcomes/board").await;
+    assert_eq!(status, 200);
+    let localities = accounts::list_localities(&app.db).await.unwrap();
+    assert_eq!(localities.len(), 10);
+    for locality in &localities {
+        assert!(
+            grid.contains(&format!("eh-board__area\">{}</th>", locality.name)),
+            "a column for {}",
+            locality.name
+        );
+    }
+    assert_eq!(grid.matches("data-indicator=").count(), 37);
+    // One cell for the city and each locality, each a link to that area's chart.
+    let row = row_of(&grid, "7.2");
+    assert_eq!(row.matches("eh-board__cell").count(), 11);
+    assert!(row.contains("href=\"/outcomes/indicators/7.2?area=perry-barr\""));
+    // The city's cell says what the dashboard's row says: value, month, variation and change.
+    let (_, dashboard) = get(&board, &app, "/outcomes").await;
+    let city_icon = {
+        let row = row_of(&dashboard, "7.2");
+        let at = row.find("data-icon=\"").unwrap() + "data-icon=\"".len();
+        row[at..at + row[at..].find('"').unwrap()].to_string()
+    };
+    assert!(
+        row.contains("The whole city: 2,560 in Dec 2020")
+            && row.contains(
+                "Common cause variation, down 1,622 since the month before \
+                 (better, within the usual range)"
+            ),
+        "{row}"
+    );
+    assert!(row.contains(&format!("data-icon=\"{city_icon}\"")));
+    // Small counts by locality are hidden, in the cell and in the words read out.
+    let sessions = row_of(&grid, "1.12");
+    assert!(
+        sessions.contains(">&#60;5</span>") && sessions.contains("Ladywood: fewer than 5"),
+        "{sessions}"
+    );
+    // Filtered to one outcome.
+    let (_, only_7) = get(&board, &app, "/outcomes/board?outcome=7").await;
+    assert_eq!(only_7.matches("data-indicator=").count(), 5);
+    // The dashboard links to it; practitioners do not see aggregates.
+    assert!(dashboard.contains("href=\"/outcomes/board\""));
+    let practitioner = app.sign_in(PRACTITIONER).await;
+    assert_eq!(get(&practitioner, &app, "/outcomes/board").await.0, 403);
+}
+
 async fn the_public_explores_without_signing_in_and_small_numbers_are_hidden(backend: Backend) {
     let app = spawn_app(backend).await;
     let public = client();
@@ -614,6 +667,37 @@ async fn the_dashboard_and_an_indicator_page_are_accessible_in_a_browser() {
     assert!(so_far.contains("so far: "), "{so_far}");
     assert_accessible("the dashboard").await;
     browser.screenshot("outcomes-dashboard").await;
+
+    // The localities at a glance, from the dashboard's link.
+    browser.click(By::Css("a[href='/outcomes/board']")).await;
+    browser.wait_for_heading("The localities at a glance").await;
+    let cells = driver
+        .find_all(By::Css("tr[data-indicator='7.2'] td"))
+        .await
+        .unwrap();
+    assert_eq!(cells.len(), 11, "the city and ten localities");
+    assert_accessible("the localities at a glance").await;
+    browser.screenshot("outcomes-board").await;
+    // The equality view, by ethnic group and then by another breakdown of case data.
+    driver
+        .goto(app.url("/outcomes/indicators/3.7/equality"))
+        .await
+        .unwrap();
+    browser
+        .wait_for_heading("3.7 Number of children in care")
+        .await;
+    assert_accessible("the equality view").await;
+    driver
+        .goto(app.url("/outcomes/indicators/EH7/equality?dimension=send"))
+        .await
+        .unwrap();
+    browser
+        .wait_for_heading("EH7 Children and young people")
+        .await;
+    assert_accessible("the equality view of case data").await;
+    browser.screenshot("outcomes-equality-send").await;
+    driver.goto(app.url("/outcomes")).await.unwrap();
+    browser.wait_for_heading("Outcomes framework").await;
 
     browser.click(By::Css("tr[data-indicator='7.2'] a")).await;
     browser
@@ -735,6 +819,19 @@ async fn this_month(app: &TestApp, reference: &str, area: &str, group: &str) -> 
         .unwrap_or_else(|| panic!("{reference} has a value for {area} {group:?} in {period}"))
 }
 
+/// This month's city count of children named in requests in one group, zero if none yet.
+async fn children_in(app: &TestApp, dimension: &str, group: &str) -> f64 {
+    let period = computed::current_period();
+    outcomes::current_values(&app.db, CHILDREN)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|v| {
+            v.period == period && v.area == CITY && v.dimension == dimension && v.grp == group
+        })
+        .map_or(0.0, |v| v.value)
+}
+
 async fn indicators_computed_from_case_data_refresh_themselves(backend: Backend) {
     let app = spawn_app(backend).await;
     let board = app.sign_in(COMMISSIONER).await;
@@ -750,6 +847,8 @@ async fn indicators_computed_from_case_data_refresh_themselves(backend: Backend)
     let for_education = count(REQUESTS, CITY, education).await;
     let referred = count(FAMILIES_REFERRED, CITY, "").await;
     let open = count(OPEN_CASES, CITY, "").await;
+    let children = count(CHILDREN, CITY, "").await;
+    let aged_5_to_10 = children_in(&app, "age_band", "5 to 10").await;
     assert!(requests > 0.0 && referred > 0.0 && open > 0.0);
     let row = row_of(&html, REQUESTS);
     assert!(
@@ -784,6 +883,13 @@ async fn indicators_computed_from_case_data_refresh_themselves(backend: Backend)
     assert_eq!(count(REQUESTS, CITY, education).await, for_education + 2.0);
     assert_eq!(count(FAMILIES_REFERRED, CITY, "").await, referred + 1.0);
     assert_eq!(count(OPEN_CASES, CITY, "").await, open + 1.0);
+    // Each request names one child, Amira, aged 10, with no ethnic group or SEND recorded.
+    assert_eq!(count(CHILDREN, CITY, "").await, children + 2.0);
+    assert_eq!(
+        children_in(&app, "age_band", "5 to 10").await,
+        aged_5_to_10 + 2.0
+    );
+    assert!(children_in(&app, "ethnicity", "Not known").await >= 2.0);
     assert_eq!(
         app.audit_of("computed_indicators").await.last(),
         Some(&("operator".into(), "update".into(), "allowed".into())),
@@ -811,6 +917,34 @@ async fn indicators_computed_from_case_data_refresh_themselves(backend: Backend)
         .await
         .unwrap();
     assert!(public.contains("This month is still being counted"));
+
+    // The equality view of case data: by age band, shares rather than disparity ratios (there
+    // are no population figures), and the month in progress left out.
+    let (status, equality) = get(
+        &board,
+        &app,
+        &format!("/outcomes/indicators/{CHILDREN}/equality?dimension=age_band"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(equality.contains("by age band") && equality.contains("Share of all"));
+    assert!(!equality.contains("Disparity ratio"));
+    for offered in [
+        "Ethnic group",
+        "Age band",
+        "Special educational needs or disability",
+    ] {
+        assert!(
+            equality.contains(&format!(">{offered}</option>")),
+            "{offered}"
+        );
+    }
+    assert!(
+        get(&board, &app, &format!("/outcomes/indicators/{CHILDREN}"))
+            .await
+            .1
+            .contains(&format!("/outcomes/indicators/{CHILDREN}/equality"))
+    );
 }
 
 /// The colour-coded variation icon of the indicator page.

@@ -20,6 +20,7 @@ use crate::gate::{self, Authorised};
 use crate::{Db, StorageError, now_micros, on_pool, on_tx};
 use earlyhelp_domain::access::Action;
 use earlyhelp_domain::cases::Reason;
+use earlyhelp_domain::equality;
 use std::collections::{BTreeMap, HashMap};
 
 /// Families referred into locality early help, cumulative.
@@ -35,6 +36,8 @@ pub const CONNECTIONS_MET: &str = "EH5";
 /// Families supported by community groups funded by grants, as their monitoring returns say,
 /// in the month each return's period ends.
 pub const GRANT_FAMILIES: &str = "EH6";
+/// Children and young people named in requests received in the month, by equality group.
+pub const CHILDREN: &str = "EH7";
 /// The breakdown of requests by the reasons given; a request with two reasons counts in both.
 pub const REASON: &str = "reason";
 /// The outcome they sit under, beside the business case's own early help indicators (1.7, 1.14).
@@ -80,6 +83,10 @@ pub fn definitions() -> Vec<Indicator> {
                 "Referrals completed in the month with the need met",
             )
         },
+        define(
+            CHILDREN,
+            "Children and young people named in requests for early help in the month",
+        ),
         Indicator {
             data_owner: "Community grants monitoring returns".into(),
             ..define(
@@ -178,6 +185,76 @@ pub struct RequestFact {
     /// Reason slugs, comma-separated, as `support_requests.reasons` holds them.
     pub reasons: String,
     pub created_micros: i64,
+}
+
+/// A child named in a request, as the equality breakdowns see them: where and when the request
+/// came, and the groups they are counted in; no name.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ChildFact {
+    pub locality_slug: String,
+    pub created_micros: i64,
+    pub date_of_birth: String,
+    /// An ethnicity slug, or empty.
+    pub ethnicity: String,
+    /// A SEND slug, or empty.
+    pub send: String,
+}
+
+/// Children named in requests each month from the first request's month to `now`'s, for the
+/// city and every locality: in all, and by ethnic group, age band (on the request's day) and
+/// SEND. Every group seen anywhere gets a value in every month and area, zeros included, so
+/// each group's series charts without gaps. Pure.
+pub fn compute_children(children: &[ChildFact], localities: &[String], now: i64) -> Vec<NewValue> {
+    let Some(first) = children.iter().map(|c| c.created_micros).min() else {
+        return Vec::new();
+    };
+    let periods = periods_from(period_of(first), now);
+    let mut counts: HashMap<(String, &str, &str, &str), f64> = HashMap::new();
+    let mut groups: BTreeMap<&str, std::collections::BTreeSet<&str>> = BTreeMap::new();
+    for child in children {
+        let at = time::OffsetDateTime::from_unix_timestamp_nanos(
+            i128::from(child.created_micros) * 1000,
+        )
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .date();
+        let period = period_of(child.created_micros);
+        let memberships = [
+            ("", ""),
+            ("ethnicity", equality::ethnic_group(&child.ethnicity)),
+            ("age_band", equality::age_band(&child.date_of_birth, at)),
+            ("send", equality::send_group(&child.send)),
+        ];
+        for (dimension, group) in memberships {
+            groups.entry(dimension).or_default().insert(group);
+            for area in [CITY, child.locality_slug.as_str()] {
+                *counts
+                    .entry((period.clone(), area, dimension, group))
+                    .or_default() += 1.0;
+            }
+        }
+    }
+    let mut values = Vec::new();
+    for area in std::iter::once(CITY).chain(localities.iter().map(String::as_str)) {
+        for (dimension, groups) in &groups {
+            for group in groups {
+                for period in &periods {
+                    values.push(NewValue {
+                        indicator_ref: CHILDREN.into(),
+                        period: period.clone(),
+                        area: area.into(),
+                        dimension: (*dimension).into(),
+                        group: (*group).into(),
+                        value: counts
+                            .get(&(period.clone(), area, *dimension, *group))
+                            .copied()
+                            .unwrap_or(0.0),
+                        denominator: None,
+                    });
+                }
+            }
+        }
+    }
+    values
 }
 
 /// A family case as the indicators see it.
@@ -439,8 +516,18 @@ async fn refresh_with(db: &Db, fingerprint: &str) -> Result<(), StorageError> {
             .fetch_all(c)
             .await?
         });
+        let children: Vec<ChildFact> = on_tx!(tx, c => {
+            sqlx::query_as(
+                "SELECT r.locality_slug, r.created_micros, m.date_of_birth, m.ethnicity, m.send \
+                 FROM request_members m JOIN support_requests r ON r.id = m.request_id \
+                 WHERE m.relationship = 'child'",
+            )
+            .fetch_all(c)
+            .await?
+        });
         let now = now_micros();
         let mut values = compute(&requests, &families, &localities, now);
+        values.extend(compute_children(&children, &localities, now));
         values.extend(compute_connections(&referrals, &localities, now));
         values.extend(compute_returns(&returns, &localities, now));
         save(&mut authorised, &values).await?;
@@ -677,6 +764,76 @@ mod tests {
             "no share of nothing"
         );
         assert!(compute_connections(&[], &localities, dec).is_empty());
+    }
+
+    #[test]
+    fn children_count_in_each_of_their_groups_with_zeros_between() {
+        let child = |locality: &str, at: i64, born: &str, ethnicity: &str, send: &str| ChildFact {
+            locality_slug: locality.into(),
+            created_micros: at,
+            date_of_birth: born.into(),
+            ethnicity: ethnicity.into(),
+            send: send.into(),
+        };
+        let children = [
+            child(
+                "ladywood",
+                month(2026, 9) + 5,
+                "2015-03-27",
+                "asian_pakistani",
+                "sen_support",
+            ),
+            child(
+                "ladywood",
+                month(2026, 9) + 6,
+                "2019-01-01",
+                "asian_indian",
+                "",
+            ),
+            child("yardley", month(2026, 11) + 1, "2010-12-01", "", "none"),
+        ];
+        let localities = vec!["ladywood".to_string(), "yardley".to_string()];
+        let values = compute_children(&children, &localities, month(2026, 11) + 9);
+        let get = |period: &str, area: &str, dimension: &str, group: &str| {
+            values
+                .iter()
+                .find(|v| {
+                    v.period == period
+                        && v.area == area
+                        && v.dimension == dimension
+                        && v.group == group
+                })
+                .map(|v| v.value)
+        };
+        assert_eq!(get("2026-09", CITY, "", ""), Some(2.0));
+        assert_eq!(get("2026-09", "ladywood", "ethnicity", "Asian"), Some(2.0));
+        assert_eq!(
+            get("2026-09", "ladywood", "age_band", "11 to 15"),
+            Some(1.0)
+        );
+        assert_eq!(get("2026-09", "ladywood", "age_band", "5 to 10"), Some(1.0));
+        assert_eq!(
+            get("2026-11", "yardley", "age_band", "11 to 15"),
+            Some(1.0),
+            "15 until December"
+        );
+        assert_eq!(
+            get("2026-11", "yardley", "age_band", "16 or 17"),
+            None,
+            "no one is 16"
+        );
+        assert_eq!(
+            get("2026-11", "yardley", "ethnicity", equality::NOT_KNOWN),
+            Some(1.0)
+        );
+        assert_eq!(
+            get("2026-10", CITY, "ethnicity", "Asian"),
+            Some(0.0),
+            "zeros kept"
+        );
+        assert_eq!(get("2026-11", "yardley", "send", "SEN support"), Some(0.0));
+        assert!(values.iter().all(|v| v.indicator_ref == CHILDREN));
+        assert!(compute_children(&[], &localities, month(2026, 11)).is_empty());
     }
 
     #[test]

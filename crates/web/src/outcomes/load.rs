@@ -19,19 +19,11 @@ use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::people::slugify;
 use earlyhelp_storage::accounts::{self, Locality};
 use earlyhelp_storage::gate::{Request, authorise};
-use earlyhelp_storage::outcomes::{self, CITY, Indicator, LoadPlan, NewValue, computed};
+use earlyhelp_storage::outcomes::{self, CITY, Indicator, LoadPlan, NewValue};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-/// Breakdowns a value may carry.
-pub const DIMENSIONS: &[(&str, &str)] = &[
-    ("ethnicity", "Ethnic group"),
-    ("age_band", "Age band"),
-    ("sex", "Sex"),
-    (computed::REASON, "Reason for request"),
-];
 
 /// Most rows one upload may hold.
 pub const MAX_ROWS: usize = 50_000;
@@ -203,15 +195,14 @@ pub fn check_rows(rows: &[RawRow], known: &Known<'_>) -> Result<Vec<NewValue>, V
             .to_ascii_lowercase()
             .replace([' ', '-'], "_");
         let group = raw.group.trim().to_string();
-        if !dimension.is_empty() && !DIMENSIONS.iter().any(|(d, _)| *d == dimension) {
+        if !dimension.is_empty() && !super::dimensions().any(|(d, _)| d == dimension) {
             problems.push(RowProblem::new(
                 row,
                 "dimension",
                 format!(
                     "The breakdown must be one of {} (got {:?})",
-                    DIMENSIONS
-                        .iter()
-                        .map(|(d, _)| *d)
+                    super::dimensions()
+                        .map(|(d, _)| d)
                         .collect::<Vec<_>>()
                         .join(", "),
                     raw.dimension.trim()
@@ -833,6 +824,7 @@ pub async fn api_load(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use earlyhelp_storage::outcomes::computed;
 
     fn indicator(reference: &str, unit: &str) -> Indicator {
         Indicator {

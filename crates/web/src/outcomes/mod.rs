@@ -8,7 +8,9 @@
 //! threshold (default 5) are suppressed wherever they are shown by locality or group, and
 //! everywhere on the public pages.
 
+mod board;
 mod charts;
+mod equality;
 pub(crate) mod load;
 mod pages;
 mod settings;
@@ -18,7 +20,7 @@ use crate::routes::Routes;
 use crate::session::Signed;
 use axum::routing::{get, post};
 use earlyhelp_domain::access::{Action, Resource, decide};
-use earlyhelp_storage::outcomes::{CITY, Indicator, Recalculation};
+use earlyhelp_storage::outcomes::{CITY, Indicator, Recalculation, computed};
 use utoipa::OpenApi;
 
 pub use charts::{esc, number};
@@ -26,6 +28,7 @@ pub use charts::{esc, number};
 pub fn routes() -> Routes {
     Routes::new()
         .route("/outcomes", get(pages::dashboard))
+        .route("/outcomes/board", get(board::board))
         .route("/outcomes/indicators/{reference}", get(pages::indicator))
         .route(
             "/outcomes/indicators/{reference}/annotations",
@@ -57,7 +60,7 @@ pub fn routes() -> Routes {
         )
         .route(
             "/outcomes/indicators/{reference}/equality",
-            get(pages::equality),
+            get(equality::equality),
         )
         .upload("/outcomes/uploads", post(load::receive_upload))
         .route("/outcomes/uploads/new", get(load::new_upload))
@@ -136,12 +139,19 @@ pub fn year_before(period: &str) -> Option<String> {
     Some(format!("{:04}-{month:02}", year - 1))
 }
 
-pub fn dimension_label(dimension: &str) -> &str {
-    load::DIMENSIONS
+/// Breakdowns a value may carry, with their labels: the equality groups and the reasons for
+/// a request.
+pub fn dimensions() -> impl Iterator<Item = (&'static str, &'static str)> {
+    earlyhelp_domain::equality::DIMENSIONS
         .iter()
+        .copied()
+        .chain(std::iter::once((computed::REASON, "Reason for request")))
+}
+
+pub fn dimension_label(dimension: &str) -> &str {
+    dimensions()
         .find(|(d, _)| *d == dimension)
-        .map(|(_, label)| *label)
-        .unwrap_or(dimension)
+        .map_or(dimension, |(_, label)| label)
 }
 
 pub fn direction(indicator: &Indicator) -> spc::Direction {

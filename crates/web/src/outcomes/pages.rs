@@ -1,5 +1,4 @@
-//! The pages: the board's dashboard, an indicator's SPC chart, the equality view and the public
-//! explorer, with their CSV and SVG downloads.
+//! The pages: the board's dashboard, an indicator's SPC chart and the public explorer, with their CSV and SVG downloads.
 
 use super::charts::{self, Line, SpcPoint, number};
 use super::{
@@ -17,11 +16,14 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use earlyhelp_domain::access::{Action, Resource};
+use earlyhelp_domain::equality;
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_storage::accounts::{self, Locality};
 use earlyhelp_storage::gate::{Request, authorise};
 use earlyhelp_storage::outcomes::computed::is_provisional;
-use earlyhelp_storage::outcomes::{self, Annotation, CITY, Indicator, Recalculation, Value};
+use earlyhelp_storage::outcomes::{
+    self, Annotation, CITY, Indicator, Outcome, Recalculation, Value,
+};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -29,7 +31,7 @@ use uuid::Uuid;
 /// How many months a sparkline shows.
 const SPARK_MONTHS: usize = 24;
 
-fn area_name(localities: &[Locality], area: &str) -> String {
+pub(super) fn area_name(localities: &[Locality], area: &str) -> String {
     if area == CITY {
         return "The whole city".into();
     }
@@ -41,14 +43,14 @@ fn area_name(localities: &[Locality], area: &str) -> String {
 }
 
 /// The area asked for, if it is one we know; otherwise the city.
-fn known_area(localities: &[Locality], asked: Option<&str>) -> String {
+pub(super) fn known_area(localities: &[Locality], asked: Option<&str>) -> String {
     match asked {
         Some(a) if localities.iter().any(|l| l.slug == a) => a.to_string(),
         _ => CITY.to_string(),
     }
 }
 
-fn area_options(localities: &[Locality], selected: &str) -> Vec<SelectOption> {
+pub(super) fn area_options(localities: &[Locality], selected: &str) -> Vec<SelectOption> {
     let mut options = vec![SelectOption::new(CITY, "The whole city", selected == CITY)];
     options.extend(
         localities
@@ -147,7 +149,7 @@ fn travel(indicator: &Indicator, previous: f64, latest: f64) -> Travel {
     }
 }
 
-fn travel_words(t: &Travel) -> &'static str {
+pub(super) fn travel_words(t: &Travel) -> &'static str {
     match t.judgement {
         "better" => "Better",
         "worse" => "Worse",
@@ -249,22 +251,10 @@ pub async fn dashboard(
             .push(dash_row(indicator, series, &area, &recalculations));
         shown += 1;
     }
-    let mut outcome_options = vec![SelectOption::new(
-        "",
-        "All outcomes",
-        outcome_filter.is_none(),
-    )];
-    outcome_options.extend(outcome_list.iter().map(|o| {
-        SelectOption::new(
-            o.number.to_string(),
-            format!("{}. {}", o.number, o.name),
-            outcome_filter == Some(o.number),
-        )
-    }));
     let page = DashboardPage {
         layout: Layout::for_user(&signed, "/outcomes"),
         groups,
-        outcome_options,
+        outcome_options: outcome_options(&outcome_list, outcome_filter),
         area_options: area_options(&localities, &area),
         area_name: area_name(&localities, &area),
         indicators: shown,
@@ -273,62 +263,71 @@ pub async fn dashboard(
     Ok(Html(page.render()?))
 }
 
-fn dash_row(
+/// What the dashboard and the board's grid say of one area's series of an indicator: its
+/// latest whole month, the change since the month before and SPC's judgement, with the months
+/// charted for a sparkline.
+pub(super) struct Judged {
+    pub latest_period: String,
+    pub latest: String,
+    /// The latest value is a small number, hidden.
+    pub hidden: bool,
+    pub travel: Option<Travel>,
+    pub travel_label: &'static str,
+    pub variation: Option<Icon>,
+    pub assurance: Option<Icon>,
+    pub note: String,
+    /// The month in progress of a computed indicator.
+    pub so_far: String,
+    values: Vec<f64>,
+    periods: Vec<String>,
+    last_colour: spc::Colour,
+}
+
+pub(super) fn judge(
     indicator: &Indicator,
     series: Vec<&Value>,
     area: &str,
     recalculations: &[Recalculation],
-) -> DashRow {
-    let href = if area == CITY {
-        format!("/outcomes/indicators/{}", indicator.reference)
-    } else {
-        format!("/outcomes/indicators/{}?area={area}", indicator.reference)
-    };
-    let mut row = DashRow {
-        reference: indicator.reference.clone(),
-        name: indicator.name.clone(),
-        href,
+) -> Judged {
+    let mut judged = Judged {
         latest_period: String::new(),
         latest: "No data".into(),
+        hidden: false,
         travel: None,
         travel_label: "",
         variation: None,
         assurance: None,
-        sparkline: String::new(),
-        data_owner: indicator.data_owner.clone(),
-        updated: series
-            .iter()
-            .map(|v| v.loaded_micros)
-            .max()
-            .map(micros_to_date)
-            .unwrap_or_default(),
         note: String::new(),
         so_far: String::new(),
+        values: Vec::new(),
+        periods: Vec::new(),
+        last_colour: spc::Colour::default(),
     };
     let (series, so_far) = whole_months(indicator, series);
     if let Some(v) = so_far {
-        row.so_far = so_far_words(indicator, v, area);
-        row.latest = "No whole month yet".into();
+        judged.so_far = so_far_words(indicator, v, area);
+        judged.latest = "No whole month yet".into();
     }
     let Some(last) = series.last() else {
-        return row;
+        return judged;
     };
-    row.latest_period = period_label(&last.period);
+    judged.latest_period = period_label(&last.period);
     // A series with a suppressed value shows no chart, limits or change: each could give the
     // small number away.
     if series
         .iter()
         .any(|v| suppressed(indicator, area, "", v.value, false))
     {
-        row.latest = if suppressed(indicator, area, "", last.value, false) {
+        judged.hidden = suppressed(indicator, area, "", last.value, false);
+        judged.latest = if judged.hidden {
             suppressed_words(indicator)
         } else {
             with_unit(indicator, last.value)
         };
-        row.note = "Small numbers suppressed: no chart for this area".into();
-        return row;
+        judged.note = "Small numbers suppressed: no chart for this area".into();
+        return judged;
     }
-    row.latest = with_unit(indicator, last.value);
+    judged.latest = with_unit(indicator, last.value);
     let values: Vec<f64> = series.iter().map(|v| v.value).collect();
     let periods: Vec<&str> = series.iter().map(|v| v.period.as_str()).collect();
     let chart = chart(indicator, recalculations, &values, &periods);
@@ -338,22 +337,22 @@ fn dash_row(
             values[values.len() - 2],
             values[values.len() - 1],
         );
-        row.travel_label = travel_words(&t);
+        judged.travel_label = travel_words(&t);
         // Red or green for a month that SPC calls the usual ups and downs would tell the
         // board the opposite of the variation icon beside it.
         if chart.variation_icon() == Some(spc::VariationIcon::CommonCause) && t.tag != "grey" {
             t.tag = "grey";
-            row.travel_label = match t.judgement {
+            judged.travel_label = match t.judgement {
                 "better" => "Better, within the usual range",
                 _ => "Worse, within the usual range",
             };
         }
-        row.travel = Some(t);
+        judged.travel = Some(t);
     }
-    row.variation = chart.variation_icon().map(variation_icon);
-    row.assurance = chart.assurance_icon().map(assurance_icon);
-    if row.variation.is_none() {
-        row.note = if values.len() < spc::MIN_POINTS {
+    judged.variation = chart.variation_icon().map(variation_icon);
+    judged.assurance = chart.assurance_icon().map(assurance_icon);
+    if judged.variation.is_none() {
+        judged.note = if values.len() < spc::MIN_POINTS {
             format!("{} months: SPC needs {}", values.len(), spc::MIN_POINTS)
         } else {
             format!(
@@ -362,17 +361,78 @@ fn dash_row(
             )
         };
     }
-    let start = values.len().saturating_sub(SPARK_MONTHS);
-    let last_colour = chart.points.last().map(|p| p.colour).unwrap_or_default();
-    let label = format!(
-        "Trend from {} in {} to {} in {}",
-        with_unit(indicator, values[start]),
-        period_label(&series[start].period),
-        with_unit(indicator, last.value),
-        period_label(&last.period)
-    );
-    row.sparkline = charts::sparkline(&values[start..], last_colour, &label);
-    row
+    judged.last_colour = chart.points.last().map(|p| p.colour).unwrap_or_default();
+    judged.periods = periods.iter().map(|p| p.to_string()).collect();
+    judged.values = values;
+    judged
+}
+
+/// The outcome filter's choices: all, or one of the nine.
+pub(super) fn outcome_options(outcomes: &[Outcome], chosen: Option<i32>) -> Vec<SelectOption> {
+    std::iter::once(SelectOption::new("", "All outcomes", chosen.is_none()))
+        .chain(outcomes.iter().map(|o| {
+            SelectOption::new(
+                o.number.to_string(),
+                format!("{}. {}", o.number, o.name),
+                chosen == Some(o.number),
+            )
+        }))
+        .collect()
+}
+
+/// An indicator's page for an area.
+pub(super) fn indicator_href(reference: &str, area: &str) -> String {
+    if area == CITY {
+        format!("/outcomes/indicators/{reference}")
+    } else {
+        format!("/outcomes/indicators/{reference}?area={area}")
+    }
+}
+
+fn dash_row(
+    indicator: &Indicator,
+    series: Vec<&Value>,
+    area: &str,
+    recalculations: &[Recalculation],
+) -> DashRow {
+    let href = indicator_href(&indicator.reference, area);
+    let updated = series
+        .iter()
+        .map(|v| v.loaded_micros)
+        .max()
+        .map(micros_to_date)
+        .unwrap_or_default();
+    let judged = judge(indicator, series, area, recalculations);
+    let start = judged.values.len().saturating_sub(SPARK_MONTHS);
+    let sparkline = match (judged.values.get(start), judged.values.last()) {
+        (Some(first), Some(last)) => {
+            let label = format!(
+                "Trend from {} in {} to {} in {}",
+                with_unit(indicator, *first),
+                period_label(&judged.periods[start]),
+                with_unit(indicator, *last),
+                judged.latest_period
+            );
+            charts::sparkline(&judged.values[start..], judged.last_colour, &label)
+        }
+        _ => String::new(),
+    };
+    DashRow {
+        reference: indicator.reference.clone(),
+        name: indicator.name.clone(),
+        href,
+        latest_period: judged.latest_period,
+        latest: judged.latest,
+        travel: judged.travel,
+        travel_label: judged.travel_label,
+        variation: judged.variation,
+        assurance: judged.assurance,
+        sparkline,
+        data_owner: indicator.data_owner.clone(),
+        updated,
+        note: judged.note,
+        so_far: judged.so_far,
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -459,7 +519,7 @@ struct IndicatorPage {
     localities: Vec<LocalityLine>,
     latest_period: String,
     breakdowns: Vec<BreakdownTable>,
-    has_ethnicity: bool,
+    has_groups: bool,
     so_far: String,
     can_annotate: bool,
     errors: Vec<FieldError>,
@@ -624,14 +684,14 @@ fn draw(
 
 /// An indicator with its current values (every area and group), the localities and the
 /// indicator's recalculation points.
-struct Loaded {
-    indicator: Indicator,
-    values: Vec<Value>,
-    localities: Vec<Locality>,
-    recalculations: Vec<Recalculation>,
+pub(super) struct Loaded {
+    pub indicator: Indicator,
+    pub values: Vec<Value>,
+    pub localities: Vec<Locality>,
+    pub recalculations: Vec<Recalculation>,
 }
 
-async fn load_indicator(state: &AppState, reference: &str) -> Result<Loaded, AppError> {
+pub(super) async fn load_indicator(state: &AppState, reference: &str) -> Result<Loaded, AppError> {
     let indicator = outcomes::indicator(&state.db, reference)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -834,7 +894,9 @@ async fn indicator_page(
             period_long(&latest_period)
         },
         breakdowns,
-        has_ethnicity: values.iter().any(|v| v.dimension == "ethnicity"),
+        has_groups: values
+            .iter()
+            .any(|v| equality::DIMENSIONS.iter().any(|(d, _)| *d == v.dimension)),
         so_far,
         can_annotate: signed_may(signed, Action::Create).is_ok(),
         errors,
@@ -1184,243 +1246,20 @@ fn download(content_type: &str, filename: &str, body: Vec<u8>) -> Response {
 }
 
 // ---------------------------------------------------------------------------------------
-// Equality view
-
-struct EqualityLine {
-    group: String,
-    count: String,
-    population: String,
-    rate: String,
-    ratio: String,
-    comparison: bool,
-    variation: Option<Icon>,
-}
-
-struct LegendItem {
-    name: String,
-    colour: &'static str,
-    dash: &'static str,
-}
-
-struct GridRow {
-    period: String,
-    cells: Vec<String>,
-}
-
-#[derive(Template)]
-#[template(path = "outcomes_equality.html")]
-struct EqualityPage {
-    layout: Layout,
-    indicator: Indicator,
-    area: String,
-    area_name: String,
-    area_options: Vec<SelectOption>,
-    comparison_options: Vec<SelectOption>,
-    comparison: String,
-    rate_words: String,
-    latest_period: String,
-    lines: Vec<EqualityLine>,
-    chart_svg: String,
-    legend: Vec<LegendItem>,
-    columns: Vec<String>,
-    grid: Vec<GridRow>,
-}
-
-#[derive(Deserialize, Default)]
-pub struct EqualityQuery {
-    #[serde(default)]
-    area: Option<String>,
-    #[serde(default)]
-    comparison: Option<String>,
-}
-
-/// Rate per 1,000 of the group's population when a denominator is known, else the value.
-fn rate(v: &Value) -> f64 {
-    match v.denominator {
-        Some(d) if d > 0.0 => v.value / d * 1000.0,
-        _ => v.value,
-    }
-}
-
-pub async fn equality(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(reference): Path<String>,
-    Query(query): Query<EqualityQuery>,
-) -> Result<Html<String>, AppError> {
-    signed_may(&signed, Action::Read)?;
-    let Loaded {
-        indicator,
-        values,
-        localities,
-        recalculations,
-    } = load_indicator(&state, &reference).await?;
-    let area = known_area(&localities, query.area.as_deref());
-    let rows: Vec<&Value> = values
-        .iter()
-        .filter(|v| v.area == area && v.dimension == "ethnicity")
-        .collect();
-    let mut groups: Vec<String> = rows.iter().map(|v| v.grp.clone()).collect();
-    groups.sort();
-    groups.dedup();
-    let periods: Vec<String> = {
-        let mut p: Vec<String> = rows.iter().map(|v| v.period.clone()).collect();
-        p.sort();
-        p.dedup();
-        p
-    };
-    let with_rates = rows.iter().any(|v| v.denominator.is_some());
-    // The comparison group: asked for, else White (as the seed's deep dive), else the largest.
-    let comparison = query
-        .comparison
-        .filter(|c| groups.contains(c))
-        .or_else(|| {
-            groups
-                .iter()
-                .find(|g| g.eq_ignore_ascii_case("white"))
-                .cloned()
-        })
-        .or_else(|| {
-            rows.iter()
-                .max_by(|a, b| {
-                    a.denominator
-                        .unwrap_or(a.value)
-                        .total_cmp(&b.denominator.unwrap_or(b.value))
-                })
-                .map(|v| v.grp.clone())
-        })
-        .unwrap_or_default();
-    let latest = periods.last().cloned().unwrap_or_default();
-    let find = |group: &str, period: &str| {
-        rows.iter()
-            .find(|v| v.grp == group && v.period == period)
-            .copied()
-    };
-    let hidden = |v: &Value| suppressed(&indicator, &area, "ethnicity", v.value, false);
-    let comparison_rate = find(&comparison, &latest).filter(|v| !hidden(v)).map(rate);
-    let mut lines = Vec::new();
-    let mut chart_lines = Vec::new();
-    for group in &groups {
-        let series: Vec<Option<f64>> = periods
-            .iter()
-            .map(|p| find(group, p).filter(|v| !hidden(v)).map(rate))
-            .collect();
-        let complete: Option<Vec<f64>> = series.iter().copied().collect();
-        let months: Vec<&str> = periods.iter().map(String::as_str).collect();
-        let variation = complete.as_ref().and_then(|values| {
-            chart(&indicator, &recalculations, values, &months)
-                .variation_icon()
-                .map(variation_icon)
-        });
-        let latest_value = find(group, &latest);
-        let (count, population, group_rate, ratio) = match latest_value {
-            Some(v) if hidden(v) => (
-                suppressed_words(&indicator),
-                String::new(),
-                "suppressed".into(),
-                String::new(),
-            ),
-            Some(v) => (
-                number(v.value, 1),
-                v.denominator.map(|d| number(d, 0)).unwrap_or_default(),
-                number(rate(v), 2),
-                comparison_rate
-                    .filter(|c| *c > 0.0)
-                    .map(|c| number(rate(v) / c, 2))
-                    .unwrap_or_default(),
-            ),
-            None => (
-                "No data".into(),
-                String::new(),
-                String::new(),
-                String::new(),
-            ),
-        };
-        lines.push(EqualityLine {
-            group: group.clone(),
-            count,
-            population,
-            rate: group_rate,
-            ratio,
-            comparison: *group == comparison,
-            variation,
-        });
-        chart_lines.push(Line { values: series });
-    }
-    let rate_words = if with_rates {
-        "rate per 1,000 people in the group".to_string()
-    } else {
-        format!("value ({})", indicator.unit)
-    };
-    let labels: Vec<String> = periods.iter().map(|p| period_label(p)).collect();
-    let name = area_name(&localities, &area);
-    let chart_svg = if periods.is_empty() {
-        String::new()
-    } else {
-        charts::line_chart(
-            "equality",
-            &format!("{} by ethnic group: {name}", indicator.name),
-            &format!(
-                "Line chart of the {rate_words} for {} ethnic groups from {} to {}. The table after the chart gives every value.",
-                groups.len(),
-                period_long(&periods[0]),
-                period_long(&latest)
-            ),
-            &labels,
-            &chart_lines,
-        )
-    };
-    let legend = groups
-        .iter()
-        .enumerate()
-        .map(|(i, g)| {
-            let (colour, dash) = charts::series_style(i);
-            LegendItem {
-                name: g.clone(),
-                colour,
-                dash,
-            }
-        })
-        .collect();
-    let grid = periods
-        .iter()
-        .enumerate()
-        .map(|(i, p)| GridRow {
-            period: period_long(p),
-            cells: chart_lines
-                .iter()
-                .map(|l| {
-                    l.values[i]
-                        .map(|v| number(v, 2))
-                        .unwrap_or_else(|| "–".into())
-                })
-                .collect(),
-        })
-        .collect();
-    let page = EqualityPage {
-        layout: Layout::for_user(&signed, "/outcomes"),
-        area_options: area_options(&localities, &area),
-        comparison_options: groups
-            .iter()
-            .map(|g| SelectOption::new(g.clone(), g.clone(), *g == comparison))
-            .collect(),
-        comparison,
-        rate_words,
-        latest_period: period_long(&latest),
-        lines,
-        chart_svg,
-        legend,
-        columns: groups,
-        grid,
-        area_name: name,
-        area,
-        indicator,
-    };
-    Ok(Html(page.render()?))
-}
-
-// ---------------------------------------------------------------------------------------
 // Explore: public
+
+/// A line's entry in a chart's key.
+pub(super) struct LegendItem {
+    pub name: String,
+    pub colour: &'static str,
+    pub dash: &'static str,
+}
+
+/// A month's row of a chart's data table.
+pub(super) struct GridRow {
+    pub period: String,
+    pub cells: Vec<String>,
+}
 
 #[derive(Deserialize, Default, Clone)]
 pub struct ExploreQuery {
@@ -1528,7 +1367,7 @@ async fn explore_data(
     let breakdown = query
         .breakdown
         .clone()
-        .filter(|b| super::load::DIMENSIONS.iter().any(|(d, _)| d == b));
+        .filter(|b| super::dimensions().any(|(d, _)| d == b));
     query.breakdown = breakdown.clone();
     let series: Vec<ExploreSeries> = match &breakdown {
         Some(dimension) => {
@@ -1732,11 +1571,8 @@ pub async fn explore(
         .and_then(|e| e.query.breakdown.clone())
         .unwrap_or_default();
     let mut breakdown_options = vec![SelectOption::new("", "No breakdown", breakdown.is_empty())];
-    breakdown_options.extend(
-        super::load::DIMENSIONS
-            .iter()
-            .map(|(d, label)| SelectOption::new(*d, *label, breakdown == *d)),
-    );
+    breakdown_options
+        .extend(super::dimensions().map(|(d, label)| SelectOption::new(d, label, breakdown == d)));
     let result = explored.map(|e| {
         let labels: Vec<String> = e.periods.iter().map(|p| period_label(p)).collect();
         let lines: Vec<Line> = e
