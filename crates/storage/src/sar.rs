@@ -224,10 +224,22 @@ pub struct SarBreakGlass {
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
     pub at_micros: i64,
-    /// `request`, `triage`, `note` or `event`.
+    /// `request`, `triage`, `note`, `event` or `join_request`.
     pub kind: &'static str,
     pub by: String,
     pub text: Marked,
+}
+
+/// A partner's request to join the team around the family, and its answer.
+#[derive(sqlx::FromRow)]
+struct JoinAsk {
+    requester: String,
+    reason: String,
+    asked_micros: i64,
+    state: String,
+    decided_by: Option<String>,
+    decision_reason: Option<String>,
+    decided_micros: Option<i64>,
 }
 
 /// One look at (or change to) the record, from the audit log.
@@ -335,6 +347,15 @@ pub async fn subject_access(
         .await?;
         (others, notes)
     });
+    let asks: Vec<JoinAsk> = on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT requester, reason, asked_micros, state, decided_by, decision_reason, \
+             decided_micros FROM join_requests WHERE family_id = $1 ORDER BY asked_micros",
+        )
+        .bind(family_id)
+        .fetch_all(c)
+        .await?
+    });
     let requests = requests_naming(&mut authorised, &person, &record.family.postcode).await?;
 
     let mut named: Vec<Named> = others.iter().map(PersonDetails::named).collect();
@@ -361,6 +382,32 @@ pub async fn subject_access(
             text: marked(&n.body),
         })
         .collect();
+    // Partners' requests to join the team, and the answers: their reasons are about the family.
+    for ask in &asks {
+        narrative.push(Entry {
+            at_micros: ask.asked_micros,
+            kind: "join_request",
+            by: ask.requester.clone(),
+            text: marked(&format!(
+                "Asked to join the team around the family: {}",
+                ask.reason
+            )),
+        });
+        if let (Some(by), Some(at)) = (&ask.decided_by, ask.decided_micros) {
+            let why = ask.decision_reason.as_deref().unwrap_or_default();
+            let answer = if why.is_empty() {
+                format!("Request to join the team {}", ask.state)
+            } else {
+                format!("Request to join the team {}: {why}", ask.state)
+            };
+            narrative.push(Entry {
+                at_micros: at,
+                kind: "join_request",
+                by: by.clone(),
+                text: marked(&answer),
+            });
+        }
+    }
     let mut subjects = vec![format!("family:{family_id}")];
     let mut sar_requests = Vec::with_capacity(requests.len());
     for detail in requests {

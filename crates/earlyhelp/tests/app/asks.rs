@@ -228,6 +228,20 @@ async fn a_request_to_join_is_answered_both_ways_and_the_requester_told(backend:
     );
     let (_, home) = page(&lead, &app, "/").await;
     assert!(!home.contains("/join-requests/"), "nothing left waiting");
+
+    // Both requests and their answers are in a subject access request about the child.
+    let ig = app.sign_in(IG_OFFICER).await;
+    let (_, found) = page(&ig, &app, "/governance?name=amira+testcase").await;
+    let person = link_starting(&found, "/governance/people/");
+    let (status, sar) = page(&ig, &app, &format!("{person}/sar.json")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        sar.matches("Asked to join the team around the family: Her brother is at our school")
+            .count(),
+        2
+    );
+    assert!(sar.contains(&format!("Request to join the team declined: {reason}")));
+    assert!(sar.contains("Request to join the team accepted"));
 }
 
 async fn break_glass_tells_the_lead_and_is_judged_by_the_ig_officer(backend: Backend) {
