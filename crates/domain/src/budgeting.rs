@@ -267,7 +267,7 @@ pub fn rank(candidates: &[Candidate], ballots: i64, panel_weight: i64) -> Vec<Ra
             }
         })
         .collect();
-    ranked.sort_by(|a, b| (b.combined, b.votes, b.panel).cmp(&(a.combined, a.votes, a.panel)));
+    ranked.sort_by_key(|r| std::cmp::Reverse((r.combined, r.votes, r.panel)));
     for i in 0..ranked.len() {
         ranked[i].rank = if i > 0 && ranked[i].combined == ranked[i - 1].combined {
             ranked[i - 1].rank

@@ -318,7 +318,7 @@ async fn votes_are_counted_and_weighted_and_published_when_voting_closes(backend
         expected.push((combined, o.reference.clone()));
     }
     // Ranked by the combined score, best first.
-    expected.sort_by(|x, y| y.0.cmp(&x.0));
+    expected.sort_by_key(|e| std::cmp::Reverse(e.0));
     let order: Vec<&str> = csv
         .lines()
         .skip(1)
@@ -602,7 +602,7 @@ async fn a_resident_votes_on_a_phone() {
     browser.wait_for_heading("Vote on community grants").await;
     assert_accessible(&browser, "the list of votes").await;
     browser
-        .click(By::Css(&format!("a[href='/vote/{round}']")))
+        .click(By::Css(format!("a[href='/vote/{round}']")))
         .await;
     browser.wait_for_heading(TITLE).await;
     assert_accessible(&browser, "the ballot").await;
