@@ -38,6 +38,23 @@ impl RoundRow {
         let day = |s: &str| earlyhelp_domain::cases::parse_date(s).unwrap_or(time::Date::MIN);
         (day(&self.opens_on), day(&self.closes_on))
     }
+
+    /// The day voting opens, as people write it: "1 March 2026".
+    pub fn opens(&self) -> String {
+        written(&self.opens_on)
+    }
+
+    /// The last day to vote, as people write it.
+    pub fn closes(&self) -> String {
+        written(&self.closes_on)
+    }
+}
+
+fn written(iso: &str) -> String {
+    earlyhelp_domain::cases::parse_date(iso).map_or_else(
+        || iso.to_string(),
+        |d| format!("{} {} {}", d.day(), d.month(), d.year()),
+    )
 }
 
 /// A shortlisted application, as the ballot and the tally show it, with the panel's scores.
@@ -252,7 +269,8 @@ pub async fn email_code(db: &Db, round: &RoundRow, email: &str) -> Result<(), St
     let body = format!(
         "Your code to vote in \"{}\" is {code}. It works once, until voting closes on {}. \
          If you did not ask for it, you need do nothing.",
-        round.title, round.closes_on
+        round.title,
+        round.closes()
     );
     crate::outbox::enqueue(
         &mut tx,

@@ -206,11 +206,11 @@ async fn open_round_for_voting(state: &AppState, id: Uuid) -> Result<RoundRow, A
         Stage::Open => Ok(round),
         Stage::NotOpen => Err(AppError::Conflict(format!(
             "Voting in this round opens on {}",
-            round.opens_on
+            round.opens()
         ))),
         Stage::Closed => Err(AppError::Conflict(format!(
             "Voting in this round closed on {}",
-            round.closes_on
+            round.closes()
         ))),
     }
 }
@@ -427,7 +427,7 @@ fn csv_response(name: &str, rows: Vec<Vec<String>>) -> Result<Response, AppError
 fn not_yet(round: &RoundRow) -> AppError {
     AppError::Conflict(format!(
         "The count is published when voting closes on {}",
-        round.closes_on
+        round.closes()
     ))
 }
 
