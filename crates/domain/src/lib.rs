@@ -22,6 +22,7 @@
 //! - [`social_value`]: social value reports of voluntary-sector providers, mix and match.
 //! - [`measures`]: configurable outcome measures and the checks of a readings import.
 //! - [`supporting_families`]: needs against the ten headline outcomes; when one is sustained.
+//! - [`budgeting`]: participatory budgeting for community grants: rounds, ballots, the weighted tally.
 //! - [`surveys`]: surveys of children and families: questions, anonymous answers, Wilson intervals.
 
 /// Declares a closed set of choices with a stable slug (stored and sent over the API) and a label.
@@ -53,6 +54,7 @@ macro_rules! choices {
 
 pub mod access;
 pub mod audit;
+pub mod budgeting;
 pub mod cases;
 pub mod connections;
 pub mod deprivation;

@@ -231,6 +231,7 @@ pub async fn load(db: &Db, scale: crate::demo_cases::Scale) -> Result<Vec<(Strin
     tracing::info!("demo deprivation loaded in {:?}", deprivation.elapsed());
     crate::demo_outcomes::load(db).await?;
     crate::demo_surveys::load(db).await?;
+    crate::demo_budgeting::load(db).await?;
     load_impact_scenarios(db).await?;
     Ok(sign_ins)
 }

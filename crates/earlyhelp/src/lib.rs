@@ -3,6 +3,7 @@
 
 pub mod commands;
 pub mod demo;
+pub mod demo_budgeting;
 pub mod demo_cases;
 pub mod demo_connections;
 pub mod demo_deprivation;

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod asks;
+pub mod budgeting;
 pub mod case_load;
 pub mod cases;
 pub mod checkpoint;
@@ -13,6 +14,7 @@ pub mod directory;
 pub mod extracts;
 pub mod grants;
 pub mod listing_changes;
+pub mod listing_reviews;
 #[macro_use]
 pub mod gate;
 pub mod giving;

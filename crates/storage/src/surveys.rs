@@ -410,3 +410,34 @@ pub async fn you_said(db: &Db) -> Result<Vec<YouSaidRow>, StorageError> {
         .await?
     }))
 }
+
+/// Marks survey `id` as one for young people (or not): it is then listed in their section of
+/// the Local Offer too.
+pub async fn set_for_young_people(
+    authorised: &mut Authorised,
+    id: Uuid,
+    young: bool,
+) -> Result<(), StorageError> {
+    authorised.permit.allows_change()?;
+    let tx = &mut authorised.tx;
+    on_tx!(tx, c => {
+        sqlx::query("UPDATE surveys SET for_young_people = $2 WHERE id = $1")
+            .bind(id)
+            .bind(young)
+            .execute(c)
+            .await?;
+    });
+    Ok(())
+}
+
+/// Published surveys for young people, newest first.
+pub async fn for_young_people(db: &Db) -> Result<Vec<Survey>, StorageError> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT id, title, intro, state FROM surveys WHERE state = 'published' \
+             AND for_young_people = TRUE ORDER BY created_micros DESC",
+        )
+        .fetch_all(pool)
+        .await?
+    }))
+}

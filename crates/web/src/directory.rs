@@ -206,7 +206,7 @@ fn status_note(service: &ServiceRecord) -> Option<String> {
     }
 }
 
-fn card(service: &ServiceRecord, distance: Option<f64>, today: Date) -> Card {
+pub(crate) fn card(service: &ServiceRecord, distance: Option<f64>, today: Date) -> Card {
     let summary: String = if service.description.chars().count() > 220 {
         let cut: String = service.description.chars().take(217).collect();
         format!("{}…", cut.trim_end())

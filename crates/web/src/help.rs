@@ -162,6 +162,12 @@ fn tasks(role: Role) -> Vec<HowTo> {
                 ("/directory/manage/synonyms", "Search words"),
             ),
             how_to(
+                "Check young people's reviews",
+                "Read the reviews young people leave of your locality's listings, take out \
+                 names and phone numbers, and publish or reject them.",
+                ("/directory/manage/reviews", "Young people's reviews"),
+            ),
+            how_to(
                 "Referrals to services",
                 "Accept or decline the families referred to your services, and record what \
                  happened.",
@@ -262,6 +268,12 @@ fn tasks(role: Role) -> Vec<HowTo> {
                 "Community grants",
                 "See the applications, the assessors' scores, and decide.",
                 ("/grants/applications", "Grant applications"),
+            ),
+            how_to(
+                "Let residents vote",
+                "Open a voting round on a locality's shortlisted applications, set how the \
+                 panel's scores and the vote are weighted, and print codes for an event.",
+                ("/grants/voting", "Voting rounds"),
             ),
             ACCOUNT,
         ],

@@ -8,6 +8,7 @@ mod api;
 mod assets;
 mod audit;
 mod auth;
+mod budgeting;
 mod cases;
 mod connector;
 mod deprivation;
@@ -34,6 +35,7 @@ mod social_value;
 mod surveys;
 pub mod throttle;
 pub mod views;
+mod young_people;
 
 /// The parsers of untrusted input, for the fuzz targets in `fuzz/` (`scripts/fuzz.sh`): not an
 /// API.
@@ -129,7 +131,9 @@ fn all_routes() -> routes::Routes {
         .merge(impact::routes())
         .merge(social_value::routes())
         .merge(surveys::routes())
+        .merge(budgeting::routes())
         .merge(directory::routes())
+        .merge(young_people::routes())
         .merge(openreferral::routes())
         .merge(connector::routes())
         .merge(outcomes::routes())

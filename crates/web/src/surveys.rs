@@ -632,6 +632,9 @@ async fn create(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let id = store::create(&mut authorised, &title, &intro, &signed.user.actor.email).await?;
+    if field(&pairs, "for_young_people") == "yes" {
+        store::set_for_young_people(&mut authorised, id, true).await?;
+    }
     authorised.tx.commit().await?;
     Ok(Redirect::to(&format!("/surveys/{id}")).into_response())
 }

@@ -101,9 +101,15 @@ impl Throttle {
 
     /// One survey answer from `ip`, or the 429 page.
     pub fn survey_answer(&self, ip: IpAddr) -> Result<(), AppError> {
+        self.public_voice(ip, "answers to surveys")
+    }
+
+    /// One of the public's say (a survey answer, a vote, a code to vote, a review) from `ip`,
+    /// under the survey answers' limit, or the 429 page naming `what` was sent too often.
+    pub fn public_voice(&self, ip: IpAddr, what: &str) -> Result<(), AppError> {
         take(&self.survey_answer, ip).map_err(|wait| AppError::TooManyRequests {
             paragraphs: vec![
-                "Too many answers to surveys have been sent from your internet connection in the last hour, so this one has not been sent.".into(),
+                format!("Too many {what} have been sent from your internet connection in the last hour, so this one has not been sent."),
                 format!("Try again in {} minutes.", minutes(wait)),
             ],
             retry_after_secs: wait.as_secs().max(1),

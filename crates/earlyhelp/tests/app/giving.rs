@@ -89,6 +89,9 @@ async fn without_demo_awards(db: &Db) {
         "DELETE FROM grant_returns",
         "DELETE FROM grant_scores",
         "DELETE FROM grant_conflicts",
+        // The demo's voting round puts some applications to the vote.
+        "DELETE FROM budgeting_ballot_choices",
+        "DELETE FROM budgeting_options",
         "DELETE FROM grant_applications",
     ] {
         execute!(db, sqlx::query(table));

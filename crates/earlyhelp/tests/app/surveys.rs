@@ -15,7 +15,7 @@ crate::on_both_backends!(
 );
 
 /// Rows of a query with no parameters or one text parameter, as strings, on either backend.
-async fn strings(db: &Db, sql: &'static str, bind: &str) -> Vec<String> {
+pub(crate) async fn strings(db: &Db, sql: &'static str, bind: &str) -> Vec<String> {
     let bind = bind.to_string();
     match db {
         Db::Sqlite(pool, _) => {
