@@ -5,7 +5,7 @@
 
 use crate::cases::{insert_note, record_reading};
 use crate::gate::{self, Ask, Authorised, FamilyId, Who};
-use crate::{Db, StorageError, now_micros, on_pool, on_tx};
+use crate::{Db, StorageError, now_micros, on_tx};
 use earlyhelp_domain::access::Action;
 use earlyhelp_domain::cases::iso;
 use earlyhelp_domain::measures::{CheckedReading, DEFAULT_MEASURE_ID, Measure, NewMeasure, Scores};
@@ -296,6 +296,7 @@ pub async fn closed_on(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::on_pool;
     use std::borrow::Cow;
 
     /// Migration 0009 moves readings taken before measures existed onto the built-in measure.

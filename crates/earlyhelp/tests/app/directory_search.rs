@@ -224,6 +224,9 @@ async fn the_search_matches_a_plain_reference(backend: Backend) {
         l.id = Uuid::now_v7();
         l.location_id = Uuid::now_v7();
     }
+    for s in &mut copy.schedules {
+        s.id = Uuid::now_v7();
+    }
     let mut second = copy.locations[0].clone();
     second.id = Uuid::now_v7();
     second.location_id = Uuid::now_v7();
