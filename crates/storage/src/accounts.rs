@@ -6,6 +6,8 @@ use crate::{Db, StorageError, Tx, now, now_micros, on_pool, on_tx};
 use earlyhelp_domain::access::{Actor, Grant};
 use earlyhelp_domain::roles::{Role, check_role_set, in_effect};
 use serde::Serialize;
+use sqlx::types::Json;
+use std::sync::LazyLock;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -588,34 +590,31 @@ pub async fn credentials_by_id(
 
 /// Loads the signed-in person with their roles and localities; `None` if inactive or gone.
 pub async fn signed_in(db: &Db, user_id: Uuid) -> Result<Option<SignedIn>, StorageError> {
+    // One statement, as every signed-in request asks it (see `json_rows`).
+    static POSTGRES: LazyLock<String> = LazyLock::new(|| crate::json_rows::postgres(SIGNED_IN_SQL));
     #[derive(sqlx::FromRow)]
     struct Row {
         email: String,
         name: String,
         organisation_id: Uuid,
         organisation_name: String,
+        roles: Json<Vec<String>>,
+        localities: Json<Vec<String>>,
     }
-    let (row, roles, localities): (Option<Row>, Vec<String>, Vec<String>) = on_pool!(db, pool => {
-        let row = sqlx::query_as(
-            "SELECT u.email, u.name, u.organisation_id, o.name AS organisation_name \
-             FROM users u JOIN organisations o ON o.id = u.organisation_id \
-             WHERE u.id = $1 AND u.active",
-        )
-        .bind(user_id)
-        .fetch_optional(pool)
-        .await?;
-        let roles = sqlx::query_scalar("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role")
-            .bind(user_id)
-            .fetch_all(pool)
-            .await?;
-        let localities = sqlx::query_scalar(
-            "SELECT locality_slug FROM user_localities WHERE user_id = $1 ORDER BY locality_slug",
-        )
-        .bind(user_id)
-        .fetch_all(pool)
-        .await?;
-        (row, roles, localities)
-    });
+    let row: Option<Row> = match db {
+        Db::Sqlite(pool, _) => {
+            sqlx::query_as(SIGNED_IN_SQL)
+                .bind(user_id)
+                .fetch_optional(pool)
+                .await?
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_as(POSTGRES.as_str())
+                .bind(user_id)
+                .fetch_optional(pool)
+                .await?
+        }
+    };
     Ok(row.map(|row| SignedIn {
         name: row.name,
         organisation_name: row.organisation_name,
@@ -623,11 +622,24 @@ pub async fn signed_in(db: &Db, user_id: Uuid) -> Result<Option<SignedIn>, Stora
             user_id,
             email: row.email,
             organisation_id: row.organisation_id,
-            roles: in_effect(roles.iter().filter_map(|r| Role::from_slug(r)).collect()),
-            localities,
+            roles: in_effect(
+                row.roles
+                    .iter()
+                    .filter_map(|r| Role::from_slug(r))
+                    .collect(),
+            ),
+            localities: row.localities.0,
         },
     }))
 }
+
+const SIGNED_IN_SQL: &str = "SELECT u.email, u.name, u.organisation_id, o.name AS organisation_name, \
+     (SELECT COALESCE(json_group_array(r.role ORDER BY r.role), '[]') \
+       FROM user_roles r WHERE r.user_id = u.id) AS roles, \
+     (SELECT COALESCE(json_group_array(l.locality_slug ORDER BY l.locality_slug), '[]') \
+       FROM user_localities l WHERE l.user_id = u.id) AS localities \
+     FROM users u JOIN organisations o ON o.id = u.organisation_id \
+     WHERE u.id = $1 AND u.active";
 
 pub async fn set_password(
     db: &Db,

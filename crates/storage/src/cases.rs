@@ -26,54 +26,74 @@ pub(crate) async fn involvement(
     tx: &mut Tx,
     id: Uuid,
 ) -> Result<Option<Involvement>, StorageError> {
-    type Row = (String, Option<Uuid>, bool);
-    type Member = (Uuid, bool, bool);
+    static POSTGRES: LazyLock<String> = LazyLock::new(|| json_rows::postgres(INVOLVEMENT_SQL));
+    type Row = (
+        String,
+        Option<Uuid>,
+        bool,
+        Json<Vec<TeamShare>>,
+        Json<Vec<Uuid>>,
+    );
     let now = now_micros();
-    let (row, team, break_glass): (Option<Row>, Vec<Member>, Vec<Uuid>) = on_tx!(tx, pool => {
-        let row = sqlx::query_as(
-            "SELECT locality_slug, lead_practitioner, consent_withdrawn FROM families WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&mut *pool)
-        .await?;
-        // A team member's share survives withdrawn consent if a current share rests on another
-        // basis; one whose every share has ended (their own consent was withdrawn) is out.
-        let team = sqlx::query_as(
-            "SELECT t.user_id, EXISTS (SELECT 1 FROM lawful_bases b WHERE b.family_id = t.family_id \
-             AND b.shared_with_user = t.user_id AND b.ended_micros IS NULL AND b.article6 <> 'consent'), \
-             EXISTS (SELECT 1 FROM lawful_bases b WHERE b.family_id = t.family_id \
-             AND b.shared_with_user = t.user_id) AND NOT EXISTS (SELECT 1 FROM lawful_bases b \
-             WHERE b.family_id = t.family_id AND b.shared_with_user = t.user_id AND b.ended_micros IS NULL) \
-             FROM family_team t WHERE t.family_id = $1",
-        )
-        .bind(id)
-        .fetch_all(&mut *pool)
-        .await?;
-        let break_glass = sqlx::query_scalar(
-            "SELECT user_id FROM break_glass WHERE family_id = $1 AND expires_micros > $2",
-        )
-        .bind(id)
-        .bind(now)
-        .fetch_all(&mut *pool)
-        .await?;
-        (row, team, break_glass)
-    });
-    let team: Vec<Member> = team.into_iter().filter(|(_, _, ended)| !ended).collect();
+    let row: Option<Row> = match tx {
+        Tx::Sqlite(t, _) => {
+            sqlx::query_as(INVOLVEMENT_SQL)
+                .bind(id)
+                .bind(now)
+                .fetch_optional(&mut **t)
+                .await?
+        }
+        Tx::Postgres(t) => {
+            sqlx::query_as(POSTGRES.as_str())
+                .bind(id)
+                .bind(now)
+                .fetch_optional(&mut **t)
+                .await?
+        }
+    };
     Ok(row.map(
-        |(locality, lead_practitioner, consent_withdrawn)| Involvement {
-            locality,
-            lead_practitioner,
-            shared_without_consent: team
-                .iter()
-                .filter(|(_, other_basis, _)| *other_basis)
-                .map(|(user, _, _)| *user)
-                .collect(),
-            team_members: team.into_iter().map(|(user, _, _)| user).collect(),
-            consent_withdrawn,
-            break_glass,
+        |(locality, lead_practitioner, consent_withdrawn, team, break_glass)| {
+            let team: Vec<TeamShare> = team.0.into_iter().filter(|t| !t.ended).collect();
+            Involvement {
+                locality,
+                lead_practitioner,
+                shared_without_consent: team
+                    .iter()
+                    .filter(|t| t.other_basis)
+                    .map(|t| t.user_id)
+                    .collect(),
+                team_members: team.into_iter().map(|t| t.user_id).collect(),
+                consent_withdrawn,
+                break_glass: break_glass.0,
+            }
         },
     ))
 }
+
+/// A team member's shares, for [`involvement`]: whether one in place rests on a basis other
+/// than consent, and whether every one of them has ended.
+#[derive(Deserialize)]
+struct TeamShare {
+    user_id: Uuid,
+    #[serde(deserialize_with = "json_rows::flag")]
+    other_basis: bool,
+    #[serde(deserialize_with = "json_rows::flag")]
+    ended: bool,
+}
+
+/// [`involvement`] in one statement (see [`json_rows`]): the family's row, its team with their
+/// shares, and the unexpired break-glass grants (`$2` is now).
+const INVOLVEMENT_SQL: &str = "SELECT f.locality_slug, f.lead_practitioner, f.consent_withdrawn, \
+     (SELECT COALESCE(json_group_array(json_object('user_id', hex(t.user_id), \
+       'other_basis', EXISTS (SELECT 1 FROM lawful_bases b WHERE b.family_id = t.family_id \
+         AND b.shared_with_user = t.user_id AND b.ended_micros IS NULL AND b.article6 <> 'consent'), \
+       'ended', EXISTS (SELECT 1 FROM lawful_bases b WHERE b.family_id = t.family_id \
+         AND b.shared_with_user = t.user_id) AND NOT EXISTS (SELECT 1 FROM lawful_bases b \
+         WHERE b.family_id = t.family_id AND b.shared_with_user = t.user_id AND b.ended_micros IS NULL))), '[]') \
+       FROM family_team t WHERE t.family_id = f.id) AS team, \
+     (SELECT COALESCE(json_group_array(hex(g.user_id)), '[]') \
+       FROM break_glass g WHERE g.family_id = f.id AND g.expires_micros > $2) AS break_glass \
+     FROM families f WHERE f.id = $1";
 
 /// The locality a request is waiting in; `None` if there is no such request.
 pub(crate) async fn request_locality(

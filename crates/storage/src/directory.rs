@@ -8,13 +8,18 @@
 use crate::gate::Authorised;
 use crate::{Db, StorageError, Tx, now_micros, on_pool, on_tx};
 use earlyhelp_domain::directory::{
-    self as rules, DuplicateScore, ListingKey, NEEDS, NEEDS_TAXONOMY_ID, Postcode, Ranked,
-    ServiceDetail, need_id,
+    self as rules, DuplicateScore, ListingKey, NEEDS, NEEDS_TAXONOMY_ID, Postcode, ServiceDetail,
+    need_id,
 };
 use earlyhelp_domain::links::{WebLink, optional_link};
 use earlyhelp_domain::search_words;
 
 pub use crate::listing_changes::ListingEdit;
+use search::search_body;
+pub use search::{Filter, Hit, search};
+pub(crate) use search::{index_for_search, refresh_candidates, search_text};
+
+mod search;
 use serde::{Deserialize, Serialize};
 use time::Date;
 use uuid::Uuid;
@@ -580,62 +585,6 @@ pub enum SourceKind {
     Service,
 }
 
-/// The text search looks through: name, description, provider and needs.
-pub(crate) fn search_text(name: &str, description: &str, provider: &str, needs: &[&str]) -> String {
-    let mut body = format!("{name} {description} {provider}");
-    for need in needs {
-        body.push(' ');
-        body.push_str(need);
-    }
-    body
-}
-
-fn search_body(service: &ServiceRecord) -> String {
-    let needs: Vec<&str> = service.terms.iter().map(|t| t.name.as_str()).collect();
-    search_text(
-        &service.name,
-        &service.description,
-        &service.organization.name,
-        &needs,
-    )
-}
-
-/// Keeps the text index in step, in the same transaction (one small function per backend).
-pub(crate) async fn index_for_search(
-    tx: &mut Tx,
-    id: Uuid,
-    body: Option<&str>,
-    is_new: bool,
-) -> Result<(), StorageError> {
-    match tx {
-        Tx::Sqlite(t, _) => {
-            if !is_new {
-                sqlx::query("DELETE FROM directory_search WHERE service_id = $1")
-                    .bind(id)
-                    .execute(&mut **t)
-                    .await?;
-            }
-            if let Some(body) = body {
-                sqlx::query("INSERT INTO directory_search (service_id, body) VALUES ($1, $2)")
-                    .bind(id)
-                    .bind(body)
-                    .execute(&mut **t)
-                    .await?;
-            }
-        }
-        Tx::Postgres(t) => {
-            sqlx::query(
-                "UPDATE directory_services SET search_vector = to_tsvector('english', $2) WHERE id = $1",
-            )
-            .bind(id)
-            .bind(body.unwrap_or(""))
-            .execute(&mut **t)
-            .await?;
-        }
-    }
-    Ok(())
-}
-
 /// Writes a whole service (new or replacing the one with its id): its row, locations (placed
 /// by postcode when they have no coordinates), schedules, needs and search text.
 pub async fn save_service(
@@ -775,6 +724,7 @@ pub async fn save_service(
         }
         Some(_) => None,
     };
+    refresh_candidates(tx, service.id).await?;
     index_for_search(tx, service.id, body.as_deref(), exists.is_none()).await?;
     Ok(())
 }
@@ -999,257 +949,6 @@ pub async fn service_of_location(db: &Db, id: Uuid) -> Result<Option<Uuid>, Stor
     }))
 }
 
-// ---------------------------------------------------------------------------------------------
-// Search
-
-/// What to search for. Empty strings and `None` match everything; all filters combine with AND.
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    pub words: Vec<String>,
-    pub term_id: Option<Uuid>,
-    pub taxonomy_id: Option<Uuid>,
-    /// ORUK `minimum_age`: the service's minimum age is at least this.
-    pub minimum_age_at_least: Option<i64>,
-    /// ORUK `maximum_age`: the service's maximum age is at most this.
-    pub maximum_age_at_most: Option<i64>,
-    /// The public site's "age": the service takes someone this old.
-    pub age: Option<i64>,
-    pub free_only: bool,
-    /// An RFC 5545 day code (MO..SU).
-    pub day: String,
-    /// "HH:MM": opens at or after.
-    pub opens_from: String,
-    /// "HH:MM": closes at or before.
-    pub closes_by: String,
-    /// Serves this locality (or the whole city).
-    pub locality: String,
-    pub organization_id: Option<Uuid>,
-    pub modified_after_micros: Option<i64>,
-    /// Measure distance from here; with a radius, only what lies within it (metres).
-    pub near: Option<(f64, f64)>,
-    pub within_metres: Option<f64>,
-    /// The public site shows only what is running; the API shows every status.
-    pub every_status: bool,
-    /// Shows one provider's listings of the same name once (the public site; the API serves
-    /// every record).
-    pub once_per_service: bool,
-}
-
-/// One result, ranked.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Hit {
-    pub id: Uuid,
-    pub distance: Option<f64>,
-    pub stale: bool,
-}
-
-/// The search: every filter in one literal statement. `$term` is how the need is matched (by
-/// an IN over the need's index when one is asked for, so it can drive the query), `$text` the
-/// backend's text match, or nothing.
-macro_rules! search_sql {
-    ($term:expr, $text:expr) => {
-        concat!(
-            "SELECT s.id, s.name, s.review_by, l.geo_latitude, l.geo_longitude, s.organization_id \
-             FROM directory_services s LEFT JOIN service_locations l ON l.service_id = s.id \
-             WHERE s.merged_into IS NULL \
-             AND ($1 OR s.status IN ('active', 'temporarily closed')) ",
-            $term,
-            " AND ($3 IS NULL OR EXISTS (SELECT 1 FROM service_terms st JOIN taxonomy_terms t ON t.id = st.term_id \
-                  WHERE st.service_id = s.id AND t.taxonomy_id = $3)) \
-             AND ($4 IS NULL OR s.minimum_age >= $4) \
-             AND ($5 IS NULL OR s.maximum_age <= $5) \
-             AND ($6 IS NULL OR (COALESCE(s.minimum_age, 0) <= $6 AND COALESCE(s.maximum_age, 200) >= $6)) \
-             AND ($7 = FALSE OR s.free = TRUE) \
-             AND (($8 = '' AND $9 = '' AND $10 = '') OR EXISTS (SELECT 1 FROM service_schedules sc \
-                  WHERE sc.service_id = s.id AND ($8 = '' OR sc.byday LIKE '%' || $8 || '%') \
-                  AND ($9 = '' OR sc.opens_at >= $9) AND ($10 = '' OR (sc.closes_at <> '' AND sc.closes_at <= $10)))) \
-             AND ($11 = '' OR s.locality_slug = $11 OR s.locality_slug IS NULL) \
-             AND ($12 IS NULL OR s.organization_id = $12) \
-             AND ($13 IS NULL OR s.last_modified_micros >= $13) \
-             AND ($14 IS NULL OR (l.geo_latitude BETWEEN $14 AND $15 AND l.geo_longitude BETWEEN $16 AND $17)) ",
-            $text
-        )
-    };
-}
-
-macro_rules! any_term {
-    () => {
-        "AND ($2 IS NULL OR EXISTS (SELECT 1 FROM service_terms st WHERE st.service_id = s.id AND st.term_id = $2))"
-    };
-}
-
-macro_rules! one_term {
-    () => {
-        "AND s.id IN (SELECT service_id FROM service_terms WHERE term_id = $2)"
-    };
-}
-
-macro_rules! sqlite_text {
-    () => {
-        "AND s.id IN (SELECT service_id FROM directory_search WHERE directory_search MATCH $18)"
-    };
-}
-
-macro_rules! postgres_text {
-    () => {
-        "AND s.search_vector @@ to_tsquery('english', $18)"
-    };
-}
-
-type SearchRow = (Uuid, String, Date, Option<f64>, Option<f64>, Uuid);
-
-/// The words as each backend's text search wants them: every word must match, as a prefix.
-fn text_query(db: &Db, words: &[String]) -> Option<String> {
-    // Each word by its stem, as a prefix: "uniforms" finds "uniform", "families" "family".
-    let words: Vec<String> = words
-        .iter()
-        .map(|w| {
-            search_words::stem(
-                &w.chars()
-                    .filter(|c| c.is_alphanumeric())
-                    .collect::<String>(),
-            )
-        })
-        .filter(|w| !w.is_empty())
-        .collect();
-    if words.is_empty() {
-        return None;
-    }
-    Some(match db {
-        Db::Sqlite(..) => words
-            .iter()
-            .map(|w| format!("\"{w}\"*"))
-            .collect::<Vec<_>>()
-            .join(" "),
-        Db::Postgres(_) => words
-            .iter()
-            .map(|w| format!("{w}:*"))
-            .collect::<Vec<_>>()
-            .join(" & "),
-    })
-}
-
-/// Every matching service, ranked: fresh before stale, then nearest (when searching from a
-/// place) or most relevant, then by name. The caller takes the page it wants.
-pub async fn search(db: &Db, filter: &Filter, today: Date) -> Result<Vec<Hit>, StorageError> {
-    let bbox = match (filter.near, filter.within_metres) {
-        (Some(centre), Some(radius)) => Some(rules::bounding_box(centre, radius)),
-        _ => None,
-    };
-    let text = text_query(db, &filter.words);
-    macro_rules! bind_filters {
-        ($query:expr) => {
-            $query
-                .bind(filter.every_status)
-                .bind(filter.term_id)
-                .bind(filter.taxonomy_id)
-                .bind(filter.minimum_age_at_least)
-                .bind(filter.maximum_age_at_most)
-                .bind(filter.age)
-                .bind(filter.free_only)
-                .bind(&filter.day)
-                .bind(&filter.opens_from)
-                .bind(&filter.closes_by)
-                .bind(&filter.locality)
-                .bind(filter.organization_id)
-                .bind(filter.modified_after_micros)
-                .bind(bbox.map(|b| b.0))
-                .bind(bbox.map(|b| b.1))
-                .bind(bbox.map(|b| b.2))
-                .bind(bbox.map(|b| b.3))
-        };
-    }
-    // Eight literal statements: backend x (need or not) x (words or not). Without words the
-    // text parameter is bound empty and only checked to be so.
-    let words = text.clone().unwrap_or_default();
-    macro_rules! fetch {
-        ($pool:expr, $term:expr, $text:expr) => {
-            bind_filters!(sqlx::query_as(search_sql!($term, $text)))
-                .bind(&words)
-                .fetch_all($pool)
-                .await?
-        };
-    }
-    let rows: Vec<SearchRow> = match (db, text.is_some(), filter.term_id.is_some()) {
-        (Db::Sqlite(pool, _), true, true) => fetch!(pool, one_term!(), sqlite_text!()),
-        (Db::Sqlite(pool, _), true, false) => fetch!(pool, any_term!(), sqlite_text!()),
-        (Db::Sqlite(pool, _), false, true) => fetch!(pool, one_term!(), "AND $18 = ''"),
-        (Db::Sqlite(pool, _), false, false) => fetch!(pool, any_term!(), "AND $18 = ''"),
-        (Db::Postgres(pool), true, true) => fetch!(pool, one_term!(), postgres_text!()),
-        (Db::Postgres(pool), true, false) => fetch!(pool, any_term!(), postgres_text!()),
-        (Db::Postgres(pool), false, true) => fetch!(pool, one_term!(), "AND $18 = ''"),
-        (Db::Postgres(pool), false, false) => fetch!(pool, any_term!(), "AND $18 = ''"),
-    };
-    // Ranked by the words and the words of their synonyms (one small read, not per row).
-    let rank_words = if filter.words.is_empty() {
-        Vec::new()
-    } else {
-        search_words::with_synonyms(&filter.words, &crate::search_synonyms::groups(db).await?)
-    };
-    let mut ranked: Vec<Ranked<Uuid>> = Vec::with_capacity(rows.len());
-    let mut index: std::collections::HashMap<Uuid, usize> = std::collections::HashMap::new();
-    // One provider's listings of the same name are one service (entered twice, or once per
-    // place): shown once, at its nearest place.
-    let mut by_name: std::collections::HashMap<(Uuid, String), usize> =
-        std::collections::HashMap::new();
-    for (id, name, review_by, lat, lon, provider) in rows {
-        let distance = match (filter.near, lat, lon) {
-            (Some(centre), Some(lat), Some(lon)) => {
-                Some(rules::haversine_metres(centre, (lat, lon)))
-            }
-            _ => None,
-        };
-        if let (Some(limit), Some(d)) = (filter.within_metres, distance)
-            && d > limit
-        {
-            continue;
-        }
-        if filter.within_metres.is_some() && distance.is_none() {
-            continue;
-        }
-        let key = if filter.once_per_service {
-            (provider, rules::name_key(&name))
-        } else {
-            (id, String::new())
-        };
-        let seen = index.get(&id).or_else(|| by_name.get(&key)).copied();
-        if let Some(i) = seen {
-            index.insert(id, i);
-        }
-        match seen.as_ref() {
-            // A service at several places: its nearest counts.
-            Some(&i) => {
-                if let Some(d) = distance
-                    && ranked[i].distance.is_none_or(|old| d < old)
-                {
-                    ranked[i].distance = Some(d);
-                }
-            }
-            None => {
-                index.insert(id, ranked.len());
-                by_name.insert(key, ranked.len());
-                ranked.push(Ranked {
-                    item: id,
-                    stale: rules::is_stale(review_by, today),
-                    distance,
-                    // Every row already matches the words; the name says how well.
-                    relevance: rules::relevance(&rank_words, &name, ""),
-                    name,
-                });
-            }
-        }
-    }
-    rules::rank(&mut ranked);
-    Ok(ranked
-        .into_iter()
-        .map(|r| Hit {
-            id: r.item,
-            distance: r.distance,
-            stale: r.stale,
-        })
-        .collect())
-}
-
 /// How many locations each service has (services with none are absent).
 pub async fn location_counts(
     db: &Db,
@@ -1438,6 +1137,8 @@ pub async fn merge(
             .await?;
     });
     index_for_search(tx, duplicate, None, false).await?;
+    refresh_candidates(tx, duplicate).await?;
+    refresh_candidates(tx, keep).await?;
     Ok(())
 }
 

@@ -642,5 +642,5 @@ pub async fn verify(
     if done == 0 {
         return Err(StorageError::NotFound);
     }
-    Ok(())
+    crate::directory::refresh_candidates(tx, service_id).await
 }

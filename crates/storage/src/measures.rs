@@ -5,12 +5,14 @@
 
 use crate::cases::{insert_note, record_reading};
 use crate::gate::{self, Ask, Authorised, FamilyId, Who};
-use crate::{Db, StorageError, now_micros, on_pool, on_tx};
+use crate::{Db, StorageError, now_micros, on_tx};
 use earlyhelp_domain::access::Action;
 use earlyhelp_domain::cases::iso;
 use earlyhelp_domain::measures::{CheckedReading, DEFAULT_MEASURE_ID, Measure, NewMeasure, Scores};
 use earlyhelp_domain::supporting_families::CheckedOutcome;
 use serde::Serialize;
+use sqlx::types::Json;
+use std::sync::LazyLock;
 use time::Date;
 use uuid::Uuid;
 
@@ -25,32 +27,20 @@ pub struct MeasureListing {
 
 /// Every measure, the built-in one first and then by name, each with its areas in order.
 pub async fn list(db: &Db) -> Result<Vec<MeasureListing>, StorageError> {
-    type Head = (Uuid, String, Option<String>, String);
-    let (heads, areas): (Vec<Head>, Vec<(Uuid, String)>) = on_pool!(db, pool => {
-        let heads = sqlx::query_as(
-            "SELECT m.id, m.name, o.name, m.licence FROM measures m \
-             LEFT JOIN organisations o ON o.id = m.organisation_id ORDER BY m.name",
-        )
-        .fetch_all(pool)
-        .await?;
-        let areas = sqlx::query_as(
-            "SELECT measure_id, name FROM measure_areas ORDER BY measure_id, position",
-        )
-        .fetch_all(pool)
-        .await?;
-        (heads, areas)
-    });
-    let mut listings: Vec<MeasureListing> = heads
+    // One statement, each measure's areas a JSON array (see `json_rows`): the family page asks.
+    static POSTGRES: LazyLock<String> = LazyLock::new(|| crate::json_rows::postgres(LIST_SQL));
+    type Row = (Uuid, String, Option<String>, String, Json<Vec<String>>);
+    let rows: Vec<Row> = match db {
+        Db::Sqlite(pool, _) => sqlx::query_as(LIST_SQL).fetch_all(pool).await?,
+        Db::Postgres(pool) => sqlx::query_as(POSTGRES.as_str()).fetch_all(pool).await?,
+    };
+    let mut listings: Vec<MeasureListing> = rows
         .into_iter()
-        .map(|(id, name, organisation, licence)| MeasureListing {
+        .map(|(id, name, organisation, licence, areas)| MeasureListing {
             measure: Measure {
                 id,
                 name,
-                areas: areas
-                    .iter()
-                    .filter(|(m, _)| *m == id)
-                    .map(|(_, a)| a.clone())
-                    .collect(),
+                areas: areas.0,
             },
             organisation,
             licence,
@@ -59,6 +49,11 @@ pub async fn list(db: &Db) -> Result<Vec<MeasureListing>, StorageError> {
     listings.sort_by_key(|l| l.measure.id != DEFAULT_MEASURE_ID);
     Ok(listings)
 }
+
+const LIST_SQL: &str = "SELECT m.id, m.name, o.name, m.licence, \
+     (SELECT COALESCE(json_group_array(a.name ORDER BY a.position), '[]') \
+       FROM measure_areas a WHERE a.measure_id = m.id) \
+     FROM measures m LEFT JOIN organisations o ON o.id = m.organisation_id ORDER BY m.name";
 
 /// Stores a new measure for `organisation_id`, the licence holder; a name already in use
 /// (in any case) is a conflict.
@@ -301,6 +296,7 @@ pub async fn closed_on(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::on_pool;
     use std::borrow::Cow;
 
     /// Migration 0009 moves readings taken before measures existed onto the built-in measure.

@@ -16,6 +16,7 @@ mod cli;
 mod connections;
 mod deprivation;
 mod directory;
+mod directory_search;
 mod extracts;
 mod giving;
 mod governance;
