@@ -39,14 +39,7 @@ pub fn routes() -> Routes {
         .route("/governance/retention", get(retention_page))
 }
 
-/// A time in the audit log's own form, in UTC.
-pub fn when(micros: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
-        .ok()
-        .and_then(|t| t.format(format).ok())
-        .unwrap_or_default()
-}
+pub use crate::dates::when;
 
 /// A page with problems to fix answers 422.
 fn status_for(errors: &[FieldError]) -> StatusCode {

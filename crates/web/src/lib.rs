@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod cases;
 mod connector;
+mod dates;
 mod deprivation;
 mod directory;
 pub mod error;

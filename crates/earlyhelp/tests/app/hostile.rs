@@ -850,7 +850,7 @@ fn self_referral(csrf: &str, address: &str) -> Vec<(&'static str, String)> {
         ("csrf_token", csrf.to_string()),
         ("member_1_given_name", "Noah".into()),
         ("member_1_family_name", "Burstfamily".into()),
-        ("member_1_date_of_birth", "2014-02-03".into()),
+        ("member_1_date_of_birth-day", "3".into()), ("member_1_date_of_birth-month", "2".into()), ("member_1_date_of_birth-year", "2014".into()),
         ("member_1_relationship", "child".into()),
         ("address", address.into()),
         ("postcode", "B16 8HA".into()),
@@ -859,7 +859,7 @@ fn self_referral(csrf: &str, address: &str) -> Vec<(&'static str, String)> {
         ("summary", "We need help".into()),
         ("consent_given_by", "Mother".into()),
         ("consent_method", "written".into()),
-        ("consent_date", "2026-11-01".into()),
+        ("consent_date-day", "1".into()), ("consent_date-month", "11".into()), ("consent_date-year", "2026".into()),
         ("contact", "07700 900456".into()),
         ("share", "yes".into()),
     ]

@@ -16,6 +16,7 @@ mod connections;
 mod deprivation;
 mod directory;
 mod extracts;
+mod family_page;
 mod giving;
 mod governance;
 mod grants;

@@ -566,7 +566,7 @@ async fn a_practitioner_asks_and_a_grants_officer_approves_and_pays_in_a_browser
 
     sign_in(&browser, &app, PRACTITIONER).await;
     driver
-        .goto(app.url(&format!("/families/{family}")))
+        .goto(app.url(&format!("/families/{family}#payments")))
         .await
         .unwrap();
     browser.wait_for_heading("Family case").await;
