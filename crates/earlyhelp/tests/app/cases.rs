@@ -1698,6 +1698,7 @@ mod journey {
         .await;
         click(&browser, "form[action$='/break-glass'] button").await;
         until(&browser, "h1", "Family case: Kai Browserton").await;
+        click(&browser, "#contents a[href='#sharing']").await;
         until(&browser, "#break-glass", "Waiting for review").await;
         until(
             &browser,

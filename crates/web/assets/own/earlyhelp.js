@@ -1,14 +1,14 @@
 import { initAll } from '/assets/govuk-frontend.min.js';
 initAll();
 
-// A link to a section of a page's accordion (the family page's contents list, or the page
-// after a change, /families/ID#notes) opens that section if it is closed.
+// A link into a closed section (the family page's contents list, or the page after a change,
+// /families/ID#notes) opens it: browsers do not all open a closed <details> for a link.
 function openLinkedSection() {
   const id = decodeURIComponent(location.hash.slice(1));
   const target = id && document.getElementById(id);
-  const section = target && target.closest('.govuk-accordion__section');
-  if (section && !section.classList.contains('govuk-accordion__section--expanded')) {
-    section.querySelector('.govuk-accordion__section-button')?.click();
+  const section = target && target.closest('details');
+  if (section && !section.open) {
+    section.open = true;
     target.scrollIntoView();
   }
 }
