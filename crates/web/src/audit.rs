@@ -1,5 +1,6 @@
 //! The information governance officer's view of the audit log.
 
+use crate::dates::filters;
 use crate::AppState;
 use crate::error::AppError;
 use crate::extract::Query;

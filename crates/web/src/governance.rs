@@ -2,6 +2,7 @@
 //! request (a narrative page, a standalone HTML file, JSON), and place and lift legal holds
 //! that stop the retention run. Every one goes through the gate as `RecordsGovernance`.
 
+use crate::dates::filters;
 use crate::AppState;
 use crate::error::AppError;
 use crate::extract::{Form, Path, Query};

@@ -5,7 +5,7 @@
 //! `earlyhelp_storage::surveys`).
 
 use crate::AppState;
-use crate::dates::{DateQuestion, Rule};
+use crate::dates::{DateQuestion, Rule, filters};
 use crate::error::AppError;
 use crate::extract::{Form, Path};
 use crate::routes::Routes;

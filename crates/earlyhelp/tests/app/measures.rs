@@ -134,7 +134,7 @@ async fn an_organisation_names_its_measure_and_a_family_is_read_on_it(backend: B
     assert_eq!(response.status(), 422);
     let html = response.text().await.unwrap();
     assert!(html.contains("href=\"#score_3\"") && html.contains("playing together"));
-    scores[4].1 = "6";
+    scores[6].1 = "6";
     assert_eq!(
         post(&practitioner, &app, &format!("{case}/readings"), &scores)
             .await

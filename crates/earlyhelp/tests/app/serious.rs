@@ -728,7 +728,7 @@ async fn a_parent_withdraws_his_own_consent_in_the_browser() {
     let omars = consents_in_place(&app, &family).await[2].0.clone();
 
     sign_in(&browser, &app, PRACTITIONER).await;
-    browser.driver.goto(app.url(&case)).await.unwrap();
+    browser.driver.goto(app.url(&format!("{case}#consent"))).await.unwrap();
     browser.click(By::Id("withdraw-consent")).await;
     browser.wait_for_heading("Withdraw consent").await;
     assert_accessible(&browser, "withdraw consent").await;

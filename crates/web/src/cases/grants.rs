@@ -6,7 +6,7 @@
 use super::family::{Pairs, when};
 use super::{field, first_error, hide_denied, status_for};
 use crate::AppState;
-use crate::dates::{self, DateQuestion, Rule};
+use crate::dates::{self, DateQuestion, Rule, filters};
 
 // Asked only of an award: the decision's own check asks for them then.
 const PLANNED_START: DateQuestion =

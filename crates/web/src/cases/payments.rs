@@ -6,7 +6,7 @@
 use super::family::{Pairs, open_family, when};
 use super::{field, first_error, hide_denied, status_for};
 use crate::AppState;
-use crate::dates::{self, DateQuestion, Rule};
+use crate::dates::{self, DateQuestion, Rule, filters};
 
 const OPENS_ON: DateQuestion = DateQuestion::new("opens_on", "Date it opens", Rule::Any);
 const CLOSES_ON: DateQuestion = DateQuestion::new("closes_on", "Date it closes", Rule::Any);

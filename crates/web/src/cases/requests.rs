@@ -3,7 +3,7 @@
 
 use super::{MemberRowView, field, first_error, member_rows, request_from_pairs};
 use crate::AppState;
-use crate::dates::{self, DateQuestion, Rule};
+use crate::dates::{self, DateQuestion, Rule, filters};
 use crate::error::AppError;
 use crate::extract::{Form, Path, Query};
 use crate::routes::Routes;
