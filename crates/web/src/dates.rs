@@ -61,8 +61,7 @@ pub fn display(value: &str) -> String {
     if let Ok(date) = Date::parse(trimmed, ISO_DATE) {
         return long_date(date);
     }
-    if let Ok(at) = OffsetDateTime::parse(trimmed, &time::format_description::well_known::Rfc3339)
-    {
+    if let Ok(at) = OffsetDateTime::parse(trimmed, &time::format_description::well_known::Rfc3339) {
         return date_time(at.to_offset(time::UtcOffset::UTC));
     }
     let spaced = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
@@ -192,11 +191,7 @@ pub fn read(
     let typed = parts(pairs, question.name);
     let what = question.what;
     let error = |message: String| Err(FieldError::new(question.name, message));
-    let (day, month, year) = (
-        typed.day.trim(),
-        typed.month.trim(),
-        typed.year.trim(),
-    );
+    let (day, month, year) = (typed.day.trim(), typed.month.trim(), typed.year.trim());
     let missing: Vec<&str> = [("day", day), ("month", month), ("year", year)]
         .iter()
         .filter(|(_, v)| v.is_empty())
@@ -231,7 +226,10 @@ pub fn read(
 }
 
 fn enter(question: &DateQuestion) -> FieldError {
-    FieldError::new(question.name, format!("Enter the {}", lower_first(question.what)))
+    FieldError::new(
+        question.name,
+        format!("Enter the {}", lower_first(question.what)),
+    )
 }
 
 /// [`read`] for a question that must be answered, whether or not it is marked required.
@@ -255,7 +253,10 @@ pub fn fold(
         let answer = read(pairs, question, today);
         pairs.retain(|(k, _)| k != question.name);
         match answer {
-            Ok(Some(date)) => pairs.push((question.name.to_string(), earlyhelp_domain::cases::iso(date))),
+            Ok(Some(date)) => pairs.push((
+                question.name.to_string(),
+                earlyhelp_domain::cases::iso(date),
+            )),
             Ok(None) => {}
             Err(e) => errors.push(e),
         }
@@ -325,8 +326,14 @@ mod tests {
     #[test]
     fn the_filter_reformats_iso_and_leaves_words_alone() {
         assert_eq!(display("2026-09-28"), "28 September 2026");
-        assert_eq!(display("2026-09-28T09:30:00Z"), "28 September 2026 at 9:30am");
-        assert_eq!(display("2026-09-28 21:15:00"), "28 September 2026 at 9:15pm");
+        assert_eq!(
+            display("2026-09-28T09:30:00Z"),
+            "28 September 2026 at 9:30am"
+        );
+        assert_eq!(
+            display("2026-09-28 21:15:00"),
+            "28 September 2026 at 9:15pm"
+        );
         assert_eq!(display("Not yet"), "Not yet");
         assert_eq!(display(""), "");
         assert_eq!(display("2026-02-30"), "2026-02-30");
@@ -334,32 +341,77 @@ mod tests {
 
     #[test]
     fn the_three_boxes_make_a_date() {
-        assert_eq!(answer("2", "5", "2016", Rule::Past), Ok(Some(date!(2016 - 05 - 02))));
-        assert_eq!(answer(" 02 ", "05", "2016", Rule::Any), Ok(Some(date!(2016 - 05 - 02))));
-        assert_eq!(answer("2", "May", "2016", Rule::Any), Ok(Some(date!(2016 - 05 - 02))));
-        assert_eq!(answer("2", "sep", "2016", Rule::Any), Ok(Some(date!(2016 - 09 - 02))));
-        assert_eq!(answer("24", "11", "2026", Rule::TodayOrPast), Ok(Some(TODAY)));
+        assert_eq!(
+            answer("2", "5", "2016", Rule::Past),
+            Ok(Some(date!(2016 - 05 - 02)))
+        );
+        assert_eq!(
+            answer(" 02 ", "05", "2016", Rule::Any),
+            Ok(Some(date!(2016 - 05 - 02)))
+        );
+        assert_eq!(
+            answer("2", "May", "2016", Rule::Any),
+            Ok(Some(date!(2016 - 05 - 02)))
+        );
+        assert_eq!(
+            answer("2", "sep", "2016", Rule::Any),
+            Ok(Some(date!(2016 - 09 - 02)))
+        );
+        assert_eq!(
+            answer("24", "11", "2026", Rule::TodayOrPast),
+            Ok(Some(TODAY))
+        );
         assert_eq!(answer("24", "11", "2026", Rule::Past), Ok(Some(TODAY)));
-        assert_eq!(answer("24", "11", "2026", Rule::TodayOrFuture), Ok(Some(TODAY)));
+        assert_eq!(
+            answer("24", "11", "2026", Rule::TodayOrFuture),
+            Ok(Some(TODAY))
+        );
     }
 
     #[test]
     fn each_mistake_has_the_design_systems_message() {
         let err = |d, m, y, rule| answer(d, m, y, rule).unwrap_err();
         assert_eq!(err("", "", "", Rule::Any), "Enter the date of birth");
-        assert_eq!(err("2", "", "2016", Rule::Any), "Date of birth must include a month");
-        assert_eq!(err("", "5", "2016", Rule::Any), "Date of birth must include a day");
-        assert_eq!(err("2", "5", "", Rule::Any), "Date of birth must include a year");
-        assert_eq!(err("", "", "2016", Rule::Any), "Date of birth must include a day and month");
-        assert_eq!(err("2", "", "", Rule::Any), "Date of birth must include a month and year");
-        assert_eq!(err("31", "2", "2016", Rule::Any), "Date of birth must be a real date");
-        assert_eq!(err("2", "13", "2016", Rule::Any), "Date of birth must be a real date");
-        assert_eq!(err("x", "5", "2016", Rule::Any), "Date of birth must be a real date");
+        assert_eq!(
+            err("2", "", "2016", Rule::Any),
+            "Date of birth must include a month"
+        );
+        assert_eq!(
+            err("", "5", "2016", Rule::Any),
+            "Date of birth must include a day"
+        );
+        assert_eq!(
+            err("2", "5", "", Rule::Any),
+            "Date of birth must include a year"
+        );
+        assert_eq!(
+            err("", "", "2016", Rule::Any),
+            "Date of birth must include a day and month"
+        );
+        assert_eq!(
+            err("2", "", "", Rule::Any),
+            "Date of birth must include a month and year"
+        );
+        assert_eq!(
+            err("31", "2", "2016", Rule::Any),
+            "Date of birth must be a real date"
+        );
+        assert_eq!(
+            err("2", "13", "2016", Rule::Any),
+            "Date of birth must be a real date"
+        );
+        assert_eq!(
+            err("x", "5", "2016", Rule::Any),
+            "Date of birth must be a real date"
+        );
         assert_eq!(
             err("2", "5", "16", Rule::Any),
             "Date of birth must include a year with 4 numbers"
         );
-        assert_eq!(err("25", "11", "2026", Rule::Past), "Date of birth must be in the past");
+        assert_eq!(
+            err("25", "11", "2026", Rule::Past),
+            "Date of birth must be in the past"
+        );
         assert_eq!(
             err("25", "11", "2026", Rule::TodayOrPast),
             "Date of birth must be today or in the past"
@@ -373,7 +425,10 @@ mod tests {
     #[test]
     fn an_optional_question_may_be_left_blank_but_not_half_done() {
         let question = DateQuestion::new("dob", "Date of birth", Rule::Any).optional();
-        assert!(matches!(read(&pairs("", "", ""), &question, TODAY), Ok(None)));
+        assert!(matches!(
+            read(&pairs("", "", ""), &question, TODAY),
+            Ok(None)
+        ));
         assert!(read(&pairs("1", "", ""), &question, TODAY).is_err());
     }
 
@@ -394,7 +449,11 @@ mod tests {
         let errors = fold(&mut bad, &[question], TODAY);
         assert_eq!(errors.len(), 1);
         let refused = with_dates(errors, Err::<(), _>(vec![FieldError::new("dob", "other")]));
-        let messages: Vec<String> = refused.unwrap_err().into_iter().map(|e| e.message).collect();
+        let messages: Vec<String> = refused
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.message)
+            .collect();
         assert_eq!(messages, ["Date of birth must include a month"]);
         assert_eq!(value(&bad, "dob"), None);
         assert_eq!(parts(&bad, "dob"), typed("2", "", "2016"));

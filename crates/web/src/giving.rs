@@ -6,8 +6,8 @@
 //! Every grant is held to 360Giving's accuracy checks first; one that fails is left out (see
 //! `earlyhelp_domain::giving`), and the page and the file agree on what is published.
 
-use crate::dates::filters;
 use crate::AppState;
+use crate::dates::filters;
 use crate::error::{ApiError, AppError};
 use crate::extract::Query;
 use crate::routes::Routes;

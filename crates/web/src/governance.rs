@@ -2,8 +2,8 @@
 //! request (a narrative page, a standalone HTML file, JSON), and place and lift legal holds
 //! that stop the retention run. Every one goes through the gate as `RecordsGovernance`.
 
-use crate::dates::filters;
 use crate::AppState;
+use crate::dates::filters;
 use crate::error::AppError;
 use crate::extract::{Form, Path, Query};
 use crate::routes::Routes;
@@ -109,12 +109,13 @@ async fn search(
             "Enter at least 2 letters of the person's name",
         ));
     }
-    let question = crate::dates::DateQuestion::new(
-        "date_of_birth",
-        "Date of birth",
-        crate::dates::Rule::Past,
-    );
-    let dob = match crate::dates::read(&query, &question.optional(), earlyhelp_storage::cases::today()) {
+    let question =
+        crate::dates::DateQuestion::new("date_of_birth", "Date of birth", crate::dates::Rule::Past);
+    let dob = match crate::dates::read(
+        &query,
+        &question.optional(),
+        earlyhelp_storage::cases::today(),
+    ) {
         Ok(dob) => dob.map(earlyhelp_domain::cases::iso).unwrap_or_default(),
         Err(error) => {
             errors.push(error);

@@ -142,7 +142,9 @@ pub fn form_pairs(csrf: &str, postcode: &str) -> Vec<(&'static str, String)> {
         ("csrf_token", csrf.to_string()),
         ("member_1_given_name", "Noah".into()),
         ("member_1_family_name", "Formfamily".into()),
-        ("member_1_date_of_birth-day", "3".into()), ("member_1_date_of_birth-month", "2".into()), ("member_1_date_of_birth-year", "2014".into()),
+        ("member_1_date_of_birth-day", "3".into()),
+        ("member_1_date_of_birth-month", "2".into()),
+        ("member_1_date_of_birth-year", "2014".into()),
         ("member_1_relationship", "child".into()),
         ("address", "3 Form Street".into()),
         ("postcode", postcode.into()),
@@ -152,7 +154,9 @@ pub fn form_pairs(csrf: &str, postcode: &str) -> Vec<(&'static str, String)> {
         ("summary", "Needs somewhere safe".into()),
         ("consent_given_by", "Mother".into()),
         ("consent_method", "written".into()),
-        ("consent_date-day", "1".into()), ("consent_date-month", "11".into()), ("consent_date-year", "2026".into()),
+        ("consent_date-day", "1".into()),
+        ("consent_date-month", "11".into()),
+        ("consent_date-year", "2026".into()),
     ]
 }
 
@@ -903,7 +907,9 @@ async fn withdrawn_consent_shuts_out_the_team_at_once(backend: Backend) {
             ("member", &layla),
             ("given_by", "Layla Testcase"),
             ("method", "written"),
-            ("given_on-day", "22"), ("given_on-month", "11"), ("given_on-year", "2026"),
+            ("given_on-day", "22"),
+            ("given_on-month", "11"),
+            ("given_on-year", "2026"),
             ("scope", "Health visitor and school"),
         ],
     )
@@ -1241,14 +1247,18 @@ async fn plans_readings_and_reviews(backend: Backend) {
             ("goal", "Amira in school every day"),
             ("plan_action", "Walking bus"),
             ("owner", "Layla"),
-            ("due_date-day", "10"), ("due_date-month", "1"), ("due_date-year", "2026"),
+            ("due_date-day", "10"),
+            ("due_date-month", "1"),
+            ("due_date-year", "2026"),
         ],
     )
     .await;
     assert_eq!(response.status(), 303);
 
     let mut scores: Vec<(&str, &str)> = vec![
-        ("taken_on-day", "1"), ("taken_on-month", "11"), ("taken_on-year", "2026"),
+        ("taken_on-day", "1"),
+        ("taken_on-month", "11"),
+        ("taken_on-year", "2026"),
         ("score_1", "3"),
         ("score_2", "4"),
         ("score_3", "5"),
@@ -1284,7 +1294,11 @@ async fn plans_readings_and_reviews(backend: Backend) {
             &lead,
             &app,
             &format!("{page}/review"),
-            &[("next_review-day", "1"), ("next_review-month", "1"), ("next_review-year", "2020")]
+            &[
+                ("next_review-day", "1"),
+                ("next_review-month", "1"),
+                ("next_review-year", "2020")
+            ]
         )
         .await
         .status(),
@@ -1318,7 +1332,11 @@ async fn plans_readings_and_reviews(backend: Backend) {
             &lead,
             &app,
             &format!("{page}/review"),
-            &[("next_review-day", "1"), ("next_review-month", "1"), ("next_review-year", "2030")]
+            &[
+                ("next_review-day", "1"),
+                ("next_review-month", "1"),
+                ("next_review-year", "2030")
+            ]
         )
         .await
         .status(),
@@ -1585,7 +1603,12 @@ mod journey {
         sign_in(&browser, &app, PRACTITIONER).await;
         browser.driver.goto(&family_url).await.unwrap();
         // The contents list counts each section and opens the one it links to.
-        until(&browser, "#contents", "Team around the family (0 practitioners)").await;
+        until(
+            &browser,
+            "#contents",
+            "Team around the family (0 practitioners)",
+        )
+        .await;
         click(&browser, "#contents a[href='#team']").await;
         click(&browser, "#team details summary").await;
         type_into(&browser, "#team_email", HEALTH_VISITOR).await;
@@ -1599,7 +1622,12 @@ mod journey {
         click(&browser, "form[action$='/team'] button").await;
         until(&browser, "#team-list", "Demo Health Visitor").await;
         until(&browser, "#done", "added to the team around the family").await;
-        until(&browser, "#contents", "Team around the family (1 practitioner)").await;
+        until(
+            &browser,
+            "#contents",
+            "Team around the family (1 practitioner)",
+        )
+        .await;
         click(&browser, "#contents a[href='#sharing']").await;
         until(
             &browser,

@@ -37,7 +37,10 @@ async fn a_bad_date_is_refused_in_the_design_systems_words(backend: Backend) {
         (action("31", "", "2027"), "Due date must include a month"),
         (action("", "", ""), "Enter the due date"),
         (action("31", "2", "2027"), "Due date must be a real date"),
-        (action("1", "2", "27"), "Due date must include a year with 4 numbers"),
+        (
+            action("1", "2", "27"),
+            "Due date must include a year with 4 numbers",
+        ),
     ] {
         let response = post_form(&lead, &app, &actions, &form).await;
         assert_eq!(response.status(), 422, "{message}");
@@ -47,7 +50,10 @@ async fn a_bad_date_is_refused_in_the_design_systems_words(backend: Backend) {
         assert!(html.contains("href=\"#due_date\""), "{message}");
         assert!(html.contains("id=\"due_date-error\""), "{message}");
         assert!(
-            html.contains(&format!("name=\"due_date-day\" type=\"text\" inputmode=\"numeric\" value=\"{}\"", form[3].1)),
+            html.contains(&format!(
+                "name=\"due_date-day\" type=\"text\" inputmode=\"numeric\" value=\"{}\"",
+                form[3].1
+            )),
             "{message}"
         );
     }
@@ -55,7 +61,11 @@ async fn a_bad_date_is_refused_in_the_design_systems_words(backend: Backend) {
         &lead,
         &app,
         &format!("/families/{family}/review"),
-        &[("next_review-day", "1"), ("next_review-month", "1"), ("next_review-year", "2020")],
+        &[
+            ("next_review-day", "1"),
+            ("next_review-month", "1"),
+            ("next_review-year", "2020"),
+        ],
     )
     .await;
     assert_eq!(review.status(), 422);
@@ -113,7 +123,11 @@ async fn each_change_shows_its_own_success_banner(backend: Backend) {
         &lead,
         &app,
         &format!("/families/{family}/review"),
-        &[("next_review-day", "1"), ("next_review-month", "1"), ("next_review-year", "2030")],
+        &[
+            ("next_review-day", "1"),
+            ("next_review-month", "1"),
+            ("next_review-year", "2030"),
+        ],
     )
     .await;
     assert_eq!(response.status(), 303);
@@ -166,10 +180,22 @@ async fn the_contents_counts_and_flags_the_overdue(backend: Backend) {
     assert!(contents.contains(
         "<a class=\"govuk-link\" href=\"#plan\">Our Family Plan</a> <span class=\"govuk-body-s\">(2 actions)</span> <strong class=\"govuk-tag govuk-tag--red\">1 action overdue</strong>"
     ), "{contents}");
-    assert!(contents.contains("href=\"#members\">Family members</a> <span class=\"govuk-body-s\">(2 people)</span>"), "{contents}");
-    assert!(contents.contains("href=\"#notes\">Chronology</a>"), "{contents}");
+    assert!(
+        contents.contains(
+            "href=\"#members\">Family members</a> <span class=\"govuk-body-s\">(2 people)</span>"
+        ),
+        "{contents}"
+    );
+    assert!(
+        contents.contains("href=\"#notes\">Chronology</a>"),
+        "{contents}"
+    );
     // Flagged where it is too: on the action, and on the plan section's heading.
-    assert!(html.contains("10 January 2026 <strong class=\"govuk-tag govuk-tag--red\">Overdue</strong>"));
+    assert!(
+        html.contains(
+            "10 January 2026 <strong class=\"govuk-tag govuk-tag--red\">Overdue</strong>"
+        )
+    );
     assert!(html.contains("10 January 2099</td>"));
     assert!(html.contains("id=\"plan-summary\">2 actions <strong class=\"govuk-tag govuk-tag--red\">1 action overdue</strong>"));
 }
@@ -208,7 +234,10 @@ async fn the_chronology_is_newest_first_and_filters_by_kind_and_author(backend: 
     assert_eq!(notes.matches("<li").count(), 3, "{notes}");
     assert!(!notes.contains("Event"), "{notes}");
     let events = chronology(&html_of(&practitioner, &app, &format!("{page}?kind=event")).await);
-    assert!(events.contains("Event") && !events.contains("from the"), "{events}");
+    assert!(
+        events.contains("Event") && !events.contains("from the"),
+        "{events}"
+    );
 
     let name = "Demo Locality Lead";
     let html = html_of(
@@ -223,7 +252,10 @@ async fn the_chronology_is_newest_first_and_filters_by_kind_and_author(backend: 
     // The choice is kept in the filter, and the chronology opened to show it.
     assert!(html.contains(&format!("<option value=\"{name}\" selected>")));
     assert!(html.contains("id=\"notes-summary\">"));
-    assert!(html.contains(" shown"), "the count says how many the filter shows");
+    assert!(
+        html.contains(" shown"),
+        "the count says how many the filter shows"
+    );
     let none = html_of(&practitioner, &app, &format!("{page}?author=Nobody")).await;
     assert!(none.contains("No entries match."));
 }

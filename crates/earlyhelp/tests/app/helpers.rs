@@ -638,5 +638,8 @@ pub fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 
 /// Owned pairs borrowed, for a helper that takes `&[(&str, &str)]`.
 pub fn refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
-    pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
 }

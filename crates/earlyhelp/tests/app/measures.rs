@@ -125,7 +125,9 @@ async fn an_organisation_names_its_measure_and_a_family_is_read_on_it(backend: B
     assert!(html.contains("id=\"score_3\"") && !html.contains("id=\"score_4\""));
     let mut scores = vec![
         ("measure", measure_id.as_str()),
-        ("taken_on-day", "1"), ("taken_on-month", "11"), ("taken_on-year", "2026"),
+        ("taken_on-day", "1"),
+        ("taken_on-month", "11"),
+        ("taken_on-year", "2026"),
         ("score_1", "4"),
         ("score_2", "5"),
         ("score_3", "0"),
@@ -142,7 +144,9 @@ async fn an_organisation_names_its_measure_and_a_family_is_read_on_it(backend: B
         303
     );
     let wellbeing = [
-        ("taken_on-day", "1"), ("taken_on-month", "11"), ("taken_on-year", "2026"),
+        ("taken_on-day", "1"),
+        ("taken_on-month", "11"),
+        ("taken_on-year", "2026"),
         ("score_1", "3"),
         ("score_2", "4"),
         ("score_3", "5"),
@@ -488,7 +492,12 @@ async fn supporting_families_outcomes_and_the_sustained_flag(backend: Backend) {
         ("sf_outcome", "secure_housing"),
         ("sf_need", "Rent arrears; notice served"),
     ]));
-    assert_eq!(post(&lead, &app, &outcomes, &crate::helpers::refs(&housing)).await.status(), 303);
+    assert_eq!(
+        post(&lead, &app, &outcomes, &crate::helpers::refs(&housing))
+            .await
+            .status(),
+        303
+    );
     let mut education = crate::helpers::owned(&[
         ("sf_outcome", "good_education"),
         ("sf_need", "Attendance at 70%"),
@@ -510,7 +519,12 @@ async fn supporting_families_outcomes_and_the_sustained_flag(backend: Backend) {
             .contains("href=\"#sf_evidence\"")
     );
     education[2].1 = "Attendance 96% this half term (school report)".into();
-    assert_eq!(post(&lead, &app, &outcomes, &crate::helpers::refs(&education)).await.status(), 303);
+    assert_eq!(
+        post(&lead, &app, &outcomes, &crate::helpers::refs(&education))
+            .await
+            .status(),
+        303
+    );
 
     let (_, html) = page(&lead, &app, &case).await;
     assert!(html.contains("Secure housing") && html.contains("Getting a good education"));
@@ -523,7 +537,9 @@ async fn supporting_families_outcomes_and_the_sustained_flag(backend: Backend) {
 
     let outsider = app.sign_in(ERDINGTON_PRACTITIONER).await;
     assert_eq!(
-        post(&outsider, &app, &outcomes, &crate::helpers::refs(&housing)).await.status(),
+        post(&outsider, &app, &outcomes, &crate::helpers::refs(&housing))
+            .await
+            .status(),
         404
     );
     let audit = app.audit_of(&format!("family:{family}")).await;

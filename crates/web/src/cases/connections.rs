@@ -4,8 +4,8 @@
 
 use super::family::{Pairs, open_family, when};
 use super::{field, first_error};
-use crate::dates::filters;
 use crate::AppState;
+use crate::dates::filters;
 use crate::error::AppError;
 use crate::extract::{Form, Path, Query};
 use crate::routes::Routes;

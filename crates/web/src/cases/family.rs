@@ -36,8 +36,11 @@ use uuid::Uuid;
 
 /// The family page's date questions.
 pub(super) const DUE_DATE: DateQuestion = DateQuestion::new("due_date", "Due date", Rule::Any);
-const NEXT_REVIEW: DateQuestion =
-    DateQuestion::new("next_review", "Date of the next review", Rule::TodayOrFuture);
+const NEXT_REVIEW: DateQuestion = DateQuestion::new(
+    "next_review",
+    "Date of the next review",
+    Rule::TodayOrFuture,
+);
 const GIVEN_ON: DateQuestion =
     DateQuestion::new("given_on", "Date consent was given", Rule::TodayOrPast);
 
@@ -605,11 +608,17 @@ async fn render_family_with(
         .collect(),
         done,
         sections: Vec::new(),
-        author_options: std::iter::once(SelectOption::new("", "Anyone", chronology.author.is_empty()))
-            .chain(authors(&record.notes).into_iter().map(|a| {
-                SelectOption::new(a.to_string(), a.to_string(), a == chronology.author)
-            }))
-            .collect(),
+        author_options: std::iter::once(SelectOption::new(
+            "",
+            "Anyone",
+            chronology.author.is_empty(),
+        ))
+        .chain(
+            authors(&record.notes)
+                .into_iter()
+                .map(|a| SelectOption::new(a.to_string(), a.to_string(), a == chronology.author)),
+        )
+        .collect(),
         kind_options: select_options(
             Some("Notes and events"),
             [("note", "Notes"), ("event", "Events")].into_iter(),
@@ -719,19 +728,74 @@ fn sections(page: &FamilyPage, open: &str) -> Vec<Section> {
         open
     };
     let list: [(&'static str, &'static str, String, Vec<String>); 13] = [
-        ("members", "Family members", counted(page.members.len(), "person", "people"), vec![]),
-        ("team", "Team around the family", counted(team_now, "practitioner", "practitioners"), vec![]),
-        ("assessment", "Early Help assessment", counted(page.assessments.len(), "assessment", "assessments"), vec![]),
-        ("plan", "Our Family Plan", counted(page.actions.len(), "action", "actions"), plan_flags),
-        ("journey", "The family's journey", counted(readings.len(), "reading", "readings"), vec![]),
-        ("supporting-families", "Supporting Families outcomes", counted(page.outcomes.outcomes.len(), "need", "needs"), vec![]),
-        ("connections", "Connections to community support", counted(page.referrals.len(), "referral", "referrals"), vec![]),
-        ("payments", "Payments", counted(page.payments.len(), "payment", "payments"), vec![]),
+        (
+            "members",
+            "Family members",
+            counted(page.members.len(), "person", "people"),
+            vec![],
+        ),
+        (
+            "team",
+            "Team around the family",
+            counted(team_now, "practitioner", "practitioners"),
+            vec![],
+        ),
+        (
+            "assessment",
+            "Early Help assessment",
+            counted(page.assessments.len(), "assessment", "assessments"),
+            vec![],
+        ),
+        (
+            "plan",
+            "Our Family Plan",
+            counted(page.actions.len(), "action", "actions"),
+            plan_flags,
+        ),
+        (
+            "journey",
+            "The family's journey",
+            counted(readings.len(), "reading", "readings"),
+            vec![],
+        ),
+        (
+            "supporting-families",
+            "Supporting Families outcomes",
+            counted(page.outcomes.outcomes.len(), "need", "needs"),
+            vec![],
+        ),
+        (
+            "connections",
+            "Connections to community support",
+            counted(page.referrals.len(), "referral", "referrals"),
+            vec![],
+        ),
+        (
+            "payments",
+            "Payments",
+            counted(page.payments.len(), "payment", "payments"),
+            vec![],
+        ),
         ("notes", "Chronology", chronology, vec![]),
-        ("consent", "Consent", counted(consents_now, "consent in place", "consents in place"), vec![]),
-        ("sharing", "Information sharing", counted(page.shares.len(), "share", "shares"), vec![]),
+        (
+            "consent",
+            "Consent",
+            counted(consents_now, "consent in place", "consents in place"),
+            vec![],
+        ),
+        (
+            "sharing",
+            "Information sharing",
+            counted(page.shares.len(), "share", "shares"),
+            vec![],
+        ),
         ("state", "Step up, step down, close", String::new(), vec![]),
-        ("viewers", "Who has looked at this record", counted(page.viewers.len(), "recent access", "recent accesses"), vec![]),
+        (
+            "viewers",
+            "Who has looked at this record",
+            counted(page.viewers.len(), "recent access", "recent accesses"),
+            vec![],
+        ),
     ];
     list.into_iter()
         .map(|(id, title, count, flags)| Section {
@@ -844,7 +908,10 @@ async fn family_page(
 ) -> Result<Response, AppError> {
     let change = Change::from_slug(&query.done);
     let shown = Shown {
-        done: change.map_or_else(|| super::serious::done_message(&query.done), Change::message),
+        done: change.map_or_else(
+            || super::serious::done_message(&query.done),
+            Change::message,
+        ),
         open: change.map_or_else(|| super::serious::done_anchor(&query.done), Change::anchor),
         chronology: query.chronology,
     };
@@ -1122,9 +1189,14 @@ async fn review(
         Err(error) => return render_family(&state, &signed, id, vec![error], pairs).await,
     };
     let author = signed.user.name.clone();
-    update(&state, &signed, id, "review the plan", Change::Review, async |a| {
-        cases::set_review(a, next, &author).await
-    })
+    update(
+        &state,
+        &signed,
+        id,
+        "review the plan",
+        Change::Review,
+        async |a| cases::set_review(a, next, &author).await,
+    )
     .await
 }
 

@@ -795,7 +795,10 @@ async fn add_return(
         &signed,
         id,
         "record a monitoring return",
-        async |a: &mut Authorised<AwardOf>| match dates::with_dates(refused, check_return(&input, today)) {
+        async |a: &mut Authorised<AwardOf>| match dates::with_dates(
+            refused,
+            check_return(&input, today),
+        ) {
             Ok(checked) => store::add_return(a, &checked).await.map(Ok),
             Err(errors) => Ok(Err(errors)),
         },

@@ -39,9 +39,13 @@ use time::Date;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-const TAKEN_ON: DateQuestion = DateQuestion::new("taken_on", "Date of the reading", Rule::TodayOrPast);
-const IDENTIFIED_ON: DateQuestion =
-    DateQuestion::new("sf_identified_on", "Date the need was identified", Rule::TodayOrPast);
+const TAKEN_ON: DateQuestion =
+    DateQuestion::new("taken_on", "Date of the reading", Rule::TodayOrPast);
+const IDENTIFIED_ON: DateQuestion = DateQuestion::new(
+    "sf_identified_on",
+    "Date the need was identified",
+    Rule::TodayOrPast,
+);
 const ACHIEVED_ON: DateQuestion =
     DateQuestion::new("sf_achieved_on", "Date achieved", Rule::TodayOrPast).optional();
 
@@ -345,13 +349,12 @@ async fn record_reading(
     let today = cases::today();
     let refused = dates::fold(&mut pairs, &[TAKEN_ON], today);
     let checked = check_reading(&measure, &field(&pairs, "taken_on"), &typed, today);
-    let (taken_on, scores) =
-        match dates::with_dates(refused, checked) {
-            Ok(checked) => checked,
-            Err(errors) => {
-                return render_reading(&state, &signed, id, measure, errors, &pairs).await;
-            }
-        };
+    let (taken_on, scores) = match dates::with_dates(refused, checked) {
+        Ok(checked) => checked,
+        Err(errors) => {
+            return render_reading(&state, &signed, id, measure, errors, &pairs).await;
+        }
+    };
     let author = signed.user.name.clone();
     update(
         &state,
