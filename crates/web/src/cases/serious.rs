@@ -362,7 +362,12 @@ async fn render_confirm(
                         ),
                         field: name,
                         id: a.id,
-                        action: format!("{} ({}, due {})", a.action, a.owner, a.due_date),
+                        action: format!(
+                            "{} ({}, due {})",
+                            a.action,
+                            a.owner,
+                            crate::dates::display(&a.due_date)
+                        ),
                     }
                 })
                 .collect()
