@@ -284,6 +284,19 @@ pub fn with_dates<T>(
     Err(all)
 }
 
+/// Puts `errors` in the order their fields came in the form (a date question by its day box), as
+/// the error summary lists them; an error for no one field (none posted) stays first.
+pub fn in_page_order(errors: &mut [FieldError], pairs: &[(String, String)]) {
+    let place = |field: &str| {
+        let day = format!("{field}-day");
+        pairs
+            .iter()
+            .position(|(k, _)| k == field || *k == day)
+            .map_or(0, |i| i + 1)
+    };
+    errors.sort_by_key(|e| place(e.field));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -420,6 +433,23 @@ mod tests {
             err("23", "11", "2026", Rule::TodayOrFuture),
             "Date of birth must be today or in the future"
         );
+    }
+
+    #[test]
+    fn errors_follow_the_form() {
+        let form: Vec<(String, String)> = ["name", "dob-day", "dob-month", "dob-year", "postcode"]
+            .iter()
+            .map(|k| (k.to_string(), String::new()))
+            .collect();
+        let mut errors = vec![
+            FieldError::new("dob", "a date"),
+            FieldError::new("postcode", "a postcode"),
+            FieldError::new("name", "a name"),
+            FieldError::new("members", "someone"),
+        ];
+        in_page_order(&mut errors, &form);
+        let fields: Vec<&str> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["members", "name", "dob", "postcode"]);
     }
 
     #[test]

@@ -197,7 +197,8 @@ async fn send_request(
     let input = request_from_pairs(&pairs);
     let checked = match dates::with_dates(refused, check_request(&input, today, false)) {
         Ok(checked) => checked,
-        Err(errors) => {
+        Err(mut errors) => {
+            dates::in_page_order(&mut errors, &pairs);
             let mut page = RequestPage::new(
                 Layout::for_user(&signed, "/requests/new"),
                 false,
@@ -297,10 +298,11 @@ async fn send_self_referral(
     let checked = match (share, checked) {
         (None, Ok(checked)) => checked,
         (share, checked) => {
-            let errors = share
+            let mut errors: Vec<FieldError> = share
                 .into_iter()
                 .chain(checked.err().unwrap_or_default())
                 .collect();
+            dates::in_page_order(&mut errors, &pairs);
             let mut page = RequestPage::new(Layout::anonymous(token), true, input, errors);
             page.values = pairs;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
