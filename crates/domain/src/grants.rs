@@ -523,7 +523,11 @@ pub fn check_decision(
             };
             let mut date = |field: &'static str, what: &str, raw: &str| {
                 let date = parse_date(raw);
-                if date.is_none() {
+                // A blank one (the page's date boxes left empty) is asked for; anything else
+                // came through the API, which takes ISO dates.
+                if date.is_none() && raw.trim().is_empty() {
+                    errors.push(FieldError::new(field, format!("Enter the {what}")));
+                } else if date.is_none() {
                     errors.push(FieldError::new(
                         field,
                         format!("Enter the {what} as a date, for example 2027-04-01"),

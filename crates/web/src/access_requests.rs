@@ -66,13 +66,7 @@ pub fn access_words(row: &GrantRow) -> String {
     }
 }
 
-pub fn when(micros: i64) -> String {
-    let format =
-        time::macros::format_description!("[day] [month repr:short] [year] [hour]:[minute]");
-    time::OffsetDateTime::from_unix_timestamp_nanos(micros as i128 * 1000)
-        .map(|t| t.format(format).unwrap_or_default())
-        .unwrap_or_default()
-}
+pub use crate::dates::when;
 
 pub fn line(row: &GrantRow, yours: bool) -> RequestLine {
     let asker = row

@@ -1,6 +1,7 @@
 //! The information governance officer's view of the audit log.
 
 use crate::AppState;
+use crate::dates::filters;
 use crate::error::AppError;
 use crate::extract::Query;
 use crate::routes::Routes;

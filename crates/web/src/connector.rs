@@ -172,18 +172,7 @@ fn line(l: store::ListingLine, today: time::Date, pending: &[Uuid]) -> Line {
     }
 }
 
-fn when(micros: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(micros as i128 * 1000)
-        .map(|t| {
-            format!(
-                "{} {:02}:{:02}",
-                format_date(t.date()),
-                t.hour(),
-                t.minute()
-            )
-        })
-        .unwrap_or_default()
-}
+use crate::dates::when;
 
 fn status_words(change: &ChangeRecord) -> String {
     match change.status.as_str() {

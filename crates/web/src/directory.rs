@@ -134,9 +134,7 @@ fn public_layout() -> Layout {
     Layout::anonymous(String::new())
 }
 
-pub fn format_date(date: Date) -> String {
-    format!("{} {} {}", date.day(), date.month(), date.year())
-}
+pub use crate::dates::long_date as format_date;
 
 pub fn describe_ages(min: Option<i64>, max: Option<i64>) -> String {
     match (min, max) {

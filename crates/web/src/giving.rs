@@ -7,6 +7,7 @@
 //! `earlyhelp_domain::giving`), and the page and the file agree on what is published.
 
 use crate::AppState;
+use crate::dates::filters;
 use crate::error::{ApiError, AppError};
 use crate::extract::Query;
 use crate::routes::Routes;

@@ -3,6 +3,7 @@
 //! that stop the retention run. Every one goes through the gate as `RecordsGovernance`.
 
 use crate::AppState;
+use crate::dates::filters;
 use crate::error::AppError;
 use crate::extract::{Form, Path, Query};
 use crate::routes::Routes;
@@ -39,14 +40,7 @@ pub fn routes() -> Routes {
         .route("/governance/retention", get(retention_page))
 }
 
-/// A time in the audit log's own form, in UTC.
-pub fn when(micros: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
-        .ok()
-        .and_then(|t| t.format(format).ok())
-        .unwrap_or_default()
-}
+pub use crate::dates::when;
 
 /// A page with problems to fix answers 422.
 fn status_for(errors: &[FieldError]) -> StatusCode {
@@ -80,19 +74,13 @@ async fn through_gate(
 // ---------------------------------------------------------------------------------------------
 // Finding a person
 
-#[derive(Debug, Default, Deserialize)]
-struct SearchQuery {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    date_of_birth: String,
-}
-
 #[derive(Template)]
 #[template(path = "governance_search.html")]
 struct SearchPage {
     layout: Layout,
-    query: SearchQuery,
+    name: String,
+    /// The date of birth boxes as typed.
+    date_of_birth: crate::dates::DateParts,
     searched: bool,
     errors: Vec<FieldError>,
     hits: Vec<PersonHit>,
@@ -109,23 +97,31 @@ const SEARCH_LIMIT: i64 = 50;
 async fn search(
     State(state): State<AppState>,
     signed: Signed,
-    Query(query): Query<SearchQuery>,
+    Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let searched = !query.name.trim().is_empty() || !query.date_of_birth.trim().is_empty();
+    let name = crate::cases::field(&query, "name");
+    let date_of_birth = crate::dates::parts(&query, "date_of_birth");
+    let searched = !name.trim().is_empty() || date_of_birth != crate::dates::DateParts::default();
     let mut errors = Vec::new();
-    if searched && query.name.trim().chars().count() < 2 {
+    if searched && name.trim().chars().count() < 2 {
         errors.push(FieldError::new(
             "name",
             "Enter at least 2 letters of the person's name",
         ));
     }
-    let dob = query.date_of_birth.trim();
-    if !dob.is_empty() && earlyhelp_domain::cases::parse_date(dob).is_none() {
-        errors.push(FieldError::new(
-            "date_of_birth",
-            "Enter the date of birth like 2016-05-02, or leave it blank",
-        ));
-    }
+    let question =
+        crate::dates::DateQuestion::new("date_of_birth", "Date of birth", crate::dates::Rule::Past);
+    let dob = match crate::dates::read(
+        &query,
+        &question.optional(),
+        earlyhelp_storage::cases::today(),
+    ) {
+        Ok(dob) => dob.map(earlyhelp_domain::cases::iso).unwrap_or_default(),
+        Err(error) => {
+            errors.push(error);
+            String::new()
+        }
+    };
     let purpose = if searched && errors.is_empty() {
         "find a person for a subject access request"
     } else {
@@ -133,14 +129,15 @@ async fn search(
     };
     let mut authorised = through_gate(&state, &signed, Action::List, "people", purpose).await?;
     let hits = if searched && errors.is_empty() {
-        sar::find_people(&mut authorised, &query.name, dob, SEARCH_LIMIT).await?
+        sar::find_people(&mut authorised, &name, &dob, SEARCH_LIMIT).await?
     } else {
         Vec::new()
     };
     authorised.tx.commit().await?;
     let page = SearchPage {
         layout: Layout::for_user(&signed, "/governance"),
-        query,
+        name,
+        date_of_birth,
         searched: searched && errors.is_empty(),
         errors,
         hits,

@@ -11,6 +11,7 @@ mod auth;
 mod budgeting;
 mod cases;
 mod connector;
+mod dates;
 mod deprivation;
 mod directory;
 pub mod error;

@@ -290,13 +290,7 @@ struct EndedQuery {
     ended: Option<u64>,
 }
 
-fn when(micros: i64) -> String {
-    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let format =
-        time::macros::format_description!("[day] [month repr:short] [year], [hour]:[minute] UTC");
-    at.format(&format).unwrap_or_default()
-}
+use crate::dates::when;
 
 async fn sessions(
     State(state): State<AppState>,

@@ -5,6 +5,7 @@
 //! `earlyhelp_storage::surveys`).
 
 use crate::AppState;
+use crate::dates::{DateQuestion, Rule, filters};
 use crate::error::AppError;
 use crate::extract::{Form, Path};
 use crate::routes::Routes;
@@ -991,6 +992,8 @@ struct YouSaidForm {
     layout: Layout,
     errors: Vec<FieldError>,
     input: YouSaidInput,
+    /// The date boxes as typed.
+    done_on: crate::dates::DateParts,
     localities: Vec<SelectOption>,
     outcomes: Vec<SelectOption>,
 }
@@ -1037,6 +1040,7 @@ async fn render_you_said_form(
     Ok(YouSaidForm {
         layout: Layout::for_user(signed, "/surveys"),
         errors,
+        done_on: crate::dates::DateParts::default(),
         input,
         localities,
         outcomes,
@@ -1056,9 +1060,11 @@ async fn you_said_form(
 async fn you_said_save(
     State(state): State<AppState>,
     signed: Signed,
-    Form(pairs): Pairs,
+    Form(mut pairs): Pairs,
 ) -> Result<Response, AppError> {
     let mut authorised = change(&state, &signed, &pairs, "record you said, we did").await?;
+    let done_on = DateQuestion::new("done_on", "Date it was done", Rule::TodayOrPast);
+    let refused = crate::dates::fold(&mut pairs, &[done_on], earlyhelp_storage::cases::today());
     let input = YouSaidInput {
         theme: field(&pairs, "theme"),
         said: field(&pairs, "said"),
@@ -1077,11 +1083,12 @@ async fn you_said_save(
         .iter()
         .map(|o| o.number)
         .collect();
-    let entry = match check_you_said(&input, &slugs, &numbers) {
+    let entry = match crate::dates::with_dates(refused, check_you_said(&input, &slugs, &numbers)) {
         Ok(entry) => entry,
         Err(errors) => {
             drop(authorised);
-            let page = render_you_said_form(&state, &signed, input, errors).await?;
+            let mut page = render_you_said_form(&state, &signed, input, errors).await?;
+            page.done_on = crate::dates::parts(&pairs, "done_on");
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
         }
     };

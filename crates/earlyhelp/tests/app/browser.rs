@@ -216,7 +216,7 @@ async fn a_note_over_the_limit_shows_the_character_counts_error_and_is_kept() {
     sign_in(&browser, &app, LOCALITY_LEAD).await;
     let driver = &browser.driver;
     driver
-        .goto(app.url(&format!("/families/{family}")))
+        .goto(app.url(&format!("/families/{family}#notes")))
         .await
         .unwrap();
     // 20,000 characters put in at once (typing them takes minutes), then one more typed.

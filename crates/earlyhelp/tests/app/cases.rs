@@ -142,7 +142,9 @@ pub fn form_pairs(csrf: &str, postcode: &str) -> Vec<(&'static str, String)> {
         ("csrf_token", csrf.to_string()),
         ("member_1_given_name", "Noah".into()),
         ("member_1_family_name", "Formfamily".into()),
-        ("member_1_date_of_birth", "2014-02-03".into()),
+        ("member_1_date_of_birth-day", "3".into()),
+        ("member_1_date_of_birth-month", "2".into()),
+        ("member_1_date_of_birth-year", "2014".into()),
         ("member_1_relationship", "child".into()),
         ("address", "3 Form Street".into()),
         ("postcode", postcode.into()),
@@ -152,7 +154,9 @@ pub fn form_pairs(csrf: &str, postcode: &str) -> Vec<(&'static str, String)> {
         ("summary", "Needs somewhere safe".into()),
         ("consent_given_by", "Mother".into()),
         ("consent_method", "written".into()),
-        ("consent_date", "2026-11-01".into()),
+        ("consent_date-day", "1".into()),
+        ("consent_date-month", "11".into()),
+        ("consent_date-year", "2026".into()),
     ]
 }
 
@@ -903,7 +907,9 @@ async fn withdrawn_consent_shuts_out_the_team_at_once(backend: Backend) {
             ("member", &layla),
             ("given_by", "Layla Testcase"),
             ("method", "written"),
-            ("given_on", "2026-11-22"),
+            ("given_on-day", "22"),
+            ("given_on-month", "11"),
+            ("given_on-year", "2026"),
             ("scope", "Health visitor and school"),
         ],
     )
@@ -1224,7 +1230,7 @@ async fn plans_readings_and_reviews(backend: Backend) {
             ("goal", ""),
             ("plan_action", ""),
             ("owner", ""),
-            ("due_date", "soon"),
+            ("due_date-day", "soon"),
         ],
     )
     .await;
@@ -1241,14 +1247,18 @@ async fn plans_readings_and_reviews(backend: Backend) {
             ("goal", "Amira in school every day"),
             ("plan_action", "Walking bus"),
             ("owner", "Layla"),
-            ("due_date", "2026-01-10"),
+            ("due_date-day", "10"),
+            ("due_date-month", "1"),
+            ("due_date-year", "2026"),
         ],
     )
     .await;
     assert_eq!(response.status(), 303);
 
     let mut scores: Vec<(&str, &str)> = vec![
-        ("taken_on", "2026-11-01"),
+        ("taken_on-day", "1"),
+        ("taken_on-month", "11"),
+        ("taken_on-year", "2026"),
         ("score_1", "3"),
         ("score_2", "4"),
         ("score_3", "5"),
@@ -1263,15 +1273,15 @@ async fn plans_readings_and_reviews(backend: Backend) {
         422,
         "11 is out of range"
     );
-    scores[6].1 = "8";
+    scores[8].1 = "8";
     assert_eq!(
         post_form(&lead, &app, &format!("{page}/readings"), &scores)
             .await
             .status(),
         303
     );
-    scores[0].1 = "2026-11-20";
-    scores[1].1 = "6";
+    scores[0].1 = "20";
+    scores[3].1 = "6";
     assert_eq!(
         post_form(&lead, &app, &format!("{page}/readings"), &scores)
             .await
@@ -1284,7 +1294,11 @@ async fn plans_readings_and_reviews(backend: Backend) {
             &lead,
             &app,
             &format!("{page}/review"),
-            &[("next_review", "2020-01-01")]
+            &[
+                ("next_review-day", "1"),
+                ("next_review-month", "1"),
+                ("next_review-year", "2020")
+            ]
         )
         .await
         .status(),
@@ -1306,7 +1320,7 @@ async fn plans_readings_and_reviews(backend: Backend) {
     );
     assert!(html.contains("<svg"), "the journey is drawn");
     assert!(
-        html.contains("<th scope=\"row\" class=\"govuk-table__header\">2026-11-20</th>"),
+        html.contains("<th scope=\"row\" class=\"govuk-table__header\">20 November 2026</th>"),
         "and tabled"
     );
     assert!(
@@ -1318,7 +1332,11 @@ async fn plans_readings_and_reviews(backend: Backend) {
             &lead,
             &app,
             &format!("{page}/review"),
-            &[("next_review", "2030-01-01")]
+            &[
+                ("next_review-day", "1"),
+                ("next_review-month", "1"),
+                ("next_review-year", "2030")
+            ]
         )
         .await
         .status(),
@@ -1489,6 +1507,9 @@ mod journey {
         sign_in(&browser, &app, PRACTITIONER).await;
         browser.driver.goto(app.url("/requests/new")).await.unwrap();
         accessible(&browser, "request-form").await;
+        // A date of birth without its month is refused in the Design System's words.
+        type_into(&browser, "#member_1_date_of_birth-day", "15").await;
+        type_into(&browser, "#member_1_date_of_birth-year", "2017").await;
         click(&browser, "main form button[type=submit]").await;
         until(
             &browser,
@@ -1496,11 +1517,24 @@ mod journey {
             "Enter at least one family member",
         )
         .await;
+        until(
+            &browser,
+            "#member_1_date_of_birth-error",
+            "Date of birth must include a month",
+        )
+        .await;
+        let month = browser
+            .driver
+            .find(By::Css("#member_1_date_of_birth-month"))
+            .await
+            .unwrap();
+        let class = month.attr("class").await.unwrap().unwrap_or_default();
+        assert!(class.contains("govuk-input--error"), "{class}");
         accessible(&browser, "request-form-errors").await;
         for (css, value) in [
             ("#member_1_given_name", "Kai"),
             ("#member_1_family_name", "Browserton"),
-            ("#member_1_date_of_birth", "2017-06-15"),
+            ("#member_1_date_of_birth-month", "6"),
             ("#address", "8 Canal Walk"),
             ("#postcode", "B16 9ZZ"),
             (
@@ -1508,7 +1542,9 @@ mod journey {
                 "Kai is anxious about school and mum is worried about money",
             ),
             ("#consent_given_by", "Mum, Sara Browserton"),
-            ("#consent_date", "2026-11-23"),
+            ("#consent_date-day", "23"),
+            ("#consent_date-month", "11"),
+            ("#consent_date-year", "2026"),
         ] {
             type_into(&browser, css, value).await;
         }
@@ -1566,7 +1602,15 @@ mod journey {
         // The lead practitioner builds the team, the plan, a reading, and closes the case.
         sign_in(&browser, &app, PRACTITIONER).await;
         browser.driver.goto(&family_url).await.unwrap();
-        click(&browser, "#team ~ details summary").await;
+        // The contents list counts each section and opens the one it links to.
+        until(
+            &browser,
+            "#contents",
+            "Team around the family (0 practitioners)",
+        )
+        .await;
+        click(&browser, "#contents a[href='#team']").await;
+        click(&browser, "#team details summary").await;
         type_into(&browser, "#team_email", HEALTH_VISITOR).await;
         type_into(
             &browser,
@@ -1577,6 +1621,14 @@ mod journey {
         click(&browser, "input[name=article6][value=public_task]").await;
         click(&browser, "form[action$='/team'] button").await;
         until(&browser, "#team-list", "Demo Health Visitor").await;
+        until(&browser, "#done", "added to the team around the family").await;
+        until(
+            &browser,
+            "#contents",
+            "Team around the family (1 practitioner)",
+        )
+        .await;
+        click(&browser, "#contents a[href='#sharing']").await;
         until(
             &browser,
             "#shares",
@@ -1585,6 +1637,7 @@ mod journey {
         .await;
 
         // The Early Help assessment, written with the family, then finalised.
+        click(&browser, "#contents a[href='#assessment']").await;
         click(&browser, "#assessment-link").await;
         until(&browser, "h1", "Early Help assessment").await;
         for (css, value) in [
@@ -1603,7 +1656,8 @@ mod journey {
         type_into(&browser, "#reason", "Agreed with mum at the home visit").await;
         click(&browser, "#confirm-form button").await;
         until(&browser, "#assessments", "Finalised").await;
-        click(&browser, "#plan ~ details summary").await;
+        click(&browser, "#contents a[href='#plan']").await;
+        click(&browser, "#plan details summary").await;
         type_into(&browser, "#goal", "Kai feels safe going to school").await;
         type_into(
             &browser,
@@ -1612,22 +1666,30 @@ mod journey {
         )
         .await;
         type_into(&browser, "#owner", "School mentor").await;
-        type_into(&browser, "#due_date", "2027-01-31").await;
+        type_into(&browser, "#due_date-day", "31").await;
+        type_into(&browser, "#due_date-month", "1").await;
+        type_into(&browser, "#due_date-year", "2027").await;
         click(&browser, "form[action$='/actions'] button").await;
         until(&browser, "#plan-actions", "Weekly check-in").await;
-        click(&browser, "#journey ~ details summary").await;
-        type_into(&browser, "#taken_on", "2026-11-23").await;
+        until(&browser, "#plan-actions", "31 January 2027").await;
+        until(&browser, "#done", "The action is added to the plan.").await;
+        click(&browser, "#contents a[href='#journey']").await;
+        click(&browser, "#journey details summary").await;
+        type_into(&browser, "#taken_on-day", "23").await;
+        type_into(&browser, "#taken_on-month", "11").await;
+        type_into(&browser, "#taken_on-year", "2026").await;
         for (i, score) in ["3", "5", "6", "4", "7", "5"].iter().enumerate() {
             type_into(&browser, &format!("#score_{}", i + 1), score).await;
         }
         click(&browser, "form[action$='/readings'] button").await;
-        until(&browser, "#readings", "2026-11-23").await;
+        until(&browser, "#readings", "23 November 2026").await;
         browser
             .driver
-            .find(By::Css("#journey ~ .eh-chart-wrap svg"))
+            .find(By::Css("#journey .eh-chart-wrap svg"))
             .await
             .unwrap();
         accessible(&browser, "family-with-plan").await;
+        click(&browser, "#contents a[href='#state']").await;
         click(&browser, "#close").await;
         until(&browser, "h1", "Close the case").await;
         click(&browser, "input[name=closure_reason][value=needs_met]").await;
@@ -1664,6 +1726,7 @@ mod journey {
         .await;
         click(&browser, "form[action$='/break-glass'] button").await;
         until(&browser, "h1", "Family case: Kai Browserton").await;
+        click(&browser, "#contents a[href='#sharing']").await;
         until(&browser, "#break-glass", "Waiting for review").await;
         until(
             &browser,

@@ -555,7 +555,7 @@ async fn a_referral_in_a_real_browser() {
     sign_in(&browser, &app, PRACTITIONER).await;
     browser
         .driver
-        .goto(app.url(&format!("/families/{family}")))
+        .goto(app.url(&format!("/families/{family}#connections")))
         .await
         .unwrap();
     browser.click(By::LinkText("Connect to a service")).await;

@@ -214,15 +214,16 @@ async fn a_group_applies_two_assessors_score_and_the_officer_awards(backend: Bac
         .unwrap();
     assert!(page.contains("id=\"not-ready\""), "{page}");
     let award = |amount: &'static str| {
-        vec![
-            ("csrf_token", officer.csrf.clone()),
-            ("outcome", "award".to_string()),
-            ("amount", amount.to_string()),
-            ("tranches", "2".to_string()),
-            ("planned_start", day(-100)),
-            ("planned_end", day(265)),
-            ("reasons", "Strong on need and reach".to_string()),
-        ]
+        let mut form = owned(&[
+            ("csrf_token", officer.csrf.as_str()),
+            ("outcome", "award"),
+            ("amount", amount),
+            ("tranches", "2"),
+            ("reasons", "Strong on need and reach"),
+        ]);
+        form.extend(date_boxes("planned_start", &day(-100)));
+        form.extend(date_boxes("planned_end", &day(265)));
+        form
     };
     let early = officer
         .post(
@@ -326,18 +327,19 @@ async fn a_group_applies_two_assessors_score_and_the_officer_awards(backend: Bac
 
     // A return: a case study without the family's consent is refused and kept on the form.
     let return_form = |consent: &'static str| {
-        vec![
-            ("csrf_token", officer.csrf.clone()),
-            ("period_end", day(-1)),
-            ("families_supported", "31".to_string()),
-            ("sessions", "12".to_string()),
-            ("packs", "40".to_string()),
+        let mut form = owned(&[
+            ("csrf_token", officer.csrf.as_str()),
+            ("families_supported", "31"),
+            ("sessions", "12"),
+            ("packs", "40"),
             (
                 "case_study",
-                "A father cooked for his children for the first time".to_string(),
+                "A father cooked for his children for the first time",
             ),
-            ("case_study_consent", consent.to_string()),
-        ]
+            ("case_study_consent", consent),
+        ]);
+        form.extend(date_boxes("period_end", &day(-1)));
+        form
     };
     let no_consent = officer
         .post(
@@ -591,8 +593,11 @@ async fn a_group_applies_and_is_awarded_in_a_browser() {
     browser.click(By::Id("outcome")).await;
     browser.fill(By::Id("amount"), "4500").await;
     browser.fill(By::Id("tranches"), "2").await;
-    browser.fill(By::Id("planned_start"), &day(10)).await;
-    browser.fill(By::Id("planned_end"), &day(375)).await;
+    for (name, iso) in [("planned_start", day(10)), ("planned_end", day(375))] {
+        for (id, value) in date_boxes(name, &iso) {
+            browser.fill(By::Id(&id), &value).await;
+        }
+    }
     browser
         .fill(By::Id("reasons"), "Strong on need; funded at £4,500")
         .await;

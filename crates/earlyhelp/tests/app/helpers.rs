@@ -616,3 +616,30 @@ pub fn stdout_of(output: &Output) -> String {
     );
     String::from_utf8_lossy(&output.stdout).to_string()
 }
+
+/// A form's date question answered in its three GOV.UK boxes (`NAME-day`, `NAME-month`,
+/// `NAME-year`), from an ISO date.
+pub fn date_boxes(name: &str, iso: &str) -> Vec<(String, String)> {
+    let date = earlyhelp_domain::cases::parse_date(iso).expect("an ISO date");
+    vec![
+        (format!("{name}-day"), date.day().to_string()),
+        (format!("{name}-month"), u8::from(date.month()).to_string()),
+        (format!("{name}-year"), date.year().to_string()),
+    ]
+}
+
+/// A form's pairs as owned strings, to add date boxes to.
+pub fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Owned pairs borrowed, for a helper that takes `&[(&str, &str)]`.
+pub fn refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}

@@ -590,14 +590,18 @@ async fn the_self_referral_gives_a_reference_and_what_happens_next(backend: Back
     for (name, value) in [
         ("member_1_given_name", "Noah"),
         ("member_1_family_name", "Refamily"),
-        ("member_1_date_of_birth", "2014-02-03"),
+        ("member_1_date_of_birth-day", "3"),
+        ("member_1_date_of_birth-month", "2"),
+        ("member_1_date_of_birth-year", "2014"),
         ("member_1_relationship", "child"),
         ("address", "3 Form Street"),
         ("postcode", "B16 8HA"),
         ("summary", "We need some help"),
         ("contact", "07700 900456"),
         ("consent_given_by", "Mother"),
-        ("consent_date", "2026-11-01"),
+        ("consent_date-day", "1"),
+        ("consent_date-month", "11"),
+        ("consent_date-year", "2026"),
     ] {
         pairs.push((name.into(), value.into()));
     }

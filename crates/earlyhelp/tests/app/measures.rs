@@ -125,7 +125,9 @@ async fn an_organisation_names_its_measure_and_a_family_is_read_on_it(backend: B
     assert!(html.contains("id=\"score_3\"") && !html.contains("id=\"score_4\""));
     let mut scores = vec![
         ("measure", measure_id.as_str()),
-        ("taken_on", "2026-11-01"),
+        ("taken_on-day", "1"),
+        ("taken_on-month", "11"),
+        ("taken_on-year", "2026"),
         ("score_1", "4"),
         ("score_2", "5"),
         ("score_3", "0"),
@@ -134,7 +136,7 @@ async fn an_organisation_names_its_measure_and_a_family_is_read_on_it(backend: B
     assert_eq!(response.status(), 422);
     let html = response.text().await.unwrap();
     assert!(html.contains("href=\"#score_3\"") && html.contains("playing together"));
-    scores[4].1 = "6";
+    scores[6].1 = "6";
     assert_eq!(
         post(&practitioner, &app, &format!("{case}/readings"), &scores)
             .await
@@ -142,7 +144,9 @@ async fn an_organisation_names_its_measure_and_a_family_is_read_on_it(backend: B
         303
     );
     let wellbeing = [
-        ("taken_on", "2026-11-01"),
+        ("taken_on-day", "1"),
+        ("taken_on-month", "11"),
+        ("taken_on-year", "2026"),
         ("score_1", "3"),
         ("score_2", "4"),
         ("score_3", "5"),
@@ -346,7 +350,7 @@ async fn readings_import_from_csv_all_or_nothing(backend: Backend) {
             .contains(&update)
     );
     let (_, html) = page(&lead, &app, &format!("/families/{family}")).await;
-    assert!(html.contains("<th scope=\"row\" class=\"govuk-table__header\">2026-10-05</th>"));
+    assert!(html.contains("<th scope=\"row\" class=\"govuk-table__header\">5 October 2026</th>"));
     assert!(html.contains("Outcome reading recorded for 2026-11-02 (Family wellbeing)"));
 }
 
@@ -483,20 +487,25 @@ async fn supporting_families_outcomes_and_the_sustained_flag(backend: Backend) {
     for anchor in ["#sf_outcome", "#sf_need", "#sf_identified_on"] {
         assert!(html.contains(&format!("href=\"{anchor}\"")), "{anchor}");
     }
-    let housing = [
+    let mut housing = crate::helpers::date_boxes("sf_identified_on", &identified);
+    housing.extend(crate::helpers::owned(&[
         ("sf_outcome", "secure_housing"),
         ("sf_need", "Rent arrears; notice served"),
-        ("sf_identified_on", identified.as_str()),
-    ];
-    assert_eq!(post(&lead, &app, &outcomes, &housing).await.status(), 303);
-    let mut education = vec![
+    ]));
+    assert_eq!(
+        post(&lead, &app, &outcomes, &crate::helpers::refs(&housing))
+            .await
+            .status(),
+        303
+    );
+    let mut education = crate::helpers::owned(&[
         ("sf_outcome", "good_education"),
         ("sf_need", "Attendance at 70%"),
-        ("sf_identified_on", identified.as_str()),
         ("sf_evidence", ""),
-        ("sf_achieved_on", achieved.as_str()),
-    ];
-    let response = post(&lead, &app, &outcomes, &education).await;
+    ]);
+    education.extend(crate::helpers::date_boxes("sf_identified_on", &identified));
+    education.extend(crate::helpers::date_boxes("sf_achieved_on", &achieved));
+    let response = post(&lead, &app, &outcomes, &crate::helpers::refs(&education)).await;
     assert_eq!(
         response.status(),
         422,
@@ -509,8 +518,13 @@ async fn supporting_families_outcomes_and_the_sustained_flag(backend: Backend) {
             .unwrap()
             .contains("href=\"#sf_evidence\"")
     );
-    education[3].1 = "Attendance 96% this half term (school report)";
-    assert_eq!(post(&lead, &app, &outcomes, &education).await.status(), 303);
+    education[2].1 = "Attendance 96% this half term (school report)".into();
+    assert_eq!(
+        post(&lead, &app, &outcomes, &crate::helpers::refs(&education))
+            .await
+            .status(),
+        303
+    );
 
     let (_, html) = page(&lead, &app, &case).await;
     assert!(html.contains("Secure housing") && html.contains("Getting a good education"));
@@ -523,7 +537,9 @@ async fn supporting_families_outcomes_and_the_sustained_flag(backend: Backend) {
 
     let outsider = app.sign_in(ERDINGTON_PRACTITIONER).await;
     assert_eq!(
-        post(&outsider, &app, &outcomes, &housing).await.status(),
+        post(&outsider, &app, &outcomes, &crate::helpers::refs(&housing))
+            .await
+            .status(),
         404
     );
     let audit = app.audit_of(&format!("family:{family}")).await;

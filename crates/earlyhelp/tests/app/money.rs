@@ -62,20 +62,20 @@ async fn programme(
     budget: &str,
     cap: &str,
 ) -> String {
-    let form = [
+    let mut form = owned(&[
         ("csrf_token", officer.csrf.as_str()),
         ("name", name),
         ("kind", "family_payments"),
         ("funder", "City Council"),
         ("budget", budget),
-        ("opens_on", &day(-1)),
-        ("closes_on", &day(30)),
         ("cap", cap),
         ("threshold", ""),
         ("identifier_prefix", "360G-earlyhelp"),
         ("regrant_type", "FRG010"),
         ("crisis", "yes"),
-    ];
+    ]);
+    form.extend(date_boxes("opens_on", &day(-1)));
+    form.extend(date_boxes("closes_on", &day(30)));
     let response = officer.post(app, "/programmes", &form).await;
     assert_eq!(response.status(), 303, "{}", response.text().await.unwrap());
     programme_id(&app.db, name).await
@@ -343,8 +343,12 @@ async fn each_role_sees_only_what_it_may_and_refusals_are_audited(backend: Backe
         ("kind", "family_payments"),
         ("funder", "City Council"),
         ("budget", "100"),
-        ("opens_on", "2026-01-01"),
-        ("closes_on", "2026-12-31"),
+        ("opens_on-day", "1"),
+        ("opens_on-month", "1"),
+        ("opens_on-year", "2026"),
+        ("closes_on-day", "31"),
+        ("closes_on-month", "12"),
+        ("closes_on-year", "2026"),
         ("cap", "10"),
         ("identifier_prefix", "360G-earlyhelp"),
     ];
@@ -566,7 +570,7 @@ async fn a_practitioner_asks_and_a_grants_officer_approves_and_pays_in_a_browser
 
     sign_in(&browser, &app, PRACTITIONER).await;
     driver
-        .goto(app.url(&format!("/families/{family}")))
+        .goto(app.url(&format!("/families/{family}#payments")))
         .await
         .unwrap();
     browser.wait_for_heading("Family case").await;

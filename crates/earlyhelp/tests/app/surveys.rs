@@ -422,12 +422,14 @@ async fn only_commissioners_and_analysts_run_surveys_and_say_what_was_done(backe
     assert_eq!(hidden.status(), 404);
 
     // You said, we did: a bad date is named; a good entry is public.
-    let entry = |done_on: &'static str| {
+    let entry = |(day, month, year): (&'static str, &'static str, &'static str)| {
         vec![
             ("theme", "Safer streets"),
             ("said", "The park is too dark after school."),
             ("did", "Lights were put up along the path."),
-            ("done_on", done_on),
+            ("done_on-day", day),
+            ("done_on-month", month),
+            ("done_on-year", year),
             ("locality", "ladywood"),
             ("outcome", ""),
         ]
@@ -436,7 +438,7 @@ async fn only_commissioners_and_analysts_run_surveys_and_say_what_was_done(backe
         &commissioner,
         &app,
         "/you-said-we-did/new",
-        &entry("last week"),
+        &entry(("last", "week", "")),
     )
     .await;
     assert_eq!(bad.status(), 422);
@@ -445,7 +447,7 @@ async fn only_commissioners_and_analysts_run_surveys_and_say_what_was_done(backe
         &practitioner,
         &app,
         "/you-said-we-did/new",
-        &entry("2026-11-30"),
+        &entry(("30", "11", "2026")),
     )
     .await;
     assert_eq!(practitioner_entry.status(), 403);
@@ -453,7 +455,7 @@ async fn only_commissioners_and_analysts_run_surveys_and_say_what_was_done(backe
         &commissioner,
         &app,
         "/you-said-we-did/new",
-        &entry("2026-11-30"),
+        &entry(("30", "11", "2026")),
     )
     .await;
     assert_eq!(saved.status(), 303);
@@ -470,7 +472,7 @@ async fn only_commissioners_and_analysts_run_surveys_and_say_what_was_done(backe
         "{page}"
     );
     assert!(
-        page.contains("Ladywood") && page.contains("2026-11-30"),
+        page.contains("Ladywood") && page.contains("30 November 2026"),
         "{page}"
     );
 }

@@ -5,6 +5,7 @@
 use super::family::{Pairs, open_family, when};
 use super::{field, first_error};
 use crate::AppState;
+use crate::dates::filters;
 use crate::error::AppError;
 use crate::extract::{Form, Path, Query};
 use crate::routes::Routes;
@@ -239,7 +240,8 @@ async fn render_form(
             .iter()
             .map(|m| {
                 let value = m.member_id.to_string();
-                let label = format!("{} {} ({})", m.given_name, m.family_name, m.date_of_birth);
+                let born = crate::dates::display(&m.date_of_birth);
+                let label = format!("{} {} ({born})", m.given_name, m.family_name);
                 SelectOption::new(value.clone(), label, chosen.contains(&value.as_str()))
             })
             .collect(),

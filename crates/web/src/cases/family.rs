@@ -6,6 +6,7 @@ use super::measures::{
 };
 use super::{field, first_error, select_options};
 use crate::AppState;
+use crate::dates::{self, DateQuestion, Rule, filters};
 use crate::error::AppError;
 use crate::extract::{Form, Path, Query};
 use crate::routes::Routes;
@@ -32,6 +33,16 @@ use earlyhelp_storage::gate::{
     AuditFilter, Authorised, FamilyId, KnownToFamily, Request, authorise_read, list_events,
 };
 use uuid::Uuid;
+
+/// The family page's date questions.
+pub(super) const DUE_DATE: DateQuestion = DateQuestion::new("due_date", "Due date", Rule::Any);
+const NEXT_REVIEW: DateQuestion = DateQuestion::new(
+    "next_review",
+    "Date of the next review",
+    Rule::TodayOrFuture,
+);
+const GIVEN_ON: DateQuestion =
+    DateQuestion::new("given_on", "Date consent was given", Rule::TodayOrPast);
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -80,13 +91,7 @@ fn member_line(m: &cases::MemberRow) -> MemberLine {
     }
 }
 
-pub fn when(micros: i64) -> String {
-    let format =
-        time::macros::format_description!("[day] [month repr:short] [year] [hour]:[minute]");
-    time::OffsetDateTime::from_unix_timestamp_nanos(micros as i128 * 1000)
-        .map(|t| t.format(format).unwrap_or_default())
-        .unwrap_or_default()
-}
+pub use crate::dates::when;
 
 pub struct NoteLine {
     pub when: String,
@@ -164,6 +169,113 @@ pub struct NeedField {
     pub options: Vec<SelectOption>,
 }
 
+/// One collapsible section of the family page, as the contents list and its heading show it.
+pub struct Section {
+    pub id: &'static str,
+    pub title: &'static str,
+    /// What it holds, counted ("3 actions"); empty for a section with nothing to count.
+    pub count: String,
+    /// What is overdue in it ("1 action overdue"), flagged with a red tag.
+    pub flags: Vec<String>,
+    /// Open when the page loads: the section just changed, or every section on a refused form.
+    pub expanded: bool,
+}
+
+/// "1 action", "3 actions".
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A change made on the family page, named in the redirect after it (`?done=note`) so the
+/// page shows a success banner whose words are the server's own.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Team,
+    Note,
+    Action,
+    Review,
+    Consent,
+    Reading,
+    Outcome,
+    Assessment,
+}
+
+impl Change {
+    const ALL: [Change; 8] = [
+        Change::Team,
+        Change::Note,
+        Change::Action,
+        Change::Review,
+        Change::Consent,
+        Change::Reading,
+        Change::Outcome,
+        Change::Assessment,
+    ];
+
+    fn slug(self) -> &'static str {
+        match self {
+            Change::Team => "team",
+            Change::Note => "note",
+            Change::Action => "action",
+            Change::Review => "review",
+            Change::Consent => "consent",
+            Change::Reading => "reading",
+            Change::Outcome => "outcome",
+            Change::Assessment => "assessment",
+        }
+    }
+
+    /// The section it changed.
+    pub fn anchor(self) -> &'static str {
+        match self {
+            Change::Team => "team",
+            Change::Note => "notes",
+            Change::Action | Change::Review => "plan",
+            Change::Consent => "consent",
+            Change::Reading => "journey",
+            Change::Outcome => "supporting-families",
+            Change::Assessment => "assessment",
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            Change::Team => "The practitioner is added to the team around the family.",
+            Change::Note => "Your note is added to the chronology.",
+            Change::Action => "The action is added to the plan.",
+            Change::Review => "The review is recorded, with the date of the next one.",
+            Change::Consent => "The consent is recorded.",
+            Change::Reading => "The reading is recorded.",
+            Change::Outcome => "The Supporting Families outcome is recorded.",
+            Change::Assessment => "The assessment is saved as a draft.",
+        }
+    }
+
+    fn from_slug(slug: &str) -> Option<Change> {
+        Change::ALL.into_iter().find(|c| c.slug() == slug)
+    }
+}
+
+/// The chronology's filters: by kind (`note` or `event`) and by author; blank is every one.
+#[derive(serde::Deserialize, Default)]
+pub struct Chronology {
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub author: String,
+}
+
+impl Chronology {
+    fn keeps(&self, note: &cases::Note) -> bool {
+        (self.kind.is_empty() || note.kind == self.kind)
+            && (self.author.is_empty() || note.author == self.author)
+    }
+
+    fn is_filtered(&self) -> bool {
+        !self.kind.is_empty() || !self.author.is_empty()
+    }
+}
+
 #[derive(Template)]
 #[template(path = "cases_family.html")]
 struct FamilyPage {
@@ -197,8 +309,16 @@ struct FamilyPage {
     /// The consents in place, for a share to rest on one of them.
     consent_options: Vec<SelectOption>,
     team: Vec<TeamLine>,
-    /// The success banner after a serious action; empty otherwise.
+    /// The success banner after a change; empty otherwise.
     done: &'static str,
+    /// The collapsible sections, in order, for the contents list and each section's heading.
+    sections: Vec<Section>,
+    /// The chronology's filters as chosen, and the choices of author.
+    chronology: Chronology,
+    author_options: Vec<SelectOption>,
+    kind_options: Vec<SelectOption>,
+    /// How many entries the chronology holds before filtering.
+    notes_total: usize,
     viewers: Vec<ViewerLine>,
     /// Referrals to services: the line, its status, and how far the need was met.
     referrals: Vec<(ReferralLine, &'static str, &'static str)>,
@@ -221,6 +341,14 @@ impl FamilyPage {
 
     fn value(&self, name: &str) -> String {
         field(&self.values, name)
+    }
+
+    /// Section `id`, for its heading (every id the template asks for is in `sections`).
+    fn section(&self, id: &str) -> &Section {
+        self.sections
+            .iter()
+            .find(|s| s.id == id)
+            .unwrap_or(&self.sections[0])
     }
 
     fn has_draft(&self) -> bool {
@@ -266,18 +394,36 @@ pub(super) async fn render_family(
     errors: Vec<FieldError>,
     values: Vec<(String, String)>,
 ) -> Result<Response, AppError> {
-    render_family_with(state, signed, id, errors, values, "").await
+    let shown = Shown {
+        done: "",
+        open: "",
+        chronology: Chronology::default(),
+    };
+    render_family_with(state, signed, id, errors, values, shown).await
 }
 
-/// The case page, with the success banner `done` after a serious action.
+/// What the page shows beyond the record: the success banner, the section to open, and the
+/// chronology's filters.
+struct Shown {
+    done: &'static str,
+    open: &'static str,
+    chronology: Chronology,
+}
+
+/// The case page.
 async fn render_family_with(
     state: &AppState,
     signed: &Signed,
     id: Uuid,
     errors: Vec<FieldError>,
     values: Vec<(String, String)>,
-    done: &'static str,
+    shown: Shown,
 ) -> Result<Response, AppError> {
+    let Shown {
+        done,
+        open,
+        chronology,
+    } = shown;
     let mut authorised = match open_family(state, signed, id, Action::Read, "case record").await {
         Ok(authorised) => authorised,
         Err(AppError::NotFound) => return known_to_page(state, signed, id).await,
@@ -300,7 +446,7 @@ async fn render_family_with(
     let today = cases::today();
     let now_micros = earlyhelp_storage::now_micros();
     let state_value = CaseState::from_slug(&record.family.state).unwrap_or(CaseState::Open);
-    let page = FamilyPage {
+    let mut page = FamilyPage {
         layout: Layout::for_user(signed, "/families"),
         state_label: state_value.label(),
         is_open: state_value == CaseState::Open,
@@ -391,9 +537,9 @@ async fn render_family_with(
             Article9::ALL.iter().map(|a| (a.slug(), a.label())),
             &field(&values, "article9"),
         ),
-        notes: record
-            .notes
-            .iter()
+        notes: newest_first(&record.notes)
+            .into_iter()
+            .filter(|n| chronology.keeps(n))
             .map(|n| NoteLine {
                 when: when(n.at_micros),
                 author: n.author.clone(),
@@ -461,6 +607,25 @@ async fn render_family_with(
         )
         .collect(),
         done,
+        sections: Vec::new(),
+        author_options: std::iter::once(SelectOption::new(
+            "",
+            "Anyone",
+            chronology.author.is_empty(),
+        ))
+        .chain(
+            authors(&record.notes)
+                .into_iter()
+                .map(|a| SelectOption::new(a.to_string(), a.to_string(), a == chronology.author)),
+        )
+        .collect(),
+        kind_options: select_options(
+            Some("Notes and events"),
+            [("note", "Notes"), ("event", "Events")].into_iter(),
+            &chronology.kind,
+        ),
+        notes_total: record.notes.len(),
+        chronology,
         viewers: events
             .into_iter()
             .map(|e| ViewerLine {
@@ -499,12 +664,149 @@ async fn render_family_with(
         errors,
         values,
     };
+    page.sections = sections(&page, open);
     let status = if page.errors.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
     Ok((status, Html(page.render()?)).into_response())
+}
+
+/// The chronology newest first, whatever order it came in.
+fn newest_first(notes: &[cases::Note]) -> Vec<&cases::Note> {
+    let mut notes: Vec<&cases::Note> = notes.iter().collect();
+    notes.sort_by_key(|n| std::cmp::Reverse((n.at_micros, n.id)));
+    notes
+}
+
+/// Everyone who wrote in the chronology, once each, in alphabetical order.
+fn authors(notes: &[cases::Note]) -> Vec<&str> {
+    let mut authors: Vec<&str> = notes.iter().map(|n| n.author.as_str()).collect();
+    authors.sort_unstable();
+    authors.dedup();
+    authors
+}
+
+/// The page's sections with their counts and overdue flags, from what the page already holds.
+fn sections(page: &FamilyPage, open: &str) -> Vec<Section> {
+    let record = &page.record;
+    let overdue_actions = page.actions.iter().filter(|a| a.overdue).count();
+    let mut plan_flags = Vec::new();
+    if overdue_actions > 0 {
+        plan_flags.push(format!(
+            "{} overdue",
+            counted(overdue_actions, "action", "actions")
+        ));
+    }
+    if page.review_overdue {
+        plan_flags.push("Review overdue".to_string());
+    }
+    let readings: std::collections::BTreeSet<(Uuid, &str)> = record
+        .readings
+        .iter()
+        .map(|r| (r.measure_id, r.taken_on.as_str()))
+        .collect();
+    let team_now = page.team.iter().filter(|t| t.ended.is_none()).count();
+    let consents_now = record
+        .consents
+        .iter()
+        .filter(|c| c.withdrawn_on.is_none())
+        .count();
+    let chronology = if page.chronology.is_filtered() {
+        format!(
+            "{}, {} shown",
+            counted(page.notes_total, "entry", "entries"),
+            page.notes.len()
+        )
+    } else {
+        counted(page.notes_total, "entry", "entries")
+    };
+    let open = if page.chronology.is_filtered() && open.is_empty() {
+        "notes"
+    } else {
+        open
+    };
+    let list: [(&'static str, &'static str, String, Vec<String>); 13] = [
+        (
+            "members",
+            "Family members",
+            counted(page.members.len(), "person", "people"),
+            vec![],
+        ),
+        (
+            "team",
+            "Team around the family",
+            counted(team_now, "practitioner", "practitioners"),
+            vec![],
+        ),
+        (
+            "assessment",
+            "Early Help assessment",
+            counted(page.assessments.len(), "assessment", "assessments"),
+            vec![],
+        ),
+        (
+            "plan",
+            "Our Family Plan",
+            counted(page.actions.len(), "action", "actions"),
+            plan_flags,
+        ),
+        (
+            "journey",
+            "The family's journey",
+            counted(readings.len(), "reading", "readings"),
+            vec![],
+        ),
+        (
+            "supporting-families",
+            "Supporting Families outcomes",
+            counted(page.outcomes.outcomes.len(), "need", "needs"),
+            vec![],
+        ),
+        (
+            "connections",
+            "Connections to community support",
+            counted(page.referrals.len(), "referral", "referrals"),
+            vec![],
+        ),
+        (
+            "payments",
+            "Payments",
+            counted(page.payments.len(), "payment", "payments"),
+            vec![],
+        ),
+        ("notes", "Chronology", chronology, vec![]),
+        (
+            "consent",
+            "Consent",
+            counted(consents_now, "consent in place", "consents in place"),
+            vec![],
+        ),
+        (
+            "sharing",
+            "Information sharing",
+            counted(page.shares.len(), "share", "shares"),
+            vec![],
+        ),
+        ("state", "Step up, step down, close", String::new(), vec![]),
+        (
+            "viewers",
+            "Who has looked at this record",
+            counted(page.viewers.len(), "recent access", "recent accesses"),
+            vec![],
+        ),
+    ];
+    list.into_iter()
+        .map(|(id, title, count, flags)| Section {
+            id,
+            title,
+            count,
+            flags,
+            // A refused form may be in any section: every one opens, so its error shows.
+            expanded: id == open || !page.errors.is_empty(),
+        })
+        .collect()
 }
 
 /// For a partner who may not see the case: who is involved and whom to contact, if their role
@@ -590,19 +892,30 @@ async fn ask_to_join(
 }
 
 #[derive(serde::Deserialize)]
-struct DoneQuery {
+struct FamilyQuery {
+    /// The change just made (a `Change` or serious action slug), for the success banner.
     #[serde(default)]
     done: String,
+    #[serde(flatten)]
+    chronology: Chronology,
 }
 
 async fn family_page(
     State(state): State<AppState>,
     signed: Signed,
     Path(id): Path<Uuid>,
-    Query(query): Query<DoneQuery>,
+    Query(query): Query<FamilyQuery>,
 ) -> Result<Response, AppError> {
-    let done = super::serious::done_message(&query.done);
-    render_family_with(&state, &signed, id, vec![], vec![], done).await
+    let change = Change::from_slug(&query.done);
+    let shown = Shown {
+        done: change.map_or_else(
+            || super::serious::done_message(&query.done),
+            Change::message,
+        ),
+        open: change.map_or_else(|| super::serious::done_anchor(&query.done), Change::anchor),
+        chronology: query.chronology,
+    };
+    render_family_with(&state, &signed, id, vec![], vec![], shown).await
 }
 
 /// "When: why" for something that ended.
@@ -702,17 +1015,19 @@ pub(super) async fn update<F>(
     signed: &Signed,
     id: Uuid,
     purpose: &str,
-    anchor: &str,
+    made: Change,
     change: F,
 ) -> Result<Response, AppError>
 where
     F: AsyncFnOnce(&mut Authorised<FamilyId>) -> Result<(), StorageError>,
 {
+    let anchor = made.anchor();
     let mut authorised = open_family(state, signed, id, Action::Update, purpose).await?;
     match change(&mut authorised).await {
         Ok(()) => {
             authorised.tx.commit().await?;
-            Ok(Redirect::to(&format!("/families/{id}#{anchor}")).into_response())
+            let to = format!("/families/{id}?done={}#{anchor}", made.slug());
+            Ok(Redirect::to(&to).into_response())
         }
         Err(StorageError::Conflict(message)) => {
             drop(authorised);
@@ -772,7 +1087,7 @@ async fn add_team_member(
         &signed,
         id,
         "add to the team around the family",
-        "team",
+        Change::Team,
         async |a| {
             cases::add_team_member(a, &person, &author).await?;
             let share_id = earlyhelp_storage::sharing::record_share(
@@ -808,7 +1123,7 @@ async fn add_note(
         return render_family(&state, &signed, id, vec![error], pairs).await;
     }
     let author = signed.user.name.clone();
-    update(&state, &signed, id, "add a note", "notes", async |a| {
+    update(&state, &signed, id, "add a note", Change::Note, async |a| {
         cases::add_note(a, &author, body.trim()).await.map(|_| ())
     })
     .await
@@ -826,7 +1141,7 @@ async fn add_action(
         field(&pairs, "plan_action"),
         field(&pairs, "owner"),
     );
-    let due = parse_date(&field(&pairs, "due_date"));
+    let due = dates::answer(&pairs, &DUE_DATE, cases::today());
     let mut errors = Vec::new();
     if goal.trim().is_empty() {
         errors.push(FieldError::new(
@@ -843,12 +1158,7 @@ async fn add_action(
     if owner.trim().is_empty() {
         errors.push(FieldError::new("owner", "Enter who will do it"));
     }
-    if due.is_none() {
-        errors.push(FieldError::new(
-            "due_date",
-            "Enter the date it is due like 2026-12-31",
-        ));
-    }
+    let due = due.map_err(|e| errors.push(e)).ok();
     let Some(due) = due.filter(|_| errors.is_empty()) else {
         return render_family(&state, &signed, id, errors, pairs).await;
     };
@@ -857,7 +1167,7 @@ async fn add_action(
         &signed,
         id,
         "add a plan action",
-        "plan",
+        Change::Action,
         async |a| {
             cases::add_action(a, goal.trim(), action.trim(), owner.trim(), due)
                 .await
@@ -874,18 +1184,19 @@ async fn review(
     Form(pairs): Pairs,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&field(&pairs, "csrf_token"))?;
-    let Some(next) = parse_date(&field(&pairs, "next_review")).filter(|d| *d >= cases::today())
-    else {
-        let error = FieldError::new(
-            "next_review",
-            "Enter the date of the next review, today or later, like 2026-12-31",
-        );
-        return render_family(&state, &signed, id, vec![error], pairs).await;
+    let next = match dates::answer(&pairs, &NEXT_REVIEW, cases::today()) {
+        Ok(next) => next,
+        Err(error) => return render_family(&state, &signed, id, vec![error], pairs).await,
     };
     let author = signed.user.name.clone();
-    update(&state, &signed, id, "review the plan", "plan", async |a| {
-        cases::set_review(a, next, &author).await
-    })
+    update(
+        &state,
+        &signed,
+        id,
+        "review the plan",
+        Change::Review,
+        async |a| cases::set_review(a, next, &author).await,
+    )
     .await
 }
 
@@ -899,7 +1210,7 @@ async fn record_consent(
     let member = Uuid::parse_str(&field(&pairs, "member")).ok();
     let given_by = field(&pairs, "given_by");
     let method = ConsentMethod::from_slug(&field(&pairs, "method"));
-    let given_on = parse_date(&field(&pairs, "given_on")).filter(|d| *d <= cases::today());
+    let given_on = dates::answer(&pairs, &GIVEN_ON, cases::today());
     let scope = field(&pairs, "scope");
     let mut errors = Vec::new();
     if member.is_none() {
@@ -914,12 +1225,7 @@ async fn record_consent(
     if method.is_none() {
         errors.push(FieldError::new("method", "Choose how consent was given"));
     }
-    if given_on.is_none() {
-        errors.push(FieldError::new(
-            "given_on",
-            "Enter the date consent was given, today or earlier, like 2026-11-24",
-        ));
-    }
+    let given_on = given_on.map_err(|e| errors.push(e)).ok();
     if scope.trim().is_empty() {
         errors.push(FieldError::new(
             "scope",
@@ -938,7 +1244,7 @@ async fn record_consent(
         &signed,
         id,
         "record consent",
-        "consent",
+        Change::Consent,
         async |a| {
             cases::record_consent(
                 a,

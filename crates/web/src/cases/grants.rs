@@ -6,6 +6,14 @@
 use super::family::{Pairs, when};
 use super::{field, first_error, hide_denied, status_for};
 use crate::AppState;
+use crate::dates::{self, DateQuestion, Rule, filters};
+
+// Asked only of an award: the decision's own check asks for them then.
+const PLANNED_START: DateQuestion =
+    DateQuestion::new("planned_start", "Date the project starts", Rule::Any).optional();
+const PLANNED_END: DateQuestion =
+    DateQuestion::new("planned_end", "Date the project ends", Rule::Any).optional();
+const PERIOD_END: DateQuestion = DateQuestion::new("period_end", "End of the period", Rule::Any);
 use crate::error::AppError;
 use crate::extract::{Form, Path, Query};
 use crate::routes::Routes;
@@ -716,9 +724,11 @@ async fn decide(
     State(state): State<AppState>,
     signed: Signed,
     Path(id): Path<Uuid>,
-    Form(pairs): Pairs,
+    Form(mut pairs): Pairs,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&field(&pairs, "csrf_token"))?;
+    let today = earlyhelp_storage::cases::today();
+    let refused = dates::fold(&mut pairs, &[PLANNED_START, PLANNED_END], today);
     let input = DecisionInput {
         outcome: field(&pairs, "outcome"),
         amount: field(&pairs, "amount"),
@@ -727,7 +737,11 @@ async fn decide(
         planned_start: field(&pairs, "planned_start"),
         planned_end: field(&pairs, "planned_end"),
     };
-    let outcome = record_decision(&state, &signed, id, &input).await?;
+    let outcome = if refused.is_empty() {
+        record_decision(&state, &signed, id, &input).await?
+    } else {
+        Err(refused)
+    };
     answer(&state, &signed, id, pairs, outcome).await
 }
 
@@ -763,8 +777,10 @@ async fn add_return(
     State(state): State<AppState>,
     signed: Signed,
     Path(id): Path<Uuid>,
-    Form(pairs): Pairs,
+    Form(mut pairs): Pairs,
 ) -> Result<Response, AppError> {
+    let today = earlyhelp_storage::cases::today();
+    let refused = dates::fold(&mut pairs, &[PERIOD_END], today);
     let input = ReturnInput {
         period_end: field(&pairs, "period_end"),
         families_supported: field(&pairs, "families_supported"),
@@ -774,13 +790,15 @@ async fn add_return(
         case_study_consent: field(&pairs, "case_study_consent"),
     };
     signed.check_csrf(&field(&pairs, "csrf_token"))?;
-    let today = earlyhelp_storage::cases::today();
     let outcome = in_application(
         &state,
         &signed,
         id,
         "record a monitoring return",
-        async |a: &mut Authorised<AwardOf>| match check_return(&input, today) {
+        async |a: &mut Authorised<AwardOf>| match dates::with_dates(
+            refused,
+            check_return(&input, today),
+        ) {
             Ok(checked) => store::add_return(a, &checked).await.map(Ok),
             Err(errors) => Ok(Err(errors)),
         },

@@ -87,7 +87,7 @@ pub fn journey(readings: &[Reading], id: &str) -> Journey {
             "<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#0b0c0c\">{}</text>",
             x(i),
             height - bottom + 18.0,
-            escape(d)
+            escape(&crate::dates::display(d))
         ));
     }
     for (a, area) in areas.iter().enumerate() {

@@ -2,10 +2,11 @@
 //! measure, readings imported from a CSV file (all-or-nothing, each family through the gate),
 //! the measures an organisation defines, and the family's Supporting Families outcomes.
 
-use super::family::{Pairs, open_family, render_family, update};
+use super::family::{Change, Pairs, open_family, render_family, update};
 use super::journey::{Journey, journey};
 use super::{field, first_error};
 use crate::AppState;
+use crate::dates::{self, DateQuestion, Rule};
 use crate::error::AppError;
 use crate::extract::{Form, Multipart, Path, Query};
 use crate::routes::Routes;
@@ -37,6 +38,16 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 use utoipa::ToSchema;
 use uuid::Uuid;
+
+const TAKEN_ON: DateQuestion =
+    DateQuestion::new("taken_on", "Date of the reading", Rule::TodayOrPast);
+const IDENTIFIED_ON: DateQuestion = DateQuestion::new(
+    "sf_identified_on",
+    "Date the need was identified",
+    Rule::TodayOrPast,
+);
+const ACHIEVED_ON: DateQuestion =
+    DateQuestion::new("sf_achieved_on", "Date achieved", Rule::TodayOrPast).optional();
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -221,9 +232,11 @@ async fn record_outcome(
     State(state): State<AppState>,
     signed: Signed,
     Path(id): Path<Uuid>,
-    Form(pairs): Pairs,
+    Form(mut pairs): Pairs,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&field(&pairs, "csrf_token"))?;
+    let today = cases::today();
+    let refused = dates::fold(&mut pairs, &[IDENTIFIED_ON, ACHIEVED_ON], today);
     let input = OutcomeInput {
         outcome: field(&pairs, "sf_outcome"),
         need: field(&pairs, "sf_need"),
@@ -231,7 +244,7 @@ async fn record_outcome(
         evidence: field(&pairs, "sf_evidence"),
         achieved_on: field(&pairs, "sf_achieved_on"),
     };
-    let outcome = match check_outcome(&input, cases::today()) {
+    let outcome = match dates::with_dates(refused, check_outcome(&input, today)) {
         Ok(outcome) => outcome,
         Err(errors) => return render_family(&state, &signed, id, errors, pairs).await,
     };
@@ -241,7 +254,7 @@ async fn record_outcome(
         &signed,
         id,
         "record a Supporting Families outcome",
-        "supporting-families",
+        Change::Outcome,
         async |a| store::record_outcome(a, &outcome, &author).await,
     )
     .await
@@ -263,7 +276,7 @@ struct ReadingPage {
     errors: Vec<FieldError>,
     family_id: Uuid,
     measure: Measure,
-    taken_on: String,
+    taken_on: crate::dates::DateParts,
     fields: Vec<ScoreField>,
 }
 
@@ -306,7 +319,7 @@ async fn render_reading(
     let page = ReadingPage {
         layout: Layout::for_user(signed, "/families"),
         family_id: id,
-        taken_on: field(values, "taken_on"),
+        taken_on: crate::dates::parts(values, "taken_on"),
         fields: score_fields(&measure, values, &errors),
         measure,
         errors,
@@ -328,25 +341,27 @@ async fn record_reading(
     State(state): State<AppState>,
     signed: Signed,
     Path(id): Path<Uuid>,
-    Form(pairs): Pairs,
+    Form(mut pairs): Pairs,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&field(&pairs, "csrf_token"))?;
     let measure = chosen_measure(&state, &field(&pairs, "measure")).await?;
     let typed: Vec<String> = SCORE_FIELDS.iter().map(|f| field(&pairs, f)).collect();
-    let (taken_on, scores) =
-        match check_reading(&measure, &field(&pairs, "taken_on"), &typed, cases::today()) {
-            Ok(checked) => checked,
-            Err(errors) => {
-                return render_reading(&state, &signed, id, measure, errors, &pairs).await;
-            }
-        };
+    let today = cases::today();
+    let refused = dates::fold(&mut pairs, &[TAKEN_ON], today);
+    let checked = check_reading(&measure, &field(&pairs, "taken_on"), &typed, today);
+    let (taken_on, scores) = match dates::with_dates(refused, checked) {
+        Ok(checked) => checked,
+        Err(errors) => {
+            return render_reading(&state, &signed, id, measure, errors, &pairs).await;
+        }
+    };
     let author = signed.user.name.clone();
     update(
         &state,
         &signed,
         id,
         "record an outcome reading",
-        "journey",
+        Change::Reading,
         async |a| {
             cases::record_reading(&mut a.tx, &a.permit, measure.id, taken_on, &scores, &author)
                 .await

@@ -125,7 +125,7 @@ fn request_from_pairs(pairs: &[(String, String)]) -> RequestInput {
     }
 }
 
-fn field(pairs: &[(String, String)], name: &str) -> String {
+pub(crate) fn field(pairs: &[(String, String)], name: &str) -> String {
     pairs
         .iter()
         .find(|(k, _)| k == name)

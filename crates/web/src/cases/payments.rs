@@ -6,6 +6,11 @@
 use super::family::{Pairs, open_family, when};
 use super::{field, first_error, hide_denied, status_for};
 use crate::AppState;
+use crate::dates::{self, DateQuestion, Rule, filters};
+
+const OPENS_ON: DateQuestion = DateQuestion::new("opens_on", "Date it opens", Rule::Any);
+const CLOSES_ON: DateQuestion = DateQuestion::new("closes_on", "Date it closes", Rule::Any);
+const PAID_ON: DateQuestion = DateQuestion::new("paid_on", "Date it was paid", Rule::TodayOrPast);
 use crate::error::AppError;
 use crate::extract::{Form, Path};
 use crate::routes::Routes;
@@ -202,9 +207,14 @@ pub(super) async fn create_programme(
 async fn add_programme(
     State(state): State<AppState>,
     signed: Signed,
-    Form(pairs): Pairs,
+    Form(mut pairs): Pairs,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&field(&pairs, "csrf_token"))?;
+    let today = earlyhelp_storage::cases::today();
+    let refused = dates::fold(&mut pairs, &[OPENS_ON, CLOSES_ON], today);
+    if !refused.is_empty() {
+        return render_programmes(&state, &signed, refused, pairs).await;
+    }
     let locality_budgets = localities(&state)
         .await?
         .into_iter()
@@ -483,7 +493,7 @@ struct PaymentPage {
     /// Each likely duplicate household, its probability, and its payments in a sentence.
     duplicates: Vec<(Duplicate, String, String)>,
     methods: Vec<SelectOption>,
-    paid: String,
+    paid: dates::DateParts,
     values: Vec<(String, String)>,
 }
 
@@ -560,9 +570,13 @@ async fn render_payment(
     let (row, may_decide, may_pay, duplicates) = read_payment(state, signed, id, "payment").await?;
     let now = earlyhelp_storage::now_micros();
     let method = field(&values, "method");
-    let paid = match field(&values, "paid_on") {
-        typed if !typed.is_empty() => typed,
-        _ => earlyhelp_domain::cases::iso(earlyhelp_storage::cases::today()),
+    // The boxes as typed, or today's date to start with.
+    let paid = match dates::parts(&values, "paid_on") {
+        typed if typed != dates::DateParts::default() => typed,
+        _ => {
+            let today = earlyhelp_domain::cases::iso(earlyhelp_storage::cases::today());
+            dates::parts(&[("paid_on".to_string(), today)], "paid_on")
+        }
     };
     let page = PaymentPage {
         layout: Layout::for_user(signed, "/payments"),
@@ -704,16 +718,18 @@ async fn pay(
     State(state): State<AppState>,
     signed: Signed,
     Path(id): Path<Uuid>,
-    Form(pairs): Pairs,
+    Form(mut pairs): Pairs,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&field(&pairs, "csrf_token"))?;
+    let today = earlyhelp_storage::cases::today();
+    let refused = dates::fold(&mut pairs, &[PAID_ON], today);
     let input = PayInput {
         method: field(&pairs, "method"),
         voucher_provider: field(&pairs, "voucher_provider"),
         voucher_code: field(&pairs, "voucher_code"),
         paid_on: field(&pairs, "paid_on"),
     };
-    let step = check_pay(&input, earlyhelp_storage::cases::today())
+    let step = dates::with_dates(refused, check_pay(&input, today))
         .map(|checked| (PaymentStep::Pay, String::new(), Some(checked)));
     step_from_form(&state, &signed, id, step, pairs).await
 }

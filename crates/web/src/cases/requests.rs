@@ -3,6 +3,7 @@
 
 use super::{MemberRowView, field, first_error, member_rows, request_from_pairs};
 use crate::AppState;
+use crate::dates::{self, DateQuestion, Rule, filters};
 use crate::error::AppError;
 use crate::extract::{Form, Path, Query};
 use crate::routes::Routes;
@@ -18,7 +19,8 @@ use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::cases::{
-    ConsentMethod, MemberRole, NeedLevel, Reason, RequestInput, TriageOutcome, check_request,
+    ConsentMethod, MEMBER_FIELDS, MemberRole, NeedLevel, Reason, RequestInput, TriageOutcome,
+    check_request,
 };
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_storage::accounts;
@@ -57,6 +59,8 @@ struct RequestPage {
     reasons: Vec<SelectOption>,
     need_levels: Vec<SelectOption>,
     consent_methods: Vec<SelectOption>,
+    /// What was typed, for the date boxes.
+    values: Vec<(String, String)>,
 }
 
 impl RequestPage {
@@ -104,8 +108,31 @@ impl RequestPage {
             reasons,
             need_levels,
             consent_methods,
+            values: Vec::new(),
         }
     }
+}
+
+/// The request form's date questions: each member's date of birth (to answer when the row has a
+/// name in it) and, on the professional's form, the date the family agreed.
+fn request_dates(pairs: &[(String, String)], public: bool) -> Vec<DateQuestion> {
+    let mut questions: Vec<DateQuestion> = MEMBER_FIELDS
+        .iter()
+        .map(|f| {
+            let question = DateQuestion::new(f.date_of_birth, "Date of birth", Rule::Past);
+            let named = !field(pairs, f.given_name).trim().is_empty()
+                || !field(pairs, f.family_name).trim().is_empty();
+            if named { question } else { question.optional() }
+        })
+        .collect();
+    if !public {
+        questions.push(DateQuestion::new(
+            "consent_date",
+            "Date the family agreed",
+            Rule::TodayOrPast,
+        ));
+    }
+    questions
 }
 
 #[derive(Template)]
@@ -161,19 +188,24 @@ async fn locality_name(state: &AppState, slug: &str) -> Result<String, AppError>
 async fn send_request(
     State(state): State<AppState>,
     signed: Signed,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Form(mut pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&field(&pairs, "csrf_token"))?;
+    let today = cases::today();
+    let questions = request_dates(&pairs, false);
+    let refused = dates::fold(&mut pairs, &questions, today);
     let input = request_from_pairs(&pairs);
-    let checked = match check_request(&input, cases::today(), false) {
+    let checked = match dates::with_dates(refused, check_request(&input, today, false)) {
         Ok(checked) => checked,
-        Err(errors) => {
-            let page = RequestPage::new(
+        Err(mut errors) => {
+            dates::in_page_order(&mut errors, &pairs);
+            let mut page = RequestPage::new(
                 Layout::for_user(&signed, "/requests/new"),
                 false,
                 input,
                 errors,
             );
+            page.values = pairs;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
         }
     };
@@ -253,20 +285,26 @@ async fn send_self_referral(
     Extension(throttle): Extension<Arc<Throttle>>,
     ClientIp(client): ClientIp,
     jar: CookieJar,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Form(mut pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let token =
         crate::session::check_form_token(&jar, SELF_REFERRAL_COOKIE, &field(&pairs, "csrf_token"))?;
+    let today = cases::today();
+    let questions = request_dates(&pairs, true);
+    let refused = dates::fold(&mut pairs, &questions, today);
     let mut input = request_from_pairs(&pairs);
     let share = family_agrees_to_share(&mut input);
-    let checked = match (share, check_request(&input, cases::today(), true)) {
+    let checked = dates::with_dates(refused, check_request(&input, today, true));
+    let checked = match (share, checked) {
         (None, Ok(checked)) => checked,
         (share, checked) => {
-            let errors = share
+            let mut errors: Vec<FieldError> = share
                 .into_iter()
                 .chain(checked.err().unwrap_or_default())
                 .collect();
-            let page = RequestPage::new(Layout::anonymous(token), true, input, errors);
+            dates::in_page_order(&mut errors, &pairs);
+            let mut page = RequestPage::new(Layout::anonymous(token), true, input, errors);
+            page.values = pairs;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
         }
     };
@@ -326,13 +364,8 @@ pub fn describe_reasons(slugs: &str) -> String {
 }
 
 fn line(detail: RequestDetail) -> RequestLine {
-    let format = time::macros::format_description!("[day] [month repr:short] [year]");
     RequestLine {
-        received: time::OffsetDateTime::from_unix_timestamp_nanos(
-            detail.request.created_micros as i128 * 1000,
-        )
-        .map(|t| t.format(format).unwrap_or_default())
-        .unwrap_or_default(),
+        received: crate::dates::day_of(detail.request.created_micros),
         reasons: describe_reasons(&detail.request.reasons),
         need: NeedLevel::from_slug(&detail.request.need_level)
             .map(NeedLevel::label)

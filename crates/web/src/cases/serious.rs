@@ -203,6 +203,11 @@ pub(super) fn done_message(slug: &str) -> &'static str {
     }
 }
 
+/// The section a serious action changed, to open on the page after it; empty if none.
+pub(super) fn done_anchor(slug: &str) -> &'static str {
+    Serious::from_slug(slug).map_or("", Serious::anchor)
+}
+
 /// One plan action still open, on the closure form: how did it end?
 pub struct ActionField {
     field: String,
@@ -357,7 +362,12 @@ async fn render_confirm(
                         ),
                         field: name,
                         id: a.id,
-                        action: format!("{} ({}, due {})", a.action, a.owner, a.due_date),
+                        action: format!(
+                            "{} ({}, due {})",
+                            a.action,
+                            a.owner,
+                            crate::dates::display(&a.due_date)
+                        ),
                     }
                 })
                 .collect()

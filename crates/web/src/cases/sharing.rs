@@ -1,7 +1,7 @@
 //! The Early Help assessment, break-glass access to a family one is not involved with, and the
 //! information governance officer's review of every break-glass access.
 
-use super::family::{Pairs, known_to_with, open_family, update, when};
+use super::family::{Change, Pairs, known_to_with, open_family, update, when};
 use super::{field, first_error};
 use crate::AppState;
 use crate::error::AppError;
@@ -200,7 +200,7 @@ async fn save_assessment(
         &signed,
         id,
         "save the Early Help assessment",
-        "assessment",
+        Change::Assessment,
         async |a| {
             sharing::save_assessment(a, &input, false, &author)
                 .await

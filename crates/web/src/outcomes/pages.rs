@@ -100,19 +100,7 @@ fn so_far_words(indicator: &Indicator, value: &Value, area: &str) -> String {
     format!("{} so far: {shown}", period_long(&value.period))
 }
 
-fn micros_to_date(micros: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(micros as i128 * 1000)
-        .map(|t| {
-            let d = t.date();
-            format!(
-                "{} {} {}",
-                d.day(),
-                &super::MONTHS[u8::from(d.month()) as usize - 1][..3],
-                d.year()
-            )
-        })
-        .unwrap_or_default()
-}
+use crate::dates::day_of as micros_to_date;
 
 /// Direction of travel since the last period, judged by the indicator's polarity.
 pub struct Travel {
