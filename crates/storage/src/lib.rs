@@ -11,11 +11,13 @@ pub mod db;
 pub mod deprivation;
 pub mod directory;
 pub mod extracts;
+pub mod find_families;
 pub mod grants;
 pub mod listing_changes;
 #[macro_use]
 pub mod gate;
 pub mod giving;
+pub mod home_counts;
 pub mod impact;
 mod json_rows;
 pub mod leases;

@@ -1,0 +1,255 @@
+//! The home page's numbers of today's work and "Your families" (search, filters, pages), on
+//! both databases: each number is the length of the list it links to, every family in those
+//! lists opens for its reader, and an insider in another locality is counted nowhere else.
+
+use crate::cases::open_case;
+use crate::helpers::*;
+use earlyhelp::demo_cases::{ERDINGTON_LEAD, ERDINGTON_PRACTITIONER};
+use earlyhelp_domain::access::Action;
+use earlyhelp_storage::{cases, gate};
+use regex::Regex;
+
+crate::on_both_backends!(
+    each_number_on_the_home_page_is_the_list_it_links_to,
+    another_localitys_family_is_counted_and_found_only_there,
+    families_are_found_by_name_date_of_birth_and_postcode_within_access,
+    your_families_come_a_page_at_a_time,
+    the_information_governance_officer_sees_holds_and_break_glass,
+);
+
+/// The numbers on `who`'s home page: (id, count, link).
+async fn numbers(app: &TestApp, who: &Session) -> Vec<(String, i64, String)> {
+    let html = who.get(app, "/").await.text().await.unwrap();
+    let tile = Regex::new(r#"href="([^"]+)" id="([^"]+)"><span class="eh-count">(\d+)</span>"#)
+        .unwrap();
+    tile.captures_iter(&html)
+        .map(|c| (c[2].to_string(), c[3].parse().unwrap(), c[1].replace("&amp;", "&")))
+        .collect()
+}
+
+fn number(numbers: &[(String, i64, String)], id: &str) -> i64 {
+    numbers
+        .iter()
+        .find(|(n, _, _)| n == id)
+        .unwrap_or_else(|| panic!("no {id} among {numbers:?}"))
+        .1
+}
+
+/// The families on a page of "Your families": (total, family ids on the page).
+async fn listed(app: &TestApp, who: &Session, path: &str) -> (i64, Vec<String>) {
+    let response = who.get(app, path).await;
+    assert_eq!(response.status(), 200, "{path}");
+    let html = response.text().await.unwrap();
+    let total = Regex::new(r#"<caption class="govuk-table__caption govuk-table__caption--m">(\d+) famil"#)
+        .unwrap()
+        .captures(&html)
+        .map_or(0, |c| c[1].parse().unwrap());
+    let ids = Regex::new(r#"<a class="govuk-link" href="/families/([0-9a-f-]{36})">"#)
+        .unwrap()
+        .captures_iter(&html)
+        .map(|c| c[1].to_string())
+        .collect();
+    (total, ids)
+}
+
+/// Every family of every page of `path`.
+async fn every_family(app: &TestApp, who: &Session, path: &str) -> (i64, Vec<String>) {
+    let (total, mut ids) = listed(app, who, path).await;
+    let mut page = 2;
+    while (ids.len() as i64) < total {
+        let (_, more) = listed(app, who, &format!("{path}&page={page}")).await;
+        assert!(!more.is_empty(), "page {page} of {path} is empty before {total}");
+        ids.extend(more);
+        page += 1;
+    }
+    (total, ids)
+}
+
+async fn each_number_on_the_home_page_is_the_list_it_links_to(backend: Backend) {
+    let app = spawn_app(backend).await;
+    open_case(&app).await;
+    for email in [PRACTITIONER, LOCALITY_LEAD, ERDINGTON_PRACTITIONER, ERDINGTON_LEAD] {
+        let who = app.sign_in(email).await;
+        let numbers = numbers(&app, &who).await;
+        assert!(
+            numbers.iter().any(|(id, _, _)| id == "review-overdue"),
+            "{email} has the families' numbers"
+        );
+        for (id, count, href) in numbers.iter().filter(|(_, _, h)| h.starts_with("/families")) {
+            let (total, ids) = every_family(&app, &who, href).await;
+            assert_eq!(total, *count, "{email}: {id} is the length of {href}");
+            assert_eq!(ids.len() as i64, total, "{email}: {href}");
+            // None of them is a record its reader cannot open.
+            for family in ids.iter().take(30) {
+                let status = who.get(&app, &format!("/families/{family}")).await.status();
+                assert_eq!(status, 200, "{email} opens {family} counted in {id}");
+            }
+        }
+    }
+    // The demo has work due: the practitioner sees some of it.
+    let practitioner = app.sign_in(PRACTITIONER).await;
+    let numbers = numbers(&app, &practitioner).await;
+    assert!(number(&numbers, "review-overdue") > 0, "{numbers:?}");
+    assert!(number(&numbers, "sent-waiting") + number(&numbers, "sent-decided") > 0);
+    // The locality lead sees the queue and each practitioner's open cases.
+    let lead = app.sign_in(LOCALITY_LEAD).await;
+    let html = lead.get(&app, "/").await.text().await.unwrap();
+    assert!(html.contains("id=\"waiting-ladywood\""), "{html}");
+    assert!(html.contains("waiting for triage"));
+    assert!(html.contains("class=\"govuk-table__row caseload\""), "{html}");
+    // Someone whose roles hold no cases has no families' numbers.
+    let commissioner = app.sign_in(COMMISSIONER).await;
+    let html = commissioner.get(&app, "/").await.text().await.unwrap();
+    assert!(!html.contains("id=\"review-overdue\""));
+}
+
+/// A family in Erdington led by the Erdington practitioner, with a plan action long overdue.
+async fn erdington_family_with_an_overdue_action(app: &TestApp) -> String {
+    let family = crate::insiders::erdington_family(app).await;
+    let ask = gate::Ask {
+        id: family.parse().unwrap(),
+        action: Action::Update,
+        purpose: "test: an overdue action",
+    };
+    let mut authorised = gate::operator_on::<gate::FamilyId>(&app.db, ask)
+        .await
+        .unwrap();
+    let due = time::macros::date!(2020 - 01 - 31);
+    cases::add_action(&mut authorised, "Safe at home", "Check in", "Sam", due)
+        .await
+        .unwrap();
+    authorised.tx.commit().await.unwrap();
+    family
+}
+
+async fn another_localitys_family_is_counted_and_found_only_there(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ladywood_lead = app.sign_in(LOCALITY_LEAD).await;
+    let ladywood = app.sign_in(PRACTITIONER).await;
+    let erdington = app.sign_in(ERDINGTON_PRACTITIONER).await;
+    let before = (
+        number(&numbers(&app, &ladywood_lead).await, "actions-overdue"),
+        number(&numbers(&app, &ladywood).await, "actions-overdue"),
+        number(&numbers(&app, &erdington).await, "actions-overdue"),
+    );
+    let family = erdington_family_with_an_overdue_action(&app).await;
+    let after = (
+        number(&numbers(&app, &ladywood_lead).await, "actions-overdue"),
+        number(&numbers(&app, &ladywood).await, "actions-overdue"),
+        number(&numbers(&app, &erdington).await, "actions-overdue"),
+    );
+    assert_eq!(
+        after,
+        (before.0, before.1, before.2 + 1),
+        "only the Erdington practitioner's number counts it"
+    );
+    let (_, theirs) = every_family(&app, &erdington, "/families?only=actions_overdue").await;
+    assert!(theirs.contains(&family));
+    // The Ladywood lead searching for the same people by name finds only Ladywood's.
+    for who in [&ladywood_lead, &ladywood] {
+        let (_, found) = listed(&app, who, "/families?name=testcase").await;
+        assert!(!found.contains(&family), "another locality's family is not found");
+        let (_, due) = every_family(&app, who, "/families?only=actions_overdue").await;
+        assert!(!due.contains(&family));
+    }
+    let (_, found) = listed(&app, &erdington, "/families?name=testcase").await;
+    assert_eq!(found, vec![family]);
+}
+
+async fn families_are_found_by_name_date_of_birth_and_postcode_within_access(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = open_case(&app).await;
+    let practitioner = app.sign_in(PRACTITIONER).await;
+    for path in [
+        "/families?name=amira+test",
+        "/families?name=TESTCASE&postcode=b16+8ha",
+        "/families?dob-day=2&dob-month=5&dob-year=2016&postcode=B16",
+    ] {
+        let (total, ids) = listed(&app, &practitioner, path).await;
+        assert_eq!((total, ids), (1, vec![family.clone()]), "{path}");
+    }
+    let (total, _) = listed(&app, &practitioner, "/families?name=testcase&postcode=B23").await;
+    assert_eq!(total, 0, "another postcode");
+    let (total, _) = listed(&app, &practitioner, "/families?name=%25").await;
+    assert_eq!(total, 0, "a % in a name is a %, not anything");
+    // Someone not involved finds nothing, though the family exists.
+    let outsider = app.sign_in(ERDINGTON_PRACTITIONER).await;
+    let html = outsider
+        .get(&app, "/families?name=testcase")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("No families you may open match"), "{html}");
+    assert!(!html.contains(&family));
+    // A question that makes no sense is answered with what is wrong, by field.
+    for (path, field, words) in [
+        ("/families?dob-day=31&dob-month=2&dob-year=2016", "dob-day", "real date"),
+        ("/families?postcode=not+a+postcode", "postcode", "Enter a postcode"),
+        ("/families?only=everything", "only", "Choose what to show"),
+        ("/families?lead=nobody", "only", "not known"),
+        ("/families?locality=atlantis", "only", "no such locality"),
+    ] {
+        let response = practitioner.get(&app, path).await;
+        assert_eq!(response.status(), 422, "{path}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains(&format!("href=\"#{field}\"")), "{path}: {html}");
+        assert!(html.contains(words), "{path}");
+    }
+    // Those whose roles hold no cases cannot search families at all.
+    let commissioner = app.sign_in(COMMISSIONER).await;
+    let status = commissioner.get(&app, "/families?name=testcase").await.status();
+    assert_eq!(status, 403);
+}
+
+async fn your_families_come_a_page_at_a_time(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let lead = app.sign_in(LOCALITY_LEAD).await;
+    // More than a page: the demo's locality has 20 families.
+    for _ in 0..6 {
+        open_case(&app).await;
+    }
+    let (total, first) = listed(&app, &lead, "/families?only=").await;
+    assert!(total > 25, "more than a page: {total}");
+    assert_eq!(first.len(), 25);
+    let (_, second) = listed(&app, &lead, "/families?page=2").await;
+    assert!(!second.is_empty() && second.iter().all(|id| !first.contains(id)));
+    let html = lead.get(&app, "/families").await.text().await.unwrap();
+    assert!(html.contains("class=\"govuk-pagination\""));
+    assert!(html.contains("href=\"/families?page=2\""), "{html}");
+    // Beyond the last page is the last page; nonsense is a clear refusal, not a failure.
+    let last = (total + 24) / 25;
+    let (_, beyond) = listed(&app, &lead, "/families?page=999").await;
+    let (_, at_last) = listed(&app, &lead, &format!("/families?page={last}")).await;
+    assert_eq!(beyond, at_last);
+    assert_eq!(lead.get(&app, "/families?page=x").await.status(), 422);
+    // A filter is kept from page to page.
+    let html = lead
+        .get(&app, "/families?only=open&postcode=B16")
+        .await
+        .text()
+        .await
+        .unwrap();
+    if html.contains("rel=\"next\"") {
+        assert!(html.contains("postcode=B16&amp;only=open&amp;page=2"), "{html}");
+    }
+}
+
+async fn the_information_governance_officer_sees_holds_and_break_glass(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ig = app.sign_in(IG_OFFICER).await;
+    let holds_before = number(&numbers(&app, &ig).await, "legal-holds");
+    let family = open_case(&app).await;
+    let record = format!("family:{family}");
+    let placed = crate::cases::post_form(
+        &ig,
+        &app,
+        "/governance/holds",
+        &[("record", record.as_str()), ("reason", "Court order 44")],
+    )
+    .await;
+    assert_eq!(placed.status(), 303);
+    let numbers = numbers(&app, &ig).await;
+    assert_eq!(number(&numbers, "legal-holds"), holds_before + 1);
+    assert!(!numbers.iter().any(|(id, _, _)| id == "review-overdue"));
+}
