@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod asks;
+pub mod audit_search;
 pub mod case_load;
 pub mod cases;
 pub mod checkpoint;

@@ -75,7 +75,11 @@ fn read_request<'a>(resource: Resource, subject: &'a str, purpose: &'a str) -> R
 
 /// Today's work for the signed-in person: each count read through the gate under the permit of
 /// the list it links to, so it counts only what that list would show them.
-async fn today_for(state: &AppState, signed: &Signed) -> Result<Vec<Section>, AppError> {
+async fn today_for(
+    state: &AppState,
+    signed: &Signed,
+    break_glass_reviews: i64,
+) -> Result<Vec<Section>, AppError> {
     let actor = &signed.user.actor;
     let who = signed.who();
     let may = |p: Permission| actor.roles.iter().any(|r| r.may(p));
@@ -227,21 +231,71 @@ async fn today_for(state: &AppState, signed: &Signed) -> Result<Vec<Section>, Ap
             });
         }
     }
+    if may(Permission::EditDirectory) {
+        let locality = crate::connector::first_locality(signed);
+        let work = crate::connector::work(state, signed, locality.clone(), "home page: directory work")
+            .await?;
+        work.authorised.tx.commit().await?;
+        let href = match &locality {
+            Some(l) => format!("/directory/manage?locality={l}"),
+            None => "/directory/manage".to_string(),
+        };
+        let mut tiles = vec![tile(
+            "listings-due",
+            work.due.len() as i64,
+            "listing due for review within 30 days, or overdue",
+            "listings due for review within 30 days, or overdue",
+            href.clone(),
+        )];
+        if work.approver {
+            tiles.push(tile(
+                "changes-waiting",
+                work.pending.len() as i64,
+                "change to a listing waiting for your approval",
+                "changes to listings waiting for your approval",
+                href,
+            ));
+        }
+        let heading = match &locality {
+            Some(l) => format!(
+                "The directory in {}",
+                crate::views::LocalityNames::load(&state.db).await?.name(l)
+            ),
+            None => "Your organisation's listings".to_string(),
+        };
+        sections.push(Section {
+            id: "today-directory",
+            heading,
+            tiles,
+            caseloads: Vec::new(),
+        });
+    }
     if may(Permission::GovernRecords) {
         let request = read_request(Resource::RecordsGovernance, "legal_holds", "home page: legal holds");
         let mut authorised = authorise_read(&state.db, &who, request).await?;
         let holds = home_counts::legal_holds(&mut authorised).await?;
         authorised.tx.commit().await?;
+        let mut tiles = Vec::new();
+        if may(Permission::ReadAuditLog) {
+            tiles.push(tile(
+                "break-glass-to-review",
+                break_glass_reviews,
+                "break-glass access waiting for your review",
+                "break-glass accesses waiting for your review",
+                "/audit/break-glass",
+            ));
+        }
+        tiles.push(tile(
+            "legal-holds",
+            holds,
+            "legal hold in force",
+            "legal holds in force",
+            "/governance/holds",
+        ));
         sections.push(Section {
             id: "today-governance",
             heading: "Information governance".into(),
-            tiles: vec![tile(
-                "legal-holds",
-                holds,
-                "legal hold in force",
-                "legal holds in force",
-                "/governance/holds",
-            )],
+            tiles,
             caseloads: Vec::new(),
         });
     }
@@ -358,6 +412,7 @@ async fn home(
             href: Some("/access-requests"),
         });
     }
+    let asks = asks_for(&state, &signed).await?;
     let page = HomePage {
         layout: Layout::for_user(&signed, "/"),
         name: signed.user.name.clone(),
@@ -377,8 +432,8 @@ async fn home(
             .join(", "),
         tasks,
         waiting: accounts::pending_grants(&state.db, actor.user_id).await?,
-        asks: asks_for(&state, &signed).await?,
-        today: today_for(&state, &signed).await?,
+        today: today_for(&state, &signed, asks.break_glass_reviews).await?,
+        asks,
     };
     Ok(Html(page.render()?))
 }

@@ -15,6 +15,8 @@ crate::on_both_backends!(
     families_are_found_by_name_date_of_birth_and_postcode_within_access,
     your_families_come_a_page_at_a_time,
     the_information_governance_officer_sees_holds_and_break_glass,
+    the_directorys_numbers_are_the_workspaces_lists,
+    the_audit_log_is_filtered_and_paged,
 );
 
 /// The numbers on `who`'s home page: (id, count, link).
@@ -252,4 +254,110 @@ async fn the_information_governance_officer_sees_holds_and_break_glass(backend: 
     let numbers = numbers(&app, &ig).await;
     assert_eq!(number(&numbers, "legal-holds"), holds_before + 1);
     assert!(!numbers.iter().any(|(id, _, _)| id == "review-overdue"));
+}
+
+/// The rows of the table after the heading `heading` on `html`.
+fn rows_after(html: &str, heading: &str) -> usize {
+    let Some((_, after)) = html.split_once(&format!(">{heading}</h2>")) else {
+        panic!("no {heading} in {html}");
+    };
+    let section = after.split("<h2").next().unwrap_or_default();
+    section
+        .split("<tbody")
+        .nth(1)
+        .map_or(0, |body| body.matches("<tr class=\"govuk-table__row\"").count())
+}
+
+async fn the_directorys_numbers_are_the_workspaces_lists(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for email in ["connector.ladywood@earlyhelp.test", VCS_WORKER] {
+        let who = app.sign_in(email).await;
+        let numbers = numbers(&app, &who).await;
+        let due = number(&numbers, "listings-due");
+        let href = &numbers.iter().find(|(id, _, _)| id == "listings-due").unwrap().2;
+        let html = who.get(&app, href).await.text().await.unwrap();
+        assert_eq!(due as usize, rows_after(&html, "Due for review"), "{email}");
+        if let Some((_, waiting, _)) = numbers.iter().find(|(id, _, _)| id == "changes-waiting") {
+            let rows = rows_after(&html, "Changes waiting for your approval");
+            assert_eq!(*waiting as usize, rows, "{email}");
+        }
+    }
+    let connector = app.sign_in("connector.ladywood@earlyhelp.test").await;
+    let numbers = numbers(&app, &connector).await;
+    assert!(number(&numbers, "listings-due") > 0, "the demo has listings due");
+    assert!(numbers.iter().any(|(id, _, _)| id == "changes-waiting"));
+}
+
+/// The events on a page of the audit log: (who, record) of each.
+async fn events(app: &TestApp, ig: &Session, path: &str) -> (Vec<(String, String)>, String) {
+    let response = ig.get(app, path).await;
+    assert_eq!(response.status(), 200, "{path}");
+    let html = response.text().await.unwrap();
+    let row = Regex::new(r#"href="/audit\?actor=[^"]*">([^<]+)<span[\s\S]*?<code class="eh-mono govuk-body-s">([^<]+)</code>"#)
+        .unwrap();
+    let found = row
+        .captures_iter(&html)
+        .map(|c| (c[1].to_string(), c[2].to_string()))
+        .collect();
+    (found, html)
+}
+
+async fn the_audit_log_is_filtered_and_paged(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = open_case(&app).await;
+    let practitioner = app.sign_in(PRACTITIONER).await;
+    assert_eq!(practitioner.get(&app, &format!("/families/{family}")).await.status(), 200);
+    let ig = app.sign_in(IG_OFFICER).await;
+    // The newest page, 50 events, and a link to older ones that are all older.
+    let (newest, html) = events(&app, &ig, "/audit").await;
+    assert_eq!(newest.len(), 50, "{html}");
+    assert!(html.contains("href=\"/audit/break-glass\""), "the break-glass review is linked");
+    let older = Regex::new(r#"href="(/audit\?before=\d+)" rel="next""#)
+        .unwrap()
+        .captures(&html)
+        .map(|c| c[1].to_string())
+        .expect("a link to older events");
+    let (page_two, html) = events(&app, &ig, &older).await;
+    assert!(!page_two.is_empty());
+    assert!(html.contains("Newest events"));
+    // By person, by family (from a picker's link, not a typed id), by action, by date.
+    let (theirs, html) = events(&app, &ig, &format!("/audit?actor={PRACTITIONER}")).await;
+    assert!(!theirs.is_empty() && theirs.iter().all(|(who, _)| who == PRACTITIONER));
+    assert!(html.contains("<datalist id=\"people\">") && html.contains(&format!("<option value=\"{PRACTITIONER}\">")));
+    let (its, _) = events(&app, &ig, &format!("/audit?family={family}")).await;
+    let record = format!("family:{family}");
+    assert!(!its.is_empty() && its.iter().all(|(_, subject)| subject == &record));
+    assert!(its.iter().any(|(who, _)| who == PRACTITIONER), "the practitioner's read");
+    let (signins, html) = events(&app, &ig, "/audit?action=sign_in").await;
+    assert!(!signins.is_empty());
+    assert!(!html.contains(">read: ") && !html.contains(">list: "), "only sign-ins");
+    let today = time::OffsetDateTime::now_utc().date();
+    let day = |d: time::Date| format!("{}&{}&{}", d.day(), d.month() as u8, d.year());
+    let parts = |prefix: &str, d: time::Date| {
+        let [dd, mm, yy]: [String; 3] = day(d)
+            .split('&')
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+            .try_into()
+            .unwrap();
+        format!("{prefix}-day={dd}&{prefix}-month={mm}&{prefix}-year={yy}")
+    };
+    let (todays, _) = events(&app, &ig, &format!("/audit?actor={PRACTITIONER}&{}", parts("from", today))).await;
+    assert_eq!(todays, theirs, "all of today's");
+    let yesterday = today - time::Duration::days(1);
+    let (before_today, html) = events(&app, &ig, &format!("/audit?actor={PRACTITIONER}&{}", parts("to", yesterday))).await;
+    assert!(before_today.is_empty(), "{html}");
+    assert!(html.contains("No events match"));
+    // Nonsense is answered with the field to fix, never a failure.
+    for (path, field) in [
+        ("/audit?from-day=30&from-month=2&from-year=2026", "from-day"),
+        ("/audit?action=delete_everything", "action"),
+        ("/audit?family=not-an-id", "subject"),
+        ("/audit?before=-4", "actor"),
+    ] {
+        let response = ig.get(&app, path).await;
+        assert_eq!(response.status(), 422, "{path}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains(&format!("href=\"#{field}\"")), "{path}");
+    }
 }
