@@ -210,7 +210,15 @@ fn record_words(subject: &str, localities: &LocalityNames) -> String {
         "requests" if rest.starts_with("sent_by") => "Requests someone sent".into(),
         "requests" => format!("Requests waiting in {}", localities.name(rest)),
         "tasks" => "What waits for someone".into(),
-        _ => subject.replace('_', " "),
+        // Another kind: its name without the id, so the link reads as words.
+        _ => {
+            let words = kind.replace('_', " ");
+            let mut chars = words.chars();
+            chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect())
+                .unwrap_or_default()
+        }
     }
 }
 

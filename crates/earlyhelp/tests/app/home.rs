@@ -361,3 +361,51 @@ async fn the_audit_log_is_filtered_and_paged(backend: Backend) {
         assert!(html.contains(&format!("href=\"#{field}\"")), "{path}");
     }
 }
+
+/// Each role's home page in a real browser, checked by axe-core, and a number followed to its
+/// list; the families list and the audit log checked too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_pages_and_lists_are_accessible_in_a_browser() {
+    use crate::browser::{assert_accessible, sign_in};
+    use thirtyfour::prelude::*;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await;
+    for (email, number) in [
+        (PRACTITIONER, "review-overdue"),
+        (LOCALITY_LEAD, "unallocated"),
+        ("connector.ladywood@earlyhelp.test", "listings-due"),
+        (IG_OFFICER, "legal-holds"),
+    ] {
+        sign_in(&browser, &app, email).await;
+        browser.wait_for_text(By::Id("today"), "Today").await;
+        assert_accessible(&browser, &format!("home page of {email}")).await;
+        let short = email.split('@').next().unwrap();
+        browser.screenshot(&format!("home-today-{short}")).await;
+        browser.click(By::Id(number)).await;
+        let path = browser.driver.current_url().await.unwrap().path().to_string();
+        assert_ne!(path, "/", "{email}: {number} leads to its list");
+        assert_accessible(&browser, &format!("{email}'s {number} list")).await;
+        browser.driver.goto(app.url("/")).await.unwrap();
+        browser.click(By::Css(".eh-masthead form button")).await;
+        browser.wait_for_heading("Sign in to earlyhelp").await;
+    }
+    sign_in(&browser, &app, PRACTITIONER).await;
+    browser
+        .driver
+        .goto(app.url("/families?name=x&dob-day=31&dob-month=2&dob-year=2015"))
+        .await
+        .unwrap();
+    browser.wait_for_heading("Your families").await;
+    assert_accessible(&browser, "the families search with an error").await;
+    browser.screenshot("families-search-error").await;
+    browser.click(By::Css(".eh-masthead form button")).await;
+    browser.wait_for_heading("Sign in to earlyhelp").await;
+    sign_in(&browser, &app, IG_OFFICER).await;
+    browser.driver.goto(app.url("/audit")).await.unwrap();
+    browser.wait_for_heading("Audit log").await;
+    assert_accessible(&browser, "the audit log").await;
+    browser.screenshot("audit-log-filters").await;
+    browser.quit().await;
+}
