@@ -82,7 +82,9 @@ pub async fn find(
 }
 
 /// The staff who may be chosen as a person to filter by: (email, name, organisation), by name.
-pub async fn people(authorised: &mut Authorised) -> Result<Vec<(String, String, String)>, StorageError> {
+pub async fn people(
+    authorised: &mut Authorised,
+) -> Result<Vec<(String, String, String)>, StorageError> {
     let tx = &mut authorised.tx;
     Ok(on_tx!(tx, c => {
         sqlx::query_as(

@@ -116,10 +116,7 @@ pub struct Waiting {
 }
 
 /// The requests waiting in the locality the permit's queue names, in one statement.
-pub async fn waiting(
-    authorised: &mut Authorised,
-    locality: &str,
-) -> Result<Waiting, StorageError> {
+pub async fn waiting(authorised: &mut Authorised, locality: &str) -> Result<Waiting, StorageError> {
     let tx = &mut authorised.tx;
     let (requests, complex, oldest): (i64, i64, Option<i64>) = on_tx!(tx, c => {
         sqlx::query_as(

@@ -6,15 +6,15 @@ use crate::extract::Query;
 use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::Layout;
+use crate::views::{LocalityNames, SelectOption};
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use earlyhelp_domain::access::{Action, Resource};
-use earlyhelp_domain::roles::Role;
-use crate::views::{LocalityNames, SelectOption};
 use earlyhelp_domain::people::FieldError;
+use earlyhelp_domain::roles::Role;
 use earlyhelp_storage::audit_search::{self, ACTIONS, Find};
 use earlyhelp_storage::gate::{AuditEvent, Request, authorise};
 use earlyhelp_storage::sharing;
@@ -100,7 +100,10 @@ impl AuditQuery {
             .map(|(k, v)| (k, v.trim()))
             .filter(|(_, v)| !v.is_empty())
             .collect();
-        format!("/audit?{}", serde_urlencoded::to_string(kept).unwrap_or_default())
+        format!(
+            "/audit?{}",
+            serde_urlencoded::to_string(kept).unwrap_or_default()
+        )
     }
 
     /// What to find, or what is wrong with the question, field by field.
@@ -117,7 +120,10 @@ impl AuditQuery {
             errors.push(FieldError::new("action", "Choose an action from the list"));
         }
         if !matches!(self.outcome.as_str(), "" | "allowed" | "denied" | "failed") {
-            errors.push(FieldError::new("outcome", "Choose an outcome from the list"));
+            errors.push(FieldError::new(
+                "outcome",
+                "Choose an outcome from the list",
+            ));
         }
         let mut day = |d: &str, m: &str, y: &str, field: &'static str, words: &str| {
             if [d, m, y].iter().all(|p| p.trim().is_empty()) {
@@ -132,8 +138,20 @@ impl AuditQuery {
             }
             date
         };
-        let from = day(&self.from_day, &self.from_month, &self.from_year, "from-day", "The first day");
-        let to = day(&self.to_day, &self.to_month, &self.to_year, "to-day", "The last day");
+        let from = day(
+            &self.from_day,
+            &self.from_month,
+            &self.from_year,
+            "from-day",
+            "The first day",
+        );
+        let to = day(
+            &self.to_day,
+            &self.to_month,
+            &self.to_year,
+            "to-day",
+            "The last day",
+        );
         let micros = |date: time::Date| date.midnight().assume_utc().unix_timestamp() * 1_000_000;
         let before = match self.before.trim() {
             "" => None,
@@ -265,10 +283,15 @@ async fn audit_log(
         .chain(ACTIONS.iter().copied())
         .map(|(value, label)| SelectOption::new(value, label, value == query.action))
         .collect();
-    let outcomes = [("", "Any"), ("allowed", "Allowed"), ("denied", "Denied"), ("failed", "Failed")]
-        .into_iter()
-        .map(|(value, label)| SelectOption::new(value, label, value == query.outcome))
-        .collect();
+    let outcomes = [
+        ("", "Any"),
+        ("allowed", "Allowed"),
+        ("denied", "Denied"),
+        ("failed", "Failed"),
+    ]
+    .into_iter()
+    .map(|(value, label)| SelectOption::new(value, label, value == query.outcome))
+    .collect();
     let page = AuditPage {
         layout: Layout::for_user(&signed, "/audit"),
         people: people

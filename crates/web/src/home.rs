@@ -161,7 +161,11 @@ async fn today_for(
                 let name = names.name(locality);
                 let mut words = format!(
                     "{} waiting for triage",
-                    if waiting.requests == 1 { "request" } else { "requests" }
+                    if waiting.requests == 1 {
+                        "request"
+                    } else {
+                        "requests"
+                    }
                 );
                 if waiting.complex > 0 {
                     words.push_str(&format!(", {} of them complex", waiting.complex));
@@ -177,7 +181,7 @@ async fn today_for(
                 let href = format!("/triage?locality={locality}");
                 sections.push(Section {
                     id: "today-locality",
-                    heading: name.clone(),
+                    heading: format!("{name}: requests and caseloads"),
                     tiles: vec![Tile {
                         id: format!("waiting-{locality}"),
                         count: waiting.requests,
@@ -205,8 +209,15 @@ async fn today_for(
         let mut authorised = authorise_read(&state.db, &who, request).await?;
         let sent = home_counts::sent(&mut authorised, actor.user_id).await?;
         authorised.tx.commit().await?;
-        let of = |status: &str| sent.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
-        let (waiting, decided) = (of("new"), sent.iter().map(|(_, n)| n).sum::<i64>() - of("new"));
+        let of = |status: &str| {
+            sent.iter()
+                .find(|(s, _)| s == status)
+                .map_or(0, |(_, n)| *n)
+        };
+        let (waiting, decided) = (
+            of("new"),
+            sent.iter().map(|(_, n)| n).sum::<i64>() - of("new"),
+        );
         if waiting + decided > 0 {
             sections.push(Section {
                 id: "today-sent",
@@ -233,8 +244,9 @@ async fn today_for(
     }
     if may(Permission::EditDirectory) {
         let locality = crate::connector::first_locality(signed);
-        let work = crate::connector::work(state, signed, locality.clone(), "home page: directory work")
-            .await?;
+        let work =
+            crate::connector::work(state, signed, locality.clone(), "home page: directory work")
+                .await?;
         work.authorised.tx.commit().await?;
         let href = match &locality {
             Some(l) => format!("/directory/manage?locality={l}"),
@@ -271,7 +283,11 @@ async fn today_for(
         });
     }
     if may(Permission::GovernRecords) {
-        let request = read_request(Resource::RecordsGovernance, "legal_holds", "home page: legal holds");
+        let request = read_request(
+            Resource::RecordsGovernance,
+            "legal_holds",
+            "home page: legal holds",
+        );
         let mut authorised = authorise_read(&state.db, &who, request).await?;
         let holds = home_counts::legal_holds(&mut authorised).await?;
         authorised.tx.commit().await?;

@@ -22,10 +22,16 @@ crate::on_both_backends!(
 /// The numbers on `who`'s home page: (id, count, link).
 async fn numbers(app: &TestApp, who: &Session) -> Vec<(String, i64, String)> {
     let html = who.get(app, "/").await.text().await.unwrap();
-    let tile = Regex::new(r#"href="([^"]+)" id="([^"]+)"><span class="eh-count">(\d+)</span>"#)
-        .unwrap();
+    let tile =
+        Regex::new(r#"href="([^"]+)" id="([^"]+)"><span class="eh-count">(\d+)</span>"#).unwrap();
     tile.captures_iter(&html)
-        .map(|c| (c[2].to_string(), c[3].parse().unwrap(), c[1].replace("&amp;", "&")))
+        .map(|c| {
+            (
+                c[2].to_string(),
+                c[3].parse().unwrap(),
+                c[1].replace("&amp;", "&"),
+            )
+        })
         .collect()
 }
 
@@ -42,10 +48,11 @@ async fn listed(app: &TestApp, who: &Session, path: &str) -> (i64, Vec<String>) 
     let response = who.get(app, path).await;
     assert_eq!(response.status(), 200, "{path}");
     let html = response.text().await.unwrap();
-    let total = Regex::new(r#"<caption class="govuk-table__caption govuk-table__caption--m">(\d+) famil"#)
-        .unwrap()
-        .captures(&html)
-        .map_or(0, |c| c[1].parse().unwrap());
+    let total =
+        Regex::new(r#"<caption class="govuk-table__caption govuk-table__caption--m">(\d+) famil"#)
+            .unwrap()
+            .captures(&html)
+            .map_or(0, |c| c[1].parse().unwrap());
     let ids = Regex::new(r#"<a class="govuk-link" href="/families/([0-9a-f-]{36})">"#)
         .unwrap()
         .captures_iter(&html)
@@ -60,7 +67,10 @@ async fn every_family(app: &TestApp, who: &Session, path: &str) -> (i64, Vec<Str
     let mut page = 2;
     while (ids.len() as i64) < total {
         let (_, more) = listed(app, who, &format!("{path}&page={page}")).await;
-        assert!(!more.is_empty(), "page {page} of {path} is empty before {total}");
+        assert!(
+            !more.is_empty(),
+            "page {page} of {path} is empty before {total}"
+        );
         ids.extend(more);
         page += 1;
     }
@@ -70,14 +80,22 @@ async fn every_family(app: &TestApp, who: &Session, path: &str) -> (i64, Vec<Str
 async fn each_number_on_the_home_page_is_the_list_it_links_to(backend: Backend) {
     let app = spawn_app(backend).await;
     open_case(&app).await;
-    for email in [PRACTITIONER, LOCALITY_LEAD, ERDINGTON_PRACTITIONER, ERDINGTON_LEAD] {
+    for email in [
+        PRACTITIONER,
+        LOCALITY_LEAD,
+        ERDINGTON_PRACTITIONER,
+        ERDINGTON_LEAD,
+    ] {
         let who = app.sign_in(email).await;
         let numbers = numbers(&app, &who).await;
         assert!(
             numbers.iter().any(|(id, _, _)| id == "review-overdue"),
             "{email} has the families' numbers"
         );
-        for (id, count, href) in numbers.iter().filter(|(_, _, h)| h.starts_with("/families")) {
+        for (id, count, href) in numbers
+            .iter()
+            .filter(|(_, _, h)| h.starts_with("/families"))
+        {
             let (total, ids) = every_family(&app, &who, href).await;
             assert_eq!(total, *count, "{email}: {id} is the length of {href}");
             assert_eq!(ids.len() as i64, total, "{email}: {href}");
@@ -98,7 +116,10 @@ async fn each_number_on_the_home_page_is_the_list_it_links_to(backend: Backend) 
     let html = lead.get(&app, "/").await.text().await.unwrap();
     assert!(html.contains("id=\"waiting-ladywood\""), "{html}");
     assert!(html.contains("waiting for triage"));
-    assert!(html.contains("class=\"govuk-table__row caseload\""), "{html}");
+    assert!(
+        html.contains("class=\"govuk-table__row caseload\""),
+        "{html}"
+    );
     // Someone whose roles hold no cases has no families' numbers.
     let commissioner = app.sign_in(COMMISSIONER).await;
     let html = commissioner.get(&app, "/").await.text().await.unwrap();
@@ -150,7 +171,10 @@ async fn another_localitys_family_is_counted_and_found_only_there(backend: Backe
     // The Ladywood lead searching for the same people by name finds only Ladywood's.
     for who in [&ladywood_lead, &ladywood] {
         let (_, found) = listed(&app, who, "/families?name=testcase").await;
-        assert!(!found.contains(&family), "another locality's family is not found");
+        assert!(
+            !found.contains(&family),
+            "another locality's family is not found"
+        );
         let (_, due) = every_family(&app, who, "/families?only=actions_overdue").await;
         assert!(!due.contains(&family));
     }
@@ -186,8 +210,16 @@ async fn families_are_found_by_name_date_of_birth_and_postcode_within_access(bac
     assert!(!html.contains(&family));
     // A question that makes no sense is answered with what is wrong, by field.
     for (path, field, words) in [
-        ("/families?dob-day=31&dob-month=2&dob-year=2016", "dob-day", "real date"),
-        ("/families?postcode=not+a+postcode", "postcode", "Enter a postcode"),
+        (
+            "/families?dob-day=31&dob-month=2&dob-year=2016",
+            "dob-day",
+            "real date",
+        ),
+        (
+            "/families?postcode=not+a+postcode",
+            "postcode",
+            "Enter a postcode",
+        ),
         ("/families?only=everything", "only", "Choose what to show"),
         ("/families?lead=nobody", "only", "not known"),
         ("/families?locality=atlantis", "only", "no such locality"),
@@ -195,12 +227,18 @@ async fn families_are_found_by_name_date_of_birth_and_postcode_within_access(bac
         let response = practitioner.get(&app, path).await;
         assert_eq!(response.status(), 422, "{path}");
         let html = response.text().await.unwrap();
-        assert!(html.contains(&format!("href=\"#{field}\"")), "{path}: {html}");
+        assert!(
+            html.contains(&format!("href=\"#{field}\"")),
+            "{path}: {html}"
+        );
         assert!(html.contains(words), "{path}");
     }
     // Those whose roles hold no cases cannot search families at all.
     let commissioner = app.sign_in(COMMISSIONER).await;
-    let status = commissioner.get(&app, "/families?name=testcase").await.status();
+    let status = commissioner
+        .get(&app, "/families?name=testcase")
+        .await
+        .status();
     assert_eq!(status, 403);
 }
 
@@ -233,7 +271,10 @@ async fn your_families_come_a_page_at_a_time(backend: Backend) {
         .await
         .unwrap();
     if html.contains("rel=\"next\"") {
-        assert!(html.contains("postcode=B16&amp;only=open&amp;page=2"), "{html}");
+        assert!(
+            html.contains("postcode=B16&amp;only=open&amp;page=2"),
+            "{html}"
+        );
     }
 }
 
@@ -262,10 +303,9 @@ fn rows_after(html: &str, heading: &str) -> usize {
         panic!("no {heading} in {html}");
     };
     let section = after.split("<h2").next().unwrap_or_default();
-    section
-        .split("<tbody")
-        .nth(1)
-        .map_or(0, |body| body.matches("<tr class=\"govuk-table__row\"").count())
+    section.split("<tbody").nth(1).map_or(0, |body| {
+        body.matches("<tr class=\"govuk-table__row\"").count()
+    })
 }
 
 async fn the_directorys_numbers_are_the_workspaces_lists(backend: Backend) {
@@ -274,7 +314,11 @@ async fn the_directorys_numbers_are_the_workspaces_lists(backend: Backend) {
         let who = app.sign_in(email).await;
         let numbers = numbers(&app, &who).await;
         let due = number(&numbers, "listings-due");
-        let href = &numbers.iter().find(|(id, _, _)| id == "listings-due").unwrap().2;
+        let href = &numbers
+            .iter()
+            .find(|(id, _, _)| id == "listings-due")
+            .unwrap()
+            .2;
         let html = who.get(&app, href).await.text().await.unwrap();
         assert_eq!(due as usize, rows_after(&html, "Due for review"), "{email}");
         if let Some((_, waiting, _)) = numbers.iter().find(|(id, _, _)| id == "changes-waiting") {
@@ -284,7 +328,10 @@ async fn the_directorys_numbers_are_the_workspaces_lists(backend: Backend) {
     }
     let connector = app.sign_in("connector.ladywood@earlyhelp.test").await;
     let numbers = numbers(&app, &connector).await;
-    assert!(number(&numbers, "listings-due") > 0, "the demo has listings due");
+    assert!(
+        number(&numbers, "listings-due") > 0,
+        "the demo has listings due"
+    );
     assert!(numbers.iter().any(|(id, _, _)| id == "changes-waiting"));
 }
 
@@ -306,12 +353,21 @@ async fn the_audit_log_is_filtered_and_paged(backend: Backend) {
     let app = spawn_app(backend).await;
     let family = open_case(&app).await;
     let practitioner = app.sign_in(PRACTITIONER).await;
-    assert_eq!(practitioner.get(&app, &format!("/families/{family}")).await.status(), 200);
+    assert_eq!(
+        practitioner
+            .get(&app, &format!("/families/{family}"))
+            .await
+            .status(),
+        200
+    );
     let ig = app.sign_in(IG_OFFICER).await;
     // The newest page, 50 events, and a link to older ones that are all older.
     let (newest, html) = events(&app, &ig, "/audit").await;
     assert_eq!(newest.len(), 50, "{html}");
-    assert!(html.contains("href=\"/audit/break-glass\""), "the break-glass review is linked");
+    assert!(
+        html.contains("href=\"/audit/break-glass\""),
+        "the break-glass review is linked"
+    );
     let older = Regex::new(r#"href="(/audit\?before=\d+)" rel="next""#)
         .unwrap()
         .captures(&html)
@@ -323,14 +379,23 @@ async fn the_audit_log_is_filtered_and_paged(backend: Backend) {
     // By person, by family (from a picker's link, not a typed id), by action, by date.
     let (theirs, html) = events(&app, &ig, &format!("/audit?actor={PRACTITIONER}")).await;
     assert!(!theirs.is_empty() && theirs.iter().all(|(who, _)| who == PRACTITIONER));
-    assert!(html.contains("<datalist id=\"people\">") && html.contains(&format!("<option value=\"{PRACTITIONER}\">")));
+    assert!(
+        html.contains("<datalist id=\"people\">")
+            && html.contains(&format!("<option value=\"{PRACTITIONER}\">"))
+    );
     let (its, _) = events(&app, &ig, &format!("/audit?family={family}")).await;
     let record = format!("family:{family}");
     assert!(!its.is_empty() && its.iter().all(|(_, subject)| subject == &record));
-    assert!(its.iter().any(|(who, _)| who == PRACTITIONER), "the practitioner's read");
+    assert!(
+        its.iter().any(|(who, _)| who == PRACTITIONER),
+        "the practitioner's read"
+    );
     let (signins, html) = events(&app, &ig, "/audit?action=sign_in").await;
     assert!(!signins.is_empty());
-    assert!(!html.contains(">read: ") && !html.contains(">list: "), "only sign-ins");
+    assert!(
+        !html.contains(">read: ") && !html.contains(">list: "),
+        "only sign-ins"
+    );
     let today = time::OffsetDateTime::now_utc().date();
     let day = |d: time::Date| format!("{}&{}&{}", d.day(), d.month() as u8, d.year());
     let parts = |prefix: &str, d: time::Date| {
@@ -342,10 +407,20 @@ async fn the_audit_log_is_filtered_and_paged(backend: Backend) {
             .unwrap();
         format!("{prefix}-day={dd}&{prefix}-month={mm}&{prefix}-year={yy}")
     };
-    let (todays, _) = events(&app, &ig, &format!("/audit?actor={PRACTITIONER}&{}", parts("from", today))).await;
+    let (todays, _) = events(
+        &app,
+        &ig,
+        &format!("/audit?actor={PRACTITIONER}&{}", parts("from", today)),
+    )
+    .await;
     assert_eq!(todays, theirs, "all of today's");
     let yesterday = today - time::Duration::days(1);
-    let (before_today, html) = events(&app, &ig, &format!("/audit?actor={PRACTITIONER}&{}", parts("to", yesterday))).await;
+    let (before_today, html) = events(
+        &app,
+        &ig,
+        &format!("/audit?actor={PRACTITIONER}&{}", parts("to", yesterday)),
+    )
+    .await;
     assert!(before_today.is_empty(), "{html}");
     assert!(html.contains("No events match"));
     // Nonsense is answered with the field to fix, never a failure.
@@ -384,7 +459,13 @@ async fn home_pages_and_lists_are_accessible_in_a_browser() {
         let short = email.split('@').next().unwrap();
         browser.screenshot(&format!("home-today-{short}")).await;
         browser.click(By::Id(number)).await;
-        let path = browser.driver.current_url().await.unwrap().path().to_string();
+        let path = browser
+            .driver
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .to_string();
         assert_ne!(path, "/", "{email}: {number} leads to its list");
         assert_accessible(&browser, &format!("{email}'s {number} list")).await;
         browser.driver.goto(app.url("/")).await.unwrap();

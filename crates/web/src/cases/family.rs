@@ -28,9 +28,7 @@ use earlyhelp_domain::sharing::{Article6, Article9, ShareInput, check_share};
 use earlyhelp_storage::StorageError;
 use earlyhelp_storage::cases::{self, FamilyRecord, KnownTo};
 use earlyhelp_storage::connections::{self, ReferralLine};
-use earlyhelp_storage::gate::{
-    AuditFilter, Authorised, FamilyId, KnownToFamily, list_events,
-};
+use earlyhelp_storage::gate::{AuditFilter, Authorised, FamilyId, KnownToFamily, list_events};
 use uuid::Uuid;
 
 pub fn routes() -> Routes {
