@@ -214,30 +214,24 @@ async fn today_for(
                 .find(|(s, _)| s == status)
                 .map_or(0, |(_, n)| *n)
         };
-        let (waiting, decided) = (
-            of("new"),
-            sent.iter().map(|(_, n)| n).sum::<i64>() - of("new"),
-        );
-        if waiting + decided > 0 {
+        let all: i64 = sent.iter().map(|(_, n)| n).sum();
+        if all > 0 {
+            // One number for the one list; how many still wait is said in its words.
+            let mut sent = tile(
+                "sent",
+                all,
+                "request you sent",
+                "requests you sent",
+                "/requests/sent",
+            );
+            sent.words.push_str(&format!(
+                ": {} waiting for triage, the rest decided",
+                of("new")
+            ));
             sections.push(Section {
                 id: "today-sent",
                 heading: "Requests you sent".into(),
-                tiles: vec![
-                    tile(
-                        "sent-waiting",
-                        waiting,
-                        "request waiting for triage",
-                        "requests waiting for triage",
-                        "/requests/sent",
-                    ),
-                    tile(
-                        "sent-decided",
-                        decided,
-                        "request decided",
-                        "requests decided",
-                        "/requests/sent",
-                    ),
-                ],
+                tiles: vec![sent],
                 caseloads: Vec::new(),
             });
         }
