@@ -56,14 +56,23 @@ pub async fn find(
     limit: i64,
 ) -> Result<Vec<AuditEvent>, StorageError> {
     // A statement per shape, so a record's or a person's events come from their own index.
-    let sql = match (find.subject.trim().is_empty(), find.actor.trim().is_empty()) {
-        (false, _) => concat!(
+    let sql = match (
+        find.subject.trim().is_empty(),
+        find.actor.trim().is_empty(),
+        find.action.trim().is_empty(),
+    ) {
+        (false, _, _) => concat!(
             columns!(),
             "WHERE subject = $2 AND ($1 = '' OR actor = $1) ",
             rest!()
         ),
-        (true, false) => concat!(columns!(), "WHERE actor = $1 AND $2 = '' ", rest!()),
-        (true, true) => concat!(columns!(), "WHERE $1 = '' AND $2 = '' ", rest!()),
+        (true, false, _) => concat!(columns!(), "WHERE actor = $1 AND $2 = '' ", rest!()),
+        (true, true, false) => concat!(
+            columns!(),
+            "WHERE action = $3 AND $1 = '' AND $2 = '' ",
+            rest!()
+        ),
+        (true, true, true) => concat!(columns!(), "WHERE $1 = '' AND $2 = '' ", rest!()),
     };
     let tx = &mut authorised.tx;
     Ok(on_tx!(tx, c => {
