@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod asks;
+pub mod audit_search;
 pub mod budgeting;
 pub mod case_load;
 pub mod cases;
@@ -12,12 +13,14 @@ pub mod db;
 pub mod deprivation;
 pub mod directory;
 pub mod extracts;
+pub mod find_families;
 pub mod grants;
 pub mod listing_changes;
 pub mod listing_reviews;
 #[macro_use]
 pub mod gate;
 pub mod giving;
+pub mod home_counts;
 pub mod impact;
 mod json_rows;
 pub mod leases;

@@ -7,19 +7,26 @@ use crate::extract::Query;
 use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::Layout;
+use crate::views::{LocalityNames, SelectOption};
 use askama::Template;
 use axum::extract::State;
-use axum::response::Html;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use earlyhelp_domain::access::{Action, Resource};
+use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::roles::Role;
-use earlyhelp_storage::gate::{AuditEvent, AuditFilter, Request, authorise, list_events};
+use earlyhelp_storage::audit_search::{self, ACTIONS, Find};
+use earlyhelp_storage::gate::{AuditEvent, Request, authorise};
+use earlyhelp_storage::sharing;
+use serde::Deserialize;
 
 pub fn routes() -> Routes {
     Routes::new().route("/audit", get(audit_log))
 }
 
-const PAGE_LIMIT: usize = 500;
+/// Events on one page.
+const PER_PAGE: i64 = 50;
 
 struct EventLine {
     when: String,
@@ -27,6 +34,8 @@ struct EventLine {
     roles: String,
     /// The action in words ("sign in", not "sign_in").
     action: String,
+    /// The record in words ("a family's record"), localities by name.
+    record: String,
     event: AuditEvent,
 }
 
@@ -37,13 +46,163 @@ impl std::ops::Deref for EventLine {
     }
 }
 
+/// The audit log's filters, as the form and the links send them.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AuditQuery {
+    /// A person's email.
+    #[serde(default)]
+    pub actor: String,
+    /// A record as the log names it (`family:ID`).
+    #[serde(default)]
+    pub subject: String,
+    /// A family's id: its record.
+    #[serde(default)]
+    pub family: String,
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub outcome: String,
+    #[serde(default, rename = "from-day")]
+    pub from_day: String,
+    #[serde(default, rename = "from-month")]
+    pub from_month: String,
+    #[serde(default, rename = "from-year")]
+    pub from_year: String,
+    #[serde(default, rename = "to-day")]
+    pub to_day: String,
+    #[serde(default, rename = "to-month")]
+    pub to_month: String,
+    #[serde(default, rename = "to-year")]
+    pub to_year: String,
+    /// Older than this event.
+    #[serde(default)]
+    pub before: String,
+}
+
+impl AuditQuery {
+    /// This search's link, older than event `before` (none: the newest).
+    fn href(&self, before: Option<i64>) -> String {
+        let before = before.map(|b| b.to_string()).unwrap_or_default();
+        let pairs = [
+            ("actor", self.actor.as_str()),
+            ("subject", self.subject.as_str()),
+            ("action", self.action.as_str()),
+            ("outcome", self.outcome.as_str()),
+            ("from-day", self.from_day.as_str()),
+            ("from-month", self.from_month.as_str()),
+            ("from-year", self.from_year.as_str()),
+            ("to-day", self.to_day.as_str()),
+            ("to-month", self.to_month.as_str()),
+            ("to-year", self.to_year.as_str()),
+            ("before", before.as_str()),
+        ];
+        let kept: Vec<(&str, &str)> = pairs
+            .into_iter()
+            .map(|(k, v)| (k, v.trim()))
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        format!(
+            "/audit?{}",
+            serde_urlencoded::to_string(kept).unwrap_or_default()
+        )
+    }
+
+    /// What to find, or what is wrong with the question, field by field.
+    fn find(&mut self) -> (Find, Vec<FieldError>) {
+        let mut errors = Vec::new();
+        if !self.family.trim().is_empty() {
+            match uuid::Uuid::parse_str(self.family.trim()) {
+                Ok(id) => self.subject = format!("family:{id}"),
+                Err(_) => errors.push(FieldError::new("subject", "There is no such family")),
+            }
+            self.family.clear();
+        }
+        if !self.action.is_empty() && !ACTIONS.iter().any(|(a, _)| *a == self.action) {
+            errors.push(FieldError::new("action", "Choose an action from the list"));
+        }
+        if !matches!(self.outcome.as_str(), "" | "allowed" | "denied" | "failed") {
+            errors.push(FieldError::new(
+                "outcome",
+                "Choose an outcome from the list",
+            ));
+        }
+        let mut day = |d: &str, m: &str, y: &str, field: &'static str, words: &str| {
+            if [d, m, y].iter().all(|p| p.trim().is_empty()) {
+                return None;
+            }
+            let date = crate::cases::date_from_parts(d, m, y);
+            if date.is_none() {
+                errors.push(FieldError::new(
+                    field,
+                    format!("{words} must be a real date, for example 27 3 2026"),
+                ));
+            }
+            date
+        };
+        let from = day(
+            &self.from_day,
+            &self.from_month,
+            &self.from_year,
+            "from-day",
+            "The first day",
+        );
+        let to = day(
+            &self.to_day,
+            &self.to_month,
+            &self.to_year,
+            "to-day",
+            "The last day",
+        );
+        let micros = |date: time::Date| date.midnight().assume_utc().unix_timestamp() * 1_000_000;
+        let before = match self.before.trim() {
+            "" => None,
+            raw => match raw.parse::<i64>() {
+                Ok(seq) if seq > 0 => Some(seq),
+                _ => {
+                    errors.push(FieldError::new("actor", "The page asked for is not known"));
+                    None
+                }
+            },
+        };
+        let find = Find {
+            actor: self.actor.trim().to_lowercase(),
+            subject: self.subject.trim().to_string(),
+            action: self.action.clone(),
+            outcome: self.outcome.clone(),
+            from_micros: from.map(micros),
+            until_micros: to.map(|d| micros(d + time::Duration::days(1))),
+            before,
+        };
+        (find, errors)
+    }
+}
+
 #[derive(Template)]
 #[template(path = "audit.html")]
 struct AuditPage {
     layout: Layout,
-    filter: AuditFilter,
+    query: AuditQuery,
+    errors: Vec<FieldError>,
     events: Vec<EventLine>,
-    limit: usize,
+    actions: Vec<SelectOption>,
+    outcomes: Vec<SelectOption>,
+    /// (email, name and organisation) for the person picker.
+    people: Vec<(String, String)>,
+    /// Link to older events, if there are more.
+    older: Option<String>,
+    /// Link back to the newest, when this page is not the first.
+    newest: Option<String>,
+    /// Break-glass accesses waiting for review.
+    break_glass_waiting: i64,
+}
+
+impl AuditPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
 }
 
 /// The roles an event recorded (slugs, comma-separated) in words; an unknown one as recorded.
@@ -58,20 +217,58 @@ fn role_words(slugs: &str) -> String {
         .join(", ")
 }
 
+/// What an event's record is, in words: localities by their names, not their slugs.
+fn record_words(subject: &str, localities: &LocalityNames) -> String {
+    let (kind, rest) = subject.split_once(':').unwrap_or((subject, ""));
+    match kind {
+        "family" => "A family's record".into(),
+        "user" => "A user account".into(),
+        "request" => "A request for support".into(),
+        "referral" => "A referral".into(),
+        "legal_hold" => "A legal hold".into(),
+        "requests" if rest.starts_with("sent_by") => "Requests someone sent".into(),
+        "requests" => format!("Requests waiting in {}", localities.name(rest)),
+        "tasks" => "What waits for someone".into(),
+        // Another kind: its name without the id, so the link reads as words.
+        _ => {
+            let words = kind.replace('_', " ");
+            let mut chars = words.chars();
+            chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect())
+                .unwrap_or_default()
+        }
+    }
+}
+
 async fn audit_log(
     State(state): State<AppState>,
     signed: Signed,
-    Query(filter): Query<AuditFilter>,
-) -> Result<Html<String>, AppError> {
+    Query(mut query): Query<AuditQuery>,
+) -> Result<Response, AppError> {
+    let (find, errors) = query.find();
     let request = Request {
         action: Action::List,
         resource: Resource::AuditLog,
         subject: "audit_log",
         purpose: "audit review",
     };
-    let mut authorised = authorise(&state.db, &signed.who(), request).await?;
-    let events = list_events(&mut authorised, &filter, PAGE_LIMIT as i64).await?;
+    let who = signed.who();
+    let mut authorised = authorise(&state.db, &who, request).await?;
+    let mut events = if errors.is_empty() {
+        audit_search::find(&mut authorised, &find, PER_PAGE + 1).await?
+    } else {
+        Vec::new()
+    };
+    let people = audit_search::people(&mut authorised).await?;
+    let break_glass_waiting = sharing::unreviewed_break_glass(&mut authorised).await?;
     authorised.tx.commit().await?;
+    let older = (events.len() as i64 > PER_PAGE).then(|| {
+        events.truncate(PER_PAGE as usize);
+        query.href(events.last().map(|e| e.seq))
+    });
+    let newest = find.before.map(|_| query.href(None));
+    let localities = LocalityNames::load(&state.db).await?;
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
     let events = events
         .into_iter()
@@ -79,14 +276,42 @@ async fn audit_log(
             when: event.at().format(format).unwrap_or_default(),
             roles: role_words(&event.actor_role),
             action: event.action.replace('_', " "),
+            record: record_words(&event.subject, &localities),
             event,
         })
         .collect();
+    let actions = std::iter::once(("", "Any"))
+        .chain(ACTIONS.iter().copied())
+        .map(|(value, label)| SelectOption::new(value, label, value == query.action))
+        .collect();
+    let outcomes = [
+        ("", "Any"),
+        ("allowed", "Allowed"),
+        ("denied", "Denied"),
+        ("failed", "Failed"),
+    ]
+    .into_iter()
+    .map(|(value, label)| SelectOption::new(value, label, value == query.outcome))
+    .collect();
     let page = AuditPage {
         layout: Layout::for_user(&signed, "/audit"),
-        filter,
+        people: people
+            .into_iter()
+            .map(|(email, name, organisation)| (email, format!("{name}, {organisation}")))
+            .collect(),
+        query,
+        errors,
         events,
-        limit: PAGE_LIMIT,
+        actions,
+        outcomes,
+        older,
+        newest,
+        break_glass_waiting,
     };
-    Ok(Html(page.render()?))
+    let status = if page.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, Html(page.render()?)).into_response())
 }

@@ -183,39 +183,81 @@ fn status_words(change: &ChangeRecord) -> String {
     }
 }
 
-async fn workspace(
-    State(state): State<AppState>,
-    signed: Signed,
-    Query(query): Query<LocalityQuery>,
-) -> Result<Html<String>, AppError> {
-    let locality = chosen_locality(&signed, &query.locality);
-    let approval = approval_of(&state, locality.as_deref()).await?;
+/// The workspace's two lists of work in `locality`: listings due for review (for those who
+/// edit the directory) and changes waiting for approval (for those who approve there), read
+/// through the gate. The home page counts these same lists.
+pub(crate) struct Work {
+    pub authorised: Authorised,
+    pub approver: bool,
+    pub editor: bool,
+    pub due: Vec<store::ListingLine>,
+    pub pending: Vec<ChangeRecord>,
+}
+
+pub(crate) async fn work(
+    state: &AppState,
+    signed: &Signed,
+    locality: Option<String>,
+    purpose: &str,
+) -> Result<Work, AppError> {
+    let approval = approval_of(state, locality.as_deref()).await?;
     let approver = locality.is_some()
         && earlyhelp_domain::access::decide(&signed.user.actor, Action::Update, &approval).allowed;
-    let editor = edits_directory(&signed);
-    let own = signed.user.actor.organisation_id;
-    let today = store::today();
+    let editor = edits_directory(signed);
     let mut authorised = if editor {
-        gate_list(&state, &signed, locality.clone(), "directory workspace").await?
+        gate_list(state, signed, locality.clone(), purpose).await?
     } else {
         // A lead who approves where there is no connector, and keeps no listings.
         let request = Request {
             action: Action::List,
             resource: approval,
             subject: "directory",
-            purpose: "directory changes waiting for approval",
+            purpose,
         };
         authorise(&state.db, &signed.who(), request).await?
     };
-    let scope: Vec<String> = locality.iter().cloned().collect();
-    let (due, listings, proposals) = if editor {
-        let due = store::due_for_review(
-            &mut authorised,
-            &scope,
-            Some(own),
-            today + time::Duration::days(rules::DUE_SOON_DAYS),
-        )
-        .await?;
+    let due = if editor {
+        let scope: Vec<String> = locality.iter().cloned().collect();
+        let until = store::today() + time::Duration::days(rules::DUE_SOON_DAYS);
+        let own = signed.user.actor.organisation_id;
+        store::due_for_review(&mut authorised, &scope, Some(own), until).await?
+    } else {
+        Vec::new()
+    };
+    let pending = match (&locality, approver) {
+        (Some(l), true) => changes::pending_changes(&mut authorised, l).await?,
+        _ => Vec::new(),
+    };
+    Ok(Work {
+        authorised,
+        approver,
+        editor,
+        due,
+        pending,
+    })
+}
+
+/// The first locality of the person's, as the workspace opens on it.
+pub(crate) fn first_locality(signed: &Signed) -> Option<String> {
+    chosen_locality(signed, "")
+}
+
+async fn workspace(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(query): Query<LocalityQuery>,
+) -> Result<Html<String>, AppError> {
+    let locality = chosen_locality(&signed, &query.locality);
+    let Work {
+        mut authorised,
+        approver,
+        editor,
+        due,
+        pending,
+    } = work(&state, &signed, locality.clone(), "directory workspace").await?;
+    let own = signed.user.actor.organisation_id;
+    let today = store::today();
+    let (listings, proposals) = if editor {
         let listings = store::listings(
             &mut authorised,
             if approver {
@@ -228,13 +270,9 @@ async fn workspace(
         .await?;
         let proposals =
             changes::proposals_of(&mut authorised, &signed.user.organisation_name).await?;
-        (due, listings, proposals)
+        (listings, proposals)
     } else {
-        (Vec::new(), Vec::new(), Vec::new())
-    };
-    let pending = match (&locality, approver) {
-        (Some(l), true) => changes::pending_changes(&mut authorised, l).await?,
-        _ => Vec::new(),
+        (Vec::new(), Vec::new())
     };
     authorised.tx.commit().await?;
     let waiting: Vec<Uuid> = pending

@@ -14,7 +14,7 @@ use axum::routing::get;
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::roles::{Permission, Role};
 use earlyhelp_storage::gate::{Request, authorise_read};
-use earlyhelp_storage::{accounts, asks, sharing};
+use earlyhelp_storage::{accounts, asks, cases, home_counts, sharing};
 
 pub fn routes() -> Routes {
     Routes::new().route("/", get(home))
@@ -33,6 +33,283 @@ struct HomePage {
     waiting: i64,
     /// What waits for them: requests to join that they answer, notices, break-glass reviews.
     asks: Asks,
+    /// Today's work, a section for each kind of work their roles do.
+    today: Vec<Section>,
+}
+
+/// A part of the home page's "today": numbers, each linking to the list it counts, and for a
+/// locality lead the open cases of each practitioner.
+pub struct Section {
+    pub id: &'static str,
+    pub heading: String,
+    pub tiles: Vec<Tile>,
+    /// (practitioner, open cases, link to their families)
+    pub caseloads: Vec<(String, i64, String)>,
+}
+
+/// One number and what it counts, in words; the list of exactly those.
+pub struct Tile {
+    pub id: String,
+    pub count: i64,
+    pub words: String,
+    pub href: String,
+}
+
+fn tile(id: impl Into<String>, count: i64, one: &str, many: &str, href: impl Into<String>) -> Tile {
+    Tile {
+        id: id.into(),
+        count,
+        words: if count == 1 { one } else { many }.to_string(),
+        href: href.into(),
+    }
+}
+
+fn read_request<'a>(resource: Resource, subject: &'a str, purpose: &'a str) -> Request<'a> {
+    Request {
+        action: Action::List,
+        resource,
+        subject,
+        purpose,
+    }
+}
+
+/// Today's work for the signed-in person: each count read through the gate under the permit of
+/// the list it links to, so it counts only what that list would show them.
+async fn today_for(
+    state: &AppState,
+    signed: &Signed,
+    break_glass_reviews: i64,
+) -> Result<Vec<Section>, AppError> {
+    let actor = &signed.user.actor;
+    let who = signed.who();
+    let may = |p: Permission| actor.roles.iter().any(|r| r.may(p));
+    let mut sections = Vec::new();
+    if may(Permission::WorkCases) {
+        let request = read_request(Resource::Caseload, "caseload", "home page: what is due");
+        let mut authorised = authorise_read(&state.db, &who, request).await?;
+        let counts = home_counts::families(&mut authorised, actor, cases::today()).await?;
+        let caseloads = home_counts::caseloads(&mut authorised, actor).await?;
+        authorised.tx.commit().await?;
+        let mut tiles = vec![
+            tile(
+                "review-overdue",
+                counts.review_overdue,
+                "family with a review overdue",
+                "families with a review overdue",
+                "/families?only=review_overdue",
+            ),
+            tile(
+                "review-this-week",
+                counts.review_this_week,
+                "family with a review due in the next 7 days",
+                "families with a review due in the next 7 days",
+                "/families?only=review_this_week",
+            ),
+            tile(
+                "actions-overdue",
+                counts.actions_overdue,
+                "family with a plan action overdue",
+                "families with a plan action overdue",
+                "/families?only=actions_overdue",
+            ),
+            tile(
+                "no-recent-reading",
+                counts.no_recent_reading,
+                "open case with no wellbeing reading in 3 months",
+                "open cases with no wellbeing reading in 3 months",
+                "/families?only=no_recent_reading",
+            ),
+        ];
+        if actor.roles.contains(&Role::LocalityLead) {
+            tiles.push(tile(
+                "unallocated",
+                counts.unallocated,
+                "open case with no lead practitioner",
+                "open cases with no lead practitioner",
+                "/families?only=unallocated",
+            ));
+        }
+        if counts.break_glass > 0 {
+            tiles.push(tile(
+                "break-glass-held",
+                counts.break_glass,
+                "family you hold break-glass access to",
+                "families you hold break-glass access to",
+                "/families?only=break_glass",
+            ));
+        }
+        sections.push(Section {
+            id: "today-families",
+            heading: "Your families".into(),
+            tiles,
+            caseloads: Vec::new(),
+        });
+        if actor.roles.contains(&Role::LocalityLead) {
+            let names = crate::views::LocalityNames::load(&state.db).await?;
+            for locality in &actor.localities {
+                let subject = format!("requests:{locality}");
+                let request = read_request(
+                    Resource::SupportRequest {
+                        locality: Some(locality.clone()),
+                    },
+                    &subject,
+                    "home page: requests waiting",
+                );
+                let mut authorised = authorise_read(&state.db, &who, request).await?;
+                let waiting = home_counts::waiting(&mut authorised, locality).await?;
+                authorised.tx.commit().await?;
+                let name = names.name(locality);
+                let mut words = format!(
+                    "{} waiting for triage",
+                    if waiting.requests == 1 {
+                        "request"
+                    } else {
+                        "requests"
+                    }
+                );
+                if waiting.complex > 0 {
+                    words.push_str(&format!(", {} of them complex", waiting.complex));
+                }
+                if let Some(days) = waiting.oldest_days {
+                    let days = match days {
+                        0 => "today".to_string(),
+                        1 => "1 day".to_string(),
+                        n => format!("{n} days"),
+                    };
+                    words.push_str(&format!("; the oldest has waited {days}"));
+                }
+                let href = format!("/triage?locality={locality}");
+                sections.push(Section {
+                    id: "today-locality",
+                    heading: format!("{name}: requests and caseloads"),
+                    tiles: vec![Tile {
+                        id: format!("waiting-{locality}"),
+                        count: waiting.requests,
+                        words,
+                        href,
+                    }],
+                    caseloads: caseloads
+                        .iter()
+                        .filter(|c| &c.locality_slug == locality)
+                        .map(|c| {
+                            let href = format!(
+                                "/families?only=open&lead={}&locality={locality}",
+                                c.user_id
+                            );
+                            (c.name.clone(), c.open_cases, href)
+                        })
+                        .collect(),
+                });
+            }
+        }
+    }
+    if may(Permission::RequestSupport) {
+        let subject = format!("requests:sent_by:{}", actor.user_id);
+        let request = read_request(Resource::SentRequests, &subject, "home page: requests sent");
+        let mut authorised = authorise_read(&state.db, &who, request).await?;
+        let sent = home_counts::sent(&mut authorised, actor.user_id).await?;
+        authorised.tx.commit().await?;
+        let of = |status: &str| {
+            sent.iter()
+                .find(|(s, _)| s == status)
+                .map_or(0, |(_, n)| *n)
+        };
+        let all: i64 = sent.iter().map(|(_, n)| n).sum();
+        if all > 0 {
+            // One number for the one list; how many still wait is said in its words.
+            let mut sent = tile(
+                "sent",
+                all,
+                "request you sent",
+                "requests you sent",
+                "/requests/sent",
+            );
+            sent.words.push_str(&format!(
+                ": {} waiting for triage, the rest decided",
+                of("new")
+            ));
+            sections.push(Section {
+                id: "today-sent",
+                heading: "Requests you sent".into(),
+                tiles: vec![sent],
+                caseloads: Vec::new(),
+            });
+        }
+    }
+    if may(Permission::EditDirectory) {
+        let locality = crate::connector::first_locality(signed);
+        let work =
+            crate::connector::work(state, signed, locality.clone(), "home page: directory work")
+                .await?;
+        work.authorised.tx.commit().await?;
+        let href = match &locality {
+            Some(l) => format!("/directory/manage?locality={l}"),
+            None => "/directory/manage".to_string(),
+        };
+        let mut tiles = vec![tile(
+            "listings-due",
+            work.due.len() as i64,
+            "listing due for review within 30 days, or overdue",
+            "listings due for review within 30 days, or overdue",
+            href.clone(),
+        )];
+        if work.approver {
+            tiles.push(tile(
+                "changes-waiting",
+                work.pending.len() as i64,
+                "change to a listing waiting for your approval",
+                "changes to listings waiting for your approval",
+                href,
+            ));
+        }
+        let heading = match &locality {
+            Some(l) => format!(
+                "The directory in {}",
+                crate::views::LocalityNames::load(&state.db).await?.name(l)
+            ),
+            None => "Your organisation's listings".to_string(),
+        };
+        sections.push(Section {
+            id: "today-directory",
+            heading,
+            tiles,
+            caseloads: Vec::new(),
+        });
+    }
+    if may(Permission::GovernRecords) {
+        let request = read_request(
+            Resource::RecordsGovernance,
+            "legal_holds",
+            "home page: legal holds",
+        );
+        let mut authorised = authorise_read(&state.db, &who, request).await?;
+        let holds = home_counts::legal_holds(&mut authorised).await?;
+        authorised.tx.commit().await?;
+        let mut tiles = Vec::new();
+        if may(Permission::ReadAuditLog) {
+            tiles.push(tile(
+                "break-glass-to-review",
+                break_glass_reviews,
+                "break-glass access waiting for your review",
+                "break-glass accesses waiting for your review",
+                "/audit/break-glass",
+            ));
+        }
+        tiles.push(tile(
+            "legal-holds",
+            holds,
+            "legal hold in force",
+            "legal holds in force",
+            "/governance/holds",
+        ));
+        sections.push(Section {
+            id: "today-governance",
+            heading: "Information governance".into(),
+            tiles,
+            caseloads: Vec::new(),
+        });
+    }
+    Ok(sections)
 }
 
 /// The "waiting for you" list of the home page.
@@ -145,6 +422,7 @@ async fn home(
             href: Some("/access-requests"),
         });
     }
+    let asks = asks_for(&state, &signed).await?;
     let page = HomePage {
         layout: Layout::for_user(&signed, "/"),
         name: signed.user.name.clone(),
@@ -164,7 +442,8 @@ async fn home(
             .join(", "),
         tasks,
         waiting: accounts::pending_grants(&state.db, actor.user_id).await?,
-        asks: asks_for(&state, &signed).await?,
+        today: today_for(&state, &signed, asks.break_glass_reviews).await?,
+        asks,
     };
     Ok(Html(page.render()?))
 }

@@ -285,6 +285,11 @@ impl LocalityNames {
         ))
     }
 
+    /// Whether a locality has the slug `slug`.
+    pub fn knows(&self, slug: &str) -> bool {
+        self.0.iter().any(|l| l.slug == slug)
+    }
+
     /// The name of the locality `slug` ("Hall Green"); a slug no locality has, as it is.
     pub fn name(&self, slug: &str) -> String {
         self.0

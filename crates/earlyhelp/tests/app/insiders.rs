@@ -14,7 +14,7 @@ crate::on_both_backends!(
 );
 
 /// A family in Erdington, led by the Erdington practitioner; the same people as `amira`.
-async fn erdington_family(app: &TestApp) -> String {
+pub async fn erdington_family(app: &TestApp) -> String {
     let mut body = amira("B23 6AB");
     body["address"] = json!("4 Erdington Road");
     let request = send(app, &body).await;

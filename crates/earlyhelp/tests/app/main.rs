@@ -24,6 +24,7 @@ mod governance;
 mod grants;
 mod hardening;
 mod help;
+mod home;
 mod hostile;
 mod impact;
 mod insiders;

@@ -11,13 +11,13 @@ use crate::error::AppError;
 use crate::extract::{Form, Path, Query};
 use crate::routes::Routes;
 use crate::session::Signed;
-use crate::views::{Layout, LocalityNames, SelectOption};
+use crate::views::{Layout, SelectOption};
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use earlyhelp_domain::access::{Action, Resource};
+use earlyhelp_domain::access::Action;
 use earlyhelp_domain::cases::{
     ActionEnding, CaseState, ConsentMethod, Ethnicity, MemberRole, NeedLevel, NeedOutcome, Reason,
     Send, parse_date, review_overdue,
@@ -27,11 +27,9 @@ use earlyhelp_domain::limits;
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::sharing::{Article6, Article9, ShareInput, check_share};
 use earlyhelp_storage::StorageError;
-use earlyhelp_storage::cases::{self, CaseLine, FamilyRecord, KnownTo};
+use earlyhelp_storage::cases::{self, FamilyRecord, KnownTo};
 use earlyhelp_storage::connections::{self, ReferralLine};
-use earlyhelp_storage::gate::{
-    AuditFilter, Authorised, FamilyId, KnownToFamily, Request, authorise_read, list_events,
-};
+use earlyhelp_storage::gate::{AuditFilter, Authorised, FamilyId, KnownToFamily, list_events};
 use uuid::Uuid;
 
 /// The family page's date questions.
@@ -46,7 +44,6 @@ const GIVEN_ON: DateQuestion =
 
 pub fn routes() -> Routes {
     Routes::new()
-        .route("/families", get(caseload))
         .route("/families/{id}", get(family_page))
         .route("/families/{id}/team", post(add_team_member))
         .long_form("/families/{id}/notes", post(add_note))
@@ -960,51 +957,6 @@ fn team_lines(record: &FamilyRecord) -> Vec<TeamLine> {
             }
         })
         .collect()
-}
-
-#[derive(Template)]
-#[template(path = "cases_caseload.html")]
-struct CaseloadPage {
-    layout: Layout,
-    /// Each family, its state in words, whether its review is overdue, and its locality's name.
-    lines: Vec<(CaseLine, &'static str, bool, String)>,
-}
-
-async fn caseload(State(state): State<AppState>, signed: Signed) -> Result<Html<String>, AppError> {
-    let mut authorised = authorise_read(
-        &state.db,
-        &signed.who(),
-        Request {
-            action: Action::List,
-            resource: Resource::Caseload,
-            subject: "caseload",
-            purpose: "my families",
-        },
-    )
-    .await?;
-    let lines = cases::caseload(&mut authorised, &signed.user.actor, 500).await?;
-    authorised.tx.commit().await?;
-    let today = cases::today();
-    let localities = LocalityNames::load(&state.db).await?;
-    let lines = lines
-        .into_iter()
-        .map(|l| {
-            let label = CaseState::from_slug(&l.state)
-                .map(CaseState::label)
-                .unwrap_or("");
-            let overdue = l.state != "closed"
-                && review_overdue(l.review_date.as_deref().and_then(parse_date), today);
-            let locality = localities.name(&l.locality_slug);
-            (l, label, overdue, locality)
-        })
-        .collect();
-    Ok(Html(
-        CaseloadPage {
-            layout: Layout::for_user(&signed, "/families"),
-            lines,
-        }
-        .render()?,
-    ))
 }
 
 pub(super) type Pairs = Form<Vec<(String, String)>>;

@@ -7,6 +7,8 @@ pub mod api;
 mod connections;
 pub mod connections_api;
 mod connections_dashboard;
+mod families_list;
+pub(crate) use families_list::date_from_parts;
 mod family;
 mod grants;
 pub mod grants_api;
@@ -37,6 +39,7 @@ pub fn routes() -> Routes {
         .merge(connections_api::routes())
         .merge(connections_dashboard::routes())
         .merge(family::routes())
+        .merge(families_list::routes())
         .merge(api::routes())
         .merge(measures::routes())
         .merge(sharing::routes())

@@ -1,0 +1,503 @@
+//! The home page's numbers of today's work and "Your families" (search, filters, pages), on
+//! both databases: each number is the length of the list it links to, every family in those
+//! lists opens for its reader, and an insider in another locality is counted nowhere else.
+
+use crate::cases::open_case;
+use crate::helpers::*;
+use earlyhelp::demo_cases::{ERDINGTON_LEAD, ERDINGTON_PRACTITIONER};
+use earlyhelp_domain::access::Action;
+use earlyhelp_storage::{cases, gate};
+use regex::Regex;
+
+crate::on_both_backends!(
+    each_number_on_the_home_page_is_the_list_it_links_to,
+    another_localitys_family_is_counted_and_found_only_there,
+    families_are_found_by_name_date_of_birth_and_postcode_within_access,
+    your_families_come_a_page_at_a_time,
+    the_information_governance_officer_sees_holds_and_break_glass,
+    the_directorys_numbers_are_the_workspaces_lists,
+    the_audit_log_is_filtered_and_paged,
+);
+
+/// The numbers on `who`'s home page: (id, count, link).
+async fn numbers(app: &TestApp, who: &Session) -> Vec<(String, i64, String)> {
+    let html = who.get(app, "/").await.text().await.unwrap();
+    let tile =
+        Regex::new(r#"href="([^"]+)" id="([^"]+)"><span class="eh-count">(\d+)</span>"#).unwrap();
+    tile.captures_iter(&html)
+        .map(|c| {
+            (
+                c[2].to_string(),
+                c[3].parse().unwrap(),
+                c[1].replace("&amp;", "&"),
+            )
+        })
+        .collect()
+}
+
+fn number(numbers: &[(String, i64, String)], id: &str) -> i64 {
+    numbers
+        .iter()
+        .find(|(n, _, _)| n == id)
+        .unwrap_or_else(|| panic!("no {id} among {numbers:?}"))
+        .1
+}
+
+/// The families on a page of "Your families": (total, family ids on the page).
+async fn listed(app: &TestApp, who: &Session, path: &str) -> (i64, Vec<String>) {
+    let response = who.get(app, path).await;
+    assert_eq!(response.status(), 200, "{path}");
+    let html = response.text().await.unwrap();
+    let total =
+        Regex::new(r#"<caption class="govuk-table__caption govuk-table__caption--m">(\d+) famil"#)
+            .unwrap()
+            .captures(&html)
+            .map_or(0, |c| c[1].parse().unwrap());
+    let ids = Regex::new(r#"<a class="govuk-link" href="/families/([0-9a-f-]{36})">"#)
+        .unwrap()
+        .captures_iter(&html)
+        .map(|c| c[1].to_string())
+        .collect();
+    (total, ids)
+}
+
+/// Every family of every page of `path`.
+async fn every_family(app: &TestApp, who: &Session, path: &str) -> (i64, Vec<String>) {
+    let (total, mut ids) = listed(app, who, path).await;
+    let mut page = 2;
+    while (ids.len() as i64) < total {
+        let (_, more) = listed(app, who, &format!("{path}&page={page}")).await;
+        assert!(
+            !more.is_empty(),
+            "page {page} of {path} is empty before {total}"
+        );
+        ids.extend(more);
+        page += 1;
+    }
+    (total, ids)
+}
+
+async fn each_number_on_the_home_page_is_the_list_it_links_to(backend: Backend) {
+    let app = spawn_app(backend).await;
+    open_case(&app).await;
+    for email in [
+        PRACTITIONER,
+        LOCALITY_LEAD,
+        ERDINGTON_PRACTITIONER,
+        ERDINGTON_LEAD,
+    ] {
+        let who = app.sign_in(email).await;
+        let numbers = numbers(&app, &who).await;
+        assert!(
+            numbers.iter().any(|(id, _, _)| id == "review-overdue"),
+            "{email} has the families' numbers"
+        );
+        for (id, count, href) in numbers
+            .iter()
+            .filter(|(_, _, h)| h.starts_with("/families"))
+        {
+            let (total, ids) = every_family(&app, &who, href).await;
+            assert_eq!(total, *count, "{email}: {id} is the length of {href}");
+            assert_eq!(ids.len() as i64, total, "{email}: {href}");
+            // None of them is a record its reader cannot open.
+            for family in ids.iter().take(30) {
+                let status = who.get(&app, &format!("/families/{family}")).await.status();
+                assert_eq!(status, 200, "{email} opens {family} counted in {id}");
+            }
+        }
+    }
+    // The demo has work due: the practitioner sees some of it.
+    let practitioner = app.sign_in(PRACTITIONER).await;
+    let numbers = numbers(&app, &practitioner).await;
+    assert!(number(&numbers, "review-overdue") > 0, "{numbers:?}");
+    // Requests sent: the number is the length of the list of them.
+    let sent = number(&numbers, "sent");
+    let html = practitioner
+        .get(&app, "/requests/sent")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        sent > 0 && html.contains(&format!(">{sent} sent, newest first<")),
+        "{sent}: {html}"
+    );
+    // The locality lead sees the queue and each practitioner's open cases.
+    let lead = app.sign_in(LOCALITY_LEAD).await;
+    let html = lead.get(&app, "/").await.text().await.unwrap();
+    assert!(html.contains("id=\"waiting-ladywood\""), "{html}");
+    assert!(html.contains("waiting for triage"));
+    assert!(
+        html.contains("class=\"govuk-table__row caseload\""),
+        "{html}"
+    );
+    // Someone whose roles hold no cases has no families' numbers.
+    let commissioner = app.sign_in(COMMISSIONER).await;
+    let html = commissioner.get(&app, "/").await.text().await.unwrap();
+    assert!(!html.contains("id=\"review-overdue\""));
+}
+
+/// A family in Erdington led by the Erdington practitioner, with a plan action long overdue.
+async fn erdington_family_with_an_overdue_action(app: &TestApp) -> String {
+    let family = crate::insiders::erdington_family(app).await;
+    let ask = gate::Ask {
+        id: family.parse().unwrap(),
+        action: Action::Update,
+        purpose: "test: an overdue action",
+    };
+    let mut authorised = gate::operator_on::<gate::FamilyId>(&app.db, ask)
+        .await
+        .unwrap();
+    let due = time::macros::date!(2020 - 01 - 31);
+    cases::add_action(&mut authorised, "Safe at home", "Check in", "Sam", due)
+        .await
+        .unwrap();
+    authorised.tx.commit().await.unwrap();
+    family
+}
+
+async fn another_localitys_family_is_counted_and_found_only_there(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ladywood_lead = app.sign_in(LOCALITY_LEAD).await;
+    let ladywood = app.sign_in(PRACTITIONER).await;
+    let erdington = app.sign_in(ERDINGTON_PRACTITIONER).await;
+    let before = (
+        number(&numbers(&app, &ladywood_lead).await, "actions-overdue"),
+        number(&numbers(&app, &ladywood).await, "actions-overdue"),
+        number(&numbers(&app, &erdington).await, "actions-overdue"),
+    );
+    let family = erdington_family_with_an_overdue_action(&app).await;
+    let after = (
+        number(&numbers(&app, &ladywood_lead).await, "actions-overdue"),
+        number(&numbers(&app, &ladywood).await, "actions-overdue"),
+        number(&numbers(&app, &erdington).await, "actions-overdue"),
+    );
+    assert_eq!(
+        after,
+        (before.0, before.1, before.2 + 1),
+        "only the Erdington practitioner's number counts it"
+    );
+    let (_, theirs) = every_family(&app, &erdington, "/families?only=actions_overdue").await;
+    assert!(theirs.contains(&family));
+    // The Ladywood lead searching for the same people by name finds only Ladywood's.
+    for who in [&ladywood_lead, &ladywood] {
+        let (_, found) = listed(&app, who, "/families?name=testcase").await;
+        assert!(
+            !found.contains(&family),
+            "another locality's family is not found"
+        );
+        let (_, due) = every_family(&app, who, "/families?only=actions_overdue").await;
+        assert!(!due.contains(&family));
+    }
+    let (_, found) = listed(&app, &erdington, "/families?name=testcase").await;
+    assert_eq!(found, vec![family]);
+}
+
+async fn families_are_found_by_name_date_of_birth_and_postcode_within_access(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = open_case(&app).await;
+    let practitioner = app.sign_in(PRACTITIONER).await;
+    for path in [
+        "/families?name=amira+test",
+        "/families?name=TESTCASE&postcode=b16+8ha",
+        "/families?dob-day=2&dob-month=5&dob-year=2016&postcode=B16",
+    ] {
+        let (total, ids) = listed(&app, &practitioner, path).await;
+        assert_eq!((total, ids), (1, vec![family.clone()]), "{path}");
+    }
+    let (total, _) = listed(&app, &practitioner, "/families?name=testcase&postcode=B23").await;
+    assert_eq!(total, 0, "another postcode");
+    let (total, _) = listed(&app, &practitioner, "/families?name=%25").await;
+    assert_eq!(total, 0, "a % in a name is a %, not anything");
+    // Someone not involved finds nothing, though the family exists.
+    let outsider = app.sign_in(ERDINGTON_PRACTITIONER).await;
+    let html = outsider
+        .get(&app, "/families?name=testcase")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("No families you may open match"), "{html}");
+    assert!(!html.contains(&family));
+    // A question that makes no sense is answered with what is wrong, by field.
+    for (path, field, words) in [
+        (
+            "/families?dob-day=31&dob-month=2&dob-year=2016",
+            "dob-day",
+            "real date",
+        ),
+        (
+            "/families?postcode=not+a+postcode",
+            "postcode",
+            "Enter a postcode",
+        ),
+        ("/families?only=everything", "only", "Choose what to show"),
+        ("/families?lead=nobody", "only", "not known"),
+        ("/families?locality=atlantis", "only", "no such locality"),
+    ] {
+        let response = practitioner.get(&app, path).await;
+        assert_eq!(response.status(), 422, "{path}");
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains(&format!("href=\"#{field}\"")),
+            "{path}: {html}"
+        );
+        assert!(html.contains(words), "{path}");
+    }
+    // Those whose roles hold no cases cannot search families at all.
+    let commissioner = app.sign_in(COMMISSIONER).await;
+    let status = commissioner
+        .get(&app, "/families?name=testcase")
+        .await
+        .status();
+    assert_eq!(status, 403);
+}
+
+async fn your_families_come_a_page_at_a_time(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let lead = app.sign_in(LOCALITY_LEAD).await;
+    // More than a page: the demo's locality has 20 families.
+    for _ in 0..6 {
+        open_case(&app).await;
+    }
+    let (total, first) = listed(&app, &lead, "/families?only=").await;
+    assert!(total > 25, "more than a page: {total}");
+    assert_eq!(first.len(), 25);
+    let (_, second) = listed(&app, &lead, "/families?page=2").await;
+    assert!(!second.is_empty() && second.iter().all(|id| !first.contains(id)));
+    let html = lead.get(&app, "/families").await.text().await.unwrap();
+    assert!(html.contains("class=\"govuk-pagination\""));
+    assert!(html.contains("href=\"/families?page=2\""), "{html}");
+    // Beyond the last page is the last page; nonsense is a clear refusal, not a failure.
+    let last = (total + 24) / 25;
+    let (_, beyond) = listed(&app, &lead, "/families?page=999").await;
+    let (_, at_last) = listed(&app, &lead, &format!("/families?page={last}")).await;
+    assert_eq!(beyond, at_last);
+    assert_eq!(lead.get(&app, "/families?page=x").await.status(), 422);
+    // A filter is kept from page to page.
+    let html = lead
+        .get(&app, "/families?only=open&postcode=B16")
+        .await
+        .text()
+        .await
+        .unwrap();
+    if html.contains("rel=\"next\"") {
+        assert!(
+            html.contains("postcode=B16&amp;only=open&amp;page=2"),
+            "{html}"
+        );
+    }
+}
+
+async fn the_information_governance_officer_sees_holds_and_break_glass(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ig = app.sign_in(IG_OFFICER).await;
+    let holds_before = number(&numbers(&app, &ig).await, "legal-holds");
+    let family = open_case(&app).await;
+    let record = format!("family:{family}");
+    let placed = crate::cases::post_form(
+        &ig,
+        &app,
+        "/governance/holds",
+        &[("record", record.as_str()), ("reason", "Court order 44")],
+    )
+    .await;
+    assert_eq!(placed.status(), 303);
+    let numbers = numbers(&app, &ig).await;
+    assert_eq!(number(&numbers, "legal-holds"), holds_before + 1);
+    assert!(!numbers.iter().any(|(id, _, _)| id == "review-overdue"));
+}
+
+/// The rows of the table after the heading `heading` on `html`.
+fn rows_after(html: &str, heading: &str) -> usize {
+    let Some((_, after)) = html.split_once(&format!(">{heading}</h2>")) else {
+        panic!("no {heading} in {html}");
+    };
+    let section = after.split("<h2").next().unwrap_or_default();
+    section.split("<tbody").nth(1).map_or(0, |body| {
+        body.matches("<tr class=\"govuk-table__row\"").count()
+    })
+}
+
+async fn the_directorys_numbers_are_the_workspaces_lists(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for email in ["connector.ladywood@earlyhelp.test", VCS_WORKER] {
+        let who = app.sign_in(email).await;
+        let numbers = numbers(&app, &who).await;
+        let due = number(&numbers, "listings-due");
+        let href = &numbers
+            .iter()
+            .find(|(id, _, _)| id == "listings-due")
+            .unwrap()
+            .2;
+        let html = who.get(&app, href).await.text().await.unwrap();
+        assert_eq!(due as usize, rows_after(&html, "Due for review"), "{email}");
+        if let Some((_, waiting, _)) = numbers.iter().find(|(id, _, _)| id == "changes-waiting") {
+            let rows = rows_after(&html, "Changes waiting for your approval");
+            assert_eq!(*waiting as usize, rows, "{email}");
+        }
+    }
+    let connector = app.sign_in("connector.ladywood@earlyhelp.test").await;
+    let numbers = numbers(&app, &connector).await;
+    assert!(
+        number(&numbers, "listings-due") > 0,
+        "the demo has listings due"
+    );
+    assert!(numbers.iter().any(|(id, _, _)| id == "changes-waiting"));
+}
+
+/// The events on a page of the audit log: (who, record) of each.
+async fn events(app: &TestApp, ig: &Session, path: &str) -> (Vec<(String, String)>, String) {
+    let response = ig.get(app, path).await;
+    assert_eq!(response.status(), 200, "{path}");
+    let html = response.text().await.unwrap();
+    let row = Regex::new(r#"href="/audit\?actor=[^"]*">([^<]+)<span[\s\S]*?<code class="eh-mono govuk-body-s">([^<]+)</code>"#)
+        .unwrap();
+    let found = row
+        .captures_iter(&html)
+        .map(|c| (c[1].to_string(), c[2].to_string()))
+        .collect();
+    (found, html)
+}
+
+async fn the_audit_log_is_filtered_and_paged(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = open_case(&app).await;
+    let practitioner = app.sign_in(PRACTITIONER).await;
+    assert_eq!(
+        practitioner
+            .get(&app, &format!("/families/{family}"))
+            .await
+            .status(),
+        200
+    );
+    let ig = app.sign_in(IG_OFFICER).await;
+    // The newest page, 50 events, and a link to older ones that are all older.
+    let (newest, html) = events(&app, &ig, "/audit").await;
+    assert_eq!(newest.len(), 50, "{html}");
+    assert!(
+        html.contains("href=\"/audit/break-glass\""),
+        "the break-glass review is linked"
+    );
+    let older = Regex::new(r#"href="(/audit\?before=\d+)" rel="next""#)
+        .unwrap()
+        .captures(&html)
+        .map(|c| c[1].to_string())
+        .expect("a link to older events");
+    let (page_two, html) = events(&app, &ig, &older).await;
+    assert!(!page_two.is_empty());
+    assert!(html.contains("Newest events"));
+    // By person, by family (from a picker's link, not a typed id), by action, by date.
+    let (theirs, html) = events(&app, &ig, &format!("/audit?actor={PRACTITIONER}")).await;
+    assert!(!theirs.is_empty() && theirs.iter().all(|(who, _)| who == PRACTITIONER));
+    assert!(
+        html.contains("<datalist id=\"people\">")
+            && html.contains(&format!("<option value=\"{PRACTITIONER}\">"))
+    );
+    let (its, _) = events(&app, &ig, &format!("/audit?family={family}")).await;
+    let record = format!("family:{family}");
+    assert!(!its.is_empty() && its.iter().all(|(_, subject)| subject == &record));
+    assert!(
+        its.iter().any(|(who, _)| who == PRACTITIONER),
+        "the practitioner's read"
+    );
+    let (signins, html) = events(&app, &ig, "/audit?action=sign_in").await;
+    assert!(!signins.is_empty());
+    assert!(
+        !html.contains(">read: ") && !html.contains(">list: "),
+        "only sign-ins"
+    );
+    let today = time::OffsetDateTime::now_utc().date();
+    let day = |d: time::Date| format!("{}&{}&{}", d.day(), d.month() as u8, d.year());
+    let parts = |prefix: &str, d: time::Date| {
+        let [dd, mm, yy]: [String; 3] = day(d)
+            .split('&')
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+            .try_into()
+            .unwrap();
+        format!("{prefix}-day={dd}&{prefix}-month={mm}&{prefix}-year={yy}")
+    };
+    let (todays, _) = events(
+        &app,
+        &ig,
+        &format!("/audit?actor={PRACTITIONER}&{}", parts("from", today)),
+    )
+    .await;
+    assert_eq!(todays, theirs, "all of today's");
+    let yesterday = today - time::Duration::days(1);
+    let (before_today, html) = events(
+        &app,
+        &ig,
+        &format!("/audit?actor={PRACTITIONER}&{}", parts("to", yesterday)),
+    )
+    .await;
+    assert!(before_today.is_empty(), "{html}");
+    assert!(html.contains("No events match"));
+    // Nonsense is answered with the field to fix, never a failure.
+    for (path, field) in [
+        ("/audit?from-day=30&from-month=2&from-year=2026", "from-day"),
+        ("/audit?action=delete_everything", "action"),
+        ("/audit?family=not-an-id", "subject"),
+        ("/audit?before=-4", "actor"),
+    ] {
+        let response = ig.get(&app, path).await;
+        assert_eq!(response.status(), 422, "{path}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains(&format!("href=\"#{field}\"")), "{path}");
+    }
+}
+
+/// Each role's home page in a real browser, checked by axe-core, and a number followed to its
+/// list; the families list and the audit log checked too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_pages_and_lists_are_accessible_in_a_browser() {
+    use crate::browser::{assert_accessible, sign_in};
+    use thirtyfour::prelude::*;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await;
+    for (email, number) in [
+        (PRACTITIONER, "review-overdue"),
+        (LOCALITY_LEAD, "unallocated"),
+        ("connector.ladywood@earlyhelp.test", "listings-due"),
+        (IG_OFFICER, "legal-holds"),
+    ] {
+        sign_in(&browser, &app, email).await;
+        browser.wait_for_text(By::Id("today"), "Today").await;
+        assert_accessible(&browser, &format!("home page of {email}")).await;
+        let short = email.split('@').next().unwrap();
+        browser.screenshot(&format!("home-today-{short}")).await;
+        browser.click(By::Id(number)).await;
+        let path = browser
+            .driver
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .to_string();
+        assert_ne!(path, "/", "{email}: {number} leads to its list");
+        assert_accessible(&browser, &format!("{email}'s {number} list")).await;
+        browser.driver.goto(app.url("/")).await.unwrap();
+        browser.click(By::Css(".eh-masthead form button")).await;
+        browser.wait_for_heading("Sign in to earlyhelp").await;
+    }
+    sign_in(&browser, &app, PRACTITIONER).await;
+    browser
+        .driver
+        .goto(app.url("/families?name=x&dob-day=31&dob-month=2&dob-year=2015"))
+        .await
+        .unwrap();
+    browser.wait_for_heading("Your families").await;
+    assert_accessible(&browser, "the families search with an error").await;
+    browser.screenshot("families-search-error").await;
+    browser.click(By::Css(".eh-masthead form button")).await;
+    browser.wait_for_heading("Sign in to earlyhelp").await;
+    sign_in(&browser, &app, IG_OFFICER).await;
+    browser.driver.goto(app.url("/audit")).await.unwrap();
+    browser.wait_for_heading("Audit log").await;
+    assert_accessible(&browser, "the audit log").await;
+    browser.screenshot("audit-log-filters").await;
+    browser.quit().await;
+}
