@@ -161,3 +161,18 @@ mod tests {
         assert_eq!(offset(0, 50), None);
     }
 }
+
+/// Whether a spreadsheet opening `text` from a CSV would run it as a formula.
+pub fn starts_like_formula(text: &str) -> bool {
+    text.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+/// `text` as a CSV cell safe to open in a spreadsheet: one that would run as a formula is
+/// quoted with a leading apostrophe, as OWASP advises.
+pub fn csv_cell(text: &str) -> String {
+    if starts_like_formula(text) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
