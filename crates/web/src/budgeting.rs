@@ -226,7 +226,10 @@ async fn send_code(
 ) -> Result<Response, AppError> {
     let token = crate::session::check_form_token(&jar, VOTE_COOKIE, &field(&pairs, "csrf_token"))?;
     let round = open_round_for_voting(&state, id).await?;
-    let Some(email) = normalise_email(&field(&pairs, "email")) else {
+    // The address as lettre, which sends it, would parse it: a plausible shape is not enough.
+    let email =
+        normalise_email(&field(&pairs, "email")).filter(|e| e.parse::<lettre::Address>().is_ok());
+    let Some(email) = email else {
         let error = FieldError::new("email", "Enter your email address, like name@example.com");
         let page = ballot_page(&state, token, round, &pairs, vec![error]).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
@@ -269,8 +272,13 @@ async fn vote(
     let refuse = |message: &str| vec![FieldError::new("code", message)];
     let outcome = match chosen {
         Some(chosen) if errors.is_empty() => {
-            throttle.public_voice(client, "votes")?;
-            match store::cast(&state.db, id, &code, &chosen).await? {
+            throttle.may_try_a_code(client)?;
+            let cast = store::cast(&state.db, id, &code, &chosen).await?;
+            // Only wrong codes count against the address's limit (see `Throttle::wrong_code`).
+            if matches!(cast, Cast::BadCode | Cast::AlreadyVoted) {
+                throttle.wrong_code(client)?;
+            }
+            match cast {
                 Cast::Counted(receipt) => Ok(receipt),
                 // Unknown and used alike: a guess learns nothing about which codes exist.
                 Cast::BadCode => Err(refuse(

@@ -18,6 +18,7 @@ crate::on_both_backends!(
     only_the_grants_officer_sees_the_voting_rounds_and_panel_scores,
     a_round_is_counted_once_and_takes_no_ballot_after,
     printing_codes_is_audited_capped_and_refused_to_a_conflicted_officer,
+    only_wrong_codes_count_against_a_shared_connection,
 );
 
 /// The app without its background jobs: the outbox keeps an emailed code until a test drains
@@ -475,6 +476,17 @@ async fn a_code_works_once_and_a_person_votes_once_per_round(backend: Backend) {
         .unwrap();
     assert_eq!(bad.status(), 422);
     assert!(bad.text().await.unwrap().contains("href=\"#email\""));
+    // Shaped like an address, but not one a mail server takes.
+    let unsendable = browser
+        .post(app.url(&format!("/vote/{round}/code")))
+        .form(&[
+            ("csrf_token", csrf_in(&form).as_str()),
+            ("email", "a<b>@example.org"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsendable.status(), 422);
 }
 
 /// The columns of `table`, sorted.
@@ -783,4 +795,23 @@ async fn printing_codes_is_audited_capped_and_refused_to_a_conflicted_officer(ba
     execute(&app.db, sql, GRANTS_OFFICER).await;
     let conflicted = post_form(&officer, &app, &path, &[("count", "1")]).await;
     assert_eq!(conflicted.status(), 409);
+}
+
+/// Everyone at an event votes over the venue's one connection: good codes are not limited,
+/// wrong ones are (ten an hour here), and then even a good code waits.
+async fn only_wrong_codes_count_against_a_shared_connection(backend: Backend) {
+    let config = earlyhelp_web::Config {
+        self_referrals_per_hour: 1,
+        ..test_config()
+    };
+    let app = spawn_app_with(backend, config).await;
+    let (round, p, codes) = open_round(&app, 13).await;
+    for code in &codes[..12] {
+        assert_eq!(vote(&app, round, code, &p[..1]).await.status(), 200);
+    }
+    for _ in 0..10 {
+        assert_eq!(vote(&app, round, "ZZZZ-ZZZZ", &p[..1]).await.status(), 422);
+    }
+    assert_eq!(vote(&app, round, "ZZZZ-ZZZZ", &p[..1]).await.status(), 429);
+    assert_eq!(vote(&app, round, &codes[12], &p[..1]).await.status(), 429);
 }
