@@ -3,8 +3,9 @@
 --
 -- Who voted (budgeting_voters: a hash of their email address or of their event code) is kept
 -- apart from what they voted for (budgeting_ballots): no column, time or order joins the two.
--- A ballot waits in budgeting_ballot_box, in the voter's transaction, until a batch of ballots
--- is moved to budgeting_ballots together, in a shuffled order and another transaction.
+-- A ballot waits in budgeting_ballot_box, in the voter's transaction, until voting has closed;
+-- then every ballot is moved to budgeting_ballots in one shuffled batch, in one transaction
+-- that also rewrites every voter mark and code of the round (see docs/budgeting.md).
 
 CREATE TABLE budgeting_rounds (
     id UUID PRIMARY KEY,
@@ -18,7 +19,14 @@ CREATE TABLE budgeting_rounds (
     -- How many projects each voter may choose.
     choices BIGINT NOT NULL CHECK (choices >= 1),
     created_by TEXT NOT NULL,
-    created_micros BIGINT NOT NULL
+    created_micros BIGINT NOT NULL,
+    -- Codes issued, by email and printed; kept as counts because a new emailed code replaces
+    -- the address's old one.
+    codes_emailed BIGINT NOT NULL DEFAULT 0,
+    codes_printed BIGINT NOT NULL DEFAULT 0,
+    -- Set once, by the transaction that mixes the ballot box into the count after voting
+    -- closes; no ballot is taken after it.
+    counted BOOLEAN NOT NULL DEFAULT FALSE
 );
 
 -- The shortlisted applications put to the vote.

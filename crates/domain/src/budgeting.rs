@@ -16,9 +16,8 @@ pub const MAX_CHOICES: i64 = 5;
 pub const MIN_OPTIONS: usize = 2;
 /// The most event codes printed at once.
 pub const MAX_BATCH: i64 = 500;
-/// Ballots wait in the ballot box until this many can be mixed into the count together, so no
-/// counted ballot was written in the same transaction, or in the order, as its voter's mark.
-pub const MIX_BATCH: usize = 5;
+/// The most event codes printed for one round, in all.
+pub const MAX_PRINTED: i64 = 5_000;
 /// Characters of a one-time code: no 0/O, 1/I/L, so a code read aloud or from paper is typed right.
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 /// Characters in a one-time code (about 40 bits).
@@ -169,13 +168,32 @@ pub fn normalise_code(raw: &str) -> String {
         .collect()
 }
 
-/// A code from random bytes (one a character), printed in two groups of four.
-pub fn code_from(random: &[u8; CODE_LENGTH]) -> String {
+/// A code from random bytes, printed in two groups of four. A byte maps to a character only
+/// below the largest multiple of the alphabet's length (rejection sampling), so every
+/// character is equally likely; `random` must not run out.
+pub fn code_from(random: impl IntoIterator<Item = u8>) -> String {
+    let fair = (256 / CODE_ALPHABET.len() * CODE_ALPHABET.len()) as u16;
     let chars: String = random
-        .iter()
-        .map(|b| CODE_ALPHABET[*b as usize % CODE_ALPHABET.len()] as char)
+        .into_iter()
+        .filter(|b| u16::from(*b) < fair)
+        .take(CODE_LENGTH)
+        .map(|b| CODE_ALPHABET[b as usize % CODE_ALPHABET.len()] as char)
         .collect();
     format!("{}-{}", &chars[..4], &chars[4..])
+}
+
+/// The address as one person: lower case, without a `+tag`, and for Gmail without dots (which
+/// Gmail ignores), so one inbox cannot ask for a code under many spellings. `email` is
+/// already normalised ([`crate::people::normalise_email`]).
+pub fn voting_address(email: &str) -> String {
+    let Some((local, domain)) = email.split_once('@') else {
+        return email.to_string();
+    };
+    let local = local.split('+').next().unwrap_or(local);
+    match domain {
+        "gmail.com" | "googlemail.com" => format!("{}@gmail.com", local.replace('.', "")),
+        _ => format!("{local}@{domain}"),
+    }
 }
 
 /// The projects a ballot chooses, or what is wrong with it.
@@ -412,9 +430,12 @@ mod tests {
         assert_eq!(stage(opens, closes, opens), Stage::Open);
         assert_eq!(stage(opens, closes, closes), Stage::Open);
         assert_eq!(stage(opens, closes, date!(2026 - 03 - 15)), Stage::Closed);
-        let code = code_from(&[0, 1, 2, 3, 30, 31, 32, 255]);
-        assert_eq!(code, "ABCD-9ABH");
+        // 255 is past the last whole alphabet (248): skipped, not folded onto a letter.
+        let code = code_from([0, 1, 2, 3, 30, 255, 31, 32, 40]);
+        assert_eq!(code, "ABCD-9ABK");
         assert_eq!(normalise_code(" abcd-9abh "), "ABCD9ABH");
-        assert_eq!(normalise_code(&code), "ABCD9ABH");
+        assert_eq!(normalise_code(&code), "ABCD9ABK");
+        assert_eq!(voting_address("a.b+x@googlemail.com"), "ab@gmail.com");
+        assert_eq!(voting_address("a.b+votes@example.org"), "a.b@example.org");
     }
 }

@@ -568,7 +568,7 @@ pub fn check(grant: &Grant, today: Date) -> Vec<Finding> {
             problems.push((field, "contains a postcode".into()));
         }
         // A cell a spreadsheet would run as a formula, in the CSV.
-        if text.starts_with(['=', '+', '@', '\t', '\r']) {
+        if crate::limits::starts_like_formula(text) {
             problems.push((field, "starts like a spreadsheet formula".into()));
         }
     }

@@ -125,6 +125,21 @@ pub const SELF_REFERRALS_PER_HOUR: u32 = 5;
 /// Sign-in attempts from one address (any accounts) in 15 minutes.
 pub const SIGN_INS_PER_15_MINUTES: u32 = 30;
 
+/// Whether a spreadsheet opening `text` from a CSV would run it as a formula.
+pub fn starts_like_formula(text: &str) -> bool {
+    text.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+/// `text` as a CSV cell safe to open in a spreadsheet: one that would run as a formula is
+/// quoted with a leading apostrophe, as OWASP advises.
+pub fn csv_cell(text: &str) -> String {
+    if starts_like_formula(text) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! DEMO DATA: participatory budgeting and the young people's section of the Local Offer. One
-//! voting round in the first locality, closed a week ago, on the applications there waiting for
-//! a decision, with votes cast by codes handed out at an event (so the public count has
-//! something to show); a survey for young people; and young people's reviews of a listing, one
+//! voting round in the first locality, open for a week more, on the applications there waiting
+//! for a decision, with votes cast by codes handed out at an event (the public page shows the
+//! turnout; the count is made once voting closes); a survey for young people; and young people's reviews of a listing, one
 //! published and two waiting for the connector (one naming someone, so the flag shows).
 
 use anyhow::{Context, Result};
@@ -51,14 +51,16 @@ async fn load_round(db: &Db) -> Result<()> {
     let round = CheckedRound {
         title: ROUND_TITLE.into(),
         opens_on: today - time::Duration::days(21),
-        closes_on: today - time::Duration::days(7),
+        closes_on: today + time::Duration::days(7),
         panel_weight: 40,
         choices: 3,
         options: options.clone(),
     };
     let id =
         budgeting::create_round(&mut authorised, programme.id, &locality, &round, "demo").await?;
-    let codes = budgeting::event_codes(&mut authorised, id, VOTES as i64 + 16).await?;
+    let codes = budgeting::event_codes(&mut authorised, id, VOTES as i64 + 16)
+        .await?
+        .context("the demo prints fewer codes than a round may have")?;
     authorised.tx.commit().await?;
     for (n, code) in codes.iter().take(VOTES).enumerate() {
         // Each voter chooses one to three projects; the later ones on the ballot are liked more.
@@ -78,7 +80,6 @@ async fn load_round(db: &Db) -> Result<()> {
             "demo vote refused: {cast:?}"
         );
     }
-    budgeting::mix(db, id, 1).await?;
     Ok(())
 }
 

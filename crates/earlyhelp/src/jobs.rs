@@ -83,4 +83,7 @@ async fn periodic(db: &Db, now: i64) {
     if let Err(error) = connections::nudge_due(db, now).await {
         tracing::warn!(%error, "reminding services of unanswered referrals failed");
     }
+    if let Err(error) = earlyhelp_storage::budgeting::count_closed(db).await {
+        tracing::warn!(%error, "counting closed voting rounds failed");
+    }
 }

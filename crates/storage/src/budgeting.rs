@@ -4,15 +4,15 @@
 //!
 //! A round is opened under an [`Authorised`] permit. A vote does not pass the gate and writes no
 //! audit event (an event would keep the moment and the address); it marks its voter in
-//! `budgeting_voters` and drops its ballot in the ballot box. Ballots leave the box only
-//! [`MIX_BATCH`] or more at a time, shuffled, in a transaction of their own ([`mix`]), so a
-//! counted ballot shares no transaction, time or order with the mark of the person who cast it.
+//! `budgeting_voters` and drops its ballot in the ballot box. Ballots leave the box once, after
+//! voting closes, all together and shuffled, in a transaction that also rewrites every mark and
+//! code of the round ([`mix`]): no counted row keeps the transaction or order of its vote.
 
 use crate::gate::Authorised;
 use crate::secrets::token_hash;
 use crate::{Db, StorageError, Tx, now_micros, on_pool, on_tx};
 use earlyhelp_domain::budgeting::{
-    CODE_LENGTH, CheckedRound, MIX_BATCH, code_from, normalise_code,
+    CheckedRound, MAX_PRINTED, code_from, normalise_code, voting_address,
 };
 use earlyhelp_domain::cases::iso;
 use earlyhelp_domain::grants::{ApplicationState, MIN_ASSESSORS};
@@ -196,9 +196,8 @@ pub async fn options(db: &Db, id: Uuid) -> Result<Vec<OptionRow>, StorageError> 
 }
 
 fn new_code() -> String {
-    let mut random = [0u8; CODE_LENGTH];
-    rand::rng().fill_bytes(&mut random);
-    code_from(&random)
+    let mut rng = rand::rng();
+    code_from(std::iter::repeat_with(|| rng.next_u32() as u8))
 }
 
 /// What is kept of a code: a hash over the round and the code as typed, normalised.
@@ -206,10 +205,10 @@ fn code_hash(round: Uuid, code: &str) -> String {
     token_hash(&format!("{round}:code:{}", normalise_code(code)))
 }
 
-/// What is kept of an email address: a hash over the round and the address, so one address
-/// votes once per round and the address itself is not kept with the vote.
+/// What is kept of an email address: a hash over the round and the address as one person
+/// ([`voting_address`]), so one inbox votes once per round and the address is not kept.
 fn email_hash(round: Uuid, email: &str) -> String {
-    token_hash(&format!("{round}:email:{email}"))
+    token_hash(&format!("{round}:email:{}", voting_address(email)))
 }
 
 async fn insert_code(
@@ -234,13 +233,29 @@ async fn insert_code(
     Ok(())
 }
 
-/// Prints `count` single-use codes for an event: answered once, kept only as hashes.
+/// Prints `count` single-use codes for an event: answered once, kept only as hashes. `None`
+/// if the round would then have more than [`MAX_PRINTED`] printed codes.
 pub async fn event_codes(
     authorised: &mut Authorised,
     round: Uuid,
     count: i64,
-) -> Result<Vec<String>, StorageError> {
+) -> Result<Option<Vec<String>>, StorageError> {
     authorised.permit.allows_change()?;
+    let counted = on_tx!(&mut authorised.tx, c => {
+        sqlx::query(
+            "UPDATE budgeting_rounds SET codes_printed = codes_printed + $2 \
+             WHERE id = $1 AND codes_printed + $2 <= $3",
+        )
+        .bind(round)
+        .bind(count)
+        .bind(MAX_PRINTED)
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
+    if counted != 1 {
+        return Ok(None);
+    }
     let mut codes = Vec::new();
     for _ in 0..count {
         let code = new_code();
@@ -249,22 +264,55 @@ pub async fn event_codes(
         insert_code(&mut authorised.tx, round, &code, "event", &voter).await?;
         codes.push(code);
     }
-    Ok(codes)
+    Ok(Some(codes))
+}
+
+/// Whether `user` has declared a conflict of interest in any of `applications`.
+pub async fn conflicted(
+    tx: &mut Tx,
+    user: Uuid,
+    applications: &[Uuid],
+) -> Result<bool, StorageError> {
+    for application in applications {
+        let found: i64 = on_tx!(&mut *tx, c => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM grant_conflicts WHERE application_id = $1 AND assessor_id = $2",
+            )
+            .bind(application)
+            .bind(user)
+            .fetch_one(c)
+            .await?
+        });
+        if found > 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Sends a one-time code to `email` (normalised) for round `round`, through the outbox. An
-/// address may ask again (a lost email); it still votes only once.
+/// address may ask again (a lost email): the new code replaces its unused old one, and it
+/// still votes only once. The outbox forgets the code and address once sent
+/// ([`crate::outbox::sent`]).
 pub async fn email_code(db: &Db, round: &RoundRow, email: &str) -> Result<(), StorageError> {
     let code = new_code();
+    let voter = email_hash(round.id, email);
     let mut tx = db.begin().await?;
-    insert_code(
-        &mut tx,
-        round.id,
-        &code,
-        "email",
-        &email_hash(round.id, email),
-    )
-    .await?;
+    on_tx!(&mut tx, c => {
+        sqlx::query(
+            "DELETE FROM budgeting_codes WHERE round_id = $1 AND voter_hash = $2 \
+             AND kind = 'email' AND used = FALSE",
+        )
+        .bind(round.id)
+        .bind(&voter)
+        .execute(&mut *c)
+        .await?;
+        sqlx::query("UPDATE budgeting_rounds SET codes_emailed = codes_emailed + 1 WHERE id = $1")
+            .bind(round.id)
+            .execute(&mut *c)
+            .await?;
+    });
+    insert_code(&mut tx, round.id, &code, "email", &voter).await?;
     let subject = format!("Your code to vote: {}", round.title);
     let body = format!(
         "Your code to vote in \"{}\" is {code}. It works once, until voting closes on {}. \
@@ -277,7 +325,7 @@ pub async fn email_code(db: &Db, round: &RoundRow, email: &str) -> Result<(), St
         email,
         &subject,
         &body,
-        &format!("/vote/{}", round.id),
+        &format!("{}{}", crate::outbox::FORGOTTEN_ONCE_SENT, round.id),
     )
     .await?;
     tx.commit().await?;
@@ -289,15 +337,17 @@ pub async fn email_code(db: &Db, round: &RoundRow, email: &str) -> Result<(), St
 pub enum Cast {
     /// Counted: the ballot's receipt.
     Counted(Uuid),
-    UnknownCode,
-    UsedCode,
+    /// Unknown or already used: one answer for both, so a guess learns nothing.
+    BadCode,
     /// The person (their email address) has voted in this round already, with another code.
     AlreadyVoted,
+    /// Voting is not open today, or the round has been counted.
+    Closed,
 }
 
-/// Casts a ballot choosing `choices` in `round` with `code`. The code is used up and the person
-/// marked as having voted in the same transaction as the ballot goes in the box; the box is
-/// then mixed if it holds enough.
+/// Casts a ballot choosing `choices` in `round` with `code`. The code is used up, the person
+/// marked as having voted and the ballot dropped in the box in one transaction; the box is
+/// mixed into the count only once voting has closed ([`mix`]).
 pub async fn cast(
     db: &Db,
     round: Uuid,
@@ -305,7 +355,24 @@ pub async fn cast(
     choices: &[Uuid],
 ) -> Result<Cast, StorageError> {
     let hash = code_hash(round, code);
+    let today = iso(crate::cases::today());
     let mut tx = db.begin().await?;
+    // The dates again, in the vote's transaction, and a lock on the round's row: the count
+    // takes the same lock first, so no ballot reaches the box after it has been emptied.
+    let open = on_tx!(&mut tx, c => {
+        sqlx::query(
+            "UPDATE budgeting_rounds SET counted = counted WHERE id = $1 AND counted = FALSE \
+             AND opens_on <= $2 AND closes_on >= $2",
+        )
+        .bind(round)
+        .bind(&today)
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
+    if open != 1 {
+        return Ok(Cast::Closed);
+    }
     let claimed: Option<(String, String)> = on_tx!(&mut tx, c => {
         sqlx::query_as(
             "UPDATE budgeting_codes SET used = TRUE WHERE round_id = $1 AND code_hash = $2 \
@@ -317,19 +384,7 @@ pub async fn cast(
         .await?
     });
     let Some((voter, kind)) = claimed else {
-        let known: Option<bool> = on_tx!(&mut tx, c => {
-            sqlx::query_scalar(
-                "SELECT used FROM budgeting_codes WHERE round_id = $1 AND code_hash = $2",
-            )
-            .bind(round)
-            .bind(&hash)
-            .fetch_optional(c)
-            .await?
-        });
-        return Ok(match known {
-            Some(_) => Cast::UsedCode,
-            None => Cast::UnknownCode,
-        });
+        return Ok(Cast::BadCode);
     };
     let marked = on_tx!(&mut tx, c => {
         sqlx::query(
@@ -363,30 +418,49 @@ pub async fn cast(
             .await?;
     });
     tx.commit().await?;
-    mix(db, round, MIX_BATCH).await?;
     Ok(Cast::Counted(receipt))
 }
 
-/// Moves the ballots waiting in `round`'s box into the count, shuffled, if there are at least
-/// `at_least` of them (1: all, once voting has closed).
-pub async fn mix(db: &Db, round: Uuid, at_least: usize) -> Result<usize, StorageError> {
+/// Counts `round` once voting has closed: once only, in one transaction that marks the round
+/// counted, rewrites every voter mark and code of the round, and moves every ballot from the
+/// box into the count in a shuffled order. On PostgreSQL every mark, code and counted ballot
+/// of the round then carries this transaction's id (xmin), not its voter's. The number of
+/// ballots moved; 0 if voting is still open or the round was counted already.
+pub async fn mix(db: &Db, round: Uuid) -> Result<usize, StorageError> {
+    let today = iso(crate::cases::today());
     let mut tx = db.begin().await?;
-    let mut waiting: Vec<(Uuid, String)> = on_tx!(&mut tx, c => {
-        sqlx::query_as("SELECT id, choices FROM budgeting_ballot_box WHERE round_id = $1")
-            .bind(round)
-            .fetch_all(c)
-            .await?
+    // The round's row lock: a second count waits here, then finds the round counted.
+    let counting = on_tx!(&mut tx, c => {
+        sqlx::query(
+            "UPDATE budgeting_rounds SET counted = TRUE WHERE id = $1 AND counted = FALSE \
+             AND closes_on < $2",
+        )
+        .bind(round)
+        .bind(&today)
+        .execute(c)
+        .await?
+        .rows_affected()
     });
-    if waiting.len() < at_least.max(1) {
+    if counting != 1 {
         return Ok(0);
     }
+    let mut waiting: Vec<(Uuid, String)> = on_tx!(&mut tx, c => {
+        sqlx::query("UPDATE budgeting_voters SET kind = kind WHERE round_id = $1")
+            .bind(round)
+            .execute(&mut *c)
+            .await?;
+        sqlx::query("UPDATE budgeting_codes SET used = used WHERE round_id = $1")
+            .bind(round)
+            .execute(&mut *c)
+            .await?;
+        sqlx::query_as("DELETE FROM budgeting_ballot_box WHERE round_id = $1 RETURNING id, choices")
+            .bind(round)
+            .fetch_all(&mut *c)
+            .await?
+    });
     waiting.shuffle(&mut rand::rng());
     for (id, choices) in &waiting {
         on_tx!(&mut tx, c => {
-            sqlx::query("DELETE FROM budgeting_ballot_box WHERE id = $1")
-                .bind(id)
-                .execute(&mut *c)
-                .await?;
             sqlx::query("INSERT INTO budgeting_ballots (id, round_id) VALUES ($1, $2)")
                 .bind(id)
                 .bind(round)
@@ -409,6 +483,21 @@ pub async fn mix(db: &Db, round: Uuid, at_least: usize) -> Result<usize, Storage
     Ok(waiting.len())
 }
 
+/// Counts every round whose voting has closed and that is not counted yet ([`mix`]).
+pub async fn count_closed(db: &Db) -> Result<(), StorageError> {
+    let today = iso(crate::cases::today());
+    let due: Vec<Uuid> = on_pool!(db, pool => {
+        sqlx::query_scalar("SELECT id FROM budgeting_rounds WHERE counted = FALSE AND closes_on < $1")
+            .bind(&today)
+            .fetch_all(pool)
+            .await?
+    });
+    for round in due {
+        mix(db, round).await?;
+    }
+    Ok(())
+}
+
 /// The count for one round: ballots counted and waiting, votes per project, and the marks
 /// that must add up to the ballots.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -420,17 +509,21 @@ pub struct Tally {
     pub voters_by_email: i64,
     pub voters_by_event_code: i64,
     pub codes_used: i64,
+    pub codes_emailed: i64,
+    pub codes_printed: i64,
 }
 
 pub async fn tally(db: &Db, round: Uuid) -> Result<Tally, StorageError> {
-    type Counts = (i64, i64, i64, i64, i64);
-    let (counted, waiting, email, event, used): Counts = on_pool!(db, pool => {
+    type Counts = (i64, i64, i64, i64, i64, i64, i64);
+    let (counted, waiting, email, event, used, emailed, printed): Counts = on_pool!(db, pool => {
         sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM budgeting_ballots WHERE round_id = $1), \
              (SELECT COUNT(*) FROM budgeting_ballot_box WHERE round_id = $1), \
              (SELECT COUNT(*) FROM budgeting_voters WHERE round_id = $1 AND kind = 'email'), \
              (SELECT COUNT(*) FROM budgeting_voters WHERE round_id = $1 AND kind = 'event'), \
-             (SELECT COUNT(*) FROM budgeting_codes WHERE round_id = $1 AND used = TRUE)",
+             (SELECT COUNT(*) FROM budgeting_codes WHERE round_id = $1 AND used = TRUE), \
+             (SELECT codes_emailed FROM budgeting_rounds WHERE id = $1), \
+             (SELECT codes_printed FROM budgeting_rounds WHERE id = $1)",
         )
         .bind(round)
         .fetch_one(pool)
@@ -454,6 +547,8 @@ pub async fn tally(db: &Db, round: Uuid) -> Result<Tally, StorageError> {
         voters_by_email: email,
         voters_by_event_code: event,
         codes_used: used,
+        codes_emailed: emailed,
+        codes_printed: printed,
     })
 }
 

@@ -83,12 +83,21 @@ pub async fn claim(
     }))
 }
 
+/// Messages whose link starts so (a code to vote, whose words are the code itself) keep no
+/// address or words once sent: a code and who asked for it must not wait in the database.
+pub const FORGOTTEN_ONCE_SENT: &str = "/vote/";
+
 /// The message went: it is never sent again.
 pub async fn sent(db: &Db, id: Uuid, now: i64) -> Result<(), StorageError> {
     on_pool!(db, pool => {
-        sqlx::query("UPDATE outbox SET sent_micros = $1, claimed_until_micros = NULL, last_error = NULL WHERE id = $2")
+        sqlx::query(
+            "UPDATE outbox SET sent_micros = $1, claimed_until_micros = NULL, last_error = NULL, \
+             to_address = CASE WHEN link LIKE $3 THEN '' ELSE to_address END, \
+             body = CASE WHEN link LIKE $3 THEN '' ELSE body END WHERE id = $2",
+        )
             .bind(now)
             .bind(id)
+            .bind(format!("{FORGOTTEN_ONCE_SENT}%"))
             .execute(pool)
             .await?;
     });

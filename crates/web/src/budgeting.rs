@@ -20,7 +20,8 @@ use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::budgeting::{
-    Candidate, MAX_BATCH, RoundInput, Stage, check_ballot, check_round, percent, rank, stage,
+    Candidate, MAX_BATCH, MAX_PRINTED, RoundInput, Stage, check_ballot, check_round, percent, rank,
+    stage,
 };
 use earlyhelp_domain::money::{ProgrammeKind, pounds};
 use earlyhelp_domain::people::{FieldError, normalise_email};
@@ -204,15 +205,15 @@ async fn open_round_for_voting(state: &AppState, id: Uuid) -> Result<RoundRow, A
     let round = found(state, id).await?;
     match stage_of(&round) {
         Stage::Open => Ok(round),
-        Stage::NotOpen => Err(AppError::Conflict(format!(
-            "Voting in this round opens on {}",
-            round.opens()
-        ))),
-        Stage::Closed => Err(AppError::Conflict(format!(
-            "Voting in this round closed on {}",
-            round.closes()
-        ))),
+        _ => Err(closed(&round)),
     }
+}
+
+fn closed(round: &RoundRow) -> AppError {
+    AppError::Conflict(match stage_of(round) {
+        Stage::NotOpen => format!("Voting in this round opens on {}", round.opens()),
+        _ => format!("Voting in this round closed on {}", round.closes()),
+    })
 }
 
 async fn send_code(
@@ -225,7 +226,10 @@ async fn send_code(
 ) -> Result<Response, AppError> {
     let token = crate::session::check_form_token(&jar, VOTE_COOKIE, &field(&pairs, "csrf_token"))?;
     let round = open_round_for_voting(&state, id).await?;
-    let Some(email) = normalise_email(&field(&pairs, "email")) else {
+    // The address as lettre, which sends it, would parse it: a plausible shape is not enough.
+    let email =
+        normalise_email(&field(&pairs, "email")).filter(|e| e.parse::<lettre::Address>().is_ok());
+    let Some(email) = email else {
         let error = FieldError::new("email", "Enter your email address, like name@example.com");
         let page = ballot_page(&state, token, round, &pairs, vec![error]).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
@@ -268,18 +272,23 @@ async fn vote(
     let refuse = |message: &str| vec![FieldError::new("code", message)];
     let outcome = match chosen {
         Some(chosen) if errors.is_empty() => {
-            throttle.public_voice(client, "votes")?;
-            match store::cast(&state.db, id, &code, &chosen).await? {
+            throttle.may_try_a_code(client)?;
+            let cast = store::cast(&state.db, id, &code, &chosen).await?;
+            // Only wrong codes count against the address's limit (see `Throttle::wrong_code`).
+            if matches!(cast, Cast::BadCode | Cast::AlreadyVoted) {
+                throttle.wrong_code(client)?;
+            }
+            match cast {
                 Cast::Counted(receipt) => Ok(receipt),
-                Cast::UnknownCode => Err(refuse(
-                    "We do not recognise that code for this round. Check it, or ask for a new one",
-                )),
-                Cast::UsedCode => Err(refuse(
-                    "That code has already been used to vote. Each code can be used once",
+                // Unknown and used alike: a guess learns nothing about which codes exist.
+                Cast::BadCode => Err(refuse(
+                    "That code does not work in this round: it may be mistyped, or already used. \
+                     Check it, or ask for a new one",
                 )),
                 Cast::AlreadyVoted => Err(refuse(
                     "Someone using that email address has already voted in this round. Each person votes once",
                 )),
+                Cast::Closed => return Err(closed(&round)),
             }
         }
         _ => Err(errors),
@@ -368,7 +377,8 @@ async fn counted(
     let round = found(state, id).await?;
     let closed = stage_of(&round) == Stage::Closed;
     if closed {
-        store::mix(&state.db, id, 1).await?;
+        // The first read after voting closes counts the round (the periodic job may have).
+        store::mix(&state.db, id).await?;
     }
     let options = store::options(&state.db, id).await?;
     let tally = store::tally(&state.db, id).await?;
@@ -406,7 +416,10 @@ fn csv_response(name: &str, rows: Vec<Vec<String>>) -> Result<Response, AppError
     let mut writer = csv::Writer::from_writer(Vec::new());
     let csv_error = |e: csv::Error| AppError::Internal(anyhow::anyhow!("{e}"));
     for row in rows {
-        writer.write_record(&row).map_err(csv_error)?;
+        let row = row
+            .iter()
+            .map(|cell| earlyhelp_domain::limits::csv_cell(cell));
+        writer.write_record(row).map_err(csv_error)?;
     }
     let body = writer
         .into_inner()
@@ -498,12 +511,19 @@ async fn gate(
     state: &AppState,
     signed: &Signed,
     action: Action,
+    subject: &str,
     purpose: &str,
 ) -> Result<Authorised, AppError> {
+    // The officer's pages show undecided applications with their panel scores: only the grants
+    // officer (who pays) reads them, not everyone who may list programmes to ask for a payment.
+    let resource = match action {
+        Action::List | Action::Read => Resource::PaymentQueue,
+        _ => Resource::Programmes,
+    };
     let request = Request {
         action,
-        resource: Resource::Programmes,
-        subject: "budgeting_rounds",
+        resource,
+        subject,
         purpose,
     };
     Ok(match action {
@@ -550,7 +570,14 @@ async fn render_officer(
     input: RoundInput,
     errors: Vec<FieldError>,
 ) -> Result<OfficerPage, AppError> {
-    let mut authorised = gate(state, signed, Action::List, "voting rounds").await?;
+    let mut authorised = gate(
+        state,
+        signed,
+        Action::List,
+        "budgeting_rounds",
+        "voting rounds",
+    )
+    .await?;
     let programmes: Vec<_> = earlyhelp_storage::payments::programmes(&mut authorised.tx)
         .await?
         .into_iter()
@@ -645,7 +672,14 @@ async fn open_round(
     Form(pairs): Pairs,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&field(&pairs, "csrf_token"))?;
-    let mut authorised = gate(&state, &signed, Action::Create, "open a voting round").await?;
+    let mut authorised = gate(
+        &state,
+        &signed,
+        Action::Create,
+        "budgeting_rounds",
+        "open a voting round",
+    )
+    .await?;
     let query = ShortlistQuery {
         programme: field(&pairs, "programme"),
         locality: field(&pairs, "locality"),
@@ -675,6 +709,15 @@ async fn open_round(
         )]),
         (_, Err(errors)) => Err(errors),
     };
+    let conflicted = match &checked {
+        Ok((_, round)) => {
+            store::conflicted(&mut authorised.tx, officer(&signed), &round.options).await?
+        }
+        Err(_) => false,
+    };
+    if conflicted {
+        return Err(conflict_refused());
+    }
     match checked {
         Ok((programme, round)) => {
             let by = signed.user.actor.email.clone();
@@ -706,7 +749,6 @@ async fn print_codes(
     Form(pairs): Pairs,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&field(&pairs, "csrf_token"))?;
-    let mut authorised = gate(&state, &signed, Action::Update, "print codes to vote").await?;
     let round = found(&state, id).await?;
     if stage_of(&round) == Stage::Closed {
         return Err(AppError::Conflict(
@@ -722,7 +764,25 @@ async fn print_codes(
             )]));
         }
     };
-    let codes = store::event_codes(&mut authorised, id, count).await?;
+    let subject = format!("budgeting_round:{id}");
+    let purpose = format!("print {count} codes to vote");
+    let mut authorised = gate(&state, &signed, Action::Update, &subject, &purpose).await?;
+    let options: Vec<Uuid> = store::options(&state.db, id)
+        .await?
+        .iter()
+        .map(|o| o.application_id)
+        .collect();
+    if store::conflicted(&mut authorised.tx, officer(&signed), &options).await? {
+        return Err(conflict_refused());
+    }
+    let Some(codes) = store::event_codes(&mut authorised, id, count).await? else {
+        return Err(AppError::Invalid(vec![FieldError::new(
+            "count",
+            format!(
+                "A round has at most {MAX_PRINTED} printed codes: print fewer, or open another round"
+            ),
+        )]));
+    };
     authorised.tx.commit().await?;
     let locality = LocalityNames::load(&state.db)
         .await?
@@ -734,4 +794,18 @@ async fn print_codes(
         codes,
     };
     Ok(Html(page.render()?).into_response())
+}
+
+fn officer(signed: &Signed) -> Uuid {
+    signed.user.actor.user_id
+}
+
+/// An officer who has declared a conflict of interest in a project on the ballot neither opens
+/// the round nor prints its codes, as they may not decide its application.
+fn conflict_refused() -> AppError {
+    AppError::Conflict(
+        "You have declared a conflict of interest in a project in this round: ask another \
+         grants officer to open it or print its codes"
+            .into(),
+    )
 }

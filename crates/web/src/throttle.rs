@@ -21,6 +21,12 @@ pub struct Throttle {
     grant_application: Option<DefaultKeyedRateLimiter<IpAddr>>,
     survey_answer: Option<DefaultKeyedRateLimiter<IpAddr>>,
     sign_in: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    /// Wrong codes to vote, as survey answers are limited; a vote with a good code is not
+    /// counted, so a venue's shared connection is not shut out by the people voting there.
+    wrong_code: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    /// Addresses that have used up their wrong codes, and until when. (Governor cannot look
+    /// without taking, and a code must be refused before it is tried.)
+    barred: std::sync::Mutex<std::collections::HashMap<IpAddr, std::time::Instant>>,
     contact_phone: String,
 }
 
@@ -44,6 +50,16 @@ fn take(limiter: &Option<DefaultKeyedRateLimiter<IpAddr>>, ip: IpAddr) -> Result
         .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
 }
 
+fn too_many_wrong_codes(wait: Duration) -> AppError {
+    AppError::TooManyRequests {
+        paragraphs: vec![
+            "Too many wrong codes to vote have been sent from your internet connection in the last hour.".into(),
+            format!("Try again in {} minutes.", minutes(wait)),
+        ],
+        retry_after_secs: wait.as_secs().max(1),
+    }
+}
+
 fn minutes(wait: Duration) -> u64 {
     wait.as_secs().div_ceil(60).max(1)
 }
@@ -60,6 +76,11 @@ impl Throttle {
                 Duration::from_secs(3600),
             ),
             sign_in: limiter(config.sign_ins_per_15_minutes, Duration::from_secs(15 * 60)),
+            wrong_code: limiter(
+                config.self_referrals_per_hour.saturating_mul(10),
+                Duration::from_secs(3600),
+            ),
+            barred: Default::default(),
             contact_phone: config.contact_phone.trim().to_string(),
         }
     }
@@ -113,6 +134,27 @@ impl Throttle {
                 format!("Try again in {} minutes.", minutes(wait)),
             ],
             retry_after_secs: wait.as_secs().max(1),
+        })
+    }
+
+    /// Whether `ip` may try a code to vote, or the 429 page if it sent too many wrong ones.
+    pub fn may_try_a_code(&self, ip: IpAddr) -> Result<(), AppError> {
+        let now = std::time::Instant::now();
+        let mut barred = self.barred.lock().unwrap_or_else(|e| e.into_inner());
+        barred.retain(|_, until| *until > now);
+        match barred.get(&ip) {
+            None => Ok(()),
+            Some(until) => Err(too_many_wrong_codes(*until - now)),
+        }
+    }
+
+    /// A wrong code to vote from `ip`: counted; one too many is answered with the 429 page,
+    /// and the address may try no code until it has waited.
+    pub fn wrong_code(&self, ip: IpAddr) -> Result<(), AppError> {
+        take(&self.wrong_code, ip).map_err(|wait| {
+            let mut barred = self.barred.lock().unwrap_or_else(|e| e.into_inner());
+            barred.insert(ip, std::time::Instant::now() + wait);
+            too_many_wrong_codes(wait)
         })
     }
 

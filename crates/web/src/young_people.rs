@@ -19,7 +19,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
-use earlyhelp_domain::access::{Action, Resource};
+use earlyhelp_domain::access::{Action, Resource, decide};
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_storage::directory as store;
 use earlyhelp_storage::gate::{Request, authorise};
@@ -398,17 +398,26 @@ async fn moderation(
     State(state): State<AppState>,
     signed: Signed,
 ) -> Result<Html<String>, AppError> {
-    let localities = signed.user.actor.localities.clone();
-    // Reading reviews before they are public is the approvers' work: asked as for their first
-    // locality, and only their own localities' reviews are listed.
+    // Reading reviews before they are public is the approvers' work: each of the actor's
+    // localities is decided as moderating one of its reviews is, and only those allowed are
+    // listed. The audit asks as for the first allowed (or, if none, the first, refused).
+    let actor = &signed.user.actor;
+    let mut allowed = Vec::new();
+    for locality in &actor.localities {
+        let resource = approval_in(&state, Some(locality)).await?;
+        if decide(actor, Action::List, &resource).allowed {
+            allowed.push(locality.clone());
+        }
+    }
+    let asked = allowed.first().or(actor.localities.first());
     let request = Request {
         action: Action::List,
-        resource: approval_in(&state, localities.first().map(String::as_str)).await?,
+        resource: approval_in(&state, asked.map(String::as_str)).await?,
         subject: "listing_reviews",
         purpose: "moderate young people's reviews",
     };
     let mut authorised = authorise(&state.db, &signed.who(), request).await?;
-    let waiting = reviews::waiting(&mut authorised, &localities).await?;
+    let waiting = reviews::waiting(&mut authorised, &allowed).await?;
     authorised.tx.commit().await?;
     let page = ModerationPage {
         layout: Layout::for_user(&signed, "/directory/manage"),

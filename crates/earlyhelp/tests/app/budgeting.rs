@@ -15,7 +15,26 @@ crate::on_both_backends!(
     a_code_works_once_and_a_person_votes_once_per_round,
     no_ballot_row_can_be_joined_to_a_voter,
     the_public_forms_refuse_a_missing_csrf_token,
+    only_the_grants_officer_sees_the_voting_rounds_and_panel_scores,
+    a_round_is_counted_once_and_takes_no_ballot_after,
+    printing_codes_is_audited_capped_and_refused_to_a_conflicted_officer,
+    only_wrong_codes_count_against_a_shared_connection,
 );
+
+/// The app without its background jobs: the outbox keeps an emailed code until a test drains
+/// it (sent, its code is forgotten), and a round is counted only when a test reads its results.
+async fn app_for(backend: Backend) -> TestApp {
+    spawn_app_mailing(backend, None).await
+}
+
+/// Runs `sql` with one text parameter.
+async fn execute(db: &Db, sql: &'static str, value: &str) {
+    match db {
+        Db::Sqlite(pool, _) => sqlx::query(sql).bind(value).execute(pool).await.map(|_| ()),
+        Db::Postgres(pool) => sqlx::query(sql).bind(value).execute(pool).await.map(|_| ()),
+    }
+    .unwrap();
+}
 
 const TITLE: &str = "Ladywood decides";
 
@@ -206,7 +225,7 @@ async fn emailed_code(app: &TestApp, round: Uuid, email: &str) -> String {
 }
 
 async fn votes_are_counted_and_weighted_and_published_when_voting_closes(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = app_for(backend).await;
     let (round, p, codes) = open_round(&app, 5).await;
     let (a, b, c) = (p[0], p[1], p[2]);
     let ballots = [vec![a, b], vec![a], vec![b, c], vec![a, c], vec![a]];
@@ -267,6 +286,18 @@ async fn votes_are_counted_and_weighted_and_published_when_voting_closes(backend
         "{page}"
     );
     assert!(page.contains("6 (1 with an emailed code, 5 with a code from an event)"));
+    assert!(
+        page.contains("6 (1 emailed, 5 printed for events)"),
+        "{page}"
+    );
+    // A title a spreadsheet would run as a formula is quoted in the CSV.
+    let sql = "UPDATE grant_applications SET title = '=HYPERLINK(\"http://x\")' \
+               WHERE reference = $1";
+    let options = earlyhelp_storage::budgeting::options(&app.db, round)
+        .await
+        .unwrap();
+    let first = options.iter().find(|o| o.application_id == a).unwrap();
+    execute(&app.db, sql, &first.reference).await;
 
     // The CSV: votes a 4, b 2, c 3 of 6 ballots, and each combined score half the panel's
     // (its mean total over the most it could be) and half the share of voters.
@@ -283,6 +314,7 @@ async fn votes_are_counted_and_weighted_and_published_when_voting_closes(backend
         .unwrap();
     let per_mille = |part: i64, whole: i64| (part * 1000 + whole / 2) / whole;
     let shown = |v: i64| format!("{}.{}%", v / 10, v % 10);
+    assert!(csv.contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "{csv}");
     let mut expected = Vec::new();
     for (id, votes) in [(a, 4), (b, 2), (c, 3)] {
         let o = options.iter().find(|o| o.application_id == id).unwrap();
@@ -357,7 +389,7 @@ async fn votes_are_counted_and_weighted_and_published_when_voting_closes(backend
 }
 
 async fn a_code_works_once_and_a_person_votes_once_per_round(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = app_for(backend).await;
     let (round, p, codes) = open_round(&app, 2).await;
     assert_eq!(vote(&app, round, &codes[0], &[p[0]]).await.status(), 200);
     // The same code again, typed differently: refused, with why.
@@ -370,27 +402,22 @@ async fn a_code_works_once_and_a_person_votes_once_per_round(backend: Backend) {
     .await;
     assert_eq!(again.status(), 422);
     let html = again.text().await.unwrap();
-    assert!(
-        html.contains("That code has already been used to vote"),
-        "{html}"
-    );
+    let refused = "That code does not work in this round";
+    assert!(html.contains(refused), "{html}");
     assert!(html.contains("href=\"#code\""));
+    // An unknown code gets the same answer as a used one.
     let unknown = vote(&app, round, "ZZZZ-ZZZZ", &[p[1]]).await;
     assert_eq!(unknown.status(), 422);
-    assert!(
-        unknown
-            .text()
-            .await
-            .unwrap()
-            .contains("We do not recognise that code")
-    );
+    assert!(unknown.text().await.unwrap().contains(refused));
 
-    // One email address: two codes asked for, one vote.
+    // One person: a new code replaces their old one, and a +tag or Gmail's dots make no new voter.
     let first = emailed_code(&app, round, "Resident@Example.org").await;
     let second = emailed_code(&app, round, "resident@example.org ").await;
     assert_ne!(first, second);
-    assert_eq!(vote(&app, round, &first, &[p[1]]).await.status(), 200);
-    let twice = vote(&app, round, &second, &[p[2]]).await;
+    assert_eq!(vote(&app, round, &first, &[p[1]]).await.status(), 422);
+    assert_eq!(vote(&app, round, &second, &[p[1]]).await.status(), 200);
+    let tagged = emailed_code(&app, round, "resident+again@example.org").await;
+    let twice = vote(&app, round, &tagged, &[p[2]]).await;
     assert_eq!(twice.status(), 422);
     assert!(
         twice
@@ -406,7 +433,27 @@ async fn a_code_works_once_and_a_person_votes_once_per_round(backend: Backend) {
     assert_eq!((tally.voters_by_email, tally.voters_by_event_code), (1, 1));
     assert_eq!(
         tally.codes_used, 2,
-        "the refused second code is still unused"
+        "the refused tagged code is still unused"
+    );
+    assert_eq!((tally.codes_emailed, tally.codes_printed), (3, 2));
+    let gmail = emailed_code(&app, round, "jo.bloggs+pb@googlemail.com").await;
+    assert_eq!(vote(&app, round, &gmail, &[p[0]]).await.status(), 200);
+    let dotless = emailed_code(&app, round, "jobloggs@gmail.com").await;
+    assert_eq!(vote(&app, round, &dotless, &[p[0]]).await.status(), 422);
+    // Sent, an emailed code leaves the outbox: no address, no words.
+    let sending = log_mail();
+    earlyhelp::mail::drain(&app.db, &sending, earlyhelp_storage::now_micros())
+        .await
+        .unwrap();
+    let kept = strings(
+        &app.db,
+        "SELECT to_address || body FROM outbox WHERE link LIKE $1",
+        "/vote/%",
+    )
+    .await;
+    assert!(
+        !kept.is_empty() && kept.iter().all(String::is_empty),
+        "{kept:?}"
     );
     // A bad email address is named.
     let browser = client();
@@ -429,6 +476,17 @@ async fn a_code_works_once_and_a_person_votes_once_per_round(backend: Backend) {
         .unwrap();
     assert_eq!(bad.status(), 422);
     assert!(bad.text().await.unwrap().contains("href=\"#email\""));
+    // Shaped like an address, but not one a mail server takes.
+    let unsendable = browser
+        .post(app.url(&format!("/vote/{round}/code")))
+        .form(&[
+            ("csrf_token", csrf_in(&form).as_str()),
+            ("email", "a<b>@example.org"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsendable.status(), 422);
 }
 
 /// The columns of `table`, sorted.
@@ -446,7 +504,7 @@ async fn columns(app: &TestApp, backend: Backend, table: &str) -> Vec<String> {
 }
 
 async fn no_ballot_row_can_be_joined_to_a_voter(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = app_for(backend).await;
     let (round, p, codes) = open_round(&app, 4).await;
     let email = "neighbour@example.org";
     let emailed = emailed_code(&app, round, email).await;
@@ -467,7 +525,18 @@ async fn no_ballot_row_can_be_joined_to_a_voter(backend: Backend) {
             .to_string();
         receipts.push(receipt);
     }
-    // Five ballots: mixed into the count together, the box empty.
+    // Five ballots wait in the box while voting is open; the count moves them all at once.
+    let tally = earlyhelp_storage::budgeting::tally(&app.db, round)
+        .await
+        .unwrap();
+    assert_eq!((tally.counted, tally.waiting), (0, 5));
+    close_voting(&app.db).await;
+    let counted = client()
+        .get(app.url(&format!("/vote/{round}/results")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(counted.status(), 200);
     let tally = earlyhelp_storage::budgeting::tally(&app.db, round)
         .await
         .unwrap();
@@ -515,19 +584,14 @@ async fn no_ballot_row_can_be_joined_to_a_voter(backend: Backend) {
                 );
             }
         }
-        // No shared transaction id: every ballot was written by the mixing transaction, none
-        // by a voter's.
+        // One transaction id for the whole round: the count rewrote every mark and code and
+        // wrote every ballot, so no xmin places a voter beside their ballot.
         Db::Postgres(pool) => {
-            let joined: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM budgeting_ballots b JOIN budgeting_voters v \
-                 ON b.xmin::TEXT = v.xmin::TEXT",
-            )
-            .fetch_one(pool)
-            .await
-            .unwrap();
-            assert_eq!(joined, 0);
             let transactions: i64 = sqlx::query_scalar(
-                "SELECT COUNT(DISTINCT xmin::TEXT) FROM budgeting_ballots WHERE round_id = $1",
+                "SELECT COUNT(DISTINCT x) FROM ( \
+                 SELECT xmin::TEXT AS x FROM budgeting_ballots WHERE round_id = $1 \
+                 UNION ALL SELECT xmin::TEXT FROM budgeting_voters WHERE round_id = $1 \
+                 UNION ALL SELECT xmin::TEXT FROM budgeting_codes WHERE round_id = $1) t",
             )
             .bind(round)
             .fetch_one(pool)
@@ -535,7 +599,7 @@ async fn no_ballot_row_can_be_joined_to_a_voter(backend: Backend) {
             .unwrap();
             assert_eq!(
                 transactions, 1,
-                "the five ballots were mixed in one transaction"
+                "marks, codes and ballots share the count's xmin"
             );
         }
     }
@@ -553,7 +617,7 @@ async fn no_ballot_row_can_be_joined_to_a_voter(backend: Backend) {
 }
 
 async fn the_public_forms_refuse_a_missing_csrf_token(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = app_for(backend).await;
     let (round, p, codes) = open_round(&app, 1).await;
     let id = p[0].to_string();
     // A cross-site post: no cookie, a made-up token.
@@ -634,4 +698,120 @@ async fn a_resident_votes_on_a_phone() {
         .await
         .unwrap();
     assert_eq!(tally.counted + tally.waiting, 1);
+}
+
+/// The officer's page lists undecided applications with their mean panel scores: staff who may
+/// list programmes to ask for a payment do not read it.
+async fn only_the_grants_officer_sees_the_voting_rounds_and_panel_scores(backend: Backend) {
+    let app = app_for(backend).await;
+    for who in [PRACTITIONER, LOCALITY_LEAD] {
+        let session = app.sign_in(who).await;
+        assert_eq!(
+            session.get(&app, "/grants/voting").await.status(),
+            403,
+            "{who}"
+        );
+    }
+    let officer = app.sign_in(GRANTS_OFFICER).await;
+    assert_eq!(officer.get(&app, "/grants/voting").await.status(), 200);
+}
+
+/// Counted once, however many read the results at once; after the count no ballot is taken,
+/// even if the round's dates are moved to open it again.
+async fn a_round_is_counted_once_and_takes_no_ballot_after(backend: Backend) {
+    let app = app_for(backend).await;
+    let (round, p, codes) = open_round(&app, 4).await;
+    for code in &codes[..3] {
+        assert_eq!(vote(&app, round, code, &p[..1]).await.status(), 200);
+    }
+    close_voting(&app.db).await;
+    let reads = (0..6).map(|_| {
+        client()
+            .get(app.url(&format!("/vote/{round}/results.csv")))
+            .send()
+    });
+    for read in futures_util::future::join_all(reads).await {
+        assert_eq!(read.unwrap().status(), 200);
+    }
+    let tally = earlyhelp_storage::budgeting::tally(&app.db, round)
+        .await
+        .unwrap();
+    assert_eq!((tally.counted, tally.waiting), (3, 0));
+    // Open again by its dates: counted, so the spare code is refused and nothing waits.
+    let today = earlyhelp_storage::cases::today().to_string();
+    execute(
+        &app.db,
+        "UPDATE budgeting_rounds SET closes_on = $1",
+        &today,
+    )
+    .await;
+    assert_eq!(vote(&app, round, &codes[3], &p[..1]).await.status(), 409);
+    let tally = earlyhelp_storage::budgeting::tally(&app.db, round)
+        .await
+        .unwrap();
+    assert_eq!((tally.counted, tally.waiting), (3, 0));
+}
+
+/// Printing codes is audited against the round with how many; a round has at most 5,000; an
+/// officer with a declared conflict in a project on the ballot prints none.
+async fn printing_codes_is_audited_capped_and_refused_to_a_conflicted_officer(backend: Backend) {
+    let app = app_for(backend).await;
+    let (round, _, _) = open_round(&app, 2).await;
+    let subject = format!("budgeting_round:{round}");
+    assert_eq!(app.audit_of(&subject).await.len(), 1);
+    let purposes = strings(
+        &app.db,
+        "SELECT purpose FROM audit_events WHERE subject = $1",
+        &subject,
+    )
+    .await;
+    assert!(purposes[0].contains("print 2 codes"), "{purposes:?}");
+    let officer = app.sign_in(GRANTS_OFFICER).await;
+    let path = format!("/grants/voting/{round}/codes");
+    execute(
+        &app.db,
+        "UPDATE budgeting_rounds SET codes_printed = 4990 WHERE title = $1",
+        TITLE,
+    )
+    .await;
+    let over = post_form(&officer, &app, &path, &[("count", "11")]).await;
+    assert_eq!(over.status(), 422);
+    assert!(
+        over.text()
+            .await
+            .unwrap()
+            .contains("at most 5000 printed codes")
+    );
+    assert_eq!(
+        post_form(&officer, &app, &path, &[("count", "10")])
+            .await
+            .status(),
+        200
+    );
+    let sql = "INSERT INTO grant_conflicts (application_id, assessor_id, reason, declared_micros) \
+               SELECT o.application_id, u.id, 'my sister runs it', 0 \
+               FROM budgeting_options o JOIN budgeting_rounds r ON r.id = o.round_id, users u \
+               WHERE r.title = 'Ladywood decides' AND o.position = 0 AND u.email = $1";
+    execute(&app.db, sql, GRANTS_OFFICER).await;
+    let conflicted = post_form(&officer, &app, &path, &[("count", "1")]).await;
+    assert_eq!(conflicted.status(), 409);
+}
+
+/// Everyone at an event votes over the venue's one connection: good codes are not limited,
+/// wrong ones are (ten an hour here), and then even a good code waits.
+async fn only_wrong_codes_count_against_a_shared_connection(backend: Backend) {
+    let config = earlyhelp_web::Config {
+        self_referrals_per_hour: 1,
+        ..test_config()
+    };
+    let app = spawn_app_with(backend, config).await;
+    let (round, p, codes) = open_round(&app, 13).await;
+    for code in &codes[..12] {
+        assert_eq!(vote(&app, round, code, &p[..1]).await.status(), 200);
+    }
+    for _ in 0..10 {
+        assert_eq!(vote(&app, round, "ZZZZ-ZZZZ", &p[..1]).await.status(), 422);
+    }
+    assert_eq!(vote(&app, round, "ZZZZ-ZZZZ", &p[..1]).await.status(), 429);
+    assert_eq!(vote(&app, round, &codes[12], &p[..1]).await.status(), 429);
 }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 crate::on_both_backends!(
     the_section_shows_services_for_young_people_and_their_survey,
     a_review_is_not_public_until_the_connector_approves_it,
+    a_lead_does_not_see_reviews_of_a_locality_with_a_connector,
 );
 
 const CONNECTOR: &str = "connector.ladywood@earlyhelp.test";
@@ -266,4 +267,58 @@ async fn a_young_person_finds_a_service_on_a_phone() {
     assert_accessible(&browser, "a service for young people").await;
     browser.screenshot("young-person-found-a-service").await;
     browser.quit().await;
+}
+
+/// A lead of Ladywood (which has a connector) and of a locality without one moderates only the
+/// latter's reviews: the queue is decided locality by locality, not by their first.
+async fn a_lead_does_not_see_reviews_of_a_locality_with_a_connector(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // A second locality for the lead, sorting before Ladywood, with no connector.
+    let sql = "INSERT INTO user_localities (user_id, locality_slug) \
+               SELECT u.id, l.slug FROM users u, localities l WHERE u.email = $1 \
+               AND l.slug = (SELECT MIN(slug) FROM localities WHERE slug < 'ladywood')";
+    match &app.db {
+        Db::Sqlite(pool, _) => sqlx::query(sql)
+            .bind(LOCALITY_LEAD)
+            .execute(pool)
+            .await
+            .map(|_| ()),
+        Db::Postgres(pool) => sqlx::query(sql)
+            .bind(LOCALITY_LEAD)
+            .execute(pool)
+            .await
+            .map(|_| ()),
+    }
+    .unwrap();
+    let listing = ladywood_listing(&app.db).await;
+    let path = format!("/find-support/young-people/services/{listing}");
+    let young = client();
+    let form = young
+        .get(app.url(&path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_in(&form);
+    let words = "The drop-in on Thursdays is great";
+    let sent = young
+        .post(app.url(&path))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("rating", "5"),
+            ("words", words),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    let lead = app.sign_in(LOCALITY_LEAD).await;
+    let queue = lead.get(&app, "/directory/manage/reviews").await;
+    assert_eq!(queue.status(), 200, "they moderate their other locality");
+    assert!(!queue.text().await.unwrap().contains(words));
+    let connector = app.sign_in(CONNECTOR).await;
+    let theirs = connector.get(&app, "/directory/manage/reviews").await;
+    assert!(theirs.text().await.unwrap().contains(words));
 }
