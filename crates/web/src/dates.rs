@@ -188,7 +188,15 @@ pub fn read(
     question: &DateQuestion,
     today: Date,
 ) -> Result<Option<Date>, FieldError> {
-    let typed = parts(pairs, question.name);
+    read_parts(&parts(pairs, question.name), question, today)
+}
+
+/// [`read`] for boxes already taken from a form or a query string.
+pub fn read_parts(
+    typed: &DateParts,
+    question: &DateQuestion,
+    today: Date,
+) -> Result<Option<Date>, FieldError> {
     let what = question.what;
     let error = |message: String| Err(FieldError::new(question.name, message));
     let (day, month, year) = (typed.day.trim(), typed.month.trim(), typed.year.trim());
