@@ -2,12 +2,12 @@
 
 use crate::AppState;
 use crate::dates::{DateParts, DateQuestion, Rule, filters, read_parts};
-use crate::views::search_purpose;
 use crate::error::AppError;
 use crate::extract::Query;
 use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::Layout;
+use crate::views::search_purpose;
 use crate::views::{LocalityNames, SelectOption};
 use askama::Template;
 use axum::extract::State;
@@ -113,33 +113,24 @@ impl AuditQuery {
     }
 
     fn from_parts(&self) -> DateParts {
-        DateParts {
-            day: self.from_day.clone(),
-            month: self.from_month.clone(),
-            year: self.from_year.clone(),
-        }
+        DateParts::new(&self.from_day, &self.from_month, &self.from_year)
     }
 
     fn to_parts(&self) -> DateParts {
-        DateParts {
-            day: self.to_day.clone(),
-            month: self.to_month.clone(),
-            year: self.to_year.clone(),
-        }
+        DateParts::new(&self.to_day, &self.to_month, &self.to_year)
     }
 
     /// The search in the audit event's purpose, so a review of the log shows who looked for
     /// whose events: the filters given, by name.
     fn purpose(&self) -> String {
-        let date = |p: DateParts| format!("{} {} {}", p.day.trim(), p.month.trim(), p.year.trim());
         let pairs = [
             ("actor", self.actor.trim().to_string()),
             ("subject", self.subject.trim().to_string()),
             ("family", self.family.trim().to_string()),
             ("action", self.action.trim().to_string()),
             ("outcome", self.outcome.trim().to_string()),
-            ("from", date(self.from_parts())),
-            ("to", date(self.to_parts())),
+            ("from", self.from_parts().typed()),
+            ("to", self.to_parts().typed()),
         ];
         search_purpose("audit review", &pairs)
     }
@@ -186,7 +177,10 @@ impl AuditQuery {
         // The day after the last, as the search runs up to its midnight; there is none after 9999.
         let until = match to.map(|d| d.next_day()) {
             Some(None) => {
-                errors.push(FieldError::new(TO.name, "The last day must be before 31 12 9999"));
+                errors.push(FieldError::new(
+                    TO.name,
+                    "The last day must be before 31 12 9999",
+                ));
                 None
             }
             next => next.flatten(),

@@ -131,6 +131,25 @@ pub struct DateParts {
     pub year: String,
 }
 
+impl DateParts {
+    pub fn new(day: &str, month: &str, year: &str) -> Self {
+        DateParts {
+            day: day.to_string(),
+            month: month.to_string(),
+            year: year.to_string(),
+        }
+    }
+
+    /// The boxes as typed, `27 3 2026`; empty when all three are.
+    pub fn typed(&self) -> String {
+        [&self.day, &self.month, &self.year]
+            .map(|p| p.trim())
+            .join(" ")
+            .trim()
+            .to_string()
+    }
+}
+
 fn value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs
         .iter()

@@ -4,7 +4,7 @@
 
 use crate::cases::open_case;
 use crate::helpers::*;
-use earlyhelp::demo_cases::{ERDINGTON_LEAD, ERDINGTON_PRACTITIONER};
+use earlyhelp::demo_cases::{ERDINGTON_LEAD, ERDINGTON_PRACTITIONER, HEALTH_VISITOR};
 use earlyhelp_domain::access::Action;
 use earlyhelp_storage::{cases, gate};
 use regex::Regex;
@@ -18,6 +18,7 @@ crate::on_both_backends!(
     the_directorys_numbers_are_the_workspaces_lists,
     the_audit_log_is_filtered_and_paged,
     the_audit_log_gates_before_it_reads_and_searches_are_recorded,
+    the_families_list_is_exactly_the_families_each_reader_may_open,
 );
 
 /// The numbers on `who`'s home page: (id, count, link).
@@ -505,7 +506,8 @@ async fn home_pages_and_lists_are_accessible_in_a_browser() {
 
 /// The purposes of the events about `subject` by `actor`, oldest first.
 async fn purposes(app: &TestApp, actor: &str, subject: &str) -> Vec<(String, String)> {
-    let sql = "SELECT purpose, outcome FROM audit_events WHERE actor = $1 AND subject = $2 ORDER BY seq";
+    let sql =
+        "SELECT purpose, outcome FROM audit_events WHERE actor = $1 AND subject = $2 ORDER BY seq";
     match &app.db {
         earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_as(sql)
             .bind(actor)
@@ -548,14 +550,19 @@ async fn the_audit_log_gates_before_it_reads_and_searches_are_recorded(backend: 
         .text()
         .await
         .unwrap();
-    assert!(html.contains("The first day must include a month"), "{html}");
+    assert!(
+        html.contains("The first day must include a month"),
+        "{html}"
+    );
     // The officer's own search is in the log, by its filters.
     let path = format!("/audit?actor={PRACTITIONER}&action=read");
     assert_eq!(ig.get(&app, &path).await.status(), 200);
     let reviews = purposes(&app, IG_OFFICER, "audit_log").await;
     assert!(
-        reviews.iter().any(|(purpose, _)| purpose
-            == &format!("audit review: actor={PRACTITIONER}, action=read")),
+        reviews
+            .iter()
+            .any(|(purpose, _)| purpose
+                == &format!("audit review: actor={PRACTITIONER}, action=read")),
         "{reviews:?}"
     );
     // So is a practitioner's family search: who looked up whom.
@@ -567,4 +574,159 @@ async fn the_audit_log_gates_before_it_reads_and_searches_are_recorded(backend: 
             == "my families: name=Amira, date of birth=2 5 2016, postcode=B16"),
         "{searches:?}"
     );
+}
+
+/// Runs `sql` with `$1` and `$2` ids (users and families are ids on both databases) and `$3`
+/// a time in microseconds.
+async fn run(app: &TestApp, sql: &'static str, a: uuid::Uuid, b: uuid::Uuid, micros: i64) {
+    match &app.db {
+        earlyhelp_storage::Db::Sqlite(pool, _) => {
+            sqlx::query(sql)
+                .bind(a)
+                .bind(b)
+                .bind(micros)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        earlyhelp_storage::Db::Postgres(pool) => {
+            sqlx::query(sql)
+                .bind(a)
+                .bind(b)
+                .bind(micros)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+async fn ids(app: &TestApp, sql: &'static str, email: &str) -> Vec<uuid::Uuid> {
+    match &app.db {
+        earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_scalar(sql)
+            .bind(email)
+            .fetch_all(pool)
+            .await
+            .unwrap(),
+        earlyhelp_storage::Db::Postgres(pool) => sqlx::query_scalar(sql)
+            .bind(email)
+            .fetch_all(pool)
+            .await
+            .unwrap(),
+    }
+}
+
+/// The list's SQL rule (`open_to!`) held to the domain's: for readers of each role and each way
+/// in or out (a share that ended, consent withdrawn, break-glass expired and current), every
+/// family listed opens, and every family of a sample that opens is listed.
+async fn the_families_list_is_exactly_the_families_each_reader_may_open(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = open_case(&app).await;
+    let outsider = ids(
+        &app,
+        "SELECT id FROM users WHERE email = $1",
+        ERDINGTON_PRACTITIONER,
+    )
+    .await[0];
+    // Families in Ladywood the Erdington practitioner has nothing to do with.
+    let others = ids(
+        &app,
+        "SELECT id FROM families WHERE locality_slug <> (SELECT locality_slug FROM user_localities \
+         l JOIN users u ON u.id = l.user_id WHERE u.email = $1 LIMIT 1) ORDER BY id LIMIT 4",
+        ERDINGTON_PRACTITIONER,
+    )
+    .await;
+    let [ended, withdrawn, expired, current] = others[..] else {
+        panic!("four families elsewhere: {others:?}")
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1_000_000;
+    let hour = 3_600_000_000;
+    // On the team of one whose share has since ended.
+    for (f, ended_at) in [(ended, Some(now - hour)), (withdrawn, None)] {
+        run(
+            &app,
+            "INSERT INTO family_team (family_id, user_id, added_micros) VALUES ($2, $1, $3)",
+            outsider,
+            f,
+            now - 2 * hour,
+        )
+        .await;
+        let sql = if ended_at.is_some() {
+            "INSERT INTO lawful_bases (id, family_id, shared_with_user, shared_with, purpose, article6, \
+             recorded_by, recorded_micros, ended_micros) VALUES ($2, $2, $1, 'test', 'test', 'consent', 'test', $3, $3)"
+        } else {
+            "INSERT INTO lawful_bases (id, family_id, shared_with_user, shared_with, purpose, article6, \
+             recorded_by, recorded_micros) VALUES ($2, $2, $1, 'test', 'test', 'consent', 'test', $3)"
+        };
+        run(&app, sql, outsider, f, now - hour).await;
+    }
+    // Consent withdrawn where the share rested on it.
+    run(
+        &app,
+        "UPDATE families SET consent_withdrawn = ($1 = $1) WHERE id = $2 AND $3 = $3",
+        outsider,
+        withdrawn,
+        0,
+    )
+    .await;
+    for (f, expires) in [(expired, now - hour), (current, now + hour)] {
+        run(
+            &app,
+            "INSERT INTO break_glass (id, family_id, user_id, user_name, reason, granted_micros, expires_micros) \
+             VALUES ($2, $2, $1, 'test', 'test', $3 - 7200000000, $3)",
+            outsider,
+            f,
+            expires,
+        )
+        .await;
+    }
+    let mut sample: Vec<String> = ids(
+        &app,
+        "SELECT id FROM families WHERE $1 = $1 ORDER BY id LIMIT 30",
+        "",
+    )
+    .await
+    .iter()
+    .chain(&others)
+    .map(uuid::Uuid::to_string)
+    .collect();
+    sample.push(family);
+    for email in [
+        PRACTITIONER,
+        LOCALITY_LEAD,
+        ERDINGTON_LEAD,
+        ERDINGTON_PRACTITIONER,
+        HEALTH_VISITOR,
+    ] {
+        let who = app.sign_in(email).await;
+        let (_, listed) = every_family(&app, &who, "/families?name=").await;
+        // Opening is the record itself, not the "known to" page a stranger is shown.
+        let opens = |id: String| {
+            let who = &who;
+            let app = &app;
+            async move {
+                let response = who.get(app, &format!("/families/{id}")).await;
+                response.status() == 200
+                    && !response.text().await.unwrap().contains("id=\"known-to\"")
+            }
+        };
+        for id in &listed {
+            assert!(
+                opens(id.clone()).await,
+                "{email} is shown {id} but may not open it"
+            );
+        }
+        for id in &sample {
+            let may = opens(id.clone()).await;
+            assert_eq!(may, listed.contains(id), "{email} and {id}: opens {may}");
+        }
+        if email == ERDINGTON_PRACTITIONER {
+            let mine = |f: uuid::Uuid| listed.contains(&f.to_string());
+            assert_eq!(
+                [ended, withdrawn, expired, current].map(mine),
+                [false, false, false, true],
+                "only the current break-glass opens"
+            );
+        }
+    }
 }

@@ -83,22 +83,14 @@ impl FamiliesQuery {
     }
 
     fn dob_parts(&self) -> DateParts {
-        DateParts {
-            day: self.dob_day.clone(),
-            month: self.dob_month.clone(),
-            year: self.dob_year.clone(),
-        }
+        DateParts::new(&self.dob_day, &self.dob_month, &self.dob_year)
     }
 
     /// The search in the audit event's purpose, so the log shows who looked up whom.
     fn purpose(&self) -> String {
-        let dob = self.dob_parts();
         let pairs = [
             ("name", self.name.trim().to_string()),
-            (
-                "date of birth",
-                format!("{} {} {}", dob.day.trim(), dob.month.trim(), dob.year.trim()),
-            ),
+            ("date of birth", self.dob_parts().typed()),
             ("postcode", self.postcode.trim().to_string()),
             ("only", self.only.trim().to_string()),
             ("lead", self.lead.trim().to_string()),
