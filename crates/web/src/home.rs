@@ -238,25 +238,28 @@ async fn today_for(
     }
     if may(Permission::EditDirectory) {
         let locality = crate::connector::first_locality(signed);
-        let work =
-            crate::connector::work(state, signed, locality.clone(), "home page: directory work")
-                .await?;
-        work.authorised.tx.commit().await?;
+        let (due, pending, approver) = crate::connector::work_counts(
+            state,
+            signed,
+            locality.clone(),
+            "home page: directory work",
+        )
+        .await?;
         let href = match &locality {
             Some(l) => format!("/directory/manage?locality={l}"),
             None => "/directory/manage".to_string(),
         };
         let mut tiles = vec![tile(
             "listings-due",
-            work.due.len() as i64,
+            due,
             "listing due for review within 30 days, or overdue",
             "listings due for review within 30 days, or overdue",
             href.clone(),
         )];
-        if work.approver {
+        if approver {
             tiles.push(tile(
                 "changes-waiting",
-                work.pending.len() as i64,
+                pending,
                 "change to a listing waiting for your approval",
                 "changes to listings waiting for your approval",
                 href,
