@@ -312,6 +312,28 @@ async fn today_for(
             caseloads: Vec::new(),
         });
     }
+    if may(Permission::ManageUsers) {
+        let resource = Resource::UserAccount {
+            user_id: None,
+            organisation_id: signed.user.actor.organisation_id,
+        };
+        let request = read_request(resource, "users", "home page: locked accounts");
+        let mut authorised = authorise_read(&state.db, &who, request).await?;
+        let locked = crate::admin::locked_emails(state, &mut authorised).await?;
+        authorised.tx.commit().await?;
+        sections.push(Section {
+            id: "today-accounts",
+            heading: "User accounts".into(),
+            tiles: vec![tile(
+                "locked-accounts",
+                locked.len() as i64,
+                "account locked after repeated failed sign-ins",
+                "accounts locked after repeated failed sign-ins",
+                "/admin/users?locked=yes",
+            )],
+            caseloads: Vec::new(),
+        });
+    }
     Ok(sections)
 }
 

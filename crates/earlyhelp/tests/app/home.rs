@@ -19,6 +19,7 @@ crate::on_both_backends!(
     the_audit_log_is_filtered_and_paged,
     the_audit_log_gates_before_it_reads_and_searches_are_recorded,
     the_families_list_is_exactly_the_families_each_reader_may_open,
+    the_administrator_counts_locked_accounts_and_lists_them,
 );
 
 /// The numbers on `who`'s home page: (id, count, link).
@@ -729,4 +730,34 @@ async fn the_families_list_is_exactly_the_families_each_reader_may_open(backend:
             );
         }
     }
+}
+
+async fn the_administrator_counts_locked_accounts_and_lists_them(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.sign_in(ADMIN).await;
+    assert_eq!(number(&numbers(&app, &admin).await, "locked-accounts"), 0);
+    for _ in 0..5 {
+        let response = app.try_sign_in(&client(), COMMISSIONER, "guess").await;
+        assert_eq!(response.status(), 401);
+    }
+    let home = numbers(&app, &admin).await;
+    assert_eq!(number(&home, "locked-accounts"), 1);
+    let link = &home
+        .iter()
+        .find(|(id, _, _)| id == "locked-accounts")
+        .unwrap()
+        .2;
+    let html = admin.get(&app, link).await.text().await.unwrap();
+    assert!(
+        html.contains("1 locked after repeated failed sign-ins"),
+        "{html}"
+    );
+    assert!(
+        html.contains(COMMISSIONER) && !html.contains(PRACTITIONER),
+        "{html}"
+    );
+    assert_eq!(
+        admin.get(&app, "/admin/users?locked=maybe").await.status(),
+        422
+    );
 }
