@@ -86,10 +86,10 @@ pub async fn find(
         }
     }
     let mut before = find.before;
-    if let Some(micros) = find.until_micros {
-        if let Some(seq) = first_seq_at(tx, micros).await? {
-            before = Some(before.map_or(seq, |b| b.min(seq)));
-        }
+    if let Some(micros) = find.until_micros
+        && let Some(seq) = first_seq_at(tx, micros).await?
+    {
+        before = Some(before.map_or(seq, |b| b.min(seq)));
     }
     Ok(on_tx!(tx, c => {
         sqlx::query_as(sql)

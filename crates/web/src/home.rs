@@ -312,6 +312,21 @@ async fn today_for(
             caseloads: Vec::new(),
         });
     }
+    if signed.user.actor.roles.contains(&Role::Commissioner) {
+        let special = crate::outcomes::board::special_cause_count(state).await?;
+        sections.push(Section {
+            id: "today-outcomes",
+            heading: "Outcomes".into(),
+            tiles: vec![tile(
+                "special-cause",
+                special,
+                "indicator with special cause variation in the city's latest month, improving or concerning",
+                "indicators with special cause variation in the city's latest month, improving or concerning",
+                "/outcomes/board?special=yes",
+            )],
+            caseloads: Vec::new(),
+        });
+    }
     if may(Permission::ManageUsers) {
         let resource = Resource::UserAccount {
             user_id: None,

@@ -20,6 +20,7 @@ crate::on_both_backends!(
     the_audit_log_gates_before_it_reads_and_searches_are_recorded,
     the_families_list_is_exactly_the_families_each_reader_may_open,
     the_administrator_counts_locked_accounts_and_lists_them,
+    the_commissioner_counts_indicators_with_special_cause,
 );
 
 /// The numbers on `who`'s home page: (id, count, link).
@@ -758,6 +759,38 @@ async fn the_administrator_counts_locked_accounts_and_lists_them(backend: Backen
     );
     assert_eq!(
         admin.get(&app, "/admin/users?locked=maybe").await.status(),
+        422
+    );
+}
+
+async fn the_commissioner_counts_indicators_with_special_cause(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let commissioner = app.sign_in(COMMISSIONER).await;
+    let home = numbers(&app, &commissioner).await;
+    let (_, count, link) = home
+        .iter()
+        .find(|(id, _, _)| id == "special-cause")
+        .unwrap();
+    let html = commissioner.get(&app, link).await.text().await.unwrap();
+    assert!(html.contains("id=\"special-only\""), "{html}");
+    let all = commissioner
+        .get(&app, "/outcomes/board")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let rows = |html: &str| html.matches("data-indicator=").count() as i64;
+    assert_eq!(
+        rows(&html),
+        *count,
+        "the number is the filtered board's rows"
+    );
+    assert!(rows(&html) < rows(&all), "the filter leaves indicators out");
+    assert_eq!(
+        commissioner
+            .get(&app, "/outcomes/board?special=maybe")
+            .await
+            .status(),
         422
     );
 }
