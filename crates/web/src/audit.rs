@@ -112,11 +112,11 @@ impl AuditQuery {
         )
     }
 
-    fn from_parts(&self) -> DateParts {
+    fn first_day(&self) -> DateParts {
         DateParts::new(&self.from_day, &self.from_month, &self.from_year)
     }
 
-    fn to_parts(&self) -> DateParts {
+    fn last_day(&self) -> DateParts {
         DateParts::new(&self.to_day, &self.to_month, &self.to_year)
     }
 
@@ -129,8 +129,8 @@ impl AuditQuery {
             ("family", self.family.trim().to_string()),
             ("action", self.action.trim().to_string()),
             ("outcome", self.outcome.trim().to_string()),
-            ("from", self.from_parts().typed()),
-            ("to", self.to_parts().typed()),
+            ("from", self.first_day().typed()),
+            ("to", self.last_day().typed()),
         ];
         search_purpose("audit review", &pairs)
     }
@@ -161,8 +161,8 @@ impl AuditQuery {
                 .ok()
                 .flatten()
         };
-        let from = day(&FROM, self.from_parts());
-        let to = day(&TO, self.to_parts());
+        let from = day(&FROM, self.first_day());
+        let to = day(&TO, self.last_day());
         let micros = |date: time::Date| date.midnight().assume_utc().unix_timestamp() * 1_000_000;
         let before = match self.before.trim() {
             "" => None,
