@@ -125,9 +125,10 @@ impl AuditQuery {
     fn purpose(&self) -> String {
         let pairs = [
             ("actor", self.actor.trim().to_string()),
-            ("subject", self.subject.trim().to_string()),
+            // In words as the page shows them ("sign in", "audit log"), not as codes.
+            ("subject", self.subject.trim().replace('_', " ")),
             ("family", self.family.trim().to_string()),
-            ("action", self.action.trim().to_string()),
+            ("action", self.action.trim().replace('_', " ")),
             ("outcome", self.outcome.trim().to_string()),
             ("from", self.first_day().typed()),
             ("to", self.last_day().typed()),
