@@ -476,6 +476,26 @@ pub async fn list_users(authorised: &mut Authorised) -> Result<Vec<UserRow>, Sto
     Ok(on_tx!(tx, c => sqlx::query_as(sql).fetch_all(c).await?))
 }
 
+/// The emails of accounts locked now: `threshold` failed sign-ins or more in a window that
+/// began within `window_micros` (the next attempt is refused unchecked).
+pub async fn locked_emails(
+    authorised: &mut Authorised,
+    threshold: i64,
+    window_micros: i64,
+) -> Result<Vec<String>, StorageError> {
+    let tx = &mut authorised.tx;
+    Ok(on_tx!(tx, c => {
+        sqlx::query_scalar(
+            "SELECT u.email FROM users u JOIN sign_in_attempts a ON a.email = u.email \
+             WHERE a.attempts >= $1 AND a.window_start_micros >= $2 ORDER BY u.email",
+        )
+        .bind(threshold)
+        .bind(now_micros() - window_micros)
+        .fetch_all(c)
+        .await?
+    }))
+}
+
 /// One account, with the roles and localities in effect.
 pub struct Account {
     pub row: UserRow,

@@ -45,7 +45,7 @@ macro_rules! rest {
     () => {
         "AND ($3 = '' OR action = $3) AND ($4 = '' OR outcome = $4) \
          AND ($5 IS NULL OR at_micros >= $5) AND ($6 IS NULL OR at_micros < $6) \
-         AND ($7 IS NULL OR seq < $7) ORDER BY seq DESC LIMIT $8"
+         AND ($7 IS NULL OR seq < $7) AND ($9 IS NULL OR seq >= $9) ORDER BY seq DESC LIMIT $8"
     };
 }
 
@@ -75,6 +75,22 @@ pub async fn find(
         (true, true, true) => concat!(columns!(), "WHERE $1 = '' AND $2 = '' ", rest!()),
     };
     let tx = &mut authorised.tx;
+    // Dates become a range of sequence numbers (the log is appended in time order), found on
+    // the time index, so a date filter reads one range of the log, not every event's time.
+    let mut from_seq = None;
+    if let Some(micros) = find.from_micros {
+        match first_seq_at(tx, micros).await? {
+            Some(seq) => from_seq = Some(seq),
+            // Nothing at or after the first day.
+            None => return Ok(Vec::new()),
+        }
+    }
+    let mut before = find.before;
+    if let Some(micros) = find.until_micros
+        && let Some(seq) = first_seq_at(tx, micros).await?
+    {
+        before = Some(before.map_or(seq, |b| b.min(seq)));
+    }
     Ok(on_tx!(tx, c => {
         sqlx::query_as(sql)
             .bind(find.actor.trim())
@@ -83,10 +99,23 @@ pub async fn find(
             .bind(find.outcome.trim())
             .bind(find.from_micros)
             .bind(find.until_micros)
-            .bind(find.before)
+            .bind(before)
             .bind(limit)
+            .bind(from_seq)
             .fetch_all(c)
             .await?
+    }))
+}
+
+/// The first event at or after `micros`: its sequence number.
+async fn first_seq_at(tx: &mut crate::Tx, micros: i64) -> Result<Option<i64>, StorageError> {
+    Ok(on_tx!(tx, c => {
+        sqlx::query_scalar(
+            "SELECT seq FROM audit_events WHERE at_micros >= $1 ORDER BY at_micros, seq LIMIT 1",
+        )
+        .bind(micros)
+        .fetch_optional(c)
+        .await?
     }))
 }
 

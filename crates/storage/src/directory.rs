@@ -1025,6 +1025,30 @@ pub async fn due_for_review(
     Ok(out)
 }
 
+/// How many listings [`due_for_review`] lists for one locality (or none) and owner: counted,
+/// not loaded, for a home page's number.
+pub async fn count_due_for_review(
+    authorised: &mut Authorised,
+    locality: Option<&str>,
+    owner: Uuid,
+    until: Date,
+) -> Result<i64, StorageError> {
+    let tx = &mut authorised.tx;
+    Ok(on_tx!(tx, c => {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM directory_services s \
+             JOIN directory_organizations o ON o.id = s.organization_id \
+             WHERE s.merged_into IS NULL AND s.review_by <= $1 \
+             AND (s.locality_slug = $2 OR s.owner_organisation_id = $3)",
+        )
+        .bind(until)
+        .bind(locality.unwrap_or(""))
+        .bind(owner)
+        .fetch_one(c)
+        .await?
+    }))
+}
+
 /// Every listing of a locality or an owner organisation, by name.
 pub async fn listings(
     authorised: &mut Authorised,

@@ -530,6 +530,22 @@ pub async fn pending_changes(
     }))
 }
 
+/// How many changes [`pending_changes`] lists, counted.
+pub async fn count_pending_changes(
+    authorised: &mut Authorised,
+    locality: &str,
+) -> Result<i64, StorageError> {
+    let tx = &mut authorised.tx;
+    Ok(on_tx!(tx, c => {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM directory_changes WHERE status = 'pending' AND locality_slug = $1",
+        )
+        .bind(locality)
+        .fetch_one(c)
+        .await?
+    }))
+}
+
 /// What an organisation's people have proposed, newest first (the last hundred): pending,
 /// approved, or rejected with the reason.
 pub async fn proposals_of(

@@ -58,6 +58,24 @@ struct UserLine {
 struct UsersPage {
     layout: Layout,
     users: Vec<UserLine>,
+    /// Only the accounts locked after repeated failed sign-ins are shown.
+    locked_only: bool,
+}
+
+/// The users list's filter: `locked=yes` shows only locked accounts (the home page links it).
+#[derive(Deserialize, Default)]
+struct UsersQuery {
+    #[serde(default)]
+    locked: String,
+}
+
+/// Accounts locked now, by email.
+pub(crate) async fn locked_emails(
+    state: &AppState,
+    authorised: &mut earlyhelp_storage::gate::Authorised,
+) -> Result<Vec<String>, AppError> {
+    let window = state.config.lockout_window.as_micros() as i64;
+    Ok(accounts::locked_emails(authorised, state.config.lockout_threshold, window).await?)
 }
 
 fn list_request<'a>(signed: &Signed, subject: &'a str, purpose: &'a str) -> Request<'a> {
@@ -72,14 +90,32 @@ fn list_request<'a>(signed: &Signed, subject: &'a str, purpose: &'a str) -> Requ
     }
 }
 
-async fn users(State(state): State<AppState>, signed: Signed) -> Result<Html<String>, AppError> {
+async fn users(
+    State(state): State<AppState>,
+    signed: Signed,
+    crate::extract::Query(query): crate::extract::Query<UsersQuery>,
+) -> Result<Html<String>, AppError> {
+    let locked_only = match query.locked.trim() {
+        "" => false,
+        "yes" => true,
+        _ => {
+            return Err(AppError::Invalid(vec![FieldError::new(
+                "locked",
+                "Choose locked=yes or no filter",
+            )]));
+        }
+    };
     let mut authorised = authorise(
         &state.db,
         &signed.who(),
         list_request(&signed, "users", "user administration"),
     )
     .await?;
-    let rows = accounts::list_users(&mut authorised).await?;
+    let mut rows = accounts::list_users(&mut authorised).await?;
+    if locked_only {
+        let locked = locked_emails(&state, &mut authorised).await?;
+        rows.retain(|row| locked.contains(&row.email));
+    }
     let roles = accounts::roles_by_user(&mut authorised).await?;
     let grants = accounts::list_grants(&mut authorised, None, i64::MAX).await?;
     authorised.tx.commit().await?;
@@ -108,6 +144,7 @@ async fn users(State(state): State<AppState>, signed: Signed) -> Result<Html<Str
     Ok(Html(
         UsersPage {
             layout: Layout::for_user(&signed, "/admin/users"),
+            locked_only,
             users,
         }
         .render()?,

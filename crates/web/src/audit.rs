@@ -1,12 +1,13 @@
 //! The information governance officer's view of the audit log.
 
 use crate::AppState;
-use crate::dates::filters;
+use crate::dates::{DateParts, DateQuestion, Rule, filters, read_parts};
 use crate::error::AppError;
 use crate::extract::Query;
 use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::Layout;
+use crate::views::search_purpose;
 use crate::views::{LocalityNames, SelectOption};
 use askama::Template;
 use axum::extract::State;
@@ -17,13 +18,17 @@ use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::roles::Role;
 use earlyhelp_storage::audit_search::{self, ACTIONS, Find};
-use earlyhelp_storage::gate::{AuditEvent, Request, authorise};
+use earlyhelp_storage::gate::{AuditEvent, Request, authorise_read};
 use earlyhelp_storage::sharing;
 use serde::Deserialize;
 
 pub fn routes() -> Routes {
     Routes::new().route("/audit", get(audit_log))
 }
+
+/// The date boxes: `from-day` … and `to-day` …, read by the one GOV.UK date parser.
+const FROM: DateQuestion = DateQuestion::new("from", "The first day", Rule::Any).optional();
+const TO: DateQuestion = DateQuestion::new("to", "The last day", Rule::Any).optional();
 
 /// Events on one page.
 const PER_PAGE: i64 = 50;
@@ -107,6 +112,30 @@ impl AuditQuery {
         )
     }
 
+    fn first_day(&self) -> DateParts {
+        DateParts::new(&self.from_day, &self.from_month, &self.from_year)
+    }
+
+    fn last_day(&self) -> DateParts {
+        DateParts::new(&self.to_day, &self.to_month, &self.to_year)
+    }
+
+    /// The search in the audit event's purpose, so a review of the log shows who looked for
+    /// whose events: the filters given, by name.
+    fn purpose(&self) -> String {
+        let pairs = [
+            ("actor", self.actor.trim().to_string()),
+            // In words as the page shows them ("sign in", "audit log"), not as codes.
+            ("subject", self.subject.trim().replace('_', " ")),
+            ("family", self.family.trim().to_string()),
+            ("action", self.action.trim().replace('_', " ")),
+            ("outcome", self.outcome.trim().to_string()),
+            ("from", self.first_day().typed()),
+            ("to", self.last_day().typed()),
+        ];
+        search_purpose("audit review", &pairs)
+    }
+
     /// What to find, or what is wrong with the question, field by field.
     fn find(&mut self) -> (Find, Vec<FieldError>) {
         let mut errors = Vec::new();
@@ -126,33 +155,15 @@ impl AuditQuery {
                 "Choose an outcome from the list",
             ));
         }
-        let mut day = |d: &str, m: &str, y: &str, field: &'static str, words: &str| {
-            if [d, m, y].iter().all(|p| p.trim().is_empty()) {
-                return None;
-            }
-            let date = crate::cases::date_from_parts(d, m, y);
-            if date.is_none() {
-                errors.push(FieldError::new(
-                    field,
-                    format!("{words} must be a real date, for example 27 3 2026"),
-                ));
-            }
-            date
+        let today = earlyhelp_storage::cases::today();
+        let mut day = |question: &DateQuestion, typed: DateParts| {
+            read_parts(&typed, question, today)
+                .map_err(|e| errors.push(e))
+                .ok()
+                .flatten()
         };
-        let from = day(
-            &self.from_day,
-            &self.from_month,
-            &self.from_year,
-            "from-day",
-            "The first day",
-        );
-        let to = day(
-            &self.to_day,
-            &self.to_month,
-            &self.to_year,
-            "to-day",
-            "The last day",
-        );
+        let from = day(&FROM, self.first_day());
+        let to = day(&TO, self.last_day());
         let micros = |date: time::Date| date.midnight().assume_utc().unix_timestamp() * 1_000_000;
         let before = match self.before.trim() {
             "" => None,
@@ -164,13 +175,24 @@ impl AuditQuery {
                 }
             },
         };
+        // The day after the last, as the search runs up to its midnight; there is none after 9999.
+        let until = match to.map(|d| d.next_day()) {
+            Some(None) => {
+                errors.push(FieldError::new(
+                    TO.name,
+                    "The last day must be before 31 12 9999",
+                ));
+                None
+            }
+            next => next.flatten(),
+        };
         let find = Find {
             actor: self.actor.trim().to_lowercase(),
             subject: self.subject.trim().to_string(),
             action: self.action.clone(),
             outcome: self.outcome.clone(),
             from_micros: from.map(micros),
-            until_micros: to.map(|d| micros(d + time::Duration::days(1))),
+            until_micros: until.map(micros),
             before,
         };
         (find, errors)
@@ -246,15 +268,18 @@ async fn audit_log(
     signed: Signed,
     Query(mut query): Query<AuditQuery>,
 ) -> Result<Response, AppError> {
-    let (find, errors) = query.find();
+    // Decided and audited (with the search) before the question is read, so a refusal never
+    // depends on what was asked; the event is committed first, so the log is read without
+    // holding the audit chain.
+    let purpose = query.purpose();
     let request = Request {
         action: Action::List,
         resource: Resource::AuditLog,
         subject: "audit_log",
-        purpose: "audit review",
+        purpose: &purpose,
     };
-    let who = signed.who();
-    let mut authorised = authorise(&state.db, &who, request).await?;
+    let mut authorised = authorise_read(&state.db, &signed.who(), request).await?;
+    let (find, errors) = query.find();
     let mut events = if errors.is_empty() {
         audit_search::find(&mut authorised, &find, PER_PAGE + 1).await?
     } else {

@@ -24,7 +24,7 @@ use earlyhelp_domain::directory::{self as rules, edit_applies_directly};
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_storage::accounts;
 use earlyhelp_storage::directory::{self as store, ServiceRecord, ServiceRow};
-use earlyhelp_storage::gate::{Authorised, Request, authorise};
+use earlyhelp_storage::gate::{Authorised, Request, authorise, authorise_read};
 use earlyhelp_storage::listing_changes::{
     self as changes, ChangeRecord, FieldChange, ListingEdit, NewChange, summary_of,
 };
@@ -90,7 +90,8 @@ async fn gate_list(
         subject: "directory",
         purpose,
     };
-    Ok(authorise(&state.db, &signed.who(), request).await?)
+    // A listing reads only: the event is committed first, so the audit chain is not held.
+    Ok(authorise_read(&state.db, &signed.who(), request).await?)
 }
 
 /// Who approves changes in `locality`: its connectors, or where it has none, its lead.
@@ -194,18 +195,19 @@ pub(crate) struct Work {
     pub pending: Vec<ChangeRecord>,
 }
 
-pub(crate) async fn work(
+/// The gate to the work in `locality`, and whether the person approves and edits there.
+async fn gate_work(
     state: &AppState,
     signed: &Signed,
     locality: Option<String>,
     purpose: &str,
-) -> Result<Work, AppError> {
+) -> Result<(Authorised, bool, bool), AppError> {
     let approval = approval_of(state, locality.as_deref()).await?;
     let approver = locality.is_some()
         && earlyhelp_domain::access::decide(&signed.user.actor, Action::Update, &approval).allowed;
     let editor = edits_directory(signed);
-    let mut authorised = if editor {
-        gate_list(state, signed, locality.clone(), purpose).await?
+    let authorised = if editor {
+        gate_list(state, signed, locality, purpose).await?
     } else {
         // A lead who approves where there is no connector, and keeps no listings.
         let request = Request {
@@ -214,13 +216,27 @@ pub(crate) async fn work(
             subject: "directory",
             purpose,
         };
-        authorise(&state.db, &signed.who(), request).await?
+        authorise_read(&state.db, &signed.who(), request).await?
     };
+    Ok((authorised, approver, editor))
+}
+
+fn due_until() -> time::Date {
+    store::today() + time::Duration::days(rules::DUE_SOON_DAYS)
+}
+
+pub(crate) async fn work(
+    state: &AppState,
+    signed: &Signed,
+    locality: Option<String>,
+    purpose: &str,
+) -> Result<Work, AppError> {
+    let (mut authorised, approver, editor) =
+        gate_work(state, signed, locality.clone(), purpose).await?;
     let due = if editor {
         let scope: Vec<String> = locality.iter().cloned().collect();
-        let until = store::today() + time::Duration::days(rules::DUE_SOON_DAYS);
         let own = signed.user.actor.organisation_id;
-        store::due_for_review(&mut authorised, &scope, Some(own), until).await?
+        store::due_for_review(&mut authorised, &scope, Some(own), due_until()).await?
     } else {
         Vec::new()
     };
@@ -235,6 +251,30 @@ pub(crate) async fn work(
         due,
         pending,
     })
+}
+
+/// The home page's numbers of [`work`]'s two lists, counted rather than loaded: (listings
+/// due, changes waiting, whether the person approves there).
+pub(crate) async fn work_counts(
+    state: &AppState,
+    signed: &Signed,
+    locality: Option<String>,
+    purpose: &str,
+) -> Result<(i64, i64, bool), AppError> {
+    let (mut authorised, approver, editor) =
+        gate_work(state, signed, locality.clone(), purpose).await?;
+    let own = signed.user.actor.organisation_id;
+    let due = if editor {
+        store::count_due_for_review(&mut authorised, locality.as_deref(), own, due_until()).await?
+    } else {
+        0
+    };
+    let pending = match (&locality, approver) {
+        (Some(l), true) => changes::count_pending_changes(&mut authorised, l).await?,
+        _ => 0,
+    };
+    authorised.tx.commit().await?;
+    Ok((due, pending, approver))
 }
 
 /// The first locality of the person's, as the workspace opens on it.

@@ -131,6 +131,25 @@ pub struct DateParts {
     pub year: String,
 }
 
+impl DateParts {
+    pub fn new(day: &str, month: &str, year: &str) -> Self {
+        DateParts {
+            day: day.to_string(),
+            month: month.to_string(),
+            year: year.to_string(),
+        }
+    }
+
+    /// The boxes as typed, `27 3 2026`; empty when all three are.
+    pub fn typed(&self) -> String {
+        [&self.day, &self.month, &self.year]
+            .map(|p| p.trim())
+            .join(" ")
+            .trim()
+            .to_string()
+    }
+}
+
 fn value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs
         .iter()
@@ -188,7 +207,15 @@ pub fn read(
     question: &DateQuestion,
     today: Date,
 ) -> Result<Option<Date>, FieldError> {
-    let typed = parts(pairs, question.name);
+    read_parts(&parts(pairs, question.name), question, today)
+}
+
+/// [`read`] for boxes already taken from a form or a query string.
+pub fn read_parts(
+    typed: &DateParts,
+    question: &DateQuestion,
+    today: Date,
+) -> Result<Option<Date>, FieldError> {
     let what = question.what;
     let error = |message: String| Err(FieldError::new(question.name, message));
     let (day, month, year) = (typed.day.trim(), typed.month.trim(), typed.year.trim());

@@ -238,25 +238,28 @@ async fn today_for(
     }
     if may(Permission::EditDirectory) {
         let locality = crate::connector::first_locality(signed);
-        let work =
-            crate::connector::work(state, signed, locality.clone(), "home page: directory work")
-                .await?;
-        work.authorised.tx.commit().await?;
+        let (due, pending, approver) = crate::connector::work_counts(
+            state,
+            signed,
+            locality.clone(),
+            "home page: directory work",
+        )
+        .await?;
         let href = match &locality {
             Some(l) => format!("/directory/manage?locality={l}"),
             None => "/directory/manage".to_string(),
         };
         let mut tiles = vec![tile(
             "listings-due",
-            work.due.len() as i64,
+            due,
             "listing due for review within 30 days, or overdue",
             "listings due for review within 30 days, or overdue",
             href.clone(),
         )];
-        if work.approver {
+        if approver {
             tiles.push(tile(
                 "changes-waiting",
-                work.pending.len() as i64,
+                pending,
                 "change to a listing waiting for your approval",
                 "changes to listings waiting for your approval",
                 href,
@@ -306,6 +309,43 @@ async fn today_for(
             id: "today-governance",
             heading: "Information governance".into(),
             tiles,
+            caseloads: Vec::new(),
+        });
+    }
+    if signed.user.actor.roles.contains(&Role::Commissioner) {
+        let special = crate::outcomes::board::special_cause_count(state).await?;
+        sections.push(Section {
+            id: "today-outcomes",
+            heading: "Outcomes".into(),
+            tiles: vec![tile(
+                "special-cause",
+                special,
+                "indicator with special cause variation in the city's latest month, improving or concerning",
+                "indicators with special cause variation in the city's latest month, improving or concerning",
+                "/outcomes/board?special=yes",
+            )],
+            caseloads: Vec::new(),
+        });
+    }
+    if may(Permission::ManageUsers) {
+        let resource = Resource::UserAccount {
+            user_id: None,
+            organisation_id: signed.user.actor.organisation_id,
+        };
+        let request = read_request(resource, "users", "home page: locked accounts");
+        let mut authorised = authorise_read(&state.db, &who, request).await?;
+        let locked = crate::admin::locked_emails(state, &mut authorised).await?;
+        authorised.tx.commit().await?;
+        sections.push(Section {
+            id: "today-accounts",
+            heading: "User accounts".into(),
+            tiles: vec![tile(
+                "locked-accounts",
+                locked.len() as i64,
+                "account locked after repeated failed sign-ins",
+                "accounts locked after repeated failed sign-ins",
+                "/admin/users?locked=yes",
+            )],
             caseloads: Vec::new(),
         });
     }

@@ -217,6 +217,21 @@ pub fn task_for(permission: Permission) -> Task {
     }
 }
 
+/// An audit purpose that names a search: `what: name=…, postcode=…`, the filters given only,
+/// so an information governance review sees who looked for whom.
+pub fn search_purpose(what: &str, filters: &[(&str, String)]) -> String {
+    let given: Vec<String> = filters
+        .iter()
+        .filter(|(_, value)| !value.trim().is_empty())
+        .map(|(name, value)| format!("{name}={}", value.trim()))
+        .collect();
+    if given.is_empty() {
+        what.to_string()
+    } else {
+        format!("{what}: {}", given.join(", "))
+    }
+}
+
 /// The page of a list asked for in a query: empty is the first; anything but a whole number
 /// from 1 to `MAX_PAGE` is refused (422), never wrapped round or quietly replaced.
 pub fn page_asked(raw: &str) -> Result<usize, crate::error::AppError> {

@@ -3,11 +3,12 @@
 
 use super::status_for;
 use crate::AppState;
+use crate::dates::{DateParts, DateQuestion, Rule, read_parts};
 use crate::error::AppError;
 use crate::extract::Query;
 use crate::routes::Routes;
 use crate::session::Signed;
-use crate::views::{Layout, LocalityNames, Pagination, SelectOption};
+use crate::views::{Layout, LocalityNames, Pagination, SelectOption, search_purpose};
 use askama::Template;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
@@ -24,6 +25,10 @@ use serde::Deserialize;
 pub fn routes() -> Routes {
     Routes::new().route("/families", get(families))
 }
+
+/// The date of birth boxes (`dob-day` …), read by the one GOV.UK date parser.
+const DATE_OF_BIRTH: DateQuestion =
+    DateQuestion::new("dob", "Date of birth", Rule::TodayOrPast).optional();
 
 /// Families on one page: a screenful on a phone.
 const PER_PAGE: usize = 25;
@@ -77,8 +82,25 @@ impl FamiliesQuery {
         )
     }
 
+    fn dob_parts(&self) -> DateParts {
+        DateParts::new(&self.dob_day, &self.dob_month, &self.dob_year)
+    }
+
+    /// The search in the audit event's purpose, so the log shows who looked up whom.
+    fn purpose(&self) -> String {
+        let pairs = [
+            ("name", self.name.trim().to_string()),
+            ("date of birth", self.dob_parts().typed()),
+            ("postcode", self.postcode.trim().to_string()),
+            ("only", self.only.trim().to_string()),
+            ("lead", self.lead.trim().to_string()),
+            ("locality", self.locality.trim().to_string()),
+        ];
+        search_purpose("my families", &pairs)
+    }
+
     /// What to find, or what is wrong with the question, field by field.
-    fn search(&self, localities: &LocalityNames) -> (Search, Vec<FieldError>) {
+    fn search(&self, localities: &LocalityNames, today: time::Date) -> (Search, Vec<FieldError>) {
         let mut errors = Vec::new();
         let mut search = Search {
             name: self.name.trim().chars().take(100).collect(),
@@ -88,15 +110,9 @@ impl FamiliesQuery {
             Some(only) => search.only = only,
             None => errors.push(FieldError::new("only", "Choose what to show from the list")),
         }
-        let parts = [&self.dob_day, &self.dob_month, &self.dob_year];
-        if parts.iter().any(|p| !p.trim().is_empty()) {
-            match date_from_parts(&self.dob_day, &self.dob_month, &self.dob_year) {
-                Some(date) => search.date_of_birth = Some(date),
-                None => errors.push(FieldError::new(
-                    "dob-day",
-                    "Date of birth must be a real date, for example 27 3 2015",
-                )),
-            }
+        match read_parts(&self.dob_parts(), &DATE_OF_BIRTH, today) {
+            Ok(date) => search.date_of_birth = date,
+            Err(e) => errors.push(e),
         }
         if !self.postcode.trim().is_empty() {
             match normalise_postcode(&self.postcode) {
@@ -125,18 +141,6 @@ impl FamiliesQuery {
         }
         (search, errors)
     }
-}
-
-/// A date from the GOV.UK date input's three boxes; `None` unless it is a real date.
-pub(crate) fn date_from_parts(day: &str, month: &str, year: &str) -> Option<time::Date> {
-    let day: u8 = day.trim().parse().ok()?;
-    let month: u8 = month.trim().parse().ok()?;
-    let year: i32 = year.trim().parse().ok()?;
-    if !(1900..=9999).contains(&year) {
-        return None;
-    }
-    let month = time::Month::try_from(month).ok()?;
-    time::Date::from_calendar_date(year, month, day).ok()
 }
 
 /// A line of the table: the family, its state in words, whether its review is overdue, its
@@ -178,7 +182,9 @@ async fn families(
 ) -> Result<Response, AppError> {
     let asked = crate::views::page_asked(&query.page)?;
     let localities = LocalityNames::load(&state.db).await?;
-    let (search, errors) = query.search(&localities);
+    let today = cases::today();
+    let (search, errors) = query.search(&localities, today);
+    let purpose = query.purpose();
     let mut authorised = authorise_read(
         &state.db,
         &signed.who(),
@@ -186,11 +192,10 @@ async fn families(
             action: Action::List,
             resource: Resource::Caseload,
             subject: "caseload",
-            purpose: "my families",
+            purpose: &purpose,
         },
     )
     .await?;
-    let today = cases::today();
     let (first, total) = if errors.is_empty() {
         let skip = (asked.max(1) - 1) * PER_PAGE;
         find_families::find(
@@ -262,17 +267,4 @@ async fn families(
     };
     let status = status_for(&page.errors);
     Ok((status, Html(page.render()?)).into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::date_from_parts;
-
-    #[test]
-    fn a_date_of_birth_must_be_real() {
-        assert!(date_from_parts("27", "3", "2015").is_some());
-        assert!(date_from_parts("31", "2", "2015").is_none());
-        assert!(date_from_parts("x", "3", "2015").is_none());
-        assert!(date_from_parts("1", "1", "15").is_none());
-    }
 }

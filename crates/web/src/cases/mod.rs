@@ -8,7 +8,6 @@ mod connections;
 pub mod connections_api;
 mod connections_dashboard;
 mod families_list;
-pub(crate) use families_list::date_from_parts;
 mod family;
 mod grants;
 pub mod grants_api;

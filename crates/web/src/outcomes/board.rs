@@ -49,12 +49,43 @@ struct BoardPage {
     areas: Vec<String>,
     groups: Vec<OutcomeRows>,
     outcome_options: Vec<SelectOption>,
+    /// Only indicators whose city series shows special cause (the home page's number).
+    special: bool,
 }
 
 #[derive(Deserialize, Default)]
 pub struct BoardQuery {
     #[serde(default)]
     outcome: Option<String>,
+    /// `yes`: only indicators with special cause, improving or concerning, in the city's
+    /// latest whole month.
+    #[serde(default)]
+    special: String,
+}
+
+/// Special cause that is improvement or concern (blue or orange), not the neither-way purple.
+fn improving_or_concerning(icon: Option<&Icon>) -> bool {
+    icon.is_some_and(|i| matches!(i.tag, "blue" | "orange"))
+}
+
+/// How many indicators' city series show special cause, improving or concerning, in their
+/// latest whole month, judged as the board judges them.
+pub(crate) async fn special_cause_count(state: &AppState) -> Result<i64, AppError> {
+    let indicators = outcomes::list_indicators(&state.db).await?;
+    let values = outcomes::current_values_by_area(&state.db).await?;
+    let recalculations = outcomes::all_recalculations(&state.db).await?;
+    let count = indicators
+        .iter()
+        .filter(|indicator| {
+            let series = values
+                .iter()
+                .filter(|v| v.indicator_ref == indicator.reference && v.area == CITY)
+                .collect();
+            let judged = judge(indicator, series, CITY, &recalculations);
+            improving_or_concerning(judged.variation.as_ref())
+        })
+        .count();
+    Ok(count as i64)
 }
 
 fn cell(reference: &str, area: &str, area_name: &str, judged: Judged) -> Cell {
@@ -114,6 +145,18 @@ pub async fn board(
     let values = outcomes::current_values_by_area(&state.db).await?;
     let recalculations = outcomes::all_recalculations(&state.db).await?;
     let outcome_filter: Option<i32> = query.outcome.as_deref().and_then(|o| o.parse().ok());
+    let special = match query.special.trim() {
+        "" => false,
+        "yes" => true,
+        _ => {
+            return Err(AppError::Invalid(vec![
+                earlyhelp_domain::people::FieldError::new(
+                    "special",
+                    "Choose special=yes or no filter",
+                ),
+            ]));
+        }
+    };
     let mut series: HashMap<(&str, &str), Vec<&Value>> = HashMap::new();
     for v in &values {
         series
@@ -149,6 +192,10 @@ pub async fn board(
                         })
                         .collect(),
                 })
+                // The city's cell comes first.
+                .filter(|row: &Row| {
+                    !special || improving_or_concerning(row.cells[0].variation.as_ref())
+                })
                 .collect(),
         })
         .collect();
@@ -157,6 +204,7 @@ pub async fn board(
         areas: areas.into_iter().map(|(name, _)| name).collect(),
         groups,
         outcome_options: outcome_options(&outcome_list, outcome_filter),
+        special,
     };
     Ok(Html(page.render()?))
 }

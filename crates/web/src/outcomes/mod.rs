@@ -8,7 +8,7 @@
 //! threshold (default 5) are suppressed wherever they are shown by locality or group, and
 //! everywhere on the public pages.
 
-mod board;
+pub(crate) mod board;
 mod charts;
 mod equality;
 pub(crate) mod load;
