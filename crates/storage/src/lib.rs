@@ -13,6 +13,7 @@ pub mod directory;
 pub mod extracts;
 pub mod grants;
 pub mod listing_changes;
+pub mod matching;
 #[macro_use]
 pub mod gate;
 pub mod giving;

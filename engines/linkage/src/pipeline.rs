@@ -1,6 +1,6 @@
 //! A whole run: block, train (see `train`), score, assign one-to-one, cluster, report.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -98,6 +98,16 @@ pub struct Progress {
     pub done: AtomicU64,
     /// Proposed pairs all passes will handle; set once blocking is done.
     pub total: AtomicU64,
+    /// The stage `run` is in: one of [`stage`]'s constants.
+    pub stage: AtomicU8,
+}
+
+/// The stages of a run, in order, as [`Progress::stage`] holds them.
+pub mod stage {
+    pub const BLOCKING: u8 = 0;
+    pub const TRAINING: u8 = 1;
+    pub const SCORING: u8 = 2;
+    pub const CLUSTERING: u8 = 3;
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -182,12 +192,14 @@ pub fn run(
     let (model, training) = match trained {
         Some(model) => (model, Vec::new()),
         None => {
+            progress.stage.store(stage::TRAINING, Ordering::Relaxed);
             let trained = train::train(&blocker, settings, &records, progress);
             lap("training");
             trained
         }
     };
 
+    progress.stage.store(stage::SCORING, Ordering::Relaxed);
     let scorer = Scorer::new(&model, &records);
     let threshold = settings.threshold as f32;
     let floor = weight_floor(threshold);
@@ -216,6 +228,7 @@ pub fn run(
         new_pairs.iter_mut().zip(counts).for_each(|(a, b)| *a += b);
     }
     lap("scoring");
+    progress.stage.store(stage::CLUSTERING, Ordering::Relaxed);
 
     if settings.one_to_one && right.is_some() {
         pairs = cluster::one_to_one(pairs, left.len(), right_data.len());

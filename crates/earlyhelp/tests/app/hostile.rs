@@ -78,6 +78,7 @@ fn role_for(path: &str) -> &'static str {
     } else if starts(&[
         "/outcomes",
         "/extracts",
+        "/matching",
         "/api/indicators",
         "/readings",
         "/surveys",
@@ -349,7 +350,7 @@ async fn every_route_answers_crafted_input_without_a_server_error(backend: Backe
                     "application/json".to_string(),
                     format!("{{\"body\": \"{filler}\"}}"),
                 )
-            } else if route.body_limit == earlyhelp_domain::limits::UPLOAD_BODY {
+            } else if route.body_limit >= earlyhelp_domain::limits::UPLOAD_BODY {
                 (
                     "multipart/form-data; boundary=B".to_string(),
                     format!(
