@@ -34,7 +34,8 @@ pub fn refresh_interval() -> Duration {
         .unwrap_or(DEFAULT_REFRESH)
 }
 
-/// Starts the background jobs; they stop when the runtime does, or when the handle is aborted.
+/// Starts the background jobs; they stop when the runtime does, or (all but the matching
+/// worker, which is spawned beside them) when the handle is aborted.
 /// Without `sending`, the outbox is left for another worker (a test drives it on a clock of its
 /// own).
 pub fn spawn(db: Db, refresh: Duration, sending: Option<Sending>) -> tokio::task::JoinHandle<()> {

@@ -870,7 +870,11 @@ fn list_side(list: &ListRow, rows: &[Vec<String>], fold_house_number: bool) -> S
     let values = by_kind
         .into_iter()
         .map(|(kind, columns)| {
-            let joiner = if kind == FieldKind::Address { ", " } else { " " };
+            let joiner = if kind == FieldKind::Address {
+                ", "
+            } else {
+                " "
+            };
             let values = rows
                 .iter()
                 .map(|row| {
@@ -1102,8 +1106,7 @@ fn match_sides(
 ) -> Result<(Vec<Pair>, EngineReport), String> {
     if fields.is_empty() {
         return Err(
-            "the two sides have no kind of column in common (names, date of birth, address)"
-                .into(),
+            "the two sides have no kind of column in common (names, date of birth, address)".into(),
         );
     }
     let (left_data, right_data) = (left.dataset(fields), right.dataset(fields));

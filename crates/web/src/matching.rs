@@ -119,7 +119,14 @@ async fn matching_page(
     State(state): State<AppState>,
     signed: Signed,
 ) -> Result<Response, AppError> {
-    show_matching(&state, &signed, Vec::new(), TermsInput::default(), StatusCode::OK).await
+    show_matching(
+        &state,
+        &signed,
+        Vec::new(),
+        TermsInput::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// The page; with errors, answered with `status` (422, or 413 for a file over the limit).
@@ -148,12 +155,22 @@ async fn show_matching(
             )
             .collect()
     };
-    let article6: Vec<(&str, &str)> = Article6::ALL.iter().map(|a| (a.slug(), a.label())).collect();
-    let article9: Vec<(&str, &str)> = Article9::ALL.iter().map(|a| (a.slug(), a.label())).collect();
+    let article6: Vec<(&str, &str)> = Article6::ALL
+        .iter()
+        .map(|a| (a.slug(), a.label()))
+        .collect();
+    let article9: Vec<(&str, &str)> = Article9::ALL
+        .iter()
+        .map(|a| (a.slug(), a.label()))
+        .collect();
     let page = MatchingPage {
         layout: Layout::for_user(signed, "/matching"),
         article6: options(&article6, &values.article6, "Choose the lawful basis"),
-        article9: options(&article9, &values.article9, "None: no special-category data"),
+        article9: options(
+            &article9,
+            &values.article9,
+            "None: no special-category data",
+        ),
         errors,
         values,
         max_mb: MAX_LIST_BYTES / (1024 * 1024),
@@ -218,6 +235,12 @@ async fn read_upload(mut multipart: Multipart) -> Result<Upload, AppError> {
             continue;
         }
         let text = part.text().await?;
+        if text.contains('\0') {
+            return Err(AppError::Rejected {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                problem: format!("The field {name} holds a NUL character"),
+            });
+        }
         let terms = &mut upload.terms;
         match name.as_str() {
             "csrf_token" => upload.csrf = text,
@@ -438,8 +461,7 @@ async fn start_run(
             Ok(id) => Some(id),
             Err(_) => {
                 let problem = "Choose what to match the list against".to_string();
-                return show_list(&state, &signed, list_id, Some(roles), None, vec![problem])
-                    .await;
+                return show_list(&state, &signed, list_id, Some(roles), None, vec![problem]).await;
             }
         },
     };
@@ -458,7 +480,15 @@ async fn start_run(
     let problems = store::set_roles(&mut authorised, list_id, &roles).await?;
     if !problems.is_empty() {
         drop(authorised);
-        return show_list(&state, &signed, list_id, Some(roles), Some(target), problems).await;
+        return show_list(
+            &state,
+            &signed,
+            list_id,
+            Some(roles),
+            Some(target),
+            problems,
+        )
+        .await;
     }
     store::queue_run(
         &mut authorised,
@@ -672,9 +702,6 @@ mod tests {
             right_label("person:0190a0a0-0000-7000-8000-000000000000"),
             "A family member in an earlyhelp case"
         );
-        assert_eq!(
-            right_label("list:Housing:A17"),
-            "Housing, record A17"
-        );
+        assert_eq!(right_label("list:Housing:A17"), "Housing, record A17");
     }
 }

@@ -137,7 +137,11 @@ async fn apply(args: ApplyArgs) -> Result<()> {
     print!("{}", report(&review, args.apply));
     println!(
         "{} {} uploaded lists for matching at their delete-by date",
-        if args.apply { "deleted" } else { "would delete" },
+        if args.apply {
+            "deleted"
+        } else {
+            "would delete"
+        },
         lists.len()
     );
     for (id, source) in &lists {

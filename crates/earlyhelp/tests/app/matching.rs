@@ -144,7 +144,10 @@ async fn run_to_the_end(app: &TestApp, analyst: &Session, source: &str, csv: &st
     let preview = analyst.get(app, &format!("/matching/lists/{list}")).await;
     let preview = preview.text().await.unwrap();
     // The columns as `earlyhelp link` recognises them, to be corrected here.
-    assert!(preview.contains(r#"<option value="given_name" selected>"#), "{preview}");
+    assert!(
+        preview.contains(r#"<option value="given_name" selected>"#),
+        "{preview}"
+    );
     assert!(preview.contains(r#"<option value="id" selected>"#));
     let roles: Vec<(String, String)> = [
         "id",
@@ -188,8 +191,17 @@ async fn wait_for(app: &TestApp, session: &Session, run: &str) -> String {
 /// The figure in the element with this id on the run page.
 fn figure(page: &str, id: &str) -> u64 {
     let marker = format!("id=\"{id}\">");
-    let start = page.find(&marker).unwrap_or_else(|| panic!("no {id}: {page}")) + marker.len();
-    page[start..].split('<').next().unwrap().trim().parse().unwrap()
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {id}: {page}"))
+        + marker.len();
+    page[start..]
+        .split('<')
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 async fn bad_lists_are_refused_before_any_job_with_their_messages(backend: Backend) {
@@ -276,7 +288,11 @@ async fn bad_lists_are_refused_before_any_job_with_their_messages(backend: Backe
     let audit = app.audit_of(&format!("matching:list:{list}")).await;
     assert_eq!(
         audit[0],
-        (ANALYST.to_string(), "create".to_string(), "allowed".to_string()),
+        (
+            ANALYST.to_string(),
+            "create".to_string(),
+            "allowed".to_string()
+        ),
         "the upload is audited"
     );
 }
@@ -311,11 +327,19 @@ async fn a_run_finds_the_known_pairs_and_review_is_recorded_and_reused(backend: 
     let audit = app.audit_of(&format!("matching:run:{run}")).await;
     assert_eq!(
         audit[0],
-        (ANALYST.to_string(), "create".to_string(), "allowed".to_string()),
+        (
+            ANALYST.to_string(),
+            "create".to_string(),
+            "allowed".to_string()
+        ),
         "the request to run"
     );
     assert!(
-        audit.contains(&("operator".to_string(), "read".to_string(), "allowed".to_string())),
+        audit.contains(&(
+            "operator".to_string(),
+            "read".to_string(),
+            "allowed".to_string()
+        )),
         "the worker's read of earlyhelp's people"
     );
     // Review: the first pair accepted, any other rejected; each decision audited.
@@ -330,7 +354,10 @@ async fn a_run_finds_the_known_pairs_and_review_is_recorded_and_reused(backend: 
         if queue.contains("none-waiting") {
             break;
         }
-        assert!(queue.contains("Weight"), "the engine's explanation per field");
+        assert!(
+            queue.contains("Weight"),
+            "the engine's explanation per field"
+        );
         let left = value_of(&queue, "left_id");
         let right = value_of(&queue, "right_key");
         let decision = if decided == 0 { "accept" } else { "reject" };
@@ -391,7 +418,11 @@ async fn a_run_finds_the_known_pairs_and_review_is_recorded_and_reused(backend: 
 fn value_of(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = page.find(&marker).unwrap() + marker.len();
-    page[start..].split('"').next().unwrap().replace("&#x3a;", ":")
+    page[start..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&#x3a;", ":")
 }
 
 async fn a_run_whose_worker_died_is_run_again_cleanly(backend: Backend) {
@@ -424,7 +455,10 @@ async fn a_run_whose_worker_died_is_run_again_cleanly(backend: Backend) {
         matching::claim(&app.db, "other", long_ago, matching::LEASE_MICROS),
     );
     let (a, b) = (a.unwrap(), b.unwrap());
-    assert!(a.is_some() != b.is_some(), "exactly one server claims the run");
+    assert!(
+        a.is_some() != b.is_some(),
+        "exactly one server claims the run"
+    );
     let dead = if a.is_some() { "dead" } else { "other" };
     let page = analyst
         .get(&app, &format!("/matching/runs/{run}"))
@@ -432,7 +466,10 @@ async fn a_run_whose_worker_died_is_run_again_cleanly(backend: Backend) {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("<progress"), "still running, as far as anyone knows");
+    assert!(
+        page.contains("<progress"),
+        "still running, as far as anyone knows"
+    );
     // Another server picks it up and runs it from the start.
     assert!(matching::work_once(&app.db, "survivor").await.unwrap());
     let page = analyst
@@ -535,13 +572,19 @@ async fn only_analysts_match_and_the_queue_shows_only_what_review_needs(backend:
         .text()
         .await
         .unwrap();
-    assert!(!queue.contains("/families/"), "no way from the queue to a case");
+    assert!(
+        !queue.contains("/families/"),
+        "no way from the queue to a case"
+    );
     // The reviewer sees both records' compared values, enough to decide, and the engine's
     // weight of each; earlyhelp's person is described, never named by a database id.
     let table = queue.split("id=\"pair\"").nth(1).expect("a pair to review");
     let table = table.split("</table>").next().unwrap();
     assert!(table.contains("elsewhere"), "{table}");
-    assert!(table.contains("A family member in an earlyhelp case"), "{table}");
+    assert!(
+        table.contains("A family member in an earlyhelp case"),
+        "{table}"
+    );
     assert!(!table.contains("person:"), "{table}");
     for email in [
         PRACTITIONER,
