@@ -9,7 +9,7 @@
 //! fresh SQLite demo city in a temporary file, or uses `--database` (a PostgreSQL address
 //! works too; an empty database is given the demo city first).
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Parser;
 use earlyhelp::demo_cases;
 use earlyhelp_domain::access::Action;
@@ -164,5 +164,5 @@ async fn main() -> Result<()> {
         println!("report: {report}");
     }
     db.close().await;
-    Ok(()).context("done")
+    Ok(())
 }

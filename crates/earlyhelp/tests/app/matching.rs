@@ -204,11 +204,14 @@ fn figure(page: &str, id: &str) -> u64 {
         .unwrap()
 }
 
+/// The form's fields, the file, the status and the message expected.
+type BadList = (Vec<(&'static str, String)>, Vec<u8>, u16, &'static str);
+
 async fn bad_lists_are_refused_before_any_job_with_their_messages(backend: Backend) {
     let app = spawn_app(backend).await;
     let analyst = app.sign_in(ANALYST).await;
     let good = "ref,first_name,surname,dob\nA1,Ann,Lee,2015-03-04\n";
-    let cases: Vec<(Vec<(&str, String)>, Vec<u8>, u16, &str)> = vec![
+    let cases: Vec<BadList> = vec![
         (
             terms("Housing"),
             b"ref,favourite_colour,dob\nA1,red,2015-03-04\n".to_vec(),
