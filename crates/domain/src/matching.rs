@@ -20,6 +20,15 @@ pub const MATCH: f64 = 0.9;
 pub const POSSIBLE: f64 = 0.5;
 /// The largest list accepted, in bytes: 200,000 records of a dozen columns fit well within it.
 pub const MAX_LIST_BYTES: usize = 32 * 1024 * 1024;
+/// The most columns a list may have: a list for matching needs a dozen.
+pub const MAX_COLUMNS: usize = 100;
+/// The longest column name, in characters.
+pub const MAX_HEADER_CHARS: usize = 200;
+/// The most records a list may hold (the benchmark's 200,000 and room to spare).
+pub const MAX_ROWS: usize = 250_000;
+/// The fewest records a list matched against earlyhelp's people may hold: matching is for
+/// projects over many records, never a way to look one person up.
+pub const MIN_ROWS_AGAINST_PEOPLE: i64 = 20;
 /// A list's delete-by date is at most this many days ahead: uploaded lists are for a project,
 /// not a second register.
 pub const MAX_KEEP_DAYS: i64 = 2 * 366;

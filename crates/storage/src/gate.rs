@@ -208,6 +208,18 @@ impl<R> Authorised<R> {
         )
     }
 
+    /// Commits the audit event (and whatever else is in the transaction so far) and goes on
+    /// under the same permit in a fresh transaction, so bulk work that follows (a list's
+    /// thousands of rows) does not hold the audit chain's lock, as [`authorise_read`] does
+    /// for reads. The event is durable before the work starts.
+    pub async fn audited(self, db: &Db) -> Result<Self, StorageError> {
+        self.tx.commit().await?;
+        Ok(Authorised {
+            tx: db.begin().await?,
+            permit: self.permit,
+        })
+    }
+
     /// Storage's own step from one permitted record to the record it belongs to or holds: a
     /// subject access request reads the person's family record under the person's permit.
     pub(crate) fn covering<S>(self, record: S) -> Authorised<S> {

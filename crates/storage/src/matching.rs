@@ -14,6 +14,7 @@ use crate::gate::{self, Authorised};
 use crate::{Db, StorageError, Tx, now_micros, on_pool, on_tx};
 use earlyhelp_domain::access::Action;
 use earlyhelp_domain::cases::iso;
+use earlyhelp_domain::limits::thousands;
 use earlyhelp_domain::matching::{self, Counts, PairStatus, Stage, Terms};
 use linkage::data::{Dataset, Field, FieldKind};
 use linkage::input::{Table, choose_fields};
@@ -110,6 +111,7 @@ pub fn read_list(filename: &str, bytes: &[u8]) -> Result<ReadList, Vec<String>> 
         )]);
     }
     let headers = header_row(bytes).map_err(|e| vec![format!("{filename}: {e}")])?;
+    check_shape(&headers, bytes).map_err(|e| vec![format!("{filename}: {e}")])?;
     let id_column = headers
         .iter()
         .position(|h| {
@@ -164,6 +166,70 @@ fn header_row(bytes: &[u8]) -> Result<Vec<String>, String> {
         return Err("the file is empty; it needs a header row and at least one record".into());
     }
     Ok(headers.iter().map(|h| h.trim().to_string()).collect())
+}
+
+/// Refuses, before the list is read into memory, a list over the limits of columns, column
+/// names or records, and any cell holding a NUL or other control character (naming its row
+/// and column). Streams the file once without keeping it.
+fn check_shape(headers: &[String], bytes: &[u8]) -> Result<(), String> {
+    if headers.len() > matching::MAX_COLUMNS {
+        return Err(format!(
+            "row 1 (the header): {} columns, more than the {} allowed; leave out columns not used for matching",
+            headers.len(),
+            matching::MAX_COLUMNS
+        ));
+    }
+    let column = |c: usize| {
+        headers
+            .get(c)
+            .map_or_else(|| format!("{}", c + 1), |h| format!("'{h}'"))
+    };
+    for (c, header) in headers.iter().enumerate() {
+        if header.chars().count() > matching::MAX_HEADER_CHARS {
+            return Err(format!(
+                "row 1 (the header), column {}: the name is longer than {} characters",
+                c + 1,
+                matching::MAX_HEADER_CHARS
+            ));
+        }
+        if header.chars().any(char::is_control) {
+            return Err(format!(
+                "row 1 (the header), column {}: the name holds a control character",
+                c + 1
+            ));
+        }
+    }
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    let mut record = csv::ByteRecord::new();
+    let mut rows = 0;
+    // Other faults (such as text that is not UTF-8) are left for the full read to name.
+    while let Ok(true) = reader.read_byte_record(&mut record) {
+        rows += 1;
+        let line = rows + 1;
+        if rows > matching::MAX_ROWS {
+            return Err(format!(
+                "more than {} records; split the list",
+                thousands(matching::MAX_ROWS)
+            ));
+        }
+        if record.len() > matching::MAX_COLUMNS {
+            return Err(format!(
+                "row {line}: {} cells, more than the {} columns allowed",
+                record.len(),
+                matching::MAX_COLUMNS
+            ));
+        }
+        if let Some(c) = record
+            .iter()
+            .position(|cell| cell.iter().any(|&b| b < 0x20 || b == 0x7f))
+        {
+            return Err(format!(
+                "row {line}, column {}: the cell holds a control character (such as NUL or a line break); remove it",
+                column(c)
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// What stops a list being matched, by row or column: an id column that is missing, empty
@@ -905,7 +971,8 @@ async fn people_side(tx: &mut Tx) -> Result<Side, StorageError> {
     let (members, request_members): (Vec<Member>, Vec<RequestMember>) = on_tx!(tx, c => {
         let members = sqlx::query_as(
             "SELECT m.id, m.given_name, m.family_name, m.date_of_birth, f.postcode, f.address \
-             FROM family_members m JOIN families f ON f.id = m.family_id ORDER BY m.id",
+             FROM family_members m JOIN families f ON f.id = m.family_id \
+             WHERE NOT f.consent_withdrawn ORDER BY m.id",
         )
         .fetch_all(&mut *c)
         .await?;
@@ -969,10 +1036,14 @@ async fn execute(db: &Db, run: &RunRow, holder: &str) -> Result<(), String> {
         None => "match an uploaded list against earlyhelp's people",
         Some(_) => "match an uploaded list against another uploaded list",
     };
-    let mut authorised = gate::operator(db, &subject, Action::Read, purpose)
+    // The access is audited and committed first; the bulk reading runs in its own read-only
+    // snapshot, not holding the audit chain's lock.
+    let authorised = gate::operator(db, &subject, Action::Read, purpose)
         .await
         .map_err(text)?;
-    let tx = &mut authorised.tx;
+    authorised.tx.commit().await.map_err(text)?;
+    let mut snapshot = db.begin_read().await.map_err(text)?;
+    let tx = &mut snapshot;
     let list = list_in(tx, run.list_id).await.map_err(text)?;
     let rows = all_rows(tx, run.list_id).await.map_err(text)?;
     let (right, right_source) = match run.against_list {
@@ -999,7 +1070,7 @@ async fn execute(db: &Db, run: &RunRow, holder: &str) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?
     });
-    authorised.tx.commit().await.map_err(text)?;
+    snapshot.commit().await.map_err(text)?;
     let left = list_side(
         &list,
         &rows,

@@ -17,7 +17,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
-use earlyhelp_domain::access::{Action, Resource};
+use earlyhelp_domain::access::{self, Action, Resource};
 use earlyhelp_domain::limits::thousands;
 use earlyhelp_domain::matching::{Counts, MAX_LIST_BYTES, Stage, TermsInput, check_terms};
 use earlyhelp_domain::people::FieldError;
@@ -211,11 +211,23 @@ struct Upload {
     too_large: bool,
 }
 
+fn rejected(problem: String) -> AppError {
+    AppError::Rejected {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        problem,
+    }
+}
+
 async fn read_upload(mut multipart: Multipart) -> Result<Upload, AppError> {
     let mut upload = Upload::default();
+    let mut files = 0;
     while let Some(mut part) = multipart.next_field().await? {
         let name = part.name().unwrap_or_default().to_string();
         if name == "file" {
+            files += 1;
+            if files > 1 {
+                return Err(rejected("Send one file (the field file) per upload".into()));
+            }
             upload.filename = file_name(part.file_name(), "list.csv");
             loop {
                 match part.chunk().await {
@@ -236,10 +248,7 @@ async fn read_upload(mut multipart: Multipart) -> Result<Upload, AppError> {
         }
         let text = part.text().await?;
         if text.contains('\0') {
-            return Err(AppError::Rejected {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                problem: format!("The field {name} holds a NUL character"),
-            });
+            return Err(rejected(format!("The field {name} holds a NUL character")));
         }
         let terms = &mut upload.terms;
         match name.as_str() {
@@ -261,27 +270,48 @@ async fn upload(
     signed: Signed,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let upload = read_upload(multipart).await?;
-    if !upload.too_large || !upload.csrf.is_empty() {
-        signed.check_csrf(&upload.csrf)?;
+    // Access is decided before a byte of the body is read: only those who may upload a list
+    // make the server read one. A refusal is audited and answered here.
+    let who = signed.who();
+    if !access::decide(&who.actor, Action::Create, &Resource::Matching).allowed {
+        authorise(
+            &state.db,
+            &who,
+            request(Action::Create, "matching", "upload a list for matching"),
+        )
+        .await?;
+        return Err(AppError::Forbidden);
     }
+    let upload = read_upload(multipart).await?;
+    signed.check_csrf(&upload.csrf)?;
     let terms = check_terms(&upload.terms, today());
     let mut errors = terms.as_ref().err().cloned().unwrap_or_default();
-    let list = if upload.too_large {
+    let Upload {
+        filename,
+        bytes,
+        too_large,
+        terms: typed,
+        ..
+    } = upload;
+    let list = if too_large {
         errors.push(FieldError::new(
             "file",
             format!(
-                "{}: the file is larger than {} MB; split it, or leave out columns not used for matching",
-                upload.filename,
+                "{filename}: the file is larger than {} MB; split it, or leave out columns not used for matching",
                 MAX_LIST_BYTES / (1024 * 1024)
             ),
         ));
         None
-    } else if upload.bytes.is_empty() {
+    } else if bytes.is_empty() {
         errors.push(FieldError::new("file", "Select a CSV file of the list"));
         None
     } else {
-        match store::read_list(&upload.filename, &upload.bytes) {
+        // Reading and checking up to 32 MB is CPU work: off the async workers.
+        let name = filename.clone();
+        let read = tokio::task::spawn_blocking(move || store::read_list(&name, &bytes))
+            .await
+            .map_err(anyhow::Error::from)?;
+        match read {
             Ok(list) => Some(list),
             Err(problems) => {
                 errors.extend(problems.into_iter().map(|p| FieldError::new("file", p)));
@@ -290,11 +320,11 @@ async fn upload(
         }
     };
     let (Ok(terms), Some(list)) = (terms, list) else {
-        let status = match upload.too_large {
+        let status = match too_large {
             true => StatusCode::PAYLOAD_TOO_LARGE,
             false => StatusCode::UNPROCESSABLE_ENTITY,
         };
-        return show_matching(&state, &signed, errors, upload.terms, status).await;
+        return show_matching(&state, &signed, errors, typed, status).await;
     };
     let id = Uuid::now_v7();
     let subject = list_subject(id);
@@ -304,17 +334,16 @@ async fn upload(
         list.rows.len(),
         terms.dpia_reference
     );
-    let mut authorised = authorise(
-        &state.db,
-        &signed.who(),
-        request(Action::Create, &subject, &purpose),
-    )
-    .await?;
+    // The audit event is committed first; the rows go in their own transaction.
+    let mut authorised = authorise(&state.db, &who, request(Action::Create, &subject, &purpose))
+        .await?
+        .audited(&state.db)
+        .await?;
     store::create_list(
         &mut authorised,
         id,
         &terms,
-        &upload.filename,
+        &filename,
         &list,
         &signed.user.actor.email,
     )
@@ -454,6 +483,12 @@ async fn start_run(
     while let Some(role) = form.get(&format!("role_{}", roles.len())) {
         roles.push(role.trim().to_string());
     }
+    // Only the roles the form offers (L4): anything else is named and refused.
+    let allowed: Vec<String> = role_options("").into_iter().map(|o| o.value).collect();
+    if let Some((c, role)) = roles.iter().enumerate().find(|(_, r)| !allowed.contains(r)) {
+        let problem = format!("Column {}: '{role}' is not a role a column can take", c + 1);
+        return show_list(&state, &signed, list_id, None, None, vec![problem]).await;
+    }
     let target = form.get("against").cloned().unwrap_or_default();
     let against = match target.as_str() {
         "" | "earlyhelp" => None,
@@ -471,11 +506,14 @@ async fn start_run(
         None => format!("run matching of list {list_id} against earlyhelp's people"),
         Some(other) => format!("run matching of list {list_id} against list {other}"),
     };
+    // The audit event is committed first: checking the roles reads every row.
     let mut authorised = authorise(
         &state.db,
         &signed.who(),
         request(Action::Create, &subject, &purpose),
     )
+    .await?
+    .audited(&state.db)
     .await?;
     let problems = store::set_roles(&mut authorised, list_id, &roles).await?;
     if !problems.is_empty() {

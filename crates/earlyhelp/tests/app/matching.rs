@@ -4,7 +4,7 @@
 
 use crate::helpers::*;
 use earlyhelp_domain::access::Action;
-use earlyhelp_domain::matching::{MAX_LIST_BYTES, Stage};
+use earlyhelp_domain::matching::{MAX_COLUMNS, MAX_HEADER_CHARS, MAX_LIST_BYTES, MAX_ROWS, Stage};
 use earlyhelp_storage::{Db, gate, matching, now_micros};
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ crate::on_both_backends!(
     a_run_finds_the_known_pairs_and_review_is_recorded_and_reused,
     a_run_whose_worker_died_is_run_again_cleanly,
     only_analysts_match_and_the_queue_shows_only_what_review_needs,
+    hostile_uploads_and_roles_are_refused,
 );
 
 const HEADER: &str = "ref,first_name,surname,dob,postcode,address";
@@ -29,47 +30,60 @@ fn terms(source: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Posts the upload form as a browser would: the terms, then the file.
+/// The upload form as a browser would send it: the token, the terms, then the files.
+fn multipart(csrf: &str, fields: &[(&str, String)], files: &[&[u8]]) -> Vec<u8> {
+    let mut body = Vec::new();
+    let mut part = |name: &str, value: &str| {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    };
+    part("csrf_token", csrf);
+    for (name, value) in fields {
+        part(name, value);
+    }
+    for file in files {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"housing.csv\"\r\n\
+                 Content-Type: text/csv\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(file);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+const BOUNDARY: &str = "eh-matching-boundary";
+
+async fn post_list(session: &Session, app: &TestApp, body: Vec<u8>) -> reqwest::Response {
+    session
+        .client
+        .post(app.url("/matching/lists"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Posts the upload form with one file.
 async fn upload(
     session: &Session,
     app: &TestApp,
     fields: &[(&str, String)],
     file: &[u8],
 ) -> reqwest::Response {
-    let boundary = "eh-matching-boundary";
-    let mut body = Vec::new();
-    let mut part = |name: &str, value: &str| {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            )
-            .as_bytes(),
-        );
-    };
-    part("csrf_token", &session.csrf);
-    for (name, value) in fields {
-        part(name, value);
-    }
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"housing.csv\"\r\n\
-             Content-Type: text/csv\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(file);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    session
-        .client
-        .post(app.url("/matching/lists"))
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap()
+    post_list(session, app, multipart(&session.csrf, fields, &[file])).await
 }
 
 async fn count(db: &Db, sql: &'static str) -> i64 {
@@ -244,6 +258,51 @@ async fn bad_lists_are_refused_before_any_job_with_their_messages(backend: Backe
             good.as_bytes().to_vec(),
             422,
             "Select the lawful basis of the share (UK GDPR article 6)",
+        ),
+        (
+            terms("Housing"),
+            b"ref,first_name,surname,dob\nA1,Ann\x01,Lee,2015-03-04\n".to_vec(),
+            422,
+            "housing.csv: row 2, column &#39;first_name&#39;: the cell holds a control character",
+        ),
+        (
+            terms("Housing"),
+            b"ref,first_name,surname,dob\nA1,Ann,Lee,2015-03-04\nA2,Bo,L\x00e,2015-03-04\n"
+                .to_vec(),
+            422,
+            "housing.csv: row 3, column &#39;surname&#39;: the cell holds a control character",
+        ),
+        (
+            terms("Housing"),
+            format!("{good}{}\n", ",x".repeat(MAX_COLUMNS + 2)).into_bytes(),
+            422,
+            "housing.csv: row 3: 103 cells, more than the 100 columns allowed",
+        ),
+        (
+            terms("Housing"),
+            format!("ref,first_name,surname,dob{}\n", ",x".repeat(MAX_COLUMNS)).into_bytes(),
+            422,
+            "housing.csv: row 1 (the header): 104 columns, more than the 100 allowed",
+        ),
+        (
+            terms("Housing"),
+            format!(
+                "ref,first_name,surname,dob,{}\n",
+                "x".repeat(MAX_HEADER_CHARS + 1)
+            )
+            .into_bytes(),
+            422,
+            "housing.csv: row 1 (the header), column 5: the name is longer than 200 characters",
+        ),
+        (
+            terms("Housing"),
+            format!(
+                "ref,first_name,surname,dob\n{}",
+                "A,Ann,Lee,2015-03-04\n".repeat(MAX_ROWS + 1)
+            )
+            .into_bytes(),
+            422,
+            "housing.csv: more than 250,000 records; split the list",
         ),
         (
             terms("Housing"),
@@ -628,4 +687,59 @@ async fn only_analysts_match_and_the_queue_shows_only_what_review_needs(backend:
         .filter(|e| e.2 == "denied")
         .count();
     assert_eq!(denied, 7 * 3, "each refusal is audited");
+}
+
+/// Security review H4/L2/L3/L4: an oversize upload is not excused its token, a second file is
+/// refused, and a column role the form never offered is refused by column.
+async fn hostile_uploads_and_roles_are_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let analyst = app.sign_in(ANALYST).await;
+    let good = "ref,first_name,surname,dob\nA1,Ann,Lee,2015-03-04\n";
+    let oversize = [good.as_bytes(), &vec![b'x'; MAX_LIST_BYTES]].concat();
+    let tokenless = post_list(
+        &analyst,
+        &app,
+        multipart("", &terms("Housing"), &[&oversize]),
+    )
+    .await;
+    assert_eq!(
+        tokenless.status(),
+        403,
+        "an oversize upload still needs its token"
+    );
+    assert!(
+        tokenless
+            .text()
+            .await
+            .unwrap()
+            .contains("Your form could not be sent")
+    );
+    let two = multipart(
+        &analyst.csrf,
+        &terms("Housing"),
+        &[good.as_bytes(), good.as_bytes()],
+    );
+    let refused = post_list(&analyst, &app, two).await;
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("Send one file"));
+    assert_eq!(count(&app.db, "SELECT COUNT(*) FROM match_lists").await, 0);
+    let list = id_in(&upload(&analyst, &app, &terms("Housing"), good.as_bytes()).await);
+    let form = [
+        ("csrf_token", analyst.csrf.clone()),
+        ("role_0", "id".into()),
+        ("role_1", "given_name".into()),
+        ("role_2", "<script>".into()),
+        ("role_3", "date_of_birth".into()),
+        ("against", "earlyhelp".into()),
+    ];
+    let refused = analyst
+        .post(&app, &format!("/matching/lists/{list}/runs"), &form)
+        .await;
+    assert_eq!(refused.status(), 422);
+    let page = refused.text().await.unwrap();
+    assert!(
+        page.contains("Column 3: &#39;&#60;script&#62;&#39; is not a role a column can take"),
+        "{page}"
+    );
+    assert_eq!(count(&app.db, "SELECT COUNT(*) FROM match_runs").await, 0);
 }
