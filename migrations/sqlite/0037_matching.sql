@@ -64,6 +64,9 @@ CREATE TABLE match_results (
     explanation TEXT NOT NULL,
     -- The status came from a decision taken in an earlier run on the same source.
     reused BOOLEAN NOT NULL DEFAULT FALSE,
+    -- earlyhelp's person masked (initials, year of birth, postcode district); empty for
+    -- another list's record. The explanation holds no value of earlyhelp's people.
+    other_masked TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (run_id, left_id, right_key)
 );
 CREATE INDEX match_results_status ON match_results (run_id, status);

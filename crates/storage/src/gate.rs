@@ -622,6 +622,25 @@ fn access_event<'a>(
     }
 }
 
+/// Writes, under another record's own subject (`family:ID`, `request:ID`), that a person
+/// already allowed `request` saw something of that record (a matching reviewer shown a masked
+/// candidate), so the record's own access log shows it. Decided as `request` is.
+pub async fn record_seen(
+    db: &Db,
+    who: &Who,
+    request: Request<'_>,
+    record_subject: &str,
+) -> Result<(), StorageError> {
+    let decision = decide(&who.actor, request.action, &request.resource);
+    let purpose = audit_purpose(request.purpose, &decision);
+    let event = access_event(who, request.action, record_subject, &purpose, &decision);
+    record(db, &event).await?;
+    match decision.allowed {
+        true => Ok(()),
+        false => Err(StorageError::Denied(decision.reason)),
+    }
+}
+
 /// For the operator at the command line and background jobs, who hold the database itself: the
 /// access is still written to the audit log, under the name `operator`. Never called from a web
 /// handler (a test holds the web crate to that).

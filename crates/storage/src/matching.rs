@@ -630,6 +630,7 @@ pub struct PairRow {
     pub status: String,
     pub explanation: String,
     pub reused: bool,
+    pub other_masked: String,
 }
 
 impl PairRow {
@@ -646,8 +647,8 @@ pub async fn next_possible<R>(
     let tx = &mut authorised.tx;
     Ok(on_tx!(tx, c => {
         let next = sqlx::query_as(
-            "SELECT left_id, right_key, probability, status, explanation, reused FROM match_results \
-             WHERE run_id = $1 AND status = 'possible' \
+            "SELECT left_id, right_key, probability, status, explanation, reused, other_masked \
+             FROM match_results WHERE run_id = $1 AND status = 'possible' \
              ORDER BY probability DESC, left_id, right_key LIMIT 1",
         )
         .bind(run_id)
@@ -661,6 +662,31 @@ pub async fn next_possible<R>(
         .await?;
         (next, waiting)
     }))
+}
+
+/// The audit subject of the earlyhelp record a candidate key names (`family:ID` for a family
+/// member, `request:ID` for a person named on a request); `None` for another list's record.
+pub async fn candidate_subject<R>(
+    authorised: &mut Authorised<R>,
+    right_key: &str,
+) -> Result<Option<String>, StorageError> {
+    if let Some(member) = right_key.strip_prefix("person:") {
+        let Ok(member) = Uuid::parse_str(member) else {
+            return Ok(None);
+        };
+        let tx = &mut authorised.tx;
+        let family: Option<Uuid> = on_tx!(tx, c => {
+            sqlx::query_scalar("SELECT family_id FROM family_members WHERE id = $1")
+                .bind(member)
+                .fetch_optional(c)
+                .await?
+        });
+        return Ok(family.map(|f| format!("family:{f}")));
+    }
+    Ok(right_key
+        .strip_prefix("request:")
+        .and_then(|rest| rest.split(':').next())
+        .map(|id| format!("request:{id}")))
 }
 
 /// Records a reviewer's decision on a possible match of the run, and keeps it for later runs
@@ -814,6 +840,8 @@ pub struct Found {
     pub status: PairStatus,
     pub reused: bool,
     pub fields: Vec<FieldWeight>,
+    /// earlyhelp's person masked (empty for another list's record).
+    pub other_masked: String,
 }
 
 /// What the engine reported, kept with the run.
@@ -863,7 +891,7 @@ pub async fn finish(
         on_tx!(&mut tx, c => {
             let mut insert = sqlx::QueryBuilder::new(
                 "INSERT INTO match_results (run_id, left_id, right_key, probability, status, \
-                 explanation, reused) ",
+                 explanation, reused, other_masked) ",
             );
             insert.push_values(chunk, |mut b, f| {
                 b.push_bind(run_id)
@@ -872,7 +900,8 @@ pub async fn finish(
                     .push_bind(f.probability)
                     .push_bind(f.status.slug())
                     .push_bind(serde_json::to_string(&f.fields).unwrap_or_default())
-                    .push_bind(f.reused);
+                    .push_bind(f.reused)
+                    .push_bind(f.other_masked.clone());
             });
             insert.build().execute(&mut *c).await?;
         });
@@ -889,6 +918,38 @@ struct Side {
 }
 
 impl Side {
+    /// Record `row` masked, as a reviewer may see earlyhelp's people: initials, year of birth
+    /// and postcode district only (never the name, date of birth or address).
+    fn masked(&self, row: usize) -> String {
+        let value = |kind| self.values.get(&kind).map_or("", |v| v[row].trim());
+        let initial = |s: &str| {
+            s.chars()
+                .next()
+                .map(|c| format!("{}.", c.to_uppercase()))
+                .unwrap_or_default()
+        };
+        let initials = format!(
+            "{}{}",
+            initial(value(FieldKind::GivenName)),
+            initial(value(FieldKind::FamilyName))
+        );
+        let year = value(FieldKind::DateOfBirth)
+            .get(..4)
+            .filter(|y| y.bytes().all(|b| b.is_ascii_digit()))
+            .unwrap_or("unknown");
+        let postcode: String = value(FieldKind::Postcode)
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_uppercase();
+        // The outward code: all but the last three characters of a full postcode.
+        let district = match postcode.len() {
+            5.. => postcode[..postcode.len() - 3].to_string(),
+            _ => "unknown".to_string(),
+        };
+        format!("initials {initials}, born {year}, postcode district {district}")
+    }
+
     fn kinds(&self) -> HashSet<FieldKind> {
         self.values.keys().copied().collect()
     }
@@ -979,7 +1040,9 @@ async fn people_side(tx: &mut Tx) -> Result<Side, StorageError> {
         let request_members = sqlx::query_as(
             "SELECT r.request_id, r.position, r.given_name, r.family_name, r.date_of_birth, \
              s.postcode, s.address FROM request_members r \
-             JOIN support_requests s ON s.id = r.request_id ORDER BY r.request_id, r.position",
+             JOIN support_requests s ON s.id = r.request_id \
+             WHERE NOT EXISTS (SELECT 1 FROM families f WHERE f.id = s.family_id \
+             AND f.consent_withdrawn) ORDER BY r.request_id, r.position",
         )
         .fetch_all(&mut *c)
         .await?;
@@ -1095,13 +1158,14 @@ async fn execute(db: &Db, run: &RunRow, holder: &str) -> Result<(), String> {
     let progress = Arc::new(Progress::default());
     let worker = {
         let progress = progress.clone();
-        tokio::task::spawn_blocking(move || match_sides(&left, &right, &fields, &progress))
+        let mask = run.against_list.is_none();
+        tokio::task::spawn_blocking(move || match_sides(&left, &right, &fields, mask, &progress))
     };
     let outcome = watch(db, run.id, holder, &progress, worker).await?;
     let (pairs, report) = outcome?;
     let found: Vec<Found> = pairs
         .into_iter()
-        .filter_map(|(left_id, right_id, probability, fields)| {
+        .filter_map(|(left_id, right_id, probability, fields, other_masked)| {
             let right_key = match &right_prefix {
                 Some(prefix) => format!("{prefix}{right_id}"),
                 None => right_id,
@@ -1115,6 +1179,7 @@ async fn execute(db: &Db, run: &RunRow, holder: &str) -> Result<(), String> {
                 status,
                 reused: prior.is_some(),
                 fields,
+                other_masked,
             })
         })
         .collect();
@@ -1165,7 +1230,8 @@ async fn watch<T>(
     }
 }
 
-type Pair = (String, String, f64, Vec<FieldWeight>);
+/// Left id, right id, probability, each field's weight, and the right record masked.
+type Pair = (String, String, f64, Vec<FieldWeight>, String);
 
 /// The engine's run over two sides (blocking work): pairs at or above the possible-match
 /// threshold, each with its explanation, and the report.
@@ -1173,6 +1239,7 @@ fn match_sides(
     left: &Side,
     right: &Side,
     fields: &[Field],
+    mask_right: bool,
     progress: &Progress,
 ) -> Result<(Vec<Pair>, EngineReport), String> {
     if fields.is_empty() {
@@ -1203,7 +1270,11 @@ fn match_sides(
                     field: c.comparison,
                     level: c.level,
                     left: c.left.unwrap_or_default(),
-                    right: c.right.unwrap_or_default(),
+                    // earlyhelp's people are never shown or stored in full.
+                    right: match mask_right {
+                        true => String::new(),
+                        false => c.right.unwrap_or_default(),
+                    },
                     weight: (c.weight * 10.0).round() / 10.0,
                 })
                 .collect();
@@ -1212,6 +1283,10 @@ fn match_sides(
                 right_data.ids[j].clone(),
                 f64::from(p.probability),
                 weights,
+                match mask_right {
+                    true => right.masked(j),
+                    false => String::new(),
+                },
             )
         })
         .collect();

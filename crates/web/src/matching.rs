@@ -18,12 +18,15 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use earlyhelp_domain::access::{self, Action, Resource};
+use earlyhelp_domain::cases::iso;
 use earlyhelp_domain::limits::thousands;
-use earlyhelp_domain::matching::{Counts, MAX_LIST_BYTES, Stage, TermsInput, check_terms};
+use earlyhelp_domain::matching::{
+    Counts, MAX_LIST_BYTES, MIN_ROWS_AGAINST_PEOPLE, Stage, TermsInput, check_terms,
+};
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::sharing::{Article6, Article9};
 use earlyhelp_storage::cases::today;
-use earlyhelp_storage::gate::{Request, authorise, authorise_read};
+use earlyhelp_storage::gate::{self, Request, authorise, authorise_read};
 use earlyhelp_storage::matching::{
     self as store, EngineReport, FieldWeight, ID_ROLE, KINDS, ListRow, RunRow, kind_label,
     kind_slug,
@@ -98,6 +101,18 @@ impl MatchingPage {
     fn error(&self, field: &str) -> Option<&str> {
         error_for(&self.errors, field)
     }
+}
+
+/// Why a list may no longer be matched or reviewed: its delete-by date has come (it is
+/// deleted that day).
+fn expired(list: &ListRow) -> Option<String> {
+    (list.delete_by.as_str() <= iso(today()).as_str()).then(|| {
+        format!(
+            "The list {} is due for deletion on {}: it can no longer be matched or reviewed",
+            list_name(list),
+            list.delete_by
+        )
+    })
 }
 
 /// What a list is called on the pages: its source and file.
@@ -515,7 +530,17 @@ async fn start_run(
     .await?
     .audited(&state.db)
     .await?;
-    let problems = store::set_roles(&mut authorised, list_id, &roles).await?;
+    let mut problems = store::set_roles(&mut authorised, list_id, &roles).await?;
+    let list = store::list(&mut authorised, list_id).await?;
+    problems.extend(expired(&list));
+    if let Some(other) = against {
+        problems.extend(expired(&store::list(&mut authorised, other).await?));
+    } else if list.row_count < MIN_ROWS_AGAINST_PEOPLE {
+        problems.push(format!(
+            "The list holds {} records: a list matched against earlyhelp's people must hold at least {MIN_ROWS_AGAINST_PEOPLE} (matching is not a way to look people up)",
+            list.row_count
+        ));
+    }
     if !problems.is_empty() {
         drop(authorised);
         return show_list(
@@ -615,6 +640,9 @@ struct PairView {
     right_label: String,
     probability: String,
     fields: Vec<FieldWeight>,
+    /// earlyhelp's person masked (initials, year of birth, postcode district); empty for
+    /// another list's record, which is shown in full.
+    masked: String,
 }
 
 #[derive(Template)]
@@ -657,8 +685,30 @@ async fn review_page(
     .await?;
     let run = store::run(&mut authorised, id).await?;
     let list = store::list(&mut authorised, run.list_id).await?;
+    if let Some(problem) = expired(&list) {
+        return Err(AppError::Rejected {
+            status: StatusCode::GONE,
+            problem,
+        });
+    }
     let (next, waiting) = store::next_possible(&mut authorised, id).await?;
+    let seen = match &next {
+        Some(p) => store::candidate_subject(&mut authorised, &p.right_key).await?,
+        None => None,
+    };
     authorised.tx.commit().await?;
+    // earlyhelp's record shown (masked) is audited under its own subject, so its family's
+    // access log shows an analyst saw it as a candidate.
+    if let Some(record) = seen {
+        let purpose = format!("shown masked as a possible match in matching run {id}");
+        gate::record_seen(
+            &state.db,
+            &signed.who(),
+            request(Action::Read, &subject, &purpose),
+            &record,
+        )
+        .await?;
+    }
     let page = ReviewPage {
         layout: Layout::for_user(&signed, "/matching"),
         id,
@@ -667,6 +717,7 @@ async fn review_page(
             right_label: right_label(&p.right_key),
             probability: format!("{:.0}%", p.probability * 100.0),
             fields: p.fields(),
+            masked: p.other_masked,
             left_id: p.left_id,
             right_key: p.right_key,
         }),
@@ -717,6 +768,13 @@ async fn decide(
         request(Action::Update, &subject, &purpose),
     )
     .await?;
+    let run = store::run(&mut authorised, id).await?;
+    if let Some(problem) = expired(&store::list(&mut authorised, run.list_id).await?) {
+        return Err(AppError::Rejected {
+            status: StatusCode::GONE,
+            problem,
+        });
+    }
     store::decide(
         &mut authorised,
         id,
