@@ -56,6 +56,8 @@ CREATE INDEX match_runs_against ON match_runs (against_list);
 -- A pair the engine found: 'match', 'possible' (for review), or decided in an earlier run
 -- ('accepted', 'rejected'). `explanation` is the engine's weight of each field, as JSON.
 CREATE TABLE match_results (
+    -- The pair's own id: the review form posts it, and the server resolves the pair.
+    id BLOB NOT NULL UNIQUE,
     run_id BLOB NOT NULL REFERENCES match_runs (id) ON DELETE CASCADE,
     left_id TEXT NOT NULL,
     right_key TEXT NOT NULL,

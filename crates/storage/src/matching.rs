@@ -624,6 +624,7 @@ pub struct FieldWeight {
 /// A pair found by a run, with its explanation.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct PairRow {
+    pub id: Uuid,
     pub left_id: String,
     pub right_key: String,
     pub probability: f64,
@@ -647,7 +648,7 @@ pub async fn next_possible<R>(
     let tx = &mut authorised.tx;
     Ok(on_tx!(tx, c => {
         let next = sqlx::query_as(
-            "SELECT left_id, right_key, probability, status, explanation, reused, other_masked \
+            "SELECT id, left_id, right_key, probability, status, explanation, reused, other_masked \
              FROM match_results WHERE run_id = $1 AND status = 'possible' \
              ORDER BY probability DESC, left_id, right_key LIMIT 1",
         )
@@ -689,13 +690,13 @@ pub async fn candidate_subject<R>(
         .map(|id| format!("request:{id}")))
 }
 
-/// Records a reviewer's decision on a possible match of the run, and keeps it for later runs
-/// on the same source. A pair already decided is refused (two reviewers, one pair).
+/// Records a reviewer's decision on the possible match `pair` (the result row's own id) of
+/// the run, and keeps it for later runs on the same source; the pair's records are found here,
+/// never taken from the form. A pair already decided is refused (two reviewers, one pair).
 pub async fn decide(
     authorised: &mut Authorised,
     run_id: Uuid,
-    left_id: &str,
-    right_key: &str,
+    pair: Uuid,
     accept: bool,
     decided_by: &str,
 ) -> Result<(), StorageError> {
@@ -706,31 +707,31 @@ pub async fn decide(
         PairStatus::Rejected
     };
     let tx = &mut authorised.tx;
-    let source: Option<String> = on_tx!(tx, c => {
+    let found: Option<(String, String, String)> = on_tx!(tx, c => {
         let changed = sqlx::query(
-            "UPDATE match_results SET status = $1 WHERE run_id = $2 AND left_id = $3 \
-             AND right_key = $4 AND status = 'possible'",
+            "UPDATE match_results SET status = $1 WHERE run_id = $2 AND id = $3 \
+             AND status = 'possible'",
         )
         .bind(status.slug())
         .bind(run_id)
-        .bind(left_id)
-        .bind(right_key)
+        .bind(pair)
         .execute(&mut *c)
         .await?
         .rows_affected();
         if changed == 0 {
             None
         } else {
-            sqlx::query_scalar(
-                "SELECT l.source FROM match_runs r JOIN match_lists l ON l.id = r.list_id \
-                 WHERE r.id = $1",
+            sqlx::query_as(
+                "SELECT l.source, m.left_id, m.right_key FROM match_results m \
+                 JOIN match_runs r ON r.id = m.run_id JOIN match_lists l ON l.id = r.list_id \
+                 WHERE m.id = $1",
             )
-            .bind(run_id)
+            .bind(pair)
             .fetch_optional(&mut *c)
             .await?
         }
     });
-    let Some(source) = source else {
+    let Some((source, left_id, right_key)) = found else {
         return Err(StorageError::Refused(
             "this pair is not waiting for review: it has been decided already".into(),
         ));
@@ -743,8 +744,8 @@ pub async fn decide(
              decided_micros = excluded.decided_micros",
         )
         .bind(&source)
-        .bind(left_id)
-        .bind(right_key)
+        .bind(&left_id)
+        .bind(&right_key)
         .bind(status.slug())
         .bind(decided_by)
         .bind(now_micros())
@@ -890,11 +891,12 @@ pub async fn finish(
     for chunk in found.chunks(ROWS_PER_INSERT / 2) {
         on_tx!(&mut tx, c => {
             let mut insert = sqlx::QueryBuilder::new(
-                "INSERT INTO match_results (run_id, left_id, right_key, probability, status, \
+                "INSERT INTO match_results (id, run_id, left_id, right_key, probability, status, \
                  explanation, reused, other_masked) ",
             );
             insert.push_values(chunk, |mut b, f| {
-                b.push_bind(run_id)
+                b.push_bind(Uuid::now_v7())
+                    .push_bind(run_id)
                     .push_bind(f.left_id.clone())
                     .push_bind(f.right_key.clone())
                     .push_bind(f.probability)

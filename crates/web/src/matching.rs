@@ -634,8 +634,9 @@ async fn run_page(
 // Clerical review
 
 struct PairView {
+    /// The result row's own id, which the form posts back.
+    pair: Uuid,
     left_id: String,
-    right_key: String,
     /// Who the other record is, in words (never earlyhelp's database id).
     right_label: String,
     probability: String,
@@ -718,8 +719,8 @@ async fn review_page(
             probability: format!("{:.0}%", p.probability * 100.0),
             fields: p.fields(),
             masked: p.other_masked,
+            pair: p.id,
             left_id: p.left_id,
-            right_key: p.right_key,
         }),
         waiting,
     };
@@ -731,9 +732,7 @@ struct DecisionForm {
     #[serde(default)]
     csrf_token: String,
     #[serde(default)]
-    left_id: String,
-    #[serde(default)]
-    right_key: String,
+    pair: String,
     #[serde(default)]
     decision: String,
 }
@@ -755,18 +754,25 @@ async fn decide(
             )]));
         }
     };
+    let Ok(pair) = Uuid::parse_str(form.pair.trim()) else {
+        return Err(AppError::Invalid(vec![FieldError::new(
+            "pair",
+            "The pair to decide is missing: reload the review page",
+        )]));
+    };
     let subject = run_subject(id);
-    let purpose = format!(
-        "review decision: {} the pair of record {} and {}",
-        if accept { "accepted" } else { "rejected" },
-        form.left_id,
-        form.right_key
-    );
+    // No record id in the purpose: the hash-chained log cannot be cleared at the delete-by date.
+    let purpose = match accept {
+        true => "review decision: accepted a possible match",
+        false => "review decision: rejected a possible match",
+    };
     let mut authorised = authorise(
         &state.db,
         &signed.who(),
-        request(Action::Update, &subject, &purpose),
+        request(Action::Update, &subject, purpose),
     )
+    .await?
+    .audited(&state.db)
     .await?;
     let run = store::run(&mut authorised, id).await?;
     if let Some(problem) = expired(&store::list(&mut authorised, run.list_id).await?) {
@@ -775,15 +781,7 @@ async fn decide(
             problem,
         });
     }
-    store::decide(
-        &mut authorised,
-        id,
-        &form.left_id,
-        &form.right_key,
-        accept,
-        &signed.user.actor.email,
-    )
-    .await?;
+    store::decide(&mut authorised, id, pair, accept, &signed.user.actor.email).await?;
     authorised.tx.commit().await?;
     Ok(Redirect::to(&format!("/matching/runs/{id}/review")).into_response())
 }

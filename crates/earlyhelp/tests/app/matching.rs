@@ -420,13 +420,21 @@ async fn a_run_finds_the_known_pairs_and_review_is_recorded_and_reused(backend: 
             queue.contains("Weight"),
             "the engine's explanation per field"
         );
-        let left = value_of(&queue, "left_id");
-        let right = value_of(&queue, "right_key");
+        let pair = value_of(&queue, "pair");
         let decision = if decided == 0 { "accept" } else { "reject" };
+        // A pair id not of this run (review M1: the form names no record) is refused.
+        let forged = [
+            ("csrf_token", analyst.csrf.clone()),
+            ("pair", uuid::Uuid::now_v7().to_string()),
+            ("decision", decision.into()),
+        ];
+        let refused = analyst
+            .post(&app, &format!("/matching/runs/{run}/review"), &forged)
+            .await;
+        assert_eq!(refused.status(), 409);
         let form = [
             ("csrf_token", analyst.csrf.clone()),
-            ("left_id", left.clone()),
-            ("right_key", right.clone()),
+            ("pair", pair.clone()),
             ("decision", decision.into()),
         ];
         let answer = analyst
@@ -453,7 +461,9 @@ async fn a_run_finds_the_known_pairs_and_review_is_recorded_and_reused(backend: 
     assert_eq!(figure(&page, "unmatched"), unmatched + possible - 1);
     let decisions = app.audit_of(&format!("matching:run:{run}")).await;
     let updates = decisions.iter().filter(|e| e.1 == "update").count();
-    assert_eq!(updates as u64, possible, "each decision");
+    // Each decision, and each refused attempt (a forged pair, the same pair twice): the audit
+    // event is committed before the decision is tried.
+    assert_eq!(updates as u64, 3 * possible, "each decision");
     // The same source again: nothing is asked twice.
     let again = run_to_the_end(&app, &analyst, "Housing", &csv).await;
     let page = analyst
@@ -775,8 +785,7 @@ async fn only_analysts_match_and_the_queue_shows_only_what_review_needs(backend:
         }
         let form = [
             ("csrf_token", other.csrf.clone()),
-            ("left_id", "H3".to_string()),
-            ("right_key", "person:x".to_string()),
+            ("pair", uuid::Uuid::now_v7().to_string()),
             ("decision", "accept".to_string()),
         ];
         let status = other
