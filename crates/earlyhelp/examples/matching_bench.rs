@@ -98,7 +98,10 @@ async fn main() -> Result<()> {
             article6: "public_task".into(),
             article9: String::new(),
             dpia_reference: "DPIA-BENCH".into(),
-            delete_by: "2027-12-31".into(),
+            // Four months from today, so the benchmark never expires (review L9).
+            delete_by: earlyhelp_domain::cases::iso(
+                earlyhelp_storage::cases::today() + time::Duration::days(120),
+            ),
         },
         earlyhelp_storage::cases::today(),
     )

@@ -1312,7 +1312,8 @@ fn match_sides(
 
 /// Deletes every list whose delete-by date has come (with its rows, the runs on it and their
 /// results) unless a legal hold is on it, each with an audit event; answers those deleted.
-/// Review decisions, which hold ids only, are kept for later runs on the same source.
+/// Review decisions, which hold ids only, are kept for later runs on the same source while a
+/// list of that source is held, and deleted with its last list.
 pub async fn delete_due(
     authorised: &mut Authorised,
     today: Date,
@@ -1332,7 +1333,7 @@ pub async fn delete_due(
     if !apply {
         return Ok(due);
     }
-    for (id, _) in &due {
+    for (id, source) in &due {
         gate::operator_also(
             authorised,
             &format!("matching:list:{id}"),
@@ -1362,6 +1363,15 @@ pub async fn delete_due(
                 .bind(id)
                 .execute(&mut *c)
                 .await?;
+            // The source's review decisions go with its last list: kept only while a list
+            // of the source is held under its terms.
+            sqlx::query(
+                "DELETE FROM match_decisions WHERE source = $1 \
+                 AND NOT EXISTS (SELECT 1 FROM match_lists WHERE source = $1)",
+            )
+            .bind(source)
+            .execute(&mut *c)
+            .await?;
         });
     }
     Ok(due)

@@ -18,6 +18,11 @@ crate::on_both_backends!(
 
 const HEADER: &str = "ref,first_name,surname,dob,postcode,address";
 
+/// A delete-by date that never expires: four months from today (review L9).
+fn delete_by() -> time::Date {
+    earlyhelp_storage::cases::today() + time::Duration::days(120)
+}
+
 /// Terms of a share that pass the checks.
 fn terms(source: &str) -> Vec<(&'static str, String)> {
     vec![
@@ -26,7 +31,7 @@ fn terms(source: &str) -> Vec<(&'static str, String)> {
         ("article6", "public_task".into()),
         ("article9", String::new()),
         ("dpia_reference", "DPIA-2026-014".into()),
-        ("delete_by", "2027-03-31".into()),
+        ("delete_by", earlyhelp_domain::cases::iso(delete_by())),
     ]
 }
 
@@ -588,8 +593,19 @@ async fn a_run_whose_worker_died_is_run_again_cleanly(backend: Backend) {
     );
 
     // Retention: the list goes at its delete-by date, with its rows and results, unless
-    // held; decisions (ids only) stay for the source's next list.
-    let due = earlyhelp_domain::cases::parse_date("2027-03-31").unwrap();
+    // held; with the source's last list go its review decisions (review M2).
+    let due = delete_by();
+    // A decision on the source, kept while a list of it is held, goes with its last list.
+    let decision = "INSERT INTO match_decisions (source, left_id, right_key, decision, decided_by, \
+                    decided_micros) VALUES ('Housing', 'H0', 'person:x', 'rejected', 'a', 0)";
+    match &app.db {
+        Db::Sqlite(pool, _) => {
+            sqlx::query(decision).execute(pool).await.unwrap();
+        }
+        Db::Postgres(pool) => {
+            sqlx::query(decision).execute(pool).await.unwrap();
+        }
+    }
     let mut authorised = gate::operator(&app.db, "retention", Action::Update, "test")
         .await
         .unwrap();
@@ -606,6 +622,7 @@ async fn a_run_whose_worker_died_is_run_again_cleanly(backend: Backend) {
         "SELECT COUNT(*) FROM match_lists",
         "SELECT COUNT(*) FROM match_list_rows",
         "SELECT COUNT(*) FROM match_runs",
+        "SELECT COUNT(*) FROM match_decisions",
         results,
     ] {
         assert_eq!(count(&app.db, table).await, 0, "{table}");
@@ -855,6 +872,31 @@ async fn hostile_uploads_and_roles_are_refused(backend: Backend) {
     let page = refused.text().await.unwrap();
     assert!(
         page.contains("Column 3: &#39;&#60;script&#62;&#39; is not a role a column can take"),
+        "{page}"
+    );
+    assert_eq!(count(&app.db, "SELECT COUNT(*) FROM match_runs").await, 0);
+    // Review M2: once the delete-by date has come, no run is started.
+    let today = earlyhelp_domain::cases::iso(earlyhelp_storage::cases::today());
+    let due = "UPDATE match_lists SET delete_by = $1";
+    match &app.db {
+        Db::Sqlite(pool, _) => {
+            sqlx::query(due).bind(&today).execute(pool).await.unwrap();
+        }
+        Db::Postgres(pool) => {
+            sqlx::query(due).bind(&today).execute(pool).await.unwrap();
+        }
+    }
+    let mut form = form;
+    form[3].1 = "family_name".into();
+    let refused = analyst
+        .post(&app, &format!("/matching/lists/{list}/runs"), &form)
+        .await;
+    assert_eq!(refused.status(), 422);
+    let page = refused.text().await.unwrap();
+    assert!(
+        page.contains(&format!(
+            "is due for deletion on {today}: it can no longer be matched"
+        )),
         "{page}"
     );
     assert_eq!(count(&app.db, "SELECT COUNT(*) FROM match_runs").await, 0);
