@@ -1107,35 +1107,40 @@ async fn execute(db: &Db, run: &RunRow, holder: &str) -> Result<(), String> {
         .await
         .map_err(text)?;
     authorised.tx.commit().await.map_err(text)?;
-    let mut snapshot = db.begin_read().await.map_err(text)?;
-    let tx = &mut snapshot;
-    let list = list_in(tx, run.list_id).await.map_err(text)?;
-    let rows = all_rows(tx, run.list_id).await.map_err(text)?;
-    let (right, right_source) = match run.against_list {
-        None => (people_side(tx).await.map_err(text)?, None),
-        Some(other) => {
-            let other_list = list_in(tx, other).await.map_err(text)?;
-            let other_rows = all_rows(tx, other).await.map_err(text)?;
-            let has_number = other_list
-                .roles()
-                .iter()
-                .any(|r| kind_from_slug(r) == Some(FieldKind::HouseNumber));
-            (
-                list_side(&other_list, &other_rows, !has_number),
-                Some(other_list.source),
+    let reading = async {
+        let mut snapshot = db.begin_read().await.map_err(text)?;
+        let tx = &mut snapshot;
+        let list = list_in(tx, run.list_id).await.map_err(text)?;
+        let rows = all_rows(tx, run.list_id).await.map_err(text)?;
+        let (right, right_source) = match run.against_list {
+            None => (people_side(tx).await.map_err(text)?, None),
+            Some(other) => {
+                let other_list = list_in(tx, other).await.map_err(text)?;
+                let other_rows = all_rows(tx, other).await.map_err(text)?;
+                let has_number = other_list
+                    .roles()
+                    .iter()
+                    .any(|r| kind_from_slug(r) == Some(FieldKind::HouseNumber));
+                (
+                    list_side(&other_list, &other_rows, !has_number),
+                    Some(other_list.source),
+                )
+            }
+        };
+        let decisions: Vec<(String, String, String)> = on_tx!(tx, c => {
+            sqlx::query_as(
+                "SELECT left_id, right_key, decision FROM match_decisions WHERE source = $1",
             )
-        }
+            .bind(&list.source)
+            .fetch_all(c)
+            .await
+            .map_err(|e| e.to_string())?
+        });
+        snapshot.commit().await.map_err(text)?;
+        Ok((list, rows, right, right_source, decisions))
     };
-    let decisions: Vec<(String, String, String)> = on_tx!(tx, c => {
-        sqlx::query_as(
-            "SELECT left_id, right_key, decision FROM match_decisions WHERE source = $1",
-        )
-        .bind(&list.source)
-        .fetch_all(c)
-        .await
-        .map_err(|e| e.to_string())?
-    });
-    snapshot.commit().await.map_err(text)?;
+    let (list, rows, right, right_source, decisions) =
+        renewing(db, run.id, holder, Stage::Reading, reading).await?;
     let left = list_side(
         &list,
         &rows,
@@ -1185,13 +1190,44 @@ async fn execute(db: &Db, run: &RunRow, holder: &str) -> Result<(), String> {
             })
         })
         .collect();
-    let stored = finish(db, run.id, holder, &found, &report)
-        .await
-        .map_err(text)?;
+    let saving = async {
+        finish(db, run.id, holder, &found, &report)
+            .await
+            .map_err(text)
+    };
+    let stored = renewing(db, run.id, holder, Stage::Clustering, saving).await?;
     if !stored {
         tracing::warn!(run = %run.id, "another server took over this matching run");
     }
     Ok(())
+}
+
+const TAKEN_OVER: &str = "another server took over this matching run";
+
+/// Runs `work` (reading both sides, saving the results), renewing the lease twice a second at
+/// `stage` so a long read or save is not taken for a dead worker; gives up if the run has been
+/// taken over.
+async fn renewing<T>(
+    db: &Db,
+    run_id: Uuid,
+    holder: &str,
+    stage: Stage,
+    work: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    let mut work = std::pin::pin!(work);
+    let mut every = tokio::time::interval(Duration::from_millis(500));
+    every.tick().await;
+    loop {
+        tokio::select! {
+            result = &mut work => return result,
+            _ = every.tick() => {
+                let percent = if stage == Stage::Reading { 0 } else { 99 };
+                if let Ok(false) = report_progress(db, run_id, holder, stage, percent).await {
+                    return Err(TAKEN_OVER.into());
+                }
+            }
+        }
+    }
 }
 
 /// Reports progress twice a second while the engine works; answers its result. A run that
@@ -1207,6 +1243,9 @@ async fn watch<T>(
     loop {
         tokio::select! {
             result = &mut worker => {
+                if progress.cancelled.load(Ordering::Relaxed) {
+                    return Err(TAKEN_OVER.into());
+                }
                 return result.map_err(|e| format!("the matching engine stopped: {e}"));
             }
             _ = every.tick() => {
@@ -1224,8 +1263,11 @@ async fn watch<T>(
                     progress.done.load(Ordering::Relaxed),
                     progress.total.load(Ordering::Relaxed),
                 );
-                if let Err(error) = report_progress(db, run_id, holder, stage, percent).await {
-                    tracing::warn!(%error, "writing a matching run's progress failed");
+                match report_progress(db, run_id, holder, stage, percent).await {
+                    // Taken over: stop the engine early; the result is not stored.
+                    Ok(false) => progress.cancelled.store(true, Ordering::Relaxed),
+                    Ok(true) => {}
+                    Err(error) => tracing::warn!(%error, "writing a matching run's progress failed"),
                 }
             }
         }
