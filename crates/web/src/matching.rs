@@ -298,6 +298,19 @@ async fn upload(
         return Err(AppError::Forbidden);
     }
     let upload = read_upload(multipart).await?;
+    let over = format!(
+        "{}: the file is larger than {} MB; split it, or leave out columns not used for matching",
+        upload.filename,
+        MAX_LIST_BYTES / (1024 * 1024)
+    );
+    // A body over the limit without its token is answered 413 as it stands: no page, no
+    // audit event, nothing read from the database (no CSRF exception that does any work).
+    if upload.too_large && signed.check_csrf(&upload.csrf).is_err() {
+        return Err(AppError::Rejected {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            problem: over,
+        });
+    }
     signed.check_csrf(&upload.csrf)?;
     let terms = check_terms(&upload.terms, today());
     let mut errors = terms.as_ref().err().cloned().unwrap_or_default();
@@ -309,13 +322,7 @@ async fn upload(
         ..
     } = upload;
     let list = if too_large {
-        errors.push(FieldError::new(
-            "file",
-            format!(
-                "{filename}: the file is larger than {} MB; split it, or leave out columns not used for matching",
-                MAX_LIST_BYTES / (1024 * 1024)
-            ),
-        ));
+        errors.push(FieldError::new("file", over));
         None
     } else if bytes.is_empty() {
         errors.push(FieldError::new("file", "Select a CSV file of the list"));
