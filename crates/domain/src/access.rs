@@ -154,6 +154,9 @@ pub enum Resource {
     /// values and "you said, we did": read by those who see aggregates, run by commissioners
     /// and data analysts (see [`crate::surveys`]).
     Surveys,
+    /// Agencies' lists uploaded for matching, their runs, results and review (see
+    /// [`crate::matching`]): data analysts only.
+    Matching,
 }
 
 /// A role, in one locality or none, asked for on someone's behalf: it takes effect only once a
@@ -416,6 +419,11 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
                 _ => Decision::deny("only the organisation's own people write its reports"),
             }
         }
+        Resource::Matching => allow_if(
+            actor,
+            Permission::LinkRecords,
+            "matches agencies' lists and reviews possible matches",
+        ),
         Resource::Impact => match action {
             Action::List | Action::Read => {
                 allow_if(actor, Permission::SeeAggregates, "sees aggregate reports")

@@ -66,6 +66,7 @@ pub mod grants;
 pub mod impact;
 pub mod limits;
 pub mod links;
+pub mod matching;
 pub mod measures;
 pub mod money;
 pub mod people;

@@ -42,8 +42,12 @@ pub enum Permission {
     ApproveDirectory,
     /// Accept or decline referrals into one's own organisation's services.
     AnswerReferrals,
-    /// Load indicator values and run record linkage on pseudonymised data.
+    /// Load indicator values and take pseudonymised extracts.
     LoadData,
+    /// Upload agencies' lists and match them against earlyhelp's people or each other, and
+    /// review possible matches: the review queue shows the values the engine compared on both
+    /// records (names, date of birth, address), never the case behind earlyhelp's record.
+    LinkRecords,
     /// See aggregate reports: outcomes, costs and benefits. Never person-level data.
     SeeAggregates,
     /// Answer subject access requests, and place and lift legal holds on records.
@@ -78,7 +82,7 @@ pub const ROLE_TABLE: &[(Role, &[Permission])] = &[
         ],
     ),
     (VcsWorker, &[EditDirectory, AnswerReferrals, RequestSupport]),
-    (DataAnalyst, &[LoadData, SeeAggregates]),
+    (DataAnalyst, &[LoadData, LinkRecords, SeeAggregates]),
     (Commissioner, &[SeeAggregates]),
     (
         InformationGovernanceOfficer,
@@ -240,6 +244,13 @@ mod tests {
                 role == InformationGovernanceOfficer,
                 "{role}"
             );
+        }
+    }
+
+    #[test]
+    fn only_data_analysts_link_records() {
+        for role in Role::ALL {
+            assert_eq!(role.may(LinkRecords), role == DataAnalyst, "{role}");
         }
     }
 

@@ -10,7 +10,9 @@
 //! their transaction, after its audit event has taken the audit chain's lock (PostgreSQL's
 //! advisory lock, SQLite's one writer), so a second server finds it done. The outbox is
 //! drained by every server: each message is claimed for a lease of its own
-//! ([`earlyhelp_storage::outbox::claim`]), so it is sent once.
+//! ([`earlyhelp_storage::outbox::claim`]), so it is sent once. Matching runs are claimed the
+//! same way, one at a time by each server ([`earlyhelp_storage::matching::claim`]); a server
+//! that dies mid-run leaves its lease to run out and another starts the run again.
 
 use crate::mail::{Sending, drain};
 use earlyhelp_domain::connections::DEFAULT_EXPIRY_DAYS;
@@ -32,12 +34,14 @@ pub fn refresh_interval() -> Duration {
         .unwrap_or(DEFAULT_REFRESH)
 }
 
-/// Starts the background jobs; they stop when the runtime does, or when the handle is aborted.
+/// Starts the background jobs; they stop when the runtime does, or (all but the matching
+/// worker, which is spawned beside them) when the handle is aborted.
 /// Without `sending`, the outbox is left for another worker (a test drives it on a clock of its
 /// own).
 pub fn spawn(db: Db, refresh: Duration, sending: Option<Sending>) -> tokio::task::JoinHandle<()> {
     // This server's name on the lease.
     let holder = uuid::Uuid::new_v4().to_string();
+    spawn_matching(db.clone(), refresh.min(MATCHING_POLL), holder.clone());
     tokio::spawn(async move {
         let mut every = tokio::time::interval(refresh);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -61,6 +65,24 @@ pub fn spawn(db: Db, refresh: Duration, sending: Option<Sending>) -> tokio::task
             }
         }
     })
+}
+
+/// How often a server with nothing to do looks for a queued matching run, at most.
+const MATCHING_POLL: Duration = Duration::from_secs(2);
+
+/// The matching worker: claims a queued run (or one whose worker died), runs it, and looks
+/// again at once; when there is none, waits `poll`.
+fn spawn_matching(db: Db, poll: Duration, holder: String) {
+    tokio::spawn(async move {
+        loop {
+            match earlyhelp_storage::matching::work_once(&db, &holder).await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "running a matching job failed"),
+            }
+            tokio::time::sleep(poll).await;
+        }
+    });
 }
 
 /// The lease the periodic jobs run under, and how long a server holds it at most: a server

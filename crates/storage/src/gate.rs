@@ -208,6 +208,18 @@ impl<R> Authorised<R> {
         )
     }
 
+    /// Commits the audit event (and whatever else is in the transaction so far) and goes on
+    /// under the same permit in a fresh transaction, so bulk work that follows (a list's
+    /// thousands of rows) does not hold the audit chain's lock, as [`authorise_read`] does
+    /// for reads. The event is durable before the work starts.
+    pub async fn audited(self, db: &Db) -> Result<Self, StorageError> {
+        self.tx.commit().await?;
+        Ok(Authorised {
+            tx: db.begin().await?,
+            permit: self.permit,
+        })
+    }
+
     /// Storage's own step from one permitted record to the record it belongs to or holds: a
     /// subject access request reads the person's family record under the person's permit.
     pub(crate) fn covering<S>(self, record: S) -> Authorised<S> {
@@ -607,6 +619,25 @@ fn access_event<'a>(
             "denied"
         },
         remote_addr: &who.remote_addr,
+    }
+}
+
+/// Writes, under another record's own subject (`family:ID`, `request:ID`), that a person
+/// already allowed `request` saw something of that record (a matching reviewer shown a masked
+/// candidate), so the record's own access log shows it. Decided as `request` is.
+pub async fn record_seen(
+    db: &Db,
+    who: &Who,
+    request: Request<'_>,
+    record_subject: &str,
+) -> Result<(), StorageError> {
+    let decision = decide(&who.actor, request.action, &request.resource);
+    let purpose = audit_purpose(request.purpose, &decision);
+    let event = access_event(who, request.action, record_subject, &purpose, &decision);
+    record(db, &event).await?;
+    match decision.allowed {
+        true => Ok(()),
+        false => Err(StorageError::Denied(decision.reason)),
     }
 }
 

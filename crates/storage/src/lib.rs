@@ -17,6 +17,7 @@ pub mod find_families;
 pub mod grants;
 pub mod listing_changes;
 pub mod listing_reviews;
+pub mod matching;
 #[macro_use]
 pub mod gate;
 pub mod giving;

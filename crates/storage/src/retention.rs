@@ -21,6 +21,9 @@ use uuid::Uuid;
 pub enum RecordKind {
     Family,
     Request,
+    /// An agency's list uploaded for matching: deleted whole at its delete-by date
+    /// ([`crate::matching::delete_due`]), so a hold is all retention asks of it here.
+    MatchList,
 }
 
 impl RecordKind {
@@ -28,6 +31,7 @@ impl RecordKind {
         match self {
             RecordKind::Family => "family",
             RecordKind::Request => "request",
+            RecordKind::MatchList => "match_list",
         }
     }
 
@@ -35,6 +39,7 @@ impl RecordKind {
         match slug {
             "family" => Some(RecordKind::Family),
             "request" => Some(RecordKind::Request),
+            "match_list" => Some(RecordKind::MatchList),
             _ => None,
         }
     }
@@ -90,6 +95,7 @@ async fn record_exists(tx: &mut Tx, record: RecordRef) -> Result<bool, StorageEr
     let sql = match record.kind {
         RecordKind::Family => "SELECT COUNT(*) FROM families WHERE id = $1",
         RecordKind::Request => "SELECT COUNT(*) FROM support_requests WHERE id = $1",
+        RecordKind::MatchList => "SELECT COUNT(*) FROM match_lists WHERE id = $1",
     };
     let count: i64 = on_tx!(tx, c => {
         sqlx::query_scalar(sql).bind(record.id).fetch_one(c).await?
@@ -335,6 +341,8 @@ pub async fn apply(authorised: &mut Authorised, review: &Review) -> Result<(), S
         match record.kind {
             RecordKind::Family => anonymise_family(tx, record.id).await?,
             RecordKind::Request => anonymise_request(tx, record.id).await?,
+            // Never reviewed here: lists are deleted by their own date.
+            RecordKind::MatchList => continue,
         }
         on_tx!(tx, c => {
             sqlx::query(

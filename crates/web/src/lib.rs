@@ -23,6 +23,7 @@ mod help;
 mod home;
 mod impact;
 mod listing_form;
+mod matching;
 pub mod observe;
 mod openreferral;
 mod outcomes;
@@ -129,6 +130,7 @@ fn all_routes() -> routes::Routes {
         .merge(cases::routes())
         .merge(deprivation::routes())
         .merge(extracts::routes())
+        .merge(matching::routes())
         .merge(impact::routes())
         .merge(social_value::routes())
         .merge(surveys::routes())
@@ -176,7 +178,8 @@ pub fn router(state: AppState) -> Router {
         // Each route reads at most its own limit (the route table); this stops any body
         // beyond the largest (with room for a form's fields beside a file) before it is read.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            earlyhelp_domain::limits::UPLOAD_BODY + earlyhelp_domain::limits::FORM_BODY,
+            earlyhelp_domain::limits::UPLOAD_BODY.max(earlyhelp_domain::matching::MAX_LIST_BYTES)
+                + earlyhelp_domain::limits::FORM_BODY,
         ))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

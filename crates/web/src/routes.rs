@@ -42,6 +42,11 @@ impl Routes {
         self.limited(path, method, UPLOAD_BODY)
     }
 
+    /// A route that takes a file of its own size (an agency's list for matching).
+    pub fn sized(self, path: &'static str, method: MethodRouter<AppState>, limit: usize) -> Self {
+        self.limited(path, method, limit)
+    }
+
     fn limited(mut self, path: &'static str, method: MethodRouter<AppState>, limit: usize) -> Self {
         self.router = self
             .router

@@ -43,6 +43,8 @@ pub fn role_needs(role: Role) -> bool {
         AnswerReferrals,
         GovernRecords,
         ManagePayments,
+        // The review queue shows the names of the two records of a possible match.
+        LinkRecords,
     ]
     .into_iter()
     .any(|p| role.may(p))

@@ -71,6 +71,7 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
         Some(Permission::SeeAggregates),
     ),
     ("/extracts", "Extracts", Some(Permission::LoadData)),
+    ("/matching", "Matching", Some(Permission::LinkRecords)),
 ];
 
 impl Layout {
@@ -185,8 +186,13 @@ pub fn task_for(permission: Permission) -> Task {
         ),
         LoadData => (
             "Load data",
-            "Upload monthly indicator values and match records across agencies.",
+            "Upload monthly indicator values.",
             Some("/outcomes/uploads/new"),
+        ),
+        LinkRecords => (
+            "Match an agency's list",
+            "Upload an agency's list, match it against the people earlyhelp knows, and review possible matches.",
+            Some("/matching"),
         ),
         GovernRecords => (
             "Subject access and retention",

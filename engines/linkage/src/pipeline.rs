@@ -1,6 +1,6 @@
 //! A whole run: block, train (see `train`), score, assign one-to-one, cluster, report.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -76,6 +76,8 @@ pub enum LinkError {
         "there is nothing to compare: no column was recognised as a name, date, address or other identifier"
     )]
     NoComparisons,
+    #[error("the run was cancelled")]
+    Cancelled,
     #[error("no blocking rule applies to these columns, so no pairs would be compared")]
     NoBlockingRules,
     #[error("{0} has no records")]
@@ -98,6 +100,28 @@ pub struct Progress {
     pub done: AtomicU64,
     /// Proposed pairs all passes will handle; set once blocking is done.
     pub total: AtomicU64,
+    /// The stage `run` is in: one of [`stage`]'s constants.
+    pub stage: AtomicU8,
+    /// Set by the caller to stop `run` early (it answers [`LinkError::Cancelled`]): a
+    /// background job whose run another server has taken over.
+    pub cancelled: AtomicBool,
+}
+
+impl Progress {
+    fn check(&self) -> Result<(), LinkError> {
+        match self.cancelled.load(Ordering::Relaxed) {
+            true => Err(LinkError::Cancelled),
+            false => Ok(()),
+        }
+    }
+}
+
+/// The stages of a run, in order, as [`Progress::stage`] holds them.
+pub mod stage {
+    pub const BLOCKING: u8 = 0;
+    pub const TRAINING: u8 = 1;
+    pub const SCORING: u8 = 2;
+    pub const CLUSTERING: u8 = 3;
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -178,16 +202,20 @@ pub fn run(
         .total
         .store(blocker.proposed_pairs() + training_pairs, Ordering::Relaxed);
     lap("blocking");
+    progress.check()?;
 
     let (model, training) = match trained {
         Some(model) => (model, Vec::new()),
         None => {
+            progress.stage.store(stage::TRAINING, Ordering::Relaxed);
             let trained = train::train(&blocker, settings, &records, progress);
             lap("training");
             trained
         }
     };
+    progress.check()?;
 
+    progress.stage.store(stage::SCORING, Ordering::Relaxed);
     let scorer = Scorer::new(&model, &records);
     let threshold = settings.threshold as f32;
     let floor = weight_floor(threshold);
@@ -195,6 +223,10 @@ pub fn run(
         || (Vec::new(), vec![0u64; blocking_rules.len()]),
         |(pairs, new_pairs): &mut (Vec<ScoredPair>, Vec<u64>), rule, i, j| {
             new_pairs[rule] += 1;
+            // Cancelled: the rest of the pairs are passed over, not scored.
+            if progress.cancelled.load(Ordering::Relaxed) {
+                return;
+            }
             let Some(weight) = scorer.weight_from(i as usize, j as usize, floor) else {
                 return;
             };
@@ -216,6 +248,8 @@ pub fn run(
         new_pairs.iter_mut().zip(counts).for_each(|(a, b)| *a += b);
     }
     lap("scoring");
+    progress.check()?;
+    progress.stage.store(stage::CLUSTERING, Ordering::Relaxed);
 
     if settings.one_to_one && right.is_some() {
         pairs = cluster::one_to_one(pairs, left.len(), right_data.len());

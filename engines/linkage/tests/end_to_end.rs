@@ -391,3 +391,19 @@ fn links_febrl4_records() {
         "precision {precision}, recall {recall}, F1 {f1}"
     );
 }
+
+#[test]
+fn a_cancelled_run_stops_early() {
+    let data = generate::link_data(&GeneratorSettings {
+        people: 200,
+        seed: 3,
+    });
+    let (left, right) = tables(&data.left, &data.right);
+    let progress = Progress::default();
+    progress
+        .cancelled
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let settings = Settings::for_fields(&left.fields);
+    let outcome = run(&left, Some(&right), &settings, None, &progress);
+    assert_eq!(outcome.err(), Some(linkage::LinkError::Cancelled));
+}

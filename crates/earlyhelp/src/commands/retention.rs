@@ -13,6 +13,7 @@ use clap::{ArgGroup, Args, Subcommand};
 use earlyhelp_domain::access::Action;
 use earlyhelp_domain::cases::{iso, parse_date};
 use earlyhelp_domain::retention::{Schedule, Verdict};
+use earlyhelp_storage::matching;
 use earlyhelp_storage::retention::{self, RecordKind, RecordRef, Review};
 use earlyhelp_storage::{StorageError, gate};
 use std::path::{Path, PathBuf};
@@ -51,7 +52,8 @@ pub struct ApplyArgs {
 
 #[derive(Subcommand)]
 pub enum HoldCommand {
-    /// Place a legal hold on a record (family:ID or request:ID); prints the hold's id.
+    /// Place a legal hold on a record (family:ID, request:ID or match_list:ID); prints the
+    /// hold's id.
     Place {
         record: String,
         /// Why it must be kept: the court case, complaint or review.
@@ -130,8 +132,21 @@ async fn apply(args: ApplyArgs) -> Result<()> {
     if args.apply {
         retention::apply(&mut authorised, &review).await?;
     }
+    let lists = matching::delete_due(&mut authorised, today, args.apply).await?;
     authorised.tx.commit().await?;
     print!("{}", report(&review, args.apply));
+    println!(
+        "{} {} uploaded lists for matching at their delete-by date",
+        if args.apply {
+            "deleted"
+        } else {
+            "would delete"
+        },
+        lists.len()
+    );
+    for (id, source) in &lists {
+        println!("  match_list:{id} ({source})");
+    }
     Ok(())
 }
 

@@ -31,6 +31,7 @@ mod insiders;
 mod links;
 mod listings;
 mod mail;
+mod matching;
 mod measures;
 mod money;
 mod observability;
