@@ -9,6 +9,7 @@ use crate::error::AppError;
 use crate::extract::{Form, Path, Query};
 use crate::routes::Routes;
 use crate::session::Signed;
+use crate::surveys::{all, field};
 use crate::throttle::{ClientIp, Throttle};
 use crate::views::{Layout, LocalityNames, SelectOption, error_for};
 use askama::Template;
@@ -46,22 +47,6 @@ pub fn routes() -> Routes {
         .route("/vote/{id}/ballots.csv", get(ballots_csv))
         .route("/grants/voting", get(officer_page).post(open_round))
         .route("/grants/voting/{id}/codes", post(print_codes))
-}
-
-fn field(pairs: &[(String, String)], name: &str) -> String {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
-}
-
-fn all(pairs: &[(String, String)], name: &str) -> Vec<String> {
-    pairs
-        .iter()
-        .filter(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .collect()
 }
 
 fn today() -> time::Date {

@@ -56,7 +56,8 @@ pub fn routes() -> Routes {
         .route("/surveys/{id}/indicators", post(to_indicators))
 }
 
-fn field(pairs: &[(String, String)], name: &str) -> String {
+/// The first value of a repeated-field form's `name`, or empty (shared with the voting forms).
+pub(crate) fn field(pairs: &[(String, String)], name: &str) -> String {
     pairs
         .iter()
         .find(|(k, _)| k == name)
@@ -64,7 +65,8 @@ fn field(pairs: &[(String, String)], name: &str) -> String {
         .unwrap_or_default()
 }
 
-fn all(pairs: &[(String, String)], name: &str) -> Vec<String> {
+/// Every value of a repeated-field form's `name`.
+pub(crate) fn all(pairs: &[(String, String)], name: &str) -> Vec<String> {
     pairs
         .iter()
         .filter(|(k, _)| k == name)
