@@ -104,6 +104,37 @@ macro_rules! organisation_columns {
     };
 }
 
+/// Staff who may work cases in `locality` (a role that may, and the locality), for the pickers
+/// that choose a lead practitioner or a team member: (email, "name, organisation"), by name.
+/// Staff names and work emails only, so no permit: every member of staff may see who works where.
+pub async fn case_workers_in(
+    db: &Db,
+    locality: &str,
+) -> Result<Vec<(String, String)>, StorageError> {
+    let rows: Vec<(String, String, String, String)> = on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT u.email, u.name, o.name, r.role FROM users u \
+             JOIN organisations o ON o.id = u.organisation_id \
+             JOIN user_localities l ON l.user_id = u.id AND l.locality_slug = $1 \
+             JOIN user_roles r ON r.user_id = u.id \
+             WHERE u.active ORDER BY u.name, u.email LIMIT 5000",
+        )
+        .bind(locality)
+        .fetch_all(pool)
+        .await?
+    });
+    let mut people: Vec<(String, String)> = rows
+        .into_iter()
+        .filter(|(_, _, _, role)| {
+            Role::from_slug(role)
+                .is_some_and(|r| r.may(earlyhelp_domain::roles::Permission::WorkCases))
+        })
+        .map(|(email, name, organisation, _)| (email, format!("{name}, {organisation}")))
+        .collect();
+    people.dedup();
+    Ok(people)
+}
+
 pub async fn list_organisations(db: &Db) -> Result<Vec<Organisation>, StorageError> {
     let sql = concat!(
         "SELECT ",

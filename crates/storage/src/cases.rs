@@ -318,7 +318,8 @@ pub async fn waiting(authorised: &mut Authorised, locality: &str) -> Result<i64,
     }))
 }
 
-/// `limit` requests waiting for triage in `locality`, oldest first after the first `skip`, each
+/// `limit` requests waiting for triage in `locality`, complex ones first and then oldest
+/// first, after the first `skip`, each
 /// with its family members as a JSON array (one statement, however long the page).
 pub async fn queue(
     authorised: &mut Authorised,
@@ -334,7 +335,8 @@ pub async fn queue(
         ") ORDER BY m.position), '[]') FROM request_members m \
          WHERE m.request_id = support_requests.id) AS members \
          FROM support_requests WHERE locality_slug = $1 AND status = 'new' \
-         ORDER BY created_micros, id LIMIT $2 OFFSET $3"
+         ORDER BY CASE WHEN need_level = 'complex' THEN 0 ELSE 1 END, created_micros, id \
+         LIMIT $2 OFFSET $3"
     );
     static POSTGRES: LazyLock<String> = LazyLock::new(|| json_rows::postgres(SQL));
     let tx = &mut authorised.tx;

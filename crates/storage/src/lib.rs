@@ -31,6 +31,7 @@ pub mod outcomes;
 pub mod payments;
 pub mod retention;
 pub mod sar;
+pub mod sar_register;
 pub mod search_synonyms;
 pub mod second_factor;
 pub mod secrets;

@@ -171,11 +171,7 @@ async fn today_for(
                     words.push_str(&format!(", {} of them complex", waiting.complex));
                 }
                 if let Some(days) = waiting.oldest_days {
-                    let days = match days {
-                        0 => "today".to_string(),
-                        1 => "1 day".to_string(),
-                        n => format!("{n} days"),
-                    };
+                    let days = crate::dates::waited(days);
                     words.push_str(&format!("; the oldest has waited {days}"));
                 }
                 let href = format!("/triage?locality={locality}");
@@ -287,7 +283,17 @@ async fn today_for(
         );
         let mut authorised = authorise_read(&state.db, &who, request).await?;
         let holds = home_counts::legal_holds(&mut authorised).await?;
+        let (sars, soonest) = earlyhelp_storage::sar_register::open_count(&mut authorised).await?;
+        let review = earlyhelp_storage::retention::review(
+            &mut authorised,
+            &earlyhelp_domain::retention::Schedule::default(),
+            cases::today(),
+        )
+        .await?;
         authorised.tx.commit().await?;
+        let retention_due = review
+            .matching(|v| matches!(v, earlyhelp_domain::retention::Verdict::Anonymise(_)))
+            .len() as i64;
         let mut tiles = Vec::new();
         if may(Permission::ReadAuditLog) {
             tiles.push(tile(
@@ -298,6 +304,39 @@ async fn today_for(
                 "/audit/break-glass",
             ));
         }
+        let mut sar = tile(
+            "subject-access",
+            sars,
+            "subject access request waiting for a response",
+            "subject access requests waiting for a response",
+            "/governance/requests",
+        );
+        if let Some(due) = soonest.as_deref().and_then(|d| {
+            time::Date::parse(d, &time::format_description::well_known::Iso8601::DATE).ok()
+        }) {
+            let days = (due - cases::today()).whole_days();
+            sar.words.push_str(&match days {
+                d if d < 0 => format!(
+                    "; the soonest was due {}, {} ago",
+                    crate::dates::long_date(due),
+                    crate::dates::waited(-d)
+                ),
+                0 => "; the soonest is due today".to_string(),
+                d => format!(
+                    "; the soonest is due {}, {} left",
+                    crate::dates::long_date(due),
+                    crate::dates::waited(d)
+                ),
+            });
+        }
+        tiles.push(sar);
+        tiles.push(tile(
+            "retention-due",
+            retention_due,
+            "record due for anonymising under the retention schedule",
+            "records due for anonymising under the retention schedule",
+            "/governance/retention",
+        ));
         tiles.push(tile(
             "legal-holds",
             holds,
@@ -324,6 +363,40 @@ async fn today_for(
                 "indicators with special cause variation in the city's latest month, improving or concerning",
                 "/outcomes/board?special=yes",
             )],
+            caseloads: Vec::new(),
+        });
+    }
+    if may(Permission::LinkRecords) {
+        let request = read_request(Resource::Matching, "matching", "home page: matching work");
+        let mut authorised = authorise_read(&state.db, &who, request).await?;
+        let work = home_counts::matching(&mut authorised, cases::today()).await?;
+        authorised.tx.commit().await?;
+        sections.push(Section {
+            id: "today-matching",
+            heading: "Matching".into(),
+            tiles: vec![
+                tile(
+                    "runs-going",
+                    work.runs_going,
+                    "matching run queued or running",
+                    "matching runs queued or running",
+                    "/matching",
+                ),
+                tile(
+                    "possible-matches",
+                    work.possible,
+                    "possible match waiting for clerical review",
+                    "possible matches waiting for clerical review",
+                    "/matching",
+                ),
+                tile(
+                    "lists-ending",
+                    work.lists_ending,
+                    "uploaded list deleted within 30 days (its delete-by date)",
+                    "uploaded lists deleted within 30 days (their delete-by date)",
+                    "/matching",
+                ),
+            ],
             caseloads: Vec::new(),
         });
     }

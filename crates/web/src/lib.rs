@@ -31,6 +31,7 @@ mod pdf;
 pub mod redirect;
 mod refusals;
 pub mod routes;
+pub mod sar_register;
 mod second_factor;
 pub mod session;
 mod social_value;
@@ -141,6 +142,7 @@ fn all_routes() -> routes::Routes {
         .merge(connector::routes())
         .merge(outcomes::routes())
         .merge(governance::routes())
+        .merge(sar_register::routes())
         .merge(giving::routes())
 }
 

@@ -391,6 +391,18 @@ async fn a_run_finds_the_known_pairs_and_review_is_recorded_and_reused(backend: 
     let unmatched = 26 - matches - possible;
     assert!(unmatched >= 6);
     assert_eq!(figure(&page, "unmatched"), unmatched);
+    // The analyst's home page counts the pairs waiting for review, and nothing still running.
+    let home = crate::home::numbers(&app, &analyst).await;
+    assert_eq!(
+        crate::home::number(&home, "possible-matches"),
+        possible as i64
+    );
+    assert_eq!(crate::home::number(&home, "runs-going"), 0);
+    assert_eq!(
+        crate::home::number(&home, "lists-ending"),
+        0,
+        "due in 120 days"
+    );
     let audit = app.audit_of(&format!("matching:run:{run}")).await;
     assert_eq!(
         audit[0],

@@ -324,6 +324,8 @@ struct FamilyPage {
     /// Who sent each request for support triaged onto the family, and when.
     referred_by: Vec<String>,
     values: Vec<(String, String)>,
+    /// The locality's staff who may work cases, for the team picker.
+    case_workers: Vec<(String, String)>,
 }
 
 impl FamilyPage {
@@ -440,6 +442,9 @@ async fn render_family_with(
     let referred_by = earlyhelp_storage::asks::referred_by(&mut authorised).await?;
     authorised.tx.commit().await?;
     let measures = earlyhelp_storage::measures::list(&state.db).await?;
+    let case_workers =
+        earlyhelp_storage::accounts::case_workers_in(&state.db, &record.family.locality_slug)
+            .await?;
     let today = cases::today();
     let now_micros = earlyhelp_storage::now_micros();
     let state_value = CaseState::from_slug(&record.family.state).unwrap_or(CaseState::Open);
@@ -660,6 +665,7 @@ async fn render_family_with(
         record,
         errors,
         values,
+        case_workers,
     };
     page.sections = sections(&page, open);
     let status = if page.errors.is_empty() {
