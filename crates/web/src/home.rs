@@ -408,17 +408,32 @@ async fn today_for(
         let request = read_request(resource, "users", "home page: locked accounts");
         let mut authorised = authorise_read(&state.db, &who, request).await?;
         let locked = crate::admin::locked_emails(state, &mut authorised).await?;
+        let now = earlyhelp_storage::now_micros();
+        let unused = accounts::list_users(&mut authorised)
+            .await?
+            .iter()
+            .filter(|row| row.unused(now))
+            .count() as i64;
         authorised.tx.commit().await?;
         sections.push(Section {
             id: "today-accounts",
             heading: "User accounts".into(),
-            tiles: vec![tile(
-                "locked-accounts",
-                locked.len() as i64,
-                "account locked after repeated failed sign-ins",
-                "accounts locked after repeated failed sign-ins",
-                "/admin/users?locked=yes",
-            )],
+            tiles: vec![
+                tile(
+                    "locked-accounts",
+                    locked.len() as i64,
+                    "account locked after repeated failed sign-ins",
+                    "accounts locked after repeated failed sign-ins",
+                    "/admin/users?locked=yes",
+                ),
+                tile(
+                    "unused-accounts",
+                    unused,
+                    "active account not signed in for 90 days",
+                    "active accounts not signed in for 90 days",
+                    "/admin/users?unused=yes",
+                ),
+            ],
             caseloads: Vec::new(),
         });
     }

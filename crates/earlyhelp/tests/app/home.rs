@@ -762,6 +762,36 @@ async fn the_administrator_counts_locked_accounts_and_lists_them(backend: Backen
         admin.get(&app, "/admin/users?locked=maybe").await.status(),
         422
     );
+    // An account not signed in for 100 days is counted and listed as unused, until it signs in.
+    assert_eq!(number(&numbers(&app, &admin).await, "unused-accounts"), 0);
+    let analyst = ids(&app, "SELECT id FROM users WHERE email = $1", ANALYST).await[0];
+    let long_ago = earlyhelp_storage::now_micros() - 100 * 86_400 * 1_000_000;
+    run(
+        &app,
+        "UPDATE users SET last_active_micros = $3 WHERE id = $1 OR id = $2",
+        analyst,
+        analyst,
+        long_ago,
+    )
+    .await;
+    let home = numbers(&app, &admin).await;
+    assert_eq!(number(&home, "unused-accounts"), 1);
+    let html = admin
+        .get(&app, "/admin/users?unused=yes")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("1 active but not signed in for 90 days"),
+        "{html}"
+    );
+    assert!(
+        html.contains(ANALYST) && !html.contains(PRACTITIONER),
+        "{html}"
+    );
+    app.sign_in(ANALYST).await;
+    assert_eq!(number(&numbers(&app, &admin).await, "unused-accounts"), 0);
 }
 
 async fn the_commissioner_counts_indicators_with_special_cause(backend: Backend) {
