@@ -674,7 +674,7 @@ pub async fn signed_in(db: &Db, user_id: Uuid) -> Result<Option<SignedIn>, Stora
                 .fetch_optional(pool)
                 .await?
         }
-        Db::Postgres(pool) => {
+        Db::Postgres(pool, _) => {
             sqlx::query_as(POSTGRES.as_str())
                 .bind(user_id)
                 .fetch_optional(pool)

@@ -58,6 +58,9 @@ pub enum StorageError {
     Refused(String),
     #[error(transparent)]
     Sql(#[from] sqlx::Error),
+    /// The batch of audit events this one was written with failed (see `gate::AuditQueue`).
+    #[error("the audit log could not be written: {0}")]
+    Audit(String),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }

@@ -95,7 +95,7 @@ async fn rows(db: &Db, sql: &'static str, id: &str) -> Vec<Vec<String>> {
             .iter()
             .map(text)
             .collect(),
-        Db::Postgres(pool) => sqlx::query(sql)
+        Db::Postgres(pool, _) => sqlx::query(sql)
             .bind(id)
             .fetch_all(pool)
             .await
@@ -409,7 +409,7 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
             .execute(pool)
             .await
             .map(drop),
-        Db::Postgres(pool) => sqlx::query(PAYMENT)
+        Db::Postgres(pool, _) => sqlx::query(PAYMENT)
             .bind(family_id)
             .execute(pool)
             .await
@@ -460,7 +460,7 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
     // A payment the family had keeps its amount, for spend; its words and voucher go.
     let (notes, voucher, amount): (String, Option<String>, i64) = match &app.db {
         Db::Sqlite(pool, _) => sqlx::query_as(PAYMENT_AFTER).fetch_one(pool).await,
-        Db::Postgres(pool) => sqlx::query_as(PAYMENT_AFTER).fetch_one(pool).await,
+        Db::Postgres(pool, _) => sqlx::query_as(PAYMENT_AFTER).fetch_one(pool).await,
     }
     .unwrap();
     assert_eq!(
@@ -619,7 +619,7 @@ async fn person_id(db: &Db, family: &str, given_name: &str) -> String {
             .fetch_one(pool)
             .await
             .unwrap(),
-        Db::Postgres(pool) => sqlx::query_scalar(sql)
+        Db::Postgres(pool, _) => sqlx::query_scalar(sql)
             .bind(family)
             .bind(given_name)
             .fetch_one(pool)

@@ -396,7 +396,7 @@ async fn the_audit_log_is_filtered_and_paged(backend: Backend) {
     let (theirs, html) = events(&app, &ig, &format!("/audit?actor={PRACTITIONER}")).await;
     assert!(!theirs.is_empty() && theirs.iter().all(|(who, _)| who == PRACTITIONER));
     assert!(
-        html.contains("<datalist id=\"people\">")
+        html.contains("<datalist id=\"actor-people\">")
             && html.contains(&format!("<option value=\"{PRACTITIONER}\">"))
     );
     let (its, _) = events(&app, &ig, &format!("/audit?family={family}")).await;
@@ -518,7 +518,7 @@ async fn purposes(app: &TestApp, actor: &str, subject: &str) -> Vec<(String, Str
             .fetch_all(pool)
             .await
             .unwrap(),
-        earlyhelp_storage::Db::Postgres(pool) => sqlx::query_as(sql)
+        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_as(sql)
             .bind(actor)
             .bind(subject)
             .fetch_all(pool)
@@ -592,7 +592,7 @@ async fn run(app: &TestApp, sql: &'static str, a: uuid::Uuid, b: uuid::Uuid, mic
                 .await
                 .unwrap();
         }
-        earlyhelp_storage::Db::Postgres(pool) => {
+        earlyhelp_storage::Db::Postgres(pool, _) => {
             sqlx::query(sql)
                 .bind(a)
                 .bind(b)
@@ -611,7 +611,7 @@ async fn ids(app: &TestApp, sql: &'static str, email: &str) -> Vec<uuid::Uuid> {
             .fetch_all(pool)
             .await
             .unwrap(),
-        earlyhelp_storage::Db::Postgres(pool) => sqlx::query_scalar(sql)
+        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_scalar(sql)
             .bind(email)
             .fetch_all(pool)
             .await

@@ -94,7 +94,7 @@ async fn upload(
 async fn count(db: &Db, sql: &'static str) -> i64 {
     match db {
         Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-        Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        Db::Postgres(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
     }
 }
 
@@ -105,7 +105,7 @@ async fn demo_people(db: &Db, n: i64) -> Vec<(String, String, String, String, St
                ORDER BY m.date_of_birth, m.given_name LIMIT $1";
     match db {
         Db::Sqlite(pool, _) => sqlx::query_as(sql).bind(n).fetch_all(pool).await.unwrap(),
-        Db::Postgres(pool) => sqlx::query_as(sql).bind(n).fetch_all(pool).await.unwrap(),
+        Db::Postgres(pool, _) => sqlx::query_as(sql).bind(n).fetch_all(pool).await.unwrap(),
     }
 }
 
@@ -379,7 +379,7 @@ async fn a_run_finds_the_known_pairs_and_review_is_recorded_and_reused(backend: 
     // six strangers are never found, nor anyone not on the list.
     let rows: Vec<(String, String)> = match &app.db {
         Db::Sqlite(pool, _) => sqlx::query_as(FOUND).fetch_all(pool).await.unwrap(),
-        Db::Postgres(pool) => sqlx::query_as(FOUND).fetch_all(pool).await.unwrap(),
+        Db::Postgres(pool, _) => sqlx::query_as(FOUND).fetch_all(pool).await.unwrap(),
     };
     for n in 0..10 {
         let id = format!("H{n}");
@@ -614,7 +614,7 @@ async fn a_run_whose_worker_died_is_run_again_cleanly(backend: Backend) {
         Db::Sqlite(pool, _) => {
             sqlx::query(decision).execute(pool).await.unwrap();
         }
-        Db::Postgres(pool) => {
+        Db::Postgres(pool, _) => {
             sqlx::query(decision).execute(pool).await.unwrap();
         }
     }
@@ -671,7 +671,7 @@ async fn only_analysts_match_and_the_queue_shows_only_what_review_needs(backend:
                 .await
                 .unwrap();
         }
-        Db::Postgres(pool) => {
+        Db::Postgres(pool, _) => {
             sqlx::query(withdraw)
                 .bind(given)
                 .bind(family)
@@ -695,7 +695,7 @@ async fn only_analysts_match_and_the_queue_shows_only_what_review_needs(backend:
     let sql = "SELECT explanation, other_masked FROM match_results";
     let stored: Vec<(String, String)> = match &app.db {
         Db::Sqlite(pool, _) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
-        Db::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+        Db::Postgres(pool, _) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
     };
     assert!(!stored.is_empty());
     for (explanation, masked) in &stored {
@@ -757,7 +757,7 @@ async fn only_analysts_match_and_the_queue_shows_only_what_review_needs(backend:
             .fetch_one(pool)
             .await
             .unwrap(),
-        Db::Postgres(pool) => sqlx::query_scalar(sql)
+        Db::Postgres(pool, _) => sqlx::query_scalar(sql)
             .bind(ANALYST)
             .fetch_one(pool)
             .await
@@ -901,7 +901,7 @@ async fn hostile_uploads_and_roles_are_refused(backend: Backend) {
         Db::Sqlite(pool, _) => {
             sqlx::query(due).bind(&today).execute(pool).await.unwrap();
         }
-        Db::Postgres(pool) => {
+        Db::Postgres(pool, _) => {
             sqlx::query(due).bind(&today).execute(pool).await.unwrap();
         }
     }

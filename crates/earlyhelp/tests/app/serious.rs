@@ -27,7 +27,7 @@ pub async fn purposes(app: &TestApp, subject: &str) -> Vec<(String, String)> {
             .fetch_all(pool)
             .await
             .unwrap(),
-        Db::Postgres(pool) => sqlx::query_as(sql)
+        Db::Postgres(pool, _) => sqlx::query_as(sql)
             .bind(subject)
             .fetch_all(pool)
             .await
@@ -46,7 +46,7 @@ pub async fn member_id(app: &TestApp, family: &str, given_name: &str) -> String 
             .fetch_one(pool)
             .await
             .unwrap(),
-        Db::Postgres(pool) => sqlx::query_scalar(sql)
+        Db::Postgres(pool, _) => sqlx::query_scalar(sql)
             .bind(family)
             .bind(given_name)
             .fetch_one(pool)
@@ -67,7 +67,7 @@ async fn consents_in_place(app: &TestApp, family: &str) -> Vec<(String, String)>
             .fetch_all(pool)
             .await
             .unwrap(),
-        Db::Postgres(pool) => sqlx::query_as(sql)
+        Db::Postgres(pool, _) => sqlx::query_as(sql)
             .bind(family)
             .fetch_all(pool)
             .await
