@@ -23,6 +23,7 @@ mod help;
 mod home;
 mod impact;
 mod listing_form;
+mod cohorts;
 mod matching;
 pub mod observe;
 mod openreferral;
@@ -131,6 +132,7 @@ fn all_routes() -> routes::Routes {
         .merge(deprivation::routes())
         .merge(extracts::routes())
         .merge(matching::routes())
+        .merge(cohorts::routes())
         .merge(impact::routes())
         .merge(social_value::routes())
         .merge(surveys::routes())
