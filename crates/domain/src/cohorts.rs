@@ -93,7 +93,8 @@ pub fn group(people: &[Person], grouping: Grouping) -> Vec<Household> {
     let mut index: HashMap<String, usize> = HashMap::new();
     for (n, person) in people.iter().enumerate() {
         let by_address = || {
-            let (address, postcode) = (address_key(&person.address), postcode_key(&person.postcode));
+            let (address, postcode) =
+                (address_key(&person.address), postcode_key(&person.postcode));
             (!address.is_empty() || !postcode.is_empty())
                 .then(|| format!("address:{address}|{postcode}"))
         };
@@ -208,14 +209,18 @@ pub fn tally<'a>(
         total.add(people, known);
     }
     let mut tallies: Vec<Tally> = by.into_values().collect();
-    tallies.sort_by(|a, b| (a.locality.is_none(), &a.locality).cmp(&(b.locality.is_none(), &b.locality)));
+    tallies.sort_by(|a, b| {
+        (a.locality.is_none(), &a.locality).cmp(&(b.locality.is_none(), &b.locality))
+    });
     (tallies, total)
 }
 
 /// Checks a cohort's name.
 pub fn check_name(name: &str) -> Result<String, Vec<FieldError>> {
     let name = name.trim();
-    let mut errors: Vec<FieldError> = too_long("name", "The name", name, LINE).into_iter().collect();
+    let mut errors: Vec<FieldError> = too_long("name", "The name", name, LINE)
+        .into_iter()
+        .collect();
     if name.is_empty() {
         errors.push(FieldError::new(
             "name",

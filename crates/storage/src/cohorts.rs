@@ -81,7 +81,9 @@ struct Knowledge {
 fn people_of(headers: &[String], roles: &[String], rows: &[Vec<String>]) -> Vec<Person> {
     let columns = |kinds: &[FieldKind]| -> Vec<usize> {
         (0..roles.len())
-            .filter(|&c| crate::matching::kind_from_slug(&roles[c]).is_some_and(|k| kinds.contains(&k)))
+            .filter(|&c| {
+                crate::matching::kind_from_slug(&roles[c]).is_some_and(|k| kinds.contains(&k))
+            })
             .collect()
     };
     let given = columns(&[FieldKind::GivenName]);
@@ -247,14 +249,13 @@ pub async fn create(
     let mut person_rows = Vec::with_capacity(people.len());
     for (household, reference) in households.iter().zip(references) {
         let household_id = Uuid::now_v7();
-        let strongest = household
-            .members
-            .iter()
-            .filter_map(|&n| known[n])
-            .fold(None::<&Knowledge>, |best, k| match best {
+        let strongest = household.members.iter().filter_map(|&n| known[n]).fold(
+            None::<&Knowledge>,
+            |best, k| match best {
                 Some(b) if b.known.strongest(k.known) == b.known => Some(b),
                 _ => Some(k),
-            });
+            },
+        );
         household_rows.push((
             household_id,
             reference,
@@ -316,7 +317,10 @@ async fn knowledge<'a>(
     let mut members = Vec::new();
     let mut requests = Vec::new();
     for key in keys {
-        if let Some(id) = key.strip_prefix("person:").and_then(|s| Uuid::parse_str(s).ok()) {
+        if let Some(id) = key
+            .strip_prefix("person:")
+            .and_then(|s| Uuid::parse_str(s).ok())
+        {
             members.push((key, id));
         } else if let Some(id) = key
             .strip_prefix("request:")
@@ -380,7 +384,15 @@ async fn knowledge<'a>(
         }
     }
     for chunk in requests.chunks(CHUNK) {
-        type RequestCase = (Uuid, String, String, Option<Uuid>, Option<String>, Option<String>, Option<String>);
+        type RequestCase = (
+            Uuid,
+            String,
+            String,
+            Option<Uuid>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
         let rows: Vec<RequestCase> = on_tx!(tx, c => {
             let mut query = sqlx::QueryBuilder::new(
                 "SELECT r.id, r.status, r.locality_slug, f.id, f.state, f.locality_slug, o.name \
@@ -395,8 +407,7 @@ async fn knowledge<'a>(
             query.push(")");
             query.build_query_as().fetch_all(&mut *c).await?
         });
-        let by_request: HashMap<Uuid, RequestCase> =
-            rows.into_iter().map(|r| (r.0, r)).collect();
+        let by_request: HashMap<Uuid, RequestCase> = rows.into_iter().map(|r| (r.0, r)).collect();
         for (key, id) in chunk {
             let Some((_, status, locality, family, state, family_locality, org)) =
                 by_request.get(id)
@@ -412,12 +423,9 @@ async fn knowledge<'a>(
                     ),
                     subject: format!("request:{id}"),
                 },
-                (_, Some(family), Some(state), Some(family_locality)) => case_known(&(
-                    *family,
-                    state.clone(),
-                    family_locality.clone(),
-                    org.clone(),
-                )),
+                (_, Some(family), Some(state), Some(family_locality)) => {
+                    case_known(&(*family, state.clone(), family_locality.clone(), org.clone()))
+                }
                 _ => Knowledge {
                     known: Known::Known,
                     known_to: String::new(),
@@ -461,7 +469,10 @@ pub async fn cohorts<R>(
     }))
 }
 
-pub async fn cohort<R>(authorised: &mut Authorised<R>, id: Uuid) -> Result<CohortRow, StorageError> {
+pub async fn cohort<R>(
+    authorised: &mut Authorised<R>,
+    id: Uuid,
+) -> Result<CohortRow, StorageError> {
     cohort_in(&mut authorised.tx, id).await
 }
 
@@ -644,7 +655,10 @@ pub async fn send_outreach(
             },
         );
         let members = people.get(household).map_or(&[][..], Vec::as_slice);
-        insert_request(tx, request, locality, h, members, &summary, who, &requester, outreach).await?;
+        insert_request(
+            tx, request, locality, h, members, &summary, who, &requester, outreach,
+        )
+        .await?;
         append(
             tx,
             &NewEvent {
@@ -759,7 +773,11 @@ pub(crate) async fn delete_for_list(tx: &mut Tx, list_id: Uuid) -> Result<(), St
             of_list!(),
             "))"
         ),
-        concat!("DELETE FROM cohort_households WHERE cohort_id IN (", of_list!(), ")"),
+        concat!(
+            "DELETE FROM cohort_households WHERE cohort_id IN (",
+            of_list!(),
+            ")"
+        ),
         concat!("DELETE FROM cohorts WHERE id IN (", of_list!(), ")"),
     ];
     for statement in STATEMENTS {

@@ -331,7 +331,9 @@ async fn show_outreach(
     let names = locality_names(state).await?;
     let mut by_locality: BTreeMap<String, usize> = BTreeMap::new();
     for (_, locality) in &plan.new {
-        *by_locality.entry(place(&names, Some(locality))).or_default() += 1;
+        *by_locality
+            .entry(place(&names, Some(locality)))
+            .or_default() += 1;
     }
     let status = match errors.is_empty() {
         true => StatusCode::OK,
@@ -347,13 +349,17 @@ async fn show_outreach(
             .iter()
             .filter(|h| h.locality_slug.is_none() && h.known().needs_outreach())
             .count(),
-        reasons: std::iter::once(SelectOption::new("", "Choose the reason", reason.is_empty()))
-            .chain(
-                Reason::ALL
-                    .iter()
-                    .map(|r| SelectOption::new(r.slug(), r.label(), r.slug() == reason)),
-            )
-            .collect(),
+        reasons: std::iter::once(SelectOption::new(
+            "",
+            "Choose the reason",
+            reason.is_empty(),
+        ))
+        .chain(
+            Reason::ALL
+                .iter()
+                .map(|r| SelectOption::new(r.slug(), r.label(), r.slug() == reason)),
+        )
+        .collect(),
         errors,
     };
     Ok((status, Html(page.render()?)).into_response())
