@@ -359,20 +359,16 @@ async fn knowledge<'a>(
     };
     let mut found = HashMap::new();
     for chunk in members.chunks(CHUNK) {
-        let rows: Vec<(Uuid, Uuid, String, String, Option<String>)> = on_tx!(tx, c => {
-            let mut query = sqlx::QueryBuilder::new(
-                "SELECT m.id, f.id, f.state, f.locality_slug, o.name FROM family_members m \
-                 JOIN families f ON f.id = m.family_id \
-                 LEFT JOIN users u ON u.id = f.lead_practitioner \
-                 LEFT JOIN organisations o ON o.id = u.organisation_id WHERE m.id IN (",
-            );
-            let mut ids = query.separated(", ");
-            for (_, id) in chunk {
-                ids.push_bind(*id);
-            }
-            query.push(")");
-            query.build_query_as().fetch_all(&mut *c).await?
-        });
+        let ids: Vec<Uuid> = chunk.iter().map(|(_, id)| *id).collect();
+        let rows: Vec<(Uuid, Uuid, String, String, Option<String>)> = rows_for(
+            tx,
+            "SELECT m.id, f.id, f.state, f.locality_slug, o.name FROM family_members m \
+             JOIN families f ON f.id = m.family_id \
+             LEFT JOIN users u ON u.id = f.lead_practitioner \
+             LEFT JOIN organisations o ON o.id = u.organisation_id WHERE m.id IN (",
+            &ids,
+        )
+        .await?;
         let by_member: HashMap<Uuid, Case> = rows
             .into_iter()
             .map(|(m, f, state, locality, org)| (m, (f, state, locality, org)))
@@ -393,20 +389,16 @@ async fn knowledge<'a>(
             Option<String>,
             Option<String>,
         );
-        let rows: Vec<RequestCase> = on_tx!(tx, c => {
-            let mut query = sqlx::QueryBuilder::new(
-                "SELECT r.id, r.status, r.locality_slug, f.id, f.state, f.locality_slug, o.name \
-                 FROM support_requests r LEFT JOIN families f ON f.id = r.family_id \
-                 LEFT JOIN users u ON u.id = f.lead_practitioner \
-                 LEFT JOIN organisations o ON o.id = u.organisation_id WHERE r.id IN (",
-            );
-            let mut ids = query.separated(", ");
-            for (_, id) in chunk {
-                ids.push_bind(*id);
-            }
-            query.push(")");
-            query.build_query_as().fetch_all(&mut *c).await?
-        });
+        let ids: Vec<Uuid> = chunk.iter().map(|(_, id)| *id).collect();
+        let rows: Vec<RequestCase> = rows_for(
+            tx,
+            "SELECT r.id, r.status, r.locality_slug, f.id, f.state, f.locality_slug, o.name \
+             FROM support_requests r LEFT JOIN families f ON f.id = r.family_id \
+             LEFT JOIN users u ON u.id = f.lead_practitioner \
+             LEFT JOIN organisations o ON o.id = u.organisation_id WHERE r.id IN (",
+            &ids,
+        )
+        .await?;
         let by_request: HashMap<Uuid, RequestCase> = rows.into_iter().map(|r| (r.0, r)).collect();
         for (key, id) in chunk {
             let Some((_, status, locality, family, state, family_locality, org)) =
@@ -436,6 +428,25 @@ async fn knowledge<'a>(
         }
     }
     Ok(found)
+}
+
+/// The rows of `head` (a query ending in `IN (`) for `ids`, each id bound.
+async fn rows_for<T>(tx: &mut Tx, head: &str, ids: &[Uuid]) -> Result<Vec<T>, StorageError>
+where
+    T: Send
+        + Unpin
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    Ok(on_tx!(tx, c => {
+        let mut query = sqlx::QueryBuilder::new(head);
+        let mut bound = query.separated(", ");
+        for id in ids {
+            bound.push_bind(*id);
+        }
+        query.push(")");
+        query.build_query_as().fetch_all(&mut *c).await?
+    }))
 }
 
 macro_rules! cohort_columns {
