@@ -287,6 +287,26 @@ async fn a_cohort_is_counted_pseudonymised_and_outreach_lands_once_in_each_local
         "linked to the first cohort's requests"
     );
 
+    // A run with possible matches waiting for review makes no cohort: one of them could be
+    // an open case.
+    let changed = known_pairs_list(&app.db, 10, 10, 6).await;
+    let waiting = run_to_the_end(&app, &analyst, "Schools", &changed).await;
+    let refused = analyst
+        .post(
+            &app,
+            &format!("/matching/runs/{waiting}/cohorts"),
+            &form("schools"),
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("wait for review: decide them first")
+    );
+
     // The cohorts go with their list at the delete-by date; the requests stay the localities'.
     let mut authorised = gate::operator(&app.db, "retention", Action::Update, "test")
         .await
