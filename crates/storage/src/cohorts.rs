@@ -654,7 +654,7 @@ pub async fn send_outreach(
             continue;
         };
         let summary = format!(
-            "Outreach: this household (household {} of the cohort '{}') is on a list from {} shared to {} (DPIA {}). {} Nobody has asked the family yet: contact them to offer help and ask their consent before sharing further.",
+            "Outreach: this household (household {} of the cohort '{}') is on a list from {} shared for: {} (DPIA {}). {} Nobody has asked the family yet: contact them to offer help and ask their consent before sharing further. The cohort's households in this locality: /cohorts/{cohort}/localities/{locality}",
             cohorts::reference(h.reference),
             row.name,
             row.source,

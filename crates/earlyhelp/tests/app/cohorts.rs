@@ -203,6 +203,10 @@ async fn a_cohort_is_counted_pseudonymised_and_outreach_lands_once_in_each_local
     assert_eq!(request.status(), 200);
     let request = request.text().await.unwrap();
     assert!(request.contains("on a list from Housing"), "the source");
+    assert!(
+        request.contains(&format!("{cohort}/localities/ladywood")),
+        "where the names are"
+    );
     let named = lead
         .get(&app, &format!("{cohort}/localities/ladywood"))
         .await
