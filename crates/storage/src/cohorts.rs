@@ -798,3 +798,60 @@ pub(crate) async fn delete_for_list(tx: &mut Tx, list_id: Uuid) -> Result<(), St
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lists_people_are_read_by_their_columns_roles() {
+        let headers: Vec<String> = [
+            "ref", "hh_id", "first", "surname", "dob", "no", "street", "pc",
+        ]
+        .map(String::from)
+        .to_vec();
+        let roles: Vec<String> = [
+            "id",
+            "",
+            "given_name",
+            "family_name",
+            "date_of_birth",
+            "house_number",
+            "address",
+            "postcode",
+        ]
+        .map(String::from)
+        .to_vec();
+        let rows = vec![
+            [
+                "A1",
+                "HH7",
+                "Ann",
+                "Lee",
+                "04/03/2015",
+                "10",
+                "High St",
+                "B1 1AA",
+            ]
+            .map(String::from)
+            .to_vec(),
+            ["A2", "", "Bo", "Lee", "not known", "", "", ""]
+                .map(String::from)
+                .to_vec(),
+        ];
+        let people = people_of(&headers, &roles, &rows);
+        assert_eq!(
+            people[0],
+            Person {
+                given_name: "Ann".into(),
+                family_name: "Lee".into(),
+                date_of_birth: "2015-03-04".into(),
+                postcode: "B1 1AA".into(),
+                address: "10, High St".into(),
+                household: "HH7".into(),
+            }
+        );
+        assert_eq!(people[1].date_of_birth, "not known", "kept as written");
+        assert_eq!(people[1].household, "");
+    }
+}
