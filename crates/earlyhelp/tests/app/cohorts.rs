@@ -266,6 +266,14 @@ async fn a_cohort_is_counted_pseudonymised_and_outreach_lands_once_in_each_local
         403,
         "counts are the analyst's"
     );
+    let by_lead = [
+        ("csrf_token", lead.csrf.clone()),
+        ("name", "a lead's cohort".to_string()),
+        ("reason", "education".to_string()),
+    ];
+    assert_eq!(lead.post(&app, &cohorts, &by_lead).await.status(), 403);
+    assert_eq!(lead.post(&app, &outreach, &by_lead).await.status(), 403);
+    assert_eq!(count(&app.db, "SELECT COUNT(*) FROM cohorts").await, 1);
 
     // A second cohort of the same source sends those households nothing more.
     let second = analyst
