@@ -56,6 +56,7 @@ pub mod access;
 pub mod audit;
 pub mod budgeting;
 pub mod cases;
+pub mod cohorts;
 pub mod connections;
 pub mod deprivation;
 pub mod directory;

@@ -8,6 +8,7 @@ pub mod budgeting;
 pub mod case_load;
 pub mod cases;
 pub mod checkpoint;
+pub mod cohorts;
 pub mod connections;
 pub mod db;
 pub mod deprivation;

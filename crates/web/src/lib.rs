@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod budgeting;
 mod cases;
+mod cohorts;
 mod connector;
 mod dates;
 mod deprivation;
@@ -132,6 +133,7 @@ fn all_routes() -> routes::Routes {
         .merge(deprivation::routes())
         .merge(extracts::routes())
         .merge(matching::routes())
+        .merge(cohorts::routes())
         .merge(impact::routes())
         .merge(social_value::routes())
         .merge(surveys::routes())

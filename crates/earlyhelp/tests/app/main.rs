@@ -13,6 +13,7 @@ mod browser;
 mod budgeting;
 mod cases;
 mod cli;
+mod cohorts;
 mod connections;
 mod deprivation;
 mod directory;

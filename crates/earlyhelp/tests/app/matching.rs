@@ -19,7 +19,7 @@ crate::on_both_backends!(
 const HEADER: &str = "ref,first_name,surname,dob,postcode,address";
 
 /// A delete-by date that never expires: four months from today (review L9).
-fn delete_by() -> time::Date {
+pub(crate) fn delete_by() -> time::Date {
     earlyhelp_storage::cases::today() + time::Duration::days(120)
 }
 
@@ -91,7 +91,7 @@ async fn upload(
     post_list(session, app, multipart(&session.csrf, fields, &[file])).await
 }
 
-async fn count(db: &Db, sql: &'static str) -> i64 {
+pub(crate) async fn count(db: &Db, sql: &'static str) -> i64 {
     match db {
         Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
         Db::Postgres(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
@@ -119,7 +119,12 @@ fn id_in(response: &reqwest::Response) -> String {
 /// and whose given name has a slip, is an initial or another name, whose family name changed,
 /// or whose date of birth has a slip (the engine finds most, many not sure enough to match),
 /// and `strangers` earlyhelp has never heard of.
-async fn known_pairs_list(db: &Db, exact: usize, changed: usize, strangers: usize) -> String {
+pub(crate) async fn known_pairs_list(
+    db: &Db,
+    exact: usize,
+    changed: usize,
+    strangers: usize,
+) -> String {
     let people = demo_people(db, (exact + changed) as i64 * 7).await;
     // Every seventh person by date of birth: seldom two of one household.
     let chosen: Vec<_> = people.iter().step_by(7).take(exact + changed).collect();
@@ -156,7 +161,12 @@ fn slip(born: &str) -> String {
 }
 
 /// Uploads `csv`, starts a run against earlyhelp's people and waits for it to finish.
-async fn run_to_the_end(app: &TestApp, analyst: &Session, source: &str, csv: &str) -> String {
+pub(crate) async fn run_to_the_end(
+    app: &TestApp,
+    analyst: &Session,
+    source: &str,
+    csv: &str,
+) -> String {
     let response = upload(analyst, app, &terms(source), csv.as_bytes()).await;
     assert_eq!(response.status(), 303, "{}", response.text().await.unwrap());
     let list = id_in(&response);
@@ -208,7 +218,7 @@ async fn wait_for(app: &TestApp, session: &Session, run: &str) -> String {
 }
 
 /// The figure in the element with this id on the run page.
-fn figure(page: &str, id: &str) -> u64 {
+pub(crate) fn figure(page: &str, id: &str) -> u64 {
     let marker = format!("id=\"{id}\">");
     let start = page
         .find(&marker)
