@@ -412,10 +412,13 @@ pub async fn subject_access(
         }
     }
     // The family network are other people too: their names are marked wherever they appear.
-    named.extend(help.network.iter().map(|n| Named {
-        given_name: n.name.clone(),
-        family_name: String::new(),
-        date_of_birth: String::new(),
+    named.extend(help.network.iter().map(|n| {
+        let (given, family) = n.name.trim().split_once(' ').unwrap_or((n.name.trim(), ""));
+        Named {
+            given_name: given.to_string(),
+            family_name: family.trim().to_string(),
+            date_of_birth: String::new(),
+        }
     }));
     let terms = redaction_terms(&person.named(), &named);
     let marked = |text: &str| mark(text, &terms);

@@ -18,6 +18,7 @@ mod deprivation;
 mod directory;
 mod directory_search;
 mod extracts;
+mod family_help;
 mod family_page;
 mod giving;
 mod governance;

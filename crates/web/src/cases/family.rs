@@ -244,7 +244,7 @@ impl Change {
             Change::Reading => "journey",
             Change::Outcome => "supporting-families",
             Change::Assessment => "assessment",
-            Change::Level => "level",
+            Change::Level => "case-level",
             Change::Network => "network",
             Change::FamilyGroup => "family-group",
         }

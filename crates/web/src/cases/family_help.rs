@@ -628,7 +628,7 @@ pub fn sections(view: &HelpView) -> [(&'static str, &'static str, String); 3] {
     };
     [
         (
-            "level",
+            "case-level",
             "Level and level history",
             format!(
                 "{}; {}",
