@@ -143,11 +143,11 @@ async fn stepping_between_levels_says_who_and_why_and_only_the_cases_leads_may(b
     let locality_lead = app.sign_in(LOCALITY_LEAD).await;
     let stranger = user_id(&app, ERDINGTON_LEAD).await;
     let to_cp = |who: &str| {
-        vec![
-            ("level", "child_protection".to_string()),
-            ("lead_cp_practitioner", who.to_string()),
-            ("level_reason", "Strategy discussion held".to_string()),
-        ]
+        owned(&[
+            ("level", "child_protection"),
+            ("lead_cp_practitioner", who),
+            ("level_reason", "Strategy discussion held"),
+        ])
     };
     let response = post(&locality_lead, &app, &level, &refs(&to_cp(&stranger))).await;
     assert_eq!(response.status(), 422);
@@ -328,5 +328,14 @@ async fn a_lead_practitioner_steps_a_case_up_to_child_in_need_in_the_browser() {
         .await;
     assert_accessible(&browser, "the case page after stepping up").await;
     browser.screenshot("family-help-child-in-need").await;
+    for (form, heading) in [
+        ("network/new", "Add someone to the family network"),
+        ("family-group/new", "Family group decision making"),
+    ] {
+        let path = format!("{case}/{form}");
+        browser.driver.goto(app.url(&path)).await.unwrap();
+        browser.wait_for_heading(heading).await;
+        assert_accessible(&browser, &path).await;
+    }
     browser.quit().await;
 }

@@ -830,7 +830,17 @@ fn sections(page: &FamilyPage, open: &str) -> Vec<Section> {
             counted(page.shares.len(), "share", "shares"),
             vec![],
         ),
-        ("state", "Step up, step down, close", String::new(), vec![]),
+        (
+            "state",
+            // In the Family Help model a case steps up by its level, not here.
+            if page.help.is_some() {
+                "Step down, close or reopen"
+            } else {
+                "Step up, step down, close"
+            },
+            String::new(),
+            vec![],
+        ),
         (
             "viewers",
             "Who has looked at this record",
