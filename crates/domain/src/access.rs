@@ -635,17 +635,23 @@ fn decide_level_step(actor: &Actor, involvement: &Involvement) -> Decision {
     let Some(role) = role_with(actor, Permission::WorkCases) else {
         return Decision::deny("no role of theirs works cases");
     };
+    leads_case(actor, role, involvement).unwrap_or(Decision::deny(
+        "only the case's lead or the lead of its locality changes its level",
+    ))
+}
+
+/// Allowed as one who leads the case: its lead practitioner, its lead child protection
+/// practitioner, or the lead of its locality; `None` for anyone else.
+fn leads_case(actor: &Actor, role: Role, involvement: &Involvement) -> Option<Decision> {
     if involvement.lead_practitioner == Some(actor.user_id) {
-        return Decision::allow(role, "lead practitioner");
+        return Some(Decision::allow(role, "lead practitioner"));
     }
     if involvement.lead_cp_practitioner == Some(actor.user_id) {
-        return Decision::allow(role, "lead child protection practitioner");
+        return Some(Decision::allow(role, "lead child protection practitioner"));
     }
-    if actor.roles.contains(&Role::LocalityLead) && actor.localities.contains(&involvement.locality)
-    {
-        return Decision::allow(Role::LocalityLead, "leads the family's locality");
-    }
-    Decision::deny("only the case's lead or the lead of its locality changes its level")
+    let leads_locality = actor.roles.contains(&Role::LocalityLead)
+        && actor.localities.contains(&involvement.locality);
+    leads_locality.then(|| Decision::allow(Role::LocalityLead, "leads the family's locality"))
 }
 
 /// Whether `actor` may step the case between levels: the page offers the form only to them.
@@ -668,16 +674,8 @@ fn decide_family(actor: &Actor, involvement: &Involvement) -> Decision {
     let Some(role) = role_with(actor, Permission::WorkCases) else {
         return Decision::deny("no role of theirs works cases");
     };
-    if involvement.lead_practitioner == Some(actor.user_id) {
-        return Decision::allow(role, "lead practitioner");
-    }
-    if involvement.lead_cp_practitioner == Some(actor.user_id) {
-        return Decision::allow(role, "lead child protection practitioner");
-    }
-    let leads_locality = actor.roles.contains(&Role::LocalityLead)
-        && actor.localities.contains(&involvement.locality);
-    if leads_locality {
-        return Decision::allow(Role::LocalityLead, "leads the family's locality");
+    if let Some(leads) = leads_case(actor, role, involvement) {
+        return leads;
     }
     // An emergency overrides withdrawn consent; it is time-limited and reviewed.
     if involvement.break_glass.contains(&actor.user_id) {
@@ -864,8 +862,18 @@ mod tests {
             (&elsewhere, false, false),
             (&commissioner, false, false),
         ] {
-            assert_eq!(decide(who, Action::Read, &level).allowed, reads, "{:?}", who.roles);
-            assert_eq!(decide(who, Action::Update, &level).allowed, steps, "{:?}", who.roles);
+            assert_eq!(
+                decide(who, Action::Read, &level).allowed,
+                reads,
+                "{:?}",
+                who.roles
+            );
+            assert_eq!(
+                decide(who, Action::Update, &level).allowed,
+                steps,
+                "{:?}",
+                who.roles
+            );
             assert_eq!(may_step_level(who, &involvement), steps);
         }
         // The lead child protection practitioner must already have access, not by break glass.

@@ -111,6 +111,11 @@ pub fn check_step(
             ),
         ));
     }
+    check_lead_cp(to, lead_cp_named)
+}
+
+/// A case at child protection names its lead child protection practitioner.
+pub fn check_lead_cp(to: HelpLevel, lead_cp_named: bool) -> Result<(), FieldError> {
     if to.needs_lead_cp() && !lead_cp_named {
         return Err(FieldError::new(
             "lead_cp_practitioner",
@@ -269,13 +274,22 @@ mod tests {
     #[test]
     fn a_case_starts_at_the_level_its_request_asked_for() {
         use CaseState::*;
-        assert_eq!(HelpLevel::starting(Some(NeedLevel::Universal), Open), UniversalPlus);
+        assert_eq!(
+            HelpLevel::starting(Some(NeedLevel::Universal), Open),
+            UniversalPlus
+        );
         assert_eq!(
             HelpLevel::starting(Some(NeedLevel::UniversalPlus), Open),
             UniversalPlus
         );
-        assert_eq!(HelpLevel::starting(Some(NeedLevel::Additional), Open), Targeted);
-        assert_eq!(HelpLevel::starting(Some(NeedLevel::Complex), Closed), Targeted);
+        assert_eq!(
+            HelpLevel::starting(Some(NeedLevel::Additional), Open),
+            Targeted
+        );
+        assert_eq!(
+            HelpLevel::starting(Some(NeedLevel::Complex), Closed),
+            Targeted
+        );
         assert_eq!(HelpLevel::starting(None, SteppedUp), ChildInNeed);
         assert_eq!(
             HelpLevel::of_case(Some("child_protection"), "additional", "open"),
@@ -329,11 +343,17 @@ mod tests {
             meeting_on: meeting,
             plan,
         };
-        assert_eq!(check_family_group(&input("no", "", None, "")), Ok(Uptake::No));
+        assert_eq!(
+            check_family_group(&input("no", "", None, "")),
+            Ok(Uptake::No)
+        );
         let fields = |result: Result<Uptake, Vec<FieldError>>| -> Vec<&'static str> {
             result.unwrap_err().iter().map(|e| e.field).collect()
         };
-        assert_eq!(fields(check_family_group(&input("", "", None, ""))), ["uptake"]);
+        assert_eq!(
+            fields(check_family_group(&input("", "", None, ""))),
+            ["uptake"]
+        );
         assert_eq!(
             fields(check_family_group(&input("declined", " ", None, ""))),
             ["declined_reason"]
@@ -361,7 +381,12 @@ mod tests {
             ["plan"]
         );
         assert_eq!(
-            check_family_group(&input("yes", "", Some(date!(2026 - 11 - 10)), "Nan collects")),
+            check_family_group(&input(
+                "yes",
+                "",
+                Some(date!(2026 - 11 - 10)),
+                "Nan collects"
+            )),
             Ok(Uptake::Yes)
         );
     }

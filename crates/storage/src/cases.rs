@@ -53,7 +53,14 @@ pub(crate) async fn involvement(
         }
     };
     Ok(row.map(
-        |(locality, lead_practitioner, lead_cp_practitioner, consent_withdrawn, team, break_glass)| {
+        |(
+            locality,
+            lead_practitioner,
+            lead_cp_practitioner,
+            consent_withdrawn,
+            team,
+            break_glass,
+        )| {
             let team: Vec<TeamShare> = team.0.into_iter().filter(|t| !t.ended).collect();
             Involvement {
                 locality,

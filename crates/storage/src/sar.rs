@@ -6,13 +6,13 @@
 //! needs first; the second takes a permit, since a list of names is itself personal data.
 
 use crate::cases::{self, Consent, MemberRow, Note, PlanAction, Reading, RequestDetail};
+use crate::family_help::FamilyHelpRecord;
 use crate::gate::{AuditFilter, Authorised, FamilyId, PersonRecord, list_events};
 use crate::{StorageError, Tx, on_tx};
 use earlyhelp_domain::cases::{
     CaseState, Ethnicity, MemberRole, NeedLevel, PersonKey, Reason, Send, TriageOutcome,
     likely_same_person, parse_date,
 };
-use crate::family_help::FamilyHelpRecord;
 use earlyhelp_domain::family_help::{HelpLevel, Uptake};
 use earlyhelp_domain::sar::{Named, Segment, all_redacted, mark, redaction_terms};
 use earlyhelp_domain::sharing::{Article6, Article9};
@@ -673,7 +673,11 @@ fn sar_family_help(
     family: &cases::FamilyRow,
     marked: &impl Fn(&str) -> Marked,
 ) -> SarFamilyHelp {
-    let level = HelpLevel::of_case(help.help_level.as_deref(), &family.need_level, &family.state);
+    let level = HelpLevel::of_case(
+        help.help_level.as_deref(),
+        &family.need_level,
+        &family.state,
+    );
     SarFamilyHelp {
         level: level.label(),
         steps: help

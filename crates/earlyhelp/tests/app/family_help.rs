@@ -51,7 +51,10 @@ async fn page(session: &Session, app: &TestApp, path: &str) -> String {
 /// The text of the element with `id` on the page, up to its first tag.
 fn text_of(html: &str, id: &str) -> String {
     let marker = format!("id=\"{id}\">");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("#{id} on the page")) + marker.len();
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("#{id} on the page"))
+        + marker.len();
     html[start..].split('<').next().unwrap().to_string()
 }
 
@@ -84,7 +87,13 @@ async fn stepping_between_levels_says_who_and_why_and_only_the_cases_leads_may(b
     // No reason, and child protection without its lead: 422 naming each field, nothing changes.
     let response = post(&lead, &app, &level, &[("level", "child_in_need")]).await;
     assert_eq!(response.status(), 422);
-    assert!(response.text().await.unwrap().contains("href=\"#level_reason\""));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("href=\"#level_reason\"")
+    );
     let response = post(
         &lead,
         &app,
@@ -105,7 +114,11 @@ async fn stepping_between_levels_says_who_and_why_and_only_the_cases_leads_may(b
     for outsider in [ERDINGTON_LEAD, COMMISSIONER] {
         let session = app.sign_in(outsider).await;
         let why = [("level", "universal_plus"), ("level_reason", "Tidying up")];
-        assert_eq!(post(&session, &app, &level, &why).await.status(), 404, "{outsider}");
+        assert_eq!(
+            post(&session, &app, &level, &why).await.status(),
+            404,
+            "{outsider}"
+        );
         let audit = app.audit_of(&format!("family:{family}")).await;
         assert!(
             audit.contains(&(outsider.into(), "update".into(), "denied".into())),
@@ -124,13 +137,20 @@ async fn stepping_between_levels_says_who_and_why_and_only_the_cases_leads_may(b
     )
     .await;
     assert_eq!(response.status(), 303);
-    let html = page(&lead, &app, response.headers()["location"].to_str().unwrap()).await;
+    let html = page(
+        &lead,
+        &app,
+        response.headers()["location"].to_str().unwrap(),
+    )
+    .await;
     assert!(html.contains("govuk-notification-banner--success"));
     assert_eq!(text_of(&html, "help-level"), "Child in need (section 17)");
     assert!(html.contains(&format!(
         "Stepped up from Targeted Family Help to Child in need (section 17). Why: {why}"
     )));
-    let history = &html[html.find("id=\"level-history\"").expect("the level history")..];
+    let history = &html[html
+        .find("id=\"level-history\"")
+        .expect("the level history")..];
     assert!(history.contains(why) && history.contains("Demo Practitioner"));
     let audit = purposes(&app, &format!("family:{family}")).await;
     assert!(audit.contains(&(
@@ -151,7 +171,13 @@ async fn stepping_between_levels_says_who_and_why_and_only_the_cases_leads_may(b
     };
     let response = post(&locality_lead, &app, &level, &refs(&to_cp(&stranger))).await;
     assert_eq!(response.status(), 422);
-    assert!(response.text().await.unwrap().contains("already works with this family"));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("already works with this family")
+    );
     let practitioner = user_id(&app, PRACTITIONER).await;
     let response = post(&locality_lead, &app, &level, &refs(&to_cp(&practitioner))).await;
     assert_eq!(response.status(), 303);
@@ -176,9 +202,15 @@ async fn the_family_network_and_family_group_decision_making_reach_the_subject_a
         ("in_plan", "yes"),
     ];
     let response = post(&lead, &app, &format!("{case}/network/new"), &nan[..2]).await;
-    assert_eq!(response.status(), 422, "whether they are in the plan is asked");
     assert_eq!(
-        post(&lead, &app, &format!("{case}/network/new"), &nan).await.status(),
+        response.status(),
+        422,
+        "whether they are in the plan is asked"
+    );
+    assert_eq!(
+        post(&lead, &app, &format!("{case}/network/new"), &nan)
+            .await
+            .status(),
         303
     );
     let neighbour = [
@@ -204,7 +236,11 @@ async fn the_family_network_and_family_group_decision_making_reach_the_subject_a
     let (nan_page, neighbour_page) = (link("Nasreen Testnan"), link("Mr Testneighbour"));
     assert_eq!(text_of(&html, "network-summary"), "2 people");
     // Change one, remove the other.
-    assert!(page(&lead, &app, &nan_page).await.contains("value=\"07700 900123\""));
+    assert!(
+        page(&lead, &app, &nan_page)
+            .await
+            .contains("value=\"07700 900123\"")
+    );
     let changed = [
         ("name", "Nasreen Testnan"),
         ("relationship", "Grandmother"),
@@ -225,7 +261,13 @@ async fn the_family_network_and_family_group_decision_making_reach_the_subject_a
     declined.extend(date_boxes("offered_on", &today));
     let response = post(&lead, &app, &new, &refs(&declined)).await;
     assert_eq!(response.status(), 422);
-    assert!(response.text().await.unwrap().contains("href=\"#declined_reason\""));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("href=\"#declined_reason\"")
+    );
     let plan = "Nasreen collects Amira from school on Tuesdays";
     let mut held = owned(&[
         ("uptake", "yes"),
@@ -236,7 +278,9 @@ async fn the_family_network_and_family_group_decision_making_reach_the_subject_a
     held.extend(date_boxes("meeting_on", &today));
     assert_eq!(post(&lead, &app, &new, &refs(&held)).await.status(), 303);
     let html = page(&lead, &app, &case).await;
-    assert!(html.contains("Family group decision making</a> <span class=\"govuk-body-s\">(1 offer)"));
+    assert!(
+        html.contains("Family group decision making</a> <span class=\"govuk-body-s\">(1 offer)")
+    );
     assert!(html.contains(plan) && html.contains("with Nasreen Testnan"));
 
     // A team member from another locality (not in this team) cannot add to the network.
@@ -250,7 +294,12 @@ async fn the_family_network_and_family_group_decision_making_reach_the_subject_a
 
     // The subject access request holds them, the network's details marked as other people's.
     let step = [("level", "child_in_need"), ("level_reason", "Worries grew")];
-    assert_eq!(post(&lead, &app, &format!("{case}/level"), &step).await.status(), 303);
+    assert_eq!(
+        post(&lead, &app, &format!("{case}/level"), &step)
+            .await
+            .status(),
+        303
+    );
     let amira = member_id(&app, &family, "Amira").await;
     let ig = app.sign_in(IG_OFFICER).await;
     let sar: Value = ig
@@ -313,10 +362,15 @@ async fn a_lead_practitioner_steps_a_case_up_to_child_in_need_in_the_browser() {
         .click(By::Css("input[name=level][value=child_in_need]"))
         .await;
     browser
-        .fill(By::Id("level_reason"), "Neglect concerns after the home visit")
+        .fill(
+            By::Id("level_reason"),
+            "Neglect concerns after the home visit",
+        )
         .await;
     assert_accessible(&browser, "the case page in the Family Help model").await;
-    browser.click(By::Css("#level-form button[type=submit]")).await;
+    browser
+        .click(By::Css("#level-form button[type=submit]"))
+        .await;
     browser
         .wait_for_text(By::Id("done"), "The case's level is changed")
         .await;
@@ -324,7 +378,10 @@ async fn a_lead_practitioner_steps_a_case_up_to_child_in_need_in_the_browser() {
         .wait_for_text(By::Id("help-level"), "Child in need (section 17)")
         .await;
     browser
-        .wait_for_text(By::Id("level-history"), "Neglect concerns after the home visit")
+        .wait_for_text(
+            By::Id("level-history"),
+            "Neglect concerns after the home visit",
+        )
         .await;
     assert_accessible(&browser, "the case page after stepping up").await;
     browser.screenshot("family-help-child-in-need").await;

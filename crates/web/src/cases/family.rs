@@ -702,7 +702,8 @@ async fn render_family_with(
             .filter(|t| t.ended.is_none())
             .map(|t| &t.person)
             .collect();
-        let view = super::family_help::help_view(signed, &page.record, help, &team_now, &page.values);
+        let view =
+            super::family_help::help_view(signed, &page.record, help, &team_now, &page.values);
         page.help = Some(view);
     }
     page.sections = sections(&page, open);
@@ -851,7 +852,9 @@ fn sections(page: &FamilyPage, open: &str) -> Vec<Section> {
     // The Family Help model's sections come after the team around the family.
     if let Some(help) = &page.help {
         let at = list.iter().position(|s| s.0 == "team").map_or(0, |i| i + 1);
-        for (offset, (id, title, count)) in super::family_help::sections(help).into_iter().enumerate() {
+        for (offset, (id, title, count)) in
+            super::family_help::sections(help).into_iter().enumerate()
+        {
             list.insert(at + offset, (id, title, count, vec![]));
         }
     }

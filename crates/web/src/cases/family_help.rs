@@ -4,6 +4,7 @@
 //! found and the case page is as it was.
 
 use super::family::{Change, Pairs, open_family, render_family};
+use super::serious::names;
 use super::{field, first_error, select_options};
 use crate::AppState;
 use crate::dates::{self, DateQuestion, Rule, when};
@@ -19,15 +20,13 @@ use axum::routing::{get, post};
 use earlyhelp_domain::access::{Action, Involvement, may_step_level};
 use earlyhelp_domain::family_help::{
     FamilyGroupInput, HelpLevel, NetworkInput, PracticeModel, Uptake, check_family_group,
-    check_network,
+    check_lead_cp, check_network,
 };
 use earlyhelp_domain::limits;
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_storage::StorageError;
 use earlyhelp_storage::cases::{self, FamilyRecord};
-use earlyhelp_storage::family_help::{
-    self as help, FamilyHelpRecord, Meeting, Networked, Step,
-};
+use earlyhelp_storage::family_help::{self as help, FamilyHelpRecord, Meeting, Networked, Step};
 use earlyhelp_storage::gate::FamilyLevel;
 use uuid::Uuid;
 
@@ -68,7 +67,9 @@ fn family_help_model(state: &AppState) -> Result<(), AppError> {
 fn which(raw: &str) -> Result<Option<Uuid>, AppError> {
     match raw {
         "new" => Ok(None),
-        id => Uuid::parse_str(id).map(Some).map_err(|_| AppError::NotFound),
+        id => Uuid::parse_str(id)
+            .map(Some)
+            .map_err(|_| AppError::NotFound),
     }
 }
 
@@ -139,7 +140,9 @@ pub fn help_view(
         candidates.push((id, name.clone()));
     }
     candidates.extend(team_now.iter().map(|p| (p.user_id, p.name.clone())));
-    let leads_locality = me.roles.contains(&earlyhelp_domain::roles::Role::LocalityLead)
+    let leads_locality = me
+        .roles
+        .contains(&earlyhelp_domain::roles::Role::LocalityLead)
         && me.localities.contains(&record.family.locality_slug);
     if leads_locality {
         candidates.push((me.user_id, signed.user.name.clone()));
@@ -218,14 +221,14 @@ async fn step_level(
     let mut errors = Vec::new();
     let to = HelpLevel::from_slug(&field(&pairs, "level"));
     if to.is_none() {
-        errors.push(FieldError::new("level", "Choose the level the case moves to"));
+        errors.push(FieldError::new(
+            "level",
+            "Choose the level the case moves to",
+        ));
     }
     let lead_cp = Uuid::parse_str(&field(&pairs, "lead_cp_practitioner")).ok();
-    if to.is_some_and(HelpLevel::needs_lead_cp) && lead_cp.is_none() {
-        errors.push(FieldError::new(
-            "lead_cp_practitioner",
-            "Choose the lead child protection practitioner: a case at child protection needs one",
-        ));
+    if let Some(to) = to {
+        errors.extend(check_lead_cp(to, lead_cp.is_some()).err());
     }
     let reason = field(&pairs, "level_reason");
     if reason.trim().is_empty() {
@@ -245,14 +248,8 @@ async fn step_level(
     };
     let reason = reason.trim();
     let purpose = format!("change the case's level to {}: {reason}", to.label());
-    let mut authorised = super::open_record::<FamilyLevel>(
-        &state,
-        &signed,
-        id,
-        Action::Update,
-        &purpose,
-    )
-    .await?;
+    let mut authorised =
+        super::open_record::<FamilyLevel>(&state, &signed, id, Action::Update, &purpose).await?;
     let decided_by_name = format!("{}, {}", signed.user.name, signed.user.organisation_name);
     let step = Step {
         to,
@@ -283,15 +280,6 @@ async fn step_level(
 fn done(id: Uuid, change: Change) -> Response {
     let to = format!("/families/{id}?done={}#{}", change.slug(), change.anchor());
     Redirect::to(&to).into_response()
-}
-
-fn names(record: &FamilyRecord) -> String {
-    record
-        .members
-        .iter()
-        .map(|m| format!("{} {}", m.given_name, m.family_name))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 #[derive(Template)]
@@ -353,7 +341,10 @@ async fn render_network(
                 ("name".into(), p.name.clone()),
                 ("relationship".into(), p.relationship.clone()),
                 ("contact".into(), p.contact.clone()),
-                ("in_plan".into(), if p.in_plan { "yes" } else { "no" }.into()),
+                (
+                    "in_plan".into(),
+                    if p.in_plan { "yes" } else { "no" }.into(),
+                ),
             ]
         }
         _ => values,
@@ -423,8 +414,7 @@ async fn save_network(
         in_plan,
     };
     let author = signed.user.name.clone();
-    let mut authorised =
-        open_family(&state, &signed, id, Action::Update, "family network").await?;
+    let mut authorised = open_family(&state, &signed, id, Action::Update, "family network").await?;
     help::save_network(&mut authorised, person, &who, &author).await?;
     authorised.tx.commit().await?;
     Ok(done(id, Change::Network))
@@ -483,7 +473,8 @@ async fn render_family_group(
     errors: Vec<FieldError>,
     values: Vec<(String, String)>,
 ) -> Result<Response, AppError> {
-    let (record, help) = read_family(state, signed, id, "family group decision making form").await?;
+    let (record, help) =
+        read_family(state, signed, id, "family group decision making form").await?;
     let stored = match meeting {
         Some(mid) => Some(
             help.meetings
@@ -590,7 +581,10 @@ async fn save_family_group(
         .filter(|(k, v)| k == "attendees" && !v.trim().is_empty())
         .map(|(_, v)| v.trim().to_string())
         .collect();
-    if attendees.iter().any(|a| limits::count_chars(a) > limits::LINE) {
+    if attendees
+        .iter()
+        .any(|a| limits::count_chars(a) > limits::LINE)
+    {
         errors.push(FieldError::new(
             "attendees",
             "Choose who came from the family network",
@@ -623,9 +617,8 @@ async fn save_family_group(
 
 /// The Family Help sections of the case page, after the team: (id, title, count).
 pub fn sections(view: &HelpView) -> [(&'static str, &'static str, String); 3] {
-    let count = |n: usize, one: &str, many: &str| {
-        format!("{n} {}", if n == 1 { one } else { many })
-    };
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     [
         (
             "case-level",

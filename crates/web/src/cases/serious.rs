@@ -256,7 +256,8 @@ impl ConfirmPage {
     }
 }
 
-fn names(record: &FamilyRecord) -> String {
+/// The family's members' names, for a page's caption.
+pub(super) fn names(record: &FamilyRecord) -> String {
     record
         .members
         .iter()
