@@ -7,7 +7,7 @@ use crate::browser::{assert_accessible, sign_in};
 use crate::cases::{open_case, post_form as post};
 use crate::helpers::*;
 use crate::serious::{member_id, purposes};
-use earlyhelp::demo_cases::ERDINGTON_LEAD;
+use earlyhelp::demo_cases::{ERDINGTON_LEAD, HEALTH_VISITOR};
 use earlyhelp_domain::family_help::PracticeModel;
 use earlyhelp_storage::Db;
 use serde_json::Value;
@@ -110,8 +110,26 @@ async fn stepping_between_levels_says_who_and_why_and_only_the_cases_leads_may(b
             .contains("href=\"#lead_cp_practitioner\"")
     );
 
-    // Another locality's lead with the family's id, and a role without cases: refused, audited.
-    for outsider in [ERDINGTON_LEAD, COMMISSIONER] {
+    // In the team around the family, a health visitor reads the case but is not offered the
+    // form, and may not change its level.
+    let add = [
+        ("team_email", HEALTH_VISITOR),
+        ("purpose", "health visiting"),
+        ("article6", "public_task"),
+    ];
+    assert_eq!(
+        post(&lead, &app, &format!("{case}/team"), &add)
+            .await
+            .status(),
+        303
+    );
+    let health_visitor = app.sign_in(HEALTH_VISITOR).await;
+    let html = page(&health_visitor, &app, &case).await;
+    assert_eq!(text_of(&html, "help-level"), "Targeted Family Help");
+    assert!(!html.contains("id=\"level-form\""));
+    // The team member, another locality's lead with the family's id, and a role without
+    // cases: refused (as not found), audited.
+    for outsider in [HEALTH_VISITOR, ERDINGTON_LEAD, COMMISSIONER] {
         let session = app.sign_in(outsider).await;
         let why = [("level", "universal_plus"), ("level_reason", "Tidying up")];
         assert_eq!(
