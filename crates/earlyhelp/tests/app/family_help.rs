@@ -94,6 +94,11 @@ async fn stepping_between_levels_says_who_and_why_and_only_the_cases_leads_may(b
         "a request for additional needs starts at targeted Family Help"
     );
     assert!(html.contains("Family Help lead practitioner"));
+    let families = page(&lead, &app, "/families").await;
+    assert!(
+        families.contains("Family Help lead practitioner</th>"),
+        "the caseload's words too"
+    );
     assert!(html.contains("id=\"level-form\""));
     assert!(
         !html.contains("id=\"step-up\""),
