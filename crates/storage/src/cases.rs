@@ -30,6 +30,7 @@ pub(crate) async fn involvement(
     type Row = (
         String,
         Option<Uuid>,
+        Option<Uuid>,
         bool,
         Json<Vec<TeamShare>>,
         Json<Vec<Uuid>>,
@@ -52,11 +53,19 @@ pub(crate) async fn involvement(
         }
     };
     Ok(row.map(
-        |(locality, lead_practitioner, consent_withdrawn, team, break_glass)| {
+        |(
+            locality,
+            lead_practitioner,
+            lead_cp_practitioner,
+            consent_withdrawn,
+            team,
+            break_glass,
+        )| {
             let team: Vec<TeamShare> = team.0.into_iter().filter(|t| !t.ended).collect();
             Involvement {
                 locality,
                 lead_practitioner,
+                lead_cp_practitioner,
                 shared_without_consent: team
                     .iter()
                     .filter(|t| t.other_basis)
@@ -83,7 +92,8 @@ struct TeamShare {
 
 /// [`involvement`] in one statement (see [`json_rows`]): the family's row, its team with their
 /// shares, and the unexpired break-glass grants (`$2` is now).
-const INVOLVEMENT_SQL: &str = "SELECT f.locality_slug, f.lead_practitioner, f.consent_withdrawn, \
+const INVOLVEMENT_SQL: &str = "SELECT f.locality_slug, f.lead_practitioner, f.lead_cp_practitioner, \
+     f.consent_withdrawn, \
      (SELECT COALESCE(json_group_array(json_object('user_id', hex(t.user_id), \
        'other_basis', EXISTS (SELECT 1 FROM lawful_bases b WHERE b.family_id = t.family_id \
          AND b.shared_with_user = t.user_id AND b.ended_micros IS NULL AND b.article6 <> 'consent'), \

@@ -123,6 +123,10 @@ impl Subject {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FamilyId(pub Uuid);
 
+/// A family's level in the Family Help model: read with the case, stepped only by its leads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FamilyLevel(pub Uuid);
+
 /// The "known to" view of a family: that it is known and whom to call, never who is in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KnownToFamily(pub Uuid);
@@ -356,6 +360,16 @@ impl Guarded for FamilyId {
     async fn resource(tx: &mut Tx, id: Uuid) -> Result<Option<(Resource, String)>, StorageError> {
         let involvement = crate::cases::involvement(tx, id).await?;
         Ok(involvement.map(|i| (Resource::Family(i), family_subject(id))))
+    }
+}
+
+impl Guarded for FamilyLevel {
+    fn new(id: Uuid) -> Self {
+        FamilyLevel(id)
+    }
+    async fn resource(tx: &mut Tx, id: Uuid) -> Result<Option<(Resource, String)>, StorageError> {
+        let involvement = crate::cases::involvement(tx, id).await?;
+        Ok(involvement.map(|i| (Resource::FamilyLevel(i), family_subject(id))))
     }
 }
 

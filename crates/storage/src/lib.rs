@@ -14,6 +14,7 @@ pub mod db;
 pub mod deprivation;
 pub mod directory;
 pub mod extracts;
+pub mod family_help;
 pub mod find_families;
 pub mod grants;
 pub mod listing_changes;

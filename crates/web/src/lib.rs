@@ -87,6 +87,9 @@ pub struct Config {
     /// Everyone whose role can read a person's record, and administrators, must set up a
     /// second factor at sign-in. Off, it is asked only of those who have set one up.
     pub second_factor_required: bool,
+    /// How cases are worked: the seed's four levels of need, or Family Help (levels from
+    /// universal plus to child protection, the family network, family group decision making).
+    pub practice_model: earlyhelp_domain::family_help::PracticeModel,
 }
 
 impl Default for Config {
@@ -102,6 +105,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             contact_phone: String::new(),
             second_factor_required: true,
+            practice_model: earlyhelp_domain::family_help::PracticeModel::LevelsOfNeed,
         }
     }
 }

@@ -416,6 +416,26 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
             .map(drop),
     }
     .unwrap();
+    // Someone in the family network (the Family Help model's): deleted with the case.
+    const NETWORK: &str = "INSERT INTO family_network (id, family_id, name, relationship, contact, \
+         in_plan, added_micros) VALUES ($1, $2, 'Nasreen Testnan', 'Grandmother', '07700 900123', TRUE, 1)";
+    match &app.db {
+        Db::Sqlite(pool, _) => sqlx::query(NETWORK)
+            .bind(Uuid::now_v7())
+            .bind(family_id)
+            .execute(pool)
+            .await
+            .map(drop),
+        Db::Postgres(pool) => sqlx::query(NETWORK)
+            .bind(Uuid::now_v7())
+            .bind(family_id)
+            .execute(pool)
+            .await
+            .map(drop),
+    }
+    .unwrap();
+    let network = "SELECT name FROM family_network WHERE family_id = $1";
+    assert_eq!(rows(&app.db, network, &due).await.len(), 1);
     let before = family_snapshot(&app.db, &due).await;
     let audited_before = app.audit_of(&format!("family:{due}")).await;
 
@@ -466,6 +486,10 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
     assert_eq!(
         (notes.as_str(), voucher, amount),
         ("[removed under the retention schedule]", None, 13_300)
+    );
+    assert!(
+        rows(&app.db, network, &due).await.is_empty(),
+        "the family network goes with the case"
     );
     let after = family_snapshot(&app.db, &due).await;
     assert_eq!(

@@ -19,6 +19,7 @@ mod deprivation;
 mod directory;
 mod directory_search;
 mod extracts;
+mod family_help;
 mod family_page;
 mod giving;
 mod governance;

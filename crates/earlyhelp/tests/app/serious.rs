@@ -131,6 +131,15 @@ async fn stepping_up_down_closing_and_reopening_ask_why(backend: Backend) {
     );
     let missing = page_status(&lead, &app, &format!("{case}/state/fly_away")).await;
     assert_eq!(missing, 404);
+    // The default practice model has no Family Help level, network or family group pages.
+    let html = page(&lead, &app, &case).await;
+    assert!(html.contains("Lead practitioner") && !html.contains("id=\"level-form\""));
+    for path in ["network/new", "family-group/new"] {
+        assert_eq!(
+            page_status(&lead, &app, &format!("{case}/{path}")).await,
+            404
+        );
+    }
 
     // No reason: 422 naming the field, and nothing changes.
     let response = post(

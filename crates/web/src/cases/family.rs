@@ -23,6 +23,7 @@ use earlyhelp_domain::cases::{
     Send, parse_date, review_overdue,
 };
 use earlyhelp_domain::connections::ReferralState;
+use earlyhelp_domain::family_help::PracticeModel;
 use earlyhelp_domain::limits;
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::sharing::{Article6, Article9, ShareInput, check_share};
@@ -195,10 +196,15 @@ pub enum Change {
     Reading,
     Outcome,
     Assessment,
+    /// The Family Help model's: a step between levels, the family network, family group
+    /// decision making.
+    Level,
+    Network,
+    FamilyGroup,
 }
 
 impl Change {
-    const ALL: [Change; 8] = [
+    const ALL: [Change; 11] = [
         Change::Team,
         Change::Note,
         Change::Action,
@@ -207,9 +213,12 @@ impl Change {
         Change::Reading,
         Change::Outcome,
         Change::Assessment,
+        Change::Level,
+        Change::Network,
+        Change::FamilyGroup,
     ];
 
-    fn slug(self) -> &'static str {
+    pub(super) fn slug(self) -> &'static str {
         match self {
             Change::Team => "team",
             Change::Note => "note",
@@ -219,6 +228,9 @@ impl Change {
             Change::Reading => "reading",
             Change::Outcome => "outcome",
             Change::Assessment => "assessment",
+            Change::Level => "level",
+            Change::Network => "network",
+            Change::FamilyGroup => "family_group",
         }
     }
 
@@ -232,6 +244,9 @@ impl Change {
             Change::Reading => "journey",
             Change::Outcome => "supporting-families",
             Change::Assessment => "assessment",
+            Change::Level => "case-level",
+            Change::Network => "network",
+            Change::FamilyGroup => "family-group",
         }
     }
 
@@ -245,6 +260,9 @@ impl Change {
             Change::Reading => "The reading is recorded.",
             Change::Outcome => "The Supporting Families outcome is recorded.",
             Change::Assessment => "The assessment is saved as a draft.",
+            Change::Level => "The case's level is changed, with who decided and why.",
+            Change::Network => "The family network is updated.",
+            Change::FamilyGroup => "The family group decision making record is saved.",
         }
     }
 
@@ -317,6 +335,10 @@ struct FamilyPage {
     /// How many entries the chronology holds before filtering.
     notes_total: usize,
     viewers: Vec<ViewerLine>,
+    /// The lead practitioner's title, in the practice model's words.
+    lead_label: &'static str,
+    /// The Family Help part of the case, in that practice model only.
+    help: Option<super::family_help::HelpView>,
     /// Referrals to services: the line, its status, and how far the need was met.
     referrals: Vec<(ReferralLine, &'static str, &'static str)>,
     /// Payments to the family, newest first.
@@ -440,6 +462,13 @@ async fn render_family_with(
     let referrals = connections::of_family(&mut authorised).await?;
     let payments = earlyhelp_storage::payments::of_family(&mut authorised).await?;
     let referred_by = earlyhelp_storage::asks::referred_by(&mut authorised).await?;
+    let model = state.config.practice_model;
+    let help_record = match model {
+        PracticeModel::FamilyHelp => {
+            Some(earlyhelp_storage::family_help::of_family(&mut authorised).await?)
+        }
+        PracticeModel::LevelsOfNeed => None,
+    };
     authorised.tx.commit().await?;
     let measures = earlyhelp_storage::measures::list(&state.db).await?;
     let case_workers =
@@ -454,9 +483,14 @@ async fn render_family_with(
         is_open: state_value == CaseState::Open,
         is_closed: state_value == CaseState::Closed,
         stepped_up: state_value == CaseState::SteppedUp,
-        need: NeedLevel::from_slug(&record.family.need_level)
-            .map(NeedLevel::label)
-            .unwrap_or(""),
+        need: match &help_record {
+            Some(help) => super::family_help::level_of(&record, help).label(),
+            None => NeedLevel::from_slug(&record.family.need_level)
+                .map(NeedLevel::label)
+                .unwrap_or(""),
+        },
+        lead_label: earlyhelp_domain::family_help::lead_title(model),
+        help: None,
         closure: record
             .family
             .closure_reason
@@ -667,6 +701,17 @@ async fn render_family_with(
         values,
         case_workers,
     };
+    if let Some(help) = help_record {
+        let team_now: Vec<&cases::Person> = page
+            .team
+            .iter()
+            .filter(|t| t.ended.is_none())
+            .map(|t| &t.person)
+            .collect();
+        let view =
+            super::family_help::help_view(signed, &page.record, help, &team_now, &page.values);
+        page.help = Some(view);
+    }
     page.sections = sections(&page, open);
     let status = if page.errors.is_empty() {
         StatusCode::OK
@@ -730,7 +775,7 @@ fn sections(page: &FamilyPage, open: &str) -> Vec<Section> {
     } else {
         open
     };
-    let list: [(&'static str, &'static str, String, Vec<String>); 13] = [
+    let mut list: Vec<(&'static str, &'static str, String, Vec<String>)> = vec![
         (
             "members",
             "Family members",
@@ -792,7 +837,17 @@ fn sections(page: &FamilyPage, open: &str) -> Vec<Section> {
             counted(page.shares.len(), "share", "shares"),
             vec![],
         ),
-        ("state", "Step up, step down, close", String::new(), vec![]),
+        (
+            "state",
+            // In the Family Help model a case steps up by its level, not here.
+            if page.help.is_some() {
+                "Step down, close or reopen"
+            } else {
+                "Step up, step down, close"
+            },
+            String::new(),
+            vec![],
+        ),
         (
             "viewers",
             "Who has looked at this record",
@@ -800,6 +855,15 @@ fn sections(page: &FamilyPage, open: &str) -> Vec<Section> {
             vec![],
         ),
     ];
+    // The Family Help model's sections come after the team around the family.
+    if let Some(help) = &page.help {
+        let at = list.iter().position(|s| s.0 == "team").map_or(0, |i| i + 1);
+        for (offset, (id, title, count)) in
+            super::family_help::sections(help).into_iter().enumerate()
+        {
+            list.insert(at + offset, (id, title, count, vec![]));
+        }
+    }
     list.into_iter()
         .map(|(id, title, count, flags)| Section {
             id,
