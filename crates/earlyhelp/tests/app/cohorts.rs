@@ -25,7 +25,7 @@ async fn request_of(app: &TestApp, family_name: &str) -> String {
             .fetch_one(pool)
             .await
             .unwrap(),
-        earlyhelp_storage::Db::Postgres(pool) => sqlx::query_scalar(sql)
+        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_scalar(sql)
             .bind(family_name)
             .fetch_one(pool)
             .await

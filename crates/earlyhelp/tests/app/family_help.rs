@@ -31,7 +31,7 @@ async fn user_id(app: &TestApp, email: &str) -> String {
     let sql = "SELECT id FROM users WHERE email = $1";
     let id: Uuid = match &app.db {
         Db::Sqlite(pool, _) => sqlx::query_scalar(sql).bind(email).fetch_one(pool).await,
-        Db::Postgres(pool) => sqlx::query_scalar(sql).bind(email).fetch_one(pool).await,
+        Db::Postgres(pool, _) => sqlx::query_scalar(sql).bind(email).fetch_one(pool).await,
     }
     .unwrap();
     id.to_string()

@@ -426,7 +426,7 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
             .execute(pool)
             .await
             .map(drop),
-        Db::Postgres(pool) => sqlx::query(NETWORK)
+        Db::Postgres(pool, _) => sqlx::query(NETWORK)
             .bind(Uuid::now_v7())
             .bind(family_id)
             .execute(pool)
