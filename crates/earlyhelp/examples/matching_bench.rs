@@ -143,7 +143,7 @@ async fn main() -> Result<()> {
             }
         })
     };
-    let ran = matching::work_once(&db, "bench").await?;
+    let ran = matching::work_once(&db, "bench", None).await?;
     watcher.abort();
     let seconds = clock.elapsed().as_secs_f64();
     anyhow::ensure!(ran, "the run was not claimed");

@@ -12,6 +12,7 @@ pub mod connections;
 pub mod db;
 pub mod deprivation;
 pub mod directory;
+pub mod encoded;
 pub mod extracts;
 pub mod find_families;
 pub mod grants;

@@ -85,6 +85,10 @@ pub struct Config {
     /// Everyone whose role can read a person's record, and administrators, must set up a
     /// second factor at sign-in. Off, it is asked only of those who have set one up.
     pub second_factor_required: bool,
+    /// The key agreed with agencies for privacy-preserving matching (`EARLYHELP_LINKAGE_KEY_FILE`
+    /// or `EARLYHELP_LINKAGE_KEY`); without it encoded lists are refused. Its `Debug` shows
+    /// nothing of it.
+    pub linkage_key: Option<earlyhelp_storage::encoded::LinkageKey>,
 }
 
 impl Default for Config {
@@ -100,6 +104,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             contact_phone: String::new(),
             second_factor_required: true,
+            linkage_key: None,
         }
     }
 }

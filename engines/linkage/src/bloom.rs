@@ -107,6 +107,14 @@ pub fn dice(a: &[u64], a_ones: u32, b: &[u64], b_ones: u32) -> f64 {
 /// The encoded column names start with this, which is how encoded files are recognised.
 pub const ENCODED_PREFIX: &str = "bf_";
 
+/// The column `link encode` writes beside the filters: in every row, the key's check value
+/// ([`Encoder::key_check`]), so that files encoded with different keys are told apart before
+/// they are linked rather than linked into nonsense.
+pub const KEY_CHECK_COLUMN: &str = "key_check";
+
+/// What the key check value is an HMAC of: a fixed label, never a record's value.
+const KEY_CHECK_LABEL: &[u8] = b"earlyhelp linkage key check v1";
+
 /// Which filter a field's tokens go into, and how many bits each token sets (its weight).
 fn group_and_weight(kind: FieldKind) -> Option<(&'static str, usize)> {
     Some(match kind {
@@ -144,6 +152,16 @@ impl Encoder {
         Ok(Encoder {
             mac: Hmac::new_from_slice(key).expect("HMAC takes keys of any length"),
         })
+    }
+
+    /// The key's check value: the first 16 bytes of the HMAC of a fixed label, in hex. Equal
+    /// check values mean equal keys; it says nothing of the key to anyone without it (a
+    /// guessed key of 16 random bytes or more cannot be tried against it in practice).
+    pub fn key_check(&self) -> String {
+        let mut mac = self.mac.clone();
+        mac.update(KEY_CHECK_LABEL);
+        let digest = mac.finalize().into_bytes();
+        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// Column names of the encoded file (after the id) for records with these fields.
@@ -380,5 +398,20 @@ mod tests {
         assert_eq!(Bits::from_base64(&bits.to_base64()).unwrap(), bits);
         assert!(Bits::from_base64("abc").is_err());
         assert!(Encoder::new(b"short").is_err());
+    }
+
+    #[test]
+    fn the_key_check_tells_keys_apart_and_holds_no_key() {
+        let key = b"a shared secret of some length";
+        let check = Encoder::new(key).unwrap().key_check();
+        assert_eq!(check.len(), 32);
+        assert_eq!(check, Encoder::new(key).unwrap().key_check());
+        assert_ne!(
+            check,
+            Encoder::new(b"another secret, just as long")
+                .unwrap()
+                .key_check()
+        );
+        assert!(!check.contains("736563726574"), "not the key in hex");
     }
 }

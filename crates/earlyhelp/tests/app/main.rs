@@ -17,6 +17,7 @@ mod connections;
 mod deprivation;
 mod directory;
 mod directory_search;
+mod encoded_matching;
 mod extracts;
 mod family_page;
 mod giving;

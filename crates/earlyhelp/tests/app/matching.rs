@@ -24,7 +24,7 @@ fn delete_by() -> time::Date {
 }
 
 /// Terms of a share that pass the checks.
-fn terms(source: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn terms(source: &str) -> Vec<(&'static str, String)> {
     vec![
         ("source", source.to_string()),
         ("purpose", "Find families in temporary accommodation".into()),
@@ -82,7 +82,7 @@ async fn post_list(session: &Session, app: &TestApp, body: Vec<u8>) -> reqwest::
 }
 
 /// Posts the upload form with one file.
-async fn upload(
+pub(crate) async fn upload(
     session: &Session,
     app: &TestApp,
     fields: &[(&str, String)],
@@ -91,7 +91,7 @@ async fn upload(
     post_list(session, app, multipart(&session.csrf, fields, &[file])).await
 }
 
-async fn count(db: &Db, sql: &'static str) -> i64 {
+pub(crate) async fn count(db: &Db, sql: &'static str) -> i64 {
     match db {
         Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
         Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
@@ -110,7 +110,7 @@ async fn demo_people(db: &Db, n: i64) -> Vec<(String, String, String, String, St
 }
 
 /// The id in a `Location: /matching/.../ID` answer.
-fn id_in(response: &reqwest::Response) -> String {
+pub(crate) fn id_in(response: &reqwest::Response) -> String {
     let location = response.headers()["location"].to_str().unwrap();
     location.rsplit('/').next().unwrap().to_string()
 }
@@ -119,7 +119,7 @@ fn id_in(response: &reqwest::Response) -> String {
 /// and whose given name has a slip, is an initial or another name, whose family name changed,
 /// or whose date of birth has a slip (the engine finds most, many not sure enough to match),
 /// and `strangers` earlyhelp has never heard of.
-async fn known_pairs_list(db: &Db, exact: usize, changed: usize, strangers: usize) -> String {
+pub(crate) async fn known_pairs_list(db: &Db, exact: usize, changed: usize, strangers: usize) -> String {
     let people = demo_people(db, (exact + changed) as i64 * 7).await;
     // Every seventh person by date of birth: seldom two of one household.
     let chosen: Vec<_> = people.iter().step_by(7).take(exact + changed).collect();
@@ -193,7 +193,7 @@ async fn run_to_the_end(app: &TestApp, analyst: &Session, source: &str, csv: &st
 }
 
 /// Waits for a run to finish (the page refreshes itself while it runs); answers the page.
-async fn wait_for(app: &TestApp, session: &Session, run: &str) -> String {
+pub(crate) async fn wait_for(app: &TestApp, session: &Session, run: &str) -> String {
     for _ in 0..600 {
         let page = session.get(app, &format!("/matching/runs/{run}")).await;
         let page = page.text().await.unwrap();
@@ -208,7 +208,7 @@ async fn wait_for(app: &TestApp, session: &Session, run: &str) -> String {
 }
 
 /// The figure in the element with this id on the run page.
-fn figure(page: &str, id: &str) -> u64 {
+pub(crate) fn figure(page: &str, id: &str) -> u64 {
     let marker = format!("id=\"{id}\">");
     let start = page
         .find(&marker)
@@ -548,7 +548,7 @@ async fn a_run_whose_worker_died_is_run_again_cleanly(backend: Backend) {
         "still running, as far as anyone knows"
     );
     // Another server picks it up and runs it from the start.
-    assert!(matching::work_once(&app.db, "survivor").await.unwrap());
+    assert!(matching::work_once(&app.db, "survivor", None).await.unwrap());
     let page = analyst
         .get(&app, &format!("/matching/runs/{run}"))
         .await
@@ -588,7 +588,7 @@ async fn a_run_whose_worker_died_is_run_again_cleanly(backend: Backend) {
     );
     assert_eq!(count(&app.db, results).await, 10);
     assert!(
-        !matching::work_once(&app.db, "survivor").await.unwrap(),
+        !matching::work_once(&app.db, "survivor", None).await.unwrap(),
         "nothing left to run"
     );
 
