@@ -796,6 +796,7 @@ async fn only_analysts_match_and_the_queue_shows_only_what_review_needs(backend:
             "/matching".to_string(),
             format!("/matching/runs/{run}"),
             format!("/matching/runs/{run}/review"),
+            format!("/matching/runs/{run}/matched.csv"),
         ] {
             let status = other.get(&app, &path).await.status();
             assert_eq!(status, 403, "{email} {path}");
@@ -819,7 +820,7 @@ async fn only_analysts_match_and_the_queue_shows_only_what_review_needs(backend:
         .into_iter()
         .filter(|e| e.2 == "denied")
         .count();
-    assert_eq!(denied, 7 * 3, "each refusal is audited");
+    assert_eq!(denied, 7 * 4, "each refusal is audited");
 }
 
 /// Security review H4/L2/L3/L4: an oversize upload is not excused its token, a second file is
