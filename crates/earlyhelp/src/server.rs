@@ -156,9 +156,11 @@ pub fn linkage_key_from_env() -> Result<Option<LinkageKey>> {
         (None, Some(value)) => value.into_encoded_bytes(),
         (None, None) => return Ok(None),
     };
-    LinkageKey::new(&bytes)
-        .map(Some)
-        .map_err(|e| anyhow::anyhow!("the linkage key (EARLYHELP_LINKAGE_KEY_FILE or EARLYHELP_LINKAGE_KEY): {e}"))
+    LinkageKey::new(&bytes).map(Some).map_err(|e| {
+        anyhow::anyhow!(
+            "the linkage key (EARLYHELP_LINKAGE_KEY_FILE or EARLYHELP_LINKAGE_KEY): {e}"
+        )
+    })
 }
 
 /// The rate limits, trusted proxies and front door phone, from the environment.

@@ -8,11 +8,11 @@
 //! or a log; its `Debug` shows neither. The key check value `link encode` writes in every row
 //! tells a list encoded with another key apart, at upload and again at the run.
 
+use crate::gate::Authorised;
+use crate::matching::EngineReport;
 use crate::matching::{
     ENCODED_ROLE, ID_ROLE, ListRow, Pair, RunRow, Shown, Side, explained, run_engine,
 };
-use crate::gate::Authorised;
-use crate::matching::EngineReport;
 use crate::{StorageError, on_tx};
 use linkage::Progress;
 use linkage::bloom::{ENCODED_PREFIX, Encoder, KEY_CHECK_COLUMN};
@@ -246,7 +246,11 @@ fn encode_people(
         let filters = encoder.encode(&clear, row);
         let values: Vec<String> = keep
             .iter()
-            .map(|&g| filters[g].as_ref().map_or_else(String::new, |b| b.to_base64()))
+            .map(|&g| {
+                filters[g]
+                    .as_ref()
+                    .map_or_else(String::new, |b| b.to_base64())
+            })
             .collect();
         let values: Vec<&str> = values.iter().map(String::as_str).collect();
         encoded

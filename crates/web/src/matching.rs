@@ -695,19 +695,19 @@ async fn run_page(
     Ok(Html(page.render()?).into_response())
 }
 
-/// What goes back to the agency: a CSV of the ids of its records that matched (matches and
-/// possible matches accepted on review), under its own id column's name, and nothing of
-/// earlyhelp's side: no name, no id, no case.
-async fn matched_csv(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(id): Path<Uuid>,
-) -> Result<Response, AppError> {
+/// A run read through the gate for `purpose`, with its list, while the list is held (after
+/// its delete-by date: 410).
+async fn held_run(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+    purpose: &str,
+) -> Result<(gate::Authorised, RunRow, ListRow), AppError> {
     let subject = run_subject(id);
     let mut authorised = authorise_read(
         &state.db,
         &signed.who(),
-        request(Action::Read, &subject, "download the list's matched ids"),
+        request(Action::Read, &subject, purpose),
     )
     .await?;
     let run = store::run(&mut authorised, id).await?;
@@ -718,6 +718,19 @@ async fn matched_csv(
             problem,
         });
     }
+    Ok((authorised, run, list))
+}
+
+/// What goes back to the agency: a CSV of the ids of its records that matched (matches and
+/// possible matches accepted on review), under its own id column's name, and nothing of
+/// earlyhelp's side: no name, no id, no case.
+async fn matched_csv(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    let (mut authorised, run, list) =
+        held_run(&state, &signed, id, "download the list's matched ids").await?;
     if run.stage() != Stage::Done {
         return Err(AppError::Conflict(
             "The run has not finished: there are no matched ids to download yet".into(),
@@ -785,20 +798,8 @@ async fn review_page(
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
     let subject = run_subject(id);
-    let mut authorised = authorise_read(
-        &state.db,
-        &signed.who(),
-        request(Action::Read, &subject, "review possible matches"),
-    )
-    .await?;
-    let run = store::run(&mut authorised, id).await?;
-    let list = store::list(&mut authorised, run.list_id).await?;
-    if let Some(problem) = expired(&list) {
-        return Err(AppError::Rejected {
-            status: StatusCode::GONE,
-            problem,
-        });
-    }
+    let (mut authorised, _, list) =
+        held_run(&state, &signed, id, "review possible matches").await?;
     let (next, waiting) = store::next_possible(&mut authorised, id).await?;
     let seen = match &next {
         Some(p) => store::candidate_subject(&mut authorised, &p.right_key).await?,

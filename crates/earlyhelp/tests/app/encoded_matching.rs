@@ -90,6 +90,13 @@ async fn database_holds(db: &Db, url: &str, key: &str) -> bool {
     }
 }
 
+/// An upload refused (422) with `message` on the page.
+async fn refused(response: reqwest::Response, message: &str) {
+    assert_eq!(response.status(), 422, "{message}");
+    let page = response.text().await.unwrap();
+    assert!(page.contains(message), "{message} in {page}");
+}
+
 fn hex_of(text: &str) -> String {
     text.bytes().map(|b| format!("{b:02x}")).collect()
 }
@@ -117,7 +124,10 @@ async fn an_encoded_list_is_matched_and_only_the_agencys_matched_ids_come_back(b
     let clear = known_pairs_list(&app.db, 20, 0, 10).await;
     let encoded = encode(&dir, "housing", &clear, &key);
     let header = encoded.lines().next().unwrap();
-    assert_eq!(header, "ref,bf_given,bf_family,bf_birth,bf_address,key_check");
+    assert_eq!(
+        header,
+        "ref,bf_given,bf_family,bf_birth,bf_address,key_check"
+    );
     assert!(!encoded.contains("Quillfeather"), "no clear value");
 
     let response = upload(&analyst, app, &terms("Housing"), encoded.as_bytes()).await;
@@ -203,12 +213,11 @@ async fn lists_encoded_with_another_key_or_none_are_refused_saying_why(backend: 
     // Encoded with another key: refused at upload, plainly.
     let other = encode(&dir, "other", &clear, &test_key("another-key"));
     let response = upload(&analyst, &app, &terms("Housing"), other.as_bytes()).await;
-    assert_eq!(response.status(), 422);
-    let page = response.text().await.unwrap();
-    assert!(
-        page.contains("the list was encoded with a different key from this server&#39;s"),
-        "{page}"
-    );
+    refused(
+        response,
+        "the list was encoded with a different key from this server&#39;s",
+    )
+    .await;
     // The command line refuses to link the two files as well.
     let ours = encode(&dir, "ours", &clear, &key);
     let output = earlyhelp_command(
@@ -238,31 +247,22 @@ async fn lists_encoded_with_another_key_or_none_are_refused_saying_why(backend: 
         .map(|l| format!("{}\n", l.rsplit_once(',').unwrap().0))
         .collect();
     let response = upload(&analyst, &app, &terms("Housing"), older.as_bytes()).await;
-    assert_eq!(response.status(), 422);
-    assert!(
-        response
-            .text()
-            .await
-            .unwrap()
-            .contains("has no key_check column"),
-    );
+    refused(response, "has no key_check column").await;
 
     // A server without a key says on the page that encoded lists cannot be matched, and why,
     // and refuses one.
     let keyless = serve(app.db.clone(), app.database_url.clone()).await;
     let analyst = keyless.sign_in(ANALYST).await;
-    let page = analyst.get(&keyless, "/matching").await.text().await.unwrap();
+    let page = analyst
+        .get(&keyless, "/matching")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("id=\"no-key\""), "{page}");
     assert!(page.contains("no linkage key is set"));
     let response = upload(&analyst, &keyless, &terms("Housing"), ours.as_bytes()).await;
-    assert_eq!(response.status(), 422);
-    assert!(
-        response
-            .text()
-            .await
-            .unwrap()
-            .contains("encoded lists cannot be matched on this server")
-    );
+    refused(response, "encoded lists cannot be matched on this server").await;
     assert_eq!(count(&app.db, "SELECT COUNT(*) FROM match_lists").await, 0);
     let _ = std::fs::remove_dir_all(dir);
 }

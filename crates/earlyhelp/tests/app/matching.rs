@@ -119,7 +119,12 @@ pub(crate) fn id_in(response: &reqwest::Response) -> String {
 /// and whose given name has a slip, is an initial or another name, whose family name changed,
 /// or whose date of birth has a slip (the engine finds most, many not sure enough to match),
 /// and `strangers` earlyhelp has never heard of.
-pub(crate) async fn known_pairs_list(db: &Db, exact: usize, changed: usize, strangers: usize) -> String {
+pub(crate) async fn known_pairs_list(
+    db: &Db,
+    exact: usize,
+    changed: usize,
+    strangers: usize,
+) -> String {
     let people = demo_people(db, (exact + changed) as i64 * 7).await;
     // Every seventh person by date of birth: seldom two of one household.
     let chosen: Vec<_> = people.iter().step_by(7).take(exact + changed).collect();
@@ -548,7 +553,11 @@ async fn a_run_whose_worker_died_is_run_again_cleanly(backend: Backend) {
         "still running, as far as anyone knows"
     );
     // Another server picks it up and runs it from the start.
-    assert!(matching::work_once(&app.db, "survivor", None).await.unwrap());
+    assert!(
+        matching::work_once(&app.db, "survivor", None)
+            .await
+            .unwrap()
+    );
     let page = analyst
         .get(&app, &format!("/matching/runs/{run}"))
         .await
@@ -588,7 +597,9 @@ async fn a_run_whose_worker_died_is_run_again_cleanly(backend: Backend) {
     );
     assert_eq!(count(&app.db, results).await, 10);
     assert!(
-        !matching::work_once(&app.db, "survivor", None).await.unwrap(),
+        !matching::work_once(&app.db, "survivor", None)
+            .await
+            .unwrap(),
         "nothing left to run"
     );
 
