@@ -249,8 +249,13 @@ async fn lists_encoded_with_another_key_or_none_are_refused_saying_why(backend: 
     let response = upload(&analyst, &app, &terms("Housing"), older.as_bytes()).await;
     refused(response, "has no key_check column").await;
 
+    // Encoded with the server's key: kept, with no values to preview.
+    let response = upload(&analyst, &app, &terms("Housing"), ours.as_bytes()).await;
+    assert_eq!(response.status(), 303, "{}", response.text().await.unwrap());
+    let list = id_in(&response);
+
     // A server without a key says on the page that encoded lists cannot be matched, and why,
-    // and refuses one.
+    // refuses one, and will not start a run of the one kept.
     let keyless = serve(app.db.clone(), app.database_url.clone()).await;
     let analyst = keyless.sign_in(ANALYST).await;
     let page = analyst
@@ -263,6 +268,42 @@ async fn lists_encoded_with_another_key_or_none_are_refused_saying_why(backend: 
     assert!(page.contains("no linkage key is set"));
     let response = upload(&analyst, &keyless, &terms("Housing"), ours.as_bytes()).await;
     refused(response, "encoded lists cannot be matched on this server").await;
-    assert_eq!(count(&app.db, "SELECT COUNT(*) FROM match_lists").await, 0);
+    let form = [
+        ("csrf_token", analyst.csrf.as_str()),
+        ("against", "earlyhelp"),
+    ];
+    let started = analyst
+        .post(&keyless, &format!("/matching/lists/{list}/runs"), &form)
+        .await;
+    refused(started, "encoded lists cannot be matched on this server").await;
+    assert_eq!(count(&app.db, "SELECT COUNT(*) FROM match_lists").await, 1);
+    assert_eq!(count(&app.db, "SELECT COUNT(*) FROM match_runs").await, 0);
+
+    // A server given a key it cannot use does not start, and does not say the key.
+    let short = test_key("k")[..10].to_string();
+    for envs in [
+        vec![("EARLYHELP_LINKAGE_KEY", short.as_str())],
+        vec![
+            ("EARLYHELP_LINKAGE_KEY", key.as_str()),
+            ("EARLYHELP_LINKAGE_KEY_FILE", "/nonexistent"),
+        ],
+    ] {
+        let output = earlyhelp_command(
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database",
+                "sqlite://",
+            ],
+            &envs,
+        )
+        .output()
+        .unwrap();
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{said}");
+        assert!(said.contains("EARLYHELP_LINKAGE_KEY"), "{said}");
+        assert!(!said.contains(&short) && !said.contains(&key), "{said}");
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
