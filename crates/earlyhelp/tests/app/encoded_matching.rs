@@ -5,7 +5,7 @@
 //! is found neither in the database nor in the server's log.
 
 use crate::helpers::*;
-use crate::matching::{count, id_in, known_pairs_list, terms, upload, wait_for};
+use crate::matching::{count, id_in, known_pairs_list, terms, upload, value_of, wait_for};
 use crate::observability::Served;
 use base64::Engine;
 use earlyhelp_storage::Db;
@@ -97,6 +97,16 @@ async fn refused(response: reqwest::Response, message: &str) {
     assert!(page.contains(message), "{message} in {page}");
 }
 
+/// The list's ids of the pairs found with `status`, in order.
+async fn ids_with(db: &Db, status: &str) -> Vec<String> {
+    let sql = "SELECT left_id FROM match_results WHERE status = $1 ORDER BY left_id";
+    match db {
+        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).bind(status).fetch_all(pool).await,
+        Db::Postgres(pool) => sqlx::query_scalar(sql).bind(status).fetch_all(pool).await,
+    }
+    .unwrap()
+}
+
 fn hex_of(text: &str) -> String {
     text.bytes().map(|b| format!("{b:02x}")).collect()
 }
@@ -119,9 +129,9 @@ async fn an_encoded_list_is_matched_and_only_the_agencys_matched_ids_come_back(b
     let page = analyst.get(app, "/matching").await.text().await.unwrap();
     assert!(page.contains("id=\"encoded-ok\""), "{page}");
 
-    // Twenty of earlyhelp's people as the agency holds them, and ten strangers; encoded on the
-    // agency's side, so no name, date or address leaves it.
-    let clear = known_pairs_list(&app.db, 20, 0, 10).await;
+    // Twenty of earlyhelp's people as the agency holds them, ten changed, and ten strangers;
+    // encoded on the agency's side, so no name, date or address leaves it.
+    let clear = known_pairs_list(&app.db, 20, 10, 10).await;
     let encoded = encode(&dir, "housing", &clear, &key);
     let header = encoded.lines().next().unwrap();
     assert_eq!(
@@ -161,11 +171,42 @@ async fn an_encoded_list_is_matched_and_only_the_agencys_matched_ids_come_back(b
             .starts_with("text/csv")
     );
     let body = download.text().await.unwrap();
-    let mut expected: Vec<String> = (0..20).map(|n| format!("H{n}")).collect();
-    expected.sort();
     let lines: Vec<&str> = body.lines().collect();
     assert_eq!(lines[0], "ref", "{body}");
-    assert_eq!(lines[1..], expected, "{body}");
+    let matched = ids_with(&app.db, "match").await;
+    assert_eq!(lines[1..], matched, "the matches' ids, and nothing else");
+    for n in 0..20 {
+        assert!(matched.contains(&format!("H{n}")), "H{n}: {body}");
+    }
+    assert!(matched.iter().all(|id| id.starts_with('H')), "{body}");
+
+    // Possible matches (a name or a date of birth changed, and moved) are reviewed as in the
+    // clear: the agency's record by its id alone, earlyhelp's masked. Once one is accepted, its
+    // id goes back too.
+    let possible = ids_with(&app.db, "possible").await;
+    assert!(!possible.is_empty(), "{matched:?}");
+    let review = format!("/matching/runs/{run}/review");
+    let queue = analyst.get(app, &review).await.text().await.unwrap();
+    let shown = queue
+        .split("Record ")
+        .nth(1)
+        .and_then(|rest| rest.split(" of Housing").next())
+        .unwrap_or_else(|| panic!("no record in {queue}"))
+        .to_string();
+    assert!(possible.contains(&shown), "{shown}");
+    assert!(queue.contains("encoded (no value)") && queue.contains("id=\"masked\""));
+    let form = [
+        ("csrf_token", analyst.csrf.clone()),
+        ("pair", value_of(&queue, "pair")),
+        ("decision", "accept".to_string()),
+    ];
+    assert_eq!(analyst.post(app, &review, &form).await.status(), 303);
+    let again = analyst
+        .get(app, &format!("/matching/runs/{run}/matched.csv"))
+        .await;
+    let again = again.text().await.unwrap();
+    assert!(again.lines().any(|id| id == shown), "{again}");
+    assert_eq!(again.lines().count(), lines.len() + 1);
 
     // The encodings of earlyhelp's people are not kept; the explanation holds no value.
     let explanations = count(

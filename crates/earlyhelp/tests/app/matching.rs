@@ -497,7 +497,7 @@ async fn a_run_finds_the_known_pairs_and_review_is_recorded_and_reused(backend: 
 }
 
 /// The value of the hidden field `name` in a page.
-fn value_of(page: &str, name: &str) -> String {
+pub(crate) fn value_of(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = page.find(&marker).unwrap() + marker.len();
     page[start..]
