@@ -180,6 +180,29 @@ impl Encoder {
             .collect()
     }
 
+    /// The header of an encoded file (as `link encode` writes it): the id column, one column
+    /// per group of `fields`, and the key check.
+    pub fn file_header(id: &str, fields: &[Field]) -> Vec<String> {
+        std::iter::once(id.to_string())
+            .chain(Self::encoded_fields(fields).into_iter().map(|f| f.name))
+            .chain([KEY_CHECK_COLUMN.to_string()])
+            .collect()
+    }
+
+    /// Row `row` of an encoded file, under [`Encoder::file_header`]: its id, each group's
+    /// filter in base64 (empty where missing), and `key_check` (this key's, made once).
+    pub fn file_row(&self, data: &Dataset, row: usize, key_check: &str) -> Vec<String> {
+        let filters = self.encode(data, row);
+        std::iter::once(data.ids[row].clone())
+            .chain(
+                filters
+                    .iter()
+                    .map(|f| f.as_ref().map_or_else(String::new, Bits::to_base64)),
+            )
+            .chain([key_check.to_string()])
+            .collect()
+    }
+
     /// One filter per group of `encoded_fields`, for row `row`; `None` where every field is missing.
     pub fn encode(&self, data: &Dataset, row: usize) -> Vec<Option<Bits>> {
         let encoded = Self::encoded_fields(&data.fields);

@@ -367,21 +367,9 @@ fn run_encode(args: &EncodeArgs) -> Result<()> {
     let mut writer = create(&args.out)?;
     // The key check goes in every row, so a file cut or joined keeps it.
     let key_check = encoder.key_check();
-    let header: Vec<String> = std::iter::once(args.id.clone())
-        .chain(Encoder::encoded_fields(&fields).into_iter().map(|f| f.name))
-        .chain([KEY_CHECK_COLUMN.to_string()])
-        .collect();
-    writer.write_record(&header)?;
+    writer.write_record(Encoder::file_header(&args.id, &fields))?;
     for row in 0..data.len() {
-        let filters = encoder.encode(&data, row);
-        let encoded = filters
-            .iter()
-            .map(|f| f.as_ref().map_or_else(String::new, |b| b.to_base64()));
-        writer.write_record(
-            std::iter::once(data.ids[row].clone())
-                .chain(encoded)
-                .chain([key_check.clone()]),
-        )?;
+        writer.write_record(encoder.file_row(&data, row, &key_check))?;
     }
     writer
         .flush()
