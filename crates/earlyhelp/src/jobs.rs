@@ -16,6 +16,7 @@
 
 use crate::mail::{Sending, drain};
 use earlyhelp_domain::connections::DEFAULT_EXPIRY_DAYS;
+use earlyhelp_storage::encoded::LinkageKey;
 use earlyhelp_storage::outcomes::computed;
 use earlyhelp_storage::{Db, connections, leases};
 use std::time::Duration;
@@ -38,10 +39,21 @@ pub fn refresh_interval() -> Duration {
 /// worker, which is spawned beside them) when the handle is aborted.
 /// Without `sending`, the outbox is left for another worker (a test drives it on a clock of its
 /// own).
-pub fn spawn(db: Db, refresh: Duration, sending: Option<Sending>) -> tokio::task::JoinHandle<()> {
+/// `linkage_key` is the key encoded lists are matched with (none: their runs fail, saying why).
+pub fn spawn(
+    db: Db,
+    refresh: Duration,
+    sending: Option<Sending>,
+    linkage_key: Option<LinkageKey>,
+) -> tokio::task::JoinHandle<()> {
     // This server's name on the lease.
     let holder = uuid::Uuid::new_v4().to_string();
-    spawn_matching(db.clone(), refresh.min(MATCHING_POLL), holder.clone());
+    spawn_matching(
+        db.clone(),
+        refresh.min(MATCHING_POLL),
+        holder.clone(),
+        linkage_key,
+    );
     tokio::spawn(async move {
         let mut every = tokio::time::interval(refresh);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -72,10 +84,10 @@ const MATCHING_POLL: Duration = Duration::from_secs(2);
 
 /// The matching worker: claims a queued run (or one whose worker died), runs it, and looks
 /// again at once; when there is none, waits `poll`.
-fn spawn_matching(db: Db, poll: Duration, holder: String) {
+fn spawn_matching(db: Db, poll: Duration, holder: String, key: Option<LinkageKey>) {
     tokio::spawn(async move {
         loop {
-            match earlyhelp_storage::matching::work_once(&db, &holder).await {
+            match earlyhelp_storage::matching::work_once(&db, &holder, key.as_ref()).await {
                 Ok(true) => continue,
                 Ok(false) => {}
                 Err(error) => tracing::warn!(%error, "running a matching job failed"),

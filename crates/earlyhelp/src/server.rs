@@ -5,6 +5,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use earlyhelp_storage::Db;
 use earlyhelp_storage::checkpoint::{self, Settings};
+use earlyhelp_storage::encoded::LinkageKey;
 use earlyhelp_web::{AppState, Config};
 use ed25519_dalek::SigningKey;
 use std::net::SocketAddr;
@@ -133,6 +134,35 @@ fn number_from_env(name: &str, default: u32) -> Result<u32> {
     }
 }
 
+/// The key agreed with agencies for matching encoded lists: the file named by
+/// `EARLYHELP_LINKAGE_KEY_FILE` (read as `link encode --key-file` reads it) or the value of
+/// `EARLYHELP_LINKAGE_KEY`; none when neither is set. Held in memory only: never stored in
+/// the database, printed or logged (no message here quotes it).
+pub fn linkage_key_from_env() -> Result<Option<LinkageKey>> {
+    let set = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    let bytes = match (
+        set("EARLYHELP_LINKAGE_KEY_FILE"),
+        set("EARLYHELP_LINKAGE_KEY"),
+    ) {
+        (Some(_), Some(_)) => {
+            bail!("set EARLYHELP_LINKAGE_KEY_FILE or EARLYHELP_LINKAGE_KEY, not both")
+        }
+        (Some(path), None) => std::fs::read(&path).with_context(|| {
+            format!(
+                "EARLYHELP_LINKAGE_KEY_FILE: cannot read the linkage key from {}",
+                std::path::Path::new(&path).display()
+            )
+        })?,
+        (None, Some(value)) => value.into_encoded_bytes(),
+        (None, None) => return Ok(None),
+    };
+    LinkageKey::new(&bytes).map(Some).map_err(|e| {
+        anyhow::anyhow!(
+            "the linkage key (EARLYHELP_LINKAGE_KEY_FILE or EARLYHELP_LINKAGE_KEY): {e}"
+        )
+    })
+}
+
 /// The rate limits, trusted proxies and front door phone, from the environment.
 fn limits_from_env(config: Config, with_demo: bool) -> Result<Config> {
     let trusted = std::env::var("EARLYHELP_TRUSTED_PROXIES").unwrap_or_default();
@@ -193,8 +223,10 @@ pub async fn serve(
     let metrics_address = crate::metrics::address_from_env()?;
     // Held until the server stops (dropped at the end of this function, or with the process).
     let _one_server = lock_sqlite_file(url)?;
-    // A server that cannot sign its audit checkpoints does not start.
+    // A server that cannot sign its audit checkpoints, or read the linkage key it is given,
+    // does not start.
     let settings = checkpoints.paths.settings()?;
+    let linkage_key = linkage_key_from_env()?;
     let key = checkpoint::signing_key(&settings)?;
     let db = if with_demo {
         fresh_demo_database(url).await?
@@ -225,6 +257,7 @@ pub async fn serve(
         config: Arc::new(limits_from_env(
             Config {
                 secure_cookies,
+                linkage_key: linkage_key.clone(),
                 ..Config::default()
             },
             with_demo,
@@ -250,7 +283,12 @@ pub async fn serve(
     ));
     let local = listener.local_addr()?;
     let sending = crate::mail::Sending::from_env(&format!("http://{local}"))?;
-    let jobs = crate::jobs::spawn(db.clone(), crate::jobs::refresh_interval(), Some(sending));
+    let jobs = crate::jobs::spawn(
+        db.clone(),
+        crate::jobs::refresh_interval(),
+        Some(sending),
+        linkage_key,
+    );
     let shutdown = shutdown_signal();
     println!(
         "earlyhelp is listening on http://{local} ({} database)",

@@ -13,6 +13,7 @@ pub mod connections;
 pub mod db;
 pub mod deprivation;
 pub mod directory;
+pub mod encoded;
 pub mod extracts;
 pub mod family_help;
 pub mod find_families;

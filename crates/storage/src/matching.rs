@@ -10,6 +10,7 @@
 //! Reads and changes pass the gate in the web layer (`Resource::Matching`); the worker reads
 //! earlyhelp's people as the operator, audited under the run.
 
+use crate::encoded::{self, LinkageKey};
 use crate::gate::{self, Authorised};
 use crate::{Db, StorageError, Tx, now_micros, on_pool, on_tx};
 use earlyhelp_domain::access::Action;
@@ -34,6 +35,8 @@ use uuid::Uuid;
 
 /// The role of the column holding each record's id.
 pub const ID_ROLE: &str = "id";
+/// The role of an encoded column (`bf_given`, ...) of a list written by `link encode`.
+pub const ENCODED_ROLE: &str = "encoded";
 
 /// Headers taken for the id column when the list does not say.
 const ID_HEADERS: &[&str] = &[
@@ -125,6 +128,13 @@ pub fn read_list(filename: &str, bytes: &[u8]) -> Result<ReadList, Vec<String>> 
         .unwrap_or(0);
     let id_header = headers.get(id_column).cloned().unwrap_or_default();
     let table = Table::read(filename, bytes, &id_header).map_err(|e| vec![e.to_string()])?;
+    if table.is_encoded() {
+        // Every encoding must read, and every row carry the one key check, before it is kept.
+        table.key_check().map_err(|e| vec![e.to_string()])?;
+        if let Ok((fields, _)) = choose_fields(&[&table], &HashMap::new()) {
+            table.to_dataset(&fields).map_err(|e| vec![e.to_string()])?;
+        }
+    }
     let mut roles = vec![String::new(); table.headers.len()];
     roles[table.id_column] = ID_ROLE.to_string();
     // Columns of no known kind are simply not used; the check below says what is missing.
@@ -242,13 +252,15 @@ pub fn check_list(
 ) -> Vec<String> {
     let mut problems = Vec::new();
     let has = |kind: FieldKind| roles.iter().any(|r| kind_from_slug(r) == Some(kind));
-    if !has(FieldKind::GivenName) && !has(FieldKind::FamilyName) {
+    if encoded::is_encoded(roles) {
+        problems.extend(encoded::column_problems(filename, headers, roles));
+    } else if !has(FieldKind::GivenName) && !has(FieldKind::FamilyName) {
         problems.push(format!(
             "{filename}: no column was recognised as a name (a given or family name); the columns are: {}",
             headers.join(", ")
         ));
     }
-    if !has(FieldKind::DateOfBirth) {
+    if !has(FieldKind::DateOfBirth) && !encoded::is_encoded(roles) {
         problems.push(format!(
             "{filename}: no column was recognised as a date of birth; the columns are: {}",
             headers.join(", ")
@@ -447,6 +459,10 @@ pub async fn set_roles(
     authorised.permit.allows_change()?;
     let tx = &mut authorised.tx;
     let list = list_in(tx, id).await?;
+    // An encoded list's columns are fixed by `link encode`: nothing to correct.
+    if encoded::is_encoded(&list.roles()) {
+        return Ok(Vec::new());
+    }
     let headers = list.headers();
     if roles.len() != headers.len() {
         return Ok(vec!["give every column a role".into()]);
@@ -913,10 +929,10 @@ pub async fn finish(
 }
 
 /// One side of a run: record ids (or keys) and the values of each kind.
-struct Side {
-    keys: Vec<String>,
+pub(crate) struct Side {
+    pub(crate) keys: Vec<String>,
     /// Per kind present: the value of each record.
-    values: HashMap<FieldKind, Vec<String>>,
+    pub(crate) values: HashMap<FieldKind, Vec<String>>,
 }
 
 impl Side {
@@ -952,12 +968,12 @@ impl Side {
         format!("initials {initials}, born {year}, postcode district {district}")
     }
 
-    fn kinds(&self) -> HashSet<FieldKind> {
+    pub(crate) fn kinds(&self) -> HashSet<FieldKind> {
         self.values.keys().copied().collect()
     }
 
     /// The dataset of the shared kinds, in [`KINDS`] order.
-    fn dataset(&self, fields: &[Field]) -> Dataset {
+    pub(crate) fn dataset(&self, fields: &[Field]) -> Dataset {
         let mut data = Dataset::new(fields.to_vec());
         let columns: Vec<&Vec<String>> = fields.iter().map(|f| &self.values[&f.kind]).collect();
         let mut values: Vec<&str> = Vec::with_capacity(fields.len());
@@ -1072,7 +1088,11 @@ async fn people_side(tx: &mut Tx) -> Result<Side, StorageError> {
 }
 
 /// Claims a due run, if there is one, and runs it to the end; answers whether one was run.
-pub async fn work_once(db: &Db, holder: &str) -> Result<bool, StorageError> {
+pub async fn work_once(
+    db: &Db,
+    holder: &str,
+    key: Option<&LinkageKey>,
+) -> Result<bool, StorageError> {
     let Some(run) = claim(db, holder, now_micros(), LEASE_MICROS).await? else {
         return Ok(false);
     };
@@ -1086,7 +1106,7 @@ pub async fn work_once(db: &Db, holder: &str) -> Result<bool, StorageError> {
         .await?;
         return Ok(true);
     }
-    if let Err(problem) = execute(db, &run, holder).await {
+    if let Err(problem) = execute(db, &run, holder, key).await {
         tracing::warn!(run = %run.id, %problem, "a matching run failed");
         fail(db, run.id, holder, &problem).await?;
     }
@@ -1094,7 +1114,12 @@ pub async fn work_once(db: &Db, holder: &str) -> Result<bool, StorageError> {
 }
 
 /// Reads both sides, runs the engine with progress, and stores the results.
-async fn execute(db: &Db, run: &RunRow, holder: &str) -> Result<(), String> {
+async fn execute(
+    db: &Db,
+    run: &RunRow,
+    holder: &str,
+    key: Option<&LinkageKey>,
+) -> Result<(), String> {
     let text = |e: StorageError| e.to_string();
     let subject = format!("matching:run:{}", run.id);
     let purpose = match run.against_list {
@@ -1141,21 +1166,6 @@ async fn execute(db: &Db, run: &RunRow, holder: &str) -> Result<(), String> {
     };
     let (list, rows, right, right_source, decisions) =
         renewing(db, run.id, holder, Stage::Reading, reading).await?;
-    let left = list_side(
-        &list,
-        &rows,
-        !right.kinds().contains(&FieldKind::HouseNumber),
-    );
-    drop(rows);
-    let shared = left.kinds();
-    let fields: Vec<Field> = KINDS
-        .iter()
-        .filter(|k| shared.contains(k) && right.kinds().contains(k))
-        .map(|&kind| Field {
-            name: kind_label(kind).to_lowercase(),
-            kind,
-        })
-        .collect();
     let decided: HashMap<(String, String), bool> = decisions
         .into_iter()
         .map(|(l, r, d)| ((l, r), d == PairStatus::Accepted.slug()))
@@ -1163,7 +1173,30 @@ async fn execute(db: &Db, run: &RunRow, holder: &str) -> Result<(), String> {
     let right_prefix = right_source.map(|s| format!("list:{s}:"));
 
     let progress = Arc::new(Progress::default());
-    let worker = {
+    let worker = if encoded::is_encoded(&list.roles()) {
+        // earlyhelp's people are encoded with the server's key inside this job and the
+        // encodings dropped with it: never stored.
+        let key = encoded::key_for_run(run, &list, &rows, key)?;
+        let progress = progress.clone();
+        tokio::task::spawn_blocking(move || {
+            encoded::match_encoded(&list, &rows, &right, &key, &progress)
+        })
+    } else {
+        let left = list_side(
+            &list,
+            &rows,
+            !right.kinds().contains(&FieldKind::HouseNumber),
+        );
+        drop(rows);
+        let shared = left.kinds();
+        let fields: Vec<Field> = KINDS
+            .iter()
+            .filter(|k| shared.contains(k) && right.kinds().contains(k))
+            .map(|&kind| Field {
+                name: kind_label(kind).to_lowercase(),
+                kind,
+            })
+            .collect();
         let progress = progress.clone();
         let mask = run.against_list.is_none();
         tokio::task::spawn_blocking(move || match_sides(&left, &right, &fields, mask, &progress))
@@ -1275,7 +1308,7 @@ async fn watch<T>(
 }
 
 /// Left id, right id, probability, each field's weight, and the right record masked.
-type Pair = (String, String, f64, Vec<FieldWeight>, String);
+pub(crate) type Pair = (String, String, f64, Vec<FieldWeight>, String);
 
 /// The engine's run over two sides (blocking work): pairs at or above the possible-match
 /// threshold, each with its explanation, and the report.
@@ -1295,11 +1328,45 @@ fn match_sides(
     if right_data.is_empty() {
         return Err("there is nobody on the other side to match against".into());
     }
+    let outcome = run_engine(&left_data, &right_data, fields, progress)?;
+    let shown = match mask_right {
+        true => Shown::MaskedRight(right),
+        false => Shown::Both,
+    };
+    Ok(explained(&outcome, &left_data, &right_data, fields, &shown))
+}
+
+/// The engine with the product's settings: pairs down to the possible-match threshold.
+pub(crate) fn run_engine(
+    left: &Dataset,
+    right: &Dataset,
+    fields: &[Field],
+    progress: &Progress,
+) -> Result<linkage::Outcome, String> {
     let mut settings = Settings::for_fields(fields);
     settings.threshold = matching::POSSIBLE;
-    let outcome = linkage::run(&left_data, Some(&right_data), &settings, None, progress)
-        .map_err(|e| e.to_string())?;
-    let records = Records::new(&left_data, Some(&right_data));
+    linkage::run(left, Some(right), &settings, None, progress).map_err(|e| e.to_string())
+}
+
+/// Which values of a pair are kept with its explanation.
+pub(crate) enum Shown<'a> {
+    /// Both records' values (two uploaded lists).
+    Both,
+    /// The list's values; earlyhelp's person masked, from this side (never stored in full).
+    MaskedRight(&'a Side),
+    /// No values on either side (an encoded list has none); earlyhelp's person masked.
+    Encoded(&'a Side),
+}
+
+/// Each pair with its explanation (field, level and weight), and the run's report.
+pub(crate) fn explained(
+    outcome: &linkage::Outcome,
+    left_data: &Dataset,
+    right_data: &Dataset,
+    fields: &[Field],
+    shown: &Shown,
+) -> (Vec<Pair>, EngineReport) {
+    let records = Records::new(left_data, Some(right_data));
     let scorer = Scorer::new(&outcome.model, &records);
     let pairs = outcome
         .pairs
@@ -1313,11 +1380,14 @@ fn match_sides(
                 .map(|c| FieldWeight {
                     field: c.comparison,
                     level: c.level,
-                    left: c.left.unwrap_or_default(),
+                    left: match shown {
+                        Shown::Encoded(_) => ENCODED_VALUE.into(),
+                        _ => c.left.unwrap_or_default(),
+                    },
                     // earlyhelp's people are never shown or stored in full.
-                    right: match mask_right {
-                        true => String::new(),
-                        false => c.right.unwrap_or_default(),
+                    right: match shown {
+                        Shown::Both => c.right.unwrap_or_default(),
+                        _ => String::new(),
                     },
                     weight: (c.weight * 10.0).round() / 10.0,
                 })
@@ -1327,9 +1397,9 @@ fn match_sides(
                 right_data.ids[j].clone(),
                 f64::from(p.probability),
                 weights,
-                match mask_right {
-                    true => right.masked(j),
-                    false => String::new(),
+                match shown {
+                    Shown::MaskedRight(side) | Shown::Encoded(side) => side.masked(j),
+                    Shown::Both => String::new(),
                 },
             )
         })
@@ -1346,8 +1416,11 @@ fn match_sides(
             .map(|t| (t.stage.to_string(), t.seconds))
             .collect(),
     };
-    Ok((pairs, report))
+    (pairs, report)
 }
+
+/// What the review shows for an encoded list's value: there is none to show.
+const ENCODED_VALUE: &str = "encoded (no value)";
 
 // ---------------------------------------------------------------------------------------------
 // Retention

@@ -397,7 +397,7 @@ async fn results(
     Ok(Html(page.render()?))
 }
 
-fn csv_response(name: &str, rows: Vec<Vec<String>>) -> Result<Response, AppError> {
+pub(crate) fn csv_response(name: &str, rows: Vec<Vec<String>>) -> Result<Response, AppError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let csv_error = |e: csv::Error| AppError::Internal(anyhow::anyhow!("{e}"));
     for row in rows {

@@ -163,6 +163,13 @@ async fn make_cohort(
     if list.delete_by.as_str() <= iso(today()).as_str() {
         return Err(gone(&list.delete_by));
     }
+    if earlyhelp_storage::encoded::is_encoded(&list.roles()) {
+        return Err(AppError::Conflict(
+            "An encoded list holds no addresses or postcodes to group households by or place \
+             them: no cohort is made from it"
+                .into(),
+        ));
+    }
     match store::create(&mut authorised, &who, id, run, &name).await {
         Ok(_) => {}
         Err(StorageError::Refused(problem)) => {

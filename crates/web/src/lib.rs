@@ -90,6 +90,10 @@ pub struct Config {
     /// How cases are worked: the seed's four levels of need, or Family Help (levels from
     /// universal plus to child protection, the family network, family group decision making).
     pub practice_model: earlyhelp_domain::family_help::PracticeModel,
+    /// The key agreed with agencies for privacy-preserving matching (`EARLYHELP_LINKAGE_KEY_FILE`
+    /// or `EARLYHELP_LINKAGE_KEY`); without it encoded lists are refused. Its `Debug` shows
+    /// nothing of it.
+    pub linkage_key: Option<earlyhelp_storage::encoded::LinkageKey>,
 }
 
 impl Default for Config {
@@ -106,6 +110,7 @@ impl Default for Config {
             contact_phone: String::new(),
             second_factor_required: true,
             practice_model: earlyhelp_domain::family_help::PracticeModel::LevelsOfNeed,
+            linkage_key: None,
         }
     }
 }

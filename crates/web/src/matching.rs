@@ -26,6 +26,7 @@ use earlyhelp_domain::matching::{
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::sharing::{Article6, Article9};
 use earlyhelp_storage::cases::today;
+use earlyhelp_storage::encoded::{self, NO_KEY, is_encoded, key_problem};
 use earlyhelp_storage::gate::{self, Request, authorise, authorise_read};
 use earlyhelp_storage::matching::{
     self as store, EngineReport, FieldWeight, ID_ROLE, KINDS, ListRow, RunRow, kind_label,
@@ -46,6 +47,7 @@ pub fn routes() -> Routes {
         .route("/matching/lists/{id}/runs", axum::routing::post(start_run))
         .route("/matching/runs/{id}", get(run_page))
         .route("/matching/runs/{id}/review", get(review_page).post(decide))
+        .route("/matching/runs/{id}/matched.csv", get(matched_csv))
 }
 
 fn request<'a>(action: Action, subject: &'a str, purpose: &'a str) -> Request<'a> {
@@ -95,6 +97,8 @@ struct MatchingPage {
     max_mb: usize,
     lists: Vec<ListLine>,
     runs: Vec<RunLine>,
+    /// Why encoded lists cannot be matched here, when no linkage key is set.
+    no_key: Option<&'static str>,
 }
 
 impl MatchingPage {
@@ -189,6 +193,7 @@ async fn show_matching(
         errors,
         values,
         max_mb: MAX_LIST_BYTES / (1024 * 1024),
+        no_key: state.config.linkage_key.is_none().then_some(NO_KEY),
         runs: runs
             .iter()
             .map(|r| RunLine {
@@ -333,7 +338,18 @@ async fn upload(
         let read = tokio::task::spawn_blocking(move || store::read_list(&name, &bytes))
             .await
             .map_err(anyhow::Error::from)?;
+        let key = state.config.linkage_key.as_ref();
         match read {
+            // An encoded list is kept only if it can be matched with this server's key.
+            Ok(list) if is_encoded(&list.roles) => {
+                match key_problem(&filename, &list.headers, &list.rows, key) {
+                    Some(problem) => {
+                        errors.push(FieldError::new("file", problem));
+                        None
+                    }
+                    None => Some(list),
+                }
+            }
             Ok(list) => Some(list),
             Err(problems) => {
                 errors.extend(problems.into_iter().map(|p| FieldError::new("file", p)));
@@ -399,6 +415,8 @@ struct ListPage {
     columns: Vec<ColumnView>,
     targets: Vec<SelectOption>,
     problems: Vec<String>,
+    /// Written by `link encode`: no values to preview, no roles to correct.
+    encoded: bool,
 }
 
 /// The roles a column may take, `chosen` selected.
@@ -442,6 +460,7 @@ async fn show_list(
     let sample = store::first_rows(&mut authorised, id, 5).await?;
     let others = store::lists(&mut authorised).await?;
     authorised.tx.commit().await?;
+    let encoded = is_encoded(&list.roles());
     let roles = roles.unwrap_or_else(|| list.roles());
     let target = target.unwrap_or_default();
     let mut targets = vec![SelectOption::new(
@@ -449,7 +468,11 @@ async fn show_list(
         "The people earlyhelp knows (family members and people named on requests for support)",
         target.is_empty() || target == "earlyhelp",
     )];
-    targets.extend(others.iter().filter(|o| o.id != id).map(|o| {
+    // Encoded lists are matched against earlyhelp's people only, and never with a clear one.
+    let others = others
+        .iter()
+        .filter(|o| !encoded && o.id != id && !is_encoded(&o.roles()));
+    targets.extend(others.map(|o| {
         let value = o.id.to_string();
         let selected = value == target;
         SelectOption::new(value, format!("The list {}", list_name(o)), selected)
@@ -462,10 +485,13 @@ async fn show_list(
             field: format!("role_{c}"),
             header,
             roles: role_options(roles.get(c).map_or("", String::as_str)),
-            samples: sample
-                .iter()
-                .map(|row| row.get(c).cloned().unwrap_or_default())
-                .collect(),
+            samples: match encoded {
+                true => Vec::new(),
+                false => sample
+                    .iter()
+                    .map(|row| row.get(c).cloned().unwrap_or_default())
+                    .collect(),
+            },
         })
         .collect();
     let basis = Article6::from_slug(&list.article6).map_or_else(String::new, |a| a.label().into());
@@ -485,6 +511,7 @@ async fn show_list(
         columns,
         targets,
         problems,
+        encoded,
     };
     let status = if page.problems.is_empty() {
         StatusCode::OK
@@ -540,6 +567,7 @@ async fn start_run(
     let mut problems = store::set_roles(&mut authorised, list_id, &roles).await?;
     let list = store::list(&mut authorised, list_id).await?;
     problems.extend(expired(&list));
+    problems.extend(encoded_problems(&state, &mut authorised, &list, against).await?);
     if let Some(other) = against {
         problems.extend(expired(&store::list(&mut authorised, other).await?));
     } else if list.row_count < MIN_ROWS_AGAINST_PEOPLE {
@@ -572,6 +600,33 @@ async fn start_run(
     Ok(Redirect::to(&format!("/matching/runs/{id}")).into_response())
 }
 
+/// What stops a run of an encoded list, or of a list against an encoded one: a second list
+/// (encoded lists are matched against earlyhelp's people only), and the server's key (unset,
+/// or not the one the list was encoded with; it may have changed since the upload).
+async fn encoded_problems(
+    state: &AppState,
+    authorised: &mut gate::Authorised,
+    list: &ListRow,
+    against: Option<Uuid>,
+) -> Result<Vec<String>, AppError> {
+    let mut problems = Vec::new();
+    let other_encoded = match against {
+        Some(other) => is_encoded(&store::list(authorised, other).await?.roles()),
+        None => false,
+    };
+    if other_encoded || (against.is_some() && is_encoded(&list.roles())) {
+        problems.push(
+            "An encoded list is matched against earlyhelp's people only, not against another list"
+                .into(),
+        );
+    } else if is_encoded(&list.roles()) {
+        let first = store::first_rows(authorised, list.id, 1).await?;
+        let key = state.config.linkage_key.as_ref();
+        problems.extend(key_problem(&list.filename, &list.headers(), &first, key));
+    }
+    Ok(problems)
+}
+
 // ---------------------------------------------------------------------------------------------
 // A run: its progress, then its results and quality report
 
@@ -589,6 +644,8 @@ struct RunPage {
     counts: Option<Counts>,
     accepted_share: Option<String>,
     report: Option<EngineReport>,
+    /// The list was encoded by the agency (`link encode`).
+    encoded: bool,
 }
 
 async fn run_page(
@@ -633,8 +690,64 @@ async fn run_page(
             .report
             .as_deref()
             .and_then(|r| serde_json::from_str(r).ok()),
+        encoded: is_encoded(&list.roles()),
     };
     Ok(Html(page.render()?).into_response())
+}
+
+/// A run read through the gate for `purpose`, with its list, while the list is held (after
+/// its delete-by date: 410).
+async fn held_run(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+    purpose: &str,
+) -> Result<(gate::Authorised, RunRow, ListRow), AppError> {
+    let subject = run_subject(id);
+    let mut authorised = authorise_read(
+        &state.db,
+        &signed.who(),
+        request(Action::Read, &subject, purpose),
+    )
+    .await?;
+    let run = store::run(&mut authorised, id).await?;
+    let list = store::list(&mut authorised, run.list_id).await?;
+    if let Some(problem) = expired(&list) {
+        return Err(AppError::Rejected {
+            status: StatusCode::GONE,
+            problem,
+        });
+    }
+    Ok((authorised, run, list))
+}
+
+/// What goes back to the agency: a CSV of the ids of its records that matched (matches and
+/// possible matches accepted on review), under its own id column's name, and nothing of
+/// earlyhelp's side: no name, no id, no case.
+async fn matched_csv(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    let (mut authorised, run, list) =
+        held_run(&state, &signed, id, "download the list's matched ids").await?;
+    if run.stage() != Stage::Done {
+        return Err(AppError::Conflict(
+            "The run has not finished: there are no matched ids to download yet".into(),
+        ));
+    }
+    let ids = encoded::matched_ids(&mut authorised, id).await?;
+    authorised.tx.commit().await?;
+    let id_header = list
+        .roles()
+        .iter()
+        .position(|r| r == ID_ROLE)
+        .and_then(|c| list.headers().get(c).cloned())
+        .unwrap_or_else(|| "id".into());
+    let rows = std::iter::once(vec![id_header])
+        .chain(ids.into_iter().map(|id| vec![id]))
+        .collect();
+    crate::budgeting::csv_response("matched-ids.csv", rows)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -685,20 +798,8 @@ async fn review_page(
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
     let subject = run_subject(id);
-    let mut authorised = authorise_read(
-        &state.db,
-        &signed.who(),
-        request(Action::Read, &subject, "review possible matches"),
-    )
-    .await?;
-    let run = store::run(&mut authorised, id).await?;
-    let list = store::list(&mut authorised, run.list_id).await?;
-    if let Some(problem) = expired(&list) {
-        return Err(AppError::Rejected {
-            status: StatusCode::GONE,
-            problem,
-        });
-    }
+    let (mut authorised, _, list) =
+        held_run(&state, &signed, id, "review possible matches").await?;
     let (next, waiting) = store::next_possible(&mut authorised, id).await?;
     let seen = match &next {
         Some(p) => store::candidate_subject(&mut authorised, &p.right_key).await?,

@@ -107,6 +107,14 @@ pub fn dice(a: &[u64], a_ones: u32, b: &[u64], b_ones: u32) -> f64 {
 /// The encoded column names start with this, which is how encoded files are recognised.
 pub const ENCODED_PREFIX: &str = "bf_";
 
+/// The column `link encode` writes beside the filters: in every row, the key's check value
+/// ([`Encoder::key_check`]), so that files encoded with different keys are told apart before
+/// they are linked rather than linked into nonsense.
+pub const KEY_CHECK_COLUMN: &str = "key_check";
+
+/// What the key check value is an HMAC of: a fixed label, never a record's value.
+const KEY_CHECK_LABEL: &[u8] = b"earlyhelp linkage key check v1";
+
 /// Which filter a field's tokens go into, and how many bits each token sets (its weight).
 fn group_and_weight(kind: FieldKind) -> Option<(&'static str, usize)> {
     Some(match kind {
@@ -146,6 +154,16 @@ impl Encoder {
         })
     }
 
+    /// The key's check value: the first 16 bytes of the HMAC of a fixed label, in hex. Equal
+    /// check values mean equal keys; it says nothing of the key to anyone without it (a
+    /// guessed key of 16 random bytes or more cannot be tried against it in practice).
+    pub fn key_check(&self) -> String {
+        let mut mac = self.mac.clone();
+        mac.update(KEY_CHECK_LABEL);
+        let digest = mac.finalize().into_bytes();
+        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// Column names of the encoded file (after the id) for records with these fields.
     pub fn encoded_fields(fields: &[Field]) -> Vec<Field> {
         GROUPS
@@ -159,6 +177,29 @@ impl Encoder {
                 name: format!("{ENCODED_PREFIX}{g}"),
                 kind: FieldKind::Encoded,
             })
+            .collect()
+    }
+
+    /// The header of an encoded file (as `link encode` writes it): the id column, one column
+    /// per group of `fields`, and the key check.
+    pub fn file_header(id: &str, fields: &[Field]) -> Vec<String> {
+        std::iter::once(id.to_string())
+            .chain(Self::encoded_fields(fields).into_iter().map(|f| f.name))
+            .chain([KEY_CHECK_COLUMN.to_string()])
+            .collect()
+    }
+
+    /// Row `row` of an encoded file, under [`Encoder::file_header`]: its id, each group's
+    /// filter in base64 (empty where missing), and `key_check` (this key's, made once).
+    pub fn file_row(&self, data: &Dataset, row: usize, key_check: &str) -> Vec<String> {
+        let filters = self.encode(data, row);
+        std::iter::once(data.ids[row].clone())
+            .chain(
+                filters
+                    .iter()
+                    .map(|f| f.as_ref().map_or_else(String::new, Bits::to_base64)),
+            )
+            .chain([key_check.to_string()])
             .collect()
     }
 
@@ -380,5 +421,20 @@ mod tests {
         assert_eq!(Bits::from_base64(&bits.to_base64()).unwrap(), bits);
         assert!(Bits::from_base64("abc").is_err());
         assert!(Encoder::new(b"short").is_err());
+    }
+
+    #[test]
+    fn the_key_check_tells_keys_apart_and_holds_no_key() {
+        let key = b"a shared secret of some length";
+        let check = Encoder::new(key).unwrap().key_check();
+        assert_eq!(check.len(), 32);
+        assert_eq!(check, Encoder::new(key).unwrap().key_check());
+        assert_ne!(
+            check,
+            Encoder::new(b"another secret, just as long")
+                .unwrap()
+                .key_check()
+        );
+        assert!(!check.contains("736563726574"), "not the key in hex");
     }
 }

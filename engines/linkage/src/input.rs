@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use crate::autoconfig;
-use crate::bloom::ENCODED_PREFIX;
+use crate::bloom::{ENCODED_PREFIX, KEY_CHECK_COLUMN};
 use crate::data::{Dataset, Field, FieldKind};
 
 #[derive(Debug, PartialEq, thiserror::Error)]
@@ -138,8 +138,31 @@ impl Table {
             .map_or(index as u64 + 2, csv::Position::line)
     }
 
-    fn is_encoded(&self) -> bool {
+    pub fn is_encoded(&self) -> bool {
         self.headers.iter().any(|h| h.starts_with(ENCODED_PREFIX))
+    }
+
+    /// The key check value `link encode` wrote in every row ([`KEY_CHECK_COLUMN`]); `None` for
+    /// a file without the column (encoded before check values were written). A column whose
+    /// rows disagree or are empty is an error naming the row: the file was put together from
+    /// files encoded with different keys.
+    pub fn key_check(&self) -> Result<Option<String>, InputError> {
+        let Some(column) = self.headers.iter().position(|h| h == KEY_CHECK_COLUMN) else {
+            return Ok(None);
+        };
+        let first = self.records[0].get(column).unwrap_or("").trim();
+        for (index, record) in self.records.iter().enumerate() {
+            let value = record.get(column).unwrap_or("").trim();
+            if value.is_empty() || value != first {
+                return Err(InputError::BadValue {
+                    file: self.file.clone(),
+                    row: self.row(index),
+                    column: KEY_CHECK_COLUMN.to_string(),
+                    message: "the key check differs from the first row's (or is empty): the rows were not all encoded with one key".into(),
+                });
+            }
+        }
+        Ok(Some(first.to_string()))
     }
 
     /// Builds a dataset of the chosen fields; `columns` gives each field's column in this table.
@@ -232,6 +255,7 @@ pub fn choose_fields(
     }
     let shared = first.headers.iter().enumerate().filter(|(c, h)| {
         *c != first.id_column
+            && !(encoded > 0 && *h == KEY_CHECK_COLUMN)
             && tables.iter().all(|t| {
                 t.headers
                     .iter()
@@ -355,5 +379,21 @@ mod tests {
                 .len(),
             3
         );
+    }
+
+    #[test]
+    fn the_key_check_is_read_and_not_compared_as_a_field() {
+        let encoded = read(b"id,bf_given,key_check\n1,AAAAAAAAAAA=,ab12\n2,,ab12\n").unwrap();
+        assert_eq!(encoded.key_check().unwrap().as_deref(), Some("ab12"));
+        let (fields, ignored) = choose_fields(&[&encoded], &HashMap::new()).unwrap();
+        assert_eq!(fields.len(), 1);
+        assert!(ignored.is_empty(), "{ignored:?}");
+        let mixed = read(b"id,bf_given,key_check\n1,AAAAAAAAAAA=,ab12\n2,,cd34\n").unwrap();
+        assert_eq!(
+            mixed.key_check().unwrap_err().to_string(),
+            "people.csv: row 3, column 'key_check': the key check differs from the first row's (or is empty): the rows were not all encoded with one key"
+        );
+        let older = read(b"id,bf_given\n1,AAAAAAAAAAA=\n").unwrap();
+        assert_eq!(older.key_check().unwrap(), None);
     }
 }

@@ -15,7 +15,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
 
-use linkage::bloom::Encoder;
+use linkage::bloom::{Encoder, KEY_CHECK_COLUMN};
 use linkage::data::{Dataset, Field, FieldKind};
 use linkage::input::{Table, choose_fields};
 use linkage::{Model, Outcome, Progress, Settings};
@@ -155,6 +155,7 @@ fn run_match(paths: &[&PathBuf], options: &MatchOptions) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     let table_refs: Vec<&Table> = tables.iter().collect();
     let (mut fields, mut ignored) = choose_fields(&table_refs, &config.columns)?;
+    check_keys(&tables)?;
     ignored.extend(
         fields
             .iter()
@@ -229,6 +230,33 @@ fn run_match(paths: &[&PathBuf], options: &MatchOptions) -> Result<()> {
         outcome.report.households,
         report_path.display()
     );
+    Ok(())
+}
+
+/// Encoded files must have been encoded with one key: files whose key checks differ are
+/// refused (linked, they would give nonsense). Files encoded before key checks were written
+/// are linked with a warning.
+fn check_keys(tables: &[Table]) -> Result<()> {
+    if !tables.iter().all(Table::is_encoded) || tables.len() < 2 {
+        return Ok(());
+    }
+    let checks = tables
+        .iter()
+        .map(Table::key_check)
+        .collect::<Result<Vec<_>, _>>()?;
+    match (&checks[0], &checks[1]) {
+        (Some(a), Some(b)) if a != b => bail!(
+            "{} and {} were encoded with different keys (their {KEY_CHECK_COLUMN} columns differ): \
+             encode both with the same key",
+            tables[0].file,
+            tables[1].file
+        ),
+        (Some(_), Some(_)) => {}
+        _ => eprintln!(
+            "warning: a file has no {KEY_CHECK_COLUMN} column (encoded by an older earlyhelp), so \
+             whether both were encoded with the same key cannot be checked"
+        ),
+    }
     Ok(())
 }
 
@@ -337,16 +365,11 @@ fn run_encode(args: &EncodeArgs) -> Result<()> {
     let data = table.to_dataset(&fields)?;
     drop(table);
     let mut writer = create(&args.out)?;
-    let header: Vec<String> = std::iter::once(args.id.clone())
-        .chain(Encoder::encoded_fields(&fields).into_iter().map(|f| f.name))
-        .collect();
-    writer.write_record(&header)?;
+    // The key check goes in every row, so a file cut or joined keeps it.
+    let key_check = encoder.key_check();
+    writer.write_record(Encoder::file_header(&args.id, &fields))?;
     for row in 0..data.len() {
-        let filters = encoder.encode(&data, row);
-        let encoded = filters
-            .iter()
-            .map(|f| f.as_ref().map_or_else(String::new, |b| b.to_base64()));
-        writer.write_record(std::iter::once(data.ids[row].clone()).chain(encoded))?;
+        writer.write_record(encoder.file_row(&data, row, &key_check))?;
     }
     writer
         .flush()

@@ -251,6 +251,7 @@ async fn serve_with(
             db.clone(),
             std::time::Duration::from_millis(200),
             Some(sending),
+            state.config.linkage_key.clone(),
         );
     }
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();

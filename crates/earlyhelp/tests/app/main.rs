@@ -18,6 +18,7 @@ mod connections;
 mod deprivation;
 mod directory;
 mod directory_search;
+mod encoded_matching;
 mod extracts;
 mod family_help;
 mod family_page;

@@ -7,15 +7,15 @@ use std::io::BufRead;
 use std::sync::{Arc, Mutex};
 
 /// A child `earlyhelp serve` on a copy of the demo city, with its log lines as they come.
-struct Served {
+pub(crate) struct Served {
     child: Option<std::process::Child>,
-    app: TestApp,
+    pub(crate) app: TestApp,
     metrics: Option<String>,
     logs: Arc<Mutex<Vec<String>>>,
 }
 
 impl Served {
-    async fn start(backend: Backend, envs: &[(&str, &str)]) -> Served {
+    pub(crate) async fn start(backend: Backend, envs: &[(&str, &str)]) -> Served {
         let database = fresh_demo_database(backend).await;
         let home = temp_dir("observed");
         let mut all = vec![
@@ -73,7 +73,7 @@ impl Served {
     }
 
     /// Stops the server (SIGTERM, a clean shutdown) and answers every line it logged.
-    fn stop(mut self) -> Vec<String> {
+    pub(crate) fn stop(mut self) -> Vec<String> {
         crate::cli::stop(self.child.take().unwrap());
         // The reader thread ends at the pipe's end, just after the process.
         std::thread::sleep(std::time::Duration::from_millis(200));
