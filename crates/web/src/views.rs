@@ -196,7 +196,7 @@ pub fn task_for(permission: Permission) -> Task {
         ),
         GovernRecords => (
             "Subject access and retention",
-            "Find a person, produce everything held about them, and place or lift legal holds.",
+            "Keep the register of requests received and their due dates, find a person and produce everything held about them, and place or lift legal holds.",
             Some("/governance"),
         ),
         ManagePayments => (

@@ -467,7 +467,10 @@ async fn home_pages_and_lists_are_accessible_in_a_browser() {
         (PRACTITIONER, "review-overdue"),
         (LOCALITY_LEAD, "unallocated"),
         ("connector.ladywood@earlyhelp.test", "listings-due"),
-        (IG_OFFICER, "legal-holds"),
+        (IG_OFFICER, "subject-access"),
+        (ANALYST, "possible-matches"),
+        (COMMISSIONER, "special-cause"),
+        (ADMIN, "unused-accounts"),
     ] {
         sign_in(&browser, &app, email).await;
         browser.wait_for_text(By::Id("today"), "Today").await;
