@@ -4,6 +4,7 @@
 //! measure's areas.
 
 use crate::people::FieldError;
+use crate::nhs_number::{NhsAnswer, check_nhs};
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration};
 
@@ -486,6 +487,12 @@ pub struct MemberInput {
     /// School, nursery or college, for a child.
     #[serde(default)]
     pub school: String,
+    /// The NHS number, as typed ("943 476 5919"), or empty.
+    #[serde(default)]
+    pub nhs_number: String,
+    /// Why the NHS number is missing: a `NhsNumberMissing` slug, or empty.
+    #[serde(default)]
+    pub nhs_number_missing: String,
 }
 
 /// A request for support as typed in a form or sent to the API.
@@ -528,6 +535,7 @@ pub struct Member {
     pub languages: String,
     pub send: Option<Send>,
     pub school: String,
+    pub nhs: NhsAnswer,
 }
 
 /// A checked request, ready to store.
@@ -560,6 +568,8 @@ pub struct MemberFields {
     pub languages: &'static str,
     pub send: &'static str,
     pub school: &'static str,
+    pub nhs_number: &'static str,
+    pub nhs_number_missing: &'static str,
 }
 
 macro_rules! member_fields {
@@ -573,6 +583,8 @@ macro_rules! member_fields {
             languages: concat!("member_", $n, "_languages"),
             send: concat!("member_", $n, "_send"),
             school: concat!("member_", $n, "_school"),
+            nhs_number: concat!("member_", $n, "_nhs_number"),
+            nhs_number_missing: concat!("member_", $n, "_nhs_number_missing"),
         }
     };
 }
@@ -719,8 +731,15 @@ pub fn check_request(
                 format!("Choose special educational needs or disability of family member {n} from the list, or leave it blank"),
             ));
         }
-        if let (Some(date_of_birth), Some(relationship), Ok(ethnicity), Ok(send)) =
-            (date_of_birth, role, ethnicity, send)
+        let nhs = check_nhs(
+            &member.nhs_number,
+            &member.nhs_number_missing,
+            (fields.nhs_number, fields.nhs_number_missing),
+            &format!(" of family member {n}"),
+        )
+        .map_err(|e| errors.push(e));
+        if let (Some(date_of_birth), Some(relationship), Ok(ethnicity), Ok(send), Ok(nhs)) =
+            (date_of_birth, role, ethnicity, send, nhs)
         {
             members.push(Member {
                 given_name: member.given_name.trim().to_string(),
@@ -731,6 +750,7 @@ pub fn check_request(
                 languages: member.languages.trim().to_string(),
                 send,
                 school: member.school.trim().to_string(),
+                nhs,
             });
         }
     }
@@ -910,6 +930,8 @@ mod tests {
                     languages: "English, Urdu".into(),
                     send: "sen_support".into(),
                     school: "Oakfield Primary".into(),
+                    nhs_number: "943 476 5919".into(),
+                    ..MemberInput::default()
                 },
                 MemberInput::default(),
             ],
@@ -965,6 +987,7 @@ mod tests {
         assert_eq!(amira.send, Some(Send::SenSupport));
         assert_eq!(amira.languages, "English, Urdu");
         assert_eq!(amira.school, "Oakfield Primary");
+        assert_eq!(amira.nhs.columns(), ("9434765919", ""));
 
         let mut blank = request();
         blank.members[0].ethnicity.clear();
@@ -975,9 +998,14 @@ mod tests {
         let mut wrong = request();
         wrong.members[0].ethnicity = "martian".into();
         wrong.members[0].send = "lots".into();
+        wrong.members[0].nhs_number = "943 476 5918".into();
         let errors = check_request(&wrong, TODAY, false).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
-        assert_eq!(fields, ["member_1_ethnicity", "member_1_send"]);
+        assert_eq!(
+            fields,
+            ["member_1_ethnicity", "member_1_send", "member_1_nhs_number"]
+        );
+        assert!(errors[2].message.contains("valid NHS number of family member 1"));
     }
 
     #[test]

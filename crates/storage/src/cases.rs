@@ -111,6 +111,14 @@ pub(crate) async fn request_locality(
 // ---------------------------------------------------------------------------------------------
 // Requests
 
+/// The columns of a [`MemberRow`], for requests' and families' members alike.
+macro_rules! member_columns {
+    () => {
+        "given_name, family_name, date_of_birth, relationship, ethnicity, languages, send, school, \
+         nhs_number, nhs_number_missing"
+    };
+}
+
 async fn insert_request(
     tx: &mut Tx,
     id: Uuid,
@@ -151,9 +159,11 @@ async fn insert_request(
         .await?;
         for (position, member) in request.members.iter().enumerate() {
             sqlx::query(
-                "INSERT INTO request_members (request_id, position, given_name, family_name, \
-                 date_of_birth, relationship, ethnicity, languages, send, school) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                concat!(
+                    "INSERT INTO request_members (request_id, position, ",
+                    member_columns!(),
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                ),
             )
             .bind(id)
             .bind(position as i64)
@@ -165,6 +175,8 @@ async fn insert_request(
             .bind(&member.languages)
             .bind(member.send.map(|s| s.slug()).unwrap_or(""))
             .bind(&member.school)
+            .bind(member.nhs.columns().0)
+            .bind(member.nhs.columns().1)
             .execute(&mut *c)
             .await?;
         }
@@ -259,13 +271,14 @@ pub struct MemberRow {
     /// A `Send` slug, or empty when not known.
     pub send: String,
     pub school: String,
-}
-
-/// The columns of a [`MemberRow`], for requests' and families' members alike.
-macro_rules! member_columns {
-    () => {
-        "given_name, family_name, date_of_birth, relationship, ethnicity, languages, send, school"
-    };
+    /// The 10 digits of the NHS number, or empty.
+    #[sqlx(default)]
+    #[serde(default)]
+    pub nhs_number: String,
+    /// Why the NHS number is missing (`not_known`, `withheld`), or empty.
+    #[sqlx(default)]
+    #[serde(default)]
+    pub nhs_number_missing: String,
 }
 
 /// The same columns of member `m` as `json_object` arguments (see [`json_rows`]).
@@ -273,7 +286,8 @@ macro_rules! member_json_fields {
     () => {
         "'given_name', m.given_name, 'family_name', m.family_name, 'date_of_birth', \
          m.date_of_birth, 'relationship', m.relationship, 'ethnicity', m.ethnicity, 'languages', \
-         m.languages, 'send', m.send, 'school', m.school"
+         m.languages, 'send', m.send, 'school', m.school, 'nhs_number', m.nhs_number, \
+         'nhs_number_missing', m.nhs_number_missing"
     };
 }
 
@@ -751,7 +765,7 @@ async fn insert_family_from_request(
                 concat!(
                     "INSERT INTO family_members (id, family_id, ",
                     member_columns!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
                 ),
             )
             .bind(Uuid::now_v7())
@@ -764,6 +778,8 @@ async fn insert_family_from_request(
             .bind(&m.languages)
             .bind(&m.send)
             .bind(&m.school)
+            .bind(&m.nhs_number)
+            .bind(&m.nhs_number_missing)
             .execute(&mut *c)
             .await?;
         }

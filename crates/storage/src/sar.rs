@@ -12,6 +12,7 @@ use earlyhelp_domain::cases::{
     CaseState, Ethnicity, MemberRole, NeedLevel, PersonKey, Reason, Send, TriageOutcome,
     likely_same_person, parse_date,
 };
+use earlyhelp_domain::nhs_number::NhsAnswer;
 use earlyhelp_domain::sar::{Named, Segment, all_redacted, mark, redaction_terms};
 use earlyhelp_domain::sharing::{Article6, Article9};
 use serde::Serialize;
@@ -83,13 +84,17 @@ pub struct PersonDetails {
     /// A `Send` slug, or empty.
     pub send: String,
     pub school: String,
+    /// The 10 digits of the NHS number, or empty.
+    pub nhs_number: String,
+    /// Why the NHS number is missing (a `NhsNumberMissing` slug), or empty.
+    pub nhs_number_missing: String,
 }
 
 /// The columns of a [`PersonDetails`].
 macro_rules! person_columns {
     () => {
         "id, family_id, given_name, family_name, date_of_birth, relationship, ethnicity, \
-         languages, send, school"
+         languages, send, school, nhs_number, nhs_number_missing"
     };
 }
 
@@ -102,11 +107,14 @@ impl PersonDetails {
         }
     }
 
-    /// Ethnicity, languages, SEND and school, as (what, in words), those that are known.
+    /// NHS number, ethnicity, languages, SEND and school, as (what, in words), those that are
+    /// known.
     pub fn details(&self) -> Vec<(&'static str, String)> {
         let ethnicity = Ethnicity::from_slug(&self.ethnicity).map(Ethnicity::label);
         let send = Send::from_slug(&self.send).map(Send::label);
+        let nhs = NhsAnswer::in_words(&self.nhs_number, &self.nhs_number_missing);
         [
+            ("NHS number", nhs.unwrap_or_default()),
             ("Ethnicity", ethnicity.unwrap_or("").to_string()),
             ("Languages", self.languages.clone()),
             ("SEND", send.unwrap_or("").to_string()),
@@ -220,6 +228,16 @@ pub struct SarBreakGlass {
     pub review_note: Marked,
 }
 
+/// A decision not to share information about the family.
+#[derive(Debug, Clone, Serialize)]
+pub struct SarNotShared {
+    pub information: Marked,
+    pub withheld_from: String,
+    pub reason: Marked,
+    pub decided_by: String,
+    pub decided_micros: i64,
+}
+
 /// One line of the chronological narrative.
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
@@ -278,6 +296,8 @@ pub struct SubjectAccess {
     pub assessments: Vec<SarAssessment>,
     pub shares: Vec<SarShare>,
     pub break_glass: Vec<SarBreakGlass>,
+    /// Decisions not to share information about the family: what, with whom, why, who decided.
+    pub not_shared: Vec<SarNotShared>,
     pub narrative: Vec<Entry>,
     pub access_log: Vec<Access>,
     /// Every name and date marked for redaction, for the officer's checklist.
@@ -357,6 +377,7 @@ pub async fn subject_access(
         .await?
     });
     let requests = requests_naming(&mut authorised, &person, &record.family.postcode).await?;
+    let not_shared = crate::identifiers::of_family(&mut authorised).await?;
 
     let mut named: Vec<Named> = others.iter().map(PersonDetails::named).collect();
     for request in &requests {
@@ -572,6 +593,16 @@ pub async fn subject_access(
                 recorded_by: share.recorded_by.clone(),
                 recorded_micros: share.recorded_micros,
                 ended_micros: share.ended_micros,
+            })
+            .collect(),
+        not_shared: not_shared
+            .iter()
+            .map(|d| SarNotShared {
+                information: marked(&d.information),
+                withheld_from: d.withheld_from.clone(),
+                reason: marked(&d.reason),
+                decided_by: d.decided_by.clone(),
+                decided_micros: d.decided_micros,
             })
             .collect(),
         break_glass: record

@@ -88,6 +88,15 @@ pub struct MemberBody {
     /// Optional: school, nursery or college.
     #[serde(default)]
     school: String,
+    /// Optional: the NHS number, 10 digits passing the Modulus 11 check; spaces and dashes
+    /// are allowed (`943 476 5919`). A number failing its check is refused (422, by field).
+    /// Family records send it back as its 10 digits.
+    #[serde(default)]
+    nhs_number: String,
+    /// Optional, when there is no NHS number: why. `not_known`, or `withheld` (not included
+    /// because sharing it would be more detrimental to the child). Not with a number.
+    #[serde(default)]
+    nhs_number_missing: String,
 }
 
 /// A request for support (the Family Connect Form).
@@ -134,6 +143,8 @@ impl From<RequestBody> for RequestInput {
                     languages: m.languages,
                     send: m.send,
                     school: m.school,
+                    nhs_number: m.nhs_number,
+                    nhs_number_missing: m.nhs_number_missing,
                 })
                 .collect(),
             address: b.address,

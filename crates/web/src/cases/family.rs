@@ -24,6 +24,7 @@ use earlyhelp_domain::cases::{
 };
 use earlyhelp_domain::connections::ReferralState;
 use earlyhelp_domain::limits;
+use earlyhelp_domain::nhs_number::NhsAnswer;
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::sharing::{Article6, Article9, ShareInput, check_share};
 use earlyhelp_storage::StorageError;
@@ -66,6 +67,9 @@ pub async fn open_family(
 
 fn member_line(m: &cases::MemberRow) -> MemberLine {
     let mut details = Vec::new();
+    if let Some(nhs) = NhsAnswer::in_words(&m.nhs_number, &m.nhs_number_missing) {
+        details.push(("NHS number", nhs));
+    }
     if let Some(e) = Ethnicity::from_slug(&m.ethnicity) {
         details.push(("Ethnic group", e.label().to_string()));
     }
@@ -195,10 +199,14 @@ pub enum Change {
     Reading,
     Outcome,
     Assessment,
+    NhsNumber,
+    NotShared,
 }
 
 impl Change {
-    const ALL: [Change; 8] = [
+    const ALL: [Change; 10] = [
+        Change::NhsNumber,
+        Change::NotShared,
         Change::Team,
         Change::Note,
         Change::Action,
@@ -219,6 +227,8 @@ impl Change {
             Change::Reading => "reading",
             Change::Outcome => "outcome",
             Change::Assessment => "assessment",
+            Change::NhsNumber => "nhs_number",
+            Change::NotShared => "not_shared",
         }
     }
 
@@ -232,6 +242,8 @@ impl Change {
             Change::Reading => "journey",
             Change::Outcome => "supporting-families",
             Change::Assessment => "assessment",
+            Change::NhsNumber => "members",
+            Change::NotShared => "not-shared",
         }
     }
 
@@ -245,6 +257,8 @@ impl Change {
             Change::Reading => "The reading is recorded.",
             Change::Outcome => "The Supporting Families outcome is recorded.",
             Change::Assessment => "The assessment is saved as a draft.",
+            Change::NhsNumber => "The NHS number is recorded.",
+            Change::NotShared => "The decision not to share is recorded.",
         }
     }
 
@@ -323,6 +337,11 @@ struct FamilyPage {
     payments: Vec<super::payments::PaymentLine>,
     /// Who sent each request for support triaged onto the family, and when.
     referred_by: Vec<String>,
+    /// The members, for whose NHS number is recorded.
+    nhs_member_options: Vec<SelectOption>,
+    nhs_reasons: Vec<SelectOption>,
+    /// Decisions not to share information about the family, newest first, with when.
+    not_shared: Vec<(String, earlyhelp_storage::identifiers::Decision)>,
     values: Vec<(String, String)>,
 }
 
@@ -438,6 +457,7 @@ async fn render_family_with(
     let referrals = connections::of_family(&mut authorised).await?;
     let payments = earlyhelp_storage::payments::of_family(&mut authorised).await?;
     let referred_by = earlyhelp_storage::asks::referred_by(&mut authorised).await?;
+    let not_shared = earlyhelp_storage::identifiers::of_family(&mut authorised).await?;
     authorised.tx.commit().await?;
     let measures = earlyhelp_storage::measures::list(&state.db).await?;
     let today = cases::today();
@@ -577,14 +597,12 @@ async fn render_family_with(
             .iter()
             .map(|m| SelectOption::new(m.slug(), m.label(), false))
             .collect(),
-        member_options: record
-            .members
-            .iter()
-            .map(|m| {
-                let id = m.id.to_string();
-                let selected = field(&values, "member") == id;
-                SelectOption::new(id, format!("{} {}", m.given_name, m.family_name), selected)
-            })
+        member_options: member_choices(&record, &values, "member"),
+        nhs_member_options: member_choices(&record, &values, "nhs_member"),
+        nhs_reasons: super::nhs_reason_options(&field(&values, "nhs_number_missing")),
+        not_shared: not_shared
+            .into_iter()
+            .map(|d| (when(d.decided_micros), d))
             .collect(),
         consent_options: std::iter::once(SelectOption::new(
             "",
@@ -724,7 +742,7 @@ fn sections(page: &FamilyPage, open: &str) -> Vec<Section> {
     } else {
         open
     };
-    let list: [(&'static str, &'static str, String, Vec<String>); 13] = [
+    let list: [(&'static str, &'static str, String, Vec<String>); 14] = [
         (
             "members",
             "Family members",
@@ -784,6 +802,12 @@ fn sections(page: &FamilyPage, open: &str) -> Vec<Section> {
             "sharing",
             "Information sharing",
             counted(page.shares.len(), "share", "shares"),
+            vec![],
+        ),
+        (
+            "not-shared",
+            "Decisions not to share",
+            counted(page.not_shared.len(), "decision", "decisions"),
             vec![],
         ),
         ("state", "Step up, step down, close", String::new(), vec![]),
@@ -915,6 +939,23 @@ async fn family_page(
     render_family_with(&state, &signed, id, vec![], vec![], shown).await
 }
 
+/// The family's members as choices of the form field `name`, the one chosen selected.
+fn member_choices(
+    record: &FamilyRecord,
+    values: &[(String, String)],
+    name: &str,
+) -> Vec<SelectOption> {
+    record
+        .members
+        .iter()
+        .map(|m| {
+            let id = m.id.to_string();
+            let selected = field(values, name) == id;
+            SelectOption::new(id, format!("{} {}", m.given_name, m.family_name), selected)
+        })
+        .collect()
+}
+
 /// "When: why" for something that ended.
 fn ended(at: i64, why: &Option<String>) -> String {
     match why {
@@ -1000,6 +1041,7 @@ fn anchor_field(anchor: &str) -> &'static str {
     match anchor {
         "team" => "team_email",
         "consent" => "member",
+        "members" => "nhs_member",
         _ => "body",
     }
 }
