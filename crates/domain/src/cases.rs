@@ -3,8 +3,8 @@
 //! already know, the case's state machine, closure reasons, plan reviews and the outcome
 //! measure's areas.
 
-use crate::people::FieldError;
 use crate::nhs_number::{NhsAnswer, check_nhs};
+use crate::people::FieldError;
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration};
 
@@ -1005,7 +1005,11 @@ mod tests {
             fields,
             ["member_1_ethnicity", "member_1_send", "member_1_nhs_number"]
         );
-        assert!(errors[2].message.contains("valid NHS number of family member 1"));
+        assert!(
+            errors[2]
+                .message
+                .contains("valid NHS number of family member 1")
+        );
     }
 
     #[test]

@@ -17,10 +17,7 @@ impl NhsNumber {
     /// holds: the first nine weighted 10 down to 2, 11 less the sum modulo 11, 11 counting as
     /// 0 and 10 never issued.
     pub fn parse(raw: &str) -> Option<NhsNumber> {
-        let digits: String = raw
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-'))
-            .collect();
+        let digits: String = raw.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
         if digits.len() != 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
@@ -97,7 +94,10 @@ impl NhsAnswer {
 
     /// The answer as a page shows it: the number, or why it is missing, or `None`.
     pub fn in_words(number: &str, missing: &str) -> Option<String> {
-        match (NhsNumber::parse(number), NhsNumberMissing::from_slug(missing)) {
+        match (
+            NhsNumber::parse(number),
+            NhsNumberMissing::from_slug(missing),
+        ) {
             (Some(n), _) => Some(n.to_string()),
             (None, Some(m)) => Some(m.label().to_string()),
             (None, None) => None,
@@ -157,7 +157,13 @@ mod tests {
     #[test]
     fn known_numbers_pass_and_fail_their_check_digit() {
         // NHS England's published example, and numbers from its test data.
-        for good in ["943 476 5919", "9434765919", "943-476-5919", "401 023 2137", "4505577104"] {
+        for good in [
+            "943 476 5919",
+            "9434765919",
+            "943-476-5919",
+            "401 023 2137",
+            "4505577104",
+        ] {
             assert!(NhsNumber::parse(good).is_some(), "{good}");
         }
         for bad in [
@@ -175,7 +181,10 @@ mod tests {
             "943 476 5919"
         );
         // Check digit 11 counts as 0.
-        assert_eq!(NhsNumber::parse("0000000000").unwrap().digits(), "0000000000");
+        assert_eq!(
+            NhsNumber::parse("0000000000").unwrap().digits(),
+            "0000000000"
+        );
     }
 
     #[test]
@@ -208,19 +217,28 @@ mod tests {
         assert_eq!(ok.columns(), ("9434765919", ""));
         let why = check_nhs("", "withheld", fields, "").unwrap();
         assert_eq!(why.columns(), ("", "withheld"));
-        assert_eq!(check_nhs(" ", "", fields, "").unwrap(), NhsAnswer::default());
+        assert_eq!(
+            check_nhs(" ", "", fields, "").unwrap(),
+            NhsAnswer::default()
+        );
         let bad = check_nhs("943 476 5918", "", fields, "").unwrap_err();
         assert_eq!(bad.field, "nhs_number");
         assert_eq!(bad.message, NHS_NUMBER_MESSAGE);
         let both = check_nhs("9434765919", "not_known", fields, " of family member 2").unwrap_err();
         assert_eq!(both.field, "nhs_number_missing");
         assert!(both.message.contains("family member 2"));
-        assert_eq!(check_nhs("", "lost", fields, "").unwrap_err().field, "nhs_number_missing");
+        assert_eq!(
+            check_nhs("", "lost", fields, "").unwrap_err().field,
+            "nhs_number_missing"
+        );
         assert_eq!(
             NhsAnswer::in_words("9434765919", "").as_deref(),
             Some("943 476 5919")
         );
-        assert_eq!(NhsAnswer::in_words("", "not_known").as_deref(), Some("Not known"));
+        assert_eq!(
+            NhsAnswer::in_words("", "not_known").as_deref(),
+            Some("Not known")
+        );
         assert_eq!(NhsAnswer::in_words("", ""), None);
     }
 }

@@ -116,7 +116,9 @@ fn group_and_weight(kind: FieldKind) -> Option<(&'static str, usize)> {
         FieldKind::Postcode => ("address", 12),
         FieldKind::Address | FieldKind::HouseNumber => ("address", 8),
         FieldKind::Place => ("address", 4),
-        FieldKind::Phone | FieldKind::Email | FieldKind::Identifier | FieldKind::NhsNumber => ("contact", 15),
+        FieldKind::Phone | FieldKind::Email | FieldKind::Identifier | FieldKind::NhsNumber => {
+            ("contact", 15)
+        }
         // Sex is left out: with the date it made a missing sex look like a different birth
         // date, and on its own its filter would be sex in the clear.
         FieldKind::Sex | FieldKind::Encoded => return None,

@@ -657,7 +657,11 @@ mod tests {
         let level = |j| level_of(&c, &ds, 0, j);
         assert_eq!([level(1), level(2), level(3)], [1, 2, NULL_LEVEL]);
         let rules = crate::autoconfig::blocking_for(&fields);
-        assert_eq!(rules.len(), 1, "pairs sharing an NHS number are always compared");
+        assert_eq!(
+            rules.len(),
+            1,
+            "pairs sharing an NHS number are always compared"
+        );
     }
 
     proptest! {

@@ -39,7 +39,9 @@ pub fn nhs_number(raw: &str) -> Option<String> {
     if d.len() != 10 || !d.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let sum: u32 = (0..9).map(|i| u32::from(d[i] - b'0') * (10 - i as u32)).sum();
+    let sum: u32 = (0..9)
+        .map(|i| u32::from(d[i] - b'0') * (10 - i as u32))
+        .sum();
     let check = (11 - sum % 11) % 11;
     (check != 10 && check == u32::from(d[9] - b'0')).then_some(digits)
 }

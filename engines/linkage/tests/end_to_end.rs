@@ -444,7 +444,9 @@ fn an_nhs_number_on_both_sides_is_strong_evidence_either_way() {
         }
         writer.into_inner().unwrap()
     };
-    let left_csv = csv_with_nhs(&data.left, &|id| of_left.get(id).cloned().unwrap_or_default());
+    let left_csv = csv_with_nhs(&data.left, &|id| {
+        of_left.get(id).cloned().unwrap_or_default()
+    });
     let right_csv = csv_with_nhs(&data.right, &|id| {
         right_of
             .get(&id.to_string())

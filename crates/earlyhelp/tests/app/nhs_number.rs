@@ -46,6 +46,18 @@ async fn an_nhs_number_travels_by_api_form_and_family_page(backend: Backend) {
     assert_eq!(amira["nhs_number"], "9434765919", "the API reads it back");
     let layla = members.iter().find(|m| m["given_name"] == "Layla").unwrap();
     assert_eq!(layla["nhs_number_missing"], "not_known");
+    let doc: Value = client()
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let member = &doc["components"]["schemas"]["MemberBody"]["properties"];
+    assert!(
+        member["nhs_number"]["description"].is_string() && member["nhs_number_missing"].is_object()
+    );
 
     // A number failing its check digit is refused by the API, by field, and nothing is stored.
     let mut bad = amira_with_nhs();
@@ -97,7 +109,10 @@ async fn an_nhs_number_travels_by_api_form_and_family_page(backend: Backend) {
         &practitioner,
         &app,
         &path,
-        &[("nhs_member", ids[0].as_str()), ("nhs_number", "401-023-2137")],
+        &[
+            ("nhs_member", ids[0].as_str()),
+            ("nhs_number", "401-023-2137"),
+        ],
     )
     .await;
     assert_eq!(changed.status(), 303);
@@ -115,7 +130,10 @@ async fn an_nhs_number_travels_by_api_form_and_family_page(backend: Backend) {
         &outsider,
         &app,
         &path,
-        &[("nhs_member", ids[0].as_str()), ("nhs_number", "943 476 5919")],
+        &[
+            ("nhs_member", ids[0].as_str()),
+            ("nhs_number", "943 476 5919"),
+        ],
     )
     .await;
     assert_eq!(refused.status(), 404);
@@ -140,9 +158,7 @@ async fn purposes(app: &TestApp, actor: &str, subject: &str) -> Vec<String> {
     }
 }
 
-async fn families_are_found_by_nhs_number_and_decisions_not_to_share_are_logged(
-    backend: Backend,
-) {
+async fn families_are_found_by_nhs_number_and_decisions_not_to_share_are_logged(backend: Backend) {
     let app = spawn_app(backend).await;
     let family = open_case_of(&app, &amira_with_nhs()).await;
     let search = "/families?nhs_number=943-476-5919";
@@ -156,7 +172,9 @@ async fn families_are_found_by_nhs_number_and_decisions_not_to_share_are_logged(
         asked.iter().any(|p| p.contains("NHS number=943-476-5919")),
         "{asked:?}"
     );
-    let bad = practitioner.get(&app, "/families?nhs_number=9434765918").await;
+    let bad = practitioner
+        .get(&app, "/families?nhs_number=9434765918")
+        .await;
     assert_eq!(bad.status(), 422);
     assert!(bad.text().await.unwrap().contains("href=\"#nhs_number\""));
 
@@ -179,7 +197,10 @@ async fn families_are_found_by_nhs_number_and_decisions_not_to_share_are_logged(
     let decision = [
         ("information", "Where the mother now lives"),
         ("withheld_from", "Oakfield Housing Association"),
-        ("not_shared_reason", "The father must not learn where they live"),
+        (
+            "not_shared_reason",
+            "The father must not learn where they live",
+        ),
         ("decided_by", "Sam Patel, team manager"),
     ];
     let made = post_form(&practitioner, &app, &path, &decision).await;
@@ -195,15 +216,36 @@ async fn families_are_found_by_nhs_number_and_decisions_not_to_share_are_logged(
     assert_eq!(list.status(), 200);
     let html = list.text().await.unwrap();
     assert!(html.contains("Where the mother now lives"));
-    assert!(html.contains("Oakfield Housing Association") && html.contains("Sam Patel, team manager"));
+    assert!(
+        html.contains("Oakfield Housing Association") && html.contains("Sam Patel, team manager")
+    );
     assert!(html.contains("Ladywood"));
-    assert_eq!(outsider.get(&app, "/governance/not-shared").await.status(), 403);
-    assert_eq!(practitioner.get(&app, "/governance/not-shared").await.status(), 403);
+    assert_eq!(
+        outsider.get(&app, "/governance/not-shared").await.status(),
+        403
+    );
+    assert_eq!(
+        practitioner
+            .get(&app, "/governance/not-shared")
+            .await
+            .status(),
+        403
+    );
     let page = outsider.get(&app, &format!("/families/{family}")).await;
-    assert!(!page.text().await.unwrap().contains("Oakfield Housing Association"));
+    assert!(
+        !page
+            .text()
+            .await
+            .unwrap()
+            .contains("Oakfield Housing Association")
+    );
     let audit = app.audit_of("not_shared").await;
     assert!(audit.contains(&(IG_OFFICER.into(), "list".into(), "allowed".into())));
-    assert!(audit.contains(&(ERDINGTON_PRACTITIONER.into(), "list".into(), "denied".into())));
+    assert!(audit.contains(&(
+        ERDINGTON_PRACTITIONER.into(),
+        "list".into(),
+        "denied".into()
+    )));
 
     // The subject access request carries the decision and her NHS number.
     let found = ig.get(&app, "/governance?name=amira+testcase").await;

@@ -292,7 +292,8 @@ async fn triage(
 /// A family's case record: members, lead, team, notes, plan, readings, consent, assessments,
 /// the lawful basis of each share, break-glass accesses, and `supporting_families`: the
 /// family's needs against the Supporting Families headline outcomes, each an `OutcomeView`.
-/// Each reading carries its `measure` (name) and `measure_id`.
+/// Each reading carries its `measure` (name) and `measure_id`; each member their `nhs_number`
+/// (10 digits, or empty) and `nhs_number_missing` (`not_known`, `withheld`, or empty).
 #[utoipa::path(get, path = "/api/families/{id}", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The family")),
     responses((status = 200, body = Records), (status = 404, body = Problems, description = "No such family, or the caller may not see it")))]

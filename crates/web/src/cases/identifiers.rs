@@ -65,7 +65,10 @@ async fn set_nhs_number(
 
 /// A decision as typed, or every problem with it by field. "Who decided" left blank is the
 /// person recording it.
-fn check_decision(pairs: &[(String, String)], recorder: &str) -> Result<NewDecision, Vec<FieldError>> {
+fn check_decision(
+    pairs: &[(String, String)],
+    recorder: &str,
+) -> Result<NewDecision, Vec<FieldError>> {
     let text = |name: &str| field(pairs, name).trim().to_string();
     let decided_by = match text("decided_by") {
         blank if blank.is_empty() => recorder.to_string(),
@@ -78,10 +81,30 @@ fn check_decision(pairs: &[(String, String)], recorder: &str) -> Result<NewDecis
         decided_by,
     };
     let asks = [
-        ("information", "Enter what information was not shared", &decision.information, LINE),
-        ("withheld_from", "Enter the organisation it was not shared with", &decision.withheld_from, LINE),
-        ("not_shared_reason", "Say why it was not shared", &decision.reason, REASON),
-        ("decided_by", "Enter who decided", &decision.decided_by, LINE),
+        (
+            "information",
+            "Enter what information was not shared",
+            &decision.information,
+            LINE,
+        ),
+        (
+            "withheld_from",
+            "Enter the organisation it was not shared with",
+            &decision.withheld_from,
+            LINE,
+        ),
+        (
+            "not_shared_reason",
+            "Say why it was not shared",
+            &decision.reason,
+            REASON,
+        ),
+        (
+            "decided_by",
+            "Enter who decided",
+            &decision.decided_by,
+            LINE,
+        ),
     ];
     let errors: Vec<FieldError> = asks
         .into_iter()
@@ -165,13 +188,9 @@ async fn not_shared_list(
     let (decisions, total) =
         identifiers::all(&mut authorised, PER_PAGE as i64, skip as i64).await?;
     authorised.tx.commit().await?;
-    let pagination = Pagination::new(
-        total as usize,
-        asked,
-        PER_PAGE,
-        "Pages of decisions",
-        |n| format!("/governance/not-shared?page={n}"),
-    );
+    let pagination = Pagination::new(total as usize, asked, PER_PAGE, "Pages of decisions", |n| {
+        format!("/governance/not-shared?page={n}")
+    });
     let page = NotSharedPage {
         layout: Layout::for_user(&signed, "/governance/not-shared"),
         decisions: decisions
