@@ -178,3 +178,22 @@ pub async fn all(
         (rows, total)
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    /// An agency's list uploaded for matching: its NHS number column is recognised by its
+    /// header (as `earlyhelp link` recognises it) and offered on the preview as such.
+    #[test]
+    fn an_uploaded_lists_nhs_number_column_is_recognised() {
+        let csv = "ref,first_name,surname,dob,NHS Number\n\
+                   A1,Amira,Test,2016-05-02,943 476 5919\n\
+                   A2,Layla,Test,1988-01-12,\n";
+        let list = crate::matching::read_list("housing.csv", csv.as_bytes()).unwrap();
+        assert_eq!(list.roles[4], "nhs_number");
+        assert_eq!(
+            crate::matching::kind_label(linkage::FieldKind::NhsNumber),
+            "NHS number"
+        );
+        assert!(crate::matching::KINDS.contains(&linkage::FieldKind::NhsNumber));
+    }
+}

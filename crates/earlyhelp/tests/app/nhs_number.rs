@@ -6,6 +6,7 @@
 use crate::cases::{amira, open_case_of, post_form, token};
 use crate::helpers::*;
 use earlyhelp::demo_cases::ERDINGTON_PRACTITIONER;
+use earlyhelp_domain::nhs_number::NhsNumber;
 use serde_json::{Value, json};
 
 crate::on_both_backends!(
@@ -160,6 +161,15 @@ async fn purposes(app: &TestApp, actor: &str, subject: &str) -> Vec<String> {
 
 async fn families_are_found_by_nhs_number_and_decisions_not_to_share_are_logged(backend: Backend) {
     let app = spawn_app(backend).await;
+    // The demo's children carry NHS numbers that pass the check.
+    let sql = "SELECT nhs_number FROM family_members WHERE nhs_number <> ''";
+    let demo: Vec<String> = match &app.db {
+        earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_all(pool).await,
+        earlyhelp_storage::Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
+    }
+    .unwrap();
+    assert!(demo.len() > 50, "{} demo NHS numbers", demo.len());
+    assert!(demo.iter().all(|n| NhsNumber::parse(n).is_some()));
     let family = open_case_of(&app, &amira_with_nhs()).await;
     let search = "/families?nhs_number=943-476-5919";
 
