@@ -425,6 +425,8 @@ pub struct PersonKey {
     pub family_name: String,
     pub date_of_birth: Date,
     pub postcode: String,
+    /// The NHS number's 10 digits, or empty.
+    pub nhs_number: String,
 }
 
 /// Lower case, letters only: "O'Neil-Smith " and "oneil smith" compare equal.
@@ -443,9 +445,14 @@ fn postcode_key(postcode: &str) -> String {
         .to_ascii_uppercase()
 }
 
-/// Probably the same person: same date of birth and family name, and either the same given
-/// name or (for a nickname or a misspelling) the same initial at the same full postcode.
+/// Probably the same person: when both have an NHS number, the same number (whatever their
+/// names, which change at marriage or adoption, and dates, which are mistyped); otherwise the
+/// same date of birth and family name, and either the same given name or (for a nickname or a
+/// misspelling) the same initial at the same full postcode.
 pub fn likely_same_person(a: &PersonKey, b: &PersonKey) -> bool {
+    if !a.nhs_number.is_empty() && !b.nhs_number.is_empty() {
+        return a.nhs_number == b.nhs_number;
+    }
     if a.date_of_birth != b.date_of_birth || name_key(&a.family_name) != name_key(&b.family_name) {
         return false;
     }
@@ -1145,6 +1152,7 @@ mod tests {
             family_name: "Hassan".into(),
             date_of_birth: date!(2016 - 05 - 02),
             postcode: "B16 8HA".into(),
+            nhs_number: String::new(),
         };
         let same = |f: &dyn Fn(&mut PersonKey)| {
             let mut other = amira.clone();
@@ -1165,6 +1173,29 @@ mod tests {
         assert!(!same(&|p| p.date_of_birth = date!(2016 - 05 - 03)));
         assert!(!same(&|p| p.family_name = "Hussain".into()));
         assert!(!same(&|p| p.given_name = "Zara".into()));
+        // With an NHS number on both sides, it decides; on one side only, it is not evidence.
+        let numbered = |p: &mut PersonKey| p.nhs_number = "9434765919".into();
+        assert!(same(&numbered));
+        let renamed = PersonKey {
+            family_name: "Khan".into(),
+            nhs_number: "9434765919".into(),
+            ..amira.clone()
+        };
+        assert!(!likely_same_person(&amira, &renamed));
+        let mut amira_numbered = amira.clone();
+        numbered(&mut amira_numbered);
+        assert!(
+            likely_same_person(&amira_numbered, &renamed),
+            "a new surname"
+        );
+        let other = PersonKey {
+            nhs_number: "4010232137".into(),
+            ..amira_numbered.clone()
+        };
+        assert!(
+            !likely_same_person(&amira_numbered, &other),
+            "twins' numbers differ"
+        );
         assert_eq!(name_key("O'Neil-Smith "), "oneilsmith");
     }
 

@@ -495,7 +495,7 @@ pub struct FamilyMatch {
 pub async fn likely_families(
     authorised: &mut Authorised<RequestId>,
 ) -> Result<Vec<FamilyMatch>, StorageError> {
-    type Row = (Uuid, String, String, String, String, String, String);
+    type Row = (Uuid, String, String, String, String, String, String, String);
     let detail = request(authorised).await?.ok_or(StorageError::NotFound)?;
     let (members, postcode) = (&detail.members, &detail.request.postcode);
     let tx = &mut authorised.tx;
@@ -509,23 +509,27 @@ pub async fn likely_families(
             family_name: member.family_name.clone(),
             date_of_birth,
             postcode: postcode.to_string(),
+            nhs_number: member.nhs_number.clone(),
         };
         let rows: Vec<Row> = on_tx!(tx, c => {
             sqlx::query_as(
                 "SELECT f.id, f.locality_slug, f.state, f.postcode, m.given_name, m.family_name, \
-                 m.date_of_birth FROM family_members m JOIN families f ON f.id = m.family_id \
-                 WHERE m.date_of_birth = $1",
+                 m.date_of_birth, m.nhs_number FROM family_members m \
+                 JOIN families f ON f.id = m.family_id \
+                 WHERE m.date_of_birth = $1 OR ($2 <> '' AND m.nhs_number = $2)",
             )
             .bind(&member.date_of_birth)
+            .bind(&member.nhs_number)
             .fetch_all(c)
             .await?
         });
-        for (family_id, locality_slug, state, family_postcode, given, family, dob) in rows {
+        for (family_id, locality_slug, state, family_postcode, given, family, dob, nhs) in rows {
             let candidate = PersonKey {
                 given_name: given.clone(),
                 family_name: family.clone(),
-                date_of_birth,
+                date_of_birth: parse_date(&dob).unwrap_or(date_of_birth),
                 postcode: family_postcode,
+                nhs_number: nhs,
             };
             if !likely_same_person(&wanted, &candidate) {
                 continue;

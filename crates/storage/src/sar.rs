@@ -126,6 +126,9 @@ impl PersonDetails {
     }
 
     fn is(&self, member: &MemberRow) -> bool {
+        if !self.nhs_number.is_empty() && !member.nhs_number.is_empty() {
+            return self.nhs_number == member.nhs_number;
+        }
         self.given_name.eq_ignore_ascii_case(&member.given_name)
             && self.family_name.eq_ignore_ascii_case(&member.family_name)
             && self.date_of_birth == member.date_of_birth
@@ -643,13 +646,14 @@ pub async fn subject_access(
 }
 
 /// Requests that opened or joined the person's family case, and any other request naming
-/// someone who is likely them (same date of birth and family name, and given name or initial).
+/// someone who is likely them (the same NHS number, or the same date of birth and family name,
+/// and given name or initial: `likely_same_person`).
 async fn requests_naming(
     authorised: &mut Authorised<FamilyId>,
     person: &PersonDetails,
     postcode: &str,
 ) -> Result<Vec<RequestDetail>, StorageError> {
-    type NamedRow = (Uuid, String, String, String);
+    type NamedRow = (Uuid, String, String, String, String, String);
     let tx = &mut authorised.tx;
     let (mut ids, named): (Vec<Uuid>, Vec<NamedRow>) = on_tx!(tx, c => {
         let ids = sqlx::query_scalar("SELECT id FROM support_requests WHERE family_id = $1")
@@ -657,10 +661,12 @@ async fn requests_naming(
             .fetch_all(&mut *c)
             .await?;
         let named = sqlx::query_as(
-            "SELECT r.id, r.postcode, m.given_name, m.family_name FROM request_members m \
-             JOIN support_requests r ON r.id = m.request_id WHERE m.date_of_birth = $1",
+            "SELECT r.id, r.postcode, m.given_name, m.family_name, m.date_of_birth, m.nhs_number \
+             FROM request_members m JOIN support_requests r ON r.id = m.request_id \
+             WHERE m.date_of_birth = $1 OR ($2 <> '' AND m.nhs_number = $2)",
         )
         .bind(&person.date_of_birth)
+        .bind(&person.nhs_number)
         .fetch_all(&mut *c)
         .await?;
         (ids, named)
@@ -671,13 +677,15 @@ async fn requests_naming(
             family_name: person.family_name.clone(),
             date_of_birth,
             postcode: postcode.to_string(),
+            nhs_number: person.nhs_number.clone(),
         };
-        for (request, postcode, given_name, family_name) in named {
+        for (request, postcode, given_name, family_name, born, nhs_number) in named {
             let candidate = PersonKey {
                 given_name,
                 family_name,
-                date_of_birth,
+                date_of_birth: parse_date(&born).unwrap_or(date_of_birth),
                 postcode,
+                nhs_number,
             };
             if likely_same_person(&wanted, &candidate) && !ids.contains(&request) {
                 ids.push(request);

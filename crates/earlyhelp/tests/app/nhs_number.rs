@@ -125,6 +125,19 @@ async fn an_nhs_number_travels_by_api_form_and_family_page(backend: Backend) {
         .unwrap();
     assert!(html.contains("NHS number: 401 023 2137"));
     assert!(html.contains("NHS number recorded for"));
+    // Triage's duplicate check finds the family by the number, under a new name and date.
+    let mut renamed = crate::cases::amira("B16 9AA");
+    renamed["members"] = json!([{"given_name": "Amira", "family_name": "Newname",
+        "date_of_birth": "2016-02-05", "relationship": "child", "nhs_number": "9434765919"}]);
+    let request = crate::cases::send(&app, &renamed).await;
+    let lead = app.sign_in(LOCALITY_LEAD).await;
+    let html = lead
+        .get(&app, &format!("/triage/{request}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("id=\"likely-families\"") && html.contains(&family));
     // Another locality's practitioner may not change it.
     let outsider = app.sign_in(ERDINGTON_PRACTITIONER).await;
     let refused = post_form(
