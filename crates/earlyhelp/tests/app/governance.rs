@@ -870,6 +870,14 @@ async fn the_governance_pages_are_accessible() {
     browser.click(By::LinkText("Retention")).await;
     browser.wait_for_heading("Retention").await;
     accessible("governance-retention").await;
+    browser.click(By::LinkText("Not shared")).await;
+    browser.wait_for_heading("Decisions not to share").await;
+    driver
+        .query(By::Css("#decisions tbody tr"))
+        .first()
+        .await
+        .expect("the demo's decisions not to share");
+    accessible("governance-not-shared").await;
     browser.click(By::LinkText("Governance")).await;
     browser
         .wait_for_heading("Subject access and retention")
