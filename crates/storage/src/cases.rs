@@ -639,6 +639,7 @@ pub async fn triage(
                     .execute(c)
                     .await?;
                 });
+                fill_nhs_numbers(tx, existing, &detail.members).await?;
                 existing
             }
             None => insert_family_from_request(tx, &detail, lead, &review, now).await?,
@@ -789,6 +790,34 @@ async fn insert_family_from_request(
         }
     });
     Ok(fid)
+}
+
+/// Gives the family's members the NHS numbers a request joining it carries for them (the
+/// same names and date of birth), where they have none and no other member holds that number.
+async fn fill_nhs_numbers(
+    tx: &mut Tx,
+    family_id: Uuid,
+    members: &[MemberRow],
+) -> Result<(), StorageError> {
+    for m in members.iter().filter(|m| !m.nhs_number.is_empty()) {
+        on_tx!(tx, c => {
+            sqlx::query(
+                "UPDATE family_members SET nhs_number = $1, nhs_number_missing = '' \
+                 WHERE family_id = $2 AND nhs_number = '' AND date_of_birth = $3 \
+                 AND lower(given_name) = lower($4) AND lower(family_name) = lower($5) \
+                 AND NOT EXISTS (SELECT 1 FROM family_members o WHERE o.family_id = $2 \
+                 AND o.nhs_number = $1)",
+            )
+            .bind(&m.nhs_number)
+            .bind(family_id)
+            .bind(&m.date_of_birth)
+            .bind(&m.given_name)
+            .bind(&m.family_name)
+            .execute(c)
+            .await?;
+        });
+    }
+    Ok(())
 }
 
 /// Refuses a family the duplicate check did not offer for this request, or one in another

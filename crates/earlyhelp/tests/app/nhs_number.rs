@@ -151,6 +151,37 @@ async fn an_nhs_number_travels_by_api_form_and_family_page(backend: Backend) {
     )
     .await;
     assert_eq!(refused.status(), 404);
+
+    // A request joining a family we know brings the numbers its members lack.
+    let known = open_case_of(&app, &crate::cases::amira("B16 8HA")).await;
+    let request = crate::cases::send(&app, &amira_with_nhs()).await;
+    let joined = client()
+        .post(app.url(&format!("/api/requests/{request}/triage")))
+        .bearer_auth(token(&app, LOCALITY_LEAD).await)
+        .json(
+            &json!({"outcome": "locality_early_help", "lead_practitioner": PRACTITIONER,
+            "existing_family": known}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(joined.status(), 200);
+    let record: Value = client()
+        .get(app.url(&format!("/api/families/{known}")))
+        .bearer_auth(token(&app, PRACTITIONER).await)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let numbers: Vec<&str> = record["records"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["nhs_number"].as_str().unwrap())
+        .collect();
+    assert!(numbers.contains(&"9434765919"), "{numbers:?}");
 }
 
 /// The purposes of the audit events `actor` left on `subject`.
