@@ -138,6 +138,10 @@ async fn an_nhs_number_travels_by_api_form_and_family_page(backend: Backend) {
         .await
         .unwrap();
     assert!(html.contains("id=\"likely-families\"") && html.contains(&family));
+    assert!(
+        html.contains(">943 476 5919<"),
+        "the lead sees the number asked about"
+    );
     // Another locality's practitioner may not change it.
     let outsider = app.sign_in(ERDINGTON_PRACTITIONER).await;
     let refused = post_form(
