@@ -22,6 +22,20 @@ fn amira_with_nhs() -> Value {
     body
 }
 
+/// Family `family`'s members, as the API gives them to its lead practitioner.
+async fn members_of(app: &TestApp, family: &str) -> Vec<Value> {
+    let record: Value = client()
+        .get(app.url(&format!("/api/families/{family}")))
+        .bearer_auth(token(app, PRACTITIONER).await)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    record["records"]["members"].as_array().unwrap().clone()
+}
+
 /// The family member ids offered by the family page's NHS number form, in page order.
 fn nhs_member_ids(html: &str) -> Vec<String> {
     let marker = "name=\"nhs_member\" type=\"radio\" value=\"";
@@ -33,16 +47,7 @@ fn nhs_member_ids(html: &str) -> Vec<String> {
 async fn an_nhs_number_travels_by_api_form_and_family_page(backend: Backend) {
     let app = spawn_app(backend).await;
     let family = open_case_of(&app, &amira_with_nhs()).await;
-    let record: Value = client()
-        .get(app.url(&format!("/api/families/{family}")))
-        .bearer_auth(token(&app, PRACTITIONER).await)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let members = record["records"]["members"].as_array().unwrap();
+    let members = members_of(&app, &family).await;
     let amira = members.iter().find(|m| m["given_name"] == "Amira").unwrap();
     assert_eq!(amira["nhs_number"], "9434765919", "the API reads it back");
     let layla = members.iter().find(|m| m["given_name"] == "Layla").unwrap();
@@ -170,22 +175,12 @@ async fn an_nhs_number_travels_by_api_form_and_family_page(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(joined.status(), 200);
-    let record: Value = client()
-        .get(app.url(&format!("/api/families/{known}")))
-        .bearer_auth(token(&app, PRACTITIONER).await)
-        .send()
+    let numbers: Vec<String> = members_of(&app, &known)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let numbers: Vec<&str> = record["records"]["members"]
-        .as_array()
-        .unwrap()
         .iter()
-        .map(|m| m["nhs_number"].as_str().unwrap())
+        .map(|m| m["nhs_number"].as_str().unwrap().to_string())
         .collect();
-    assert!(numbers.contains(&"9434765919"), "{numbers:?}");
+    assert!(numbers.contains(&"9434765919".to_string()), "{numbers:?}");
 }
 
 /// The purposes of the audit events `actor` left on `subject`.
