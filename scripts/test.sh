@@ -32,9 +32,13 @@ pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 pg "$pg_bin/initdb" -D "$pg_dir/data" -U postgres --auth=trust -E UTF8 >/dev/null
 pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w \
   -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=300" start >/dev/null
-cleanup() { pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$pg_dir"; }
+# Each test's SQLite database, browser profile and scratch files go in a directory of their own,
+# removed with the cluster: a whole run leaves several gigabytes otherwise.
+scratch=$(mktemp -d /tmp/earlyhelp-tests.XXXXXX)
+cleanup() { pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$pg_dir" "$scratch"; }
 trap cleanup EXIT
 export EARLYHELP_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
+export TMPDIR="$scratch"
 echo "== PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on port $pg_port"
 
 cargo test --workspace --locked "$@"

@@ -44,6 +44,8 @@ impl Action {
 pub struct Involvement {
     pub locality: String,
     pub lead_practitioner: Option<Uuid>,
+    /// At child protection in the Family Help model: the lead child protection practitioner.
+    pub lead_cp_practitioner: Option<Uuid>,
     pub team_members: Vec<Uuid>,
     pub consent_withdrawn: bool,
     /// Team members whose share rests on a lawful basis other than consent: withdrawing
@@ -66,6 +68,9 @@ pub enum Resource {
     AuditLog,
     /// A family's case record.
     Family(Involvement),
+    /// A family's level in the Family Help model: read with the case, stepped (update) only by
+    /// those who lead it: see [`may_step_level`].
+    FamilyLevel(Involvement),
     /// The outcomes framework's indicators and their values: aggregate, never person-level.
     Indicators,
     /// A request for support, in `locality` (none before it is routed by postcode).
@@ -266,6 +271,10 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
             Action::Create | Action::Update => Decision::deny("the audit log is append-only"),
         },
         Resource::Family(involvement) => decide_family(actor, involvement),
+        Resource::FamilyLevel(involvement) => match action {
+            Action::List | Action::Read => decide_family(actor, involvement),
+            Action::Create | Action::Update => decide_level_step(actor, involvement),
+        },
         Resource::SupportRequest { locality } => decide_request(actor, action, locality.as_deref()),
         Resource::FamilyKnownTo => match action {
             // Create: ask the lead practitioner to join the team around the family.
@@ -620,17 +629,54 @@ fn decide_join_request(actor: &Actor, involvement: &Involvement) -> Decision {
     Decision::deny("only the lead practitioner or the locality lead answers a request to join")
 }
 
+/// Who steps a case between levels: whoever leads it (the lead practitioner, or at child
+/// protection the lead child protection practitioner) or the lead of its locality; not the rest
+/// of the team around the family, and never someone under break-glass access.
+fn decide_level_step(actor: &Actor, involvement: &Involvement) -> Decision {
+    let Some(role) = role_with(actor, Permission::WorkCases) else {
+        return Decision::deny("no role of theirs works cases");
+    };
+    leads_case(actor, role, involvement).unwrap_or(Decision::deny(
+        "only the case's lead or the lead of its locality changes its level",
+    ))
+}
+
+/// Allowed as one who leads the case: its lead practitioner, its lead child protection
+/// practitioner, or the lead of its locality; `None` for anyone else.
+fn leads_case(actor: &Actor, role: Role, involvement: &Involvement) -> Option<Decision> {
+    if involvement.lead_practitioner == Some(actor.user_id) {
+        return Some(Decision::allow(role, "lead practitioner"));
+    }
+    if involvement.lead_cp_practitioner == Some(actor.user_id) {
+        return Some(Decision::allow(role, "lead child protection practitioner"));
+    }
+    let leads_locality = actor.roles.contains(&Role::LocalityLead)
+        && actor.localities.contains(&involvement.locality);
+    leads_locality.then(|| Decision::allow(Role::LocalityLead, "leads the family's locality"))
+}
+
+/// Whether `actor` may step the case between levels: the page offers the form only to them.
+pub fn may_step_level(actor: &Actor, involvement: &Involvement) -> bool {
+    decide_level_step(actor, involvement).allowed
+}
+
+/// Whether `candidate` may be named lead child protection practitioner: someone who holds
+/// cases and already has access to this one (its lead, a lead of its locality, or in the team
+/// around the family with their access in place), never through break-glass access alone.
+pub fn may_lead_child_protection(candidate: &Actor, involvement: &Involvement) -> bool {
+    let without_break_glass = Involvement {
+        break_glass: Vec::new(),
+        ..involvement.clone()
+    };
+    decide_family(candidate, &without_break_glass).allowed
+}
+
 fn decide_family(actor: &Actor, involvement: &Involvement) -> Decision {
     let Some(role) = role_with(actor, Permission::WorkCases) else {
         return Decision::deny("no role of theirs works cases");
     };
-    if involvement.lead_practitioner == Some(actor.user_id) {
-        return Decision::allow(role, "lead practitioner");
-    }
-    let leads_locality = actor.roles.contains(&Role::LocalityLead)
-        && actor.localities.contains(&involvement.locality);
-    if leads_locality {
-        return Decision::allow(Role::LocalityLead, "leads the family's locality");
+    if let Some(leads) = leads_case(actor, role, involvement) {
+        return leads;
     }
     // An emergency overrides withdrawn consent; it is time-limited and reviewed.
     if involvement.break_glass.contains(&actor.user_id) {
@@ -789,6 +835,60 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Stepping a case between levels: its leads and its locality's lead, nobody else in the
+    /// team, no other locality's lead, no role without cases; reading it goes with the case.
+    #[test]
+    fn only_the_cases_leads_step_its_level() {
+        let lead = actor(&[Practitioner], &[]);
+        let lead_cp = actor(&[Practitioner], &[]);
+        let team = actor(&[Practitioner], &[]);
+        let locality_lead = actor(&[LocalityLead], &["ladywood"]);
+        let elsewhere = actor(&[LocalityLead], &["erdington"]);
+        let commissioner = actor(&[Commissioner], &["ladywood"]);
+        let involvement = Involvement {
+            locality: "ladywood".into(),
+            lead_practitioner: Some(lead.user_id),
+            lead_cp_practitioner: Some(lead_cp.user_id),
+            team_members: vec![team.user_id],
+            ..Default::default()
+        };
+        let level = Resource::FamilyLevel(involvement.clone());
+        for (who, reads, steps) in [
+            (&lead, true, true),
+            (&lead_cp, true, true),
+            (&locality_lead, true, true),
+            (&team, true, false),
+            (&elsewhere, false, false),
+            (&commissioner, false, false),
+        ] {
+            assert_eq!(
+                decide(who, Action::Read, &level).allowed,
+                reads,
+                "{:?}",
+                who.roles
+            );
+            assert_eq!(
+                decide(who, Action::Update, &level).allowed,
+                steps,
+                "{:?}",
+                who.roles
+            );
+            assert_eq!(may_step_level(who, &involvement), steps);
+        }
+        // The lead child protection practitioner must already have access, not by break glass.
+        assert!(may_lead_child_protection(&team, &involvement));
+        assert!(may_lead_child_protection(&locality_lead, &involvement));
+        assert!(!may_lead_child_protection(&elsewhere, &involvement));
+        assert!(!may_lead_child_protection(&commissioner, &involvement));
+        let stranger = actor(&[Practitioner], &[]);
+        let glass = Involvement {
+            break_glass: vec![stranger.user_id],
+            ..involvement.clone()
+        };
+        assert!(decide(&stranger, Action::Read, &Resource::Family(glass.clone())).allowed);
+        assert!(!may_lead_child_protection(&stranger, &glass));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! - [`audit`]: the hash chain that makes the audit log tamper-evident.
 //! - [`cases`]: requests for support and family cases: routing, duplicates, the case states.
 //! - [`connections`]: referrals to community services, their states and FHIR Task statuses.
+//! - [`family_help`]: the Family Help practice model: levels, steps, family network, family group decisions.
 //! - [`equality`]: the groups a child is counted in by ethnic group, age band and SEND.
 //! - [`disclosure`]: k-anonymity for analysts' extracts: generalise, then suppress.
 //! - [`directory`]: the directory's rules: postcodes, distance, staleness, ranking, duplicates, ORUK.
@@ -57,11 +58,13 @@ pub mod access;
 pub mod audit;
 pub mod budgeting;
 pub mod cases;
+pub mod cohorts;
 pub mod connections;
 pub mod deprivation;
 pub mod directory;
 pub mod disclosure;
 pub mod equality;
+pub mod family_help;
 pub mod giving;
 pub mod grants;
 pub mod impact;

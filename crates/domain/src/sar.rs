@@ -108,8 +108,64 @@ pub fn all_redacted(text: &str) -> Vec<Segment> {
     }]
 }
 
+/// The day a subject access response is due, received on `received`: the time runs from the
+/// next day to the corresponding date of the next month, or that month's last day when it has
+/// no such date (the ICO's reading of "one month"). When that is a weekend or bank holiday the
+/// law allows until the next working day; the earlier date is shown, which is always in time.
+pub fn response_due(received: time::Date) -> time::Date {
+    months_on(received.next_day().unwrap_or(received), 1)
+}
+
+/// The due day after an extension for a complex or numerous request: two further months.
+pub fn extended_due(received: time::Date) -> time::Date {
+    months_on(received.next_day().unwrap_or(received), 3)
+}
+
+/// `from`'s day of the month, `months` later; the month's last day when it is shorter.
+fn months_on(from: time::Date, months: u32) -> time::Date {
+    let index = from.year() * 12 + i32::from(u8::from(from.month())) - 1 + months as i32;
+    let (year, month) = (index.div_euclid(12), index.rem_euclid(12) as u8 + 1);
+    let month = time::Month::try_from(month).unwrap_or(time::Month::December);
+    let day = from.day().min(month.length(year));
+    time::Date::from_calendar_date(year, month, day).unwrap_or(from)
+}
+
 #[cfg(test)]
 mod tests {
+    use time::macros::date;
+
+    #[test]
+    fn a_response_is_due_a_calendar_month_from_the_day_after_receipt() {
+        // The ICO's example: received 3 September, due 4 October.
+        assert_eq!(
+            super::response_due(date!(2026 - 09 - 03)),
+            date!(2026 - 10 - 04)
+        );
+        // From 31 January there is no 31 February: the last day of February.
+        assert_eq!(
+            super::response_due(date!(2027 - 01 - 30)),
+            date!(2027 - 02 - 28)
+        );
+        assert_eq!(
+            super::response_due(date!(2028 - 01 - 30)),
+            date!(2028 - 02 - 29)
+        );
+        // Across the year's end.
+        assert_eq!(
+            super::response_due(date!(2026 - 12 - 05)),
+            date!(2027 - 01 - 06)
+        );
+        // Extended by two further months.
+        assert_eq!(
+            super::extended_due(date!(2026 - 09 - 03)),
+            date!(2026 - 12 - 04)
+        );
+        assert_eq!(
+            super::extended_due(date!(2026 - 11 - 29)),
+            date!(2027 - 02 - 28)
+        );
+    }
+
     use super::*;
 
     fn named(given: &str, family: &str, born: &str) -> Named {

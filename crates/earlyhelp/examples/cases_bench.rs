@@ -176,7 +176,7 @@ async fn load(
         eprint!("\r{loaded} requests and families loaded");
     }
     eprintln!();
-    if let Db::Postgres(pool) = &db {
+    if let Db::Postgres(pool, _) = &db {
         sqlx::query("ANALYZE").execute(pool).await?;
     }
     println!(

@@ -113,7 +113,7 @@ async fn bench(label: &str, url: &str, services: usize, queries: usize) -> anyho
     fill(&db, services).await?;
     // A live PostgreSQL has its statistics; without this, autovacuum analyses the freshly
     // loaded tables in the middle of the measurements and the plans change under them.
-    if let Db::Postgres(pool) = &db {
+    if let Db::Postgres(pool, _) = &db {
         sqlx::query("VACUUM ANALYZE").execute(pool).await?;
     }
     println!(

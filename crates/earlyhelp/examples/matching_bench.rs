@@ -33,7 +33,7 @@ async fn family_members(db: &Db) -> Result<Vec<Person>> {
                FROM family_members m JOIN families f ON f.id = m.family_id";
     Ok(match db {
         Db::Sqlite(pool, _) => sqlx::query_as(sql).fetch_all(pool).await?,
-        Db::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await?,
+        Db::Postgres(pool, _) => sqlx::query_as(sql).fetch_all(pool).await?,
     })
 }
 
@@ -41,7 +41,7 @@ async fn progress(db: &Db, run: Uuid) -> Result<(String, i64)> {
     let sql = "SELECT stage, percent FROM match_runs WHERE id = $1";
     Ok(match db {
         Db::Sqlite(pool, _) => sqlx::query_as(sql).bind(run).fetch_one(pool).await?,
-        Db::Postgres(pool) => sqlx::query_as(sql).bind(run).fetch_one(pool).await?,
+        Db::Postgres(pool, _) => sqlx::query_as(sql).bind(run).fetch_one(pool).await?,
     })
 }
 

@@ -150,8 +150,13 @@ fn limits_from_env(config: Config, with_demo: bool) -> Result<Config> {
         Ok(other) => anyhow::bail!("EARLYHELP_SECOND_FACTOR={other:?}: say required or optional"),
         Err(_) => !with_demo,
     };
+    let practice_model = earlyhelp_domain::family_help::PracticeModel::from_setting(
+        std::env::var("EARLYHELP_PRACTICE_MODEL").ok().as_deref(),
+    )
+    .map_err(|e| anyhow::anyhow!("EARLYHELP_PRACTICE_MODEL: {e}"))?;
     Ok(Config {
         second_factor_required,
+        practice_model,
         self_referrals_per_hour: number_from_env(
             "EARLYHELP_SELF_REFERRALS_PER_HOUR",
             config.self_referrals_per_hour,

@@ -56,6 +56,19 @@ pub struct UserRow {
     pub organisation_id: Uuid,
     pub organisation_name: String,
     pub active: bool,
+    /// The last sign-in, or when the account was made if it never signed in.
+    pub last_active_micros: i64,
+}
+
+/// Days without a sign-in after which an active account is listed as unused: an account
+/// nobody uses is a door nobody watches.
+pub const UNUSED_DAYS: i64 = 90;
+
+impl UserRow {
+    /// Active, and neither signed in nor made in the last [`UNUSED_DAYS`].
+    pub fn unused(&self, now_micros: i64) -> bool {
+        self.active && now_micros - self.last_active_micros > UNUSED_DAYS * 86_400 * 1_000_000
+    }
 }
 
 /// A user as the rest of the product sees them once signed in.
@@ -102,6 +115,37 @@ macro_rules! organisation_columns {
     () => {
         "id, name, kind, charity_number, company_number, locality_slug, leads_locality"
     };
+}
+
+/// Staff who may work cases in `locality` (a role that may, and the locality), for the pickers
+/// that choose a lead practitioner or a team member: (email, "name, organisation"), by name.
+/// Staff names and work emails only, so no permit: every member of staff may see who works where.
+pub async fn case_workers_in(
+    db: &Db,
+    locality: &str,
+) -> Result<Vec<(String, String)>, StorageError> {
+    let rows: Vec<(String, String, String, String)> = on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT u.email, u.name, o.name, r.role FROM users u \
+             JOIN organisations o ON o.id = u.organisation_id \
+             JOIN user_localities l ON l.user_id = u.id AND l.locality_slug = $1 \
+             JOIN user_roles r ON r.user_id = u.id \
+             WHERE u.active ORDER BY u.name, u.email LIMIT 5000",
+        )
+        .bind(locality)
+        .fetch_all(pool)
+        .await?
+    });
+    let mut people: Vec<(String, String)> = rows
+        .into_iter()
+        .filter(|(_, _, _, role)| {
+            Role::from_slug(role)
+                .is_some_and(|r| r.may(earlyhelp_domain::roles::Permission::WorkCases))
+        })
+        .map(|(email, name, organisation, _)| (email, format!("{name}, {organisation}")))
+        .collect();
+    people.dedup();
+    Ok(people)
 }
 
 pub async fn list_organisations(db: &Db) -> Result<Vec<Organisation>, StorageError> {
@@ -184,8 +228,8 @@ pub async fn create_user(
     let tx = &mut authorised.tx;
     on_tx!(tx, c => {
         sqlx::query(
-            "INSERT INTO users (id, email, name, organisation_id, password_hash, active, created_at) \
-             VALUES ($1, $2, $3, $4, $5, TRUE, $6)",
+            "INSERT INTO users (id, email, name, organisation_id, password_hash, active, created_at, \
+             last_active_micros) VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7)",
         )
         .bind(id)
         .bind(&new.email)
@@ -193,6 +237,7 @@ pub async fn create_user(
         .bind(new.organisation_id)
         .bind(&new.password_hash)
         .bind(now())
+        .bind(now_micros())
         .execute(&mut *c)
         .await
         .map_err(|e| unique_violation(e, "A user with that email address already exists"))?;
@@ -470,7 +515,7 @@ pub async fn decide_grant(
 
 pub async fn list_users(authorised: &mut Authorised) -> Result<Vec<UserRow>, StorageError> {
     let sql = "SELECT u.id, u.email, u.name, u.organisation_id, o.name AS organisation_name, \
-               u.active FROM users u JOIN organisations o ON o.id = u.organisation_id \
+               u.active, u.last_active_micros FROM users u JOIN organisations o ON o.id = u.organisation_id \
                ORDER BY o.name, u.name";
     let tx = &mut authorised.tx;
     Ok(on_tx!(tx, c => sqlx::query_as(sql).fetch_all(c).await?))
@@ -511,7 +556,8 @@ pub async fn account(
     let (row, roles, localities): (Option<UserRow>, Vec<String>, Vec<String>) = on_tx!(tx, c => {
         let row = sqlx::query_as(
             "SELECT u.id, u.email, u.name, u.organisation_id, o.name AS organisation_name, \
-             u.active FROM users u JOIN organisations o ON o.id = u.organisation_id WHERE u.id = $1",
+             u.active, u.last_active_micros FROM users u \
+             JOIN organisations o ON o.id = u.organisation_id WHERE u.id = $1",
         )
         .bind(id)
         .fetch_optional(&mut *c)
@@ -628,7 +674,7 @@ pub async fn signed_in(db: &Db, user_id: Uuid) -> Result<Option<SignedIn>, Stora
                 .fetch_optional(pool)
                 .await?
         }
-        Db::Postgres(pool) => {
+        Db::Postgres(pool, _) => {
             sqlx::query_as(POSTGRES.as_str())
                 .bind(user_id)
                 .fetch_optional(pool)
@@ -764,6 +810,13 @@ pub async fn create_session(
         .bind(pending)
         .execute(pool)
         .await?;
+        if !pending {
+            sqlx::query("UPDATE users SET last_active_micros = $1 WHERE id = $2")
+                .bind(at)
+                .bind(user_id)
+                .execute(pool)
+                .await?;
+        }
     });
     Ok((token, csrf))
 }
@@ -775,6 +828,14 @@ pub async fn complete_second_factor(db: &Db, token: &str) -> Result<(), StorageE
             .bind(token_hash(token))
             .execute(pool)
             .await?;
+        sqlx::query(
+            "UPDATE users SET last_active_micros = $1 \
+             WHERE id = (SELECT user_id FROM sessions WHERE token_hash = $2)",
+        )
+        .bind(now_micros())
+        .bind(token_hash(token))
+        .execute(pool)
+        .await?;
     });
     Ok(())
 }

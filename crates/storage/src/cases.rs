@@ -30,6 +30,7 @@ pub(crate) async fn involvement(
     type Row = (
         String,
         Option<Uuid>,
+        Option<Uuid>,
         bool,
         Json<Vec<TeamShare>>,
         Json<Vec<Uuid>>,
@@ -52,11 +53,19 @@ pub(crate) async fn involvement(
         }
     };
     Ok(row.map(
-        |(locality, lead_practitioner, consent_withdrawn, team, break_glass)| {
+        |(
+            locality,
+            lead_practitioner,
+            lead_cp_practitioner,
+            consent_withdrawn,
+            team,
+            break_glass,
+        )| {
             let team: Vec<TeamShare> = team.0.into_iter().filter(|t| !t.ended).collect();
             Involvement {
                 locality,
                 lead_practitioner,
+                lead_cp_practitioner,
                 shared_without_consent: team
                     .iter()
                     .filter(|t| t.other_basis)
@@ -83,7 +92,8 @@ struct TeamShare {
 
 /// [`involvement`] in one statement (see [`json_rows`]): the family's row, its team with their
 /// shares, and the unexpired break-glass grants (`$2` is now).
-const INVOLVEMENT_SQL: &str = "SELECT f.locality_slug, f.lead_practitioner, f.consent_withdrawn, \
+const INVOLVEMENT_SQL: &str = "SELECT f.locality_slug, f.lead_practitioner, f.lead_cp_practitioner, \
+     f.consent_withdrawn, \
      (SELECT COALESCE(json_group_array(json_object('user_id', hex(t.user_id), \
        'other_basis', EXISTS (SELECT 1 FROM lawful_bases b WHERE b.family_id = t.family_id \
          AND b.shared_with_user = t.user_id AND b.ended_micros IS NULL AND b.article6 <> 'consent'), \
@@ -332,7 +342,8 @@ pub async fn waiting(authorised: &mut Authorised, locality: &str) -> Result<i64,
     }))
 }
 
-/// `limit` requests waiting for triage in `locality`, oldest first after the first `skip`, each
+/// `limit` requests waiting for triage in `locality`, complex ones first and then oldest
+/// first, after the first `skip`, each
 /// with its family members as a JSON array (one statement, however long the page).
 pub async fn queue(
     authorised: &mut Authorised,
@@ -348,7 +359,8 @@ pub async fn queue(
         ") ORDER BY m.position), '[]') FROM request_members m \
          WHERE m.request_id = support_requests.id) AS members \
          FROM support_requests WHERE locality_slug = $1 AND status = 'new' \
-         ORDER BY created_micros, id LIMIT $2 OFFSET $3"
+         ORDER BY CASE WHEN need_level = 'complex' THEN 0 ELSE 1 END, created_micros, id \
+         LIMIT $2 OFFSET $3"
     );
     static POSTGRES: LazyLock<String> = LazyLock::new(|| json_rows::postgres(SQL));
     let tx = &mut authorised.tx;

@@ -6,6 +6,7 @@
 //! timestamptz types.
 
 use crate::StorageError;
+use crate::gate::AuditQueue;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
@@ -17,7 +18,8 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 #[derive(Clone, Debug)]
 pub enum Db {
     Sqlite(SqlitePool, WriteQueue),
-    Postgres(PgPool),
+    /// With this process's audit events waiting to be appended together (see [`AuditQueue`]).
+    Postgres(PgPool, AuditQueue),
 }
 
 /// SQLite has one writer at a time. Writers in this process wait their turn here, first come
@@ -41,7 +43,7 @@ macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
             $crate::Db::Sqlite($pool, _) => $body,
-            $crate::Db::Postgres($pool) => $body,
+            $crate::Db::Postgres($pool, _) => $body,
         }
     };
 }
@@ -92,7 +94,7 @@ impl Db {
                 .connect_with(options)
                 .await
                 .map_err(|e| StorageError::Unreachable(redact(url), e.to_string()))?;
-            Ok(Db::Postgres(pool))
+            Ok(Db::Postgres(pool, AuditQueue::default()))
         } else {
             Err(StorageError::BadUrl(
                 redact(url),
@@ -104,7 +106,7 @@ impl Db {
     pub async fn migrate(&self) -> Result<(), StorageError> {
         match self {
             Db::Sqlite(pool, _) => SQLITE_MIGRATIONS.run(pool).await?,
-            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+            Db::Postgres(pool, _) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
     }
@@ -112,7 +114,7 @@ impl Db {
     pub fn backend(&self) -> &'static str {
         match self {
             Db::Sqlite(..) => "sqlite",
-            Db::Postgres(_) => "postgres",
+            Db::Postgres(..) => "postgres",
         }
     }
 
@@ -124,7 +126,7 @@ impl Db {
                 let turn = queue.0.clone().lock_owned().await;
                 Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, Some(turn))
             }
-            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Db::Postgres(pool, _) => Tx::Postgres(pool.begin().await?),
         })
     }
 
@@ -134,7 +136,7 @@ impl Db {
     pub async fn begin_read(&self) -> Result<Tx, StorageError> {
         Ok(match self {
             Db::Sqlite(pool, _) => Tx::Sqlite(pool.begin_with("BEGIN DEFERRED").await?, None),
-            Db::Postgres(pool) => Tx::Postgres(pool.begin_with("BEGIN READ ONLY").await?),
+            Db::Postgres(pool, _) => Tx::Postgres(pool.begin_with("BEGIN READ ONLY").await?),
         })
     }
 
@@ -146,7 +148,7 @@ impl Db {
                     .fetch_one(pool)
                     .await?
             }
-            Db::Postgres(pool) => {
+            Db::Postgres(pool, _) => {
                 sqlx::query_scalar(
                     "SELECT COUNT(*) FROM pg_tables \
                      WHERE schemaname NOT IN ('pg_catalog', 'information_schema')",
@@ -168,7 +170,7 @@ impl Db {
                     .await?;
                 Ok(())
             }
-            Db::Postgres(_) => Err(StorageError::Refused(
+            Db::Postgres(..) => Err(StorageError::Refused(
                 "a PostgreSQL database is copied with pg_dump".into(),
             )),
         }

@@ -123,6 +123,10 @@ impl Subject {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FamilyId(pub Uuid);
 
+/// A family's level in the Family Help model: read with the case, stepped only by its leads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FamilyLevel(pub Uuid);
+
 /// The "known to" view of a family: that it is known and whom to call, never who is in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KnownToFamily(pub Uuid);
@@ -359,6 +363,16 @@ impl Guarded for FamilyId {
     }
 }
 
+impl Guarded for FamilyLevel {
+    fn new(id: Uuid) -> Self {
+        FamilyLevel(id)
+    }
+    async fn resource(tx: &mut Tx, id: Uuid) -> Result<Option<(Resource, String)>, StorageError> {
+        let involvement = crate::cases::involvement(tx, id).await?;
+        Ok(involvement.map(|i| (Resource::FamilyLevel(i), family_subject(id))))
+    }
+}
+
 impl Guarded for KnownToFamily {
     fn new(id: Uuid) -> Self {
         KnownToFamily(id)
@@ -489,6 +503,19 @@ pub async fn authorise_record<R: Guarded>(
     who: &Who,
     ask: Ask<'_>,
 ) -> Result<Authorised<R>, StorageError> {
+    if is_read(ask.action) {
+        // Judged in a snapshot given back before the event is written: a read waits for the
+        // audit log holding no connection, then reads in a snapshot of its own.
+        let mut judging = db.begin_read().await?;
+        let judged = Judged::<R>::judge(&mut judging, who, ask).await?;
+        judging.commit().await?;
+        record(db, &judged.event(who, ask)).await?;
+        let permit = judged.permit(ask)?;
+        return Ok(Authorised {
+            tx: db.begin_read().await?,
+            permit,
+        });
+    }
     let mut tx = db.begin().await?;
     let judged = Judged::<R>::judge(&mut tx, who, ask).await?;
     append(&mut tx, &judged.event(who, ask)).await?;
@@ -499,10 +526,6 @@ pub async fn authorise_record<R: Guarded>(
             return Err(refused);
         }
     };
-    if is_read(ask.action) {
-        tx.commit().await?;
-        tx = db.begin_read().await?;
-    }
     Ok(Authorised { tx, permit })
 }
 
@@ -763,11 +786,22 @@ pub struct NewEvent<'a> {
 /// Appends one event to the chain. The chain is serialised: SQLite's write transactions are
 /// `BEGIN IMMEDIATE`; PostgreSQL takes a transaction-scoped advisory lock.
 pub async fn append(tx: &mut Tx, event: &NewEvent<'_>) -> Result<(), StorageError> {
+    note(event);
+    chain(tx, std::slice::from_ref(event)).await
+}
+
+/// Notes the decision for the request's refusal and failed-read auditing (`noting_decisions`),
+/// in the task of the request itself.
+fn note(event: &NewEvent<'_>) {
     if event.outcome == "denied" {
         let _ = NOTED.try_with(|noted| noted.refused.store(true, Ordering::Relaxed));
     } else if event.outcome == "allowed" && matches!(event.action, "read" | "list") {
         note_allowed_read(event.subject, event.action, event.purpose);
     }
+}
+
+/// Appends `events`, in order, after the chain's last event.
+async fn chain(tx: &mut Tx, events: &[NewEvent<'_>]) -> Result<(), StorageError> {
     const AUDIT_CHAIN_LOCK: i64 = 0x6561_7564_6974; // "eaudit"
     if let Tx::Postgres(t) = tx {
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -780,46 +814,148 @@ pub async fn append(tx: &mut Tx, event: &NewEvent<'_>) -> Result<(), StorageErro
             .fetch_optional(c)
             .await?
     });
-    let (seq, previous) = match last {
-        Some((seq, hash)) => (seq + 1, hash),
-        None => (1, GENESIS.to_string()),
-    };
-    let at_micros = now_micros();
-    let fields = ChainedFields {
-        seq,
-        at_micros,
-        actor: event.actor,
-        actor_organisation: event.actor_organisation,
-        actor_role: event.actor_role,
-        subject: event.subject,
-        action: event.action,
-        purpose: event.purpose,
-        outcome: event.outcome,
-        remote_addr: event.remote_addr,
-    };
-    let hash = chain_hash(&previous, &fields);
-    on_tx!(tx, c => {
-        sqlx::query(
-            "INSERT INTO audit_events (seq, at_micros, actor, actor_organisation, actor_role, \
-             subject, action, purpose, outcome, remote_addr, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(seq)
-        .bind(at_micros)
-        .bind(event.actor)
-        .bind(event.actor_organisation)
-        .bind(event.actor_role)
-        .bind(event.subject)
-        .bind(event.action)
-        .bind(event.purpose)
-        .bind(event.outcome)
-        .bind(event.remote_addr)
-        .bind(&previous)
-        .bind(&hash)
-        .execute(c)
-        .await?;
-    });
+    let (mut seq, mut previous) = last.unwrap_or_else(|| (0, GENESIS.to_string()));
+    for event in events {
+        seq += 1;
+        let at_micros = now_micros();
+        let fields = ChainedFields {
+            seq,
+            at_micros,
+            actor: event.actor,
+            actor_organisation: event.actor_organisation,
+            actor_role: event.actor_role,
+            subject: event.subject,
+            action: event.action,
+            purpose: event.purpose,
+            outcome: event.outcome,
+            remote_addr: event.remote_addr,
+        };
+        let hash = chain_hash(&previous, &fields);
+        on_tx!(tx, c => {
+            sqlx::query(
+                "INSERT INTO audit_events (seq, at_micros, actor, actor_organisation, actor_role, \
+                 subject, action, purpose, outcome, remote_addr, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(seq)
+            .bind(at_micros)
+            .bind(event.actor)
+            .bind(event.actor_organisation)
+            .bind(event.actor_role)
+            .bind(event.subject)
+            .bind(event.action)
+            .bind(event.purpose)
+            .bind(event.outcome)
+            .bind(event.remote_addr)
+            .bind(&previous)
+            .bind(&hash)
+            .execute(c)
+            .await?;
+        });
+        previous = hash;
+    }
     Ok(())
+}
+
+/// An audit event waiting in an [`AuditQueue`].
+#[derive(Debug)]
+struct QueuedEvent {
+    actor: String,
+    actor_organisation: String,
+    actor_role: String,
+    subject: String,
+    action: String,
+    purpose: String,
+    outcome: String,
+    remote_addr: String,
+}
+
+impl QueuedEvent {
+    fn of(event: &NewEvent<'_>) -> Self {
+        QueuedEvent {
+            actor: event.actor.to_string(),
+            actor_organisation: event.actor_organisation.to_string(),
+            actor_role: event.actor_role.to_string(),
+            subject: event.subject.to_string(),
+            action: event.action.to_string(),
+            purpose: event.purpose.to_string(),
+            outcome: event.outcome.to_string(),
+            remote_addr: event.remote_addr.to_string(),
+        }
+    }
+
+    fn event(&self) -> NewEvent<'_> {
+        NewEvent {
+            actor: &self.actor,
+            actor_organisation: &self.actor_organisation,
+            actor_role: &self.actor_role,
+            subject: &self.subject,
+            action: &self.action,
+            purpose: &self.purpose,
+            outcome: &self.outcome,
+            remote_addr: &self.remote_addr,
+        }
+    }
+}
+
+type Written = tokio::sync::oneshot::Sender<Result<(), String>>;
+
+/// Group commit of the audit events a PostgreSQL-backed process records in their own
+/// transactions (every read's event): each waits here, and whoever holds the writer's turn
+/// appends everything waiting in one transaction, under one take of the chain's advisory lock.
+/// Under load, one commit then serves many requests instead of each queueing for the lock
+/// (measured: most of the family page's waits were for it). Several processes still share the
+/// chain through the lock; every event is committed before its request reads anything.
+#[derive(Clone, Debug, Default)]
+pub struct AuditQueue(Arc<QueueState>);
+
+#[derive(Debug, Default)]
+struct QueueState {
+    waiting: Mutex<Vec<(QueuedEvent, Written)>>,
+    turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl AuditQueue {
+    async fn append(&self, db: &Db, event: &NewEvent<'_>) -> Result<(), StorageError> {
+        let unwritten = || StorageError::Audit("the batch was not written".into());
+        let (done, mut written) = tokio::sync::oneshot::channel();
+        self.waiting().push((QueuedEvent::of(event), done));
+        let turn = self.0.turn.clone().lock_owned().await;
+        // The batch before ours may have taken it: it answered before giving up the turn.
+        match written.try_recv() {
+            Ok(outcome) => return outcome.map_err(StorageError::Audit),
+            Err(tokio::sync::oneshot::error::TryRecvError::Closed) => return Err(unwritten()),
+            Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
+        }
+        let batch = std::mem::take(&mut *self.waiting());
+        let db = db.clone();
+        // A task of its own, so that a request cancelled now cannot drop the others' events.
+        tokio::spawn(async move {
+            let events: Vec<NewEvent<'_>> = batch.iter().map(|(e, _)| e.event()).collect();
+            let outcome = write_events(&db, &events).await.map_err(|e| e.to_string());
+            drop(events);
+            for (_, done) in batch {
+                let _ = done.send(outcome.clone());
+            }
+            drop(turn);
+        });
+        written
+            .await
+            .map_err(|_| unwritten())?
+            .map_err(StorageError::Audit)
+    }
+
+    fn waiting(&self) -> std::sync::MutexGuard<'_, Vec<(QueuedEvent, Written)>> {
+        // A panic while holding it only pushed or took the list, which stays whole.
+        self.0.waiting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Appends `events` in a transaction of their own.
+async fn write_events(db: &Db, events: &[NewEvent<'_>]) -> Result<(), StorageError> {
+    let mut tx = db.begin().await?;
+    chain(&mut tx, events).await?;
+    tx.commit().await
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -978,9 +1114,12 @@ pub async fn verify_chain(db: &Db) -> Result<ChainReport, StorageError> {
     })
 }
 
-/// Writes one event that is not an access to a record (a sign-in, a sign-out) and commits it.
+/// Writes one event and commits it, in a transaction of its own (on PostgreSQL, with the
+/// others waiting in the [`AuditQueue`]): a sign-in, a refusal, or a read's access.
 pub async fn record(db: &Db, event: &NewEvent<'_>) -> Result<(), StorageError> {
-    let mut tx = db.begin().await?;
-    append(&mut tx, event).await?;
-    tx.commit().await
+    note(event);
+    match db {
+        Db::Postgres(_, queue) => queue.append(db, event).await,
+        Db::Sqlite(..) => write_events(db, std::slice::from_ref(event)).await,
+    }
 }

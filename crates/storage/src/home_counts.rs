@@ -161,3 +161,32 @@ pub async fn legal_holds(authorised: &mut Authorised) -> Result<i64, StorageErro
             .await?
     }))
 }
+
+/// A data analyst's matching work: runs queued or running, possible matches waiting for
+/// clerical review, and uploaded lists whose delete-by date is within 30 days.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct MatchingWork {
+    pub runs_going: i64,
+    pub possible: i64,
+    pub lists_ending: i64,
+}
+
+/// The matching counts, in one statement. Read under the matching permit.
+pub async fn matching(
+    authorised: &mut Authorised,
+    today: Date,
+) -> Result<MatchingWork, StorageError> {
+    let soon = earlyhelp_domain::cases::iso(today + time::Duration::days(30));
+    let tx = &mut authorised.tx;
+    Ok(on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT \
+             (SELECT COUNT(*) FROM match_runs WHERE state IN ('queued', 'running')) AS runs_going, \
+             (SELECT COUNT(*) FROM match_results WHERE status = 'possible') AS possible, \
+             (SELECT COUNT(*) FROM match_lists WHERE delete_by <= $1) AS lists_ending",
+        )
+        .bind(&soon)
+        .fetch_one(c)
+        .await?
+    }))
+}

@@ -8,11 +8,13 @@ pub mod budgeting;
 pub mod case_load;
 pub mod cases;
 pub mod checkpoint;
+pub mod cohorts;
 pub mod connections;
 pub mod db;
 pub mod deprivation;
 pub mod directory;
 pub mod extracts;
+pub mod family_help;
 pub mod find_families;
 pub mod grants;
 pub mod listing_changes;
@@ -32,6 +34,7 @@ pub mod outcomes;
 pub mod payments;
 pub mod retention;
 pub mod sar;
+pub mod sar_register;
 pub mod search_synonyms;
 pub mod second_factor;
 pub mod secrets;
@@ -58,6 +61,9 @@ pub enum StorageError {
     Refused(String),
     #[error(transparent)]
     Sql(#[from] sqlx::Error),
+    /// The batch of audit events this one was written with failed (see `gate::AuditQueue`).
+    #[error("the audit log could not be written: {0}")]
+    Audit(String),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }

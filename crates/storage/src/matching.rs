@@ -1388,6 +1388,8 @@ pub async fn delete_due(
         )
         .await?;
         let tx = &mut authorised.tx;
+        // The cohorts made from the list go with it.
+        crate::cohorts::delete_for_list(tx, *id).await?;
         on_tx!(tx, c => {
             // Explicitly, children first: SQLite cascades only with foreign keys on.
             sqlx::query(

@@ -32,7 +32,7 @@ pub async fn list(db: &Db) -> Result<Vec<MeasureListing>, StorageError> {
     type Row = (Uuid, String, Option<String>, String, Json<Vec<String>>);
     let rows: Vec<Row> = match db {
         Db::Sqlite(pool, _) => sqlx::query_as(LIST_SQL).fetch_all(pool).await?,
-        Db::Postgres(pool) => sqlx::query_as(POSTGRES.as_str()).fetch_all(pool).await?,
+        Db::Postgres(pool, _) => sqlx::query_as(POSTGRES.as_str()).fetch_all(pool).await?,
     };
     let mut listings: Vec<MeasureListing> = rows
         .into_iter()
@@ -373,7 +373,7 @@ mod tests {
             .unwrap();
         let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
         let db = Db::connect(&format!("{base}/{name}")).await.unwrap();
-        if let Db::Postgres(pool) = &db {
+        if let Db::Postgres(pool, _) = &db {
             let migrator = before_measures(sqlx::migrate!("../../migrations/postgres"));
             migrator.run(pool).await.unwrap();
         }

@@ -493,6 +493,27 @@ async fn anonymise_family(tx: &mut Tx, id: Uuid) -> Result<(), StorageError> {
             .bind(id)
             .execute(&mut *c)
             .await?;
+        // The family network are people outside the case: they go whole. The levels stepped
+        // between and when stay, as do whether family group decision making was offered and
+        // taken up and when; the words and names go.
+        sqlx::query("DELETE FROM family_network WHERE family_id = $1")
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+        sqlx::query("UPDATE level_steps SET reason = $1 WHERE family_id = $2")
+            .bind(REMOVED_TEXT)
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+        sqlx::query(
+            "UPDATE family_group_meetings SET declined_reason = CASE WHEN declined_reason = '' \
+             THEN '' ELSE $1 END, attendees = '', plan = CASE WHEN plan = '' THEN '' ELSE $1 END \
+             WHERE family_id = $2",
+        )
+        .bind(REMOVED_TEXT)
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
     });
     let requests: Vec<Uuid> = on_tx!(tx, c => {
         sqlx::query_scalar("SELECT id FROM support_requests WHERE family_id = $1")

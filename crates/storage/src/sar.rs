@@ -6,12 +6,14 @@
 //! needs first; the second takes a permit, since a list of names is itself personal data.
 
 use crate::cases::{self, Consent, MemberRow, Note, PlanAction, Reading, RequestDetail};
+use crate::family_help::FamilyHelpRecord;
 use crate::gate::{AuditFilter, Authorised, FamilyId, PersonRecord, list_events};
 use crate::{StorageError, Tx, on_tx};
 use earlyhelp_domain::cases::{
     CaseState, Ethnicity, MemberRole, NeedLevel, PersonKey, Reason, Send, TriageOutcome,
     likely_same_person, parse_date,
 };
+use earlyhelp_domain::family_help::{HelpLevel, Uptake};
 use earlyhelp_domain::nhs_number::NhsAnswer;
 use earlyhelp_domain::sar::{Named, Segment, all_redacted, mark, redaction_terms};
 use earlyhelp_domain::sharing::{Article6, Article9};
@@ -241,6 +243,43 @@ pub struct SarNotShared {
     pub decided_micros: i64,
 }
 
+/// The Family Help part of the case: each step between levels, the family network (other
+/// people: their names and how to reach them are marked) and family group decision making.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct SarFamilyHelp {
+    pub level: &'static str,
+    pub steps: Vec<SarLevelStep>,
+    pub network: Vec<SarNetworkPerson>,
+    pub family_group: Vec<SarFamilyGroup>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SarLevelStep {
+    pub at_micros: i64,
+    pub from_level: &'static str,
+    pub to_level: &'static str,
+    pub decided_by: String,
+    pub reason: Marked,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SarNetworkPerson {
+    pub name: Marked,
+    pub relationship: Marked,
+    pub contact: Marked,
+    pub in_plan: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SarFamilyGroup {
+    pub offered_on: String,
+    pub uptake: &'static str,
+    pub declined_reason: Marked,
+    pub meeting_on: Option<String>,
+    pub attendees: Marked,
+    pub plan: Marked,
+}
+
 /// One line of the chronological narrative.
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
@@ -301,6 +340,7 @@ pub struct SubjectAccess {
     pub break_glass: Vec<SarBreakGlass>,
     /// Decisions not to share information about the family: what, with whom, why, who decided.
     pub not_shared: Vec<SarNotShared>,
+    pub family_help: SarFamilyHelp,
     pub narrative: Vec<Entry>,
     pub access_log: Vec<Access>,
     /// Every name and date marked for redaction, for the officer's checklist.
@@ -381,6 +421,7 @@ pub async fn subject_access(
     });
     let requests = requests_naming(&mut authorised, &person, &record.family.postcode).await?;
     let not_shared = crate::identifiers::of_family(&mut authorised).await?;
+    let help = crate::family_help::of_family(&mut authorised).await?;
 
     let mut named: Vec<Named> = others.iter().map(PersonDetails::named).collect();
     for request in &requests {
@@ -394,8 +435,18 @@ pub async fn subject_access(
             }
         }
     }
+    // The family network are other people too: their names are marked wherever they appear.
+    named.extend(help.network.iter().map(|n| {
+        let (given, family) = n.name.trim().split_once(' ').unwrap_or((n.name.trim(), ""));
+        Named {
+            given_name: given.to_string(),
+            family_name: family.trim().to_string(),
+            date_of_birth: String::new(),
+        }
+    }));
     let terms = redaction_terms(&person.named(), &named);
     let marked = |text: &str| mark(text, &terms);
+    let family_help = sar_family_help(&help, &record.family, &marked);
 
     let mut narrative: Vec<Entry> = notes
         .iter()
@@ -620,6 +671,7 @@ pub async fn subject_access(
                 review_note: marked(b.review_note.as_deref().unwrap_or("")),
             })
             .collect(),
+        family_help,
         narrative,
         access_log,
         marked_terms: terms,
@@ -643,6 +695,67 @@ pub async fn subject_access(
     // The operator's audit event travels in this transaction: commit, never drop it.
     authorised.tx.commit().await?;
     Ok(Some(found))
+}
+
+fn help_label(slug: &str) -> &'static str {
+    HelpLevel::from_slug(slug).map_or("", HelpLevel::label)
+}
+
+/// The Family Help records, with other people's details marked.
+fn sar_family_help(
+    help: &FamilyHelpRecord,
+    family: &cases::FamilyRow,
+    marked: &impl Fn(&str) -> Marked,
+) -> SarFamilyHelp {
+    let level = HelpLevel::of_case(
+        help.help_level.as_deref(),
+        &family.need_level,
+        &family.state,
+    );
+    SarFamilyHelp {
+        level: level.label(),
+        steps: help
+            .steps
+            .iter()
+            .map(|s| SarLevelStep {
+                at_micros: s.at_micros,
+                from_level: help_label(&s.from_level),
+                to_level: help_label(&s.to_level),
+                decided_by: s.decided_by_name.clone(),
+                reason: marked(&s.reason),
+            })
+            .collect(),
+        network: help
+            .network
+            .iter()
+            .map(|n| SarNetworkPerson {
+                name: all_redacted(&n.name),
+                relationship: marked(&n.relationship),
+                contact: if n.contact.is_empty() {
+                    Vec::new()
+                } else {
+                    all_redacted(&n.contact)
+                },
+                in_plan: n.in_plan,
+            })
+            .collect(),
+        family_group: help
+            .meetings
+            .iter()
+            .map(|m| SarFamilyGroup {
+                offered_on: m.offered_on.clone(),
+                uptake: Uptake::from_slug(&m.uptake).map_or("", Uptake::label),
+                declined_reason: marked(&m.declined_reason),
+                meeting_on: m.meeting_on.clone(),
+                attendees: if m.attendees.is_empty() {
+                    Vec::new()
+                } else {
+                    all_redacted(&m.attendees)
+                },
+                plan: marked(&m.plan),
+            })
+            .collect(),
+    }
 }
 
 /// Requests that opened or joined the person's family case, and any other request naming

@@ -58,15 +58,48 @@ struct UserLine {
 struct UsersPage {
     layout: Layout,
     users: Vec<UserLine>,
-    /// Only the accounts locked after repeated failed sign-ins are shown.
-    locked_only: bool,
+    /// The filter chosen.
+    only: UsersOnly,
 }
 
-/// The users list's filter: `locked=yes` shows only locked accounts (the home page links it).
+/// Which accounts the users list shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum UsersOnly {
+    Everyone,
+    /// Locked after repeated failed sign-ins.
+    Locked,
+    /// Active but not signed in for [`accounts::UNUSED_DAYS`].
+    Unused,
+}
+
+/// The users list's filters, each linked from the home page: `locked=yes` shows only locked
+/// accounts, `unused=yes` only active accounts unused for 90 days.
 #[derive(Deserialize, Default)]
 struct UsersQuery {
     #[serde(default)]
     locked: String,
+    #[serde(default)]
+    unused: String,
+}
+
+impl UsersQuery {
+    fn only(&self) -> Result<UsersOnly, AppError> {
+        let yes = |field: &'static str, value: &str| match value.trim() {
+            "" => Ok(false),
+            "yes" => Ok(true),
+            _ => Err(AppError::Invalid(vec![FieldError::new(
+                field,
+                format!("Choose {field}=yes or no filter"),
+            )])),
+        };
+        Ok(
+            match (yes("locked", &self.locked)?, yes("unused", &self.unused)?) {
+                (true, _) => UsersOnly::Locked,
+                (false, true) => UsersOnly::Unused,
+                (false, false) => UsersOnly::Everyone,
+            },
+        )
+    }
 }
 
 /// Accounts locked now, by email.
@@ -95,16 +128,7 @@ async fn users(
     signed: Signed,
     crate::extract::Query(query): crate::extract::Query<UsersQuery>,
 ) -> Result<Html<String>, AppError> {
-    let locked_only = match query.locked.trim() {
-        "" => false,
-        "yes" => true,
-        _ => {
-            return Err(AppError::Invalid(vec![FieldError::new(
-                "locked",
-                "Choose locked=yes or no filter",
-            )]));
-        }
-    };
+    let only = query.only()?;
     let mut authorised = authorise(
         &state.db,
         &signed.who(),
@@ -112,9 +136,16 @@ async fn users(
     )
     .await?;
     let mut rows = accounts::list_users(&mut authorised).await?;
-    if locked_only {
-        let locked = locked_emails(&state, &mut authorised).await?;
-        rows.retain(|row| locked.contains(&row.email));
+    match only {
+        UsersOnly::Locked => {
+            let locked = locked_emails(&state, &mut authorised).await?;
+            rows.retain(|row| locked.contains(&row.email));
+        }
+        UsersOnly::Unused => {
+            let now = earlyhelp_storage::now_micros();
+            rows.retain(|row| row.unused(now));
+        }
+        UsersOnly::Everyone => {}
     }
     let roles = accounts::roles_by_user(&mut authorised).await?;
     let grants = accounts::list_grants(&mut authorised, None, i64::MAX).await?;
@@ -144,7 +175,7 @@ async fn users(
     Ok(Html(
         UsersPage {
             layout: Layout::for_user(&signed, "/admin/users"),
-            locked_only,
+            only,
             users,
         }
         .render()?,

@@ -54,6 +54,23 @@ pub fn day_of(micros: i64) -> String {
         .unwrap_or_default()
 }
 
+/// How long something has waited since a stored time in microseconds: "today", "1 day",
+/// "19 days" (whole days).
+pub fn waited_since(micros: i64) -> String {
+    let days = (OffsetDateTime::now_utc().unix_timestamp() * 1_000_000 - micros).max(0)
+        / (86_400 * 1_000_000);
+    waited(days)
+}
+
+/// Whole days waited, in words: "today", "1 day", "19 days".
+pub fn waited(days: i64) -> String {
+    match days {
+        0 => "today".to_string(),
+        1 => "1 day".to_string(),
+        n => format!("{n} days"),
+    }
+}
+
 /// Any value as a page shows it: an ISO date or date and time in GOV.UK style, anything else
 /// (already words, or blank) unchanged, so the filter is safe on any date-ish value.
 pub fn display(value: &str) -> String {

@@ -242,6 +242,11 @@ fn tasks(role: Role) -> Vec<HowTo> {
                 ("/audit", "Audit log"),
             ),
             how_to(
+                "Keep track of subject access requests",
+                "Record each request when it arrives and see the days left of its statutory month.",
+                ("/governance/requests", "Subject access requests received"),
+            ),
+            how_to(
                 "Answer a subject access request",
                 "Find the person and produce everything held about them.",
                 ("/governance", "Governance"),

@@ -171,11 +171,7 @@ async fn today_for(
                     words.push_str(&format!(", {} of them complex", waiting.complex));
                 }
                 if let Some(days) = waiting.oldest_days {
-                    let days = match days {
-                        0 => "today".to_string(),
-                        1 => "1 day".to_string(),
-                        n => format!("{n} days"),
-                    };
+                    let days = crate::dates::waited(days);
                     words.push_str(&format!("; the oldest has waited {days}"));
                 }
                 let href = format!("/triage?locality={locality}");
@@ -290,7 +286,17 @@ async fn today_for(
         let month_ago = earlyhelp_storage::now_micros() - 30 * 24 * 3_600_000_000;
         let not_shared =
             earlyhelp_storage::identifiers::count_since(&mut authorised, month_ago).await?;
+        let (sars, soonest) = earlyhelp_storage::sar_register::open_count(&mut authorised).await?;
+        let review = earlyhelp_storage::retention::review(
+            &mut authorised,
+            &earlyhelp_domain::retention::Schedule::default(),
+            cases::today(),
+        )
+        .await?;
         authorised.tx.commit().await?;
+        let retention_due = review
+            .matching(|v| matches!(v, earlyhelp_domain::retention::Verdict::Anonymise(_)))
+            .len() as i64;
         let mut tiles = Vec::new();
         if may(Permission::ReadAuditLog) {
             tiles.push(tile(
@@ -301,6 +307,39 @@ async fn today_for(
                 "/audit/break-glass",
             ));
         }
+        let mut sar = tile(
+            "subject-access",
+            sars,
+            "subject access request waiting for a response",
+            "subject access requests waiting for a response",
+            "/governance/requests",
+        );
+        if let Some(due) = soonest.as_deref().and_then(|d| {
+            time::Date::parse(d, &time::format_description::well_known::Iso8601::DATE).ok()
+        }) {
+            let days = (due - cases::today()).whole_days();
+            sar.words.push_str(&match days {
+                d if d < 0 => format!(
+                    "; the soonest was due {}, {} ago",
+                    crate::dates::long_date(due),
+                    crate::dates::waited(-d)
+                ),
+                0 => "; the soonest is due today".to_string(),
+                d => format!(
+                    "; the soonest is due {}, {} left",
+                    crate::dates::long_date(due),
+                    crate::dates::waited(d)
+                ),
+            });
+        }
+        tiles.push(sar);
+        tiles.push(tile(
+            "retention-due",
+            retention_due,
+            "record due for anonymising under the retention schedule",
+            "records due for anonymising under the retention schedule",
+            "/governance/retention",
+        ));
         tiles.push(tile(
             "legal-holds",
             holds,
@@ -337,6 +376,40 @@ async fn today_for(
             caseloads: Vec::new(),
         });
     }
+    if may(Permission::LinkRecords) {
+        let request = read_request(Resource::Matching, "matching", "home page: matching work");
+        let mut authorised = authorise_read(&state.db, &who, request).await?;
+        let work = home_counts::matching(&mut authorised, cases::today()).await?;
+        authorised.tx.commit().await?;
+        sections.push(Section {
+            id: "today-matching",
+            heading: "Matching".into(),
+            tiles: vec![
+                tile(
+                    "runs-going",
+                    work.runs_going,
+                    "matching run queued or running",
+                    "matching runs queued or running",
+                    "/matching",
+                ),
+                tile(
+                    "possible-matches",
+                    work.possible,
+                    "possible match waiting for clerical review",
+                    "possible matches waiting for clerical review",
+                    "/matching",
+                ),
+                tile(
+                    "lists-ending",
+                    work.lists_ending,
+                    "uploaded list deleted within 30 days (its delete-by date)",
+                    "uploaded lists deleted within 30 days (their delete-by date)",
+                    "/matching",
+                ),
+            ],
+            caseloads: Vec::new(),
+        });
+    }
     if may(Permission::ManageUsers) {
         let resource = Resource::UserAccount {
             user_id: None,
@@ -345,17 +418,32 @@ async fn today_for(
         let request = read_request(resource, "users", "home page: locked accounts");
         let mut authorised = authorise_read(&state.db, &who, request).await?;
         let locked = crate::admin::locked_emails(state, &mut authorised).await?;
+        let now = earlyhelp_storage::now_micros();
+        let unused = accounts::list_users(&mut authorised)
+            .await?
+            .iter()
+            .filter(|row| row.unused(now))
+            .count() as i64;
         authorised.tx.commit().await?;
         sections.push(Section {
             id: "today-accounts",
             heading: "User accounts".into(),
-            tiles: vec![tile(
-                "locked-accounts",
-                locked.len() as i64,
-                "account locked after repeated failed sign-ins",
-                "accounts locked after repeated failed sign-ins",
-                "/admin/users?locked=yes",
-            )],
+            tiles: vec![
+                tile(
+                    "locked-accounts",
+                    locked.len() as i64,
+                    "account locked after repeated failed sign-ins",
+                    "accounts locked after repeated failed sign-ins",
+                    "/admin/users?locked=yes",
+                ),
+                tile(
+                    "unused-accounts",
+                    unused,
+                    "active account not signed in for 90 days",
+                    "active accounts not signed in for 90 days",
+                    "/admin/users?unused=yes",
+                ),
+            ],
             caseloads: Vec::new(),
         });
     }

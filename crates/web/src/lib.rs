@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod budgeting;
 mod cases;
+mod cohorts;
 mod connector;
 mod dates;
 mod deprivation;
@@ -31,6 +32,7 @@ mod pdf;
 pub mod redirect;
 mod refusals;
 pub mod routes;
+pub mod sar_register;
 mod second_factor;
 pub mod session;
 mod social_value;
@@ -85,6 +87,9 @@ pub struct Config {
     /// Everyone whose role can read a person's record, and administrators, must set up a
     /// second factor at sign-in. Off, it is asked only of those who have set one up.
     pub second_factor_required: bool,
+    /// How cases are worked: the seed's four levels of need, or Family Help (levels from
+    /// universal plus to child protection, the family network, family group decision making).
+    pub practice_model: earlyhelp_domain::family_help::PracticeModel,
 }
 
 impl Default for Config {
@@ -100,6 +105,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             contact_phone: String::new(),
             second_factor_required: true,
+            practice_model: earlyhelp_domain::family_help::PracticeModel::LevelsOfNeed,
         }
     }
 }
@@ -131,6 +137,7 @@ fn all_routes() -> routes::Routes {
         .merge(deprivation::routes())
         .merge(extracts::routes())
         .merge(matching::routes())
+        .merge(cohorts::routes())
         .merge(impact::routes())
         .merge(social_value::routes())
         .merge(surveys::routes())
@@ -141,6 +148,7 @@ fn all_routes() -> routes::Routes {
         .merge(connector::routes())
         .merge(outcomes::routes())
         .merge(governance::routes())
+        .merge(sar_register::routes())
         .merge(giving::routes())
 }
 

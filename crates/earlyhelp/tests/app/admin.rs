@@ -216,7 +216,7 @@ async fn id_of(app: &TestApp, sql: &'static str, parameter: &str) -> uuid::Uuid 
             .fetch_one(pool)
             .await
             .unwrap(),
-        earlyhelp_storage::Db::Postgres(pool) => sqlx::query_scalar(sql)
+        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_scalar(sql)
             .bind(parameter)
             .fetch_one(pool)
             .await

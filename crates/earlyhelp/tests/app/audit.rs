@@ -43,7 +43,7 @@ async fn run_sql(app: &TestApp, sql: &str) -> Result<u64, sqlx::Error> {
             .execute(pool)
             .await
             .map(|r| r.rows_affected()),
-        earlyhelp_storage::Db::Postgres(pool) => sqlx::query(sql)
+        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query(sql)
             .execute(pool)
             .await
             .map(|r| r.rows_affected()),
@@ -91,7 +91,7 @@ async fn newest_seq(db: &Db) -> i64 {
     let sql = "SELECT MAX(seq) FROM audit_events";
     match db {
         Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-        Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        Db::Postgres(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
     }
 }
 
@@ -103,7 +103,7 @@ async fn sql_on(db: &Db, sql: &str) -> u64 {
             .await
             .unwrap()
             .rows_affected(),
-        Db::Postgres(pool) => sqlx::query(sql)
+        Db::Postgres(pool, _) => sqlx::query(sql)
             .execute(pool)
             .await
             .unwrap()
@@ -118,7 +118,7 @@ async fn recompute_chain_from(db: &Db, from: i64) {
                purpose, outcome, remote_addr, prev_hash, hash FROM audit_events ORDER BY seq";
     let events: Vec<AuditEvent> = match db {
         Db::Sqlite(pool, _) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
-        Db::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+        Db::Postgres(pool, _) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
     };
     let mut previous = GENESIS.to_string();
     for event in events {
@@ -154,7 +154,7 @@ async fn recompute_chain_from(db: &Db, from: i64) {
                         .await
                         .unwrap();
                 }
-                Db::Postgres(pool) => {
+                Db::Postgres(pool, _) => {
                     sqlx::query(update)
                         .bind(&purpose)
                         .bind(&previous)
@@ -231,7 +231,7 @@ async fn audit_verify_catches_an_edited_and_a_recomputed_chain(backend: Backend)
                 .fetch_one(pool)
                 .await
                 .unwrap(),
-            Db::Postgres(pool) => sqlx::query_scalar::<_, i64>(sql)
+            Db::Postgres(pool, _) => sqlx::query_scalar::<_, i64>(sql)
                 .bind(COMMISSIONER)
                 .fetch_one(pool)
                 .await

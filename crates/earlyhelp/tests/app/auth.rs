@@ -212,7 +212,7 @@ async fn guesses_checked(app: &TestApp, email: &str) -> i64 {
             .fetch_one(pool)
             .await
             .unwrap(),
-        earlyhelp_storage::Db::Postgres(pool) => sqlx::query_scalar(sql)
+        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_scalar(sql)
             .bind(email)
             .fetch_one(pool)
             .await

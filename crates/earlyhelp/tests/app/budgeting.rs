@@ -31,7 +31,7 @@ async fn app_for(backend: Backend) -> TestApp {
 async fn execute(db: &Db, sql: &'static str, value: &str) {
     match db {
         Db::Sqlite(pool, _) => sqlx::query(sql).bind(value).execute(pool).await.map(|_| ()),
-        Db::Postgres(pool) => sqlx::query(sql).bind(value).execute(pool).await.map(|_| ()),
+        Db::Postgres(pool, _) => sqlx::query(sql).bind(value).execute(pool).await.map(|_| ()),
     }
     .unwrap();
 }
@@ -132,7 +132,7 @@ async fn round_id(db: &Db) -> Uuid {
     let sql = "SELECT id FROM budgeting_rounds WHERE title = $1";
     match db {
         Db::Sqlite(pool, _) => sqlx::query_scalar(sql).bind(TITLE).fetch_one(pool).await,
-        Db::Postgres(pool) => sqlx::query_scalar(sql).bind(TITLE).fetch_one(pool).await,
+        Db::Postgres(pool, _) => sqlx::query_scalar(sql).bind(TITLE).fetch_one(pool).await,
     }
     .unwrap()
 }
@@ -150,7 +150,7 @@ async fn close_voting(db: &Db) {
             .execute(pool)
             .await
             .map(|_| ()),
-        Db::Postgres(pool) => sqlx::query(sql)
+        Db::Postgres(pool, _) => sqlx::query(sql)
             .bind(opens)
             .bind(closes)
             .execute(pool)
@@ -586,7 +586,7 @@ async fn no_ballot_row_can_be_joined_to_a_voter(backend: Backend) {
         }
         // One transaction id for the whole round: the count rewrote every mark and code and
         // wrote every ballot, so no xmin places a voter beside their ballot.
-        Db::Postgres(pool) => {
+        Db::Postgres(pool, _) => {
             let transactions: i64 = sqlx::query_scalar(
                 "SELECT COUNT(DISTINCT x) FROM ( \
                  SELECT xmin::TEXT AS x FROM budgeting_ballots WHERE round_id = $1 \

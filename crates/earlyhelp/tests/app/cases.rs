@@ -317,9 +317,13 @@ async fn the_public_self_referral_form(backend: Backend) {
 async fn the_triage_queue_pages_fifty_at_a_time(backend: Backend) {
     let app = spawn_app(backend).await;
     let practitioner = token(&app, PRACTITIONER).await;
-    for n in 0..50 {
+    // Fifty of additional need and, sent last, one complex: it must still come first.
+    for n in 0..51 {
         let mut request = amira("B16 8AB");
         request["members"][0]["family_name"] = json!(format!("Pagefamily{n}"));
+        if n == 50 {
+            request["need_level"] = json!("complex");
+        }
         let response = client()
             .post(app.url("/api/requests"))
             .bearer_auth(&practitioner)
@@ -347,20 +351,25 @@ async fn the_triage_queue_pages_fifty_at_a_time(backend: Backend) {
     };
     let first = page(1).await;
     let waiting: usize = first
-        .split(" waiting, oldest first: 1 to 50")
+        .split(" waiting, complex first, then oldest first: 1 to 50")
         .next()
         .and_then(|before| before.rsplit('>').next())
         .and_then(|count| count.trim().parse().ok())
         .unwrap_or_else(|| panic!("the caption counts every request waiting: {first}"));
-    assert!(waiting > 50, "{waiting}");
+    assert!(waiting > 51, "{waiting}");
     assert!(first.contains("aria-label=\"Queue pages\""));
-    assert!(first.contains("Pagefamily0"), "the oldest first");
+    let complex = first
+        .find("Pagefamily50")
+        .expect("the complex one on page 1");
+    let oldest = first.find("Pagefamily0").expect("the oldest on page 1");
+    assert!(complex < oldest, "complex first, then the oldest");
+    assert!(first.contains(">today</td>"), "how long each has waited");
     assert!(
         !first.contains("Pagefamily49"),
         "the newest is on the next page"
     );
     let second = page(2).await;
-    assert!(second.contains(&format!("oldest first: 51 to {waiting}")));
+    assert!(second.contains(&format!("then oldest first: 51 to {waiting}")));
     assert!(second.contains("Pagefamily49"));
     assert!(!second.contains("Pagefamily0,"));
     assert!(
@@ -1096,6 +1105,19 @@ async fn a_transfer_moves_the_request_to_the_other_localitys_queue(backend: Back
         .await
         .unwrap();
     assert_eq!(page.status(), 200);
+    // The lead practitioner is picked from the locality's staff who work cases, by name.
+    let page = page.text().await.unwrap();
+    let picker = page
+        .split("<datalist id=\"lead_practitioner-people\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</datalist>").next())
+        .unwrap_or_else(|| panic!("a picker: {page}"));
+    assert!(picker.contains(PRACTITIONER), "{picker}");
+    assert!(
+        !picker.contains(ERDINGTON_PRACTITIONER),
+        "only Ladywood's: {picker}"
+    );
+    assert!(!picker.contains(COMMISSIONER), "only those who work cases");
     let response = post_form(
         &lead,
         &app,

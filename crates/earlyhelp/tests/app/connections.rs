@@ -188,7 +188,7 @@ async fn unanswered_service(db: &Db) -> String {
 async fn one_id(db: &Db, sql: &'static str, bind: &str) -> String {
     let id: uuid::Uuid = match db {
         Db::Sqlite(pool, _) => sqlx::query_scalar(sql).bind(bind).fetch_one(pool).await,
-        Db::Postgres(pool) => sqlx::query_scalar(sql).bind(bind).fetch_one(pool).await,
+        Db::Postgres(pool, _) => sqlx::query_scalar(sql).bind(bind).fetch_one(pool).await,
     }
     .expect("the demo has such a service");
     id.to_string()
@@ -753,7 +753,7 @@ async fn the_dashboard_counts_what_the_referrals_hold(backend: Backend) {
                 .fetch_one(pool)
                 .await
         }
-        Db::Postgres(pool) => {
+        Db::Postgres(pool, _) => {
             sqlx::query_scalar(SQL)
                 .bind("entered_in_error")
                 .bind(since)
@@ -841,7 +841,7 @@ async fn the_database_files_each_referral_in_the_inbox_part_its_state_says(backe
     const SQL: &str = "SELECT DISTINCT state, inbox_part FROM referrals";
     let pairs: Vec<(String, String)> = match &app.db {
         Db::Sqlite(pool, _) => sqlx::query_as(SQL).fetch_all(pool).await,
-        Db::Postgres(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
+        Db::Postgres(pool, _) => sqlx::query_as(SQL).fetch_all(pool).await,
     }
     .unwrap();
     let states: std::collections::BTreeSet<&str> = pairs.iter().map(|(s, _)| s.as_str()).collect();

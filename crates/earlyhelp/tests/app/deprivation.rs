@@ -14,7 +14,7 @@ on_both_backends!(
 async fn strings(db: &Db, sql: &'static str) -> Vec<String> {
     match db {
         Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
-        Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
+        Db::Postgres(pool, _) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
     }
 }
 
@@ -24,7 +24,7 @@ async fn edition(db: &Db, year: i64) -> (bool, i64) {
                FROM imd_editions e WHERE e.edition = $1";
     match db {
         Db::Sqlite(pool, _) => sqlx::query_as(sql).bind(year).fetch_one(pool).await,
-        Db::Postgres(pool) => sqlx::query_as(sql).bind(year).fetch_one(pool).await,
+        Db::Postgres(pool, _) => sqlx::query_as(sql).bind(year).fetch_one(pool).await,
     }
     .unwrap()
 }
@@ -262,7 +262,7 @@ async fn the_page_sets_shares_side_by_side_and_flags_the_gap(backend: Backend) {
     let sql = "SELECT id FROM programmes WHERE name = 'Emergency Food and Fuel'";
     let programme: uuid::Uuid = match &app.db {
         Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await,
-        Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        Db::Postgres(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await,
     }
     .unwrap();
     let sql = "SELECT CAST(SUM(amount_pence) AS BIGINT) FROM payments \
@@ -274,7 +274,7 @@ async fn the_page_sets_shares_side_by_side_and_flags_the_gap(backend: Backend) {
                 .fetch_one(pool)
                 .await
         }
-        Db::Postgres(pool) => {
+        Db::Postgres(pool, _) => {
             sqlx::query_scalar(sql)
                 .bind(programme)
                 .fetch_one(pool)
@@ -314,7 +314,7 @@ async fn the_page_sets_shares_side_by_side_and_flags_the_gap(backend: Backend) {
                 .fetch_one(pool)
                 .await
         }
-        Db::Postgres(pool) => {
+        Db::Postgres(pool, _) => {
             sqlx::query_scalar(sql)
                 .bind(PRACTITIONER)
                 .fetch_one(pool)

@@ -231,7 +231,7 @@ async fn an_unknown_postcode_gets_a_clear_message(backend: Backend) {
     // A service without coordinates is placed by its postcode.
     let unplaced: i64 = match &app.db {
         earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_scalar("SELECT COUNT(*) FROM service_locations WHERE latitude IS NULL AND geo_latitude IS NOT NULL").fetch_one(pool).await.unwrap(),
-        earlyhelp_storage::Db::Postgres(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM service_locations WHERE latitude IS NULL AND geo_latitude IS NOT NULL").fetch_one(pool).await.unwrap(),
+        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_scalar("SELECT COUNT(*) FROM service_locations WHERE latitude IS NULL AND geo_latitude IS NOT NULL").fetch_one(pool).await.unwrap(),
     };
     assert!(
         unplaced > 20,
@@ -671,7 +671,7 @@ async fn uuids(app: &TestApp, sql: &'static str) -> Vec<uuid::Uuid> {
         earlyhelp_storage::Db::Sqlite(pool, _) => {
             sqlx::query_scalar(sql).fetch_all(pool).await.unwrap()
         }
-        earlyhelp_storage::Db::Postgres(pool) => {
+        earlyhelp_storage::Db::Postgres(pool, _) => {
             sqlx::query_scalar(sql).fetch_all(pool).await.unwrap()
         }
     }

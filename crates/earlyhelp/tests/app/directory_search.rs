@@ -68,13 +68,13 @@ async fn reference(db: &Db, filter: &Filter, today: Date) -> Vec<Hit> {
     }
     let rows: Vec<Row> = match (db, stems.is_empty()) {
         (Db::Sqlite(pool, _), true) => fetch!(pool, "$3 = ''", ""),
-        (Db::Postgres(pool), true) => fetch!(pool, "$3 = ''", ""),
+        (Db::Postgres(pool, _), true) => fetch!(pool, "$3 = ''", ""),
         (Db::Sqlite(pool, _), false) => fetch!(
             pool,
             "s.id IN (SELECT service_id FROM directory_search WHERE directory_search MATCH $3)",
             sqlite_words.join(" ")
         ),
-        (Db::Postgres(pool), false) => fetch!(
+        (Db::Postgres(pool, _), false) => fetch!(
             pool,
             "s.search_vector @@ to_tsquery('english', $3)",
             postgres_words.join(" & ")

@@ -22,7 +22,7 @@ macro_rules! execute {
             Db::Sqlite(pool, _) => {
                 $query.execute(pool).await.unwrap();
             }
-            Db::Postgres(pool) => {
+            Db::Postgres(pool, _) => {
                 $query.execute(pool).await.unwrap();
             }
         }
@@ -219,7 +219,7 @@ async fn family_details(db: &Db) -> Vec<String> {
     type Row = (Uuid, String, String, String, String, String);
     let rows: Vec<Row> = match db {
         Db::Sqlite(pool, _) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
-        Db::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+        Db::Postgres(pool, _) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
     };
     assert!(
         rows.len() > 50,
@@ -245,7 +245,7 @@ async fn paid_count(db: &Db) -> usize {
     let sql = "SELECT COUNT(*) FROM payments WHERE state = 'paid'";
     let count: i64 = match db {
         Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-        Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        Db::Postgres(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
     };
     count as usize
 }

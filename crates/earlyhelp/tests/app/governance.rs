@@ -122,7 +122,7 @@ async fn rows(db: &Db, sql: &'static str, id: &str) -> Vec<Vec<String>> {
             .iter()
             .map(text)
             .collect(),
-        Db::Postgres(pool) => sqlx::query(sql)
+        Db::Postgres(pool, _) => sqlx::query(sql)
             .bind(id)
             .fetch_all(pool)
             .await
@@ -436,7 +436,7 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
             .execute(pool)
             .await
             .map(drop),
-        Db::Postgres(pool) => sqlx::query(PAYMENT)
+        Db::Postgres(pool, _) => sqlx::query(PAYMENT)
             .bind(family_id)
             .execute(pool)
             .await
@@ -444,6 +444,26 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
     }
     .unwrap();
     not_shared_about(&app, &due).await;
+    // Someone in the family network (the Family Help model's): deleted with the case.
+    const NETWORK: &str = "INSERT INTO family_network (id, family_id, name, relationship, contact, \
+         in_plan, added_micros) VALUES ($1, $2, 'Nasreen Testnan', 'Grandmother', '07700 900123', TRUE, 1)";
+    match &app.db {
+        Db::Sqlite(pool, _) => sqlx::query(NETWORK)
+            .bind(Uuid::now_v7())
+            .bind(family_id)
+            .execute(pool)
+            .await
+            .map(drop),
+        Db::Postgres(pool, _) => sqlx::query(NETWORK)
+            .bind(Uuid::now_v7())
+            .bind(family_id)
+            .execute(pool)
+            .await
+            .map(drop),
+    }
+    .unwrap();
+    let network = "SELECT name FROM family_network WHERE family_id = $1";
+    assert_eq!(rows(&app.db, network, &due).await.len(), 1);
     let before = family_snapshot(&app.db, &due).await;
     const NHS: &str = "SELECT nhs_number FROM family_members WHERE family_id = $1 \
                        UNION SELECT information FROM not_shared WHERE family_id = $1";
@@ -495,12 +515,16 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
     // A payment the family had keeps its amount, for spend; its words and voucher go.
     let (notes, voucher, amount): (String, Option<String>, i64) = match &app.db {
         Db::Sqlite(pool, _) => sqlx::query_as(PAYMENT_AFTER).fetch_one(pool).await,
-        Db::Postgres(pool) => sqlx::query_as(PAYMENT_AFTER).fetch_one(pool).await,
+        Db::Postgres(pool, _) => sqlx::query_as(PAYMENT_AFTER).fetch_one(pool).await,
     }
     .unwrap();
     assert_eq!(
         (notes.as_str(), voucher, amount),
         ("[removed under the retention schedule]", None, 13_300)
+    );
+    assert!(
+        rows(&app.db, network, &due).await.is_empty(),
+        "the family network goes with the case"
     );
     let after = family_snapshot(&app.db, &due).await;
     assert_eq!(
@@ -659,7 +683,7 @@ async fn person_id(db: &Db, family: &str, given_name: &str) -> String {
             .fetch_one(pool)
             .await
             .unwrap(),
-        Db::Postgres(pool) => sqlx::query_scalar(sql)
+        Db::Postgres(pool, _) => sqlx::query_scalar(sql)
             .bind(family)
             .bind(given_name)
             .fetch_one(pool)

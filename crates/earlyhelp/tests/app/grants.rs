@@ -24,7 +24,7 @@ async fn scalar_i64(db: &Db, sql: &'static str, bind: &str) -> i64 {
             .fetch_one(pool)
             .await
             .unwrap(),
-        Db::Postgres(pool) => sqlx::query_scalar(sql)
+        Db::Postgres(pool, _) => sqlx::query_scalar(sql)
             .bind(bind)
             .fetch_one(pool)
             .await
@@ -40,7 +40,7 @@ async fn application_id(db: &Db, reference: &str) -> String {
             .fetch_one(pool)
             .await
             .unwrap(),
-        Db::Postgres(pool) => sqlx::query_scalar(sql)
+        Db::Postgres(pool, _) => sqlx::query_scalar(sql)
             .bind(reference)
             .fetch_one(pool)
             .await
@@ -168,7 +168,7 @@ async fn a_group_applies_two_assessors_score_and_the_officer_awards(backend: Bac
                 .fetch_one(pool)
                 .await
                 .unwrap(),
-            Db::Postgres(pool) => sqlx::query_scalar(sql)
+            Db::Postgres(pool, _) => sqlx::query_scalar(sql)
                 .bind(name)
                 .fetch_one(pool)
                 .await

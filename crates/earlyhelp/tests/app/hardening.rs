@@ -18,7 +18,7 @@ crate::on_both_backends!(
 async fn execute(db: &Db, sql: &'static str) {
     match db {
         Db::Sqlite(pool, _) => sqlx::query(sql).execute(pool).await.map(|_| ()),
-        Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+        Db::Postgres(pool, _) => sqlx::query(sql).execute(pool).await.map(|_| ()),
     }
     .unwrap();
 }
@@ -29,7 +29,7 @@ async fn family_led_by(db: &Db, email: &str) -> Uuid {
                WHERE u.email = $1 ORDER BY f.id LIMIT 1";
     match db {
         Db::Sqlite(pool, _) => sqlx::query_scalar(sql).bind(email).fetch_one(pool).await,
-        Db::Postgres(pool) => sqlx::query_scalar(sql).bind(email).fetch_one(pool).await,
+        Db::Postgres(pool, _) => sqlx::query_scalar(sql).bind(email).fetch_one(pool).await,
     }
     .unwrap()
 }

@@ -405,7 +405,7 @@ impl TestApp {
                 .fetch_all(pool)
                 .await
                 .unwrap(),
-            Db::Postgres(pool) => sqlx::query_as(sql)
+            Db::Postgres(pool, _) => sqlx::query_as(sql)
                 .bind(subject)
                 .fetch_all(pool)
                 .await

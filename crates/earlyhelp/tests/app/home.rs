@@ -21,10 +21,11 @@ crate::on_both_backends!(
     the_families_list_is_exactly_the_families_each_reader_may_open,
     the_administrator_counts_locked_accounts_and_lists_them,
     the_commissioner_counts_indicators_with_special_cause,
+    subject_access_requests_are_registered_with_their_days_left,
 );
 
 /// The numbers on `who`'s home page: (id, count, link).
-async fn numbers(app: &TestApp, who: &Session) -> Vec<(String, i64, String)> {
+pub async fn numbers(app: &TestApp, who: &Session) -> Vec<(String, i64, String)> {
     let html = who.get(app, "/").await.text().await.unwrap();
     let tile =
         Regex::new(r#"href="([^"]+)" id="([^"]+)"><span class="eh-count">(\d+)</span>"#).unwrap();
@@ -39,7 +40,7 @@ async fn numbers(app: &TestApp, who: &Session) -> Vec<(String, i64, String)> {
         .collect()
 }
 
-fn number(numbers: &[(String, i64, String)], id: &str) -> i64 {
+pub fn number(numbers: &[(String, i64, String)], id: &str) -> i64 {
     numbers
         .iter()
         .find(|(n, _, _)| n == id)
@@ -395,7 +396,7 @@ async fn the_audit_log_is_filtered_and_paged(backend: Backend) {
     let (theirs, html) = events(&app, &ig, &format!("/audit?actor={PRACTITIONER}")).await;
     assert!(!theirs.is_empty() && theirs.iter().all(|(who, _)| who == PRACTITIONER));
     assert!(
-        html.contains("<datalist id=\"people\">")
+        html.contains("<datalist id=\"actor-people\">")
             && html.contains(&format!("<option value=\"{PRACTITIONER}\">"))
     );
     let (its, _) = events(&app, &ig, &format!("/audit?family={family}")).await;
@@ -517,7 +518,7 @@ async fn purposes(app: &TestApp, actor: &str, subject: &str) -> Vec<(String, Str
             .fetch_all(pool)
             .await
             .unwrap(),
-        earlyhelp_storage::Db::Postgres(pool) => sqlx::query_as(sql)
+        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_as(sql)
             .bind(actor)
             .bind(subject)
             .fetch_all(pool)
@@ -591,7 +592,7 @@ async fn run(app: &TestApp, sql: &'static str, a: uuid::Uuid, b: uuid::Uuid, mic
                 .await
                 .unwrap();
         }
-        earlyhelp_storage::Db::Postgres(pool) => {
+        earlyhelp_storage::Db::Postgres(pool, _) => {
             sqlx::query(sql)
                 .bind(a)
                 .bind(b)
@@ -610,7 +611,7 @@ async fn ids(app: &TestApp, sql: &'static str, email: &str) -> Vec<uuid::Uuid> {
             .fetch_all(pool)
             .await
             .unwrap(),
-        earlyhelp_storage::Db::Postgres(pool) => sqlx::query_scalar(sql)
+        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_scalar(sql)
             .bind(email)
             .fetch_all(pool)
             .await
@@ -761,6 +762,36 @@ async fn the_administrator_counts_locked_accounts_and_lists_them(backend: Backen
         admin.get(&app, "/admin/users?locked=maybe").await.status(),
         422
     );
+    // An account not signed in for 100 days is counted and listed as unused, until it signs in.
+    assert_eq!(number(&numbers(&app, &admin).await, "unused-accounts"), 0);
+    let analyst = ids(&app, "SELECT id FROM users WHERE email = $1", ANALYST).await[0];
+    let long_ago = earlyhelp_storage::now_micros() - 100 * 86_400 * 1_000_000;
+    run(
+        &app,
+        "UPDATE users SET last_active_micros = $3 WHERE id = $1 OR id = $2",
+        analyst,
+        analyst,
+        long_ago,
+    )
+    .await;
+    let home = numbers(&app, &admin).await;
+    assert_eq!(number(&home, "unused-accounts"), 1);
+    let html = admin
+        .get(&app, "/admin/users?unused=yes")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("1 active but not signed in for 90 days"),
+        "{html}"
+    );
+    assert!(
+        html.contains(ANALYST) && !html.contains(PRACTITIONER),
+        "{html}"
+    );
+    app.sign_in(ANALYST).await;
+    assert_eq!(number(&numbers(&app, &admin).await, "unused-accounts"), 0);
 }
 
 async fn the_commissioner_counts_indicators_with_special_cause(backend: Backend) {
@@ -792,5 +823,126 @@ async fn the_commissioner_counts_indicators_with_special_cause(backend: Backend)
             .await
             .status(),
         422
+    );
+}
+
+async fn subject_access_requests_are_registered_with_their_days_left(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ig = app.sign_in(IG_OFFICER).await;
+    let before = numbers(&app, &ig).await;
+    assert_eq!(number(&before, "subject-access"), 0);
+    let today = cases::today();
+    let day = |d: time::Date| {
+        [
+            d.day().to_string(),
+            u8::from(d.month()).to_string(),
+            d.year().to_string(),
+        ]
+    };
+    // A bad date is refused, naming the field, and the name typed is kept.
+    let future = day(today + time::Duration::days(3));
+    let refused = crate::cases::post_form(
+        &ig,
+        &app,
+        "/governance/requests",
+        &[
+            ("requester", "Dana Whitlock"),
+            ("received-day", &future[0]),
+            ("received-month", &future[1]),
+            ("received-year", &future[2]),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("must be today or in the past"), "{html}");
+    assert!(html.contains("value=\"Dana Whitlock\""), "{html}");
+    // Received 40 days ago: overdue; received today: a month left.
+    for (who, received) in [
+        ("Dana Whitlock", today - time::Duration::days(40)),
+        ("Sam Okafor", today),
+    ] {
+        let [d, m, y] = day(received);
+        let recorded = crate::cases::post_form(
+            &ig,
+            &app,
+            "/governance/requests",
+            &[
+                ("requester", who),
+                ("received-day", &d),
+                ("received-month", &m),
+                ("received-year", &y),
+            ],
+        )
+        .await;
+        assert_eq!(recorded.status(), 303);
+    }
+    let home = numbers(&app, &ig).await;
+    assert_eq!(number(&home, "subject-access"), 2);
+    let html = ig.get(&app, "/").await.text().await.unwrap();
+    assert!(html.contains("the soonest was due"), "{html}");
+    let register = ig
+        .get(&app, "/governance/requests")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let due = earlyhelp_domain::sar::response_due(today - time::Duration::days(40));
+    let overdue = (today - due).whole_days();
+    assert!(
+        register.contains(&format!("{overdue} days overdue")),
+        "{register}"
+    );
+    let whitlock = register.find("Dana Whitlock").unwrap();
+    assert!(
+        whitlock < register.find("Sam Okafor").unwrap(),
+        "soonest first"
+    );
+    let ids: Vec<String> = Regex::new(r#"/governance/requests/([0-9a-f-]{36})/extend"#)
+        .unwrap()
+        .captures_iter(&register)
+        .map(|c| c[1].to_string())
+        .collect();
+    assert_eq!(ids.len(), 2, "{register}");
+    // Extending needs a reason; then it is due two months later, and cannot be extended again.
+    let extend = format!("/governance/requests/{}/extend", ids[1]);
+    let no_reason = crate::cases::post_form(&ig, &app, &extend, &[("reason", " ")]).await;
+    assert_eq!(no_reason.status(), 422);
+    let extended =
+        crate::cases::post_form(&ig, &app, &extend, &[("reason", "Records from 4 agencies")]).await;
+    assert_eq!(extended.status(), 303);
+    let register = ig
+        .get(&app, "/governance/requests")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        register.contains("Extended: Records from 4 agencies"),
+        "{register}"
+    );
+    let again = crate::cases::post_form(&ig, &app, &extend, &[("reason", "more")]).await;
+    assert_eq!(again.status(), 404);
+    // Answered: it leaves the count.
+    let complete = format!("/governance/requests/{}/complete", ids[0]);
+    let done = crate::cases::post_form(&ig, &app, &complete, &[]).await;
+    assert_eq!(done.status(), 303);
+    assert_eq!(number(&numbers(&app, &ig).await, "subject-access"), 1);
+    // Only the information governance officer keeps the register.
+    let practitioner = app.sign_in(PRACTITIONER).await;
+    assert_eq!(
+        practitioner
+            .get(&app, "/governance/requests")
+            .await
+            .status(),
+        403
+    );
+    let refused = crate::cases::post_form(&practitioner, &app, &complete, &[]).await;
+    assert_eq!(refused.status(), 403);
+    assert!(
+        !numbers(&app, &practitioner)
+            .await
+            .iter()
+            .any(|(id, _, _)| id == "subject-access")
     );
 }

@@ -30,7 +30,7 @@ async fn scalar(db: &Db, sql: &str) -> String {
             .await
             .unwrap()
             .to_string(),
-        Db::Postgres(pool) => sqlx::query_scalar::<_, uuid::Uuid>(sqlx::AssertSqlSafe(sql))
+        Db::Postgres(pool, _) => sqlx::query_scalar::<_, uuid::Uuid>(sqlx::AssertSqlSafe(sql))
             .fetch_one(pool)
             .await
             .unwrap()
@@ -55,7 +55,7 @@ async fn requests_at(db: &Db, address: &str) -> i64 {
             .fetch_one(pool)
             .await
             .unwrap(),
-        Db::Postgres(pool) => sqlx::query_scalar(sql)
+        Db::Postgres(pool, _) => sqlx::query_scalar(sql)
             .bind(address)
             .fetch_one(pool)
             .await

@@ -23,7 +23,7 @@ async fn write(app: &TestApp, sql: &'static str, text: &str, ids: &[Uuid]) {
             }
             query.execute(pool).await.map(|_| ())
         }
-        earlyhelp_storage::Db::Postgres(pool) => {
+        earlyhelp_storage::Db::Postgres(pool, _) => {
             let mut query = sqlx::query(sql).bind(text);
             for id in ids {
                 query = query.bind(*id);
@@ -237,7 +237,7 @@ async fn the_listing_form_refuses_a_script_link(backend: Backend) {
                AND merged_into IS NULL ORDER BY name LIMIT 1";
     let id: Uuid = match &app.db {
         earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await,
-        earlyhelp_storage::Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await,
     }
     .unwrap();
     let connector = app.sign_in(CONNECTOR).await;

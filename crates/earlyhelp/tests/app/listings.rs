@@ -22,7 +22,7 @@ on_both_backends!(
 async fn sql(db: &Db, sql: &'static str) -> Vec<uuid::Uuid> {
     match db {
         Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
-        Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
+        Db::Postgres(pool, _) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
     }
 }
 

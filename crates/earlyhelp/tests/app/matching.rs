@@ -19,7 +19,7 @@ crate::on_both_backends!(
 const HEADER: &str = "ref,first_name,surname,dob,postcode,address";
 
 /// A delete-by date that never expires: four months from today (review L9).
-fn delete_by() -> time::Date {
+pub(crate) fn delete_by() -> time::Date {
     earlyhelp_storage::cases::today() + time::Duration::days(120)
 }
 
@@ -91,10 +91,10 @@ async fn upload(
     post_list(session, app, multipart(&session.csrf, fields, &[file])).await
 }
 
-async fn count(db: &Db, sql: &'static str) -> i64 {
+pub(crate) async fn count(db: &Db, sql: &'static str) -> i64 {
     match db {
         Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-        Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        Db::Postgres(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
     }
 }
 
@@ -105,7 +105,7 @@ async fn demo_people(db: &Db, n: i64) -> Vec<(String, String, String, String, St
                ORDER BY m.date_of_birth, m.given_name LIMIT $1";
     match db {
         Db::Sqlite(pool, _) => sqlx::query_as(sql).bind(n).fetch_all(pool).await.unwrap(),
-        Db::Postgres(pool) => sqlx::query_as(sql).bind(n).fetch_all(pool).await.unwrap(),
+        Db::Postgres(pool, _) => sqlx::query_as(sql).bind(n).fetch_all(pool).await.unwrap(),
     }
 }
 
@@ -119,7 +119,12 @@ fn id_in(response: &reqwest::Response) -> String {
 /// and whose given name has a slip, is an initial or another name, whose family name changed,
 /// or whose date of birth has a slip (the engine finds most, many not sure enough to match),
 /// and `strangers` earlyhelp has never heard of.
-async fn known_pairs_list(db: &Db, exact: usize, changed: usize, strangers: usize) -> String {
+pub(crate) async fn known_pairs_list(
+    db: &Db,
+    exact: usize,
+    changed: usize,
+    strangers: usize,
+) -> String {
     let people = demo_people(db, (exact + changed) as i64 * 7).await;
     // Every seventh person by date of birth: seldom two of one household.
     let chosen: Vec<_> = people.iter().step_by(7).take(exact + changed).collect();
@@ -156,7 +161,12 @@ fn slip(born: &str) -> String {
 }
 
 /// Uploads `csv`, starts a run against earlyhelp's people and waits for it to finish.
-async fn run_to_the_end(app: &TestApp, analyst: &Session, source: &str, csv: &str) -> String {
+pub(crate) async fn run_to_the_end(
+    app: &TestApp,
+    analyst: &Session,
+    source: &str,
+    csv: &str,
+) -> String {
     let response = upload(analyst, app, &terms(source), csv.as_bytes()).await;
     assert_eq!(response.status(), 303, "{}", response.text().await.unwrap());
     let list = id_in(&response);
@@ -208,7 +218,7 @@ async fn wait_for(app: &TestApp, session: &Session, run: &str) -> String {
 }
 
 /// The figure in the element with this id on the run page.
-fn figure(page: &str, id: &str) -> u64 {
+pub(crate) fn figure(page: &str, id: &str) -> u64 {
     let marker = format!("id=\"{id}\">");
     let start = page
         .find(&marker)
@@ -379,7 +389,7 @@ async fn a_run_finds_the_known_pairs_and_review_is_recorded_and_reused(backend: 
     // six strangers are never found, nor anyone not on the list.
     let rows: Vec<(String, String)> = match &app.db {
         Db::Sqlite(pool, _) => sqlx::query_as(FOUND).fetch_all(pool).await.unwrap(),
-        Db::Postgres(pool) => sqlx::query_as(FOUND).fetch_all(pool).await.unwrap(),
+        Db::Postgres(pool, _) => sqlx::query_as(FOUND).fetch_all(pool).await.unwrap(),
     };
     for n in 0..10 {
         let id = format!("H{n}");
@@ -391,6 +401,18 @@ async fn a_run_finds_the_known_pairs_and_review_is_recorded_and_reused(backend: 
     let unmatched = 26 - matches - possible;
     assert!(unmatched >= 6);
     assert_eq!(figure(&page, "unmatched"), unmatched);
+    // The analyst's home page counts the pairs waiting for review, and nothing still running.
+    let home = crate::home::numbers(&app, &analyst).await;
+    assert_eq!(
+        crate::home::number(&home, "possible-matches"),
+        possible as i64
+    );
+    assert_eq!(crate::home::number(&home, "runs-going"), 0);
+    assert_eq!(
+        crate::home::number(&home, "lists-ending"),
+        0,
+        "due in 120 days"
+    );
     let audit = app.audit_of(&format!("matching:run:{run}")).await;
     assert_eq!(
         audit[0],
@@ -602,7 +624,7 @@ async fn a_run_whose_worker_died_is_run_again_cleanly(backend: Backend) {
         Db::Sqlite(pool, _) => {
             sqlx::query(decision).execute(pool).await.unwrap();
         }
-        Db::Postgres(pool) => {
+        Db::Postgres(pool, _) => {
             sqlx::query(decision).execute(pool).await.unwrap();
         }
     }
@@ -659,7 +681,7 @@ async fn only_analysts_match_and_the_queue_shows_only_what_review_needs(backend:
                 .await
                 .unwrap();
         }
-        Db::Postgres(pool) => {
+        Db::Postgres(pool, _) => {
             sqlx::query(withdraw)
                 .bind(given)
                 .bind(family)
@@ -683,7 +705,7 @@ async fn only_analysts_match_and_the_queue_shows_only_what_review_needs(backend:
     let sql = "SELECT explanation, other_masked FROM match_results";
     let stored: Vec<(String, String)> = match &app.db {
         Db::Sqlite(pool, _) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
-        Db::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+        Db::Postgres(pool, _) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
     };
     assert!(!stored.is_empty());
     for (explanation, masked) in &stored {
@@ -745,7 +767,7 @@ async fn only_analysts_match_and_the_queue_shows_only_what_review_needs(backend:
             .fetch_one(pool)
             .await
             .unwrap(),
-        Db::Postgres(pool) => sqlx::query_scalar(sql)
+        Db::Postgres(pool, _) => sqlx::query_scalar(sql)
             .bind(ANALYST)
             .fetch_one(pool)
             .await
@@ -889,7 +911,7 @@ async fn hostile_uploads_and_roles_are_refused(backend: Backend) {
         Db::Sqlite(pool, _) => {
             sqlx::query(due).bind(&today).execute(pool).await.unwrap();
         }
-        Db::Postgres(pool) => {
+        Db::Postgres(pool, _) => {
             sqlx::query(due).bind(&today).execute(pool).await.unwrap();
         }
     }

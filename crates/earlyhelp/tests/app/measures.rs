@@ -206,7 +206,7 @@ async fn erdington_family(db: &Db) -> String {
     let sql = "SELECT id FROM families WHERE locality_slug = 'erdington' ORDER BY id LIMIT 1";
     let id: uuid::Uuid = match db {
         Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-        Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        Db::Postgres(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
     };
     id.to_string()
 }
@@ -221,7 +221,7 @@ async fn scores_on(db: &Db, family: &str, taken_on: &str) -> i64 {
             .fetch_one(pool)
             .await
             .unwrap(),
-        Db::Postgres(pool) => sqlx::query_scalar(sql)
+        Db::Postgres(pool, _) => sqlx::query_scalar(sql)
             .bind(family)
             .bind(taken_on)
             .fetch_one(pool)
@@ -453,7 +453,7 @@ async fn set_closed_at(db: &Db, family: &str, micros: i64) {
             .await
             .unwrap()
             .rows_affected(),
-        Db::Postgres(pool) => sqlx::query(sql)
+        Db::Postgres(pool, _) => sqlx::query(sql)
             .bind(micros)
             .bind(family)
             .execute(pool)

@@ -22,7 +22,7 @@ macro_rules! one {
     ($db:expr, $query:expr) => {
         match $db {
             Db::Sqlite(pool, _) => $query.fetch_one(pool).await.unwrap(),
-            Db::Postgres(pool) => $query.fetch_one(pool).await.unwrap(),
+            Db::Postgres(pool, _) => $query.fetch_one(pool).await.unwrap(),
         }
     };
 }

@@ -193,7 +193,7 @@ async fn purposes(app: &TestApp, actor: &str, subject: &str) -> Vec<String> {
             .fetch_all(pool)
             .await
             .unwrap(),
-        earlyhelp_storage::Db::Postgres(pool) => sqlx::query_scalar(sql)
+        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_scalar(sql)
             .bind(actor)
             .bind(subject)
             .fetch_all(pool)
@@ -208,7 +208,7 @@ async fn families_are_found_by_nhs_number_and_decisions_not_to_share_are_logged(
     let sql = "SELECT nhs_number FROM family_members WHERE nhs_number <> ''";
     let demo: Vec<String> = match &app.db {
         earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_all(pool).await,
-        earlyhelp_storage::Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
+        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_scalar(sql).fetch_all(pool).await,
     }
     .unwrap();
     assert!(demo.len() > 50, "{} demo NHS numbers", demo.len());

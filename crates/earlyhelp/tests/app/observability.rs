@@ -369,7 +369,7 @@ async fn practitioners_family(db: &earlyhelp_storage::Db) -> (uuid::Uuid, String
             .fetch_one(pool)
             .await
             .unwrap(),
-        earlyhelp_storage::Db::Postgres(pool) => sqlx::query_as(sql)
+        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_as(sql)
             .bind(PRACTITIONER)
             .fetch_one(pool)
             .await

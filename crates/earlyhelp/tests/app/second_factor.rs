@@ -208,7 +208,7 @@ async fn recovery_codes_work_once_and_an_administrator_resets_the_factor(backend
         .fetch_one(pool)
         .await
         .unwrap(),
-        earlyhelp_storage::Db::Postgres(pool) => sqlx::query_scalar(
+        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_scalar(
             "SELECT purpose FROM audit_events WHERE subject = $1 ORDER BY seq DESC LIMIT 1",
         )
         .bind(format!("user:{id}"))

@@ -27,7 +27,7 @@ pub async fn purposes(app: &TestApp, subject: &str) -> Vec<(String, String)> {
             .fetch_all(pool)
             .await
             .unwrap(),
-        Db::Postgres(pool) => sqlx::query_as(sql)
+        Db::Postgres(pool, _) => sqlx::query_as(sql)
             .bind(subject)
             .fetch_all(pool)
             .await
@@ -46,7 +46,7 @@ pub async fn member_id(app: &TestApp, family: &str, given_name: &str) -> String 
             .fetch_one(pool)
             .await
             .unwrap(),
-        Db::Postgres(pool) => sqlx::query_scalar(sql)
+        Db::Postgres(pool, _) => sqlx::query_scalar(sql)
             .bind(family)
             .bind(given_name)
             .fetch_one(pool)
@@ -67,7 +67,7 @@ async fn consents_in_place(app: &TestApp, family: &str) -> Vec<(String, String)>
             .fetch_all(pool)
             .await
             .unwrap(),
-        Db::Postgres(pool) => sqlx::query_as(sql)
+        Db::Postgres(pool, _) => sqlx::query_as(sql)
             .bind(family)
             .fetch_all(pool)
             .await
@@ -131,6 +131,15 @@ async fn stepping_up_down_closing_and_reopening_ask_why(backend: Backend) {
     );
     let missing = page_status(&lead, &app, &format!("{case}/state/fly_away")).await;
     assert_eq!(missing, 404);
+    // The default practice model has no Family Help level, network or family group pages.
+    let html = page(&lead, &app, &case).await;
+    assert!(html.contains("Lead practitioner") && !html.contains("id=\"level-form\""));
+    for path in ["network/new", "family-group/new"] {
+        assert_eq!(
+            page_status(&lead, &app, &format!("{case}/{path}")).await,
+            404
+        );
+    }
 
     // No reason: 422 naming the field, and nothing changes.
     let response = post(

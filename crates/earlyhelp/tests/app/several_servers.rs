@@ -156,7 +156,7 @@ async fn two_servers_starting_at_once_migrate_once() {
     stop(first);
     stop(second);
     let db = Db::connect(&database).await.unwrap();
-    let Db::Postgres(pool) = &db else {
+    let Db::Postgres(pool, _) = &db else {
         unreachable!()
     };
     let (rows, versions, failed): (i64, i64, i64) = sqlx::query_as(

@@ -21,7 +21,7 @@ async fn referrals_to(db: &Db, email: &str) -> i64 {
                 .fetch_one(pool)
                 .await
         }
-        Db::Postgres(pool) => {
+        Db::Postgres(pool, _) => {
             sqlx::query_scalar(SQL)
                 .bind(email)
                 .bind(since)
@@ -129,7 +129,7 @@ async fn signed_org(app: &TestApp) -> uuid::Uuid {
                 .fetch_one(pool)
                 .await
         }
-        Db::Postgres(pool) => {
+        Db::Postgres(pool, _) => {
             sqlx::query_scalar(SQL)
                 .bind(VCS_WORKER)
                 .fetch_one(pool)

@@ -24,7 +24,7 @@ pub(crate) async fn strings(db: &Db, sql: &'static str, bind: &str) -> Vec<Strin
                 .fetch_all(pool)
                 .await
         }
-        Db::Postgres(pool) => {
+        Db::Postgres(pool, _) => {
             sqlx::query_scalar(sql)
                 .bind(bind.clone())
                 .fetch_all(pool)

@@ -27,7 +27,7 @@ async fn ladywood_listing(db: &Db) -> Uuid {
                 .fetch_one(pool)
                 .await
         }
-        Db::Postgres(pool) => {
+        Db::Postgres(pool, _) => {
             sqlx::query_scalar(sql)
                 .bind("ladywood")
                 .fetch_one(pool)
@@ -42,7 +42,7 @@ async fn ages_of(db: &Db, id: Uuid) -> (Option<i64>, Option<i64>) {
     let sql = "SELECT minimum_age, maximum_age FROM directory_services WHERE id = $1";
     match db {
         Db::Sqlite(pool, _) => sqlx::query_as(sql).bind(id).fetch_one(pool).await,
-        Db::Postgres(pool) => sqlx::query_as(sql).bind(id).fetch_one(pool).await,
+        Db::Postgres(pool, _) => sqlx::query_as(sql).bind(id).fetch_one(pool).await,
     }
     .unwrap()
 }
@@ -283,7 +283,7 @@ async fn a_lead_does_not_see_reviews_of_a_locality_with_a_connector(backend: Bac
             .execute(pool)
             .await
             .map(|_| ()),
-        Db::Postgres(pool) => sqlx::query(sql)
+        Db::Postgres(pool, _) => sqlx::query(sql)
             .bind(LOCALITY_LEAD)
             .execute(pool)
             .await

@@ -260,7 +260,7 @@ fn text_query(db: &Db, words: &[String]) -> Option<String> {
             .map(|w| format!("\"{w}\"*"))
             .collect::<Vec<_>>()
             .join(" "),
-        Db::Postgres(_) => words
+        Db::Postgres(..) => words
             .iter()
             .map(|w| format!("{w}:*"))
             .collect::<Vec<_>>()
@@ -314,10 +314,10 @@ pub async fn search(db: &Db, filter: &Filter, today: Date) -> Result<Vec<Hit>, S
         (Db::Sqlite(pool, _), true, false) => fetch!(pool, any_term!(), sqlite_text!()),
         (Db::Sqlite(pool, _), false, true) => fetch!(pool, one_term!(), "AND $18 = ''"),
         (Db::Sqlite(pool, _), false, false) => fetch!(pool, any_term!(), "AND $18 = ''"),
-        (Db::Postgres(pool), true, true) => fetch!(pool, one_term!(), postgres_text!()),
-        (Db::Postgres(pool), true, false) => fetch!(pool, any_term!(), postgres_text!()),
-        (Db::Postgres(pool), false, true) => fetch!(pool, one_term!(), "AND $18 = ''"),
-        (Db::Postgres(pool), false, false) => fetch!(pool, any_term!(), "AND $18 = ''"),
+        (Db::Postgres(pool, _), true, true) => fetch!(pool, one_term!(), postgres_text!()),
+        (Db::Postgres(pool, _), true, false) => fetch!(pool, any_term!(), postgres_text!()),
+        (Db::Postgres(pool, _), false, true) => fetch!(pool, one_term!(), "AND $18 = ''"),
+        (Db::Postgres(pool, _), false, false) => fetch!(pool, any_term!(), "AND $18 = ''"),
     };
     // Ranked by the words and the words of their synonyms (one small read, not per row).
     let rank_words = if filter.words.is_empty() {

@@ -178,6 +178,8 @@ struct FamiliesPage {
     /// "1 to 25"
     shown: String,
     pagination: Pagination,
+    /// The lead practitioner's title, in the practice model's words.
+    lead_label: &'static str,
 }
 
 impl FamiliesPage {
@@ -275,6 +277,7 @@ async fn families(
         shown,
         pagination,
         errors,
+        lead_label: earlyhelp_domain::family_help::lead_title(state.config.practice_model),
     };
     let status = status_for(&page.errors);
     Ok((status, Html(page.render()?)).into_response())

@@ -23,6 +23,7 @@ use earlyhelp_domain::cases::{
     Send, parse_date, review_overdue,
 };
 use earlyhelp_domain::connections::ReferralState;
+use earlyhelp_domain::family_help::PracticeModel;
 use earlyhelp_domain::limits;
 use earlyhelp_domain::nhs_number::NhsAnswer;
 use earlyhelp_domain::people::FieldError;
@@ -201,10 +202,15 @@ pub enum Change {
     Assessment,
     NhsNumber,
     NotShared,
+    /// The Family Help model's: a step between levels, the family network, family group
+    /// decision making.
+    Level,
+    Network,
+    FamilyGroup,
 }
 
 impl Change {
-    const ALL: [Change; 10] = [
+    const ALL: [Change; 13] = [
         Change::NhsNumber,
         Change::NotShared,
         Change::Team,
@@ -215,9 +221,12 @@ impl Change {
         Change::Reading,
         Change::Outcome,
         Change::Assessment,
+        Change::Level,
+        Change::Network,
+        Change::FamilyGroup,
     ];
 
-    fn slug(self) -> &'static str {
+    pub(super) fn slug(self) -> &'static str {
         match self {
             Change::Team => "team",
             Change::Note => "note",
@@ -229,6 +238,9 @@ impl Change {
             Change::Assessment => "assessment",
             Change::NhsNumber => "nhs_number",
             Change::NotShared => "not_shared",
+            Change::Level => "level",
+            Change::Network => "network",
+            Change::FamilyGroup => "family_group",
         }
     }
 
@@ -244,6 +256,9 @@ impl Change {
             Change::Assessment => "assessment",
             Change::NhsNumber => "members",
             Change::NotShared => "not-shared",
+            Change::Level => "case-level",
+            Change::Network => "network",
+            Change::FamilyGroup => "family-group",
         }
     }
 
@@ -259,6 +274,9 @@ impl Change {
             Change::Assessment => "The assessment is saved as a draft.",
             Change::NhsNumber => "The NHS number is recorded.",
             Change::NotShared => "The decision not to share is recorded.",
+            Change::Level => "The case's level is changed, with who decided and why.",
+            Change::Network => "The family network is updated.",
+            Change::FamilyGroup => "The family group decision making record is saved.",
         }
     }
 
@@ -331,6 +349,10 @@ struct FamilyPage {
     /// How many entries the chronology holds before filtering.
     notes_total: usize,
     viewers: Vec<ViewerLine>,
+    /// The lead practitioner's title, in the practice model's words.
+    lead_label: &'static str,
+    /// The Family Help part of the case, in that practice model only.
+    help: Option<super::family_help::HelpView>,
     /// Referrals to services: the line, its status, and how far the need was met.
     referrals: Vec<(ReferralLine, &'static str, &'static str)>,
     /// Payments to the family, newest first.
@@ -343,6 +365,8 @@ struct FamilyPage {
     /// Decisions not to share information about the family, newest first, with when.
     not_shared: Vec<(String, earlyhelp_storage::identifiers::Decision)>,
     values: Vec<(String, String)>,
+    /// The locality's staff who may work cases, for the team picker.
+    case_workers: Vec<(String, String)>,
 }
 
 impl FamilyPage {
@@ -458,8 +482,18 @@ async fn render_family_with(
     let payments = earlyhelp_storage::payments::of_family(&mut authorised).await?;
     let referred_by = earlyhelp_storage::asks::referred_by(&mut authorised).await?;
     let not_shared = earlyhelp_storage::identifiers::of_family(&mut authorised).await?;
+    let model = state.config.practice_model;
+    let help_record = match model {
+        PracticeModel::FamilyHelp => {
+            Some(earlyhelp_storage::family_help::of_family(&mut authorised).await?)
+        }
+        PracticeModel::LevelsOfNeed => None,
+    };
     authorised.tx.commit().await?;
     let measures = earlyhelp_storage::measures::list(&state.db).await?;
+    let case_workers =
+        earlyhelp_storage::accounts::case_workers_in(&state.db, &record.family.locality_slug)
+            .await?;
     let today = cases::today();
     let now_micros = earlyhelp_storage::now_micros();
     let state_value = CaseState::from_slug(&record.family.state).unwrap_or(CaseState::Open);
@@ -469,9 +503,14 @@ async fn render_family_with(
         is_open: state_value == CaseState::Open,
         is_closed: state_value == CaseState::Closed,
         stepped_up: state_value == CaseState::SteppedUp,
-        need: NeedLevel::from_slug(&record.family.need_level)
-            .map(NeedLevel::label)
-            .unwrap_or(""),
+        need: match &help_record {
+            Some(help) => super::family_help::level_of(&record, help).label(),
+            None => NeedLevel::from_slug(&record.family.need_level)
+                .map(NeedLevel::label)
+                .unwrap_or(""),
+        },
+        lead_label: earlyhelp_domain::family_help::lead_title(model),
+        help: None,
         closure: record
             .family
             .closure_reason
@@ -678,7 +717,19 @@ async fn render_family_with(
         record,
         errors,
         values,
+        case_workers,
     };
+    if let Some(help) = help_record {
+        let team_now: Vec<&cases::Person> = page
+            .team
+            .iter()
+            .filter(|t| t.ended.is_none())
+            .map(|t| &t.person)
+            .collect();
+        let view =
+            super::family_help::help_view(signed, &page.record, help, &team_now, &page.values);
+        page.help = Some(view);
+    }
     page.sections = sections(&page, open);
     let status = if page.errors.is_empty() {
         StatusCode::OK
@@ -742,7 +793,7 @@ fn sections(page: &FamilyPage, open: &str) -> Vec<Section> {
     } else {
         open
     };
-    let list: [(&'static str, &'static str, String, Vec<String>); 14] = [
+    let mut list: Vec<(&'static str, &'static str, String, Vec<String>)> = vec![
         (
             "members",
             "Family members",
@@ -810,7 +861,17 @@ fn sections(page: &FamilyPage, open: &str) -> Vec<Section> {
             counted(page.not_shared.len(), "decision", "decisions"),
             vec![],
         ),
-        ("state", "Step up, step down, close", String::new(), vec![]),
+        (
+            "state",
+            // In the Family Help model a case steps up by its level, not here.
+            if page.help.is_some() {
+                "Step down, close or reopen"
+            } else {
+                "Step up, step down, close"
+            },
+            String::new(),
+            vec![],
+        ),
         (
             "viewers",
             "Who has looked at this record",
@@ -818,6 +879,15 @@ fn sections(page: &FamilyPage, open: &str) -> Vec<Section> {
             vec![],
         ),
     ];
+    // The Family Help model's sections come after the team around the family.
+    if let Some(help) = &page.help {
+        let at = list.iter().position(|s| s.0 == "team").map_or(0, |i| i + 1);
+        for (offset, (id, title, count)) in
+            super::family_help::sections(help).into_iter().enumerate()
+        {
+            list.insert(at + offset, (id, title, count, vec![]));
+        }
+    }
     list.into_iter()
         .map(|(id, title, count, flags)| Section {
             id,

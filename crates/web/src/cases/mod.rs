@@ -9,6 +9,7 @@ pub mod connections_api;
 mod connections_dashboard;
 mod families_list;
 mod family;
+mod family_help;
 mod grants;
 pub mod grants_api;
 mod identifiers;
@@ -40,6 +41,7 @@ pub fn routes() -> Routes {
         .merge(connections_api::routes())
         .merge(connections_dashboard::routes())
         .merge(family::routes())
+        .merge(family_help::routes())
         .merge(families_list::routes())
         .merge(api::routes())
         .merge(measures::routes())

@@ -349,6 +349,9 @@ pub fn chosen_locality(signed: &Signed, asked: &str) -> String {
 pub struct RequestLine {
     pub detail: RequestDetail,
     pub received: String,
+    /// How long it has waited since it was received: "today", "19 days".
+    pub waited: String,
+    pub complex: bool,
     pub reasons: String,
     pub need: String,
     pub names: String,
@@ -366,6 +369,8 @@ pub fn describe_reasons(slugs: &str) -> String {
 fn line(detail: RequestDetail) -> RequestLine {
     RequestLine {
         received: crate::dates::day_of(detail.request.created_micros),
+        waited: crate::dates::waited_since(detail.request.created_micros),
+        complex: NeedLevel::from_slug(&detail.request.need_level) == Some(NeedLevel::Complex),
         reasons: describe_reasons(&detail.request.reasons),
         need: NeedLevel::from_slug(&detail.request.need_level)
             .map(NeedLevel::label)
@@ -516,6 +521,8 @@ struct TriagePage {
     outcomes: Vec<SelectOption>,
     localities: Vec<SelectOption>,
     form: TriageForm,
+    /// The locality's staff who may lead a case, for the picker.
+    case_workers: Vec<(String, String)>,
 }
 
 impl TriagePage {
@@ -701,6 +708,7 @@ async fn triage_page_for(
             .filter(|l| l.slug != locality)
             .map(|l| SelectOption::new(l.slug.clone(), l.name, form.transfer_to == l.slug)),
     );
+    let case_workers = accounts::case_workers_in(&state.db, &locality).await?;
     Ok(TriagePage {
         layout: Layout::for_user(signed, "/triage"),
         errors,
@@ -710,6 +718,7 @@ async fn triage_page_for(
         outcomes,
         localities,
         form,
+        case_workers,
     })
 }
 

@@ -256,7 +256,8 @@ impl ConfirmPage {
     }
 }
 
-fn names(record: &FamilyRecord) -> String {
+/// The family's members' names, for a page's caption.
+pub(super) fn names(record: &FamilyRecord) -> String {
     record
         .members
         .iter()
@@ -439,14 +440,22 @@ where
     }
 }
 
+/// A change of the case's state; in the Family Help model a case steps up by its level (child in
+/// need, child protection) instead, so "step up" is not found there.
+fn state_change(state: &AppState, slug: &str) -> Result<Serious, AppError> {
+    let family_help =
+        state.config.practice_model == earlyhelp_domain::family_help::PracticeModel::FamilyHelp;
+    Serious::from_slug(slug)
+        .filter(|s| Serious::STATE.contains(s) && !(family_help && *s == Serious::StepUp))
+        .ok_or(AppError::NotFound)
+}
+
 async fn confirm_state(
     State(state): State<AppState>,
     signed: Signed,
     Path((id, event)): Path<(Uuid, String)>,
 ) -> Result<Response, AppError> {
-    let serious = Serious::from_slug(&event)
-        .filter(|s| Serious::STATE.contains(s))
-        .ok_or(AppError::NotFound)?;
+    let serious = state_change(&state, &event)?;
     render_confirm(&state, &signed, id, serious, vec![], vec![]).await
 }
 
@@ -457,9 +466,7 @@ async fn change_state(
     Form(pairs): Pairs,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&field(&pairs, "csrf_token"))?;
-    let serious = Serious::from_slug(&field(&pairs, "event"))
-        .filter(|s| Serious::STATE.contains(s))
-        .ok_or(AppError::NotFound)?;
+    let serious = state_change(&state, &field(&pairs, "event"))?;
     let mut errors = Vec::new();
     let closure = ClosureReason::from_slug(&field(&pairs, "closure_reason"));
     if serious == Serious::Close && closure.is_none() {

@@ -1,0 +1,338 @@
+//! Cohorts and outreach (issue 14), on both databases: a cohort from a finished run, counted by
+//! locality; the analyst sees it pseudonymised; outreach makes one request per household not
+//! already open, in its locality's queue, once however often it is sent; another locality's
+//! lead can neither see nor open them; the cohort goes with its list at the delete-by date.
+
+use crate::helpers::*;
+use crate::matching::{count, delete_by, figure, known_pairs_list, run_to_the_end};
+use earlyhelp::demo_cases::ERDINGTON_LEAD;
+use earlyhelp_domain::access::Action;
+use earlyhelp_storage::{gate, matching};
+
+crate::on_both_backends!(
+    a_cohort_is_counted_pseudonymised_and_outreach_lands_once_in_each_locality,
+);
+
+const OUTREACH: &str = "SELECT COUNT(*) FROM support_requests WHERE requester = 'Outreach: temporary accommodation, November 2026'";
+
+/// The id of the outreach request for the household whose members have `family_name`.
+async fn request_of(app: &TestApp, family_name: &str) -> String {
+    let sql = "SELECT r.id FROM support_requests r JOIN request_members m ON m.request_id = r.id \
+               WHERE m.family_name = $1 AND r.requester LIKE 'Outreach: %'";
+    let id: uuid::Uuid = match &app.db {
+        earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_scalar(sql)
+            .bind(family_name)
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_scalar(sql)
+            .bind(family_name)
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+    };
+    id.to_string()
+}
+
+async fn a_cohort_is_counted_pseudonymised_and_outreach_lands_once_in_each_locality(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let analyst = app.sign_in(ANALYST).await;
+    // Ten demo people as they are, ten strangers outside the city (not placed), a household
+    // of two at one address written two ways in Ladywood, and one person in Erdington.
+    let mut csv = known_pairs_list(&app.db, 10, 0, 10).await;
+    csv.push_str("N1,Ada,Newcomer,2016-01-01,B1 1AA,\"5 New Street\"\n");
+    csv.push_str("N2,Ben,Newcomer,1985-02-02,b11aa,\"5, new street\"\n");
+    csv.push_str("N3,Cal,Farfield,2014-05-05,B23 1AA,\"7 Far Road\"\n");
+    let run = run_to_the_end(&app, &analyst, "Housing", &csv).await;
+    let run_page = analyst.get(&app, &format!("/matching/runs/{run}")).await;
+    assert!(
+        run_page
+            .text()
+            .await
+            .unwrap()
+            .contains(&format!("/matching/runs/{run}/cohorts"))
+    );
+
+    // A cohort needs a name, named by field.
+    let cohorts = format!("/matching/runs/{run}/cohorts");
+    let form = |name: &str| {
+        [
+            ("csrf_token", analyst.csrf.clone()),
+            ("name", name.to_string()),
+        ]
+    };
+    let refused = analyst.post(&app, &cohorts, &form(" ")).await;
+    assert_eq!(refused.status(), 422);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Enter a name for the cohort")
+    );
+    let made = analyst
+        .post(
+            &app,
+            &cohorts,
+            &form("temporary accommodation, November 2026"),
+        )
+        .await;
+    assert_eq!(made.status(), 303);
+    let cohort = made.headers()["location"].to_str().unwrap().to_string();
+    let taken = analyst
+        .post(
+            &app,
+            &cohorts,
+            &form("temporary accommodation, November 2026"),
+        )
+        .await;
+    assert_eq!(taken.status(), 422, "one name, one cohort");
+
+    // Counted by locality; pseudonymised: references, never a name or address.
+    let page = analyst.get(&app, &cohort).await.text().await.unwrap();
+    assert_eq!(figure(&page, "people"), 23);
+    assert_eq!(figure(&page, "households-not-placed"), 10);
+    assert_eq!(figure(&page, "not-known-not-placed"), 10);
+    assert!(figure(&page, "households-ladywood") >= 1);
+    assert!(figure(&page, "households-erdington") >= 1);
+    let households = figure(&page, "households");
+    let (open, waiting, known, not_known) = (
+        figure(&page, "open"),
+        figure(&page, "waiting"),
+        figure(&page, "known"),
+        figure(&page, "not-known"),
+    );
+    assert_eq!(open + waiting + known + not_known, households);
+    assert!(open >= 1, "demo people with open cases: {page}");
+    assert!(not_known >= 12, "strangers and the newcomers");
+    assert!(page.contains("H-0001"));
+    for private in ["Newcomer", "Farfield", "Zebedee", "New Street", "B1 1AA"] {
+        assert!(!page.contains(private), "{private} shown to the analyst");
+    }
+    let subject = cohort.replace("/cohorts/", "cohort:");
+    let audit = app.audit_of(&subject).await;
+    for action in ["create", "read"] {
+        let event = (
+            ANALYST.to_string(),
+            action.to_string(),
+            "allowed".to_string(),
+        );
+        assert!(audit.contains(&event), "{action}: {audit:?}");
+    }
+    // Each matched family's case state, read to make the cohort, is in the family's own log.
+    let family_reads = count(
+        &app.db,
+        "SELECT COUNT(*) FROM audit_events WHERE subject LIKE 'family:%' \
+         AND purpose LIKE 'case state read to make cohort%'",
+    )
+    .await;
+    assert!(family_reads >= 1);
+
+    // Outreach: a confirmation with the count, a reason named by field, then the requests.
+    let outreach = format!("{cohort}/outreach");
+    let confirm = analyst.get(&app, &outreach).await.text().await.unwrap();
+    let expected = known + not_known - 10;
+    assert_eq!(figure(&confirm, "new"), expected, "{confirm}");
+    assert!(confirm.contains("10 households are not placed"));
+    let send = |reason: &str| {
+        [
+            ("csrf_token", analyst.csrf.clone()),
+            ("reason", reason.to_string()),
+        ]
+    };
+    let no_reason = analyst.post(&app, &outreach, &send("")).await;
+    assert_eq!(no_reason.status(), 422);
+    assert!(
+        no_reason
+            .text()
+            .await
+            .unwrap()
+            .contains("Choose the reason")
+    );
+    let forged = [
+        ("csrf_token", "forged".to_string()),
+        ("reason", "risk_of_homelessness".into()),
+    ];
+    assert_eq!(analyst.post(&app, &outreach, &forged).await.status(), 403);
+    assert_eq!(count(&app.db, OUTREACH).await, 0);
+    let sent = analyst
+        .post(&app, &outreach, &send("risk_of_homelessness"))
+        .await;
+    assert_eq!(sent.status(), 303);
+    assert_eq!(count(&app.db, OUTREACH).await as u64, expected);
+    // Twice: nothing more.
+    let again = analyst
+        .post(&app, &outreach, &send("risk_of_homelessness"))
+        .await;
+    assert_eq!(again.status(), 303);
+    assert_eq!(count(&app.db, OUTREACH).await as u64, expected);
+    let page = analyst.get(&app, &cohort).await.text().await.unwrap();
+    assert_eq!(figure(&page, "sent"), expected);
+    assert_eq!(figure(&page, "to-send"), 0);
+    let newcomers = request_of(&app, "Newcomer").await;
+    let audit = app.audit_of(&format!("request:{newcomers}")).await;
+    assert_eq!(
+        audit[0],
+        (
+            ANALYST.to_string(),
+            "create".to_string(),
+            "allowed".to_string()
+        )
+    );
+
+    // Ladywood's lead sees the newcomers in the queue, marked as outreach, and opens it.
+    let lead = app.sign_in(LOCALITY_LEAD).await;
+    let queue = lead
+        .get(&app, "/triage?locality=ladywood")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        queue.contains("Ada Newcomer, Ben Newcomer"),
+        "one request, both members"
+    );
+    assert!(queue.contains("Outreach: temporary accommodation, November 2026"));
+    assert!(
+        !queue.contains("Farfield"),
+        "Erdington's household is not Ladywood's"
+    );
+    let request = lead.get(&app, &format!("/triage/{newcomers}")).await;
+    assert_eq!(request.status(), 200);
+    let request = request.text().await.unwrap();
+    assert!(request.contains("on a list from Housing"), "the source");
+    assert!(
+        request.contains(&format!("{cohort}/localities/ladywood")),
+        "where the names are"
+    );
+    let named = lead
+        .get(&app, &format!("{cohort}/localities/ladywood"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(named.contains("Ada Newcomer") && named.contains("5 New Street"));
+    assert!(!named.contains("Farfield"));
+
+    // Erdington's lead: their own household, never Ladywood's, and no names to the analyst.
+    let other = app.sign_in(ERDINGTON_LEAD).await;
+    let queue = other
+        .get(&app, "/triage?locality=erdington")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(queue.contains("Cal Farfield") && !queue.contains("Newcomer"));
+    // Another locality's request is answered as if it did not exist, and the refusal audited.
+    assert_eq!(
+        other
+            .get(&app, &format!("/triage/{newcomers}"))
+            .await
+            .status(),
+        404
+    );
+    let refused = (
+        ERDINGTON_LEAD.to_string(),
+        "read".to_string(),
+        "denied".to_string(),
+    );
+    assert!(
+        app.audit_of(&format!("request:{newcomers}"))
+            .await
+            .contains(&refused)
+    );
+    assert_eq!(
+        other.get(&app, "/triage?locality=ladywood").await.status(),
+        403
+    );
+    assert_eq!(
+        other
+            .get(&app, &format!("{cohort}/localities/ladywood"))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        analyst
+            .get(&app, &format!("{cohort}/localities/ladywood"))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        lead.get(&app, &cohort).await.status(),
+        403,
+        "counts are the analyst's"
+    );
+    let by_lead = [
+        ("csrf_token", lead.csrf.clone()),
+        ("name", "a lead's cohort".to_string()),
+        ("reason", "education".to_string()),
+    ];
+    assert_eq!(lead.post(&app, &cohorts, &by_lead).await.status(), 403);
+    assert_eq!(lead.post(&app, &outreach, &by_lead).await.status(), 403);
+    assert_eq!(count(&app.db, "SELECT COUNT(*) FROM cohorts").await, 1);
+
+    // A second cohort of the same source sends those households nothing more.
+    let second = analyst
+        .post(&app, &cohorts, &form("the same households again"))
+        .await;
+    let second = second.headers()["location"].to_str().unwrap().to_string();
+    let confirm = analyst
+        .get(&app, &format!("{second}/outreach"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(figure(&confirm, "new"), 0, "{confirm}");
+    let sent = analyst
+        .post(&app, &format!("{second}/outreach"), &send("education"))
+        .await;
+    assert_eq!(sent.status(), 303);
+    assert_eq!(count(&app.db, OUTREACH).await as u64, expected);
+    let page = analyst.get(&app, &second).await.text().await.unwrap();
+    assert_eq!(
+        figure(&page, "sent"),
+        expected,
+        "linked to the first cohort's requests"
+    );
+
+    // A run with possible matches waiting for review makes no cohort: one of them could be
+    // an open case.
+    let changed = known_pairs_list(&app.db, 10, 10, 6).await;
+    let waiting = run_to_the_end(&app, &analyst, "Schools", &changed).await;
+    let refused = analyst
+        .post(
+            &app,
+            &format!("/matching/runs/{waiting}/cohorts"),
+            &form("schools"),
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("wait for review: decide them first")
+    );
+
+    // The cohorts go with their list at the delete-by date; the requests stay the localities'.
+    let mut authorised = gate::operator(&app.db, "retention", Action::Update, "test")
+        .await
+        .unwrap();
+    matching::delete_due(&mut authorised, delete_by(), true)
+        .await
+        .unwrap();
+    authorised.tx.commit().await.unwrap();
+    for table in [
+        "SELECT COUNT(*) FROM cohorts",
+        "SELECT COUNT(*) FROM cohort_households",
+        "SELECT COUNT(*) FROM cohort_people",
+    ] {
+        assert_eq!(count(&app.db, table).await, 0, "{table}");
+    }
+    assert_eq!(count(&app.db, OUTREACH).await as u64, expected);
+}
