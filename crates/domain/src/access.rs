@@ -120,7 +120,8 @@ pub enum Resource {
         organisation: Uuid,
     },
     /// A person's whole record as governance sees it: a subject access request (read), finding
-    /// the person (list), and legal holds that stop retention (create, update).
+    /// the person (list), legal holds that stop retention (create, update), and the log of
+    /// decisions not to share information across every locality (list).
     RecordsGovernance,
     /// The access requests waiting for a second person, and those decided.
     AccessGrants,

@@ -3,6 +3,7 @@
 //! already know, the case's state machine, closure reasons, plan reviews and the outcome
 //! measure's areas.
 
+use crate::nhs_number::{NhsAnswer, check_nhs};
 use crate::people::FieldError;
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration};
@@ -424,6 +425,8 @@ pub struct PersonKey {
     pub family_name: String,
     pub date_of_birth: Date,
     pub postcode: String,
+    /// The NHS number's 10 digits, or empty.
+    pub nhs_number: String,
 }
 
 /// Lower case, letters only: "O'Neil-Smith " and "oneil smith" compare equal.
@@ -442,9 +445,14 @@ fn postcode_key(postcode: &str) -> String {
         .to_ascii_uppercase()
 }
 
-/// Probably the same person: same date of birth and family name, and either the same given
-/// name or (for a nickname or a misspelling) the same initial at the same full postcode.
+/// Probably the same person: when both have an NHS number, the same number (whatever their
+/// names, which change at marriage or adoption, and dates, which are mistyped); otherwise the
+/// same date of birth and family name, and either the same given name or (for a nickname or a
+/// misspelling) the same initial at the same full postcode.
 pub fn likely_same_person(a: &PersonKey, b: &PersonKey) -> bool {
+    if !a.nhs_number.is_empty() && !b.nhs_number.is_empty() {
+        return a.nhs_number == b.nhs_number;
+    }
     if a.date_of_birth != b.date_of_birth || name_key(&a.family_name) != name_key(&b.family_name) {
         return false;
     }
@@ -486,6 +494,12 @@ pub struct MemberInput {
     /// School, nursery or college, for a child.
     #[serde(default)]
     pub school: String,
+    /// The NHS number, as typed ("943 476 5919"), or empty.
+    #[serde(default)]
+    pub nhs_number: String,
+    /// Why the NHS number is missing: a `NhsNumberMissing` slug, or empty.
+    #[serde(default)]
+    pub nhs_number_missing: String,
 }
 
 /// A request for support as typed in a form or sent to the API.
@@ -528,6 +542,7 @@ pub struct Member {
     pub languages: String,
     pub send: Option<Send>,
     pub school: String,
+    pub nhs: NhsAnswer,
 }
 
 /// A checked request, ready to store.
@@ -560,6 +575,8 @@ pub struct MemberFields {
     pub languages: &'static str,
     pub send: &'static str,
     pub school: &'static str,
+    pub nhs_number: &'static str,
+    pub nhs_number_missing: &'static str,
 }
 
 macro_rules! member_fields {
@@ -573,6 +590,8 @@ macro_rules! member_fields {
             languages: concat!("member_", $n, "_languages"),
             send: concat!("member_", $n, "_send"),
             school: concat!("member_", $n, "_school"),
+            nhs_number: concat!("member_", $n, "_nhs_number"),
+            nhs_number_missing: concat!("member_", $n, "_nhs_number_missing"),
         }
     };
 }
@@ -719,8 +738,15 @@ pub fn check_request(
                 format!("Choose special educational needs or disability of family member {n} from the list, or leave it blank"),
             ));
         }
-        if let (Some(date_of_birth), Some(relationship), Ok(ethnicity), Ok(send)) =
-            (date_of_birth, role, ethnicity, send)
+        let nhs = check_nhs(
+            &member.nhs_number,
+            &member.nhs_number_missing,
+            (fields.nhs_number, fields.nhs_number_missing),
+            &format!(" of family member {n}"),
+        )
+        .map_err(|e| errors.push(e));
+        if let (Some(date_of_birth), Some(relationship), Ok(ethnicity), Ok(send), Ok(nhs)) =
+            (date_of_birth, role, ethnicity, send, nhs)
         {
             members.push(Member {
                 given_name: member.given_name.trim().to_string(),
@@ -731,6 +757,7 @@ pub fn check_request(
                 languages: member.languages.trim().to_string(),
                 send,
                 school: member.school.trim().to_string(),
+                nhs,
             });
         }
     }
@@ -910,6 +937,8 @@ mod tests {
                     languages: "English, Urdu".into(),
                     send: "sen_support".into(),
                     school: "Oakfield Primary".into(),
+                    nhs_number: "943 476 5919".into(),
+                    ..MemberInput::default()
                 },
                 MemberInput::default(),
             ],
@@ -965,6 +994,7 @@ mod tests {
         assert_eq!(amira.send, Some(Send::SenSupport));
         assert_eq!(amira.languages, "English, Urdu");
         assert_eq!(amira.school, "Oakfield Primary");
+        assert_eq!(amira.nhs.columns(), ("9434765919", ""));
 
         let mut blank = request();
         blank.members[0].ethnicity.clear();
@@ -975,9 +1005,18 @@ mod tests {
         let mut wrong = request();
         wrong.members[0].ethnicity = "martian".into();
         wrong.members[0].send = "lots".into();
+        wrong.members[0].nhs_number = "943 476 5918".into();
         let errors = check_request(&wrong, TODAY, false).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
-        assert_eq!(fields, ["member_1_ethnicity", "member_1_send"]);
+        assert_eq!(
+            fields,
+            ["member_1_ethnicity", "member_1_send", "member_1_nhs_number"]
+        );
+        assert!(
+            errors[2]
+                .message
+                .contains("valid NHS number of family member 1")
+        );
     }
 
     #[test]
@@ -1113,6 +1152,7 @@ mod tests {
             family_name: "Hassan".into(),
             date_of_birth: date!(2016 - 05 - 02),
             postcode: "B16 8HA".into(),
+            nhs_number: String::new(),
         };
         let same = |f: &dyn Fn(&mut PersonKey)| {
             let mut other = amira.clone();
@@ -1133,6 +1173,29 @@ mod tests {
         assert!(!same(&|p| p.date_of_birth = date!(2016 - 05 - 03)));
         assert!(!same(&|p| p.family_name = "Hussain".into()));
         assert!(!same(&|p| p.given_name = "Zara".into()));
+        // With an NHS number on both sides, it decides; on one side only, it is not evidence.
+        let numbered = |p: &mut PersonKey| p.nhs_number = "9434765919".into();
+        assert!(same(&numbered));
+        let renamed = PersonKey {
+            family_name: "Khan".into(),
+            nhs_number: "9434765919".into(),
+            ..amira.clone()
+        };
+        assert!(!likely_same_person(&amira, &renamed));
+        let mut amira_numbered = amira.clone();
+        numbered(&mut amira_numbered);
+        assert!(
+            likely_same_person(&amira_numbered, &renamed),
+            "a new surname"
+        );
+        let other = PersonKey {
+            nhs_number: "4010232137".into(),
+            ..amira_numbered.clone()
+        };
+        assert!(
+            !likely_same_person(&amira_numbered, &other),
+            "twins' numbers differ"
+        );
         assert_eq!(name_key("O'Neil-Smith "), "oneilsmith");
     }
 

@@ -11,6 +11,7 @@
 //! - [`directory`]: the directory's rules: postcodes, distance, staleness, ranking, duplicates, ORUK.
 //! - [`impact`]: the return on a year of Early Help for each partner, from the records' own counts.
 //! - [`links`]: the one type for a stored link to a website: http or https, parsed.
+//! - [`nhs_number`]: the NHS number, its Modulus 11 check, and why one is missing.
 //! - [`people`]: validation of the people and organisations we hold.
 //! - [`limits`]: how long each free-text field may be, page numbers, body sizes, rate limits.
 //! - [`retention`]: the retention schedule, when records fall due, what anonymisation keeps.
@@ -72,6 +73,7 @@ pub mod links;
 pub mod matching;
 pub mod measures;
 pub mod money;
+pub mod nhs_number;
 pub mod people;
 pub mod retention;
 pub mod roles;

@@ -23,6 +23,7 @@ use earlyhelp_domain::cases::{
     CaseEvent, CheckedRequest, ClosureReason, ConsentMethod, Ethnicity, Member, MemberRole,
     NeedLevel, NeedOutcome, OUTWARD_LOCALITIES, Reason, Send, TriageOutcome, WELLBEING_AREAS,
 };
+use earlyhelp_domain::nhs_number::{NhsAnswer, NhsNumber, NhsNumberMissing};
 use earlyhelp_domain::roles::Role;
 use earlyhelp_storage::Db;
 use earlyhelp_storage::accounts::{self, GrantedBy, NewUser, Organisation};
@@ -223,6 +224,28 @@ fn micros(day: Date, hour: i64) -> i64 {
     (day.midnight().assume_utc().unix_timestamp() + hour * 3600) * 1_000_000
 }
 
+/// Most demo children have an NHS number that passes its check (made from the locality, the
+/// family and the child, so no two share one); one in seven is not known, one in thirteen
+/// left out because sharing it would be more detrimental to the child.
+fn demo_nhs(locality: &str, i: usize, c: usize) -> NhsAnswer {
+    let place = OUTWARD_LOCALITIES
+        .iter()
+        .position(|(_, l)| *l == locality)
+        .unwrap_or(0);
+    let missing = match (i + c) % 91 {
+        n if n % 13 == 12 => Some(NhsNumberMissing::Withheld),
+        n if n % 7 == 6 => Some(NhsNumberMissing::NotKnown),
+        _ => None,
+    };
+    // Stems 400 000 000 up; about one stem in eleven has no check digit, so try the next.
+    let stem = 400_000_000 + ((place * 10_000 + i) * 10 + c) as u32 * 16;
+    let number = missing
+        .is_none()
+        .then(|| (stem..stem + 16).find_map(NhsNumber::with_check_digit))
+        .flatten();
+    NhsAnswer { number, missing }
+}
+
 fn request_for(locality: &'static str, i: usize, today: Date) -> CheckedRequest {
     let outward: Vec<&str> = OUTWARD_LOCALITIES
         .iter()
@@ -254,6 +277,7 @@ fn request_for(locality: &'static str, i: usize, today: Date) -> CheckedRequest 
             languages: pick(LANGUAGES, i, 5).to_string(),
             send: None,
             school: String::new(),
+            nhs: NhsAnswer::default(),
         });
     }
     for c in 0..(1 + i % 3) {
@@ -274,6 +298,7 @@ fn request_for(locality: &'static str, i: usize, today: Date) -> CheckedRequest 
                 "{} Primary",
                 pick(STREETS, i, c + 7).split(' ').next().unwrap_or("Oak")
             ),
+            nhs: demo_nhs(locality, i, c),
         });
     }
     let reasons = vec![

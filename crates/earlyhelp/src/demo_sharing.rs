@@ -1,12 +1,14 @@
 //! DEMO DATA: what makes the demo families' sharing defensible, loaded after the cases: the
-//! lawful basis of each team member's share, Early Help assessments (finalised and draft), and
-//! one break-glass access waiting for the information governance officer's review.
+//! lawful basis of each team member's share, Early Help assessments (finalised and draft), a
+//! few decisions not to share information, and one break-glass access waiting for the
+//! information governance officer's review.
 
 use crate::demo_cases::ERDINGTON_PRACTITIONER;
 use anyhow::Result;
 use earlyhelp_domain::access::Action;
 use earlyhelp_domain::sharing::{Article6, Article9, AssessmentInput, Share};
 use earlyhelp_storage::gate::{Ask, BreakGlassOn, FamilyId};
+use earlyhelp_storage::identifiers::{self, NewDecision};
 use earlyhelp_storage::{Db, gate, sharing};
 
 pub async fn load(db: &Db) -> Result<()> {
@@ -59,10 +61,42 @@ pub async fn load(db: &Db) -> Result<()> {
             let finalise = n % 2 == 0;
             sharing::save_assessment(&mut on_family, &assessment(n), finalise, "Demo").await?;
         }
+        if n % 20 == 7 {
+            let decision = not_shared(n, &member.name);
+            identifiers::record_not_shared(&mut on_family, &decision, member.user_id, &member.name)
+                .await?;
+        }
         authorised = on_family.swap(held).0;
     }
     authorised.tx.commit().await?;
     break_glass(db, &team).await
+}
+
+/// A decision not to share, of a few kinds a practitioner meets.
+fn not_shared(n: usize, by: &str) -> NewDecision {
+    let (information, withheld_from, reason) = [
+        (
+            "The family's new address",
+            "Oakfield Housing Association",
+            "The mother has moved to get away from a violent ex-partner; the landlord knows him.",
+        ),
+        (
+            "The eldest child's mental health referral",
+            "Marsh Lane Primary School",
+            "The young person asked us not to tell the school, and is old enough to decide.",
+        ),
+        (
+            "The children's NHS numbers",
+            "A private tutoring agency",
+            "Not needed for the tutoring; sharing them would be more detrimental to the children.",
+        ),
+    ][n % 3];
+    NewDecision {
+        information: information.into(),
+        withheld_from: withheld_from.into(),
+        reason: reason.into(),
+        decided_by: by.into(),
+    }
 }
 
 fn assessment(n: usize) -> AssessmentInput {

@@ -147,7 +147,7 @@ impl Rows {
 }
 
 /// A request's or a family's member, after the columns that say whose member they are.
-fn member(m: &earlyhelp_domain::cases::Member) -> [Cell; 8] {
+fn member(m: &earlyhelp_domain::cases::Member) -> [Cell; 10] {
     use Cell::Text;
     [
         Text(m.given_name.clone()),
@@ -158,6 +158,8 @@ fn member(m: &earlyhelp_domain::cases::Member) -> [Cell; 8] {
         Text(m.languages.clone()),
         Text(m.send.map(|e| e.slug()).unwrap_or("").into()),
         Text(m.school.clone()),
+        Text(m.nhs.columns().0.into()),
+        Text(m.nhs.columns().1.into()),
     ]
 }
 
@@ -186,8 +188,8 @@ pub async fn load(authorised: &mut Authorised, histories: &[History]) -> Result<
     );
     let mut family_members = Rows::new(
         "INSERT INTO family_members (id, family_id, given_name, family_name, date_of_birth, \
-         relationship, ethnicity, languages, send, school)",
-        10,
+         relationship, ethnicity, languages, send, school, nhs_number, nhs_number_missing)",
+        12,
     );
     let mut team = Rows::new(
         "INSERT INTO family_team (family_id, user_id, added_micros)",
@@ -220,8 +222,9 @@ pub async fn load(authorised: &mut Authorised, histories: &[History]) -> Result<
     );
     let mut request_members = Rows::new(
         "INSERT INTO request_members (request_id, position, given_name, family_name, \
-         date_of_birth, relationship, ethnicity, languages, send, school)",
-        10,
+         date_of_birth, relationship, ethnicity, languages, send, school, nhs_number, \
+         nhs_number_missing)",
+        12,
     );
     use Cell::*;
     for h in histories {

@@ -121,6 +121,14 @@ pub(crate) async fn request_locality(
 // ---------------------------------------------------------------------------------------------
 // Requests
 
+/// The columns of a [`MemberRow`], for requests' and families' members alike.
+macro_rules! member_columns {
+    () => {
+        "given_name, family_name, date_of_birth, relationship, ethnicity, languages, send, school, \
+         nhs_number, nhs_number_missing"
+    };
+}
+
 async fn insert_request(
     tx: &mut Tx,
     id: Uuid,
@@ -161,9 +169,11 @@ async fn insert_request(
         .await?;
         for (position, member) in request.members.iter().enumerate() {
             sqlx::query(
-                "INSERT INTO request_members (request_id, position, given_name, family_name, \
-                 date_of_birth, relationship, ethnicity, languages, send, school) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                concat!(
+                    "INSERT INTO request_members (request_id, position, ",
+                    member_columns!(),
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                ),
             )
             .bind(id)
             .bind(position as i64)
@@ -175,6 +185,8 @@ async fn insert_request(
             .bind(&member.languages)
             .bind(member.send.map(|s| s.slug()).unwrap_or(""))
             .bind(&member.school)
+            .bind(member.nhs.columns().0)
+            .bind(member.nhs.columns().1)
             .execute(&mut *c)
             .await?;
         }
@@ -269,13 +281,14 @@ pub struct MemberRow {
     /// A `Send` slug, or empty when not known.
     pub send: String,
     pub school: String,
-}
-
-/// The columns of a [`MemberRow`], for requests' and families' members alike.
-macro_rules! member_columns {
-    () => {
-        "given_name, family_name, date_of_birth, relationship, ethnicity, languages, send, school"
-    };
+    /// The 10 digits of the NHS number, or empty.
+    #[sqlx(default)]
+    #[serde(default)]
+    pub nhs_number: String,
+    /// Why the NHS number is missing (`not_known`, `withheld`), or empty.
+    #[sqlx(default)]
+    #[serde(default)]
+    pub nhs_number_missing: String,
 }
 
 /// The same columns of member `m` as `json_object` arguments (see [`json_rows`]).
@@ -283,7 +296,8 @@ macro_rules! member_json_fields {
     () => {
         "'given_name', m.given_name, 'family_name', m.family_name, 'date_of_birth', \
          m.date_of_birth, 'relationship', m.relationship, 'ethnicity', m.ethnicity, 'languages', \
-         m.languages, 'send', m.send, 'school', m.school"
+         m.languages, 'send', m.send, 'school', m.school, 'nhs_number', m.nhs_number, \
+         'nhs_number_missing', m.nhs_number_missing"
     };
 }
 
@@ -493,7 +507,7 @@ pub struct FamilyMatch {
 pub async fn likely_families(
     authorised: &mut Authorised<RequestId>,
 ) -> Result<Vec<FamilyMatch>, StorageError> {
-    type Row = (Uuid, String, String, String, String, String, String);
+    type Row = (Uuid, String, String, String, String, String, String, String);
     let detail = request(authorised).await?.ok_or(StorageError::NotFound)?;
     let (members, postcode) = (&detail.members, &detail.request.postcode);
     let tx = &mut authorised.tx;
@@ -507,23 +521,27 @@ pub async fn likely_families(
             family_name: member.family_name.clone(),
             date_of_birth,
             postcode: postcode.to_string(),
+            nhs_number: member.nhs_number.clone(),
         };
         let rows: Vec<Row> = on_tx!(tx, c => {
             sqlx::query_as(
                 "SELECT f.id, f.locality_slug, f.state, f.postcode, m.given_name, m.family_name, \
-                 m.date_of_birth FROM family_members m JOIN families f ON f.id = m.family_id \
-                 WHERE m.date_of_birth = $1",
+                 m.date_of_birth, m.nhs_number FROM family_members m \
+                 JOIN families f ON f.id = m.family_id \
+                 WHERE m.date_of_birth = $1 OR ($2 <> '' AND m.nhs_number = $2)",
             )
             .bind(&member.date_of_birth)
+            .bind(&member.nhs_number)
             .fetch_all(c)
             .await?
         });
-        for (family_id, locality_slug, state, family_postcode, given, family, dob) in rows {
+        for (family_id, locality_slug, state, family_postcode, given, family, dob, nhs) in rows {
             let candidate = PersonKey {
                 given_name: given.clone(),
                 family_name: family.clone(),
-                date_of_birth,
+                date_of_birth: parse_date(&dob).unwrap_or(date_of_birth),
                 postcode: family_postcode,
+                nhs_number: nhs,
             };
             if !likely_same_person(&wanted, &candidate) {
                 continue;
@@ -633,6 +651,7 @@ pub async fn triage(
                     .execute(c)
                     .await?;
                 });
+                fill_nhs_numbers(tx, existing, &detail.members).await?;
                 existing
             }
             None => insert_family_from_request(tx, &detail, lead, &review, now).await?,
@@ -763,7 +782,7 @@ async fn insert_family_from_request(
                 concat!(
                     "INSERT INTO family_members (id, family_id, ",
                     member_columns!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
                 ),
             )
             .bind(Uuid::now_v7())
@@ -776,11 +795,41 @@ async fn insert_family_from_request(
             .bind(&m.languages)
             .bind(&m.send)
             .bind(&m.school)
+            .bind(&m.nhs_number)
+            .bind(&m.nhs_number_missing)
             .execute(&mut *c)
             .await?;
         }
     });
     Ok(fid)
+}
+
+/// Gives the family's members the NHS numbers a request joining it carries for them (the
+/// same names and date of birth), where they have none and no other member holds that number.
+async fn fill_nhs_numbers(
+    tx: &mut Tx,
+    family_id: Uuid,
+    members: &[MemberRow],
+) -> Result<(), StorageError> {
+    for m in members.iter().filter(|m| !m.nhs_number.is_empty()) {
+        on_tx!(tx, c => {
+            sqlx::query(
+                "UPDATE family_members SET nhs_number = $1, nhs_number_missing = '' \
+                 WHERE family_id = $2 AND nhs_number = '' AND date_of_birth = $3 \
+                 AND lower(given_name) = lower($4) AND lower(family_name) = lower($5) \
+                 AND NOT EXISTS (SELECT 1 FROM family_members o WHERE o.family_id = $2 \
+                 AND o.nhs_number = $1)",
+            )
+            .bind(&m.nhs_number)
+            .bind(family_id)
+            .bind(&m.date_of_birth)
+            .bind(&m.given_name)
+            .bind(&m.family_name)
+            .execute(c)
+            .await?;
+        });
+    }
+    Ok(())
 }
 
 /// Refuses a family the duplicate check did not offer for this request, or one in another

@@ -1,5 +1,5 @@
-//! "Your families": the families a person may open, found by name, date of birth and postcode,
-//! filtered by what is due, a page at a time. The home page's counts are made from the same
+//! "Your families": the families a person may open, found by name, date of birth, postcode and
+//! NHS number, filtered by what is due, a page at a time. The home page's counts are made from the same
 //! SQL (see [`crate::home_counts`]), so a number links to a list of exactly that many.
 //!
 //! Which families a person may open is written once here in SQL, [`open_to!`], the same rule
@@ -179,6 +179,8 @@ pub struct Search {
     pub lead: Option<Uuid>,
     /// In this locality (slug).
     pub locality: String,
+    /// A member with this NHS number.
+    pub nhs_number: Option<earlyhelp_domain::nhs_number::NhsNumber>,
 }
 
 /// A line of the list.
@@ -231,7 +233,9 @@ macro_rules! matching {
              AND m.date_of_birth = $9)) \
              AND ($10 = '' OR f.postcode LIKE $10) \
              AND ($11 IS NULL OR f.lead_practitioner = $11) \
-             AND ($12 = '' OR f.locality_slug = $12) "
+             AND ($12 = '' OR f.locality_slug = $12) \
+             AND ($15 = '' OR EXISTS (SELECT 1 FROM family_members m WHERE m.family_id = f.id \
+             AND m.nhs_number = $15)) "
         )
     };
 }
@@ -302,6 +306,7 @@ pub async fn find(
         member: Option<String>,
     }
     let lead = search.lead;
+    let nhs_number = search.nhs_number.as_ref().map_or("", |n| n.digits());
     let tx = &mut authorised.tx;
     macro_rules! bound {
         ($sql:expr, $kind:ident) => {
@@ -320,6 +325,7 @@ pub async fn find(
                 .bind(search.locality.trim())
                 .bind(limit)
                 .bind(skip)
+                .bind(nhs_number)
         };
     }
     let (rows, total): (Vec<Row>, i64) = on_tx!(tx, c => {

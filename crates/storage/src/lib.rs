@@ -25,6 +25,7 @@ pub mod matching;
 pub mod gate;
 pub mod giving;
 pub mod home_counts;
+pub mod identifiers;
 pub mod impact;
 mod json_rows;
 pub mod leases;

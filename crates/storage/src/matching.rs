@@ -83,6 +83,7 @@ pub const KINDS: &[FieldKind] = &[
     FieldKind::Place,
     FieldKind::Phone,
     FieldKind::Email,
+    FieldKind::NhsNumber,
     FieldKind::Identifier,
 ];
 
@@ -99,6 +100,7 @@ pub fn kind_label(kind: FieldKind) -> &'static str {
         FieldKind::Place => "Town or place",
         FieldKind::Phone => "Phone",
         FieldKind::Email => "Email",
+        FieldKind::NhsNumber => "NHS number",
         FieldKind::Identifier => "Other identifier",
         FieldKind::Encoded => "Encoded",
     }
@@ -1040,16 +1042,17 @@ fn list_side(list: &ListRow, rows: &[Vec<String>], fold_house_number: bool) -> S
     }
 }
 
-type PersonLine = (String, String, String, String, String);
+type PersonLine = (String, String, String, String, String, String);
 
 /// earlyhelp's people as one side: family members (`person:ID`) and the members of requests
 /// for support (`request:ID:N`), with their household's postcode and address.
 async fn people_side(tx: &mut Tx) -> Result<Side, StorageError> {
-    type Member = (Uuid, String, String, String, String, String);
-    type RequestMember = (Uuid, i64, String, String, String, String, String);
+    type Member = (Uuid, String, String, String, String, String, String);
+    type RequestMember = (Uuid, i64, String, String, String, String, String, String);
     let (members, request_members): (Vec<Member>, Vec<RequestMember>) = on_tx!(tx, c => {
         let members = sqlx::query_as(
-            "SELECT m.id, m.given_name, m.family_name, m.date_of_birth, f.postcode, f.address \
+            "SELECT m.id, m.given_name, m.family_name, m.date_of_birth, f.postcode, f.address, \
+             m.nhs_number \
              FROM family_members m JOIN families f ON f.id = m.family_id \
              WHERE NOT f.consent_withdrawn ORDER BY m.id",
         )
@@ -1057,7 +1060,7 @@ async fn people_side(tx: &mut Tx) -> Result<Side, StorageError> {
         .await?;
         let request_members = sqlx::query_as(
             "SELECT r.request_id, r.position, r.given_name, r.family_name, r.date_of_birth, \
-             s.postcode, s.address FROM request_members r \
+             s.postcode, s.address, r.nhs_number FROM request_members r \
              JOIN support_requests s ON s.id = r.request_id \
              WHERE NOT EXISTS (SELECT 1 FROM families f WHERE f.id = s.family_id \
              AND f.consent_withdrawn) ORDER BY r.request_id, r.position",
@@ -1068,13 +1071,13 @@ async fn people_side(tx: &mut Tx) -> Result<Side, StorageError> {
     });
     let mut keys = Vec::with_capacity(members.len() + request_members.len());
     let mut lines: Vec<PersonLine> = Vec::with_capacity(keys.capacity());
-    for (id, given, family, born, postcode, address) in members {
+    for (id, given, family, born, postcode, address, nhs) in members {
         keys.push(format!("person:{id}"));
-        lines.push((given, family, born, postcode, address));
+        lines.push((given, family, born, postcode, address, nhs));
     }
-    for (id, position, given, family, born, postcode, address) in request_members {
+    for (id, position, given, family, born, postcode, address, nhs) in request_members {
         keys.push(format!("request:{id}:{position}"));
-        lines.push((given, family, born, postcode, address));
+        lines.push((given, family, born, postcode, address, nhs));
     }
     let column = |pick: fn(&PersonLine) -> &String| lines.iter().map(|l| pick(l).clone()).collect();
     let values = HashMap::from([
@@ -1083,6 +1086,7 @@ async fn people_side(tx: &mut Tx) -> Result<Side, StorageError> {
         (FieldKind::DateOfBirth, column(|l| &l.2)),
         (FieldKind::Postcode, column(|l| &l.3)),
         (FieldKind::Address, column(|l| &l.4)),
+        (FieldKind::NhsNumber, column(|l| &l.5)),
     ]);
     Ok(Side { keys, values })
 }

@@ -394,7 +394,7 @@ async fn anonymise_family(tx: &mut Tx, id: Uuid) -> Result<(), StorageError> {
         for (member, born) in members {
             sqlx::query(
                 "UPDATE family_members SET given_name = $1, family_name = $1, date_of_birth = $2, \
-                 languages = '', school = '' WHERE id = $3",
+                 languages = '', school = '', nhs_number = '', nhs_number_missing = '' WHERE id = $3",
             )
             .bind(ANONYMOUS_NAME)
             .bind(birth_year(&born))
@@ -477,6 +477,11 @@ async fn anonymise_family(tx: &mut Tx, id: Uuid) -> Result<(), StorageError> {
         .bind(id)
         .execute(&mut *c)
         .await?;
+        // Decisions not to share are about the family and nobody else: they go whole.
+        sqlx::query("DELETE FROM not_shared WHERE family_id = $1")
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
         sqlx::query("UPDATE notices SET body = $1 WHERE family_id = $2")
             .bind(REMOVED_TEXT)
             .bind(id)
@@ -535,7 +540,8 @@ async fn anonymise_request(tx: &mut Tx, id: Uuid) -> Result<(), StorageError> {
         for (position, born) in members {
             sqlx::query(
                 "UPDATE request_members SET given_name = $1, family_name = $1, date_of_birth = $2, \
-                 languages = '', school = '' WHERE request_id = $3 AND position = $4",
+                 languages = '', school = '', nhs_number = '', nhs_number_missing = '' \
+                 WHERE request_id = $3 AND position = $4",
             )
             .bind(ANONYMOUS_NAME)
             .bind(birth_year(&born))

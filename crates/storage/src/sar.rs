@@ -14,6 +14,7 @@ use earlyhelp_domain::cases::{
     likely_same_person, parse_date,
 };
 use earlyhelp_domain::family_help::{HelpLevel, Uptake};
+use earlyhelp_domain::nhs_number::NhsAnswer;
 use earlyhelp_domain::sar::{Named, Segment, all_redacted, mark, redaction_terms};
 use earlyhelp_domain::sharing::{Article6, Article9};
 use serde::Serialize;
@@ -85,13 +86,17 @@ pub struct PersonDetails {
     /// A `Send` slug, or empty.
     pub send: String,
     pub school: String,
+    /// The 10 digits of the NHS number, or empty.
+    pub nhs_number: String,
+    /// Why the NHS number is missing (a `NhsNumberMissing` slug), or empty.
+    pub nhs_number_missing: String,
 }
 
 /// The columns of a [`PersonDetails`].
 macro_rules! person_columns {
     () => {
         "id, family_id, given_name, family_name, date_of_birth, relationship, ethnicity, \
-         languages, send, school"
+         languages, send, school, nhs_number, nhs_number_missing"
     };
 }
 
@@ -104,11 +109,14 @@ impl PersonDetails {
         }
     }
 
-    /// Ethnicity, languages, SEND and school, as (what, in words), those that are known.
+    /// NHS number, ethnicity, languages, SEND and school, as (what, in words), those that are
+    /// known.
     pub fn details(&self) -> Vec<(&'static str, String)> {
         let ethnicity = Ethnicity::from_slug(&self.ethnicity).map(Ethnicity::label);
         let send = Send::from_slug(&self.send).map(Send::label);
+        let nhs = NhsAnswer::in_words(&self.nhs_number, &self.nhs_number_missing);
         [
+            ("NHS number", nhs.unwrap_or_default()),
             ("Ethnicity", ethnicity.unwrap_or("").to_string()),
             ("Languages", self.languages.clone()),
             ("SEND", send.unwrap_or("").to_string()),
@@ -120,6 +128,9 @@ impl PersonDetails {
     }
 
     fn is(&self, member: &MemberRow) -> bool {
+        if !self.nhs_number.is_empty() && !member.nhs_number.is_empty() {
+            return self.nhs_number == member.nhs_number;
+        }
         self.given_name.eq_ignore_ascii_case(&member.given_name)
             && self.family_name.eq_ignore_ascii_case(&member.family_name)
             && self.date_of_birth == member.date_of_birth
@@ -222,6 +233,16 @@ pub struct SarBreakGlass {
     pub review_note: Marked,
 }
 
+/// A decision not to share information about the family.
+#[derive(Debug, Clone, Serialize)]
+pub struct SarNotShared {
+    pub information: Marked,
+    pub withheld_from: String,
+    pub reason: Marked,
+    pub decided_by: String,
+    pub decided_micros: i64,
+}
+
 /// The Family Help part of the case: each step between levels, the family network (other
 /// people: their names and how to reach them are marked) and family group decision making.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -317,6 +338,8 @@ pub struct SubjectAccess {
     pub assessments: Vec<SarAssessment>,
     pub shares: Vec<SarShare>,
     pub break_glass: Vec<SarBreakGlass>,
+    /// Decisions not to share information about the family: what, with whom, why, who decided.
+    pub not_shared: Vec<SarNotShared>,
     pub family_help: SarFamilyHelp,
     pub narrative: Vec<Entry>,
     pub access_log: Vec<Access>,
@@ -397,6 +420,7 @@ pub async fn subject_access(
         .await?
     });
     let requests = requests_naming(&mut authorised, &person, &record.family.postcode).await?;
+    let not_shared = crate::identifiers::of_family(&mut authorised).await?;
     let help = crate::family_help::of_family(&mut authorised).await?;
 
     let mut named: Vec<Named> = others.iter().map(PersonDetails::named).collect();
@@ -625,6 +649,16 @@ pub async fn subject_access(
                 ended_micros: share.ended_micros,
             })
             .collect(),
+        not_shared: not_shared
+            .iter()
+            .map(|d| SarNotShared {
+                information: marked(&d.information),
+                withheld_from: d.withheld_from.clone(),
+                reason: marked(&d.reason),
+                decided_by: d.decided_by.clone(),
+                decided_micros: d.decided_micros,
+            })
+            .collect(),
         break_glass: record
             .break_glass
             .iter()
@@ -725,13 +759,14 @@ fn sar_family_help(
 }
 
 /// Requests that opened or joined the person's family case, and any other request naming
-/// someone who is likely them (same date of birth and family name, and given name or initial).
+/// someone who is likely them (the same NHS number, or the same date of birth and family name,
+/// and given name or initial: `likely_same_person`).
 async fn requests_naming(
     authorised: &mut Authorised<FamilyId>,
     person: &PersonDetails,
     postcode: &str,
 ) -> Result<Vec<RequestDetail>, StorageError> {
-    type NamedRow = (Uuid, String, String, String);
+    type NamedRow = (Uuid, String, String, String, String, String);
     let tx = &mut authorised.tx;
     let (mut ids, named): (Vec<Uuid>, Vec<NamedRow>) = on_tx!(tx, c => {
         let ids = sqlx::query_scalar("SELECT id FROM support_requests WHERE family_id = $1")
@@ -739,10 +774,12 @@ async fn requests_naming(
             .fetch_all(&mut *c)
             .await?;
         let named = sqlx::query_as(
-            "SELECT r.id, r.postcode, m.given_name, m.family_name FROM request_members m \
-             JOIN support_requests r ON r.id = m.request_id WHERE m.date_of_birth = $1",
+            "SELECT r.id, r.postcode, m.given_name, m.family_name, m.date_of_birth, m.nhs_number \
+             FROM request_members m JOIN support_requests r ON r.id = m.request_id \
+             WHERE m.date_of_birth = $1 OR ($2 <> '' AND m.nhs_number = $2)",
         )
         .bind(&person.date_of_birth)
+        .bind(&person.nhs_number)
         .fetch_all(&mut *c)
         .await?;
         (ids, named)
@@ -753,13 +790,15 @@ async fn requests_naming(
             family_name: person.family_name.clone(),
             date_of_birth,
             postcode: postcode.to_string(),
+            nhs_number: person.nhs_number.clone(),
         };
-        for (request, postcode, given_name, family_name) in named {
+        for (request, postcode, given_name, family_name, born, nhs_number) in named {
             let candidate = PersonKey {
                 given_name,
                 family_name,
-                date_of_birth,
+                date_of_birth: parse_date(&born).unwrap_or(date_of_birth),
                 postcode,
+                nhs_number,
             };
             if likely_same_person(&wanted, &candidate) && !ids.contains(&request) {
                 ids.push(request);

@@ -283,6 +283,9 @@ async fn today_for(
         );
         let mut authorised = authorise_read(&state.db, &who, request).await?;
         let holds = home_counts::legal_holds(&mut authorised).await?;
+        let month_ago = earlyhelp_storage::now_micros() - 30 * 24 * 3_600_000_000;
+        let not_shared =
+            earlyhelp_storage::identifiers::count_since(&mut authorised, month_ago).await?;
         let (sars, soonest) = earlyhelp_storage::sar_register::open_count(&mut authorised).await?;
         let review = earlyhelp_storage::retention::review(
             &mut authorised,
@@ -343,6 +346,13 @@ async fn today_for(
             "legal hold in force",
             "legal holds in force",
             "/governance/holds",
+        ));
+        tiles.push(tile(
+            "not-shared",
+            not_shared,
+            "decision not to share recorded in the last 30 days",
+            "decisions not to share recorded in the last 30 days",
+            "/governance/not-shared",
         ));
         sections.push(Section {
             id: "today-governance",

@@ -39,6 +39,11 @@ const MENU: &[(&str, &str, Option<Permission>)] = &[
     ("/audit", "Audit log", Some(Permission::ReadAuditLog)),
     ("/governance", "Governance", Some(Permission::GovernRecords)),
     (
+        "/governance/not-shared",
+        "Not shared",
+        Some(Permission::GovernRecords),
+    ),
+    (
         "/directory/manage",
         "Directory",
         Some(Permission::EditDirectory),

@@ -30,8 +30,10 @@ pub fn kind_from_header(header: &str) -> Option<FieldKind> {
         "phone" | "telephone" | "tel" | "mobile" | "phonenumber" | "telephonenumber"
         | "mobilenumber" => Phone,
         "email" | "emailaddress" | "mail" => Email,
-        "nhsnumber" | "nhsno" | "upn" | "uln" | "ninumber" | "nino" | "socsecid" | "ssn"
-        | "personid" | "clientid" => Identifier,
+        "nhsnumber" | "nhsno" | "nhs" | "nhsnum" => NhsNumber,
+        "upn" | "uln" | "ninumber" | "nino" | "socsecid" | "ssn" | "personid" | "clientid" => {
+            Identifier
+        }
         _ => return None,
     })
 }
@@ -114,7 +116,9 @@ pub fn levels_for(kind: FieldKind) -> Vec<Level> {
             Level::Else,
         ],
         Place => vec![Level::Exact, Level::JaroWinkler { min: 0.9 }, Level::Else],
-        Sex | HouseNumber => vec![Level::Exact, Level::Else],
+        // A one-digit slip in an NHS number fails its check digit and is read as missing, so
+        // two valid numbers that differ belong to two people.
+        Sex | HouseNumber | NhsNumber => vec![Level::Exact, Level::Else],
         Identifier => vec![
             Level::Exact,
             Level::Damerau { max: 1 },
@@ -264,7 +268,12 @@ pub fn blocking_for(fields: &[Field]) -> Vec<BlockingRule> {
             ],
         ));
     }
-    for kind in [FieldKind::Identifier, FieldKind::Phone, FieldKind::Email] {
+    for kind in [
+        FieldKind::NhsNumber,
+        FieldKind::Identifier,
+        FieldKind::Phone,
+        FieldKind::Email,
+    ] {
         for column in all_of(kind) {
             rules.push(rule(
                 &format!("same {}", fields[column].name),
@@ -353,6 +362,9 @@ mod tests {
         );
         assert_eq!(kind_from_header("Post Code"), Some(FieldKind::Postcode));
         assert_eq!(kind_from_header("favourite colour"), None);
+        for nhs in ["nhs_number", "NHS Number", "nhs_no", "NHS No."] {
+            assert_eq!(kind_from_header(nhs), Some(FieldKind::NhsNumber), "{nhs}");
+        }
         let dates = [
             "01/02/2003",
             "2004-05-06",

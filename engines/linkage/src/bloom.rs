@@ -124,7 +124,9 @@ fn group_and_weight(kind: FieldKind) -> Option<(&'static str, usize)> {
         FieldKind::Postcode => ("address", 12),
         FieldKind::Address | FieldKind::HouseNumber => ("address", 8),
         FieldKind::Place => ("address", 4),
-        FieldKind::Phone | FieldKind::Email | FieldKind::Identifier => ("contact", 15),
+        FieldKind::Phone | FieldKind::Email | FieldKind::Identifier | FieldKind::NhsNumber => {
+            ("contact", 15)
+        }
         // Sex is left out: with the date it made a missing sex look like a different birth
         // date, and on its own its filter would be sex in the clear.
         FieldKind::Sex | FieldKind::Encoded => return None,
@@ -294,7 +296,7 @@ fn tokens(kind: FieldKind, data: &Dataset, column: usize, row: usize) -> Vec<Str
     };
     match kind {
         FieldKind::HouseNumber => vec![format!("h{value}")],
-        FieldKind::Phone | FieldKind::Email | FieldKind::Identifier => {
+        FieldKind::Phone | FieldKind::Email | FieldKind::Identifier | FieldKind::NhsNumber => {
             vec![format!("{kind:?}{value}")]
         }
         FieldKind::Postcode => qgrams(value, "p"),

@@ -638,6 +638,32 @@ mod tests {
         assert_eq!(strsim::levenshtein("4086300", "4086030"), 2);
     }
 
+    #[test]
+    fn nhs_numbers_agree_exactly_or_disagree_and_a_failed_check_is_missing() {
+        let fields = vec![Field {
+            name: "NHS Number".into(),
+            kind: crate::autoconfig::kind_from_header("NHS Number").unwrap(),
+        }];
+        let mut ds = Dataset::new(fields.clone());
+        // The same number written two ways, another valid number, and a mistyped one.
+        for (n, raw) in ["943 476 5919", "9434765919", "401-023-2137", "943 476 5918"]
+            .iter()
+            .enumerate()
+        {
+            ds.push(&n.to_string(), &[raw]).unwrap();
+        }
+        let c = crate::autoconfig::comparisons_for(&fields).remove(0);
+        assert_eq!(c.levels, vec![Level::Exact, Level::Else]);
+        let level = |j| level_of(&c, &ds, 0, j);
+        assert_eq!([level(1), level(2), level(3)], [1, 2, NULL_LEVEL]);
+        let rules = crate::autoconfig::blocking_for(&fields);
+        assert_eq!(
+            rules.len(),
+            1,
+            "pairs sharing an NHS number are always compared"
+        );
+    }
+
     proptest! {
         #[test]
         fn damerau_test_agrees_with_optimal_string_alignment(a in "[abc]{0,6}", b in "[abc]{0,6}") {

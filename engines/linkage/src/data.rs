@@ -22,8 +22,11 @@ pub enum FieldKind {
     HouseNumber,
     Phone,
     Email,
-    /// A reference number (NHS number, UPN, ...): exact or one typo.
+    /// A reference number (UPN, NI number, ...): exact or one typo.
     Identifier,
+    /// An NHS number: issued to one person, its check digit catching typos, so only exact
+    /// agreement counts, and disagreement counts strongly against.
+    NhsNumber,
     /// A Bloom-filter encoding made by `bloom::Encoder`, base64 in files.
     Encoded,
 }
@@ -187,6 +190,7 @@ fn parse(kind: FieldKind, raw: &str) -> Result<Value, ValueError> {
 fn clean_text(kind: FieldKind, raw: &str) -> Option<String> {
     match kind {
         FieldKind::Postcode | FieldKind::Identifier => normalise::compact_upper(raw),
+        FieldKind::NhsNumber => normalise::nhs_number(raw),
         FieldKind::Phone => normalise::phone(raw),
         FieldKind::Sex => normalise::sex(raw),
         FieldKind::Email => Some(raw.trim().to_lowercase()).filter(|e| e.contains('@')),

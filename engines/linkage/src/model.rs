@@ -608,7 +608,7 @@ fn cost(field: &Field) -> u8 {
     use FieldKind::*;
     match field.kind {
         DateOfBirth | Sex | HouseNumber => 0,
-        GivenName | FamilyName | Identifier => 1,
+        GivenName | FamilyName | Identifier | NhsNumber => 1,
         Phone | Email | Postcode | Place => 2,
         Address => 3,
         Encoded if field.is_household() => 2,

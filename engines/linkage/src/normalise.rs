@@ -29,6 +29,23 @@ pub fn compact_upper(raw: &str) -> Option<String> {
     (!out.is_empty()).then_some(out)
 }
 
+/// The 10 digits of an NHS number whose Modulus 11 check digit holds (weights 10 to 2, 11
+/// counting as 0, 10 never issued); anything else is treated as missing, since a number that
+/// fails its check was mistyped and says nothing about who it belongs to. earlyhelp's domain
+/// crate checks numbers typed into forms the same way (`nhs_number::NhsNumber::parse`).
+pub fn nhs_number(raw: &str) -> Option<String> {
+    let digits: String = raw.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    let d = digits.as_bytes();
+    if d.len() != 10 || !d.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let sum: u32 = (0..9)
+        .map(|i| u32::from(d[i] - b'0') * (10 - i as u32))
+        .sum();
+    let check = (11 - sum % 11) % 11;
+    (check != 10 && check == u32::from(d[9] - b'0')).then_some(digits)
+}
+
 /// Digits of a phone number with the UK country code folded into a leading zero.
 pub fn phone(raw: &str) -> Option<String> {
     let digits: String = raw.chars().filter(char::is_ascii_digit).collect();

@@ -234,7 +234,10 @@ fn household_u(
         .map(|(c, (counts, random))| {
             // An identifier is issued to one person: housemates share it no more than
             // strangers do.
-            if fields[comparisons[c].column].kind == FieldKind::Identifier {
+            if matches!(
+                fields[comparisons[c].column].kind,
+                FieldKind::Identifier | FieldKind::NhsNumber
+            ) {
                 return random.clone();
             }
             let total: f64 = counts[1..].iter().sum::<f64>() + HOUSEHOLD_PSEUDO_PAIRS;

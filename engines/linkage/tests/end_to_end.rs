@@ -407,3 +407,90 @@ fn a_cancelled_run_stops_early() {
     let outcome = run(&left, Some(&right), &settings, None, &progress);
     assert_eq!(outcome.err(), Some(linkage::LinkError::Cancelled));
 }
+
+/// The NHS numbers with check digits, from 401 000 000 up: a different one each call.
+fn nhs_numbers() -> impl Iterator<Item = String> {
+    (401_000_000u32..).filter_map(|stem| {
+        (0..10)
+            .map(|last| format!("{stem:09}{last}"))
+            .find(|n| linkage::normalise::nhs_number(n).is_some())
+    })
+}
+
+#[test]
+fn an_nhs_number_on_both_sides_is_strong_evidence_either_way() {
+    let data = generate::link_data(&GeneratorSettings {
+        people: 2000,
+        seed: 23,
+    });
+    // Nine in ten people have their NHS number on both lists; the others on neither.
+    let mut numbers = nhs_numbers();
+    let mut of_left: HashMap<String, String> = HashMap::new();
+    for (n, row) in data.left.iter().enumerate() {
+        if n % 10 != 0 {
+            of_left.insert(row[0].clone(), numbers.next().unwrap());
+        }
+    }
+    let right_of: HashMap<&String, &String> = data.truth.iter().map(|(l, r)| (r, l)).collect();
+    let csv_with_nhs = |rows: &[[String; 8]], number: &dyn Fn(&str) -> String| {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let mut headers = HEADERS.to_vec();
+        headers.push("NHS Number");
+        writer.write_record(&headers).unwrap();
+        for row in rows {
+            let mut cells = row.to_vec();
+            cells.push(number(&row[0]));
+            writer.write_record(&cells).unwrap();
+        }
+        writer.into_inner().unwrap()
+    };
+    let left_csv = csv_with_nhs(&data.left, &|id| {
+        of_left.get(id).cloned().unwrap_or_default()
+    });
+    let right_csv = csv_with_nhs(&data.right, &|id| {
+        right_of
+            .get(&id.to_string())
+            .and_then(|l| of_left.get(*l))
+            .cloned()
+            .unwrap_or_default()
+    });
+    let (left, right) = read_pair(&left_csv, &right_csv, "id");
+    assert!(
+        left.fields
+            .iter()
+            .any(|f| f.kind == linkage::FieldKind::NhsNumber)
+    );
+    let settings = Settings::for_fields(&left.fields);
+    let outcome = run(&left, Some(&right), &settings, None, &Progress::default()).unwrap();
+    let nhs = outcome
+        .report
+        .comparisons
+        .iter()
+        .find(|c| c.name == "NHS Number")
+        .unwrap();
+    let weight = |l: &linkage::model::LevelParams| (l.m / l.u).log2();
+    let (agree, disagree) = (weight(&nhs.levels[0]), weight(&nhs.levels[1]));
+    assert!(agree > 8.0, "agreement weighs {agree}");
+    assert!(disagree < -4.0, "disagreement weighs {disagree}");
+    let (precision, recall) = precision_recall(&found_ids(&outcome, &left, &right), &data.truth);
+    // The same people without the column: the number must not make matching worse.
+    let (plain_left, plain_right) = tables(&data.left, &data.right);
+    let settings = Settings::for_fields(&plain_left.fields);
+    let plain = run(
+        &plain_left,
+        Some(&plain_right),
+        &settings,
+        None,
+        &Progress::default(),
+    )
+    .unwrap();
+    let (p0, r0) = precision_recall(&found_ids(&plain, &plain_left, &plain_right), &data.truth);
+    eprintln!(
+        "NHS number: agreement {agree:.1} bits, disagreement {disagree:.1}; precision {precision:.4} \
+         recall {recall:.4} (without it {p0:.4} {r0:.4})"
+    );
+    assert!(
+        precision > 0.98 && recall > 0.95 && precision + recall >= p0 + r0,
+        "precision {precision}, recall {recall}; without the NHS number {p0}, {r0}"
+    );
+}

@@ -25,7 +25,8 @@ fn household(family_name: &str, amira_born: &str) -> Value {
              "ethnicity": "asian_pakistani", "school": "Ladywood Primary"},
             {"given_name": "Noah", "family_name": family_name, "date_of_birth": "1999-09-09", "relationship": "child",
              "school": "Park Secondary"},
-            {"given_name": "Layla", "family_name": family_name, "date_of_birth": "1975-01-12", "relationship": "parent_carer"}
+            {"given_name": "Layla", "family_name": family_name, "date_of_birth": "1975-01-12", "relationship": "parent_carer",
+             "nhs_number": "401 023 2137"}
         ],
         "address": "7 Retention Row",
         "postcode": "B16 8HA",
@@ -71,6 +72,32 @@ async fn close(app: &TestApp, family: &str) {
         .unwrap();
     let event = CaseEvent::Close(ClosureReason::NeedsMet);
     store::transition(&mut authorised, event, "a test", "Test")
+        .await
+        .unwrap();
+    authorised.tx.commit().await.unwrap();
+}
+
+/// A decision not to share about `family`, recorded by the demo practitioner.
+async fn not_shared_about(app: &TestApp, family: &str) {
+    let ask = gate::Ask {
+        id: Uuid::parse_str(family).unwrap(),
+        action: Action::Update,
+        purpose: "test: a decision not to share",
+    };
+    let mut authorised = gate::operator_on::<gate::FamilyId>(&app.db, ask)
+        .await
+        .unwrap();
+    let by = earlyhelp_storage::accounts::user_id_by_email(&app.db, PRACTITIONER)
+        .await
+        .unwrap()
+        .unwrap();
+    let decision = earlyhelp_storage::identifiers::NewDecision {
+        information: "The new address".into(),
+        withheld_from: "A landlord".into(),
+        reason: "Safety".into(),
+        decided_by: "Test".into(),
+    };
+    earlyhelp_storage::identifiers::record_not_shared(&mut authorised, &decision, by, "Test")
         .await
         .unwrap();
     authorised.tx.commit().await.unwrap();
@@ -416,6 +443,7 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
             .map(drop),
     }
     .unwrap();
+    not_shared_about(&app, &due).await;
     // Someone in the family network (the Family Help model's): deleted with the case.
     const NETWORK: &str = "INSERT INTO family_network (id, family_id, name, relationship, contact, \
          in_plan, added_micros) VALUES ($1, $2, 'Nasreen Testnan', 'Grandmother', '07700 900123', TRUE, 1)";
@@ -437,6 +465,13 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
     let network = "SELECT name FROM family_network WHERE family_id = $1";
     assert_eq!(rows(&app.db, network, &due).await.len(), 1);
     let before = family_snapshot(&app.db, &due).await;
+    const NHS: &str = "SELECT nhs_number FROM family_members WHERE family_id = $1 \
+                       UNION SELECT information FROM not_shared WHERE family_id = $1";
+    assert_eq!(
+        rows(&app.db, NHS, &due).await.len(),
+        3,
+        "a number, none, a decision"
+    );
     let audited_before = app.audit_of(&format!("family:{due}")).await;
 
     let dry = retention("--dry-run");
@@ -492,6 +527,11 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
         "the family network goes with the case"
     );
     let after = family_snapshot(&app.db, &due).await;
+    assert_eq!(
+        rows(&app.db, NHS, &due).await,
+        [[""]],
+        "NHS numbers are cleared and decisions not to share deleted"
+    );
     assert_eq!(
         after[0],
         ["[anonymised]", "[anonymised]", "1999", "", ""],
@@ -854,6 +894,14 @@ async fn the_governance_pages_are_accessible() {
     browser.click(By::LinkText("Retention")).await;
     browser.wait_for_heading("Retention").await;
     accessible("governance-retention").await;
+    browser.click(By::LinkText("Not shared")).await;
+    browser.wait_for_heading("Decisions not to share").await;
+    driver
+        .query(By::Css("#decisions tbody tr"))
+        .first()
+        .await
+        .expect("the demo's decisions not to share");
+    accessible("governance-not-shared").await;
     browser.click(By::LinkText("Governance")).await;
     browser
         .wait_for_heading("Subject access and retention")

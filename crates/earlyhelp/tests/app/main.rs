@@ -37,6 +37,7 @@ mod mail;
 mod matching;
 mod measures;
 mod money;
+mod nhs_number;
 mod observability;
 mod outcomes;
 mod plain_words;

@@ -88,6 +88,15 @@ pub struct MemberBody {
     /// Optional: school, nursery or college.
     #[serde(default)]
     school: String,
+    /// Optional: the NHS number, 10 digits passing the Modulus 11 check; spaces and dashes
+    /// are allowed (`943 476 5919`). A number failing its check is refused (422, by field).
+    /// Family records send it back as its 10 digits.
+    #[serde(default)]
+    nhs_number: String,
+    /// Optional, when there is no NHS number: why. `not_known`, or `withheld` (not included
+    /// because sharing it would be more detrimental to the child). Not with a number.
+    #[serde(default)]
+    nhs_number_missing: String,
 }
 
 /// A request for support (the Family Connect Form).
@@ -134,6 +143,8 @@ impl From<RequestBody> for RequestInput {
                     languages: m.languages,
                     send: m.send,
                     school: m.school,
+                    nhs_number: m.nhs_number,
+                    nhs_number_missing: m.nhs_number_missing,
                 })
                 .collect(),
             address: b.address,
@@ -281,7 +292,8 @@ async fn triage(
 /// A family's case record: members, lead, team, notes, plan, readings, consent, assessments,
 /// the lawful basis of each share, break-glass accesses, and `supporting_families`: the
 /// family's needs against the Supporting Families headline outcomes, each an `OutcomeView`.
-/// Each reading carries its `measure` (name) and `measure_id`.
+/// Each reading carries its `measure` (name) and `measure_id`; each member their `nhs_number`
+/// (10 digits, or empty) and `nhs_number_missing` (`not_known`, `withheld`, or empty).
 #[utoipa::path(get, path = "/api/families/{id}", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The family")),
     responses((status = 200, body = Records), (status = 404, body = Problems, description = "No such family, or the caller may not see it")))]

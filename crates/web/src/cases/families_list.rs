@@ -1,5 +1,5 @@
 //! "Your families": the families a person may open, a page at a time, found by a member's name,
-//! date of birth or postcode, and filtered by what is due (the home page's numbers link here).
+//! date of birth, postcode or NHS number, and filtered by what is due (the home page's numbers link here).
 
 use super::status_for;
 use crate::AppState;
@@ -16,6 +16,7 @@ use axum::routing::get;
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::cases::{CaseState, parse_date, review_overdue};
 use earlyhelp_domain::directory::normalise_postcode;
+use earlyhelp_domain::nhs_number::{NHS_NUMBER_MESSAGE, NhsNumber};
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_storage::cases;
 use earlyhelp_storage::find_families::{self, FamilyLine, Only, Search};
@@ -46,6 +47,8 @@ pub struct FamiliesQuery {
     #[serde(default)]
     pub postcode: String,
     #[serde(default)]
+    pub nhs_number: String,
+    #[serde(default)]
     pub only: String,
     /// A lead practitioner's user id (from the locality lead's home page).
     #[serde(default)]
@@ -65,6 +68,7 @@ impl FamiliesQuery {
             ("dob-month", self.dob_month.as_str()),
             ("dob-year", self.dob_year.as_str()),
             ("postcode", self.postcode.as_str()),
+            ("nhs_number", self.nhs_number.as_str()),
             ("only", self.only.as_str()),
             ("lead", self.lead.as_str()),
             ("locality", self.locality.as_str()),
@@ -92,6 +96,7 @@ impl FamiliesQuery {
             ("name", self.name.trim().to_string()),
             ("date of birth", self.dob_parts().typed()),
             ("postcode", self.postcode.trim().to_string()),
+            ("NHS number", self.nhs_number.trim().to_string()),
             ("only", self.only.trim().to_string()),
             ("lead", self.lead.trim().to_string()),
             ("locality", self.locality.trim().to_string()),
@@ -121,6 +126,12 @@ impl FamiliesQuery {
                     "postcode",
                     "Enter a postcode, like B23 6AB, or its first half, like B23",
                 )),
+            }
+        }
+        if !self.nhs_number.trim().is_empty() {
+            match NhsNumber::parse(&self.nhs_number) {
+                Some(number) => search.nhs_number = Some(number),
+                None => errors.push(FieldError::new("nhs_number", NHS_NUMBER_MESSAGE)),
             }
         }
         if !self.lead.trim().is_empty() {

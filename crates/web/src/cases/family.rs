@@ -25,6 +25,7 @@ use earlyhelp_domain::cases::{
 use earlyhelp_domain::connections::ReferralState;
 use earlyhelp_domain::family_help::PracticeModel;
 use earlyhelp_domain::limits;
+use earlyhelp_domain::nhs_number::NhsAnswer;
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::sharing::{Article6, Article9, ShareInput, check_share};
 use earlyhelp_storage::StorageError;
@@ -67,6 +68,9 @@ pub async fn open_family(
 
 fn member_line(m: &cases::MemberRow) -> MemberLine {
     let mut details = Vec::new();
+    if let Some(nhs) = NhsAnswer::in_words(&m.nhs_number, &m.nhs_number_missing) {
+        details.push(("NHS number", nhs));
+    }
     if let Some(e) = Ethnicity::from_slug(&m.ethnicity) {
         details.push(("Ethnic group", e.label().to_string()));
     }
@@ -196,6 +200,8 @@ pub enum Change {
     Reading,
     Outcome,
     Assessment,
+    NhsNumber,
+    NotShared,
     /// The Family Help model's: a step between levels, the family network, family group
     /// decision making.
     Level,
@@ -204,7 +210,9 @@ pub enum Change {
 }
 
 impl Change {
-    const ALL: [Change; 11] = [
+    const ALL: [Change; 13] = [
+        Change::NhsNumber,
+        Change::NotShared,
         Change::Team,
         Change::Note,
         Change::Action,
@@ -228,6 +236,8 @@ impl Change {
             Change::Reading => "reading",
             Change::Outcome => "outcome",
             Change::Assessment => "assessment",
+            Change::NhsNumber => "nhs_number",
+            Change::NotShared => "not_shared",
             Change::Level => "level",
             Change::Network => "network",
             Change::FamilyGroup => "family_group",
@@ -244,6 +254,8 @@ impl Change {
             Change::Reading => "journey",
             Change::Outcome => "supporting-families",
             Change::Assessment => "assessment",
+            Change::NhsNumber => "members",
+            Change::NotShared => "not-shared",
             Change::Level => "case-level",
             Change::Network => "network",
             Change::FamilyGroup => "family-group",
@@ -260,6 +272,8 @@ impl Change {
             Change::Reading => "The reading is recorded.",
             Change::Outcome => "The Supporting Families outcome is recorded.",
             Change::Assessment => "The assessment is saved as a draft.",
+            Change::NhsNumber => "The NHS number is recorded.",
+            Change::NotShared => "The decision not to share is recorded.",
             Change::Level => "The case's level is changed, with who decided and why.",
             Change::Network => "The family network is updated.",
             Change::FamilyGroup => "The family group decision making record is saved.",
@@ -345,6 +359,11 @@ struct FamilyPage {
     payments: Vec<super::payments::PaymentLine>,
     /// Who sent each request for support triaged onto the family, and when.
     referred_by: Vec<String>,
+    /// The members, for whose NHS number is recorded.
+    nhs_member_options: Vec<SelectOption>,
+    nhs_reasons: Vec<SelectOption>,
+    /// Decisions not to share information about the family, newest first, with when.
+    not_shared: Vec<(String, earlyhelp_storage::identifiers::Decision)>,
     values: Vec<(String, String)>,
     /// The locality's staff who may work cases, for the team picker.
     case_workers: Vec<(String, String)>,
@@ -462,6 +481,7 @@ async fn render_family_with(
     let referrals = connections::of_family(&mut authorised).await?;
     let payments = earlyhelp_storage::payments::of_family(&mut authorised).await?;
     let referred_by = earlyhelp_storage::asks::referred_by(&mut authorised).await?;
+    let not_shared = earlyhelp_storage::identifiers::of_family(&mut authorised).await?;
     let model = state.config.practice_model;
     let help_record = match model {
         PracticeModel::FamilyHelp => {
@@ -616,14 +636,12 @@ async fn render_family_with(
             .iter()
             .map(|m| SelectOption::new(m.slug(), m.label(), false))
             .collect(),
-        member_options: record
-            .members
-            .iter()
-            .map(|m| {
-                let id = m.id.to_string();
-                let selected = field(&values, "member") == id;
-                SelectOption::new(id, format!("{} {}", m.given_name, m.family_name), selected)
-            })
+        member_options: member_choices(&record, &values, "member"),
+        nhs_member_options: member_choices(&record, &values, "nhs_member"),
+        nhs_reasons: super::nhs_reason_options(&field(&values, "nhs_number_missing")),
+        not_shared: not_shared
+            .into_iter()
+            .map(|d| (when(d.decided_micros), d))
             .collect(),
         consent_options: std::iter::once(SelectOption::new(
             "",
@@ -838,6 +856,12 @@ fn sections(page: &FamilyPage, open: &str) -> Vec<Section> {
             vec![],
         ),
         (
+            "not-shared",
+            "Decisions not to share",
+            counted(page.not_shared.len(), "decision", "decisions"),
+            vec![],
+        ),
+        (
             "state",
             // In the Family Help model a case steps up by its level, not here.
             if page.help.is_some() {
@@ -985,6 +1009,23 @@ async fn family_page(
     render_family_with(&state, &signed, id, vec![], vec![], shown).await
 }
 
+/// The family's members as choices of the form field `name`, the one chosen selected.
+fn member_choices(
+    record: &FamilyRecord,
+    values: &[(String, String)],
+    name: &str,
+) -> Vec<SelectOption> {
+    record
+        .members
+        .iter()
+        .map(|m| {
+            let id = m.id.to_string();
+            let selected = field(values, name) == id;
+            SelectOption::new(id, format!("{} {}", m.given_name, m.family_name), selected)
+        })
+        .collect()
+}
+
 /// "When: why" for something that ended.
 fn ended(at: i64, why: &Option<String>) -> String {
     match why {
@@ -1070,6 +1111,7 @@ fn anchor_field(anchor: &str) -> &'static str {
     match anchor {
         "team" => "team_email",
         "consent" => "member",
+        "members" => "nhs_member",
         _ => "body",
     }
 }

@@ -12,6 +12,7 @@ mod family;
 mod family_help;
 mod grants;
 pub mod grants_api;
+mod identifiers;
 mod joining;
 mod journey;
 pub mod measures;
@@ -29,6 +30,7 @@ use earlyhelp_domain::cases::{
     Ethnicity, MAX_MEMBERS, MEMBER_FIELDS, MemberFields, MemberInput, MemberRole, RequestInput,
     Send,
 };
+use earlyhelp_domain::nhs_number::NhsNumberMissing;
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_storage::StorageError;
 
@@ -50,6 +52,7 @@ pub fn routes() -> Routes {
         .merge(grants::routes())
         .merge(grants_api::routes())
         .merge(payments_api::routes())
+        .merge(identifiers::routes())
 }
 
 /// Through the gate to record `id` of kind `R` (a family, a request, a referral); a refusal
@@ -108,6 +111,8 @@ fn request_from_pairs(pairs: &[(String, String)]) -> RequestInput {
             languages: get(fields.languages),
             send: get(fields.send),
             school: get(fields.school),
+            nhs_number: get(fields.nhs_number),
+            nhs_number_missing: get(fields.nhs_number_missing),
         })
         .collect();
     RequestInput {
@@ -145,6 +150,8 @@ pub struct MemberRowView {
     pub relationships: Vec<SelectOption>,
     pub ethnicities: Vec<SelectOption>,
     pub sends: Vec<SelectOption>,
+    /// Why the NHS number is missing, if it is.
+    pub nhs_reasons: Vec<SelectOption>,
     /// Show the optional details open: something in them was typed or is wrong.
     pub details_open: bool,
 }
@@ -161,6 +168,15 @@ fn select_options(
         .into_iter()
         .chain(choices.map(|(slug, label)| SelectOption::new(slug, label, chosen == slug)))
         .collect()
+}
+
+/// Why an NHS number is missing, after a blank first choice for "a number is given".
+fn nhs_reason_options(chosen: &str) -> Vec<SelectOption> {
+    select_options(
+        Some("The NHS number is given"),
+        NhsNumberMissing::ALL.iter().map(|m| (m.slug(), m.label())),
+        chosen,
+    )
 }
 
 fn member_rows(input: &RequestInput) -> Vec<MemberRowView> {
@@ -185,11 +201,14 @@ fn member_rows(input: &RequestInput) -> Vec<MemberRowView> {
                     Send::ALL.iter().map(|s| (s.slug(), s.label())),
                     &value.send,
                 ),
+                nhs_reasons: nhs_reason_options(&value.nhs_number_missing),
                 details_open: [
                     &value.ethnicity,
                     &value.languages,
                     &value.send,
                     &value.school,
+                    &value.nhs_number,
+                    &value.nhs_number_missing,
                 ]
                 .iter()
                 .any(|v| !v.trim().is_empty()),

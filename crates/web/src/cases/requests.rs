@@ -531,6 +531,13 @@ impl TriagePage {
         MemberRole::from_slug(slug).map_or("", MemberRole::label)
     }
 
+    /// A member's NHS number ("943 476 5919"), or why it is missing, or "Not recorded".
+    fn nhs_number(&self, member: &earlyhelp_storage::cases::MemberRow) -> String {
+        let (number, missing) = (&member.nhs_number, &member.nhs_number_missing);
+        earlyhelp_domain::nhs_number::NhsAnswer::in_words(number, missing)
+            .unwrap_or_else(|| "Not recorded".into())
+    }
+
     fn error(&self, field: &str) -> Option<&str> {
         first_error(&self.errors, field)
     }
