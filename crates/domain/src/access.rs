@@ -647,7 +647,12 @@ fn leads_case(actor: &Actor, role: Role, involvement: &Involvement) -> Option<De
     if involvement.lead_practitioner == Some(actor.user_id) {
         return Some(Decision::allow(role, "lead practitioner"));
     }
-    if involvement.lead_cp_practitioner == Some(actor.user_id) {
+    // Being named lead child protection practitioner is no route to the case by itself: it
+    // adds the right to step levels only while they are in the team with consent in place.
+    if involvement.lead_cp_practitioner == Some(actor.user_id)
+        && involvement.team_members.contains(&actor.user_id)
+        && !involvement.consent_withdrawn
+    {
         return Some(Decision::allow(role, "lead child protection practitioner"));
     }
     let leads_locality = actor.roles.contains(&Role::LocalityLead)
@@ -851,7 +856,7 @@ mod tests {
             locality: "ladywood".into(),
             lead_practitioner: Some(lead.user_id),
             lead_cp_practitioner: Some(lead_cp.user_id),
-            team_members: vec![team.user_id],
+            team_members: vec![team.user_id, lead_cp.user_id],
             ..Default::default()
         };
         let level = Resource::FamilyLevel(involvement.clone());
@@ -889,6 +894,52 @@ mod tests {
         };
         assert!(decide(&stranger, Action::Read, &Resource::Family(glass.clone())).allowed);
         assert!(!may_lead_child_protection(&stranger, &glass));
+    }
+
+    /// The lead child protection practitioner keeps nothing once every other route to the
+    /// case has gone: out of the team, consent withdrawn, or no longer named (the case left
+    /// child protection, was closed or stepped up: `involvement` then reads no lead).
+    #[test]
+    fn the_lead_cp_practitioner_holds_nothing_once_other_routes_have_gone() {
+        let lead_cp = actor(&[Practitioner], &["erdington"]);
+        let named = Involvement {
+            locality: "ladywood".into(),
+            lead_cp_practitioner: Some(lead_cp.user_id),
+            team_members: vec![lead_cp.user_id],
+            ..Default::default()
+        };
+        let team_ended = Involvement {
+            team_members: Vec::new(),
+            ..named.clone()
+        };
+        let consent_withdrawn = Involvement {
+            consent_withdrawn: true,
+            ..named.clone()
+        };
+        let on_another_basis = Involvement {
+            shared_without_consent: vec![lead_cp.user_id],
+            ..consent_withdrawn.clone()
+        };
+        let not_child_protection = Involvement {
+            lead_cp_practitioner: None,
+            ..named.clone()
+        };
+        let (family, level) = (Resource::Family, Resource::FamilyLevel);
+        for (case, involvement, reads, steps) in [
+            ("named, in the team", &named, true, true),
+            ("team ended", &team_ended, false, false),
+            ("consent withdrawn", &consent_withdrawn, false, false),
+            ("other lawful basis", &on_another_basis, true, false),
+            ("not child protection", &not_child_protection, true, false),
+        ] {
+            for action in [Action::Read, Action::Update] {
+                let got = decide(&lead_cp, action, &family(involvement.clone())).allowed;
+                assert_eq!(got, reads, "{case}: family {action:?}");
+            }
+            let got = decide(&lead_cp, Action::Update, &level(involvement.clone())).allowed;
+            assert_eq!(got, steps, "{case}: step the level");
+            assert_eq!(may_step_level(&lead_cp, involvement), steps, "{case}");
+        }
     }
 
     #[test]

@@ -92,7 +92,10 @@ struct TeamShare {
 
 /// [`involvement`] in one statement (see [`json_rows`]): the family's row, its team with their
 /// shares, and the unexpired break-glass grants (`$2` is now).
-const INVOLVEMENT_SQL: &str = "SELECT f.locality_slug, f.lead_practitioner, f.lead_cp_practitioner, \
+/// A lead child protection practitioner counts only while the case is open at child protection.
+const INVOLVEMENT_SQL: &str = "SELECT f.locality_slug, f.lead_practitioner, \
+     CASE WHEN f.help_level = 'child_protection' AND f.state = 'open' \
+       THEN f.lead_cp_practitioner END, \
      f.consent_withdrawn, \
      (SELECT COALESCE(json_group_array(json_object('user_id', hex(t.user_id), \
        'other_basis', EXISTS (SELECT 1 FROM lawful_bases b WHERE b.family_id = t.family_id \
@@ -1444,8 +1447,10 @@ pub async fn transition(
     let closed_micros = (next == CaseState::Closed).then_some(now);
     on_tx!(tx, c => {
         sqlx::query(
+            // A closed case has no lead child protection practitioner.
             "UPDATE families SET state = $1, closure_reason = $2, updated_micros = $3, \
-             closed_micros = $4 WHERE id = $5",
+             closed_micros = $4, lead_cp_practitioner = CASE WHEN $4 IS NULL \
+             THEN lead_cp_practitioner END WHERE id = $5",
         )
         .bind(next.slug())
         .bind(reason)

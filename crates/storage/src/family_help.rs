@@ -301,12 +301,14 @@ pub async fn save_network(
     if done == 0 {
         return Err(StorageError::NotFound);
     }
+    // No name in the chronology: it outlives the network row, and a subject access copy
+    // could not mark it once the person has left the network.
     let what = if person.is_some() {
-        "Family network changed"
+        "Changed someone in the family network"
     } else {
-        "Added to the family network"
+        "Added someone to the family network"
     };
-    let body = format!("{what}: {} ({})", who.name, who.relationship);
+    let body = format!("{what} ({})", who.relationship);
     insert_note(tx, family_id, author, "event", &body).await?;
     Ok(())
 }
@@ -319,20 +321,54 @@ pub async fn remove_network(
 ) -> Result<(), StorageError> {
     let family_id = authorised.permit.for_change()?.0;
     let tx = &mut authorised.tx;
-    let removed: Option<(String, String)> = on_tx!(tx, c => {
-        sqlx::query_as(
-            "DELETE FROM family_network WHERE id = $1 AND family_id = $2 \
-             RETURNING name, relationship",
+    let removed: Option<String> = on_tx!(tx, c => {
+        sqlx::query_scalar(
+            "DELETE FROM family_network WHERE id = $1 AND family_id = $2 RETURNING relationship",
         )
         .bind(person)
         .bind(family_id)
         .fetch_optional(c)
         .await?
     });
-    let (name, relationship) = removed.ok_or(StorageError::NotFound)?;
-    let body = format!("Removed from the family network: {name} ({relationship})");
+    let relationship = removed.ok_or(StorageError::NotFound)?;
+    let body = format!("Removed someone from the family network ({relationship})");
     insert_note(tx, family_id, author, "event", &body).await?;
     Ok(())
+}
+
+/// Those who came must be in the family's network now, or already recorded at this meeting
+/// (someone may have left the network since): a form cannot put anyone else's name in the record.
+async fn check_attendees(
+    tx: &mut Tx,
+    family_id: Uuid,
+    meeting: Option<Uuid>,
+    attendees: &[String],
+) -> Result<(), StorageError> {
+    let mut known: Vec<String> = on_tx!(tx, c => {
+        sqlx::query_scalar("SELECT name FROM family_network WHERE family_id = $1")
+            .bind(family_id)
+            .fetch_all(&mut *c)
+            .await?
+    });
+    if let Some(meeting) = meeting {
+        let stored: Option<String> = on_tx!(tx, c => {
+            sqlx::query_scalar(
+                "SELECT attendees FROM family_group_meetings WHERE id = $1 AND family_id = $2",
+            )
+            .bind(meeting)
+            .bind(family_id)
+            .fetch_optional(&mut *c)
+            .await?
+        });
+        known.extend(stored.iter().flat_map(|s| s.split("; ").map(str::to_string)));
+    }
+    if attendees.iter().all(|a| known.iter().any(|k| k.trim() == a)) {
+        Ok(())
+    } else {
+        Err(StorageError::Conflict(
+            "Choose who came from the family network: only people in it can be named".into(),
+        ))
+    }
 }
 
 /// A family group decision making record, as checked.
@@ -360,6 +396,7 @@ pub async fn save_meeting(
     } else {
         ""
     };
+    check_attendees(tx, family_id, meeting, record.attendees).await?;
     let attendees = record.attendees.join("; ");
     let offered = iso(record.offered_on);
     let meeting_on = record.meeting_on.map(iso);

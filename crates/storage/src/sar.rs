@@ -435,15 +435,24 @@ pub async fn subject_access(
             }
         }
     }
-    // The family network are other people too: their names are marked wherever they appear.
-    named.extend(help.network.iter().map(|n| {
-        let (given, family) = n.name.trim().split_once(' ').unwrap_or((n.name.trim(), ""));
-        Named {
-            given_name: given.to_string(),
-            family_name: family.trim().to_string(),
-            date_of_birth: String::new(),
-        }
-    }));
+    // The family network are other people too, and so is everyone who came to a family group
+    // meeting (who may have left the network since): their names are marked wherever they appear.
+    let attendees = help.meetings.iter().flat_map(|m| m.attendees.split(';'));
+    named.extend(
+        help.network
+            .iter()
+            .map(|n| n.name.as_str())
+            .chain(attendees)
+            .filter(|name| !name.trim().is_empty())
+            .map(|name| {
+                let (given, family) = name.trim().split_once(' ').unwrap_or((name.trim(), ""));
+                Named {
+                    given_name: given.to_string(),
+                    family_name: family.trim().to_string(),
+                    date_of_birth: String::new(),
+                }
+            }),
+    );
     let terms = redaction_terms(&person.named(), &named);
     let marked = |text: &str| mark(text, &terms);
     let family_help = sar_family_help(&help, &record.family, &marked);

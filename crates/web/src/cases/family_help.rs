@@ -37,6 +37,8 @@ const OFFERED_ON: DateQuestion = DateQuestion::new(
 );
 const MEETING_ON: DateQuestion =
     DateQuestion::new("meeting_on", "Date of the meeting", Rule::Any).optional();
+/// More than a meeting room holds: a bound on what one form may write.
+const MAX_ATTENDEES: usize = 50;
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -247,7 +249,8 @@ async fn step_level(
         return render_family(&state, &signed, id, errors, pairs).await;
     };
     let reason = reason.trim();
-    let purpose = format!("change the case's level to {}: {reason}", to.label());
+    // Not the reason: it may name other people, and the audit log outlives retention.
+    let purpose = format!("change the case's level to {}", to.label());
     let mut authorised =
         super::open_record::<FamilyLevel>(&state, &signed, id, Action::Update, &purpose).await?;
     let decided_by_name = format!("{}, {}", signed.user.name, signed.user.organisation_name);
@@ -581,7 +584,12 @@ async fn save_family_group(
         .filter(|(k, v)| k == "attendees" && !v.trim().is_empty())
         .map(|(_, v)| v.trim().to_string())
         .collect();
-    if attendees
+    if attendees.len() > MAX_ATTENDEES {
+        errors.push(FieldError::new(
+            "attendees",
+            format!("Choose at most {MAX_ATTENDEES} people who came from the family network"),
+        ));
+    } else if attendees
         .iter()
         .any(|a| limits::count_chars(a) > limits::LINE)
     {
@@ -610,7 +618,16 @@ async fn save_family_group(
         "family group decision making",
     )
     .await?;
-    help::save_meeting(&mut authorised, meeting, &record, &author).await?;
+    match help::save_meeting(&mut authorised, meeting, &record, &author).await {
+        Ok(()) => {}
+        // Someone named who is not in the network: the form again, saying so.
+        Err(StorageError::Conflict(message)) => {
+            drop(authorised);
+            let errors = vec![FieldError::new("attendees", message)];
+            return render_family_group(&state, &signed, id, meeting, errors, pairs).await;
+        }
+        Err(other) => return Err(other.into()),
+    }
     authorised.tx.commit().await?;
     Ok(done(id, Change::FamilyGroup))
 }

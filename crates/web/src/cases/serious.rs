@@ -1,7 +1,8 @@
 //! Serious actions on a family's case: withdrawing a member's consent, stepping up or down,
 //! closing, reopening and finalising the assessment. Each has a confirmation page that says
-//! plainly what will happen and asks why; the change records who and why in the chronology and,
-//! as its purpose, in the gate's audit event; then the case page says it is done.
+//! plainly what will happen and asks why; the change records who and why in the chronology, and
+//! what was done as the gate's audit purpose (never the free-text reason, which may name other
+//! people and would outlive retention in the audit log); then the case page says it is done.
 
 use super::family::{NeedField, Pairs, open_family};
 use super::{field, first_error, select_options};
@@ -152,7 +153,7 @@ impl Serious {
         }
     }
 
-    /// The audit event's purpose, before the reason.
+    /// The audit event's purpose: what was done, without the reason.
     fn purpose(self) -> &'static str {
         match self {
             Serious::StepUp => "step up to children's social care",
@@ -406,20 +407,20 @@ fn check_reason(serious: Serious, pairs: &[(String, String)]) -> Result<String, 
     }
 }
 
-/// Makes the change through the gate as an update of the family, its purpose naming the reason;
+/// Makes the change through the gate as an update of the family, its purpose naming the change;
 /// a refusal of the change itself shows the confirmation page again with the message on `field`.
 async fn apply<F>(
     state: &AppState,
     signed: &Signed,
     id: Uuid,
     serious: Serious,
-    purpose: &str,
     values: Vec<(String, String)>,
     change: F,
 ) -> Result<Response, AppError>
 where
     F: AsyncFnOnce(&mut Authorised<FamilyId>) -> Result<(), (&'static str, StorageError)>,
 {
+    let purpose = serious.purpose();
     let mut authorised = open_family(state, signed, id, Action::Update, purpose).await?;
     match change(&mut authorised).await {
         Ok(()) => {
@@ -511,13 +512,12 @@ async fn change_state(
         return render_confirm(&state, &signed, id, serious, errors, pairs).await;
     };
     let author = signed.user.name.clone();
-    let purpose = format!("{}: {reason}", serious.purpose());
     let conflict_field = if serious == Serious::Close {
         "closure_reason"
     } else {
         "reason"
     };
-    apply(&state, &signed, id, serious, &purpose, pairs, async |a| {
+    apply(&state, &signed, id, serious, pairs, async |a| {
         cases::transition(a, event, &reason, &author)
             .await
             .map_err(|e| (conflict_field, e))?;
@@ -581,7 +581,6 @@ async fn withdraw_consent(
     };
     let withdrawn_by = withdrawn_by.trim().to_string();
     let author = signed.user.name.clone();
-    let purpose = format!("withdraw consent (by {withdrawn_by}): {reason}");
     let withdrawal = Withdrawal {
         consents: &consents,
         withdrawn_by: &withdrawn_by,
@@ -593,7 +592,6 @@ async fn withdraw_consent(
         &signed,
         id,
         serious,
-        &purpose,
         pairs.clone(),
         async |a| {
             cases::withdraw_consent(a, &withdrawal, &author)
@@ -627,8 +625,7 @@ async fn finalise(
         }
     };
     let author = signed.user.name.clone();
-    let purpose = format!("{}: {reason}", serious.purpose());
-    apply(&state, &signed, id, serious, &purpose, pairs, async |a| {
+    apply(&state, &signed, id, serious, pairs, async |a| {
         // Only a complete draft may be finalised; the draft is checked as it is stored.
         let record = cases::family(a).await.map_err(|e| ("reason", e))?;
         let draft = record.and_then(|r| r.assessments.into_iter().find(|a| a.is_draft()));
