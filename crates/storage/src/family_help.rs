@@ -360,9 +360,16 @@ async fn check_attendees(
             .fetch_optional(&mut *c)
             .await?
         });
-        known.extend(stored.iter().flat_map(|s| s.split("; ").map(str::to_string)));
+        known.extend(
+            stored
+                .iter()
+                .flat_map(|s| s.split("; ").map(str::to_string)),
+        );
     }
-    if attendees.iter().all(|a| known.iter().any(|k| k.trim() == a)) {
+    if attendees
+        .iter()
+        .all(|a| known.iter().any(|k| k.trim() == a))
+    {
         Ok(())
     } else {
         Err(StorageError::Conflict(

@@ -226,6 +226,29 @@ async fn stepping_between_levels_says_who_and_why_and_only_the_cases_leads_may(b
     assert_eq!(text_of(&html, "help-level"), "Child protection");
     assert!(text_of(&html, "lead-cp").starts_with("Demo Practitioner"));
     assert!(html.contains("Lead child protection practitioner: Demo Practitioner"));
+
+    // Closing the case ends the role: no lead child protection practitioner stays behind.
+    let close = [
+        ("event", "close"),
+        ("closure_reason", "needs_met"),
+        ("needs", "education"),
+        ("outcome_education", "met"),
+        ("needs", "health_wellbeing"),
+        ("outcome_health_wellbeing", "met"),
+        ("reason", "Plan complete"),
+    ];
+    assert_eq!(
+        status(&lead, &app, &format!("{case}/state"), &close).await,
+        303
+    );
+    let sql = "SELECT lead_cp_practitioner FROM families WHERE id = $1";
+    let id = Uuid::parse_str(&family).unwrap();
+    let lead_cp: Option<Uuid> = match &app.db {
+        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).bind(id).fetch_one(pool).await,
+        Db::Postgres(pool, _) => sqlx::query_scalar(sql).bind(id).fetch_one(pool).await,
+    }
+    .unwrap();
+    assert_eq!(lead_cp, None, "cleared at closure");
 }
 
 async fn the_family_network_and_family_group_decision_making_reach_the_subject_access_request(
@@ -299,7 +322,11 @@ async fn the_family_network_and_family_group_decision_making_reach_the_subject_a
     let plan = "Nasreen collects Amira from school on Tuesdays, Mr Testneighbour on Fridays";
     let meeting = |attendees: &[&str]| {
         let mut held = owned(&[("uptake", "yes"), ("plan", plan)]);
-        held.extend(attendees.iter().map(|a| ("attendees".to_string(), a.to_string())));
+        held.extend(
+            attendees
+                .iter()
+                .map(|a| ("attendees".to_string(), a.to_string())),
+        );
         held.extend(date_boxes("offered_on", &today));
         held.extend(date_boxes("meeting_on", &today));
         held
@@ -319,6 +346,12 @@ async fn the_family_network_and_family_group_decision_making_reach_the_subject_a
     assert!(html.contains("Removed someone from the family network (Neighbour)"));
     assert!(html.contains("Added someone to the family network (Neighbour)"));
     assert!(!html.contains("family network: Mr Testneighbour"));
+    // The meeting he came to may still be saved with him: he is recorded there; a new name not.
+    let marker = format!("href=\"{case}/family-group/");
+    let at = html.find(&marker).expect("the meeting's link") + marker.len();
+    let saved = format!("{case}/family-group/{}", &html[at..at + 36]);
+    assert_eq!(status(&lead, &app, &saved, &refs(&held)).await, 303);
+    refused(&lead, &app, &saved, &refs(&stranger), "attendees").await;
     assert!(
         html.contains("Family group decision making</a> <span class=\"govuk-body-s\">(1 offer)")
     );
@@ -388,9 +421,11 @@ async fn the_family_network_and_family_group_decision_making_reach_the_subject_a
 /// Every segment of a subject access copy not marked for redaction, joined.
 fn unmarked_text(value: &Value) -> String {
     match value {
-        Value::Object(map) if map.get("redact") == Some(&Value::Bool(false)) => {
-            map.get("text").and_then(Value::as_str).unwrap_or("").to_string()
-        }
+        Value::Object(map) if map.get("redact") == Some(&Value::Bool(false)) => map
+            .get("text")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
         Value::Object(map) => map.values().map(unmarked_text).collect(),
         Value::Array(items) => items.iter().map(unmarked_text).collect(),
         _ => String::new(),

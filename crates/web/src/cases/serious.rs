@@ -587,18 +587,11 @@ async fn withdraw_consent(
         reason: &reason,
         on: cases::today(),
     };
-    apply(
-        &state,
-        &signed,
-        id,
-        serious,
-        pairs.clone(),
-        async |a| {
-            cases::withdraw_consent(a, &withdrawal, &author)
-                .await
-                .map_err(|e| ("consents", e))
-        },
-    )
+    apply(&state, &signed, id, serious, pairs.clone(), async |a| {
+        cases::withdraw_consent(a, &withdrawal, &author)
+            .await
+            .map_err(|e| ("consents", e))
+    })
     .await
 }
 
