@@ -197,27 +197,20 @@ pub async fn create(
             known[n] = Some(k);
         }
     }
-    // Each earlyhelp record read is audited under its own subject, once.
-    let role = access::decide(&who.actor, Action::Read, &Resource::Matching)
-        .as_role
-        .map_or("none", |r| r.slug());
-    let purpose = format!("case state read to make cohort {id} (matching run {run_id})");
+    // Each earlyhelp record read is audited under its own subject, once, as the background
+    // read of the cohort (the operator's, as the matching worker's read of earlyhelp's people
+    // is), never as the analyst reading a family the access table would refuse them.
+    let purpose = format!(
+        "case state read to make cohort {id} (matching run {run_id}, asked by {})",
+        who.actor.email
+    );
     let subjects: HashSet<&str> = known.iter().flatten().map(|k| k.subject.as_str()).collect();
     let mut subjects: Vec<&str> = subjects.into_iter().collect();
     subjects.sort_unstable();
     for subject in subjects {
         append(
             tx,
-            &NewEvent {
-                actor: &who.actor.email,
-                actor_organisation: &who.organisation_name,
-                actor_role: role,
-                subject,
-                action: Action::Read.as_str(),
-                purpose: &purpose,
-                outcome: "allowed",
-                remote_addr: &who.remote_addr,
-            },
+            &crate::gate::operator_event(subject, Action::Read, &purpose),
         )
         .await?;
     }
@@ -226,6 +219,14 @@ pub async fn create(
         false => Grouping::Address,
     };
     let households = cohorts::group(&people, grouping);
+    let placed = households.iter().filter(|h| h.locality.is_some()).count() as u64;
+    if placed < cohorts::SUPPRESS_BELOW {
+        return Err(StorageError::Refused(format!(
+            "The list places fewer than {} households in the city's localities: a cohort so \
+             small would point at the families in it, so none is made",
+            cohorts::SUPPRESS_BELOW
+        )));
+    }
     // References in a random order: the list's order does not give a household away.
     let mut references: Vec<i64> = (1..=households.len() as i64).collect();
     references.shuffle(&mut rand::rng());
@@ -243,7 +244,14 @@ pub async fn create(
         .bind(&who.actor.email)
         .bind(now_micros())
         .execute(c)
-        .await?;
+        .await
+        // Two made at once with one name: the second is refused, not a failure.
+        .map_err(|e| {
+            crate::accounts::unique_violation(
+                e,
+                &format!("A cohort named '{name}' exists already: choose another name"),
+            )
+        })?;
     });
     let mut household_rows = Vec::with_capacity(households.len());
     let mut person_rows = Vec::with_capacity(people.len());
@@ -554,7 +562,9 @@ async fn people_in(
 }
 
 /// What outreach would do for each household that needs it: a new request, or none because a
-/// request was made for the same household from an earlier cohort of the same source.
+/// request was made for the same household from an earlier cohort of the same source (the
+/// same address; a list's own household id only within the same list, since a source may
+/// reuse its ids from one month's list to the next).
 pub struct Plan {
     /// Households outreach sends a request, with the locality it goes to.
     pub new: Vec<(Uuid, String)>,
@@ -574,6 +584,7 @@ async fn plan_in(tx: &mut Tx, cohort: Uuid) -> Result<Plan, StorageError> {
              FROM cohort_households e JOIN cohorts ec ON ec.id = e.cohort_id \
              JOIN cohorts hc ON hc.id = h.cohort_id \
              WHERE ec.source = hc.source AND e.household_key = h.household_key \
+             AND (h.household_key LIKE 'address:%' OR ec.list_id = hc.list_id) \
              AND e.request_id IS NOT NULL ORDER BY e.request_id LIMIT 1) FROM cohort_households h \
              WHERE h.cohort_id = $1 AND h.locality_slug IS NOT NULL AND h.request_id IS NULL \
              AND h.status IN ('known', 'not_known') ORDER BY h.reference",
@@ -736,7 +747,8 @@ async fn insert_request(
         .bind("Not asked yet: outreach from a shared list")
         .bind("not_asked")
         .bind(&today)
-        .bind(who.actor.user_id)
+        // Nobody's "requests you sent": the analyst may hold another role too.
+        .bind(None::<Uuid>)
         .bind(requester)
         .bind(&who.actor.email)
         .bind(now_micros())
