@@ -4,7 +4,9 @@
 //! lead can neither see nor open them; the cohort goes with its list at the delete-by date.
 
 use crate::helpers::*;
-use crate::matching::{count, delete_by, figure, known_pairs_list, run_to_the_end};
+use crate::matching::{
+    count, delete_by, figure, known_pairs_list, run_to_the_end, run_with_unused,
+};
 use earlyhelp::demo_cases::ERDINGTON_LEAD;
 use earlyhelp_domain::access::Action;
 use earlyhelp_storage::{gate, matching};
@@ -413,6 +415,49 @@ async fn a_cohort_is_counted_pseudonymised_and_outreach_lands_once_in_each_local
             .unwrap()
             .contains("fewer than 5 households")
     );
+
+    // A source reusing its household ids next month: another list's HH1 is another family,
+    // sent its own request, not linked to last month's.
+    let hostel = |month: &str, given: &str, year: u32| {
+        let mut csv = String::from("ref,first_name,surname,dob,postcode,address,household_id\n");
+        for n in 1..=6 {
+            csv.push_str(&format!(
+                "{month}{n},{given},{month}field{n},{year}-0{n}-1{n},B1 1AA,\"{n} {month} Row\",HH{n}\n"
+            ));
+        }
+        for n in 0..14 {
+            csv.push_str(&format!(
+                "{month}S{n},Yolanda{n},Strangeway,19{:02}-02-1{},ZZ1 {n}QQ,\"{n} Nowhere\",\n",
+                60 + n,
+                n % 9
+            ));
+        }
+        csv
+    };
+    for (month, given, year) in [("May", "Quentin", 2012), ("June", "Rosalind", 2003)] {
+        let list = hostel(month, given, year);
+        let run = run_with_unused(&app, &analyst, "Hostel", &list, 1).await;
+        let made = analyst
+            .post(
+                &app,
+                &format!("/matching/runs/{run}/cohorts"),
+                &form(&format!("hostel {month}")),
+            )
+            .await;
+        assert_eq!(made.status(), 303, "{}", made.text().await.unwrap());
+        let cohort = made.headers()["location"].to_str().unwrap().to_string();
+        let confirm = analyst
+            .get(&app, &format!("{cohort}/outreach"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(figure(&confirm, "new"), 6, "{month}: {confirm}");
+        let sent = analyst
+            .post(&app, &format!("{cohort}/outreach"), &send("education"))
+            .await;
+        assert_eq!(sent.status(), 303);
+    }
 
     // A run with possible matches waiting for review makes no cohort: one of them could be
     // an open case.
