@@ -86,8 +86,8 @@ pub struct Household {
 }
 
 /// Groups people into households, in the order first seen: by the household id where the list
-/// has one, else by normalised address and postcode. A person with neither is a household of
-/// their own, never merged with another stranger.
+/// has one, else by normalised address and postcode. A person with no address is a household
+/// of their own, never merged with another stranger.
 pub fn group(people: &[Person], grouping: Grouping) -> Vec<Household> {
     let mut households: Vec<Household> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
@@ -95,8 +95,9 @@ pub fn group(people: &[Person], grouping: Grouping) -> Vec<Household> {
         let by_address = || {
             let (address, postcode) =
                 (address_key(&person.address), postcode_key(&person.postcode));
-            (!address.is_empty() || !postcode.is_empty())
-                .then(|| format!("address:{address}|{postcode}"))
+            // A postcode alone is a street, not a household: without an address the person
+            // stays alone, never merged with strangers who share the postcode.
+            (!address.is_empty()).then(|| format!("address:{address}|{postcode}"))
         };
         let key = match grouping {
             Grouping::HouseholdColumn if !person.household.trim().is_empty() => {
@@ -159,6 +160,17 @@ impl Known {
     /// waits for triage (it would be a second one).
     pub fn needs_outreach(self) -> bool {
         matches!(self, Known::Known | Known::NotKnown)
+    }
+}
+
+/// Counts below this are not shown to the analyst: a small count can point at a family.
+pub const SUPPRESS_BELOW: u64 = 5;
+
+/// A count as the analyst sees it: "fewer than 5" below [`SUPPRESS_BELOW`].
+pub fn suppressed(count: u64) -> String {
+    match count < SUPPRESS_BELOW {
+        true => format!("fewer than {SUPPRESS_BELOW}"),
+        false => count.to_string(),
     }
 }
 
@@ -263,6 +275,22 @@ mod tests {
         assert_eq!(members, [vec![0, 1], vec![2], vec![3], vec![4], vec![5]]);
         assert_eq!(households[0].locality, Some("ladywood"));
         assert_eq!(households[4].locality, None, "outside the city: not placed");
+    }
+
+    #[test]
+    fn strangers_sharing_a_postcode_without_an_address_are_not_one_household() {
+        let people = [
+            person("Ann", "", "B1 1AA", ""),
+            person("Bob", " , ", "b1 1aa", ""),
+            person("Cat", "10 High St", "B1 1AA", ""),
+        ];
+        let households = group(&people, Grouping::Address);
+        let members: Vec<Vec<usize>> = households.iter().map(|h| h.members.clone()).collect();
+        assert_eq!(members, [vec![0], vec![1], vec![2]]);
+        assert_eq!(households[0].locality, Some("ladywood"), "still placed");
+        assert_eq!(suppressed(4), "fewer than 5");
+        assert_eq!(suppressed(0), "fewer than 5");
+        assert_eq!(suppressed(5), "5");
     }
 
     #[test]

@@ -79,7 +79,7 @@ pub struct SignedIn {
     pub actor: Actor,
 }
 
-fn unique_violation(error: sqlx::Error, message: &str) -> StorageError {
+pub(crate) fn unique_violation(error: sqlx::Error, message: &str) -> StorageError {
     match &error {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             StorageError::Conflict(message.to_string())

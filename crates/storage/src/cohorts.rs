@@ -70,6 +70,7 @@ pub struct PersonRow {
 }
 
 /// What a matched earlyhelp record tells of a household, and the audit subject it is read under.
+#[derive(Clone)]
 struct Knowledge {
     known: Known,
     known_to: String,
@@ -155,19 +156,6 @@ pub async fn create(
             counts.possible
         )));
     }
-    let list = crate::matching::list(authorised, run.list_id).await?;
-    let rows = crate::matching::first_rows(authorised, run.list_id, list.row_count.max(0)).await?;
-    let (headers, roles) = (list.headers(), list.roles());
-    let people = people_of(&headers, &roles, &rows);
-    let id_column = roles
-        .iter()
-        .position(|r| r == crate::matching::ID_ROLE)
-        .unwrap_or(0);
-    let row_of: HashMap<&str, usize> = rows
-        .iter()
-        .enumerate()
-        .filter_map(|(n, row)| row.get(id_column).map(|v| (v.trim(), n)))
-        .collect();
     let tx = &mut authorised.tx;
     let taken: Option<Uuid> = on_tx!(tx, c => {
         sqlx::query_scalar("SELECT id FROM cohorts WHERE name = $1")
@@ -180,52 +168,26 @@ pub async fn create(
             "A cohort named '{name}' exists already: choose another name"
         )));
     }
-    let matched: Vec<(String, String)> = on_tx!(tx, c => {
-        sqlx::query_as(
-            "SELECT left_id, right_key FROM match_results WHERE run_id = $1 \
-             AND status IN ('match', 'accepted')",
-        )
-        .bind(run_id)
-        .fetch_all(c)
-        .await?
-    });
-    let knowledge = knowledge(tx, matched.iter().map(|(_, key)| key.as_str())).await?;
-    // What each person's match tells; the strongest in a household wins.
-    let mut known: Vec<Option<&Knowledge>> = vec![None; people.len()];
-    for (left, key) in &matched {
-        if let (Some(&n), Some(k)) = (row_of.get(left.trim()), knowledge.get(key)) {
-            known[n] = Some(k);
-        }
+    let purpose = format!(
+        "case state read to make cohort {id} (matching run {run_id}, asked by {})",
+        who.actor.email
+    );
+    let Grouped {
+        list,
+        people,
+        grouping,
+        households,
+        known,
+    } = grouped(authorised, &run, &purpose).await?;
+    let tx = &mut authorised.tx;
+    let placed = households.iter().filter(|h| h.locality.is_some()).count() as u64;
+    if placed < cohorts::SUPPRESS_BELOW {
+        return Err(StorageError::Refused(format!(
+            "The list places fewer than {} households in the city's localities: a cohort so \
+             small would point at the families in it, so none is made",
+            cohorts::SUPPRESS_BELOW
+        )));
     }
-    // Each earlyhelp record read is audited under its own subject, once.
-    let role = access::decide(&who.actor, Action::Read, &Resource::Matching)
-        .as_role
-        .map_or("none", |r| r.slug());
-    let purpose = format!("case state read to make cohort {id} (matching run {run_id})");
-    let subjects: HashSet<&str> = known.iter().flatten().map(|k| k.subject.as_str()).collect();
-    let mut subjects: Vec<&str> = subjects.into_iter().collect();
-    subjects.sort_unstable();
-    for subject in subjects {
-        append(
-            tx,
-            &NewEvent {
-                actor: &who.actor.email,
-                actor_organisation: &who.organisation_name,
-                actor_role: role,
-                subject,
-                action: Action::Read.as_str(),
-                purpose: &purpose,
-                outcome: "allowed",
-                remote_addr: &who.remote_addr,
-            },
-        )
-        .await?;
-    }
-    let grouping = match headers.iter().any(|h| cohorts::is_household_header(h)) {
-        true => Grouping::HouseholdColumn,
-        false => Grouping::Address,
-    };
-    let households = cohorts::group(&people, grouping);
     // References in a random order: the list's order does not give a household away.
     let mut references: Vec<i64> = (1..=households.len() as i64).collect();
     references.shuffle(&mut rand::rng());
@@ -243,25 +205,25 @@ pub async fn create(
         .bind(&who.actor.email)
         .bind(now_micros())
         .execute(c)
-        .await?;
+        .await
+        // Two made at once with one name: the second is refused, not a failure.
+        .map_err(|e| {
+            crate::accounts::unique_violation(
+                e,
+                &format!("A cohort named '{name}' exists already: choose another name"),
+            )
+        })?;
     });
     let mut household_rows = Vec::with_capacity(households.len());
     let mut person_rows = Vec::with_capacity(people.len());
-    for (household, reference) in households.iter().zip(references) {
+    for ((household, reference), strongest) in households.iter().zip(references).zip(&known) {
         let household_id = Uuid::now_v7();
-        let strongest = household.members.iter().filter_map(|&n| known[n]).fold(
-            None::<&Knowledge>,
-            |best, k| match best {
-                Some(b) if b.known.strongest(k.known) == b.known => Some(b),
-                _ => Some(k),
-            },
-        );
         household_rows.push((
             household_id,
             reference,
             household,
-            strongest.map_or(Known::NotKnown, |k| k.known),
-            strongest.map_or("", |k| k.known_to.as_str()),
+            strongest.as_ref().map_or(Known::NotKnown, |k| k.known),
+            strongest.as_ref().map_or("", |k| k.known_to.as_str()),
         ));
         for (position, &n) in household.members.iter().enumerate() {
             person_rows.push((household_id, position as i64, &people[n]));
@@ -305,6 +267,94 @@ pub async fn create(
         });
     }
     Ok(households.len())
+}
+
+/// A run's list grouped into households, with what earlyhelp knows of each now.
+struct Grouped {
+    list: crate::matching::ListRow,
+    people: Vec<Person>,
+    grouping: Grouping,
+    households: Vec<cohorts::Household>,
+    /// Each household's strongest knowledge, in the order of `households`.
+    known: Vec<Option<Knowledge>>,
+}
+
+/// Groups the finished run's list into households and reads what earlyhelp knows of each
+/// member's match. Each earlyhelp record read is audited under its own subject, once, with
+/// `purpose`, as the background read of the cohort (the operator's, as the matching worker's
+/// read of earlyhelp's people is), never as the analyst reading a family the access table
+/// would refuse them.
+async fn grouped<P>(
+    authorised: &mut Authorised<P>,
+    run: &crate::matching::RunRow,
+    purpose: &str,
+) -> Result<Grouped, StorageError> {
+    let list = crate::matching::list(authorised, run.list_id).await?;
+    let rows = crate::matching::first_rows(authorised, run.list_id, list.row_count.max(0)).await?;
+    let (headers, roles) = (list.headers(), list.roles());
+    let people = people_of(&headers, &roles, &rows);
+    let id_column = roles
+        .iter()
+        .position(|r| r == crate::matching::ID_ROLE)
+        .unwrap_or(0);
+    let row_of: HashMap<&str, usize> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(n, row)| row.get(id_column).map(|v| (v.trim(), n)))
+        .collect();
+    let tx = &mut authorised.tx;
+    let matched: Vec<(String, String)> = on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT left_id, right_key FROM match_results WHERE run_id = $1 \
+             AND status IN ('match', 'accepted')",
+        )
+        .bind(run.id)
+        .fetch_all(c)
+        .await?
+    });
+    let knowledge = knowledge(tx, matched.iter().map(|(_, key)| key.as_str())).await?;
+    let mut known: Vec<Option<&Knowledge>> = vec![None; people.len()];
+    for (left, key) in &matched {
+        if let (Some(&n), Some(k)) = (row_of.get(left.trim()), knowledge.get(key)) {
+            known[n] = Some(k);
+        }
+    }
+    let subjects: HashSet<&str> = known.iter().flatten().map(|k| k.subject.as_str()).collect();
+    let mut subjects: Vec<&str> = subjects.into_iter().collect();
+    subjects.sort_unstable();
+    for subject in subjects {
+        append(
+            tx,
+            &crate::gate::operator_event(subject, Action::Read, purpose),
+        )
+        .await?;
+    }
+    let grouping = match headers.iter().any(|h| cohorts::is_household_header(h)) {
+        true => Grouping::HouseholdColumn,
+        false => Grouping::Address,
+    };
+    let households = cohorts::group(&people, grouping);
+    // The strongest knowledge of a household's members wins.
+    let known = households
+        .iter()
+        .map(|h| {
+            h.members
+                .iter()
+                .filter_map(|&n| known[n])
+                .fold(None::<&Knowledge>, |best, k| match best {
+                    Some(b) if b.known.strongest(k.known) == b.known => Some(b),
+                    _ => Some(k),
+                })
+                .cloned()
+        })
+        .collect();
+    Ok(Grouped {
+        list,
+        people,
+        grouping,
+        households,
+        known,
+    })
 }
 
 /// What each matched earlyhelp record (`person:ID` or `request:ID:N`) tells of its household:
@@ -554,7 +604,9 @@ async fn people_in(
 }
 
 /// What outreach would do for each household that needs it: a new request, or none because a
-/// request was made for the same household from an earlier cohort of the same source.
+/// request was made for the same household from an earlier cohort of the same source (the
+/// same address; a list's own household id only within the same list, since a source may
+/// reuse its ids from one month's list to the next).
 pub struct Plan {
     /// Households outreach sends a request, with the locality it goes to.
     pub new: Vec<(Uuid, String)>,
@@ -574,6 +626,7 @@ async fn plan_in(tx: &mut Tx, cohort: Uuid) -> Result<Plan, StorageError> {
              FROM cohort_households e JOIN cohorts ec ON ec.id = e.cohort_id \
              JOIN cohorts hc ON hc.id = h.cohort_id \
              WHERE ec.source = hc.source AND e.household_key = h.household_key \
+             AND (h.household_key LIKE 'address:%' OR ec.list_id = hc.list_id) \
              AND e.request_id IS NOT NULL ORDER BY e.request_id LIMIT 1) FROM cohort_households h \
              WHERE h.cohort_id = $1 AND h.locality_slug IS NOT NULL AND h.request_id IS NULL \
              AND h.status IN ('known', 'not_known') ORDER BY h.reference",
@@ -602,6 +655,8 @@ pub struct Sent {
     pub requests: usize,
     /// Households linked to a request made from an earlier cohort of the source.
     pub earlier: usize,
+    /// Households skipped: a case opened or a request arrived since the cohort was made.
+    pub skipped: usize,
 }
 
 /// Why outreach is sent, in the requests' words.
@@ -613,7 +668,8 @@ pub struct Outreach<'a> {
     pub today: Date,
 }
 
-/// Outreach for the permitted cohort: each household in the plan becomes a request for
+/// Outreach for the permitted cohort: each household in the plan that is still not open and
+/// has no request waiting (read again now, in this transaction) becomes a request for
 /// support in its locality's triage queue (a household claimed by setting its request in the
 /// same statement that checks it has none, so two at once never make two), each audited under
 /// `request:ID`. One transaction: all or none.
@@ -624,8 +680,22 @@ pub async fn send_outreach(
     outreach: &Outreach<'_>,
 ) -> Result<Sent, StorageError> {
     authorised.permit.allows_change()?;
+    let row = cohort_in(&mut authorised.tx, cohort).await?;
+    // What earlyhelp knows now, not when the cohort was made: a case opened or a request made
+    // since is left to whoever holds it.
+    let run = crate::matching::run(authorised, row.run_id).await?;
+    let purpose = format!(
+        "case state read again for outreach from cohort {cohort}, asked by {}",
+        who.actor.email
+    );
+    let now = grouped(authorised, &run, &purpose).await?;
+    let known_now: HashMap<&str, &Knowledge> = now
+        .households
+        .iter()
+        .zip(&now.known)
+        .filter_map(|(h, k)| k.as_ref().map(|k| (h.key.as_str(), k)))
+        .collect();
     let tx = &mut authorised.tx;
-    let row = cohort_in(tx, cohort).await?;
     let plan = plan_in(tx, cohort).await?;
     let households: HashMap<Uuid, HouseholdRow> = households_in(tx, cohort, None)
         .await?
@@ -646,13 +716,20 @@ pub async fn send_outreach(
     let requester = format!("Outreach: {}", row.name);
     let purpose = format!("outreach from cohort {cohort}");
     for (household, locality) in &plan.new {
+        let Some(h) = households.get(household) else {
+            continue;
+        };
+        if let Some(k) = known_now.get(h.household_key.as_str())
+            && !k.known.needs_outreach()
+        {
+            set_status(tx, *household, k).await?;
+            sent.skipped += 1;
+            continue;
+        }
         let request = Uuid::now_v7();
         if !claim(tx, *household, request).await? {
             continue;
         }
-        let Some(h) = households.get(household) else {
-            continue;
-        };
         let summary = format!(
             "Outreach: this household (household {} of the cohort '{}') is on a list from {} shared for: {} (DPIA {}). {} Nobody has asked the family yet: contact them to offer help and ask their consent before sharing further. The cohort's households in this locality: /cohorts/{cohort}/localities/{locality}",
             cohorts::reference(h.reference),
@@ -687,6 +764,19 @@ pub async fn send_outreach(
         sent.requests += 1;
     }
     Ok(sent)
+}
+
+/// Marks a household with what earlyhelp knows of it now.
+async fn set_status(tx: &mut Tx, household: Uuid, k: &Knowledge) -> Result<(), StorageError> {
+    on_tx!(tx, c => {
+        sqlx::query("UPDATE cohort_households SET status = $1, known_to = $2 WHERE id = $3")
+            .bind(k.known.slug())
+            .bind(&k.known_to)
+            .bind(household)
+            .execute(c)
+            .await?;
+    });
+    Ok(())
 }
 
 /// Sets a household's request if it has none; answers whether it did.
@@ -736,7 +826,8 @@ async fn insert_request(
         .bind("Not asked yet: outreach from a shared list")
         .bind("not_asked")
         .bind(&today)
-        .bind(who.actor.user_id)
+        // Nobody's "requests you sent": the analyst may hold another role too.
+        .bind(None::<Uuid>)
         .bind(requester)
         .bind(&who.actor.email)
         .bind(now_micros())

@@ -712,7 +712,11 @@ pub async fn operator_also<P>(
     .await
 }
 
-fn operator_event<'a>(subject: &'a str, action: Action, purpose: &'a str) -> NewEvent<'a> {
+pub(crate) fn operator_event<'a>(
+    subject: &'a str,
+    action: Action,
+    purpose: &'a str,
+) -> NewEvent<'a> {
     NewEvent {
         actor: "operator",
         actor_organisation: "command line",

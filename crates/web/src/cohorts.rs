@@ -1,6 +1,7 @@
 //! Cohorts and outreach (`/matching/runs/{id}/cohorts`, `/cohorts/{id}`): a data analyst makes
-//! a named cohort of a finished run's households and sees it pseudonymised (counts by locality
-//! and household references, never a name or address), then sends outreach: one request for
+//! a named cohort of a finished run's households and sees only its counts by locality (each
+//! below 5 shown as "fewer than 5"; never a household's status, who holds its case, a name or
+//! an address), then sends outreach: one request for
 //! support per household not already open, in its locality's triage queue. A household's names
 //! are shown only to those who triage requests in its locality (`/cohorts/{id}/localities/X`,
 //! the access table's rule for a locality's requests). See docs/matching.md.
@@ -18,7 +19,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::cases::{Reason, iso};
-use earlyhelp_domain::cohorts::{self, Known, Tally, check_name};
+use earlyhelp_domain::cohorts::{self, Tally, check_name};
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_storage::StorageError;
 use earlyhelp_storage::cases::today;
@@ -172,7 +173,7 @@ async fn make_cohort(
     }
     match store::create(&mut authorised, &who, id, run, &name).await {
         Ok(_) => {}
-        Err(StorageError::Refused(problem)) => {
+        Err(StorageError::Refused(problem) | StorageError::Conflict(problem)) => {
             drop(authorised);
             let errors = vec![FieldError::new("name", problem)];
             return show_run_cohorts(&state, &signed, run, name, errors).await;
@@ -196,21 +197,37 @@ fn gone(delete_by: &str) -> AppError {
 // ---------------------------------------------------------------------------------------------
 // The cohort, pseudonymised
 
+/// A locality's counts as the analyst sees them, each suppressed below 5.
 struct TallyLine {
     /// The locality's slug, or `not-placed`, for the row's id.
     key: String,
     place: String,
-    tally: Tally,
+    households: String,
+    people: String,
+    open: String,
+    waiting: String,
+    known: String,
+    not_known: String,
 }
 
-struct HouseholdLine {
-    reference: String,
-    place: String,
-    people: i64,
-    status: &'static str,
-    sent: bool,
+impl TallyLine {
+    fn new(key: String, place: String, tally: &Tally) -> TallyLine {
+        let shown = cohorts::suppressed;
+        TallyLine {
+            key,
+            place,
+            households: shown(tally.households),
+            people: shown(tally.people),
+            open: shown(tally.open),
+            waiting: shown(tally.waiting),
+            known: shown(tally.known),
+            not_known: shown(tally.not_known),
+        }
+    }
 }
 
+/// The analyst's page: counts only. Which household has an open case, and who holds it, is
+/// for the locality's triage team (`locality_page`), never the analyst.
 #[derive(Template)]
 #[template(path = "cohort.html")]
 struct CohortPage {
@@ -218,12 +235,10 @@ struct CohortPage {
     cohort: CohortRow,
     delete_by: String,
     tallies: Vec<TallyLine>,
-    total: Tally,
-    /// Open households by whom they are known to.
-    known_to: Vec<(String, usize)>,
-    households: Vec<HouseholdLine>,
-    sent: usize,
+    total: TallyLine,
+    sent: String,
     to_send: usize,
+    to_send_shown: String,
 }
 
 async fn cohort_page(
@@ -235,7 +250,7 @@ async fn cohort_page(
     let mut authorised = authorise_read(
         &state.db,
         &signed.who(),
-        analyst(Action::Read, &subject, "see a cohort, pseudonymised"),
+        analyst(Action::Read, &subject, "see a cohort's counts"),
     )
     .await?;
     let cohort = store::cohort(&mut authorised, id).await?;
@@ -249,38 +264,26 @@ async fn cohort_page(
             .iter()
             .map(|h| (h.locality_slug.as_deref(), h.people as u64, h.known())),
     );
-    let mut known_to: BTreeMap<String, usize> = BTreeMap::new();
-    for h in households.iter().filter(|h| h.known() == Known::Open) {
-        *known_to.entry(h.known_to.clone()).or_default() += 1;
-    }
+    let to_send = plan.new.len() + plan.earlier.len();
     let page = CohortPage {
         layout: Layout::for_user(&signed, "/matching"),
         delete_by: list.delete_by,
         tallies: tallies
-            .into_iter()
-            .map(|tally| TallyLine {
-                key: tally
+            .iter()
+            .map(|tally| {
+                let key = tally
                     .locality
                     .clone()
-                    .unwrap_or_else(|| "not-placed".into()),
-                place: place(&names, tally.locality.as_deref()),
-                tally,
+                    .unwrap_or_else(|| "not-placed".into());
+                TallyLine::new(key, place(&names, tally.locality.as_deref()), tally)
             })
             .collect(),
-        total,
-        known_to: known_to.into_iter().collect(),
-        sent: households.iter().filter(|h| h.request_id.is_some()).count(),
-        to_send: plan.new.len() + plan.earlier.len(),
-        households: households
-            .iter()
-            .map(|h| HouseholdLine {
-                reference: cohorts::reference(h.reference),
-                place: place(&names, h.locality_slug.as_deref()),
-                people: h.people,
-                status: h.known().label(),
-                sent: h.request_id.is_some(),
-            })
-            .collect(),
+        total: TallyLine::new(String::new(), "All".into(), &total),
+        sent: cohorts::suppressed(
+            households.iter().filter(|h| h.request_id.is_some()).count() as u64
+        ),
+        to_send,
+        to_send_shown: cohorts::suppressed(to_send as u64),
         cohort,
     };
     Ok(Html(page.render()?).into_response())
@@ -294,8 +297,8 @@ async fn cohort_page(
 struct OutreachPage {
     layout: Layout,
     cohort: CohortRow,
-    /// Requests to be made, by locality name.
-    by_locality: Vec<(String, usize)>,
+    /// Requests to be made, by locality name (suppressed below 5).
+    by_locality: Vec<(String, String)>,
     new: usize,
     earlier: usize,
     not_placed: usize,
@@ -342,6 +345,9 @@ async fn show_outreach(
             .entry(place(&names, Some(locality)))
             .or_default() += 1;
     }
+    let by_locality = by_locality
+        .into_iter()
+        .map(|(place, n)| (place, cohorts::suppressed(n as u64)));
     let status = match errors.is_empty() {
         true => StatusCode::OK,
         false => StatusCode::UNPROCESSABLE_ENTITY,
@@ -349,7 +355,7 @@ async fn show_outreach(
     let page = OutreachPage {
         layout: Layout::for_user(signed, "/matching"),
         cohort,
-        by_locality: by_locality.into_iter().collect(),
+        by_locality: by_locality.collect(),
         new: plan.new.len(),
         earlier: plan.earlier.len(),
         not_placed: households
@@ -449,6 +455,11 @@ async fn locality_page(
     signed: Signed,
     Path((id, locality)): Path<(Uuid, String)>,
 ) -> Result<Response, AppError> {
+    // An unknown slug is answered before the gate, so the audit log names only real ones.
+    let localities = locality_names(&state).await?;
+    if !localities.contains_key(&locality) {
+        return Err(AppError::NotFound);
+    }
     let subject = format!("cohort:{id}:{locality}");
     let mut authorised = authorise_read(
         &state.db,
@@ -480,7 +491,7 @@ async fn locality_page(
     }
     let page = LocalityPage {
         layout: Layout::for_user(&signed, "/triage"),
-        locality: place(&locality_names(&state).await?, Some(&locality)),
+        locality: place(&localities, Some(&locality)),
         households: households
             .into_iter()
             .map(|h| NamedHousehold {

@@ -4,7 +4,9 @@
 //! lead can neither see nor open them; the cohort goes with its list at the delete-by date.
 
 use crate::helpers::*;
-use crate::matching::{count, delete_by, figure, known_pairs_list, run_to_the_end};
+use crate::matching::{
+    count, delete_by, figure, known_pairs_list, run_to_the_end, run_with_unused,
+};
 use earlyhelp::demo_cases::ERDINGTON_LEAD;
 use earlyhelp_domain::access::Action;
 use earlyhelp_storage::{gate, matching};
@@ -14,6 +16,46 @@ crate::on_both_backends!(
 );
 
 const OUTREACH: &str = "SELECT COUNT(*) FROM support_requests WHERE requester = 'Outreach: temporary accommodation, November 2026'";
+
+/// A count on the analyst's page: its figure, or `None` where it reads "fewer than 5".
+fn shown(page: &str, id: &str) -> Option<u64> {
+    let marker = format!("id=\"{id}\">fewer than 5<");
+    (!page.contains(&marker)).then(|| figure(page, id))
+}
+
+/// Households of the cohort named `name` whose status is `status` (`%` for any), placed or not.
+async fn households_of(app: &TestApp, name: &str, status: &str, placed: bool) -> u64 {
+    let sql = "SELECT COUNT(*) FROM cohort_households h JOIN cohorts c ON c.id = h.cohort_id \
+               WHERE c.name = $1 AND h.status LIKE $2 AND (h.locality_slug IS NOT NULL) = $3";
+    let n: i64 = match &app.db {
+        earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_scalar(sql)
+            .bind(name)
+            .bind(status)
+            .bind(placed)
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_scalar(sql)
+            .bind(name)
+            .bind(status)
+            .bind(placed)
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+    };
+    n as u64
+}
+
+async fn exec(app: &TestApp, sql: &'static str) {
+    match &app.db {
+        earlyhelp_storage::Db::Sqlite(pool, _) => {
+            sqlx::query(sql).execute(pool).await.unwrap();
+        }
+        earlyhelp_storage::Db::Postgres(pool, _) => {
+            sqlx::query(sql).execute(pool).await.unwrap();
+        }
+    }
+}
 
 /// The id of the outreach request for the household whose members have `family_name`.
 async fn request_of(app: &TestApp, family_name: &str) -> String {
@@ -90,25 +132,39 @@ async fn a_cohort_is_counted_pseudonymised_and_outreach_lands_once_in_each_local
         .await;
     assert_eq!(taken.status(), 422, "one name, one cohort");
 
-    // Counted by locality; pseudonymised: references, never a name or address.
+    // Counts by locality only, each below 5 suppressed: no household's status, nobody's name
+    // or address, and not who holds an open case.
+    const NAME: &str = "temporary accommodation, November 2026";
     let page = analyst.get(&app, &cohort).await.text().await.unwrap();
     assert_eq!(figure(&page, "people"), 23);
     assert_eq!(figure(&page, "households-not-placed"), 10);
     assert_eq!(figure(&page, "not-known-not-placed"), 10);
-    assert!(figure(&page, "households-ladywood") >= 1);
-    assert!(figure(&page, "households-erdington") >= 1);
-    let households = figure(&page, "households");
-    let (open, waiting, known, not_known) = (
-        figure(&page, "open"),
-        figure(&page, "waiting"),
-        figure(&page, "known"),
-        figure(&page, "not-known"),
-    );
-    assert_eq!(open + waiting + known + not_known, households);
-    assert!(open >= 1, "demo people with open cases: {page}");
-    assert!(not_known >= 12, "strangers and the newcomers");
-    assert!(page.contains("H-0001"));
-    for private in ["Newcomer", "Farfield", "Zebedee", "New Street", "B1 1AA"] {
+    assert!(page.contains("id=\"households-ladywood\">"));
+    assert!(page.contains("id=\"households-erdington\">"));
+    for (id, status) in [
+        ("open", "open"),
+        ("waiting", "waiting"),
+        ("known", "known"),
+        ("not-known", "not_known"),
+    ] {
+        let actual = households_of(&app, NAME, status, true).await
+            + households_of(&app, NAME, status, false).await;
+        assert_eq!(shown(&page, id), (actual >= 5).then_some(actual), "{id}");
+    }
+    let open = households_of(&app, NAME, "open", true).await;
+    assert!(open >= 1, "demo people with open cases");
+    for private in [
+        "Newcomer",
+        "Farfield",
+        "Zebedee",
+        "New Street",
+        "B1 1AA",
+        "H-0001",
+        "Known to earlyhelp",
+        "known-to",
+        "locality team",
+        "social care",
+    ] {
         assert!(!page.contains(private), "{private} shown to the analyst");
     }
     let subject = cohort.replace("/cohorts/", "cohort:");
@@ -121,19 +177,28 @@ async fn a_cohort_is_counted_pseudonymised_and_outreach_lands_once_in_each_local
         );
         assert!(audit.contains(&event), "{action}: {audit:?}");
     }
-    // Each matched family's case state, read to make the cohort, is in the family's own log.
+    // Each matched family's case state, read to make the cohort, is in the family's own log
+    // as the cohort's background read, never as the analyst allowed to read the family.
     let family_reads = count(
         &app.db,
         "SELECT COUNT(*) FROM audit_events WHERE subject LIKE 'family:%' \
-         AND purpose LIKE 'case state read to make cohort%'",
+         AND purpose LIKE 'case state read to make cohort%' AND actor = 'operator'",
     )
     .await;
     assert!(family_reads >= 1);
+    let as_analyst = count(
+        &app.db,
+        "SELECT COUNT(*) FROM audit_events WHERE (subject LIKE 'family:%' \
+         OR subject LIKE 'request:%') AND actor = 'analyst@earlyhelp.test'",
+    )
+    .await;
+    assert_eq!(as_analyst, 0);
 
     // Outreach: a confirmation with the count, a reason named by field, then the requests.
     let outreach = format!("{cohort}/outreach");
     let confirm = analyst.get(&app, &outreach).await.text().await.unwrap();
-    let expected = known + not_known - 10;
+    let expected = households_of(&app, NAME, "known", true).await
+        + households_of(&app, NAME, "not_known", true).await;
     assert_eq!(figure(&confirm, "new"), expected, "{confirm}");
     assert!(confirm.contains("10 households are not placed"));
     let send = |reason: &str| {
@@ -157,11 +222,32 @@ async fn a_cohort_is_counted_pseudonymised_and_outreach_lands_once_in_each_local
     ];
     assert_eq!(analyst.post(&app, &outreach, &forged).await.status(), 403);
     assert_eq!(count(&app.db, OUTREACH).await, 0);
+    // Every case opens after the cohort is made: outreach reads again, and a household whose
+    // case is open now is left to its holder.
+    let known_before = households_of(&app, NAME, "known", true).await;
+    exec(
+        &app,
+        "UPDATE families SET state = 'open' WHERE state <> 'stepped_up'",
+    )
+    .await;
     let sent = analyst
         .post(&app, &outreach, &send("risk_of_homelessness"))
         .await;
     assert_eq!(sent.status(), 303);
+    let expected = households_of(&app, NAME, "known", true).await
+        + households_of(&app, NAME, "not_known", true).await;
+    assert!(
+        households_of(&app, NAME, "known", true).await < known_before,
+        "known households whose case opened since: {known_before}"
+    );
     assert_eq!(count(&app.db, OUTREACH).await as u64, expected);
+    let sent_to_open = "SELECT COUNT(*) FROM cohort_households \
+                        WHERE request_id IS NOT NULL AND status IN ('open', 'waiting')";
+    assert_eq!(count(&app.db, sent_to_open).await, 0);
+    // Nobody's "requests you sent": outreach requests carry no requester account.
+    let with_sender = "SELECT COUNT(*) FROM support_requests \
+                       WHERE requester LIKE 'Outreach: %' AND requested_by IS NOT NULL";
+    assert_eq!(count(&app.db, with_sender).await, 0);
     // Twice: nothing more.
     let again = analyst
         .post(&app, &outreach, &send("risk_of_homelessness"))
@@ -169,8 +255,12 @@ async fn a_cohort_is_counted_pseudonymised_and_outreach_lands_once_in_each_local
     assert_eq!(again.status(), 303);
     assert_eq!(count(&app.db, OUTREACH).await as u64, expected);
     let page = analyst.get(&app, &cohort).await.text().await.unwrap();
-    assert_eq!(figure(&page, "sent"), expected);
-    assert_eq!(figure(&page, "to-send"), 0);
+    assert_eq!(shown(&page, "sent"), (expected >= 5).then_some(expected));
+    assert_eq!(
+        shown(&page, "to-send"),
+        None,
+        "none left, shown as fewer than 5"
+    );
     let newcomers = request_of(&app, "Newcomer").await;
     let audit = app.audit_of(&format!("request:{newcomers}")).await;
     assert_eq!(
@@ -215,6 +305,16 @@ async fn a_cohort_is_counted_pseudonymised_and_outreach_lands_once_in_each_local
         .unwrap();
     assert!(named.contains("Ada Newcomer") && named.contains("5 New Street"));
     assert!(!named.contains("Farfield"));
+    assert!(
+        named.contains("Not known"),
+        "the status is the locality's to see"
+    );
+    // An unknown locality is not found, and not written to the audit log.
+    let nowhere = lead
+        .get(&app, &format!("{cohort}/localities/nowhere"))
+        .await;
+    assert_eq!(nowhere.status(), 404);
+    assert!(app.audit_of(&format!("{subject}:nowhere")).await.is_empty());
 
     // Erdington's lead: their own household, never Ladywood's, and no names to the analyst.
     let other = app.sign_in(ERDINGTON_LEAD).await;
@@ -294,10 +394,70 @@ async fn a_cohort_is_counted_pseudonymised_and_outreach_lands_once_in_each_local
     assert_eq!(count(&app.db, OUTREACH).await as u64, expected);
     let page = analyst.get(&app, &second).await.text().await.unwrap();
     assert_eq!(
-        figure(&page, "sent"),
-        expected,
+        shown(&page, "sent"),
+        (expected >= 5).then_some(expected),
         "linked to the first cohort's requests"
     );
+
+    // Fewer than 5 households placed: no cohort, which would point at the families in it.
+    let mut few = known_pairs_list(&app.db, 0, 0, 18).await;
+    few.push_str("F1,Fay,Fewer,2016-01-01,B1 1AA,\"9 Few Street\"\n");
+    few.push_str("F2,Gus,Fewer,2015-01-01,B1 1AA,\"11 Few Street\"\n");
+    let few = run_to_the_end(&app, &analyst, "Few", &few).await;
+    let refused = analyst
+        .post(&app, &format!("/matching/runs/{few}/cohorts"), &form("few"))
+        .await;
+    assert_eq!(refused.status(), 422);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("fewer than 5 households")
+    );
+
+    // A source reusing its household ids next month: another list's HH1 is another family,
+    // sent its own request, not linked to last month's.
+    let hostel = |month: &str, given: &str, year: u32| {
+        let mut csv = String::from("ref,first_name,surname,dob,postcode,address,household_id\n");
+        for n in 1..=6 {
+            csv.push_str(&format!(
+                "{month}{n},{given},{month}field{n},{year}-0{n}-1{n},B1 1AA,\"{n} {month} Row\",HH{n}\n"
+            ));
+        }
+        for n in 0..14 {
+            csv.push_str(&format!(
+                "{month}S{n},Yolanda{n},Strangeway,19{:02}-02-1{},ZZ1 {n}QQ,\"{n} Nowhere\",\n",
+                60 + n,
+                n % 9
+            ));
+        }
+        csv
+    };
+    for (month, given, year) in [("May", "Quentin", 2012), ("June", "Rosalind", 2003)] {
+        let list = hostel(month, given, year);
+        let run = run_with_unused(&app, &analyst, "Hostel", &list, 1).await;
+        let made = analyst
+            .post(
+                &app,
+                &format!("/matching/runs/{run}/cohorts"),
+                &form(&format!("hostel {month}")),
+            )
+            .await;
+        assert_eq!(made.status(), 303, "{}", made.text().await.unwrap());
+        let cohort = made.headers()["location"].to_str().unwrap().to_string();
+        let confirm = analyst
+            .get(&app, &format!("{cohort}/outreach"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(figure(&confirm, "new"), 6, "{month}: {confirm}");
+        let sent = analyst
+            .post(&app, &format!("{cohort}/outreach"), &send("education"))
+            .await;
+        assert_eq!(sent.status(), 303);
+    }
 
     // A run with possible matches waiting for review makes no cohort: one of them could be
     // an open case.

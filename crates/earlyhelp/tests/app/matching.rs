@@ -167,6 +167,17 @@ pub(crate) async fn run_to_the_end(
     source: &str,
     csv: &str,
 ) -> String {
+    run_with_unused(app, analyst, source, csv, 0).await
+}
+
+/// As [`run_to_the_end`], with `unused` more columns after the six, given no role.
+pub(crate) async fn run_with_unused(
+    app: &TestApp,
+    analyst: &Session,
+    source: &str,
+    csv: &str,
+    unused: usize,
+) -> String {
     let response = upload(analyst, app, &terms(source), csv.as_bytes()).await;
     assert_eq!(response.status(), 303, "{}", response.text().await.unwrap());
     let list = id_in(&response);
@@ -187,6 +198,7 @@ pub(crate) async fn run_to_the_end(
         "address",
     ]
     .iter()
+    .chain(std::iter::repeat_n(&"", unused))
     .enumerate()
     .map(|(c, r)| (format!("role_{c}"), r.to_string()))
     .chain([
