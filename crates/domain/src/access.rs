@@ -71,6 +71,9 @@ pub enum Resource {
     /// A family's level in the Family Help model: read with the case, stepped (update) only by
     /// those who lead it: see [`may_step_level`].
     FamilyLevel(Involvement),
+    /// Who leads a family's case: read with the case, allocated (update) only by the lead of
+    /// its locality: see [`may_allocate`].
+    FamilyAllocation(Involvement),
     /// The outcomes framework's indicators and their values: aggregate, never person-level.
     Indicators,
     /// A request for support, in `locality` (none before it is routed by postcode).
@@ -274,6 +277,10 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Decision {
         Resource::FamilyLevel(involvement) => match action {
             Action::List | Action::Read => decide_family(actor, involvement),
             Action::Create | Action::Update => decide_level_step(actor, involvement),
+        },
+        Resource::FamilyAllocation(involvement) => match action {
+            Action::List | Action::Read => decide_family(actor, involvement),
+            Action::Create | Action::Update => decide_allocation(actor, &involvement.locality),
         },
         Resource::SupportRequest { locality } => decide_request(actor, action, locality.as_deref()),
         Resource::FamilyKnownTo => match action {
@@ -660,6 +667,25 @@ fn leads_case(actor: &Actor, role: Role, involvement: &Involvement) -> Option<De
     leads_locality.then(|| Decision::allow(Role::LocalityLead, "leads the family's locality"))
 }
 
+/// Who allocates a case's lead practitioner: the lead of its locality, whoever leads it now, as
+/// triage does for a new case.
+fn decide_allocation(actor: &Actor, locality: &str) -> Decision {
+    if actor.roles.contains(&Role::LocalityLead) && actor.localities.iter().any(|l| l == locality) {
+        Decision::allow(
+            Role::LocalityLead,
+            "allocates the cases of the family's locality",
+        )
+    } else {
+        Decision::deny("only the lead of the family's locality allocates its cases")
+    }
+}
+
+/// Whether `actor` may allocate the lead practitioner of a case in `locality`: the page offers
+/// the form only to them.
+pub fn may_allocate(actor: &Actor, locality: &str) -> bool {
+    decide_allocation(actor, locality).allowed
+}
+
 /// Whether `actor` may step the case between levels: the page offers the form only to them.
 pub fn may_step_level(actor: &Actor, involvement: &Involvement) -> bool {
     decide_level_step(actor, involvement).allowed
@@ -839,6 +865,30 @@ mod tests {
                     assert_eq!(got, *want, "{role} as {relationship:?} {action:?}");
                 }
             }
+        }
+    }
+
+    /// Allocating a case's lead practitioner: its locality's lead only, not the lead
+    /// practitioner themselves, nor another locality's lead; reading goes with the case.
+    #[test]
+    fn only_the_localitys_lead_allocates_a_case() {
+        let lead = actor(&[Practitioner], &["ladywood"]);
+        let locality_lead = actor(&[LocalityLead], &["ladywood"]);
+        let elsewhere = actor(&[LocalityLead], &["erdington"]);
+        let involvement = Involvement {
+            locality: "ladywood".into(),
+            lead_practitioner: Some(lead.user_id),
+            ..Default::default()
+        };
+        let allocation = Resource::FamilyAllocation(involvement);
+        for (who, reads, allocates) in [
+            (&lead, true, false),
+            (&locality_lead, true, true),
+            (&elsewhere, false, false),
+        ] {
+            assert_eq!(decide(who, Action::Read, &allocation).allowed, reads);
+            assert_eq!(decide(who, Action::Update, &allocation).allowed, allocates);
+            assert_eq!(may_allocate(who, "ladywood"), allocates);
         }
     }
 

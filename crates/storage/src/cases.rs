@@ -1320,6 +1320,39 @@ pub async fn add_team_member(
     Ok(())
 }
 
+/// Makes `lead` the lead practitioner of an open case, noting it in the chronology.
+pub async fn allocate(
+    authorised: &mut Authorised<crate::gate::FamilyAllocation>,
+    lead: &Person,
+    allocated_by: &str,
+) -> Result<(), StorageError> {
+    let family_id = authorised.permit.for_change()?.0;
+    let tx = &mut authorised.tx;
+    let changed = on_tx!(tx, c => {
+        sqlx::query(
+            "UPDATE families SET lead_practitioner = $1, updated_micros = $2 \
+             WHERE id = $3 AND state = 'open'",
+        )
+        .bind(lead.user_id)
+        .bind(now_micros())
+        .bind(family_id)
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
+    if changed == 0 {
+        return Err(StorageError::Conflict(
+            "Only an open case is allocated: reopen it first".into(),
+        ));
+    }
+    let body = format!(
+        "{} ({}) is the lead practitioner",
+        lead.name, lead.organisation
+    );
+    insert_note(tx, family_id, allocated_by, "event", &body).await?;
+    Ok(())
+}
+
 pub async fn add_action(
     authorised: &mut Authorised<FamilyId>,
     goal: &str,

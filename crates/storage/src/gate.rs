@@ -127,6 +127,10 @@ pub struct FamilyId(pub Uuid);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FamilyLevel(pub Uuid);
 
+/// Who leads a family's case: read with the case, allocated only by its locality's lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FamilyAllocation(pub Uuid);
+
 /// The "known to" view of a family: that it is known and whom to call, never who is in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KnownToFamily(pub Uuid);
@@ -360,6 +364,16 @@ impl Guarded for FamilyId {
     async fn resource(tx: &mut Tx, id: Uuid) -> Result<Option<(Resource, String)>, StorageError> {
         let involvement = crate::cases::involvement(tx, id).await?;
         Ok(involvement.map(|i| (Resource::Family(i), family_subject(id))))
+    }
+}
+
+impl Guarded for FamilyAllocation {
+    fn new(id: Uuid) -> Self {
+        FamilyAllocation(id)
+    }
+    async fn resource(tx: &mut Tx, id: Uuid) -> Result<Option<(Resource, String)>, StorageError> {
+        let involvement = crate::cases::involvement(tx, id).await?;
+        Ok(involvement.map(|i| (Resource::FamilyAllocation(i), family_subject(id))))
     }
 }
 

@@ -22,6 +22,7 @@ crate::on_both_backends!(
     the_administrator_counts_locked_accounts_and_lists_them,
     the_commissioner_counts_indicators_with_special_cause,
     subject_access_requests_are_registered_with_their_days_left,
+    the_locality_lead_allocates_an_unallocated_case,
 );
 
 /// The numbers on `who`'s home page: (id, count, link).
@@ -948,4 +949,69 @@ async fn subject_access_requests_are_registered_with_their_days_left(backend: Ba
             .iter()
             .any(|(id, _, _)| id == "subject-access")
     );
+}
+
+async fn the_locality_lead_allocates_an_unallocated_case(backend: Backend) {
+    use crate::cases::{amira, send, token};
+    let app = spawn_app(backend).await;
+    // Connected to community support: a case held by the locality team, with no lead.
+    let request = send(&app, &amira("B16 8HA")).await;
+    let triaged: serde_json::Value = client()
+        .post(app.url(&format!("/api/requests/{request}/triage")))
+        .bearer_auth(token(&app, LOCALITY_LEAD).await)
+        .json(&serde_json::json!({"outcome": "community_support", "note": "parenting group"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let family = triaged["family_id"].as_str().unwrap().to_string();
+    let lead = app.sign_in(LOCALITY_LEAD).await;
+    let before = number(&numbers(&app, &lead).await, "unallocated");
+    assert!(before >= 1);
+    let page = format!("/families/{family}");
+    let html = lead.get(&app, &page).await.text().await.unwrap();
+    assert!(html.contains("Allocate a lead practitioner"), "{html}");
+    let path = format!("/families/{family}/lead");
+    // Not someone who works cases: refused, naming the field.
+    let wrong = crate::cases::post_form(&lead, &app, &path, &[("lead_email", COMMISSIONER)]).await;
+    assert_eq!(wrong.status(), 422);
+    assert!(wrong.text().await.unwrap().contains("lead_email-error"));
+    // Only the lead of the family's locality allocates: another locality's lead, with the
+    // family's id, and a practitioner are refused as if there were no such family.
+    for who in [ERDINGTON_LEAD, PRACTITIONER] {
+        let insider = app.sign_in(who).await;
+        let refused =
+            crate::cases::post_form(&insider, &app, &path, &[("lead_email", PRACTITIONER)]).await;
+        assert_eq!(refused.status(), 404, "{who}");
+    }
+    let allocated =
+        crate::cases::post_form(&lead, &app, &path, &[("lead_email", HEALTH_VISITOR)]).await;
+    assert_eq!(allocated.status(), 303);
+    let to = allocated.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(to.starts_with(&format!("{page}?done=lead")), "{to}");
+    let html = lead.get(&app, &to).await.text().await.unwrap();
+    assert!(
+        html.contains("The lead practitioner is allocated."),
+        "{html}"
+    );
+    assert!(
+        html.contains("is the lead practitioner"),
+        "noted in the chronology"
+    );
+    assert!(html.contains("Change the lead practitioner"));
+    assert_eq!(
+        number(&numbers(&app, &lead).await, "unallocated"),
+        before - 1
+    );
+    let audit = app.audit_of(&format!("family:{family}")).await;
+    assert!(audit.contains(&(ERDINGTON_LEAD.into(), "update".into(), "denied".into())));
+    assert!(audit.contains(&(LOCALITY_LEAD.into(), "update".into(), "allowed".into())));
+    // The one allocated can now open the case.
+    let health_visitor = app.sign_in(HEALTH_VISITOR).await;
+    assert_eq!(health_visitor.get(&app, &page).await.status(), 200);
 }

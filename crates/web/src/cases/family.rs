@@ -48,6 +48,7 @@ pub fn routes() -> Routes {
     Routes::new()
         .route("/families/{id}", get(family_page))
         .route("/families/{id}/team", post(add_team_member))
+        .route("/families/{id}/lead", post(allocate_lead))
         .long_form("/families/{id}/notes", post(add_note))
         .route("/families/{id}/actions", post(add_action))
         .route("/families/{id}/review", post(review))
@@ -193,6 +194,8 @@ fn counted(n: usize, one: &str, many: &str) -> String {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Change {
     Team,
+    /// The lead practitioner allocated.
+    Lead,
     Note,
     Action,
     Review,
@@ -210,7 +213,8 @@ pub enum Change {
 }
 
 impl Change {
-    const ALL: [Change; 13] = [
+    const ALL: [Change; 14] = [
+        Change::Lead,
         Change::NhsNumber,
         Change::NotShared,
         Change::Team,
@@ -229,6 +233,7 @@ impl Change {
     pub(super) fn slug(self) -> &'static str {
         match self {
             Change::Team => "team",
+            Change::Lead => "lead",
             Change::Note => "note",
             Change::Action => "action",
             Change::Review => "review",
@@ -247,7 +252,7 @@ impl Change {
     /// The section it changed.
     pub fn anchor(self) -> &'static str {
         match self {
-            Change::Team => "team",
+            Change::Team | Change::Lead => "team",
             Change::Note => "notes",
             Change::Action | Change::Review => "plan",
             Change::Consent => "consent",
@@ -265,6 +270,7 @@ impl Change {
     fn message(self) -> &'static str {
         match self {
             Change::Team => "The practitioner is added to the team around the family.",
+            Change::Lead => "The lead practitioner is allocated.",
             Change::Note => "Your note is added to the chronology.",
             Change::Action => "The action is added to the plan.",
             Change::Review => "The review is recorded, with the date of the next one.",
@@ -365,8 +371,10 @@ struct FamilyPage {
     /// Decisions not to share information about the family, newest first, with when.
     not_shared: Vec<(String, earlyhelp_storage::identifiers::Decision)>,
     values: Vec<(String, String)>,
-    /// The locality's staff who may work cases, for the team picker.
+    /// The locality's staff who may work cases, for the team and lead pickers.
     case_workers: Vec<(String, String)>,
+    /// The signed-in person leads the family's locality and may allocate its lead practitioner.
+    may_allocate: bool,
 }
 
 impl FamilyPage {
@@ -714,6 +722,11 @@ async fn render_family_with(
             .iter()
             .map(|r| format!("{} (sent {})", r.describe(), when(r.created_micros)))
             .collect(),
+        may_allocate: state_value == CaseState::Open
+            && earlyhelp_domain::access::may_allocate(
+                &signed.user.actor,
+                &record.family.locality_slug,
+            ),
         record,
         errors,
         values,
@@ -1169,6 +1182,46 @@ async fn add_team_member(
         },
     )
     .await
+}
+
+/// Allocates the case's lead practitioner: the lead of the family's locality only (the gate's
+/// `FamilyAllocation`), to anyone from a partner organisation who works cases, as at triage.
+async fn allocate_lead(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+    Form(pairs): Pairs,
+) -> Result<Response, AppError> {
+    signed.check_csrf(&field(&pairs, "csrf_token"))?;
+    let email = field(&pairs, "lead_email");
+    let Some(lead) = super::case_worker(&state, &email).await? else {
+        let error = FieldError::new(
+            "lead_email",
+            "Enter the email address of a practitioner, from any partner organisation, who can work with families",
+        );
+        return render_family(&state, &signed, id, vec![error], pairs).await;
+    };
+    let mut authorised = super::open_record::<earlyhelp_storage::gate::FamilyAllocation>(
+        &state,
+        &signed,
+        id,
+        Action::Update,
+        "allocate the lead practitioner",
+    )
+    .await?;
+    match cases::allocate(&mut authorised, &lead, &signed.user.name).await {
+        Ok(()) => {
+            authorised.tx.commit().await?;
+            let to = format!("/families/{id}?done={}#team", Change::Lead.slug());
+            Ok(Redirect::to(&to).into_response())
+        }
+        Err(StorageError::Conflict(message)) => {
+            drop(authorised);
+            let error = FieldError::new("lead_email", message);
+            render_family(&state, &signed, id, vec![error], pairs).await
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 async fn add_note(
