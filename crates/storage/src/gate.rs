@@ -357,35 +357,27 @@ fn family_subject(id: Uuid) -> String {
     format!("family:{id}")
 }
 
-impl Guarded for FamilyId {
-    fn new(id: Uuid) -> Self {
-        FamilyId(id)
-    }
-    async fn resource(tx: &mut Tx, id: Uuid) -> Result<Option<(Resource, String)>, StorageError> {
-        let involvement = crate::cases::involvement(tx, id).await?;
-        Ok(involvement.map(|i| (Resource::Family(i), family_subject(id))))
-    }
+/// A permit kind for a family's own record, judged on its involvement as `$resource`.
+macro_rules! guarded_family {
+    ($kind:ident, $resource:path) => {
+        impl Guarded for $kind {
+            fn new(id: Uuid) -> Self {
+                $kind(id)
+            }
+            async fn resource(
+                tx: &mut Tx,
+                id: Uuid,
+            ) -> Result<Option<(Resource, String)>, StorageError> {
+                let involvement = crate::cases::involvement(tx, id).await?;
+                Ok(involvement.map(|i| ($resource(i), family_subject(id))))
+            }
+        }
+    };
 }
 
-impl Guarded for FamilyAllocation {
-    fn new(id: Uuid) -> Self {
-        FamilyAllocation(id)
-    }
-    async fn resource(tx: &mut Tx, id: Uuid) -> Result<Option<(Resource, String)>, StorageError> {
-        let involvement = crate::cases::involvement(tx, id).await?;
-        Ok(involvement.map(|i| (Resource::FamilyAllocation(i), family_subject(id))))
-    }
-}
-
-impl Guarded for FamilyLevel {
-    fn new(id: Uuid) -> Self {
-        FamilyLevel(id)
-    }
-    async fn resource(tx: &mut Tx, id: Uuid) -> Result<Option<(Resource, String)>, StorageError> {
-        let involvement = crate::cases::involvement(tx, id).await?;
-        Ok(involvement.map(|i| (Resource::FamilyLevel(i), family_subject(id))))
-    }
-}
+guarded_family!(FamilyId, Resource::Family);
+guarded_family!(FamilyAllocation, Resource::FamilyAllocation);
+guarded_family!(FamilyLevel, Resource::FamilyLevel);
 
 impl Guarded for KnownToFamily {
     fn new(id: Uuid) -> Self {

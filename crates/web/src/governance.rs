@@ -51,7 +51,7 @@ fn status_for(errors: &[FieldError]) -> StatusCode {
     }
 }
 
-async fn through_gate(
+pub(crate) async fn through_gate(
     state: &AppState,
     signed: &Signed,
     action: Action,

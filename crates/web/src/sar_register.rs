@@ -8,6 +8,7 @@ use crate::cases::field;
 use crate::dates::{DateQuestion, Rule, filters};
 use crate::error::AppError;
 use crate::extract::{Form, Path, Query};
+use crate::governance::through_gate;
 use crate::routes::Routes;
 use crate::session::Signed;
 use crate::views::{Layout, error_for};
@@ -16,12 +17,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use earlyhelp_domain::access::{Action, Resource};
+use earlyhelp_domain::access::Action;
 use earlyhelp_domain::limits::{REASON, too_long};
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::sar::{extended_due, response_due};
 use earlyhelp_storage::cases::today;
-use earlyhelp_storage::gate::{Authorised, Request, authorise};
+use earlyhelp_storage::gate::Authorised;
 use earlyhelp_storage::sar_register::{self, SarRequest};
 use time::Date;
 use uuid::Uuid;
@@ -34,22 +35,6 @@ pub fn routes() -> Routes {
             get(extend_page).post(extend),
         )
         .route("/governance/requests/{id}/complete", post(complete))
-}
-
-async fn through_gate(
-    state: &AppState,
-    signed: &Signed,
-    action: Action,
-    subject: &str,
-    purpose: &str,
-) -> Result<Authorised, AppError> {
-    let request = Request {
-        action,
-        resource: Resource::RecordsGovernance,
-        subject,
-        purpose,
-    };
-    Ok(authorise(&state.db, &signed.who(), request).await?)
 }
 
 /// One request as the register shows it.

@@ -1129,6 +1129,22 @@ fn anchor_field(anchor: &str) -> &'static str {
     }
 }
 
+/// The member of staff chosen in picker `name`: someone who works cases, or the field's error.
+async fn picked_case_worker(
+    state: &AppState,
+    pairs: &[(String, String)],
+    name: &'static str,
+) -> Result<Result<cases::Person, FieldError>, AppError> {
+    Ok(super::case_worker(state, &field(pairs, name))
+        .await?
+        .ok_or_else(|| {
+            FieldError::new(
+                name,
+                "Enter the email address of a practitioner, from any partner organisation, who can work with families",
+            )
+        }))
+}
+
 async fn add_team_member(
     State(state): State<AppState>,
     signed: Signed,
@@ -1136,13 +1152,9 @@ async fn add_team_member(
     Form(pairs): Pairs,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&field(&pairs, "csrf_token"))?;
-    let email = field(&pairs, "team_email");
-    let Some(person) = super::case_worker(&state, &email).await? else {
-        let error = FieldError::new(
-            "team_email",
-            "Enter the email address of a practitioner, from any partner organisation, who can work with families",
-        );
-        return render_family(&state, &signed, id, vec![error], pairs).await;
+    let person = match picked_case_worker(&state, &pairs, "team_email").await? {
+        Ok(person) => person,
+        Err(error) => return render_family(&state, &signed, id, vec![error], pairs).await,
     };
     let share = check_share(&ShareInput {
         purpose: field(&pairs, "purpose"),
@@ -1193,13 +1205,9 @@ async fn allocate_lead(
     Form(pairs): Pairs,
 ) -> Result<Response, AppError> {
     signed.check_csrf(&field(&pairs, "csrf_token"))?;
-    let email = field(&pairs, "lead_email");
-    let Some(lead) = super::case_worker(&state, &email).await? else {
-        let error = FieldError::new(
-            "lead_email",
-            "Enter the email address of a practitioner, from any partner organisation, who can work with families",
-        );
-        return render_family(&state, &signed, id, vec![error], pairs).await;
+    let lead = match picked_case_worker(&state, &pairs, "lead_email").await? {
+        Ok(lead) => lead,
+        Err(error) => return render_family(&state, &signed, id, vec![error], pairs).await,
     };
     let mut authorised = super::open_record::<earlyhelp_storage::gate::FamilyAllocation>(
         &state,
