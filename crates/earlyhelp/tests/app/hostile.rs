@@ -214,7 +214,15 @@ impl Probe<'_> {
     /// under /api and /openreferral).
     async fn check(&mut self, who: &str, what: &str, path: &str, request: reqwest::RequestBuilder) {
         self.tried += 1;
-        let response = match request.send().await {
+        let again = request.try_clone();
+        // A pooled keep-alive connection that the server closed just before (after answering a
+        // request without reading all of its body) fails before the request reaches it: it is
+        // sent once more, on a fresh connection. A server that does not answer still fails.
+        let sent = match (request.send().await, again) {
+            (Err(error), Some(again)) if error.is_request() => again.send().await,
+            (sent, _) => sent,
+        };
+        let response = match sent {
             Ok(response) => response,
             Err(error) => {
                 self.failures
