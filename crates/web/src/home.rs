@@ -35,6 +35,8 @@ struct HomePage {
     asks: Asks,
     /// Today's work, a section for each kind of work their roles do.
     today: Vec<Section>,
+    /// What a case's lead is called in the deployment's practice model.
+    lead_title: &'static str,
 }
 
 /// A part of the home page's "today": numbers, each linking to the list it counts, and for a
@@ -582,6 +584,7 @@ async fn home(
         waiting: accounts::pending_grants(&state.db, actor.user_id).await?,
         today: today_for(&state, &signed, asks.break_glass_reviews).await?,
         asks,
+        lead_title: earlyhelp_domain::family_help::lead_title(state.config.practice_model),
     };
     Ok(Html(page.render()?))
 }

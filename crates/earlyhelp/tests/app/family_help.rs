@@ -99,6 +99,12 @@ async fn stepping_between_levels_says_who_and_why_and_only_the_cases_leads_may(b
         families.contains("Family Help lead practitioner</th>"),
         "the caseload's words too"
     );
+    let locality_lead = app.sign_in(LOCALITY_LEAD).await;
+    let home = page(&locality_lead, &app, "/").await;
+    assert!(
+        home.contains("Family Help lead practitioner</th>"),
+        "the locality lead's caseloads too"
+    );
     assert!(html.contains("id=\"level-form\""));
     assert!(
         !html.contains("id=\"step-up\""),

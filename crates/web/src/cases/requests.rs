@@ -523,6 +523,8 @@ struct TriagePage {
     form: TriageForm,
     /// The locality's staff who may lead a case, for the picker.
     case_workers: Vec<(String, String)>,
+    /// What a case's lead is called in the deployment's practice model, lower case.
+    lead_title: String,
 }
 
 impl TriagePage {
@@ -719,6 +721,8 @@ async fn triage_page_for(
         localities,
         form,
         case_workers,
+        lead_title: earlyhelp_domain::family_help::lead_title(state.config.practice_model)
+            .to_lowercase(),
     })
 }
 
