@@ -512,7 +512,7 @@ async fn home_pages_and_lists_are_accessible_in_a_browser() {
 }
 
 /// The purposes of the events about `subject` by `actor`, oldest first.
-async fn purposes(app: &TestApp, actor: &str, subject: &str) -> Vec<(String, String)> {
+pub async fn purposes(app: &TestApp, actor: &str, subject: &str) -> Vec<(String, String)> {
     let sql =
         "SELECT purpose, outcome FROM audit_events WHERE actor = $1 AND subject = $2 ORDER BY seq";
     match &app.db {

@@ -183,25 +183,6 @@ async fn an_nhs_number_travels_by_api_form_and_family_page(backend: Backend) {
     assert!(numbers.contains(&"9434765919".to_string()), "{numbers:?}");
 }
 
-/// The purposes of the audit events `actor` left on `subject`.
-async fn purposes(app: &TestApp, actor: &str, subject: &str) -> Vec<String> {
-    let sql = "SELECT purpose FROM audit_events WHERE actor = $1 AND subject = $2 ORDER BY seq";
-    match &app.db {
-        earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_scalar(sql)
-            .bind(actor)
-            .bind(subject)
-            .fetch_all(pool)
-            .await
-            .unwrap(),
-        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_scalar(sql)
-            .bind(actor)
-            .bind(subject)
-            .fetch_all(pool)
-            .await
-            .unwrap(),
-    }
-}
-
 async fn families_are_found_by_nhs_number_and_decisions_not_to_share_are_logged(backend: Backend) {
     let app = spawn_app(backend).await;
     // The demo's children carry NHS numbers that pass the check.
@@ -220,7 +201,11 @@ async fn families_are_found_by_nhs_number_and_decisions_not_to_share_are_logged(
     let found = practitioner.get(&app, search).await;
     assert_eq!(found.status(), 200);
     assert!(found.text().await.unwrap().contains(&family));
-    let asked = purposes(&app, PRACTITIONER, "caseload").await;
+    let asked: Vec<String> = crate::home::purposes(&app, PRACTITIONER, "caseload")
+        .await
+        .into_iter()
+        .map(|(purpose, _)| purpose)
+        .collect();
     assert!(
         asked.iter().any(|p| p.contains("NHS number=943-476-5919")),
         "{asked:?}"
