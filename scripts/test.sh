@@ -35,7 +35,7 @@ pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w \
 # Each test's SQLite database, browser profile and scratch files go in a directory of their own,
 # removed with the cluster: a whole run leaves several gigabytes otherwise.
 scratch=$(mktemp -d /tmp/earlyhelp-tests.XXXXXX)
-cleanup() { pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$pg_dir" "$scratch"; }
+cleanup() { pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$pg_dir" "$scratch" 2>/dev/null || true; }
 trap cleanup EXIT
 export EARLYHELP_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
 export TMPDIR="$scratch"
