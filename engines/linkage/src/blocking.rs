@@ -214,8 +214,12 @@ impl Blocker {
         I: Fn() -> T + Sync + Send,
         V: Fn(&mut T, usize, u32, u32) + Sync + Send,
     {
+        // One unit per task: units cost very different amounts (pairs an earlier rule already
+        // proposed are skipped), and rayon's default halving left one thread with most of the
+        // expensive units at 1M records a side.
         self.units
             .par_iter()
+            .with_max_len(1)
             .filter(|unit| only.is_none_or(|rule| unit.rule == rule))
             .fold(&init, |mut state, unit| {
                 let mut proposed = 0u64;
