@@ -183,8 +183,7 @@ pub struct Hit {
 
 /// The search: every filter in one literal statement over the candidates. `$term` is how the
 /// need is matched (by an IN over the need's index when one is asked for, so it can drive the
-/// query), `$text` the backend's text match, or nothing. Ordered by service so that, of one
-/// provider's same-named listings, the same one always stands for them.
+/// query), `$text` the backend's text match, or nothing.
 macro_rules! search_sql {
     ($term:expr, $text:expr) => {
         concat!(
@@ -205,8 +204,23 @@ macro_rules! search_sql {
              AND ($12 IS NULL OR c.organization_id = $12) \
              AND ($13 IS NULL OR c.last_modified_micros >= $13) \
              AND ($14 IS NULL OR (c.latitude BETWEEN $14 AND $15 AND c.longitude BETWEEN $16 AND $17)) ",
-            $text,
-            " ORDER BY c.service_id"
+            $text
+        )
+    };
+}
+
+/// SQLite's rows packed in one JSON row: sqlx hands each row across its worker thread, and for
+/// a common word and need (3,000-odd rows) that cost more than the statement itself.
+/// Coordinates travel as text of 17 digits, which JSON's numbers (15) would round.
+macro_rules! packed {
+    ($sql:expr) => {
+        concat!(
+            "SELECT json_group_array(json_array(hex(service_id), name, review_by, \
+             iif(latitude IS NULL, NULL, printf('%!.17g', latitude)), \
+             iif(longitude IS NULL, NULL, printf('%!.17g', longitude)), \
+             hex(organization_id))) FROM (",
+            $sql,
+            ")"
         )
     };
 }
@@ -236,6 +250,43 @@ macro_rules! postgres_text {
 }
 
 type SearchRow = (Uuid, String, Date, Option<f64>, Option<f64>, Uuid);
+
+/// The rows of a [`packed!`] search: ids as hex, the review date as ISO text, coordinates as
+/// text.
+fn unpack(json: &str) -> Result<Vec<SearchRow>, StorageError> {
+    type Packed = (
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+    );
+    let bad = |what: &str| {
+        StorageError::Sql(sqlx::Error::Decode(
+            format!("directory search: {what}").into(),
+        ))
+    };
+    let rows: Vec<Packed> =
+        serde_json::from_str(json).map_err(|e| bad(&format!("unreadable rows: {e}")))?;
+    rows.into_iter()
+        .map(|(id, name, review_by, lat, lon, provider)| {
+            Ok((
+                Uuid::parse_str(&id).map_err(|_| bad("a service id"))?,
+                name,
+                earlyhelp_domain::cases::parse_date(&review_by)
+                    .ok_or_else(|| bad("a review date"))?,
+                coordinate(lat).map_err(|_| bad("a latitude"))?,
+                coordinate(lon).map_err(|_| bad("a longitude"))?,
+                Uuid::parse_str(&provider).map_err(|_| bad("a provider id"))?,
+            ))
+        })
+        .collect()
+}
+
+fn coordinate(text: Option<String>) -> Result<Option<f64>, std::num::ParseFloatError> {
+    text.map(|t| t.parse()).transpose()
+}
 
 /// The words as each backend's text search wants them: every word must match, as a prefix.
 fn text_query(db: &Db, words: &[String]) -> Option<String> {
@@ -309,16 +360,31 @@ pub async fn search(db: &Db, filter: &Filter, today: Date) -> Result<Vec<Hit>, S
                 .await?
         };
     }
-    let rows: Vec<SearchRow> = match (db, text.is_some(), filter.term_id.is_some()) {
-        (Db::Sqlite(pool, _), true, true) => fetch!(pool, one_term!(), sqlite_text!()),
-        (Db::Sqlite(pool, _), true, false) => fetch!(pool, any_term!(), sqlite_text!()),
-        (Db::Sqlite(pool, _), false, true) => fetch!(pool, one_term!(), "AND $18 = ''"),
-        (Db::Sqlite(pool, _), false, false) => fetch!(pool, any_term!(), "AND $18 = ''"),
+    macro_rules! fetch_packed {
+        ($pool:expr, $term:expr, $text:expr) => {
+            unpack(
+                &bind_filters!(sqlx::query_scalar::<_, String>(packed!(search_sql!(
+                    $term, $text
+                ))))
+                .bind(&words)
+                .fetch_one($pool)
+                .await?,
+            )?
+        };
+    }
+    let mut rows: Vec<SearchRow> = match (db, text.is_some(), filter.term_id.is_some()) {
+        (Db::Sqlite(pool, _), true, true) => fetch_packed!(pool, one_term!(), sqlite_text!()),
+        (Db::Sqlite(pool, _), true, false) => fetch_packed!(pool, any_term!(), sqlite_text!()),
+        (Db::Sqlite(pool, _), false, true) => fetch_packed!(pool, one_term!(), "AND $18 = ''"),
+        (Db::Sqlite(pool, _), false, false) => fetch_packed!(pool, any_term!(), "AND $18 = ''"),
         (Db::Postgres(pool, _), true, true) => fetch!(pool, one_term!(), postgres_text!()),
         (Db::Postgres(pool, _), true, false) => fetch!(pool, any_term!(), postgres_text!()),
         (Db::Postgres(pool, _), false, true) => fetch!(pool, one_term!(), "AND $18 = ''"),
         (Db::Postgres(pool, _), false, false) => fetch!(pool, any_term!(), "AND $18 = ''"),
     };
+    // By service, so that of one provider's same-named listings the same one always stands
+    // for them (both databases order ids as their bytes, as `Uuid` does).
+    rows.sort_unstable_by_key(|row| row.0);
     // Ranked by the words and the words of their synonyms (one small read, not per row).
     let rank_words = if filter.words.is_empty() {
         Vec::new()
