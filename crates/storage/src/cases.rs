@@ -245,7 +245,7 @@ pub async fn self_referral(
     Ok(id)
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct RequestRow {
     pub id: Uuid,
     pub locality_slug: String,
@@ -260,6 +260,7 @@ pub struct RequestRow {
     pub consent_date: String,
     pub requester: String,
     pub contact: String,
+    #[serde(deserialize_with = "json_rows::flag")]
     pub self_referral: bool,
     pub status: String,
     pub outcome: Option<String>,
@@ -304,7 +305,7 @@ macro_rules! member_json_fields {
     };
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RequestDetail {
     #[serde(flatten)]
     pub request: RequestRow,
@@ -345,53 +346,82 @@ pub async fn waiting(authorised: &mut Authorised, locality: &str) -> Result<i64,
     }))
 }
 
+/// The triage queue's order: complex requests first, then oldest.
+macro_rules! queue_order {
+    () => {
+        "CASE WHEN need_level = 'complex' THEN 0 ELSE 1 END, created_micros, id"
+    };
+}
+
+/// A page of the triage queue, each request with its family members as a JSON array.
+macro_rules! queue_sql {
+    () => {
+        concat!(
+            "SELECT ",
+            request_columns!(),
+            ", (SELECT COALESCE(json_group_array(json_object(",
+            member_json_fields!(),
+            ") ORDER BY m.position), '[]') FROM request_members m \
+             WHERE m.request_id = support_requests.id) AS members \
+             FROM support_requests WHERE locality_slug = $1 AND status = 'new' \
+             ORDER BY ",
+            queue_order!(),
+            " LIMIT $2 OFFSET $3"
+        )
+    };
+}
+
 /// `limit` requests waiting for triage in `locality`, complex ones first and then oldest
-/// first, after the first `skip`, each
-/// with its family members as a JSON array (one statement, however long the page).
+/// first, after the first `skip`, each with its family members (one statement, however long
+/// the page). On SQLite the page comes packed in one JSON row: sqlx hands SQLite's rows across
+/// a thread one at a time, which for 50 requests cost more than reading them.
 pub async fn queue(
     authorised: &mut Authorised,
     locality: &str,
     limit: i64,
     skip: i64,
 ) -> Result<Vec<RequestDetail>, StorageError> {
-    const SQL: &str = concat!(
-        "SELECT ",
-        request_columns!(),
-        ", (SELECT COALESCE(json_group_array(json_object(",
-        member_json_fields!(),
-        ") ORDER BY m.position), '[]') FROM request_members m \
-         WHERE m.request_id = support_requests.id) AS members \
-         FROM support_requests WHERE locality_slug = $1 AND status = 'new' \
-         ORDER BY CASE WHEN need_level = 'complex' THEN 0 ELSE 1 END, created_micros, id \
-         LIMIT $2 OFFSET $3"
+    const SQLITE: &str = concat!(
+        "SELECT json_group_array(json_object('id', hex(id), 'locality_slug', locality_slug, \
+         'address', address, 'postcode', postcode, 'reasons', reasons, 'need_level', need_level, \
+         'summary', summary, 'consent_given_by', consent_given_by, 'consent_method', \
+         consent_method, 'consent_date', consent_date, 'requester', requester, 'contact', \
+         contact, 'self_referral', self_referral, 'status', status, 'outcome', outcome, \
+         'triage_note', triage_note, 'family_id', nullif(hex(family_id), ''), 'created_micros', \
+         created_micros, 'members', json(members)) ORDER BY ",
+        queue_order!(),
+        ") FROM (",
+        queue_sql!(),
+        ")"
     );
-    static POSTGRES: LazyLock<String> = LazyLock::new(|| json_rows::postgres(SQL));
+    static POSTGRES: LazyLock<String> = LazyLock::new(|| json_rows::postgres(queue_sql!()));
     let tx = &mut authorised.tx;
-    let rows: Vec<QueueRow> = match tx {
+    Ok(match tx {
         Tx::Sqlite(t, _) => {
-            sqlx::query_as(SQL)
+            let packed: String = sqlx::query_scalar(SQLITE)
                 .bind(locality)
                 .bind(limit)
                 .bind(skip)
-                .fetch_all(&mut **t)
-                .await?
+                .fetch_one(&mut **t)
+                .await?;
+            serde_json::from_str(&packed)
+                .map_err(|e| StorageError::Sql(sqlx::Error::Decode(e.into())))?
         }
         Tx::Postgres(t) => {
-            sqlx::query_as(POSTGRES.as_str())
+            let rows: Vec<QueueRow> = sqlx::query_as(POSTGRES.as_str())
                 .bind(locality)
                 .bind(limit)
                 .bind(skip)
                 .fetch_all(&mut **t)
-                .await?
+                .await?;
+            rows.into_iter()
+                .map(|r| RequestDetail {
+                    request: r.request,
+                    members: r.members.0,
+                })
+                .collect()
         }
-    };
-    Ok(rows
-        .into_iter()
-        .map(|r| RequestDetail {
-            request: r.request,
-            members: r.members.0,
-        })
-        .collect())
+    })
 }
 
 #[derive(sqlx::FromRow)]

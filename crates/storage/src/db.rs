@@ -25,8 +25,13 @@ pub enum Db {
 /// SQLite has one writer at a time. Writers in this process wait their turn here, first come
 /// first served, before `BEGIN IMMEDIATE`: SQLite's own busy handler polls with growing sleeps
 /// and is not fair, so under many concurrent writers one could wait out the busy timeout.
+/// Audit events written in transactions of their own (every read's) are appended together,
+/// as on PostgreSQL: one write transaction for many reads.
 #[derive(Clone, Debug, Default)]
-pub struct WriteQueue(Arc<Mutex<()>>);
+pub struct WriteQueue {
+    turn: Arc<Mutex<()>>,
+    pub(crate) audit: AuditQueue,
+}
 
 pub enum Tx {
     /// With its place at the head of the write queue, if it may write.
@@ -123,7 +128,7 @@ impl Db {
     pub async fn begin(&self) -> Result<Tx, StorageError> {
         Ok(match self {
             Db::Sqlite(pool, queue) => {
-                let turn = queue.0.clone().lock_owned().await;
+                let turn = queue.turn.clone().lock_owned().await;
                 Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, Some(turn))
             }
             Db::Postgres(pool, _) => Tx::Postgres(pool.begin().await?),

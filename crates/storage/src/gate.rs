@@ -910,11 +910,12 @@ impl QueuedEvent {
 
 type Written = tokio::sync::oneshot::Sender<Result<(), String>>;
 
-/// Group commit of the audit events a PostgreSQL-backed process records in their own
-/// transactions (every read's event): each waits here, and whoever holds the writer's turn
-/// appends everything waiting in one transaction, under one take of the chain's advisory lock.
-/// Under load, one commit then serves many requests instead of each queueing for the lock
-/// (measured: most of the family page's waits were for it). Several processes still share the
+/// Group commit of the audit events a process records in their own transactions (every
+/// read's event): each waits here, and whoever holds the writer's turn appends everything
+/// waiting in one transaction (on PostgreSQL under one take of the chain's advisory lock).
+/// Under load, one commit then serves many requests instead of each queueing for the writer
+/// (measured: on PostgreSQL most of the family page's waits were for the lock; on SQLite each
+/// read paid a write transaction of its own). Several PostgreSQL processes still share the
 /// chain through the lock; every event is committed before its request reads anything.
 #[derive(Clone, Debug, Default)]
 pub struct AuditQueue(Arc<QueueState>);
@@ -1124,12 +1125,12 @@ pub async fn verify_chain(db: &Db) -> Result<ChainReport, StorageError> {
     })
 }
 
-/// Writes one event and commits it, in a transaction of its own (on PostgreSQL, with the
-/// others waiting in the [`AuditQueue`]): a sign-in, a refusal, or a read's access.
+/// Writes one event and commits it, in a transaction of its own with the others waiting in
+/// the [`AuditQueue`]: a sign-in, a refusal, or a read's access.
 pub async fn record(db: &Db, event: &NewEvent<'_>) -> Result<(), StorageError> {
     note(event);
     match db {
         Db::Postgres(_, queue) => queue.append(db, event).await,
-        Db::Sqlite(..) => write_events(db, std::slice::from_ref(event)).await,
+        Db::Sqlite(_, writes) => writes.audit.append(db, event).await,
     }
 }
