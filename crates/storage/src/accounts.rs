@@ -654,22 +654,31 @@ pub async fn credentials_by_id(
     }))
 }
 
+/// The signed-in person's columns of `users u` and `organisations o`, with their roles and
+/// localities as JSON arrays: one statement, as every signed-in request asks it (see
+/// `json_rows`).
+macro_rules! signed_in_columns {
+    () => {
+        "u.email, u.name, u.organisation_id, o.name AS organisation_name, \
+         (SELECT COALESCE(json_group_array(r.role ORDER BY r.role), '[]') \
+           FROM user_roles r WHERE r.user_id = u.id) AS roles, \
+         (SELECT COALESCE(json_group_array(l.locality_slug ORDER BY l.locality_slug), '[]') \
+           FROM user_localities l WHERE l.user_id = u.id) AS localities"
+    };
+}
+
 /// Loads the signed-in person with their roles and localities; `None` if inactive or gone.
 pub async fn signed_in(db: &Db, user_id: Uuid) -> Result<Option<SignedIn>, StorageError> {
-    // One statement, as every signed-in request asks it (see `json_rows`).
-    static POSTGRES: LazyLock<String> = LazyLock::new(|| crate::json_rows::postgres(SIGNED_IN_SQL));
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        email: String,
-        name: String,
-        organisation_id: Uuid,
-        organisation_name: String,
-        roles: Json<Vec<String>>,
-        localities: Json<Vec<String>>,
-    }
-    let row: Option<Row> = match db {
+    const SQL: &str = concat!(
+        "SELECT ",
+        signed_in_columns!(),
+        " FROM users u JOIN organisations o ON o.id = u.organisation_id \
+         WHERE u.id = $1 AND u.active"
+    );
+    static POSTGRES: LazyLock<String> = LazyLock::new(|| crate::json_rows::postgres(SQL));
+    let row: Option<SignedInRow> = match db {
         Db::Sqlite(pool, _) => {
-            sqlx::query_as(SIGNED_IN_SQL)
+            sqlx::query_as(SQL)
                 .bind(user_id)
                 .fetch_optional(pool)
                 .await?
@@ -681,31 +690,39 @@ pub async fn signed_in(db: &Db, user_id: Uuid) -> Result<Option<SignedIn>, Stora
                 .await?
         }
     };
-    Ok(row.map(|row| SignedIn {
-        name: row.name,
-        organisation_name: row.organisation_name,
-        actor: Actor {
-            user_id,
-            email: row.email,
-            organisation_id: row.organisation_id,
-            roles: in_effect(
-                row.roles
-                    .iter()
-                    .filter_map(|r| Role::from_slug(r))
-                    .collect(),
-            ),
-            localities: row.localities.0,
-        },
-    }))
+    Ok(row.map(|row| row.signed_in(user_id)))
 }
 
-const SIGNED_IN_SQL: &str = "SELECT u.email, u.name, u.organisation_id, o.name AS organisation_name, \
-     (SELECT COALESCE(json_group_array(r.role ORDER BY r.role), '[]') \
-       FROM user_roles r WHERE r.user_id = u.id) AS roles, \
-     (SELECT COALESCE(json_group_array(l.locality_slug ORDER BY l.locality_slug), '[]') \
-       FROM user_localities l WHERE l.user_id = u.id) AS localities \
-     FROM users u JOIN organisations o ON o.id = u.organisation_id \
-     WHERE u.id = $1 AND u.active";
+#[derive(sqlx::FromRow)]
+struct SignedInRow {
+    email: String,
+    name: String,
+    organisation_id: Uuid,
+    organisation_name: String,
+    roles: Json<Vec<String>>,
+    localities: Json<Vec<String>>,
+}
+
+impl SignedInRow {
+    fn signed_in(self, user_id: Uuid) -> SignedIn {
+        SignedIn {
+            name: self.name,
+            organisation_name: self.organisation_name,
+            actor: Actor {
+                user_id,
+                email: self.email,
+                organisation_id: self.organisation_id,
+                roles: in_effect(
+                    self.roles
+                        .iter()
+                        .filter_map(|r| Role::from_slug(r))
+                        .collect(),
+                ),
+                localities: self.localities.0,
+            },
+        }
+    }
+}
 
 pub async fn set_password(
     db: &Db,
@@ -873,15 +890,37 @@ pub async fn end_other_sessions(db: &Db, user_id: Uuid, keep: &str) -> Result<u6
     }))
 }
 
-pub async fn session(db: &Db, token: &str) -> Result<Option<Session>, StorageError> {
-    Ok(on_pool!(db, pool => {
-        sqlx::query_as(
-            "SELECT user_id, csrf_token, created_micros, last_seen_micros, second_factor_pending \
-             FROM sessions WHERE token_hash = $1",
-        )
-        .bind(token_hash(token))
-        .fetch_optional(pool)
-        .await?
+/// The session `token` names and its person, in one statement (every signed-in request asks
+/// it); `None` if there is no such session or its person is inactive or gone.
+pub async fn session(db: &Db, token: &str) -> Result<Option<(Session, SignedIn)>, StorageError> {
+    const SQL: &str = concat!(
+        "SELECT s.user_id, s.csrf_token, s.created_micros, s.last_seen_micros, \
+         s.second_factor_pending, ",
+        signed_in_columns!(),
+        " FROM sessions s JOIN users u ON u.id = s.user_id AND u.active \
+         JOIN organisations o ON o.id = u.organisation_id WHERE s.token_hash = $1"
+    );
+    static POSTGRES: LazyLock<String> = LazyLock::new(|| crate::json_rows::postgres(SQL));
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        session: Session,
+        #[sqlx(flatten)]
+        person: SignedInRow,
+    }
+    let hash = token_hash(token);
+    let row: Option<Row> = match db {
+        Db::Sqlite(pool, _) => sqlx::query_as(SQL).bind(hash).fetch_optional(pool).await?,
+        Db::Postgres(pool, _) => {
+            sqlx::query_as(POSTGRES.as_str())
+                .bind(hash)
+                .fetch_optional(pool)
+                .await?
+        }
+    };
+    Ok(row.map(|row| {
+        let user_id = row.session.user_id;
+        (row.session, row.person.signed_in(user_id))
     }))
 }
 

@@ -346,7 +346,8 @@ pub async fn waiting(authorised: &mut Authorised, locality: &str) -> Result<i64,
     }))
 }
 
-/// The triage queue's order: complex requests first, then oldest.
+/// The triage queue's order: complex requests first, then oldest. Migration 0045 indexes this
+/// very expression; change both together.
 macro_rules! queue_order {
     () => {
         "CASE WHEN need_level = 'complex' THEN 0 ELSE 1 END, created_micros, id"

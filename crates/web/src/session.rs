@@ -138,7 +138,7 @@ async fn cookie_session(
     let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else {
         return Ok(None);
     };
-    let Some(session) = accounts::session(&state.db, &token).await? else {
+    let Some((session, user)) = accounts::session(&state.db, &token).await? else {
         return Ok(None);
     };
     let now = now_micros();
@@ -152,9 +152,6 @@ async fn cookie_session(
     if now - session.last_seen_micros > 60_000_000 {
         accounts::touch_session(&state.db, &token).await?;
     }
-    let Some(user) = accounts::signed_in(&state.db, session.user_id).await? else {
-        return Ok(None);
-    };
     let signed = Signed {
         user,
         csrf: session.csrf_token,
