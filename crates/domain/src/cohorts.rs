@@ -8,6 +8,7 @@
 
 use crate::cases::locality_for_postcode;
 use crate::limits::{LINE, too_long};
+use crate::nhs_number::NhsNumber;
 use crate::people::FieldError;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -48,6 +49,8 @@ pub struct Person {
     pub given_name: String,
     pub family_name: String,
     pub date_of_birth: String,
+    /// The list's NHS number when it passes its check digit; a failing one is left out.
+    pub nhs_number: Option<NhsNumber>,
     pub postcode: String,
     pub address: String,
     /// The list's household id; empty when the list has none.
@@ -254,6 +257,7 @@ mod tests {
             given_name: given.into(),
             family_name: "Lee".into(),
             date_of_birth: "2015-03-04".into(),
+            nhs_number: None,
             postcode: postcode.into(),
             address: address.into(),
             household: household.into(),

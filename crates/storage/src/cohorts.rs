@@ -13,6 +13,7 @@ use crate::{StorageError, Tx, now_micros, on_tx};
 use earlyhelp_domain::access::{self, Action, Resource};
 use earlyhelp_domain::cases::{MemberRole, NeedLevel, Reason, iso, parse_date};
 use earlyhelp_domain::cohorts::{self, Grouping, Known, Person};
+use earlyhelp_domain::nhs_number::NhsNumber;
 use linkage::data::FieldKind;
 use rand::seq::SliceRandom;
 use serde::Serialize;
@@ -67,6 +68,8 @@ pub struct PersonRow {
     pub given_name: String,
     pub family_name: String,
     pub date_of_birth: String,
+    /// The 10 digits, or empty.
+    pub nhs_number: String,
 }
 
 /// What a matched earlyhelp record tells of a household, and the audit subject it is read under.
@@ -78,7 +81,8 @@ struct Knowledge {
 }
 
 /// The households' people as the list gives them: each kind's columns joined (an address's
-/// house number and lines with ", "), a date of birth in ISO form where it can be read.
+/// house number and lines with ", "), a date of birth in ISO form where it can be read, and
+/// the first NHS number that passes its check digit (one that fails is never kept).
 fn people_of(headers: &[String], roles: &[String], rows: &[Vec<String>]) -> Vec<Person> {
     let columns = |kinds: &[FieldKind]| -> Vec<usize> {
         (0..roles.len())
@@ -90,6 +94,7 @@ fn people_of(headers: &[String], roles: &[String], rows: &[Vec<String>]) -> Vec<
     let given = columns(&[FieldKind::GivenName]);
     let family = columns(&[FieldKind::FamilyName]);
     let born = columns(&[FieldKind::DateOfBirth]);
+    let nhs = columns(&[FieldKind::NhsNumber]);
     let postcode = columns(&[FieldKind::Postcode]);
     let address = columns(&[FieldKind::HouseNumber, FieldKind::Address, FieldKind::Place]);
     let household = headers.iter().position(|h| cohorts::is_household_header(h));
@@ -108,6 +113,9 @@ fn people_of(headers: &[String], roles: &[String], rows: &[Vec<String>]) -> Vec<
                 given_name: joined(&given, " "),
                 family_name: joined(&family, " "),
                 date_of_birth: iso_date(&written).unwrap_or(written),
+                nhs_number: nhs
+                    .iter()
+                    .find_map(|&c| row.get(c).and_then(|v| NhsNumber::parse(v))),
                 postcode: joined(&postcode, " "),
                 address: joined(&address, ", "),
                 household: household
@@ -254,14 +262,15 @@ pub async fn create(
         on_tx!(tx, c => {
             let mut insert = sqlx::QueryBuilder::new(
                 "INSERT INTO cohort_people (household_id, position, given_name, family_name, \
-                 date_of_birth) ",
+                 date_of_birth, nhs_number) ",
             );
             insert.push_values(chunk, |mut b, (hid, position, p)| {
                 b.push_bind(*hid)
                     .push_bind(*position)
                     .push_bind(p.given_name.clone())
                     .push_bind(p.family_name.clone())
-                    .push_bind(p.date_of_birth.clone());
+                    .push_bind(p.date_of_birth.clone())
+                    .push_bind(p.nhs_number.as_ref().map_or("", NhsNumber::digits).to_string());
             });
             insert.build().execute(&mut *c).await?;
         });
@@ -591,7 +600,7 @@ async fn people_in(
 ) -> Result<Vec<PersonRow>, StorageError> {
     Ok(on_tx!(tx, c => {
         sqlx::query_as(
-            "SELECT p.household_id, p.given_name, p.family_name, p.date_of_birth \
+            "SELECT p.household_id, p.given_name, p.family_name, p.date_of_birth, p.nhs_number \
              FROM cohort_people p JOIN cohort_households h ON h.id = p.household_id \
              WHERE h.cohort_id = $1 AND ($2 IS NULL OR h.locality_slug = $2) \
              ORDER BY h.reference, p.position",
@@ -839,10 +848,13 @@ async fn insert_request(
                 Some(_) => MemberRole::Parent,
                 None => MemberRole::OtherAdult,
             };
+            // No number from the list leaves nhs_number_missing blank, "not asked yet", as a
+            // form left blank does: nobody has asked the family (docs/matching.md).
             sqlx::query(
                 "INSERT INTO request_members (request_id, position, given_name, family_name, \
-                 date_of_birth, relationship, ethnicity, languages, send, school) \
-                 VALUES ($1, $2, $3, $4, $5, $6, '', '', '', '')",
+                 date_of_birth, relationship, nhs_number, nhs_number_missing, ethnicity, \
+                 languages, send, school) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, '', '', '', '', '')",
             )
             .bind(id)
             .bind(position as i64)
@@ -850,6 +862,7 @@ async fn insert_request(
             .bind(&m.family_name)
             .bind(&m.date_of_birth)
             .bind(relationship.slug())
+            .bind(&m.nhs_number)
             .execute(&mut *c)
             .await?;
         }
@@ -897,7 +910,7 @@ mod tests {
     #[test]
     fn a_lists_people_are_read_by_their_columns_roles() {
         let headers: Vec<String> = [
-            "ref", "hh_id", "first", "surname", "dob", "no", "street", "pc",
+            "ref", "hh_id", "first", "surname", "dob", "no", "street", "pc", "nhs",
         ]
         .map(String::from)
         .to_vec();
@@ -910,6 +923,7 @@ mod tests {
             "house_number",
             "address",
             "postcode",
+            "nhs_number",
         ]
         .map(String::from)
         .to_vec();
@@ -923,12 +937,23 @@ mod tests {
                 "10",
                 "High St",
                 "B1 1AA",
+                "943 476 5919",
             ]
             .map(String::from)
             .to_vec(),
-            ["A2", "", "Bo", "Lee", "not known", "", "", ""]
-                .map(String::from)
-                .to_vec(),
+            [
+                "A2",
+                "",
+                "Bo",
+                "Lee",
+                "not known",
+                "",
+                "",
+                "",
+                "943 476 5918",
+            ]
+            .map(String::from)
+            .to_vec(),
         ];
         let people = people_of(&headers, &roles, &rows);
         assert_eq!(
@@ -937,6 +962,7 @@ mod tests {
                 given_name: "Ann".into(),
                 family_name: "Lee".into(),
                 date_of_birth: "2015-03-04".into(),
+                nhs_number: NhsNumber::parse("9434765919"),
                 postcode: "B1 1AA".into(),
                 address: "10, High St".into(),
                 household: "HH7".into(),
@@ -944,5 +970,9 @@ mod tests {
         );
         assert_eq!(people[1].date_of_birth, "not known", "kept as written");
         assert_eq!(people[1].household, "");
+        assert_eq!(
+            people[1].nhs_number, None,
+            "a failed check digit is left out"
+        );
     }
 }

@@ -20,6 +20,7 @@ use axum::routing::get;
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::cases::{Reason, iso};
 use earlyhelp_domain::cohorts::{self, Tally, check_name};
+use earlyhelp_domain::nhs_number::NhsNumber;
 use earlyhelp_domain::people::FieldError;
 use earlyhelp_storage::StorageError;
 use earlyhelp_storage::cases::today;
@@ -484,10 +485,13 @@ async fn locality_page(
             true => "date of birth not known".to_string(),
             false => format!("born {}", p.date_of_birth),
         };
+        // Those who triage the locality's requests see the number there too.
+        let nhs = NhsNumber::parse(&p.nhs_number)
+            .map_or_else(String::new, |n| format!(", NHS number {n}"));
         names
             .entry(p.household_id)
             .or_default()
-            .push(format!("{} {} ({born})", p.given_name, p.family_name));
+            .push(format!("{} {} ({born}{nhs})", p.given_name, p.family_name));
     }
     let page = LocalityPage {
         layout: Layout::for_user(&signed, "/triage"),

@@ -5,7 +5,7 @@
 
 use crate::helpers::*;
 use crate::matching::{
-    count, delete_by, figure, known_pairs_list, run_to_the_end, run_with_unused,
+    count, delete_by, figure, known_pairs_list, run_to_the_end, run_with_roles, run_with_unused,
 };
 use earlyhelp::demo_cases::ERDINGTON_LEAD;
 use earlyhelp_domain::access::Action;
@@ -13,6 +13,7 @@ use earlyhelp_storage::{gate, matching};
 
 crate::on_both_backends!(
     a_cohort_is_counted_pseudonymised_and_outreach_lands_once_in_each_locality,
+    a_lists_nhs_numbers_reach_the_outreach_request_and_a_failing_one_never_does,
 );
 
 const OUTREACH: &str = "SELECT COUNT(*) FROM support_requests WHERE requester = 'Outreach: temporary accommodation, November 2026'";
@@ -495,4 +496,118 @@ async fn a_cohort_is_counted_pseudonymised_and_outreach_lands_once_in_each_local
         assert_eq!(count(&app.db, table).await, 0, "{table}");
     }
     assert_eq!(count(&app.db, OUTREACH).await as u64, expected);
+}
+
+/// The members of the outreach request whose members have `family_name`: given name, NHS
+/// number and why it is missing, by given name.
+async fn outreach_members(app: &TestApp, family_name: &str) -> Vec<(String, String, String)> {
+    let sql = "SELECT m.given_name, m.nhs_number, m.nhs_number_missing FROM request_members m \
+               JOIN support_requests r ON r.id = m.request_id \
+               WHERE m.family_name = $1 AND r.requester LIKE 'Outreach: %' ORDER BY m.given_name";
+    match &app.db {
+        earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_as(sql)
+            .bind(family_name)
+            .fetch_all(pool)
+            .await
+            .unwrap(),
+        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_as(sql)
+            .bind(family_name)
+            .fetch_all(pool)
+            .await
+            .unwrap(),
+    }
+}
+
+async fn a_lists_nhs_numbers_reach_the_outreach_request_and_a_failing_one_never_does(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let analyst = app.sign_in(ANALYST).await;
+    // The usual list with an NHS number column, empty for its people, and a household of two
+    // in Ladywood: Nia's number passes its check digit, Oto's (its last digit changed) fails.
+    let mut csv = String::new();
+    for (n, line) in known_pairs_list(&app.db, 10, 0, 10)
+        .await
+        .lines()
+        .enumerate()
+    {
+        csv.push_str(line);
+        csv.push_str(if n == 0 { ",nhs_number\n" } else { ",\n" });
+    }
+    csv.push_str("N1,Nia,Numbered,2016-01-01,B1 1AA,\"5 New Street\",943 476 5919\n");
+    csv.push_str("N2,Oto,Numbered,1984-02-02,B1 1AA,\"5 New Street\",943 476 5918\n");
+    let run = run_with_roles(&app, &analyst, "Health", &csv, &["nhs_number"]).await;
+    let made = analyst
+        .post(
+            &app,
+            &format!("/matching/runs/{run}/cohorts"),
+            &[
+                ("csrf_token", analyst.csrf.clone()),
+                ("name", "numbered".to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(made.status(), 303, "{}", made.text().await.unwrap());
+    let cohort = made.headers()["location"].to_str().unwrap().to_string();
+    // Only the valid number is kept; the failing one is never stored.
+    let numbered = "SELECT COUNT(*) FROM cohort_people WHERE nhs_number <> ''";
+    let nia = "SELECT COUNT(*) FROM cohort_people WHERE given_name = 'Nia' \
+               AND nhs_number = '9434765919'";
+    assert_eq!(count(&app.db, numbered).await, 1);
+    assert_eq!(count(&app.db, nia).await, 1);
+    // The analyst sees counts, never the number.
+    let page = analyst.get(&app, &cohort).await.text().await.unwrap();
+    assert!(!page.contains("5919") && !page.contains("Numbered"));
+
+    let sent = analyst
+        .post(
+            &app,
+            &format!("{cohort}/outreach"),
+            &[
+                ("csrf_token", analyst.csrf.clone()),
+                ("reason", "risk_of_homelessness".to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status(), 303);
+    // Nia's number on Nia; Oto has none, and no reason is made up for it ("not asked yet").
+    assert_eq!(
+        outreach_members(&app, "Numbered").await,
+        [
+            ("Nia".to_string(), "9434765919".to_string(), String::new()),
+            ("Oto".to_string(), String::new(), String::new()),
+        ]
+    );
+    let request = request_of(&app, "Numbered").await;
+    let lead = app.sign_in(LOCALITY_LEAD).await;
+    let triage = lead.get(&app, &format!("/triage/{request}")).await;
+    assert_eq!(triage.status(), 200);
+    let triage = triage.text().await.unwrap();
+    assert!(triage.contains("943 476 5919") && !triage.contains("943 476 5918"));
+    // The locality's lead, who sees the names, sees the number with them.
+    let named = lead
+        .get(&app, &format!("{cohort}/localities/ladywood"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        named.contains("Nia Numbered (born 2016-01-01, NHS number 943 476 5919)"),
+        "{named}"
+    );
+    assert!(named.contains("Oto Numbered (born 1984-02-02)"));
+
+    // The numbers go with the cohort at the list's delete-by date; the request keeps its own.
+    let mut authorised = gate::operator(&app.db, "retention", Action::Update, "test")
+        .await
+        .unwrap();
+    matching::delete_due(&mut authorised, delete_by(), true)
+        .await
+        .unwrap();
+    authorised.tx.commit().await.unwrap();
+    assert_eq!(
+        count(&app.db, "SELECT COUNT(*) FROM cohort_people").await,
+        0
+    );
+    assert_eq!(outreach_members(&app, "Numbered").await[0].1, "9434765919");
 }

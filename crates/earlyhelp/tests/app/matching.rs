@@ -178,6 +178,17 @@ pub(crate) async fn run_with_unused(
     csv: &str,
     unused: usize,
 ) -> String {
+    run_with_roles(app, analyst, source, csv, &vec![""; unused]).await
+}
+
+/// As [`run_to_the_end`], with more columns after the six, given the roles `more`.
+pub(crate) async fn run_with_roles(
+    app: &TestApp,
+    analyst: &Session,
+    source: &str,
+    csv: &str,
+    more: &[&str],
+) -> String {
     let response = upload(analyst, app, &terms(source), csv.as_bytes()).await;
     assert_eq!(response.status(), 303, "{}", response.text().await.unwrap());
     let list = id_in(&response);
@@ -198,7 +209,7 @@ pub(crate) async fn run_with_unused(
         "address",
     ]
     .iter()
-    .chain(std::iter::repeat_n(&"", unused))
+    .chain(more)
     .enumerate()
     .map(|(c, r)| (format!("role_{c}"), r.to_string()))
     .chain([
