@@ -243,6 +243,22 @@ pub struct SarNotShared {
     pub decided_micros: i64,
 }
 
+/// A cohort that named the person: a list another agency shared, matched to them (a match the
+/// engine was sure of, or one a reviewer accepted), and grouped into a cohort for outreach.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct SarCohort {
+    pub cohort: String,
+    /// Who shared the list.
+    pub source: String,
+    pub purpose: String,
+    #[serde(skip)]
+    pub article6: String,
+    /// The lawful basis of the share, in words.
+    #[sqlx(skip)]
+    pub lawful_basis: &'static str,
+    pub created_micros: i64,
+}
+
 /// The Family Help part of the case: each step between levels, the family network (other
 /// people: their names and how to reach them are marked) and family group decision making.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -340,6 +356,8 @@ pub struct SubjectAccess {
     pub break_glass: Vec<SarBreakGlass>,
     /// Decisions not to share information about the family: what, with whom, why, who decided.
     pub not_shared: Vec<SarNotShared>,
+    /// Cohorts of other agencies' lists that named the person (issue 14).
+    pub cohorts: Vec<SarCohort>,
     pub family_help: SarFamilyHelp,
     pub narrative: Vec<Entry>,
     pub access_log: Vec<Access>,
@@ -422,6 +440,7 @@ pub async fn subject_access(
     let requests = requests_naming(&mut authorised, &person, &record.family.postcode).await?;
     let not_shared = crate::identifiers::of_family(&mut authorised).await?;
     let help = crate::family_help::of_family(&mut authorised).await?;
+    let cohorts = cohorts_naming(&mut authorised.tx, id).await?;
 
     let mut named: Vec<Named> = others.iter().map(PersonDetails::named).collect();
     for request in &requests {
@@ -668,6 +687,7 @@ pub async fn subject_access(
                 decided_micros: d.decided_micros,
             })
             .collect(),
+        cohorts,
         break_glass: record
             .break_glass
             .iter()
@@ -704,6 +724,29 @@ pub async fn subject_access(
     // The operator's audit event travels in this transaction: commit, never drop it.
     authorised.tx.commit().await?;
     Ok(Some(found))
+}
+
+/// The cohorts whose runs matched family member `member` to a record on their list, oldest
+/// first. Possible matches nobody has accepted are left out: they may be someone else.
+async fn cohorts_naming(tx: &mut Tx, member: Uuid) -> Result<Vec<SarCohort>, StorageError> {
+    let mut cohorts: Vec<SarCohort> = on_tx!(tx, c => {
+        sqlx::query_as(
+            "SELECT c.name AS cohort, c.source, l.purpose, l.article6, c.created_micros \
+             FROM cohorts c JOIN match_lists l ON l.id = c.list_id \
+             WHERE EXISTS (SELECT 1 FROM match_results r WHERE r.run_id = c.run_id \
+               AND r.right_key = $1 AND r.status IN ('match', 'accepted')) \
+             ORDER BY c.created_micros, c.name",
+        )
+        .bind(format!("person:{member}"))
+        .fetch_all(c)
+        .await?
+    });
+    for cohort in &mut cohorts {
+        cohort.lawful_basis = Article6::from_slug(&cohort.article6)
+            .map(Article6::label)
+            .unwrap_or("");
+    }
+    Ok(cohorts)
 }
 
 fn help_label(slug: &str) -> &'static str {

@@ -14,6 +14,7 @@ use earlyhelp_storage::{gate, matching};
 crate::on_both_backends!(
     a_cohort_is_counted_pseudonymised_and_outreach_lands_once_in_each_locality,
     a_lists_nhs_numbers_reach_the_outreach_request_and_a_failing_one_never_does,
+    a_matched_persons_subject_access_request_names_the_cohort,
 );
 
 const OUTREACH: &str = "SELECT COUNT(*) FROM support_requests WHERE requester = 'Outreach: temporary accommodation, November 2026'";
@@ -611,3 +612,87 @@ async fn a_lists_nhs_numbers_reach_the_outreach_request_and_a_failing_one_never_
     );
     assert_eq!(outreach_members(&app, "Numbered").await[0].1, "9434765919");
 }
+
+/// A person the run matched is named by the cohort in their subject access request, with who
+/// shared the list and why; a person no list named has none.
+async fn a_matched_persons_subject_access_request_names_the_cohort(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let analyst = app.sign_in(ANALYST).await;
+    let csv = known_pairs_list(&app.db, 10, 0, 10).await;
+    let run = run_to_the_end(&app, &analyst, "Housing", &csv).await;
+    let made = analyst
+        .post(
+            &app,
+            &format!("/matching/runs/{run}/cohorts"),
+            &[
+                ("csrf_token", analyst.csrf.clone()),
+                ("name", "temporary accommodation, December 2026".to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(made.status(), 303);
+    let (keys, members) = match &app.db {
+        earlyhelp_storage::Db::Sqlite(pool, _) => (
+            sqlx::query_scalar::<_, String>(KEYS)
+                .fetch_all(pool)
+                .await
+                .unwrap(),
+            sqlx::query_scalar::<_, uuid::Uuid>(MEMBERS)
+                .fetch_all(pool)
+                .await
+                .unwrap(),
+        ),
+        earlyhelp_storage::Db::Postgres(pool, _) => (
+            sqlx::query_scalar::<_, String>(KEYS)
+                .fetch_all(pool)
+                .await
+                .unwrap(),
+            sqlx::query_scalar::<_, uuid::Uuid>(MEMBERS)
+                .fetch_all(pool)
+                .await
+                .unwrap(),
+        ),
+    };
+    let person = keys[0].strip_prefix("person:").unwrap().to_string();
+    let unnamed = members
+        .iter()
+        .find(|m| !keys.contains(&format!("person:{m}")))
+        .unwrap();
+    let ig = app.sign_in(IG_OFFICER).await;
+    let sar: serde_json::Value = ig
+        .get(&app, &format!("/governance/people/{person}/sar.json"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cohorts = sar["cohorts"].as_array().unwrap();
+    assert_eq!(cohorts.len(), 1, "{sar}");
+    assert_eq!(
+        cohorts[0]["cohort"],
+        "temporary accommodation, December 2026"
+    );
+    assert_eq!(cohorts[0]["source"], "Housing");
+    assert!(!cohorts[0]["lawful_basis"].as_str().unwrap().is_empty());
+    let page = ig
+        .get(&app, &format!("/governance/people/{person}/sar.html"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("temporary accommodation, December 2026"));
+    let other: serde_json::Value = ig
+        .get(&app, &format!("/governance/people/{unnamed}/sar.json"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        other["cohorts"],
+        serde_json::json!([]),
+        "no list named them"
+    );
+}
+
+const KEYS: &str = "SELECT right_key FROM match_results WHERE status = 'match' \
+     AND right_key LIKE 'person:%' ORDER BY right_key";
+const MEMBERS: &str = "SELECT id FROM family_members ORDER BY id";
