@@ -243,18 +243,15 @@ pub struct SarNotShared {
     pub decided_micros: i64,
 }
 
-/// A cohort that named the person: a list another agency shared, matched to them (a match the
-/// engine was sure of, or one a reviewer accepted), and grouped into a cohort for outreach.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+/// A cohort that holds the person: a list another agency shared, grouped into households for
+/// outreach (see [`cohorts_naming`]).
+#[derive(Debug, Clone, Serialize)]
 pub struct SarCohort {
     pub cohort: String,
     /// Who shared the list.
     pub source: String,
     pub purpose: String,
-    #[serde(skip)]
-    pub article6: String,
     /// The lawful basis of the share, in words.
-    #[sqlx(skip)]
     pub lawful_basis: &'static str,
     pub created_micros: i64,
 }
@@ -440,7 +437,13 @@ pub async fn subject_access(
     let requests = requests_naming(&mut authorised, &person, &record.family.postcode).await?;
     let not_shared = crate::identifiers::of_family(&mut authorised).await?;
     let help = crate::family_help::of_family(&mut authorised).await?;
-    let cohorts = cohorts_naming(&mut authorised.tx, id).await?;
+    let cohorts = cohorts_naming(
+        &mut authorised.tx,
+        &person,
+        &record.family.postcode,
+        &requests,
+    )
+    .await?;
 
     let mut named: Vec<Named> = others.iter().map(PersonDetails::named).collect();
     for request in &requests {
@@ -726,27 +729,114 @@ pub async fn subject_access(
     Ok(Some(found))
 }
 
-/// The cohorts whose runs matched family member `member` to a record on their list, oldest
-/// first. Possible matches nobody has accepted are left out: they may be someone else.
-async fn cohorts_naming(tx: &mut Tx, member: Uuid) -> Result<Vec<SarCohort>, StorageError> {
-    let mut cohorts: Vec<SarCohort> = on_tx!(tx, c => {
-        sqlx::query_as(
-            "SELECT c.name AS cohort, c.source, l.purpose, l.article6, c.created_micros \
-             FROM cohorts c JOIN match_lists l ON l.id = c.list_id \
-             WHERE EXISTS (SELECT 1 FROM match_results r WHERE r.run_id = c.run_id \
-               AND r.right_key = $1 AND r.status IN ('match', 'accepted')) \
-             ORDER BY c.created_micros, c.name",
-        )
-        .bind(format!("person:{member}"))
-        .fetch_all(c)
-        .await?
-    });
-    for cohort in &mut cohorts {
-        cohort.lawful_basis = Article6::from_slug(&cohort.article6)
-            .map(Article6::label)
-            .unwrap_or("");
+/// A cohort's columns as the subject access request shows them.
+macro_rules! cohort_columns {
+    () => {
+        "c.id, c.name AS cohort, c.source, l.purpose, l.article6, c.created_micros"
+    };
+}
+
+/// The cohorts that hold the person: those whose runs matched their family record or a
+/// request naming them (a match the engine was sure of, or one a reviewer accepted), and those
+/// whose list names someone likely to be them (as [`requests_naming`] decides), matched or not:
+/// a cohort keeps every person on its list. Oldest first.
+async fn cohorts_naming(
+    tx: &mut Tx,
+    person: &PersonDetails,
+    postcode: &str,
+    requests: &[RequestDetail],
+) -> Result<Vec<SarCohort>, StorageError> {
+    type Row = (Uuid, String, String, String, String, i64);
+    let mut keys = vec![format!("person:{}", person.id)];
+    for request in requests {
+        for (position, member) in request.members.iter().enumerate() {
+            if person.is(member) {
+                keys.push(format!("request:{}:{position}", request.request.id));
+            }
+        }
     }
-    Ok(cohorts)
+    let mut rows: Vec<Row> = Vec::new();
+    for key in &keys {
+        let matched: Vec<Row> = on_tx!(tx, c => {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                cohort_columns!(),
+                " FROM cohorts c JOIN match_lists l ON l.id = c.list_id \
+                 WHERE EXISTS (SELECT 1 FROM match_results r WHERE r.run_id = c.run_id \
+                   AND r.right_key = $1 AND r.status IN ('match', 'accepted'))"
+            ))
+            .bind(key)
+            .fetch_all(c)
+            .await?
+        });
+        rows.extend(matched);
+    }
+    if let Some(date_of_birth) = parse_date(&person.date_of_birth) {
+        let wanted = PersonKey {
+            given_name: person.given_name.clone(),
+            family_name: person.family_name.clone(),
+            date_of_birth,
+            postcode: postcode.to_string(),
+            nhs_number: person.nhs_number.clone(),
+        };
+        type Listed = (
+            Uuid,
+            String,
+            String,
+            String,
+            String,
+            i64,
+            String,
+            String,
+            String,
+            String,
+            String,
+        );
+        let listed: Vec<Listed> = on_tx!(tx, c => {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                cohort_columns!(),
+                ", p.given_name, p.family_name, p.date_of_birth, p.nhs_number, \
+                 h.postcode FROM cohort_people p \
+                 JOIN cohort_households h ON h.id = p.household_id \
+                 JOIN cohorts c ON c.id = h.cohort_id JOIN match_lists l ON l.id = c.list_id \
+                 WHERE p.date_of_birth = $1 OR ($2 <> '' AND p.nhs_number = $2)"
+            ))
+            .bind(&person.date_of_birth)
+            .bind(&person.nhs_number)
+            .fetch_all(c)
+            .await?
+        });
+        for (id, name, source, purpose, article6, at, given, family, born, nhs, postcode) in listed
+        {
+            let candidate = PersonKey {
+                given_name: given,
+                family_name: family,
+                date_of_birth: parse_date(&born).unwrap_or(date_of_birth),
+                postcode,
+                nhs_number: nhs,
+            };
+            if likely_same_person(&wanted, &candidate) {
+                rows.push((id, name, source, purpose, article6, at));
+            }
+        }
+    }
+    rows.sort_by(|a, b| (a.5, &a.1).cmp(&(b.5, &b.1)));
+    rows.dedup_by_key(|row| row.0);
+    Ok(rows
+        .into_iter()
+        .map(
+            |(_, cohort, source, purpose, article6, created_micros)| SarCohort {
+                cohort,
+                source,
+                purpose,
+                lawful_basis: Article6::from_slug(&article6)
+                    .map(Article6::label)
+                    .unwrap_or(""),
+                created_micros,
+            },
+        )
+        .collect())
 }
 
 fn help_label(slug: &str) -> &'static str {

@@ -614,7 +614,8 @@ async fn a_lists_nhs_numbers_reach_the_outreach_request_and_a_failing_one_never_
 }
 
 /// A person the run matched is named by the cohort in their subject access request, with who
-/// shared the list and why; a person no list named has none.
+/// shared the list and why, and still is once unmatched (the cohort keeps the list's people);
+/// a person no list named has none.
 async fn a_matched_persons_subject_access_request_names_the_cohort(backend: Backend) {
     let app = spawn_app(backend).await;
     let analyst = app.sign_in(ANALYST).await;
@@ -680,6 +681,34 @@ async fn a_matched_persons_subject_access_request_names_the_cohort(backend: Back
         .await
         .unwrap();
     assert!(page.contains("temporary accommodation, December 2026"));
+    // Unmatched, they are still on the cohort's list: found by name and date of birth.
+    let unmatch = "DELETE FROM match_results WHERE right_key = $1";
+    match &app.db {
+        earlyhelp_storage::Db::Sqlite(pool, _) => {
+            sqlx::query(unmatch)
+                .bind(&keys[0])
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        earlyhelp_storage::Db::Postgres(pool, _) => {
+            sqlx::query(unmatch)
+                .bind(&keys[0])
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+    }
+    let listed: serde_json::Value = ig
+        .get(&app, &format!("/governance/people/{person}/sar.json"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed["cohorts"], sar["cohorts"],
+        "found by name once unmatched"
+    );
     let other: serde_json::Value = ig
         .get(&app, &format!("/governance/people/{unnamed}/sar.json"))
         .await
