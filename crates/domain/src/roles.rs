@@ -204,6 +204,19 @@ impl std::fmt::Display for Role {
     }
 }
 
+/// The roles an audit event recorded (slugs, comma-separated) in words; an unknown one as
+/// recorded.
+pub fn in_words(slugs: &str) -> String {
+    slugs
+        .split(',')
+        .map(|slug| match Role::from_slug(slug.trim()) {
+            Some(role) => role.label(),
+            None => slug.trim(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

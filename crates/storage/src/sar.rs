@@ -127,6 +127,18 @@ impl PersonDetails {
         .collect()
     }
 
+    /// The person as [`likely_same_person`] compares people, at the family's `postcode`;
+    /// `None` when their date of birth cannot be read.
+    fn key(&self, postcode: &str) -> Option<PersonKey> {
+        Some(PersonKey {
+            given_name: self.given_name.clone(),
+            family_name: self.family_name.clone(),
+            date_of_birth: parse_date(&self.date_of_birth)?,
+            postcode: postcode.to_string(),
+            nhs_number: self.nhs_number.clone(),
+        })
+    }
+
     fn is(&self, member: &MemberRow) -> bool {
         if !self.nhs_number.is_empty() && !member.nhs_number.is_empty() {
             return self.nhs_number == member.nhs_number;
@@ -594,7 +606,7 @@ pub async fn subject_access(
                 at_micros: event.at_micros,
                 actor: event.actor,
                 organisation: event.actor_organisation,
-                role: event.actor_role,
+                role: earlyhelp_domain::roles::in_words(&event.actor_role),
                 record: event.subject,
                 action: event.action,
                 purpose: event.purpose,
@@ -771,14 +783,7 @@ async fn cohorts_naming(
         });
         rows.extend(matched);
     }
-    if let Some(date_of_birth) = parse_date(&person.date_of_birth) {
-        let wanted = PersonKey {
-            given_name: person.given_name.clone(),
-            family_name: person.family_name.clone(),
-            date_of_birth,
-            postcode: postcode.to_string(),
-            nhs_number: person.nhs_number.clone(),
-        };
+    if let Some(wanted) = person.key(postcode) {
         type Listed = (
             Uuid,
             String,
@@ -812,7 +817,7 @@ async fn cohorts_naming(
             let candidate = PersonKey {
                 given_name: given,
                 family_name: family,
-                date_of_birth: parse_date(&born).unwrap_or(date_of_birth),
+                date_of_birth: parse_date(&born).unwrap_or(wanted.date_of_birth),
                 postcode,
                 nhs_number: nhs,
             };
@@ -926,19 +931,12 @@ async fn requests_naming(
         .await?;
         (ids, named)
     });
-    if let Some(date_of_birth) = parse_date(&person.date_of_birth) {
-        let wanted = PersonKey {
-            given_name: person.given_name.clone(),
-            family_name: person.family_name.clone(),
-            date_of_birth,
-            postcode: postcode.to_string(),
-            nhs_number: person.nhs_number.clone(),
-        };
+    if let Some(wanted) = person.key(postcode) {
         for (request, postcode, given_name, family_name, born, nhs_number) in named {
             let candidate = PersonKey {
                 given_name,
                 family_name,
-                date_of_birth: parse_date(&born).unwrap_or(date_of_birth),
+                date_of_birth: parse_date(&born).unwrap_or(wanted.date_of_birth),
                 postcode,
                 nhs_number,
             };

@@ -16,7 +16,6 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use earlyhelp_domain::access::{Action, Resource};
 use earlyhelp_domain::people::FieldError;
-use earlyhelp_domain::roles::Role;
 use earlyhelp_storage::audit_search::{self, ACTIONS, Find};
 use earlyhelp_storage::gate::{AuditEvent, Request, authorise_read};
 use earlyhelp_storage::sharing;
@@ -227,18 +226,6 @@ impl AuditPage {
     }
 }
 
-/// The roles an event recorded (slugs, comma-separated) in words; an unknown one as recorded.
-fn role_words(slugs: &str) -> String {
-    slugs
-        .split(',')
-        .map(|slug| match Role::from_slug(slug.trim()) {
-            Some(role) => role.label(),
-            None => slug.trim(),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// What an event's record is, in words: localities by their names, not their slugs.
 fn record_words(subject: &str, localities: &LocalityNames) -> String {
     let (kind, rest) = subject.split_once(':').unwrap_or((subject, ""));
@@ -299,7 +286,7 @@ async fn audit_log(
         .into_iter()
         .map(|event| EventLine {
             when: event.at().format(format).unwrap_or_default(),
-            roles: role_words(&event.actor_role),
+            roles: earlyhelp_domain::roles::in_words(&event.actor_role),
             action: event.action.replace('_', " "),
             record: record_words(&event.subject, &localities),
             event,

@@ -19,6 +19,22 @@ crate::on_both_backends!(
 
 const OUTREACH: &str = "SELECT COUNT(*) FROM support_requests WHERE requester = 'Outreach: temporary accommodation, November 2026'";
 
+/// Makes the run's cohort `name` as the analyst; answers its page's path.
+async fn make_cohort(app: &TestApp, analyst: &Session, run: &str, name: &str) -> String {
+    let made = analyst
+        .post(
+            app,
+            &format!("/matching/runs/{run}/cohorts"),
+            &[
+                ("csrf_token", analyst.csrf.clone()),
+                ("name", name.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(made.status(), 303, "{}", made.text().await.unwrap());
+    made.headers()["location"].to_str().unwrap().to_string()
+}
+
 /// A count on the analyst's page: its figure, or `None` where it reads "fewer than 5".
 fn shown(page: &str, id: &str) -> Option<u64> {
     let marker = format!("id=\"{id}\">fewer than 5<");
@@ -538,18 +554,7 @@ async fn a_lists_nhs_numbers_reach_the_outreach_request_and_a_failing_one_never_
     csv.push_str("N1,Nia,Numbered,2016-01-01,B1 1AA,\"5 New Street\",943 476 5919\n");
     csv.push_str("N2,Oto,Numbered,1984-02-02,B1 1AA,\"5 New Street\",943 476 5918\n");
     let run = run_with_roles(&app, &analyst, "Health", &csv, &["nhs_number"]).await;
-    let made = analyst
-        .post(
-            &app,
-            &format!("/matching/runs/{run}/cohorts"),
-            &[
-                ("csrf_token", analyst.csrf.clone()),
-                ("name", "numbered".to_string()),
-            ],
-        )
-        .await;
-    assert_eq!(made.status(), 303, "{}", made.text().await.unwrap());
-    let cohort = made.headers()["location"].to_str().unwrap().to_string();
+    let cohort = make_cohort(&app, &analyst, &run, "numbered").await;
     // Only the valid number is kept; the failing one is never stored.
     let numbered = "SELECT COUNT(*) FROM cohort_people WHERE nhs_number <> ''";
     let nia = "SELECT COUNT(*) FROM cohort_people WHERE given_name = 'Nia' \
@@ -621,17 +626,13 @@ async fn a_matched_persons_subject_access_request_names_the_cohort(backend: Back
     let analyst = app.sign_in(ANALYST).await;
     let csv = known_pairs_list(&app.db, 10, 0, 10).await;
     let run = run_to_the_end(&app, &analyst, "Housing", &csv).await;
-    let made = analyst
-        .post(
-            &app,
-            &format!("/matching/runs/{run}/cohorts"),
-            &[
-                ("csrf_token", analyst.csrf.clone()),
-                ("name", "temporary accommodation, December 2026".to_string()),
-            ],
-        )
-        .await;
-    assert_eq!(made.status(), 303);
+    make_cohort(
+        &app,
+        &analyst,
+        &run,
+        "temporary accommodation, December 2026",
+    )
+    .await;
     let (keys, members) = match &app.db {
         earlyhelp_storage::Db::Sqlite(pool, _) => (
             sqlx::query_scalar::<_, String>(KEYS)
@@ -681,6 +682,9 @@ async fn a_matched_persons_subject_access_request_names_the_cohort(backend: Back
         .await
         .unwrap();
     assert!(page.contains("temporary accommodation, December 2026"));
+    // Who looked at the record, in words: the officer's own read is in the access log.
+    assert!(page.contains("Information governance officer"));
+    assert!(!page.contains("information_governance_officer"));
     // Unmatched, they are still on the cohort's list: found by name and date of birth.
     let unmatch = "DELETE FROM match_results WHERE right_key = $1";
     match &app.db {
