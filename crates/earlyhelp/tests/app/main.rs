@@ -35,6 +35,7 @@ mod links;
 mod listings;
 mod mail;
 mod matching;
+mod matching_journey;
 mod measures;
 mod money;
 mod nhs_number;

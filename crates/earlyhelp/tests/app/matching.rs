@@ -225,16 +225,19 @@ pub(crate) async fn run_with_roles(
     wait_for(app, analyst, &run).await
 }
 
-/// Waits for a run to finish (the page refreshes itself while it runs); answers the page.
+/// Waits for a run to finish (its page shows a bar while it runs); answers the run.
 pub(crate) async fn wait_for(app: &TestApp, session: &Session, run: &str) -> String {
     for _ in 0..600 {
         let page = session.get(app, &format!("/matching/runs/{run}")).await;
         let page = page.text().await.unwrap();
-        if !page.contains("http-equiv=\"refresh\"") {
+        if !page.contains("<progress") {
             assert!(!page.contains("did not finish"), "{page}");
             return run.to_string();
         }
-        assert!(page.contains("<progress"), "a bar while it runs");
+        assert!(
+            page.contains("Check its progress"),
+            "a way to look again while it runs"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the run did not finish in a minute");
