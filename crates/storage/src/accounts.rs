@@ -136,6 +136,12 @@ pub async fn case_workers_in(
         .fetch_all(pool)
         .await?
     });
+    Ok(who_works_cases(rows))
+}
+
+/// Of staff rows (email, name, organisation, one of their roles), by name: those with a role
+/// that works cases, once each, as (email, "name, organisation").
+pub(crate) fn who_works_cases(rows: Vec<(String, String, String, String)>) -> Vec<(String, String)> {
     let mut people: Vec<(String, String)> = rows
         .into_iter()
         .filter(|(_, _, _, role)| {
@@ -145,7 +151,7 @@ pub async fn case_workers_in(
         .map(|(email, name, organisation, _)| (email, format!("{name}, {organisation}")))
         .collect();
     people.dedup();
-    Ok(people)
+    people
 }
 
 pub async fn list_organisations(db: &Db) -> Result<Vec<Organisation>, StorageError> {

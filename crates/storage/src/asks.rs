@@ -9,7 +9,7 @@ use crate::{StorageError, Tx, now_micros, on_tx};
 use earlyhelp_domain::access::Actor;
 use earlyhelp_domain::cases::Reason;
 use earlyhelp_domain::roles::Role;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 // ---------------------------------------------------------------------------------------------
@@ -403,10 +403,11 @@ pub async fn mark_read(
 
 /// A request for support triaged onto the family: who sent it, how to reach them, when, and
 /// why (reason slugs, comma-separated).
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Referrer {
     pub requester: String,
     pub contact: String,
+    #[serde(deserialize_with = "crate::json_rows::flag")]
     pub self_referral: bool,
     pub reasons: String,
     pub created_micros: i64,
@@ -432,21 +433,4 @@ impl Referrer {
             false => format!("{who}, {}: {reasons}", self.contact),
         }
     }
-}
-
-/// Everyone whose request for support was triaged onto the family, oldest first.
-pub async fn referred_by(
-    authorised: &mut Authorised<FamilyId>,
-) -> Result<Vec<Referrer>, StorageError> {
-    let family_id = authorised.permit.record().0;
-    let tx = &mut authorised.tx;
-    Ok(on_tx!(tx, c => {
-        sqlx::query_as(
-            "SELECT requester, contact, self_referral, reasons, created_micros FROM support_requests \
-             WHERE family_id = $1 ORDER BY created_micros",
-        )
-        .bind(family_id)
-        .fetch_all(c)
-        .await?
-    }))
 }

@@ -1010,7 +1010,7 @@ pub async fn family(
     static POSTGRES: LazyLock<String> = LazyLock::new(|| json_rows::postgres(FAMILY_SQL));
     let id = authorised.permit.record().0;
     let tx = &mut authorised.tx;
-    let page: Option<FamilyPage> = match tx {
+    let page: Option<RecordRow> = match tx {
         Tx::Sqlite(t, _) => {
             sqlx::query_as(FAMILY_SQL)
                 .bind(id)
@@ -1024,26 +1024,13 @@ pub async fn family(
                 .await?
         }
     };
-    Ok(page.map(|p| FamilyRecord {
-        family: p.family,
-        members: p.members.0,
-        team: p.team.0,
-        notes: p.notes.0,
-        actions: p.actions.0,
-        readings: p.readings.0,
-        consents: p.consents.0,
-        needs: p.needs.as_deref().map(split_slugs).unwrap_or_default(),
-        closure_outcomes: p.closure_outcomes.0,
-        assessments: p.assessments.0,
-        shares: p.shares.0,
-        break_glass: p.break_glass.0,
-    }))
+    Ok(page.map(FamilyRecord::from))
 }
 
 /// The case page's record in one statement (see [`json_rows`]): the family's row, then each of
 /// its lists as a JSON array in the order the page shows it.
 #[derive(sqlx::FromRow)]
-struct FamilyPage {
+pub(crate) struct RecordRow {
     #[sqlx(flatten)]
     family: FamilyRow,
     members: Json<Vec<MemberRow>>,
@@ -1059,75 +1046,109 @@ struct FamilyPage {
     break_glass: Json<Vec<crate::sharing::BreakGlassRow>>,
 }
 
-/// The needs are those of the latest finalised assessment, else the reasons on the request that
-/// opened the case ([`case_needs`]); the notes are the newest 200.
-const FAMILY_SQL: &str = concat!(
-    "SELECT f.id, f.locality_slug, l.name AS locality_name, f.address, \
-     f.postcode, f.need_level, f.state, f.lead_practitioner, u.name AS lead_name, \
-     u.email AS lead_email, o.name AS lead_organisation, f.review_date, f.closure_reason, \
-     f.consent_withdrawn, \
-     (SELECT COALESCE(json_group_array(json_object('id', hex(m.id), ",
-    member_json_fields!(),
-    ") ORDER BY m.date_of_birth), '[]') \
-       FROM family_members m WHERE m.family_id = f.id) AS members, \
-     (SELECT COALESCE(json_group_array(json_object('user_id', hex(tu.id), 'name', tu.name, \
-       'email', tu.email, 'organisation', tor.name) ORDER BY t.added_micros), '[]') \
-       FROM family_team t JOIN users tu ON tu.id = t.user_id \
-       JOIN organisations tor ON tor.id = tu.organisation_id WHERE t.family_id = f.id) AS team, \
-     (SELECT COALESCE(json_group_array(json_object('id', hex(n.id), 'author', n.author, 'kind', \
-       n.kind, 'body', n.body, 'at_micros', n.at_micros) ORDER BY n.at_micros DESC, n.id DESC), '[]') \
-       FROM (SELECT id, author, kind, body, at_micros FROM family_notes WHERE family_id = f.id \
-       ORDER BY at_micros DESC, id DESC LIMIT 200) n) AS notes, \
-     (SELECT COALESCE(json_group_array(json_object('id', hex(p.id), 'goal', p.goal, 'action', \
-       p.action, 'owner', p.owner, 'due_date', p.due_date, 'done', \
-       CASE WHEN p.done THEN 1 ELSE 0 END, 'ending', p.ending) \
-       ORDER BY p.due_date, p.created_micros), '[]') \
-       FROM plan_actions p WHERE p.family_id = f.id) AS actions, \
-     (SELECT COALESCE(json_group_array(json_object('measure_id', hex(r.measure_id), 'measure', \
-       ms.name, 'taken_on', r.taken_on, 'area', r.area, 'score', r.score) \
-       ORDER BY r.taken_on, a.position, r.area), '[]') \
-       FROM readings r JOIN measures ms ON ms.id = r.measure_id \
-       LEFT JOIN measure_areas a ON a.measure_id = r.measure_id AND a.name = r.area \
-       WHERE r.family_id = f.id) AS readings, \
-     (SELECT COALESCE(json_group_array(json_object('id', hex(c.id), 'member_id', \
-       nullif(hex(c.member_id), ''), 'member_name', cm.given_name || ' ' || cm.family_name, \
-       'given_by', c.given_by, 'method', c.method, 'given_on', c.given_on, 'scope', c.scope, \
-       'withdrawn_on', c.withdrawn_on, 'withdrawn_by', c.withdrawn_by, 'withdrawn_reason', \
-       c.withdrawn_reason) ORDER BY c.recorded_micros), '[]') \
-       FROM consents c LEFT JOIN family_members cm ON cm.id = c.member_id \
-       WHERE c.family_id = f.id) AS consents, \
-     COALESCE((SELECT needs FROM assessments WHERE family_id = f.id AND status = 'final' \
-       ORDER BY finalised_micros DESC LIMIT 1), \
-       (SELECT reasons FROM support_requests WHERE family_id = f.id \
-       ORDER BY created_micros LIMIT 1)) AS needs, \
-     (SELECT COALESCE(json_group_array(json_array(co.need, co.outcome) ORDER BY co.need), '[]') \
-       FROM closure_outcomes co WHERE co.family_id = f.id AND co.closed_micros = \
-       (SELECT MAX(closed_micros) FROM closure_outcomes WHERE family_id = f.id)) \
-       AS closure_outcomes, \
-     (SELECT COALESCE(json_group_array(json_object('id', hex(s.id), 'status', s.status, \
-       'family_story', s.family_story, 'child_voice', s.child_voice, 'strengths', s.strengths, \
-       'worries', s.worries, 'needs', s.needs, 'analysis', s.analysis, 'started_by', \
-       s.started_by, 'started_micros', s.started_micros, 'updated_micros', s.updated_micros, \
-       'finalised_by', s.finalised_by, 'finalised_micros', s.finalised_micros) \
-       ORDER BY s.started_micros DESC), '[]') \
-       FROM assessments s WHERE s.family_id = f.id) AS assessments, \
-     (SELECT COALESCE(json_group_array(json_object('id', hex(b.id), 'shared_with_user', \
-       nullif(hex(b.shared_with_user), ''), 'shared_with', b.shared_with, 'purpose', b.purpose, \
-       'article6', b.article6, 'article9', b.article9, 'recorded_by', b.recorded_by, \
-       'recorded_micros', b.recorded_micros, 'ended_micros', b.ended_micros, 'consent_id', \
-       nullif(hex(b.consent_id), ''), 'ended_reason', b.ended_reason) \
-       ORDER BY b.recorded_micros), '[]') \
-       FROM lawful_bases b WHERE b.family_id = f.id) AS shares, \
-     (SELECT COALESCE(json_group_array(json_object('id', hex(g.id), 'family_id', hex(g.family_id), \
-       'user_id', hex(g.user_id), 'user_name', g.user_name, 'reason', g.reason, \
-       'granted_micros', g.granted_micros, 'expires_micros', g.expires_micros, 'reviewed_by', \
-       g.reviewed_by, 'reviewed_micros', g.reviewed_micros, 'review_note', g.review_note, \
-       'review_verdict', g.review_verdict) ORDER BY g.granted_micros DESC), '[]') \
-       FROM break_glass g WHERE g.family_id = f.id) AS break_glass \
-     FROM families f JOIN localities l ON l.slug = f.locality_slug \
-     LEFT JOIN users u ON u.id = f.lead_practitioner \
-     LEFT JOIN organisations o ON o.id = u.organisation_id WHERE f.id = $1"
-);
+impl From<RecordRow> for FamilyRecord {
+    fn from(p: RecordRow) -> FamilyRecord {
+        FamilyRecord {
+            family: p.family,
+            members: p.members.0,
+            team: p.team.0,
+            notes: p.notes.0,
+            actions: p.actions.0,
+            readings: p.readings.0,
+            consents: p.consents.0,
+            needs: p.needs.as_deref().map(split_slugs).unwrap_or_default(),
+            closure_outcomes: p.closure_outcomes.0,
+            assessments: p.assessments.0,
+            shares: p.shares.0,
+            break_glass: p.break_glass.0,
+        }
+    }
+}
+
+/// The columns of the case page's record ([`family`]): the needs are those of the latest
+/// finalised assessment, else the reasons on the request that opened the case ([`case_needs`]);
+/// the notes are the newest 200.
+macro_rules! family_columns {
+    () => {
+        concat!(
+            "SELECT f.id, f.locality_slug, l.name AS locality_name, f.address, \
+            f.postcode, f.need_level, f.state, f.lead_practitioner, u.name AS lead_name, \
+            u.email AS lead_email, o.name AS lead_organisation, f.review_date, f.closure_reason, \
+            f.consent_withdrawn, \
+            (SELECT COALESCE(json_group_array(json_object('id', hex(m.id), ",
+            $crate::cases::member_json_fields!(),
+            ") ORDER BY m.date_of_birth), '[]') \
+            FROM family_members m WHERE m.family_id = f.id) AS members, \
+            (SELECT COALESCE(json_group_array(json_object('user_id', hex(tu.id), 'name', tu.name, \
+            'email', tu.email, 'organisation', tor.name) ORDER BY t.added_micros), '[]') \
+            FROM family_team t JOIN users tu ON tu.id = t.user_id \
+            JOIN organisations tor ON tor.id = tu.organisation_id WHERE t.family_id = f.id) AS team, \
+            (SELECT COALESCE(json_group_array(json_object('id', hex(n.id), 'author', n.author, 'kind', \
+            n.kind, 'body', n.body, 'at_micros', n.at_micros) ORDER BY n.at_micros DESC, n.id DESC), '[]') \
+            FROM (SELECT id, author, kind, body, at_micros FROM family_notes WHERE family_id = f.id \
+            ORDER BY at_micros DESC, id DESC LIMIT 200) n) AS notes, \
+            (SELECT COALESCE(json_group_array(json_object('id', hex(p.id), 'goal', p.goal, 'action', \
+            p.action, 'owner', p.owner, 'due_date', p.due_date, 'done', \
+            CASE WHEN p.done THEN 1 ELSE 0 END, 'ending', p.ending) \
+            ORDER BY p.due_date, p.created_micros), '[]') \
+            FROM plan_actions p WHERE p.family_id = f.id) AS actions, \
+            (SELECT COALESCE(json_group_array(json_object('measure_id', hex(r.measure_id), 'measure', \
+            ms.name, 'taken_on', r.taken_on, 'area', r.area, 'score', r.score) \
+            ORDER BY r.taken_on, a.position, r.area), '[]') \
+            FROM readings r JOIN measures ms ON ms.id = r.measure_id \
+            LEFT JOIN measure_areas a ON a.measure_id = r.measure_id AND a.name = r.area \
+            WHERE r.family_id = f.id) AS readings, \
+            (SELECT COALESCE(json_group_array(json_object('id', hex(c.id), 'member_id', \
+            nullif(hex(c.member_id), ''), 'member_name', cm.given_name || ' ' || cm.family_name, \
+            'given_by', c.given_by, 'method', c.method, 'given_on', c.given_on, 'scope', c.scope, \
+            'withdrawn_on', c.withdrawn_on, 'withdrawn_by', c.withdrawn_by, 'withdrawn_reason', \
+            c.withdrawn_reason) ORDER BY c.recorded_micros), '[]') \
+            FROM consents c LEFT JOIN family_members cm ON cm.id = c.member_id \
+            WHERE c.family_id = f.id) AS consents, \
+            COALESCE((SELECT needs FROM assessments WHERE family_id = f.id AND status = 'final' \
+            ORDER BY finalised_micros DESC LIMIT 1), \
+            (SELECT reasons FROM support_requests WHERE family_id = f.id \
+            ORDER BY created_micros LIMIT 1)) AS needs, \
+            (SELECT COALESCE(json_group_array(json_array(co.need, co.outcome) ORDER BY co.need), '[]') \
+            FROM closure_outcomes co WHERE co.family_id = f.id AND co.closed_micros = \
+            (SELECT MAX(closed_micros) FROM closure_outcomes WHERE family_id = f.id)) \
+            AS closure_outcomes, \
+            (SELECT COALESCE(json_group_array(json_object('id', hex(s.id), 'status', s.status, \
+            'family_story', s.family_story, 'child_voice', s.child_voice, 'strengths', s.strengths, \
+            'worries', s.worries, 'needs', s.needs, 'analysis', s.analysis, 'started_by', \
+            s.started_by, 'started_micros', s.started_micros, 'updated_micros', s.updated_micros, \
+            'finalised_by', s.finalised_by, 'finalised_micros', s.finalised_micros) \
+            ORDER BY s.started_micros DESC), '[]') \
+            FROM assessments s WHERE s.family_id = f.id) AS assessments, \
+            (SELECT COALESCE(json_group_array(json_object('id', hex(b.id), 'shared_with_user', \
+            nullif(hex(b.shared_with_user), ''), 'shared_with', b.shared_with, 'purpose', b.purpose, \
+            'article6', b.article6, 'article9', b.article9, 'recorded_by', b.recorded_by, \
+            'recorded_micros', b.recorded_micros, 'ended_micros', b.ended_micros, 'consent_id', \
+            nullif(hex(b.consent_id), ''), 'ended_reason', b.ended_reason) \
+            ORDER BY b.recorded_micros), '[]') \
+            FROM lawful_bases b WHERE b.family_id = f.id) AS shares, \
+            (SELECT COALESCE(json_group_array(json_object('id', hex(g.id), 'family_id', hex(g.family_id), \
+            'user_id', hex(g.user_id), 'user_name', g.user_name, 'reason', g.reason, \
+            'granted_micros', g.granted_micros, 'expires_micros', g.expires_micros, 'reviewed_by', \
+            g.reviewed_by, 'reviewed_micros', g.reviewed_micros, 'review_note', g.review_note, \
+            'review_verdict', g.review_verdict) ORDER BY g.granted_micros DESC), '[]') \
+            FROM break_glass g WHERE g.family_id = f.id) AS break_glass"
+        )
+    };
+}
+
+/// The record's tables, for [`family_columns`]: the family whose id is `$1`.
+macro_rules! family_tables {
+    () => {
+        " FROM families f JOIN localities l ON l.slug = f.locality_slug \
+         LEFT JOIN users u ON u.id = f.lead_practitioner \
+         LEFT JOIN organisations o ON o.id = u.organisation_id WHERE f.id = $1"
+    };
+}
+
+pub(crate) use {family_columns, family_tables, member_json_fields};
+
+const FAMILY_SQL: &str = concat!(family_columns!(), family_tables!());
 
 fn split_slugs(joined: &str) -> Vec<String> {
     joined

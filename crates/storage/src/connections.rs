@@ -10,7 +10,7 @@ use earlyhelp_domain::connections::{
     CheckedReferral, FIGURES_FROM, ReferralEvent, ReferralFigures, ReferralState, Side, median,
     next,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// What the access rules need to know about referral `id`; `None` if there is none.
@@ -749,7 +749,7 @@ pub async fn add_message(
 }
 
 /// One line of a list of referrals.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct ReferralLine {
     pub id: Uuid,
     pub reference: String,
@@ -765,24 +765,6 @@ macro_rules! line_columns {
     () => {
         "id, reference, service_name, referrer_name, state, outcome, decline_reason, created_micros"
     };
-}
-
-/// The permitted family's referrals, newest first.
-pub async fn of_family(
-    authorised: &mut Authorised<FamilyId>,
-) -> Result<Vec<ReferralLine>, StorageError> {
-    let family_id = authorised.permit.record().0;
-    let tx = &mut authorised.tx;
-    Ok(on_tx!(tx, c => {
-        sqlx::query_as(concat!(
-            "SELECT ",
-            line_columns!(),
-            " FROM referrals WHERE family_id = $1 ORDER BY created_micros DESC"
-        ))
-        .bind(family_id)
-        .fetch_all(c)
-        .await?
-    }))
 }
 
 /// A part of an organisation's inbox.

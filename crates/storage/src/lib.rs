@@ -16,6 +16,7 @@ pub mod directory;
 pub mod encoded;
 pub mod extracts;
 pub mod family_help;
+pub mod family_page;
 pub mod find_families;
 pub mod grants;
 pub mod listing_changes;

@@ -10,7 +10,7 @@ use earlyhelp_domain::access::Action;
 use earlyhelp_domain::cases::iso;
 use earlyhelp_domain::measures::{CheckedReading, DEFAULT_MEASURE_ID, Measure, NewMeasure, Scores};
 use earlyhelp_domain::supporting_families::CheckedOutcome;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use std::sync::LazyLock;
 use time::Date;
@@ -34,20 +34,26 @@ pub async fn list(db: &Db) -> Result<Vec<MeasureListing>, StorageError> {
         Db::Sqlite(pool, _) => sqlx::query_as(LIST_SQL).fetch_all(pool).await?,
         Db::Postgres(pool, _) => sqlx::query_as(POSTGRES.as_str()).fetch_all(pool).await?,
     };
+    Ok(listings(rows.into_iter().map(|(id, name, organisation, licence, areas)| {
+        (id, name, organisation, licence, areas.0)
+    })))
+}
+
+/// A measure as read: id, name, licence holder, licence, its areas in order.
+pub(crate) type ListedMeasure = (Uuid, String, Option<String>, String, Vec<String>);
+
+/// The measures read by name, the built-in one put first.
+pub(crate) fn listings(rows: impl IntoIterator<Item = ListedMeasure>) -> Vec<MeasureListing> {
     let mut listings: Vec<MeasureListing> = rows
         .into_iter()
         .map(|(id, name, organisation, licence, areas)| MeasureListing {
-            measure: Measure {
-                id,
-                name,
-                areas: areas.0,
-            },
+            measure: Measure { id, name, areas },
             organisation,
             licence,
         })
         .collect();
     listings.sort_by_key(|l| l.measure.id != DEFAULT_MEASURE_ID);
-    Ok(listings)
+    listings
 }
 
 const LIST_SQL: &str = "SELECT m.id, m.name, o.name, m.licence, \
@@ -203,7 +209,7 @@ pub async fn import_readings(
 // Supporting Families
 
 /// A family's need against one headline outcome, as stored.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct OutcomeRow {
     /// The headline outcome's slug.
     pub outcome: String,
@@ -286,11 +292,16 @@ pub async fn closed_on(
             .fetch_optional(c)
             .await?
     });
-    Ok(closed.flatten().and_then(|micros| {
+    Ok(day_of(closed.flatten()))
+}
+
+/// The day of a moment in microseconds, if there is one.
+pub fn day_of(micros: Option<i64>) -> Option<Date> {
+    micros.and_then(|micros| {
         time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
             .ok()
             .map(|t| t.date())
-    }))
+    })
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use earlyhelp_domain::money::{
     PaymentStep, ProgrammeKind, check_amount, pounds,
 };
 use earlyhelp_domain::people::FieldError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// A payment to a family.
@@ -313,7 +313,7 @@ async fn budgets(
     })
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct PaymentRow {
     pub id: Uuid,
     pub reference: String,
@@ -327,6 +327,7 @@ pub struct PaymentRow {
     pub purposes: String,
     pub reason: String,
     pub notes: String,
+    #[serde(deserialize_with = "crate::json_rows::flag")]
     pub crisis: bool,
     pub state: String,
     pub requested_by: Uuid,
@@ -365,18 +366,6 @@ pub async fn payment(
 }
 
 /// The permitted family's payments, newest first.
-pub async fn of_family(
-    authorised: &mut Authorised<FamilyId>,
-) -> Result<Vec<PaymentRow>, StorageError> {
-    let id = authorised.permit.record().0;
-    let tx = &mut authorised.tx;
-    let sql = concat!(
-        payment_select!(),
-        " WHERE p.family_id = $1 ORDER BY p.requested_micros DESC"
-    );
-    Ok(on_tx!(tx, c => sqlx::query_as(sql).bind(id).fetch_all(c).await?))
-}
-
 /// The grants officers' queue: waiting for approval (crisis requests first, then oldest first),
 /// then approved and waiting to be paid; at most `limit`.
 pub async fn queue<R>(

@@ -10,6 +10,7 @@ crate::on_both_backends!(
     each_change_shows_its_own_success_banner,
     the_contents_counts_and_flags_the_overdue,
     the_chronology_is_newest_first_and_filters_by_kind_and_author,
+    the_pages_one_statement_reads_what_each_sections_own_would,
 );
 
 async fn html_of(session: &Session, app: &TestApp, path: &str) -> String {
@@ -258,4 +259,119 @@ async fn the_chronology_is_newest_first_and_filters_by_kind_and_author(backend: 
     );
     let none = html_of(&practitioner, &app, &format!("{page}?author=Nobody")).await;
     assert!(none.contains("No entries match."));
+}
+
+/// The page's sections as each was read on its own before they were folded into one statement
+/// (`family_page::read`), to hold the one statement to them field by field.
+const REFERRALS: &str = "SELECT id, reference, service_name, referrer_name, state, outcome, \
+     decline_reason, created_micros FROM referrals WHERE family_id = $1 ORDER BY created_micros DESC";
+const PAYMENTS: &str = "SELECT p.id, p.reference, p.programme_id, g.name AS programme_name, \
+     p.family_id, p.locality_slug, l.name AS locality_name, p.amount_pence, \
+     g.approval_threshold_pence, p.purposes, p.reason, p.notes, p.crisis, p.state, \
+     p.requested_by, p.requester_name, p.requested_micros, p.decider_name, p.decided_micros, \
+     p.refusal_reason, p.method, p.voucher_provider, p.voucher_code, p.paid_on, p.payer_name \
+     FROM payments p JOIN programmes g ON g.id = p.programme_id \
+     JOIN localities l ON l.slug = p.locality_slug \
+     WHERE p.family_id = $1 ORDER BY p.requested_micros DESC";
+const REFERRERS: &str = "SELECT requester, contact, self_referral, reasons, created_micros \
+     FROM support_requests WHERE family_id = $1 ORDER BY created_micros";
+
+async fn all_of<T>(db: &earlyhelp_storage::Db, sql: &'static str, id: uuid::Uuid) -> serde_json::Value
+where
+    T: serde::Serialize
+        + Send
+        + Unpin
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    let rows: Vec<T> = match db {
+        earlyhelp_storage::Db::Sqlite(pool, _) => {
+            sqlx::query_as(sql).bind(id).fetch_all(pool).await.unwrap()
+        }
+        earlyhelp_storage::Db::Postgres(pool, _) => {
+            sqlx::query_as(sql).bind(id).fetch_all(pool).await.unwrap()
+        }
+    };
+    serde_json::to_value(rows).unwrap()
+}
+
+fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap()
+}
+
+async fn the_pages_one_statement_reads_what_each_sections_own_would(backend: Backend) {
+    use earlyhelp_domain::access::Action;
+    use earlyhelp_storage::{accounts, asks, connections, family_page, gate, identifiers};
+    use earlyhelp_storage::{measures, payments};
+    // The demo city has every kind of row on some family, each flag both ways.
+    let app = spawn_app(backend).await;
+    let ids: Vec<uuid::Uuid> = match &app.db {
+        earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_scalar("SELECT id FROM families")
+            .fetch_all(pool)
+            .await
+            .unwrap(),
+        earlyhelp_storage::Db::Postgres(pool, _) => {
+            sqlx::query_scalar("SELECT id FROM families")
+                .fetch_all(pool)
+                .await
+                .unwrap()
+        }
+    };
+    let mut seen = [0usize; 10];
+    for id in ids {
+        let ask = gate::Ask {
+            id,
+            action: Action::Read,
+            purpose: "test: the page's reads",
+        };
+        let mut authorised = gate::operator_on::<gate::FamilyId>(&app.db, ask)
+            .await
+            .unwrap();
+        let page = family_page::read(&mut authorised).await.unwrap().unwrap();
+        let record = earlyhelp_storage::cases::family(&mut authorised)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(json(&page.record), json(&record), "{id}");
+        let outcomes = measures::outcomes(&mut authorised).await.unwrap();
+        assert_eq!(json(&page.outcomes), json(&outcomes), "{id}");
+        let closed_on = measures::closed_on(&mut authorised).await.unwrap();
+        assert_eq!(measures::day_of(page.closed_micros), closed_on, "{id}");
+        let not_shared = identifiers::of_family(&mut authorised).await.unwrap();
+        assert_eq!(json(&page.not_shared), json(&not_shared), "{id}");
+        authorised.tx.commit().await.unwrap();
+        let referrals = all_of::<connections::ReferralLine>(&app.db, REFERRALS, id).await;
+        assert_eq!(json(&page.referrals), referrals, "{id}");
+        let payments = all_of::<payments::PaymentRow>(&app.db, PAYMENTS, id).await;
+        assert_eq!(json(&page.payments), payments, "{id}");
+        let referrers = all_of::<asks::Referrer>(&app.db, REFERRERS, id).await;
+        assert_eq!(json(&page.referrers), referrers, "{id}");
+        let workers = accounts::case_workers_in(&app.db, &record.family.locality_slug)
+            .await
+            .unwrap();
+        assert_eq!(page.case_workers, workers, "{id}");
+        let listed = measures::list(&app.db).await.unwrap();
+        assert_eq!(format!("{:?}", page.measures), format!("{listed:?}"), "{id}");
+        for (n, count) in [
+            page.outcomes.len(),
+            page.referrals.len(),
+            page.payments.iter().filter(|p| p.crisis).count(),
+            page.payments.iter().filter(|p| !p.crisis).count(),
+            page.referrers.iter().filter(|r| r.self_referral).count(),
+            page.referrers.iter().filter(|r| !r.self_referral).count(),
+            page.not_shared.len(),
+            page.case_workers.len(),
+            page.measures.len(),
+            usize::from(page.closed_micros.is_some()),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            seen[n] += count;
+        }
+    }
+    assert!(
+        seen.iter().all(|&n| n > 0),
+        "every section holds something on some family: {seen:?}"
+    );
 }

@@ -2,7 +2,7 @@
 //! chronology, consent, step up and down, closure; the caseload; and the "known to" view.
 
 use super::measures::{
-    MeasuresPanel, OutcomesPanel, measures_panel, outcome_views, outcomes_panel,
+    MeasuresPanel, OutcomesPanel, measures_panel, outcome_lines, outcomes_panel,
 };
 use super::{field, first_error, select_options};
 use crate::AppState;
@@ -30,7 +30,8 @@ use earlyhelp_domain::people::FieldError;
 use earlyhelp_domain::sharing::{Article6, Article9, ShareInput, check_share};
 use earlyhelp_storage::StorageError;
 use earlyhelp_storage::cases::{self, FamilyRecord, KnownTo};
-use earlyhelp_storage::connections::{self, ReferralLine};
+use earlyhelp_storage::connections::ReferralLine;
+use earlyhelp_storage::family_page::{self, CasePage};
 use earlyhelp_storage::gate::{AuditFilter, Authorised, FamilyId, KnownToFamily, list_events};
 use uuid::Uuid;
 
@@ -477,19 +478,25 @@ async fn render_family_with(
         Err(AppError::NotFound) => return known_to_page(state, signed, id).await,
         Err(other) => return Err(other),
     };
-    let record = cases::family(&mut authorised)
+    let CasePage {
+        record,
+        closed_micros,
+        outcomes,
+        referrals,
+        payments,
+        referrers: referred_by,
+        not_shared,
+        case_workers,
+        measures,
+    } = family_page::read(&mut authorised)
         .await?
         .ok_or(AppError::NotFound)?;
+    let outcomes = outcome_lines(outcomes, earlyhelp_storage::measures::day_of(closed_micros));
     let filter = AuditFilter {
         subject: format!("family:{id}"),
         ..AuditFilter::default()
     };
     let events = list_events(&mut authorised, &filter, 30).await?;
-    let outcomes = outcome_views(&mut authorised).await?;
-    let referrals = connections::of_family(&mut authorised).await?;
-    let payments = earlyhelp_storage::payments::of_family(&mut authorised).await?;
-    let referred_by = earlyhelp_storage::asks::referred_by(&mut authorised).await?;
-    let not_shared = earlyhelp_storage::identifiers::of_family(&mut authorised).await?;
     let model = state.config.practice_model;
     let help_record = match model {
         PracticeModel::FamilyHelp => {
@@ -498,10 +505,6 @@ async fn render_family_with(
         PracticeModel::LevelsOfNeed => None,
     };
     authorised.tx.commit().await?;
-    let measures = earlyhelp_storage::measures::list(&state.db).await?;
-    let case_workers =
-        earlyhelp_storage::accounts::case_workers_in(&state.db, &record.family.locality_slug)
-            .await?;
     let today = cases::today();
     let now_micros = earlyhelp_storage::now_micros();
     let state_value = CaseState::from_slug(&record.family.state).unwrap_or(CaseState::Open);

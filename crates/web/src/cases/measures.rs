@@ -204,11 +204,15 @@ pub async fn outcome_views(
 ) -> Result<Vec<OutcomeView>, StorageError> {
     let rows = store::outcomes(authorised).await?;
     let closed_on = store::closed_on(authorised).await?;
+    Ok(outcome_lines(rows, closed_on))
+}
+
+/// Where each of the family's outcomes stands today, the case having closed on `closed_on`.
+pub fn outcome_lines(rows: Vec<store::OutcomeRow>, closed_on: Option<Date>) -> Vec<OutcomeView> {
     let today = cases::today();
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|row| outcome_view(row, closed_on, today))
-        .collect())
+        .collect()
 }
 
 /// The Supporting Families part of the family page.
