@@ -92,6 +92,27 @@ fn load_average() -> String {
         .join(" ")
 }
 
+/// The machine's busy CPU time so far, all cores, in milliseconds: `/proc/stat`'s user, nice,
+/// system, irq and softirq (steal is another guest's), in ticks of 10 ms. Divided by the pages
+/// served it is what a page costs, server, database and load generator together: steadier
+/// than latency on a machine whose speed varies from minute to minute.
+fn busy_ms() -> u64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    [0, 1, 2, 5, 6]
+        .iter()
+        .filter_map(|&i| ticks.get(i))
+        .sum::<u64>()
+        * 10
+}
+
 async fn count(db: &Db, sql: &'static str) -> Result<i64> {
     Ok(earlyhelp_storage::on_pool!(db, pool => {
         sqlx::query_scalar(sql).fetch_one(pool).await?
@@ -285,7 +306,7 @@ async fn measure(
     }
     println!("{clients} clients signed in: {}", memory(pid));
     println!(
-        "\n| page | clients | pause ms | requests | median ms | p90 ms | p99 ms | max ms | requests/s | load average before | server memory after |\n|---|---|---|---|---|---|---|---|---|---|---|"
+        "\n| page | clients | pause ms | requests | median ms | p90 ms | p99 ms | max ms | requests/s | CPU ms a page | load average before | server memory after |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     for (page, clients) in [
         ("static route `/healthz` (ceiling)", static_clients),
@@ -294,9 +315,15 @@ async fn measure(
     ] {
         let load = load_average();
         let n = clients.len();
+        // CPU is counted from the end of the two seconds of warm-up, as the pages are.
+        let warmed = tokio::spawn(async {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            busy_ms()
+        });
         let (times, throughput) = drive(clients, seconds, think).await?;
+        let cpu_per_page = (busy_ms() - warmed.await?) as f64 / times.len().max(1) as f64;
         println!(
-            "| {page} | {n} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {throughput:.0} | {load} | {} |",
+            "| {page} | {n} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {throughput:.0} | {cpu_per_page:.2} | {load} | {} |",
             think.as_millis(),
             times.len(),
             percentile(&times, 0.5),

@@ -4,7 +4,7 @@
 //! transaction. Also who referred a family, from the requests for support triaged onto it.
 
 use crate::cases::Person;
-use crate::gate::{Authorised, FamilyId, JoinRequestId, KnownToFamily};
+use crate::gate::{Authorised, JoinRequestId, KnownToFamily};
 use crate::{StorageError, Tx, now_micros, on_tx};
 use earlyhelp_domain::access::Actor;
 use earlyhelp_domain::cases::Reason;

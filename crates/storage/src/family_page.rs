@@ -42,7 +42,12 @@ pub async fn read(authorised: &mut Authorised<FamilyId>) -> Result<Option<CasePa
     static POSTGRES: LazyLock<String> = LazyLock::new(|| json_rows::postgres(PAGE_SQL));
     let id = authorised.permit.record().0;
     let row: Option<PageRow> = match &mut authorised.tx {
-        Tx::Sqlite(t, _) => sqlx::query_as(PAGE_SQL).bind(id).fetch_optional(&mut **t).await?,
+        Tx::Sqlite(t, _) => {
+            sqlx::query_as(PAGE_SQL)
+                .bind(id)
+                .fetch_optional(&mut **t)
+                .await?
+        }
         Tx::Postgres(t) => {
             sqlx::query_as(POSTGRES.as_str())
                 .bind(id)

@@ -34,9 +34,9 @@ pub async fn list(db: &Db) -> Result<Vec<MeasureListing>, StorageError> {
         Db::Sqlite(pool, _) => sqlx::query_as(LIST_SQL).fetch_all(pool).await?,
         Db::Postgres(pool, _) => sqlx::query_as(POSTGRES.as_str()).fetch_all(pool).await?,
     };
-    Ok(listings(rows.into_iter().map(|(id, name, organisation, licence, areas)| {
-        (id, name, organisation, licence, areas.0)
-    })))
+    Ok(listings(rows.into_iter().map(
+        |(id, name, organisation, licence, areas)| (id, name, organisation, licence, areas.0),
+    )))
 }
 
 /// A measure as read: id, name, licence holder, licence, its areas in order.

@@ -3,6 +3,7 @@
 
 use earlyhelp_storage::Db;
 use earlyhelp_web::{AppState, Config};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Output};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -436,7 +437,9 @@ impl Browser {
             .local_addr()
             .unwrap()
             .port();
+        // In a process group of its own, so that the browsers it starts end with it.
         let child = std::process::Command::new(chromedriver)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -562,10 +565,14 @@ impl Browser {
     }
 }
 
-/// A failed test panics before `quit`: chromedriver (and the browser under it) must not outlive it.
+/// A failed test panics before `quit`: chromedriver and the browsers under it must not outlive
+/// it (killing chromedriver alone left Chromium running, busy, until the machine restarted).
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.chromedriver.kill();
+        let group = format!("-{}", self.chromedriver.id());
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .status();
         let _ = self.chromedriver.wait();
     }
 }
