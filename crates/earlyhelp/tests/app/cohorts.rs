@@ -45,52 +45,35 @@ fn shown(page: &str, id: &str) -> Option<u64> {
 async fn households_of(app: &TestApp, name: &str, status: &str, placed: bool) -> u64 {
     let sql = "SELECT COUNT(*) FROM cohort_households h JOIN cohorts c ON c.id = h.cohort_id \
                WHERE c.name = $1 AND h.status LIKE $2 AND (h.locality_slug IS NOT NULL) = $3";
-    let n: i64 = match &app.db {
-        earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_scalar(sql)
+    let n: i64 = earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_scalar(sql)
             .bind(name)
             .bind(status)
             .bind(placed)
             .fetch_one(pool)
             .await
-            .unwrap(),
-        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_scalar(sql)
-            .bind(name)
-            .bind(status)
-            .bind(placed)
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-    };
+            .unwrap()
+    });
     n as u64
 }
 
 async fn exec(app: &TestApp, sql: &'static str) {
-    match &app.db {
-        earlyhelp_storage::Db::Sqlite(pool, _) => {
-            sqlx::query(sql).execute(pool).await.unwrap();
-        }
-        earlyhelp_storage::Db::Postgres(pool, _) => {
-            sqlx::query(sql).execute(pool).await.unwrap();
-        }
-    }
+    earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query(sql).execute(pool).await.unwrap();
+    });
 }
 
 /// The id of the outreach request for the household whose members have `family_name`.
 async fn request_of(app: &TestApp, family_name: &str) -> String {
     let sql = "SELECT r.id FROM support_requests r JOIN request_members m ON m.request_id = r.id \
                WHERE m.family_name = $1 AND r.requester LIKE 'Outreach: %'";
-    let id: uuid::Uuid = match &app.db {
-        earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_scalar(sql)
+    let id: uuid::Uuid = earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_scalar(sql)
             .bind(family_name)
             .fetch_one(pool)
             .await
-            .unwrap(),
-        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_scalar(sql)
-            .bind(family_name)
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-    };
+            .unwrap()
+    });
     id.to_string()
 }
 
@@ -521,18 +504,13 @@ async fn outreach_members(app: &TestApp, family_name: &str) -> Vec<(String, Stri
     let sql = "SELECT m.given_name, m.nhs_number, m.nhs_number_missing FROM request_members m \
                JOIN support_requests r ON r.id = m.request_id \
                WHERE m.family_name = $1 AND r.requester LIKE 'Outreach: %' ORDER BY m.given_name";
-    match &app.db {
-        earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_as(sql)
+    earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_as(sql)
             .bind(family_name)
             .fetch_all(pool)
             .await
-            .unwrap(),
-        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_as(sql)
-            .bind(family_name)
-            .fetch_all(pool)
-            .await
-            .unwrap(),
-    }
+            .unwrap()
+    })
 }
 
 async fn a_lists_nhs_numbers_reach_the_outreach_request_and_a_failing_one_never_does(
@@ -633,28 +611,11 @@ async fn a_matched_persons_subject_access_request_names_the_cohort(backend: Back
         "temporary accommodation, December 2026",
     )
     .await;
-    let (keys, members) = match &app.db {
-        earlyhelp_storage::Db::Sqlite(pool, _) => (
-            sqlx::query_scalar::<_, String>(KEYS)
-                .fetch_all(pool)
-                .await
-                .unwrap(),
-            sqlx::query_scalar::<_, uuid::Uuid>(MEMBERS)
-                .fetch_all(pool)
-                .await
-                .unwrap(),
-        ),
-        earlyhelp_storage::Db::Postgres(pool, _) => (
-            sqlx::query_scalar::<_, String>(KEYS)
-                .fetch_all(pool)
-                .await
-                .unwrap(),
-            sqlx::query_scalar::<_, uuid::Uuid>(MEMBERS)
-                .fetch_all(pool)
-                .await
-                .unwrap(),
-        ),
-    };
+    let (keys, members) = earlyhelp_storage::on_pool!(&app.db, pool => {
+        let keys = sqlx::query_scalar::<_, String>(KEYS).fetch_all(pool).await;
+        let members = sqlx::query_scalar::<_, uuid::Uuid>(MEMBERS).fetch_all(pool).await;
+        (keys.unwrap(), members.unwrap())
+    });
     let person = keys[0].strip_prefix("person:").unwrap().to_string();
     let unnamed = members
         .iter()
@@ -687,22 +648,9 @@ async fn a_matched_persons_subject_access_request_names_the_cohort(backend: Back
     assert!(!page.contains("information_governance_officer"));
     // Unmatched, they are still on the cohort's list: found by name and date of birth.
     let unmatch = "DELETE FROM match_results WHERE right_key = $1";
-    match &app.db {
-        earlyhelp_storage::Db::Sqlite(pool, _) => {
-            sqlx::query(unmatch)
-                .bind(&keys[0])
-                .execute(pool)
-                .await
-                .unwrap();
-        }
-        earlyhelp_storage::Db::Postgres(pool, _) => {
-            sqlx::query(unmatch)
-                .bind(&keys[0])
-                .execute(pool)
-                .await
-                .unwrap();
-        }
-    }
+    earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query(unmatch).bind(&keys[0]).execute(pool).await.unwrap();
+    });
     let listed: serde_json::Value = ig
         .get(&app, &format!("/governance/people/{person}/sar.json"))
         .await
