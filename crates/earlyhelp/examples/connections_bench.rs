@@ -14,7 +14,6 @@ use earlyhelp_domain::connections::{ReferralState, Side};
 use earlyhelp_storage::connections::{self, Historic};
 use earlyhelp_storage::{Db, gate, now_micros, outbox};
 use earlyhelp_web::{AppState, Config};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod common;
@@ -154,15 +153,15 @@ async fn main() -> Result<()> {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = format!("http://{}", listener.local_addr()?);
-    let state = AppState {
-        db: db.clone(),
-        config: Arc::new(Config {
+    let state = AppState::new(
+        db.clone(),
+        Config {
             secure_cookies: false,
             // The benchmark measures pages, not sign-in: the demo accounts use a password alone.
             second_factor_required: false,
             ..Config::default()
-        }),
-    };
+        },
+    );
     tokio::spawn(earlyhelp_web::serve(
         listener,
         state,

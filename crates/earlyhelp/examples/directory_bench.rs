@@ -12,7 +12,6 @@ use earlyhelp_storage::Db;
 use earlyhelp_storage::directory::{self as store, Filter};
 use earlyhelp_storage::gate;
 use earlyhelp_web::{AppState, Config};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const WORDS: &[&str] = &[
@@ -125,15 +124,15 @@ async fn bench(label: &str, url: &str, services: usize, queries: usize) -> anyho
     let postcodes = earlyhelp::demo_directory::postcodes();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = format!("http://{}", listener.local_addr()?);
-    let state = AppState {
-        db: db.clone(),
-        config: Arc::new(Config {
+    let state = AppState::new(
+        db.clone(),
+        Config {
             secure_cookies: false,
             // The benchmark measures pages, not sign-in: the demo accounts use a password alone.
             second_factor_required: false,
             ..Config::default()
-        }),
-    };
+        },
+    );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(earlyhelp_web::serve(listener, state, async {
         let _ = stopped.await;

@@ -104,16 +104,16 @@ async fn main() -> Result<()> {
     authorised.tx.commit().await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = format!("http://{}", listener.local_addr()?);
-    let state = earlyhelp_web::AppState {
-        db: db.clone(),
-        config: std::sync::Arc::new(earlyhelp_web::Config {
+    let state = earlyhelp_web::AppState::new(
+        db.clone(),
+        earlyhelp_web::Config {
             secure_cookies: false,
             // The benchmark measures pages, not sign-in: the demo accounts use a password alone.
             second_factor_required: false,
             sign_ins_per_15_minutes: 0,
             ..earlyhelp_web::Config::default()
-        }),
-    };
+        },
+    );
     tokio::spawn(earlyhelp_web::serve(
         listener,
         state,

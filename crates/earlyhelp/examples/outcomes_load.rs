@@ -12,7 +12,6 @@ use earlyhelp_domain::access::Action;
 use earlyhelp_storage::outcomes::{self, CITY, Indicator, NewValue};
 use earlyhelp_storage::{accounts, gate};
 use earlyhelp_web::{AppState, Config};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const INDICATORS: usize = 100;
@@ -77,13 +76,13 @@ async fn main() -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = format!("http://{}/outcomes", listener.local_addr()?);
-    let state = AppState {
-        db: db.clone(),
-        config: Arc::new(Config {
+    let state = AppState::new(
+        db.clone(),
+        Config {
             secure_cookies: false,
             ..Config::default()
-        }),
-    };
+        },
+    );
     tokio::spawn(earlyhelp_web::serve(
         listener,
         state,

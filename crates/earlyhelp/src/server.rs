@@ -9,7 +9,6 @@ use earlyhelp_storage::encoded::LinkageKey;
 use earlyhelp_web::{AppState, Config};
 use ed25519_dalek::SigningKey;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Args, Clone)]
@@ -252,17 +251,17 @@ pub async fn serve(
         // Browsers drop Secure cookies on plain http, which is all a laptop demo has.
         Err(_) => !address.ip().is_loopback(),
     };
-    let state = AppState {
-        db: db.clone(),
-        config: Arc::new(limits_from_env(
+    let state = AppState::new(
+        db.clone(),
+        limits_from_env(
             Config {
                 secure_cookies,
                 linkage_key: linkage_key.clone(),
                 ..Config::default()
             },
             with_demo,
-        )?),
-    };
+        )?,
+    );
     checkpoint::write(&db, &settings, &key).await?;
     println!(
         "audit checkpoints: signed with {} every {} s, written to {}",

@@ -141,9 +141,7 @@ pub async fn case_workers_in(
 
 /// Of staff rows (email, name, organisation, one of their roles), by name: those with a role
 /// that works cases, once each, as (email, "name, organisation").
-pub(crate) fn who_works_cases(
-    rows: Vec<(String, String, String, String)>,
-) -> Vec<(String, String)> {
+fn who_works_cases(rows: Vec<(String, String, String, String)>) -> Vec<(String, String)> {
     let mut people: Vec<(String, String)> = rows
         .into_iter()
         .filter(|(_, _, _, role)| {

@@ -1,10 +1,11 @@
 //! Everything the family's case page reads under its permit, in one statement: the record
 //! ([`cases::family`]'s columns) and, as JSON arrays (see [`json_rows`]), the family's
 //! Supporting Families outcomes, referrals, payments, the requests that brought it, decisions
-//! not to share, the staff the team pickers offer, and the measures a reading may be taken on. Each was a statement of its own; at a
+//! not to share, and the measures a reading may be taken on. Each was a statement of its own; at a
 //! city's load the round trips, not the reads, were the page's cost (`docs/benchmarks/cases.md`).
+//! The staff the team pickers offer are not read here: they are the same for every family in a
+//! locality, and the web layer keeps them for a while.
 
-use crate::accounts::who_works_cases;
 use crate::asks::Referrer;
 use crate::cases::{FamilyRecord, RecordRow, family_columns, family_tables};
 use crate::connections::ReferralLine;
@@ -30,9 +31,6 @@ pub struct CasePage {
     pub referrers: Vec<Referrer>,
     /// Newest first.
     pub not_shared: Vec<Decision>,
-    /// Staff who may work cases in the family's locality, for the pickers: (email, "name,
-    /// organisation"), by name. Staff names and work emails only.
-    pub case_workers: Vec<(String, String)>,
     /// Every measure a reading may be taken on (as [`crate::measures::list`]).
     pub measures: Vec<MeasureListing>,
 }
@@ -63,7 +61,6 @@ pub async fn read(authorised: &mut Authorised<FamilyId>) -> Result<Option<CasePa
         payments: r.payments.0,
         referrers: r.referrers.0,
         not_shared: r.not_shared.0,
-        case_workers: who_works_cases(r.case_workers.0),
         measures: listings(r.measures.0),
     }))
 }
@@ -78,8 +75,6 @@ struct PageRow {
     payments: Json<Vec<PaymentRow>>,
     referrers: Json<Vec<Referrer>>,
     not_shared: Json<Vec<Decision>>,
-    /// (email, name, organisation, one of their roles), by name.
-    case_workers: Json<Vec<(String, String, String, String)>>,
     measures: Json<Vec<ListedMeasure>>,
 }
 
@@ -119,13 +114,6 @@ const PAGE_SQL: &str = concat!(
        'decided_micros', d.decided_micros, 'locality_name', l.name) \
        ORDER BY d.decided_micros DESC, d.id), '[]') \
        FROM not_shared d WHERE d.family_id = f.id) AS not_shared, \
-     (SELECT COALESCE(json_group_array(json_array(cw.email, cw.name, cw.organisation, cw.role) \
-       ORDER BY cw.name, cw.email), '[]') \
-       FROM (SELECT cu.email, cu.name, co.name AS organisation, cr.role FROM users cu \
-       JOIN organisations co ON co.id = cu.organisation_id \
-       JOIN user_localities cl ON cl.user_id = cu.id AND cl.locality_slug = f.locality_slug \
-       JOIN user_roles cr ON cr.user_id = cu.id \
-       WHERE cu.active ORDER BY cu.name, cu.email LIMIT 5000) cw) AS case_workers, \
      (SELECT COALESCE(json_group_array(json_array(hex(ms.id), ms.name, mo.name, ms.licence, \
        (SELECT COALESCE(json_group_array(ma.name ORDER BY ma.position), '[]') \
        FROM measure_areas ma WHERE ma.measure_id = ms.id)) ORDER BY ms.name), '[]') \

@@ -233,6 +233,7 @@ async fn decide_request(
     match accounts::decide_grant(&mut authorised, id, signed.user.actor.user_id, approve).await {
         Ok(()) => {
             authorised.tx.commit().await?;
+            state.case_workers.forget();
             Ok(Redirect::to("/access-requests").into_response())
         }
         Err(StorageError::Conflict(message)) => {

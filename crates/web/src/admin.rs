@@ -397,6 +397,7 @@ async fn create_user(
     match accounts::create_user(&mut authorised, id, &new, by).await {
         Ok(()) => {
             authorised.tx.commit().await?;
+            state.case_workers.forget();
             Ok(Redirect::to("/admin/users").into_response())
         }
         Err(earlyhelp_storage::StorageError::Conflict(message)) => {
@@ -640,6 +641,7 @@ async fn deactivate_user(
     let mut authorised = authorise(&state.db, &signed.who(), request).await?;
     accounts::set_user_active(&mut authorised, id, false).await?;
     authorised.tx.commit().await?;
+    state.case_workers.forget();
     Ok(Redirect::to("/admin/users").into_response())
 }
 

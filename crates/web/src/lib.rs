@@ -119,6 +119,17 @@ impl Default for Config {
 pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
+    case_workers: Arc<cases::CaseWorkerLists>,
+}
+
+impl AppState {
+    pub fn new(db: Db, config: Config) -> AppState {
+        AppState {
+            db,
+            config: Arc::new(config),
+            case_workers: Arc::default(),
+        }
+    }
 }
 
 /// Every route of the router, with its body limit: the same table [`router`] serves.

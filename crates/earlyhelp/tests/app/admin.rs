@@ -9,6 +9,7 @@ crate::on_both_backends!(
     non_administrators_are_refused_and_the_refusal_is_audited,
     a_deactivated_user_cannot_sign_in,
     an_administrator_adds_an_organisation,
+    the_pickers_offer_staff_as_soon_as_their_access_changes,
 );
 
 async fn organisation_id(app: &TestApp, name: &str) -> String {
@@ -170,6 +171,56 @@ async fn a_deactivated_user_cannot_sign_in(backend: Backend) {
         .post(&app, &unknown, &[("csrf_token", admin.csrf.as_str())])
         .await;
     assert_eq!(missing.status(), 404);
+}
+
+/// The team picker's list of a locality's staff is kept for a while between pages; a change
+/// to who works there made on this server shows on the next page all the same.
+async fn the_pickers_offer_staff_as_soon_as_their_access_changes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let lead = app.sign_in(LOCALITY_LEAD).await;
+    let family_page = format!("/families/{}", family_in(&app, "ladywood").await);
+    let picker = || async {
+        let page = lead.get(&app, &family_page).await.text().await.unwrap();
+        page.split("<datalist id=\"team_email-people\">")
+            .nth(1)
+            .and_then(|rest| rest.split("</datalist>").next())
+            .unwrap_or_else(|| panic!("a team picker: {page}"))
+            .to_owned()
+    };
+    const NEW: &str = "picked.soon@trust.example";
+    assert!(picker().await.contains(PRACTITIONER));
+
+    let admin = app.sign_in(ADMIN).await;
+    let org = organisation_id(&app, "Children's Trust").await;
+    let form = [
+        ("csrf_token", admin.csrf.as_str()),
+        ("name", "Picked Soon"),
+        ("email", NEW),
+        ("organisation", &org),
+        ("roles", "practitioner"),
+        ("localities", "ladywood"),
+        ("password", "a long first password"),
+    ];
+    assert_eq!(admin.post(&app, "/admin/users", &form).await.status(), 303);
+    assert!(!picker().await.contains(NEW), "not until approved");
+    let grant = grant_of(&app, NEW, ("practitioner", "ladywood")).await;
+    let approve = format!("/access-requests/{grant}/approve");
+    let approved = lead
+        .post(&app, &approve, &[("csrf_token", &lead.csrf)])
+        .await;
+    assert_eq!(approved.status(), 303);
+    assert!(picker().await.contains(NEW), "approved");
+
+    let id = accounts::user_id_by_email(&app.db, NEW)
+        .await
+        .unwrap()
+        .unwrap();
+    let deactivate = format!("/admin/users/{id}/deactivate");
+    let deactivated = admin
+        .post(&app, &deactivate, &[("csrf_token", admin.csrf.as_str())])
+        .await;
+    assert_eq!(deactivated.status(), 303);
+    assert!(!picker().await.contains(NEW), "deactivated");
 }
 
 async fn an_administrator_adds_an_organisation(backend: Backend) {

@@ -5,7 +5,7 @@ use earlyhelp_storage::Db;
 use earlyhelp_web::{AppState, Config};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Output};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 pub const DEMO_PASSWORD: &str = earlyhelp::demo::PASSWORD;
@@ -241,10 +241,7 @@ async fn serve_with(
         .await
         .expect("bind a random port");
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState {
-        db: db.clone(),
-        config: Arc::new(config),
-    };
+    let state = AppState::new(db.clone(), config);
     // The background jobs run as they do beside `earlyhelp serve`, only more often; without
     // `sending`, none runs: the test drives them on a clock of its own.
     if let Some(sending) = sending {

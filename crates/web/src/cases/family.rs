@@ -373,7 +373,7 @@ struct FamilyPage {
     not_shared: Vec<(String, earlyhelp_storage::identifiers::Decision)>,
     values: Vec<(String, String)>,
     /// The locality's staff who may work cases, for the team and lead pickers.
-    case_workers: Vec<(String, String)>,
+    case_workers: super::case_workers::CaseWorkers,
     /// The signed-in person leads the family's locality and may allocate its lead practitioner.
     may_allocate: bool,
 }
@@ -486,11 +486,14 @@ async fn render_family_with(
         payments,
         referrers: referred_by,
         not_shared,
-        case_workers,
         measures,
     } = family_page::read(&mut authorised)
         .await?
         .ok_or(AppError::NotFound)?;
+    let case_workers = state
+        .case_workers
+        .of(&state.db, &record.family.locality_slug)
+        .await?;
     let outcomes = outcome_lines(outcomes, earlyhelp_storage::measures::day_of(closed_micros));
     let filter = AuditFilter {
         subject: format!("family:{id}"),

@@ -4,6 +4,7 @@
 //! families get the name-only "known to" view (itself audited).
 
 pub mod api;
+pub(crate) mod case_workers;
 mod connections;
 pub mod connections_api;
 mod connections_dashboard;
@@ -26,6 +27,7 @@ use crate::AppState;
 use crate::error::AppError;
 use crate::routes::Routes;
 use crate::views::SelectOption;
+pub(crate) use case_workers::CaseWorkerLists;
 use earlyhelp_domain::cases::{
     Ethnicity, MAX_MEMBERS, MEMBER_FIELDS, MemberFields, MemberInput, MemberRole, RequestInput,
     Send,

@@ -522,7 +522,7 @@ struct TriagePage {
     localities: Vec<SelectOption>,
     form: TriageForm,
     /// The locality's staff who may lead a case, for the picker.
-    case_workers: Vec<(String, String)>,
+    case_workers: super::case_workers::CaseWorkers,
     /// What a case's lead is called in the deployment's practice model, lower case.
     lead_title: String,
 }
@@ -710,7 +710,7 @@ async fn triage_page_for(
             .filter(|l| l.slug != locality)
             .map(|l| SelectOption::new(l.slug.clone(), l.name, form.transfer_to == l.slug)),
     );
-    let case_workers = accounts::case_workers_in(&state.db, &locality).await?;
+    let case_workers = state.case_workers.of(&state.db, &locality).await?;
     Ok(TriagePage {
         layout: Layout::for_user(signed, "/triage"),
         errors,
