@@ -80,6 +80,13 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migr
 impl Db {
     /// Connects to `sqlite://PATH` (created if missing) or `postgres://...`.
     pub async fn connect(url: &str) -> Result<Db, StorageError> {
+        Db::connect_pooled(url, None).await
+    }
+
+    /// As [`Db::connect`], with at most `connections` in the pool rather than the default
+    /// (8 on SQLite, 16 on PostgreSQL): a small pool shows a request that holds one connection
+    /// while it waits for another.
+    pub async fn connect_pooled(url: &str, connections: Option<u32>) -> Result<Db, StorageError> {
         let bad_url = |e: sqlx::Error| StorageError::BadUrl(url.to_string(), e.to_string());
         if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
@@ -93,7 +100,7 @@ impl Db {
                 // connection's own small page cache (measured in docs/benchmarks/cases.md).
                 .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string());
             let pool = SqlitePoolOptions::new()
-                .max_connections(8)
+                .max_connections(connections.unwrap_or(8))
                 .connect_with(options)
                 .await
                 .map_err(|e| StorageError::Unreachable(url.to_string(), e.to_string()))?;
@@ -101,7 +108,7 @@ impl Db {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url).map_err(bad_url)?;
             let pool = PgPoolOptions::new()
-                .max_connections(16)
+                .max_connections(connections.unwrap_or(16))
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await

@@ -11,6 +11,7 @@ crate::on_both_backends!(
     the_contents_counts_and_flags_the_overdue,
     the_chronology_is_newest_first_and_filters_by_kind_and_author,
     the_pages_one_statement_reads_what_each_sections_own_would,
+    many_pages_at_once_all_come_back,
 );
 
 async fn html_of(session: &Session, app: &TestApp, path: &str) -> String {
@@ -375,4 +376,22 @@ async fn the_pages_one_statement_reads_what_each_sections_own_would(backend: Bac
         seen.iter().all(|&n| n > 0),
         "every section holds something on some family: {seen:?}"
     );
+}
+
+/// Family pages at once on a server whose pool has one connection, before it keeps a staff
+/// list for the pickers: a page that held its permit's connection while it waited for another
+/// would wait out the pool's timeout (under load, every connection so held deadlocks the pool).
+async fn many_pages_at_once_all_come_back(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = open_case(&app).await;
+    let db = earlyhelp_storage::Db::connect_pooled(&app.database_url, Some(1))
+        .await
+        .unwrap();
+    let small = serve(db, app.database_url.clone()).await;
+    let lead = small.sign_in(PRACTITIONER).await;
+    let path = format!("/families/{family}");
+    let pages = (0..24).map(|_| lead.get(&small, &path));
+    for response in futures_util::future::join_all(pages).await {
+        assert_eq!(response.status(), 200);
+    }
 }

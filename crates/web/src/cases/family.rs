@@ -490,10 +490,6 @@ async fn render_family_with(
     } = family_page::read(&mut authorised)
         .await?
         .ok_or(AppError::NotFound)?;
-    let case_workers = state
-        .case_workers
-        .of(&state.db, &record.family.locality_slug)
-        .await?;
     let outcomes = outcome_lines(outcomes, earlyhelp_storage::measures::day_of(closed_micros));
     let filter = AuditFilter {
         subject: format!("family:{id}"),
@@ -508,6 +504,12 @@ async fn render_family_with(
         PracticeModel::LevelsOfNeed => None,
     };
     authorised.tx.commit().await?;
+    // Only once the permit's transaction is done: a page holding one pooled connection while
+    // waiting for another deadlocks the pool when every connection is held that way.
+    let case_workers = state
+        .case_workers
+        .of(&state.db, &record.family.locality_slug)
+        .await?;
     let today = cases::today();
     let now_micros = earlyhelp_storage::now_micros();
     let state_value = CaseState::from_slug(&record.family.state).unwrap_or(CaseState::Open);
