@@ -101,6 +101,7 @@ impl Db {
                 .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string());
             let pool = SqlitePoolOptions::new()
                 .max_connections(connections.unwrap_or(8))
+                .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await
                 .map_err(|e| StorageError::Unreachable(url.to_string(), e.to_string()))?;

@@ -555,6 +555,9 @@ async fn render_officer(
     input: RoundInput,
     errors: Vec<FieldError>,
 ) -> Result<OfficerPage, AppError> {
+    // Read on the pool before the gate's transaction holds a connection of its own.
+    let names = LocalityNames::load(&state.db).await?;
+    let localities = earlyhelp_storage::accounts::list_localities(&state.db).await?;
     let mut authorised = gate(
         state,
         signed,
@@ -571,8 +574,6 @@ async fn render_officer(
     let programme = Uuid::parse_str(query.programme.trim())
         .ok()
         .filter(|id| programmes.iter().any(|p| p.id == *id));
-    let names = LocalityNames::load(&state.db).await?;
-    let localities = earlyhelp_storage::accounts::list_localities(&state.db).await?;
     let locality = localities
         .iter()
         .find(|l| l.slug == query.locality)

@@ -726,6 +726,13 @@ async fn add_question(
     Path(id): Path<Uuid>,
     Form(pairs): Pairs,
 ) -> Result<Response, AppError> {
+    // Read on the pool before the gate's transaction holds a connection of its own.
+    let references: Vec<String> = linkable(&state)
+        .await?
+        .into_iter()
+        .map(|(r, _)| r)
+        .collect();
+    let asked = store::questions(&state.db, id).await?.len();
     let mut authorised = change(&state, &signed, &pairs, "add a question to a survey").await?;
     let input = QuestionInput {
         kind: field(&pairs, "kind"),
@@ -734,13 +741,8 @@ async fn add_question(
         indicator: field(&pairs, "indicator"),
         counted: field(&pairs, "counted"),
     };
-    let references: Vec<String> = linkable(&state)
-        .await?
-        .into_iter()
-        .map(|(r, _)| r)
-        .collect();
     let mut checked = check_question(&input, &references);
-    if store::questions(&state.db, id).await?.len() >= QUESTION_FIELDS.len() {
+    if asked >= QUESTION_FIELDS.len() {
         checked = Err(vec![FieldError::new(
             "prompt",
             format!("A survey has at most {} questions", QUESTION_FIELDS.len()),
@@ -806,13 +808,7 @@ async fn to_indicators(
     Path(id): Path<Uuid>,
     Form(pairs): Pairs,
 ) -> Result<Response, AppError> {
-    let mut authorised = change(
-        &state,
-        &signed,
-        &pairs,
-        "load a survey's results as indicator values",
-    )
-    .await?;
+    // Read on the pool before the gate's transaction holds a connection of its own.
     let questions = store::questions(&state.db, id).await?;
     let answers = store::answers(&state.db, id).await?;
     let localities: Vec<String> = locality_names(&state)
@@ -820,6 +816,13 @@ async fn to_indicators(
         .into_iter()
         .map(|l| l.0)
         .collect();
+    let mut authorised = change(
+        &state,
+        &signed,
+        &pairs,
+        "load a survey's results as indicator values",
+    )
+    .await?;
     let values: Vec<NewValue> = indicator_values(&questions, &answers, &localities)
         .into_iter()
         .map(|(reference, period, area, s)| NewValue {
@@ -1064,6 +1067,17 @@ async fn you_said_save(
     signed: Signed,
     Form(mut pairs): Pairs,
 ) -> Result<Response, AppError> {
+    // Read on the pool before the gate's transaction holds a connection of its own.
+    let slugs: Vec<String> = locality_names(&state)
+        .await?
+        .into_iter()
+        .map(|l| l.0)
+        .collect();
+    let numbers: Vec<i32> = outcomes::list_outcomes(&state.db)
+        .await?
+        .iter()
+        .map(|o| o.number)
+        .collect();
     let mut authorised = change(&state, &signed, &pairs, "record you said, we did").await?;
     let done_on = DateQuestion::new("done_on", "Date it was done", Rule::TodayOrPast);
     let refused = crate::dates::fold(&mut pairs, &[done_on], earlyhelp_storage::cases::today());
@@ -1075,16 +1089,6 @@ async fn you_said_save(
         locality: field(&pairs, "locality"),
         outcome: field(&pairs, "outcome"),
     };
-    let slugs: Vec<String> = locality_names(&state)
-        .await?
-        .into_iter()
-        .map(|l| l.0)
-        .collect();
-    let numbers: Vec<i32> = outcomes::list_outcomes(&state.db)
-        .await?
-        .iter()
-        .map(|o| o.number)
-        .collect();
     let entry = match crate::dates::with_dates(refused, check_you_said(&input, &slugs, &numbers)) {
         Ok(entry) => entry,
         Err(errors) => {
