@@ -334,6 +334,8 @@ pub struct Access {
     pub actor: String,
     pub organisation: String,
     pub role: String,
+    /// The record in words: "the family's case record", "the request for support sent 5 March
+    /// 2026".
     pub record: String,
     pub action: String,
     pub purpose: String,
@@ -526,11 +528,19 @@ pub async fn subject_access(
             });
         }
     }
-    let mut subjects = vec![format!("family:{family_id}")];
+    // Each audited record with how the access log names it: not by its id, which says nothing
+    // to the person asking or to the officer reading the log.
+    let mut subjects = vec![(
+        format!("family:{family_id}"),
+        "the family's case record".to_string(),
+    )];
     let mut sar_requests = Vec::with_capacity(requests.len());
     for detail in requests {
         let r = &detail.request;
-        subjects.push(format!("request:{}", r.id));
+        subjects.push((
+            format!("request:{}", r.id),
+            format!("the request for support sent {}", day_of(r.created_micros)),
+        ));
         narrative.push(Entry {
             at_micros: r.created_micros,
             kind: "request",
@@ -596,7 +606,7 @@ pub async fn subject_access(
     narrative.sort_by_key(|e| e.at_micros);
 
     let mut access_log = Vec::new();
-    for subject in &subjects {
+    for (subject, record) in &subjects {
         let filter = AuditFilter {
             subject: subject.clone(),
             ..AuditFilter::default()
@@ -607,7 +617,7 @@ pub async fn subject_access(
                 actor: event.actor,
                 organisation: event.actor_organisation,
                 role: earlyhelp_domain::roles::in_words(&event.actor_role),
-                record: event.subject,
+                record: record.clone(),
                 action: event.action,
                 purpose: event.purpose,
                 outcome: event.outcome,
@@ -953,4 +963,11 @@ async fn requests_naming(
     }
     requests.sort_by_key(|r| r.request.created_micros);
     Ok(requests)
+}
+
+/// "5 March 2026": the day of a stored time in microseconds since 1970, as the pages write it.
+fn day_of(micros: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
+        .map(|at| format!("{} {} {}", at.day(), at.month(), at.year()))
+        .unwrap_or_default()
 }

@@ -279,6 +279,20 @@ async fn a_subject_access_request_marks_the_siblings_details(backend: Backend) {
             .any(|a| a["actor"] == PRACTITIONER && a["action"] == "update"),
         "who changed the record is listed"
     );
+    let records: Vec<&str> = json["access_log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["record"].as_str().unwrap())
+        .collect();
+    assert!(records.contains(&"the family's case record"), "{records:?}");
+    assert!(
+        records
+            .iter()
+            .all(|r| *r == "the family's case record"
+                || r.starts_with("the request for support sent ")),
+        "records named in words, not by id: {records:?}"
+    );
 
     let document = ig
         .get(&app, &format!("/governance/people/{person}/sar.html"))
