@@ -261,18 +261,13 @@ async fn an_administrator_adds_an_organisation(backend: Backend) {
 
 /// The first id an SQL statement with one text parameter answers.
 async fn id_of(app: &TestApp, sql: &'static str, parameter: &str) -> uuid::Uuid {
-    match &app.db {
-        earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_scalar(sql)
+    earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_scalar(sql)
             .bind(parameter)
             .fetch_one(pool)
             .await
-            .unwrap(),
-        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_scalar(sql)
-            .bind(parameter)
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-    }
+            .unwrap()
+    })
 }
 
 async fn family_in(app: &TestApp, locality: &str) -> uuid::Uuid {

@@ -38,16 +38,12 @@ async fn the_information_governance_officer_reads_the_audit_log(backend: Backend
 
 async fn run_sql(app: &TestApp, sql: &str) -> Result<u64, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(sql.to_string());
-    match &app.db {
-        earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query(sql)
+    earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query(sql)
             .execute(pool)
             .await
-            .map(|r| r.rows_affected()),
-        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query(sql)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()),
-    }
+            .map(|r| r.rows_affected())
+    })
 }
 
 async fn the_audit_log_refuses_changes(backend: Backend) {
@@ -89,26 +85,20 @@ async fn checkpoint(app: &TestApp, home: &Path) -> i64 {
 
 async fn newest_seq(db: &Db) -> i64 {
     let sql = "SELECT MAX(seq) FROM audit_events";
-    match db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-        Db::Postgres(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-    }
+    earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+    })
 }
 
 async fn sql_on(db: &Db, sql: &str) -> u64 {
     let sql = sqlx::AssertSqlSafe(sql.to_string());
-    match db {
-        Db::Sqlite(pool, _) => sqlx::query(sql)
+    earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query(sql)
             .execute(pool)
             .await
             .unwrap()
-            .rows_affected(),
-        Db::Postgres(pool, _) => sqlx::query(sql)
-            .execute(pool)
-            .await
-            .unwrap()
-            .rows_affected(),
-    }
+            .rows_affected()
+    })
 }
 
 /// What someone holding the database does to hide a change: rewrites event `from` and every
@@ -116,10 +106,9 @@ async fn sql_on(db: &Db, sql: &str) -> u64 {
 async fn recompute_chain_from(db: &Db, from: i64) {
     let sql = "SELECT seq, at_micros, actor, actor_organisation, actor_role, subject, action, \
                purpose, outcome, remote_addr, prev_hash, hash FROM audit_events ORDER BY seq";
-    let events: Vec<AuditEvent> = match db {
-        Db::Sqlite(pool, _) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
-        Db::Postgres(pool, _) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
-    };
+    let events: Vec<AuditEvent> = earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_as(sql).fetch_all(pool).await.unwrap()
+    });
     let mut previous = GENESIS.to_string();
     for event in events {
         if event.seq >= from {
@@ -143,28 +132,16 @@ async fn recompute_chain_from(db: &Db, from: i64) {
             let hash = chain_hash(&previous, &fields);
             let update = "UPDATE audit_events SET purpose = $1, prev_hash = $2, hash = $3 \
                           WHERE seq = $4";
-            match db {
-                Db::Sqlite(pool, _) => {
-                    sqlx::query(update)
-                        .bind(&purpose)
-                        .bind(&previous)
-                        .bind(&hash)
-                        .bind(event.seq)
-                        .execute(pool)
-                        .await
-                        .unwrap();
-                }
-                Db::Postgres(pool, _) => {
-                    sqlx::query(update)
-                        .bind(&purpose)
-                        .bind(&previous)
-                        .bind(&hash)
-                        .bind(event.seq)
-                        .execute(pool)
-                        .await
-                        .unwrap();
-                }
-            }
+            earlyhelp_storage::on_pool!(db, pool => {
+                sqlx::query(update)
+                    .bind(&purpose)
+                    .bind(&previous)
+                    .bind(&hash)
+                    .bind(event.seq)
+                    .execute(pool)
+                    .await
+                    .unwrap();
+            });
             previous = hash;
         } else {
             previous = event.hash;
@@ -225,18 +202,13 @@ async fn audit_verify_catches_an_edited_and_a_recomputed_chain(backend: Backend)
     let changed = {
         let sql = "SELECT MIN(seq) FROM audit_events WHERE actor = $1 \
                    AND purpose = 'wrong email or password'";
-        match &app.db {
-            Db::Sqlite(pool, _) => sqlx::query_scalar::<_, i64>(sql)
+        earlyhelp_storage::on_pool!(&app.db, pool => {
+            sqlx::query_scalar::<_, i64>(sql)
                 .bind(COMMISSIONER)
                 .fetch_one(pool)
                 .await
-                .unwrap(),
-            Db::Postgres(pool, _) => sqlx::query_scalar::<_, i64>(sql)
-                .bind(COMMISSIONER)
-                .fetch_one(pool)
-                .await
-                .unwrap(),
-        }
+                .unwrap()
+        })
     };
     recompute_chain_from(&app.db, changed).await;
     let recomputed = audit("verify", &app.database_url, &home);

@@ -206,18 +206,13 @@ async fn repeated_failures_lock_the_account_for_a_while(backend: Backend) {
 async fn guesses_checked(app: &TestApp, email: &str) -> i64 {
     let sql = "SELECT COUNT(*) FROM audit_events WHERE actor = $1 AND action = 'sign_in' \
                AND purpose = 'wrong email or password'";
-    match &app.db {
-        earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_scalar(sql)
+    earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_scalar(sql)
             .bind(email)
             .fetch_one(pool)
             .await
-            .unwrap(),
-        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_scalar(sql)
-            .bind(email)
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-    }
+            .unwrap()
+    })
 }
 
 async fn parallel_guesses_are_never_checked_more_than_five_times(backend: Backend) {

@@ -98,10 +98,9 @@ async fn a_backup_under_writes_restores_every_acknowledged_write(backend: Backen
         .unwrap();
     assert!(chain.problems.is_empty(), "{:?}", chain.problems);
     let sql = "SELECT actor FROM audit_events WHERE action = 'sign_in' AND actor LIKE 'writer-%'";
-    let actors: Vec<String> = match &restored {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
-        Db::Postgres(pool, _) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
-    };
+    let actors: Vec<String> = earlyhelp_storage::on_pool!(&restored, pool => {
+        sqlx::query_scalar(sql).fetch_all(pool).await.unwrap()
+    });
     for email in &before {
         assert!(
             actors.contains(email),

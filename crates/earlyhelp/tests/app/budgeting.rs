@@ -29,11 +29,9 @@ async fn app_for(backend: Backend) -> TestApp {
 
 /// Runs `sql` with one text parameter.
 async fn execute(db: &Db, sql: &'static str, value: &str) {
-    match db {
-        Db::Sqlite(pool, _) => sqlx::query(sql).bind(value).execute(pool).await.map(|_| ()),
-        Db::Postgres(pool, _) => sqlx::query(sql).bind(value).execute(pool).await.map(|_| ()),
-    }
-    .unwrap();
+    earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query(sql).bind(value).execute(pool).await.unwrap();
+    });
 }
 
 const TITLE: &str = "Ladywood decides";
@@ -130,11 +128,9 @@ async fn open_round(app: &TestApp, codes: usize) -> (Uuid, Vec<Uuid>, Vec<String
 
 async fn round_id(db: &Db) -> Uuid {
     let sql = "SELECT id FROM budgeting_rounds WHERE title = $1";
-    match db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).bind(TITLE).fetch_one(pool).await,
-        Db::Postgres(pool, _) => sqlx::query_scalar(sql).bind(TITLE).fetch_one(pool).await,
-    }
-    .unwrap()
+    earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_scalar(sql).bind(TITLE).fetch_one(pool).await.unwrap()
+    })
 }
 
 /// Moves every round's dates into the past: voting has closed.
@@ -143,21 +139,14 @@ async fn close_voting(db: &Db) {
     let opens = (today - time::Duration::days(10)).to_string();
     let closes = (today - time::Duration::days(1)).to_string();
     let sql = "UPDATE budgeting_rounds SET opens_on = $1, closes_on = $2";
-    match db {
-        Db::Sqlite(pool, _) => sqlx::query(sql)
+    earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query(sql)
             .bind(opens)
             .bind(closes)
             .execute(pool)
             .await
-            .map(|_| ()),
-        Db::Postgres(pool, _) => sqlx::query(sql)
-            .bind(opens)
-            .bind(closes)
-            .execute(pool)
-            .await
-            .map(|_| ()),
-    }
-    .unwrap();
+            .unwrap();
+    });
 }
 
 /// Votes in `round` from a fresh browser with `code` for `projects`: the answer.

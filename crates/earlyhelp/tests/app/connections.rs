@@ -186,11 +186,13 @@ async fn unanswered_service(db: &Db) -> String {
 }
 
 async fn one_id(db: &Db, sql: &'static str, bind: &str) -> String {
-    let id: uuid::Uuid = match db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).bind(bind).fetch_one(pool).await,
-        Db::Postgres(pool, _) => sqlx::query_scalar(sql).bind(bind).fetch_one(pool).await,
-    }
-    .expect("the demo has such a service");
+    let id: uuid::Uuid = earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_scalar(sql)
+            .bind(bind)
+            .fetch_one(pool)
+            .await
+            .expect("the demo has such a service")
+    });
     id.to_string()
 }
 
@@ -745,23 +747,14 @@ async fn the_dashboard_counts_what_the_referrals_hold(backend: Backend) {
     };
     const SQL: &str = "SELECT COUNT(*) FROM referrals WHERE state <> $1 AND created_micros >= $2";
     let since = earlyhelp_storage::now_micros() - 365 * 86_400_000_000;
-    let held: i64 = match &app.db {
-        Db::Sqlite(pool, _) => {
-            sqlx::query_scalar(SQL)
-                .bind("entered_in_error")
-                .bind(since)
-                .fetch_one(pool)
-                .await
-        }
-        Db::Postgres(pool, _) => {
-            sqlx::query_scalar(SQL)
-                .bind("entered_in_error")
-                .bind(since)
-                .fetch_one(pool)
-                .await
-        }
-    }
-    .unwrap();
+    let held: i64 = earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_scalar(SQL)
+            .bind("entered_in_error")
+            .bind(since)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    });
     assert!(held > 0, "the demo's referrals");
     assert_eq!(total("locality"), held, "{csv}");
     assert_eq!(total("organisation"), held);
@@ -839,11 +832,9 @@ async fn the_database_files_each_referral_in_the_inbox_part_its_state_says(backe
     use earlyhelp_storage::connections::InboxPart;
     let app = spawn_app(backend).await;
     const SQL: &str = "SELECT DISTINCT state, inbox_part FROM referrals";
-    let pairs: Vec<(String, String)> = match &app.db {
-        Db::Sqlite(pool, _) => sqlx::query_as(SQL).fetch_all(pool).await,
-        Db::Postgres(pool, _) => sqlx::query_as(SQL).fetch_all(pool).await,
-    }
-    .unwrap();
+    let pairs: Vec<(String, String)> = earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_as(SQL).fetch_all(pool).await.unwrap()
+    });
     let states: std::collections::BTreeSet<&str> = pairs.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(
         states.len(),
