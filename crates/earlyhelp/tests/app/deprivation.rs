@@ -12,21 +12,18 @@ on_both_backends!(
 );
 
 async fn strings(db: &Db, sql: &'static str) -> Vec<String> {
-    match db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
-        Db::Postgres(pool, _) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
-    }
+    earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_scalar(sql).fetch_all(pool).await.unwrap()
+    })
 }
 
 /// (synthetic, LSOAs held) of an edition.
 async fn edition(db: &Db, year: i64) -> (bool, i64) {
     let sql = "SELECT e.synthetic, (SELECT COUNT(*) FROM imd i WHERE i.edition = e.edition) \
                FROM imd_editions e WHERE e.edition = $1";
-    match db {
-        Db::Sqlite(pool, _) => sqlx::query_as(sql).bind(year).fetch_one(pool).await,
-        Db::Postgres(pool, _) => sqlx::query_as(sql).bind(year).fetch_one(pool).await,
-    }
-    .unwrap()
+    earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_as(sql).bind(year).fetch_one(pool).await.unwrap()
+    })
 }
 
 async fn city_lsoas(db: &Db) -> Vec<String> {
@@ -260,28 +257,18 @@ async fn the_page_sets_shares_side_by_side_and_flags_the_gap(backend: Backend) {
 
     // One programme: the payments counted are that programme's approved and paid ones.
     let sql = "SELECT id FROM programmes WHERE name = 'Emergency Food and Fuel'";
-    let programme: uuid::Uuid = match &app.db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await,
-        Db::Postgres(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await,
-    }
-    .unwrap();
+    let programme: uuid::Uuid = earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+    });
     let sql = "SELECT CAST(SUM(amount_pence) AS BIGINT) FROM payments \
                WHERE programme_id = $1 AND state IN ('approved', 'paid') AND locality_slug = 'ladywood'";
-    let expected: i64 = match &app.db {
-        Db::Sqlite(pool, _) => {
-            sqlx::query_scalar(sql)
-                .bind(programme)
-                .fetch_one(pool)
-                .await
-        }
-        Db::Postgres(pool, _) => {
-            sqlx::query_scalar(sql)
-                .bind(programme)
-                .fetch_one(pool)
-                .await
-        }
-    }
-    .unwrap();
+    let expected: i64 = earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_scalar(sql)
+            .bind(programme)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    });
     let json: serde_json::Value = officer
         .get(
             &app,
@@ -307,21 +294,13 @@ async fn the_page_sets_shares_side_by_side_and_flags_the_gap(backend: Backend) {
     // every 200 ms), and the page says when payments were counted.
     let sql = "SELECT f.id FROM families f JOIN users u ON u.id = f.lead_practitioner \
                WHERE u.email = $1 AND f.state = 'open' ORDER BY f.id LIMIT 1";
-    let family: uuid::Uuid = match &app.db {
-        Db::Sqlite(pool, _) => {
-            sqlx::query_scalar(sql)
-                .bind(PRACTITIONER)
-                .fetch_one(pool)
-                .await
-        }
-        Db::Postgres(pool, _) => {
-            sqlx::query_scalar(sql)
-                .bind(PRACTITIONER)
-                .fetch_one(pool)
-                .await
-        }
-    }
-    .unwrap();
+    let family: uuid::Uuid = earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_scalar(sql)
+            .bind(PRACTITIONER)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    });
     let practitioner = app.sign_in(PRACTITIONER).await;
     let form = [
         ("csrf_token", practitioner.csrf.as_str()),

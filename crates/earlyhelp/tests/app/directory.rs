@@ -229,10 +229,9 @@ async fn an_unknown_postcode_gets_a_clear_message(backend: Backend) {
     let html = response.text().await.unwrap();
     assert!(html.contains("Enter a full postcode") && html.contains("href=\"#postcode\""));
     // A service without coordinates is placed by its postcode.
-    let unplaced: i64 = match &app.db {
-        earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_scalar("SELECT COUNT(*) FROM service_locations WHERE latitude IS NULL AND geo_latitude IS NOT NULL").fetch_one(pool).await.unwrap(),
-        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_scalar("SELECT COUNT(*) FROM service_locations WHERE latitude IS NULL AND geo_latitude IS NOT NULL").fetch_one(pool).await.unwrap(),
-    };
+    let unplaced: i64 = earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM service_locations WHERE latitude IS NULL AND geo_latitude IS NOT NULL").fetch_one(pool).await.unwrap()
+    });
     assert!(
         unplaced > 20,
         "services without coordinates are placed by postcode: {unplaced}"
@@ -667,14 +666,9 @@ async fn each_oruk_parameter_really_filters(backend: Backend) {
 // The connector's workspace
 
 async fn uuids(app: &TestApp, sql: &'static str) -> Vec<uuid::Uuid> {
-    match &app.db {
-        earlyhelp_storage::Db::Sqlite(pool, _) => {
-            sqlx::query_scalar(sql).fetch_all(pool).await.unwrap()
-        }
-        earlyhelp_storage::Db::Postgres(pool, _) => {
-            sqlx::query_scalar(sql).fetch_all(pool).await.unwrap()
-        }
-    }
+    earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_scalar(sql).fetch_all(pool).await.unwrap()
+    })
 }
 
 /// The value of the hidden field `name` in the first form after `marker`.

@@ -100,11 +100,9 @@ async fn refused(response: reqwest::Response, message: &str) {
 /// The list's ids of the pairs found with `status`, in order.
 async fn ids_with(db: &Db, status: &str) -> Vec<String> {
     let sql = "SELECT left_id FROM match_results WHERE status = $1 ORDER BY left_id";
-    match db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).bind(status).fetch_all(pool).await,
-        Db::Postgres(pool, _) => sqlx::query_scalar(sql).bind(status).fetch_all(pool).await,
-    }
-    .unwrap()
+    earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_scalar(sql).bind(status).fetch_all(pool).await.unwrap()
+    })
 }
 
 fn hex_of(text: &str) -> String {

@@ -9,7 +9,6 @@ use crate::helpers::*;
 use crate::serious::{member_id, purposes};
 use earlyhelp::demo_cases::{ERDINGTON_LEAD, HEALTH_VISITOR};
 use earlyhelp_domain::family_help::PracticeModel;
-use earlyhelp_storage::Db;
 use serde_json::Value;
 use thirtyfour::By;
 use uuid::Uuid;
@@ -29,11 +28,9 @@ async fn spawn_family_help(backend: Backend) -> TestApp {
 
 async fn user_id(app: &TestApp, email: &str) -> String {
     let sql = "SELECT id FROM users WHERE email = $1";
-    let id: Uuid = match &app.db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).bind(email).fetch_one(pool).await,
-        Db::Postgres(pool, _) => sqlx::query_scalar(sql).bind(email).fetch_one(pool).await,
-    }
-    .unwrap();
+    let id: Uuid = earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_scalar(sql).bind(email).fetch_one(pool).await.unwrap()
+    });
     id.to_string()
 }
 
@@ -249,11 +246,9 @@ async fn stepping_between_levels_says_who_and_why_and_only_the_cases_leads_may(b
     );
     let sql = "SELECT lead_cp_practitioner FROM families WHERE id = $1";
     let id = Uuid::parse_str(&family).unwrap();
-    let lead_cp: Option<Uuid> = match &app.db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).bind(id).fetch_one(pool).await,
-        Db::Postgres(pool, _) => sqlx::query_scalar(sql).bind(id).fetch_one(pool).await,
-    }
-    .unwrap();
+    let lead_cp: Option<Uuid> = earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_scalar(sql).bind(id).fetch_one(pool).await.unwrap()
+    });
     assert_eq!(lead_cp, None, "cleared at closure");
 }
 

@@ -289,14 +289,9 @@ where
         + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
         + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
 {
-    let rows: Vec<T> = match db {
-        earlyhelp_storage::Db::Sqlite(pool, _) => {
-            sqlx::query_as(sql).bind(id).fetch_all(pool).await.unwrap()
-        }
-        earlyhelp_storage::Db::Postgres(pool, _) => {
-            sqlx::query_as(sql).bind(id).fetch_all(pool).await.unwrap()
-        }
-    };
+    let rows: Vec<T> = earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_as(sql).bind(id).fetch_all(pool).await.unwrap()
+    });
     serde_json::to_value(rows).unwrap()
 }
 
@@ -311,16 +306,12 @@ async fn the_pages_one_statement_reads_what_each_sections_own_would(backend: Bac
     // The demo city has every kind of row on some family, and payments' flag both ways (no
     // family there came from a self-referral; that flag is read by the same decoder).
     let app = spawn_app(backend).await;
-    let ids: Vec<uuid::Uuid> = match &app.db {
-        earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_scalar("SELECT id FROM families")
+    let ids: Vec<uuid::Uuid> = earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_scalar("SELECT id FROM families")
             .fetch_all(pool)
             .await
-            .unwrap(),
-        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_scalar("SELECT id FROM families")
-            .fetch_all(pool)
-            .await
-            .unwrap(),
-    };
+            .unwrap()
+    });
     let mut seen = [0usize; 8];
     for id in ids {
         let ask = gate::Ask {

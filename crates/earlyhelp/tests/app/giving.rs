@@ -18,14 +18,9 @@ on_both_backends!(
 /// Runs a statement built by `$query` (once per backend, as each binds its own types).
 macro_rules! execute {
     ($db:expr, $query:expr) => {
-        match $db {
-            Db::Sqlite(pool, _) => {
-                $query.execute(pool).await.unwrap();
-            }
-            Db::Postgres(pool, _) => {
-                $query.execute(pool).await.unwrap();
-            }
-        }
+        earlyhelp_storage::on_pool!($db, pool => {
+            $query.execute(pool).await.unwrap();
+        })
     };
 }
 
@@ -217,10 +212,9 @@ async fn family_details(db: &Db) -> Vec<String> {
                FROM payments p JOIN families f ON f.id = p.family_id \
                JOIN family_members m ON m.family_id = f.id WHERE p.state = 'paid'";
     type Row = (Uuid, String, String, String, String, String);
-    let rows: Vec<Row> = match db {
-        Db::Sqlite(pool, _) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
-        Db::Postgres(pool, _) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
-    };
+    let rows: Vec<Row> = earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_as(sql).fetch_all(pool).await.unwrap()
+    });
     assert!(
         rows.len() > 50,
         "the demo has paid payments: {}",
@@ -243,10 +237,9 @@ async fn family_details(db: &Db) -> Vec<String> {
 
 async fn paid_count(db: &Db) -> usize {
     let sql = "SELECT COUNT(*) FROM payments WHERE state = 'paid'";
-    let count: i64 = match db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-        Db::Postgres(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-    };
+    let count: i64 = earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+    });
     count as usize
 }
 
