@@ -113,24 +113,16 @@ async fn rows(db: &Db, sql: &'static str, id: &str) -> Vec<Vec<String>> {
     {
         (0..row.len()).map(|i| row.get::<String, _>(i)).collect()
     }
-    match db {
-        Db::Sqlite(pool, _) => sqlx::query(sql)
+    earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query(sql)
             .bind(id)
             .fetch_all(pool)
             .await
             .unwrap()
             .iter()
             .map(text)
-            .collect(),
-        Db::Postgres(pool, _) => sqlx::query(sql)
-            .bind(id)
-            .fetch_all(pool)
-            .await
-            .unwrap()
-            .iter()
-            .map(text)
-            .collect(),
-    }
+            .collect()
+    })
 }
 
 /// What anonymising changes about a family, read straight from the tables.
@@ -444,38 +436,25 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
         403
     );
     let family_id = Uuid::parse_str(&due).unwrap();
-    match &app.db {
-        Db::Sqlite(pool, _) => sqlx::query(PAYMENT)
+    earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query(PAYMENT)
             .bind(family_id)
             .execute(pool)
             .await
-            .map(drop),
-        Db::Postgres(pool, _) => sqlx::query(PAYMENT)
-            .bind(family_id)
-            .execute(pool)
-            .await
-            .map(drop),
-    }
-    .unwrap();
+            .unwrap();
+    });
     not_shared_about(&app, &due).await;
     // Someone in the family network (the Family Help model's): deleted with the case.
     const NETWORK: &str = "INSERT INTO family_network (id, family_id, name, relationship, contact, \
          in_plan, added_micros) VALUES ($1, $2, 'Nasreen Testnan', 'Grandmother', '07700 900123', TRUE, 1)";
-    match &app.db {
-        Db::Sqlite(pool, _) => sqlx::query(NETWORK)
+    earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query(NETWORK)
             .bind(Uuid::now_v7())
             .bind(family_id)
             .execute(pool)
             .await
-            .map(drop),
-        Db::Postgres(pool, _) => sqlx::query(NETWORK)
-            .bind(Uuid::now_v7())
-            .bind(family_id)
-            .execute(pool)
-            .await
-            .map(drop),
-    }
-    .unwrap();
+            .unwrap();
+    });
     let network = "SELECT name FROM family_network WHERE family_id = $1";
     assert_eq!(rows(&app.db, network, &due).await.len(), 1);
     let before = family_snapshot(&app.db, &due).await;
@@ -527,11 +506,9 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
     );
     // The payments of anonymised families keep their amounts, for spend; their vouchers go.
     // A payment the family had keeps its amount, for spend; its words and voucher go.
-    let (notes, voucher, amount): (String, Option<String>, i64) = match &app.db {
-        Db::Sqlite(pool, _) => sqlx::query_as(PAYMENT_AFTER).fetch_one(pool).await,
-        Db::Postgres(pool, _) => sqlx::query_as(PAYMENT_AFTER).fetch_one(pool).await,
-    }
-    .unwrap();
+    let (notes, voucher, amount): (String, Option<String>, i64) = earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_as(PAYMENT_AFTER).fetch_one(pool).await.unwrap()
+    });
     assert_eq!(
         (notes.as_str(), voucher, amount),
         ("[removed under the retention schedule]", None, 13_300)
@@ -690,20 +667,14 @@ async fn retention_anonymises_only_what_is_due_and_honours_holds(backend: Backen
 async fn person_id(db: &Db, family: &str, given_name: &str) -> String {
     let family = Uuid::parse_str(family).unwrap();
     let sql = "SELECT id FROM family_members WHERE family_id = $1 AND given_name = $2";
-    let id: Uuid = match db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql)
+    let id: Uuid = earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_scalar(sql)
             .bind(family)
             .bind(given_name)
             .fetch_one(pool)
             .await
-            .unwrap(),
-        Db::Postgres(pool, _) => sqlx::query_scalar(sql)
-            .bind(family)
-            .bind(given_name)
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-    };
+            .unwrap()
+    });
     id.to_string()
 }
 

@@ -18,34 +18,24 @@ const OFFICER: &str = "grants@earlyhelp.test";
 const ASSESSOR: &str = earlyhelp::demo_grants::ASSESSOR;
 
 async fn scalar_i64(db: &Db, sql: &'static str, bind: &str) -> i64 {
-    match db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql)
+    earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_scalar(sql)
             .bind(bind)
             .fetch_one(pool)
             .await
-            .unwrap(),
-        Db::Postgres(pool, _) => sqlx::query_scalar(sql)
-            .bind(bind)
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-    }
+            .unwrap()
+    })
 }
 
 async fn application_id(db: &Db, reference: &str) -> String {
     let sql = "SELECT id FROM grant_applications WHERE reference = $1";
-    let id: uuid::Uuid = match db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql)
+    let id: uuid::Uuid = earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_scalar(sql)
             .bind(reference)
             .fetch_one(pool)
             .await
-            .unwrap(),
-        Db::Postgres(pool, _) => sqlx::query_scalar(sql)
-            .bind(reference)
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-    };
+            .unwrap()
+    });
     id.to_string()
 }
 
@@ -162,18 +152,13 @@ async fn a_group_applies_two_assessors_score_and_the_officer_awards(backend: Bac
     let identifier: String = {
         let sql =
             "SELECT organisation_identifier FROM grant_applications WHERE organisation_name = $1";
-        match &app.db {
-            Db::Sqlite(pool, _) => sqlx::query_scalar(sql)
+        earlyhelp_storage::on_pool!(&app.db, pool => {
+            sqlx::query_scalar(sql)
                 .bind(name)
                 .fetch_one(pool)
                 .await
-                .unwrap(),
-            Db::Postgres(pool, _) => sqlx::query_scalar(sql)
-                .bind(name)
-                .fetch_one(pool)
-                .await
-                .unwrap(),
-        }
+                .unwrap()
+        })
     };
     assert_eq!(identifier, "GB-COH-12345678");
 

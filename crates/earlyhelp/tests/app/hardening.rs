@@ -16,22 +16,18 @@ crate::on_both_backends!(
 );
 
 async fn execute(db: &Db, sql: &'static str) {
-    match db {
-        Db::Sqlite(pool, _) => sqlx::query(sql).execute(pool).await.map(|_| ()),
-        Db::Postgres(pool, _) => sqlx::query(sql).execute(pool).await.map(|_| ()),
-    }
-    .unwrap();
+    earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query(sql).execute(pool).await.unwrap();
+    });
 }
 
 /// The id of a family `email` leads.
 async fn family_led_by(db: &Db, email: &str) -> Uuid {
     let sql = "SELECT f.id FROM families f JOIN users u ON u.id = f.lead_practitioner \
                WHERE u.email = $1 ORDER BY f.id LIMIT 1";
-    match db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).bind(email).fetch_one(pool).await,
-        Db::Postgres(pool, _) => sqlx::query_scalar(sql).bind(email).fetch_one(pool).await,
-    }
-    .unwrap()
+    earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_scalar(sql).bind(email).fetch_one(pool).await.unwrap()
+    })
 }
 
 async fn only_an_operator_transaction_is_widened_as_the_operator(backend: Backend) {

@@ -398,18 +398,13 @@ impl TestApp {
     /// Every audit event about `subject`, oldest first: (actor, action, outcome).
     pub async fn audit_of(&self, subject: &str) -> Vec<(String, String, String)> {
         let sql = "SELECT actor, action, outcome FROM audit_events WHERE subject = $1 ORDER BY seq";
-        match &self.db {
-            Db::Sqlite(pool, _) => sqlx::query_as(sql)
+        earlyhelp_storage::on_pool!(&self.db, pool => {
+            sqlx::query_as(sql)
                 .bind(subject)
                 .fetch_all(pool)
                 .await
-                .unwrap(),
-            Db::Postgres(pool, _) => sqlx::query_as(sql)
-                .bind(subject)
-                .fetch_all(pool)
-                .await
-                .unwrap(),
-        }
+                .unwrap()
+        })
     }
 }
 

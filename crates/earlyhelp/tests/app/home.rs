@@ -515,20 +515,14 @@ async fn home_pages_and_lists_are_accessible_in_a_browser() {
 pub async fn purposes(app: &TestApp, actor: &str, subject: &str) -> Vec<(String, String)> {
     let sql =
         "SELECT purpose, outcome FROM audit_events WHERE actor = $1 AND subject = $2 ORDER BY seq";
-    match &app.db {
-        earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_as(sql)
+    earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_as(sql)
             .bind(actor)
             .bind(subject)
             .fetch_all(pool)
             .await
-            .unwrap(),
-        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_as(sql)
-            .bind(actor)
-            .bind(subject)
-            .fetch_all(pool)
-            .await
-            .unwrap(),
-    }
+            .unwrap()
+    })
 }
 
 async fn the_audit_log_gates_before_it_reads_and_searches_are_recorded(backend: Backend) {
@@ -586,41 +580,25 @@ async fn the_audit_log_gates_before_it_reads_and_searches_are_recorded(backend: 
 /// Runs `sql` with `$1` and `$2` ids (users and families are ids on both databases) and `$3`
 /// a time in microseconds.
 async fn run(app: &TestApp, sql: &'static str, a: uuid::Uuid, b: uuid::Uuid, micros: i64) {
-    match &app.db {
-        earlyhelp_storage::Db::Sqlite(pool, _) => {
-            sqlx::query(sql)
-                .bind(a)
-                .bind(b)
-                .bind(micros)
-                .execute(pool)
-                .await
-                .unwrap();
-        }
-        earlyhelp_storage::Db::Postgres(pool, _) => {
-            sqlx::query(sql)
-                .bind(a)
-                .bind(b)
-                .bind(micros)
-                .execute(pool)
-                .await
-                .unwrap();
-        }
-    }
+    earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query(sql)
+            .bind(a)
+            .bind(b)
+            .bind(micros)
+            .execute(pool)
+            .await
+            .unwrap();
+    });
 }
 
 async fn ids(app: &TestApp, sql: &'static str, email: &str) -> Vec<uuid::Uuid> {
-    match &app.db {
-        earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_scalar(sql)
+    earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_scalar(sql)
             .bind(email)
             .fetch_all(pool)
             .await
-            .unwrap(),
-        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_scalar(sql)
-            .bind(email)
-            .fetch_all(pool)
-            .await
-            .unwrap(),
-    }
+            .unwrap()
+    })
 }
 
 /// The list's SQL rule (`open_to!`) held to the domain's: for readers of each role and each way

@@ -24,18 +24,13 @@ on_both_backends!(
 const CONNECTOR: &str = "connector.ladywood@earlyhelp.test";
 
 async fn scalar(db: &Db, sql: &str) -> String {
-    match db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar::<_, uuid::Uuid>(sqlx::AssertSqlSafe(sql))
+    earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_scalar::<_, uuid::Uuid>(sqlx::AssertSqlSafe(sql))
             .fetch_one(pool)
             .await
             .unwrap()
-            .to_string(),
-        Db::Postgres(pool, _) => sqlx::query_scalar::<_, uuid::Uuid>(sqlx::AssertSqlSafe(sql))
-            .fetch_one(pool)
-            .await
-            .unwrap()
-            .to_string(),
-    }
+            .to_string()
+    })
 }
 
 /// An open family in Ladywood, whose locality lead may work on it.
@@ -49,18 +44,13 @@ pub async fn ladywood_family(db: &Db) -> String {
 
 async fn requests_at(db: &Db, address: &str) -> i64 {
     let sql = "SELECT COUNT(*) FROM support_requests WHERE address = $1";
-    match db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql)
+    earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_scalar(sql)
             .bind(address)
             .fetch_one(pool)
             .await
-            .unwrap(),
-        Db::Postgres(pool, _) => sqlx::query_scalar(sql)
-            .bind(address)
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-    }
+            .unwrap()
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

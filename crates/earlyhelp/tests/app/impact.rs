@@ -16,11 +16,9 @@ crate::on_both_backends!(
 const YEAR_MICROS: i64 = 365 * 86_400_000_000;
 
 async fn scalar(db: &Db, sql: &'static str, since: i64) -> i64 {
-    match db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).bind(since).fetch_one(pool).await,
-        Db::Postgres(pool, _) => sqlx::query_scalar(sql).bind(since).fetch_one(pool).await,
-    }
-    .unwrap()
+    earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_scalar(sql).bind(since).fetch_one(pool).await.unwrap()
+    })
 }
 
 /// The text of the element whose attribute `marker` is `name` (a count or a return).

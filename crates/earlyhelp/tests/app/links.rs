@@ -15,23 +15,13 @@ const CONNECTOR: &str = "connector.ladywood@earlyhelp.test";
 
 /// Runs one statement with a text ($1) and ids ($2...), as a database writer would.
 async fn write(app: &TestApp, sql: &'static str, text: &str, ids: &[Uuid]) {
-    match &app.db {
-        earlyhelp_storage::Db::Sqlite(pool, _) => {
-            let mut query = sqlx::query(sql).bind(text);
-            for id in ids {
-                query = query.bind(*id);
-            }
-            query.execute(pool).await.map(|_| ())
+    earlyhelp_storage::on_pool!(&app.db, pool => {
+        let mut query = sqlx::query(sql).bind(text);
+        for id in ids {
+            query = query.bind(*id);
         }
-        earlyhelp_storage::Db::Postgres(pool, _) => {
-            let mut query = sqlx::query(sql).bind(text);
-            for id in ids {
-                query = query.bind(*id);
-            }
-            query.execute(pool).await.map(|_| ())
-        }
-    }
-    .unwrap();
+        query.execute(pool).await.unwrap();
+    });
 }
 
 async fn json(app: &TestApp, path: &str) -> Value {
@@ -235,11 +225,9 @@ async fn the_listing_form_refuses_a_script_link(backend: Backend) {
     let app = spawn_app(backend).await;
     let sql = "SELECT id FROM directory_services WHERE locality_slug = 'ladywood' \
                AND merged_into IS NULL ORDER BY name LIMIT 1";
-    let id: Uuid = match &app.db {
-        earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await,
-        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await,
-    }
-    .unwrap();
+    let id: Uuid = earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+    });
     let connector = app.sign_in(CONNECTOR).await;
     let form = |url: &str| {
         vec![

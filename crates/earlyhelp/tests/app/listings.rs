@@ -20,10 +20,9 @@ on_both_backends!(
 );
 
 async fn sql(db: &Db, sql: &'static str) -> Vec<uuid::Uuid> {
-    match db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
-        Db::Postgres(pool, _) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
-    }
+    earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_scalar(sql).fetch_all(pool).await.unwrap()
+    })
 }
 
 /// The Voluntary Sector Council's first listing in Ladywood (the demo's VCS worker keeps it).

@@ -92,10 +92,9 @@ pub(crate) async fn upload(
 }
 
 pub(crate) async fn count(db: &Db, sql: &'static str) -> i64 {
-    match db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-        Db::Postgres(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-    }
+    earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+    })
 }
 
 /// Demo family members: given name, family name, date of birth, postcode, address.
@@ -103,10 +102,9 @@ async fn demo_people(db: &Db, n: i64) -> Vec<(String, String, String, String, St
     let sql = "SELECT m.given_name, m.family_name, m.date_of_birth, f.postcode, f.address \
                FROM family_members m JOIN families f ON f.id = m.family_id \
                ORDER BY m.date_of_birth, m.given_name LIMIT $1";
-    match db {
-        Db::Sqlite(pool, _) => sqlx::query_as(sql).bind(n).fetch_all(pool).await.unwrap(),
-        Db::Postgres(pool, _) => sqlx::query_as(sql).bind(n).fetch_all(pool).await.unwrap(),
-    }
+    earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_as(sql).bind(n).fetch_all(pool).await.unwrap()
+    })
 }
 
 /// The id in a `Location: /matching/.../ID` answer.
@@ -413,10 +411,9 @@ async fn a_run_finds_the_known_pairs_and_review_is_recorded_and_reused(backend: 
     let (matches, possible) = (figure(&page, "matches"), figure(&page, "possible"));
     // The ten copied are matched; of the ten changed, most are found, some for review; the
     // six strangers are never found, nor anyone not on the list.
-    let rows: Vec<(String, String)> = match &app.db {
-        Db::Sqlite(pool, _) => sqlx::query_as(FOUND).fetch_all(pool).await.unwrap(),
-        Db::Postgres(pool, _) => sqlx::query_as(FOUND).fetch_all(pool).await.unwrap(),
-    };
+    let rows: Vec<(String, String)> = earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_as(FOUND).fetch_all(pool).await.unwrap()
+    });
     for n in 0..10 {
         let id = format!("H{n}");
         assert!(rows.contains(&(id, "match".to_string())), "H{n}: {rows:?}");
@@ -652,14 +649,9 @@ async fn a_run_whose_worker_died_is_run_again_cleanly(backend: Backend) {
     // A decision on the source, kept while a list of it is held, goes with its last list.
     let decision = "INSERT INTO match_decisions (source, left_id, right_key, decision, decided_by, \
                     decided_micros) VALUES ('Housing', 'H0', 'person:x', 'rejected', 'a', 0)";
-    match &app.db {
-        Db::Sqlite(pool, _) => {
-            sqlx::query(decision).execute(pool).await.unwrap();
-        }
-        Db::Postgres(pool, _) => {
-            sqlx::query(decision).execute(pool).await.unwrap();
-        }
-    }
+    earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query(decision).execute(pool).await.unwrap();
+    });
     let mut authorised = gate::operator(&app.db, "retention", Action::Update, "test")
         .await
         .unwrap();
@@ -703,26 +695,15 @@ async fn only_analysts_match_and_the_queue_shows_only_what_review_needs(backend:
     let (given, family, born, ..) = &people[0];
     let withdraw = "UPDATE families SET consent_withdrawn = TRUE WHERE id IN (SELECT family_id \
                     FROM family_members WHERE given_name = $1 AND family_name = $2 AND date_of_birth = $3)";
-    match &app.db {
-        Db::Sqlite(pool, _) => {
-            sqlx::query(withdraw)
-                .bind(given)
-                .bind(family)
-                .bind(born)
-                .execute(pool)
-                .await
-                .unwrap();
-        }
-        Db::Postgres(pool, _) => {
-            sqlx::query(withdraw)
-                .bind(given)
-                .bind(family)
-                .bind(born)
-                .execute(pool)
-                .await
-                .unwrap();
-        }
-    }
+    earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query(withdraw)
+            .bind(given)
+            .bind(family)
+            .bind(born)
+            .execute(pool)
+            .await
+            .unwrap();
+    });
     let run = run_to_the_end(&app, &analyst, "Housing", &csv).await;
     assert_eq!(
         count(
@@ -735,10 +716,9 @@ async fn only_analysts_match_and_the_queue_shows_only_what_review_needs(backend:
     );
     // earlyhelp's side is stored masked only: no value of theirs in any explanation.
     let sql = "SELECT explanation, other_masked FROM match_results";
-    let stored: Vec<(String, String)> = match &app.db {
-        Db::Sqlite(pool, _) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
-        Db::Postgres(pool, _) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
-    };
+    let stored: Vec<(String, String)> = earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_as(sql).fetch_all(pool).await.unwrap()
+    });
     assert!(!stored.is_empty());
     for (explanation, masked) in &stored {
         let fields: Vec<matching::FieldWeight> = serde_json::from_str(explanation).unwrap();
@@ -793,18 +773,13 @@ async fn only_analysts_match_and_the_queue_shows_only_what_review_needs(backend:
     // The family's own access log shows an analyst saw them, masked, as a candidate.
     let sql = "SELECT COUNT(*) FROM audit_events WHERE (subject LIKE 'family:%' OR subject LIKE 'request:%') \
                AND purpose LIKE 'shown masked as a possible match in matching run %' AND actor = $1";
-    let seen: i64 = match &app.db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql)
+    let seen: i64 = earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_scalar(sql)
             .bind(ANALYST)
             .fetch_one(pool)
             .await
-            .unwrap(),
-        Db::Postgres(pool, _) => sqlx::query_scalar(sql)
-            .bind(ANALYST)
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-    };
+            .unwrap()
+    });
     assert_eq!(
         seen, 1,
         "the candidate shown is audited under its own record"
@@ -940,14 +915,9 @@ async fn hostile_uploads_and_roles_are_refused(backend: Backend) {
     // Review M2: once the delete-by date has come, no run is started.
     let today = earlyhelp_domain::cases::iso(earlyhelp_storage::cases::today());
     let due = "UPDATE match_lists SET delete_by = $1";
-    match &app.db {
-        Db::Sqlite(pool, _) => {
-            sqlx::query(due).bind(&today).execute(pool).await.unwrap();
-        }
-        Db::Postgres(pool, _) => {
-            sqlx::query(due).bind(&today).execute(pool).await.unwrap();
-        }
-    }
+    earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query(due).bind(&today).execute(pool).await.unwrap();
+    });
     let mut form = form;
     form[3].1 = "family_name".into();
     let refused = analyst
