@@ -204,30 +204,23 @@ async fn an_organisation_names_its_measure_and_a_family_is_read_on_it(backend: B
 /// A demo family the demo practitioner has nothing to do with.
 async fn erdington_family(db: &Db) -> String {
     let sql = "SELECT id FROM families WHERE locality_slug = 'erdington' ORDER BY id LIMIT 1";
-    let id: uuid::Uuid = match db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-        Db::Postgres(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-    };
+    let id: uuid::Uuid = earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+    });
     id.to_string()
 }
 
 async fn scores_on(db: &Db, family: &str, taken_on: &str) -> i64 {
     let sql = "SELECT COUNT(*) FROM readings WHERE family_id = $1 AND taken_on = $2";
     let family = uuid::Uuid::parse_str(family).unwrap();
-    match db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql)
+    earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_scalar(sql)
             .bind(family)
             .bind(taken_on)
             .fetch_one(pool)
             .await
-            .unwrap(),
-        Db::Postgres(pool, _) => sqlx::query_scalar(sql)
-            .bind(family)
-            .bind(taken_on)
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-    }
+            .unwrap()
+    })
 }
 
 async fn readings_import_from_csv_all_or_nothing(backend: Backend) {
@@ -445,22 +438,15 @@ async fn readings_import_from_the_command_line(backend: Backend) {
 async fn set_closed_at(db: &Db, family: &str, micros: i64) {
     let sql = "UPDATE families SET closed_micros = $1 WHERE id = $2 AND state = 'closed'";
     let family = uuid::Uuid::parse_str(family).unwrap();
-    let changed = match db {
-        Db::Sqlite(pool, _) => sqlx::query(sql)
+    let changed = earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query(sql)
             .bind(micros)
             .bind(family)
             .execute(pool)
             .await
             .unwrap()
-            .rows_affected(),
-        Db::Postgres(pool, _) => sqlx::query(sql)
-            .bind(micros)
-            .bind(family)
-            .execute(pool)
-            .await
-            .unwrap()
-            .rows_affected(),
-    };
+            .rows_affected()
+    });
     assert_eq!(changed, 1, "the case is closed");
 }
 

@@ -20,10 +20,7 @@ on_both_backends!(
 /// Runs a query built by `$query` (once per backend, as each binds its own types) for one row.
 macro_rules! one {
     ($db:expr, $query:expr) => {
-        match $db {
-            Db::Sqlite(pool, _) => $query.fetch_one(pool).await.unwrap(),
-            Db::Postgres(pool, _) => $query.fetch_one(pool).await.unwrap(),
-        }
+        earlyhelp_storage::on_pool!($db, pool => $query.fetch_one(pool).await.unwrap())
     };
 }
 

@@ -187,11 +187,9 @@ async fn families_are_found_by_nhs_number_and_decisions_not_to_share_are_logged(
     let app = spawn_app(backend).await;
     // The demo's children carry NHS numbers that pass the check.
     let sql = "SELECT nhs_number FROM family_members WHERE nhs_number <> ''";
-    let demo: Vec<String> = match &app.db {
-        earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_all(pool).await,
-        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_scalar(sql).fetch_all(pool).await,
-    }
-    .unwrap();
+    let demo: Vec<String> = earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_scalar(sql).fetch_all(pool).await.unwrap()
+    });
     assert!(demo.len() > 50, "{} demo NHS numbers", demo.len());
     assert!(demo.iter().all(|n| NhsNumber::parse(n).is_some()));
     let family = open_case_of(&app, &amira_with_nhs()).await;

@@ -363,16 +363,11 @@ async fn practitioners_family(db: &earlyhelp_storage::Db) -> (uuid::Uuid, String
                JOIN users u ON u.id = f.lead_practitioner \
                JOIN family_members m ON m.family_id = f.id \
                WHERE u.email = $1 AND f.state = 'open' ORDER BY f.id, m.id LIMIT 1";
-    match db {
-        earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_as(sql)
+    earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_as(sql)
             .bind(PRACTITIONER)
             .fetch_one(pool)
             .await
-            .unwrap(),
-        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_as(sql)
-            .bind(PRACTITIONER)
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-    }
+            .unwrap()
+    })
 }

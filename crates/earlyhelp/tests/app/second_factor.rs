@@ -200,22 +200,15 @@ async fn recovery_codes_work_once_and_an_administrator_resets_the_factor(backend
             "allowed".to_string()
         ))
     );
-    let purpose: String = match &app.db {
-        earlyhelp_storage::Db::Sqlite(pool, _) => sqlx::query_scalar(
+    let purpose: String = earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_scalar(
             "SELECT purpose FROM audit_events WHERE subject = $1 ORDER BY seq DESC LIMIT 1",
         )
         .bind(format!("user:{id}"))
         .fetch_one(pool)
         .await
-        .unwrap(),
-        earlyhelp_storage::Db::Postgres(pool, _) => sqlx::query_scalar(
-            "SELECT purpose FROM audit_events WHERE subject = $1 ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(format!("user:{id}"))
-        .fetch_one(pool)
-        .await
-        .unwrap(),
-    };
+        .unwrap()
+    });
     assert_eq!(purpose, "user administration: reset second factor");
     let signed_out = client.get(app.url("/families")).send().await.unwrap();
     assert!(location(&signed_out).starts_with("/sign-in"));

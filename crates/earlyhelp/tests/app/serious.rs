@@ -7,7 +7,6 @@ use crate::browser::{assert_accessible, sign_in};
 use crate::cases::{amira, open_case, open_case_of, post_form as post};
 use crate::helpers::*;
 use earlyhelp::demo_cases::{ERDINGTON_PRACTITIONER, HEALTH_VISITOR};
-use earlyhelp_storage::Db;
 use thirtyfour::By;
 use uuid::Uuid;
 
@@ -21,38 +20,27 @@ crate::on_both_backends!(
 /// The audit log's purposes for `subject`, with who acted.
 pub async fn purposes(app: &TestApp, subject: &str) -> Vec<(String, String)> {
     let sql = "SELECT actor, purpose FROM audit_events WHERE subject = $1 ORDER BY seq";
-    match &app.db {
-        Db::Sqlite(pool, _) => sqlx::query_as(sql)
+    earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_as(sql)
             .bind(subject)
             .fetch_all(pool)
             .await
-            .unwrap(),
-        Db::Postgres(pool, _) => sqlx::query_as(sql)
-            .bind(subject)
-            .fetch_all(pool)
-            .await
-            .unwrap(),
-    }
+            .unwrap()
+    })
 }
 
 /// The id of the family member called `given_name`.
 pub async fn member_id(app: &TestApp, family: &str, given_name: &str) -> String {
     let sql = "SELECT id FROM family_members WHERE family_id = $1 AND given_name = $2";
     let family = Uuid::parse_str(family).unwrap();
-    let id: Uuid = match &app.db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql)
+    let id: Uuid = earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_scalar(sql)
             .bind(family)
             .bind(given_name)
             .fetch_one(pool)
             .await
-            .unwrap(),
-        Db::Postgres(pool, _) => sqlx::query_scalar(sql)
-            .bind(family)
-            .bind(given_name)
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-    };
+            .unwrap()
+    });
     id.to_string()
 }
 
@@ -61,18 +49,13 @@ async fn consents_in_place(app: &TestApp, family: &str) -> Vec<(String, String)>
     let sql = "SELECT id, given_by FROM consents WHERE family_id = $1 AND withdrawn_on IS NULL \
                ORDER BY recorded_micros";
     let family = Uuid::parse_str(family).unwrap();
-    let rows: Vec<(Uuid, String)> = match &app.db {
-        Db::Sqlite(pool, _) => sqlx::query_as(sql)
+    let rows: Vec<(Uuid, String)> = earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_as(sql)
             .bind(family)
             .fetch_all(pool)
             .await
-            .unwrap(),
-        Db::Postgres(pool, _) => sqlx::query_as(sql)
-            .bind(family)
-            .fetch_all(pool)
-            .await
-            .unwrap(),
-    };
+            .unwrap()
+    });
     rows.into_iter()
         .map(|(id, by)| (id.to_string(), by))
         .collect()

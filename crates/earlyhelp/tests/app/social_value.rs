@@ -13,23 +13,14 @@ async fn referrals_to(db: &Db, email: &str) -> i64 {
          ON u.organisation_id = r.receiving_organisation WHERE u.email = $1 \
          AND r.state <> 'entered_in_error' AND r.created_micros >= $2";
     let since = earlyhelp_storage::now_micros() - 400 * 86_400_000_000;
-    match db {
-        Db::Sqlite(pool, _) => {
-            sqlx::query_scalar(SQL)
-                .bind(email)
-                .bind(since)
-                .fetch_one(pool)
-                .await
-        }
-        Db::Postgres(pool, _) => {
-            sqlx::query_scalar(SQL)
-                .bind(email)
-                .bind(since)
-                .fetch_one(pool)
-                .await
-        }
-    }
-    .unwrap()
+    earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_scalar(SQL)
+            .bind(email)
+            .bind(since)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    })
 }
 
 async fn a_provider_reports_its_social_value_to_commissioners(backend: Backend) {
@@ -122,21 +113,13 @@ async fn a_provider_reports_its_social_value_to_commissioners(backend: Backend) 
 /// The demo VCS worker's organisation.
 async fn signed_org(app: &TestApp) -> uuid::Uuid {
     const SQL: &str = "SELECT organisation_id FROM users WHERE email = $1";
-    match &app.db {
-        Db::Sqlite(pool, _) => {
-            sqlx::query_scalar(SQL)
-                .bind(VCS_WORKER)
-                .fetch_one(pool)
-                .await
-        }
-        Db::Postgres(pool, _) => {
-            sqlx::query_scalar(SQL)
-                .bind(VCS_WORKER)
-                .fetch_one(pool)
-                .await
-        }
-    }
-    .unwrap()
+    earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query_scalar(SQL)
+            .bind(VCS_WORKER)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    })
 }
 
 /// A VCS worker writes a report in a real browser and reads it back: each page checked by

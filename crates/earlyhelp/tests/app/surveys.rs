@@ -17,21 +17,13 @@ crate::on_both_backends!(
 /// Rows of a query with no parameters or one text parameter, as strings, on either backend.
 pub(crate) async fn strings(db: &Db, sql: &'static str, bind: &str) -> Vec<String> {
     let bind = bind.to_string();
-    match db {
-        Db::Sqlite(pool, _) => {
-            sqlx::query_scalar(sql)
-                .bind(bind.clone())
-                .fetch_all(pool)
-                .await
-        }
-        Db::Postgres(pool, _) => {
-            sqlx::query_scalar(sql)
-                .bind(bind.clone())
-                .fetch_all(pool)
-                .await
-        }
-    }
-    .unwrap()
+    earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_scalar(sql)
+            .bind(bind.clone())
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    })
 }
 
 /// An indicator loaded by hand (not computed from the records), to link a question to.

@@ -20,31 +20,21 @@ const CONNECTOR: &str = "connector.ladywood@earlyhelp.test";
 async fn ladywood_listing(db: &Db) -> Uuid {
     let sql = "SELECT id FROM directory_services WHERE locality_slug = $1 \
                AND merged_into IS NULL AND status = 'active' ORDER BY id LIMIT 1";
-    match db {
-        Db::Sqlite(pool, _) => {
-            sqlx::query_scalar(sql)
-                .bind("ladywood")
-                .fetch_one(pool)
-                .await
-        }
-        Db::Postgres(pool, _) => {
-            sqlx::query_scalar(sql)
-                .bind("ladywood")
-                .fetch_one(pool)
-                .await
-        }
-    }
-    .unwrap()
+    earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_scalar(sql)
+            .bind("ladywood")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    })
 }
 
 /// The (minimum, maximum) ages of listing `id`.
 async fn ages_of(db: &Db, id: Uuid) -> (Option<i64>, Option<i64>) {
     let sql = "SELECT minimum_age, maximum_age FROM directory_services WHERE id = $1";
-    match db {
-        Db::Sqlite(pool, _) => sqlx::query_as(sql).bind(id).fetch_one(pool).await,
-        Db::Postgres(pool, _) => sqlx::query_as(sql).bind(id).fetch_one(pool).await,
-    }
-    .unwrap()
+    earlyhelp_storage::on_pool!(db, pool => {
+        sqlx::query_as(sql).bind(id).fetch_one(pool).await.unwrap()
+    })
 }
 
 async fn page(app: &TestApp, path: &str) -> (u16, String) {
@@ -277,19 +267,13 @@ async fn a_lead_does_not_see_reviews_of_a_locality_with_a_connector(backend: Bac
     let sql = "INSERT INTO user_localities (user_id, locality_slug) \
                SELECT u.id, l.slug FROM users u, localities l WHERE u.email = $1 \
                AND l.slug = (SELECT MIN(slug) FROM localities WHERE slug < 'ladywood')";
-    match &app.db {
-        Db::Sqlite(pool, _) => sqlx::query(sql)
+    earlyhelp_storage::on_pool!(&app.db, pool => {
+        sqlx::query(sql)
             .bind(LOCALITY_LEAD)
             .execute(pool)
             .await
-            .map(|_| ()),
-        Db::Postgres(pool, _) => sqlx::query(sql)
-            .bind(LOCALITY_LEAD)
-            .execute(pool)
-            .await
-            .map(|_| ()),
-    }
-    .unwrap();
+            .unwrap();
+    });
     let listing = ladywood_listing(&app.db).await;
     let path = format!("/find-support/young-people/services/{listing}");
     let young = client();
